@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   install, queue the example release, run the daemon in dry-run, show the result
+#   make test   install (with test tools, PostgreSQL and Chromium if missing), run every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   := .siar-demo
+
+.PHONY: install demo test lint bench clean
+
+$(BIN)/siar: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(BIN)/siar
+
+install: $(BIN)/siar
+
+demo: install
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	SIAR_HOME=$(DEMO) $(BIN)/siar --config config/demo.toml db upgrade
+	SIAR_HOME=$(DEMO) $(BIN)/siar --config config/demo.toml preview config/example-release.md
+	SIAR_HOME=$(DEMO) $(BIN)/siar --config config/demo.toml add config/example-release.md --at now
+	SIAR_HOME=$(DEMO) $(BIN)/siar --config config/demo.toml daemon --dry-run --until-drained
+	SIAR_HOME=$(DEMO) $(BIN)/siar --config config/demo.toml history
+
+test: install
+	@bash scripts/test-setup
+	$(BIN)/ruff check scheduler channels tests bench
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check scheduler channels tests bench
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,243 @@
+"""The one small interface every network adapter implements.
+
+An adapter turns a composed :class:`~scheduler.variant.Variant` into requests to its
+network and maps whatever the network answers onto exactly one outcome:
+
+    Outcome
+    ├── Published(remote_id, url)     the post exists on the network
+    ├── Rejected(reason)              the network refused this content for good (no retry)
+    ├── NotSent(reason, retry_after)  provably nothing was created: safe to retry later
+    │                                 (rate_limited=True: wait for the account's reset)
+    ├── AuthFailed(reason)            credentials refused: pause the account, alert staff
+    └── InDoubt(detail)               the request may have been applied: never resend blindly
+
+Adapters never raise for network trouble and never retry by themselves; the
+dispatcher decides what happens next from the outcome. Third-party adapters register a
+:class:`Channel` subclass under the entry-point group ``siar.channels``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from scheduler.variant import Media, Variant
+
+__all__ = [
+    "AccountConfig",
+    "AuthFailed",
+    "Channel",
+    "CheckResult",
+    "Delivery",
+    "InDoubt",
+    "Media",
+    "NotSent",
+    "Outcome",
+    "PartResult",
+    "Published",
+    "Rejected",
+    "Variant",
+]
+
+
+# --- outcomes --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Published:
+    """The post exists on the network; ``remote_id`` of its first part, ``url`` to show."""
+
+    remote_id: str
+    url: str | None = None
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The network refused the content for good (validation, duplicate, spam block)."""
+
+    reason: str
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """Nothing was created. ``retry_after`` in seconds when the network said when."""
+
+    reason: str
+    retry_after: float | None = None
+    rate_limited: bool = False
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class AuthFailed:
+    """The network refused the credentials (401, expired or revoked token)."""
+
+    reason: str
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class InDoubt:
+    """The request may or may not have been applied (timeout after send, 5xx, reset)."""
+
+    detail: str
+    http_status: int | None = None
+
+
+Outcome = Published | Rejected | NotSent | AuthFailed | InDoubt
+
+
+# --- what an adapter is given ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One configured account (from the TOML account table). Secrets are not in here."""
+
+    name: str
+    network: str
+    base_url: str | None = None
+    enabled: bool = True
+    timezone: str = "Asia/Jakarta"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """A thread part already published in an earlier attempt (so it is not sent again)."""
+
+    index: int
+    remote_id: str
+    url: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Delivery:
+    """One attempt at publishing one post.
+
+    ``publish_key`` is fixed when the post is queued and is the same on every attempt:
+    adapters derive idempotency keys, record keys (Bluesky rkey), slugs and Message-IDs
+    from it. ``progress`` lists thread parts published by earlier attempts; call
+    :meth:`part_published` as soon as a part exists and :meth:`checkpoint` to persist
+    adapter state (e.g. an Instagram container id) before a risky step — both are
+    committed to the database before they return.
+    """
+
+    post_id: int
+    attempt: int
+    variant: Variant
+    publish_key: str
+    due_at: datetime
+    progress: list[PartResult] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    on_part: Callable[[PartResult], None] | None = None
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None
+
+    def part_published(self, index: int, remote_id: str, url: str | None = None,
+                       **extra: Any) -> PartResult:
+        part = PartResult(index=index, remote_id=remote_id, url=url, extra=extra)
+        self.progress.append(part)
+        if self.on_part:
+            self.on_part(part)
+        return part
+
+    def checkpoint(self, **state: Any) -> None:
+        self.state.update(state)
+        if self.on_checkpoint:
+            self.on_checkpoint(dict(self.state))
+
+    def done_part(self, index: int) -> PartResult | None:
+        """The result of part ``index`` if an earlier attempt already published it."""
+        return next((p for p in self.progress if p.index == index), None)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Answer of :meth:`Channel.check`: are the credentials good, and until when."""
+
+    ok: bool
+    detail: str
+    identity: str | None = None
+    expires_at: datetime | None = None
+
+
+# --- the interface ---------------------------------------------------------------------
+
+
+class Channel(ABC):
+    """Base class of every network adapter.
+
+    Subclasses set :attr:`network`, list the secrets they need in :attr:`secret_fields`
+    (read from ``SIAR_SECRET_<ACCOUNT>_<FIELD>``), and implement :meth:`publish`.
+    """
+
+    #: network name used in config and in the preview JSON (``x``, ``mastodon`` …)
+    network: ClassVar[str]
+    #: secrets this adapter cannot work without
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    #: secrets it uses when present
+    optional_secret_fields: ClassVar[tuple[str, ...]] = ()
+    #: where the real API lives; accounts may override it with ``base_url``
+    default_base_url: ClassVar[str | None] = None
+    #: True when :meth:`probe` can settle an in-doubt post
+    can_probe: ClassVar[bool] = False
+
+    def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
+        self.account = account
+        self.secrets = dict(secrets)
+
+    @property
+    def base_url(self) -> str:
+        url = self.account.base_url or self.default_base_url
+        if not url:
+            raise ValueError(f"account {self.account.name!r} needs base_url")
+        return url.rstrip("/")
+
+    @abstractmethod
+    def publish(self, delivery: Delivery) -> Outcome:
+        """Publish every part of ``delivery.variant`` not yet in ``delivery.progress``.
+
+        Must not retry on its own and must not raise for network errors: map every
+        answer onto one outcome. Thread parts go out in order, each reply to the last.
+        """
+
+    def probe(self, delivery: Delivery) -> Outcome | None:
+        """Settle a post whose last attempt ended in doubt.
+
+        Return ``Published`` if the post exists on the network, ``NotSent`` if it
+        provably does not, or ``None`` when the network offers no way to tell (staff
+        then decide with ``siar resolve``).
+        """
+        return None
+
+    def check(self) -> CheckResult:
+        """Verify the credentials against the network without posting anything."""
+        return CheckResult(ok=True, detail="this network offers no credential check")
+
+    def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        """The requests :meth:`publish` would send, for dry-run and preview output.
+
+        Secrets must not appear. The default describes each part generically;
+        adapters override it to show their real endpoints and payloads.
+        """
+        return [
+            {"method": "POST", "url": f"{self.account.base_url or self.network}",
+             "part": i, "text": text}
+            for i, text in enumerate(delivery.variant.parts)
+        ]
+
+    def close(self) -> None:
+        """Release sessions and sockets; called when the daemon stops."""
+
+    @staticmethod
+    def derive_key(publish_key: str, *parts: object, length: int = 32) -> str:
+        """A stable sub-key of the post's publish key (e.g. per thread part)."""
+        text = ":".join([publish_key, *map(str, parts)])
+        return hashlib.sha256(text.encode()).hexdigest()[:length]

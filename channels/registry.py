@@ -1,0 +1,36 @@
+"""Finding adapters: built-ins and third-party ones alike, through entry points."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+
+from channels.base import Channel
+from scheduler.errors import UnknownChannel
+
+GROUP = "siar.channels"
+
+
+@cache
+def available() -> dict[str, object]:
+    """Network name → entry point, for every installed adapter (not yet imported)."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def networks() -> list[str]:
+    return sorted(available())
+
+
+def load(network: str) -> type[Channel]:
+    """The adapter class for ``network``; imported only when first needed."""
+    eps = available()
+    if network not in eps:
+        raise UnknownChannel(
+            f"no adapter for network {network!r}",
+            hint=f"known networks: {', '.join(sorted(eps))}; "
+                 f"a third-party adapter registers under the entry-point group {GROUP!r}",
+        )
+    cls = eps[network].load()  # type: ignore[attr-defined]
+    if not (isinstance(cls, type) and issubclass(cls, Channel)):
+        raise UnknownChannel(f"entry point {network!r} in {GROUP!r} is not a Channel subclass")
+    return cls

@@ -1,0 +1,75 @@
+"""Every error Siar raises on purpose.
+
+    SiarError                      anything Siar reports to a person (CLI exit code 1)
+    ├── ConfigError                settings file, account table, environment
+    │   └── MissingSecret          a secret the account needs is not in the environment / .env
+    ├── ReleaseError               a release file that cannot be queued (names file, field, fix)
+    ├── ComposeError               a release that cannot become a valid variant for a network
+    ├── UnknownChannel             an account or network name nobody configured
+    ├── NotFound                   a release or post id that does not exist
+    └── InvalidTransition          a status change the queue's state machine forbids
+
+Channel adapters do not raise for network trouble: they return an outcome
+(see ``channels.base``). Only programming errors escape as other exceptions.
+"""
+
+from __future__ import annotations
+
+
+class SiarError(Exception):
+    """Base of every error meant for a person rather than a traceback."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  fix: {self.hint}"
+        return self.message
+
+
+class ConfigError(SiarError):
+    """The configuration (TOML file, environment, .env) is wrong or incomplete."""
+
+
+class MissingSecret(ConfigError):
+    """An account needs a secret that is not set in the environment or in .env."""
+
+    def __init__(self, account: str, field: str, variable: str) -> None:
+        super().__init__(
+            f"account {account!r}: secret {field!r} is not set",
+            hint=f"set the environment variable {variable} (or put it in .env)",
+        )
+        self.account = account
+        self.field = field
+        self.variable = variable
+
+
+class ReleaseError(SiarError):
+    """A release file is malformed; the message names the file and the field."""
+
+    def __init__(
+        self, source: str, field: str | None, message: str, *, hint: str | None = None
+    ) -> None:
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"{where}: {message}", hint=hint)
+        self.source = source
+        self.field = field
+
+
+class ComposeError(SiarError):
+    """A release cannot be made into a valid post for some account."""
+
+
+class UnknownChannel(SiarError):
+    """A release or command names an account or network that is not configured."""
+
+
+class NotFound(SiarError):
+    """No release or post with that id."""
+
+
+class InvalidTransition(SiarError):
+    """The requested status change is not allowed from the post's current status."""

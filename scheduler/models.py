@@ -1,0 +1,137 @@
+"""The tables. Times are naive UTC; the author's zone is kept beside them.
+
+Only :mod:`scheduler.queue` writes ``Post.status`` (and the lease/attempt columns that
+go with it). Everything else reads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from scheduler.timeparse import utcnow
+
+
+class Status(StrEnum):
+    """A post's place in the state machine (see docs/architecture.md)."""
+
+    SCHEDULED = "scheduled"    # waiting for its time
+    CLAIMED = "claimed"        # a daemon holds a lease; nothing sent yet
+    PUBLISHING = "publishing"  # committed before the request leaves: may be on the network
+    PUBLISHED = "published"    # the network confirmed it
+    RETRY = "retry"            # provably not sent; waits for ``not_before``
+    FAILED = "failed"          # the network rejected it for good
+    UNKNOWN = "unknown"        # in doubt: probe or staff decide, never resent blindly
+    CANCELLED = "cancelled"    # withdrawn by staff
+    MISSED = "missed"          # overdue beyond the grace period after downtime
+    PAUSED = "paused"          # its account's credentials failed; waits for staff
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({Status.PUBLISHED, Status.FAILED, Status.CANCELLED, Status.MISSED})
+#: states a daemon may claim from
+CLAIMABLE = (Status.SCHEDULED, Status.RETRY)
+
+
+class Release(SQLModel, table=True):
+    """One press release as staff wrote it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = ""
+    zone: str = "Asia/Jakarta"
+    due_at: datetime = Field(index=True)
+    hashtags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    link: str | None = None
+    images: list[dict[str, Any]] = Field(default_factory=list,
+                                         sa_column=Column(JSON, nullable=False))
+    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    summary: str | None = None
+    language: str = "id"
+    #: cron expression for a recurring release; each occurrence is a new release row
+    repeat: str | None = None
+    #: for an occurrence of a recurring release: the template release it came from
+    parent_id: int | None = Field(default=None, foreign_key="release.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (UniqueConstraint("parent_id", "due_at", name="uq_release_occurrence"),)
+
+
+class Post(SQLModel, table=True):
+    """One release composed for one account: the unit that is scheduled and published."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    account: str = Field(index=True)
+    network: str
+    variant: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=Status.SCHEDULED.value)
+    due_at: datetime
+    #: earliest time the next attempt may start (= due_at, later after a retry)
+    not_before: datetime
+    #: fencing token: incremented by each claim; a finalize must present the current one
+    attempt: int = 0
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    #: stable across attempts; adapters derive idempotency keys, rkeys, slugs from it
+    publish_key: str
+    #: thread parts already published and adapter checkpoints (container ids …)
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    remote_id: str | None = None
+    remote_url: str | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("release_id", "account", name="uq_post_release_account"),
+        Index("ix_post_claim", "status", "not_before"),
+    )
+
+
+class Attempt(SQLModel, table=True):
+    """Append-only audit log: one row per attempt at publishing a post."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    attempt: int
+    node: str
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    #: published | rejected | not_sent | rate_limited | auth_failed | in_doubt |
+    #: probe_published | probe_not_sent | resolved | crashed | dry_run
+    outcome: str | None = None
+    http_status: int | None = None
+    remote_id: str | None = None
+    remote_url: str | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class AccountState(SQLModel, table=True):
+    """What the daemons know about an account between posts (rate limits, auth pauses)."""
+
+    account: str = Field(primary_key=True)
+    rate_limited_until: datetime | None = None
+    paused: bool = False
+    paused_reason: str | None = Field(default=None, sa_column=Column(Text))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Node(SQLModel, table=True):
+    """A running daemon and its heartbeat."""
+
+    name: str = Field(primary_key=True)
+    host: str
+    pid: int
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    stopped_at: datetime | None = None
