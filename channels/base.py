@@ -200,6 +200,13 @@ class Channel(ABC):
             raise ValueError(f"account {self.account.name!r} needs base_url")
         return url.rstrip("/")
 
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds; accounts may set ``connect_timeout``/``read_timeout``."""
+        options = self.account.options
+        return (float(options.get("connect_timeout", 5.0)),
+                float(options.get("read_timeout", 30.0)))
+
     @abstractmethod
     def publish(self, delivery: Delivery) -> Outcome:
         """Publish every part of ``delivery.variant`` not yet in ``delivery.progress``.
@@ -233,7 +240,7 @@ class Channel(ABC):
             for i, text in enumerate(delivery.variant.parts)
         ]
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook, empty by default)
         """Release sessions and sockets; called when the daemon stops."""
 
     @staticmethod

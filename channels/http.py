@@ -131,7 +131,8 @@ def classify_status(response: requests.Response, *, secrets: Iterable[str] = (),
             response.headers.get("Retry-After"))
         return NotSent(f"rate limited (HTTP 429): {body}", retry_after=wait,
                        rate_limited=True, http_status=status)
-    if status in (502, 503, 504) and response.request is not None and response.request.method == "GET":
+    request = response.request
+    if status in (502, 503, 504) and request is not None and request.method == "GET":
         return NotSent(f"HTTP {status}: {body}", http_status=status)
     if status >= 500:
         return InDoubt(f"HTTP {status}: {body}", http_status=status)

@@ -1,4 +1,4 @@
-"""The tables. Times are naive UTC; the author's zone is kept beside them.
+"""The tables. Times are aware UTC; the author's zone is kept beside them.
 
 Only :mod:`scheduler.queue` writes ``Post.status`` (and the lease/attempt columns that
 go with it). Everything else reads.

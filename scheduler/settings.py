@@ -244,7 +244,8 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
             hint="see config/siar.example.toml for every key",
         ) from exc
     except (OSError, ValueError) as exc:  # a TOML syntax error arrives as ValueError
-        raise ConfigError(f"{path}: cannot read: {exc}",
-                          hint="check the TOML syntax (strings in quotes, [[accounts]] tables)") from exc
+        raise ConfigError(
+            f"{path}: cannot read: {exc}",
+            hint="check the TOML syntax (strings in quotes, [[accounts]] tables)") from exc
     settings.config_file = path
     return settings

@@ -1,7 +1,8 @@
 """Times as PR staff write them, and as the database keeps them.
 
 Staff write local times ("2024-09-24 10:00 WIB", "besok 09:00" is *not* supported on
-purpose: an ambiguous time is worse than an error). The database keeps naive UTC;
+purpose: an ambiguous time is worse than an error). The database keeps aware UTC
+(SQLModel's ``UTCDateTime`` refuses naive values, which catches zone bugs early);
 every time shown to a person is converted back to the author's zone with its
 abbreviation, because Indonesia has three zones and no daylight saving.
 """
@@ -80,35 +81,37 @@ def parse_when(text: str | datetime, default_zone: str = DEFAULT_ZONE,
             )
         zone_key = ZONE_ABBREVIATIONS.get((zone_name or "").upper(), zone_name or default_zone)
         tz = zone(zone_key)
+        seconds = "" if clock.count(":") == 2 else ":00"
         try:
-            local = datetime.fromisoformat(f"{day}T{clock if clock.count(':') == 2 else clock + ':00'}")
+            local = datetime.fromisoformat(f"{day}T{clock}{seconds}")
         except ValueError as exc:
             raise TimeParseError(f"{raw!r} is not a valid date and time: {exc}") from exc
         return local.replace(tzinfo=tz).astimezone(UTC), zone_key
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise TimeParseError(f"cannot read {raw!r} as a time; accepted: {ACCEPTED_FORMATS}") from exc
+        raise TimeParseError(
+            f"cannot read {raw!r} as a time; accepted: {ACCEPTED_FORMATS}") from exc
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
     return parsed.astimezone(UTC), default_zone
 
 
 def to_db(instant: datetime) -> datetime:
-    """Naive UTC, the one form the database stores (SQLite keeps no offsets)."""
+    """Aware UTC, the one form the database stores; a naive value is taken as UTC."""
     if instant.tzinfo is None:
-        return instant
-    return instant.astimezone(UTC).replace(tzinfo=None)
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
 
 
 def from_db(stored: datetime) -> datetime:
-    """An aware UTC datetime from a stored naive UTC one."""
+    """An aware UTC datetime from a stored one (naive values are UTC)."""
     return stored.replace(tzinfo=UTC) if stored.tzinfo is None else stored.astimezone(UTC)
 
 
 def utcnow() -> datetime:
-    """Now, as the database stores it (naive UTC)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, as the database stores it (aware UTC)."""
+    return datetime.now(UTC)
 
 
 def show(stored: datetime | None, zone_name: str = DEFAULT_ZONE) -> str:

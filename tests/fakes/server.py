@@ -9,6 +9,7 @@ are exercised over real HTTP exactly as against the network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -145,10 +146,8 @@ class FakeServer:
             if fault.delay:
                 time.sleep(fault.delay)
             if fault.drop:
-                try:
+                with contextlib.suppress(OSError):
                     h.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 h.close_connection = True
                 return
             self._write(h, fault.status, fault.headers, fault.body)

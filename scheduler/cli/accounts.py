@@ -1,0 +1,89 @@
+"""Commands about channel accounts: what is configured, and do the credentials work."""
+
+from __future__ import annotations
+
+import typer
+
+from scheduler.cli import app, console, print_json, state
+
+accounts_app = typer.Typer(help="Channel accounts: list them, check their credentials.",
+                           invoke_without_command=True, no_args_is_help=False)
+app.add_typer(accounts_app, name="accounts")
+
+
+@accounts_app.callback()
+def list_accounts(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the accounts as JSON."),
+) -> None:
+    """List configured accounts and whether their secrets are set (values never shown)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from channels import registry
+
+    rows = []
+    for account in state.settings.accounts:
+        try:
+            cls = registry.load(account.network)
+            fields = cls.secret_fields
+        except Exception as exc:  # an uninstalled third-party network is worth reporting
+            rows.append((account, [], str(exc)))
+            continue
+        missing = [account.secret_variable(f) for f in fields
+                   if not state.settings.secret(account, f, required=False)]
+        rows.append((account, missing, None))
+    if as_json:
+        print_json([{"name": a.name, "channel": a.network, "enabled": a.enabled,
+                     "base_url": a.base_url, "timezone": a.timezone, "slots": a.slots,
+                     "missing_secrets": missing, "error": error}
+                    for a, missing, error in rows])
+        return
+    if not rows:
+        console.print("no accounts configured; run [bold]siar init[/] for a starter siar.toml")
+        return
+    table = Table("account", "network", "enabled", "secrets", "slots")
+    for account, missing, error in rows:
+        secrets = (f"[red]{error}[/]" if error else
+                   "[green]set[/]" if not missing else f"[red]missing {', '.join(missing)}[/]")
+        table.add_row(account.name, account.network, "yes" if account.enabled else "no",
+                      secrets, account.slots or "-")
+    console.print(table)
+
+
+@accounts_app.command("check")
+def check_accounts(
+    name: str | None = typer.Argument(None, help="Only this account."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Verify credentials against each network (nothing is posted); report token expiry."""
+    from channels.base import CheckResult
+    from scheduler.dispatcher import Adapters
+    from scheduler.errors import SiarError
+    from scheduler.timeparse import iso, show
+
+    accounts = [state.settings.account(name)] if name else state.settings.enabled_accounts()
+    adapters = Adapters(state.settings)
+    results: list[tuple[str, str, CheckResult]] = []
+    for account in accounts:
+        try:
+            result = adapters.get(account.name).check()
+        except SiarError as exc:
+            result = CheckResult(ok=False, detail=str(exc))
+        results.append((account.name, account.network, result))
+    adapters.close()
+    if as_json:
+        print_json([{"account": n, "channel": c, "ok": r.ok, "detail": r.detail,
+                     "identity": r.identity,
+                     "expires_at": iso(r.expires_at) if r.expires_at else None}
+                    for n, c, r in results])
+    else:
+        for account_name, network, r in results:
+            mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+            expiry = f", token expires {show(r.expires_at)}" if r.expires_at else ""
+            who = f" as {r.identity}" if r.identity else ""
+            console.print(f"{mark}  {account_name} ({network}){who}: {r.detail}{expiry}",
+                          highlight=False)
+    if not all(r.ok for _, _, r in results):
+        raise typer.Exit(1)

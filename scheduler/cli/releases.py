@@ -1,0 +1,325 @@
+"""Commands for PR staff: write, preview, queue, inspect and withdraw releases."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from scheduler.cli import app, console, err_console, print_json, state
+from scheduler.errors import NotFound, SiarError
+
+STATUS_STYLE = {
+    "scheduled": "cyan", "claimed": "blue", "publishing": "blue", "published": "green",
+    "retry": "yellow", "failed": "red", "unknown": "magenta", "cancelled": "dim",
+    "missed": "red", "paused": "red",
+}
+
+
+def _read_release(source: str) -> Any:
+    from scheduler import releases
+
+    tz = state.settings.timezone
+    if source == "-":
+        return releases.load("-", stdin_text=sys.stdin.read(), default_zone=tz)
+    return releases.load(source, default_zone=tz)
+
+
+def parse_target(target: str) -> tuple[int, str | None]:
+    """``12`` → release 12; ``12/x-lapas`` → that release's post for account x-lapas."""
+    release, _, account = target.partition("/")
+    if not release.isdigit():
+        raise NotFound(f"{target!r} is not a release id",
+                       hint="use the number shown by 'siar queue', e.g. 12 or 12/x-lapas")
+    return int(release), account or None
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(Path("."), help="Where to write the starter files."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+) -> None:
+    """Write a starter [bold]siar.toml[/] and an example release to edit."""
+    from scheduler.resources import config_dir
+
+    directory.mkdir(parents=True, exist_ok=True)
+    pairs = [(config_dir() / "siar.example.toml", directory / "siar.toml"),
+             (config_dir() / "example-release.md", directory / "rilis-contoh.md")]
+    for _, target in pairs:
+        if target.exists() and not force:
+            raise SiarError(f"{target} already exists", hint="use --force to overwrite it")
+    for source, target in pairs:
+        shutil.copyfile(source, target)
+        console.print(f"wrote [bold]{target}[/]")
+    console.print("next: put the accounts' secrets in .env (see siar.toml), then "
+                  "[bold]siar preview rilis-contoh.md[/]")
+
+
+@app.command()
+def add(
+    source: str = typer.Argument(..., metavar="FILE|-", help="Release file (.md, .txt, .docx) "
+                                 "or - for standard input."),
+    at: str | None = typer.Option(None, "--at", help="When: '2024-09-24 10:00 WIB', ISO 8601 "
+                                  "with offset, 'now', '+2h'. Overrides the front matter."),
+    channels: str | None = typer.Option(None, "--channels", help="Comma-separated account or "
+                                        "network names (default: front matter, else all)."),
+    next_slot: bool = typer.Option(False, "--next-slot", help="Use the accounts' next posting "
+                                   "slot (the latest of them, so all go out together)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the queued posts as JSON."),
+) -> None:
+    """Queue a release: one post per account, composed now, published at its time."""
+    from scheduler import intake, queue
+    from scheduler.timeparse import iso, show
+
+    doc = _read_release(source)
+    names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+    plan = intake.plan(doc, state.settings, at=at, channels=names, next_slot=next_slot)
+    release, posts = queue.enqueue(state.engine, plan.doc, plan.variants, plan.due_at,
+                                   zone=plan.zone)
+    if as_json:
+        print_json({"release": release.id, "title": release.title,
+                    "due_at": iso(release.due_at, plan.zone),
+                    "posts": [{"id": f"{release.id}/{p.account}", "account": p.account,
+                               "channel": p.network, "status": p.status} for p in posts]})
+        return
+    console.print(f"queued release [bold]{release.id}[/] “{release.title}” for "
+                  f"[bold]{show(release.due_at, plan.zone)}[/] on {len(posts)} account(s):")
+    for post, variant in zip(posts, plan.variants, strict=True):
+        parts = f"{len(variant.parts)} parts" if len(variant.parts) > 1 else "1 post"
+        warn = f" [yellow]({len(variant.warnings)} warning(s))[/]" if variant.warnings else ""
+        console.print(f"  {release.id}/{post.account}  {post.network:<10} {parts}{warn}")
+
+
+@app.command()
+def preview(
+    target: str = typer.Argument(..., metavar="FILE|-|ID", help="A release file, - for stdin, "
+                                 "or the id of a queued release."),
+    channels: str | None = typer.Option(None, "--channels", help="Only these accounts or "
+                                        "networks."),
+    as_json: bool = typer.Option(False, "--json", help="Print {\"variants\": [...]} as JSON."),
+    html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML page "
+                                     "with one card per account."),
+) -> None:
+    """Show exactly what each account would publish, without touching any network."""
+    from scheduler import preview as render
+    from scheduler.variant import Variant
+
+    names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+    if target.isdigit() and not Path(target).exists():
+        from scheduler import queries
+
+        release, posts = queries.release_with_posts(state.engine, int(target))
+        variants = [Variant.from_json(p.variant) for p in posts
+                    if not names or p.account in names or p.network in names]
+        title = release.title
+    else:
+        from scheduler import intake
+        from scheduler.compose import compose_all
+
+        doc = _read_release(target)
+        accounts = intake.select_accounts(state.settings, names or doc.channels,
+                                          source=doc.source)
+        variants = compose_all(doc, accounts, state.settings)
+        title = doc.title
+    if html:
+        html.write_text(render.render_html(variants, title=title), encoding="utf-8")
+        err_console.print(f"wrote {html}")
+    if as_json:
+        print_json(render.variants_json(variants))
+    else:
+        render.render_console(variants, console)
+
+
+@app.command()
+def count(
+    text: str = typer.Argument(..., metavar="TEXT|-", help="The text to measure, or - for stdin."),
+    channel: list[str] = typer.Option([], "--channel", help="Only these networks (repeatable)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Length and limit of a text on each network, counted the way that network counts."""
+    from rich.table import Table
+
+    from scheduler.preview import count_text
+
+    if text == "-":
+        text = sys.stdin.read()
+    rows = count_text(text, channel or None)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("network", "length", "limit", "fits")
+    for row in rows:
+        fits = "[green]yes[/]" if row["fits"] else "[red]no[/]"
+        table.add_row(row["channel"], str(row["length"]), str(row["limit"] or "-"), fits)
+    console.print(table)
+
+
+@app.command("queue")
+def list_queue(
+    status: list[str] = typer.Option([], "--status", "-s", help="Only posts in this status "
+                                     "(repeatable): scheduled, retry, published, failed, "
+                                     "unknown, paused, missed, cancelled …"),
+    include_done: bool = typer.Option(False, "--all", help="Include published and cancelled."),
+    limit: int = typer.Option(200, "--limit"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List posts: pending ones first, by due time."""
+    from rich.table import Table
+
+    from scheduler import queries
+    from scheduler.timeparse import iso, show
+
+    rows = queries.posts(state.engine, statuses=status or None, include_done=include_done,
+                         limit=limit)
+    if as_json:
+        print_json([{"id": f"{p.release_id}/{p.account}", "release": p.release_id,
+                     "title": r.title, "account": p.account, "channel": p.network,
+                     "status": p.status, "due_at": iso(p.due_at, r.zone),
+                     "not_before": iso(p.not_before, r.zone), "attempts": p.attempt,
+                     "remote_url": p.remote_url, "error": p.last_error} for p, r in rows])
+        return
+    if not rows:
+        console.print("the queue is empty" if not status else "no posts in that status")
+        return
+    table = Table("id", "due", "status", "network", "title", "note")
+    for post, release in rows:
+        style = STATUS_STYLE.get(post.status, "")
+        note = post.remote_url or (post.last_error or "")[:60]
+        if post.status == "retry":
+            note = f"next try {show(post.not_before, release.zone)}"
+        table.add_row(f"{post.release_id}/{post.account}", show(post.due_at, release.zone),
+                      f"[{style}]{post.status}[/]", post.network, release.title[:40], note)
+    console.print(table)
+
+
+@app.command("show")
+def show_release(
+    target: str = typer.Argument(..., metavar="ID", help="Release id (or ID/ACCOUNT)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A release with each account's post, status and full attempt log."""
+    from rich.table import Table
+
+    from scheduler import queries
+    from scheduler.timeparse import iso, show
+
+    release_id, account = parse_target(target)
+    release, posts = queries.release_with_posts(state.engine, release_id)
+    posts = [p for p in posts if account is None or p.account == account]
+    attempts = queries.attempts_for(state.engine, [p.id for p in posts])
+    zone = release.zone
+    if as_json:
+        print_json({
+            "id": release.id, "title": release.title, "source": release.source,
+            "due_at": iso(release.due_at, zone), "zone": zone, "hashtags": release.hashtags,
+            "link": release.link,
+            "posts": [{
+                "id": f"{release.id}/{p.account}", "account": p.account, "channel": p.network,
+                "status": p.status, "attempts": p.attempt, "remote_id": p.remote_id,
+                "remote_url": p.remote_url, "error": p.last_error, "variant": p.variant,
+                "log": [{"attempt": a.attempt, "node": a.node,
+                         "started_at": iso(a.started_at, zone),
+                         "finished_at": iso(a.finished_at, zone), "outcome": a.outcome,
+                         "http_status": a.http_status, "remote_url": a.remote_url,
+                         "error": a.error} for a in attempts.get(p.id, [])],
+            } for p in posts],
+        })
+        return
+    console.print(f"[bold]{release.id}[/] “{release.title}”  due {show(release.due_at, zone)}"
+                  f"  from {release.source}")
+    for post in posts:
+        style = STATUS_STYLE.get(post.status, "")
+        console.print(f"\n  [bold]{release.id}/{post.account}[/] ({post.network}) "
+                      f"[{style}]{post.status}[/]  {post.remote_url or ''}")
+        if post.last_error:
+            console.print(f"    [red]{post.last_error}[/]", highlight=False)
+        log = attempts.get(post.id, [])
+        if log:
+            table = Table("attempt", "node", "started", "outcome", "http", "detail", box=None,
+                          padding=(0, 1))
+            for a in log:
+                table.add_row(str(a.attempt), a.node, show(a.started_at, zone), a.outcome or "…",
+                              str(a.http_status or ""), a.remote_url or (a.error or "")[:70])
+            console.print(table)
+
+
+@app.command()
+def cancel(
+    target: str = typer.Argument(..., metavar="ID", help="Release id, or ID/ACCOUNT for one post."),
+) -> None:
+    """Withdraw a release's posts that have not gone out (published ones stay)."""
+    from scheduler import queries, queue
+
+    release_id, account = parse_target(target)
+    ids = queries.pending_post_ids(state.engine, release_id, account)
+    if not ids:
+        raise SiarError(f"release {target}: nothing left to cancel",
+                        hint="'siar show ID' shows each post's status")
+    done = queue.cancel(state.engine, ids)
+    console.print(f"cancelled {len(done)} post(s) of release {release_id}")
+
+
+@app.command()
+def reschedule(
+    target: str = typer.Argument(..., metavar="ID", help="Release id, or ID/ACCOUNT."),
+    at: str = typer.Option(..., "--at", help="The new time, e.g. '2024-09-25 09:00 WITA'."),
+) -> None:
+    """Move a release's pending (or missed/failed) posts to a new time."""
+    from datetime import UTC, datetime
+
+    from scheduler import intake, queries, queue
+    from scheduler.errors import ReleaseError
+    from scheduler.timeparse import TimeParseError, parse_when, show
+
+    release_id, account = parse_target(target)
+    try:
+        when, zone = parse_when(at, default_zone=state.settings.timezone)
+    except TimeParseError as exc:
+        raise ReleaseError("--at", None, str(exc)) from exc
+    if when < datetime.now(UTC) - intake.PAST_TOLERANCE:
+        raise ReleaseError("--at", None, f"{show(when, zone)} is in the past",
+                           hint="give a future time or 'now'")
+    ids = queries.pending_post_ids(state.engine, release_id, account, revivable=True)
+    if not ids:
+        raise SiarError(f"release {target}: no post can be rescheduled",
+                        hint="published and cancelled posts stay as they are")
+    done = queue.reschedule(state.engine, ids, when)
+    console.print(f"rescheduled {len(done)} post(s) of release {release_id} to "
+                  f"{show(when, zone)}")
+
+
+@app.command()
+def history(
+    limit: int = typer.Option(50, "--limit"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The attempt log, newest first: who published what, where, with what result."""
+    from rich.table import Table
+
+    from scheduler import queries
+    from scheduler.timeparse import iso, show
+
+    rows = queries.history(state.engine, limit=limit)
+    if as_json:
+        print_json([{"post": f"{p.release_id}/{p.account}", "title": r.title,
+                     "account": p.account, "channel": p.network, "attempt": a.attempt,
+                     "node": a.node, "started_at": iso(a.started_at, r.zone),
+                     "finished_at": iso(a.finished_at, r.zone), "outcome": a.outcome,
+                     "http_status": a.http_status, "remote_id": a.remote_id,
+                     "remote_url": a.remote_url, "error": a.error,
+                     "requests": (a.detail or {}).get("dry_run_requests")}
+                    for a, p, r in rows])
+        return
+    if not rows:
+        console.print("nothing has been published yet")
+        return
+    table = Table("when", "post", "network", "outcome", "url / error")
+    for a, p, r in rows:
+        style = "green" if a.outcome in ("published", "dry_run") else "yellow"
+        table.add_row(show(a.finished_at or a.started_at, r.zone), f"{p.release_id}/{p.account}",
+                      p.network, f"[{style}]{a.outcome or 'in flight'}[/]",
+                      a.remote_url or (a.error or "")[:80])
+    console.print(table)

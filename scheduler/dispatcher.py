@@ -1,0 +1,163 @@
+"""The dispatcher: claims due posts, hands each to its adapter, applies the retry policy.
+
+It decides *what happens next* from an adapter's outcome; :mod:`scheduler.queue`
+records it. Adapters are built once per account and reused (one HTTP session each).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from channels import registry
+from channels.base import (
+    AccountConfig,
+    AuthFailed,
+    Channel,
+    Delivery,
+    InDoubt,
+    NotSent,
+    Outcome,
+    PartResult,
+    Published,
+    Rejected,
+)
+from channels.console import DryRunChannel
+from channels.http import redact
+from scheduler import queue
+from scheduler.errors import SiarError
+from scheduler.models import Post
+from scheduler.settings import AccountSettings, Settings
+from scheduler.timeparse import from_db, utcnow
+from scheduler.variant import Variant
+
+log = logging.getLogger("siar.dispatcher")
+
+
+def account_config(account: AccountSettings) -> AccountConfig:
+    return AccountConfig(name=account.name, network=account.network, base_url=account.base_url,
+                         enabled=account.enabled, timezone=account.timezone,
+                         options=dict(account.options))
+
+
+class Adapters:
+    """One adapter instance per account, built on first use (dry-run wraps each)."""
+
+    def __init__(self, settings: Settings, *, dry_run: bool = False) -> None:
+        self.settings = settings
+        self.dry_run = dry_run
+        self._built: dict[str, Channel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account_name: str) -> Channel:
+        with self._lock:
+            if account_name not in self._built:
+                self._built[account_name] = self._build(self.settings.account(account_name))
+            return self._built[account_name]
+
+    def _build(self, account: AccountSettings) -> Channel:
+        cls = registry.load(account.network)
+        if self.dry_run:
+            return DryRunChannel(cls(account_config(account), {}))
+        secrets = self.settings.secrets(account, cls.secret_fields, cls.optional_secret_fields)
+        return cls(account_config(account), secrets)
+
+    def close(self) -> None:
+        with self._lock:
+            for adapter in self._built.values():
+                adapter.close()
+            self._built.clear()
+
+
+class Dispatcher:
+    """Publishes claimed posts; safe to call from several worker threads."""
+
+    def __init__(self, engine: Engine, settings: Settings, adapters: Adapters, node: str,
+                 *, on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.adapters = adapters
+        self.node = node
+        self.on_event = on_event or (lambda kind, data: None)
+        self._secrets = settings.all_secret_values()
+
+    def publish(self, claim: queue.Claim) -> Outcome | None:
+        """Publish one claimed post. Returns the outcome, or None if the claim was lost."""
+        lease = self.settings.daemon.lease_seconds
+        try:
+            adapter: Channel | None = self.adapters.get(claim.account)
+            broken: Outcome | None = None
+        except (SiarError, ImportError) as exc:
+            # Nothing can be sent until staff fix the configuration (a missing secret,
+            # an adapter that is not installed): pause the account like an auth failure.
+            adapter, broken = None, AuthFailed(redact(f"configuration: {exc}", self._secrets))
+        post = queue.begin_publishing(self.engine, claim, self.node, lease=lease)
+        if post is None:
+            return None
+        delivery = self._delivery(post)
+        try:
+            outcome = broken or adapter.publish(delivery)  # type: ignore[union-attr]
+        except Exception as exc:  # an adapter bug: the request may have left
+            log.exception("adapter %s crashed on post %s", post.network, post.id)
+            outcome = InDoubt(redact(f"adapter error: {exc!r}", self._secrets))
+        self._finalize(post, claim.attempt, outcome, delivery)
+        return outcome
+
+    def _delivery(self, post: Post) -> Delivery:
+        parts = [PartResult(index=p["index"], remote_id=p["remote_id"], url=p.get("url"),
+                            extra=p.get("extra", {}))
+                 for p in post.progress.get("parts", [])]
+        attempt = post.attempt
+        return Delivery(
+            post_id=post.id, attempt=attempt,  # type: ignore[arg-type]
+            variant=Variant.from_json(post.variant), publish_key=post.publish_key,
+            due_at=from_db(post.due_at), progress=parts,
+            state=dict(post.progress.get("state", {})),
+            on_part=lambda part: queue.record_part(self.engine, post.id, attempt, part),
+            on_checkpoint=lambda state: queue.record_checkpoint(self.engine, post.id,
+                                                                attempt, state),
+        )
+
+    def _finalize(self, post: Post, attempt: int, outcome: Outcome, delivery: Delivery) -> None:
+        retry_at: datetime | None = None
+        give_up = False
+        if isinstance(outcome, NotSent):
+            retry_at, give_up = self.retry_time(outcome, attempt)
+            if outcome.rate_limited and retry_at is not None:
+                queue.set_rate_limited(self.engine, post.account, retry_at)
+        detail = None
+        if self.adapters.dry_run:
+            detail = {"dry_run_requests": delivery.state.get("dry_run_requests", [])}
+        label = "dry_run" if self.adapters.dry_run and isinstance(outcome, Published) else None
+        if not queue.finalize(self.engine, post.id, attempt, outcome,  # type: ignore[arg-type]
+                              retry_at=retry_at, give_up=give_up, outcome_label=label,
+                              detail=detail):
+            log.warning("post %s: attempt %s was superseded; outcome %s dropped",
+                        post.id, attempt, type(outcome).__name__)
+            return
+        self.on_event(queue.outcome_name(outcome), {"post": post.id, "account": post.account,
+                                                    "outcome": outcome})
+        if isinstance(outcome, AuthFailed | Rejected | InDoubt) or give_up:
+            log.warning("post %s (%s): %s", post.id, post.account, outcome)
+
+    def retry_time(self, outcome: NotSent, attempt: int) -> tuple[datetime | None, bool]:
+        """When to try a not-sent post again, or give up after too many attempts.
+
+        A network's own reset time wins; otherwise bounded exponential backoff with
+        full jitter, so many posts failing together do not return together.
+        """
+        cfg = self.settings.daemon
+        if attempt >= cfg.max_attempts and not outcome.rate_limited:
+            return None, True
+        if outcome.retry_after is not None:
+            wait = outcome.retry_after
+        else:
+            ceiling = min(cfg.backoff_max, cfg.backoff_base * (2 ** (attempt - 1)))
+            wait = random.uniform(ceiling / 2, ceiling)
+        return utcnow() + timedelta(seconds=wait), False

@@ -1,0 +1,101 @@
+"""From a release file to queued posts: choose accounts, compose, check, then store.
+
+Every check runs before the single database transaction in :func:`queue.enqueue`, so
+bad input never leaves half a release behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from scheduler.errors import ReleaseError, UnknownChannel
+from scheduler.releases import ReleaseDoc
+from scheduler.settings import AccountSettings, Settings
+from scheduler.timeparse import TimeParseError, parse_when, show
+from scheduler.variant import Variant
+
+#: a time this far in the past still counts as "now" (the officer typed it a minute ago)
+PAST_TOLERANCE = timedelta(minutes=2)
+
+
+@dataclass
+class Plan:
+    """A release ready to queue: which accounts, what each gets, and when."""
+
+    doc: ReleaseDoc
+    accounts: list[AccountSettings]
+    variants: list[Variant]
+    due_at: datetime
+    zone: str
+
+
+def select_accounts(settings: Settings, names: list[str] | None, *,
+                    source: str = "<command line>") -> list[AccountSettings]:
+    """Accounts named (by account or network name); all enabled accounts if none named."""
+    enabled = settings.enabled_accounts()
+    if not names:
+        if not enabled:
+            raise UnknownChannel(
+                "no channel accounts are configured",
+                hint=f"add [[accounts]] tables to {settings.config_file or 'siar.toml'} "
+                     "(run 'siar init' for a starter file)")
+        return enabled
+    chosen: list[AccountSettings] = []
+    for name in names:
+        matches = [a for a in settings.accounts if name in (a.name, a.network)]
+        if not matches:
+            known = ", ".join(a.name for a in settings.accounts) or "none"
+            raise UnknownChannel(f"{source}: channels: no account or network named {name!r}",
+                                 hint=f"configured accounts: {known}")
+        chosen.extend(a for a in matches if a not in chosen)
+    return chosen
+
+
+def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
+         channels: list[str] | None = None, next_slot: bool = False,
+         now: datetime | None = None) -> Plan:
+    """Compose and check a release for queueing; raises before anything is stored."""
+    from scheduler.compose import compose_all
+
+    now = now or datetime.now(UTC)
+    accounts = select_accounts(settings, channels or doc.channels,
+                               source=doc.source if not channels else "--channels")
+    zone = doc.zone
+    if at is not None:
+        try:
+            due, zone = parse_when(at, default_zone=settings.timezone, now=now)
+        except TimeParseError as exc:
+            raise ReleaseError("--at", None, str(exc)) from exc
+        field_source = "--at"
+    elif next_slot:
+        from scheduler.slots import next_slot_for
+
+        due = max(next_slot_for(a, now) for a in accounts)
+        field_source = "--next-slot"
+    elif doc.at is not None:
+        due, field_source = doc.at, f"{doc.source}: at"
+    else:
+        due, field_source = now, "now"
+    if due < now - PAST_TOLERANCE:
+        raise ReleaseError(field_source, None,
+                           f"{show(due, zone)} is in the past (now {show(now, zone)})",
+                           hint="give a future time, 'now', or use --next-slot")
+    _check_images(doc, accounts)
+    variants = compose_all(doc, accounts, settings)
+    return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone)
+
+
+def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> None:
+    """Refuse at queue time an image that no amount of resizing makes acceptable."""
+    if not doc.images:
+        return
+    from channels.images import ImageError, validate_image
+
+    for index, image in enumerate(doc.images):
+        for account in accounts:
+            try:
+                validate_image(image.path, account.network)
+            except ImageError as exc:
+                raise ReleaseError(doc.source, f"images[{index}]",
+                                   f"{account.name} ({account.network}): {exc}") from exc

@@ -1,0 +1,83 @@
+"""Read-only questions about releases, posts and the attempt log (for the CLI and status)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import case, select
+from sqlalchemy.engine import Engine
+
+from scheduler.db import session
+from scheduler.errors import NotFound
+from scheduler.models import Attempt, Post, Release, Status
+
+_DONE = (Status.PUBLISHED.value, Status.CANCELLED.value)
+_PENDING = (Status.SCHEDULED.value, Status.RETRY.value, Status.PAUSED.value,
+            Status.UNKNOWN.value)
+_REVIVABLE = (*_PENDING, Status.MISSED.value, Status.FAILED.value)
+
+
+def release_with_posts(engine: Engine, release_id: int) -> tuple[Release, list[Post]]:
+    with session(engine) as s:
+        release = s.get(Release, release_id)
+        if release is None:
+            raise NotFound(f"no release with id {release_id}",
+                           hint="'siar queue --all' lists every release")
+        posts = list(s.scalars(select(Post).where(Post.release_id == release_id)
+                               .order_by(Post.id)))
+    return release, posts
+
+
+def posts(engine: Engine, *, statuses: Sequence[str] | None = None, include_done: bool = False,
+          limit: int = 200) -> list[tuple[Post, Release]]:
+    """Posts with their releases: active first, then by due time."""
+    query = select(Post, Release).join(Release, Release.id == Post.release_id)
+    if statuses:
+        query = query.where(Post.status.in_(list(statuses)))
+    elif not include_done:
+        query = query.where(Post.status.not_in(_DONE))
+    active_first = case((Post.status.in_(_DONE), 1), else_=0)
+    query = query.order_by(active_first, Post.due_at, Post.id).limit(limit)
+    with session(engine) as s:
+        return [(p, r) for p, r in s.execute(query).all()]
+
+
+def pending_post_ids(engine: Engine, release_id: int, account: str | None = None, *,
+                     revivable: bool = False) -> list[int]:
+    release_with_posts(engine, release_id)  # raises NotFound for a wrong id
+    allowed = _REVIVABLE if revivable else _PENDING
+    query = select(Post.id).where(Post.release_id == release_id, Post.status.in_(allowed))
+    if account:
+        query = query.where(Post.account == account)
+    with session(engine) as s:
+        return list(s.scalars(query))
+
+
+def post_by_target(engine: Engine, release_id: int, account: str) -> Post:
+    with session(engine) as s:
+        post = s.scalars(select(Post).where(Post.release_id == release_id,
+                                            Post.account == account)).first()
+    if post is None:
+        raise NotFound(f"release {release_id} has no post for account {account!r}")
+    return post
+
+
+def attempts_for(engine: Engine, post_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+    grouped: dict[int, list[Attempt]] = defaultdict(list)
+    if not post_ids:
+        return grouped
+    with session(engine) as s:
+        for attempt in s.scalars(select(Attempt).where(Attempt.post_id.in_(list(post_ids)))
+                                 .order_by(Attempt.id)):
+            grouped[attempt.post_id].append(attempt)
+    return grouped
+
+
+def history(engine: Engine, *, limit: int = 50) -> list[tuple[Attempt, Post, Release]]:
+    query = (select(Attempt, Post, Release)
+             .join(Post, Post.id == Attempt.post_id)
+             .join(Release, Release.id == Post.release_id)
+             .order_by(Attempt.id.desc()).limit(limit))
+    with session(engine) as s:
+        return [(a, p, r) for a, p, r in s.execute(query).all()]
