@@ -30,7 +30,11 @@ def load(network: str) -> type[Channel]:
             hint=f"known networks: {', '.join(sorted(eps))}; "
                  f"a third-party adapter registers under the entry-point group {GROUP!r}",
         )
-    cls = eps[network].load()  # type: ignore[attr-defined]
+    try:
+        cls = eps[network].load()  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise UnknownChannel(f"the adapter for network {network!r} cannot be loaded: {exc}",
+                             hint="reinstall Siar or the package that provides it") from exc
     if not (isinstance(cls, type) and issubclass(cls, Channel)):
         raise UnknownChannel(f"entry point {network!r} in {GROUP!r} is not a Channel subclass")
     return cls

@@ -86,6 +86,26 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
     return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone)
 
 
+def missing_secrets(settings: Settings, accounts: list[AccountSettings]) -> dict[str, list[str]]:
+    """Account name → environment variables it still needs (a warning at queue time:
+    the daemon may run on another host with its own environment)."""
+    from channels import registry
+    from scheduler.errors import SiarError
+
+    missing: dict[str, list[str]] = {}
+    for account in accounts:
+        try:
+            fields = registry.load(account.network).secret_fields
+        except SiarError as exc:
+            missing[account.name] = [str(exc)]
+            continue
+        absent = [account.secret_variable(f) for f in fields
+                  if not settings.secret(account, f, required=False)]
+        if absent:
+            missing[account.name] = absent
+    return missing
+
+
 def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> None:
     """Refuse at queue time an image that no amount of resizing makes acceptable."""
     if not doc.images:

@@ -91,6 +91,13 @@ def main() -> None:
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except Exception:  # a bug: show where, but never a secret
+        import traceback
+
+        err_console.print(_safe(traceback.format_exc()), highlight=False)
+        err_console.print("[bold red]internal error[/]: please report this with the "
+                          "output above", highlight=False)
+        raise SystemExit(70) from None
 
 
 def _safe(text: str) -> str:

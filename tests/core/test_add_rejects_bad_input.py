@@ -1,0 +1,120 @@
+"""`siar add` refuses bad input with exit 1, a message naming file and field, and no writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.core.conftest import RELEASE, row_counts
+
+
+def write(workspace: Path, name: str, text: str) -> str:
+    (workspace / name).write_text(text, encoding="utf-8")
+    return name
+
+
+CASES = {
+    "broken YAML": (
+        "---\ntitle: [unclosed\nat: 2099-01-01 10:00 WIB\n---\nIsi rilis.\n",
+        ["bad.md", "front matter (line", "invalid YAML"]),
+    "unknown key": (
+        "---\ntitle: Judul\nauthor: Humas\n---\nIsi rilis.\n",
+        ["bad.md", "author", "unknown key", "allowed keys"]),
+    "unknown channel": (
+        "---\ntitle: Judul\nchannels: [x, tiktok]\n---\nIsi rilis.\n",
+        ["bad.md", "channels", "tiktok", "configured accounts"]),
+    "time in the past": (
+        "---\ntitle: Judul\nat: 2020-01-01 10:00 WIB\n---\nIsi rilis.\n",
+        ["bad.md", "at", "in the past"]),
+    "unparseable time": (
+        "---\ntitle: Judul\nat: besok pagi\n---\nIsi rilis.\n",
+        ["bad.md", "at", "cannot read 'besok pagi'"]),
+    "unknown zone": (
+        "---\ntitle: Judul\nat: 2099-01-01 10:00 CEST\n---\nIsi rilis.\n",
+        ["bad.md", "at", "unknown time zone 'CEST'"]),
+    "empty body": (
+        "---\ntitle: Judul\n---\n\n   \n",
+        ["bad.md", "body", "no text"]),
+    "no title": (
+        "---\nhashtags: [A]\n---\n",
+        ["bad.md", "title"]),
+    "missing image": (
+        "---\ntitle: Judul\nimages: [{path: foto.jpg, alt: Foto}]\n---\nIsi rilis.\n",
+        ["bad.md", "images[0].path", "foto.jpg", "not found"]),
+    "image that is not an image": (
+        "---\ntitle: Judul\nimages: [laporan.pdf]\n---\nIsi rilis.\n",
+        ["bad.md", "images[0].path", "not an image"]),
+    "all-digit hashtag": (
+        "---\ntitle: Judul\nhashtags: [HUT, '2024']\n---\nIsi rilis.\n",
+        ["bad.md", "hashtags", "'2024'", "not all digits"]),
+    "link that is not a URL": (
+        "---\ntitle: Judul\nlink: lapas.go.id\n---\nIsi rilis.\n",
+        ["bad.md", "link", "https://"]),
+    "front matter not a mapping": (
+        "---\n- a\n- b\n---\nIsi rilis.\n",
+        ["bad.md", "front matter", "mapping"]),
+    "front matter not closed": (
+        "---\ntitle: Judul\nIsi rilis tanpa penutup.\n",
+        ["bad.md", "front matter", "not closed"]),
+    "wrong type": (
+        "---\ntitle: Judul\nhashtags: {a: 1}\n---\nIsi rilis.\n",
+        ["bad.md", "hashtags"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_release_exits_1_names_file_and_field_and_writes_nothing(case, workspace, siar):
+    text, expected = CASES[case]
+    write(workspace, "bad.md", text)
+    before = row_counts(workspace)
+    result = siar("add", "bad.md")
+    assert result.code == 1, result
+    assert "Traceback" not in result.err
+    message = " ".join(result.err.split())
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} missing from: {message}"
+    assert row_counts(workspace) == before
+
+
+def test_past_time_given_on_the_command_line_is_refused(workspace, siar):
+    result = siar("add", "rilis.md", "--at", "2001-01-01 08:00 WITA")
+    assert result.code == 1
+    assert "--at" in result.err and "in the past" in result.err
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_unknown_channel_on_the_command_line_is_refused(workspace, siar):
+    result = siar("add", "rilis.md", "--channels", "x,friendster")
+    assert result.code == 1
+    assert "friendster" in result.err and "--channels" in result.err
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_missing_file_and_wrong_file_type_are_refused(workspace, siar):
+    missing = siar("add", "tidak-ada.md")
+    assert missing.code == 1 and "tidak-ada.md" in missing.err and "not found" in missing.err
+    write(workspace, "rilis.pdf", "%PDF")
+    wrong = siar("add", "rilis.pdf")
+    assert wrong.code == 1 and "unsupported file type" in wrong.err
+
+
+def test_a_release_that_cannot_fit_is_refused_before_anything_is_stored(workspace, siar):
+    title = "Judul " * 80  # a 480-character headline cannot fit in one X post
+    write(workspace, "panjang.md", f"---\ntitle: {title}\nchannels: [x]\n---\nIsi.\n")
+    result = siar("add", "panjang.md", "--at", "now")
+    assert result.code == 1
+    assert "x-lapas" in result.err
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_usage_errors_exit_2(workspace, siar):
+    assert siar("add").code == 2
+    assert siar("add", "rilis.md", "--bogus").code == 2
+
+
+def test_a_good_release_is_queued_after_all_the_failures(workspace, siar):
+    write(workspace, "ok.md", RELEASE)
+    result = siar("add", "ok.md")
+    assert result.code == 0, result.err
+    assert row_counts(workspace) == {"release": 1, "post": 4, "attempt": 0}

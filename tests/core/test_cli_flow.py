@@ -1,0 +1,95 @@
+"""The PR officer's tour: init, add, queue, show, reschedule, cancel, dry-run, history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.core.conftest import row_counts
+
+
+def test_init_writes_a_starter_config_and_release(tmp_path: Path, siar):
+    target = tmp_path / "baru"
+    result = siar("init", str(target))
+    assert result.code == 0, result.err
+    assert (target / "siar.toml").read_text().count("[[accounts]]") >= 3
+    assert "#" not in (target / "rilis-contoh.md").read_text().split("---")[1].split("title")[0]
+    again = siar("init", str(target))
+    assert again.code == 1 and "already exists" in again.err and "--force" in again.err
+
+
+def test_add_then_queue_and_show_in_the_authors_zone(workspace: Path, siar):
+    added = siar("add", "rilis.md", "--json")
+    assert added.code == 0, added.err
+    data = json.loads(added.out)
+    assert data["due_at"] == "2099-09-24T10:00:00+07:00"
+    assert [p["id"] for p in data["posts"]] == ["1/console", "1/x-lapas", "1/mastodon-lapas",
+                                                "1/telegram-lapas"]
+
+    listing = json.loads(siar("queue", "--json").out)
+    assert {p["status"] for p in listing} == {"scheduled"}
+    assert listing[0]["due_at"] == "2099-09-24T10:00:00+07:00"
+
+    shown = siar("show", "1")
+    assert "2099-09-24 10:00 WIB" in shown.out and "1/telegram-lapas" in shown.out
+
+
+def test_channels_flag_picks_accounts_by_name_or_network(workspace: Path, siar):
+    data = json.loads(siar("add", "rilis.md", "--channels", "mastodon,x-lapas", "--json").out)
+    assert sorted(p["account"] for p in data["posts"]) == ["mastodon-lapas", "x-lapas"]
+
+
+def test_reschedule_accepts_another_zone_and_cancel_withdraws(workspace: Path, siar):
+    siar("add", "rilis.md")
+    moved = siar("reschedule", "1", "--at", "2099-10-01 09:00 WITA")
+    assert moved.code == 0, moved.err
+    assert "2099-10-01 09:00 WITA" in moved.out
+    post = json.loads(siar("show", "1/x-lapas", "--json").out)["posts"][0]
+    assert post["status"] == "scheduled"
+
+    one = siar("cancel", "1/x-lapas")
+    assert one.code == 0 and "cancelled 1 post" in one.out
+    rest = siar("cancel", "1")
+    assert "cancelled 3 post" in rest.out
+    again = siar("cancel", "1")
+    assert again.code == 1 and "nothing left to cancel" in again.err
+
+
+def test_unknown_ids_are_user_errors(workspace: Path, siar):
+    assert siar("show", "42").code == 1
+    assert "no release with id 42" in siar("show", "42").err
+    assert siar("show", "abc").code == 1
+
+
+def test_dry_run_daemon_publishes_everything_and_history_shows_the_requests(workspace, siar):
+    siar("add", "rilis.md", "--at", "now")
+    run = siar("daemon", "--dry-run", "--until-drained", "--json")
+    assert run.code == 0, run.err
+    summary = json.loads(run.out)
+    assert summary == {**summary, "dry_run": True, "published": 4, "failed": 0}
+
+    posts = json.loads(siar("queue", "--all", "--json").out)
+    assert {p["status"] for p in posts} == {"published"}
+    assert all(p["remote_url"].startswith("dry-run://") for p in posts)
+
+    history = json.loads(siar("history", "--json").out)
+    assert len(history) == 4
+    assert {h["outcome"] for h in history} == {"dry_run"}
+    assert all(h["requests"] for h in history), "each would-be request is recorded"
+    assert row_counts(workspace)["attempt"] == 4
+
+
+def test_add_reads_stdin(workspace: Path, siar):
+    result = siar("add", "-", "--channels", "console", "--json",
+                  stdin="---\ntitle: Dari stdin\nat: 2099-01-01 08:00 WIT\n---\nIsi.\n")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["due_at"] == "2099-01-01T08:00:00+09:00"
+
+
+def test_accounts_lists_missing_secrets_without_values(workspace: Path, siar, monkeypatch):
+    monkeypatch.setenv("SIAR_SECRET_MASTODON_LAPAS_ACCESS_TOKEN", "sangat-rahasia-123")
+    listing = siar("accounts", "--json")
+    assert listing.code == 0, listing.err
+    rows = {a["name"]: a for a in json.loads(listing.out)}
+    assert rows["mastodon-lapas"]["missing_secrets"] == []
+    assert "sangat-rahasia-123" not in listing.out
