@@ -20,7 +20,7 @@ def test_upgrade_from_empty_creates_every_table(tmp_path: Path):
     assert db.current_revision(engine) is None
     db.upgrade(engine)
     assert db.current_revision(engine) == db.HEAD_REVISION
-    assert TABLES <= tables(engine)
+    assert tables(engine) >= TABLES
 
 
 def test_downgrade_to_base_and_upgrade_again(tmp_path: Path):
@@ -29,7 +29,7 @@ def test_downgrade_to_base_and_upgrade_again(tmp_path: Path):
     db.downgrade(engine, "base")
     assert tables(engine) == set()
     db.upgrade(engine)
-    assert TABLES <= tables(engine)
+    assert tables(engine) >= TABLES
 
 
 def test_schema_is_applied_on_first_use(tmp_path: Path):

@@ -95,7 +95,7 @@ def test_word_document_becomes_a_release(tmp_path: Path):
 def test_a_corrupt_word_file_names_the_file(tmp_path: Path):
     path = tmp_path / "rusak.docx"
     path.write_bytes(b"not a zip")
-    with pytest.raises(ReleaseError, match="rusak.docx.*cannot read the Word file"):
+    with pytest.raises(ReleaseError, match=r"rusak\.docx.*cannot read the Word file"):
         releases.load(path)
 
 

@@ -69,5 +69,5 @@ def test_a_bad_config_file_is_a_clear_error(workspace: Path, toml: str, fragment
 
 
 def test_a_missing_config_file_given_explicitly_is_an_error(workspace: Path):
-    with pytest.raises(ConfigError, match="nowhere.toml not found"):
+    with pytest.raises(ConfigError, match=r"nowhere\.toml not found"):
         load_settings(workspace / "nowhere.toml")
