@@ -33,6 +33,7 @@ __all__ = [
     "Channel",
     "CheckResult",
     "Delivery",
+    "describe",
     "InDoubt",
     "Media",
     "NotSent",
@@ -91,6 +92,15 @@ class InDoubt:
 
 
 Outcome = Published | Rejected | NotSent | AuthFailed | InDoubt
+
+
+def describe(outcome: Outcome) -> str:
+    """The human-readable part of any outcome (its reason, detail or URL)."""
+    if isinstance(outcome, Published):
+        return outcome.url or outcome.remote_id
+    if isinstance(outcome, InDoubt):
+        return outcome.detail
+    return outcome.reason
 
 
 # --- what an adapter is given ----------------------------------------------------------
@@ -188,6 +198,9 @@ class Channel(ABC):
     default_base_url: ClassVar[str | None] = None
     #: True when :meth:`probe` can settle an in-doubt post
     can_probe: ClassVar[bool] = False
+    #: True when an account must say where the API is (no single well-known host:
+    #: Mastodon instances, WordPress sites, self-hosted services)
+    needs_base_url: ClassVar[bool] = False
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         self.account = account

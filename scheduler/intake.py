@@ -6,10 +6,10 @@ bad input never leaves half a release behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from scheduler.errors import ReleaseError, UnknownChannel
+from scheduler.errors import ConfigError, ReleaseError, UnknownChannel
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.timeparse import TimeParseError, parse_when, show
@@ -28,6 +28,8 @@ class Plan:
     variants: list[Variant]
     due_at: datetime
     zone: str
+    #: things the officer should know that do not stop queueing (e.g. an image resized)
+    notes: list[str] = field(default_factory=list)
 
 
 def select_accounts(settings: Settings, names: list[str] | None, *,
@@ -81,9 +83,23 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
         raise ReleaseError(field_source, None,
                            f"{show(due, zone)} is in the past (now {show(now, zone)})",
                            hint="give a future time, 'now', or use --next-slot")
-    _check_images(doc, accounts)
+    _check_base_urls(accounts, settings)
+    notes = _check_images(doc, accounts)
     variants = compose_all(doc, accounts, settings)
-    return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone)
+    return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone,
+                notes=notes)
+
+
+def _check_base_urls(accounts: list[AccountSettings], settings: Settings) -> None:
+    """Networks without one well-known host (Mastodon, WordPress …) need ``base_url``."""
+    from channels import registry
+
+    for account in accounts:
+        if account.base_url is None and registry.load(account.network).needs_base_url:
+            raise ConfigError(
+                f"{settings.config_file or 'settings'}: account {account.name!r} "
+                f"({account.network}) has no base_url",
+                hint=f"set base_url for {account.name}, e.g. the instance or site address")
 
 
 def missing_secrets(settings: Settings, accounts: list[AccountSettings]) -> dict[str, list[str]]:
@@ -106,16 +122,21 @@ def missing_secrets(settings: Settings, accounts: list[AccountSettings]) -> dict
     return missing
 
 
-def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> None:
-    """Refuse at queue time an image that no amount of resizing makes acceptable."""
+def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]:
+    """Refuse at queue time an image that no amount of resizing makes acceptable; return
+    what resizing will change, for the officer to know."""
     if not doc.images:
-        return
+        return []
     from channels.images import ImageError, validate_image
 
+    notes: list[str] = []
     for index, image in enumerate(doc.images):
         for account in accounts:
             try:
-                validate_image(image.path, account.network)
+                notes += [f"{account.name}: {image.path.name}: {warning}"
+                          for warning in validate_image(image.path, account.network,
+                                                        alt=image.alt)]
             except ImageError as exc:
                 raise ReleaseError(doc.source, f"images[{index}]",
                                    f"{account.name} ({account.network}): {exc}") from exc
+    return notes

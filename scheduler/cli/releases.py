@@ -79,6 +79,8 @@ def add(
     plan = intake.plan(doc, state.settings, at=at, channels=names, next_slot=next_slot)
     release, posts = queue.enqueue(state.engine, plan.doc, plan.variants, plan.due_at,
                                    zone=plan.zone)
+    for note in plan.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
     for account, variables in intake.missing_secrets(state.settings, plan.accounts).items():
         err_console.print(f"[yellow]warning:[/] {account} cannot publish until "
                           f"{', '.join(variables)} is set (environment or .env)",

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from scheduler.logs import RedactSecrets
+from scheduler.logs import RedactingFormatter
 
 SECRET = "tok-3f9a8b7c6d5e"
 
 
 def test_log_records_and_tracebacks_are_redacted(caplog):
     logger = logging.getLogger("siar.test")
-    handler = caplog.handler
-    handler.addFilter(RedactSecrets([SECRET]))
+    caplog.handler.setFormatter(RedactingFormatter(secrets=[SECRET]))
     try:
         raise RuntimeError(f"server said: invalid token {SECRET}")
     except RuntimeError:

@@ -105,7 +105,9 @@ class FakeServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick (the default 0.5 s adds up over a suite).
+        self._thread = threading.Thread(target=self._httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -119,6 +121,12 @@ class FakeServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def reset(self) -> None:
+        """Forget received requests and pending faults (between tests sharing a server)."""
+        with self.lock:
+            self.requests.clear()
+            self.faults.clear()
 
     # --- inspection ----------------------------------------------------------------
     def calls(self, method: str | None = None, path: str | None = None) -> list[FakeRequest]:

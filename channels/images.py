@@ -1,0 +1,335 @@
+"""Images made to fit each network: size, format, aspect ratio, metadata.
+
+Every adapter hands a release's photo to :func:`prepare_image` right before uploading
+it and gets bytes the network accepts: EXIF orientation applied and then all EXIF
+stripped (camera serials and GPS positions must not leave the office), scaled down to
+the network's pixel limits, converted to JPEG where the network wants JPEG (alpha is
+flattened onto white), and recompressed in quality steps until it fits the byte limit.
+
+Instagram only takes aspect ratios between 4:5 and 1.91:1. A photo outside that range
+is **padded** with a neutral background instead of cropped: a PR office wants the whole
+picture (the minister at the edge of a group photo stays in it).
+
+:func:`validate_image` runs at queue time and raises :class:`ImageError` for what no
+amount of resizing fixes (missing file, not an image, far too small, animated where the
+network wants a still), so staff learn it days before the post is due, not at 03:00.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from scheduler.errors import SiarError
+
+__all__ = [
+    "RULES",
+    "ImageError",
+    "ImageRules",
+    "PreparedImage",
+    "prepare_image",
+    "rules_for",
+    "validate_image",
+]
+
+MB = 1_000_000
+MIB = 1024 * 1024
+
+#: the neutral background of Instagram padding and of flattened transparency
+PAD_COLOUR = (255, 255, 255)
+#: JPEG quality steps tried in order before the picture is made smaller
+QUALITY_STEPS = (90, 85, 80, 75, 70, 60)
+#: each further round shrinks both sides by this factor
+SHRINK_FACTOR = 0.8
+
+_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
+
+
+class ImageError(SiarError):
+    """An image that cannot be made acceptable for a network."""
+
+
+@dataclass(frozen=True)
+class ImageRules:
+    """What one network accepts for a still image.
+
+    ``formats`` are the Pillow formats sent as they are (after re-encoding to strip
+    metadata); anything else becomes ``convert_to``. Limits left ``None`` do not apply.
+    """
+
+    max_bytes: int
+    formats: frozenset[str] = frozenset({"JPEG", "PNG"})
+    convert_to: str = "JPEG"
+    max_side: int | None = None
+    #: Telegram: width + height
+    max_dimension_sum: int | None = None
+    max_pixels: int | None = None
+    #: (narrowest, widest) width/height ratio; outside it the image is padded
+    aspect: tuple[float, float] | None = None
+    #: images whose longest side is below this are thumbnails, refused at queue time
+    min_side: int = 32
+    #: an animated GIF/WebP may be sent as is (never re-encoded)
+    animated: bool = False
+    #: longest alt text the network stores; longer gets a queue-time warning
+    max_alt: int | None = None
+
+
+_WEB = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
+
+#: Sources: ../shared/channels.md (table and per-network sections) and each network's
+#: media documentation; the tests in tests/channels/test_images.py pin every limit.
+RULES: dict[str, ImageRules] = {
+    # Bluesky allows 2,000,000 bytes since April 2026 but other PDSes still enforce the
+    # old 1 MB, so 1,000,000 is the limit that works on every server.
+    "bluesky": ImageRules(max_bytes=1_000_000, max_side=2000, max_alt=10_000),
+    # X API v2 media upload: JPG/PNG/GIF/WEBP ≤ 5 MB; alt text ≤ 1000 characters.
+    "x": ImageRules(max_bytes=5 * MB, formats=_WEB, max_side=8192, animated=True,
+                    max_alt=1000),
+    # Instagram content publishing: JPEG only, ≤ 8 MiB, aspect 4:5 … 1.91:1, width
+    # 320 … 1440 (larger is scaled down by Instagram anyway).
+    "instagram": ImageRules(max_bytes=8 * MIB, formats=frozenset({"JPEG"}), max_side=1440,
+                            aspect=(4 / 5, 1.91), min_side=320, max_alt=1000),
+    # Mastodon 4.x: 16 MiB, at most 33,177,600 pixels (7680×4320); alt ≤ 1500.
+    "mastodon": ImageRules(max_bytes=16 * MIB, formats=_WEB, max_pixels=33_177_600,
+                           animated=True, max_alt=1500),
+    # Telegram sendPhoto: ≤ 10 MB, width + height ≤ 10,000, ratio at most 20.
+    "telegram": ImageRules(max_bytes=10 * MB, max_dimension_sum=10_000,
+                           aspect=(1 / 20, 20.0)),
+    # Threads: JPEG/PNG ≤ 8 MB, width ≤ 1440.
+    "threads": ImageRules(max_bytes=8 * MB, max_side=1440),
+    # Facebook Page photos: "less than 4 MB", JPG/PNG/GIF/WebP.
+    "facebook": ImageRules(max_bytes=4 * MB, formats=_WEB),
+    # LinkedIn Images API: JPG/GIF/PNG, at most 36,152,320 pixels; alt ≤ 4086 characters.
+    "linkedin": ImageRules(max_bytes=10 * MB, formats=frozenset({"JPEG", "PNG", "GIF"}),
+                           max_pixels=36_152_320, max_alt=4086),
+    # WordPress scales anything above 2560 px itself (big_image_size_threshold); hosts
+    # commonly cap uploads far below PHP's defaults, so stay modest.
+    "wordpress": ImageRules(max_bytes=8 * MB, formats=_WEB, max_side=2560),
+    # Discord webhooks: 10 MiB per request without boosts; description (alt) ≤ 1024.
+    "discord": ImageRules(max_bytes=10 * MIB, formats=_WEB, animated=True, max_alt=1024),
+    "email": ImageRules(max_bytes=5 * MB, max_side=2560),
+    "webhook": ImageRules(max_bytes=10 * MB, formats=_WEB, animated=True),
+}
+
+#: used for networks without an entry (third-party adapters)
+DEFAULT_RULES = ImageRules(max_bytes=5 * MB, formats=_WEB, max_side=4096)
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """Bytes ready to upload, with what the upload request needs to say about them."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    alt: str
+    filename: str
+
+
+def rules_for(network: str) -> ImageRules:
+    return RULES.get(network, DEFAULT_RULES)
+
+
+def prepare_image(path: str | Path, network: str, alt: str = "") -> PreparedImage:
+    """The image at ``path`` made acceptable for ``network``; raises :class:`ImageError`."""
+    rules = rules_for(network)
+    path = Path(path)
+    with _open(path) as image:
+        _refuse_unfixable(image, path, rules)
+        if _is_animated(image):
+            return _animated_as_is(path, image, rules, alt)
+        source_format = image.format or ""
+        still = ImageOps.exif_transpose(image)
+    still = _pad_to_aspect(still, rules)
+    still = _scale_into(still, rules)
+    target = source_format if source_format in rules.formats else rules.convert_to
+
+    while True:
+        encoded = _encode_within(still, target, rules)
+        if encoded is not None:
+            data, used_format = encoded
+            return PreparedImage(data=data, mime=_MIME[used_format], width=still.width,
+                                 height=still.height, alt=alt,
+                                 filename=path.stem + _SUFFIX[used_format])
+        smaller = (round(still.width * SHRINK_FACTOR), round(still.height * SHRINK_FACTOR))
+        if max(smaller) < rules.min_side or min(smaller) < 1:
+            raise ImageError(
+                f"{path.name}: cannot fit {network}'s {rules.max_bytes:,} bytes limit "
+                f"without shrinking it below {rules.min_side} px",
+                hint="use a smaller or less detailed photo")
+        still = still.resize(smaller, Image.Resampling.LANCZOS)
+
+
+def validate_image(path: str | Path, network: str, alt: str = "") -> list[str]:
+    """Queue-time check: raises :class:`ImageError` for what cannot be fixed, and returns
+    warnings for what :func:`prepare_image` will change."""
+    rules = rules_for(network)
+    path = Path(path)
+    with _open(path) as image:
+        _refuse_unfixable(image, path, rules)
+        animated = _is_animated(image)
+        source_format = image.format or ""
+        width, height = ImageOps.exif_transpose(image).size
+    warnings: list[str] = []
+    if rules.max_alt is not None and len(alt) > rules.max_alt:
+        warnings.append(f"{path.name}: alt text has {len(alt)} characters, "
+                        f"{network} keeps at most {rules.max_alt}")
+    if animated:
+        return warnings
+    if rules.aspect and not _aspect_ok(width, height, rules.aspect):
+        warnings.append(f"{path.name}: aspect ratio {width}×{height} is outside what "
+                        f"{network} accepts; it will be padded with a white border")
+    padded = _padded_size(width, height, rules)
+    scaled = _fitted_size(*padded, rules)
+    if scaled != padded:
+        warnings.append(f"{path.name}: will be scaled down from {padded[0]}×{padded[1]} "
+                        f"to {scaled[0]}×{scaled[1]} for {network}")
+    if source_format not in rules.formats:
+        warnings.append(f"{path.name}: {source_format} will be converted to "
+                        f"{rules.convert_to} for {network}")
+    if path.stat().st_size > rules.max_bytes:
+        warnings.append(f"{path.name}: {path.stat().st_size:,} bytes will be recompressed "
+                        f"to fit {network}'s {rules.max_bytes:,} bytes")
+    return warnings
+
+
+# --- steps ---------------------------------------------------------------------------
+
+
+def _open(path: Path) -> Image.Image:
+    if not path.is_file():
+        raise ImageError(f"image not found: {path}", hint="check the path in the release")
+    try:
+        image = Image.open(path)
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ImageError(f"{path.name} is not a readable image ({exc.__class__.__name__})",
+                         hint="export it again as JPEG or PNG") from exc
+    return image
+
+
+def _refuse_unfixable(image: Image.Image, path: Path, rules: ImageRules) -> None:
+    if _is_animated(image):
+        if not rules.animated:
+            raise ImageError(f"{path.name} is animated; this network takes still images only",
+                             hint="use a still JPEG or PNG")
+        size = path.stat().st_size
+        if size > rules.max_bytes or (image.format or "") not in rules.formats:
+            raise ImageError(f"{path.name}: animated {image.format} of {size:,} bytes cannot "
+                             f"be sent (limit {rules.max_bytes:,} bytes, re-encoding an "
+                             "animation is not supported)",
+                             hint="shorten the animation or use a still image")
+    width, height = ImageOps.exif_transpose(image).size
+    if max(width, height) < rules.min_side:
+        raise ImageError(f"{path.name} is {width}×{height} px, too small "
+                         f"(at least {rules.min_side} px on the long side)",
+                         hint="use the original photo, not a thumbnail")
+
+
+def _is_animated(image: Image.Image) -> bool:
+    return bool(getattr(image, "is_animated", False)) and getattr(image, "n_frames", 1) > 1
+
+
+def _animated_as_is(path: Path, image: Image.Image, rules: ImageRules,
+                    alt: str) -> PreparedImage:
+    # Re-encoding frame by frame would lose timing and palette tricks; it is sent untouched.
+    fmt = image.format or ""
+    return PreparedImage(data=path.read_bytes(), mime=_MIME[fmt], width=image.width,
+                         height=image.height, alt=alt, filename=path.stem + _SUFFIX[fmt])
+
+
+def _aspect_ok(width: int, height: int, aspect: tuple[float, float]) -> bool:
+    ratio = width / height
+    return aspect[0] - 1e-3 <= ratio <= aspect[1] + 1e-3
+
+
+def _padded_size(width: int, height: int, rules: ImageRules) -> tuple[int, int]:
+    if not rules.aspect or _aspect_ok(width, height, rules.aspect):
+        return width, height
+    narrowest, widest = rules.aspect
+    if width / height < narrowest:
+        return int(-(-height * narrowest // 1)), height
+    return width, int(-(-width / widest // 1))
+
+
+def _pad_to_aspect(image: Image.Image, rules: ImageRules) -> Image.Image:
+    width, height = _padded_size(image.width, image.height, rules)
+    if (width, height) == image.size:
+        return image
+    canvas = Image.new("RGB", (width, height), PAD_COLOUR)
+    canvas.paste(_flatten(image), ((width - image.width) // 2, (height - image.height) // 2))
+    return canvas
+
+
+def _fitted_size(width: int, height: int, rules: ImageRules) -> tuple[int, int]:
+    scale = 1.0
+    if rules.max_side:
+        scale = min(scale, rules.max_side / max(width, height))
+    if rules.max_dimension_sum:
+        scale = min(scale, rules.max_dimension_sum / (width + height))
+    if rules.max_pixels:
+        scale = min(scale, (rules.max_pixels / (width * height)) ** 0.5)
+    if scale >= 1.0:
+        return width, height
+    # floor, so that rounding never lands one pixel above the limit
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def _scale_into(image: Image.Image, rules: ImageRules) -> Image.Image:
+    size = _fitted_size(image.width, image.height, rules)
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """RGB on white: JPEG has no transparency, and black (Pillow's default) looks broken."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, PAD_COLOUR)
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB") if image.mode != "RGB" else image
+
+
+def _encode_within(image: Image.Image, target: str,
+                   rules: ImageRules) -> tuple[bytes, str] | None:
+    """Encoded bytes within ``rules.max_bytes`` at this size, or None if none fit.
+
+    Lossless formats are tried once; when they do not fit and JPEG is allowed (or is
+    the conversion target) the JPEG quality steps follow.
+    """
+    if target in ("PNG", "GIF"):
+        data = _save(image, target)
+        if len(data) <= rules.max_bytes:
+            return data, target
+        target = "JPEG" if "JPEG" in rules.formats or rules.convert_to == "JPEG" else target
+        if target != "JPEG":
+            return None
+    for quality in QUALITY_STEPS:
+        data = _save(image, target, quality=quality)
+        if len(data) <= rules.max_bytes:
+            return data, target
+    return None
+
+
+def _save(image: Image.Image, fmt: str, quality: int | None = None) -> bytes:
+    # No exif= argument: Pillow then writes no EXIF at all (orientation is already applied).
+    out = io.BytesIO()
+    icc = image.info.get("icc_profile")
+    extra = {"icc_profile": icc} if icc else {}
+    if fmt == "JPEG":
+        _flatten(image).save(out, "JPEG", quality=quality or 90, optimize=True,
+                             progressive=True, **extra)
+    elif fmt == "WEBP":
+        image.save(out, "WEBP", quality=quality or 90, **extra)
+    elif fmt == "PNG":
+        image.save(out, "PNG", optimize=True, **extra)
+    else:
+        image.save(out, fmt)
+    return out.getvalue()

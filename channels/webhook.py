@@ -1,0 +1,153 @@
+"""Generic webhook: one signed JSON POST per post, for anything Siar has no adapter for.
+
+The receiver (an intranet portal, a chat bridge, a no-code automation) gets the whole
+composed variant in one request::
+
+    POST <base_url>
+    Content-Type: application/json
+    Idempotency-Key: <stable per post>          same on every attempt: dedupe on it
+    X-Siar-Timestamp: <unix seconds>            also inside the body as "sent_at"
+    X-Siar-Signature: sha256=<hex>              HMAC-SHA256(secret, raw body), if a secret is set
+
+The signature covers the raw body, which contains ``sent_at``, so a receiver can refuse
+replays by comparing ``sent_at`` with its clock after checking the signature. A 2xx
+answer means published; a JSON answer may name ``id`` and ``url`` of what it created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from channels.base import (
+    AccountConfig,
+    Channel,
+    CheckResult,
+    Delivery,
+    Outcome,
+    Published,
+    Rejected,
+    Variant,
+)
+from channels.http import classify_status, make_session, redact, request
+
+SIGNATURE_HEADER = "X-Siar-Signature"
+TIMESTAMP_HEADER = "X-Siar-Timestamp"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``X-Siar-Signature`` value of ``body``; receivers compute the same."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookChannel(Channel):
+    """POSTs the composed variant as JSON to the account's ``base_url``."""
+
+    network = "webhook"
+    optional_secret_fields = ("secret",)
+
+    def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
+        super().__init__(account, secrets)
+        self._session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = make_session()
+        return self._session
+
+    def publish(self, delivery: Delivery) -> Outcome:
+        if not delivery.variant.parts:
+            return Rejected("nothing to send: the variant has no parts")
+        remaining = [i for i in range(len(delivery.variant.parts)) if not delivery.done_part(i)]
+        first = delivery.done_part(0)
+        if not remaining and first is not None:
+            return Published(first.remote_id, first.url)
+        sent_at = int(time.time())
+        body = self._body(delivery, sent_at=sent_at)
+        answer = request(self.session, "POST", self.base_url, secrets=self.secrets.values(),
+                         timeout=self.timeouts, data=body,
+                         headers=self._headers(delivery, body, sent_at=sent_at))
+        if not isinstance(answer, requests.Response):
+            return answer
+        failure = classify_status(answer, secrets=self.secrets.values())
+        if failure is not None:
+            return failure
+        remote_id, url = self._created(answer, delivery)
+        # The receiver got every part in one request: all of them exist now.
+        for index in remaining:
+            delivery.part_published(index, remote_id, url)
+        return Published(remote_id, url, http_status=answer.status_code)
+
+    def check(self) -> CheckResult:
+        # A receiver has no "who am I" call and a test POST would be a post; say so.
+        if not self.account.base_url:
+            return CheckResult(ok=False, detail="no base_url: where should posts go?")
+        signed = "signed with HMAC-SHA256" if self.secrets.get("secret") else "unsigned"
+        return CheckResult(ok=True, detail=f"webhook configured ({signed}); receivers offer "
+                                           "no credential check")
+
+    def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        sent_at = int(time.time())
+        body = self._body(delivery, sent_at=sent_at)
+        headers = self._headers(delivery, body, sent_at=sent_at, sign_body=False)
+        if "secret" in self.secrets or self.account.options.get("signed"):
+            headers[SIGNATURE_HEADER] = "sha256=<HMAC-SHA256 of the body>"
+        return [{"method": "POST", "url": self.account.base_url or "<webhook url>",
+                 "headers": headers, "json": json.loads(body)}]
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    # --- request shape ---------------------------------------------------------------
+
+    def _body(self, delivery: Delivery, *, sent_at: int) -> bytes:
+        variant: Variant = delivery.variant
+        payload = {
+            "event": "post.publish",
+            "post_id": delivery.post_id,
+            "attempt": delivery.attempt,
+            "publish_key": delivery.publish_key,
+            "account": self.account.name,
+            "due_at": delivery.due_at.isoformat(),
+            "sent_at": sent_at,
+            "title": variant.title,
+            "parts": variant.parts,
+            "link": variant.link,
+            "media": [{"url": m.url, "alt": m.alt, "mime": m.mime,
+                       "filename": Path(m.path).name} for m in variant.media],
+            "extra": variant.extra,
+        }
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
+                          default=str).encode()
+
+    def _headers(self, delivery: Delivery, body: bytes, *, sent_at: int,
+                 sign_body: bool = True) -> dict[str, str]:
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   "Idempotency-Key": self.derive_key(delivery.publish_key, "webhook"),
+                   TIMESTAMP_HEADER: str(sent_at)}
+        secret = self.secrets.get("secret")
+        if sign_body and secret:
+            headers[SIGNATURE_HEADER] = sign(secret, body)
+        return headers
+
+    def _created(self, answer: requests.Response, delivery: Delivery) -> tuple[str, str | None]:
+        fallback = self.derive_key(delivery.publish_key, "webhook")
+        try:
+            data = answer.json()
+        except ValueError:
+            return fallback, None
+        if not isinstance(data, dict):
+            return fallback, None
+        url = data.get("url")
+        remote_id = data.get("id")
+        return (redact(str(remote_id), self.secrets.values()) if remote_id else fallback,
+                str(url) if url else None)

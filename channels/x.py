@@ -1,0 +1,371 @@
+"""X adapter: posts through tweepy's ``Client.create_tweet`` (OAuth 1.0a user context).
+
+Endpoints (X API v2, ../shared/specs/x-api-v2-openapi.json): ``POST /2/tweets`` (``text``,
+``media.media_ids``, ``reply.in_reply_to_tweet_id``) through tweepy; ``POST
+/2/media/upload`` (multipart ``media`` + ``media_category=tweet_image``) and ``POST
+/2/media/metadata`` (alt text) directly, because tweepy's only upload still calls the
+deprecated v1.1 endpoint; ``GET /2/users/me`` and ``GET /2/users/:id/tweets`` for the
+check and the probe.
+
+tweepy hard-codes ``https://api.twitter.com`` inside ``BaseClient.request`` but sends
+everything through its ``session`` attribute, so that attribute is the seam: a small
+transport that resolves each URL against the account's ``base_url`` and goes through
+:func:`channels.http.request` (timeouts, no retries, failures mapped to outcomes).
+The OAuth 1.0a signature is computed on the rewritten URL, i.e. on what is really sent.
+
+X has no idempotency key. A repeated text gets 403 "duplicate content": after an attempt
+that may have been applied, that answer means "probably already posted" and the
+account's recent posts are searched for the text instead of failing the post.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import requests
+import tweepy
+from requests_oauthlib import OAuth1
+
+from channels import http
+from channels.base import (
+    AccountConfig,
+    AuthFailed,
+    Channel,
+    CheckResult,
+    Delivery,
+    InDoubt,
+    NotSent,
+    Outcome,
+    Published,
+    Rejected,
+)
+from channels.images import ImageError, prepare_image
+
+TWEEPY_HOST = "https://api.twitter.com"
+MAX_IMAGES = 4
+#: posts this young may not show up in the user's timeline yet: no verdict on absence
+TIMELINE_LAG = timedelta(seconds=30)
+_URL = re.compile(r"https?://\S+")
+
+
+class _TransportFailed(Exception):
+    """Carries the outcome of a request that never got an HTTP answer through tweepy."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(repr(outcome))
+        self.outcome = outcome
+
+
+class _RoutedTransport:
+    """Stands in for tweepy's ``requests.Session``: same ``request`` call, our rules."""
+
+    def __init__(self, channel: XChannel) -> None:
+        self.channel = channel
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        if url.startswith(TWEEPY_HOST):
+            url = self.channel.base_url + url[len(TWEEPY_HOST):]
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers["User-Agent"] = http.USER_AGENT
+        result = http.request(self.channel.session, method, url,
+                              secrets=self.channel.secrets.values(),
+                              timeout=self.channel.timeouts, headers=headers, **kwargs)
+        if not isinstance(result, requests.Response):
+            raise _TransportFailed(result)
+        return result
+
+    def close(self) -> None:
+        """tweepy never closes it; the channel owns the real session."""
+
+
+def comparable_text(text: str) -> str:
+    """A post's text as X's timeline and our variant can both be reduced to.
+
+    X returns ``&``, ``<``, ``>`` as entities, rewrites every URL to t.co and appends a
+    t.co link for attached media, so URLs are dropped and whitespace collapsed.
+    """
+    return " ".join(_URL.sub("", html.unescape(text)).split())
+
+
+def _describe(outcome: Outcome) -> str:
+    return outcome.detail if isinstance(outcome, InDoubt) else getattr(outcome, "reason", "")
+
+
+class XChannel(Channel):
+    """Posts as the user whose OAuth 1.0a access token is configured."""
+
+    network = "x"
+    secret_fields: ClassVar[tuple[str, ...]] = (
+        "api_key", "api_secret", "access_token", "access_token_secret")
+    default_base_url = "https://api.x.com"
+    can_probe = True
+
+    def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
+        super().__init__(account, secrets)
+        self._session: requests.Session | None = None
+        self._client: tweepy.Client | None = None
+        self._user: dict[str, str] | None = None
+
+    # --- plumbing -----------------------------------------------------------------------
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = http.make_session()
+        return self._session
+
+    @property
+    def client(self) -> tweepy.Client:
+        if self._client is None:
+            client = tweepy.Client(
+                consumer_key=self.secrets.get("api_key"),
+                consumer_secret=self.secrets.get("api_secret"),
+                access_token=self.secrets.get("access_token"),
+                access_token_secret=self.secrets.get("access_token_secret"),
+                wait_on_rate_limit=False,  # sleeping inside the call would block the daemon
+            )
+            client.session = _RoutedTransport(self)
+            self._client = client
+        return self._client
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        self._client = None
+
+    def _oauth(self) -> OAuth1:
+        return OAuth1(self.secrets.get("api_key"), self.secrets.get("api_secret"),
+                      self.secrets.get("access_token"), self.secrets.get("access_token_secret"))
+
+    def _call(self, operation: str, function: Any, **kwargs: Any) -> Any:
+        """Run a tweepy call; its response, or the outcome its failure means."""
+        try:
+            return function(**kwargs)
+        except _TransportFailed as failure:
+            return failure.outcome
+        except tweepy.HTTPException as exc:
+            return self._http_error(operation, exc.response, exc.api_messages)
+
+    def _http_error(self, operation: str, response: requests.Response,
+                    messages: list[str] | None = None) -> Outcome:
+        status = response.status_code
+        if messages is None:
+            messages = self._messages(response)
+        detail = http.redact("; ".join(map(str, messages)) or response.reason or "",
+                             self.secrets.values())
+        reason = f"{operation}: HTTP {status} {detail}".strip()
+        if status == 429:
+            wait = http.epoch_reset_seconds(response.headers.get("x-rate-limit-reset"))
+            return NotSent(reason, retry_after=wait, rate_limited=True, http_status=status)
+        if status == 401:
+            return AuthFailed(reason, http_status=status)
+        if status == 403 and re.search(r"oauth1 app permissions|client-not-enrolled|"
+                                       r"suspended", detail, re.IGNORECASE):
+            return AuthFailed(reason, http_status=status)
+        if status >= 500:
+            if response.request is not None and response.request.method == "GET":
+                return NotSent(reason, http_status=status)
+            return InDoubt(reason, http_status=status)
+        return Rejected(reason, http_status=status)
+
+    @staticmethod
+    def _messages(response: requests.Response) -> list[str]:
+        try:
+            body = response.json()
+        except ValueError:
+            return [response.text[:200]]
+        messages = [e.get("message", "") for e in body.get("errors", []) if isinstance(e, dict)]
+        return messages or [str(body.get("detail", ""))]
+
+    @staticmethod
+    def _is_duplicate(outcome: Outcome) -> bool:
+        return (isinstance(outcome, Rejected) and outcome.http_status == 403
+                and "duplicate content" in outcome.reason)
+
+    def _tweet_url(self, tweet_id: str) -> str:
+        username = self.account.options.get("username") or (self._user or {}).get("username")
+        if username:
+            return f"https://x.com/{username}/status/{tweet_id}"
+        return f"https://x.com/i/web/status/{tweet_id}"
+
+    # --- publishing ---------------------------------------------------------------------
+    def publish(self, delivery: Delivery) -> Outcome:
+        media_ids = delivery.state.get("x_media_ids")
+        if media_ids is None and delivery.variant.media and not delivery.done_part(0):
+            uploaded = self._upload_media(delivery)
+            if not isinstance(uploaded, list):
+                return uploaded
+            media_ids = uploaded
+            # uploaded media stays usable for a day: a retry attaches the same ids
+            delivery.checkpoint(x_media_ids=media_ids)
+
+        previous: str | None = None
+        for index, text in enumerate(delivery.variant.parts):
+            done = delivery.done_part(index)
+            if done:
+                previous = done.remote_id
+                continue
+            sent_before = str(index) in delivery.state.get("x_first_sent", {})
+            self._note_first_send(delivery, index)
+            created = self._call(f"create_tweet part {index + 1}", self.client.create_tweet,
+                                 text=text, media_ids=media_ids if index == 0 else None,
+                                 in_reply_to_tweet_id=previous, user_auth=True)
+            if self._is_duplicate(created) and sent_before:
+                found = self._find_posted(delivery, index)
+                if found is None:
+                    return InDoubt(f"X calls part {index + 1} a duplicate after an attempt "
+                                   f"that may have been applied, but it is not among the "
+                                   f"recent posts yet: {_describe(created)}", http_status=403)
+                created_id = found
+            elif isinstance(created, tweepy.Response):
+                created_id = str(created.data["id"])
+            else:
+                return created
+            delivery.part_published(index, created_id, self._tweet_url(created_id))
+            previous = created_id
+        first = delivery.done_part(0)
+        assert first is not None  # every part was published above
+        return Published(first.remote_id, first.url)
+
+    @staticmethod
+    def _note_first_send(delivery: Delivery, index: int) -> None:
+        first_sent = dict(delivery.state.get("x_first_sent", {}))
+        if str(index) not in first_sent:
+            first_sent[str(index)] = datetime.now(UTC).isoformat()
+            delivery.checkpoint(x_first_sent=first_sent)
+
+    def _upload_media(self, delivery: Delivery) -> list[str] | Outcome:
+        media_ids: list[str] = []
+        for media in delivery.variant.media[:MAX_IMAGES]:
+            try:
+                image = prepare_image(media.path, self.network, alt=media.alt)
+            except ImageError as exc:
+                return Rejected(f"image cannot be sent to X: {exc}")
+            response = http.request(
+                self.session, "POST", f"{self.base_url}/2/media/upload",
+                secrets=self.secrets.values(), timeout=self.timeouts, auth=self._oauth(),
+                data={"media_category": "tweet_image"},
+                files={"media": (image.filename, image.data, image.mime)})
+            if (failed := self._media_failure(response, "media upload")) is not None:
+                return failed
+            assert isinstance(response, requests.Response)
+            media_id = str(response.json()["data"]["id"])
+            if image.alt:
+                response = http.request(
+                    self.session, "POST", f"{self.base_url}/2/media/metadata",
+                    secrets=self.secrets.values(), timeout=self.timeouts, auth=self._oauth(),
+                    json={"id": media_id, "metadata": {"alt_text": {"text": image.alt[:1000]}}})
+                if (failed := self._media_failure(response, "alt text")) is not None:
+                    return failed
+            media_ids.append(media_id)
+        return media_ids
+
+    def _media_failure(self, response: requests.Response | Outcome,
+                       what: str) -> Outcome | None:
+        """None on success; media is not a post, so doubt about it means NotSent."""
+        if isinstance(response, requests.Response):
+            if response.status_code < 300:
+                return None
+            outcome = self._http_error(what, response)
+        else:
+            outcome = response
+        if isinstance(outcome, InDoubt):
+            return NotSent(f"{outcome.detail} (no post was created)",
+                           http_status=outcome.http_status)
+        return outcome
+
+    # --- probe --------------------------------------------------------------------------
+    def _me(self) -> dict[str, str] | Outcome:
+        if self._user is None:
+            answer = self._call("users/me", self.client.get_me, user_auth=True)
+            if not isinstance(answer, tweepy.Response):
+                return answer
+            self._user = {"id": str(answer.data.id), "username": answer.data.username}
+        return self._user
+
+    def _recent_posts(self, since: datetime) -> tuple[list[Any], bool] | Outcome:
+        """The user's posts since ``since`` and whether that list is complete."""
+        me = self._me()
+        if not isinstance(me, dict):
+            return me
+        answer = self._call("users/:id/tweets", self.client.get_users_tweets, id=me["id"],
+                            max_results=100, start_time=since - timedelta(minutes=1),
+                            tweet_fields=["created_at", "referenced_tweets"],
+                            user_auth=True)
+        if not isinstance(answer, tweepy.Response):
+            return answer
+        return list(answer.data or []), "next_token" not in (answer.meta or {})
+
+    def _find_posted(self, delivery: Delivery, index: int) -> str | None:
+        since = self._first_sent(delivery, index) or delivery.due_at
+        listing = self._recent_posts(since)
+        if not isinstance(listing, tuple):
+            return None
+        wanted = comparable_text(delivery.variant.parts[index])
+        found = next((t for t in listing[0] if comparable_text(t.text) == wanted), None)
+        return str(found.id) if found is not None else None
+
+    @staticmethod
+    def _first_sent(delivery: Delivery, index: int) -> datetime | None:
+        value = delivery.state.get("x_first_sent", {}).get(str(index))
+        return datetime.fromisoformat(value) if value else None
+
+    def probe(self, delivery: Delivery) -> Outcome | None:
+        pending = next((i for i in range(len(delivery.variant.parts))
+                        if not delivery.done_part(i)), None)
+        if pending is None:
+            first = delivery.done_part(0)
+            return Published(first.remote_id, first.url) if first else None
+        sent_at = self._first_sent(delivery, pending)
+        if sent_at is None:
+            return NotSent("the pending part was never sent")
+        listing = self._recent_posts(sent_at)
+        if not isinstance(listing, tuple):
+            return None
+        posts, complete = listing
+        wanted = comparable_text(delivery.variant.parts[pending])
+        found = next((t for t in posts if comparable_text(t.text) == wanted), None)
+        if found is None:
+            if complete and datetime.now(UTC) - sent_at > TIMELINE_LAG:
+                return NotSent("not among the account's posts since it was sent")
+            return None
+        delivery.part_published(pending, str(found.id), self._tweet_url(str(found.id)))
+        if pending < len(delivery.variant.parts) - 1:
+            return NotSent(f"part {pending + 1} was found; the remaining parts are safe "
+                           f"to send")
+        first = delivery.done_part(0)
+        assert first is not None
+        return Published(first.remote_id, first.url)
+
+    # --- check and dry run --------------------------------------------------------------
+    def check(self) -> CheckResult:
+        me = self._me()
+        if not isinstance(me, dict):
+            return CheckResult(ok=False, detail=_describe(me))
+        return CheckResult(ok=True, detail=f"OAuth 1.0a user @{me['username']} (id {me['id']})",
+                           identity=f"@{me['username']}")
+
+    def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        planned: list[dict[str, Any]] = []
+        media = delivery.variant.media[:MAX_IMAGES]
+        for m in media:
+            planned.append({"method": "POST", "url": f"{self.base_url}/2/media/upload",
+                            "data": {"media_category": "tweet_image"}, "file": m.path})
+            if m.alt:
+                planned.append({"method": "POST", "url": f"{self.base_url}/2/media/metadata",
+                                "json": {"id": f"<media of {m.path}>",
+                                         "metadata": {"alt_text": {"text": m.alt}}}})
+        for index, text in enumerate(delivery.variant.parts):
+            body: dict[str, Any] = {"text": text}
+            if index == 0 and media:
+                body["media"] = {"media_ids": [f"<media of {m.path}>" for m in media]}
+            if index:
+                body["reply"] = {"in_reply_to_tweet_id": f"<id of part {index}>"}
+            planned.append({"method": "POST", "url": f"{self.base_url}/2/tweets",
+                            "headers": {"Authorization": "OAuth oauth_consumer_key=\"***\", …"},
+                            "json": body})
+        return planned

@@ -1,0 +1,312 @@
+"""The e-mail adapter against a real local SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from channels.base import (
+    AccountConfig,
+    AuthFailed,
+    InDoubt,
+    NotSent,
+    PartResult,
+    Published,
+    Rejected,
+)
+from channels.email import EmailChannel
+from scheduler.errors import ConfigError
+from scheduler.variant import Media
+from tests.channels.helpers import assert_no_secret, make_delivery
+from tests.fakes.smtp import FakeSMTP
+
+# Implicit TLS is invisible to aiosmtpd, so its AUTH-without-TLS warning is a false alarm.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+USERNAME = "humas@lapas.example.go.id"
+PASSWORD = "sandi-rahasia-42"
+SECRETS = {"username": USERNAME, "password": PASSWORD}
+TEXT = "Lapas Kelas I menggelar pelatihan kerja bagi warga binaan.\n\n#HumasBergerakBersama"
+TO = ["redaksi@koran.example.id", "humas@kanwil.example.go.id"]
+BCC = ["arsip@lapas.example.go.id"]
+
+
+@pytest.fixture(scope="module")
+def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("smtp")
+
+
+@pytest.fixture(scope="module")
+def running_smtp(cert_dir: Path) -> Iterator[FakeSMTP]:
+    with FakeSMTP(cert_dir, username=USERNAME, password=PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(running_smtp: FakeSMTP) -> FakeSMTP:
+    running_smtp.reset()
+    return running_smtp
+
+
+def body_of(message: EmailMessage, subtype: str) -> str:
+    """A body part's text as written, without the CRLF line ends of the wire."""
+    part = message.get_body((subtype,))
+    assert part is not None
+    return part.get_content().replace("\r\n", "\n").strip()
+
+
+def channel_for(server: FakeSMTP, *, secrets: dict[str, str] | None = None,
+                **options: object) -> EmailChannel:
+    account = AccountConfig(name="surel-humas", network="email", options={
+        "host": "127.0.0.1", "port": server.port, "security": server.security,
+        "ca_file": str(server.cert_path), "from": USERNAME, "from_name": "Humas Lapas",
+        "to": TO, "bcc": BCC, "domain": "lapas.example.go.id",
+        "connect_timeout": 1.0, "read_timeout": 0.5, **options})
+    return EmailChannel(account, SECRETS if secrets is None else secrets)
+
+
+def test_a_release_goes_out_as_text_and_html_to_every_recipient_over_starttls(
+        smtp: FakeSMTP) -> None:
+    delivery = make_delivery(TEXT, subject="Siaran Pers: Pelatihan Kerja",
+                             html="<p>Lapas Kelas I menggelar <b>pelatihan</b>.</p>")
+    outcome = channel_for(smtp).publish(delivery)
+
+    (mail,) = smtp.messages
+    assert smtp.logins == [USERNAME]
+    assert mail.mail_from == USERNAME
+    assert mail.rcpt_tos == TO + BCC
+    message = mail.message
+    assert message["Subject"] == "Siaran Pers: Pelatihan Kerja"
+    assert message["From"] == f"Humas Lapas <{USERNAME}>"
+    assert message["To"] == ", ".join(TO)
+    assert message["Bcc"] is None  # blind copies stay blind
+    assert body_of(message, "plain") == TEXT
+    assert "<b>pelatihan</b>" in body_of(message, "html")
+    message_id = message["Message-ID"]
+    assert outcome == Published(message_id, f"mid:{message_id.strip('<>')}")
+    assert [p.index for p in delivery.progress] == [0]
+
+
+def test_the_message_id_is_the_same_on_every_attempt_of_a_post(smtp: FakeSMTP) -> None:
+    channel = channel_for(smtp)
+    channel.publish(make_delivery(TEXT, attempt=1))
+    channel.publish(make_delivery(TEXT, attempt=2))
+    first, second = (m.message["Message-ID"] for m in smtp.messages)
+    assert first == second
+    assert first.endswith("@lapas.example.go.id>")
+
+
+@given(key_a=st.text(min_size=1), key_b=st.text(min_size=1))
+def test_message_ids_differ_exactly_when_publish_keys_differ(key_a: str, key_b: str) -> None:
+    channel = EmailChannel(AccountConfig(name="e", network="email",
+                                         options={"from": USERNAME}), {})
+    id_a = channel.message_id(make_delivery("x", publish_key=key_a))
+    id_b = channel.message_id(make_delivery("x", publish_key=key_b))
+    assert (id_a == id_b) == (key_a == key_b)
+
+
+def test_the_date_header_is_in_the_accounts_time_zone(smtp: FakeSMTP) -> None:
+    channel = channel_for(smtp)
+    message = channel.build_message(
+        make_delivery(TEXT), now=datetime(2026, 11, 28, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta")))
+    assert message["Date"] == "Sat, 28 Nov 2026 09:00:00 +0700"
+
+
+def test_without_extra_fields_subject_comes_from_the_title_and_html_from_the_text(
+        smtp: FakeSMTP) -> None:
+    channel_for(smtp).publish(make_delivery(["Bagian satu.", "Bagian <dua> & tiga."],
+                                            title="Pelatihan Kerja"))
+    message = smtp.messages[0].message
+    assert message["Subject"] == "Pelatihan Kerja"
+    assert body_of(message, "plain") == \
+        "Bagian satu.\n\nBagian <dua> & tiga."
+    assert "<p>Bagian &lt;dua&gt; &amp; tiga.</p>" in body_of(message, "html")
+
+
+def test_an_image_is_inline_in_the_html_with_its_alt_text(smtp: FakeSMTP,
+                                                          photo_jpeg: Path) -> None:
+    media = [Media(path=str(photo_jpeg), alt="Warga binaan \"menjahit\"")]
+    channel_for(smtp).publish(make_delivery(TEXT, media=media))
+    message = smtp.messages[0].message
+    html_body = body_of(message, "html")
+    (image,) = [part for part in message.walk() if part.get_content_maintype() == "image"]
+    cid = image["Content-ID"].strip("<>")
+    assert f'<img src="cid:{cid}" alt="Warga binaan &quot;menjahit&quot;">' in html_body
+    assert image.get_content_type() == "image/jpeg"
+    assert image.get_filename() == "kegiatan.jpg"
+
+
+def test_a_post_already_sent_is_not_sent_again(smtp: FakeSMTP) -> None:
+    done = PartResult(index=0, remote_id="<x@y>", url="mid:x@y")
+    outcome = channel_for(smtp).publish(make_delivery(TEXT, progress=[done]))
+    assert outcome == Published("<x@y>", "mid:x@y")
+    assert smtp.messages == []
+
+
+def test_implicit_tls_works(cert_dir: Path) -> None:
+    with FakeSMTP(cert_dir, security="tls", username=USERNAME, password=PASSWORD) as server:
+        assert isinstance(channel_for(server).publish(make_delivery(TEXT)), Published)
+        assert len(server.messages) == 1
+
+
+def test_a_plain_relay_without_login_works(cert_dir: Path) -> None:
+    with FakeSMTP(cert_dir, security="none", username=None) as server:
+        outcome = channel_for(server, secrets={}).publish(make_delivery(TEXT))
+        assert isinstance(outcome, Published)
+        assert channel_for(server, secrets={}).check().detail.endswith("NOOP 250")
+
+
+def test_wrong_password_is_an_auth_failure(smtp: FakeSMTP) -> None:
+    secrets = {"username": USERNAME, "password": "salah-sandi-99"}
+    outcome = channel_for(smtp, secrets=secrets).publish(make_delivery(TEXT))
+    assert isinstance(outcome, AuthFailed) and "535" in outcome.reason
+    assert_no_secret(outcome, secrets)
+    assert smtp.messages == []
+
+
+def test_a_4xx_reply_to_data_is_not_sent(smtp: FakeSMTP) -> None:
+    smtp.answer_data_with("451 4.3.0 Mail server temporarily rejected message")
+    outcome = channel_for(smtp).publish(make_delivery(TEXT))
+    assert isinstance(outcome, NotSent) and "451" in outcome.reason
+
+
+def test_a_5xx_reply_to_data_is_rejected(smtp: FakeSMTP) -> None:
+    smtp.answer_data_with("554 5.7.1 Message rejected as spam")
+    outcome = channel_for(smtp).publish(make_delivery(TEXT))
+    assert isinstance(outcome, Rejected) and "554 5.7.1" in outcome.reason
+
+
+def test_every_recipient_refused_permanently_is_rejected(smtp: FakeSMTP) -> None:
+    for address in TO + BCC:
+        smtp.refuse_recipient(address, "550 5.1.1 No such user")
+    assert isinstance(channel_for(smtp).publish(make_delivery(TEXT)), Rejected)
+
+
+def test_every_recipient_deferred_is_not_sent(smtp: FakeSMTP) -> None:
+    for address in TO + BCC:
+        smtp.refuse_recipient(address, "450 4.2.1 Mailbox busy")
+    assert isinstance(channel_for(smtp).publish(make_delivery(TEXT)), NotSent)
+
+
+def test_one_recipient_refused_still_publishes_to_the_others(smtp: FakeSMTP) -> None:
+    smtp.refuse_recipient(BCC[0], "550 5.1.1 No such user")
+    assert isinstance(channel_for(smtp).publish(make_delivery(TEXT)), Published)
+    assert smtp.messages[0].rcpt_tos == TO
+
+
+def test_connection_dropped_after_the_final_dot_is_in_doubt(smtp: FakeSMTP) -> None:
+    smtp.drop_after_data()
+    outcome = channel_for(smtp).publish(make_delivery(TEXT))
+    assert isinstance(outcome, InDoubt)
+    assert len(smtp.messages) == 1  # the server did queue it
+
+
+def test_no_reply_after_the_final_dot_is_in_doubt(cert_dir: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        silent = _SilentAfterData(listener)
+        silent.start()
+        account = AccountConfig(name="e", network="email", options={
+            "host": "127.0.0.1", "port": port, "security": "none", "from": USERNAME,
+            "to": TO, "read_timeout": 0.5})
+        outcome = EmailChannel(account, {}).publish(make_delivery(TEXT))
+        silent.join(3)
+    assert isinstance(outcome, InDoubt)
+
+
+def test_connection_refused_is_not_sent(smtp: FakeSMTP) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    outcome = channel_for(smtp, port=port).publish(make_delivery(TEXT))
+    assert isinstance(outcome, NotSent) and "before the message was accepted" in outcome.reason
+
+
+def test_an_untrusted_certificate_is_not_sent(smtp: FakeSMTP) -> None:
+    outcome = channel_for(smtp, ca_file=None).publish(make_delivery(TEXT))
+    assert isinstance(outcome, NotSent) and "CERTIFICATE_VERIFY_FAILED" in outcome.reason
+    assert smtp.logins == []  # the password never went over an unverified connection
+
+
+def test_check_logs_in_and_sends_noop_without_sending_mail(smtp: FakeSMTP) -> None:
+    result = channel_for(smtp).check()
+    assert result.ok and result.identity == USERNAME
+    assert smtp.logins == [USERNAME] and smtp.messages == []
+    bad = channel_for(smtp, secrets={"username": USERNAME, "password": "salah"}).check()
+    assert not bad.ok and "535" in bad.detail
+
+
+def test_an_unknown_security_mode_is_a_config_error(smtp: FakeSMTP) -> None:
+    with pytest.raises(ConfigError, match="security"):
+        channel_for(smtp, security="ssl3")
+
+
+def test_no_secret_appears_in_outcomes_check_or_dry_run(smtp: FakeSMTP) -> None:
+    bad = {"username": USERNAME, "password": "kata-sandi-bocor"}
+    assert_no_secret(channel_for(smtp, secrets=bad).publish(make_delivery(TEXT)), bad)
+    assert_no_secret(channel_for(smtp, secrets=bad).check(), ["kata-sandi-bocor"])
+    dry = channel_for(smtp).dry_run_requests(make_delivery(TEXT, subject="Siaran"))
+    assert_no_secret(dry, [PASSWORD])
+    assert dry[0]["headers"]["Subject"] == "Siaran"
+    assert dry[0]["recipients"] == TO + BCC
+    assert smtp.messages == []
+
+
+class _SilentAfterData:
+    """A minimal SMTP server that swallows the message and never answers the final dot."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        import threading
+        self.listener = listener
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self, timeout: float) -> None:
+        self.thread.join(timeout)
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.sendall(b"220 silent ESMTP\r\n")
+            buffer = b""
+            in_data = False
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                buffer += chunk
+                if in_data:
+                    if buffer.endswith(b"\r\n.\r\n"):
+                        conn.recv(1024)  # wait for the client to give up
+                        return
+                    continue
+                while b"\r\n" in buffer:
+                    line, buffer = buffer.split(b"\r\n", 1)
+                    verb = line[:4].upper()
+                    if verb == b"EHLO":
+                        conn.sendall(b"250-silent\r\n250 8BITMIME\r\n")
+                    elif verb == b"DATA":
+                        conn.sendall(b"354 go ahead\r\n")
+                        in_data = True
+                        break
+                    else:
+                        conn.sendall(b"250 OK\r\n")
+
+
+def test_dry_run_lists_images_without_reading_them(smtp: FakeSMTP) -> None:
+    media = [Media(path="/nowhere/foto.jpg", alt="Kegiatan")]
+    dry = channel_for(smtp).dry_run_requests(make_delivery(TEXT, media=media))
+    assert dry[0]["images"] == [{"path": "/nowhere/foto.jpg", "alt": "Kegiatan"}]

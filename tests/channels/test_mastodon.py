@@ -1,0 +1,328 @@
+"""Mastodon adapter against a fake instance on a real socket."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from channels.base import (
+    AccountConfig,
+    AuthFailed,
+    Delivery,
+    InDoubt,
+    Media,
+    NotSent,
+    PartResult,
+    Published,
+    Rejected,
+    Variant,
+)
+from channels.mastodon import InstanceLimits, MastodonChannel, status_plain_text
+from channels.registry import load
+from tests.fakes.mastodon import FakeMastodon, render_content
+from tests.fakes.multipart import parse_form_data
+
+TOKEN = "mstdn-secret-token-5f0c1e2d3b4a"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeMastodon]:
+    with FakeMastodon(token=TOKEN) as running:
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture
+def fake(server: FakeMastodon) -> FakeMastodon:
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "rakor.jpg"
+    Image.new("RGB", (640, 426), (30, 90, 160)).save(path, "JPEG")
+    return path
+
+
+def make_channel(base_url: str, token: str = TOKEN, **options: object) -> MastodonChannel:
+    account = AccountConfig(name="lapas_masto", network="mastodon", base_url=base_url,
+                            options={"read_timeout": 0.5, "media_poll_interval": 0.01,
+                                     **options})
+    return MastodonChannel(account, {"access_token": token})
+
+
+def make_delivery(*parts: str, media: list[Media] | None = None, key: str = "post-9-key",
+                  progress: list[PartResult] | None = None, **extra: object) -> Delivery:
+    variant = Variant(account="lapas_masto", channel="mastodon", parts=list(parts),
+                      length=[len(p) for p in parts], limit=500, media=media or [],
+                      extra=dict(extra))
+    return Delivery(post_id=9, attempt=1, variant=variant, publish_key=key,
+                    due_at=datetime(2026, 11, 28, 1, 0, tzinfo=UTC), progress=progress or [])
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+# --- publishing ------------------------------------------------------------------------
+
+
+def test_plain_post_sends_the_status_with_an_idempotency_key(fake: FakeMastodon) -> None:
+    channel = make_channel(fake.url)
+    delivery = make_delivery("Rakor Humas #HumasBergerakBersama", language="id")
+
+    outcome = channel.publish(delivery)
+
+    [status] = fake.statuses
+    assert outcome == Published(status.id, f"{fake.url}/@humaslapas/{status.id}")
+    [call] = fake.calls("POST", "/api/v1/statuses")
+    assert call.json() == {"status": "Rakor Humas #HumasBergerakBersama",
+                           "visibility": "public", "language": "id"}
+    assert call.header("Authorization") == f"Bearer {TOKEN}"
+    assert call.header("Idempotency-Key") == channel.derive_key("post-9-key", "mastodon", 0)
+
+
+def test_thread_parts_reply_to_the_previous_part_in_order(fake: FakeMastodon) -> None:
+    delivery = make_delivery("satu", "dua", "tiga")
+
+    outcome = make_channel(fake.url).publish(delivery)
+
+    first, second, third = fake.statuses
+    assert [s.text for s in fake.statuses] == ["satu", "dua", "tiga"]
+    assert (first.in_reply_to_id, second.in_reply_to_id, third.in_reply_to_id) == (
+        None, first.id, second.id)
+    assert isinstance(outcome, Published) and outcome.remote_id == first.id
+    assert [p.remote_id for p in delivery.progress] == [first.id, second.id, third.id]
+
+
+def test_resuming_a_partial_thread_replies_to_the_recorded_part(fake: FakeMastodon) -> None:
+    earlier = make_channel(fake.url).publish(make_delivery("satu", key="other"))
+    assert isinstance(earlier, Published)
+    done = PartResult(index=0, remote_id=earlier.remote_id, url=earlier.url)
+    delivery = make_delivery("satu", "dua", progress=[done])
+
+    outcome = make_channel(fake.url).publish(delivery)
+
+    assert outcome == Published(earlier.remote_id, earlier.url)
+    assert [s.text for s in fake.statuses] == ["satu", "dua"]
+    assert fake.statuses[1].in_reply_to_id == earlier.remote_id
+
+
+def test_a_resend_with_the_same_key_returns_the_original_status(fake: FakeMastodon) -> None:
+    channel = make_channel(fake.url)
+
+    first = channel.publish(make_delivery("sekali saja"))
+    again = channel.publish(make_delivery("sekali saja"))
+
+    assert first == again
+    assert len(fake.statuses) == 1
+
+
+def test_an_image_is_uploaded_with_its_alt_text_and_attached(fake: FakeMastodon,
+                                                             photo: Path) -> None:
+    delivery = make_delivery("Foto rakor", media=[Media(str(photo), alt="Kalapas berpidato")])
+
+    outcome = make_channel(fake.url).publish(delivery)
+
+    assert isinstance(outcome, Published)
+    [upload] = fake.calls("POST", "/api/v2/media")
+    fields = parse_form_data(upload.header("Content-Type") or "", upload.body)
+    assert fields["description"].text == "Kalapas berpidato"
+    assert fields["file"].content_type == "image/jpeg"
+    [status] = fake.statuses
+    assert [a.description for a in status.media] == ["Kalapas berpidato"]
+    assert delivery.state["mastodon_media_ids"] == [status.media[0].id]
+
+
+def test_media_still_processing_is_polled_until_ready(fake: FakeMastodon, photo: Path) -> None:
+    fake.processing_polls = 2
+
+    outcome = make_channel(fake.url).publish(make_delivery("x", media=[Media(str(photo))]))
+
+    assert isinstance(outcome, Published)
+    assert len(fake.calls("GET", r"/api/v1/media/\d+")) == 3  # 206, 206, 200
+
+
+def test_a_retry_reuses_media_already_uploaded(fake: FakeMastodon, photo: Path) -> None:
+    channel = make_channel(fake.url)
+    delivery = make_delivery("foto", media=[Media(str(photo), alt="a")])
+    fake.fail_next(status=503, body={"error": "unavailable"}, path="/api/v1/statuses")
+
+    assert isinstance(channel.publish(delivery), InDoubt)
+    assert isinstance(channel.publish(delivery), Published)
+    assert len(fake.calls("POST", "/api/v2/media")) == 1
+
+
+def test_text_over_the_instance_limit_is_rejected(fake: FakeMastodon) -> None:
+    outcome = make_channel(fake.url).publish(make_delivery("a" * 501))
+
+    assert isinstance(outcome, Rejected)
+    assert "character limit of 500" in outcome.reason
+
+
+def test_instance_limits_come_from_the_v2_instance_endpoint(fake: FakeMastodon) -> None:
+    limits = make_channel(fake.url).instance_limits()
+
+    assert isinstance(limits, InstanceLimits)
+    assert (limits.max_characters, limits.max_media_attachments,
+            limits.characters_reserved_per_url, limits.description_limit) == (500, 4, 23, 1500)
+
+
+# --- failures --------------------------------------------------------------------------
+
+
+def test_rate_limit_waits_until_the_iso_reset_time(fake: FakeMastodon) -> None:
+    fake.rate_limit(timedelta(seconds=120))
+
+    outcome = make_channel(fake.url).publish(make_delivery("halo"))
+
+    assert isinstance(outcome, NotSent) and outcome.rate_limited
+    assert outcome.retry_after is not None and 115 <= outcome.retry_after <= 120
+    assert fake.statuses == []
+
+
+def test_an_invalid_token_is_an_auth_failure(fake: FakeMastodon) -> None:
+    outcome = make_channel(fake.url, token="revoked-token-value").publish(make_delivery("x"))
+
+    assert isinstance(outcome, AuthFailed)
+    assert "revoked-token-value" not in repr(outcome)
+
+
+def test_a_server_error_on_create_is_in_doubt(fake: FakeMastodon) -> None:
+    fake.fail_next(status=500, body={"error": "We're sorry, but something went wrong"})
+
+    outcome = make_channel(fake.url).publish(make_delivery("halo"))
+
+    assert isinstance(outcome, InDoubt) and outcome.http_status == 500
+
+
+def test_no_answer_within_the_read_timeout_is_in_doubt(fake: FakeMastodon) -> None:
+    fake.fail_next(delay=1.0, apply=True, path="/api/v1/statuses")
+
+    outcome = make_channel(fake.url).publish(make_delivery("halo"))
+
+    assert isinstance(outcome, InDoubt)
+    assert TOKEN not in repr(outcome)
+
+
+def test_connection_refused_is_not_sent() -> None:
+    outcome = make_channel(closed_port_url()).publish(make_delivery("halo"))
+
+    assert isinstance(outcome, NotSent) and not outcome.rate_limited
+
+
+def test_a_media_upload_that_times_out_is_not_sent_because_no_status_exists(
+        fake: FakeMastodon, photo: Path) -> None:
+    fake.fail_next(delay=1.0, path="/api/v2/media")
+
+    outcome = make_channel(fake.url).publish(make_delivery("x", media=[Media(str(photo))]))
+
+    assert isinstance(outcome, NotSent)
+    assert fake.calls("POST", "/api/v1/statuses") == []
+
+
+# --- probe -----------------------------------------------------------------------------
+
+
+def test_probe_within_the_hour_replays_the_key_and_finds_the_applied_status(
+        fake: FakeMastodon) -> None:
+    channel = make_channel(fake.url)
+    delivery = make_delivery("mungkin terkirim")
+    fake.fail_next(delay=1.0, apply=True, path="/api/v1/statuses")
+    assert isinstance(channel.publish(delivery), InDoubt)
+
+    outcome = channel.probe(delivery)
+
+    [status] = fake.statuses
+    assert outcome == Published(status.id, f"{fake.url}/@humaslapas/{status.id}")
+
+
+def test_probe_after_the_hour_finds_the_status_on_the_timeline(fake: FakeMastodon) -> None:
+    text = "Rilis lama https://kemenimipas.go.id/berita/rakor-agen-informasi-2024 #Humas"
+    posted = fake.add_old_status(text, age=timedelta(hours=2))
+    delivery = make_delivery(text)
+    sent_at = posted.created_at - timedelta(seconds=1)
+    delivery.state["mastodon_first_sent"] = {"0": sent_at.isoformat()}
+
+    outcome = make_channel(fake.url).probe(delivery)
+
+    assert outcome == Published(posted.id, f"{fake.url}/@humaslapas/{posted.id}")
+    assert fake.calls("POST") == []
+
+
+def test_probe_after_the_hour_reports_absent_when_the_timeline_covers_the_send(
+        fake: FakeMastodon) -> None:
+    fake.add_old_status("sesuatu yang lain", age=timedelta(hours=3))
+    delivery = make_delivery("tidak pernah sampai")
+    delivery.state["mastodon_first_sent"] = {
+        "0": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}
+
+    outcome = make_channel(fake.url).probe(delivery)
+
+    assert isinstance(outcome, NotSent)
+    assert fake.calls("POST") == []
+
+
+def test_probe_of_a_part_never_sent_says_not_sent(fake: FakeMastodon) -> None:
+    assert isinstance(make_channel(fake.url).probe(make_delivery("x")), NotSent)
+
+
+@given(st.text(alphabet=st.sampled_from("ab &<>\"'é😀#\n"), min_size=1, max_size=60)
+       .filter(lambda t: t.strip() and "\n\n" not in t))
+def test_status_text_is_recovered_from_rendered_html(text: str) -> None:
+    assert " ".join(status_plain_text(render_content(text)).split()) == " ".join(text.split())
+
+
+# --- check and dry run -----------------------------------------------------------------
+
+
+def test_check_verifies_the_token_and_names_the_account(fake: FakeMastodon) -> None:
+    result = make_channel(fake.url).check()
+
+    assert result.ok
+    assert result.identity == f"@humaslapas@{fake.url.split('://')[1]}"
+
+
+def test_check_with_a_bad_token_fails(fake: FakeMastodon) -> None:
+    result = make_channel(fake.url, token="nope-nope-nope").check()
+
+    assert not result.ok and "401" in result.detail
+
+
+def test_dry_run_lists_uploads_and_statuses_without_the_token(photo: Path) -> None:
+    channel = make_channel("https://mastodon.example")
+    delivery = make_delivery("satu", "dua", media=[Media(str(photo), alt="alt")])
+
+    planned = channel.dry_run_requests(delivery)
+
+    assert [(r["method"], r["url"]) for r in planned] == [
+        ("POST", "https://mastodon.example/api/v2/media"),
+        ("POST", "https://mastodon.example/api/v1/statuses"),
+        ("POST", "https://mastodon.example/api/v1/statuses")]
+    assert planned[2]["json"]["in_reply_to_id"] == "<id of part 1>"
+    assert TOKEN not in json.dumps(planned)
+
+
+def test_the_adapter_is_found_through_its_entry_point() -> None:
+    assert load("mastodon") is MastodonChannel
+
+
+def test_dry_run_needs_no_secrets() -> None:
+    channel = MastodonChannel(AccountConfig(name="m", network="mastodon",
+                                            base_url="https://mastodon.example"), {})
+
+    [planned] = channel.dry_run_requests(make_delivery("halo"))
+
+    assert planned["json"] == {"status": "halo", "visibility": "public"}
+    assert "Authorization" not in planned["headers"]
