@@ -33,7 +33,6 @@ __all__ = [
     "Channel",
     "CheckResult",
     "Delivery",
-    "describe",
     "InDoubt",
     "Media",
     "NotSent",
@@ -42,6 +41,7 @@ __all__ = [
     "Published",
     "Rejected",
     "Variant",
+    "describe",
 ]
 
 
@@ -227,6 +227,14 @@ class Channel(ABC):
         Must not retry on its own and must not raise for network errors: map every
         answer onto one outcome. Thread parts go out in order, each reply to the last.
         """
+
+    def preflight(self, variant: Variant) -> str | None:
+        """Why ``variant`` can never be published here, or ``None`` if it can.
+
+        Called when a release is queued (without secrets or network access), so staff
+        hear about e.g. an Instagram post without an image before it is due.
+        """
+        return None
 
     def probe(self, delivery: Delivery) -> Outcome | None:
         """Settle a post whose last attempt ended in doubt.

@@ -86,8 +86,23 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
     _check_base_urls(accounts, settings)
     notes = _check_images(doc, accounts)
     variants = compose_all(doc, accounts, settings)
+    _preflight(doc, accounts, variants)
     return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone,
                 notes=notes)
+
+
+def _preflight(doc: ReleaseDoc, accounts: list[AccountSettings],
+               variants: list[Variant]) -> None:
+    """Ask each adapter whether its variant can ever be published (no network access)."""
+    from channels import registry
+    from scheduler.dispatcher import account_config
+
+    for account, variant in zip(accounts, variants, strict=True):
+        adapter = registry.load(account.network)(account_config(account), {})
+        if problem := adapter.preflight(variant):
+            raise ReleaseError(doc.source, None, f"{account.name} ({account.network}): {problem}",
+                               hint=f"fix the release, or leave {account.name} out with "
+                                    "'channels:' / --channels")
 
 
 def _check_base_urls(accounts: list[AccountSettings], settings: Settings) -> None:

@@ -185,6 +185,10 @@ class FakeServer:
             headers = {"Content-Type": "text/plain; charset=utf-8", **headers}
         else:
             data = body or b""
+        # Headers and body leave in two segments; without TCP_NODELAY Nagle holds the body
+        # until the client's delayed ACK (about 40 ms per answer).
+        with contextlib.suppress(OSError):
+            h.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             h.send_response(status)
             for name, value in headers.items():

@@ -1,0 +1,154 @@
+"""Facebook Page adapter (Graph API, Page access token).
+
+* text (and an optional link card): ``POST /{page-id}/feed {message, link}``
+* one photo: ``POST /{page-id}/photos`` multipart ``source`` + ``message`` +
+  ``alt_text_custom``; the answer's ``post_id`` is the post
+* several photos: each uploaded with ``published=false`` (invisible, harmless if
+  repeated), then ``POST /{page-id}/feed`` with ``attached_media[i]={"media_fbid": …}``
+
+A Page has no threads: several parts are joined into one message. There is no
+idempotency key, so an in-doubt post is settled by reading the Page's recent posts
+(``GET /{page-id}/posts?since=…``) and looking for the exact message.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from channels.base import CheckResult, Delivery, InDoubt, NotSent, Outcome, Published, Rejected
+from channels.images import ImageError, PreparedImage, prepare_image
+from channels.meta import GraphChannel
+
+__all__ = ["FacebookChannel"]
+
+#: how far before the due time the probe looks for the post
+PROBE_WINDOW = timedelta(hours=1)
+
+
+class FacebookChannel(GraphChannel):
+    """Posts to one Facebook Page. Options: ``page_id`` (required), ``graph_version``."""
+
+    network = "facebook"
+    default_base_url = "https://graph.facebook.com"
+    can_probe = True
+
+    @property
+    def page_id(self) -> str:
+        return self.option("page_id")
+
+    @staticmethod
+    def message(delivery: Delivery) -> str:
+        return "\n\n".join(delivery.variant.parts)
+
+    @staticmethod
+    def post_url(post_id: str) -> str:
+        return f"https://www.facebook.com/{post_id}"
+
+    # --- publishing ---------------------------------------------------------------------
+    def publish(self, delivery: Delivery) -> Outcome:
+        done = delivery.done_part(0)
+        if done:
+            return Published(done.remote_id, done.url)
+        try:
+            images = [prepare_image(m.path, self.network, alt=m.alt)
+                      for m in delivery.variant.media]
+        except ImageError as exc:
+            return Rejected(f"image cannot be sent to Facebook: {exc}")
+        if len(images) == 1:
+            post_id = self._publish_photo(delivery, images[0])
+        elif images:
+            post_id = self._publish_multi_photo(delivery, images)
+        else:
+            post_id = self._publish_feed(delivery, {})
+        if not isinstance(post_id, str):
+            return post_id
+        url = self.post_url(post_id)
+        delivery.part_published(0, post_id, url)
+        return Published(post_id, url)
+
+    def _feed_fields(self, delivery: Delivery) -> dict[str, str]:
+        fields = {"message": self.message(delivery)}
+        if delivery.variant.link and not delivery.variant.media:
+            fields["link"] = delivery.variant.link
+        return fields
+
+    def _publish_feed(self, delivery: Delivery, attached: dict[str, str]) -> str | Outcome:
+        body = self.call("POST", f"{self.page_id}/feed", creating=True,
+                         data={**self._feed_fields(delivery), **attached})
+        if not isinstance(body, dict):
+            return body
+        return str(body.get("id") or "") or InDoubt("feed answered without a post id")
+
+    def _publish_photo(self, delivery: Delivery, image: PreparedImage) -> str | Outcome:
+        fields = {"message": self.message(delivery), "alt_text_custom": image.alt,
+                  "published": "true"}
+        body = self.call("POST", f"{self.page_id}/photos", creating=True, data=fields,
+                         files={"source": (image.filename, image.data, image.mime)})
+        if not isinstance(body, dict):
+            return body
+        return str(body.get("post_id") or body.get("id") or "") or InDoubt(
+            "photos answered without a post id")
+
+    def _publish_multi_photo(self, delivery: Delivery,
+                             images: list[PreparedImage]) -> str | Outcome:
+        # Unpublished photos are invisible until attached, so uploading them is not a
+        # risky step; their ids are checkpointed only to avoid uploading them again.
+        photo_ids: list[str] = list(delivery.state.get("photo_ids", []))
+        for image in images[len(photo_ids):]:
+            body = self.call("POST", f"{self.page_id}/photos", creating=False,
+                             data={"published": "false", "alt_text_custom": image.alt},
+                             files={"source": (image.filename, image.data, image.mime)})
+            if not isinstance(body, dict):
+                return body
+            if not body.get("id"):
+                return NotSent("photo upload answered without an id")
+            photo_ids.append(str(body["id"]))
+            delivery.checkpoint(photo_ids=photo_ids)
+        attached = {f"attached_media[{i}]": json.dumps({"media_fbid": photo_id})
+                    for i, photo_id in enumerate(photo_ids)}
+        return self._publish_feed(delivery, attached)
+
+    # --- settling, checking, describing -------------------------------------------------
+    def probe(self, delivery: Delivery) -> Outcome | None:
+        """Look for the exact message among the Page's posts since shortly before due."""
+        since = int((delivery.due_at - PROBE_WINDOW).timestamp())
+        body = self.call("GET", f"{self.page_id}/posts", creating=False,
+                         params={"fields": "id,message,created_time,permalink_url",
+                                 "since": str(since), "limit": "50"})
+        if not isinstance(body, dict):
+            return None
+        wanted = self.message(delivery).strip()
+        for post in body.get("data", []):
+            if str(post.get("message", "")).strip() == wanted:
+                post_id = str(post["id"])
+                url = post.get("permalink_url") or self.post_url(post_id)
+                delivery.part_published(0, post_id, url)
+                return Published(post_id, url)
+        return NotSent("no post with this message on the Page since it was due: safe to send")
+
+    def check(self) -> CheckResult:
+        """``GET /me`` with the Page token names the Page; ``debug_token`` its expiry."""
+        return self.check_identity("id,name")
+
+    def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        page = self.account.options.get("page_id", "{page-id}")
+        media = delivery.variant.media
+        requests_: list[dict[str, Any]] = []
+        if len(media) == 1:
+            requests_.append({"method": "POST", "url": f"{self.api_url}/{page}/photos",
+                              "data": {"message": self.message(delivery),
+                                       "alt_text_custom": media[0].alt, "published": "true"},
+                              "files": {"source": media[0].path}})
+            return requests_
+        for item in media:
+            requests_.append({"method": "POST", "url": f"{self.api_url}/{page}/photos",
+                              "data": {"published": "false", "alt_text_custom": item.alt},
+                              "files": {"source": item.path}})
+        data: dict[str, Any] = self._feed_fields(delivery)
+        data.update({f"attached_media[{i}]": json.dumps({"media_fbid": f"{{photo-{i}}}"})
+                     for i in range(len(media)) if len(media) > 1})
+        requests_.append({"method": "POST", "url": f"{self.api_url}/{page}/feed",
+                          "data": data})
+        return requests_

@@ -1,0 +1,168 @@
+"""Instagram adapter (Instagram Graph API, content publishing).
+
+Instagram fetches every image itself from a **public URL**, then publishes in two steps
+(see :class:`channels.meta.ContainerChannel`):
+
+1. ``POST /{ig-user-id}/media {image_url, caption, alt_text}`` → container id
+   (a carousel: one ``is_carousel_item`` container per image, then a
+   ``media_type=CAROUSEL`` container with ``children``);
+2. poll ``GET /{container}?fields=status_code`` until FINISHED;
+3. checkpoint the container id, then ``POST /{ig-user-id}/media_publish {creation_id}``.
+
+The image URL is the media's own ``url`` (e.g. set when it was uploaded to the WordPress
+media library) or the account option ``public_media_base_url`` + the file name. Without
+one the post cannot be made and is refused before anything is sent (:meth:`preflight`).
+Instagram has no threads: several parts are joined into one caption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import PurePath
+from typing import Any
+
+from channels.base import AuthFailed, CheckResult, Delivery, NotSent, Outcome, Published, Rejected
+from channels.meta import PUBLISHING_LIMIT_WAIT, ContainerChannel, public_image_url
+from scheduler.variant import Media, Variant
+
+__all__ = ["InstagramChannel"]
+
+MAX_CAROUSEL = 10
+
+
+class InstagramChannel(ContainerChannel):
+    """Options: ``user_id`` (the IG user id, required), ``public_media_base_url``,
+    ``graph_version``, ``poll_interval``/``poll_timeout`` (seconds)."""
+
+    network = "instagram"
+    default_base_url = "https://graph.facebook.com"
+    container_edge = "media"
+    publish_edge = "media_publish"
+    status_field = "status_code"
+
+    # --- what the post needs before it can be queued ----------------------------------
+    def image_url(self, media: Media) -> str | None:
+        return public_image_url(media, self.account.options)
+
+    def preflight(self, variant: Variant) -> str | None:
+        """Why this variant cannot be published on Instagram, or ``None``.
+
+        Meant for queue time, so staff hear about it when they schedule the release.
+        """
+        if not variant.media:
+            return "Instagram posts need at least one image"
+        if len(variant.media) > MAX_CAROUSEL:
+            return f"Instagram takes at most {MAX_CAROUSEL} images per post"
+        missing = [PurePath(m.path).name for m in variant.media if not self.image_url(m)]
+        if missing:
+            return (f"Instagram fetches images from a public URL, and none is known for "
+                    f"{', '.join(missing)}: upload them (e.g. to the WordPress media "
+                    f"library) or set the account option public_media_base_url")
+        return None
+
+    @staticmethod
+    def caption(variant: Variant) -> str:
+        return "\n\n".join(variant.parts)
+
+    def _item_params(self, media: Media, *, child: bool) -> dict[str, str]:
+        params = {"image_url": self.image_url(media) or "", "alt_text": media.alt}
+        if child:
+            params["is_carousel_item"] = "true"
+        return params
+
+    # --- publishing -------------------------------------------------------------------
+    def publish(self, delivery: Delivery) -> Outcome:
+        done = delivery.done_part(0)
+        if done:
+            return Published(done.remote_id, done.url)
+        variant = delivery.variant
+        if problem := self.preflight(variant):
+            return Rejected(problem)
+        caption = self.caption(variant)
+        if not delivery.state.get(self.container_key(0)):
+            quota = self.quota_left()
+            if isinstance(quota, int) and quota <= 0:
+                return NotSent("the account's 24-hour publishing quota is used up",
+                               retry_after=PUBLISHING_LIMIT_WAIT, rate_limited=True)
+            # A refused token or a throttle stops here; a quota read that merely failed
+            # does not block the post (media_publish enforces the quota anyway).
+            if isinstance(quota, AuthFailed) or (isinstance(quota, NotSent)
+                                                 and quota.rate_limited):
+                return quota
+        if len(variant.media) == 1:
+            params = {**self._item_params(variant.media[0], child=False), "caption": caption}
+        else:
+            children = self.carousel_children(
+                delivery, [self._item_params(m, child=True) for m in variant.media])
+            if not isinstance(children, list):
+                return children
+            params = {"media_type": "CAROUSEL", "children": ",".join(children),
+                      "caption": caption}
+        media_id = self.publish_container(delivery, 0, caption, params)
+        if not isinstance(media_id, str):
+            return media_id
+        url = self.permalink(media_id)
+        delivery.part_published(0, media_id, url,
+                                container_id=delivery.state.get(self.container_key(0)))
+        return Published(media_id, url)
+
+    def container_error(self, container_id: str) -> str:
+        body = self.call("GET", container_id, creating=False, params={"fields": "status"})
+        return str(body.get("status")) if isinstance(body, dict) else "status ERROR"
+
+    def quota_left(self) -> int | Outcome | None:
+        """Posts left in the rolling 24-hour publishing quota (``None``: not reported)."""
+        body = self.call("GET", f"{self.user_id}/content_publishing_limit", creating=False,
+                         params={"fields": "config,quota_usage"})
+        if not isinstance(body, dict):
+            return body
+        if not body.get("data"):
+            return None
+        entry = body["data"][0]
+        total = (entry.get("config") or {}).get("quota_total")
+        if total is None:
+            return None
+        return int(total) - int(entry.get("quota_usage") or 0)
+
+    def find_published_media(self, text: str) -> tuple[str, str | None] | None:
+        body = self.call("GET", f"{self.user_id}/media", creating=False,
+                         params={"fields": "id,caption,permalink,timestamp", "limit": "25"})
+        if not isinstance(body, dict):
+            return None
+        for media in body.get("data", []):
+            if str(media.get("caption", "")).strip() == text.strip():
+                return str(media["id"]), media.get("permalink")
+        return None
+
+    def probe_parts(self, delivery: Delivery) -> list[str]:
+        return [self.caption(delivery.variant)]
+
+    # --- checking and describing --------------------------------------------------------
+    def check(self) -> CheckResult:
+        """The IG account's name, the token's expiry and the quota left today."""
+        result = self.check_identity("id,username", path=self.user_id)
+        if not result.ok:
+            return result
+        quota = self.quota_left()
+        if not isinstance(quota, int):
+            return result
+        return replace(result, detail=f"{result.detail}; {quota} posts left in the 24 h quota")
+
+    def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        user = self.account.options.get("user_id", "{ig-user-id}")
+        base = f"{self.api_url}/{user}"
+        variant = delivery.variant
+        caption = self.caption(variant)
+        calls: list[dict[str, Any]] = []
+        if len(variant.media) > 1:
+            for media in variant.media:
+                calls.append({"method": "POST", "url": f"{base}/media",
+                              "data": self._item_params(media, child=True)})
+            parent = {"media_type": "CAROUSEL", "children": "{child-ids}", "caption": caption}
+        else:
+            parent = {"caption": caption, **(self._item_params(variant.media[0], child=False)
+                                             if variant.media else {})}
+        calls.append({"method": "POST", "url": f"{base}/media", "data": parent})
+        calls.append({"method": "POST", "url": f"{base}/media_publish",
+                      "data": {"creation_id": "{container-id}"}})
+        return calls

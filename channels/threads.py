@@ -1,0 +1,202 @@
+"""Threads adapter (Threads API on ``graph.threads.net/v1.0``).
+
+Each part is one post made in two steps (see :class:`channels.meta.ContainerChannel`):
+``POST /{user}/threads {media_type, text, image_url, alt_text, reply_to_id, topic_tag}``
+creates a container, its ``status`` is polled until FINISHED, the container id is
+checkpointed and ``POST /{user}/threads_publish {creation_id}`` publishes it. Later
+parts reply to the previous part's media id, so a long release becomes a thread.
+
+Threads keeps **one topic tag** per post (``topic_tag``, from ``variant.extra``), sent
+with the first part only. Images must be at a public URL, as for Instagram.
+
+Long-lived tokens last 60 days and are refreshed with ``th_refresh_token``
+(:meth:`ThreadsChannel.refresh_token`); :meth:`check` reports the expiry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import PurePath
+from typing import Any
+
+import requests
+
+from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
+from channels.http import redact, request
+from channels.meta import ContainerChannel, classify, public_image_url
+from scheduler.variant import Media, Variant
+
+__all__ = ["ThreadsChannel", "TokenRefresh"]
+
+MAX_CAROUSEL = 20
+#: refresh a long-lived token when it has less than this left
+REFRESH_MARGIN = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class TokenRefresh:
+    """A refreshed long-lived token: store it as the account's new ``access_token``."""
+
+    access_token: str
+    expires_at: datetime
+
+    def __repr__(self) -> str:  # the token must not reach a log through repr()
+        return f"TokenRefresh(access_token='***', expires_at={self.expires_at.isoformat()})"
+
+
+class ThreadsChannel(ContainerChannel):
+    """Options: ``user_id`` (default ``me``), ``public_media_base_url``, ``graph_version``
+    (default ``v1.0``), ``poll_interval``/``poll_timeout`` (seconds)."""
+
+    network = "threads"
+    default_base_url = "https://graph.threads.net"
+    default_version = "v1.0"
+    # Threads documents only the access_token parameter (form body on POST, query on GET)
+    token_in_header = False
+    container_edge = "threads"
+    publish_edge = "threads_publish"
+    status_field = "status"
+
+    @property
+    def user_id(self) -> str:
+        return str(self.account.options.get("user_id") or "me")
+
+    # --- what the post needs ----------------------------------------------------------
+    def preflight(self, variant: Variant) -> str | None:
+        """Why this variant cannot be published on Threads, or ``None`` (for queue time)."""
+        if len(variant.media) > MAX_CAROUSEL:
+            return f"Threads takes at most {MAX_CAROUSEL} images per post"
+        missing = [PurePath(m.path).name for m in variant.media
+                   if not public_image_url(m, self.account.options)]
+        if missing:
+            return (f"Threads fetches images from a public URL, and none is known for "
+                    f"{', '.join(missing)}: upload them (e.g. to the WordPress media "
+                    f"library) or set the account option public_media_base_url")
+        tag = variant.extra.get("topic_tag")
+        if tag and (len(str(tag)) > 50 or any(c in str(tag) for c in ".&")):
+            return f"Threads topic tag {tag!r} must be 1-50 characters without '.' or '&'"
+        return None
+
+    def _image_params(self, media: Media, *, child: bool) -> dict[str, str]:
+        params = {"media_type": "IMAGE",
+                  "image_url": public_image_url(media, self.account.options) or "",
+                  "alt_text": media.alt}
+        if child:
+            params["is_carousel_item"] = "true"
+        return params
+
+    def part_params(self, variant: Variant, index: int, reply_to: str | None,
+                    children: list[str] | None = None) -> dict[str, str]:
+        """The container parameters of part ``index`` (images go with the first part)."""
+        params: dict[str, str] = {"media_type": "TEXT", "text": variant.parts[index]}
+        if index == 0 and len(variant.media) == 1:
+            params.update(self._image_params(variant.media[0], child=False))
+        elif index == 0 and variant.media:
+            params.update({"media_type": "CAROUSEL", "children": ",".join(children or [])})
+        if index == 0 and variant.extra.get("topic_tag"):
+            params["topic_tag"] = str(variant.extra["topic_tag"]).lstrip("#")
+        if reply_to:
+            params["reply_to_id"] = reply_to
+        return params
+
+    # --- publishing -------------------------------------------------------------------
+    def publish(self, delivery: Delivery) -> Outcome:
+        variant = delivery.variant
+        if problem := self.preflight(variant):
+            return Rejected(problem)
+        reply_to: str | None = None
+        for index, text in enumerate(variant.parts):
+            done = delivery.done_part(index)
+            if done:
+                reply_to = done.remote_id
+                continue
+            children: list[str] | None = None
+            if index == 0 and len(variant.media) > 1:
+                made = self.carousel_children(
+                    delivery, [self._image_params(m, child=True) for m in variant.media])
+                if not isinstance(made, list):
+                    return made
+                children = made
+            params = self.part_params(variant, index, reply_to, children)
+            media_id = self.publish_container(delivery, index, text, params)
+            if not isinstance(media_id, str):
+                return media_id
+            delivery.part_published(index, media_id, self.permalink(media_id),
+                                    container_id=delivery.state.get(self.container_key(index)))
+            reply_to = media_id
+        first = min(delivery.progress, key=lambda p: p.index)
+        return Published(first.remote_id, first.url)
+
+    def container_error(self, container_id: str) -> str:
+        body = self.call("GET", container_id, creating=False,
+                         params={"fields": "status,error_message"})
+        if isinstance(body, dict):
+            return str(body.get("error_message") or body.get("status"))
+        return "status ERROR"
+
+    def find_published_media(self, text: str) -> tuple[str, str | None] | None:
+        body = self.call("GET", f"{self.user_id}/threads", creating=False,
+                         params={"fields": "id,text,permalink,timestamp", "limit": "25"})
+        if not isinstance(body, dict):
+            return None
+        for media in body.get("data", []):
+            if str(media.get("text", "")).strip() == text.strip():
+                return str(media["id"]), media.get("permalink")
+        return None
+
+    # --- token ------------------------------------------------------------------------
+    def refresh_token(self) -> TokenRefresh | Outcome:
+        """Extend the long-lived token by 60 days (``GET /refresh_access_token``).
+
+        The token must be at least 24 hours old and not yet expired. The adapter uses
+        the new token at once; the caller stores it (``SIAR_SECRET_<ACCOUNT>_ACCESS_TOKEN``)
+        because secrets live outside Siar's database.
+        """
+        old = self.secrets.get("access_token", "")
+        answer = request(self.session, "GET", f"{self.base_url}/refresh_access_token",
+                         secrets=self.secrets.values(), timeout=self.timeouts,
+                         params={"grant_type": "th_refresh_token", "access_token": old})
+        if not isinstance(answer, requests.Response):
+            return answer
+        outcome = classify(answer, secrets=self.secrets.values(), creating=False)
+        if outcome is not None:
+            return outcome
+        try:
+            body = answer.json()
+            token, expires_in = str(body["access_token"]), int(body["expires_in"])
+        except (ValueError, KeyError, TypeError):
+            return NotSent(f"unreadable refresh answer: "
+                           f"{redact(answer.text[:200], self.secrets.values())}")
+        self.secrets["access_token"] = token
+        return TokenRefresh(token, datetime.now(UTC) + timedelta(seconds=expires_in))
+
+    def check(self) -> CheckResult:
+        """The Threads user, and when the token expires (with a nudge to refresh it)."""
+        result = self.check_identity("id,username")
+        if result.ok and result.expires_at is not None:
+            left = result.expires_at - datetime.now(UTC)
+            if left < REFRESH_MARGIN:
+                return CheckResult(
+                    ok=True, identity=result.identity, expires_at=result.expires_at,
+                    detail=f"{result.detail}; only {max(left.days, 0)} days left: refresh "
+                           f"the token (th_refresh_token) before it lapses")
+        return result
+
+    # --- describing -------------------------------------------------------------------
+    def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        base = f"{self.api_url}/{self.user_id}"
+        variant = delivery.variant
+        calls: list[dict[str, Any]] = []
+        children = None
+        if len(variant.media) > 1:
+            children = [f"{{child-{i}}}" for i in range(len(variant.media))]
+            calls += [{"method": "POST", "url": f"{base}/threads",
+                       "data": self._image_params(m, child=True)} for m in variant.media]
+        for index in range(len(variant.parts)):
+            reply_to = f"{{media-id-of-part-{index - 1}}}" if index else None
+            calls.append({"method": "POST", "url": f"{base}/threads",
+                          "data": self.part_params(variant, index, reply_to, children)})
+            calls.append({"method": "POST", "url": f"{base}/threads_publish",
+                          "data": {"creation_id": f"{{container-of-part-{index}}}"}})
+        return calls

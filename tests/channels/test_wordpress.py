@@ -1,0 +1,336 @@
+"""WordPress adapter against a strict fake of the REST API."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from channels import registry
+from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
+from channels.wordpress import MediaUploadError, WordPressChannel, slugify
+from scheduler.variant import Media
+from tests.channels.helpers import assert_no_secret, make_delivery
+from tests.fakes.server import Fault
+from tests.fakes.wordpress import WordPressFake
+
+PASSWORD = "abcd EFGH 1234 ijkl"
+SECRETS = {"username": "humas", "app_password": PASSWORD}
+BODY = ("Kalapas Hidayat bersama Humas Lapas mengikuti Rakor.\n\n"
+        "Rakor berlangsung di Jakarta. #HumasBergerakBersama")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[WordPressFake]:
+    with WordPressFake(username="humas", app_password=PASSWORD) as running:
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture
+def fake(server: WordPressFake) -> WordPressFake:
+    server.reset()
+    return server
+
+
+def channel_for(url: str, secrets: dict[str, str] = SECRETS, **options: object):
+    account = AccountConfig(name="web-lapas", network="wordpress", base_url=url,
+                            options={"read_timeout": 0.5, **options})
+    return WordPressChannel(account, secrets)
+
+
+@pytest.fixture
+def channel(fake: WordPressFake) -> Iterator[WordPressChannel]:
+    adapter = channel_for(fake.url)
+    yield adapter
+    adapter.close()
+
+
+def release(text: str = BODY, **kw: object):
+    kw.setdefault("title", "Lapas Pangkalpinang Ikuti Rakor Agen Informasi")
+    kw.setdefault("due_at", datetime.now(UTC))  # posts dated before it are not this one
+    return make_delivery(text, channel="wordpress", **kw)
+
+
+# --- publishing ------------------------------------------------------------------------
+
+
+def test_a_post_is_created_with_basic_auth_and_the_rest_fields(fake, channel):
+    delivery = release()
+
+    outcome = channel.publish(delivery)
+
+    [create] = fake.calls("POST", "/wp-json/wp/v2/posts")
+    expected_auth = base64.b64encode(b"humas:abcdEFGH1234ijkl").decode()
+    assert create.header("Authorization") == f"Basic {expected_auth}"
+    fields = create.json()
+    [tag_id] = fake.terms["tags"]
+    assert fields == {
+        "title": "Lapas Pangkalpinang Ikuti Rakor Agen Informasi",
+        "content": "<p>Kalapas Hidayat bersama Humas Lapas mengikuti Rakor.</p>\n"
+                   "<p>Rakor berlangsung di Jakarta. #HumasBergerakBersama</p>",
+        "status": "publish", "slug": channel.slug(delivery), "tags": [tag_id],
+        "categories": []}
+    [post] = fake.posts
+    assert outcome == Published(str(post.id), fake.post_link(post))
+    assert delivery.reported["parts"][0].extra == {"slug": post.slug}
+
+
+def test_title_html_excerpt_and_slug_from_the_composer_win(fake, channel):
+    channel.publish(release(title="Judul rilis", html="<p>Isi <b>lengkap</b></p>",
+                            excerpt="Ringkasan", slug="rakor-agen-informasi-2026"))
+
+    [post] = fake.posts
+    assert (post.title, post.content, post.excerpt, post.slug) == (
+        "Judul rilis", "<p>Isi <b>lengkap</b></p>", "Ringkasan", "rakor-agen-informasi-2026")
+
+
+def test_the_derived_slug_is_stable_per_publish_key_and_differs_between_posts(channel):
+    a = channel.slug(release(publish_key="pk-1"))
+    assert a == channel.slug(release(publish_key="pk-1"))
+    assert a != channel.slug(release(publish_key="pk-2"))
+    assert a.startswith("lapas-pangkalpinang-ikuti-rakor-agen-informasi-")
+
+
+@given(st.text(max_size=120))
+def test_slugify_always_gives_a_url_safe_slug(text):
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*|", slugify(text))
+
+
+def test_existing_tags_are_looked_up_by_slug_and_new_ones_created(fake, channel):
+    existing = fake.add_term("tags", "HumasBergerakBersama")
+
+    channel.publish(release(tags=["HumasBergerakBersama", "Pemasyarakatan"]))
+
+    assert [c.query["slug"] for c in fake.calls("GET", ".*/tags")] == [
+        ["humasbergerakbersama"], ["pemasyarakatan"]]
+    [created] = fake.calls("POST", ".*/tags")
+    assert created.json() == {"name": "Pemasyarakatan"}
+    assert fake.posts[0].tags == [existing, max(fake.terms["tags"])]
+
+
+def test_a_tag_that_exists_under_another_slug_is_taken_from_term_exists(fake, channel):
+    existing = fake.add_term("tags", "Humas Bergerak")
+    fake.fail_next(Fault(status=200, body=[], path=".*/tags"))  # the slug lookup misses
+
+    channel.publish(release(tags=["humas bergerak"]))
+
+    assert fake.posts[0].tags == [existing]
+
+
+def test_categories_come_from_the_account_by_id_or_name(fake):
+    berita = 1
+    adapter = channel_for(fake.url, categories=[berita, "Kegiatan"])
+    adapter.publish(release())
+
+    assert fake.posts[0].categories == [berita, max(fake.terms["categories"])]
+
+
+def test_images_are_uploaded_with_alt_text_and_the_first_is_featured(
+        fake, channel, photo_jpeg, png_with_alpha):
+    media = [Media(path=str(photo_jpeg), alt="Kalapas membuka rakor"),
+             Media(path=str(png_with_alpha), alt="Logo Pemasyarakatan")]
+    delivery = release(media=media)
+
+    channel.publish(delivery)
+
+    upload = fake.calls("POST", "/wp-json/wp/v2/media")[0]
+    assert upload.header("Content-Disposition") == 'attachment; filename="kegiatan.jpg"'
+    assert upload.header("Content-Type") == "image/jpeg"
+    first, second = fake.media.values()
+    assert (first.alt_text, second.alt_text) == ("Kalapas membuka rakor",
+                                                 "Logo Pemasyarakatan")
+    [post] = fake.posts
+    assert post.featured_media == first.id
+    assert 'alt="Logo Pemasyarakatan"' in post.content and second.filename in post.content
+    assert [m["id"] for m in delivery.state["media"]] == [first.id, second.id]
+
+
+def test_upload_media_gives_a_public_url_that_serves_the_prepared_image(
+        fake, channel, png_with_alpha):
+    url = channel.upload_media(str(png_with_alpha), "Logo", prepare_for="instagram")
+
+    served = requests.get(url, timeout=2)
+    assert served.status_code == 200
+    assert Image.open(io.BytesIO(served.content)).format == "JPEG"
+    assert next(iter(fake.media.values())).alt_text == "Logo"
+
+
+def test_upload_media_raises_a_clear_error_when_the_site_refuses(fake, channel, photo_jpeg):
+    fake.strips_authorization = True
+    with pytest.raises(MediaUploadError, match=r"kegiatan\.jpg"):
+        channel.upload_media(str(photo_jpeg), "alt")
+
+
+def test_a_post_already_published_by_an_earlier_attempt_is_not_sent_again(fake, channel):
+    first = release()
+    channel.publish(first)
+    assert isinstance(channel.publish(release(progress=first.progress)), Published)
+    assert len(fake.posts) == 1
+
+
+def test_a_retry_after_a_create_in_doubt_finds_the_post_instead_of_duplicating_it(
+        fake, channel):
+    delivery = release()
+    fake.fail_next(Fault(apply=True, drop=True, path=".*/posts"))
+    assert isinstance(channel.publish(delivery), InDoubt)
+
+    retry = release(state=delivery.state)
+    outcome = channel.publish(retry)
+
+    [post] = fake.posts
+    assert outcome == Published(str(post.id), fake.post_link(post))
+
+
+# --- error mapping ---------------------------------------------------------------------
+
+
+def test_a_429_with_retry_after_is_not_sent_and_rate_limited(fake, channel):
+    fake.fail_next(status=429, headers={"Retry-After": "120"},
+                   body={"code": "too_many_requests", "message": "Slow down"})
+    outcome = channel.publish(release(tags=[]))
+    assert isinstance(outcome, NotSent) and outcome.rate_limited and outcome.retry_after == 120
+
+
+def test_a_host_that_strips_authorization_gives_auth_failed_with_a_hint(fake, channel):
+    fake.strips_authorization = True
+    outcome = channel.publish(release())
+    assert isinstance(outcome, AuthFailed) and "rest_not_logged_in" in outcome.reason
+    assert "Authorization header" in outcome.reason
+
+
+def test_a_wrong_application_password_is_auth_failed(fake):
+    outcome = channel_for(fake.url, {"username": "humas", "app_password": "wrong pass"}) \
+        .publish(release())
+    assert isinstance(outcome, AuthFailed) and "incorrect_password" in outcome.reason
+
+
+def test_a_user_without_the_right_to_publish_is_auth_failed(fake, channel):
+    fake.can_publish = False
+    outcome = channel.publish(release())
+    assert isinstance(outcome, AuthFailed) and "rest_cannot_create" in outcome.reason
+
+
+def test_an_invalid_field_is_rejected(fake):
+    adapter = channel_for(fake.url, status="published")
+    outcome = adapter.publish(release())
+    assert isinstance(outcome, Rejected) and "rest_invalid_param" in outcome.reason
+
+
+def test_a_server_error_on_the_create_is_in_doubt(fake, channel):
+    fake.fail_next(status=500, body={"code": "internal_server_error", "message": "critical"},
+                   path=".*/posts")
+    assert isinstance(channel.publish(release()), InDoubt)
+
+
+def test_a_server_error_while_looking_up_tags_is_not_sent(fake, channel):
+    fake.fail_next(status=503, body="Service Unavailable", path=".*/tags")
+    assert isinstance(channel.publish(release()), NotSent)
+
+
+def test_no_answer_within_the_read_timeout_is_in_doubt(fake, channel):
+    fake.fail_next(Fault(delay=1.0, apply=True, status=201, body={}, path=".*/posts"))
+    outcome = channel.publish(release())
+    assert isinstance(outcome, InDoubt) and "after sending" in outcome.detail
+
+
+def test_connection_refused_is_not_sent():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    assert isinstance(channel_for(url).publish(release()), NotSent)
+
+
+def test_a_waf_answering_html_to_a_create_is_in_doubt(fake, channel):
+    fake.fail_next(status=200, body="<html>Checking your browser…</html>", path=".*/posts")
+    outcome = channel.publish(release())
+    assert isinstance(outcome, InDoubt) and "/wp-json" in outcome.detail
+
+
+# --- probe -----------------------------------------------------------------------------
+
+
+def test_probe_finds_the_post_by_its_deterministic_slug(fake, channel):
+    delivery = release(due_at=datetime.now(UTC))
+    fake.fail_next(Fault(apply=True, status=502, body="Bad Gateway", path=".*/posts"))
+    assert isinstance(channel.publish(delivery), InDoubt)
+
+    [post] = fake.posts
+    assert channel.probe(delivery) == Published(str(post.id), fake.post_link(post))
+    [lookup] = fake.calls("GET", ".*/posts")
+    assert lookup.query["slug"][0].split(",")[0] == post.slug
+    assert lookup.query["status"] == ["any"]
+
+
+def test_an_older_post_sharing_the_slug_is_not_taken_for_this_one(fake, channel):
+    delivery = release(slug="jadwal-kunjungan", due_at=datetime.now(UTC))
+    fake.add_post("jadwal-kunjungan", created=time.time() - 30 * 86_400)
+
+    assert isinstance(channel.probe(delivery), NotSent)
+
+
+def test_the_probe_finds_this_post_under_the_suffix_wordpress_gave_a_taken_slug(
+        fake, channel):
+    fake.add_post("jadwal-kunjungan", created=time.time() - 30 * 86_400)
+    delivery = release(slug="jadwal-kunjungan", due_at=datetime.now(UTC))
+    fake.fail_next(Fault(apply=True, drop=True, path=".*/posts"))
+    assert isinstance(channel.publish(delivery), InDoubt)
+
+    settled = channel.probe(delivery)
+
+    ours = fake.posts[-1]
+    assert ours.slug == "jadwal-kunjungan-2"
+    assert settled == Published(str(ours.id), fake.post_link(ours))
+
+
+def test_probe_says_not_sent_when_no_post_has_the_slug(fake, channel):
+    assert isinstance(channel.probe(release()), NotSent)
+
+
+def test_probe_cannot_tell_when_the_site_is_down(fake, channel):
+    fake.fail_next(status=401, body={"code": "rest_not_logged_in", "message": "no"})
+    assert channel.probe(release()) is None
+
+
+# --- check and secrets -----------------------------------------------------------------
+
+
+def test_check_names_the_user(fake, channel):
+    result = channel.check()
+    assert result.ok and result.identity == "humas" and result.expires_at is None
+
+
+def test_check_fails_for_a_user_who_may_not_publish(fake, channel):
+    fake.can_publish = False
+    assert not channel.check().ok
+
+
+def test_check_fails_for_a_wrong_password(fake):
+    result = channel_for(fake.url, {"username": "humas", "app_password": "nope nope"}).check()
+    assert not result.ok and "incorrect_password" in result.detail
+
+
+def test_no_secret_appears_in_outcomes_or_dry_run(fake, channel, photo_jpeg):
+    fake.fail_next(status=400, body={"code": "x", "message": f"bad {PASSWORD} "
+                                                             "abcdEFGH1234ijkl"})
+    outcome = channel.publish(release(tags=[]))
+    assert isinstance(outcome, Rejected)
+    dry = WordPressChannel(AccountConfig(name="w", network="wordpress"), {})
+    requests_ = dry.dry_run_requests(release(media=[Media(path=str(photo_jpeg), alt="a")]))
+    assert requests_[-1]["url"] == "https://{site}/wp-json/wp/v2/posts"
+    assert_no_secret([outcome, requests_, channel.check()], [PASSWORD, "abcdEFGH1234ijkl"])
+
+
+def test_the_adapter_is_found_through_its_entry_point_and_needs_no_secrets_to_exist():
+    assert registry.load("wordpress") is WordPressChannel
+    adapter = WordPressChannel(AccountConfig(name="dry", network="wordpress"), {})
+    assert adapter.network == "wordpress"

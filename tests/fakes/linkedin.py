@@ -1,0 +1,214 @@
+"""A fake LinkedIn organization page on the versioned REST API.
+
+Follows LinkedIn's Community Management documentation (learn.microsoft.com/linkedin):
+"Posts API" (``POST /rest/posts`` → 201, empty body, the URN in ``x-restli-id``;
+``GET /rest/posts?q=author&author=…``), "Images API" (``POST
+/rest/images?action=initializeUpload`` → ``value.uploadUrl``/``value.image``, then a
+``PUT`` of the bytes), "Versioning" (``Linkedin-Version: YYYYMM`` required — 400
+``VERSION_MISSING``, 426 ``NONEXISTENT_VERSION`` — and ``X-Restli-Protocol-Version:
+2.0.0``), "Little text format" (reserved characters ``\\ | { } @ [ ] ( ) < > # * _ ~``
+must be escaped; as ../shared/channels.md records, the real API **truncates the post at
+the first unescaped one and still answers 201**, and so does this fake), and the error
+shape ``{"status", "code", "serviceErrorCode", "message"}``. A bare 429 carries no
+headers, as documented. Limits: commentary ≤ 3,000 characters.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from tests.fakes.server import FakeRequest, FakeServer, Response
+
+COMMENTARY_LIMIT = 3000
+ACTIVE_VERSIONS = {f"2025{m:02d}" for m in range(11, 13)} | {
+    f"2026{m:02d}" for m in range(1, 12)}
+# a reserved character not preceded by a backslash; "#word" is hashtag syntax
+UNESCAPED_RESERVED = re.compile(r"(?<!\\)(?:[|{}@\[\]()<>*_~]|#(?!\w)|\\(?![\\|{}@\[\]()<>#*_~]))")
+
+
+def li_error(status: int, code: str, message: str, service_code: int | None = None) -> Response:
+    body: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if service_code is not None:
+        body["serviceErrorCode"] = service_code
+    return status, {}, body
+
+
+@dataclass
+class LIPost:
+    urn: str
+    author: str
+    commentary: str
+    content: dict[str, Any] | None
+    created: float = field(default_factory=time.time)
+
+
+class LinkedInFake(FakeServer):
+    def __init__(self, *, token: str = "AQVlinkedintoken123",
+                 author: str = "urn:li:organization:2414183") -> None:
+        super().__init__()
+        self.token = token
+        self.author = author
+        self.posts: list[LIPost] = []
+        self.images: dict[str, bytes | None] = {}
+        self.can_read_posts = True
+        self._ids = itertools.count(7100000000000000001)
+        self.route("POST", "/rest/images", self._initialize_upload)
+        self.route("PUT", "/dms-uploads/{image}", self._upload)
+        self.route("POST", "/rest/posts", self._create)
+        self.route("GET", "/rest/posts", self._by_author)
+        self.route("GET", "/v2/userinfo", self._userinfo)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.faults.clear()
+        self.posts.clear()
+        self.images.clear()
+        self.can_read_posts = True
+
+
+    # --- checks every call gets -----------------------------------------------------------
+    def _auth(self, request: FakeRequest) -> Response | None:
+        if request.header("Authorization") != f"Bearer {self.token}":
+            return li_error(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600)
+        return None
+
+    def _versioned(self, request: FakeRequest) -> Response | None:
+        if problem := self._auth(request):
+            return problem
+        version = request.header("Linkedin-Version")
+        if not version:
+            return li_error(400, "VERSION_MISSING", "A version must be present. Please "
+                            "specify a version by adding the LinkedIn-Version header.")
+        if version not in ACTIVE_VERSIONS:
+            return li_error(426, "NONEXISTENT_VERSION", f"Requested version {version} is "
+                                                        "not active")
+        if request.header("X-Restli-Protocol-Version") != "2.0.0":
+            return li_error(400, "ILLEGAL_ARGUMENT", "X-Restli-Protocol-Version 2.0.0 is "
+                                                     "required")
+        return None
+
+    # --- images ---------------------------------------------------------------------------
+    def _initialize_upload(self, request: FakeRequest) -> Response:
+        if problem := self._versioned(request):
+            return problem
+        if request.query.get("action") != ["initializeUpload"]:
+            return li_error(400, "ILLEGAL_ARGUMENT", "Unsupported action")
+        owner = ((request.json() or {}).get("initializeUploadRequest") or {}).get("owner")
+        if owner != self.author:
+            return li_error(403, "ACCESS_DENIED", f"Not enough permissions to upload for "
+                                                  f"{owner}")
+        image_id = f"D4E10AQ{next(self._ids)}"
+        self.images[image_id] = None
+        return 200, {}, {"value": {
+            "uploadUrlExpiresAt": int(time.time() * 1000) + 86_400_000,
+            "uploadUrl": f"{self.url}/dms-uploads/{image_id}",
+            "image": f"urn:li:image:{image_id}"}}
+
+    def _upload(self, request: FakeRequest) -> Response:
+        if problem := self._auth(request):
+            return problem
+        image_id = request.params["image"]
+        if image_id not in self.images:
+            return 404, {}, ""
+        try:
+            with Image.open(io.BytesIO(request.body)) as image:
+                image.verify()
+        except Exception:
+            return 400, {}, {"message": "uploaded bytes are not an image"}
+        self.images[image_id] = request.body
+        return 201, {}, b""
+
+    # --- posts ----------------------------------------------------------------------------
+    def _create(self, request: FakeRequest) -> Response:
+        if problem := self._versioned(request):
+            return problem
+        body = request.json()
+        required = ("author", "commentary", "visibility", "distribution", "lifecycleState")
+        missing = [name for name in required if name not in (body or {})]
+        if missing:
+            return li_error(422, "UNPROCESSABLE_ENTITY",
+                            f"Field /{missing[0]} is required but missing")
+        if body["author"] != self.author:
+            return li_error(403, "ACCESS_DENIED", "Not enough permissions to access: "
+                                                  "partnerApiPostsExternal.CREATE.20261001")
+        if body["visibility"] not in ("PUBLIC", "CONNECTIONS", "LOGGED_IN", "CONTAINER"):
+            return li_error(422, "UNPROCESSABLE_ENTITY", "Invalid visibility")
+        if (body["distribution"] or {}).get("feedDistribution") not in ("MAIN_FEED", "NONE"):
+            return li_error(422, "UNPROCESSABLE_ENTITY", "Invalid feedDistribution")
+        if body["lifecycleState"] != "PUBLISHED":
+            return li_error(422, "UNPROCESSABLE_ENTITY", "lifecycleState must be PUBLISHED")
+        commentary = body["commentary"]
+        if not isinstance(commentary, str) or len(commentary) > COMMENTARY_LIMIT:
+            return li_error(422, "UNPROCESSABLE_ENTITY",
+                            "commentary must be a string of at most 3000 characters")
+        if problem := self._check_content(body.get("content")):
+            return problem
+        kept = self.little_text_kept(commentary)
+        for post in self.posts:
+            if post.author == self.author and post.commentary == kept:
+                return li_error(422, "DUPLICATE_POST",
+                                f"Content is a duplicate of {post.urn}")
+        post = LIPost(urn=f"urn:li:share:{next(self._ids)}", author=body["author"],
+                      commentary=kept, content=body.get("content"))
+        self.posts.append(post)
+        return 201, {"x-restli-id": post.urn}, b""
+
+    @staticmethod
+    def little_text_kept(commentary: str) -> str:
+        """What LinkedIn keeps of a commentary: everything before an unescaped reserved
+        character (the documented silent truncation)."""
+        match = UNESCAPED_RESERVED.search(commentary)
+        return commentary[:match.start()] if match else commentary
+
+    def _check_content(self, content: Any) -> Response | None:
+        if content is None:
+            return None
+        images: list[dict[str, Any]] = []
+        if "media" in content:
+            images = [content["media"]]
+        elif "multiImage" in content:
+            images = content["multiImage"].get("images", [])
+            if not 2 <= len(images) <= 20:
+                return li_error(422, "UNPROCESSABLE_ENTITY", "multiImage needs 2 to 20 images")
+        elif "article" in content:
+            article = content["article"]
+            if not str(article.get("source", "")).startswith(("http://", "https://")) \
+                    or not article.get("title"):
+                return li_error(422, "UNPROCESSABLE_ENTITY", "article needs source and title")
+            return None
+        else:
+            return li_error(422, "UNPROCESSABLE_ENTITY", "unsupported content")
+        for image in images:
+            image_id = str(image.get("id", "")).removeprefix("urn:li:image:")
+            if self.images.get(image_id) is None:
+                return li_error(422, "UNPROCESSABLE_ENTITY",
+                                f"image {image.get('id')} was not uploaded")
+        return None
+
+    def _by_author(self, request: FakeRequest) -> Response:
+        if problem := self._versioned(request):
+            return problem
+        if not self.can_read_posts:
+            return li_error(403, "ACCESS_DENIED", "Not enough permissions to access: "
+                                                  "partnerApiPostsExternal.FINDER-author")
+        if request.query.get("q") != ["author"]:
+            return li_error(400, "ILLEGAL_ARGUMENT", "finder q=author required")
+        author = request.query.get("author", [""])[0]
+        elements = [{"id": p.urn, "author": p.author, "commentary": p.commentary,
+                     "lifecycleState": "PUBLISHED", "createdAt": int(p.created * 1000)}
+                    for p in reversed(self.posts) if p.author == author]
+        return 200, {}, {"elements": elements, "paging": {"start": 0, "count": 20}}
+
+    def _userinfo(self, request: FakeRequest) -> Response:
+        if problem := self._auth(request):
+            return problem
+        return 200, {}, {"sub": "782bbtaQ", "name": "Humas Lapas Pangkalpinang",
+                         "email_verified": True}

@@ -1,0 +1,291 @@
+"""A fake WordPress site speaking the REST API (``/wp-json/wp/v2``).
+
+Follows the WordPress REST API Handbook: "Posts" (``POST /wp/v2/posts`` → 201 with
+``id``, ``link``, ``slug``; ``GET /wp/v2/posts?slug=…&status=any`` needs an editor),
+"Tags"/"Categories" (``GET ?slug=``, ``POST {name}``; a duplicate name is
+``400 term_exists`` with ``data.term_id``), "Media" (``POST /wp/v2/media`` with the
+raw file and ``Content-Disposition: attachment; filename=…``, then
+``POST /wp/v2/media/{id} {alt_text}``), "Users" (``GET /wp/v2/users/me``), and the
+"Application Passwords" integration guide (HTTP Basic with ``user:password``, spaces in
+the password ignored; errors ``rest_not_logged_in``, ``incorrect_password``,
+``invalid_username``). Errors use WP_Error's shape
+``{"code", "message", "data": {"status"}}``. Duplicate slugs get ``-2`` as WordPress does.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from PIL import Image
+
+from tests.fakes.server import FakeRequest, FakeServer, Response
+
+STATUSES = ("publish", "future", "draft", "pending", "private")
+UPLOAD_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+                ".gif": "image/gif", ".webp": "image/webp"}
+
+
+def wp_error(code: str, message: str, status: int, **data: Any) -> Response:
+    return status, {}, {"code": code, "message": message, "data": {"status": status, **data}}
+
+
+def invalid_param(name: str, reason: str) -> Response:
+    return wp_error("rest_invalid_param", f"Invalid parameter(s): {name}", 400,
+                    params={name: reason})
+
+
+@dataclass
+class WPPost:
+    id: int
+    slug: str
+    title: str
+    content: str
+    status: str
+    tags: list[int]
+    categories: list[int]
+    featured_media: int
+    excerpt: str
+    created: float = field(default_factory=time.time)
+
+
+@dataclass
+class WPMedia:
+    id: int
+    filename: str
+    data: bytes
+    mime: str
+    alt_text: str = ""
+
+
+class WordPressFake(FakeServer):
+    def __init__(self, *, username: str = "humas", app_password: str = "abcd EFGH 1234 ijkl",
+                 can_publish: bool = True) -> None:
+        super().__init__()
+        self.username = username
+        self.app_password = app_password.replace(" ", "")
+        self.can_publish = can_publish
+        #: some Apache/CGI hosts drop the Authorization header before PHP sees it
+        self.strips_authorization = False
+        self.posts: list[WPPost] = []
+        self.terms: dict[str, dict[int, str]] = {"tags": {}, "categories": {1: "Berita"}}
+        self.media: dict[int, WPMedia] = {}
+        self._ids = itertools.count(101)
+        api = "/wp-json/wp/v2"
+        self.route("POST", f"{api}/posts", self._authed(self._create_post))
+        self.route("GET", f"{api}/posts", self._list_posts)
+        self.route("GET", f"{api}/tags", self._authed(lambda r: self._find_terms(r, "tags"),
+                                                      optional=True))
+        self.route("POST", f"{api}/tags", self._authed(lambda r: self._create_term(r, "tags")))
+        self.route("GET", f"{api}/categories",
+                   self._authed(lambda r: self._find_terms(r, "categories"), optional=True))
+        self.route("POST", f"{api}/categories",
+                   self._authed(lambda r: self._create_term(r, "categories")))
+        self.route("POST", f"{api}/media", self._authed(self._upload))
+        self.route("POST", f"{api}/media/{{id}}", self._authed(self._update_media))
+        self.route("GET", f"{api}/users/me", self._authed(self._me))
+        self.route("GET", "/wp-content/uploads/{year}/{month}/{name}", self._file)
+
+    # --- test helpers -------------------------------------------------------------------
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.faults.clear()
+        self.posts.clear()
+        self.media.clear()
+        self.terms = {"tags": {}, "categories": {1: "Berita"}}
+        self.strips_authorization = False
+        self.can_publish = True
+
+    def add_post(self, slug: str, *, created: float, title: str = "Rilis lama") -> WPPost:
+        """A post already on the site (e.g. an older release with the same title)."""
+        post = WPPost(id=next(self._ids), slug=slug, title=title, content="<p>lama</p>",
+                      status="publish", tags=[], categories=[], featured_media=0, excerpt="",
+                      created=created)
+        self.posts.append(post)
+        return post
+
+    def add_term(self, taxonomy: str, name: str) -> int:
+        term_id = next(self._ids)
+        self.terms[taxonomy][term_id] = name
+        return term_id
+
+    def post_link(self, post: WPPost) -> str:
+        return f"{self.url}/{post.slug}/"
+
+
+    # --- authentication -----------------------------------------------------------------
+    def _user(self, request: FakeRequest) -> str | Response | None:
+        header = request.header("Authorization")
+        if not header or self.strips_authorization:
+            return None
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            return wp_error("rest_not_logged_in", "You are not currently logged in.", 401)
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+        if user != self.username:
+            return wp_error("invalid_username", "Unknown username. Check again or try your "
+                                                "email address.", 401)
+        if password.replace(" ", "") != self.app_password:
+            return wp_error("incorrect_password", "The provided password is an invalid "
+                                                  "application password.", 401)
+        return user
+
+    def _authed(self, handler, *, optional: bool = False):
+        def checked(request: FakeRequest) -> Response:
+            user = self._user(request)
+            if isinstance(user, tuple):
+                return user
+            if user is None and not optional:
+                return wp_error("rest_not_logged_in", "You are not currently logged in.", 401)
+            return handler(request)
+        return checked
+
+    # --- posts --------------------------------------------------------------------------
+    def _create_post(self, request: FakeRequest) -> Response:
+        if not self.can_publish:
+            return wp_error("rest_cannot_create", "Sorry, you are not allowed to create "
+                                                  "posts as this user.", 403)
+        if "json" not in (request.header("Content-Type") or ""):
+            return wp_error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        body = request.json()
+        if not isinstance(body, dict):
+            return wp_error("rest_invalid_json", "Invalid JSON body passed.", 400)
+        status = body.get("status", "draft")
+        if status not in STATUSES:
+            return invalid_param("status", f"status is not one of {', '.join(STATUSES)}.")
+        for taxonomy in ("tags", "categories"):
+            values = body.get(taxonomy, [])
+            if not isinstance(values, list):
+                return invalid_param(taxonomy, f"{taxonomy} is not of type array.")
+            for i, value in enumerate(values):
+                if not isinstance(value, int):
+                    return invalid_param(taxonomy, f"{taxonomy}[{i}] is not of type integer.")
+                if value not in self.terms[taxonomy]:
+                    return invalid_param(taxonomy, f"Invalid term ID {value}.")
+        featured = body.get("featured_media", 0)
+        if not isinstance(featured, int) or (featured and featured not in self.media):
+            return invalid_param("featured_media", "Invalid featured media ID.")
+        for name in ("title", "content", "excerpt", "slug"):
+            if name in body and not isinstance(body[name], str):
+                return invalid_param(name, f"{name} is not of type string.")
+        if not (body.get("title") or body.get("content")):
+            return wp_error("empty_content", "Content, title, and excerpt are empty.", 400)
+        slug = body.get("slug") or body.get("title", "").lower().replace(" ", "-")
+        taken = {p.slug for p in self.posts}
+        unique, n = slug, 2
+        while unique in taken:
+            unique, n = f"{slug}-{n}", n + 1
+        post = WPPost(id=next(self._ids), slug=unique, title=body.get("title", ""),
+                      content=body.get("content", ""), status=status,
+                      tags=body.get("tags", []), categories=body.get("categories", []),
+                      featured_media=featured, excerpt=body.get("excerpt", ""))
+        self.posts.append(post)
+        return 201, {"Location": f"{self.url}/wp-json/wp/v2/posts/{post.id}"}, \
+            self._post_json(post)
+
+    def _post_json(self, post: WPPost) -> dict[str, Any]:
+        return {"id": post.id, "slug": post.slug, "status": post.status, "type": "post",
+                "link": self.post_link(post), "title": {"raw": post.title,
+                                                        "rendered": post.title},
+                "content": {"raw": post.content, "rendered": post.content},
+                "tags": post.tags, "categories": post.categories,
+                "featured_media": post.featured_media,
+                "date_gmt": datetime.fromtimestamp(post.created, UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%S")}
+
+    def _list_posts(self, request: FakeRequest) -> Response:
+        user = self._user(request)
+        if isinstance(user, tuple):
+            return user
+        status = request.query.get("status", ["publish"])[0]
+        if status != "publish" and user is None:
+            return invalid_param("status", "Status is forbidden.")
+        # array arguments may be given comma-separated (wp_parse_list)
+        slugs = ",".join(request.query.get("slug", [])).split(",") if "slug" in request.query \
+            else None
+        found = [self._post_json(p) for p in self.posts
+                 if (slugs is None or p.slug in slugs)
+                 and (status == "any" or p.status == status)]
+        return 200, {"X-WP-Total": str(len(found)), "X-WP-TotalPages": "1"}, found
+
+    # --- terms --------------------------------------------------------------------------
+    def _find_terms(self, request: FakeRequest, taxonomy: str) -> Response:
+        slug = request.query.get("slug", [None])[0]
+        found = [{"id": i, "name": n, "slug": _slug(n)} for i, n in self.terms[taxonomy].items()
+                 if slug is None or _slug(n) == slug]
+        return 200, {}, found
+
+    def _create_term(self, request: FakeRequest, taxonomy: str) -> Response:
+        name = (request.json() or {}).get("name")
+        if not isinstance(name, str) or not name.strip():
+            return wp_error("rest_missing_callback_param", "Missing parameter(s): name", 400,
+                            params=["name"])
+        for term_id, existing in self.terms[taxonomy].items():
+            if existing.lower() == name.lower():
+                return wp_error("term_exists", "A term with the name provided already "
+                                               "exists with this parent.", 400,
+                                term_id=term_id)
+        term_id = self.add_term(taxonomy, name)
+        return 201, {}, {"id": term_id, "name": name, "slug": _slug(name),
+                         "taxonomy": "post_tag" if taxonomy == "tags" else "category"}
+
+    # --- media --------------------------------------------------------------------------
+    def _upload(self, request: FakeRequest) -> Response:
+        disposition = request.header("Content-Disposition") or ""
+        if "filename=" not in disposition:
+            return wp_error("rest_upload_no_content_disposition",
+                            "No Content-Disposition supplied.", 400)
+        if not request.body:
+            return wp_error("rest_upload_no_data", "No data supplied.", 400)
+        filename = disposition.split("filename=", 1)[1].strip().strip('"')
+        suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+        if suffix not in UPLOAD_TYPES:
+            return wp_error("rest_upload_sideload_error", "Sorry, you are not allowed to "
+                                                          "upload this file type.", 500)
+        try:
+            with Image.open(io.BytesIO(request.body)) as image:
+                image.verify()
+        except Exception:
+            return wp_error("rest_upload_image_error", "The uploaded file is not a valid "
+                                                       "image.", 500)
+        media = WPMedia(id=next(self._ids), filename=filename, data=request.body,
+                        mime=UPLOAD_TYPES[suffix])
+        self.media[media.id] = media
+        return 201, {}, self._media_json(media)
+
+    def _media_json(self, media: WPMedia) -> dict[str, Any]:
+        return {"id": media.id, "media_type": "image", "mime_type": media.mime,
+                "alt_text": media.alt_text,
+                "source_url": f"{self.url}/wp-content/uploads/2026/11/{media.filename}"}
+
+    def _update_media(self, request: FakeRequest) -> Response:
+        media = self.media.get(int(request.params["id"]))
+        if media is None:
+            return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
+        body = request.json() or {}
+        if "alt_text" in body:
+            if not isinstance(body["alt_text"], str):
+                return invalid_param("alt_text", "alt_text is not of type string.")
+            media.alt_text = body["alt_text"]
+        return 200, {}, self._media_json(media)
+
+    def _file(self, request: FakeRequest) -> Response:
+        for media in self.media.values():
+            if media.filename == request.params["name"]:
+                return 200, {"Content-Type": media.mime}, media.data
+        return 404, {}, "Not Found"
+
+    def _me(self, request: FakeRequest) -> Response:
+        return 200, {}, {"id": 2, "name": "Humas Lapas", "username": self.username,
+                         "capabilities": {"publish_posts": self.can_publish,
+                                          "upload_files": True}}
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
