@@ -198,6 +198,9 @@ class Channel(ABC):
     default_base_url: ClassVar[str | None] = None
     #: True when :meth:`probe` can settle an in-doubt post
     can_probe: ClassVar[bool] = False
+    #: True when the network fetches images itself from a public URL (Instagram,
+    #: Threads): the file is served as it is, so it cannot be resized for it
+    fetches_media_by_url: ClassVar[bool] = False
     #: True when an account must say where the API is (no single well-known host:
     #: Mastodon instances, WordPress sites, self-hosted services)
     needs_base_url: ClassVar[bool] = False

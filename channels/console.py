@@ -16,14 +16,15 @@ from channels.base import AccountConfig, Channel, Delivery, Outcome, Published
 
 
 class ConsoleChannel(Channel):
-    """Writes each part to a stream (stdout by default)."""
+    """Writes each part to a stream: standard error by default, so that a command's own
+    output on standard output (``siar daemon --json``) stays machine-readable."""
 
     network = "console"
 
     def __init__(self, account: AccountConfig, secrets: dict[str, str],
                  stream: TextIO | None = None) -> None:
         super().__init__(account, secrets)
-        self.stream = stream or sys.stdout
+        self.stream = stream or sys.stderr
 
     def publish(self, delivery: Delivery) -> Outcome:
         first: str | None = None
@@ -40,7 +41,7 @@ class ConsoleChannel(Channel):
         return Published(remote_id=first, url=f"console://{self.account.name}/{first}")
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
-        return [{"method": "WRITE", "url": "stdout", "part": i, "text": t}
+        return [{"method": "WRITE", "url": "stderr", "part": i, "text": t}
                 for i, t in enumerate(delivery.variant.parts)]
 
 

@@ -165,9 +165,14 @@ def prepare_image(path: str | Path, network: str, alt: str = "") -> PreparedImag
         still = still.resize(smaller, Image.Resampling.LANCZOS)
 
 
-def validate_image(path: str | Path, network: str, alt: str = "") -> list[str]:
+def validate_image(path: str | Path, network: str, alt: str = "", *,
+                   as_is: bool = False) -> list[str]:
     """Queue-time check: raises :class:`ImageError` for what cannot be fixed, and returns
-    warnings for what :func:`prepare_image` will change."""
+    warnings for what :func:`prepare_image` will change.
+
+    ``as_is``: the network fetches the file itself from a public URL (Instagram,
+    Threads), so nothing can be changed for it and any needed change is an error.
+    """
     rules = rules_for(network)
     path = Path(path)
     with _open(path) as image:
@@ -181,21 +186,26 @@ def validate_image(path: str | Path, network: str, alt: str = "") -> list[str]:
                         f"{network} keeps at most {rules.max_alt}")
     if animated:
         return warnings
+    changes: list[str] = []
     if rules.aspect and not _aspect_ok(width, height, rules.aspect):
-        warnings.append(f"{path.name}: aspect ratio {width}×{height} is outside what "
-                        f"{network} accepts; it will be padded with a white border")
+        changes.append(f"{path.name}: aspect ratio {width}×{height} is outside what "
+                       f"{network} accepts; it will be padded with a white border")
     padded = _padded_size(width, height, rules)
     scaled = _fitted_size(*padded, rules)
-    if scaled != padded:
-        warnings.append(f"{path.name}: will be scaled down from {padded[0]}×{padded[1]} "
-                        f"to {scaled[0]}×{scaled[1]} for {network}")
+    if scaled != padded and not as_is:  # a network that fetches the file scales it itself
+        changes.append(f"{path.name}: will be scaled down from {padded[0]}×{padded[1]} "
+                       f"to {scaled[0]}×{scaled[1]} for {network}")
     if source_format not in rules.formats:
-        warnings.append(f"{path.name}: {source_format} will be converted to "
-                        f"{rules.convert_to} for {network}")
+        changes.append(f"{path.name}: {source_format} will be converted to "
+                       f"{rules.convert_to} for {network}")
     if path.stat().st_size > rules.max_bytes:
-        warnings.append(f"{path.name}: {path.stat().st_size:,} bytes will be recompressed "
-                        f"to fit {network}'s {rules.max_bytes:,} bytes")
-    return warnings
+        changes.append(f"{path.name}: {path.stat().st_size:,} bytes will be recompressed "
+                       f"to fit {network}'s {rules.max_bytes:,} bytes")
+    if as_is and changes:
+        raise ImageError("; ".join(changes).replace(" will be ", " would have to be ")
+                         + f" — {network} fetches the file as it is: save a copy that "
+                           "needs no change")
+    return warnings + changes
 
 
 # --- steps ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class InstagramChannel(ContainerChannel):
     ``graph_version``, ``poll_interval``/``poll_timeout`` (seconds)."""
 
     network = "instagram"
+    fetches_media_by_url = True
     default_base_url = "https://graph.facebook.com"
     container_edge = "media"
     publish_edge = "media_publish"

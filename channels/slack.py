@@ -42,11 +42,6 @@ BLOCK_LIMIT = 50
 REVOKED = {"invalid_token", "no_service", "no_team", "team_disabled"}
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Slack's three control characters; everything else is sent as written."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def sections(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """``text`` cut into pieces of at most ``limit`` characters, at line breaks if possible."""
     pieces: list[str] = []
@@ -115,15 +110,19 @@ class SlackChannel(Channel):
         return Published(first.remote_id, first.url)
 
     def payload(self, delivery: Delivery, index: int) -> dict[str, Any]:
-        """The JSON body for part ``index``; images go with the first part."""
+        """The JSON body for part ``index``; images go with the first part.
+
+        The composer already wrote Slack mrkdwn (escaped ``& < >``, ``<url|label>``
+        links), so the text is sent as composed: escaping it again would break links.
+        """
         text = delivery.variant.parts[index]
         blocks: list[dict[str, Any]] = [
-            {"type": "section", "text": {"type": "mrkdwn", "text": escape_mrkdwn(piece)}}
+            {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
             for piece in sections(text)]
         if index == 0:
             blocks += [{"type": "image", "image_url": m.url, "alt_text": m.alt or " "}
                        for m in delivery.variant.media if m.url]
-        return {"text": escape_mrkdwn(text), "blocks": blocks[:BLOCK_LIMIT],
+        return {"text": text, "blocks": blocks[:BLOCK_LIMIT],
                 "unfurl_links": bool(self.account.options.get("unfurl_links", True)),
                 "unfurl_media": True}
 

@@ -50,6 +50,7 @@ class ThreadsChannel(ContainerChannel):
     (default ``v1.0``), ``poll_interval``/``poll_timeout`` (seconds)."""
 
     network = "threads"
+    fetches_media_by_url = True
     default_base_url = "https://graph.threads.net"
     default_version = "v1.0"
     # Threads documents only the access_token parameter (form body on POST, query on GET)

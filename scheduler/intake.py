@@ -142,15 +142,17 @@ def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]
     what resizing will change, for the officer to know."""
     if not doc.images:
         return []
+    from channels import registry
     from channels.images import ImageError, validate_image
 
     notes: list[str] = []
     for index, image in enumerate(doc.images):
         for account in accounts:
             try:
-                notes += [f"{account.name}: {image.path.name}: {warning}"
-                          for warning in validate_image(image.path, account.network,
-                                                        alt=image.alt)]
+                as_is = registry.load(account.network).fetches_media_by_url
+                notes += [f"{account.name}: {warning}" for warning in
+                          validate_image(image.path, account.network, alt=image.alt,
+                                         as_is=as_is)]
             except ImageError as exc:
                 raise ReleaseError(doc.source, f"images[{index}]",
                                    f"{account.name} ({account.network}): {exc}") from exc

@@ -118,3 +118,22 @@ def test_a_good_release_is_queued_after_all_the_failures(workspace, siar):
     result = siar("add", "ok.md")
     assert result.code == 0, result.err
     assert row_counts(workspace) == {"release": 1, "post": 4, "attempt": 0}
+
+
+def test_an_image_instagram_would_need_changed_is_refused_at_queue_time(workspace, siar):
+    """Instagram fetches the file itself from a public URL: we cannot convert it for it."""
+    from PIL import Image
+
+    Image.new("RGB", (600, 1800), "white").save(workspace / "tinggi.png")
+    config = workspace / "siar.toml"
+    config.write_text(config.read_text() + '\n[[accounts]]\nname = "ig-lapas"\n'
+                      'network = "instagram"\noptions = { user_id = "1789", '
+                      'public_media_base_url = "https://lapas.example.go.id/media" }\n')
+    write(workspace, "foto.md", "---\ntitle: Judul\nchannels: [ig-lapas]\n"
+                                "images: [{path: tinggi.png, alt: Foto}]\n---\nIsi.\n")
+    result = siar("add", "foto.md")
+    assert result.code == 1
+    message = " ".join(result.err.split())
+    assert "images[0]" in message and "ig-lapas" in message
+    assert "fetches the file as it is" in message and "PNG would have to be converted" in message
+    assert row_counts(workspace)["post"] == 0

@@ -49,6 +49,11 @@ class LIPost:
     created: float = field(default_factory=time.time)
 
 
+#: the "little" text templates that may contain reserved characters: hashtags and mentions
+LITTLE_ELEMENT = re.compile(r"\{hashtag\|\\#\|(?:[^\\{}|]|\\.)+\}"
+                            r"|@\[(?:[^\\\]]|\\.)*\]\(urn:li:(?:person|organization):\d+\)")
+
+
 class LinkedInFake(FakeServer):
     def __init__(self, *, token: str = "AQVlinkedintoken123",
                  author: str = "urn:li:organization:2414183") -> None:
@@ -165,8 +170,11 @@ class LinkedInFake(FakeServer):
     def little_text_kept(commentary: str) -> str:
         """What LinkedIn keeps of a commentary: everything before an unescaped reserved
         character (the documented silent truncation)."""
-        match = UNESCAPED_RESERVED.search(commentary)
-        return commentary[:match.start()] if match else commentary
+        templates = [m.span() for m in LITTLE_ELEMENT.finditer(commentary)]
+        for match in UNESCAPED_RESERVED.finditer(commentary):
+            if not any(start <= match.start() < end for start, end in templates):
+                return commentary[:match.start()]
+        return commentary
 
     def _check_content(self, content: Any) -> Response | None:
         if content is None:
