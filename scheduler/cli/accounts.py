@@ -87,3 +87,38 @@ def check_accounts(
                           highlight=False)
     if not all(r.ok for _, _, r in results):
         raise typer.Exit(1)
+
+
+@accounts_app.command("refresh")
+def refresh_account(
+    name: str = typer.Argument(..., help="The account whose token to extend (e.g. Threads)."),
+    env_file: str = typer.Option(".env", "--env-file", envvar="SIAR_ENV_FILE",
+                                 help="Where the new token is written."),
+) -> None:
+    """Extend a long-lived token that expires (Threads: 60 days) and store it in .env.
+
+    Secrets live outside the database, so the new token goes where secrets are read from;
+    its value is never printed. Restart the daemon afterwards so it reads the new token.
+    """
+    from dotenv import set_key
+
+    from scheduler.dispatcher import Adapters
+    from scheduler.errors import SiarError
+    from scheduler.timeparse import show
+
+    account = state.settings.account(name)
+    adapter = Adapters(state.settings).get(account.name)
+    refresh = getattr(adapter, "refresh_token", None)
+    if refresh is None:
+        raise SiarError(f"{name} ({account.network}): this network's tokens do not need "
+                        "refreshing by Siar")
+    result = refresh()
+    token = getattr(result, "access_token", None)
+    if token is None:
+        raise SiarError(f"{name}: the network refused to refresh the token: {result}",
+                        hint="log in again on the network and put the new token in .env")
+    variable = account.secret_variable("access_token")
+    set_key(env_file, variable, token, quote_mode="never")
+    adapter.close()
+    console.print(f"updated {variable} in {env_file}; the token now expires "
+                  f"{show(result.expires_at, account.timezone)}. Restart the daemon to use it.")
