@@ -1,45 +1,369 @@
 """Composer: one release becomes one :class:`Variant` per account.
 
-STAND-IN: a simple per-network formatter until the composer issue lands (see README).
-The public functions and their signatures are the contract the rest of Siar uses.
+For each account: pick the network's rules (:mod:`scheduler.text.counting`), turn the
+release's Markdown into the network's format, merge campaign and release hashtags, resolve
+mentions, add UTM parameters to the link, render the network's Jinja2 template, and fit the
+result into the limit (a numbered thread, or one post cut with an ellipsis). Every part is
+measured with the network's own counting; a release that cannot be made valid raises
+:class:`ComposeError` naming the account, what does not fit and the fix.
 """
 
 from __future__ import annotations
 
+import html
+import mimetypes
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Any, NoReturn
+
 from scheduler.errors import ComposeError
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
+from scheduler.text import fitting, hashtags, markup, templating
+from scheduler.text.counting import NetworkRules, rules_for
+from scheduler.text.links import find_links, with_utm
+from scheduler.text.mentions import MentionFunction, resolve, with_dids
 from scheduler.variant import Media, Variant
 
-LIMITS: dict[str, int | None] = {
-    "x": 280, "mastodon": 500, "bluesky": 300, "threads": 500, "telegram": 4096,
-    "facebook": 63206, "instagram": 2200, "linkedin": 3000, "wordpress": None,
-    "discord": 2000, "slack": 4000, "webhook": None, "email": None, "console": None,
+#: the format each network's text is written in (see scheduler.text.markup)
+DIALECT: dict[str, str] = {
+    "telegram": "telegram", "slack": "mrkdwn", "discord": "discord",
+    "wordpress": "plain", "email": "plain",
 }
+#: networks whose variant also carries an HTML version of the body
+_HTML_BODY = frozenset({"wordpress", "email"})
+#: on networks with threads, optional hashtags may take at most this share of a post
+_OPTIONAL_TAG_SHARE = 0.5
+
+
+@lru_cache(maxsize=512)
+def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
+         body: str) -> tuple[tuple[str, ...], str]:
+    """(parts, how) for a body too long for one post; pure, so remembered.
+
+    ``how`` is "thread", "truncated" or "shortened" (a thread would have been too long).
+    """
+    rules = rules_for(network)
+
+    def fits(text: str) -> bool:
+        return rules.fits(text, limit)
+
+    if mode == "thread":
+        try:
+            return tuple(fitting.thread(body, render, fits, limit=limit)), "thread"
+        except fitting.ThreadTooLong:
+            text, _ = fitting.truncate(body, render, fits, limit=limit)
+            return (text,), "shortened"
+    text, _ = fitting.truncate(body, render, fits, limit=limit)
+    return (text,), "truncated"
+
+
+@lru_cache(maxsize=256)
+def _tag_texts(network: str, dialect: str, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Hashtags as the network writes them (Threads: none, its one tag goes in topic_tag)."""
+    if network == "linkedin":
+        return tuple(markup.linkedin_hashtag(tag) for tag in tags)
+    if network == "threads":
+        return ()
+    return tuple(markup.escape_for(dialect, f"#{tag}") for tag in tags)
+
+
+@lru_cache(maxsize=256)
+def _base_context(network: str, dialect: str, account: str, title: str, link: str,
+                  summary: str, language: str, mentions: tuple[str, ...],
+                  html_body_of: str | None, mention: MentionFunction) -> dict[str, Any]:
+    """What templates get besides ``hashtags`` and ``body`` (shared: never modify it)."""
+    linkedin = network == "linkedin"
+    return {
+        "title": markup.linkedin_escape(title) if linkedin else markup.escape_for(dialect, title),
+        "link": markup.linkedin_escape(link) if linkedin else link,
+        "link_attr": html.escape(link), "mentions": mentions, "summary": summary,
+        "language": language, "network": network, "account": account,
+        "body_html": markup.convert(html_body_of, "html") if html_body_of is not None else "",
+        "mention": mention,
+    }
+
+
+def _renderer_for(template: templating.Template, context: dict[str, Any],
+                  telegram: bool) -> templating.Renderer:
+    spliced = templating.spliced(template, tuple(context.items()), telegram)
+    if spliced is not None:
+        return spliced
+    post = template.blocks["post"]
+    return templating.Renderer("", "", telegram, lambda body: post({**context, "body": body}))
+
+
+@lru_cache(maxsize=1024)
+def _optional_tags_kept(template: templating.Template, base: tuple[tuple[str, Any], ...],
+                        required: tuple[str, ...], optional: tuple[str, ...], network: str,
+                        limit: int, budget: float, telegram: bool) -> int:
+    """How many optional tags (as written) the post without body still has room for."""
+    rules = rules_for(network)
+
+    def room_for(count: int) -> bool:
+        context = {**dict(base), "hashtags": required + optional[:count]}
+        bare = _renderer_for(template, context, telegram)("")
+        return rules.measure(bare) <= budget and rules.fits(bare, limit)
+
+    if room_for(len(optional)):
+        return len(optional)
+    low, high = 0, len(optional) - 1  # more tags never take less room
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if room_for(middle) else (low, middle - 1)
+    return low
+
+
+@lru_cache(maxsize=256)
+def _written_tags(markdown: str) -> frozenset[str]:
+    return frozenset(t.casefold() for t in hashtags.inline_tags(markdown))
+
+
+@lru_cache(maxsize=1024)
+def _merged_tags(campaign: tuple[str, ...], release: tuple[str, ...], network: str,
+                 cap: int | None) -> hashtags.TagSet:
+    return hashtags.merge(list(campaign), list(release), network=network, cap=cap)
+
+
+def _slug(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug[:80].rstrip("-") or "rilis"
+
+
+def _excerpt(release: ReleaseDoc) -> str:
+    return _excerpt_of(release.summary, release.body)
+
+
+@lru_cache(maxsize=256)
+def _excerpt_of(summary: str | None, body: str, limit: int = 300) -> str:
+    if summary:
+        return summary.strip()
+    plain = markup.convert(body, "plain")
+    first = plain.split("\n\n", 1)[0].replace("\n", " ")
+    if len(first) <= limit:
+        return first
+    text, _ = fitting.truncate(first, lambda body: body, lambda s: len(s) <= limit,
+                               limit=limit)
+    return text
+
+
+def _media(release: ReleaseDoc, rules: NetworkRules, warnings: list[str]) -> list[Media]:
+    media = []
+    for image in release.images:
+        alt = image.alt
+        if not alt:
+            warnings.append(f"image {image.path.name} has no alt text: screen-reader users "
+                            "will not know what it shows")
+        if rules.alt_limit and len(alt) > rules.alt_limit:
+            warnings.append(f"alt text of {image.path.name} cut to {rules.alt_limit} characters")
+            alt, _ = fitting.truncate(alt, lambda text: text,
+                                      lambda text, limit=rules.alt_limit: len(text) <= limit)
+        media.append(Media(path=str(image.path), alt=alt,
+                           mime=mimetypes.guess_type(image.path.name)[0]))
+    if rules.max_images is not None and len(media) > rules.max_images:
+        warnings.append(f"{rules.network} takes {rules.max_images} images per post: "
+                        f"{len(media) - rules.max_images} left out")
+        media = media[:rules.max_images]
+    return media
+
+
+class _Composer:
+    """The work of composing one release for one account."""
+
+    def __init__(self, release: ReleaseDoc, account: AccountSettings, settings: Settings):
+        self.release = release
+        self.account = account
+        self.network = account.network
+        self.rules = rules_for(self.network)
+        self.limit = account.limit or self.rules.limit
+        self.dialect = DIALECT.get(self.network, "plain")
+        self.warnings: list[str] = []
+        self.link = (with_utm(release.link, settings.utm.get(self.network))
+                     if release.link else None)
+        self.mention_table = settings.mentions
+        self.mentions = [resolve(key, self.network, settings.mentions, self.dialect)
+                         for key in release.mentions]
+        cap = None if self.network == "threads" else self.rules.max_hashtags
+        self.tags = _merged_tags(tuple(settings.campaign_hashtags), tuple(release.hashtags),
+                                 self.network, cap)
+        if self.tags.dropped:
+            self.warnings.append(f"hashtags left out on {self.network}: "
+                                 + ", ".join(f"#{t.lstrip('#')}" for t in self.tags.dropped))
+        self.template = templating.load(*templating.find(account, settings))
+        self.body = self._body()
+        self._renderers: dict[tuple[str, ...], templating.Renderer] = {}
+        self._contexts: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._base: dict[str, Any] | None = None
+
+    # --- formatting ----------------------------------------------------------------------
+
+    def _body(self) -> str:
+        body = markup.convert(self.release.body, self.dialect)
+        if self.network == "linkedin":
+            body = markup.linkedin_escape(body)
+        return body
+
+    def _tag_texts(self, tags: tuple[str, ...]) -> tuple[str, ...]:
+        return _tag_texts(self.network, self.dialect, tags)
+
+    def _context(self, tags: tuple[str, ...]) -> dict[str, Any]:
+        if tags not in self._contexts:
+            self._contexts[tags] = {**self._base_context(), "hashtags": self._tag_texts(tags)}
+        return self._contexts[tags]
+
+    def _base_context(self) -> dict[str, Any]:
+        """What templates get besides ``hashtags`` and ``body``."""
+        if self._base is None:
+            self._base = _base_context(
+                self.network, self.dialect, self.account.name, self.release.title,
+                self.link or "", self.release.summary or "", self.release.language,
+                tuple(m.text for m in self.mentions),
+                self.release.body if self.network in _HTML_BODY else None,
+                MentionFunction.of(self.network, self.dialect, self.mention_table))
+        return self._base
+
+    def _renderer(self, tags: tuple[str, ...]) -> templating.Renderer:
+        if tags not in self._renderers:
+            self._renderers[tags] = _renderer_for(self.template, self._context(tags),
+                                                  self.dialect == "telegram")
+        return self._renderers[tags]
+
+    # --- fitting -------------------------------------------------------------------------
+
+    def _fits(self, text: str) -> bool:
+        return self.rules.fits(text, self.limit)
+
+    def _choose_tags(self) -> tuple[str, ...]:
+        """Required tags always; optional ones while the post without body has room."""
+        required, optional = self.tags.required, self.tags.optional
+        if self.limit is None or not optional:
+            return required + optional
+        budget = self.limit * (_OPTIONAL_TAG_SHARE if self.rules.threads else 1.0)
+        kept = _optional_tags_kept(
+            self.template, tuple(self._base_context().items()), self._tag_texts(required),
+            self._tag_texts(optional), self.network, self.limit, budget,
+            self.dialect == "telegram")
+        if kept < len(optional):
+            self.warnings.append(f"{len(optional) - kept} hashtag(s) left out to fit "
+                                 f"{self.limit}: " + " ".join(f"#{t}" for t in optional[kept:]))
+        return required + optional[:kept]
+
+    def parts(self) -> list[str]:
+        tags = self._choose_tags()
+        # tags already written in the body need not be repeated when the body goes whole
+        untold = tuple(t for t in tags if t.casefold() not in _written_tags(self.release.body))
+        whole = self._renderer(untold)(self.body)
+        if self.limit is None or self._fits(whole):
+            return [whole]
+        mode = "thread" if self.rules.threads and self.account.long_text == "thread" \
+            else "truncate"
+        render = self._renderer(tags)
+        try:
+            parts, how = _fit(self.network, self.limit, mode, render, self.body)
+        except fitting.DoesNotFit as exc:
+            self._cannot_fit(exc, render)
+        if how == "thread":
+            self.warnings.append(f"too long for one post: sent as a thread of {len(parts)}")
+        elif how == "shortened":
+            self.warnings.append(f"a thread would need more than {fitting.MAX_THREAD_PARTS} "
+                                 "posts: one shortened post is sent instead")
+        else:
+            self.warnings.append("too long: the text was shortened" + (
+                "; the link leads to the full release" if self.link else ""))
+        return list(parts)
+
+    def _cannot_fit(self, exc: fitting.DoesNotFit, render: templating.Renderer) -> NoReturn:
+        required = "required" in exc.what
+        raise ComposeError(
+            f"account {self.account.name!r} ({self.network}): "
+            + (f"the title, link and required hashtags alone measure "
+               f"{self.rules.measure(render(''))} {self.rules.unit}, over the limit of "
+               f"{self.limit}" if required else
+               f"{exc.what} is longer than one post ({self.limit} {self.rules.unit})"),
+            hint="shorten the title or the campaign hashtags, or give this account a "
+                 "template without them" if required else
+                 "break the long word or link in the release text",
+        ) from exc
+
+    # --- extras --------------------------------------------------------------------------
+
+    def extra(self, parts: list[str]) -> dict[str, Any]:
+        network = self.network
+        extra: dict[str, Any] = {}
+        blocks = self.template.blocks
+        context = tuple({**self._context(self.tags.all), "body": self.body}.items())
+
+        def block(name: str) -> str:
+            return templating.render_block(self.template, name, context)
+
+        if network == "bluesky":
+            from scheduler.text.facets import facets
+
+            # also organisations a template named with mention(): every one with a DID
+            mentions = tuple(with_dids(self.network, self.mention_table))
+            extra["facets"] = [facets(part, mentions) for part in parts]
+            if self.link:
+                extra["card"] = {"uri": self.link, "title": self.release.title,
+                                 "description": _excerpt(self.release)}
+            extra["langs"] = [self.release.language]
+        elif network == "telegram":
+            extra["parse_mode"] = "HTML"
+        elif network == "mastodon":
+            extra["language"] = self.release.language
+        elif network == "threads":
+            topic = hashtags.threads_topic(self.tags.all)
+            extra["topic_tag"] = topic
+            if len(self.tags.all) > 1:
+                self.warnings.append("Threads takes one topic tag per post: "
+                                     f"#{topic} is used, the others are left out")
+            for index, part in enumerate(parts, start=1):
+                links = len(find_links(part))
+                if links > (self.rules.max_links or links):
+                    self.warnings.append(f"part {index} has {links} links; Threads rejects "
+                                         f"more than {self.rules.max_links}")
+        elif network == "linkedin":
+            extra["format"] = "little"  # reserved characters are already escaped
+        elif network == "wordpress":
+            extra.update(title=self.release.title,
+                         html=block("html") if "html" in blocks
+                         else markup.convert(self.release.body, "html"),
+                         excerpt=block("excerpt") if "excerpt" in blocks
+                         else "",
+                         slug=_slug(self.release.title), tags=list(self.tags.all))
+            extra["excerpt"] = extra["excerpt"] or _excerpt(self.release)
+        elif network == "email":
+            extra.update(subject=block("subject").replace("\n", " ")
+                         if "subject" in blocks else self.release.title,
+                         text=parts[0],
+                         html=block("html") if "html" in blocks
+                         else markup.convert(self.release.body, "html"))
+        if network == "instagram" and not self.release.images:
+            self.warnings.append("Instagram needs an image: this release has none")
+        return extra
+
+    def variant(self) -> Variant:
+        parts = self.parts()
+        media = _media(self.release, self.rules, self.warnings)
+        extra = self.extra(parts)
+        return Variant(
+            account=self.account.name, channel=self.network, parts=parts,
+            length=[self.rules.measure(part) for part in parts], limit=self.limit,
+            warnings=self.warnings, media=media, link=self.link, title=self.release.title,
+            extra=extra,
+        )
 
 
 def compose(release: ReleaseDoc, account: AccountSettings, settings: Settings) -> Variant:
     """The variant of ``release`` for ``account``; raises ComposeError if it cannot fit."""
-    limit = account.limit or LIMITS.get(account.network)
-    tags = list(dict.fromkeys([*settings.campaign_hashtags, *release.hashtags]))
-    tail = " ".join(f"#{t}" for t in tags)
-    link = f"\n{release.link}" if release.link else ""
-    text = f"{release.title}\n\n{release.body}".strip()
-    full = f"{text}{link}\n\n{tail}".strip()
-    if limit is not None and len(full) > limit:
-        room = limit - len(link) - len(tail) - 3
-        if room < len(release.title):
-            raise ComposeError(f"{account.name}: the title, link and hashtags do not fit "
-                               f"in {limit} characters")
-        full = f"{text[:room - 1].rstrip()}…{link}\n\n{tail}".strip()
-    return Variant(
-        account=account.name, channel=account.network, parts=[full], length=[len(full)],
-        limit=limit, media=[Media(path=str(i.path), alt=i.alt) for i in release.images],
-        link=release.link, title=release.title,
-    )
+    return _Composer(release, account, settings).variant()
 
 
 def compose_all(release: ReleaseDoc, accounts: list[AccountSettings],
                 settings: Settings) -> list[Variant]:
     """Variants for every account, in the given order."""
     return [compose(release, account, settings) for account in accounts]
+
+
+__all__ = ["DIALECT", "compose", "compose_all"]

@@ -16,9 +16,10 @@ from functools import lru_cache
 import regex
 
 from scheduler.text import twitter
+from scheduler.text.twitter import EMOJI_SEQUENCE
+from scheduler.text.urls import url_spans
 
 _GRAPHEME = regex.compile(r"\X")
-_EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
 _TAG = re.compile(r"<[^>]*>")
 # Mastodon counts a remote mention "@user@host" as "@user" (StatusLengthValidator)
 _REMOTE_MENTION = re.compile(r"(?<![\w@])(@[A-Za-z0-9_]+)@[A-Za-z0-9.\-]+[A-Za-z0-9]")
@@ -28,9 +29,22 @@ def code_points(text: str) -> int:
     return len(text)
 
 
+# Only these characters ever join a grapheme cluster with a neighbour (UAX #29: extenders,
+# ZWJ, spacing marks, prepend, flags, Hangul jamo, CR LF); without them every code point
+# is its own cluster.
+_JOINING = regex.compile(
+    r"[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
+    r"\p{Grapheme_Cluster_Break=SpacingMark}\p{Grapheme_Cluster_Break=Prepend}"
+    r"\p{Regional_Indicator}\p{Hangul_Syllable_Type=L}\p{Hangul_Syllable_Type=V}"
+    r"\p{Hangul_Syllable_Type=T}\p{Hangul_Syllable_Type=LV}\p{Hangul_Syllable_Type=LVT}\r]"
+)
+
+
 @lru_cache(maxsize=4096)
 def graphemes(text: str) -> int:
-    if text.isascii():
+    if text.isascii() and "\r" not in text:
+        return len(text)
+    if not _JOINING.search(text):
         return len(text)
     return len(_GRAPHEME.findall(text))
 
@@ -46,7 +60,7 @@ def utf16_units(text: str) -> int:
 @lru_cache(maxsize=4096)
 def mastodon_length(text: str) -> int:
     """Graphemes, with each http(s) URL as 23 and ``@user@host`` as ``@user``."""
-    spans = twitter.url_spans(text, without_protocol=False) if "://" in text else []
+    spans = url_spans(text, without_protocol=False) if "://" in text else []
     pieces: list[str] = []
     position = 0
     for start, end in spans:
@@ -61,14 +75,15 @@ def mastodon_length(text: str) -> int:
 @lru_cache(maxsize=4096)
 def threads_length(text: str) -> int:
     """Characters, except that an emoji counts as many as its UTF-8 bytes (Meta's doc)."""
+    total = len(text)
     if text.isascii():
-        return len(text)
-    total = 0
-    for cluster in _GRAPHEME.findall(text):
-        total += utf8_bytes(cluster) if _EMOJI.search(cluster) else len(cluster)
+        return total
+    for emoji in EMOJI_SEQUENCE.findall(text):
+        total += utf8_bytes(emoji) - len(emoji)
     return total
 
 
+@lru_cache(maxsize=4096)
 def telegram_length(text: str) -> int:
     """UTF-16 units of an HTML message after Telegram has parsed its entities."""
     return utf16_units(html.unescape(_TAG.sub("", text)))
@@ -93,8 +108,8 @@ class NetworkRules:
     max_hashtags: int | None = None
     #: at most this many links in one post (Threads 5)
     max_links: int | None = None
-    #: at most this many images per post
-    max_images: int = 4
+    #: at most this many images per post (None: the adapter sends any number)
+    max_images: int | None = 4
     #: a caption's limit when the text goes with a photo (Telegram)
     caption_limit: int | None = None
     #: image alt text limit
@@ -118,25 +133,26 @@ RULES: dict[str, NetworkRules] = {
                      alt_limit=2000),
         NetworkRules("threads", 500, threads_length, "characters (emoji = UTF-8 bytes)",
                      threads=True, max_hashtags=1, max_links=5, max_images=20),
-        NetworkRules("telegram", 4096, telegram_length, "UTF-16 units", max_images=10,
+        NetworkRules("telegram", 4096, telegram_length, "UTF-16 units", max_images=None,
                      caption_limit=1024),
-        NetworkRules("facebook", 63206, code_points, "characters", max_images=10),
+        NetworkRules("facebook", 63206, code_points, "characters", max_images=None),
         NetworkRules("instagram", 2200, code_points, "characters", max_hashtags=30,
                      max_images=10),
-        NetworkRules("linkedin", 3000, code_points, "characters", max_images=9),
+        NetworkRules("linkedin", 3000, code_points, "characters", max_images=20),
         NetworkRules("discord", 2000, code_points, "characters", max_images=10),
-        NetworkRules("slack", 4000, code_points, "characters", max_images=0),
-        NetworkRules("wordpress", None, code_points, "characters", max_images=1),
-        NetworkRules("webhook", None, code_points, "characters", max_images=10),
-        NetworkRules("email", None, code_points, "characters", max_images=10),
-        NetworkRules("console", None, code_points, "characters", max_images=10),
+        NetworkRules("slack", 4000, code_points, "characters", max_images=None),
+        NetworkRules("wordpress", None, code_points, "characters", max_images=None),
+        NetworkRules("webhook", None, code_points, "characters", max_images=None),
+        NetworkRules("email", None, code_points, "characters", max_images=None),
+        NetworkRules("console", None, code_points, "characters", max_images=None),
     )
 }
 
 
 def rules_for(network: str) -> NetworkRules:
     """The rules of ``network``; a third-party network gets the permissive defaults."""
-    return RULES.get(network) or NetworkRules(network, None, code_points, "characters")
+    return RULES.get(network) or NetworkRules(network, None, code_points, "characters",
+                                              max_images=None)
 
 
 def measure(text: str, network: str) -> int:

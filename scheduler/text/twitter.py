@@ -8,32 +8,35 @@ Why not simply call ``twitter_text.parse_tweet`` (PyPI ``twitter-text-parser``)?
 the conformance cases, but it scans the text with a 92,000-character emoji alternation
 (about 2 ms for one tweet) and importing it costs about 240 ms (``pkg_resources``), which
 would dominate composing and the CLI's start-up. Here emoji are found as grapheme clusters
-with the ``regex`` module, which is fast and follows current Unicode. URL detection is the
-package's own (only the URL extractor is used, imported on first need). The conformance
-cases and a property test against ``parse_tweet`` keep both in step; see docs/composer.md.
+with the ``regex`` module (fast, current Unicode) and URLs by :mod:`scheduler.text.urls`.
+The conformance cases and property tests against the package keep them in step; see
+docs/composer.md.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import regex
+
+from scheduler.text.urls import url_spans
 
 TRANSFORMED_URL_LENGTH = 23
 MAX_WEIGHTED_LENGTH = 280
 _SCALE = 100
 _LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-# "©" and "®" lie in the light range but are emoji: twitter-text weighs them 200
-_ALL_LIGHT = regex.compile(
-    "(?:(?![\\xa9\\xae])["
-    + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in _LIGHT_RANGES)
-    + "])*"
-)
-_CLUSTER = regex.compile(r"\X")
-_EMOJI_CLUSTER = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
+_LIGHT = "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in _LIGHT_RANGES)
+_HEAVY = regex.compile(f"[^{_LIGHT}]")
 _LINE_ENDINGS = regex.compile(r"\r\n|\r")
+#: an emoji sequence (UTS #51): a flag, a keycap, or pictographic characters with an optional
+#: skin tone or variation selector and tag characters, joined by ZWJ. "©" and "®" lie in the
+#: light range but are emoji too. A variation selector after a character that is emoji by
+#: default is not part of a sequence: twitter-text weighs it on its own, as here.
+_ELEMENT = (r"(?:\p{Regional_Indicator}{2}|[#*0-9]\ufe0f?\u20e3"
+            r"|\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|(?<!\p{Emoji_Presentation})\ufe0f)?"
+            r"(?:[\U000e0020-\U000e007e]+\U000e007f)?)")
+EMOJI_SEQUENCE = regex.compile(f"{_ELEMENT}(?:\u200d{_ELEMENT})*")
 
 
 def _weight(code_point: int) -> int:
@@ -45,30 +48,17 @@ def _weight(code_point: int) -> int:
 
 @lru_cache(maxsize=8192)
 def _plain_weight(text: str) -> int:
-    """Scaled weight of text that contains no URL."""
-    if _ALL_LIGHT.fullmatch(text):
-        return len(text) * _SCALE
-    total = 0
-    for cluster in _CLUSTER.findall(text):
-        if _EMOJI_CLUSTER.search(cluster):
-            total += 200
-        else:  # incl. a base with combining marks: twitter-text weighs each code point
-            total += sum(_weight(ord(c)) for c in cluster)
+    """Scaled weight of text that contains no URL.
+
+    Each code point weighs 100 or 200; an emoji sequence replaces its code points' weights
+    by 200 in all.
+    """
+    total = _SCALE * (len(text) + len(_HEAVY.findall(text)))
+    if text.isascii():  # no emoji: a keycap needs U+20E3
+        return total
+    for emoji in EMOJI_SEQUENCE.findall(text):
+        total += 200 - sum(_weight(ord(c)) for c in emoji)
     return total
-
-
-@cache
-def _url_extractor() -> Callable[..., list[dict]]:
-    from twitter_text.extract_urls import extract_urls_with_indices
-
-    return extract_urls_with_indices
-
-
-def url_spans(text: str, *, without_protocol: bool = True) -> list[tuple[int, int]]:
-    """(start, end) code-point offsets of the URLs twitter-text finds in ``text``."""
-    if "." not in text:
-        return []
-    return [tuple(u["indices"]) for u in _url_extractor()(text, without_protocol)]
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,206 @@
+"""Showing variants as each network will receive them: JSON, Rich panels, one HTML page.
+
+``siar preview`` and ``siar count`` (scheduler/cli.py) call these functions. Rich and the
+counting rules are imported inside the functions so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from scheduler.variant import Variant
+
+#: networks ``siar count`` reports when none is named, in this order
+COUNT_NETWORKS = ("x", "mastodon", "bluesky", "threads", "telegram", "facebook", "instagram",
+                  "linkedin", "discord", "slack")
+
+_NETWORK_LOOK: dict[str, tuple[str, str]] = {
+    # network: (display name, accent colour)
+    "x": ("X", "#0f1419"), "mastodon": ("Mastodon", "#6364ff"),
+    "bluesky": ("Bluesky", "#0085ff"), "threads": ("Threads", "#101010"),
+    "telegram": ("Telegram", "#2aabee"), "facebook": ("Facebook", "#1877f2"),
+    "instagram": ("Instagram", "#d62976"), "linkedin": ("LinkedIn", "#0a66c2"),
+    "wordpress": ("WordPress", "#21759b"), "discord": ("Discord", "#5865f2"),
+    "slack": ("Slack", "#4a154b"), "webhook": ("Webhook", "#555555"),
+    "email": ("E-mail", "#c5221f"), "console": ("Console", "#555555"),
+}
+
+
+def variants_json(variants: list[Variant]) -> dict[str, Any]:
+    """The preview JSON contract: ``{"variants": [variant.to_json(), ...]}``."""
+    return {"variants": [variant.to_json() for variant in variants]}
+
+
+def _over(variant: Variant, index: int) -> bool:
+    return variant.limit is not None and variant.length[index] > variant.limit
+
+
+def render_console(variants: list[Variant], console: Console) -> None:
+    """A Rich panel per variant: each part with length/limit, warnings highlighted."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.rule import Rule
+    from rich.text import Text
+
+    for variant in variants:
+        items: list[Any] = []
+        total = len(variant.parts)
+        for index, part in enumerate(variant.parts):
+            limit = "∞" if variant.limit is None else str(variant.limit)
+            style = "bold red" if _over(variant, index) else "green"
+            label = f"part {index + 1}/{total} · " if total > 1 else ""
+            items.append(Rule(Text(f"{label}{variant.length[index]}/{limit}", style=style),
+                              align="right", style="dim"))
+            items.append(Text(part))
+        for media in variant.media:
+            items.append(Text(f"🖼  {media.path}  alt: {media.alt or '(none)'}", style="cyan"))
+        for warning in variant.warnings:
+            items.append(Text(f"⚠ {warning}", style="bold yellow"))
+        name = _NETWORK_LOOK.get(variant.channel, (variant.channel, ""))[0]
+        console.print(Panel(Group(*items), title=f"[bold]{variant.account}[/bold] · {name}",
+                            title_align="left", expand=True))
+
+
+def count_text(text: str, networks: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per network: ``{"channel", "length", "limit", "fits"}``, counted as the composer does."""
+    from scheduler.text.counting import rules_for
+
+    rows = []
+    for network in networks or list(COUNT_NETWORKS):
+        rules = rules_for(network)
+        length = rules.measure(text)
+        rows.append({"channel": network, "length": length, "limit": rules.limit,
+                     "fits": rules.fits(text)})
+    return rows
+
+
+# --- the HTML page ------------------------------------------------------------------------
+
+_HIGHLIGHT = re.compile(
+    r"(?P<url>https?://[^\s<]+[^\s<.,;:!?)\]”’\"])"
+    r"|(?P<tag>(?<![\w&])#[^\W_][\w]*)"
+    r"|(?P<mention>(?<![\w])@[\w.]+\w(?:@[\w.-]+\w)?)"
+)
+_TELEGRAM_TAGS = re.compile(r"&lt;(/?)(b|i|u|s|code|pre|blockquote)&gt;")
+_TELEGRAM_LINK = re.compile(r"&lt;a href=&quot;(.*?)&quot;&gt;(.*?)&lt;/a&gt;", re.DOTALL)
+
+
+def _highlight(escaped: str) -> str:
+    def mark(match: re.Match[str]) -> str:
+        kind = match.lastgroup or "url"
+        return f'<span class="{kind}">{match.group(0)}</span>'
+
+    return _HIGHLIGHT.sub(mark, escaped)
+
+
+def _part_html(variant: Variant, part: str) -> str:
+    escaped = html.escape(part, quote=True)
+    if variant.extra.get("parse_mode") == "HTML":
+        # show Telegram's formatting: only the tags Telegram itself accepts come back
+        escaped = _TELEGRAM_TAGS.sub(r"<\1\2>", escaped)
+        escaped = _TELEGRAM_LINK.sub(r'<span class="url" title="\1">\2</span>', escaped)
+        return escaped
+    return _highlight(escaped)
+
+
+def _initials(name: str) -> str:
+    letters = [word[0] for word in re.split(r"[-_\s]+", name) if word]
+    return html.escape("".join(letters[:2]).upper() or "?")
+
+
+def _card(variant: Variant) -> str:
+    name, accent = _NETWORK_LOOK.get(variant.channel, (variant.channel, "#555555"))
+    posts = []
+    total = len(variant.parts)
+    for index, part in enumerate(variant.parts):
+        over = _over(variant, index)
+        limit = "∞" if variant.limit is None else str(variant.limit)
+        media = ""
+        if index == 0 and variant.media:
+            tiles = "".join(
+                f'<figure class="image"><div class="placeholder">🖼</div>'
+                f'<figcaption>alt: {html.escape(m.alt) or "<em>(no alt text)</em>"}'
+                f"</figcaption></figure>" for m in variant.media)
+            media = f'<div class="media">{tiles}</div>'
+        card = variant.extra.get("card") if index == 0 else None
+        link_card = ""
+        if card and not variant.media:
+            link_card = (f'<div class="linkcard"><div class="lc-title">'
+                         f'{html.escape(card.get("title", ""))}</div><div class="lc-desc">'
+                         f'{html.escape(card.get("description", ""))}</div><div class="lc-uri">'
+                         f'{html.escape(card.get("uri", ""))}</div></div>')
+        title = ""
+        if index == 0 and variant.channel in ("wordpress", "email"):
+            heading = variant.extra.get("subject") or variant.extra.get("title") or variant.title
+            title = f'<div class="subject">{html.escape(heading)}</div>'
+        counter = f"{index + 1}/{total} · " if total > 1 else ""
+        posts.append(
+            f'<div class="post{" thread" if total > 1 else ""}">'
+            f'<div class="avatar" style="background:{accent}">{_initials(variant.account)}</div>'
+            f'<div class="content"><div class="who"><span class="name">'
+            f'{html.escape(variant.account)}</span> <span class="net">{html.escape(name)}'
+            f"</span></div>{title}<div class=\"text\">{_part_html(variant, part)}</div>"
+            f"{media}{link_card}"
+            f'<span class="badge{" over" if over else ""}">{counter}'
+            f"{variant.length[index]}/{limit}</span></div></div>"
+        )
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in variant.warnings)
+    warning_box = f'<ul class="warnings">{warnings}</ul>' if warnings else ""
+    return (f'<section class="card net-{html.escape(variant.channel)}" '
+            f'style="--accent:{accent}"><header>{html.escape(name)} · '
+            f"{html.escape(variant.account)}</header>{''.join(posts)}{warning_box}</section>")
+
+
+_CSS = """
+*{box-sizing:border-box}body{margin:0;padding:24px;background:#eef1f5;color:#0f1419;
+font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
+h1{font-size:20px;margin:0 0 16px}main{display:grid;gap:20px;
+grid-template-columns:repeat(auto-fill,minmax(520px,1fr));align-items:start}
+.card{background:#fff;border-radius:14px;box-shadow:0 1px 3px rgba(0,0,0,.12);
+overflow:hidden;border-top:5px solid var(--accent)}
+.card header{padding:8px 14px;font-weight:600;color:var(--accent);font-size:13px;
+text-transform:uppercase;letter-spacing:.04em;border-bottom:1px solid #eee}
+.post{display:flex;gap:12px;padding:14px;position:relative}
+.post.thread+.post.thread:before{content:"";position:absolute;left:33px;top:-14px;height:28px;
+border-left:2px solid #cfd9de}
+.avatar{flex:0 0 40px;height:40px;border-radius:50%;color:#fff;font-weight:700;display:flex;
+align-items:center;justify-content:center;font-size:14px}
+.net-discord .avatar,.net-slack .avatar{border-radius:10px}
+.content{flex:1;min-width:0}.who{margin-bottom:2px}.name{font-weight:700}.net{color:#536471}
+.subject{font-weight:700;font-size:16px;margin:4px 0}
+.text{white-space:pre-wrap;overflow-wrap:anywhere}
+.url{color:var(--accent);text-decoration:underline}.tag,.mention{color:var(--accent);font-weight:600}
+.media{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:6px;margin-top:8px}
+.image{margin:0;border:1px solid #cfd9de;border-radius:10px;overflow:hidden}
+.placeholder{height:90px;background:linear-gradient(135deg,#dfe6ee,#c3cfdb);display:flex;
+align-items:center;justify-content:center;font-size:30px}
+figcaption{font-size:12px;padding:4px 6px;color:#536471}
+.linkcard{border:1px solid #cfd9de;border-radius:10px;margin-top:8px;padding:8px 10px}
+.lc-title{font-weight:700}.lc-desc{color:#536471;font-size:13px}.lc-uri{color:#536471;font-size:12px}
+.badge{display:inline-block;margin-top:8px;padding:2px 8px;border-radius:999px;font-size:12px;
+background:#e7f6ec;color:#1a7f37;font-variant-numeric:tabular-nums}
+.badge.over{background:#ffebe9;color:#cf222e;font-weight:700}
+.warnings{margin:0;padding:10px 14px 10px 32px;background:#fff8c5;color:#6b4f00;font-size:13px;
+border-top:1px solid #eed888}
+.net-telegram .post{background:#e6f2fb}.net-telegram .text{background:#fff;border-radius:12px;
+padding:8px 10px}
+.net-discord .post{background:#313338;color:#dbdee1}.net-discord .net{color:#949ba4}
+.net-discord .url,.net-discord .tag,.net-discord .mention{color:#00a8fc}
+.net-threads .post,.net-x .post{border-bottom:1px solid #eff3f4}
+.net-x .url,.net-x .tag,.net-x .mention{color:#1d9bf0}
+.net-threads .url,.net-threads .tag,.net-threads .mention{color:#0095f6}
+"""
+
+
+def render_html(variants: list[Variant], *, title: str) -> str:
+    """One self-contained page (inline CSS, nothing external) with a card per account."""
+    cards = "".join(_card(variant) for variant in variants)
+    return (f'<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>Pratinjau · {html.escape(title)}</h1><main>{cards}</main></body></html>")

@@ -1,0 +1,80 @@
+"""Mentions: a release names an organisation once; each network gets its own handle.
+
+The table is ``Settings.mentions``: organisation key → network → handle, e.g.
+``{"ditjenpas": {"name": "Ditjen Pemasyarakatan", "x": "@ditjenpas",
+"bluesky": "@ditjenpas.bsky.social", "bluesky_did": "did:plc:…",
+"linkedin": "urn:li:organization:123"}}``. A network without a handle gets the plain name
+(``name``, else the key), never a guessed handle.
+
+A release names organisations in its front matter (``mentions: [ditjenpas]``, written where
+the template puts ``mentions``) or in a template with ``{{ mention("ditjenpas") }}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scheduler.text.markup import escape_for, linkedin_escape
+
+
+@dataclass(frozen=True)
+class Mention:
+    key: str
+    #: what is written in the post
+    text: str
+    #: the handle when the network has one for this organisation
+    handle: str | None = None
+    #: Bluesky: the DID the mention facet points at
+    did: str | None = None
+
+
+def display_name(key: str, table: dict[str, dict[str, str]]) -> str:
+    return table.get(key, {}).get("name") or key
+
+
+def resolve(key: str, network: str, table: dict[str, dict[str, str]],
+            dialect: str = "plain") -> Mention:
+    """How ``network`` writes organisation ``key``, escaped for ``dialect``."""
+    entry = table.get(key, {})
+    name = display_name(key, table)
+    handle = entry.get(network)
+    if network == "linkedin":
+        # LinkedIn's little format: @[Name](urn:li:organization:ID)
+        if handle and handle.startswith("urn:li:"):
+            return Mention(key, f"@[{linkedin_escape(name)}]({handle})", handle)
+        return Mention(key, linkedin_escape(name))
+    if not handle:
+        return Mention(key, escape_for(dialect, name))
+    text = handle if handle.startswith("@") else f"@{handle}"
+    return Mention(key, escape_for(dialect, text), handle, entry.get(f"{network}_did"))
+
+
+@dataclass(frozen=True)
+class MentionFunction:
+    """``mention(key)`` for templates. Hashable, so rendered templates can be remembered."""
+
+    network: str
+    dialect: str
+    table: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+    @classmethod
+    def of(cls, network: str, dialect: str,
+           table: dict[str, dict[str, str]]) -> MentionFunction:
+        return cls(network, dialect,
+                   tuple((key, tuple(entry.items())) for key, entry in table.items()))
+
+    def __hash__(self) -> int:  # used as a cache key on every composition: hash once
+        if (cached := self.__dict__.get("_hash")) is None:
+            cached = hash((self.network, self.dialect, self.table))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __call__(self, key: str) -> str:
+        table = {k: dict(entry) for k, entry in self.table}
+        return resolve(key, self.network, table, self.dialect).text
+
+
+def with_dids(network: str, table: dict[str, dict[str, str]]) -> list[Mention]:
+    """Every organisation ``network`` can mention by DID (Bluesky facets)."""
+    return [mention for key in table
+            if (mention := resolve(key, network, table)).did]

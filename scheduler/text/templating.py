@@ -1,0 +1,164 @@
+"""Network templates: finding them, rendering them safely, and splicing bodies into them.
+
+Templates are Jinja2 files, one per network (``templates/<network>.j2``), rendered in a
+sandbox with ``StrictUndefined``. Search order: the account's own ``template`` file, the
+deployment's ``templates_dir``, then the built-in folder. A template defines
+``{% block post %}`` (the text of a post) and may define other blocks (``html``,
+``excerpt``, ``subject``). Every template error becomes a :class:`ComposeError`.
+
+Fitting a long release tries many bodies in the same post, so a template is rendered once
+around a placeholder and each body is spliced in (:class:`Renderer`). Rendering is pure:
+results are remembered, keyed by the template and the whole context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from scheduler.errors import ComposeError
+from scheduler.resources import templates_dir
+from scheduler.settings import AccountSettings, Settings
+from scheduler.text import markup
+
+_BODY_SLOT = "\x00siar-body\x00"
+_BLANK_LINES = re.compile(r"\n\n\n+")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per loaded template
+class Template:
+    """A loaded template: each block as a function of the context."""
+
+    blocks: dict[str, Callable[[dict[str, Any]], str]]
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """Puts a body into the rendered template: spliced into the frame, or rendered anew."""
+
+    before: str
+    after: str
+    telegram: bool
+    #: set only when the template cannot be spliced (it uses the body other than once)
+    render: Callable[[str], str] | None = None
+
+    def __call__(self, body: str) -> str:
+        if self.telegram:
+            body = markup.close_open_tags(body)
+        if self.render is not None:
+            return tidy(self.render(body))
+        return tidy(self.before + body + self.after)
+
+
+@lru_cache(maxsize=2048)
+def spliced(template: Template, context: tuple[tuple[str, Any], ...],
+            telegram: bool) -> Renderer | None:
+    """The post block rendered once around a placeholder, ready to take any body; None if
+    the template uses the body other than once, verbatim (then it is rendered per body)."""
+    frame = template.blocks["post"]({**dict(context), "body": _BODY_SLOT})
+    if frame.count(_BODY_SLOT) != 1:
+        return None
+    before, after = frame.split(_BODY_SLOT)
+    # tidied once here, so that joining a body in rarely needs the regexes again
+    return Renderer(tidy_inside(before), tidy_inside(after), telegram)
+
+
+@lru_cache(maxsize=512)
+def render_block(template: Template, name: str, context: tuple[tuple[str, Any], ...]) -> str:
+    """Any other block (WordPress/e-mail HTML, excerpt, subject), tidied; memoised."""
+    return tidy(template.blocks[name](dict(context)))
+
+
+@lru_cache(maxsize=64)
+def _environment(search_path: tuple[str, ...]) -> Any:
+    # Jinja2 is imported here, not at module level, to keep the CLI's start-up light
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(list(search_path)), undefined=StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=False,
+    )
+
+
+def find(account: AccountSettings, settings: Settings) -> tuple[tuple[str, ...], str]:
+    """(search path, file name) of the template ``account`` uses."""
+    return _find_template(account.name, account.network, account.template,
+                          settings.templates_dir, settings.config_file)
+
+
+@lru_cache(maxsize=256)
+def _find_template(account: str, network: str, template: str | None,
+                   deployment_dir: Path | None,
+                   config_file: Path | None) -> tuple[tuple[str, ...], str]:
+    """(search path, template name): the account's own file, the deployment's, the built-in."""
+    search = [str(templates_dir())]
+    if deployment_dir:
+        search.insert(0, str(Path(deployment_dir).expanduser()))
+    if template:
+        own = Path(template).expanduser()
+        if not own.is_absolute() and deployment_dir:
+            candidate = Path(deployment_dir).expanduser() / own
+            own = candidate if candidate.is_file() else own
+        if not own.is_file() and config_file:
+            candidate = config_file.parent / template
+            own = candidate if candidate.is_file() else own
+        if not own.is_file():
+            raise ComposeError(
+                f"account {account!r}: template {template!r} not found",
+                hint="give a path relative to templates_dir or the config file, or an "
+                     "absolute path",
+            )
+        return (str(own.resolve().parent), *search), own.name
+    name = f"{network}.j2"
+    if not any((Path(folder) / name).is_file() for folder in search):
+        name = "webhook.j2"  # a third-party network without its own template
+    return tuple(search), name
+
+
+@lru_cache(maxsize=128)
+def load(search_path: tuple[str, ...], name: str) -> Template:
+    """The template ``name`` from ``search_path``, compiled once per process."""
+    from jinja2 import TemplateError
+
+    try:
+        template = _environment(search_path).get_template(name)
+    except TemplateError as exc:
+        raise ComposeError(f"template {name}: {exc}",
+                           hint="fix the template's Jinja2 syntax") from exc
+    if "post" not in template.blocks:
+        raise ComposeError(f"template {name} has no {{% block post %}}",
+                           hint="every network template defines the post text in block 'post'")
+
+    def block(render: Callable) -> Callable[[dict[str, Any]], str]:
+        def run(context: dict[str, Any]) -> str:
+            try:
+                return "".join(render(template.new_context(context)))
+            except TemplateError as exc:  # incl. undefined names and sandbox refusals
+                raise ComposeError(f"template {name}: {exc}",
+                                   hint="templates may use: " + ", ".join(sorted(context))
+                                   ) from exc
+        return run
+
+    return Template({key: block(render) for key, render in template.blocks.items()})
+
+
+def tidy_inside(text: str) -> str:
+    """Like :func:`tidy` but keeping the ends (where a body is joined on)."""
+    text = _TRAILING_SPACE.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text)
+
+
+def tidy(text: str) -> str:
+    """Blank lines left by empty template fields collapse; nothing trails a line."""
+    text = text.strip()
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING_SPACE.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text
