@@ -1,26 +1,59 @@
-"""The long-running daemon: wakes when posts are due and publishes them through workers."""
+"""The long-running daemon: APScheduler keeps the time, the database is the queue.
+
+APScheduler 3.x (in-memory job store; its own stores cannot be shared between
+processes and delete a job when it starts) runs a handful of jobs:
+
+``dispatch``      claims due posts and hands them to the worker pool. It runs on a poll
+                  interval as a safety net, but is normally moved to the exact moment the
+                  next post is due, and run at once when a worker frees up, when the CLI
+                  queued something (PostgreSQL ``LISTEN/NOTIFY``) or a recurrence was added.
+``housekeeping``  takes back expired leases, probes posts in doubt, marks posts missed
+                  after downtime.
+``heartbeat``     proves this daemon alive and renews the leases of its in-flight posts,
+                  so a lease measures liveness, not how long a slow network may take.
+``watchdog``      alerts when due posts wait longer than ``watchdog_seconds``.
+``recurrences``   materialises occurrences of recurring releases.
+
+Publishing itself happens in a worker pool of ``daemon.workers`` threads; the account
+concurrency limits are enforced by the claim in :mod:`scheduler.queue`.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import signal
 import socket
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from scheduler import queue
-from scheduler.db import open_database, session
+from channels.base import Channel
+from scheduler import notify, queue
+from scheduler.db import QueueListener, open_database
 from scheduler.dispatcher import Adapters, Dispatcher
-from scheduler.models import AccountState, Node, Post, Status
+from scheduler.errors import SiarError
+from scheduler.models import Node, Post, Release, Status
 from scheduler.settings import Settings
+from scheduler.slots import materialise_recurrences
+from scheduler.status import overdue_posts, snapshot
 from scheduler.timeparse import utcnow
 
 log = logging.getLogger("siar.daemon")
+
+#: outcomes kept in memory for the run summary (counters are kept for every outcome)
+KEEP_OUTCOMES = 1000
 
 ACTIVE = (Status.SCHEDULED.value, Status.RETRY.value, Status.CLAIMED.value,
           Status.PUBLISHING.value)
@@ -33,31 +66,401 @@ class RunSummary:
     retried: int = 0
     unknown: int = 0
     paused: int = 0
+    missed: int = 0
     outcomes: list[tuple[int, str, str]] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
 
 
 class Daemon:
     def __init__(self, settings: Settings, *, dry_run: bool = False,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None,
+                 channel_classes: Mapping[str, type[Channel]] | None = None) -> None:
         self.settings = settings
+        self.cfg = settings.daemon
         self.dry_run = dry_run or settings.dry_run
         self.engine = engine or open_database(settings.database_url)
         self.node = settings.node_name
-        self.adapters = Adapters(settings, dry_run=self.dry_run)
+        self.adapters = Adapters(settings, dry_run=self.dry_run, channel_classes=channel_classes)
         self.summary = RunSummary()
         self.dispatcher = Dispatcher(self.engine, settings, self.adapters, self.node,
-                                     on_event=self._count)
+                                     on_event=self._on_event)
+        self.notifier = notify.Notifier(self.engine, settings, self.adapters)
+        self.concurrency = {a.name: a.concurrency for a in settings.accounts}
         self.stop_event = threading.Event()
-        self.wake = threading.Event()
-        self._inflight: dict[int, tuple[str, Future]] = {}
+        self.stopping = False
+        self._inflight: dict[int, queue.Claim] = {}
         self._lock = threading.Lock()
+        self._dispatch_lock = threading.Lock()
+        self._wake_pending = threading.Event()
+        self._last_dispatch = time.monotonic()
+        self._free_slots_at_start = 0
+        self._held_back: set[str] = set()
+        #: False until the first round: then every finished post wakes the dispatcher
+        self._held_back_known = False
+        self._probed: dict[tuple[int, int], float] = {}
+        self._alerted: set[str] = set()
+        self._scheduler: BackgroundScheduler | None = None
+        self._workers: ThreadPoolExecutor | None = None
 
-    def _count(self, kind: str, data: dict) -> None:
+    # --- settings not (yet) in DaemonSettings: derived from the ones that are ------------
+
+    @property
+    def housekeeping_seconds(self) -> float:
+        return float(getattr(self.cfg, "housekeeping_seconds",
+                             min(5.0, max(0.2, self.cfg.lease_seconds / 4))))
+
+    @property
+    def lookahead_seconds(self) -> float:
+        """Claim posts this long before their time so the request leaves on the dot."""
+        return float(getattr(self.cfg, "lookahead_seconds",
+                             min(0.3, self.cfg.lease_seconds / 4)))
+
+    @property
+    def probe_seconds(self) -> float:
+        return float(getattr(self.cfg, "probe_seconds", 30.0))
+
+    @property
+    def recurrence_horizon(self) -> timedelta:
+        return timedelta(hours=float(getattr(self.cfg, "recurrence_horizon_hours", 24.0)))
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        def _stop(signum: int, _frame: object) -> None:
+            log.info("signal %s: finishing in-flight posts, then stopping", signum)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self, *, once: bool = False, until_drained: bool = False) -> RunSummary:
+        self._heartbeat()
+        self._take_over_dead_local_daemons()
+        queue.ensure_accounts(self.engine, self.concurrency)
+        self._build_adapters()
+        # Imports, adapters and caches built so far live as long as the daemon; keeping
+        # them out of the collector's full scans shortens the pauses that stop every
+        # thread (measured: the slowest posts of a busy minute came after such a pause).
+        gc.freeze()
+        self._workers = ThreadPoolExecutor(max_workers=self.cfg.workers,
+                                           thread_name_prefix="siar-worker")
+        try:
+            self.housekeeping()
+            self.recurrences()
+            if once:
+                self._run_once()
+            else:
+                self._run_scheduled(until_drained=until_drained)
+        finally:
+            self._shutdown()
+        return self.summary
+
+    def _run_once(self) -> None:
+        """Publish everything due now (an account's posts one after another), then return."""
+        while not self.stop_event.is_set():
+            claimed = self._round()
+            self._wait_inflight()
+            if not claimed:
+                break
+
+    def _run_scheduled(self, *, until_drained: bool) -> None:
+        scheduler = BackgroundScheduler(
+            timezone=UTC, executors={"default": JobExecutor(6)},
+            job_defaults={"coalesce": True, "max_instances": 4, "misfire_grace_time": None})
+        now = datetime.now(UTC)
+        scheduler.add_job(self.dispatch, "interval", seconds=self.cfg.poll_interval,
+                          id="dispatch", next_run_time=now)
+        scheduler.add_job(self.housekeeping, "interval", seconds=self.housekeeping_seconds,
+                          id="housekeeping")
+        scheduler.add_job(self._heartbeat, "interval", seconds=self.cfg.heartbeat_seconds,
+                          id="heartbeat")
+        scheduler.add_job(self.watchdog, "interval",
+                          seconds=max(1.0, self.cfg.watchdog_seconds / 4), id="watchdog")
+        scheduler.add_job(self.recurrences, "interval", seconds=60, id="recurrences")
+        self._scheduler = scheduler
+        scheduler.start()
+        listener = QueueListener(self.engine, self.wake).start()
+        health = self._start_health_server()
+        try:
+            while not self.stop_event.wait(0.1 if until_drained else 1.0):
+                if until_drained and self._drained():
+                    break
+        finally:
+            self.stopping = True
+            scheduler.shutdown(wait=True)
+            listener.stop()
+            if health is not None:
+                health.stop()
+
+    def _shutdown(self) -> None:
+        """Finish in-flight posts; claims whose worker has not started are given back."""
+        self.stopping = True
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+        self.notifier.flush()
+        self.notifier.close()
+        with queue.transaction(self.engine) as s:
+            node = s.get(Node, self.node)
+            if node:
+                node.stopped_at = utcnow()
+        self.adapters.close()
+
+    # --- dispatching ---------------------------------------------------------------------
+
+    def wake(self, delay: float = 0.0) -> None:
+        """Run the dispatcher now, or in ``delay`` seconds (wakes close together then share
+        one claim round), or right after the round in progress."""
+        if delay <= 0:
+            self._wake_pending.set()
+        if self._dispatch_lock.locked() or self._scheduler is None or self.stopping:
+            if delay > 0:
+                self._wake_pending.set()
+            return
+        when = datetime.now(UTC) + timedelta(seconds=delay)
+        # JobLookupError/SchedulerNotRunning while shutting down: nothing left to wake.
+        with contextlib.suppress(Exception):
+            job = self._scheduler.get_job("dispatch")
+            if job is not None and (job.next_run_time is None or when < job.next_run_time):
+                self._scheduler.modify_job("dispatch", next_run_time=when)
+
+    def dispatch(self) -> None:
+        """The ``dispatch`` job: claim rounds until nothing more can be claimed."""
+        while not self.stopping:
+            if not self._dispatch_lock.acquire(blocking=False):
+                return  # the round in progress sees the wake flag and goes again
+            try:
+                while not self.stopping:
+                    self._wake_pending.clear()
+                    claimed = self._round()
+                    # a full round suggests more is due: go again before sleeping
+                    full = 0 < claimed == self._free_slots_at_start
+                    if not (full or self._wake_pending.is_set()):
+                        break
+                self._schedule_next_wake()
+            finally:
+                self._dispatch_lock.release()
+            if not self._wake_pending.is_set():
+                return
+
+    def _round(self) -> int:
+        """Claim what is due for the free workers; returns how many posts were claimed."""
+        self._last_dispatch = time.monotonic()
         with self._lock:
+            free = self.cfg.workers - len(self._inflight)
+        limit = min(free, self.cfg.batch)
+        self._free_slots_at_start = limit
+        if limit <= 0 or self.stopping:
+            self._held_back_known = False  # every finished post may free a worker for us
+            return 0
+        claims = queue.claim_due(self.engine, self.node, limit=limit,
+                                 lease=self.cfg.lease_seconds, concurrency=self.concurrency,
+                                 lookahead=self.lookahead_seconds)
+        if self.stopping:
+            for claim in claims:
+                queue.release_claim(self.engine, claim, self.node)
+            return 0
+        self._held_back = set(claims.held_back)
+        self._held_back_known = len(claims) < limit
+        now = datetime.now(UTC)
+        due_now = [c for c in claims if c.not_before is None or c.not_before <= now]
+        # Every claimed post has a free worker, so the ones due now are marked publishing
+        # at once, in one transaction for the whole round; the others when their time comes.
+        started = queue.begin_publishing_many(self.engine, due_now, self.node,
+                                              lease=self.cfg.lease_seconds)
+        for claim in claims:
+            post = started.get(claim.post_id)
+            if claim in due_now and post is None:
+                continue  # lost meanwhile (cancelled by staff): nothing to do
+            with self._lock:
+                self._inflight[claim.post_id] = claim
+            self._workers.submit(self._work, claim, post)  # type: ignore[union-attr]
+        return len(claims)
+
+    def _work(self, claim: queue.Claim, post: Post | None) -> None:
+        try:
+            if post is None:
+                post = self._begin_on_time(claim)
+                if post is None:
+                    return
+            self.dispatcher.publish_started(post)
+        except Exception:
+            # The claim's lease runs out and housekeeping takes the post back safely.
+            log.exception("worker failed on post %s", claim.post_id)
+        finally:
+            with self._lock:
+                self._inflight.pop(claim.post_id, None)
+            # Only a post that held others back frees something to claim; everything else
+            # due soon is already claimed or has its own wake-up time.
+            if claim.account in self._held_back or not self._held_back_known:
+                self.wake(delay=0.01)
+
+    def _begin_on_time(self, claim: queue.Claim) -> Post | None:
+        """Wait for a claim made ahead of time to become due, then begin publishing."""
+        delay = (claim.not_before - datetime.now(UTC)).total_seconds()  # type: ignore[operator]
+        if delay > 0 and self.stop_event.wait(delay):
+            queue.release_claim(self.engine, claim, self.node)  # stopping: never sent
+            return None
+        return queue.begin_publishing(self.engine, claim, self.node,
+                                      lease=self.cfg.lease_seconds)
+
+    def _schedule_next_wake(self) -> None:
+        if self._scheduler is None or self.stopping:
+            return
+        due = queue.next_due(self.engine,
+                             now=datetime.now(UTC) + timedelta(seconds=self.lookahead_seconds))
+        if due is None:
+            return  # nothing waits, or it waits for a busy account (a worker wakes us)
+        # Half the look-ahead before it is due: each round then claims half a window of
+        # posts at once instead of one post per round.
+        due -= timedelta(seconds=self.lookahead_seconds / 2)
+        job = self._scheduler.get_job("dispatch")
+        if job is not None and (job.next_run_time is None or due < job.next_run_time):
+            self._scheduler.modify_job("dispatch", next_run_time=due)
+
+    def _wait_inflight(self) -> None:
+        while True:
+            with self._lock:
+                if not self._inflight:
+                    return
+            time.sleep(0.01)
+
+    def _drained(self) -> bool:
+        with queue.transaction(self.engine) as s:
+            active = s.scalar(select(func.count()).select_from(Post)
+                              .where(Post.status.in_(ACTIVE)))
+        with self._lock:
+            running = bool(self._inflight)
+        return not active and not running
+
+    # --- housekeeping --------------------------------------------------------------------
+
+    def housekeeping(self) -> None:
+        try:
+            requeued, stranded = queue.reap_expired_leases(self.engine, node=self.node)
+            if requeued:
+                self.wake()
+            if stranded:
+                log.warning("%d post(s) were in flight on a stopped daemon: now in doubt",
+                            stranded)
+            self._mark_missed()
+            self._probe_in_doubt()
+        except Exception:
+            log.exception("housekeeping failed; it runs again shortly")
+
+    def _mark_missed(self) -> None:
+        missed = queue.mark_missed(self.engine, timedelta(minutes=self.cfg.grace_minutes),
+                                   node=self.node)
+        if not missed:
+            return
+        self.summary.missed += len(missed)
+        with queue.transaction(self.engine) as s:
+            rows = [(s.get(Post, m.post_id), s.get(Release, m.release_id)) for m in missed]
+        self.notifier.alert(notify.missed([(p, r) for p, r in rows if p is not None]))
+
+    def _probe_in_doubt(self) -> None:
+        now = time.monotonic()
+        doubtful = queue.in_doubt(self.engine, limit=50)
+        current = {(p.id, p.attempt) for p in doubtful}
+        self._probed = {k: v for k, v in self._probed.items() if k in current}
+        for post in doubtful:
+            token = (post.id, post.attempt)  # type: ignore[assignment]
+            if now - self._probed.get(token, -1e9) < self.probe_seconds:  # type: ignore[arg-type]
+                continue
+            self._probed[token] = now  # type: ignore[index]
+            verdict = self.dispatcher.probe(post)
+            if verdict is not None:
+                self.wake()
+                continue
+            key = f"unknown:{post.id}:{post.attempt}"
+            if key not in self._alerted:
+                self._alerted.add(key)
+                self.notifier.post_alert(post.id, notify.in_doubt)  # type: ignore[arg-type]
+
+    def watchdog(self) -> None:
+        overdue = overdue_posts(self.engine)
+        if overdue.oldest_due and overdue.seconds(utcnow()) > self.cfg.watchdog_seconds:
+            self.notifier.alert(notify.watchdog(overdue.count, overdue.oldest_due,
+                                                self.settings.timezone))
+
+    def recurrences(self) -> None:
+        try:
+            created = materialise_recurrences(
+                self.engine, horizon=self.recurrence_horizon,
+                grace=timedelta(minutes=self.cfg.grace_minutes))
+        except Exception:
+            log.exception("recurring releases could not be materialised; retrying later")
+            return
+        if created:
+            log.info("materialised %d occurrence(s) of recurring releases", len(created))
+            self.wake()
+
+    def _build_adapters(self) -> None:
+        """Build every account's adapter now rather than when its first post is due:
+        reading secrets and opening sessions for a hundred accounts took a second, which
+        made the first posts after start late."""
+        for account in self.settings.enabled_accounts():
+            # a broken account is reported (and paused) when one of its posts is due
+            with contextlib.suppress(SiarError, ImportError):
+                self.adapters.get(account.name)
+
+    def _take_over_dead_local_daemons(self) -> None:
+        """A daemon restarted after ``kill -9`` need not wait for its predecessor's leases
+        to run out: on this host, a node whose process is gone is certainly dead."""
+        host = socket.gethostname()
+        with queue.transaction(self.engine) as s:
+            nodes = list(s.scalars(select(Node).where(Node.host == host,
+                                                      Node.stopped_at.is_(None),
+                                                      Node.name != self.node)))
+        for node in nodes:
+            if _process_alive(node.pid):
+                continue
+            taken = queue.expire_leases_of(self.engine, node.name)
+            with queue.transaction(self.engine) as s:
+                row = s.get(Node, node.name)
+                if row is not None:
+                    row.stopped_at = utcnow()
+            if taken:
+                log.warning("daemon %s (pid %s) died holding %d post(s); taking them back",
+                            node.name, node.pid, taken)
+
+    def _heartbeat(self) -> None:
+        with queue.transaction(self.engine) as s:
+            node = s.get(Node, self.node) or Node(name=self.node, host=socket.gethostname(),
+                                                  pid=os.getpid())
+            node.heartbeat_at = utcnow()
+            node.stopped_at = None
+            s.add(node)
+        with self._lock:
+            ids = list(self._inflight)
+        queue.renew_leases(self.engine, self.node, ids, lease=self.cfg.lease_seconds)
+
+    def _start_health_server(self) -> Any:
+        if not self.cfg.http_port:
+            return None
+        from scheduler.health import HealthServer
+
+        fresh = max(5.0, 3 * self.cfg.poll_interval)
+        return HealthServer(
+            self.cfg.http_port, node=self.node,
+            snapshot=lambda: snapshot(self.engine, self.cfg),
+            counters=lambda: dict(self.summary.counters),
+            dispatcher_fresh=lambda: time.monotonic() - self._last_dispatch < fresh,
+        ).start()
+
+    # --- outcomes ------------------------------------------------------------------------
+
+    def _on_event(self, kind: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self.summary.counters[kind] = self.summary.counters.get(kind, 0) + 1
             self.summary.outcomes.append((data["post"], data["account"], kind))
-            if kind in ("published",):
+            if len(self.summary.outcomes) > 2 * KEEP_OUTCOMES:  # a daemon runs for months
+                del self.summary.outcomes[:-KEEP_OUTCOMES]
+            if kind in ("published", "probe_published"):
                 self.summary.published += 1
-            elif kind == "rejected":
+            elif kind == "rejected" or data.get("give_up"):
                 self.summary.failed += 1
             elif kind in ("not_sent", "rate_limited"):
                 self.summary.retried += 1
@@ -65,83 +468,28 @@ class Daemon:
                 self.summary.unknown += 1
             elif kind == "auth_failed":
                 self.summary.paused += 1
+        outcome = data["outcome"]
+        if kind == "auth_failed":
+            self.notifier.post_alert(data["post"], notify.auth_failed, outcome.reason)
+        elif kind == "rejected":
+            self.notifier.post_alert(data["post"], notify.rejected, outcome.reason)
+        elif data.get("give_up"):
+            self.notifier.post_alert(data["post"], notify.gave_up, outcome.reason)
+        elif kind == "in_doubt":
+            self.wake_housekeeping()
 
-    def install_signal_handlers(self) -> None:
-        def _stop(signum: int, _frame: object) -> None:
-            log.info("signal %s: finishing in-flight posts, then stopping", signum)
-            self.stop_event.set()
-            self.wake.set()
+    def wake_housekeeping(self) -> None:
+        """Probe a fresh in-doubt post soon instead of at the next housekeeping tick."""
+        if self._scheduler is not None and not self.stopping:
+            with contextlib.suppress(Exception):
+                self._scheduler.modify_job("housekeeping", next_run_time=datetime.now(UTC))
 
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
 
-    def run(self, *, once: bool = False, until_drained: bool = False) -> RunSummary:
-        cfg = self.settings.daemon
-        self._heartbeat()
-        with ThreadPoolExecutor(max_workers=cfg.workers, thread_name_prefix="siar-worker") as pool:
-            while not self.stop_event.is_set():
-                queue.reap_expired_leases(self.engine)
-                self._dispatch_round(pool)
-                if once:
-                    self._wait_inflight()
-                    break
-                if until_drained and self._drained():
-                    break
-                self._heartbeat()
-                self.wake.wait(cfg.poll_interval)
-                self.wake.clear()
-            self._wait_inflight()
-        self._stopped()
-        self.adapters.close()
-        return self.summary
-
-    def _dispatch_round(self, pool: ThreadPoolExecutor) -> None:
-        with self._lock:
-            self._inflight = {k: v for k, v in self._inflight.items() if not v[1].done()}
-            busy = {account for account, _ in self._inflight.values()}
-        free = self.settings.daemon.workers - len(self._inflight)
-        if free <= 0:
-            return
-        claims = queue.claim_due(self.engine, self.node, limit=free,
-                                 lease=self.settings.daemon.lease_seconds,
-                                 exclude_accounts=busy | self._blocked_accounts())
-        for claim in claims:
-            future = pool.submit(self.dispatcher.publish, claim)
-            future.add_done_callback(lambda _f: self.wake.set())
-            with self._lock:
-                self._inflight[claim.post_id] = (claim.account, future)
-
-    def _blocked_accounts(self) -> set[str]:
-        now = utcnow()
-        with session(self.engine) as s:
-            states = s.scalars(select(AccountState)).all()
-        return {st.account for st in states
-                if st.paused or (st.rate_limited_until and st.rate_limited_until > now)}
-
-    def _wait_inflight(self) -> None:
-        with self._lock:
-            futures = [f for _, f in self._inflight.values()]
-        for future in futures:
-            future.result()
-
-    def _drained(self) -> bool:
-        with session(self.engine) as s:
-            active = s.scalar(select(func.count()).select_from(Post)
-                              .where(Post.status.in_(ACTIVE)))
-        with self._lock:
-            running = any(not f.done() for _, f in self._inflight.values())
-        return not active and not running
-
-    def _heartbeat(self) -> None:
-        with session(self.engine) as s:
-            node = s.get(Node, self.node) or Node(name=self.node, host=socket.gethostname(),
-                                                  pid=os.getpid())
-            node.heartbeat_at = utcnow()
-            node.stopped_at = None
-            s.add(node)
-
-    def _stopped(self) -> None:
-        with session(self.engine) as s:
-            node = s.get(Node, self.node)
-            if node:
-                node.stopped_at = utcnow()
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True

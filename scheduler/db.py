@@ -8,7 +8,8 @@ The schema is managed by Alembic and brought to head on first use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from sqlmodel import Session, create_engine
 from scheduler.errors import ConfigError
 
 #: the newest migration; compared with the database before Alembic is even imported
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -126,3 +127,56 @@ def open_database(url: str) -> Engine:
     engine = make_engine(url)
     ensure_schema(engine)
     return engine
+
+
+# --- PostgreSQL LISTEN/NOTIFY: a hint that the queue changed, on top of polling ---------
+
+#: the channel ``enqueue`` notifies and daemons listen on
+QUEUE_CHANNEL = "siar_queue"
+
+
+def notify_queue(connection: Any) -> None:
+    """Tell listening daemons that posts were queued (sent when the transaction commits).
+
+    Only a hint: a daemon that misses it still finds the posts on its next poll.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": QUEUE_CHANNEL})
+
+
+class QueueListener:
+    """A thread that calls ``on_notify`` whenever ``notify_queue`` fires (PostgreSQL only).
+
+    It uses a connection of its own outside the pool (LISTEN needs autocommit and a
+    connection that is never handed to anyone else) and reconnects after errors.
+    """
+
+    def __init__(self, engine: Engine, on_notify: Callable[[], None]) -> None:
+        self.engine = engine
+        self.on_notify = on_notify
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="siar-listen", daemon=True)
+
+    def start(self) -> QueueListener:
+        if not is_sqlite(self.engine):
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {QUEUE_CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in connection.notifies(timeout=0.5, stop_after=1):
+                            self.on_notify()
+            except psycopg.Error:
+                self._stop.wait(1.0)

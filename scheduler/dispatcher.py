@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,11 +47,18 @@ def account_config(account: AccountSettings) -> AccountConfig:
 
 
 class Adapters:
-    """One adapter instance per account, built on first use (dry-run wraps each)."""
+    """One adapter instance per account, built on first use (dry-run wraps each).
 
-    def __init__(self, settings: Settings, *, dry_run: bool = False) -> None:
+    ``channel_classes`` maps network names to adapter classes that take precedence over
+    the installed entry points: the seam through which tests and benchmarks plug in an
+    adapter of their own that still speaks real HTTP.
+    """
+
+    def __init__(self, settings: Settings, *, dry_run: bool = False,
+                 channel_classes: Mapping[str, type[Channel]] | None = None) -> None:
         self.settings = settings
         self.dry_run = dry_run
+        self.channel_classes = dict(channel_classes or {})
         self._built: dict[str, Channel] = {}
         self._lock = threading.Lock()
 
@@ -62,7 +69,7 @@ class Adapters:
             return self._built[account_name]
 
     def _build(self, account: AccountSettings) -> Channel:
-        cls = registry.load(account.network)
+        cls = self.channel_classes.get(account.network) or registry.load(account.network)
         if self.dry_run:
             return DryRunChannel(cls(account_config(account), {}))
         secrets = self.settings.secrets(account, cls.secret_fields, cls.optional_secret_fields)
@@ -89,37 +96,77 @@ class Dispatcher:
 
     def publish(self, claim: queue.Claim) -> Outcome | None:
         """Publish one claimed post. Returns the outcome, or None if the claim was lost."""
-        lease = self.settings.daemon.lease_seconds
+        post = queue.begin_publishing(self.engine, claim, self.node,
+                                      lease=self.settings.daemon.lease_seconds)
+        if post is None:
+            return None
+        return self.publish_started(post)
+
+    def publish_started(self, post: Post) -> Outcome:
+        """Send a post already committed as ``publishing`` and record the outcome."""
         try:
-            adapter: Channel | None = self.adapters.get(claim.account)
+            adapter: Channel | None = self.adapters.get(post.account)
             broken: Outcome | None = None
         except (SiarError, ImportError) as exc:
             # Nothing can be sent until staff fix the configuration (a missing secret,
             # an adapter that is not installed): pause the account like an auth failure.
             adapter, broken = None, AuthFailed(redact(f"configuration: {exc}", self._secrets))
-        post = queue.begin_publishing(self.engine, claim, self.node, lease=lease)
-        if post is None:
-            return None
         delivery = self._delivery(post)
         try:
             outcome = broken or adapter.publish(delivery)  # type: ignore[union-attr]
         except Exception as exc:  # an adapter bug: the request may have left
             log.exception("adapter %s crashed on post %s", post.network, post.id)
             outcome = InDoubt(redact(f"adapter error: {exc!r}", self._secrets))
-        self._finalize(post, claim.attempt, outcome, delivery)
+        self._finalize(post, post.attempt, outcome, delivery)
         return outcome
+
+    def probe(self, post: Post) -> Outcome | None:
+        """Ask the post's network whether an in-doubt post exists; settle it if it can tell.
+
+        Returns the verdict that was applied (``Published`` or ``NotSent``), or ``None``
+        when the network cannot tell (the post then waits for staff).
+        """
+        try:
+            adapter = self.adapters.get(post.account)
+        except (SiarError, ImportError):
+            return None
+        if not adapter.can_probe or self.adapters.dry_run:
+            return None
+        try:
+            verdict = adapter.probe(self._delivery(post))
+        except Exception:  # a probe must never take the housekeeping job down
+            log.exception("probe of post %s (%s) failed", post.id, post.account)
+            return None
+        if not isinstance(verdict, Published | NotSent):
+            return None
+        if queue.settle_unknown(self.engine, post.id, verdict,  # type: ignore[arg-type]
+                                by=f"probe@{self.node}"):
+            self.on_event(f"probe_{queue.outcome_name(verdict)}",
+                          {"post": post.id, "account": post.account, "outcome": verdict})
+            return verdict
+        return None
 
     def _delivery(self, post: Post) -> Delivery:
         parts = [PartResult(index=p["index"], remote_id=p["remote_id"], url=p.get("url"),
                             extra=p.get("extra", {}))
                  for p in post.progress.get("parts", [])]
         attempt = post.attempt
+        variant = Variant.from_json(post.variant)
+        last = len(variant.parts) - 1
+
+        def on_part(part: PartResult) -> None:
+            # Parts before the last are committed at once: a later attempt must skip
+            # them. The last one is committed with the outcome by finalize (one
+            # transaction less per post); lost in a crash, the post is in doubt anyway.
+            if part.index < last:
+                queue.record_part(self.engine, post.id, attempt, part)  # type: ignore[arg-type]
+
         return Delivery(
             post_id=post.id, attempt=attempt,  # type: ignore[arg-type]
-            variant=Variant.from_json(post.variant), publish_key=post.publish_key,
+            variant=variant, publish_key=post.publish_key,
             due_at=from_db(post.due_at), progress=parts,
             state=dict(post.progress.get("state", {})),
-            on_part=lambda part: queue.record_part(self.engine, post.id, attempt, part),
+            on_part=on_part,
             on_checkpoint=lambda state: queue.record_checkpoint(self.engine, post.id,
                                                                 attempt, state),
         )
@@ -135,14 +182,21 @@ class Dispatcher:
         if self.adapters.dry_run:
             detail = {"dry_run_requests": delivery.state.get("dry_run_requests", [])}
         label = "dry_run" if self.adapters.dry_run and isinstance(outcome, Published) else None
+        progress = {"parts": sorted(
+            ({"index": p.index, "remote_id": p.remote_id, "url": p.url,
+              "extra": dict(p.extra)} for p in delivery.progress),
+            key=lambda p: p["index"])}
+        if delivery.state:
+            progress["state"] = dict(delivery.state)
         if not queue.finalize(self.engine, post.id, attempt, outcome,  # type: ignore[arg-type]
                               retry_at=retry_at, give_up=give_up, outcome_label=label,
-                              detail=detail):
+                              detail=detail, progress=progress):
             log.warning("post %s: attempt %s was superseded; outcome %s dropped",
                         post.id, attempt, type(outcome).__name__)
             return
         self.on_event(queue.outcome_name(outcome), {"post": post.id, "account": post.account,
-                                                    "outcome": outcome})
+                                                    "release": post.release_id,
+                                                    "outcome": outcome, "give_up": give_up})
         if isinstance(outcome, AuthFailed | Rejected | InDoubt) or give_up:
             log.warning("post %s (%s): %s", post.id, post.account, outcome)
 

@@ -135,3 +135,19 @@ class Node(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     stopped_at: datetime | None = None
+
+
+class Alert(SQLModel, table=True):
+    """A staff alert, stored once per ``key`` so several daemons and restarts never repeat it."""
+
+    #: what the alert is about, e.g. ``auth:x-lapas`` or ``unknown:42:3`` (post 42, attempt 3)
+    key: str = Field(primary_key=True)
+    kind: str
+    subject: str
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    #: when it went out through the notify accounts (None: none configured or all failed)
+    sent_at: datetime | None = None
+    #: per notify account: what its adapter answered
+    deliveries: dict[str, Any] = Field(default_factory=dict,
+                                       sa_column=Column(JSON, nullable=False))

@@ -1,1 +1,158 @@
-"""Shared fixtures. Per-topic fixtures live beside their tests (tests/<topic>/conftest.py)."""
+"""Shared fixtures. Per-topic fixtures live beside their tests (tests/<topic>/conftest.py).
+
+``postgres_url`` starts a real PostgreSQL 15 server once per test session (initdb into a
+temporary folder, a random port on 127.0.0.1, fsync off) and stops it at the end;
+``pg_engine`` hands each test a database of its own, created from a template that
+already holds the schema, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+PG_BIN = Path(os.environ.get("SIAR_PG_BIN", "/usr/lib/postgresql/15/bin"))
+#: initdb refuses to run as root; the server then runs as this unprivileged user
+PG_OS_USER = "siar-pg"
+TEMPLATE_DB = "siar_template"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    try:
+        pwd.getpwnam(PG_OS_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/bin/false",
+                        PG_OS_USER], check=True)
+    return ["runuser", "-u", PG_OS_USER, "--", *command]
+
+
+def _chown_to_server_user(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam(PG_OS_USER)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """``postgresql://`` URL of a real PostgreSQL server running for this test session."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail(f"PostgreSQL binaries not found in {PG_BIN} (run scripts/test-setup "
+                    "or set SIAR_PG_BIN)")
+    with postgres_server() as url:
+        yield url
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Start a throw-away PostgreSQL server (also used by the benchmarks)."""
+    root = Path(tempfile.mkdtemp(prefix="siar-pg-"))
+    root.chmod(0o755)
+    data, sockets = root / "data", root / "run"
+    _as_server_user(["true"])  # creates the user when running as root
+    for folder in (data, sockets):
+        folder.mkdir()
+        _chown_to_server_user(folder)
+    subprocess.run(_as_server_user([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
+                                    "--auth=trust", "--encoding=UTF8", "--no-sync"]),
+                   check=True, capture_output=True)
+    port = _free_port()
+    options = (f"-c port={port} -c listen_addresses=127.0.0.1 "
+               f"-c unix_socket_directories={sockets} -c fsync=off "
+               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+    log = root / "server.log"
+    log.touch()
+    _chown_to_server_user(log)
+    subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log),
+                                    "-o", options, "-w", "start"]),
+                   check=True, capture_output=True)
+    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    try:
+        _wait_until_accepting(url)
+        _make_template(url)
+        yield url
+    finally:
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m",
+                                        "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_until_accepting(url: str) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _admin(url: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(statement)  # type: ignore[arg-type]
+
+
+def _make_template(url: str) -> None:
+    from scheduler.db import make_engine, upgrade
+
+    _admin(url, f"CREATE DATABASE {TEMPLATE_DB}")
+    engine = make_engine(_database_url(url, TEMPLATE_DB))
+    upgrade(engine)
+    engine.dispose()
+
+
+def _database_url(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def new_postgres_database(postgres_url: str) -> str:
+    """A fresh database with the schema at head; returns its URL (for subprocesses too)."""
+    name = f"siar_{uuid.uuid4().hex[:12]}"
+    _admin(postgres_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    return _database_url(postgres_url, name)
+
+
+@pytest.fixture
+def pg_database_url(postgres_url: str) -> Iterator[str]:
+    """URL of a database of this test's own (dropped afterwards)."""
+    url = new_postgres_database(postgres_url)
+    yield url
+    _admin(postgres_url, f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_engine(pg_database_url: str) -> Iterator[Engine]:
+    """An engine on a fresh PostgreSQL database with the schema at head."""
+    from scheduler.db import make_engine
+
+    engine = make_engine(pg_database_url)
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    yield engine
+    engine.dispose()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from scheduler.cli import app, console, print_json, state
+from scheduler.cli.accounts import accounts_app
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -37,6 +40,107 @@ def daemon(
     console.print(f"stopped: {summary.published} published, {summary.failed} failed, "
                   f"{summary.retried} to retry, {summary.unknown} in doubt, "
                   f"{summary.paused} paused")
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")
+           ) -> None:
+    """Is publishing healthy? Daemons alive, queue depth by state, oldest overdue post.
+
+    Exits with 1 when due posts are not being picked up (for cron and monitoring).
+    """
+    from scheduler import queue
+    from scheduler.status import snapshot
+    from scheduler.timeparse import iso, show
+
+    settings = state.settings
+    snap = snapshot(state.engine, settings.daemon)
+    zone = settings.timezone
+    in_doubt = queue.in_doubt(state.engine, limit=20)
+    overdue = snap.overdue
+    if as_json:
+        print_json({
+            "daemons": [{"name": n.name, "host": n.host, "pid": n.pid, "alive": n.alive,
+                         "heartbeat_at": iso(n.heartbeat_at, zone)} for n in snap.nodes],
+            "queue": snap.depth,
+            "overdue": {"count": overdue.count,
+                        "oldest": (f"{overdue.oldest_release_id}/{overdue.oldest_account}"
+                                   if overdue.oldest_post_id else None),
+                        "oldest_due_at": iso(overdue.oldest_due, zone),
+                        "waiting_seconds": round(overdue.seconds(snap.now), 1)},
+            "stuck": snap.stuck,
+            "paused_accounts": snap.paused_accounts,
+            "rate_limited_until": {a: iso(t, zone) for a, t in snap.rate_limited.items()},
+            "in_doubt": [f"{p.release_id}/{p.account}" for p in in_doubt],
+        })
+    else:
+        alive = snap.alive
+        console.print(f"daemons alive: [bold]{len(alive)}[/]"
+                      + (" — " + ", ".join(f"{n.name} (pid {n.pid})" for n in alive)
+                         if alive else " [red]— none: start one with 'siar daemon'[/]"))
+        depth = ", ".join(f"{k} {v}" for k, v in snap.depth.items() if v) or "empty"
+        console.print(f"queue: {depth}")
+        if overdue.oldest_post_id:
+            colour = "red" if snap.stuck else "yellow"
+            console.print(f"[{colour}]overdue: {overdue.count}, oldest "
+                          f"{overdue.oldest_release_id}/{overdue.oldest_account} due "
+                          f"{show(overdue.oldest_due, zone)} "
+                          f"({overdue.seconds(snap.now):.0f}s ago)[/]")
+        else:
+            console.print("overdue: none")
+        for account, reason in snap.paused_accounts.items():
+            console.print(f"[red]paused[/] {account}: {reason or '-'} — after fixing the "
+                          f"credentials run 'siar accounts resume {account}'")
+        for account, until in snap.rate_limited.items():
+            console.print(f"rate limited {account} until {show(until, zone)}")
+        for post in in_doubt:
+            console.print(f"[yellow]in doubt[/] {post.release_id}/{post.account}: "
+                          f"{post.last_error or '-'} — 'siar resolve "
+                          f"{post.release_id}/{post.account} --published URL | --resend | "
+                          "--abandon'")
+    if snap.stuck:
+        raise typer.Exit(1)
+
+
+@app.command()
+def resolve(
+    target: str = typer.Argument(..., metavar="ID", help="The post in doubt: RELEASE/ACCOUNT "
+                                 "(e.g. 12/x-lapas), or RELEASE if only one of its posts is."),
+    published: str | None = typer.Option(None, "--published", metavar="URL",
+                                         help="It is on the network, here."),
+    resend: bool = typer.Option(False, "--resend", help="It is not on the network: send it."),
+    abandon: bool = typer.Option(False, "--abandon", help="Give it up (marked failed)."),
+) -> None:
+    """Settle a post in doubt (its daemon stopped while sending and the network cannot tell)."""
+    from scheduler import queries, queue
+    from scheduler.cli.releases import parse_target
+    from scheduler.errors import NotFound
+    from scheduler.models import Status
+
+    release_id, account = parse_target(target)
+    _, posts = queries.release_with_posts(state.engine, release_id)
+    candidates = [p for p in posts if (account is None or p.account == account)
+                  and (account is not None or p.status == Status.UNKNOWN.value)]
+    if len(candidates) != 1:
+        names = ", ".join(f"{release_id}/{p.account}" for p in candidates) or "none"
+        raise NotFound(f"{target}: expected one post in doubt, found {names}",
+                       hint="name the post as RELEASE/ACCOUNT, e.g. 12/x-lapas")
+    post = candidates[0]
+    new = queue.resolve(state.engine, post.id,  # type: ignore[arg-type]
+                        published_url=published, resend=resend, abandon=abandon,
+                        by=f"staff@{os.environ.get('USER', 'unknown')}")
+    console.print(f"{release_id}/{post.account}: now {new.value}")
+
+
+@accounts_app.command("resume")
+def resume_account(name: str = typer.Argument(..., help="The paused account.")) -> None:
+    """Lift an account's pause after its credentials were fixed; its posts go out again."""
+    from scheduler import queue
+
+    state.settings.account(name)  # raises with the list of accounts for a typo
+    count = queue.resume_account(state.engine, name)
+    console.print(f"{name}: resumed; {count} paused post(s) will be sent "
+                  "(missed ones stay missed: reschedule them)")
 
 
 @db_app.command("upgrade")

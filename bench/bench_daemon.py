@@ -1,0 +1,191 @@
+"""Siar's daemon under the issue's workloads, as a real process against the local fake network.
+
+Run through ``python -m bench.run`` (which also runs the naive design and prints ratios),
+or alone: ``python -m bench.bench_daemon --backend sqlite --quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.common import CountingNetwork, Figures, lateness_ms, rss_mb, wait_until
+from scheduler import queue
+from scheduler.db import make_engine, open_database
+from scheduler.settings import DaemonSettings
+from scheduler.status import snapshot
+from scheduler.timeparse import utcnow
+from tests.daemon.conftest import release, token_env, variant, write_config
+from tests.daemon.processes import start_daemon
+
+DAEMON_SETTINGS = {"workers": 64, "batch": 64, "poll_interval": 1.0, "lease_seconds": 60.0,
+                   "heartbeat_seconds": 5.0}
+
+
+def _accounts(count: int) -> list[str]:
+    return [f"akun-{i:03d}" for i in range(count)]
+
+
+def _queue(url: str, schedule: list[tuple[str, float]]) -> float:
+    """Queue one post per (account, due epoch) in bulk; returns posts per second."""
+    engine = open_database(url)
+    started = time.perf_counter()
+    batch: list[queue.BulkItem] = []
+    for i, (account, due) in enumerate(schedule):
+        batch.append(queue.BulkItem(release(f"Rilis {i}"), [variant(account)],
+                                    datetime.fromtimestamp(due, UTC)))
+        if len(batch) == 2000:
+            queue.enqueue_bulk(engine, batch)
+            batch = []
+    queue.enqueue_bulk(engine, batch)
+    rate = len(schedule) / (time.perf_counter() - started)
+    engine.dispose()
+    return rate
+
+
+def _secrets(folder: Path, names: list[str]) -> dict[str, str]:
+    """Tokens in a .env file (as a deployment would keep them), not in the environment:
+    ``requests`` scans the whole environment for proxy settings on every request, which
+    with one variable per account cost more than half a millisecond per post."""
+    path = folder / "bench.env"
+    path.write_text("".join(f"{k}={v}\n" for k, v in token_env(names).items()))
+    return {"SIAR_ENV_FILE": str(path)}
+
+
+def _run_daemon(folder: Path, url: str, names: list[str], network: CountingNetwork,
+                expected: int, timeout: float) -> tuple[bool, float]:
+    config = write_config(folder / "bench.toml", url, names, network.url, **DAEMON_SETTINGS)
+    daemon = start_daemon(config, _secrets(folder, names))
+    try:
+        done = wait_until(lambda: network.total() >= expected, timeout)
+        return done, rss_mb(daemon.pid)
+    finally:
+        _stop(daemon)
+
+
+def _stop(daemon: subprocess.Popen[bytes]) -> None:
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+
+
+def lateness(folder: Path, url: str, backend: str, *, posts: int = 10_000,
+             span: float = 60.0, accounts: int = 100) -> Figures:
+    """a. ``posts`` due evenly over ``span`` seconds: how late does each request arrive?"""
+    names = _accounts(accounts)
+    start = time.time() + 5.0
+    _queue(url, [(names[i % accounts], start + span * i / posts) for i in range(posts)])
+    with CountingNetwork(keep_request_log=False) as network:
+        done, _ = _run_daemon(folder, url, names, network, posts, start - time.time() + span + 60)
+        figures = lateness_ms(network)
+    figures["complete"] = float(done)
+    return Figures("siar", backend, f"lateness {posts} over {span:g}s", figures)
+
+
+def burst(folder: Path, url: str, backend: str, *, posts: int = 5_000,
+          accounts: int = 100, latency: float = 0.05) -> Figures:
+    """b. ``posts`` due at the same moment across ``accounts``; the network answers slowly."""
+    names = _accounts(accounts)
+    due = time.time() + 5.0
+    _queue(url, [(names[i % accounts], due) for i in range(posts)])
+    with CountingNetwork(latency=latency, keep_request_log=False) as network:
+        done, _ = _run_daemon(folder, url, names, network, posts, 300)
+        last = max(a[0] for a in network.arrivals.values())
+        first = min(a[0] for a in network.arrivals.values())
+    return Figures("siar", backend, f"burst {posts} at once, {latency * 1000:g} ms network",
+                   {"posts_per_s": posts / max(last - due, 1e-9),
+                    "drain_s": last - due, "first_ms": (first - due) * 1000,
+                    "complete": float(done)})
+
+
+def scale(folder: Path, url: str, backend: str, *, posts: int = 1_000_000,
+          accounts: int = 100) -> Figures:
+    """c. ``posts`` queued for the coming weeks: bulk queueing rate, start time, memory."""
+    names = _accounts(accounts)
+    engine = open_database(url)
+    future = utcnow() + timedelta(days=7)
+    started = time.perf_counter()
+    per_release = 10
+    for offset in range(0, posts, 20_000):
+        queue.enqueue_bulk(engine, [
+            queue.BulkItem(release(f"Rilis {offset + r}"),
+                           [variant(names[(offset + r + k) % accounts])
+                            for k in range(per_release)],
+                           future + timedelta(seconds=offset + r))
+            for r in range(0, min(20_000, posts - offset), per_release)])
+    queue_rate = posts / (time.perf_counter() - started)
+    canary = "akun-canary"
+    queue.enqueue(engine, release("Canary"), [variant(canary)], utcnow())
+    engine.dispose()
+    with CountingNetwork() as network:
+        config = write_config(folder / "bench.toml", url, [*names, canary], network.url,
+                              **DAEMON_SETTINGS)
+        spawned = time.perf_counter()
+        daemon = start_daemon(config, _secrets(folder, [*names, canary]))
+        try:
+            wait_until(lambda: network.total() >= 1, 60, poll=0.005)
+            start_s = time.perf_counter() - spawned
+            time.sleep(10)  # steady state: polling, heartbeats, housekeeping over 1M rows
+            memory = rss_mb(daemon.pid)
+        finally:
+            _stop(daemon)
+    return Figures("siar", backend, f"scale {posts:,} queued",
+                   {"queue_posts_per_s": queue_rate, "start_s": start_s, "rss_mb": memory})
+
+
+def crash_once(folder: Path, url: str, backend: str, *, posts: int = 1_000,
+               accounts: int = 100, latency: float = 0.05) -> Figures:
+    """kill -9 once while ``posts`` are due, restart: what was lost or sent twice?"""
+    names = _accounts(accounts)
+    due = time.time() + 5.0
+    _queue(url, [(names[i % accounts], due + 2.0 * i / posts) for i in range(posts)])
+    with CountingNetwork(latency=latency, latency_after=latency / 2,
+                         keep_request_log=False) as network:
+        config = write_config(folder / "bench.toml", url, names, network.url,
+                              **DAEMON_SETTINGS)
+        daemon = start_daemon(config, _secrets(folder, names))
+        wait_until(lambda: network.total() >= posts // 3, 120)
+        daemon.kill()
+        daemon.wait()
+        daemon = start_daemon(config, _secrets(folder, names))
+        try:
+            wait_until(lambda: network.total() >= posts, 60)
+            time.sleep(1.0)  # let probes settle what was in doubt
+        finally:
+            _stop(daemon)
+        received = len(network.created)
+        duplicates = len(network.duplicates())
+    engine = make_engine(url)
+    depth = snapshot(engine, DaemonSettings()).depth
+    engine.dispose()
+    held = depth["unknown"]  # reported to staff, not lost
+    return Figures("siar", backend, f"kill -9 once, {posts} due",
+                   {"lost_silently": float(posts - received - held),
+                    "duplicates": float(duplicates), "held_for_staff": float(held)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--workload", choices=["lateness", "burst", "scale", "crash"],
+                        default="burst")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    from bench.run import database, print_table
+
+    with database(args.backend) as (folder, new_url):
+        run = {"lateness": lateness, "burst": burst, "scale": scale,
+               "crash": crash_once}[args.workload]
+        kwargs = {"lateness": {"posts": 1000, "span": 10.0}, "burst": {"posts": 1000},
+                  "scale": {"posts": 50_000}, "crash": {}}[args.workload] if args.quick else {}
+        print_table([run(folder, new_url(), args.backend, **kwargs)])
+
+
+if __name__ == "__main__":
+    main()

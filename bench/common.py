@@ -1,0 +1,65 @@
+"""What both benchmarked designs share: the local fake network, databases, statistics."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.fakes.counting import TOKEN, CountingNetwork
+
+__all__ = ["TOKEN", "CountingNetwork", "Figures", "lateness_ms", "rss_mb", "wait_until"]
+
+
+@dataclass
+class Figures:
+    """One measured workload of one design on one database."""
+
+    design: str
+    backend: str
+    workload: str
+    values: dict[str, float]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def lateness_ms(network: CountingNetwork) -> dict[str, float]:
+    """p50/p99/max of (request arrival − due time) over every post the network received."""
+    late = [(arrived - due) * 1000 for arrived, _, _, due in network.arrivals.values()]
+    return {"p50_ms": percentile(late, 50), "p99_ms": percentile(late, 99),
+            "max_ms": max(late, default=float("nan")),
+            "mean_ms": statistics.fmean(late) if late else float("nan"),
+            "received": float(len(late))}
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+    return True
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def sqlite_url(folder: Path, name: str) -> str:
+    path = folder / f"{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(f"{path}{suffix}"):
+            os.remove(f"{path}{suffix}")
+    return f"sqlite:///{path}"

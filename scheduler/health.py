@@ -1,0 +1,105 @@
+"""Optional ``/healthz`` and Prometheus ``/metrics`` for the daemon (``daemon.http_port``).
+
+``/healthz`` answers 503 when due posts are not being picked up or this daemon's
+dispatcher has not run lately — a check that cannot stay green while posts are stuck.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from scheduler.status import Snapshot
+
+#: counters the daemon keeps for this process (outcome name → count)
+Counters = Callable[[], dict[str, int]]
+
+
+def render_metrics(snap: Snapshot, counters: dict[str, int], *, node: str) -> str:
+    """The Prometheus text exposition format (version 0.0.4)."""
+    lines = [
+        "# HELP siar_posts Posts in the queue by status.",
+        "# TYPE siar_posts gauge",
+        *(f'siar_posts{{status="{status}"}} {count}' for status, count in snap.depth.items()),
+        "# HELP siar_overdue_posts Posts past their time that could be claimed now.",
+        "# TYPE siar_overdue_posts gauge",
+        f"siar_overdue_posts {snap.overdue.count}",
+        "# HELP siar_oldest_overdue_seconds How long the oldest claimable post has waited.",
+        "# TYPE siar_oldest_overdue_seconds gauge",
+        f"siar_oldest_overdue_seconds {snap.overdue.seconds(snap.now):.3f}",
+        "# HELP siar_daemons_alive Daemons with a fresh heartbeat.",
+        "# TYPE siar_daemons_alive gauge",
+        f"siar_daemons_alive {len(snap.alive)}",
+        "# HELP siar_accounts_paused Accounts paused after an authentication failure.",
+        "# TYPE siar_accounts_paused gauge",
+        f"siar_accounts_paused {len(snap.paused_accounts)}",
+        "# HELP siar_outcomes_total Publishing outcomes seen by this daemon.",
+        "# TYPE siar_outcomes_total counter",
+        *(f'siar_outcomes_total{{node="{node}",outcome="{name}"}} {count}'
+          for name, count in sorted(counters.items())),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class HealthServer:
+    """Serves the two endpoints from a background thread."""
+
+    def __init__(self, port: int, *, snapshot: Callable[[], Snapshot], counters: Counters,
+                 dispatcher_fresh: Callable[[], bool], node: str,
+                 host: str = "127.0.0.1") -> None:
+        self.snapshot = snapshot
+        self.counters = counters
+        self.dispatcher_fresh = dispatcher_fresh
+        self.node = node
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                status, kind, body = server.answer(self.path.split("?", 1)[0])
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._httpd = ThreadingHTTPServer((host, port), _Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="siar-http",
+                                        daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def start(self) -> HealthServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def answer(self, path: str) -> tuple[int, str, str]:
+        if path == "/metrics":
+            return 200, "text/plain; version=0.0.4; charset=utf-8", render_metrics(
+                self.snapshot(), self.counters(), node=self.node)
+        if path == "/healthz":
+            snap = self.snapshot()
+            problems = []
+            if snap.stuck:
+                problems.append(f"{snap.overdue.count} due post(s) not picked up; oldest "
+                                f"waiting {snap.overdue.seconds(snap.now):.0f}s")
+            if not self.dispatcher_fresh():
+                problems.append("this daemon's dispatcher has not run recently")
+            body = json.dumps({"ok": not problems, "node": self.node, "problems": problems,
+                               "overdue": snap.overdue.count,
+                               "daemons_alive": len(snap.alive)})
+            return (503 if problems else 200), "application/json", body
+        return 404, "text/plain", "not found: try /healthz or /metrics\n"

@@ -1,0 +1,229 @@
+"""Posting slots and recurring releases, computed in the account's or release's own zone.
+
+Slots are written the way PR staff plan a week: ``"Mon-Fri 08:00,12:00,19:00; Sat 09:00"``
+(Indonesian day names work too: ``"Sen-Jum 08:00; Sab 09:00"``). Recurring releases
+carry a standard five-field cron expression (``"0 9 * * 1"`` = Mondays 09:00). Both are
+computed by APScheduler's ``CronTrigger`` in the local zone, so "08:00 WITA" stays
+08:00 WITA whatever the server's zone is.
+
+Each occurrence of a recurring release becomes a release row of its own, child of the
+template, queued by :func:`scheduler.queue.enqueue_occurrence`; the unique
+``(parent_id, due_at)`` constraint makes materialising exactly-once even when several
+daemons do it at the same moment.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from scheduler import queue
+from scheduler.errors import ConfigError
+from scheduler.models import Post, Release, Status
+from scheduler.settings import AccountSettings
+from scheduler.timeparse import to_db, utcnow, zone
+
+log = logging.getLogger("siar.slots")
+
+#: standard cron numbering: 0 (and 7) is Sunday
+DAY_NUMBERS: dict[str, int] = {
+    "sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6,
+    "min": 0, "sen": 1, "sel": 2, "rab": 3, "kam": 4, "jum": 5, "sab": 6,
+}
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Days of the week (cron numbering, 0 = Sunday) and one local time of day."""
+
+    days: frozenset[int]
+    hour: int
+    minute: int
+
+
+# --- posting slots -----------------------------------------------------------------------------
+
+
+def parse_slots(text: str) -> list[Slot]:
+    """``"Mon-Fri 08:00,12:00; Sat 09:00"`` → one :class:`Slot` per day group and time."""
+    slots: list[Slot] = []
+    for group in filter(None, (g.strip() for g in text.split(";"))):
+        days_text, _, times_text = group.partition(" ")
+        if not times_text.strip():
+            raise _slot_error(text, f"{group!r} has no time")
+        days = frozenset(_days(days_text, text))
+        for raw in filter(None, (t.strip() for t in times_text.split(","))):
+            match = _TIME.match(raw)
+            if not match:
+                raise _slot_error(text, f"{raw!r} is not a time like 08:00")
+            slots.append(Slot(days, int(match.group(1)), int(match.group(2))))
+    if not slots:
+        raise _slot_error(text, "no slot given")
+    return slots
+
+
+def _days(spec: str, whole: str) -> set[int]:
+    days: set[int] = set()
+    for item in spec.lower().split(","):
+        first, _, last = item.partition("-")
+        try:
+            start = DAY_NUMBERS[first[:3]]
+            end = DAY_NUMBERS[last[:3]] if last else start
+        except KeyError:
+            raise _slot_error(whole, f"{item!r} is not a day or day range") from None
+        day = start
+        days.add(day)
+        while day != end:  # a range may wrap past Sunday: "Sat-Mon"
+            day = (day + 1) % 7
+            days.add(day)
+    return days
+
+
+def _slot_error(text: str, why: str) -> ConfigError:
+    return ConfigError(f"posting slots {text!r}: {why}",
+                       hint='write e.g. "Mon-Fri 08:00,12:00,19:00; Sat 09:00" '
+                            "(times in the account's zone)")
+
+
+@lru_cache(maxsize=256)
+def _slot_triggers(text: str, zone_name: str) -> tuple[CronTrigger, ...]:
+    return tuple(
+        CronTrigger(day_of_week=",".join(_DAY_NAMES[d] for d in sorted(slot.days)),
+                    hour=slot.hour, minute=slot.minute, timezone=zone(zone_name))
+        for slot in parse_slots(text))
+
+
+def next_slot_for(account: AccountSettings, after: datetime) -> datetime:
+    """The account's first posting slot at or after ``after``, as aware UTC.
+
+    An account without slots may post at any time: the answer is ``after`` itself.
+    """
+    after = to_db(after)
+    if not account.slots:
+        return after
+    times = [t.get_next_fire_time(None, after.astimezone(zone(account.timezone)))
+             for t in _slot_triggers(account.slots, account.timezone)]
+    return to_db(min(t for t in times if t is not None))
+
+
+# --- recurring releases ------------------------------------------------------------------------
+
+
+def cron_trigger(expression: str, zone_name: str) -> CronTrigger:
+    """A trigger for a standard five-field cron expression in ``zone_name``.
+
+    APScheduler 3.x numbers weekdays from Monday = 0, unlike cron (Sunday = 0, its own
+    documented pitfall); the weekday field is rewritten as names so "1" means Monday.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ConfigError(f"repeat {expression!r}: a cron expression has 5 fields, "
+                          f"not {len(fields)}",
+                          hint='minute hour day month weekday, e.g. "0 9 * * 1" '
+                               "(Mondays 09:00)")
+    minute, hour, day, month, weekday = fields
+    try:
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=cron_weekdays(weekday), timezone=zone(zone_name))
+    except ValueError as exc:
+        raise ConfigError(f"repeat {expression!r}: {exc}",
+                          hint='e.g. "0 9 * * 1-5" = weekdays 09:00') from exc
+
+
+def cron_weekdays(field: str) -> str:
+    """A cron weekday field (0/7 = Sunday, names, ranges, steps) as APScheduler day names."""
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        spec, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if spec == "*":
+            first, last = 0, 6
+        else:
+            start, _, end = spec.partition("-")
+            first = _weekday_number(start)
+            last = _weekday_number(end) if end else (6 if step_text else first)
+            if last < first:  # "5-7" (7 is Sunday again) or a wrap such as "fri-sun"
+                last += 7
+        if step < 1:
+            raise ConfigError(f"weekday step {step_text!r} must be 1 or more")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_DAY_NAMES[d] for d in sorted(days))
+
+
+def _weekday_number(token: str) -> int:
+    token = token.strip()
+    if token.isdigit() and 0 <= int(token) <= 7:
+        return int(token) % 7
+    if token[:3] in DAY_NUMBERS:
+        return DAY_NUMBERS[token[:3]]
+    raise ConfigError(f"{token!r} is not a weekday (0-7 or a name)")
+
+
+def occurrences(expression: str, zone_name: str, after: datetime,
+                until: datetime) -> Iterable[datetime]:
+    """Fire times of a cron expression strictly after ``after`` up to ``until`` (UTC)."""
+    trigger = cron_trigger(expression, zone_name)
+    local = zone(zone_name)
+    current = to_db(after) + timedelta(seconds=1)
+    while True:
+        fire = trigger.get_next_fire_time(None, current.astimezone(local))
+        if fire is None or to_db(fire) > to_db(until):
+            return
+        yield to_db(fire)
+        current = to_db(fire) + timedelta(seconds=1)
+
+
+def materialise_recurrences(engine: Engine, *, horizon: timedelta = timedelta(hours=24),
+                            grace: timedelta = timedelta(hours=1), limit: int = 500,
+                            now: datetime | None = None) -> list[int]:
+    """Create each occurrence of every recurring release due within ``horizon``.
+
+    Occurrences are release rows with ``parent_id`` = the template and the template's
+    posts copied (same composed text, a fresh publish key). Safe to run on several
+    daemons at once: the unique ``(parent_id, due_at)`` lets exactly one insert win.
+    Occurrences older than ``grace`` (the daemons were all down) are skipped rather
+    than created only to be marked missed. A template whose posts were all cancelled
+    stops recurring. Returns the ids of the releases this call created.
+    """
+    now = to_db(now or utcnow())
+    created: list[int] = []
+    with queue.transaction(engine) as s:
+        templates = list(s.scalars(select(Release).where(Release.repeat.is_not(None),
+                                                         Release.parent_id.is_(None))))
+        latest = dict(s.execute(select(Release.parent_id, func.max(Release.due_at))
+                                .where(Release.parent_id.is_not(None))
+                                .group_by(Release.parent_id)).all())
+    for template in templates:
+        last = max(to_db(template.due_at), to_db(latest.get(template.id, template.due_at)))
+        start = max(last, now - grace)
+        try:
+            due_times = list(occurrences(template.repeat or "", template.zone, start,
+                                         now + horizon))[:limit]
+        except ConfigError as exc:
+            log.error("release %s: %s", template.id, exc)
+            continue
+        for due in due_times:
+            release_id = queue.enqueue_occurrence(engine, template, due)
+            if release_id is None and _all_cancelled(engine, template.id):  # type: ignore[arg-type]
+                break  # staff stopped the series
+            if release_id is not None:
+                created.append(release_id)
+    return created
+
+
+def _all_cancelled(engine: Engine, release_id: int) -> bool:
+    with queue.transaction(engine) as s:
+        statuses = set(s.scalars(select(Post.status).where(Post.release_id == release_id)))
+    return statuses == {Status.CANCELLED.value}

@@ -1,0 +1,52 @@
+"""Starting and watching daemon processes for the multi-daemon and crash tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from scheduler.db import session
+from scheduler.models import Post
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_daemon(config: Path, env: dict[str, str], *, node: str | None = None
+                 ) -> subprocess.Popen[bytes]:
+    extra = {"SIAR_NODE_NAME": node} if node else {}
+    return subprocess.Popen([sys.executable, "-m", "tests.daemon.run_daemon", "--config",
+                             str(config)], cwd=ROOT, env={**os.environ, **env, **extra},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def count_by_status(engine: Engine) -> dict[str, int]:
+    with session(engine) as s:
+        return dict(s.execute(select(Post.status, func.count())  # type: ignore[arg-type]
+                              .group_by(Post.status)).all())
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def wait_ready(engine: Engine, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """Until the daemon wrote its first heartbeat (its signal handlers are installed)."""
+    from scheduler.models import Node
+
+    def ready() -> bool:
+        with session(engine) as s:
+            return s.scalar(select(func.count()).select_from(Node)
+                            .where(Node.pid == process.pid)) == 1
+
+    wait_for(ready, timeout, f"daemon pid {process.pid} to start")

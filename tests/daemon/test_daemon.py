@@ -1,0 +1,307 @@
+"""The running daemon: on time, after downtime, on SIGTERM, with NOTIFY, health and status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from scheduler import queue
+from scheduler.daemon import Daemon
+from scheduler.db import session
+from scheduler.health import HealthServer
+from scheduler.models import Alert, Attempt, Post, Status
+from scheduler.settings import Settings
+from scheduler.status import snapshot
+from scheduler.timeparse import utcnow
+from tests.daemon.conftest import make_settings, queue_post, token_env, write_config
+from tests.daemon.processes import ROOT, start_daemon
+from tests.fakes.counting import CountingChannel, CountingNetwork
+
+
+@contextmanager
+def running(settings: Settings, engine: Engine) -> Iterator[Daemon]:
+    daemon = Daemon(settings, engine=engine, channel_classes={"counting": CountingChannel})
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    thread.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "the daemon did not stop"
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def statuses(engine: Engine) -> dict[int, str]:
+    with session(engine) as s:
+        return dict(s.execute(select(Post.id, Post.status)).all())  # type: ignore[arg-type]
+
+
+def test_on_sqlite_a_post_queued_meanwhile_is_noticed_by_the_next_poll(
+        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    tokens(["akun-a"])
+    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url,
+                             poll_interval=1.0)
+    with running(settings, sqlite_engine):
+        time.sleep(0.3)
+        queued = time.time()
+        queue_post(sqlite_engine, "akun-a", utcnow())
+        wait_for(lambda: network.total() == 1, timeout=5)
+    [(arrived, *_)] = network.arrivals.values()
+    assert arrived - queued < 1.2
+
+
+def test_the_daemon_publishes_exactly_at_the_due_time_it_knows_of(
+        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    tokens(["akun-a"])
+    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url,
+                             poll_interval=30.0)
+    due = utcnow() + timedelta(seconds=1.5)
+    queue_post(sqlite_engine, "akun-a", due)
+    with running(settings, sqlite_engine):
+        wait_for(lambda: network.total() == 1, timeout=5)
+    [(arrived, *_)] = network.arrivals.values()
+    # well before the 30 s poll (the lateness benchmark measures milliseconds; a busy CI disk
+    # may stall one SQLite commit)
+    assert 0 <= arrived - due.timestamp() < 1.0, arrived - due.timestamp()
+
+
+@pytest.mark.postgres
+def test_a_post_queued_by_the_cli_is_noticed_at_once_through_notify(
+        pg_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    tokens(["akun-a"])
+    url = pg_engine.url.render_as_string(hide_password=False)
+    settings = make_settings(url, ["akun-a"], network.url, poll_interval=30.0)
+    with running(settings, pg_engine):
+        time.sleep(1.0)  # listening; the next poll is 30 s away
+        queued = time.time()
+        queue_post(pg_engine, "akun-a", utcnow())
+        wait_for(lambda: network.total() == 1, timeout=5)
+    [(arrived, *_)] = network.arrivals.values()
+    assert arrived - queued < 1.0
+
+
+def test_after_downtime_posts_within_grace_go_out_in_due_order_older_ones_are_missed(
+        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    tokens(["akun-a"])
+    now = utcnow()
+    stale = queue_post(sqlite_engine, "akun-a", now - timedelta(hours=2))
+    recent = [queue_post(sqlite_engine, "akun-a", now - timedelta(minutes=m), text=f"m{m}")
+              for m in (30, 50, 10)]
+    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url, grace_minutes=60)
+    with running(settings, sqlite_engine):
+        wait_for(lambda: network.total() == 3)
+    result = statuses(sqlite_engine)
+    assert result[stale] == Status.MISSED
+    assert all(result[p] == Status.PUBLISHED for p in recent)
+    order = sorted(network.arrivals.values())
+    assert [a[2] for a in order] == [recent[1], recent[0], recent[2]]  # 50, 30, 10 min late
+    with session(sqlite_engine) as s:
+        [alert] = s.scalars(select(Alert).where(Alert.kind == "missed")).all()
+    assert "siar reschedule" in alert.message and "akun-a" in alert.message
+
+
+def test_a_post_in_doubt_is_settled_by_the_probe_without_resending(
+        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    from tests.fakes.server import Fault
+
+    tokens(["akun-a"])
+    network.fail_next(Fault(delay=1.0, apply=True, status=201, body={}))
+    post_id = queue_post(sqlite_engine, "akun-a", utcnow())
+    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url,
+                             options={"read_timeout": 0.3})
+    with running(settings, sqlite_engine):
+        wait_for(lambda: statuses(sqlite_engine)[post_id] == Status.PUBLISHED)
+    assert network.total() == 1 and len(network.calls("POST")) == 1
+
+
+def test_the_watchdog_alerts_once_when_due_posts_are_not_picked_up(
+        sqlite_engine: Engine, network: CountingNetwork) -> None:
+    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url,
+                             watchdog_seconds=60)
+    queue_post(sqlite_engine, "akun-a", utcnow() - timedelta(minutes=5))
+    daemon = Daemon(settings, engine=sqlite_engine)
+    assert snapshot(sqlite_engine, settings.daemon).stuck
+    daemon.watchdog()
+    daemon.watchdog()
+    with session(sqlite_engine) as s:
+        alerts = s.scalars(select(Alert).where(Alert.kind == "watchdog")).all()
+    assert len(alerts) == 1 and "siar status" in alerts[0].message
+
+
+def test_healthz_turns_red_when_due_posts_wait_and_metrics_show_the_queue(
+        sqlite_engine: Engine) -> None:
+    from scheduler.settings import DaemonSettings
+
+    cfg = DaemonSettings(watchdog_seconds=60)
+    server = HealthServer(0, node="n1", snapshot=lambda: snapshot(sqlite_engine, cfg),
+                          counters=lambda: {"published": 3},
+                          dispatcher_fresh=lambda: True).start()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        assert requests.get(f"{base}/healthz", timeout=2).status_code == 200
+        queue_post(sqlite_engine, "akun-a", utcnow() - timedelta(minutes=5))
+        answer = requests.get(f"{base}/healthz", timeout=2)
+        assert answer.status_code == 503 and "not picked up" in answer.json()["problems"][0]
+        metrics = requests.get(f"{base}/metrics", timeout=2).text
+        assert 'siar_posts{status="scheduled"} 1' in metrics
+        assert 'siar_outcomes_total{node="n1",outcome="published"} 3' in metrics
+        assert "siar_oldest_overdue_seconds 3" in metrics  # ~300 s
+    finally:
+        server.stop()
+
+
+# --- as real processes --------------------------------------------------------------------------
+
+
+def test_sigterm_lets_the_post_in_flight_finish_then_stops(
+        tmp_path: Path, sqlite_engine: Engine) -> None:
+    with CountingNetwork(latency=1.5) as slow:
+        url = str(sqlite_engine.url)
+        config = write_config(tmp_path / "siar.toml", url, ["akun-a"], slow.url,
+                              poll_interval=0.2)
+        post_id = queue_post(sqlite_engine, "akun-a", utcnow())
+        daemon = start_daemon(config, token_env(["akun-a"]))
+        wait_for(lambda: len(slow.calls("POST")) == 1, timeout=15)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=15) == 0, daemon.stderr.read().decode()  # type: ignore[union-attr]
+    assert statuses(sqlite_engine)[post_id] == Status.PUBLISHED
+
+
+def run_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scheduler.cli", "--config", str(config),
+                           *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "250"})
+
+
+def test_status_resolve_and_resume_commands(tmp_path: Path, sqlite_engine: Engine,
+                                            network: CountingNetwork) -> None:
+    from channels.base import AuthFailed, InDoubt
+
+    config = write_config(tmp_path / "siar.toml", str(sqlite_engine.url),
+                          ["akun-a", "akun-b"], network.url)
+    doubtful = queue_post(sqlite_engine, "akun-a", utcnow() - timedelta(seconds=1))
+    paused = queue_post(sqlite_engine, "akun-b", utcnow() - timedelta(seconds=1))
+    for claim in queue.claim_due(sqlite_engine, "n1", limit=5):
+        queue.begin_publishing(sqlite_engine, claim, "n1")
+        outcome = InDoubt("reset after send") if claim.post_id == doubtful else AuthFailed(
+            "HTTP 401: invalid_token")
+        queue.finalize(sqlite_engine, claim.post_id, claim.attempt, outcome)
+    status = run_cli(config, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["queue"]["unknown"] == 1 and data["queue"]["paused"] == 1
+    assert data["paused_accounts"] == {"akun-b": "HTTP 401: invalid_token"}
+    with session(sqlite_engine) as s:
+        release_id = s.get(Post, doubtful).release_id  # type: ignore[union-attr]
+    text = run_cli(config, "status").stdout
+    assert f"siar resolve {release_id}/akun-a" in text and "siar accounts resume akun-b" in text
+    resolved = run_cli(config, "resolve", f"{release_id}/akun-a", "--published",
+                       "https://example.org/p/1")
+    assert resolved.returncode == 0, resolved.stderr
+    assert statuses(sqlite_engine)[doubtful] == Status.PUBLISHED
+    again = run_cli(config, "resolve", f"{release_id}/akun-a", "--resend")
+    assert again.returncode == 1 and "only posts in doubt" in again.stderr
+    resumed = run_cli(config, "accounts", "resume", "akun-b")
+    assert resumed.returncode == 0, resumed.stderr
+    assert statuses(sqlite_engine)[paused] == Status.RETRY
+
+
+def test_once_publishes_everything_due_now_then_returns(
+        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    tokens(["akun-a", "akun-b"])
+    due = utcnow() - timedelta(seconds=1)
+    posts = [queue_post(sqlite_engine, account, due) for account in ("akun-a", "akun-a",
+                                                                      "akun-a", "akun-b")]
+    later = queue_post(sqlite_engine, "akun-b", utcnow() + timedelta(hours=1))
+    settings = make_settings(str(sqlite_engine.url), ["akun-a", "akun-b"], network.url)
+    summary = Daemon(settings, engine=sqlite_engine,
+                     channel_classes={"counting": CountingChannel}).run(once=True)
+    assert summary.published == 4
+    result = statuses(sqlite_engine)
+    assert all(result[p] == Status.PUBLISHED for p in posts)
+    assert result[later] == Status.SCHEDULED
+
+
+def test_a_slow_publish_keeps_its_lease_while_the_daemon_lives(
+        sqlite_engine: Engine, tokens: Callable) -> None:
+    tokens(["akun-a"])
+    with CountingNetwork(latency=2.0) as slow:
+        post_id = queue_post(sqlite_engine, "akun-a", utcnow())
+        settings = make_settings(str(sqlite_engine.url), ["akun-a"], slow.url,
+                                 lease_seconds=0.6, heartbeat_seconds=0.15)
+        with running(settings, sqlite_engine):
+            wait_for(lambda: statuses(sqlite_engine)[post_id] == Status.PUBLISHED)
+    with session(sqlite_engine) as s:
+        outcomes = list(s.scalars(select(Attempt.outcome).where(Attempt.post_id == post_id)))
+    assert outcomes == ["published"]  # never reaped into "crashed"/unknown
+
+
+def test_a_restarted_daemon_takes_over_a_dead_local_predecessor_at_once(
+        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    from scheduler.models import Node
+
+    tokens(["akun-a"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    post_id = queue_post(sqlite_engine, "akun-a", utcnow())
+    [claim] = queue.claim_due(sqlite_engine, "ghost", lease=3600)
+    queue.begin_publishing(sqlite_engine, claim, "ghost", lease=3600)
+    with session(sqlite_engine) as s:
+        s.add(Node(name="ghost", host=socket.gethostname(), pid=dead.pid))
+    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url)
+    with running(settings, sqlite_engine):
+        # the ghost never sent it: the probe finds nothing, so it is sent now, once
+        wait_for(lambda: statuses(sqlite_engine)[post_id] == Status.PUBLISHED)
+    assert network.total() == 1
+    with session(sqlite_engine) as s:
+        outcomes = list(s.scalars(select(Attempt.outcome).where(Attempt.post_id == post_id)
+                                  .order_by(Attempt.id)))
+    assert outcomes == ["crashed", "settled_retry", "published"]
+
+
+def test_an_auth_failure_pauses_the_account_and_staff_get_one_alert(
+        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    from scheduler.settings import AccountSettings
+    from tests.fakes.webhook import FakeWebhookReceiver
+
+    tokens(["akun-a", "akun-b"])
+    network.revoked.add("akun-a")
+    due = utcnow() - timedelta(seconds=1)
+    refused = [queue_post(sqlite_engine, "akun-a", due) for _ in range(2)]
+    other = queue_post(sqlite_engine, "akun-b", due)
+    with FakeWebhookReceiver() as receiver:
+        staff = AccountSettings(name="staf", network="webhook", base_url=receiver.hook_url)
+        settings = make_settings(str(sqlite_engine.url), ["akun-a", "akun-b"], network.url,
+                                 notify=[staff])
+        with running(settings, sqlite_engine):
+            wait_for(lambda: statuses(sqlite_engine)[other] == Status.PUBLISHED
+                     and len(receiver.created) == 1)
+            time.sleep(0.5)  # a second alert would arrive by now
+        [alert] = receiver.created.values()
+    result = statuses(sqlite_engine)
+    assert sorted(result[p] for p in refused) == [Status.PAUSED, Status.SCHEDULED]
+    assert "akun-a" in alert["parts"][0] and "siar accounts resume akun-a" in alert["parts"][0]
+    assert network.total() == 1

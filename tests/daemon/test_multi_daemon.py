@@ -1,0 +1,57 @@
+"""Three daemons on one PostgreSQL: 1,000 posts across 20 accounts, every post exactly once."""
+
+from __future__ import annotations
+
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from scheduler.db import session
+from scheduler.models import Attempt, Post, Status
+from scheduler.timeparse import utcnow
+from tests.daemon.conftest import account_names, queue_many, token_env, write_config
+from tests.daemon.processes import count_by_status, start_daemon, wait_for, wait_ready
+from tests.fakes.counting import CountingChannel, CountingNetwork
+
+POSTS = 1000
+ACCOUNTS = 20
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_three_daemons_publish_a_thousand_posts_each_exactly_once(
+        tmp_path: Path, pg_database_url: str, pg_engine: Engine) -> None:
+    names = account_names(ACCOUNTS)
+    with CountingNetwork(latency=0.005, keep_request_log=False) as network:
+        config = write_config(tmp_path / "siar.toml", pg_database_url, names, network.url,
+                              workers=16, poll_interval=0.5, lease_seconds=10.0,
+                              heartbeat_seconds=0.5)
+        start = utcnow() + timedelta(seconds=2)
+        queue_many(pg_engine, [(names[i % ACCOUNTS], start + timedelta(milliseconds=3 * i))
+                               for i in range(POSTS)])  # all due within 3 s
+        daemons = [start_daemon(config, token_env(names), node=f"daemon-{i}") for i in range(3)]
+        try:
+            for daemon in daemons:
+                wait_ready(pg_engine, daemon)
+            wait_for(lambda: count_by_status(pg_engine).get(Status.PUBLISHED.value) == POSTS,
+                     timeout=60, what="every post published")
+        finally:
+            for daemon in daemons:
+                daemon.send_signal(signal.SIGTERM)
+            codes = [daemon.wait(timeout=30) for daemon in daemons]
+        assert codes == [0, 0, 0], [d.stderr.read().decode()[-2000:] for d in daemons]  # type: ignore[union-attr]
+        assert network.duplicates() == {}
+        assert network.total() == POSTS
+    with session(pg_engine) as s:
+        keys = list(s.scalars(select(Post.publish_key)))
+        by_node = dict(s.execute(select(Attempt.node, func.count())  # type: ignore[arg-type]
+                                 .where(Attempt.outcome == "published")
+                                 .group_by(Attempt.node)).all())
+    expected = {CountingChannel.derive_key(k, "part", 0) for k in keys}
+    assert set(network.created) == expected
+    assert sum(by_node.values()) == POSTS
+    assert len(by_node) == 3, f"work was not shared: {by_node}"
