@@ -29,6 +29,9 @@ test: install
 	$(BIN)/ruff check scheduler channels tests bench
 	$(BIN)/python -m pytest -q
 
+bench: install
+	$(BIN)/python -m bench.run
+
 lint: install
 	$(BIN)/ruff check scheduler channels tests bench
 

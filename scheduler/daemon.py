@@ -102,26 +102,26 @@ class Daemon:
         self._scheduler: BackgroundScheduler | None = None
         self._workers: ThreadPoolExecutor | None = None
 
-    # --- settings not (yet) in DaemonSettings: derived from the ones that are ------------
+    # --- settings derived from DaemonSettings ---------------------------------------------
 
     @property
     def housekeeping_seconds(self) -> float:
-        return float(getattr(self.cfg, "housekeeping_seconds",
-                             min(5.0, max(0.2, self.cfg.lease_seconds / 4))))
+        if self.cfg.housekeeping_seconds is not None:
+            return self.cfg.housekeeping_seconds
+        return min(5.0, max(0.2, self.cfg.lease_seconds / 4))
 
     @property
     def lookahead_seconds(self) -> float:
         """Claim posts this long before their time so the request leaves on the dot."""
-        return float(getattr(self.cfg, "lookahead_seconds",
-                             min(0.3, self.cfg.lease_seconds / 4)))
+        return min(self.cfg.lookahead_seconds, self.cfg.lease_seconds / 4)
 
     @property
     def probe_seconds(self) -> float:
-        return float(getattr(self.cfg, "probe_seconds", 30.0))
+        return self.cfg.probe_seconds
 
     @property
     def recurrence_horizon(self) -> timedelta:
-        return timedelta(hours=float(getattr(self.cfg, "recurrence_horizon_hours", 24.0)))
+        return timedelta(hours=self.cfg.recurrence_horizon_hours)
 
     # --- life cycle ----------------------------------------------------------------------
 

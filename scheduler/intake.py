@@ -73,7 +73,14 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
     elif next_slot:
         from scheduler.slots import next_slot_for
 
+        without = [a.name for a in accounts if not a.slots]
+        if without:
+            raise ConfigError(f"--next-slot: account(s) {', '.join(without)} have no posting "
+                              "slots", hint="add e.g. slots = \"Mon-Fri 08:00,12:00\" to "
+                                            "each account, or give --at")
         due = max(next_slot_for(a, now) for a in accounts)
+        zones = {a.timezone for a in accounts}
+        zone = zones.pop() if len(zones) == 1 else settings.timezone  # the slots' own zone
         field_source = "--next-slot"
     elif doc.at is not None:
         due, field_source = doc.at, f"{doc.source}: at"

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scheduler.errors import ReleaseError
+from scheduler.errors import ReleaseError, SiarError
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -204,6 +204,14 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
             at, zone = parse_when(front.at, default_zone=default_zone, now=now)
         except TimeParseError as exc:
             raise ReleaseError(source, "at", str(exc)) from exc
+
+    if front.repeat is not None:
+        from scheduler.slots import cron_trigger  # imported only for recurring releases
+
+        try:
+            cron_trigger(front.repeat, zone)
+        except SiarError as exc:
+            raise ReleaseError(source, "repeat", exc.message, hint=exc.hint) from exc
 
     images = []
     for index, spec in enumerate(front.images):

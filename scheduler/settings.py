@@ -108,6 +108,16 @@ class DaemonSettings(BaseModel):
     watchdog_seconds: float = 300.0
     #: serve /healthz and /metrics on this port (0 = off)
     http_port: int = 0
+    #: claim a post this long before its time so the request leaves on the dot (seconds;
+    #: nothing is sent early: the worker waits for the due time)
+    lookahead_seconds: float = 0.3
+    #: how often leases are reaped and overdue posts checked (seconds; default:
+    #: a quarter of the lease, at most 5)
+    housekeeping_seconds: float | None = None
+    #: how often in-doubt posts are probed on their network (seconds)
+    probe_seconds: float = 30.0
+    #: recurring releases are materialised this far ahead (hours)
+    recurrence_horizon_hours: float = 24.0
 
 
 class NotifySettings(BaseModel):

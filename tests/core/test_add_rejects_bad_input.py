@@ -57,6 +57,9 @@ CASES = {
     "front matter not closed": (
         "---\ntitle: Judul\nIsi rilis tanpa penutup.\n",
         ["bad.md", "front matter", "not closed"]),
+    "bad recurrence": (
+        "---\ntitle: Judul\nrepeat: every monday\n---\nIsi rilis.\n",
+        ["bad.md", "repeat", "5 fields"]),
     "wrong type": (
         "---\ntitle: Judul\nhashtags: {a: 1}\n---\nIsi rilis.\n",
         ["bad.md", "hashtags"]),

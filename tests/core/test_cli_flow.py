@@ -93,3 +93,19 @@ def test_accounts_lists_missing_secrets_without_values(workspace: Path, siar, mo
     rows = {a["name"]: a for a in json.loads(listing.out)}
     assert rows["mastodon-lapas"]["missing_secrets"] == []
     assert "sangat-rahasia-123" not in listing.out
+
+
+def test_next_slot_queues_for_the_accounts_next_posting_slot(workspace: Path, siar):
+    config = workspace / "siar.toml"
+    config.write_text(config.read_text() + '\n[[accounts]]\nname = "x-pagi"\nnetwork = "x"\n'
+                      'timezone = "Asia/Makassar"\nslots = "Mon-Sun 09:30"\n')
+    data = json.loads(siar("add", "rilis.md", "--channels", "x-pagi", "--next-slot",
+                           "--json").out)
+    assert data["due_at"].endswith("09:30:00+08:00"), data["due_at"]
+
+
+def test_next_slot_for_an_account_without_slots_is_an_error(workspace: Path, siar):
+    result = siar("add", "rilis.md", "--channels", "x-lapas", "--next-slot")
+    assert result.code == 1
+    assert "x-lapas" in result.err and "slots" in result.err
+    assert row_counts(workspace)["post"] == 0
