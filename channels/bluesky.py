@@ -29,7 +29,6 @@ from channels import http
 from channels.base import (
     AccountConfig,
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     InDoubt,
@@ -39,6 +38,7 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.http import HttpChannel
 from channels.images import ImageError, PreparedImage, prepare_image
 
 POST_COLLECTION = "app.bsky.feed.post"
@@ -75,7 +75,7 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class BlueskyChannel(Channel):
+class BlueskyChannel(HttpChannel):
     """Posts to the repository of ``identifier`` on the PDS at ``base_url``."""
 
     network = "bluesky"
@@ -86,21 +86,12 @@ class BlueskyChannel(Channel):
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         super().__init__(account, secrets)
-        self._http: requests.Session | None = None
+
         #: createSession's answer (did, handle, accessJwt, refreshJwt), kept for reuse
         self._login: dict[str, Any] | None = None
 
     # --- plumbing -----------------------------------------------------------------------
-    @property
-    def session(self) -> requests.Session:
-        if self._http is None:
-            self._http = http.make_session()
-        return self._http
 
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
 
     @property
     def identifier(self) -> str:

@@ -27,7 +27,6 @@ import requests
 from channels.base import (
     AccountConfig,
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     InDoubt,
@@ -36,7 +35,7 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.http import classify_status, make_session, redact, request
+from channels.http import HttpChannel, classify_status, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 
 CONTENT_LIMIT = 2000
@@ -45,21 +44,16 @@ ATTACHMENT_LIMIT = 10
 REVOKED_CODES = {10015: "Unknown Webhook", 50027: "Invalid Webhook Token"}
 
 
-class DiscordChannel(Channel):
+class DiscordChannel(HttpChannel):
     network = "discord"
     secret_fields = ("webhook_url",)
     default_base_url = "https://discord.com/api"
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         super().__init__(account, secrets)
-        self._session: requests.Session | None = None
+
         self._guild_id: str | None = account.options.get("guild_id")
 
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = make_session()
-        return self._session
 
     @property
     def _secret_values(self) -> list[str]:
@@ -213,9 +207,6 @@ class DiscordChannel(Channel):
                 "json": payload})
         return described
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
 
 
 def _float(value: str | None) -> float | None:

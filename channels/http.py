@@ -22,7 +22,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from channels.base import AuthFailed, InDoubt, NotSent, Outcome, Rejected
+from channels.base import AuthFailed, Channel, InDoubt, NotSent, Outcome, Rejected
 
 USER_AGENT = "Siar/0.1 (+https://github.com/siar-humas/siar; publishing scheduler)"
 DEFAULT_TIMEOUT = (5.0, 30.0)
@@ -149,3 +149,21 @@ def classify_status(response: requests.Response, *, secrets: Iterable[str] = (),
     if status >= 500:
         return InDoubt(f"HTTP {status}: {body}", http_status=status)
     return Rejected(f"HTTP {status}: {body}", http_status=status)
+
+
+class HttpChannel(Channel):
+    """Base of adapters that speak HTTP: one session per account, made on first use
+    and closed with the adapter."""
+
+    _session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = make_session()
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

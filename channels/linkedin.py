@@ -30,7 +30,6 @@ import requests
 
 from channels.base import (
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     InDoubt,
@@ -40,7 +39,7 @@ from channels.base import (
     Rejected,
     describe,
 )
-from channels.http import classify_status, make_session, redact, request
+from channels.http import HttpChannel, classify_status, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 
 __all__ = ["LinkedInChannel"]
@@ -56,7 +55,7 @@ def seconds_until_daily_reset(now: datetime | None = None) -> float:
     return (tomorrow - now).total_seconds()
 
 
-class LinkedInChannel(Channel):
+class LinkedInChannel(HttpChannel):
     """Options: ``author`` (``urn:li:organization:…``; or ``organization_id``),
     ``linkedin_version`` (YYYYMM), ``rate_limit_wait`` (seconds)."""
 
@@ -65,7 +64,6 @@ class LinkedInChannel(Channel):
     default_base_url = "https://api.linkedin.com"
     can_probe = True
 
-    _session: requests.Session | None = None
 
     # --- plumbing ---------------------------------------------------------------------
     @property
@@ -82,16 +80,7 @@ class LinkedInChannel(Channel):
     def version(self) -> str:
         return str(self.account.options.get("linkedin_version", DEFAULT_VERSION))
 
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = make_session()
-        return self._session
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
 
     def headers(self, *, with_token: bool = True) -> dict[str, str]:
         headers = {"Linkedin-Version": self.version, "X-Restli-Protocol-Version": "2.0.0"}

@@ -29,7 +29,6 @@ from channels import http
 from channels.base import (
     AccountConfig,
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     InDoubt,
@@ -38,6 +37,7 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.http import HttpChannel
 from channels.images import ImageError, prepare_image
 
 #: the instance remembers an Idempotency-Key for one hour; stay clear of the edge
@@ -78,7 +78,7 @@ def _describe(outcome: Outcome) -> str:
     return outcome.detail if isinstance(outcome, InDoubt) else getattr(outcome, "reason", "")
 
 
-class MastodonChannel(Channel):
+class MastodonChannel(HttpChannel):
     """Posts to the instance at the account's ``base_url`` (e.g. https://mastodon.social)."""
 
     network = "mastodon"
@@ -89,19 +89,10 @@ class MastodonChannel(Channel):
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         super().__init__(account, secrets)
-        self._session: requests.Session | None = None
+
 
     # --- plumbing -----------------------------------------------------------------------
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = http.make_session()
-        return self._session
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
 
     def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.secrets.get('access_token', '')}"}

@@ -28,7 +28,6 @@ import requests
 
 from channels.base import (
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     InDoubt,
@@ -38,7 +37,13 @@ from channels.base import (
     Rejected,
     describe,
 )
-from channels.http import classify_status, make_session, redact, request, retry_after_seconds
+from channels.http import (
+    HttpChannel,
+    classify_status,
+    redact,
+    request,
+    retry_after_seconds,
+)
 from scheduler.variant import Media
 
 #: throttling codes: app, user, page, custom and Business Use Case limits
@@ -179,7 +184,7 @@ def public_image_url(media: Media, options: Mapping[str, Any]) -> str | None:
     return None
 
 
-class GraphChannel(Channel):
+class GraphChannel(HttpChannel):
     """Base of the Graph API adapters: one session, the token, versioned URLs.
 
     On ``graph.facebook.com`` the token travels as ``Authorization: Bearer`` (the host
@@ -194,7 +199,6 @@ class GraphChannel(Channel):
     #: send the token in the Authorization header rather than as ``access_token``
     token_in_header: ClassVar[bool] = True
 
-    _session: requests.Session | None = None
 
     @property
     def version(self) -> str:
@@ -204,16 +208,7 @@ class GraphChannel(Channel):
     def api_url(self) -> str:
         return f"{self.base_url}/{self.version}"
 
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = make_session()
-        return self._session
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
 
     def option(self, name: str) -> str:
         value = self.account.options.get(name)

@@ -26,7 +26,6 @@ import requests
 from channels.base import (
     AccountConfig,
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     NotSent,
@@ -34,7 +33,13 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.http import classify_status, make_session, redact, request, retry_after_seconds
+from channels.http import (
+    HttpChannel,
+    classify_status,
+    redact,
+    request,
+    retry_after_seconds,
+)
 
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
@@ -58,20 +63,15 @@ def sections(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-class SlackChannel(Channel):
+class SlackChannel(HttpChannel):
     network = "slack"
     secret_fields = ("webhook_url",)
     default_base_url = "https://hooks.slack.com"
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         super().__init__(account, secrets)
-        self._session: requests.Session | None = None
 
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = make_session()
-        return self._session
+
 
     @property
     def webhook_endpoint(self) -> str:
@@ -161,6 +161,3 @@ class SlackChannel(Channel):
                  "json": self.payload(delivery, index)}
                 for index in range(len(delivery.variant.parts))]
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()

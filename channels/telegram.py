@@ -29,7 +29,6 @@ from channels import http
 from channels.base import (
     AccountConfig,
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     InDoubt,
@@ -38,6 +37,7 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.http import HttpChannel
 from channels.images import ImageError, PreparedImage, prepare_image
 
 CAPTION_LIMIT = 1024
@@ -61,7 +61,7 @@ def _describe(outcome: Outcome) -> str:
     return outcome.detail if isinstance(outcome, InDoubt) else getattr(outcome, "reason", "")
 
 
-class TelegramChannel(Channel):
+class TelegramChannel(HttpChannel):
     """Posts to ``options.chat_id`` (``@channelname`` or ``-100…``) as a bot."""
 
     network = "telegram"
@@ -71,7 +71,7 @@ class TelegramChannel(Channel):
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         super().__init__(account, secrets)
-        self._session: requests.Session | None = None
+
 
     # --- configuration ------------------------------------------------------------------
     @property
@@ -81,16 +81,7 @@ class TelegramChannel(Channel):
             raise ValueError(f"account {self.account.name!r} needs options.chat_id")
         return str(chat)
 
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = http.make_session()
-        return self._session
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
 
     def _method_url(self, method: str, token: str) -> str:
         return f"{self.base_url}/bot{token}/{method}"

@@ -28,7 +28,6 @@ import requests
 
 from channels.base import (
     AccountConfig,
-    Channel,
     CheckResult,
     Delivery,
     Outcome,
@@ -36,7 +35,7 @@ from channels.base import (
     Rejected,
     Variant,
 )
-from channels.http import classify_status, make_session, redact, request
+from channels.http import HttpChannel, classify_status, redact, request
 
 SIGNATURE_HEADER = "X-Siar-Signature"
 TIMESTAMP_HEADER = "X-Siar-Timestamp"
@@ -47,7 +46,7 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class WebhookChannel(Channel):
+class WebhookChannel(HttpChannel):
     """POSTs the composed variant as JSON to the account's ``base_url``."""
 
     network = "webhook"
@@ -55,13 +54,8 @@ class WebhookChannel(Channel):
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         super().__init__(account, secrets)
-        self._session: requests.Session | None = None
 
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = make_session()
-        return self._session
+
 
     def publish(self, delivery: Delivery) -> Outcome:
         if not delivery.variant.parts:
@@ -103,9 +97,6 @@ class WebhookChannel(Channel):
         return [{"method": "POST", "url": self.account.base_url or "<webhook url>",
                  "headers": headers, "json": json.loads(body)}]
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
 
     # --- request shape ---------------------------------------------------------------
 

@@ -31,7 +31,6 @@ import requests
 
 from channels.base import (
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     InDoubt,
@@ -41,7 +40,7 @@ from channels.base import (
     Rejected,
     describe,
 )
-from channels.http import classify_status, make_session, redact, request
+from channels.http import HttpChannel, classify_status, make_session, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 from scheduler.errors import SiarError
 from scheduler.variant import Variant
@@ -71,7 +70,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
-class WordPressChannel(Channel):
+class WordPressChannel(HttpChannel):
     """Publishes to one WordPress site (``base_url``, e.g. ``https://lapas.example.go.id``).
 
     Options: ``status`` (default ``publish``), ``categories`` (ids or names),
@@ -83,7 +82,6 @@ class WordPressChannel(Channel):
     can_probe = True
     needs_base_url = True
 
-    _session: requests.Session | None = None
 
     # --- plumbing ---------------------------------------------------------------------
     @property
@@ -100,10 +98,6 @@ class WordPressChannel(Channel):
             self._session.auth = (self.secrets.get("username", ""), password)
         return self._session
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
 
     @property
     def _secret_values(self) -> list[str]:

@@ -34,7 +34,6 @@ from channels import http
 from channels.base import (
     AccountConfig,
     AuthFailed,
-    Channel,
     CheckResult,
     Delivery,
     InDoubt,
@@ -43,6 +42,7 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.http import HttpChannel
 from channels.images import ImageError, prepare_image
 
 TWEEPY_HOST = "https://api.twitter.com"
@@ -95,7 +95,7 @@ def _describe(outcome: Outcome) -> str:
     return outcome.detail if isinstance(outcome, InDoubt) else getattr(outcome, "reason", "")
 
 
-class XChannel(Channel):
+class XChannel(HttpChannel):
     """Posts as the user whose OAuth 1.0a access token is configured."""
 
     network = "x"
@@ -106,16 +106,11 @@ class XChannel(Channel):
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         super().__init__(account, secrets)
-        self._session: requests.Session | None = None
+
         self._client: tweepy.Client | None = None
         self._user: dict[str, str] | None = None
 
     # --- plumbing -----------------------------------------------------------------------
-    @property
-    def session(self) -> requests.Session:
-        if self._session is None:
-            self._session = http.make_session()
-        return self._session
 
     @property
     def client(self) -> tweepy.Client:
@@ -132,9 +127,7 @@ class XChannel(Channel):
         return self._client
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        super().close()
         self._client = None
 
     def _oauth(self) -> OAuth1:
