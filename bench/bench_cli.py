@@ -4,7 +4,8 @@
 
 Like hyperfine: every run is a fresh process of the installed ``siar`` script, timed from
 spawn to exit with ``time.perf_counter``; output is discarded. Prints median, p90, min and
-max in milliseconds for each command.
+max in milliseconds for each command, and the median CPU time (user + system) of the
+process, which other load on the machine disturbs less than wall-clock time.
 ``SIAR_HOME`` points at a scratch folder so no real state is read or written.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,10 +37,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def time_runs(argv: list[str], runs: int, warmup: int, env: dict[str, str]) -> list[float]:
-    """Wall-clock milliseconds of ``runs`` fresh processes, after ``warmup`` untimed ones."""
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_runs(argv: list[str], runs: int, warmup: int,
+              env: dict[str, str]) -> tuple[list[float], list[float]]:
+    """(wall-clock, CPU) milliseconds of ``runs`` fresh processes, after ``warmup`` untimed
+    ones."""
     timings: list[float] = []
+    cpu: list[float] = []
     for index in range(warmup + runs):
+        cpu_before = _children_cpu_seconds()
         started = time.perf_counter()
         completed = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, check=False)
@@ -48,7 +59,8 @@ def time_runs(argv: list[str], runs: int, warmup: int, env: dict[str, str]) -> l
                              f"{completed.stderr.decode(errors='replace')}")
         if index >= warmup:
             timings.append(elapsed)
-    return timings
+            cpu.append((_children_cpu_seconds() - cpu_before) * 1000)
+    return timings, cpu
 
 
 def main() -> None:
@@ -60,10 +72,11 @@ def main() -> None:
     env = {**os.environ, "SIAR_HOME": home}
     try:
         for label, command in COMMANDS.items():
-            timings = time_runs([str(SIAR), *command], args.runs, args.warmup, env)
-            print(f"siar {label:<16} median {statistics.median(timings):6.0f} ms  "
-                  f"p90 {percentile(timings, 90):6.0f} ms  min {min(timings):6.0f} ms  "
-                  f"max {max(timings):6.0f} ms  ({args.runs} runs)")
+            timings, cpu = time_runs([str(SIAR), *command], args.runs, args.warmup, env)
+            print(f"siar {label:<16} median {statistics.median(timings):4.0f} ms  "
+                  f"p90 {percentile(timings, 90):4.0f} ms  min {min(timings):4.0f} ms  "
+                  f"max {max(timings):4.0f} ms  cpu median {statistics.median(cpu):4.0f} ms  "
+                  f"({args.runs} runs)")
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
