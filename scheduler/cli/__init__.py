@@ -51,6 +51,8 @@ class _ConsoleOnFirstUse:
         return self._console
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy/pickle probes must not build (or recurse into) it
+            raise AttributeError(name)
         return getattr(self.real, name)
 
 
