@@ -12,6 +12,7 @@ import os
 import re
 import socket
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -179,8 +180,10 @@ class Settings(BaseSettings):
         env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings,
-                TomlConfigSettingsSource(settings_cls))
+        toml_file = _toml_file.get()
+        toml = (TomlConfigSettingsSource(settings_cls, toml_file=toml_file) if toml_file
+                else TomlConfigSettingsSource(settings_cls))
+        return (init_settings, env_settings, dotenv_settings, toml)
 
     # --- accounts and secrets ------------------------------------------------------------
 
@@ -225,6 +228,11 @@ def _dotenv() -> Mapping[str, str | None]:
     return dotenv_values(path) if path.is_file() else {}
 
 
+#: the TOML file :func:`load_settings` is reading, for :meth:`Settings.settings_customise_sources`
+#: (a variable, not a subclass per call: building a settings class costs ~20 ms of start-up)
+_toml_file: ContextVar[Path | None] = ContextVar("siar_toml_file", default=None)
+
+
 def config_candidates() -> list[Path]:
     home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return [Path("siar.toml"), home / "siar" / "siar.toml"]
@@ -241,11 +249,9 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
     else:
         path = next((p for p in config_candidates() if p.is_file()), None)
 
-    class _FromFile(Settings):
-        model_config = SettingsConfigDict(toml_file=path) if path else SettingsConfigDict()
-
+    reading = _toml_file.set(path)
     try:
-        settings = _FromFile(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = ".".join(str(p) for p in error["loc"])
@@ -257,5 +263,7 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         raise ConfigError(
             f"{path}: cannot read: {exc}",
             hint="check the TOML syntax (strings in quotes, [[accounts]] tables)") from exc
+    finally:
+        _toml_file.reset(reading)
     settings.config_file = path
     return settings

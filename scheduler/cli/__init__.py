@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from scheduler.errors import SiarError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy.engine import Engine
 
     from scheduler.settings import Settings
@@ -31,8 +31,33 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # a rich traceback would print locals, secrets included
     rich_markup_mode="rich",
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+class _ConsoleOnFirstUse:
+    """A Rich console made when first used: importing Rich takes about 30 ms of start-up
+    that commands printing JSON never need."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def real(self) -> Console:
+        """The Rich console itself, for code that needs the object (e.g. a live display)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # copy/pickle probes must not build (or recurse into) it
+            raise AttributeError(name)
+        return getattr(self.real, name)
+
+
+console = _ConsoleOnFirstUse()
+err_console = _ConsoleOnFirstUse(stderr=True)
 
 
 class State:

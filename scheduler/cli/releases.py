@@ -136,7 +136,7 @@ def preview(
     if as_json:
         print_json(render.variants_json(variants))
     else:
-        render.render_console(variants, console)
+        render.render_console(variants, console.real)
 
 
 @app.command()

@@ -1,0 +1,85 @@
+"""Benchmark: cold start of the ``siar`` command (target: preview median ≤ 400 ms).
+
+    .venv/bin/python bench/bench_cli.py [--runs 20] [--warmup 3]
+
+Like hyperfine: every run is a fresh process of the installed ``siar`` script, timed from
+spawn to exit with ``time.perf_counter``; output is discarded. Prints median, p90, min and
+max in milliseconds for each command, and the median CPU time (user + system) of the
+process, which other load on the machine disturbs less than wall-clock time.
+``SIAR_HOME`` points at a scratch folder so no real state is read or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIAR = Path(sys.executable).parent / "siar"
+
+COMMANDS: dict[str, list[str]] = {
+    "preview --json": ["--config", "config/demo.toml", "preview", "config/example-release.md",
+                       "--json"],
+    "--help": ["--help"],
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_runs(argv: list[str], runs: int, warmup: int,
+              env: dict[str, str]) -> tuple[list[float], list[float]]:
+    """(wall-clock, CPU) milliseconds of ``runs`` fresh processes, after ``warmup`` untimed
+    ones."""
+    timings: list[float] = []
+    cpu: list[float] = []
+    for index in range(warmup + runs):
+        cpu_before = _children_cpu_seconds()
+        started = time.perf_counter()
+        completed = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, check=False)
+        elapsed = (time.perf_counter() - started) * 1000
+        if completed.returncode != 0:
+            raise SystemExit(f"{argv} failed ({completed.returncode}):\n"
+                             f"{completed.stderr.decode(errors='replace')}")
+        if index >= warmup:
+            timings.append(elapsed)
+            cpu.append((_children_cpu_seconds() - cpu_before) * 1000)
+    return timings, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    home = tempfile.mkdtemp(prefix="siar-bench-cli-")
+    env = {**os.environ, "SIAR_HOME": home}
+    try:
+        for label, command in COMMANDS.items():
+            timings, cpu = time_runs([str(SIAR), *command], args.runs, args.warmup, env)
+            print(f"siar {label:<16} median {statistics.median(timings):4.0f} ms  "
+                  f"p90 {percentile(timings, 90):4.0f} ms  min {min(timings):4.0f} ms  "
+                  f"max {max(timings):4.0f} ms  cpu median {statistics.median(cpu):4.0f} ms  "
+                  f"({args.runs} runs)")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
