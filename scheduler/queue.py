@@ -33,6 +33,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, updat
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, PartResult, Published, Rejected
 from scheduler.db import is_sqlite, notify_queue, session
@@ -314,7 +315,7 @@ def begin_publishing_many(engine: Engine, claims: Sequence[Claim], node: str, *,
     if not claims:
         return {}
     with _connection(engine) as s:
-        clock = _now(engine, now, s)
+        clock = _statement_clock(engine, now)
         tokens = {c.post_id: c.attempt for c in claims}
         rows = s.execute(
             update(Post)
@@ -325,8 +326,8 @@ def begin_publishing_many(engine: Engine, claims: Sequence[Claim], node: str, *,
             .returning(*Post.__table__.columns)).mappings()  # type: ignore[attr-defined]
         posts = {row["id"]: Post(**row) for row in rows}
         if posts:
-            s.execute(insert(Attempt), [{"post_id": pid, "attempt": tokens[pid], "node": node,
-                                         "started_at": clock} for pid in posts])
+            s.execute(insert(Attempt).values(started_at=clock),
+                      [{"post_id": pid, "attempt": tokens[pid], "node": node} for pid in posts])
     return posts  # type: ignore[return-value]
 
 
@@ -395,18 +396,19 @@ def finalize(engine: Engine, post_id: int, attempt: int, outcome: Outcome, *,
     """
     status, error, remote_id, url = _status_for(outcome, give_up=give_up)
     with _connection(engine) as s:
-        clock = _now(engine, now, s)
+        clock = _statement_clock(engine, now)
         values: dict[str, Any] = {"status": status.value, "lease_owner": None,
-                                  "lease_until": None, "updated_at": clock,
-                                  "last_error": error}
+                                  "lease_until": None, "last_error": error}
+        statement = _stamp(_FINALIZE_POST, _FINALIZE_POST_AT_NOW, "updated_at", clock, values)
         if remote_id is not None:
             values |= {"remote_id": remote_id, "remote_url": url}
         if status is Status.RETRY:
-            values["not_before"] = to_db(retry_at or clock)
+            statement = statement.values(not_before=clock if retry_at is None
+                                         else to_db(retry_at))
         if progress is not None:
             values["progress"] = progress
-        changed = s.execute(_FINALIZE_POST, {"b_id": post_id, "b_attempt": attempt,
-                                             **values}).rowcount
+        changed = s.execute(statement, {"b_id": post_id, "b_attempt": attempt,
+                                        **values}).rowcount
         if changed != 1:
             return False
         _close_attempt(s, post_id, attempt, outcome, clock, label=outcome_label, detail=detail)
@@ -439,21 +441,21 @@ def outcome_name(outcome: Outcome) -> str:
             AuthFailed: "auth_failed", InDoubt: "in_doubt"}[type(outcome)]
 
 
-def _close_attempt(s: Any, post_id: int, attempt: int, outcome: Outcome, clock: datetime, *,
+def _close_attempt(s: Any, post_id: int, attempt: int, outcome: Outcome, clock: Clock, *,
                    label: str | None, detail: dict[str, Any] | None) -> None:
     values: dict[str, Any] = {
-        "finished_at": clock, "outcome": label or outcome_name(outcome),
+        "outcome": label or outcome_name(outcome),
         "http_status": getattr(outcome, "http_status", None),
         "error": getattr(outcome, "reason", None) or getattr(outcome, "detail", None)}
     if isinstance(outcome, Published):
         values |= {"remote_id": outcome.remote_id, "remote_url": outcome.url}
     if detail is not None:
         values["detail"] = detail
-    closed = s.execute(_CLOSE_ATTEMPT, {"b_post": post_id, "b_attempt": attempt,
-                                        **values}).rowcount
+    statement = _stamp(_CLOSE_ATTEMPT, _CLOSE_ATTEMPT_AT_NOW, "finished_at", clock, values)
+    closed = s.execute(statement, {"b_post": post_id, "b_attempt": attempt, **values}).rowcount
     if not closed:  # begun outside begin_publishing (should not happen): log it anyway
         s.execute(insert(Attempt).values(post_id=post_id, attempt=attempt, node="?",
-                                         started_at=clock, **values))
+                                         started_at=clock, **{**values, "finished_at": clock}))
 
 
 # Built once: the two statements every published post runs. Building them per call (and
@@ -467,6 +469,18 @@ _FINALIZE_POST = update(_POST).where(_POST.c.id == bindparam("b_id"),
 _CLOSE_ATTEMPT = update(_ATTEMPT).where(_ATTEMPT.c.post_id == bindparam("b_post"),
                                         _ATTEMPT.c.attempt == bindparam("b_attempt"),
                                         _ATTEMPT.c.finished_at.is_(None))
+_FINALIZE_POST_AT_NOW = _FINALIZE_POST.values(updated_at=func.now())
+_CLOSE_ATTEMPT_AT_NOW = _CLOSE_ATTEMPT.values(finished_at=func.now())
+
+
+def _stamp(statement: Any, statement_at_now: Any, column: str, clock: Clock,
+           values: dict[str, Any]) -> Any:
+    """The prebuilt statement that sets ``column`` to ``clock``: a given time goes into
+    ``values`` (the execution parameters), the database's ``now()`` is built in."""
+    if isinstance(clock, datetime):
+        values[column] = clock
+        return statement
+    return statement_at_now
 
 
 # --- recovery -----------------------------------------------------------------------------
@@ -725,7 +739,7 @@ def set_rate_limited(engine: Engine, account: str, until: datetime) -> None:
 
 
 def _set_account_state(s: Any, account: str, *, paused: bool, reason: str | None,
-                       now: datetime) -> None:
+                       now: Clock) -> None:
     values = {"paused": paused, "paused_reason": reason, "updated_at": now}
     if not s.execute(update(AccountState).where(AccountState.account == account)
                      .values(**values)).rowcount:
@@ -768,6 +782,22 @@ def _connection(engine: Engine) -> Iterator[Connection]:
         lock = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
     with lock, engine.begin() as connection:
         yield connection
+
+
+#: a moment as a statement uses it: a value, or the database's own ``now()``
+Clock = datetime | ColumnElement[datetime]
+
+
+def _statement_clock(engine: Engine, now: datetime | None) -> Clock:
+    """:func:`_now` for statements on the hot path (begin, finalize): on PostgreSQL the
+    statement reads ``now()`` itself, which is the transaction's start, exactly what
+    ``_now`` would have fetched, without the round trip of its own (a third of
+    finalize's time, measured)."""
+    if now is not None:
+        return to_db(now)
+    if is_sqlite(engine):
+        return utcnow()
+    return func.now()
 
 
 def _now(engine: Engine, now: datetime | None, s: Any) -> datetime:
