@@ -252,8 +252,7 @@ def test_busy_accounts_due_first_do_not_keep_a_small_round_from_idle_accounts(
     # their one post in flight, and a single worker is free (a window of 4 accounts).
     due = utcnow() - timedelta(seconds=1)
     names = [f"akun-{i:02d}" for i in range(12)]
-    queue_many(engine, [(name, due + timedelta(milliseconds=k)) for k in range(3)
-                        for name in names])
+    queue_many(engine, [(name, due) for _ in range(3) for name in names])
     in_flight = queue.claim_due(engine, NODE, limit=8)
     assert len(in_flight) == 8
     [claim] = queue.claim_due(engine, NODE, limit=1)
