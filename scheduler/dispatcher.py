@@ -31,6 +31,7 @@ from channels.base import (
 from channels.console import DryRunChannel
 from channels.http import redact
 from scheduler import queue
+from scheduler.committer import Committer
 from scheduler.errors import SiarError
 from scheduler.models import Post
 from scheduler.settings import AccountSettings, Settings
@@ -102,8 +103,11 @@ class Dispatcher:
             return None
         return self.publish_started(post)
 
-    def publish_started(self, post: Post) -> Outcome:
-        """Send a post already committed as ``publishing`` and record the outcome."""
+    def publish_started(self, post: Post, *, committer: Committer | None = None,
+                        on_done: Callable[[], None] | None = None) -> Outcome:
+        """Send a post already committed as ``publishing`` and record the outcome: at once,
+        or through ``committer`` (batched with other posts' outcomes). ``on_done`` is
+        called once the outcome is recorded (or could not be)."""
         try:
             adapter: Channel | None = self.adapters.get(post.account)
             broken: Outcome | None = None
@@ -117,7 +121,24 @@ class Dispatcher:
         except Exception as exc:  # an adapter bug: the request may have left
             log.exception("adapter %s crashed on post %s", post.network, post.id)
             outcome = InDoubt(redact(f"adapter error: {exc!r}", self._secrets))
-        self._finalize(post, post.attempt, outcome, delivery)
+        item = self._finalization(post, outcome, delivery)
+        if committer is None:
+            try:
+                self._recorded(post, item, queue.finalize_many(self.engine, [item])[0])
+            finally:
+                if on_done is not None:
+                    on_done()
+            return outcome
+
+        def recorded(ok: bool | None) -> None:
+            try:
+                if ok is not None:
+                    self._recorded(post, item, ok)
+            finally:
+                if on_done is not None:
+                    on_done()
+
+        committer.submit(item, recorded)
         return outcome
 
     def probe(self, post: Post) -> Outcome | None:
@@ -171,7 +192,9 @@ class Dispatcher:
                                                                 attempt, state),
         )
 
-    def _finalize(self, post: Post, attempt: int, outcome: Outcome, delivery: Delivery) -> None:
+    def _finalization(self, post: Post, outcome: Outcome,
+                      delivery: Delivery) -> queue.Finalization:
+        attempt: int = post.attempt  # type: ignore[assignment]
         retry_at: datetime | None = None
         give_up = False
         if isinstance(outcome, NotSent):
@@ -188,16 +211,21 @@ class Dispatcher:
             key=lambda p: p["index"])}
         if delivery.state:
             progress["state"] = dict(delivery.state)
-        if not queue.finalize(self.engine, post.id, attempt, outcome,  # type: ignore[arg-type]
-                              retry_at=retry_at, give_up=give_up, outcome_label=label,
-                              detail=detail, progress=progress):
+        return queue.Finalization(post.id, attempt, outcome,  # type: ignore[arg-type]
+                                  retry_at=retry_at, give_up=give_up, outcome_label=label,
+                                  detail=detail, progress=progress)
+
+    def _recorded(self, post: Post, item: queue.Finalization, recorded: bool) -> None:
+        outcome = item.outcome
+        if not recorded:
             log.warning("post %s: attempt %s was superseded; outcome %s dropped",
-                        post.id, attempt, type(outcome).__name__)
+                        post.id, item.attempt, type(outcome).__name__)
             return
         self.on_event(queue.outcome_name(outcome), {"post": post.id, "account": post.account,
                                                     "release": post.release_id,
-                                                    "outcome": outcome, "give_up": give_up})
-        if isinstance(outcome, AuthFailed | Rejected | InDoubt) or give_up:
+                                                    "outcome": outcome,
+                                                    "give_up": item.give_up})
+        if isinstance(outcome, AuthFailed | Rejected | InDoubt) or item.give_up:
             log.warning("post %s (%s): %s", post.id, post.account, outcome)
 
     def retry_time(self, outcome: NotSent, attempt: int) -> tuple[datetime | None, bool]:

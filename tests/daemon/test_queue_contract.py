@@ -244,3 +244,41 @@ def test_claims_may_look_ahead_but_carry_the_time_to_send(engine: Engine) -> Non
     [claim] = queue.claim_due(engine, NODE, lookahead=1.0)
     assert claim.post_id == post
     assert claim.not_before is not None and abs((claim.not_before - due).total_seconds()) < 1e-3
+
+
+def test_busy_accounts_due_first_do_not_keep_a_small_round_from_idle_accounts(
+        engine: Engine) -> None:
+    # A burst: every account has several posts due at once, eight of them already have
+    # their one post in flight, and a single worker is free (a window of 4 accounts).
+    due = utcnow() - timedelta(seconds=1)
+    names = [f"akun-{i:02d}" for i in range(12)]
+    queue_many(engine, [(name, due) for _ in range(3) for name in names])
+    in_flight = queue.claim_due(engine, NODE, limit=8)
+    assert len(in_flight) == 8
+    [claim] = queue.claim_due(engine, NODE, limit=1)
+    assert claim.account not in {c.account for c in in_flight}
+
+
+def test_a_round_that_saw_only_some_accounts_says_so(engine: Engine) -> None:
+    due = utcnow() - timedelta(seconds=1)
+    queue_many(engine, [(f"akun-{i:02d}", due) for i in range(6)])
+    assert queue.claim_due(engine, NODE, limit=1).truncated  # a window of 4 of 6 accounts
+    assert not queue.claim_due(engine, NODE, limit=10).truncated
+
+
+def test_outcomes_recorded_together_are_each_fenced_by_their_attempt(engine: Engine) -> None:
+    due = utcnow() - timedelta(seconds=1)
+    queue_many(engine, [("akun-a", due), ("akun-b", due), ("akun-c", due)])
+    claims = queue.claim_due(engine, NODE, limit=10)
+    assert set(queue.begin_publishing_many(engine, claims, NODE)) == {c.post_id for c in claims}
+    a, b, c = claims
+    recorded = queue.finalize_many(engine, [
+        queue.Finalization(a.post_id, a.attempt, Published("ok")),
+        queue.Finalization(b.post_id, b.attempt + 1, Published("stale")),
+        queue.Finalization(c.post_id, c.attempt, NotSent("busy"), retry_at=utcnow()),
+    ])
+    assert recorded == [True, False, True]
+    assert [status_of(engine, x.post_id) for x in claims] == [
+        Status.PUBLISHED, Status.PUBLISHING, Status.RETRY]
+    assert log_of(engine, a.post_id) == ["published"]
+    assert log_of(engine, b.post_id) == [None]  # its attempt is still open
