@@ -80,3 +80,11 @@ def animated_gif(image_dir: Path) -> Path:
     frames = [Image.new("RGB", (100, 100), (i * 80, 0, 0)) for i in range(3)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
     return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    """A small press photo, fresh per test (adapters may be handed it by path)."""
+    path = tmp_path / "rakor.jpg"
+    Image.new("RGB", (640, 426), (30, 90, 160)).save(path, "JPEG")
+    return path

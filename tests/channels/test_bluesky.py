@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from channels.base import (
     AccountConfig,
@@ -46,13 +45,6 @@ def server() -> Iterator[FakeBluesky]:
 def fake(server: FakeBluesky) -> FakeBluesky:
     server.reset()
     return server
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    path = tmp_path / "rakor.jpg"
-    Image.new("RGB", (640, 426), (30, 90, 160)).save(path, "JPEG")
-    return path
 
 
 def make_channel(base_url: str, password: str = APP_PASSWORD) -> BlueskyChannel:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from channels.base import (
     AccountConfig,
@@ -60,13 +59,6 @@ def make_delivery(*parts: str, media: list[Media] | None = None, parse_mode: str
                       extra=extra)
     return Delivery(post_id=7, attempt=1, variant=variant, publish_key="post-7-key",
                     due_at=datetime(2026, 11, 28, 1, 0, tzinfo=UTC), progress=progress or [])
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    path = tmp_path / "rakor.jpg"
-    Image.new("RGB", (640, 426), (30, 90, 160)).save(path, "JPEG")
-    return path
 
 
 def closed_port_url() -> str:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from PIL import Image
 
 from channels.base import (
     AccountConfig,
@@ -45,13 +44,6 @@ def server() -> Iterator[FakeX]:
 def fake(server: FakeX) -> FakeX:
     server.reset()
     return server
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    path = tmp_path / "rakor.jpg"
-    Image.new("RGB", (640, 426), (30, 90, 160)).save(path, "JPEG")
-    return path
 
 
 def make_channel(base_url: str, **secrets: str) -> XChannel:
