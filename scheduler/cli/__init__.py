@@ -1,20 +1,23 @@
-"""The ``siar`` command: a thin layer over the core.
+"""The ``siar`` command: a thin layer over the core, built on click.
 
-Exit codes: 0 ok, 1 user error (a message, never a traceback), 2 usage error.
-Heavy modules (SQLAlchemy, adapters, Jinja2) are imported inside the commands that
-need them, so ``siar preview FILE`` and ``--help`` start fast.
+Exit codes: 0 ok, 1 user error (a message, never a traceback), 2 usage error, 70 a bug (the
+traceback, secrets redacted), 130 interrupted. Heavy modules (SQLAlchemy, adapters, Jinja2,
+Rich) are imported inside the commands that need them, so ``siar preview FILE`` and
+``--help`` start fast; see docs/decisions.md for why click and not Typer.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
+from scheduler.cli.helptext import Group
 from scheduler.errors import SiarError
 
 if TYPE_CHECKING:
@@ -22,16 +25,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from scheduler.settings import Settings
-
-app = typer.Typer(
-    name="siar",
-    help="Siar — schedule one press release to every channel, on time, never twice.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,  # a rich traceback would print locals, secrets included
-    rich_markup_mode="rich",
-)
-
 
 class _ConsoleOnFirstUse:
     """A Rich console made when first used: importing Rich takes about 30 ms of start-up
@@ -89,13 +82,17 @@ class State:
 state = State()
 
 
-@app.callback()
-def _root(
-    config: Path | None = typer.Option(
-        None, "--config", "-c", envvar="SIAR_CONFIG",
-        help="TOML settings file (default: ./siar.toml, then ~/.config/siar/siar.toml)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the daemon does."),
-) -> None:
+@click.group(
+    "siar", cls=Group, no_args_is_help=True,
+    # Typer showed defaults; so does this CLI ("[default: 200]"), except False for flags.
+    context_settings={"show_default": True},
+)
+@click.option("--config", "-c", type=click.Path(path_type=Path), envvar="SIAR_CONFIG",
+              show_envvar=True,
+              help="TOML settings file (default: ./siar.toml, then ~/.config/siar/siar.toml).")
+@click.option("--verbose", "-v", is_flag=True, help="Log what the daemon does.")
+def app(config: Path | None, verbose: bool) -> None:
+    """Siar — schedule one press release to every channel, on time, never twice."""
     state.config = config
     state.verbose = verbose
     from scheduler.logs import configure
@@ -109,20 +106,28 @@ def print_json(data: Any) -> None:
 
 
 def main() -> None:
+    """Run ``siar`` with the arguments in ``sys.argv`` and exit with its exit code."""
     try:
-        app()
+        # Not click's standalone mode: it would turn Ctrl-C into "Aborted!" and exit code 1.
+        code = app.main(standalone_mode=False)
+    except click.ClickException as exc:  # wrong usage: click's message, exit code 2
+        exc.show()
+        code = exc.exit_code
+    except click.Abort as exc:  # click's wrapping of Ctrl-C (and of end of input at a prompt)
+        code = 130 if isinstance(exc.__cause__, KeyboardInterrupt) else 1
     except SiarError as exc:
         err_console.print(f"[bold red]error:[/] {_safe(str(exc))}", highlight=False)
-        raise SystemExit(1) from None
+        code = 1
     except KeyboardInterrupt:
-        raise SystemExit(130) from None
+        code = 130
     except Exception:  # a bug: show where, but never a secret
         import traceback
 
         err_console.print(_safe(traceback.format_exc()), highlight=False)
         err_console.print("[bold red]internal error[/]: please report this with the "
                           "output above", highlight=False)
-        raise SystemExit(70) from None
+        code = 70
+    raise SystemExit(code)
 
 
 def _safe(text: str) -> str:
@@ -136,5 +141,7 @@ def _safe(text: str) -> str:
     return escape(text)
 
 
-# Registering the commands last: the modules import ``app`` and ``state`` from here.
-from scheduler.cli import accounts, ops, releases  # noqa: E402, F401
+# Registering the commands last (their modules import ``app`` and ``state`` from here), in
+# the order ``siar --help`` lists them: a PR officer's commands, then the operator's.
+for _commands in ("releases", "accounts", "ops"):
+    importlib.import_module(f"scheduler.cli.{_commands}")

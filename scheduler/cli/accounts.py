@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import typer
+import click
 
 from scheduler.cli import app, console, print_json, state
 
-accounts_app = typer.Typer(help="Channel accounts: list them, check their credentials.",
-                           invoke_without_command=True, no_args_is_help=False)
-app.add_typer(accounts_app, name="accounts")
 
-
-@accounts_app.callback()
-def list_accounts(
-    ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print the accounts as JSON."),
-) -> None:
-    """List configured accounts and whether their secrets are set (values never shown)."""
+@app.group("accounts", invoke_without_command=True,
+           help="Channel accounts: list them, check their credentials.")
+@click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
+@click.pass_context
+def accounts_group(ctx: click.Context, as_json: bool) -> None:
+    """Without a subcommand: list configured accounts and whether their secrets are set
+    (values never shown)."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
@@ -52,11 +49,10 @@ def list_accounts(
     console.print(table)
 
 
-@accounts_app.command("check")
-def check_accounts(
-    name: str | None = typer.Argument(None, help="Only this account."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
+@accounts_group.command("check")
+@click.argument("name", required=False, help="Only this account.")
+@click.option("--json", "as_json", is_flag=True)
+def check_accounts(name: str | None, as_json: bool) -> None:
     """Verify credentials against each network (nothing is posted); report token expiry."""
     from channels.base import CheckResult
     from scheduler.dispatcher import Adapters
@@ -86,15 +82,14 @@ def check_accounts(
             console.print(f"{mark}  {account_name} ({network}){who}: {r.detail}{expiry}",
                           highlight=False)
     if not all(r.ok for _, _, r in results):
-        raise typer.Exit(1)
+        raise SystemExit(1)
 
 
-@accounts_app.command("refresh")
-def refresh_account(
-    name: str = typer.Argument(..., help="The account whose token to extend (e.g. Threads)."),
-    env_file: str = typer.Option(".env", "--env-file", envvar="SIAR_ENV_FILE",
-                                 help="Where the new token is written."),
-) -> None:
+@accounts_group.command("refresh")
+@click.argument("name", help="The account whose token to extend (e.g. Threads).")
+@click.option("--env-file", default=".env", envvar="SIAR_ENV_FILE", show_envvar=True,
+              help="Where the new token is written.")
+def refresh_account(name: str, env_file: str) -> None:
     """Extend a long-lived token that expires (Threads: 60 days) and store it in .env.
 
     Secrets live outside the database, so the new token goes where secrets are read from;

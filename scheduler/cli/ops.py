@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import os
 
-import typer
+import click
 
 from scheduler.cli import app, console, print_json, state
-from scheduler.cli.accounts import accounts_app
-
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+from scheduler.cli.accounts import accounts_group
 
 
 @app.command()
-def daemon(
-    dry_run: bool = typer.Option(False, "--dry-run", help="Run the whole pipeline but send "
-                                 "nothing: record each would-be request instead."),
-    once: bool = typer.Option(False, "--once", help="Publish what is due now, then exit."),
-    until_drained: bool = typer.Option(False, "--until-drained", help="Exit when no post is "
-                                       "waiting or in flight."),
-    as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
-) -> None:
+@click.option("--dry-run", is_flag=True, help="Run the whole pipeline but send nothing: record "
+              "each would-be request instead.")
+@click.option("--once", is_flag=True, help="Publish what is due now, then exit.")
+@click.option("--until-drained", is_flag=True, help="Exit when no post is waiting or in "
+              "flight.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> None:
     """Publish each post at its time. Stop with Ctrl-C or SIGTERM (in-flight posts finish)."""
     from scheduler.daemon import Daemon
 
@@ -43,8 +39,8 @@ def daemon(
 
 
 @app.command()
-def status(as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")
-           ) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(as_json: bool) -> None:
     """Is publishing healthy? Daemons alive, queue depth by state, oldest overdue post.
 
     Exits with 1 when due posts are not being picked up (for cron and monitoring).
@@ -99,18 +95,16 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print the status 
                           f"{post.release_id}/{post.account} --published URL | --resend | "
                           "--abandon'")
     if snap.stuck:
-        raise typer.Exit(1)
+        raise SystemExit(1)
 
 
 @app.command()
-def resolve(
-    target: str = typer.Argument(..., metavar="ID", help="The post in doubt: RELEASE/ACCOUNT "
-                                 "(e.g. 12/x-lapas), or RELEASE if only one of its posts is."),
-    published: str | None = typer.Option(None, "--published", metavar="URL",
-                                         help="It is on the network, here."),
-    resend: bool = typer.Option(False, "--resend", help="It is not on the network: send it."),
-    abandon: bool = typer.Option(False, "--abandon", help="Give it up (marked failed)."),
-) -> None:
+@click.argument("target", metavar="ID", help="The post in doubt: RELEASE/ACCOUNT "
+                "(e.g. 12/x-lapas), or RELEASE if only one of its posts is.")
+@click.option("--published", metavar="URL", help="It is on the network, here.")
+@click.option("--resend", is_flag=True, help="It is not on the network: send it.")
+@click.option("--abandon", is_flag=True, help="Give it up (marked failed).")
+def resolve(target: str, published: str | None, resend: bool, abandon: bool) -> None:
     """Settle a post in doubt (its daemon stopped while sending and the network cannot tell)."""
     from scheduler import queries, queue
     from scheduler.cli.releases import parse_target
@@ -132,8 +126,9 @@ def resolve(
     console.print(f"{release_id}/{post.account}: now {new.value}")
 
 
-@accounts_app.command("resume")
-def resume_account(name: str = typer.Argument(..., help="The paused account.")) -> None:
+@accounts_group.command("resume")
+@click.argument("name", help="The paused account.")
+def resume_account(name: str) -> None:
     """Lift an account's pause after its credentials were fixed; its posts go out again."""
     from scheduler import queue
 
@@ -143,8 +138,14 @@ def resume_account(name: str = typer.Argument(..., help="The paused account.")) 
                   "(missed ones stay missed: reschedule them)")
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+@app.group("db", no_args_is_help=True)
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head", help="Target revision (default: head).")
+def db_upgrade(revision: str) -> None:
     """Apply migrations (also done automatically on first use)."""
     from scheduler import db
 
@@ -153,8 +154,9 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     console.print(f"database at revision {db.current_revision(engine)}")
 
 
-@db_app.command("downgrade")
-def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. base.")) -> None:
+@db_group.command("downgrade")
+@click.argument("revision", help="Target revision, e.g. base.")
+def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION."""
     from scheduler import db
 
@@ -163,8 +165,9 @@ def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g.
     console.print(f"database at revision {db.current_revision(engine) or 'base'}")
 
 
-@db_app.command("current")
-def db_current(as_json: bool = typer.Option(False, "--json")) -> None:
+@db_group.command("current")
+@click.option("--json", "as_json", is_flag=True)
+def db_current(as_json: bool) -> None:
     """Show the schema revision and where the database is."""
     from sqlalchemy.engine import make_url
 

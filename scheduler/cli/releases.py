@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import typer
+import click
 
 from scheduler.cli import app, console, err_console, print_json, state
 from scheduler.errors import NotFound, SiarError
@@ -38,11 +38,11 @@ def parse_target(target: str) -> tuple[int, str | None]:
 
 
 @app.command()
-def init(
-    directory: Path = typer.Argument(Path("."), help="Where to write the starter files."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
-) -> None:
-    """Write a starter [bold]siar.toml[/] and an example release to edit."""
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."),
+                help="Where to write the starter files (default: .).")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(directory: Path, force: bool) -> None:
+    """Write a starter siar.toml and an example release to edit."""
     from scheduler.resources import config_dir
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -59,17 +59,17 @@ def init(
 
 
 @app.command()
-def add(
-    source: str = typer.Argument(..., metavar="FILE|-", help="Release file (.md, .txt, .docx) "
-                                 "or - for standard input."),
-    at: str | None = typer.Option(None, "--at", help="When: '2024-09-24 10:00 WIB', ISO 8601 "
-                                  "with offset, 'now', '+2h'. Overrides the front matter."),
-    channels: str | None = typer.Option(None, "--channels", help="Comma-separated account or "
-                                        "network names (default: front matter, else all)."),
-    next_slot: bool = typer.Option(False, "--next-slot", help="Use the accounts' next posting "
-                                   "slot (the latest of them, so all go out together)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the queued posts as JSON."),
-) -> None:
+@click.argument("source", metavar="FILE|-",
+                help="Release file (.md, .txt, .docx) or - for standard input.")
+@click.option("--at", help="When: '2024-09-24 10:00 WIB', ISO 8601 with offset, 'now', '+2h'. "
+              "Overrides the front matter.")
+@click.option("--channels", help="Comma-separated account or network names (default: front "
+              "matter, else all).")
+@click.option("--next-slot", is_flag=True, help="Use the accounts' next posting slot (the "
+              "latest of them, so all go out together).")
+@click.option("--json", "as_json", is_flag=True, help="Print the queued posts as JSON.")
+def add(source: str, at: str | None, channels: str | None, next_slot: bool,
+        as_json: bool) -> None:
     """Queue a release: one post per account, composed now, published at its time."""
     from scheduler import intake, queue
     from scheduler.timeparse import iso, show
@@ -100,15 +100,13 @@ def add(
 
 
 @app.command()
-def preview(
-    target: str = typer.Argument(..., metavar="FILE|-|ID", help="A release file, - for stdin, "
-                                 "or the id of a queued release."),
-    channels: str | None = typer.Option(None, "--channels", help="Only these accounts or "
-                                        "networks."),
-    as_json: bool = typer.Option(False, "--json", help="Print {\"variants\": [...]} as JSON."),
-    html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML page "
-                                     "with one card per account."),
-) -> None:
+@click.argument("target", metavar="FILE|-|ID",
+                help="A release file, - for stdin, or the id of a queued release.")
+@click.option("--channels", help="Only these accounts or networks.")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"variants\": [...]} as JSON.")
+@click.option("--html", type=click.Path(path_type=Path),
+              help="Also write a self-contained HTML page with one card per account.")
+def preview(target: str, channels: str | None, as_json: bool, html: Path | None) -> None:
     """Show exactly what each account would publish, without touching any network."""
     from scheduler import preview as render
     from scheduler.variant import Variant
@@ -140,11 +138,10 @@ def preview(
 
 
 @app.command()
-def count(
-    text: str = typer.Argument(..., metavar="TEXT|-", help="The text to measure, or - for stdin."),
-    channel: list[str] = typer.Option([], "--channel", help="Only these networks (repeatable)."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
+@click.argument("text", metavar="TEXT|-", help="The text to measure, or - for stdin.")
+@click.option("--channel", multiple=True, help="Only these networks (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+def count(text: str, channel: tuple[str, ...], as_json: bool) -> None:
     """Length and limit of a text on each network, counted the way that network counts."""
     from rich.table import Table
 
@@ -152,7 +149,7 @@ def count(
 
     if text == "-":
         text = sys.stdin.read()
-    rows = count_text(text, channel or None)
+    rows = count_text(text, list(channel) or None)
     if as_json:
         print_json(rows)
         return
@@ -164,21 +161,19 @@ def count(
 
 
 @app.command("queue")
-def list_queue(
-    status: list[str] = typer.Option([], "--status", "-s", help="Only posts in this status "
-                                     "(repeatable): scheduled, retry, published, failed, "
-                                     "unknown, paused, missed, cancelled …"),
-    include_done: bool = typer.Option(False, "--all", help="Include published and cancelled."),
-    limit: int = typer.Option(200, "--limit"),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
+@click.option("--status", "-s", multiple=True, help="Only posts in this status (repeatable): "
+              "scheduled, retry, published, failed, unknown, paused, missed, cancelled …")
+@click.option("--all", "include_done", is_flag=True, help="Include published and cancelled.")
+@click.option("--limit", default=200)
+@click.option("--json", "as_json", is_flag=True)
+def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json: bool) -> None:
     """List posts: pending ones first, by due time."""
     from rich.table import Table
 
     from scheduler import queries
     from scheduler.timeparse import iso, show
 
-    rows = queries.posts(state.engine, statuses=status or None, include_done=include_done,
+    rows = queries.posts(state.engine, statuses=list(status) or None, include_done=include_done,
                          limit=limit)
     if as_json:
         print_json([{"id": f"{p.release_id}/{p.account}", "release": p.release_id,
@@ -202,10 +197,9 @@ def list_queue(
 
 
 @app.command("show")
-def show_release(
-    target: str = typer.Argument(..., metavar="ID", help="Release id (or ID/ACCOUNT)."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
+@click.argument("target", metavar="ID", help="Release id (or ID/ACCOUNT).")
+@click.option("--json", "as_json", is_flag=True)
+def show_release(target: str, as_json: bool) -> None:
     """A release with each account's post, status and full attempt log."""
     from rich.table import Table
 
@@ -253,9 +247,8 @@ def show_release(
 
 
 @app.command()
-def cancel(
-    target: str = typer.Argument(..., metavar="ID", help="Release id, or ID/ACCOUNT for one post."),
-) -> None:
+@click.argument("target", metavar="ID", help="Release id, or ID/ACCOUNT for one post.")
+def cancel(target: str) -> None:
     """Withdraw a release's posts that have not gone out (published ones stay)."""
     from scheduler import queries, queue
 
@@ -269,10 +262,9 @@ def cancel(
 
 
 @app.command()
-def reschedule(
-    target: str = typer.Argument(..., metavar="ID", help="Release id, or ID/ACCOUNT."),
-    at: str = typer.Option(..., "--at", help="The new time, e.g. '2024-09-25 09:00 WITA'."),
-) -> None:
+@click.argument("target", metavar="ID", help="Release id, or ID/ACCOUNT.")
+@click.option("--at", required=True, help="The new time, e.g. '2024-09-25 09:00 WITA'.")
+def reschedule(target: str, at: str) -> None:
     """Move a release's pending (or missed/failed) posts to a new time."""
     from datetime import UTC, datetime
 
@@ -298,10 +290,9 @@ def reschedule(
 
 
 @app.command()
-def history(
-    limit: int = typer.Option(50, "--limit"),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
+@click.option("--limit", default=50)
+@click.option("--json", "as_json", is_flag=True)
+def history(limit: int, as_json: bool) -> None:
     """The attempt log, newest first: who published what, where, with what result."""
     from rich.table import Table
 
