@@ -39,6 +39,15 @@ def data_dir() -> Path:
     return Path(base) / "siar"
 
 
+def cache_dir() -> Path:
+    """Where files Siar can always rebuild are kept (compiled templates): ``$SIAR_HOME/cache``
+    or the XDG cache dir, so that a scratch ``SIAR_HOME`` keeps them out of the user's."""
+    if home := os.environ.get("SIAR_HOME"):
+        return Path(home) / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "siar"
+
+
 class AccountSettings(BaseModel):
     """One channel account, e.g. the prison's X account or its Telegram channel."""
 

@@ -107,6 +107,10 @@ def print_json(data: Any) -> None:
 
 def main() -> None:
     """Run ``siar`` with the arguments in ``sys.argv`` and exit with its exit code."""
+    # The first pydantic model built would read the entry points of every installed
+    # distribution looking for pydantic plugins (about 10 ms of each start); Siar uses none.
+    # Whoever sets the variable (e.g. to a plugin's name) still decides.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         # Not click's standalone mode: it would turn Ctrl-C into "Aborted!" and exit code 1.
         code = app.main(standalone_mode=False)
