@@ -8,6 +8,7 @@ Rich) are imported inside the commands that need them, so ``siar preview FILE`` 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -111,27 +112,44 @@ def main() -> None:
     # distribution looking for pydantic plugins (about 10 ms of each start); Siar uses none.
     # Whoever sets the variable (e.g. to a plugin's name) still decides.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Start-up creates tens of thousands of objects that live as long as the process
+    # (modules, classes, pydantic validators) and next to no garbage, yet the cyclic collector
+    # walks them again and again: 122 passes, about 40 ms of a `siar preview` (gc.callbacks),
+    # and once more at exit. So the collector is off while a command runs (`siar daemon`,
+    # which runs for weeks, turns it back on), and what exists at the end is frozen rather
+    # than walked by the first collection after enabling and by the one at exit: together
+    # about 80 ms less CPU per preview.
+    gc.disable()
+    try:
+        code = _run()
+    finally:
+        gc.freeze()
+        gc.enable()
+    raise SystemExit(code)
+
+
+def _run() -> int | None:
+    """Run the command; return the exit code its outcome means."""
     try:
         # Not click's standalone mode: it would turn Ctrl-C into "Aborted!" and exit code 1.
-        code = app.main(standalone_mode=False)
+        return app.main(standalone_mode=False)
     except click.ClickException as exc:  # wrong usage: click's message, exit code 2
         exc.show()
-        code = exc.exit_code
+        return exc.exit_code
     except click.Abort as exc:  # click's wrapping of Ctrl-C (and of end of input at a prompt)
-        code = 130 if isinstance(exc.__cause__, KeyboardInterrupt) else 1
+        return 130 if isinstance(exc.__cause__, KeyboardInterrupt) else 1
     except SiarError as exc:
         err_console.print(f"[bold red]error:[/] {_safe(str(exc))}", highlight=False)
-        code = 1
+        return 1
     except KeyboardInterrupt:
-        code = 130
+        return 130
     except Exception:  # a bug: show where, but never a secret
         import traceback
 
         err_console.print(_safe(traceback.format_exc()), highlight=False)
         err_console.print("[bold red]internal error[/]: please report this with the "
                           "output above", highlight=False)
-        code = 70
-    raise SystemExit(code)
+        return 70
 
 
 def _safe(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import click
@@ -19,6 +20,7 @@ from scheduler.cli.accounts import accounts_group
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> None:
     """Publish each post at its time. Stop with Ctrl-C or SIGTERM (in-flight posts finish)."""
+    gc.enable()  # off for the CLI's short commands (see scheduler.cli.main); this one runs on
     from scheduler.daemon import Daemon
 
     runner = Daemon(state.settings, dry_run=dry_run, engine=state.engine)
