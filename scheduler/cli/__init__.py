@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -103,6 +102,8 @@ def app(config: Path | None, verbose: bool) -> None:
 
 def print_json(data: Any) -> None:
     """JSON for scripts: UTF-8 text as is, one object, stable keys."""
+    import json
+
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,8 @@ def parse_target(target: str) -> tuple[int, str | None]:
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def init(directory: Path, force: bool) -> None:
     """Write a starter siar.toml and an example release to edit."""
+    import shutil
+
     from scheduler.resources import config_dir
 
     directory.mkdir(parents=True, exist_ok=True)
