@@ -8,7 +8,8 @@ checkout first on ``PYTHONPATH`` (so the bench measures the tree it lives in, no
 discarded. Prints median, p90, min and max in milliseconds for each command, and the median
 CPU time (user + system) of the process, which other load on the machine disturbs less than
 wall-clock time. ``SIAR_HOME`` points at a scratch folder so no real state is read or
-written.
+written; the untimed warm-up runs fill its template cache (``$SIAR_HOME/cache``), as a
+user's first ``siar`` run does.
 
 Before measuring, ``scheduler`` and ``channels`` are byte-compiled (``compileall``), as an
 installed package is: with ``PYTHONDONTWRITEBYTECODE=1`` nothing would be cached, and every
