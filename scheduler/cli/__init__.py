@@ -134,6 +134,9 @@ def _run() -> int | None:
     try:
         # Not click's standalone mode: it would turn Ctrl-C into "Aborted!" and exit code 1.
         return app.main(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `siar` alone: the help, on stdout
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        return exc.exit_code
     except click.ClickException as exc:  # wrong usage: click's message, exit code 2
         exc.show()
         return exc.exit_code
