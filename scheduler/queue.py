@@ -21,6 +21,7 @@ never lead to a blind resend.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 import weakref
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import JSON, and_, bindparam, case, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -115,10 +116,11 @@ def enqueue_bulk(engine: Engine, items: Sequence[BulkItem]) -> list[int]:
     The path for imports and recurring calendars: all or nothing like :func:`enqueue`,
     and the same rows, written the driver's fastest way. Release ids are reserved first,
     so posts can name theirs without ``RETURNING``; rows go in as plain values — one
-    prepared statement run for every row on SQLite, ``COPY … FROM STDIN`` on
+    prepared statement run for every row on SQLite, binary ``COPY … FROM STDIN`` on
     PostgreSQL — with each time and each variant's JSON converted once, not once per
     column per row by SQLAlchemy's types (a variant object shared by several posts is
-    serialised once).
+    serialised once). Rows are made while they are written, so PostgreSQL stores the
+    first posts while later ones are still being made.
     """
     if not items:
         return []
@@ -127,26 +129,15 @@ def enqueue_bulk(engine: Engine, items: Sequence[BulkItem]) -> list[int]:
         stored_time = _bulk_time_converter(connection)
         now = stored_time(utcnow())
         ids = _reserve_release_ids(connection, len(items))
-        keys = iter(_publish_keys(sum(len(item.variants) for item in items)))
-        variant_json: dict[int, str] = {}  # by id(): the items keep every variant alive
-        releases: list[tuple[Any, ...]] = []
-        posts: list[tuple[Any, ...]] = []
-        for release_id, item in zip(ids, items, strict=True):
-            doc = item.doc
-            due = stored_time(item.due_at)
-            releases.append((
-                release_id, doc.title, doc.body, doc.source, item.zone or doc.zone, due,
-                _json_list(doc.hashtags), doc.link, _json_list(doc.mentions),
-                _json_list([{"path": str(m.path), "alt": m.alt} for m in doc.images]),
-                doc.summary, doc.language, doc.repeat, None, now))
-            for v in item.variants:
-                serialised = variant_json.get(id(v))
-                if serialised is None:
-                    serialised = variant_json[id(v)] = json.dumps(v.to_json())
-                posts.append((release_id, v.account, v.channel, serialised,
-                              Status.SCHEDULED.value, due, due, 0, next(keys), "{}", now, now))
-        _insert_rows(connection, Release, _BULK_RELEASE_COLUMNS, releases)
-        _insert_rows(connection, Post, _BULK_POST_COLUMNS, posts)
+        dues = [stored_time(item.due_at) for item in items]
+        _insert_rows(connection, Release, _BULK_RELEASE_COLUMNS, (
+            (release_id, item.doc.title, item.doc.body, item.doc.source,
+             item.zone or item.doc.zone, due, _json_list(item.doc.hashtags), item.doc.link,
+             _json_list(item.doc.mentions),
+             _json_list([{"path": str(m.path), "alt": m.alt} for m in item.doc.images]),
+             item.doc.summary, item.doc.language, item.doc.repeat, None, now)
+            for release_id, item, due in zip(ids, items, dues, strict=True)))
+        _insert_rows(connection, Post, _BULK_POST_COLUMNS, _bulk_post_rows(ids, items, dues, now))
         _ensure_account_rows(s, {v.account for item in items for v in item.variants})
         notify_queue(connection)
     return ids
@@ -160,6 +151,19 @@ _BULK_RELEASE_COLUMNS = ("id", "title", "body", "source", "zone", "due_at", "has
 _BULK_POST_COLUMNS = ("release_id", "account", "network", "variant", "status", "due_at",
                       "not_before", "attempt", "publish_key", "progress", "created_at",
                       "updated_at")
+
+
+def _bulk_post_rows(ids: Sequence[int], items: Sequence[BulkItem], dues: Sequence[Any],
+                    now: Any) -> Iterator[tuple[Any, ...]]:
+    keys = _publish_keys(sum(len(item.variants) for item in items))
+    serialised: dict[int, str] = {}  # by id(): the items keep every variant alive
+    for release_id, item, due in zip(ids, items, dues, strict=True):
+        for v in item.variants:
+            variant = serialised.get(id(v))
+            if variant is None:
+                variant = serialised[id(v)] = json.dumps(v.to_json())
+            yield (release_id, v.account, v.channel, variant, Status.SCHEDULED.value, due, due,
+                   0, next(keys), "{}", now, now)
 
 
 def _bulk_time_converter(connection: Connection) -> Callable[[datetime], Any]:
@@ -190,32 +194,49 @@ def _reserve_release_ids(connection: Connection, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def _publish_keys(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs in hex, the form ``Post.publish_key`` takes."""
-    return [uuid.uuid4().hex for _ in range(count)]
+def _publish_keys(count: int) -> Iterator[str]:
+    """``count`` random UUIDs (version 4) in hex, the form ``Post.publish_key`` takes.
+
+    All the randomness in one call: ``uuid.uuid4().hex`` per post cost 5 µs, a tenth of
+    bulk queueing's CPU; this is 0.8 µs.
+    """
+    random = bytearray(os.urandom(16 * count))
+    # RFC 4122: version 4 in the high nibble of byte 6, the variant bits 10 in byte 8
+    random[6::16] = bytes(b & 0x0F | 0x40 for b in random[6::16])
+    random[8::16] = bytes(b & 0x3F | 0x80 for b in random[8::16])
+    hexed = random.hex()
+    return (hexed[i:i + 32] for i in range(0, 32 * count, 32))
 
 
 def _insert_rows(connection: Connection, model: type[SQLModel], columns: Sequence[str],
-                 rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` of driver-ready values at the driver's fastest."""
+                 rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` of driver-ready values the driver's fastest way, in the connection's
+    transaction; a failure raises SQLAlchemy's exception classes, as any statement does."""
     table = model.__table__
-    quote = connection.dialect.identifier_preparer
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer
     names = ", ".join(quote.format_column(table.c[name]) for name in columns)
-    if connection.dialect.name == "postgresql":
-        statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
-        driver = connection.connection.driver_connection
-        try:
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+    driver = connection.connection
+    if dialect.name == "postgresql":
+        statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN (FORMAT BINARY)"
+        # Binary: a third of the client's CPU per row of text COPY, and the server parses
+        # no times. JSON columns get their text (json's binary form is its text).
+        types = ["text" if isinstance(table.c[name].type, JSON)
+                 else table.c[name].type.compile(dialect=dialect).lower() for name in columns]
+    else:
+        statement = (f"INSERT INTO {quote.format_table(table)} ({names}) "
+                     f"VALUES ({', '.join('?' * len(columns))})")
+    try:
+        if dialect.name == "postgresql":
+            with driver.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
-        except connection.dialect.loaded_dbapi.Error as exc:
-            # the same exception classes as every other statement (IntegrityError …)
-            raise DBAPIError.instance(statement, None, exc, connection.dialect.loaded_dbapi.Error,
-                                      dialect=connection.dialect) from exc
-        return
-    placeholders = ", ".join("?" * len(columns))
-    connection.exec_driver_sql(
-        f"INSERT INTO {quote.format_table(table)} ({names}) VALUES ({placeholders})", rows)
+        else:
+            driver.cursor().executemany(statement, rows)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from exc
 
 
 def enqueue_occurrence(engine: Engine, template: Release, due_at: datetime) -> int | None:
