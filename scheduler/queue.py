@@ -26,7 +26,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -233,7 +233,8 @@ def _insert_rows(connection: Connection, model: type[SQLModel], columns: Sequenc
                 for row in rows:
                     copy.write_row(row)
         else:
-            driver.cursor().executemany(statement, rows)
+            with closing(driver.cursor()) as cursor:
+                cursor.executemany(statement, rows)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error,
                                   dialect=dialect) from exc

@@ -139,6 +139,19 @@ def test_a_failure_mid_batch_queues_nothing(engine: Engine) -> None:
     assert claim.account == "akun-a"
 
 
+def test_a_variant_that_cannot_be_stored_mid_batch_queues_nothing(engine: Engine) -> None:
+    due = utcnow() + timedelta(hours=1)
+    unstorable = Variant(account="akun-b", channel="counting", parts=["x"], length=[1],
+                         limit=500, extra={"card": object()})  # not JSON
+    items = [queue.BulkItem(release(f"Rilis {i}"), [variant("akun-a")], due) for i in range(3)]
+    with pytest.raises(TypeError):
+        queue.enqueue_bulk(engine, [*items, queue.BulkItem(release("Rusak"), [unstorable], due),
+                                    *items])
+    with session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Release)) == 0
+        assert s.scalar(select(func.count()).select_from(Post)) == 0
+
+
 def test_bulk_queued_posts_are_claimable_by_every_account(engine: Engine) -> None:
     due = utcnow() - timedelta(seconds=1)
     queue.enqueue_bulk(engine, [queue.BulkItem(release(f"Rilis {i}"),
