@@ -157,14 +157,15 @@ def _bulk_post_rows(ids: Sequence[int], items: Sequence[BulkItem], dues: Sequenc
                     now: Any) -> Iterator[tuple[Any, ...]]:
     """The rows of ``_BULK_POST_COLUMNS`` for every variant of every item."""
     keys = _publish_keys(sum(len(item.variants) for item in items))
+    scheduled = Status.SCHEDULED.value
     variant_json: dict[int, str] = {}  # by id(): the items keep every variant alive
     for release_id, item, due in zip(ids, items, dues, strict=True):
         for v in item.variants:
             stored = variant_json.get(id(v))
             if stored is None:
                 stored = variant_json[id(v)] = json.dumps(v.to_json())
-            yield (release_id, v.account, v.channel, stored, Status.SCHEDULED.value, due, due,
-                   0, next(keys), "{}", now, now)
+            yield (release_id, v.account, v.channel, stored, scheduled, due, due, 0, next(keys),
+                   "{}", now, now)
 
 
 def _bulk_time_converter(connection: Connection) -> Callable[[datetime], Any]:
