@@ -69,7 +69,8 @@ class Post(SQLModel, table=True):
     """One release composed for one account: the unit that is scheduled and published."""
 
     id: int | None = Field(default=None, primary_key=True)
-    release_id: int = Field(foreign_key="release.id", index=True)
+    #: no index of its own: uq_post_release_account leads with it (migration 0003)
+    release_id: int = Field(foreign_key="release.id")
     account: str = Field(index=True)
     network: str
     variant: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
