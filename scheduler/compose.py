@@ -21,7 +21,7 @@ from scheduler.errors import ComposeError
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.text import fitting, hashtags, markup, templating
-from scheduler.text.counting import NetworkRules, rules_for
+from scheduler.text.counting import Meter, NetworkRules, rules_for
 from scheduler.text.links import find_links, with_utm
 from scheduler.text.mentions import MentionFunction, resolve, with_dids
 from scheduler.variant import Media, Variant
@@ -44,11 +44,7 @@ def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
 
     ``how`` is "thread", "truncated" or "shortened" (a thread would have been too long).
     """
-    rules = rules_for(network)
-
-    def fits(text: str) -> bool:
-        return rules.fits(text, limit)
-
+    fits = Meter(rules_for(network), limit)  # counts each sentence once, not per candidate
     if mode == "thread":
         try:
             return tuple(fitting.thread(body, render, fits, limit=limit)), "thread"

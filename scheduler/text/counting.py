@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import regex
 
 from scheduler.text import twitter
-from scheduler.text.twitter import EMOJI_SEQUENCE
+from scheduler.text.twitter import EMOJI_SEQUENCE, NO_EMOJI
 from scheduler.text.urls import url_spans
 
 _GRAPHEME = regex.compile(r"\X")
@@ -40,11 +41,14 @@ _JOINING = regex.compile(
 )
 
 
+# Characters that are none of the above (ASCII but CR, Latin letters, general punctuation),
+# checked with the standard library's ``re``, much faster than a search for \p{…} classes.
+_NEVER_JOINING = re.compile("[\x00-\x0c\x0e-\u02ff\u2010-\u2027\u2030-\u205e]*")
+
+
 @lru_cache(maxsize=4096)
 def graphemes(text: str) -> int:
-    if text.isascii() and "\r" not in text:
-        return len(text)
-    if not _JOINING.search(text):
+    if _NEVER_JOINING.fullmatch(text) or not _JOINING.search(text):
         return len(text)
     return len(_GRAPHEME.findall(text))
 
@@ -68,7 +72,9 @@ def mastodon_length(text: str) -> int:
         pieces.append("x" * twitter.TRANSFORMED_URL_LENGTH)
         position = end
     pieces.append(text[position:])
-    countable = _REMOTE_MENTION.sub(r"\1", "".join(pieces))
+    countable = "".join(pieces)
+    if "@" in countable:
+        countable = _REMOTE_MENTION.sub(r"\1", countable)
     return graphemes(countable)
 
 
@@ -76,7 +82,7 @@ def mastodon_length(text: str) -> int:
 def threads_length(text: str) -> int:
     """Characters, except that an emoji counts as many as its UTF-8 bytes (Meta's doc)."""
     total = len(text)
-    if text.isascii():
+    if text.isascii() or NO_EMOJI.fullmatch(text):
         return total
     for emoji in EMOJI_SEQUENCE.findall(text):
         total += utf8_bytes(emoji) - len(emoji)
@@ -114,6 +120,9 @@ class NetworkRules:
     caption_limit: int | None = None
     #: image alt text limit
     alt_limit: int | None = None
+    #: the lengths of two texts add up when they meet at plain whitespace (see :class:`Meter`);
+    #: not so in Telegram, where an HTML tag may hold spaces
+    additive: bool = True
 
     def fits(self, text: str, limit: int | None = None) -> bool:
         limit = self.limit if limit is None else limit
@@ -134,7 +143,7 @@ RULES: dict[str, NetworkRules] = {
         NetworkRules("threads", 500, threads_length, "characters (emoji = UTF-8 bytes)",
                      threads=True, max_hashtags=1, max_links=5, max_images=20),
         NetworkRules("telegram", 4096, telegram_length, "UTF-16 units", max_images=None,
-                     caption_limit=1024),
+                     caption_limit=1024, additive=False),
         NetworkRules("facebook", 63206, code_points, "characters", max_images=None),
         NetworkRules("instagram", 2200, code_points, "characters", max_hashtags=30,
                      max_images=10),
@@ -157,3 +166,92 @@ def rules_for(network: str) -> NetworkRules:
 
 def measure(text: str, network: str) -> int:
     return rules_for(network).measure(text)
+
+
+# How a piece begins or ends, for deciding whether two pieces meet cleanly: with whitespace
+# (space, tab, line feed), other text, or a character that joins its neighbour (a combining
+# mark, ZWJ, a prepended mark, CR …).
+_SPACE, _TEXT, _JOINING_CHARACTER = 0, 1, 2
+
+
+def _edge(character: str) -> int:
+    if character in " \t\n":
+        return _SPACE
+    if _NEVER_JOINING.fullmatch(character) or not _JOINING.match(character):
+        return _TEXT
+    return _JOINING_CHARACTER
+
+
+class _Piece(NamedTuple):
+    length: int
+    #: UTF-8 bytes, counted only for a network with a byte limit
+    size: int
+    start: int
+    end: int
+
+
+class Meter:
+    """Whether texts fit one post, for texts put together from recurring pieces.
+
+    Fitting a release tries many candidate posts made of the same sentences, the template's
+    frame and a thread marker. :meth:`joined` answers ``fits("".join(pieces))`` by measuring
+    each distinct piece once (for the life of the meter: one release on one network) and
+    adding the lengths up. That is exact where two pieces meet cleanly: whitespace on one
+    side and no joining character on the other. Whitespace ends every URL, mention, tag and
+    emoji sequence, no normalisation composes across it, and a grapheme cluster breaks there
+    unless a combining mark, ZWJ, prepended mark or CR joins it. Pieces that do not meet
+    cleanly are measured together. Networks whose lengths do not add up so
+    (``NetworkRules.additive``) have the whole text measured.
+    """
+
+    def __init__(self, rules: NetworkRules, limit: int | None = None) -> None:
+        self.rules = rules
+        self.limit = rules.limit if limit is None else limit
+        self._known: dict[str, _Piece] = {}
+
+    def __call__(self, text: str) -> bool:
+        return self.rules.fits(text, self.limit)
+
+    def length(self, pieces: Iterable[str]) -> int:
+        """``rules.measure("".join(pieces))``."""
+        return self._count(pieces)[0]
+
+    def joined(self, pieces: Iterable[str]) -> bool:
+        """``self("".join(pieces))``: whether the text made of ``pieces`` fits."""
+        length, size = self._count(pieces)
+        if self.limit is not None and length > self.limit:
+            return False
+        return self.rules.byte_limit is None or size <= self.rules.byte_limit
+
+    def _piece(self, text: str) -> _Piece:
+        piece = self._known[text] = _Piece(
+            self.rules.measure(text),
+            utf8_bytes(text) if self.rules.byte_limit is not None else 0,
+            _edge(text[0]), _edge(text[-1]))
+        return piece
+
+    def _count(self, pieces: Iterable[str]) -> tuple[int, int]:
+        if not self.rules.additive:
+            text = "".join(pieces)
+            return self.rules.measure(text), utf8_bytes(text)
+        known = self._known
+        length = size = 0
+        group: list[str] = []  # the pieces since the last clean meeting
+        group_length = group_size = end = 0
+        for text in pieces:
+            if not text:
+                continue
+            piece = known.get(text) or self._piece(text)
+            if group and end + piece.start > _TEXT:  # not space on one side and text on the other
+                group.append(text)
+                whole = known.get(merged := "".join(group)) or self._piece(merged)
+                length += whole.length - group_length
+                size += whole.size - group_size
+                group_length, group_size = whole.length, whole.size
+            else:
+                group = [text]
+                group_length, group_size = piece.length, piece.size
+                length += piece.length
+                size += piece.size
+            end = piece.end
+        return length, size
