@@ -13,10 +13,10 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.text import counting, fitting, twitter, urls
+from scheduler.text import counting, fitting, markup, twitter, urls
 from scheduler.text.counting import Meter, rules_for
 from scheduler.text.templating import Renderer
-from tests.composer.strategies import EMOJI, TAGS, URLS, WORDS, body, sentence
+from tests.composer.strategies import EMOJI, MARKDOWN, TAGS, URLS, WORDS, body, sentence
 
 _NETWORKS = ["x", "mastodon", "bluesky", "threads", "telegram", "instagram", "linkedin"]
 _THREAD_NETWORKS = ["x", "mastodon", "bluesky", "threads"]
@@ -170,3 +170,50 @@ _URL_TEXT = st.lists(st.sampled_from(URLS + WORDS + _EDGES + [
 @given(_URL_TEXT, st.booleans())
 def test_urls_found_from_dots_before_letters_are_the_urls_of_every_run(text, bare) -> None:
     assert urls.url_spans(text, without_protocol=bare) == _url_spans_with_every_run(text, bare)
+
+
+# --- Markdown: one pass over markdown-it's tokens instead of its SyntaxTreeNode ------------
+
+_MARKDOWN_LINE = st.lists(st.sampled_from(
+    WORDS + EMOJI + URLS + TAGS + MARKDOWN + [
+        "**", "*", "_", "~~", "`", "<b>", "</b>", "<div>", "&amp;", "&lt;", "\\*", "![foto](a.jpg)",
+        "[tautan][1]", "<https://ditjenpas.go.id>", "|", "{", "@ditjenpas", "  ", "."]),
+    max_size=10).map(" ".join)
+_MARKDOWN_BLOCK = st.one_of(
+    _MARKDOWN_LINE, _MARKDOWN_LINE.map(lambda line: f"## {line}"),
+    _MARKDOWN_LINE.map(lambda line: f"> {line}"), _MARKDOWN_LINE.map(lambda line: f"- {line}"),
+    _MARKDOWN_LINE.map(lambda line: f"3. {line}\n4. {line}"),
+    _MARKDOWN_LINE.map(lambda line: f"- {line}\n  - {line}\n\n  lanjut"),
+    _MARKDOWN_LINE.map(lambda line: f"```\n{line}\n```"), st.just("---"),
+    _MARKDOWN_LINE.map(lambda line: f"    {line}"), st.just("[1]: https://ditjenpas.go.id"),
+    _MARKDOWN_LINE.map(lambda line: f"{line}.\n{line}!"), st.just("<div>\nblok\n</div>"),
+)
+_MARKDOWN = st.lists(_MARKDOWN_BLOCK, min_size=1, max_size=8).map(
+    lambda blocks: "\n\n".join(blocks))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MARKDOWN)
+def test_markdown_converts_as_through_markdown_its_syntax_tree(text) -> None:
+    from markdown_it import MarkdownIt
+    from markdown_it.tree import SyntaxTreeNode
+
+    full_parser = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+        "strikethrough")  # every rule enabled, as before raw HTML's were left out
+    tokens = full_parser.parse(text)
+    for dialect, rules in markup._DIALECT.items():
+        expected = "\n\n".join(markup._blocks(SyntaxTreeNode(tokens), rules))
+        assert markup.convert(text, dialect) == expected
+    assert markup.convert(text, "html") == full_parser.renderer.render(
+        tokens, full_parser.options, {}).strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MARKDOWN_LINE)
+def test_reserved_characters_are_escaped_as_one_by_one(text) -> None:
+    linkedin = str.maketrans({c: "\\" + c for c in "\\|{}@[]()<>#*_~"})
+    discord = str.maketrans({c: "\\" + c for c in "*_~`|"})
+    assert markup.linkedin_escape(text) == text.translate(linkedin)
+    assert markup.escape_for("discord", text) == "".join(
+        part if part.startswith("http") else part.translate(discord)
+        for part in regex.split(r"(https?://\S+)", text))
