@@ -14,7 +14,8 @@ import html
 import mimetypes
 import re
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import Any, NoReturn
 
 from scheduler.errors import ComposeError
@@ -44,7 +45,10 @@ def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
 
     ``how`` is "thread", "truncated" or "shortened" (a thread would have been too long).
     """
-    fits = Meter(rules_for(network), limit)  # counts each sentence once, not per candidate
+    rules = rules_for(network)
+    # X and Mastodon: each sentence measured once, not once per candidate post
+    fits: Callable[[str], bool] = (Meter(rules, limit) if rules.measured_in_pieces
+                                   else partial(rules.fits, limit=limit))
     if mode == "thread":
         try:
             return tuple(fitting.thread(body, render, fits, limit=limit)), "thread"

@@ -11,7 +11,8 @@ import html
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from itertools import pairwise
 from typing import NamedTuple
 
 import regex
@@ -123,6 +124,9 @@ class NetworkRules:
     #: the lengths of two texts add up when they meet at plain whitespace (see :class:`Meter`);
     #: not so in Telegram, where an HTML tag may hold spaces
     additive: bool = True
+    #: measuring a text costs more than adding up the lengths of its sentences (X and Mastodon
+    #: look for URLs), so fitting measures candidate posts with a :class:`Meter`
+    measured_in_pieces: bool = False
 
     def fits(self, text: str, limit: int | None = None) -> bool:
         limit = self.limit if limit is None else limit
@@ -135,9 +139,9 @@ RULES: dict[str, NetworkRules] = {
     rules.network: rules
     for rules in (
         NetworkRules("x", 280, twitter.weighted_length, "weighted characters", threads=True,
-                     alt_limit=1000),
+                     alt_limit=1000, measured_in_pieces=True),
         NetworkRules("mastodon", 500, mastodon_length, "characters", threads=True,
-                     alt_limit=1500),
+                     alt_limit=1500, measured_in_pieces=True),
         NetworkRules("bluesky", 300, graphemes, "graphemes", threads=True, byte_limit=3000,
                      alt_limit=2000),
         NetworkRules("threads", 500, threads_length, "characters (emoji = UTF-8 bytes)",
@@ -174,6 +178,7 @@ def measure(text: str, network: str) -> int:
 _SPACE, _TEXT, _JOINING_CHARACTER = 0, 1, 2
 
 
+@cache
 def _edge(character: str) -> int:
     if character in " \t\n":
         return _SPACE
@@ -218,12 +223,25 @@ class Meter:
 
     def joined(self, pieces: Iterable[str]) -> bool:
         """``self("".join(pieces))``: whether the text made of ``pieces`` fits."""
-        length, size = self._count(pieces)
+        return self._within(*self._count(pieces))
+
+    def stretch(self, units: list[str]) -> Stretch | None:
+        """The texts made of the first units of ``units`` (see :class:`Stretch`); None when
+        the network's lengths do not add up or a unit is empty."""
+        if not self.rules.additive or not all(units):
+            return None
+        return Stretch(self, units)
+
+    def _within(self, length: int, size: int) -> bool:
         if self.limit is not None and length > self.limit:
             return False
         return self.rules.byte_limit is None or size <= self.rules.byte_limit
 
     def _piece(self, text: str) -> _Piece:
+        known = self._known.get(text)
+        return known if known is not None else self._learn(text)
+
+    def _learn(self, text: str) -> _Piece:
         piece = self._known[text] = _Piece(
             self.rules.measure(text),
             utf8_bytes(text) if self.rules.byte_limit is not None else 0,
@@ -241,10 +259,10 @@ class Meter:
         for text in pieces:
             if not text:
                 continue
-            piece = known.get(text) or self._piece(text)
+            piece = known.get(text) or self._learn(text)
             if group and end + piece.start > _TEXT:  # not space on one side and text on the other
                 group.append(text)
-                whole = known.get(merged := "".join(group)) or self._piece(merged)
+                whole = known.get(merged := "".join(group)) or self._learn(merged)
                 length += whole.length - group_length
                 size += whole.size - group_size
                 group_length, group_size = whole.length, whole.size
@@ -255,3 +273,61 @@ class Meter:
                 size += piece.size
             end = piece.end
         return length, size
+
+
+class Stretch:
+    """Texts made of the first ``k`` units of a row (the sentences fitting tries for one post)
+    between some other pieces, each answered in constant time.
+
+    ``stretch.joined(before, k, last, after)`` is ``meter.joined([*before, *units[:k - 1],
+    last, *after])``: the lengths of ``units[:k - 1]`` are added up once, in advance, and so
+    are those of ``before`` and ``after``, which stay the same while one post is fitted.
+    Where pieces do not meet cleanly the meter measures them together, as always.
+    """
+
+    def __init__(self, meter: Meter, units: list[str]) -> None:
+        self._meter = meter
+        self._units = units
+        self._pieces = [meter._piece(unit) for unit in units]
+        # sums over units[:i]: lengths, sizes, and places where two units do not meet cleanly
+        self._lengths, self._sizes, self._unclean = [0], [0], [0]
+        length = size = unclean = 0
+        end = _SPACE
+        for piece in self._pieces:
+            length += piece.length
+            size += piece.size
+            unclean += end + piece.start > _TEXT
+            end = piece.end
+            self._lengths.append(length)
+            self._sizes.append(size)
+            self._unclean.append(unclean)
+        self._sides: dict[tuple[str, ...], _Piece | None] = {}
+
+    def joined(self, before: tuple[str, ...], k: int, last: str,
+               after: tuple[str, ...]) -> bool:
+        meter = self._meter
+        head, tail = self._side(before), self._side(after)
+        if head is not None and tail is not None and last and not self._unclean[k - 1]:
+            piece = meter._piece(last)
+            start = self._pieces[0].start if k > 1 else piece.start
+            middle_end = self._pieces[k - 2].end if k > 1 else _SPACE
+            if (head.end + start <= _TEXT and middle_end + piece.start <= _TEXT
+                    and piece.end + tail.start <= _TEXT):
+                return meter._within(
+                    head.length + self._lengths[k - 1] + piece.length + tail.length,
+                    head.size + self._sizes[k - 1] + piece.size + tail.size)
+        return meter.joined([*before, *self._units[:k - 1], last, *after])
+
+    def _side(self, texts: tuple[str, ...]) -> _Piece | None:
+        """``texts`` as one piece if they meet cleanly; none at all is whitespace of length 0
+        (a joining character next to it sends the text to the meter whole)."""
+        if texts not in self._sides:
+            pieces = [self._meter._piece(text) for text in texts if text]
+            side: _Piece | None = _Piece(0, 0, _SPACE, _SPACE)
+            if pieces:
+                side = _Piece(sum(p.length for p in pieces), sum(p.size for p in pieces),
+                              pieces[0].start, pieces[-1].end)
+                if any(a.end + b.start > _TEXT for a, b in pairwise(pieces)):
+                    side = None
+            self._sides[texts] = side
+        return self._sides[texts]

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import regex
+
+if TYPE_CHECKING:
+    from scheduler.text.counting import Stretch
 
 ELLIPSIS = "…"
 #: a thread longer than this is a sign the release belongs on the website instead
@@ -106,13 +110,23 @@ def _joined(fits: Callable[[str], bool]) -> Callable[[list[str]], bool]:
     return joined if joined is not None else lambda pieces: fits("".join(pieces))
 
 
+def _stretch(fits: Callable[[str], bool], units: list[str]) -> Stretch | None:
+    stretch = getattr(fits, "stretch", None)
+    return stretch(units) if stretch is not None and units else None
+
+
+def _ends(render: Callable[[str], str], body: str) -> tuple[str, str] | None:
+    """(head, tail) with ``render(body) == head + body + tail``, if ``render`` can tell."""
+    frame = getattr(render, "frame", None)
+    return frame(body) if frame is not None else None
+
+
 def _post(render: Callable[[str], str] | None, body: list[str], suffix: str = "") -> list[str]:
     """``render("".join(body)) + suffix`` as pieces (``render`` None: the body as it is)."""
     if render is None:
         return [*body, suffix]
     text = "".join(body)
-    frame = getattr(render, "frame", None)
-    ends = frame(text) if frame is not None else None
+    ends = _ends(render, text)
     if ends is None:
         return [render(text), suffix]
     return [ends[0], *body, ends[1], suffix]
@@ -144,7 +158,17 @@ def truncate(body: str, render: Callable[[str], str], fits: Callable[[str], bool
     joined = _joined(fits)
     units = sentences(body)
     span = _window(units, limit)
-    kept = _longest(span, lambda k: k > 0 and joined(_post(render, _cut(units[:k], ellipsis))))
+    stretch = _stretch(fits, units[:span])
+
+    def with_units_fits(k: int) -> bool:
+        if stretch is not None and (last := units[k - 1].rstrip()):
+            body = "".join(units[:k - 1]) + last + ellipsis
+            ends = _ends(render, body)
+            if ends is not None:
+                return stretch.joined((ends[0],), k, last + ellipsis, (ends[1],))
+        return joined(_post(render, _cut(units[:k], ellipsis)))
+
+    kept = _longest(span, lambda k: k > 0 and with_units_fits(k))
     head = "".join(units[:kept])
     words = tokens(units[kept]) if kept < len(units) else []
 
@@ -180,9 +204,18 @@ def thread(body: str, render_first: Callable[[str], str], fits: Callable[[str], 
     while queue:
         wrap = render_first if not chunks else None
         span = _window(queue, limit)
+        # the chunk "".join(queue[:k]).strip() is [*units[:k - 1], units[k - 1].rstrip()]
+        units = [queue[0].lstrip(), *queue[1:span]]
+        stretch = _stretch(fits, units)
 
-        def candidate_fits(k: int, units: list[str] = queue, wrap=wrap) -> bool:
-            return k > 0 and joined(_post(wrap, _stripped(units[:k]), widest))
+        def candidate_fits(k: int, units: list[str] = units, wrap=wrap, stretch=stretch) -> bool:
+            if k == 0:
+                return False
+            if stretch is not None and (last := units[k - 1].rstrip()):
+                ends = ("", "") if wrap is None else _ends(wrap, "".join(units[:k - 1]) + last)
+                if ends is not None:
+                    return stretch.joined((ends[0],), k, last, (ends[1], widest))
+            return joined(_post(wrap, _stripped(units[:k]), widest))
 
         kept = _longest(span, candidate_fits)
         if kept:
