@@ -188,6 +188,7 @@ def _edge(character: str) -> int:
 
 
 class _Piece(NamedTuple):
+    #: the length inside running text, after whitespace
     length: int
     #: UTF-8 bytes, counted only for a network with a byte limit
     size: int
@@ -207,12 +208,19 @@ class Meter:
     unless a combining mark, ZWJ, prepended mark or CR joins it. Pieces that do not meet
     cleanly are measured together. Networks whose lengths do not add up so
     (``NetworkRules.additive``) have the whole text measured.
+
+    One thing whitespace does not end: twitter-text reads the first word of a text with
+    different eyes than a word after a space (a URL's preceding-character rule: ``❤️.go.id``
+    holds no URL at the start of a text, ``go.id`` after a space). So a piece is measured as
+    running text, after a space, and the piece that opens a text again on its own.
     """
 
     def __init__(self, rules: NetworkRules, limit: int | None = None) -> None:
         self.rules = rules
         self.limit = rules.limit if limit is None else limit
         self._known: dict[str, _Piece] = {}
+        self._opening: dict[str, int] = {}
+        self._space = rules.measure(" ")
 
     def __call__(self, text: str) -> bool:
         return self.rules.fits(text, self.limit)
@@ -243,36 +251,36 @@ class Meter:
 
     def _learn(self, text: str) -> _Piece:
         piece = self._known[text] = _Piece(
-            self.rules.measure(text),
+            self.rules.measure(" " + text) - self._space,
             utf8_bytes(text) if self.rules.byte_limit is not None else 0,
             _edge(text[0]), _edge(text[-1]))
         return piece
+
+    def _opening_difference(self, text: str) -> int:
+        """How much longer ``text`` is at the start of a text than in running text."""
+        if text not in self._opening:
+            self._opening[text] = self.rules.measure(text) - self._piece(text).length
+        return self._opening[text]
 
     def _count(self, pieces: Iterable[str]) -> tuple[int, int]:
         if not self.rules.additive:
             text = "".join(pieces)
             return self.rules.measure(text), utf8_bytes(text)
-        known = self._known
-        length = size = 0
-        group: list[str] = []  # the pieces since the last clean meeting
-        group_length = group_size = end = 0
+        # pieces that do not meet cleanly are joined into one group, measured together
+        groups: list[tuple[str, _Piece]] = []
         for text in pieces:
             if not text:
                 continue
-            piece = known.get(text) or self._learn(text)
-            if group and end + piece.start > _TEXT:  # not space on one side and text on the other
-                group.append(text)
-                whole = known.get(merged := "".join(group)) or self._learn(merged)
-                length += whole.length - group_length
-                size += whole.size - group_size
-                group_length, group_size = whole.length, whole.size
+            piece = self._piece(text)
+            if groups and groups[-1][1].end + piece.start > _TEXT:
+                text = groups[-1][0] + text
+                groups[-1] = (text, self._piece(text))
             else:
-                group = [text]
-                group_length, group_size = piece.length, piece.size
-                length += piece.length
-                size += piece.size
-            end = piece.end
-        return length, size
+                groups.append((text, piece))
+        if not groups:
+            return 0, 0
+        return (sum(piece.length for _, piece in groups) + self._opening_difference(groups[0][0]),
+                sum(piece.size for _, piece in groups))
 
 
 class Stretch:
@@ -301,7 +309,7 @@ class Stretch:
             self._lengths.append(length)
             self._sizes.append(size)
             self._unclean.append(unclean)
-        self._sides: dict[tuple[str, ...], _Piece | None] = {}
+        self._sides: dict[tuple[str, ...], tuple[_Piece, str] | None] = {}
 
     def joined(self, before: tuple[str, ...], k: int, last: str,
                after: tuple[str, ...]) -> bool:
@@ -311,22 +319,26 @@ class Stretch:
             piece = meter._piece(last)
             start = self._pieces[0].start if k > 1 else piece.start
             middle_end = self._pieces[k - 2].end if k > 1 else _SPACE
-            if (head.end + start <= _TEXT and middle_end + piece.start <= _TEXT
-                    and piece.end + tail.start <= _TEXT):
+            if (head[0].end + start <= _TEXT and middle_end + piece.start <= _TEXT
+                    and piece.end + tail[0].start <= _TEXT):
+                opening = head[1] or (self._units[0] if k > 1 else last)
                 return meter._within(
-                    head.length + self._lengths[k - 1] + piece.length + tail.length,
-                    head.size + self._sizes[k - 1] + piece.size + tail.size)
+                    head[0].length + self._lengths[k - 1] + piece.length + tail[0].length
+                    + meter._opening_difference(opening),
+                    head[0].size + self._sizes[k - 1] + piece.size + tail[0].size)
         return meter.joined([*before, *self._units[:k - 1], last, *after])
 
-    def _side(self, texts: tuple[str, ...]) -> _Piece | None:
-        """``texts`` as one piece if they meet cleanly; none at all is whitespace of length 0
-        (a joining character next to it sends the text to the meter whole)."""
+    def _side(self, texts: tuple[str, ...]) -> tuple[_Piece, str] | None:
+        """``texts`` as one piece and the first of them, if they meet cleanly; none at all is
+        whitespace of length 0 (a joining character next to it has the text measured whole).
+        """
         if texts not in self._sides:
-            pieces = [self._meter._piece(text) for text in texts if text]
-            side: _Piece | None = _Piece(0, 0, _SPACE, _SPACE)
+            texts_ = [text for text in texts if text]
+            pieces = [self._meter._piece(text) for text in texts_]
+            side: tuple[_Piece, str] | None = (_Piece(0, 0, _SPACE, _SPACE), "")
             if pieces:
-                side = _Piece(sum(p.length for p in pieces), sum(p.size for p in pieces),
-                              pieces[0].start, pieces[-1].end)
+                side = (_Piece(sum(p.length for p in pieces), sum(p.size for p in pieces),
+                               pieces[0].start, pieces[-1].end), texts_[0])
                 if any(a.end + b.start > _TEXT for a, b in pairwise(pieces)):
                     side = None
             self._sides[texts] = side

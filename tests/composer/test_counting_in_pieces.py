@@ -41,6 +41,13 @@ def test_a_text_measured_in_pieces_has_the_length_of_the_whole(pieces, network) 
     assert meter.length(pieces[::-1]) == rules.measure("".join(pieces[::-1]))
 
 
+def test_the_first_word_of_a_text_is_read_as_x_reads_it_there() -> None:
+    # twitter-text finds no URL in "❤️.go.id" opening a text, but "go.id" after a space
+    x = rules_for("x")
+    assert Meter(x).length(["❤️.go.id", " Lapas."]) == x.measure("❤️.go.id Lapas.") == 15
+    assert Meter(x).length(["Lapas. ", "❤️.go.id"]) == x.measure("Lapas. ❤️.go.id") == 33
+
+
 @settings(max_examples=300, deadline=None)
 @given(_PIECES, st.sampled_from(_NETWORKS), st.integers(1, 600))
 def test_a_meter_says_what_the_network_rules_say(pieces, network, limit) -> None:
