@@ -14,15 +14,14 @@ import html
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Callable
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any, NoReturn
 
 from scheduler.errors import ComposeError
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.text import fitting, hashtags, markup, templating
-from scheduler.text.counting import Meter, NetworkRules, rules_for
+from scheduler.text.counting import NetworkRules, rules_for
 from scheduler.text.links import find_links, with_utm
 from scheduler.text.mentions import MentionFunction, resolve, with_dids
 from scheduler.variant import Media, Variant
@@ -46,9 +45,10 @@ def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
     ``how`` is "thread", "truncated" or "shortened" (a thread would have been too long).
     """
     rules = rules_for(network)
-    # X and Mastodon: each sentence measured once, not once per candidate post
-    fits: Callable[[str], bool] = (Meter(rules, limit) if rules.measured_in_pieces
-                                   else partial(rules.fits, limit=limit))
+
+    def fits(text: str) -> bool:
+        return rules.fits(text, limit)
+
     if mode == "thread":
         try:
             return tuple(fitting.thread(body, render, fits, limit=limit)), "thread"

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import regex
-
-if TYPE_CHECKING:
-    from scheduler.text.counting import Stretch
 
 ELLIPSIS = "…"
 #: a thread longer than this is a sign the release belongs on the website instead
@@ -98,54 +94,6 @@ def _window(units: list[str], limit: int | None) -> int:
     return len(units)
 
 
-# Fitting measures many candidate posts made of the same sentences. When ``fits`` can take a
-# text in pieces (``counting.Meter.joined``) and ``render`` can say where a body goes in its
-# frame (``templating.Renderer.frame``), each candidate is handed over as pieces, so that
-# every sentence is measured once instead of once per candidate. Either way the answer is
-# ``fits`` of exactly the text the plain functions would build.
-
-
-def _joined(fits: Callable[[str], bool]) -> Callable[[list[str]], bool]:
-    joined = getattr(fits, "joined", None)
-    return joined if joined is not None else lambda pieces: fits("".join(pieces))
-
-
-def _stretch(fits: Callable[[str], bool], units: list[str]) -> Stretch | None:
-    stretch = getattr(fits, "stretch", None)
-    return stretch(units) if stretch is not None and units else None
-
-
-def _ends(render: Callable[[str], str], body: str) -> tuple[str, str] | None:
-    """(head, tail) with ``render(body) == head + body + tail``, if ``render`` can tell."""
-    frame = getattr(render, "frame", None)
-    return frame(body) if frame is not None else None
-
-
-def _post(render: Callable[[str], str] | None, body: list[str], suffix: str = "") -> list[str]:
-    """``render("".join(body)) + suffix`` as pieces (``render`` None: the body as it is)."""
-    if render is None:
-        return [*body, suffix]
-    text = "".join(body)
-    ends = _ends(render, text)
-    if ends is None:
-        return [render(text), suffix]
-    return [ends[0], *body, ends[1], suffix]
-
-
-def _stripped(units: list[str]) -> list[str]:
-    """``"".join(units).strip()`` as pieces."""
-    if len(units) > 1 and (first := units[0].lstrip()) and (last := units[-1].rstrip()):
-        return [first, *units[1:-1], last]
-    return ["".join(units).strip()]
-
-
-def _cut(units: list[str], ellipsis: str) -> list[str]:
-    """``"".join(units).rstrip() + ellipsis`` as pieces."""
-    if units and (last := units[-1].rstrip()):
-        return [*units[:-1], last + ellipsis]
-    return ["".join(units).rstrip() + ellipsis]
-
-
 def truncate(body: str, render: Callable[[str], str], fits: Callable[[str], bool], *,
              limit: int | None = None, ellipsis: str = ELLIPSIS) -> tuple[str, bool]:
     """The post with as much of ``body`` as fits, cut with ``ellipsis``; (text, was_cut).
@@ -155,28 +103,20 @@ def truncate(body: str, render: Callable[[str], str], fits: Callable[[str], bool
     whole = render(body)
     if fits(whole):
         return whole, False
-    joined = _joined(fits)
     units = sentences(body)
     span = _window(units, limit)
-    stretch = _stretch(fits, units[:span])
 
-    def with_units_fits(k: int) -> bool:
-        if stretch is not None and (last := units[k - 1].rstrip()):
-            body = "".join(units[:k - 1]) + last + ellipsis
-            ends = _ends(render, body)
-            if ends is not None:
-                return stretch.joined((ends[0],), k, last + ellipsis, (ends[1],))
-        return joined(_post(render, _cut(units[:k], ellipsis)))
+    def with_units(k: int) -> str:
+        return render("".join(units[:k]).rstrip() + ellipsis)
 
-    kept = _longest(span, lambda k: k > 0 and with_units_fits(k))
+    kept = _longest(span, lambda k: k > 0 and fits(with_units(k)))
     head = "".join(units[:kept])
     words = tokens(units[kept]) if kept < len(units) else []
 
     def with_words(j: int) -> str:
         return render((head + "".join(words[:j])).rstrip() + ellipsis)
 
-    more = _longest(len(words), lambda j: j > 0 and joined(
-        _post(render, _cut([*units[:kept], *words[:j]], ellipsis))))
+    more = _longest(len(words), lambda j: j > 0 and fits(with_words(j)))
     if kept or more:
         return with_words(more), True
     bare = render("")
@@ -200,24 +140,14 @@ def thread(body: str, render_first: Callable[[str], str], fits: Callable[[str], 
     widest = marker(MAX_THREAD_PARTS, MAX_THREAD_PARTS)
     queue = sentences(body)
     chunks: list[str] = []
-    joined = _joined(fits)
     while queue:
-        wrap = render_first if not chunks else None
+        wrap = render_first if not chunks else (lambda s: s)
         span = _window(queue, limit)
-        # the chunk "".join(queue[:k]).strip() is [*units[:k - 1], units[k - 1].rstrip()]
-        units = [queue[0].lstrip(), *queue[1:span]]
-        stretch = _stretch(fits, units)
 
-        def candidate_fits(k: int, units: list[str] = units, wrap=wrap, stretch=stretch) -> bool:
-            if k == 0:
-                return False
-            if stretch is not None and (last := units[k - 1].rstrip()):
-                ends = ("", "") if wrap is None else _ends(wrap, "".join(units[:k - 1]) + last)
-                if ends is not None:
-                    return stretch.joined((ends[0],), k, last, (ends[1], widest))
-            return joined(_post(wrap, _stripped(units[:k]), widest))
+        def candidate(k: int, units: list[str] = queue, wrap=wrap) -> str:
+            return wrap("".join(units[:k]).strip()) + widest
 
-        kept = _longest(span, candidate_fits)
+        kept = _longest(span, lambda k: k > 0 and fits(candidate(k)))
         if kept:
             chunks.append("".join(queue[:kept]).strip())
             queue = queue[kept:]
@@ -225,15 +155,14 @@ def thread(body: str, render_first: Callable[[str], str], fits: Callable[[str], 
             # a sentence too long for this post: cut at a word, marked with an ellipsis
             words = tokens(queue[0])
 
-            def cut_fits(j: int, words: list[str] = words, wrap=wrap) -> bool:
-                return j > 0 and joined(_post(wrap, _cut(_stripped(words[:j]), ellipsis),
-                                              widest))
+            def cut(j: int, words: list[str] = words, wrap=wrap) -> str:
+                return wrap("".join(words[:j]).strip() + ellipsis) + widest
 
-            more = _longest(len(words), cut_fits)
+            more = _longest(len(words), lambda j: j > 0 and fits(cut(j)))
             if more:
                 chunks.append("".join(words[:more]).strip() + ellipsis)
                 queue = ["".join(words[more:]), *queue[1:]]
-            elif not chunks and fits((wrap or str)("") + widest):
+            elif not chunks and fits(wrap("") + widest):
                 chunks.append("")  # the first post carries only title, link and tags
             else:
                 raise DoesNotFit("the required parts alone" if not chunks

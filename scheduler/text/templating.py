@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,23 +53,6 @@ class Renderer:
         if self.render is not None:
             return tidy(self.render(body))
         return tidy(self.before + body + self.after)
-
-    def frame(self, body: str) -> tuple[str, str] | None:
-        """(head, tail) with ``self(body) == head + body + tail``, when it is that simple: a
-        spliced template, no Telegram tags to close, and a body that begins and ends with
-        text and holds nothing :func:`tidy` would change (lets fitting measure in pieces)."""
-        if (self._ends is None or not body or body[0].isspace() or body[-1].isspace()
-                or " \n" in body or "\t\n" in body or "\n\n\n" in body):
-            return None
-        return self._ends
-
-    @cached_property
-    def _ends(self) -> tuple[str, str] | None:
-        """The frame as :func:`tidy` leaves it around a body, when only its ends change."""
-        if self.render is not None or self.telegram or tidy_inside(self.before) != self.before \
-                or tidy_inside(self.after) != self.after:
-            return None
-        return self.before.lstrip(), self.after.rstrip()
 
 
 @lru_cache(maxsize=2048)

@@ -1,10 +1,10 @@
 """Fast paths give exactly what the straightforward ways give.
 
-Fitting measures each sentence once and adds the lengths up (``counting.Meter``), templates
-say where a body goes (``Renderer.frame``), and counting skips its Unicode-class searches
-for text that cannot need them. Each is compared here with the plain computation on
+Counting skips its Unicode-class searches for text that cannot need them, URLs are looked
+for only in runs with a dot before a letter, and Markdown is converted from one pass over
+markdown-it's tokens. Each is compared here with the straightforward computation on
 generated release-like text: Indonesian words, emoji, URLs, bare domains, tags, mentions,
-and the characters that join across whitespace (combining marks, ZWJ, CR).
+Markdown, and characters that join their neighbours (combining marks, ZWJ, CR).
 """
 
 from __future__ import annotations
@@ -13,112 +13,13 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.text import counting, fitting, markup, twitter, urls
-from scheduler.text.counting import Meter, rules_for
-from scheduler.text.templating import Renderer
-from tests.composer.strategies import EMOJI, MARKDOWN, TAGS, URLS, WORDS, body, sentence
+from scheduler.text import counting, markup, twitter, urls
+from tests.composer.strategies import EMOJI, MARKDOWN, TAGS, URLS, WORDS
 
-_NETWORKS = ["x", "mastodon", "bluesky", "threads", "telegram", "instagram", "linkedin"]
-_THREAD_NETWORKS = ["x", "mastodon", "bluesky", "threads"]
-# what may stand on either side of the place where two pieces meet
+# what may stand next to the text around it
 _EDGES = [" ", "  ", "\n", "\n\n", "\t", "\r", "\r\n", "\u0301", "\u200d", "\ufe0f", "🏽",
           "\u0600", "🇮", "\u1100", "\u00a0", "\u3000", "\u2003", "(", ".", "“", "—", "…",
           "@mastodon.social", "@ditjenpas", ".go.id", "://", "/berita"]
-_PIECE = st.one_of(
-    sentence, st.sampled_from(WORDS + EMOJI + URLS + TAGS + _EDGES),
-    st.lists(st.sampled_from(WORDS + EMOJI + URLS + TAGS + _EDGES), max_size=6).map("".join),
-)
-_PIECES = st.lists(_PIECE, max_size=12)
-
-
-@settings(max_examples=400, deadline=None)
-@given(_PIECES, st.sampled_from(_NETWORKS))
-def test_a_text_measured_in_pieces_has_the_length_of_the_whole(pieces, network) -> None:
-    rules = rules_for(network)
-    meter = Meter(rules)
-    assert meter.length(pieces) == rules.measure("".join(pieces))
-    # the meter remembers pieces: a second text from the same pieces is still exact
-    assert meter.length(pieces[::-1]) == rules.measure("".join(pieces[::-1]))
-
-
-def test_the_first_word_of_a_text_is_read_as_x_reads_it_there() -> None:
-    # twitter-text finds no URL in "❤️.go.id" opening a text, but "go.id" after a space
-    x = rules_for("x")
-    assert Meter(x).length(["❤️.go.id", " Lapas."]) == x.measure("❤️.go.id Lapas.") == 15
-    assert Meter(x).length(["Lapas. ", "❤️.go.id"]) == x.measure("Lapas. ❤️.go.id") == 33
-
-
-@settings(max_examples=300, deadline=None)
-@given(_PIECES, st.sampled_from(_NETWORKS), st.integers(1, 600))
-def test_a_meter_says_what_the_network_rules_say(pieces, network, limit) -> None:
-    rules = rules_for(network)
-    assert Meter(rules, limit).joined(pieces) == rules.fits("".join(pieces), limit)
-
-
-_FRAME_TEXT = st.lists(st.sampled_from(WORDS[:8] + TAGS + URLS[:2] + [" ", "  ", "\n", "\n\n",
-                                                                       "\n\n\n", " \n", "\t"]),
-                       max_size=8).map("".join)
-
-
-@settings(max_examples=400, deadline=None)
-@given(_FRAME_TEXT, _FRAME_TEXT, _PIECES.map("".join))
-def test_a_framed_body_is_what_the_renderer_makes(before, after, text) -> None:
-    renderer = Renderer(before, after, telegram=False)
-    ends = renderer.frame(text)
-    if ends is not None:
-        assert renderer(text) == ends[0] + text + ends[1]
-
-
-def test_a_spliced_template_frames_a_body_of_text() -> None:
-    renderer = Renderer("Judul\n\n", "\n\nhttps://lapas.example.go.id\n#Humas\n", False)
-    assert renderer.frame("Isi rilis. Kalimat kedua.") == (
-        "Judul\n\n", "\n\nhttps://lapas.example.go.id\n#Humas")
-    assert renderer.frame(" Isi.") is None and renderer.frame("Isi \nlagi.") is None
-
-
-def test_telegram_and_unspliced_renderers_have_no_frame() -> None:
-    assert Renderer("<b>T</b>\n\n", "", telegram=True).frame("Isi.") is None
-    assert Renderer("", "", False, lambda body: body + body).frame("Isi.") is None
-
-
-def _renderer(title: str, tags: str) -> Renderer:
-    return Renderer(f"{title}\n\n", f"\n\nhttps://lapas.example.go.id/berita\n{tags}", False)
-
-
-@settings(max_examples=200, deadline=None)
-@given(body, st.sampled_from(_THREAD_NETWORKS), st.integers(60, 500),
-       st.lists(st.sampled_from(WORDS[:12] + EMOJI[:3]), min_size=1, max_size=8).map(" ".join),
-       st.lists(st.sampled_from(TAGS), max_size=3).map(" ".join))
-def test_a_thread_fitted_in_pieces_is_the_thread_fitted_whole(text, network, limit, title,
-                                                              tags) -> None:
-    rules = rules_for(network)
-    render = _renderer(title, tags)
-
-    def plain_fits(candidate: str) -> bool:
-        return rules.fits(candidate, limit)
-
-    def fitted(fits) -> list[str] | str:
-        try:
-            return fitting.thread(text, render, fits, limit=limit)
-        except fitting.DoesNotFit as exc:
-            return type(exc).__name__ + exc.what
-
-    assert fitted(Meter(rules, limit)) == fitted(plain_fits)
-
-
-@settings(max_examples=200, deadline=None)
-@given(body, st.sampled_from(_NETWORKS), st.integers(40, 700))
-def test_a_text_truncated_in_pieces_is_the_text_truncated_whole(text, network, limit) -> None:
-    rules = rules_for(network)
-    render = _renderer("Judul Rilis", "#HumasBergerakBersama")
-
-    def truncated(fits) -> tuple[str, bool] | str:
-        try:
-            return fitting.truncate(text, render, fits, limit=limit)
-        except fitting.DoesNotFit as exc:
-            return exc.what
-
-    assert truncated(Meter(rules, limit)) == truncated(lambda s: rules.fits(s, limit))
 
 
 # --- the shortcuts inside counting -------------------------------------------------------
@@ -157,6 +58,25 @@ _GRAPHEME_TEXT = st.lists(st.sampled_from(WORDS + EMOJI + _EDGES + ["각", "\u11
 @given(_GRAPHEME_TEXT)
 def test_graphemes_are_counted_as_the_unicode_segmentation_counts_them(text) -> None:
     assert counting.graphemes(text) == len(regex.findall(r"\X", text))
+
+
+_RELEASE_TEXT = st.lists(st.sampled_from(WORDS + EMOJI + URLS + TAGS + _EDGES + [
+    "@ditjenpas@mastodon.social", "©", "‼", "1️⃣", "#️⃣"]), max_size=30).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_RELEASE_TEXT)
+def test_threads_and_mastodon_lengths_are_those_of_their_rules_applied_in_full(text) -> None:
+    emoji = twitter.EMOJI_SEQUENCE.findall(text)
+    assert counting.threads_length(text) == len(text) + sum(
+        len(e.encode()) - len(e) for e in emoji)
+    countable, position = [], 0
+    for start, end in urls.url_spans(text, without_protocol=False):
+        countable += [text[position:start], "x" * 23]
+        position = end
+    countable.append(text[position:])
+    assert counting.mastodon_length(text) == len(regex.findall(
+        r"\X", counting._REMOTE_MENTION.sub(r"\1", "".join(countable))))
 
 
 def _url_spans_with_every_run(text: str, without_protocol: bool) -> list[tuple[int, int]]:
