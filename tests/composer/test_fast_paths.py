@@ -13,13 +13,19 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.text import counting, markup, twitter, urls
+from scheduler.text import counting, links, markup, twitter, urls
 from tests.composer.strategies import EMOJI, MARKDOWN, TAGS, URLS, WORDS
 
 # what may stand next to the text around it
 _EDGES = [" ", "  ", "\n", "\n\n", "\t", "\r", "\r\n", "\u0301", "\u200d", "\ufe0f", "🏽",
           "\u0600", "🇮", "\u1100", "\u00a0", "\u3000", "\u2003", "(", ".", "“", "—", "…",
           "@mastodon.social", "@ditjenpas", ".go.id", "://", "/berita"]
+
+
+_URL_TEXT_FOR_LINKS = st.lists(st.sampled_from(
+    WORDS + URLS + _EDGES + ["Jl.Merdeka", "e.g.", "KEMENKUMHAM.GO.ID", "\u212a.id", "ſ.id", "(",
+                             ")", "https://", "ftp://x", "Rp5.000", "a@b.id"]),
+    max_size=25).map(" ".join)
 
 
 # --- the shortcuts inside counting -------------------------------------------------------
@@ -77,6 +83,13 @@ def test_threads_and_mastodon_lengths_are_those_of_their_rules_applied_in_full(t
     countable.append(text[position:])
     assert counting.mastodon_length(text) == len(regex.findall(
         r"\X", counting._REMOTE_MENTION.sub(r"\1", "".join(countable))))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_URL_TEXT_FOR_LINKS)
+def test_text_that_find_links_does_not_search_has_no_link_for_the_full_pattern(text) -> None:
+    if "://" not in text and not links._DOT_LABEL.search(text):
+        assert links.find_links(text) == () and not list(links._LINK.finditer(text))
 
 
 def _url_spans_with_every_run(text: str, without_protocol: bool) -> list[tuple[int, int]]:
