@@ -125,6 +125,9 @@ def url_spans(text: str, *, without_protocol: bool = True) -> list[tuple[int, in
 def _runs_with_dot_letter(text: str) -> Iterator[tuple[int, str]]:
     """(offset, run) of each run with a dot before a letter, the run with the whitespace
     character before it (none at the start of ``text``)."""
+    dots = [dot.start() for dot in _DOT_LETTER.finditer(text)]
+    if not dots:
+        return
     if _RARE_SPACE.search(text):
         for run in _RUN_WITH_DOT.finditer(text):
             if _DOT_LETTER.search(run.group()):
@@ -132,8 +135,7 @@ def _runs_with_dot_letter(text: str) -> Iterator[tuple[int, str]]:
         return
     # only space, tab and line feed separate runs: found from each such dot with str methods
     done = 0
-    for dot in _DOT_LETTER.finditer(text):
-        position = dot.start()
+    for position in dots:
         if position < done:
             continue  # in the run just searched
         start = max(text.rfind(" ", 0, position), text.rfind("\n", 0, position),
