@@ -253,7 +253,8 @@ class _Composer:
     def parts(self) -> list[str]:
         tags = self._choose_tags()
         # tags already written in the body need not be repeated when the body goes whole
-        untold = tuple(t for t in tags if t.casefold() not in _written_tags(self.release.body))
+        written = _written_tags(self.release.body)
+        untold = tuple(t for t in tags if t.casefold() not in written)
         whole = self._renderer(untold)(self.body)
         if self.limit is None or self._fits(whole):
             return [whole]
@@ -293,9 +294,9 @@ class _Composer:
         network = self.network
         extra: dict[str, Any] = {}
         blocks = self.template.blocks
-        context = tuple({**self._context(self.tags.all), "body": self.body}.items())
 
         def block(name: str) -> str:
+            context = tuple({**self._context(self.tags.all), "body": self.body}.items())
             return templating.render_block(self.template, name, context)
 
         if network == "bluesky":
