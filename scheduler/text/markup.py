@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 DIALECTS = ("plain", "telegram", "html", "mrkdwn", "discord")
 
@@ -189,36 +193,36 @@ class _Node:
 
     __slots__ = ("attrs", "children", "content", "tag", "type")
 
-    def __init__(self, kind: str, token, children: list[_Node]) -> None:
+    def __init__(self, kind: str, tag: str = "", attrs: dict | None = None, content: str = "",
+                 children: list[_Node] | None = None) -> None:
         self.type = kind
-        self.tag = token.tag
-        self.attrs = token.attrs
-        self.content = token.content
-        self.children = children
+        self.tag = tag
+        self.attrs = attrs if attrs is not None else {}
+        self.content = content
+        self.children = children if children is not None else []
 
 
-def _tree(tokens) -> _Node:
+def _tree(tokens: Sequence[Token]) -> _Node:
     """The tokens nested as ``SyntaxTreeNode`` nests them: an ``x_open`` … ``x_close`` pair
     becomes one node of type ``x``; an inline token's own tokens become its children."""
-    from markdown_it.token import Token
-
-    root = _Node("root", Token("root", "", 0), [])
+    root = _Node("root")
     open_nodes = [root]
     for token in tokens:
         if token.nesting == 1:
-            node = _Node(token.type.removesuffix("_open"), token, [])
+            node = _Node(token.type.removesuffix("_open"), token.tag, token.attrs, token.content)
             open_nodes[-1].children.append(node)
             open_nodes.append(node)
         elif token.nesting == -1:
             open_nodes.pop()
         else:
             children = _tree(token.children).children if token.children else []
-            open_nodes[-1].children.append(_Node(token.type, token, children))
+            open_nodes[-1].children.append(
+                _Node(token.type, token.tag, token.attrs, token.content, children))
     return root
 
 
 @lru_cache(maxsize=64)
-def _parsed(markdown: str) -> tuple[list, _Node]:
+def _parsed(markdown: str) -> tuple[list[Token], _Node]:
     """(tokens, syntax tree) of ``markdown``: parsed once for every dialect."""
     tokens = _parser().parse(markdown)
     return tokens, _tree(tokens)
