@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_compose.py [--seconds 5] [--release config/example-release.md]
 
-Reports two figures, in releases per CPU second of one process (one core):
+Reports three figures, in releases per CPU second of one process (one core), best and median
+of 20 short rounds:
 
 * warm — the same release composed again and again (what ``siar preview`` / the daemon do
   when several accounts share a release: conversions and counts are memoised per text);
