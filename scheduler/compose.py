@@ -59,6 +59,13 @@ def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
     return (text,), "truncated"
 
 
+@lru_cache(maxsize=512)
+def _whole(render: templating.Renderer, body: str) -> str:
+    """The post with the whole body; remembered, so that composing the same release again
+    measures the very same string (its hash already known) instead of building it anew."""
+    return render(body)
+
+
 @lru_cache(maxsize=256)
 def _tag_texts(network: str, dialect: str, tags: tuple[str, ...]) -> tuple[str, ...]:
     """Hashtags as the network writes them (Threads: none, its one tag goes in topic_tag)."""
@@ -255,7 +262,7 @@ class _Composer:
         # tags already written in the body need not be repeated when the body goes whole
         written = _written_tags(self.release.body)
         untold = tuple(t for t in tags if t.casefold() not in written)
-        whole = self._renderer(untold)(self.body)
+        whole = _whole(self._renderer(untold), self.body)
         if self.limit is None or self._fits(whole):
             return [whole]
         mode = "thread" if self.rules.threads and self.account.long_text == "thread" \
