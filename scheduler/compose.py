@@ -23,7 +23,7 @@ from scheduler.settings import AccountSettings, Settings
 from scheduler.text import fitting, hashtags, markup, templating
 from scheduler.text.counting import NetworkRules, rules_for
 from scheduler.text.links import find_links, with_utm
-from scheduler.text.mentions import MentionFunction, resolve, with_dids
+from scheduler.text.mentions import MentionFunction, with_dids
 from scheduler.variant import Media, Variant
 
 #: the format each network's text is written in (see scheduler.text.markup)
@@ -190,8 +190,8 @@ class _Composer:
         self.link = (with_utm(release.link, settings.utm.get(self.network))
                      if release.link else None)
         self.mention_table = settings.mentions
-        self.mentions = [resolve(key, self.network, settings.mentions, self.dialect)
-                         for key in release.mentions]
+        self.mention = MentionFunction.of(self.network, self.dialect, settings.mentions)
+        self.mentions = [self.mention.resolve(key) for key in release.mentions]
         cap = None if self.network == "threads" else self.rules.max_hashtags
         self.tags = _merged_tags(tuple(settings.campaign_hashtags), tuple(release.hashtags),
                                  self.network, cap)
@@ -228,7 +228,7 @@ class _Composer:
                 self.link or "", self.release.summary or "", self.release.language,
                 tuple(m.text for m in self.mentions),
                 self.release.body if self.network in _HTML_BODY else None,
-                MentionFunction.of(self.network, self.dialect, self.mention_table))
+                self.mention)
         return self._base
 
     def _renderer(self, tags: tuple[str, ...]) -> templating.Renderer:

@@ -13,6 +13,7 @@ the template puts ``mentions``) or in a template with ``{{ mention("ditjenpas") 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scheduler.text.markup import escape_for, linkedin_escape
 
@@ -60,8 +61,8 @@ class MentionFunction:
     @classmethod
     def of(cls, network: str, dialect: str,
            table: dict[str, dict[str, str]]) -> MentionFunction:
-        return cls(network, dialect,
-                   tuple((key, tuple(entry.items())) for key, entry in table.items()))
+        return _mention_function(
+            network, dialect, tuple((key, tuple(entry.items())) for key, entry in table.items()))
 
     def __hash__(self) -> int:  # used as a cache key on every composition: hash once
         if (cached := self.__dict__.get("_hash")) is None:
@@ -70,8 +71,26 @@ class MentionFunction:
         return cached
 
     def __call__(self, key: str) -> str:
-        table = {k: dict(entry) for k, entry in self.table}
-        return resolve(key, self.network, table, self.dialect).text
+        return self.resolve(key).text
+
+    def resolve(self, key: str) -> Mention:
+        """How this network writes organisation ``key`` (:func:`resolve`), remembered."""
+        return _resolved(self, key)
+
+
+@lru_cache(maxsize=256)
+def _mention_function(network: str, dialect: str,
+                      table: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+                      ) -> MentionFunction:
+    """One object per table and network: its hash, a key of the composer's memos, is then
+    computed once."""
+    return MentionFunction(network, dialect, table)
+
+
+@lru_cache(maxsize=1024)
+def _resolved(function: MentionFunction, key: str) -> Mention:
+    table = {k: dict(entry) for k, entry in function.table}
+    return resolve(key, function.network, table, function.dialect)
 
 
 def with_dids(network: str, table: dict[str, dict[str, str]]) -> list[Mention]:
