@@ -61,8 +61,18 @@ class MentionFunction:
     @classmethod
     def of(cls, network: str, dialect: str,
            table: dict[str, dict[str, str]]) -> MentionFunction:
-        return _mention_function(
+        # the same settings' table comes every time: known by identity, trusted only while
+        # its content still equals a copy taken then (a table may be changed in place)
+        known = _BY_TABLE.get((network, dialect, id(table)))
+        if known is not None and known[0] == table:
+            return known[1]
+        function = _mention_function(
             network, dialect, tuple((key, tuple(entry.items())) for key, entry in table.items()))
+        if len(_BY_TABLE) >= 256:
+            _BY_TABLE.clear()
+        _BY_TABLE[(network, dialect, id(table))] = (
+            {key: dict(entry) for key, entry in table.items()}, function)
+        return function
 
     def __hash__(self) -> int:  # used as a cache key on every composition: hash once
         if (cached := self.__dict__.get("_hash")) is None:
@@ -76,6 +86,9 @@ class MentionFunction:
     def resolve(self, key: str) -> Mention:
         """How this network writes organisation ``key`` (:func:`resolve`), remembered."""
         return _resolved(self, key)
+
+
+_BY_TABLE: dict[tuple[str, str, int], tuple[dict[str, dict[str, str]], MentionFunction]] = {}
 
 
 @lru_cache(maxsize=256)

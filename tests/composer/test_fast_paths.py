@@ -157,3 +157,13 @@ def test_reserved_characters_are_escaped_as_one_by_one(text) -> None:
     assert markup.escape_for("discord", text) == "".join(
         part if part.startswith("http") else part.translate(discord)
         for part in regex.split(r"(https?://\S+)", text))
+
+
+def test_a_mentions_table_changed_in_place_is_seen_by_the_next_composition() -> None:
+    from scheduler.text.mentions import MentionFunction
+
+    table = {"ditjenpas": {"x": "@ditjenpas"}}
+    assert MentionFunction.of("x", "plain", table)("ditjenpas") == "@ditjenpas"
+    assert MentionFunction.of("x", "plain", table) is MentionFunction.of("x", "plain", table)
+    table["ditjenpas"]["x"] = "@ditjenpas_ri"
+    assert MentionFunction.of("x", "plain", table)("ditjenpas") == "@ditjenpas_ri"
