@@ -23,7 +23,7 @@ from scheduler.settings import AccountSettings, Settings
 from scheduler.text import fitting, hashtags, markup, templating
 from scheduler.text.counting import NetworkRules, rules_for
 from scheduler.text.links import find_links, with_utm
-from scheduler.text.mentions import MentionFunction, resolve, with_dids
+from scheduler.text.mentions import MentionFunction, with_dids
 from scheduler.variant import Media, Variant
 
 #: the format each network's text is written in (see scheduler.text.markup)
@@ -57,6 +57,13 @@ def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
             return (text,), "shortened"
     text, _ = fitting.truncate(body, render, fits, limit=limit)
     return (text,), "truncated"
+
+
+@lru_cache(maxsize=512)
+def _whole(render: templating.Renderer, body: str) -> str:
+    """The post with the whole body; remembered, so that composing the same release again
+    measures the very same string (its hash already known) instead of building it anew."""
+    return render(body)
 
 
 @lru_cache(maxsize=256)
@@ -183,8 +190,8 @@ class _Composer:
         self.link = (with_utm(release.link, settings.utm.get(self.network))
                      if release.link else None)
         self.mention_table = settings.mentions
-        self.mentions = [resolve(key, self.network, settings.mentions, self.dialect)
-                         for key in release.mentions]
+        self.mention = MentionFunction.of(self.network, self.dialect, settings.mentions)
+        self.mentions = [self.mention.resolve(key) for key in release.mentions]
         cap = None if self.network == "threads" else self.rules.max_hashtags
         self.tags = _merged_tags(tuple(settings.campaign_hashtags), tuple(release.hashtags),
                                  self.network, cap)
@@ -221,7 +228,7 @@ class _Composer:
                 self.link or "", self.release.summary or "", self.release.language,
                 tuple(m.text for m in self.mentions),
                 self.release.body if self.network in _HTML_BODY else None,
-                MentionFunction.of(self.network, self.dialect, self.mention_table))
+                self.mention)
         return self._base
 
     def _renderer(self, tags: tuple[str, ...]) -> templating.Renderer:
@@ -253,8 +260,9 @@ class _Composer:
     def parts(self) -> list[str]:
         tags = self._choose_tags()
         # tags already written in the body need not be repeated when the body goes whole
-        untold = tuple(t for t in tags if t.casefold() not in _written_tags(self.release.body))
-        whole = self._renderer(untold)(self.body)
+        written = _written_tags(self.release.body)
+        untold = tuple(t for t in tags if t.casefold() not in written)
+        whole = _whole(self._renderer(untold), self.body)
         if self.limit is None or self._fits(whole):
             return [whole]
         mode = "thread" if self.rules.threads and self.account.long_text == "thread" \
@@ -293,9 +301,9 @@ class _Composer:
         network = self.network
         extra: dict[str, Any] = {}
         blocks = self.template.blocks
-        context = tuple({**self._context(self.tags.all), "body": self.body}.items())
 
         def block(name: str) -> str:
+            context = tuple({**self._context(self.tags.all), "body": self.body}.items())
             return templating.render_block(self.template, name, context)
 
         if network == "bluesky":

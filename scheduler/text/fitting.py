@@ -19,7 +19,7 @@ ELLIPSIS = "…"
 MAX_THREAD_PARTS = 25
 
 _BOUNDARY = regex.compile(r"(?<=[.!?…][\"”’)\]]*)[ \t]+|\n[ \t\n]*")
-_LAST_WORD = regex.compile(r"(\S+)$")
+_LAST_WORD = regex.compile(r"(?r)(\S+)$")  # searched from the end: one word, not the sentence
 _TOKEN = regex.compile(r"(?:<[^>]*>|\S)+\s*")
 # "Plt. Direktur", "Dr. Hidayat", "No. 5": a full stop that does not end the sentence
 _ABBREVIATIONS = frozenset((

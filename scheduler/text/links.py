@@ -32,6 +32,9 @@ _LINK = regex.compile(
     regex.IGNORECASE,
 )
 _TLD = regex.compile(r"\.([a-z]{2,63})(?:[/:?#]|$)", regex.IGNORECASE)
+# every link has "://" or a dot before a domain label: most text (a dot ends a sentence) has
+# neither and is not searched with the slower pattern above
+_DOT_LABEL = regex.compile(r"\.[a-z0-9-]", regex.IGNORECASE)
 _TRAILING = regex.compile(r"[.,;:!?\"'”’]+$")
 
 
@@ -39,6 +42,8 @@ _TRAILING = regex.compile(r"[.,;:!?\"'”’]+$")
 def find_links(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, uri) of each link in ``text`` (code-point offsets); bare domains get
     ``https://``."""
+    if "://" not in text and not _DOT_LABEL.search(text):
+        return ()
     found = []
     for match in _LINK.finditer(text):
         raw = match.group(0)

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 DIALECTS = ("plain", "telegram", "html", "mrkdwn", "discord")
 
@@ -23,7 +27,9 @@ DIALECTS = ("plain", "telegram", "html", "mrkdwn", "discord")
 def _parser():  # markdown-it is imported on first use to keep the CLI's start-up light
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("strikethrough")
+    # raw HTML is off, so its two rules would only ever answer "no": skip asking them
+    return (MarkdownIt("commonmark", {"html": False, "linkify": False})
+            .enable("strikethrough").disable(["html_block", "html_inline"]))
 
 
 def _tg(text: str) -> str:
@@ -35,17 +41,17 @@ def _slack(text: str) -> str:
 
 
 _URL_IN_TEXT = re.compile(r"https?://\S+")
-_DISCORD_ESCAPES = str.maketrans({c: "\\" + c for c in "*_~`|"})
+_DISCORD_RESERVED = re.compile(r"([*_~`|])")
 
 
 def _discord(text: str) -> str:
     """Markdown characters in plain text would turn into formatting; URLs stay intact."""
     out, position = [], 0
     for url in _URL_IN_TEXT.finditer(text):
-        out.append(text[position:url.start()].translate(_DISCORD_ESCAPES))
+        out.append(_DISCORD_RESERVED.sub(r"\\\1", text[position:url.start()]))
         out.append(url.group())
         position = url.end()
-    out.append(text[position:].translate(_DISCORD_ESCAPES))
+    out.append(_DISCORD_RESERVED.sub(r"\\\1", text[position:]))
     return "".join(out)
 
 
@@ -181,13 +187,45 @@ def _blocks(node, d: type[_Dialect]) -> list[str]:
     return [b for b in blocks if b]
 
 
-@lru_cache(maxsize=64)
-def _parsed(markdown: str) -> tuple[list, object]:
-    """(tokens, syntax tree) of ``markdown``: parsed once for every dialect."""
-    from markdown_it.tree import SyntaxTreeNode
+class _Node:
+    """One node of the syntax tree: what markdown-it's ``SyntaxTreeNode`` offers the
+    converters above (type, tag, attrs, content, children), built in one pass."""
 
+    __slots__ = ("attrs", "children", "content", "tag", "type")
+
+    def __init__(self, kind: str, tag: str = "", attrs: dict | None = None, content: str = "",
+                 children: list[_Node] | None = None) -> None:
+        self.type = kind
+        self.tag = tag
+        self.attrs = attrs if attrs is not None else {}
+        self.content = content
+        self.children = children if children is not None else []
+
+
+def _tree(tokens: Sequence[Token]) -> _Node:
+    """The tokens nested as ``SyntaxTreeNode`` nests them: an ``x_open`` … ``x_close`` pair
+    becomes one node of type ``x``; an inline token's own tokens become its children."""
+    root = _Node("root")
+    open_nodes = [root]
+    for token in tokens:
+        if token.nesting == 1:
+            node = _Node(token.type.removesuffix("_open"), token.tag, token.attrs, token.content)
+            open_nodes[-1].children.append(node)
+            open_nodes.append(node)
+        elif token.nesting == -1:
+            open_nodes.pop()
+        else:
+            children = _tree(token.children).children if token.children else []
+            open_nodes[-1].children.append(
+                _Node(token.type, token.tag, token.attrs, token.content, children))
+    return root
+
+
+@lru_cache(maxsize=64)
+def _parsed(markdown: str) -> tuple[list[Token], _Node]:
+    """(tokens, syntax tree) of ``markdown``: parsed once for every dialect."""
     tokens = _parser().parse(markdown)
-    return tokens, SyntaxTreeNode(tokens)
+    return tokens, _tree(tokens)
 
 
 @lru_cache(maxsize=256)
@@ -215,12 +253,12 @@ def escape_for(dialect: str, text: str) -> str:
 
 # LinkedIn's "little" text format: these characters must be backslash-escaped or LinkedIn
 # silently cuts the post at the first one while still answering 201 (channels.md)
-_LINKEDIN_ESCAPES = str.maketrans({c: "\\" + c for c in "\\|{}@[]()<>#*_~"})
+_LINKEDIN_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 
 
 @lru_cache(maxsize=1024)
 def linkedin_escape(text: str) -> str:
-    return text.translate(_LINKEDIN_ESCAPES)
+    return _LINKEDIN_RESERVED.sub(r"\\\1", text)  # a substitution runs in C, translate does not
 
 
 def linkedin_hashtag(tag: str) -> str:

@@ -13,6 +13,7 @@ the template puts ``mentions``) or in a template with ``{{ mention("ditjenpas") 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scheduler.text.markup import escape_for, linkedin_escape
 
@@ -60,8 +61,18 @@ class MentionFunction:
     @classmethod
     def of(cls, network: str, dialect: str,
            table: dict[str, dict[str, str]]) -> MentionFunction:
-        return cls(network, dialect,
-                   tuple((key, tuple(entry.items())) for key, entry in table.items()))
+        # the same settings' table comes every time: known by identity, trusted only while
+        # its content still equals a copy taken then (a table may be changed in place)
+        known = _BY_TABLE.get((network, dialect, id(table)))
+        if known is not None and known[0] == table:
+            return known[1]
+        function = _mention_function(
+            network, dialect, tuple((key, tuple(entry.items())) for key, entry in table.items()))
+        if len(_BY_TABLE) >= 256:
+            _BY_TABLE.clear()
+        _BY_TABLE[(network, dialect, id(table))] = (
+            {key: dict(entry) for key, entry in table.items()}, function)
+        return function
 
     def __hash__(self) -> int:  # used as a cache key on every composition: hash once
         if (cached := self.__dict__.get("_hash")) is None:
@@ -70,8 +81,29 @@ class MentionFunction:
         return cached
 
     def __call__(self, key: str) -> str:
-        table = {k: dict(entry) for k, entry in self.table}
-        return resolve(key, self.network, table, self.dialect).text
+        return self.resolve(key).text
+
+    def resolve(self, key: str) -> Mention:
+        """How this network writes organisation ``key`` (:func:`resolve`), remembered."""
+        return _resolved(self, key)
+
+
+_BY_TABLE: dict[tuple[str, str, int], tuple[dict[str, dict[str, str]], MentionFunction]] = {}
+
+
+@lru_cache(maxsize=256)
+def _mention_function(network: str, dialect: str,
+                      table: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+                      ) -> MentionFunction:
+    """One object per table and network: its hash, a key of the composer's memos, is then
+    computed once."""
+    return MentionFunction(network, dialect, table)
+
+
+@lru_cache(maxsize=1024)
+def _resolved(function: MentionFunction, key: str) -> Mention:
+    table = {k: dict(entry) for k, entry in function.table}
+    return resolve(key, function.network, table, function.dialect)
 
 
 def with_dids(network: str, table: dict[str, dict[str, str]]) -> list[Mention]:

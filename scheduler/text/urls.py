@@ -12,6 +12,7 @@ this is not simply that package.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -100,10 +101,15 @@ def _punycode_ok(domain: str) -> str | None:
         return None
 
 
-# A URL never contains whitespace: each run of non-whitespace characters with a dot in it
-# can be searched on its own (and remembered), together with the whitespace character before
-# it, which the pattern may take as the URL's preceding character.
-_RUN_WITH_DOT = re.compile(f"[{_SPACES}]?[^{_SPACES}]*\\.[^{_SPACES}]*")
+# A URL never contains whitespace: each run of non-whitespace characters that may hold one
+# is searched on its own (and remembered), together with the whitespace character before it,
+# which the pattern may take as the URL's preceding character. Every top-level domain begins
+# with a letter right after a dot, so only runs with such a dot can hold a URL: most dots end
+# sentences ("Pemasyarakatan. ") or sit in numbers ("Rp5.000") and cost nothing.
+_DOT_LETTER = re.compile(r"\.[^\W\d_]")
+_RUN_WITH_DOT = re.compile(f"(?:^|[{_SPACES}])[^{_SPACES}]*\\.[^{_SPACES}]*")
+#: whitespace other than space, tab and line feed
+_RARE_SPACE = re.compile("[" + _SPACES.replace("\\x09-\\x0D\\x20", "\\x0B-\\x0D") + "]")
 
 
 def url_spans(text: str, *, without_protocol: bool = True) -> list[tuple[int, int]]:
@@ -111,11 +117,33 @@ def url_spans(text: str, *, without_protocol: bool = True) -> list[tuple[int, in
     if not text or ("." not in text if without_protocol else ":" not in text):
         return []
     spans: list[tuple[int, int]] = []
-    for run in _RUN_WITH_DOT.finditer(text):
-        offset = run.start()
-        spans.extend((offset + a, offset + b)
-                     for a, b in _spans_in_run(run.group(), without_protocol))
+    for offset, run in _runs_with_dot_letter(text):
+        spans.extend((offset + a, offset + b) for a, b in _spans_in_run(run, without_protocol))
     return spans
+
+
+def _runs_with_dot_letter(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, run) of each run with a dot before a letter, the run with the whitespace
+    character before it (none at the start of ``text``)."""
+    dots = [dot.start() for dot in _DOT_LETTER.finditer(text)]
+    if not dots:
+        return
+    if _RARE_SPACE.search(text):
+        for run in _RUN_WITH_DOT.finditer(text):
+            if _DOT_LETTER.search(run.group()):
+                yield run.start(), run.group()
+        return
+    # only space, tab and line feed separate runs: found from each such dot with str methods
+    done = 0
+    for position in dots:
+        if position < done:
+            continue  # in the run just searched
+        start = max(text.rfind(" ", 0, position), text.rfind("\n", 0, position),
+                    text.rfind("\t", 0, position), 0)
+        ends = [end for end in (text.find(" ", position), text.find("\n", position),
+                                text.find("\t", position)) if end != -1]
+        done = min(ends) if ends else len(text)
+        yield start, text[start:done]
 
 
 @lru_cache(maxsize=4096)
