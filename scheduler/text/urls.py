@@ -33,9 +33,14 @@ _DOMAIN_NAME = f"(?:(?:{_DOMAIN_CHAR}(?:-|{_DOMAIN_CHAR})*)?{_DOMAIN_CHAR}\\.)"
 _PUNYCODE = "(?:xn--[\\-0-9a-z]+)"
 _PATH_CHAR = f"[a-z{_CYRILLIC}0-9!\\*';:=\\+,\\.\\$\\/%#\\[\\]\\-\\u2013_~@\\|&{_LATIN_ACCENTS}]"
 _BALANCED_PARENS = (f"\\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\\({_PATH_CHAR}+\\){_PATH_CHAR}*))\\)")
-_PATH_END = f"(?:[\\+\\-a-z{_CYRILLIC}0-9=_#\\/{_LATIN_ACCENTS}]|(?:{_BALANCED_PARENS}))"
-_PATH = (f"(?:(?:{_PATH_CHAR}*(?:{_BALANCED_PARENS}{_PATH_CHAR}*)*{_PATH_END})"
-         f"|(?:@{_PATH_CHAR}+/))")
+_PATH_END_CHAR = f"[\\+\\-a-z{_CYRILLIC}0-9=_#\\/{_LATIN_ACCENTS}]"
+# twitter-text splices its "ending characters or balanced parens" pattern into the path
+# pattern without a group around it, so the alternation splits the whole path piece: a piece
+# is path characters ending in an ending character, OR balanced parens alone, OR @user/.
+# Hence "example.com/w.(x)" ends before the dot. The reference implementations (JS and
+# Python) behave so; we match them, not the pattern's apparent intent.
+_PATH = (f"(?:(?:{_PATH_CHAR}*(?:{_BALANCED_PARENS}{_PATH_CHAR}*)*{_PATH_END_CHAR})"
+         f"|(?:{_BALANCED_PARENS})|(?:@{_PATH_CHAR}+/))")
 _QUERY = "[a-z0-9!?*'@();:&=+$/%#\\[\\]\\-_.,~|]"
 _QUERY_END = "[a-z0-9\\-_&=#/]"
 _NO_SCHEME_PRECEDING = re.compile(r"[-_./]$")
