@@ -39,10 +39,11 @@ _OPTIONAL_TAG_SHARE = 0.5
 
 @lru_cache(maxsize=512)
 def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
-         body: str) -> tuple[tuple[str, ...], str]:
+         body: str, lead: str) -> tuple[tuple[str, ...], str]:
     """(parts, how) for a body too long for one post; pure, so remembered.
 
     ``how`` is "thread", "truncated" or "shortened" (a thread would have been too long).
+    ``lead`` (the summary) opens the post when the body's first sentence has no room there.
     """
     rules = rules_for(network)
 
@@ -51,11 +52,11 @@ def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
 
     if mode == "thread":
         try:
-            return tuple(fitting.thread(body, render, fits, limit=limit)), "thread"
+            return tuple(fitting.thread(body, render, fits, limit=limit, lead=lead)), "thread"
         except fitting.ThreadTooLong:
-            text, _ = fitting.truncate(body, render, fits, limit=limit)
+            text, _ = fitting.truncate(body, render, fits, limit=limit, lead=lead)
             return (text,), "shortened"
-    text, _ = fitting.truncate(body, render, fits, limit=limit)
+    text, _ = fitting.truncate(body, render, fits, limit=limit, lead=lead)
     return (text,), "truncated"
 
 
@@ -212,6 +213,15 @@ class _Composer:
             body = markup.linkedin_escape(body)
         return body
 
+    def _lead(self) -> str:
+        """The summary, written for the network, to open a post the body cannot open whole."""
+        summary = (self.release.summary or "").strip()
+        if not summary:
+            return ""
+        if self.network == "linkedin":
+            return markup.linkedin_escape(summary)
+        return markup.escape_for(self.dialect, summary)
+
     def _tag_texts(self, tags: tuple[str, ...]) -> tuple[str, ...]:
         return _tag_texts(self.network, self.dialect, tags)
 
@@ -269,7 +279,7 @@ class _Composer:
             else "truncate"
         render = self._renderer(tags)
         try:
-            parts, how = _fit(self.network, self.limit, mode, render, self.body)
+            parts, how = _fit(self.network, self.limit, mode, render, self.body, self._lead())
         except fitting.DoesNotFit as exc:
             self._cannot_fit(exc, render)
         if how == "thread":

@@ -95,9 +95,12 @@ def _window(units: list[str], limit: int | None) -> int:
 
 
 def truncate(body: str, render: Callable[[str], str], fits: Callable[[str], bool], *,
-             limit: int | None = None, ellipsis: str = ELLIPSIS) -> tuple[str, bool]:
+             limit: int | None = None, ellipsis: str = ELLIPSIS,
+             lead: str = "") -> tuple[str, bool]:
     """The post with as much of ``body`` as fits, cut with ``ellipsis``; (text, was_cut).
 
+    When not even the first sentence fits, ``lead`` (the release's summary) stands in for
+    the body if it fits whole: a complete sentence reads better than a cut one.
     Raises :class:`DoesNotFit` when even an empty body does not fit.
     """
     whole = render(body)
@@ -116,6 +119,8 @@ def truncate(body: str, render: Callable[[str], str], fits: Callable[[str], bool
     def with_words(j: int) -> str:
         return render((head + "".join(words[:j])).rstrip() + ellipsis)
 
+    if not kept and lead and fits(render(lead)):
+        return render(lead), True
     more = _longest(len(words), lambda j: j > 0 and fits(with_words(j)))
     if kept or more:
         return with_words(more), True
@@ -127,12 +132,16 @@ def truncate(body: str, render: Callable[[str], str], fits: Callable[[str], bool
 
 def thread(body: str, render_first: Callable[[str], str], fits: Callable[[str], bool], *,
            limit: int | None = None, ellipsis: str = ELLIPSIS,
-           marker: Callable[[int, int], str] = lambda i, n: f"\n\n({i}/{n})") -> list[str]:
+           marker: Callable[[int, int], str] = lambda i, n: f"\n\n({i}/{n})",
+           lead: str = "") -> list[str]:
     """``body`` spread over a numbered thread; the first post is ``render_first(chunk)``.
 
-    Posts break at sentence ends; a sentence longer than the room left is cut at a word and
-    the cut marked with ``ellipsis``. Every post ends with its ``(i/n)`` marker; the room for
-    it is reserved at its widest.
+    Posts break at sentence ends. When the first sentence has no room beside the title, link
+    and tags but fits a post of its own, the first post carries ``lead`` (the release's
+    summary, if it fits) or no body at all, and the body starts whole in the second post.
+    Only a sentence longer than a whole post is cut at a word, the cut marked with
+    ``ellipsis``. Every post ends with its ``(i/n)`` marker; the room for it is reserved at
+    its widest.
     """
     whole = render_first(body)
     if fits(whole):
@@ -151,6 +160,9 @@ def thread(body: str, render_first: Callable[[str], str], fits: Callable[[str], 
         if kept:
             chunks.append("".join(queue[:kept]).strip())
             queue = queue[kept:]
+        elif not chunks and fits(queue[0].strip() + widest) and fits(render_first("") + widest):
+            opening = lead.strip()
+            chunks.append(opening if opening and fits(render_first(opening) + widest) else "")
         else:
             # a sentence too long for this post: cut at a word, marked with an ellipsis
             words = tokens(queue[0])

@@ -167,6 +167,19 @@ def test_long_text_becomes_a_numbered_thread_keeping_title_link_and_tags_first()
     assert f"#{CAMPAIGN}" in first and variant.parts[-1].endswith(f"/{len(variant.parts)})")
 
 
+def test_the_example_release_threads_open_with_the_summary_and_cut_no_sentence() -> None:
+    from scheduler.releases import load
+
+    release = load(Path(__file__).resolve().parents[2] / "config" / "example-release.md")
+    for network in ("x", "bluesky", "mastodon", "threads"):
+        variant = compose(release, _account(network), make_settings())
+        assert len(variant.parts) > 1, network
+        assert not any("…" in part for part in variant.parts), network
+    x = compose(release, _account("x"), make_settings())
+    assert release.summary and release.summary in x.parts[0]
+    assert x.parts[1].startswith("Jakarta — Kepala Lapas")
+
+
 def test_truncate_mode_makes_one_post_with_ellipsis_and_link() -> None:
     body = " ".join(f"Kalimat nomor {n} tentang kegiatan humas lapas." for n in range(40))
     account = _account("mastodon", long_text="truncate")

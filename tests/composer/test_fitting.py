@@ -39,6 +39,49 @@ def test_a_sentence_cut_inside_a_thread_is_marked_with_an_ellipsis() -> None:
     assert parts[0].startswith("Satu dua") and "…\n\n(1/" in parts[0]
 
 
+_TITLE = "Judul rilis yang cukup panjang"
+
+
+def _titled(body: str) -> str:
+    return f"{_TITLE}\n{body}".rstrip()
+
+
+def test_a_first_sentence_with_no_room_beside_the_title_starts_the_second_post_whole() -> None:
+    first = "Kepala Lapas hadir dalam rapat koordinasi nasional."  # 51, fits a post alone
+    parts = fitting.thread(f"{first} Rapat berlangsung tiga hari.", _titled,
+                           lambda s: len(s) <= 70)
+    assert parts[0] == f"{_TITLE}\n\n(1/3)"
+    assert parts[1] == f"{first}\n\n(2/3)"
+    assert not any("…" in part for part in parts)
+
+
+def test_the_summary_opens_the_thread_when_the_first_sentence_has_no_room_there() -> None:
+    first = "Kepala Lapas hadir dalam rapat koordinasi nasional."
+    parts = fitting.thread(f"{first} Rapat berlangsung tiga hari.", _titled,
+                           lambda s: len(s) <= 70, lead="Humas ikut rakor.")
+    assert parts[0] == f"{_TITLE}\nHumas ikut rakor.\n\n(1/3)"
+    assert parts[1].startswith(first)
+
+
+def test_a_summary_too_long_for_the_first_post_is_left_out_not_cut() -> None:
+    first = "Kepala Lapas hadir dalam rapat koordinasi nasional."
+    parts = fitting.thread(f"{first} Rapat berlangsung tiga hari.", _titled,
+                           lambda s: len(s) <= 70, lead="Ringkasan " * 5)
+    assert parts[0] == f"{_TITLE}\n\n(1/3)"
+
+
+def test_only_a_sentence_longer_than_a_whole_post_is_cut() -> None:
+    words = " ".join(["kata"] * 30) + "."  # 150 characters: no post holds it
+    parts = fitting.thread(words, _titled, lambda s: len(s) <= 70, lead="Ringkas.")
+    assert parts[0].startswith(f"{_TITLE}\nkata") and "…\n\n(1/" in parts[0]
+
+
+def test_truncation_uses_the_summary_rather_than_cut_the_first_sentence() -> None:
+    text, cut = fitting.truncate("Satu dua tiga empat lima enam.", _titled,
+                                 lambda s: len(s) <= 45, lead="Ringkas saja.")
+    assert cut and text == f"{_TITLE}\nRingkas saja."
+
+
 def test_truncation_ends_with_an_ellipsis_at_a_word_boundary() -> None:
     text, cut = fitting.truncate("Satu dua tiga empat lima.", lambda b: b, lambda s: len(s) <= 12)
     assert cut and text == "Satu dua…"
