@@ -10,10 +10,11 @@ import argparse
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import CountingNetwork, Figures, lateness_ms, rss_mb, wait_until
+from bench.common import CountingNetwork, Figures, cpu_seconds, lateness_ms, rss_mb, wait_until
 from scheduler import queue
 from scheduler.db import make_engine, open_database
 from scheduler.settings import DaemonSettings
@@ -56,13 +57,26 @@ def _secrets(folder: Path, names: list[str]) -> dict[str, str]:
     return {"SIAR_ENV_FILE": str(path)}
 
 
+@dataclass
+class DaemonRun:
+    """What one daemon process did over a workload."""
+
+    complete: bool
+    rss_mb: float
+    #: CPU (user + system) the daemon used from the first post due until the last answered
+    cpu_s: float
+
+
 def _run_daemon(folder: Path, url: str, names: list[str], network: CountingNetwork,
-                expected: int, timeout: float) -> tuple[bool, float]:
+                expected: int, timeout: float, *, first_due: float) -> DaemonRun:
     config = write_config(folder / "bench.toml", url, names, network.url, **DAEMON_SETTINGS)
     daemon = start_daemon(config, _secrets(folder, names))
     try:
+        # started and idle well before the first post is due (start-up is not counted)
+        wait_until(lambda: time.time() >= first_due - 0.5, timeout)
+        cpu_before = cpu_seconds(daemon.pid)
         done = wait_until(lambda: network.total() >= expected, timeout)
-        return done, rss_mb(daemon.pid)
+        return DaemonRun(done, rss_mb(daemon.pid), cpu_seconds(daemon.pid) - cpu_before)
     finally:
         _stop(daemon)
 
@@ -82,9 +96,11 @@ def lateness(folder: Path, url: str, backend: str, *, posts: int = 10_000,
     start = time.time() + 5.0
     _queue(url, [(names[i % accounts], start + span * i / posts) for i in range(posts)])
     with CountingNetwork(keep_request_log=False) as network:
-        done, _ = _run_daemon(folder, url, names, network, posts, start - time.time() + span + 60)
+        run = _run_daemon(folder, url, names, network, posts, start - time.time() + span + 60,
+                          first_due=start)
         figures = lateness_ms(network)
-    figures["complete"] = float(done)
+    figures["cpu_ms_per_post"] = run.cpu_s * 1000 / posts
+    figures["complete"] = float(run.complete)
     return Figures("siar", backend, f"lateness {posts} over {span:g}s", figures)
 
 
@@ -95,13 +111,14 @@ def burst(folder: Path, url: str, backend: str, *, posts: int = 5_000,
     due = time.time() + 5.0
     _queue(url, [(names[i % accounts], due) for i in range(posts)])
     with CountingNetwork(latency=latency, keep_request_log=False) as network:
-        done, _ = _run_daemon(folder, url, names, network, posts, 300)
+        run = _run_daemon(folder, url, names, network, posts, 300, first_due=due)
         last = max(a[0] for a in network.arrivals.values())
         first = min(a[0] for a in network.arrivals.values())
     return Figures("siar", backend, f"burst {posts} at once, {latency * 1000:g} ms network",
                    {"posts_per_s": posts / max(last - due, 1e-9),
                     "drain_s": last - due, "first_ms": (first - due) * 1000,
-                    "complete": float(done)})
+                    "cpu_ms_per_post": run.cpu_s * 1000 / posts,
+                    "complete": float(run.complete)})
 
 
 def scale(folder: Path, url: str, backend: str, *, posts: int = 1_000_000,

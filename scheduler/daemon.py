@@ -49,6 +49,7 @@ from scheduler.errors import SiarError
 from scheduler.models import Node, Post, Release, Status
 from scheduler.settings import Settings
 from scheduler.slots import materialise_recurrences
+from scheduler.starter import Starter
 from scheduler.status import overdue_posts, snapshot
 from scheduler.timeparse import utcnow
 
@@ -107,6 +108,7 @@ class Daemon:
         self._scheduler: BackgroundScheduler | None = None
         self._workers: ThreadPoolExecutor | None = None
         self._committer: Committer | None = None
+        self._starter: Starter | None = None
 
     # --- settings derived from DaemonSettings ---------------------------------------------
 
@@ -160,6 +162,8 @@ class Daemon:
         self._workers = ThreadPoolExecutor(max_workers=self.cfg.workers,
                                            thread_name_prefix="siar-worker")
         self._committer = Committer(self.engine)
+        self._starter = Starter(self.engine, self.node, lease=self.cfg.lease_seconds,
+                                hand_over=self._begun)
         try:
             self.housekeeping()
             self.recurrences()
@@ -203,6 +207,7 @@ class Daemon:
                     break
         finally:
             self.stopping = True
+            self._starter.close()  # type: ignore[union-attr]  # posts not begun: given back
             scheduler.shutdown(wait=True)
             listener.stop()
             if health is not None:
@@ -211,6 +216,8 @@ class Daemon:
     def _shutdown(self) -> None:
         """Finish in-flight posts; claims whose worker has not started are given back."""
         self.stopping = True
+        if self._starter is not None:
+            self._starter.close()  # claims not begun yet are given back, never sent
         if self._workers is not None:
             self._workers.shutdown(wait=True)
         if self._committer is not None:
@@ -279,34 +286,34 @@ class Daemon:
             return 0
         self._held_back = set(claims.held_back)
         self._held_back_known = len(claims) < limit and not claims.truncated
-        now = datetime.now(UTC)
-        due_now = [c for c in claims if c.not_before is None or c.not_before <= now]
-        # Every claimed post has a free worker, so the ones due now are marked publishing
-        # at once, in one transaction for the whole round; the others when their time comes.
-        started = queue.begin_publishing_many(self.engine, due_now, self.node,
-                                              lease=self.cfg.lease_seconds)
-        for claim in claims:
-            post = started.get(claim.post_id)
-            if claim in due_now and post is None:
-                continue  # lost meanwhile (cancelled by staff): nothing to do
-            with self._lock:
+        with self._lock:
+            for claim in claims:
                 self._inflight[claim.post_id] = claim
-            self._workers.submit(self._work, claim, post)  # type: ignore[union-attr]
+        # Every claimed post has a free worker; the starter begins each (with every other
+        # post due by then, in one transaction) when its time comes.
+        self._starter.submit(claims)  # type: ignore[union-attr]
         return len(claims)
 
-    def _work(self, claim: queue.Claim, post: Post | None) -> None:
+    def _begun(self, claim: queue.Claim, post: queue.StartedPost | None) -> None:
+        """The starter's hand-over: a post now ``publishing`` goes to a worker."""
+        if post is None:
+            self._finished(claim)  # lost meanwhile (cancelled by staff) or given back
+            return
+        try:
+            self._workers.submit(self._work, claim, post)  # type: ignore[union-attr]
+        except RuntimeError:  # the pool is gone: a bug in the stop order; the lease runs out
+            log.exception("post %s was begun after the workers stopped", claim.post_id)
+            self._finished(claim)
+
+    def _work(self, claim: queue.Claim, post: queue.StartedPost) -> None:
         handed_over = False
         try:
-            if post is None:
-                post = self._begin_on_time(claim)
-                if post is None:
-                    return
             # The post stays in flight (its lease renewed) until its outcome is committed.
             self.dispatcher.publish_started(post, committer=self._committer,
                                             on_done=lambda: self._finished(claim))
             handed_over = True
         except Exception:
-            # The claim's lease runs out and housekeeping takes the post back safely.
+            # The lease runs out and housekeeping takes the post back safely.
             log.exception("worker failed on post %s", claim.post_id)
         finally:
             if not handed_over:
@@ -319,15 +326,6 @@ class Daemon:
         # due soon is already claimed or has its own wake-up time.
         if claim.account in self._held_back or not self._held_back_known:
             self.wake(delay=0.01)
-
-    def _begin_on_time(self, claim: queue.Claim) -> Post | None:
-        """Wait for a claim made ahead of time to become due, then begin publishing."""
-        delay = (claim.not_before - datetime.now(UTC)).total_seconds()  # type: ignore[operator]
-        if delay > 0 and self.stop_event.wait(delay):
-            queue.release_claim(self.engine, claim, self.node)  # stopping: never sent
-            return None
-        return queue.begin_publishing(self.engine, claim, self.node,
-                                      lease=self.cfg.lease_seconds)
 
     def _schedule_next_wake(self) -> None:
         if self._scheduler is None or self.stopping:
