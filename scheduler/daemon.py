@@ -58,6 +58,10 @@ log = logging.getLogger("siar.daemon")
 #: seconds a Python thread may hold the GIL while others wait (default 0.005)
 SWITCH_INTERVAL = 0.0005
 
+#: a finished post wakes the dispatcher this much later (seconds), so that the posts
+#: finishing meanwhile share its claim round
+FINISHED_WAKE_DELAY = 0.01
+
 #: outcomes kept in memory for the run summary (counters are kept for every outcome)
 KEEP_OUTCOMES = 1000
 
@@ -98,6 +102,8 @@ class Daemon:
         self._lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._wake_pending = threading.Event()
+        #: a delayed wake asked for while a round was running (seconds after it)
+        self._wake_later: float | None = None
         self._last_dispatch = time.monotonic()
         self._free_slots_at_start = 0
         self._held_back: set[str] = set()
@@ -233,15 +239,17 @@ class Daemon:
     # --- dispatching ---------------------------------------------------------------------
 
     def wake(self, delay: float = 0.0) -> None:
-        """Run the dispatcher now, or in ``delay`` seconds (wakes close together then share
-        one claim round), or right after the round in progress."""
+        """Run the dispatcher now (right after the round in progress, if any), or in
+        ``delay`` seconds (counted from the end of the round in progress): wakes close
+        together then share one claim round."""
         if delay <= 0:
             self._wake_pending.set()
+        elif self._wake_later is None or delay < self._wake_later:
+            self._wake_later = delay
         if self._dispatch_lock.locked() or self._scheduler is None or self.stopping:
-            if delay > 0:
-                self._wake_pending.set()
-            return
-        when = datetime.now(UTC) + timedelta(seconds=delay)
+            return  # the round in progress (or the next) picks the wake up
+        self._wake_later = None
+        when = datetime.now(UTC) + timedelta(seconds=max(delay, 0.0))
         # JobLookupError/SchedulerNotRunning while shutting down: nothing left to wake.
         with contextlib.suppress(Exception):
             job = self._scheduler.get_job("dispatch")
@@ -257,15 +265,21 @@ class Daemon:
                 while not self.stopping:
                     self._wake_pending.clear()
                     claimed = self._round()
-                    # a full round suggests more is due: go again before sleeping
-                    full = 0 < claimed == self._free_slots_at_start
+                    # A round that took a whole batch suggests more is due: go again before
+                    # sleeping. A round that filled the free workers need not: each worker
+                    # finishing wakes the dispatcher (after a short delay, so that one
+                    # round, which reads every due post, claims for several).
+                    full = 0 < claimed == self._free_slots_at_start == self.cfg.batch
                     if not (full or self._wake_pending.is_set()):
                         break
                 self._schedule_next_wake()
             finally:
                 self._dispatch_lock.release()
-            if not self._wake_pending.is_set():
-                return
+            if self._wake_pending.is_set():
+                continue
+            if (later := self._wake_later) is not None:
+                self.wake(later)  # asked for during the round: from now on
+            return
 
     def _round(self) -> int:
         """Claim what is due for the free workers; returns how many posts were claimed."""
@@ -325,7 +339,7 @@ class Daemon:
         # Only a post that held others back frees something to claim; everything else
         # due soon is already claimed or has its own wake-up time.
         if claim.account in self._held_back or not self._held_back_known:
-            self.wake(delay=0.01)
+            self.wake(delay=FINISHED_WAKE_DELAY)
 
     def _schedule_next_wake(self) -> None:
         if self._scheduler is None or self.stopping:

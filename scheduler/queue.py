@@ -29,7 +29,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Interval,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -363,20 +374,22 @@ def begin_publishing_many(engine: Engine, claims: Sequence[Claim], node: str, *,
     """
     if not claims:
         return {}
+    tokens = {c.post_id: c.attempt for c in claims}
     with _connection(engine) as s:
         clock = _statement_clock(engine, now)
-        tokens = {c.post_id: c.attempt for c in claims}
-        rows = s.execute(
-            update(Post)
-            .where(tuple_(Post.id, Post.attempt).in_(list(tokens.items())),
-                   Post.status == Status.CLAIMED.value, Post.lease_owner == node)
-            .values(status=Status.PUBLISHING.value, updated_at=clock,
-                    lease_until=clock + timedelta(seconds=lease))
-            .returning(*_STARTED_COLUMNS))
-        posts = {row[0]: StartedPost._make(row) for row in rows}
+        params: dict[str, Any] = {"b_tokens": list(tokens.items()), "b_node": node}
+        if isinstance(clock, datetime):
+            statement, insert_attempts = _BEGIN, _OPEN_ATTEMPTS
+            params |= {"b_clock": clock, "b_lease_until": clock + timedelta(seconds=lease)}
+            started_at = {"started_at": clock}
+        else:  # the database's now(), read inside the statements
+            statement, insert_attempts = _BEGIN_AT_NOW, _OPEN_ATTEMPTS_AT_NOW
+            params["b_lease"] = timedelta(seconds=lease)
+            started_at = {}
+        posts = {row[0]: StartedPost._make(row) for row in s.execute(statement, params)}
         if posts:
-            s.execute(insert(Attempt).values(started_at=clock),
-                      [{"post_id": pid, "attempt": tokens[pid], "node": node} for pid in posts])
+            s.execute(insert_attempts, [{"post_id": pid, "attempt": tokens[pid], "node": node,
+                                         **started_at} for pid in posts])
     return posts
 
 
@@ -553,6 +566,20 @@ _CLOSE_ATTEMPT = update(_ATTEMPT).where(_ATTEMPT.c.post_id == bindparam("b_post"
                                         _ATTEMPT.c.finished_at.is_(None))
 _STARTED_COLUMNS = [_POST.c[name] for name in StartedPost._fields]
 _OPEN_ACCOUNTS, _IN_FLIGHT, _CANDIDATES, _CLAIM = _claim_statements()
+# claimed → publishing, fenced by (id, attempt), and the attempt rows it opens; with a
+# given time (SQLite) or the database's now() (PostgreSQL: no round trip to read it)
+_BEGIN_WHERE = update(_POST).where(
+    tuple_(_POST.c.id, _POST.c.attempt).in_(bindparam("b_tokens", expanding=True)),
+    _POST.c.status == Status.CLAIMED.value, _POST.c.lease_owner == bindparam("b_node"))
+_BEGIN = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=bindparam("b_clock"),
+                              lease_until=bindparam("b_lease_until"))
+          .returning(*_STARTED_COLUMNS))
+_BEGIN_AT_NOW = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=func.now(),
+                                     lease_until=func.now() + bindparam("b_lease",
+                                                                        type_=Interval()))
+                 .returning(*_STARTED_COLUMNS))
+_OPEN_ATTEMPTS = insert(_ATTEMPT)
+_OPEN_ATTEMPTS_AT_NOW = insert(_ATTEMPT).values(started_at=func.now())
 _FINALIZE_POST_AT_NOW = _FINALIZE_POST.values(updated_at=func.now())
 _CLOSE_ATTEMPT_AT_NOW = _CLOSE_ATTEMPT.values(finished_at=func.now())
 
