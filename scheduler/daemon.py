@@ -107,6 +107,8 @@ class Daemon:
         self._last_dispatch = time.monotonic()
         self._free_slots_at_start = 0
         self._held_back: set[str] = set()
+        #: posts due up to this moment were looked at by the last claim round
+        self._horizon: datetime | None = None
         #: False until the first round: then every finished post wakes the dispatcher
         self._held_back_known = False
         self._probed: dict[tuple[int, int], float] = {}
@@ -290,6 +292,7 @@ class Daemon:
         self._free_slots_at_start = limit
         if limit <= 0 or self.stopping:
             self._held_back_known = False  # every finished post may free a worker for us
+            self._horizon = None
             return 0
         claims = queue.claim_due(self.engine, self.node, limit=limit,
                                  lease=self.cfg.lease_seconds, concurrency=self.concurrency,
@@ -298,6 +301,7 @@ class Daemon:
             for claim in claims:
                 queue.release_claim(self.engine, claim, self.node)
             return 0
+        self._horizon = claims.horizon
         self._held_back = set(claims.held_back)
         self._held_back_known = len(claims) < limit and not claims.truncated
         with self._lock:
@@ -344,8 +348,11 @@ class Daemon:
     def _schedule_next_wake(self) -> None:
         if self._scheduler is None or self.stopping:
             return
-        due = queue.next_due(self.engine,
-                             now=datetime.now(UTC) + timedelta(seconds=self.lookahead_seconds))
+        # After the posts the last round could see, not after a fresh look-ahead: the
+        # posts that came into the look-ahead while the round ran would otherwise have no
+        # wake-up at all (measured: the last post of a busy minute waited for the poll).
+        horizon = self._horizon or datetime.now(UTC) + timedelta(seconds=self.lookahead_seconds)
+        due = queue.next_due(self.engine, now=horizon)
         if due is None:
             return  # nothing waits, or it waits for a busy account (a worker wakes us)
         # Half the look-ahead before it is due: each round then claims half a window of

@@ -94,6 +94,9 @@ class ClaimBatch(list[Claim]):
     #: True when the round looked at only some of the accounts with due posts (its
     #: window of accounts was full), so ``held_back`` may miss some
     truncated: bool = False
+    #: the round looked at posts due up to this moment (its clock plus the look-ahead):
+    #: the next round is needed for the first post due after it
+    horizon: datetime | None = None
 
 
 # --- queueing -----------------------------------------------------------------------------
@@ -248,7 +251,7 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
         accounts = list(s.scalars(_OPEN_ACCOUNTS, {"b_horizon": horizon, "b_clock": clock,
                                                    "b_highest": highest, "b_window": window}))
         if not accounts:
-            return ClaimBatch()
+            return _batch([], held_back=set(), truncated=False, horizon=horizon)
         truncated = len(accounts) == window
         in_flight = dict(s.execute(_IN_FLIGHT, {"b_accounts": accounts}).all())
         quota = {a: concurrency.get(a, default_concurrency) - in_flight.get(a, 0)
@@ -256,7 +259,7 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
         busy = {a for a, q in quota.items() if q <= 0}
         quota = {a: q for a, q in quota.items() if q > 0}
         if not quota:
-            return _batch([], held_back=busy, truncated=truncated)
+            return _batch([], held_back=busy, truncated=truncated, horizon=horizon)
         candidates = s.execute(_CANDIDATES, {
             "b_horizon": horizon, "b_accounts": list(quota),
             # one more than any quota: shows which accounts this round holds back
@@ -266,7 +269,7 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
         busy |= {row.account for row in candidates if row.rank > quota[row.account]}
         busy |= {row.account for row in fitting[limit:]}
         if not ids:
-            return _batch([], held_back=busy, truncated=truncated)
+            return _batch([], held_back=busy, truncated=truncated, horizon=horizon)
         rows = s.execute(_CLAIM, {"b_ids": ids, "b_horizon": horizon, "b_node": node,
                                   "b_lease_until": clock + timedelta(seconds=lease),
                                   "b_clock": clock}).all()
@@ -274,7 +277,7 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
     claims = [Claim(post_id=r[0], attempt=r[1], account=r[2], network=r[3],
                     not_before=to_db(r[4])) for r in rows]
     return _batch(sorted(claims, key=lambda c: order[c.post_id]), held_back=busy,
-                  truncated=truncated)
+                  truncated=truncated, horizon=horizon)
 
 
 def _claim_statements() -> tuple[Any, Any, Any, Any]:
@@ -328,10 +331,12 @@ def _claim_statements() -> tuple[Any, Any, Any, Any]:
     return open_accounts, counted, candidates, claim
 
 
-def _batch(claims: list[Claim], *, held_back: set[str], truncated: bool) -> ClaimBatch:
+def _batch(claims: list[Claim], *, held_back: set[str], truncated: bool,
+           horizon: datetime) -> ClaimBatch:
     batch = ClaimBatch(claims)
     batch.held_back = frozenset(held_back)
     batch.truncated = truncated
+    batch.horizon = horizon
     return batch
 
 
