@@ -85,9 +85,9 @@ def _daemon(folder: Path, url: str, names: list[str],
     as deployed, it is running when staff queue posts, and its start-up (a second or two
     on a busy host) does not count as lateness."""
     config = write_config(folder / "bench.toml", url, names, network.url, **DAEMON_SETTINGS)
+    engine = open_database(url)  # the schema exists before the daemon's heartbeat is looked for
     daemon = start_daemon(config, _secrets(folder, names))
     try:
-        engine = make_engine(url)
         try:
             wait_ready(engine, daemon, timeout=60)
         finally:

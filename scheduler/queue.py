@@ -485,18 +485,55 @@ def finalize_many(engine: Engine, items: Sequence[Finalization], *,
     """:func:`finalize` for several attempts in one transaction (one commit, and on
     SQLite one turn of the write lock, instead of one per post); each is fenced by its
     own attempt. Returns, per item, whether it was recorded (False: the attempt is stale).
+
+    Outcomes that change the same columns (in a burst: every ``Published``) are written
+    with one ``executemany`` per statement instead of two statements per post; if any
+    of them turns out stale, that group is rolled back to its savepoint and recorded
+    post by post, so each outcome is still fenced on its own.
     """
     if not items:
         return []
     with _connection(engine) as s:
         clock = _statement_clock(engine, now)
-        return [_finalize_in(s, item, clock) for item in items]
+        plans = [_plan(item, clock) for item in items]
+        recorded: dict[int, bool] = {}
+        alike: dict[tuple[Any, ...], list[int]] = {}
+        for index, plan in enumerate(plans):
+            if isinstance(plan.item.outcome, AuthFailed):  # pauses the account too: alone
+                recorded[index] = _record_one(s, plan, clock)
+            else:
+                alike.setdefault(plan.shape, []).append(index)
+        for indexes in alike.values():
+            if len(indexes) > 1 and _record_together(s, [plans[i] for i in indexes]):
+                recorded.update(dict.fromkeys(indexes, True))
+                continue
+            for index in indexes:
+                recorded[index] = _record_one(s, plans[index], clock)
+        return [recorded[index] for index in range(len(plans))]
 
 
-def _finalize_in(s: Connection, item: Finalization, clock: Clock) -> bool:
+@dataclass(frozen=True)
+class _Plan:
+    """The two updates that record one outcome: the post, and its attempt row."""
+
+    item: Finalization
+    post: Any
+    post_params: dict[str, Any]
+    attempt: Any
+    attempt_params: dict[str, Any]
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """Plans of the same shape can run as one ``executemany`` per statement."""
+        return (id(self.post), tuple(self.post_params), id(self.attempt),
+                tuple(self.attempt_params))
+
+
+def _plan(item: Finalization, clock: Clock) -> _Plan:
     outcome = item.outcome
     status, error, remote_id, url = _status_for(outcome, give_up=item.give_up)
-    values: dict[str, Any] = {"status": status.value, "lease_owner": None,
+    values: dict[str, Any] = {"b_id": item.post_id, "b_attempt": item.attempt,
+                              "status": status.value, "lease_owner": None,
                               "lease_until": None, "last_error": error}
     statement = _stamp(_FINALIZE_POST, _FINALIZE_POST_AT_NOW, "updated_at", clock, values)
     if remote_id is not None:
@@ -506,15 +543,48 @@ def _finalize_in(s: Connection, item: Finalization, clock: Clock) -> bool:
                                      else to_db(item.retry_at))
     if item.progress is not None:
         values["progress"] = item.progress
-    changed = s.execute(statement, {"b_id": item.post_id, "b_attempt": item.attempt,
-                                    **values}).rowcount
-    if changed != 1:
+    closing: dict[str, Any] = {
+        "b_post": item.post_id, "b_attempt": item.attempt,
+        "outcome": item.outcome_label or outcome_name(outcome),
+        "http_status": getattr(outcome, "http_status", None),
+        "error": getattr(outcome, "reason", None) or getattr(outcome, "detail", None)}
+    if isinstance(outcome, Published):
+        closing |= {"remote_id": outcome.remote_id, "remote_url": outcome.url}
+    if item.detail is not None:
+        closing["detail"] = item.detail
+    attempt = _stamp(_CLOSE_ATTEMPT, _CLOSE_ATTEMPT_AT_NOW, "finished_at", clock, closing)
+    return _Plan(item, statement, values, attempt, closing)
+
+
+def _record_together(s: Connection, plans: list[_Plan]) -> bool:
+    """Record alike outcomes with one statement each for posts and attempts; False (and
+    nothing changed) unless every post was still in this attempt and every attempt open."""
+    savepoint = s.begin_nested()
+    try:
+        if (s.execute(plans[0].post, [p.post_params for p in plans]).rowcount == len(plans)
+                and s.execute(plans[0].attempt,
+                              [p.attempt_params for p in plans]).rowcount == len(plans)):
+            savepoint.commit()
+            return True
+        savepoint.rollback()
         return False
-    _close_attempt(s, item.post_id, item.attempt, outcome, clock, label=item.outcome_label,
-                   detail=item.detail)
-    if isinstance(outcome, AuthFailed):
+    except BaseException:
+        savepoint.rollback()
+        raise
+
+
+def _record_one(s: Connection, plan: _Plan, clock: Clock) -> bool:
+    item = plan.item
+    if s.execute(plan.post, plan.post_params).rowcount != 1:
+        return False  # stale: a newer attempt or a staff decision owns the post
+    if not s.execute(plan.attempt, plan.attempt_params).rowcount:
+        # begun outside begin_publishing (should not happen): log it anyway
+        values = {k: v for k, v in plan.attempt_params.items() if not k.startswith("b_")}
+        s.execute(insert(Attempt).values(post_id=item.post_id, attempt=item.attempt, node="?",
+                                         started_at=clock, **{**values, "finished_at": clock}))
+    if isinstance(item.outcome, AuthFailed):
         account = s.scalar(select(Post.account).where(Post.id == item.post_id))
-        _set_account_state(s, account, paused=True, reason=outcome.reason, now=clock)
+        _set_account_state(s, account, paused=True, reason=item.outcome.reason, now=clock)
     return True
 
 
@@ -539,23 +609,6 @@ def outcome_name(outcome: Outcome) -> str:
         return "rate_limited"
     return {Published: "published", Rejected: "rejected", NotSent: "not_sent",
             AuthFailed: "auth_failed", InDoubt: "in_doubt"}[type(outcome)]
-
-
-def _close_attempt(s: Any, post_id: int, attempt: int, outcome: Outcome, clock: Clock, *,
-                   label: str | None, detail: dict[str, Any] | None) -> None:
-    values: dict[str, Any] = {
-        "outcome": label or outcome_name(outcome),
-        "http_status": getattr(outcome, "http_status", None),
-        "error": getattr(outcome, "reason", None) or getattr(outcome, "detail", None)}
-    if isinstance(outcome, Published):
-        values |= {"remote_id": outcome.remote_id, "remote_url": outcome.url}
-    if detail is not None:
-        values["detail"] = detail
-    statement = _stamp(_CLOSE_ATTEMPT, _CLOSE_ATTEMPT_AT_NOW, "finished_at", clock, values)
-    closed = s.execute(statement, {"b_post": post_id, "b_attempt": attempt, **values}).rowcount
-    if not closed:  # begun outside begin_publishing (should not happen): log it anyway
-        s.execute(insert(Attempt).values(post_id=post_id, attempt=attempt, node="?",
-                                         started_at=clock, **{**values, "finished_at": clock}))
 
 
 # Built once: the two statements every published post runs. Building them per call (and
