@@ -2,6 +2,12 @@
 
 Run through ``python -m bench.run`` (which also runs the naive design and prints ratios),
 or alone: ``python -m bench.bench_daemon --backend sqlite --quick``.
+
+The daemon is started (and ready) before the posts are queued, as in a deployment. Besides
+lateness and rates it reports ``cpu_ms_per_post``: the daemon process's CPU time (user +
+system, all threads, from ``/proc``) from just before the first post is due until the last
+one arrived, divided by the posts. On a shared host that is the steadier figure for
+comparing two versions; wall-clock rates moved by ±20 % between identical runs.
 """
 
 from __future__ import annotations

@@ -14,8 +14,10 @@ processes and delete a job when it starts) runs a handful of jobs:
 ``watchdog``      alerts when due posts wait longer than ``watchdog_seconds``.
 ``recurrences``   materialises occurrences of recurring releases.
 
-Publishing itself happens in a worker pool of ``daemon.workers`` threads; the account
-concurrency limits are enforced by the claim in :mod:`scheduler.queue`.
+Claims are made a little ahead of time; the starter (:mod:`scheduler.starter`) marks them
+``publishing`` when they are due, then publishing itself happens in a worker pool of
+``daemon.workers`` threads, and the committer (:mod:`scheduler.committer`) records the
+outcomes. The account concurrency limits are enforced by the claim in :mod:`scheduler.queue`.
 """
 
 from __future__ import annotations
@@ -326,6 +328,12 @@ class Daemon:
     def _work(self, claim: queue.Claim, post: queue.StartedPost) -> None:
         handed_over = False
         try:
+            # Begun a few milliseconds ahead (see starter.BEGIN_AHEAD); nothing leaves
+            # before its time. Begun means in flight: a stop does not hold it back.
+            if claim.not_before is not None:
+                wait = claim.not_before.timestamp() - time.time()
+                if wait > 0:
+                    time.sleep(wait)
             # The post stays in flight (its lease renewed) until its outcome is committed.
             self.dispatcher.publish_started(post, committer=self._committer,
                                             on_done=lambda: self._finished(claim))

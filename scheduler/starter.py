@@ -5,10 +5,10 @@ marked ``publishing`` — and then sent — once it is due. Each worker used to 
 own post and begin it in a transaction of its own: at 170 posts a second that was one
 transaction per post, and in a burst sixty-odd workers queued for the database at the same
 instant. The starter keeps every waiting claim in one heap ordered by time and, whenever
-the earliest is due, begins *all* claims due by then together
-(:func:`scheduler.queue.begin_publishing_many`). Posts that come due while a transaction
-is running share the next one, so batches grow with the load without a batching window
-that would make anything late.
+the earliest is nearly due (``BEGIN_AHEAD``), begins *all* claims due by then together
+(:func:`scheduler.queue.begin_publishing_many`); each worker sends its post at the post's
+time, not before. Posts that come due while a transaction is running share the next one,
+so batches grow with the load without a batching window that would make anything late.
 
 Guarantees are those of ``begin_publishing``: ``publishing`` and the attempt row are
 committed before a post is handed to a worker, so before its request leaves. A claim the
@@ -31,6 +31,13 @@ from scheduler import queue
 from scheduler.queue import Claim, StartedPost
 
 log = logging.getLogger("siar.starter")
+
+#: seconds before its time a post is begun; its worker then waits for the time itself.
+#: The transaction is then off the path of the request (under load it waited behind a
+#: batch of outcomes or a claim round for the database) and posts due within these
+#: milliseconds share it. A crash in between leaves a post in doubt that was never sent,
+#: which the probe settles like any other.
+BEGIN_AHEAD = 0.02
 
 #: called once per claim: with the post when it was begun, with None when it was not
 #: (lost meanwhile, e.g. cancelled by staff, or given back because the daemon stops)
@@ -92,16 +99,16 @@ class Starter:
                 self._hand_over(claim, started.get(claim.post_id))
 
     def _next_due(self) -> list[Claim] | None:
-        """Wait until the earliest claim is due; return every claim due by then
-        (None: closing)."""
+        """Wait until the earliest claim is nearly due; return every claim due within
+        ``BEGIN_AHEAD`` (None: closing)."""
         with self._changed:
             while not self._closing:
                 if self._waiting:
-                    now = time.time()
-                    wait = self._waiting[0][0] - now
+                    horizon = time.time() + BEGIN_AHEAD
+                    wait = self._waiting[0][0] - horizon
                     if wait <= 0:
                         due: list[Claim] = []
-                        while self._waiting and self._waiting[0][0] <= now:
+                        while self._waiting and self._waiting[0][0] <= horizon:
                             due.append(heapq.heappop(self._waiting)[2])
                         return due
                     self._changed.wait(wait)
