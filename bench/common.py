@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tests.fakes.counting import TOKEN, CountingNetwork
 
-__all__ = ["TOKEN", "CountingNetwork", "Figures", "lateness_ms", "rss_mb", "wait_until"]
+__all__ = ["TOKEN", "CountingNetwork", "Figures", "cpu_seconds", "lateness_ms", "rss_mb",
+           "wait_until"]
 
 
 @dataclass
@@ -55,6 +56,15 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a process has used so far (Linux).
+
+    The benchmark host is shared, so wall-clock rates are noisy; CPU per post is the
+    steadier figure for comparing two versions of the daemon."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sqlite_url(folder: Path, name: str) -> str:

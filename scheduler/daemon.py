@@ -14,8 +14,10 @@ processes and delete a job when it starts) runs a handful of jobs:
 ``watchdog``      alerts when due posts wait longer than ``watchdog_seconds``.
 ``recurrences``   materialises occurrences of recurring releases.
 
-Publishing itself happens in a worker pool of ``daemon.workers`` threads; the account
-concurrency limits are enforced by the claim in :mod:`scheduler.queue`.
+Claims are made a little ahead of time; the starter (:mod:`scheduler.starter`) marks them
+``publishing`` when they are due, then publishing itself happens in a worker pool of
+``daemon.workers`` threads, and the committer (:mod:`scheduler.committer`) records the
+outcomes. The account concurrency limits are enforced by the claim in :mod:`scheduler.queue`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from scheduler.errors import SiarError
 from scheduler.models import Node, Post, Release, Status
 from scheduler.settings import Settings
 from scheduler.slots import materialise_recurrences
+from scheduler.starter import Starter
 from scheduler.status import overdue_posts, snapshot
 from scheduler.timeparse import utcnow
 
@@ -56,6 +59,10 @@ log = logging.getLogger("siar.daemon")
 
 #: seconds a Python thread may hold the GIL while others wait (default 0.005)
 SWITCH_INTERVAL = 0.0005
+
+#: a finished post wakes the dispatcher this much later (seconds), so that the posts
+#: finishing meanwhile share its claim round
+FINISHED_WAKE_DELAY = 0.01
 
 #: outcomes kept in memory for the run summary (counters are kept for every outcome)
 KEEP_OUTCOMES = 1000
@@ -97,9 +104,13 @@ class Daemon:
         self._lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._wake_pending = threading.Event()
+        #: a delayed wake asked for while a round was running (seconds after it)
+        self._wake_later: float | None = None
         self._last_dispatch = time.monotonic()
         self._free_slots_at_start = 0
         self._held_back: set[str] = set()
+        #: posts due up to this moment were looked at by the last claim round
+        self._horizon: datetime | None = None
         #: False until the first round: then every finished post wakes the dispatcher
         self._held_back_known = False
         self._probed: dict[tuple[int, int], float] = {}
@@ -107,6 +118,7 @@ class Daemon:
         self._scheduler: BackgroundScheduler | None = None
         self._workers: ThreadPoolExecutor | None = None
         self._committer: Committer | None = None
+        self._starter: Starter | None = None
 
     # --- settings derived from DaemonSettings ---------------------------------------------
 
@@ -160,6 +172,8 @@ class Daemon:
         self._workers = ThreadPoolExecutor(max_workers=self.cfg.workers,
                                            thread_name_prefix="siar-worker")
         self._committer = Committer(self.engine)
+        self._starter = Starter(self.engine, self.node, lease=self.cfg.lease_seconds,
+                                hand_over=self._begun)
         try:
             self.housekeeping()
             self.recurrences()
@@ -203,6 +217,7 @@ class Daemon:
                     break
         finally:
             self.stopping = True
+            self._starter.close()  # type: ignore[union-attr]  # posts not begun: given back
             scheduler.shutdown(wait=True)
             listener.stop()
             if health is not None:
@@ -211,6 +226,8 @@ class Daemon:
     def _shutdown(self) -> None:
         """Finish in-flight posts; claims whose worker has not started are given back."""
         self.stopping = True
+        if self._starter is not None:
+            self._starter.close()  # claims not begun yet are given back, never sent
         if self._workers is not None:
             self._workers.shutdown(wait=True)
         if self._committer is not None:
@@ -226,15 +243,17 @@ class Daemon:
     # --- dispatching ---------------------------------------------------------------------
 
     def wake(self, delay: float = 0.0) -> None:
-        """Run the dispatcher now, or in ``delay`` seconds (wakes close together then share
-        one claim round), or right after the round in progress."""
+        """Run the dispatcher now (right after the round in progress, if any), or in
+        ``delay`` seconds (counted from the end of the round in progress): wakes close
+        together then share one claim round."""
         if delay <= 0:
             self._wake_pending.set()
+        elif self._wake_later is None or delay < self._wake_later:
+            self._wake_later = delay
         if self._dispatch_lock.locked() or self._scheduler is None or self.stopping:
-            if delay > 0:
-                self._wake_pending.set()
-            return
-        when = datetime.now(UTC) + timedelta(seconds=delay)
+            return  # the round in progress (or the next) picks the wake up
+        self._wake_later = None
+        when = datetime.now(UTC) + timedelta(seconds=max(delay, 0.0))
         # JobLookupError/SchedulerNotRunning while shutting down: nothing left to wake.
         with contextlib.suppress(Exception):
             job = self._scheduler.get_job("dispatch")
@@ -250,15 +269,21 @@ class Daemon:
                 while not self.stopping:
                     self._wake_pending.clear()
                     claimed = self._round()
-                    # a full round suggests more is due: go again before sleeping
-                    full = 0 < claimed == self._free_slots_at_start
+                    # A round that took a whole batch suggests more is due: go again before
+                    # sleeping. A round that filled the free workers need not: each worker
+                    # finishing wakes the dispatcher (after a short delay, so that one
+                    # round, which reads every due post, claims for several).
+                    full = 0 < claimed == self._free_slots_at_start == self.cfg.batch
                     if not (full or self._wake_pending.is_set()):
                         break
                 self._schedule_next_wake()
             finally:
                 self._dispatch_lock.release()
-            if not self._wake_pending.is_set():
-                return
+            if self._wake_pending.is_set():
+                continue
+            if (later := self._wake_later) is not None:
+                self.wake(later)  # asked for during the round: from now on
+            return
 
     def _round(self) -> int:
         """Claim what is due for the free workers; returns how many posts were claimed."""
@@ -269,6 +294,7 @@ class Daemon:
         self._free_slots_at_start = limit
         if limit <= 0 or self.stopping:
             self._held_back_known = False  # every finished post may free a worker for us
+            self._horizon = None
             return 0
         claims = queue.claim_due(self.engine, self.node, limit=limit,
                                  lease=self.cfg.lease_seconds, concurrency=self.concurrency,
@@ -277,36 +303,43 @@ class Daemon:
             for claim in claims:
                 queue.release_claim(self.engine, claim, self.node)
             return 0
+        self._horizon = claims.horizon
         self._held_back = set(claims.held_back)
         self._held_back_known = len(claims) < limit and not claims.truncated
-        now = datetime.now(UTC)
-        due_now = [c for c in claims if c.not_before is None or c.not_before <= now]
-        # Every claimed post has a free worker, so the ones due now are marked publishing
-        # at once, in one transaction for the whole round; the others when their time comes.
-        started = queue.begin_publishing_many(self.engine, due_now, self.node,
-                                              lease=self.cfg.lease_seconds)
-        for claim in claims:
-            post = started.get(claim.post_id)
-            if claim in due_now and post is None:
-                continue  # lost meanwhile (cancelled by staff): nothing to do
-            with self._lock:
+        with self._lock:
+            for claim in claims:
                 self._inflight[claim.post_id] = claim
-            self._workers.submit(self._work, claim, post)  # type: ignore[union-attr]
+        # Every claimed post has a free worker; the starter begins each (with every other
+        # post due by then, in one transaction) when its time comes.
+        self._starter.submit(claims)  # type: ignore[union-attr]
         return len(claims)
 
-    def _work(self, claim: queue.Claim, post: Post | None) -> None:
+    def _begun(self, claim: queue.Claim, post: queue.StartedPost | None) -> None:
+        """The starter's hand-over: a post now ``publishing`` goes to a worker."""
+        if post is None:
+            self._finished(claim)  # lost meanwhile (cancelled by staff) or given back
+            return
+        try:
+            self._workers.submit(self._work, claim, post)  # type: ignore[union-attr]
+        except RuntimeError:  # the pool is gone: a bug in the stop order; the lease runs out
+            log.exception("post %s was begun after the workers stopped", claim.post_id)
+            self._finished(claim)
+
+    def _work(self, claim: queue.Claim, post: queue.StartedPost) -> None:
         handed_over = False
         try:
-            if post is None:
-                post = self._begin_on_time(claim)
-                if post is None:
-                    return
+            # Begun a few milliseconds ahead (see starter.BEGIN_AHEAD); nothing leaves
+            # before its time. Begun means in flight: a stop does not hold it back.
+            if claim.not_before is not None:
+                wait = claim.not_before.timestamp() - time.time()
+                if wait > 0:
+                    time.sleep(wait)
             # The post stays in flight (its lease renewed) until its outcome is committed.
             self.dispatcher.publish_started(post, committer=self._committer,
                                             on_done=lambda: self._finished(claim))
             handed_over = True
         except Exception:
-            # The claim's lease runs out and housekeeping takes the post back safely.
+            # The lease runs out and housekeeping takes the post back safely.
             log.exception("worker failed on post %s", claim.post_id)
         finally:
             if not handed_over:
@@ -318,22 +351,16 @@ class Daemon:
         # Only a post that held others back frees something to claim; everything else
         # due soon is already claimed or has its own wake-up time.
         if claim.account in self._held_back or not self._held_back_known:
-            self.wake(delay=0.01)
-
-    def _begin_on_time(self, claim: queue.Claim) -> Post | None:
-        """Wait for a claim made ahead of time to become due, then begin publishing."""
-        delay = (claim.not_before - datetime.now(UTC)).total_seconds()  # type: ignore[operator]
-        if delay > 0 and self.stop_event.wait(delay):
-            queue.release_claim(self.engine, claim, self.node)  # stopping: never sent
-            return None
-        return queue.begin_publishing(self.engine, claim, self.node,
-                                      lease=self.cfg.lease_seconds)
+            self.wake(delay=FINISHED_WAKE_DELAY)
 
     def _schedule_next_wake(self) -> None:
         if self._scheduler is None or self.stopping:
             return
-        due = queue.next_due(self.engine,
-                             now=datetime.now(UTC) + timedelta(seconds=self.lookahead_seconds))
+        # After the posts the last round could see, not after a fresh look-ahead: the
+        # posts that came into the look-ahead while the round ran would otherwise have no
+        # wake-up at all (measured: the last post of a busy minute waited for the poll).
+        horizon = self._horizon or datetime.now(UTC) + timedelta(seconds=self.lookahead_seconds)
+        due = queue.next_due(self.engine, now=horizon)
         if due is None:
             return  # nothing waits, or it waits for a busy account (a worker wakes us)
         # Half the look-ahead before it is due: each round then claims half a window of

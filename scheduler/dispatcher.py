@@ -103,7 +103,7 @@ class Dispatcher:
             return None
         return self.publish_started(post)
 
-    def publish_started(self, post: Post, *, committer: Committer | None = None,
+    def publish_started(self, post: queue.StartedPost, *, committer: Committer | None = None,
                         on_done: Callable[[], None] | None = None) -> Outcome:
         """Send a post already committed as ``publishing`` and record the outcome: at once,
         or through ``committer`` (batched with other posts' outcomes). ``on_done`` is
@@ -167,7 +167,7 @@ class Dispatcher:
             return verdict
         return None
 
-    def _delivery(self, post: Post) -> Delivery:
+    def _delivery(self, post: Post | queue.StartedPost) -> Delivery:
         parts = [PartResult(index=p["index"], remote_id=p["remote_id"], url=p.get("url"),
                             extra=p.get("extra", {}))
                  for p in post.progress.get("parts", [])]
@@ -192,7 +192,7 @@ class Dispatcher:
                                                                 attempt, state),
         )
 
-    def _finalization(self, post: Post, outcome: Outcome,
+    def _finalization(self, post: queue.StartedPost, outcome: Outcome,
                       delivery: Delivery) -> queue.Finalization:
         attempt: int = post.attempt  # type: ignore[assignment]
         retry_at: datetime | None = None
@@ -215,7 +215,7 @@ class Dispatcher:
                                   retry_at=retry_at, give_up=give_up, outcome_label=label,
                                   detail=detail, progress=progress)
 
-    def _recorded(self, post: Post, item: queue.Finalization, recorded: bool) -> None:
+    def _recorded(self, post: queue.StartedPost, item: queue.Finalization, recorded: bool) -> None:
         outcome = item.outcome
         if not recorded:
             log.warning("post %s: attempt %s was superseded; outcome %s dropped",

@@ -29,9 +29,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, and_, bindparam, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Interval,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -59,6 +71,24 @@ class Claim:
     not_before: datetime | None = None
 
 
+class StartedPost(NamedTuple):
+    """A post committed as ``publishing``: what its worker needs to send it.
+
+    A plain tuple rather than the ORM entity: building a ``Post`` for every post begun
+    cost a tenth of the daemon's CPU in a burst. It has the entity's attribute names,
+    so the dispatcher reads either."""
+
+    id: int
+    release_id: int
+    account: str
+    network: str
+    attempt: int
+    variant: dict[str, Any]
+    publish_key: str
+    due_at: datetime
+    progress: dict[str, Any]
+
+
 class ClaimBatch(list[Claim]):
     """The claims of one round, and which accounts still had due posts left behind."""
 
@@ -68,6 +98,9 @@ class ClaimBatch(list[Claim]):
     #: True when the round looked at only some of the accounts with due posts (its
     #: window of accounts was full), so ``held_back`` may miss some
     truncated: bool = False
+    #: the round looked at posts due up to this moment (its clock plus the look-ahead):
+    #: the next round is needed for the first post due after it
+    horizon: datetime | None = None
 
 
 # --- queueing -----------------------------------------------------------------------------
@@ -312,84 +345,100 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
     began with ``BEGIN IMMEDIATE``, so the single writer makes all of it atomic.
     """
     concurrency = dict(concurrency or {})
+    highest = max([default_concurrency, *concurrency.values()])
+    window = max(limit, 1) * 4
     with _connection(engine) as s:
         clock = _now(engine, now, s)
-        due = and_(Post.status.in_([c.value for c in CLAIMABLE]),
-                   Post.not_before <= clock + timedelta(seconds=lookahead))
-        first_due = (select(Post.account, func.min(Post.not_before).label("first"))
-                     .where(due).group_by(Post.account).subquery())
-        # Accounts already using the highest concurrency any account has come last: in a
-        # burst the accounts with posts in flight are also the ones due first, and a
-        # window full of them left nothing to claim for the free workers. Only an order
-        # (the in-flight count that decides is read below, after the lock).
-        flying = (select(Post.account, func.count().label("n"))
-                  .where(Post.status.in_([Status.CLAIMED.value, Status.PUBLISHING.value]))
-                  .group_by(Post.account).subquery())
-        highest = max([default_concurrency, *concurrency.values()])
-        saturated = case((func.coalesce(flying.c.n, 0) >= highest, 1), else_=0)
-        window = max(limit, 1) * 4
-        open_accounts = (
-            select(AccountState.account)
-            .join(first_due, first_due.c.account == AccountState.account)
-            .outerjoin(flying, flying.c.account == AccountState.account)
-            .where(AccountState.paused.is_(False),
-                   or_(AccountState.rate_limited_until.is_(None),
-                       AccountState.rate_limited_until <= clock))
-            .order_by(saturated, first_due.c.first, AccountState.account)
-            .limit(window)
-            .with_for_update(of=AccountState, skip_locked=True)
-        )
-        accounts = list(s.scalars(open_accounts))
+        horizon = clock + timedelta(seconds=lookahead)
+        accounts = list(s.scalars(_OPEN_ACCOUNTS, {"b_horizon": horizon, "b_clock": clock,
+                                                   "b_highest": highest, "b_window": window}))
         if not accounts:
-            return ClaimBatch()
+            return _batch([], held_back=set(), truncated=False, horizon=horizon)
         truncated = len(accounts) == window
-        in_flight = dict(s.execute(
-            select(Post.account, func.count())
-            .where(Post.account.in_(accounts),
-                   Post.status.in_([Status.CLAIMED.value, Status.PUBLISHING.value]))
-            .group_by(Post.account)).all())
+        in_flight = dict(s.execute(_IN_FLIGHT, {"b_accounts": accounts}).all())
         quota = {a: concurrency.get(a, default_concurrency) - in_flight.get(a, 0)
                  for a in accounts}
         busy = {a for a, q in quota.items() if q <= 0}
         quota = {a: q for a, q in quota.items() if q > 0}
         if not quota:
-            return _batch([], held_back=busy, truncated=truncated)
-        ranked = (
-            select(Post.id, Post.account, Post.not_before, func.row_number().over(
-                partition_by=Post.account, order_by=(Post.not_before, Post.id)).label("rank"))
-            .where(due, Post.account.in_(list(quota)))
-            .subquery()
-        )
-        candidates = s.execute(
-            select(ranked.c.id, ranked.c.account, ranked.c.rank)
+            return _batch([], held_back=busy, truncated=truncated, horizon=horizon)
+        candidates = s.execute(_CANDIDATES, {
+            "b_horizon": horizon, "b_accounts": list(quota),
             # one more than any quota: shows which accounts this round holds back
-            .where(ranked.c.rank <= max(quota.values()) + 1)
-            # Round robin: every account's oldest post before any account's second one.
-            .order_by(ranked.c.rank, ranked.c.not_before, ranked.c.id)).all()
+            "b_rank": max(quota.values()) + 1}).all()
         fitting = [row for row in candidates if row.rank <= quota[row.account]]
         ids = [row.id for row in fitting[:limit]]
         busy |= {row.account for row in candidates if row.rank > quota[row.account]}
         busy |= {row.account for row in fitting[limit:]}
         if not ids:
-            return _batch([], held_back=busy, truncated=truncated)
-        rows = s.execute(
-            update(Post).where(Post.id.in_(ids), due)
-            .values(status=Status.CLAIMED.value, lease_owner=node,
-                    lease_until=clock + timedelta(seconds=lease),
-                    attempt=Post.attempt + 1, updated_at=clock)
-            .returning(Post.id, Post.attempt, Post.account, Post.network, Post.not_before)
-        ).all()
+            return _batch([], held_back=busy, truncated=truncated, horizon=horizon)
+        rows = s.execute(_CLAIM, {"b_ids": ids, "b_horizon": horizon, "b_node": node,
+                                  "b_lease_until": clock + timedelta(seconds=lease),
+                                  "b_clock": clock}).all()
     order = {post_id: i for i, post_id in enumerate(ids)}
     claims = [Claim(post_id=r[0], attempt=r[1], account=r[2], network=r[3],
                     not_before=to_db(r[4])) for r in rows]
     return _batch(sorted(claims, key=lambda c: order[c.post_id]), held_back=busy,
-                  truncated=truncated)
+                  truncated=truncated, horizon=horizon)
 
 
-def _batch(claims: list[Claim], *, held_back: set[str], truncated: bool) -> ClaimBatch:
+def _claim_statements() -> tuple[Any, Any, Any, Any]:
+    """The four statements of a claim round, built once: building them on every round
+    (through the ORM entities) cost two thirds of a round's CPU, more than running them.
+    Everything that varies is a parameter: ``b_horizon`` (claimable up to), ``b_clock``,
+    ``b_highest`` (highest concurrency), ``b_window``, ``b_accounts``, ``b_rank``,
+    ``b_ids``, ``b_node``, ``b_lease_until``."""
+    post, state = _POST, AccountState.__table__  # type: ignore[attr-defined]
+    in_flight = post.c.status.in_([Status.CLAIMED.value, Status.PUBLISHING.value])
+    due = and_(post.c.status.in_([c.value for c in CLAIMABLE]),
+               post.c.not_before <= bindparam("b_horizon"))
+    first_due = (select(post.c.account, func.min(post.c.not_before).label("first"))
+                 .where(due).group_by(post.c.account).subquery())
+    # Accounts already using the highest concurrency any account has come last: in a
+    # burst the accounts with posts in flight are also the ones due first, and a window
+    # full of them left nothing to claim for the free workers. Only an order (the
+    # in-flight count that decides is read after the lock, by the next statement).
+    flying = (select(post.c.account, func.count().label("n")).where(in_flight)
+              .group_by(post.c.account).subquery())
+    saturated = case((func.coalesce(flying.c.n, 0) >= bindparam("b_highest"), 1), else_=0)
+    open_accounts = (
+        select(state.c.account)
+        .join(first_due, first_due.c.account == state.c.account)
+        .outerjoin(flying, flying.c.account == state.c.account)
+        .where(state.c.paused.is_(False),
+               or_(state.c.rate_limited_until.is_(None),
+                   state.c.rate_limited_until <= bindparam("b_clock")))
+        .order_by(saturated, first_due.c.first, state.c.account)
+        .limit(bindparam("b_window"))
+        .with_for_update(of=state, skip_locked=True))
+    # A fresh statement after the lock, so a claim another daemon just committed counts.
+    counted = (select(post.c.account, func.count())
+               .where(post.c.account.in_(bindparam("b_accounts", expanding=True)), in_flight)
+               .group_by(post.c.account))
+    ranked = (
+        select(post.c.id, post.c.account, post.c.not_before, func.row_number().over(
+            partition_by=post.c.account, order_by=(post.c.not_before, post.c.id)).label("rank"))
+        .where(due, post.c.account.in_(bindparam("b_accounts", expanding=True)))
+        .subquery())
+    candidates = (select(ranked.c.id, ranked.c.account, ranked.c.rank)
+                  .where(ranked.c.rank <= bindparam("b_rank"))
+                  # Round robin: every account's oldest post before any account's second.
+                  .order_by(ranked.c.rank, ranked.c.not_before, ranked.c.id))
+    claim = (update(post).where(post.c.id.in_(bindparam("b_ids", expanding=True)), due)
+             .values(status=Status.CLAIMED.value, lease_owner=bindparam("b_node"),
+                     lease_until=bindparam("b_lease_until"), attempt=post.c.attempt + 1,
+                     updated_at=bindparam("b_clock"))
+             .returning(post.c.id, post.c.attempt, post.c.account, post.c.network,
+                        post.c.not_before))
+    return open_accounts, counted, candidates, claim
+
+
+def _batch(claims: list[Claim], *, held_back: set[str], truncated: bool,
+           horizon: datetime) -> ClaimBatch:
     batch = ClaimBatch(claims)
     batch.held_back = frozenset(held_back)
     batch.truncated = truncated
+    batch.horizon = horizon
     return batch
 
 
@@ -414,7 +463,7 @@ def next_due(engine: Engine, *, now: datetime | None = None) -> datetime | None:
 
 
 def begin_publishing(engine: Engine, claim: Claim, node: str, *, lease: float = 120.0,
-                     now: datetime | None = None) -> Post | None:
+                     now: datetime | None = None) -> StartedPost | None:
     """claimed → publishing, committed before the request leaves; opens the attempt row.
 
     Returns the post, or ``None`` if the claim is no longer ours (lease lost).
@@ -424,29 +473,31 @@ def begin_publishing(engine: Engine, claim: Claim, node: str, *, lease: float = 
 
 def begin_publishing_many(engine: Engine, claims: Sequence[Claim], node: str, *,
                           lease: float = 120.0, now: datetime | None = None
-                          ) -> dict[int, Post]:
-    """:func:`begin_publishing` for a whole claim round in one transaction.
+                          ) -> dict[int, StartedPost]:
+    """:func:`begin_publishing` for many claims in one transaction.
 
     Returns post id → post for the claims still ours; their ``publishing`` status and
     attempt rows are committed before this returns, so before any request leaves.
     """
     if not claims:
         return {}
+    tokens = {c.post_id: c.attempt for c in claims}
     with _connection(engine) as s:
         clock = _statement_clock(engine, now)
-        tokens = {c.post_id: c.attempt for c in claims}
-        rows = s.execute(
-            update(Post)
-            .where(tuple_(Post.id, Post.attempt).in_(list(tokens.items())),
-                   Post.status == Status.CLAIMED.value, Post.lease_owner == node)
-            .values(status=Status.PUBLISHING.value, updated_at=clock,
-                    lease_until=clock + timedelta(seconds=lease))
-            .returning(*Post.__table__.columns)).mappings()  # type: ignore[attr-defined]
-        posts = {row["id"]: Post(**row) for row in rows}
+        params: dict[str, Any] = {"b_tokens": list(tokens.items()), "b_node": node}
+        if isinstance(clock, datetime):
+            statement, insert_attempts = _BEGIN, _OPEN_ATTEMPTS
+            params |= {"b_clock": clock, "b_lease_until": clock + timedelta(seconds=lease)}
+            started_at = {"started_at": clock}
+        else:  # the database's now(), read inside the statements
+            statement, insert_attempts = _BEGIN_AT_NOW, _OPEN_ATTEMPTS_AT_NOW
+            params["b_lease"] = timedelta(seconds=lease)
+            started_at = {}
+        posts = {row[0]: StartedPost._make(row) for row in s.execute(statement, params)}
         if posts:
-            s.execute(insert(Attempt).values(started_at=clock),
-                      [{"post_id": pid, "attempt": tokens[pid], "node": node} for pid in posts])
-    return posts  # type: ignore[return-value]
+            s.execute(insert_attempts, [{"post_id": pid, "attempt": tokens[pid], "node": node,
+                                         **started_at} for pid in posts])
+    return posts
 
 
 def release_claim(engine: Engine, claim: Claim, node: str) -> bool:
@@ -536,18 +587,55 @@ def finalize_many(engine: Engine, items: Sequence[Finalization], *,
     """:func:`finalize` for several attempts in one transaction (one commit, and on
     SQLite one turn of the write lock, instead of one per post); each is fenced by its
     own attempt. Returns, per item, whether it was recorded (False: the attempt is stale).
+
+    Outcomes that change the same columns (in a burst: every ``Published``) are written
+    with one ``executemany`` per statement instead of two statements per post; if any
+    of them turns out stale, that group is rolled back to its savepoint and recorded
+    post by post, so each outcome is still fenced on its own.
     """
     if not items:
         return []
     with _connection(engine) as s:
         clock = _statement_clock(engine, now)
-        return [_finalize_in(s, item, clock) for item in items]
+        plans = [_plan(item, clock) for item in items]
+        recorded: dict[int, bool] = {}
+        alike: dict[tuple[Any, ...], list[int]] = {}
+        for index, plan in enumerate(plans):
+            if isinstance(plan.item.outcome, AuthFailed):  # pauses the account too: alone
+                recorded[index] = _record_one(s, plan, clock)
+            else:
+                alike.setdefault(plan.shape, []).append(index)
+        for indexes in alike.values():
+            if len(indexes) > 1 and _record_together(s, [plans[i] for i in indexes]):
+                recorded.update(dict.fromkeys(indexes, True))
+                continue
+            for index in indexes:
+                recorded[index] = _record_one(s, plans[index], clock)
+        return [recorded[index] for index in range(len(plans))]
 
 
-def _finalize_in(s: Connection, item: Finalization, clock: Clock) -> bool:
+@dataclass(frozen=True)
+class _Plan:
+    """The two updates that record one outcome: the post, and its attempt row."""
+
+    item: Finalization
+    post: Any
+    post_params: dict[str, Any]
+    attempt: Any
+    attempt_params: dict[str, Any]
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """Plans of the same shape can run as one ``executemany`` per statement."""
+        return (id(self.post), tuple(self.post_params), id(self.attempt),
+                tuple(self.attempt_params))
+
+
+def _plan(item: Finalization, clock: Clock) -> _Plan:
     outcome = item.outcome
     status, error, remote_id, url = _status_for(outcome, give_up=item.give_up)
-    values: dict[str, Any] = {"status": status.value, "lease_owner": None,
+    values: dict[str, Any] = {"b_id": item.post_id, "b_attempt": item.attempt,
+                              "status": status.value, "lease_owner": None,
                               "lease_until": None, "last_error": error}
     statement = _stamp(_FINALIZE_POST, _FINALIZE_POST_AT_NOW, "updated_at", clock, values)
     if remote_id is not None:
@@ -557,15 +645,48 @@ def _finalize_in(s: Connection, item: Finalization, clock: Clock) -> bool:
                                      else to_db(item.retry_at))
     if item.progress is not None:
         values["progress"] = item.progress
-    changed = s.execute(statement, {"b_id": item.post_id, "b_attempt": item.attempt,
-                                    **values}).rowcount
-    if changed != 1:
+    closing: dict[str, Any] = {
+        "b_post": item.post_id, "b_attempt": item.attempt,
+        "outcome": item.outcome_label or outcome_name(outcome),
+        "http_status": getattr(outcome, "http_status", None),
+        "error": getattr(outcome, "reason", None) or getattr(outcome, "detail", None)}
+    if isinstance(outcome, Published):
+        closing |= {"remote_id": outcome.remote_id, "remote_url": outcome.url}
+    if item.detail is not None:
+        closing["detail"] = item.detail
+    attempt = _stamp(_CLOSE_ATTEMPT, _CLOSE_ATTEMPT_AT_NOW, "finished_at", clock, closing)
+    return _Plan(item, statement, values, attempt, closing)
+
+
+def _record_together(s: Connection, plans: list[_Plan]) -> bool:
+    """Record alike outcomes with one statement each for posts and attempts; False (and
+    nothing changed) unless every post was still in this attempt and every attempt open."""
+    savepoint = s.begin_nested()
+    try:
+        if (s.execute(plans[0].post, [p.post_params for p in plans]).rowcount == len(plans)
+                and s.execute(plans[0].attempt,
+                              [p.attempt_params for p in plans]).rowcount == len(plans)):
+            savepoint.commit()
+            return True
+        savepoint.rollback()
         return False
-    _close_attempt(s, item.post_id, item.attempt, outcome, clock, label=item.outcome_label,
-                   detail=item.detail)
-    if isinstance(outcome, AuthFailed):
+    except BaseException:
+        savepoint.rollback()
+        raise
+
+
+def _record_one(s: Connection, plan: _Plan, clock: Clock) -> bool:
+    item = plan.item
+    if s.execute(plan.post, plan.post_params).rowcount != 1:
+        return False  # stale: a newer attempt or a staff decision owns the post
+    if not s.execute(plan.attempt, plan.attempt_params).rowcount:
+        # begun outside begin_publishing (should not happen): log it anyway
+        values = {k: v for k, v in plan.attempt_params.items() if not k.startswith("b_")}
+        s.execute(insert(Attempt).values(post_id=item.post_id, attempt=item.attempt, node="?",
+                                         started_at=clock, **{**values, "finished_at": clock}))
+    if isinstance(item.outcome, AuthFailed):
         account = s.scalar(select(Post.account).where(Post.id == item.post_id))
-        _set_account_state(s, account, paused=True, reason=outcome.reason, now=clock)
+        _set_account_state(s, account, paused=True, reason=item.outcome.reason, now=clock)
     return True
 
 
@@ -592,23 +713,6 @@ def outcome_name(outcome: Outcome) -> str:
             AuthFailed: "auth_failed", InDoubt: "in_doubt"}[type(outcome)]
 
 
-def _close_attempt(s: Any, post_id: int, attempt: int, outcome: Outcome, clock: Clock, *,
-                   label: str | None, detail: dict[str, Any] | None) -> None:
-    values: dict[str, Any] = {
-        "outcome": label or outcome_name(outcome),
-        "http_status": getattr(outcome, "http_status", None),
-        "error": getattr(outcome, "reason", None) or getattr(outcome, "detail", None)}
-    if isinstance(outcome, Published):
-        values |= {"remote_id": outcome.remote_id, "remote_url": outcome.url}
-    if detail is not None:
-        values["detail"] = detail
-    statement = _stamp(_CLOSE_ATTEMPT, _CLOSE_ATTEMPT_AT_NOW, "finished_at", clock, values)
-    closed = s.execute(statement, {"b_post": post_id, "b_attempt": attempt, **values}).rowcount
-    if not closed:  # begun outside begin_publishing (should not happen): log it anyway
-        s.execute(insert(Attempt).values(post_id=post_id, attempt=attempt, node="?",
-                                         started_at=clock, **{**values, "finished_at": clock}))
-
-
 # Built once: the two statements every published post runs. Building them per call (and
 # through the ORM entity) cost about a third of the daemon's CPU per post; the columns to
 # set come from the parameters given at execution.
@@ -620,6 +724,22 @@ _FINALIZE_POST = update(_POST).where(_POST.c.id == bindparam("b_id"),
 _CLOSE_ATTEMPT = update(_ATTEMPT).where(_ATTEMPT.c.post_id == bindparam("b_post"),
                                         _ATTEMPT.c.attempt == bindparam("b_attempt"),
                                         _ATTEMPT.c.finished_at.is_(None))
+_STARTED_COLUMNS = [_POST.c[name] for name in StartedPost._fields]
+_OPEN_ACCOUNTS, _IN_FLIGHT, _CANDIDATES, _CLAIM = _claim_statements()
+# claimed → publishing, fenced by (id, attempt), and the attempt rows it opens; with a
+# given time (SQLite) or the database's now() (PostgreSQL: no round trip to read it)
+_BEGIN_WHERE = update(_POST).where(
+    tuple_(_POST.c.id, _POST.c.attempt).in_(bindparam("b_tokens", expanding=True)),
+    _POST.c.status == Status.CLAIMED.value, _POST.c.lease_owner == bindparam("b_node"))
+_BEGIN = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=bindparam("b_clock"),
+                              lease_until=bindparam("b_lease_until"))
+          .returning(*_STARTED_COLUMNS))
+_BEGIN_AT_NOW = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=func.now(),
+                                     lease_until=func.now() + bindparam("b_lease",
+                                                                        type_=Interval()))
+                 .returning(*_STARTED_COLUMNS))
+_OPEN_ATTEMPTS = insert(_ATTEMPT)
+_OPEN_ATTEMPTS_AT_NOW = insert(_ATTEMPT).values(started_at=func.now())
 _FINALIZE_POST_AT_NOW = _FINALIZE_POST.values(updated_at=func.now())
 _CLOSE_ATTEMPT_AT_NOW = _CLOSE_ATTEMPT.values(finished_at=func.now())
 

@@ -282,3 +282,37 @@ def test_outcomes_recorded_together_are_each_fenced_by_their_attempt(engine: Eng
         Status.PUBLISHED, Status.PUBLISHING, Status.RETRY]
     assert log_of(engine, a.post_id) == ["published"]
     assert log_of(engine, b.post_id) == [None]  # its attempt is still open
+
+
+def test_alike_outcomes_recorded_together_keep_each_posts_own_answer(engine: Engine) -> None:
+    due = utcnow() - timedelta(seconds=1)
+    queue_many(engine, [(f"akun-{i}", due) for i in range(5)])
+    claims = queue.claim_due(engine, NODE, limit=10)
+    queue.begin_publishing_many(engine, claims, NODE)
+    recorded = queue.finalize_many(engine, [
+        queue.Finalization(c.post_id, c.attempt, Published(f"remote-{c.post_id}"),
+                           progress={"parts": []}) for c in claims])
+    assert recorded == [True] * 5
+    with session(engine) as s:
+        for c in claims:
+            post = s.get(Post, c.post_id)
+            assert (post.status, post.remote_id) == (Status.PUBLISHED, f"remote-{c.post_id}")
+            [attempt] = s.scalars(select(Attempt).where(Attempt.post_id == c.post_id))
+            assert (attempt.outcome, attempt.remote_id) == ("published", f"remote-{c.post_id}")
+            assert attempt.finished_at is not None
+
+
+def test_one_stale_outcome_among_alike_ones_costs_the_others_nothing(engine: Engine) -> None:
+    due = utcnow() - timedelta(seconds=1)
+    queue_many(engine, [(f"akun-{i}", due) for i in range(5)])
+    claims = queue.claim_due(engine, NODE, limit=10)
+    queue.begin_publishing_many(engine, claims, NODE)
+    stale = claims[2]
+    recorded = queue.finalize_many(engine, [
+        queue.Finalization(c.post_id, c.attempt + (c is stale), Published(f"remote-{c.post_id}"))
+        for c in claims])
+    assert recorded == [c is not stale for c in claims]
+    assert [status_of(engine, c.post_id) for c in claims] == [
+        Status.PUBLISHING if c is stale else Status.PUBLISHED for c in claims]
+    assert [log_of(engine, c.post_id) for c in claims] == [
+        [None] if c is stale else ["published"] for c in claims]

@@ -1,0 +1,132 @@
+"""Begins claimed posts at their time, many in one transaction, from one thread.
+
+Claims are made ahead of time (the claim is the expensive statement); a post may only be
+marked ``publishing`` — and then sent — once it is due. Each worker used to wait for its
+own post and begin it in a transaction of its own: at 170 posts a second that was one
+transaction per post, and in a burst sixty-odd workers queued for the database at the same
+instant. The starter keeps every waiting claim in one heap ordered by time and, whenever
+the earliest is nearly due (``BEGIN_AHEAD``), begins *all* claims due by then together
+(:func:`scheduler.queue.begin_publishing_many`); each worker sends its post at the post's
+time, not before. Posts that come due while a transaction is running share the next one,
+so batches grow with the load without a batching window that would make anything late.
+
+Guarantees are those of ``begin_publishing``: ``publishing`` and the attempt row are
+committed before a post is handed to a worker, so before its request leaves. A claim the
+starter never began (the daemon is stopping) is given back at once (``released``); one
+lost in a crash expires back to ``scheduled``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from sqlalchemy.engine import Engine
+
+from scheduler import queue
+from scheduler.queue import Claim, StartedPost
+
+log = logging.getLogger("siar.starter")
+
+#: seconds before its time a post is begun; its worker then waits for the time itself.
+#: The transaction is then off the path of the request (under load it waited behind a
+#: batch of outcomes or a claim round for the database) and posts due within these
+#: milliseconds share it. A crash in between leaves a post in doubt that was never sent,
+#: which the probe settles like any other.
+BEGIN_AHEAD = 0.02
+
+#: called once per claim: with the post when it was begun, with None when it was not
+#: (lost meanwhile, e.g. cancelled by staff, or given back because the daemon stops)
+HandOver = Callable[[Claim, StartedPost | None], None]
+
+
+class Starter:
+    def __init__(self, engine: Engine, node: str, *, lease: float,
+                 hand_over: HandOver) -> None:
+        self.engine = engine
+        self.node = node
+        self.lease = lease
+        self.hand_over = hand_over
+        #: (due epoch seconds, tie breaker, claim), earliest first
+        self._waiting: list[tuple[float, int, Claim]] = []
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="siar-starter", daemon=True)
+        self._thread.start()
+
+    def submit(self, claims: Iterable[Claim]) -> None:
+        """Begin these claims at their ``not_before`` (at once when it has passed)."""
+        claims = list(claims)
+        with self._changed:
+            if not self._closing:
+                for claim in claims:
+                    due = claim.not_before.timestamp() if claim.not_before else 0.0
+                    heapq.heappush(self._waiting, (due, next(self._order), claim))
+                self._changed.notify()
+                return
+        self._give_back(claims)  # closed meanwhile: nothing may be sent any more
+
+    def close(self) -> None:
+        """Stop beginning posts; claims still waiting are given back (never sent)."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify()
+        self._thread.join()
+        with self._changed:
+            waiting = [claim for _, _, claim in self._waiting]
+            self._waiting.clear()
+        self._give_back(waiting)
+
+    def _run(self) -> None:
+        while True:
+            due = self._next_due()
+            if due is None:
+                return
+            try:
+                started = queue.begin_publishing_many(self.engine, due, self.node,
+                                                      lease=self.lease)
+            except Exception:
+                # Their leases run out and housekeeping puts them back: nothing was sent.
+                log.exception("beginning %d post(s) failed; they return to the queue when "
+                              "their claims expire", len(due))
+                started = {}
+            for claim in due:
+                self._hand_over(claim, started.get(claim.post_id))
+
+    def _next_due(self) -> list[Claim] | None:
+        """Wait until the earliest claim is nearly due; return every claim due within
+        ``BEGIN_AHEAD`` (None: closing)."""
+        with self._changed:
+            while not self._closing:
+                if self._waiting:
+                    horizon = time.time() + BEGIN_AHEAD
+                    wait = self._waiting[0][0] - horizon
+                    if wait <= 0:
+                        due: list[Claim] = []
+                        while self._waiting and self._waiting[0][0] <= horizon:
+                            due.append(heapq.heappop(self._waiting)[2])
+                        return due
+                    self._changed.wait(wait)
+                else:
+                    self._changed.wait()
+            return None
+
+    def _give_back(self, claims: list[Claim]) -> None:
+        for claim in claims:
+            try:
+                queue.release_claim(self.engine, claim, self.node)
+            except Exception:
+                log.exception("claim of post %s could not be given back; it expires",
+                              claim.post_id)
+            self._hand_over(claim, None)
+
+    def _hand_over(self, claim: Claim, post: StartedPost | None) -> None:
+        try:
+            self.hand_over(claim, post)
+        except Exception:
+            log.exception("handing over post %s failed", claim.post_id)
