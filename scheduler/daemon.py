@@ -65,6 +65,8 @@ SWITCH_INTERVAL = 0.0005
 FINISHED_WAKE_DELAY = 0.01
 
 #: outcomes kept in memory for the run summary (counters are kept for every outcome)
+#: the first token check waits for start-up work (seconds)
+TOKEN_CHECK_DELAY = 30.0
 KEEP_OUTCOMES = 1000
 
 ACTIVE = (Status.SCHEDULED.value, Status.RETRY.value, Status.CLAIMED.value,
@@ -207,6 +209,10 @@ class Daemon:
         scheduler.add_job(self.watchdog, "interval",
                           seconds=max(1.0, self.cfg.watchdog_seconds / 4), id="watchdog")
         scheduler.add_job(self.recurrences, "interval", seconds=60, id="recurrences")
+        if self.cfg.token_check_hours > 0 and not self.dry_run:
+            scheduler.add_job(self.check_tokens, "interval",
+                              seconds=self.cfg.token_check_hours * 3600, id="tokens",
+                              next_run_time=now + timedelta(seconds=TOKEN_CHECK_DELAY))
         self._scheduler = scheduler
         scheduler.start()
         listener = QueueListener(self.engine, self.wake).start()
@@ -446,6 +452,30 @@ class Daemon:
         if created:
             log.info("materialised %d occurrence(s) of recurring releases", len(created))
             self.wake()
+
+    def check_tokens(self) -> None:
+        """Ask each account's network whether its credentials still work and until when,
+        and warn staff days before a token lapses, rather than on the first failed post."""
+        warn = timedelta(days=self.cfg.token_warn_days)
+        for account in self.settings.enabled_accounts():
+            if self.stopping:
+                return
+            try:
+                result = self.adapters.get(account.name).check()
+            except Exception as exc:  # one account's trouble must not stop the others
+                log.warning("credentials of %s could not be checked: %s", account.name,
+                            type(exc).__name__)
+                continue
+            if not result.ok:
+                # a refused token pauses the account (with an alert) when a post is due;
+                # here a failed check may as well be the network being away for a moment
+                log.warning("credentials of %s: %s", account.name, result.detail)
+            elif result.expires_at is not None and result.expires_at - utcnow() < warn:
+                adapter = self.adapters.get(account.name)
+                variables = [account.secret_variable(f) for f in adapter.secret_fields]
+                self.notifier.alert(notify.token_expiring(
+                    account.name, account.network, result.expires_at, account.timezone,
+                    variables))
 
     def _build_adapters(self) -> None:
         """Build every account's adapter now rather than when its first post is due:

@@ -114,6 +114,21 @@ def missed(posts: list[tuple[Post, Release | None]]) -> Message:
                 "(or another time) for each post that should still go out"))
 
 
+def token_expiring(account: str, network: str, expires_at: datetime, zone: str,
+                   variables: list[str]) -> Message:
+    fix = (f"'siar accounts refresh {account}' (it writes the new token to .env), then "
+           "restart the daemon" if network == "threads" else
+           f"issue a new token on {network} and put it in {', '.join(variables) or 'its secret'} "
+           f"(environment or .env), check it with 'siar accounts check {account}', then "
+           "restart the daemon")
+    return Message(
+        key=f"token:{account}:{expires_at.date().isoformat()}", kind="token_expiring",
+        subject=f"Siar: the token of {account} expires {show(expires_at, zone)}",
+        body=(f"account {account} ({network}): its access token expires "
+              f"{show(expires_at, zone)}. After that every post of {account} fails.\n"
+              f"fix: {fix}"))
+
+
 def watchdog(count: int, oldest: datetime, zone: str) -> Message:
     return Message(
         key=f"watchdog:{oldest.isoformat()}", kind="watchdog",

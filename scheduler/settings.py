@@ -128,6 +128,10 @@ class DaemonSettings(BaseModel):
     probe_seconds: float = 30.0
     #: recurring releases are materialised this far ahead (hours)
     recurrence_horizon_hours: float = 24.0
+    #: how often each account's credentials are checked on its network (hours; 0 = never)
+    token_check_hours: float = 12.0
+    #: alert staff when a token expires within this many days
+    token_warn_days: float = 7.0
 
 
 class NotifySettings(BaseModel):
