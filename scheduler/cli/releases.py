@@ -60,8 +60,9 @@ def init(directory: Path, force: bool) -> None:
 
 
 @app.command()
-@click.argument("source", metavar="FILE|-",
-                help="Release file (.md, .txt, .docx) or - for standard input.")
+@click.argument("sources", metavar="FILE|- [FILE…]", nargs=-1, required=True,
+                help="Release files (.md, .txt, .docx), or - for standard input. Several "
+                "files are queued together, all or none.")
 @click.option("--at", help="When: '2024-09-24 10:00 WIB', ISO 8601 with offset, 'now', '+2h'. "
               "Overrides the front matter.")
 @click.option("--channels", help="Comma-separated account or network names (default: front "
@@ -69,23 +70,43 @@ def init(directory: Path, force: bool) -> None:
 @click.option("--next-slot", is_flag=True, help="Use the accounts' next posting slot (the "
               "latest of them, so all go out together).")
 @click.option("--json", "as_json", is_flag=True, help="Print the queued posts as JSON.")
-def add(source: str, at: str | None, channels: str | None, next_slot: bool,
+def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slot: bool,
         as_json: bool) -> None:
-    """Queue a release: one post per account, composed now, published at its time."""
-    from scheduler import intake, queue
-    from scheduler.timeparse import iso, show
+    """Queue releases: one post per account, composed now, published at its time."""
+    from scheduler import intake
 
-    doc = _read_release(source)
+    if sources.count("-") > 1:
+        raise SiarError("standard input (-) can be read only once",
+                        hint="name the other releases by their files")
     names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
-    plan = intake.plan(doc, state.settings, at=at, channels=names, next_slot=next_slot)
-    release, posts = queue.enqueue(state.engine, plan.doc, plan.variants, plan.due_at,
-                                   zone=plan.zone)
+    # every release is read, composed and checked before anything is stored
+    plans = [intake.plan(_read_release(source), state.settings, at=at, channels=names,
+                         next_slot=next_slot) for source in sources]
+    if len(plans) == 1:
+        _add_one(plans[0], as_json)
+    else:
+        _add_many(plans, as_json)
+
+
+def _warn_before_publishing(plan: Any, *, name_source: bool = False) -> None:
+    from scheduler import intake
+
+    where = f"{plan.doc.source}: " if name_source else ""
     for note in plan.notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False)
+        err_console.print(f"[yellow]note:[/] {where}{note}", highlight=False)
     for account, variables in intake.missing_secrets(state.settings, plan.accounts).items():
         err_console.print(f"[yellow]warning:[/] {account} cannot publish until "
                           f"{', '.join(variables)} is set (environment or .env)",
                           highlight=False)
+
+
+def _add_one(plan: Any, as_json: bool) -> None:
+    from scheduler import queue
+    from scheduler.timeparse import iso, show
+
+    release, posts = queue.enqueue(state.engine, plan.doc, plan.variants, plan.due_at,
+                                   zone=plan.zone)
+    _warn_before_publishing(plan)
     if as_json:
         print_json({"release": release.id, "title": release.title,
                     "due_at": iso(release.due_at, plan.zone),
@@ -98,6 +119,34 @@ def add(source: str, at: str | None, channels: str | None, next_slot: bool,
         parts = f"{len(variant.parts)} parts" if len(variant.parts) > 1 else "1 post"
         warn = f" [yellow]({len(variant.warnings)} warning(s))[/]" if variant.warnings else ""
         console.print(f"  {release.id}/{post.account}  {post.network:<10} {parts}{warn}")
+
+
+def _add_many(plans: list[Any], as_json: bool) -> None:
+    """Several releases in one transaction through the bulk path (a content calendar)."""
+    from scheduler import queue
+    from scheduler.models import Status
+    from scheduler.timeparse import iso, show
+
+    ids = queue.enqueue_bulk(state.engine, [
+        queue.BulkItem(p.doc, p.variants, p.due_at, p.zone) for p in plans])
+    for plan in plans:
+        _warn_before_publishing(plan, name_source=True)
+    if as_json:
+        print_json({"releases": [
+            {"release": release_id, "title": plan.doc.title, "source": plan.doc.source,
+             "due_at": iso(plan.due_at, plan.zone),
+             "posts": [{"id": f"{release_id}/{v.account}", "account": v.account,
+                        "channel": v.channel, "status": Status.SCHEDULED.value}
+                       for v in plan.variants]}
+            for release_id, plan in zip(ids, plans, strict=True)]})
+        return
+    posts = sum(len(plan.variants) for plan in plans)
+    console.print(f"queued {len(plans)} releases, {posts} posts:")
+    for release_id, plan in zip(ids, plans, strict=True):
+        warned = sum(bool(v.warnings) for v in plan.variants)
+        warn = f" [yellow]({warned} with warnings)[/]" if warned else ""
+        console.print(f"  [bold]{release_id}[/] “{plan.doc.title}” "
+                      f"{show(plan.due_at, plan.zone)}, {len(plan.variants)} account(s){warn}")
 
 
 @app.command()

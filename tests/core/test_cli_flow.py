@@ -109,3 +109,45 @@ def test_next_slot_for_an_account_without_slots_is_an_error(workspace: Path, sia
     assert result.code == 1
     assert "x-lapas" in result.err and "slots" in result.err
     assert row_counts(workspace)["post"] == 0
+
+
+def _calendar(workspace: Path, days: int) -> list[str]:
+    names = []
+    for day in range(1, days + 1):
+        name = f"rilis-{day:02d}.md"
+        (workspace / name).write_text(
+            f"---\ntitle: Kegiatan hari {day}\nat: 2099-10-{day:02d} 09:00 WITA\n---\n"
+            f"Humas Lapas melaporkan kegiatan hari ke-{day}.\n", encoding="utf-8")
+        names.append(name)
+    return names
+
+
+def test_several_files_are_queued_together_each_at_its_own_time(workspace: Path, siar):
+    files = _calendar(workspace, 3)
+    result = siar("add", *files, "--channels", "console,x-lapas", "--json")
+    assert result.code == 0, result.err
+    releases = json.loads(result.out)["releases"]
+    assert [r["title"] for r in releases] == ["Kegiatan hari 1", "Kegiatan hari 2",
+                                              "Kegiatan hari 3"]
+    assert [r["due_at"] for r in releases] == [f"2099-10-0{d}T09:00:00+08:00" for d in (1, 2, 3)]
+    assert [p["id"] for p in releases[1]["posts"]] == [f"{releases[1]['release']}/console",
+                                                       f"{releases[1]['release']}/x-lapas"]
+    listing = json.loads(siar("queue", "--json").out)
+    assert len(listing) == 6 and {p["status"] for p in listing} == {"scheduled"}
+    summary = siar("add", *_calendar(workspace, 2), "--channels", "console")
+    assert summary.code == 0 and "queued 2 releases, 2 posts" in summary.out
+
+
+def test_one_bad_file_among_several_queues_none_and_names_it(workspace: Path, siar):
+    files = _calendar(workspace, 3)
+    (workspace / files[1]).write_text("---\ntitle: Rusak\nat: kemarin sore\n---\nIsi.\n",
+                                      encoding="utf-8")
+    before = row_counts(workspace)
+    result = siar("add", *files)
+    assert result.code == 1 and files[1] in result.err and "at" in result.err
+    assert row_counts(workspace) == before
+
+
+def test_standard_input_can_be_named_only_once(workspace: Path, siar):
+    result = siar("add", "-", "-", stdin="---\ntitle: A\n---\nIsi.\n")
+    assert result.code == 1 and "only once" in result.err
