@@ -45,6 +45,9 @@ HandOver = Callable[[Claim, StartedPost | None], None]
 
 
 class Starter:
+    """One thread that begins waiting claims at their time, all nearly-due ones together,
+    and hands each begun post to :data:`HandOver` (the daemon gives it to a worker)."""
+
     def __init__(self, engine: Engine, node: str, *, lease: float,
                  hand_over: HandOver) -> None:
         self.engine = engine
