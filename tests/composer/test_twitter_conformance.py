@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from scheduler.text.twitter import weighted_length
@@ -37,12 +38,32 @@ _PIECES = st.sampled_from([
 ])
 
 
+def _port_miscounts(text: str) -> bool:
+    """twitter-text-parser rewrites a schemeless URL's text with ``str.replace``, which,
+    unlike JavaScript's ``String.replace``, replaces *every* occurrence of the domain; when
+    a URL repeats its domain the port then skips the wrong number of characters. twitter-text
+    itself (JS) counts by the URL's indices, as we do."""
+    from twitter_text import extract_urls_with_indices
+
+    return any(len(u["url"]) != u["indices"][1] - u["indices"][0]
+               for u in extract_urls_with_indices(unicodedata.normalize("NFC", text)))
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_PIECES, max_size=40).map("".join))
 def test_weighted_length_equals_the_reference_parser_on_release_like_text(text: str) -> None:
     from twitter_text import parse_tweet  # the maintained reference implementation
 
+    assume(not _port_miscounts(text))
     assert weighted_length(text) == parse_tweet(text).weightedLength
+
+
+def test_a_url_repeating_its_domain_counts_as_twitter_text_js_counts_it() -> None:
+    # 29 = "Lapas" 5 + en dash 1 + one URL 23, per twitter-text 3 (JavaScript); the Python
+    # port says 35 (see _port_miscounts), found by the property test above
+    text = "Lapas–example.com/aLapas–example.com/a"
+    assert _port_miscounts(text)
+    assert weighted_length(text) == 29
 
 
 def test_reference_parser_passes_every_vendored_conformance_case() -> None:
