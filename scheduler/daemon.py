@@ -42,8 +42,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from channels import registry
 from channels.base import Channel
-from scheduler import notify, queue
+from scheduler import intake, notify, queue
 from scheduler.committer import Committer
 from scheduler.db import QueueListener, open_database
 from scheduler.dispatcher import Adapters, Dispatcher
@@ -157,6 +158,7 @@ class Daemon:
         self.stop_event.set()
 
     def run(self, *, once: bool = False, until_drained: bool = False) -> RunSummary:
+        self._refuse_a_dry_run_that_would_swallow_real_posts()
         self._heartbeat()
         self._take_over_dead_local_daemons()
         queue.ensure_accounts(self.engine, self.concurrency)
@@ -186,6 +188,29 @@ class Daemon:
         finally:
             self._shutdown()
         return self.summary
+
+    def _refuse_a_dry_run_that_would_swallow_real_posts(self) -> None:
+        """A dry run ends each post it handles as published (``dry-run://``), so on a
+        database whose accounts can really publish it would take real posts out of the queue
+        for good. Unless the configuration itself says ``dry_run = true`` (a rehearsal
+        deployment), a dry run starts only where no waiting post belongs to an account whose
+        secrets are all set."""
+        if not self.dry_run or self.settings.dry_run:
+            return
+        with queue.transaction(self.engine) as s:
+            waiting = set(s.scalars(select(Post.account).where(Post.status.in_(ACTIVE))
+                                    .distinct()))
+        accounts = [a for a in self.settings.accounts if a.name in waiting]
+        missing = intake.missing_secrets(self.settings, accounts)
+        live = sorted(a.name for a in accounts  # console and the like need no secrets
+                      if a.name not in missing and registry.load(a.network).secret_fields)
+        if live:
+            raise SiarError(
+                f"a dry run here would mark the waiting posts of {', '.join(live)} as "
+                "published without sending them, and they would never go out: these "
+                "accounts have their secrets set, so this looks like a live database",
+                hint="rehearse on a scratch database (e.g. SIAR_HOME=/tmp/siar-dry with the "
+                     "same config), or look with 'siar preview' / 'siar show ID'")
 
     def _run_once(self) -> None:
         """Publish everything due now (an account's posts one after another), then return."""
