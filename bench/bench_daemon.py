@@ -35,7 +35,7 @@ from tests.daemon.conftest import release, token_env, variant, write_config
 from tests.daemon.processes import start_daemon, wait_ready
 from tests.fakes.counting import CountingChannel
 
-DAEMON_SETTINGS = {"workers": 64, "batch": 64, "poll_interval": 1.0, "lease_seconds": 60.0,
+DAEMON_SETTINGS = {"workers": 128, "batch": 64, "poll_interval": 1.0, "lease_seconds": 60.0,
                    "heartbeat_seconds": 5.0}
 
 

@@ -9,6 +9,11 @@ whatever has gathered meanwhile in one transaction, each post still fenced by it
 Nothing about sending changes: ``publishing`` is committed before a request leaves, as
 before. A crash between an answer and its commit leaves the post ``publishing``; its lease
 runs out and it becomes ``unknown`` for a probe, exactly like a crash during the request.
+
+A worker may ask to *go on*: in the same transaction the committer then begins the same
+account's next post that is due by now (:func:`scheduler.queue.finalize_and_begin_next`)
+and hands it back with the outcome, so the worker sends it at once. In a burst this
+replaces a claim round, a starter transaction and two hand-overs per post.
 """
 
 from __future__ import annotations
@@ -17,30 +22,41 @@ import logging
 import queue as fifo
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
-from scheduler.queue import Finalization
+from scheduler.queue import Finalization, NextInLine, StartedPost
 
 log = logging.getLogger("siar.committer")
 
 #: called once the outcome is settled: True recorded, False stale (the attempt was
-#: superseded), None not recorded (a database error; the lease runs out)
-OnRecorded = Callable[[bool | None], None]
+#: superseded), None not recorded (a database error; the lease runs out); and the post
+#: begun for the worker to go on with (None: it asked for none, or nothing was due)
+OnRecorded = Callable[[bool | None, StartedPost | None], None]
+#: what the committer holds for each outcome: it, its callback, the account to go on with
+_Pending = tuple[Finalization, OnRecorded, str | None]
 
 
 class Committer:
-    def __init__(self, engine: Engine, *, max_batch: int = 256) -> None:
+    def __init__(self, engine: Engine, *, max_batch: int = 256,
+                 next_in_line: NextInLine | None = None) -> None:
+        """``next_in_line`` (its ``accounts`` left empty) says how posts to go on with are
+        begun: this node, its lease and the accounts' concurrency. Without it, a request
+        to go on is ignored."""
         self.engine = engine
         self.max_batch = max_batch
-        self._pending: fifo.SimpleQueue[tuple[Finalization, OnRecorded] | None] = (
-            fifo.SimpleQueue())
+        self.next_in_line = next_in_line
+        self._pending: fifo.SimpleQueue[_Pending | None] = fifo.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="siar-committer", daemon=True)
         self._thread.start()
 
-    def submit(self, item: Finalization, on_recorded: OnRecorded) -> None:
-        self._pending.put((item, on_recorded))
+    def submit(self, item: Finalization, on_recorded: OnRecorded, *,
+               go_on_with: str | None = None) -> None:
+        """Record ``item``; with ``go_on_with`` (an account), also begin that account's
+        next due post, if any, for the same worker."""
+        self._pending.put((item, on_recorded, go_on_with))
 
     def close(self) -> None:
         """Record everything submitted so far, then stop the thread."""
@@ -65,19 +81,32 @@ class Committer:
                 batch.append(more)
             self._record(batch)
 
-    def _record(self, batch: list[tuple[Finalization, OnRecorded]]) -> None:
+    def _record(self, batch: list[_Pending]) -> None:
+        items = [item for item, _, _ in batch]
+        go_on = [account for _, _, account in batch if account is not None]
         results: list[bool | None]
+        begun: list[StartedPost] = []
         try:
-            results = list(queue.finalize_many(self.engine, [item for item, _ in batch]))
+            if go_on and self.next_in_line is not None:
+                recorded, begun = queue.finalize_and_begin_next(
+                    self.engine, items, replace(self.next_in_line, accounts=go_on))
+                results = list(recorded)
+            else:
+                results = list(queue.finalize_many(self.engine, items))
         except Exception:
-            # One bad row must not cost the others their outcome: record them one by one.
+            # One bad row must not cost the others their outcome: record them one by one
+            # (and begin nothing: the dispatcher's next round claims those posts).
             log.exception("recording %d outcomes together failed; recording one by one",
                           len(batch))
-            results = [self._record_one(item) for item, _ in batch]
-        for (_, on_recorded), recorded in zip(batch, results, strict=True):
+            results = [self._record_one(item) for item in items]
+        next_posts = {post.account: post for post in begun}
+        for (_, on_recorded, account), recorded in zip(batch, results, strict=True):
+            following = next_posts.pop(account, None) if account is not None else None
             try:
-                on_recorded(recorded)
+                on_recorded(recorded, following)
             except Exception:
+                # a post begun for it stays in flight until its lease runs out; then it is
+                # in doubt and the probe finds it was never sent
                 log.exception("handling a recorded outcome failed")
 
     def _record_one(self, item: Finalization) -> bool | None:

@@ -82,6 +82,8 @@ class RunSummary:
     unknown: int = 0
     paused: int = 0
     missed: int = 0
+    #: posts a worker went on with straight after its account's previous one
+    went_on: int = 0
     outcomes: list[tuple[int, str, str]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
 
@@ -116,6 +118,9 @@ class Daemon:
         self._horizon: datetime | None = None
         #: False until the first round: then every finished post wakes the dispatcher
         self._held_back_known = False
+        #: True when the last claim round left accounts without a worker: workers then
+        #: take turns between accounts instead of going on with their own
+        self._workers_short = True
         self._probed: dict[tuple[int, int], float] = {}
         self._alerted: set[str] = set()
         self._scheduler: BackgroundScheduler | None = None
@@ -175,7 +180,9 @@ class Daemon:
         sys.setswitchinterval(SWITCH_INTERVAL)
         self._workers = ThreadPoolExecutor(max_workers=self.cfg.workers,
                                            thread_name_prefix="siar-worker")
-        self._committer = Committer(self.engine)
+        self._committer = Committer(self.engine, next_in_line=queue.NextInLine(
+            accounts=(), node=self.node, lease=self.cfg.lease_seconds,
+            concurrency=self.concurrency))
         self._starter = Starter(self.engine, self.node, lease=self.cfg.lease_seconds,
                                 hand_over=self._begun)
         try:
@@ -326,6 +333,8 @@ class Daemon:
         if limit <= 0 or self.stopping:
             self._held_back_known = False  # every finished post may free a worker for us
             self._horizon = None
+            # due posts may wait for a worker that goes on with its own account forever
+            self._workers_short = True
             return 0
         claims = queue.claim_due(self.engine, self.node, limit=limit,
                                  lease=self.cfg.lease_seconds, concurrency=self.concurrency,
@@ -337,6 +346,7 @@ class Daemon:
         self._horizon = claims.horizon
         self._held_back = set(claims.held_back)
         self._held_back_known = len(claims) < limit and not claims.truncated
+        self._workers_short = claims.starved
         with self._lock:
             for claim in claims:
                 self._inflight[claim.post_id] = claim
@@ -366,8 +376,9 @@ class Daemon:
                 if wait > 0:
                     time.sleep(wait)
             # The post stays in flight (its lease renewed) until its outcome is committed.
-            self.dispatcher.publish_started(post, committer=self._committer,
-                                            on_done=lambda: self._finished(claim))
+            self.dispatcher.publish_started(
+                post, committer=self._committer, go_on=self._may_go_on(),
+                on_done=lambda following: self._done(claim, following))
             handed_over = True
         except Exception:
             # The lease runs out and housekeeping takes the post back safely.
@@ -375,6 +386,39 @@ class Daemon:
         finally:
             if not handed_over:
                 self._finished(claim)
+
+    def _may_go_on(self) -> bool:
+        """May a worker go on with its account's next due post (begun by the committer
+        with this post's outcome)? Not while stopping, and not while other accounts wait
+        for a worker: then each finished post frees its worker for a claim round, which
+        serves the accounts in turn."""
+        return not (self.stopping or self._workers_short)
+
+    def _done(self, claim: queue.Claim, following: queue.StartedPost | None) -> None:
+        """A post's outcome is recorded; ``following`` is its account's next post, begun
+        for the same worker (the worker slot passes from one to the other)."""
+        if following is None:
+            self._finished(claim)
+            return
+        successor = queue.Claim(post_id=following.id, attempt=following.attempt,
+                                account=following.account, network=following.network)
+        with self._lock:
+            self._inflight.pop(claim.post_id, None)
+            self._inflight[successor.post_id] = successor
+            self.summary.went_on += 1
+        if not self.stopping:
+            try:
+                self._workers.submit(self._work, successor, following)  # type: ignore[union-attr]
+                return
+            except RuntimeError:  # the pool is shutting down: nothing may start any more
+                pass
+        # begun but certainly not sent: give it back rather than leave it in doubt
+        try:
+            queue.release_unsent(self.engine, following, self.node)
+        except Exception:
+            log.exception("post %s was begun but not sent, and could not be given back; "
+                          "its lease runs out and the probe settles it", following.id)
+        self._finished(successor)
 
     def _finished(self, claim: queue.Claim) -> None:
         with self._lock:

@@ -104,10 +104,12 @@ class Dispatcher:
         return self.publish_started(post)
 
     def publish_started(self, post: queue.StartedPost, *, committer: Committer | None = None,
-                        on_done: Callable[[], None] | None = None) -> Outcome:
+                        on_done: Callable[[queue.StartedPost | None], None] | None = None,
+                        go_on: bool = False) -> Outcome:
         """Send a post already committed as ``publishing`` and record the outcome: at once,
         or through ``committer`` (batched with other posts' outcomes). ``on_done`` is
-        called once the outcome is recorded (or could not be)."""
+        called once the outcome is recorded (or could not be), with the account's next
+        post when ``go_on`` asked the committer to begin one and one was due."""
         try:
             adapter: Channel | None = self.adapters.get(post.account)
             broken: Outcome | None = None
@@ -127,18 +129,18 @@ class Dispatcher:
                 self._recorded(post, item, queue.finalize_many(self.engine, [item])[0])
             finally:
                 if on_done is not None:
-                    on_done()
+                    on_done(None)
             return outcome
 
-        def recorded(ok: bool | None) -> None:
+        def recorded(ok: bool | None, following: queue.StartedPost | None) -> None:
             try:
                 if ok is not None:
                     self._recorded(post, item, ok)
             finally:
                 if on_done is not None:
-                    on_done()
+                    on_done(following)
 
-        committer.submit(item, recorded)
+        committer.submit(item, recorded, go_on_with=post.account if go_on else None)
         return outcome
 
     def probe(self, post: Post) -> Outcome | None:

@@ -71,7 +71,8 @@ class Post(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     #: no index of its own: uq_post_release_account leads with it (migration 0003)
     release_id: int = Field(foreign_key="release.id")
-    account: str = Field(index=True)
+    #: indexed by ix_post_account_due (migration 0004), which leads with it
+    account: str
     network: str
     variant: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default=Status.SCHEDULED.value)
@@ -95,6 +96,8 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("release_id", "account", name="uq_post_release_account"),
         Index("ix_post_claim", "status", "not_before"),
+        # an account's next due post (a worker going on with the same account)
+        Index("ix_post_account_due", "account", "status", "not_before"),
     )
 
 

@@ -7,6 +7,8 @@
         │    lease expired  │                    ├──> retry ──(not_before)──> claimed …
         └───────────────────┘                    ├──> paused        (account auth failed)
                                                  └──> unknown       (in doubt; lease expired)
+    scheduled | retry ──go on (claim and begin at once, already due)──> publishing
+    publishing ──given back unsent (daemon stopping before the request)──> scheduled
     unknown ──probe/staff──> published | retry (provably not sent) | failed
     scheduled | retry | paused | unknown ──staff──> cancelled
     scheduled (overdue beyond grace after downtime) ──> missed
@@ -27,7 +29,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -101,6 +103,9 @@ class ClaimBatch(list[Claim]):
     #: the round looked at posts due up to this moment (its clock plus the look-ahead):
     #: the next round is needed for the first post due after it
     horizon: datetime | None = None
+    #: True when accounts with room and due posts got nothing because ``limit`` (the
+    #: free workers) ran out: workers must then take turns between accounts
+    starved: bool = False
 
 
 # --- queueing -----------------------------------------------------------------------------
@@ -370,6 +375,7 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
         ids = [row.id for row in fitting[:limit]]
         busy |= {row.account for row in candidates if row.rank > quota[row.account]}
         busy |= {row.account for row in fitting[limit:]}
+        starved = bool(fitting[limit:]) or (truncated and len(ids) == limit)
         if not ids:
             return _batch([], held_back=busy, truncated=truncated, horizon=horizon)
         rows = s.execute(_CLAIM, {"b_ids": ids, "b_horizon": horizon, "b_node": node,
@@ -379,7 +385,7 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
     claims = [Claim(post_id=r[0], attempt=r[1], account=r[2], network=r[3],
                     not_before=to_db(r[4])) for r in rows]
     return _batch(sorted(claims, key=lambda c: order[c.post_id]), held_back=busy,
-                  truncated=truncated, horizon=horizon)
+                  truncated=truncated, horizon=horizon, starved=starved)
 
 
 def _claim_statements() -> tuple[Any, Any, Any, Any]:
@@ -433,12 +439,45 @@ def _claim_statements() -> tuple[Any, Any, Any, Any]:
     return open_accounts, counted, candidates, claim
 
 
+def _next_in_line_statements() -> tuple[Any, Any]:
+    """The accounts that may go on (locked on PostgreSQL, skipping those another daemon
+    is claiming for), and the claim-and-begin of each one's earliest post due by
+    ``b_clock`` (an index seek on ``ix_post_account_due``)."""
+    post, state = _POST, AccountState.__table__  # type: ignore[attr-defined]
+    open_accounts = (
+        select(state.c.account)
+        .where(state.c.account.in_(bindparam("b_accounts", expanding=True)),
+               state.c.paused.is_(False),
+               or_(state.c.rate_limited_until.is_(None),
+                   state.c.rate_limited_until <= bindparam("b_clock")))
+        .order_by(state.c.account)
+        .with_for_update(of=state, skip_locked=True))
+    due_now = and_(post.c.status.in_([c.value for c in CLAIMABLE]),
+                   post.c.not_before <= bindparam("b_clock"))
+    candidate = post.alias("candidate")
+    earliest = (select(candidate.c.id)
+                .where(candidate.c.account == state.c.account,
+                       candidate.c.status.in_([c.value for c in CLAIMABLE]),
+                       candidate.c.not_before <= bindparam("b_clock"))
+                .order_by(candidate.c.not_before, candidate.c.id)
+                .limit(1).scalar_subquery())
+    chosen = select(earliest).where(state.c.account.in_(bindparam("b_accounts",
+                                                                  expanding=True)))
+    begin = (update(post).where(post.c.id.in_(chosen), due_now)
+             .values(status=Status.PUBLISHING.value, lease_owner=bindparam("b_node"),
+                     lease_until=bindparam("b_lease_until"), attempt=post.c.attempt + 1,
+                     updated_at=bindparam("b_clock"))
+             .returning(*_STARTED_COLUMNS))
+    return open_accounts, begin
+
+
 def _batch(claims: list[Claim], *, held_back: set[str], truncated: bool,
-           horizon: datetime) -> ClaimBatch:
+           horizon: datetime, starved: bool = False) -> ClaimBatch:
     batch = ClaimBatch(claims)
     batch.held_back = frozenset(held_back)
     batch.truncated = truncated
     batch.horizon = horizon
+    batch.starved = starved
     return batch
 
 
@@ -515,6 +554,26 @@ def release_claim(engine: Engine, claim: Claim, node: str) -> bool:
             s.add(Attempt(post_id=claim.post_id, attempt=claim.attempt, node=node,
                           started_at=clock, finished_at=clock, outcome="released",
                           error="daemon stopping: claim given back before sending"))
+        return released
+
+
+def release_unsent(engine: Engine, post: StartedPost, node: str) -> bool:
+    """publishing → scheduled for a post begun for a worker that then never sent it (the
+    daemon began stopping in between): its attempt is closed as ``released``. Only this
+    node's own attempt, and only while it is still ``publishing``."""
+    with _connection(engine) as s:
+        clock = utcnow()
+        released = s.execute(
+            update(_POST)
+            .where(_POST.c.id == post.id, _POST.c.attempt == post.attempt,
+                   _POST.c.status == Status.PUBLISHING.value, _POST.c.lease_owner == node)
+            .values(status=Status.SCHEDULED.value, lease_owner=None, lease_until=None,
+                    updated_at=clock)).rowcount == 1
+        if released:
+            s.execute(_CLOSE_ATTEMPT, {
+                "b_post": post.id, "b_attempt": post.attempt, "finished_at": clock,
+                "outcome": "released",
+                "error": "daemon stopping: begun, then given back before sending"})
         return released
 
 
@@ -596,22 +655,83 @@ def finalize_many(engine: Engine, items: Sequence[Finalization], *,
     if not items:
         return []
     with _connection(engine) as s:
-        clock = _statement_clock(engine, now)
-        plans = [_plan(item, clock) for item in items]
-        recorded: dict[int, bool] = {}
-        alike: dict[tuple[Any, ...], list[int]] = {}
-        for index, plan in enumerate(plans):
-            if isinstance(plan.item.outcome, AuthFailed):  # pauses the account too: alone
-                recorded[index] = _record_one(s, plan, clock)
-            else:
-                alike.setdefault(plan.shape, []).append(index)
-        for indexes in alike.values():
-            if len(indexes) > 1 and _record_together(s, [plans[i] for i in indexes]):
-                recorded.update(dict.fromkeys(indexes, True))
-                continue
-            for index in indexes:
-                recorded[index] = _record_one(s, plans[index], clock)
-        return [recorded[index] for index in range(len(plans))]
+        return _finalize_in(s, items, _statement_clock(engine, now))
+
+
+@dataclass(frozen=True)
+class NextInLine:
+    """Accounts whose worker, its post finished, goes straight on with the account's
+    next due post (see :func:`finalize_and_begin_next`)."""
+
+    #: one entry per finished post whose worker is free to go on (an account may repeat)
+    accounts: Sequence[str]
+    node: str
+    lease: float = 120.0
+    concurrency: Mapping[str, int] = field(default_factory=dict)
+    default_concurrency: int = 1
+
+
+def finalize_and_begin_next(engine: Engine, items: Sequence[Finalization],
+                            next_in_line: NextInLine, *, now: datetime | None = None
+                            ) -> tuple[list[bool], list[StartedPost]]:
+    """:func:`finalize_many`, then, in the same transaction, begin (``publishing``,
+    attempt + 1, attempt row opened) the earliest post due by now of each account in
+    ``next_in_line`` — at most one per account and round, and only where the account is
+    neither paused (an ``AuthFailed`` just recorded pauses it) nor rate limited and has
+    room under its concurrency across all daemons.
+
+    This is a claim and a begin in one, for a post that is already due: the worker that
+    sent the last post sends it next, with no claim round, starter and hand-over between
+    (in a burst, those cost more CPU than sending). It is still committed before anything
+    is sent, and fenced like any claim. On PostgreSQL the accounts' state rows are locked
+    first, skipping any another daemon is claiming for, exactly like :func:`claim_due`.
+    Returns what :func:`finalize_many` returns, and the posts begun.
+    """
+    if not items and not next_in_line.accounts:
+        return [], []
+    with _connection(engine) as s:
+        recorded = _finalize_in(s, items, _statement_clock(engine, now)) if items else []
+        begun = _begin_next(s, _now(engine, now, s), next_in_line) if next_in_line.accounts else []
+    return recorded, begun
+
+
+def _begin_next(s: Connection, clock: datetime, line: NextInLine) -> list[StartedPost]:
+    wanted = sorted(set(line.accounts))
+    open_accounts = list(s.scalars(_NEXT_ACCOUNTS, {"b_accounts": wanted, "b_clock": clock}))
+    if not open_accounts:
+        return []
+    # read after the lock (and after this transaction's outcomes): the posts just
+    # finished no longer count, a claim another daemon committed meanwhile does
+    in_flight = dict(s.execute(_IN_FLIGHT, {"b_accounts": open_accounts}).all())
+    roomy = [a for a in open_accounts
+             if line.concurrency.get(a, line.default_concurrency) > in_flight.get(a, 0)]
+    if not roomy:
+        return []
+    posts = [StartedPost._make(row) for row in s.execute(_BEGIN_NEXT, {
+        "b_accounts": roomy, "b_clock": clock, "b_node": line.node,
+        "b_lease_until": clock + timedelta(seconds=line.lease)})]
+    if posts:
+        s.execute(_OPEN_ATTEMPTS, [{"post_id": p.id, "attempt": p.attempt, "node": line.node,
+                                    "started_at": clock} for p in posts])
+    return posts
+
+
+def _finalize_in(s: Connection, items: Sequence[Finalization], clock: Clock) -> list[bool]:
+    plans = [_plan(item, clock) for item in items]
+    recorded: dict[int, bool] = {}
+    alike: dict[tuple[Any, ...], list[int]] = {}
+    for index, plan in enumerate(plans):
+        if isinstance(plan.item.outcome, AuthFailed):  # pauses the account too: alone
+            recorded[index] = _record_one(s, plan, clock)
+        else:
+            alike.setdefault(plan.shape, []).append(index)
+    for indexes in alike.values():
+        if len(indexes) > 1 and _record_together(s, [plans[i] for i in indexes]):
+            recorded.update(dict.fromkeys(indexes, True))
+            continue
+        for index in indexes:
+            recorded[index] = _record_one(s, plans[index], clock)
+    return [recorded[index] for index in range(len(plans))]
 
 
 @dataclass(frozen=True)
@@ -741,6 +861,7 @@ _BEGIN_AT_NOW = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=
 _OPEN_ATTEMPTS = insert(_ATTEMPT)
 _OPEN_ATTEMPTS_AT_NOW = insert(_ATTEMPT).values(started_at=func.now())
 _FINALIZE_POST_AT_NOW = _FINALIZE_POST.values(updated_at=func.now())
+_NEXT_ACCOUNTS, _BEGIN_NEXT = _next_in_line_statements()
 _CLOSE_ATTEMPT_AT_NOW = _CLOSE_ATTEMPT.values(finished_at=func.now())
 
 

@@ -26,14 +26,17 @@ ACCOUNTS = 12
 
 
 @pytest.mark.slow
+# 8 workers for 12 accounts take turns between accounts (claim rounds); 16 go on with
+# their own account's next post, begun in the committer's transaction
+@pytest.mark.parametrize("workers", [8, 16], ids=["taking-turns", "going-on"])
 def test_killing_the_daemon_never_publishes_twice_and_loses_nothing(
-        tmp_path: Path, db_url: str, engine: Engine) -> None:
+        tmp_path: Path, db_url: str, engine: Engine, workers: int) -> None:
     rng = random.Random(4)
     names = account_names(ACCOUNTS)
     # The network takes 25 ms before and after creating a post, so kills land on both sides.
     with CountingNetwork(latency=0.025, latency_after=0.025) as network:
         config = write_config(tmp_path / "siar.toml", db_url, names, network.url,
-                              workers=8, poll_interval=0.2, lease_seconds=1.0,
+                              workers=workers, poll_interval=0.2, lease_seconds=1.0,
                               heartbeat_seconds=0.25)
         start = utcnow() + timedelta(seconds=1)
         single = [(names[i % ACCOUNTS], start + timedelta(milliseconds=40 * i))

@@ -23,16 +23,21 @@ ACCOUNTS = 20
 
 @pytest.mark.slow
 @pytest.mark.postgres
+# 16 workers a daemon for 20 accounts take turns between accounts; 32 go on with their
+# own account's next post, so the three daemons compete through both paths
+@pytest.mark.parametrize("workers", [16, 32], ids=["taking-turns", "going-on"])
 def test_three_daemons_publish_a_thousand_posts_each_exactly_once(
-        tmp_path: Path, pg_database_url: str, pg_engine: Engine) -> None:
+        tmp_path: Path, pg_database_url: str, pg_engine: Engine, workers: int) -> None:
     names = account_names(ACCOUNTS)
     with CountingNetwork(latency=0.005, keep_request_log=False) as network:
         config = write_config(tmp_path / "siar.toml", pg_database_url, names, network.url,
-                              workers=16, poll_interval=0.5, lease_seconds=10.0,
+                              workers=workers, poll_interval=0.5, lease_seconds=10.0,
                               heartbeat_seconds=0.5)
         start = utcnow() + timedelta(seconds=2)
-        queue_many(pg_engine, [(names[i % ACCOUNTS], start + timedelta(milliseconds=3 * i))
-                               for i in range(POSTS)])  # all due within 3 s
+        # all due within 3 s; going on needs a backlog: then all are due at once
+        spacing = 3 if workers < ACCOUNTS else 0
+        queue_many(pg_engine, [(names[i % ACCOUNTS], start + timedelta(milliseconds=spacing * i))
+                               for i in range(POSTS)])
         daemons = [start_daemon(config, token_env(names), node=f"daemon-{i}") for i in range(3)]
         try:
             for daemon in daemons:
@@ -54,4 +59,7 @@ def test_three_daemons_publish_a_thousand_posts_each_exactly_once(
     expected = {CountingChannel.derive_key(k, "part", 0) for k in keys}
     assert set(network.created) == expected
     assert sum(by_node.values()) == POSTS
-    assert len(by_node) == 3, f"work was not shared: {by_node}"
+    if workers < ACCOUNTS:
+        assert len(by_node) == 3, f"work was not shared: {by_node}"
+    # Going on, an account stays with the daemon that claimed it while its backlog lasts
+    # (docs/architecture.md): how the accounts fall between daemons is a race, not a rule.
