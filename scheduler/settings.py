@@ -8,12 +8,14 @@ environment or ``.env`` as ``SIAR_SECRET_<ACCOUNT>_<FIELD>`` and never stored.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from dotenv import dotenv_values
@@ -238,7 +240,22 @@ class Settings(BaseSettings):
 
 def _dotenv() -> Mapping[str, str | None]:
     path = Path(os.environ.get("SIAR_ENV_FILE", ".env"))
-    return dotenv_values(path) if path.is_file() else {}
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    if not path.is_file():
+        return {}
+    return _parsed_dotenv(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_dotenv(path: str, mtime_ns: int, size: int) -> Mapping[str, str | None]:
+    """A .env file parsed once per version of it (``mtime_ns`` and ``size`` are the
+    cache key: an edited file is read again). Parsing it per secret, with its variables
+    expanded against the whole environment, cost a daemon with a hundred accounts about
+    a second of start-up."""
+    return MappingProxyType(dict(dotenv_values(path)))
 
 
 #: the TOML file :func:`load_settings` is reading, for :meth:`Settings.settings_customise_sources`
