@@ -91,6 +91,31 @@ class Answer:
 PoolKey = tuple[str, str, int, bool | str]
 
 
+class _OneWrite:
+    """Writes the request line, headers and a bytes body with one ``send``: http.client
+    (and urllib3) send the body separately, which costs a second system call and, on
+    the other side, a second wake-up per request. The bytes on the wire are the same."""
+
+    _buffer: list[bytes]
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if not isinstance(message_body, bytes):
+            super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+            return
+        self._buffer.extend((b"", b""))
+        head = b"\r\n".join(self._buffer)
+        del self._buffer[:]
+        self.send(head + message_body)  # type: ignore[attr-defined]
+
+
+class _Connection(_OneWrite, http.client.HTTPConnection):
+    pass
+
+
+class _TLSConnection(_OneWrite, http.client.HTTPSConnection):
+    pass
+
+
 class Transport:
     """Sends one request over a pooled keep-alive connection and reads the whole answer.
 
@@ -182,10 +207,10 @@ class Transport:
         if scheme == "https":
             # made outside the try: a CA bundle that is missing is a configuration
             # error that raises, as it does with requests, not a network failure
-            conn = http.client.HTTPSConnection(host, port, timeout=connect_timeout,
-                                               context=self._tls_context(verify))
+            conn = _TLSConnection(host, port, timeout=connect_timeout,
+                                  context=self._tls_context(verify))
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+            conn = _Connection(host, port, timeout=connect_timeout)
         try:
             conn.connect()  # TCP (with TCP_NODELAY) and, for https, the TLS handshake
         except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -361,7 +386,7 @@ def _send(session: Session, method: str, url: str,
         prepared.method, prepared.url, prepared.path_url, prepared.headers, body,
         timeout=_timeouts(timeout), verify=session.verify)  # type: ignore[arg-type]
     response = _response(answer, prepared, session.plain_adapter)
-    if "set-cookie" in answer.headers:
+    if "set-cookie" in response.headers:
         extract_cookies_to_jar(session.cookies, prepared, response.raw)
     if response.is_redirect:
         settings: dict[str, Any] = {"stream": False, "timeout": timeout,
@@ -437,13 +462,13 @@ def _response(answer: Answer, prepared: PreparedRequest,
     response = requests.Response()
     response.status_code = answer.status
     response.reason = answer.reason
-    # urllib3 joins a repeated header's values with ", " and keeps the first spelling
-    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    # urllib3 joins a repeated header's values with ", " under the first spelling
+    fields: dict[str, tuple[str, str]] = {}
     for name, value in answer.headers.items():
-        if name in headers:
-            headers[headers._store[name.lower()][0]] = f"{headers[name]}, {value}"
-        else:
-            headers[name] = value
+        key = name.lower()
+        seen = fields.get(key)
+        fields[key] = (name, value) if seen is None else (seen[0], f"{seen[1]}, {value}")
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(fields.values())
     response.headers = headers
     response.encoding = get_encoding_from_headers(headers)
     response.raw = _SpentRaw(answer)
@@ -453,7 +478,7 @@ def _response(answer: Answer, prepared: PreparedRequest,
     response.elapsed = timedelta(seconds=answer.elapsed)
     response._content = answer.content
     response._content_consumed = True
-    if "set-cookie" in answer.headers:
+    if "set-cookie" in headers:
         extract_cookies_to_jar(response.cookies, prepared, response.raw)
     return response
 
