@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
 from requests.models import PreparedRequest
@@ -90,6 +91,10 @@ class Answer:
 
 PoolKey = tuple[str, str, int, bool | str]
 
+#: what urllib3 adds when a request carries neither User-Agent nor a body length
+_URLLIB3_USER_AGENT = f"python-urllib3/{urllib3.__version__}"
+_METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "TRACE", "OPTIONS", "CONNECT"})
+
 
 class _OneWrite:
     """Writes the request line, headers and a bytes body with one ``send``: http.client
@@ -136,7 +141,11 @@ class Transport:
                        headers: Mapping[str, str], body: bytes | None, *,
                        timeout: tuple[float | None, float | None],
                        verify: bool | str = True) -> Answer:
-        """Send ``method target`` to the origin of ``url``; ``headers`` go out as given."""
+        """Send ``method target`` to the origin of ``url`` and read the whole answer.
+
+        ``headers`` must hold only what is safe for http.client to write (requests'
+        ``prepare_headers`` checks that); a case-insensitive mapping is expected.
+        """
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80),
@@ -148,8 +157,18 @@ class Transport:
             # As urllib3 does: the request is written under the connect timeout and the
             # answer waited for under the read timeout.
             conn.sock.settimeout(connect_timeout)
+            # framing exactly as urllib3 writes it for requests: Host and (when not
+            # given) "Accept-Encoding: identity" from http.client, then Content-Length
+            # and urllib3's User-Agent when not given, then the headers in their order
             conn.putrequest(method, target, skip_host="host" in headers,
-                            skip_accept_encoding=True)
+                            skip_accept_encoding="accept-encoding" in headers)
+            if "content-length" not in headers and "transfer-encoding" not in headers:
+                if body is not None:
+                    conn.putheader("Content-Length", str(len(body)))
+                elif method not in _METHODS_WITHOUT_BODY:
+                    conn.putheader("Content-Length", "0")
+            if "user-agent" not in headers:
+                conn.putheader("User-Agent", _URLLIB3_USER_AGENT)
             for name, value in headers.items():
                 conn.putheader(name, value)
             conn.endheaders(body)  # a bytes body leaves in the same segment as the headers
