@@ -10,15 +10,18 @@ must come back as the same kind of outcome.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gzip
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,13 +74,14 @@ class RawServer:
     """Reads HTTP/1.1 requests (Content-Length framed) off keep-alive connections and
     lets a script write whatever bytes it likes back."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, *, tls: ssl.SSLContext | None = None) -> None:
         self.script = script
+        self.tls = tls
         self.received: list[Received] = []
         self.connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._open: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -92,8 +96,10 @@ class RawServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        reader = conn.makefile("rb")
         with contextlib.suppress(OSError), conn:
+            if self.tls:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            reader = conn.makefile("rb")
             while True:
                 head = b""
                 while not head.endswith(b"\r\n\r\n"):
@@ -533,6 +539,78 @@ def test_a_plain_requests_session_still_works(server: RawServer, spy: list[str])
     response = request(requests.Session(), "GET", f"{server.url}/x")
     assert spy == ["session"]
     assert isinstance(response, requests.Response) and response.ok
+
+
+@dataclass
+class Certificates:
+    ca_file: Path
+    server: ssl.SSLContext
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A private CA and a certificate it signed for 127.0.0.1."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def cert(subject: str, key: Any, issuer: str, signer: Any, *, ca: bool) -> Any:
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            builder = builder.add_extension(x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=True,
+                content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+            builder = builder.add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        else:
+            builder = builder.add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
+                critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    ca = cert("Siar test CA", ca_key, "Siar test CA", ca_key, ca=True)
+    leaf = cert("127.0.0.1", leaf_key, "Siar test CA", ca_key, ca=False)
+    folder = tmp_path_factory.mktemp("tls")
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (folder / "leaf.pem").write_bytes(leaf.public_bytes(pem) + leaf_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(folder / "leaf.pem")
+    return Certificates(folder / "ca.pem", server)
+
+
+def test_https_is_verified_against_the_configured_ca_bundle(
+        certificates: Certificates, spy: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    with RawServer(replying(answer()), tls=certificates.server) as server:
+        unknown_ca = request(make_session(), "POST", f"{server.url}/x", json={})
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_file))
+        (old, old_wire), (new, new_wire) = both(server, "POST", json={"a": 1})
+        again = request(make_session(), "GET", server.url.replace("127.0.0.1", "localhost"))
+    assert spy == ["transport", "session", "transport", "transport"]
+    # certifi does not know our CA: refused before anything was sent, as with requests
+    assert isinstance(unknown_ca, NotSent) and unknown_ca.reason.startswith("TLS error")
+    assert "CERTIFICATE_VERIFY_FAILED" in unknown_ca.reason
+    same_response(old, new)
+    assert new_wire.head == old_wire.head and new_wire.body == old_wire.body
+    # the certificate names 127.0.0.1, not localhost: the host name is checked
+    assert isinstance(again, NotSent) and again.reason.startswith("TLS error")
 
 
 def test_the_ca_bundle_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch,
