@@ -18,6 +18,7 @@ docs/decisions.md, "Sending HTTP without requests' per-call overhead").
 from __future__ import annotations
 
 import email.utils
+import errno
 import http.client
 import os
 import re
@@ -171,14 +172,24 @@ class Transport:
                 conn.putheader("User-Agent", _URLLIB3_USER_AGENT)
             for name, value in headers.items():
                 conn.putheader(name, value)
-            conn.endheaders(body)  # a bytes body leaves in the same segment as the headers
+            try:
+                conn.endheaders(body)  # a bytes body leaves in one segment with the headers
+            except OSError as exc:
+                # As urllib3 does: a server may answer early (413, 401) and close
+                # without reading a large body; its answer is still there to read.
+                if not isinstance(exc, BrokenPipeError) and exc.errno not in (
+                        errno.ECONNRESET, errno.EPROTOTYPE):
+                    raise
             conn.sock.settimeout(read_timeout)
             response = conn.getresponse()
             elapsed = time.perf_counter() - started
             content = response.read()
             # the same header values urllib3 hands requests (obsolete line folding undone)
             _normalize_header_values(response.msg)
-            content = _decoded(content, response.msg.get("Content-Encoding"))
+            try:
+                content = _decoded(content, response.msg.get("Content-Encoding"))
+            except Exception as exc:  # zlib.error, DecodeError, brotli's own errors
+                raise http.client.HTTPException(f"could not decode the body: {exc!r}") from exc
         except (OSError, http.client.HTTPException, ValueError) as exc:
             conn.close()
             raise ExchangeFailed(exc, url) from exc

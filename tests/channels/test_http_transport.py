@@ -473,6 +473,48 @@ def test_a_connection_broken_after_sending_is_in_doubt_as_with_requests(
         assert len(server.received) == 3  # one per call: nothing resent
 
 
+def test_an_undecodable_body_is_in_doubt_as_with_requests(spy: list[str]) -> None:
+    raw = answer(body=b"not gzip at all", headers=(("Content-Encoding", "gzip"),))
+    with RawServer(replying(raw)) as server:
+        old = request(requests.Session(), "POST", f"{server.url}/x", json={})
+        new = request(make_session(), "POST", f"{server.url}/x", json={})
+    assert spy == ["session", "transport"]
+    assert isinstance(old, InDoubt) and isinstance(new, InDoubt), (old, new)
+
+
+def test_an_early_answer_to_a_large_upload_is_read_as_with_requests(spy: list[str]) -> None:
+    """A server that refuses a large body (413) after the headers and closes."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def refuse_uploads() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(65536)
+                conn.sendall(answer("413 Payload Too Large", b'{"error": "too big"}',
+                                    headers=(("Connection", "close"),)))
+                conn.shutdown(socket.SHUT_WR)
+                time.sleep(0.05)
+                reset(conn)
+
+    threading.Thread(target=refuse_uploads, daemon=True).start()
+    image = bytes(16 * 1024 * 1024)
+    try:
+        old = request(requests.Session(), "POST", f"http://127.0.0.1:{port}/media",
+                      data=image, headers={"Content-Type": "image/jpeg"})
+        new = request(make_session(), "POST", f"http://127.0.0.1:{port}/media",
+                      data=image, headers={"Content-Type": "image/jpeg"})
+    finally:
+        listener.close()
+    assert spy == ["session", "transport"]
+    assert isinstance(old, requests.Response) and isinstance(new, requests.Response)
+    assert (new.status_code, new.json()) == (old.status_code, old.json()) == (
+        413, {"error": "too big"})
+
+
 def test_a_server_that_does_not_speak_tls_is_a_tls_error_not_sent(spy: list[str]) -> None:
     def plain(_: Received, conn: socket.socket) -> bool:
         conn.sendall(answer())
