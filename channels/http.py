@@ -7,20 +7,48 @@ inside the library, and one rule for what a transport failure means:
 * it broke after the request left (read timeout, reset) → maybe applied → ``InDoubt``
 
 Secrets are redacted from anything that could reach a log or an error message.
+
+Requests themselves are prepared by requests' own code (so the bytes on the wire are the
+ones requests would send) but, where nothing requests-specific is in play, sent by
+:class:`Transport` over :mod:`http.client` instead of requests' adapter and urllib3's
+pool, which cost ~1.1 ms of CPU per keep-alive POST against ~0.3 ms (see
+docs/decisions.md, "Sending HTTP without requests' per-call overhead").
 """
 
 from __future__ import annotations
 
 import email.utils
+import errno
+import http.client
 import os
 import re
+import ssl
+import threading
+import time
 import urllib.request
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
+from requests.models import PreparedRequest
+from requests.structures import CaseInsensitiveDict
+from requests.utils import (
+    DEFAULT_CA_BUNDLE_PATH,
+    extract_zipped_paths,
+    get_encoding_from_headers,
+    select_proxy,
+)
+from urllib3.connection import _normalize_header_values
+from urllib3.response import HTTPResponse as Urllib3Response
+from urllib3.response import _get_decoder
+from urllib3.util.ssl_ import ALPN_PROTOCOLS, create_urllib3_context
+from urllib3.util.wait import wait_for_read
 
 from channels.base import AuthFailed, Channel, InDoubt, NotSent, Outcome, Rejected
 
@@ -28,22 +56,271 @@ USER_AGENT = "Siar/0.1 (+https://github.com/siar-humas/siar; publishing schedule
 DEFAULT_TIMEOUT = (5.0, 30.0)
 
 
-def make_session(*, user_agent: str = USER_AGENT) -> requests.Session:
+class ConnectFailed(Exception):
+    """The connection never opened (refused, DNS, connect timeout, TLS handshake):
+    nothing of the request left this machine."""
+
+    def __init__(self, cause: BaseException, url: str) -> None:
+        super().__init__(cause, url)
+        self.cause = cause
+        #: the URL as sent (with the query): error texts show it, redacted
+        self.url = url
+
+
+class ExchangeFailed(Exception):
+    """The connection broke or went silent after the request started to leave: the
+    other side may have applied it."""
+
+    def __init__(self, cause: BaseException, url: str) -> None:
+        super().__init__(cause, url)
+        self.cause = cause
+        #: the URL as sent (with the query): error texts show it, redacted
+        self.url = url
+
+
+@dataclass(slots=True)
+class Answer:
+    """A whole HTTP answer as it came off the wire, body already decoded."""
+
+    status: int
+    reason: str
+    headers: http.client.HTTPMessage
+    content: bytes
+    #: from sending until the status line and headers arrived, like requests measures it
+    elapsed: float
+
+
+PoolKey = tuple[str, str, int, bool | str]
+
+#: what urllib3 adds when a request carries neither User-Agent nor a body length
+_URLLIB3_USER_AGENT = f"python-urllib3/{urllib3.__version__}"
+_METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "DELETE", "TRACE", "OPTIONS", "CONNECT"})
+
+
+class _OneWrite:
+    """Writes the request line, headers and a bytes body with one ``send``: http.client
+    (and urllib3) send the body separately, which costs a second system call and, on
+    the other side, a second wake-up per request. The bytes on the wire are the same."""
+
+    _buffer: list[bytes]
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if not isinstance(message_body, bytes):
+            super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+            return
+        self._buffer.extend((b"", b""))
+        head = b"\r\n".join(self._buffer)
+        del self._buffer[:]
+        self.send(head + message_body)  # type: ignore[attr-defined]
+
+
+class _Connection(_OneWrite, http.client.HTTPConnection):
+    pass
+
+
+class _TLSConnection(_OneWrite, http.client.HTTPSConnection):
+    pass
+
+
+class Transport:
+    """Sends one request over a pooled keep-alive connection and reads the whole answer.
+
+    The seam between :func:`request` and the network, built on :mod:`http.client`
+    (urllib3's pool costs about as much CPU again as the exchange itself). It never
+    retries: a resent create is a duplicate post. Errors say which side of the line the
+    failure fell on: :class:`ConnectFailed` before anything was sent,
+    :class:`ExchangeFailed` after.
+    """
+
+    def __init__(self, *, max_idle_per_host: int = 16) -> None:
+        self.max_idle_per_host = max_idle_per_host
+        self._idle: dict[PoolKey, list[http.client.HTTPConnection]] = {}
+        self._tls: dict[bool | str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, method: str, url: str, target: str,
+                       headers: Mapping[str, str], body: bytes | None, *,
+                       timeout: tuple[float | None, float | None],
+                       verify: bool | str = True) -> Answer:
+        """Send ``method target`` to the origin of ``url`` and read the whole answer.
+
+        ``headers`` must hold only what is safe for http.client to write (requests'
+        ``prepare_headers`` checks that); a case-insensitive mapping is expected.
+        """
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80),
+               verify if scheme == "https" else False)
+        connect_timeout, read_timeout = timeout
+        conn = self._idle_connection(key) or self._connect(key, url, connect_timeout)
+        try:
+            started = time.perf_counter()
+            # As urllib3 does: the request is written under the connect timeout and the
+            # answer waited for under the read timeout.
+            conn.sock.settimeout(connect_timeout)
+            # framing exactly as urllib3 writes it for requests: Host and (when not
+            # given) "Accept-Encoding: identity" from http.client, then Content-Length
+            # and urllib3's User-Agent when not given, then the headers in their order
+            conn.putrequest(method, target, skip_host="host" in headers,
+                            skip_accept_encoding="accept-encoding" in headers)
+            if "content-length" not in headers and "transfer-encoding" not in headers:
+                if body is not None:
+                    conn.putheader("Content-Length", str(len(body)))
+                elif method not in _METHODS_WITHOUT_BODY:
+                    conn.putheader("Content-Length", "0")
+            if "user-agent" not in headers:
+                conn.putheader("User-Agent", _URLLIB3_USER_AGENT)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            try:
+                conn.endheaders(body)  # a bytes body leaves in one segment with the headers
+            except OSError as exc:
+                # As urllib3 does: a server may answer early (413, 401) and close
+                # without reading a large body; its answer is still there to read.
+                if not isinstance(exc, BrokenPipeError) and exc.errno not in (
+                        errno.ECONNRESET, errno.EPROTOTYPE):
+                    raise
+            conn.sock.settimeout(read_timeout)
+            response = conn.getresponse()
+            elapsed = time.perf_counter() - started
+            content = response.read()
+            # the same header values urllib3 hands requests (obsolete line folding undone)
+            _normalize_header_values(response.msg)
+            try:
+                content = _decoded(content, response.msg.get("Content-Encoding"))
+            except Exception as exc:  # zlib.error, DecodeError, brotli's own errors
+                raise http.client.HTTPException(f"could not decode the body: {exc!r}") from exc
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            conn.close()
+            raise ExchangeFailed(exc, url) from exc
+        except BaseException:
+            conn.close()
+            raise
+        if response.will_close:
+            conn.close()
+        else:
+            self._keep(key, conn)
+        return Answer(response.status, response.reason, response.msg, content, elapsed)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for conn in connections:
+                conn.close()
+
+    def _idle_connection(self, key: PoolKey) -> http.client.HTTPConnection | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            while idle:
+                conn = idle.pop()  # most recently used first: the likeliest to be alive
+                # The server may have closed it while it sat idle; like urllib3, look
+                # before sending rather than find out half-way (the answer would be
+                # in doubt).
+                if conn.sock is not None and not wait_for_read(conn.sock, timeout=0.0):
+                    return conn
+                conn.close()
+        return None
+
+    def _keep(self, key: PoolKey, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self.max_idle_per_host:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def _connect(self, key: PoolKey, url: str,
+                 connect_timeout: float | None) -> http.client.HTTPConnection:
+        scheme, host, port, verify = key
+        conn: http.client.HTTPConnection
+        if scheme == "https":
+            # made outside the try: a CA bundle that is missing is a configuration
+            # error that raises, as it does with requests, not a network failure
+            conn = _TLSConnection(host, port, timeout=connect_timeout,
+                                  context=self._tls_context(verify))
+        else:
+            conn = _Connection(host, port, timeout=connect_timeout)
+        try:
+            conn.connect()  # TCP (with TCP_NODELAY) and, for https, the TLS handshake
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            conn.close()
+            raise ConnectFailed(exc, url) from exc
+        return conn
+
+    def _tls_context(self, verify: bool | str) -> ssl.SSLContext:
+        """Verification as requests sets it up: urllib3's context (TLS 1.2+, certificate
+        and host name checked) trusting certifi's bundle, or the configured CA file or
+        directory, and nothing else."""
+        context = self._tls.get(verify)
+        if context is None:
+            location = extract_zipped_paths(DEFAULT_CA_BUNDLE_PATH) if verify is True else verify
+            if not isinstance(location, str) or not os.path.exists(location):
+                raise OSError("Could not find a suitable TLS CA certificate bundle, "
+                              f"invalid path: {location}")
+            context = create_urllib3_context()
+            if os.path.isdir(location):
+                context.load_verify_locations(capath=location)
+            else:
+                context.load_verify_locations(cafile=location)
+            context.set_alpn_protocols(ALPN_PROTOCOLS)
+            self._tls[verify] = context
+        return context
+
+
+def _decoded(content: bytes, encoding: str | None) -> bytes:
+    """The body with the content codings requests would undo (those urllib3 decodes)."""
+    if not encoding or not content:
+        return content
+    mode = encoding.lower()
+    known = Urllib3Response.CONTENT_DECODERS
+    if mode not in known and not ("," in mode and any(
+            part.strip() in known for part in mode.split(","))):
+        return content
+    decoder = _get_decoder(mode)
+    return decoder.decompress(content) + decoder.flush()
+
+
+class Session(requests.Session):
+    """A ``requests.Session`` that also carries the fast :class:`Transport`.
+
+    :func:`request` uses the transport when the call needs nothing more than it offers
+    (see :func:`_fits_transport`) and ``requests.Session.request`` otherwise.
+    """
+
+    def __init__(self, adapter: HTTPAdapter) -> None:
+        super().__init__()
+        self.transport = Transport()
+        #: the adapter mounted for http(s)://; another one mounted later takes over
+        self.plain_adapter = adapter
+        #: URLs as given → as requests normalises them (IDNA host, quoting)
+        self.prepared_urls: dict[str, str] = {}
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def remember_url(self, url: str, prepared: str) -> None:
+        if len(self.prepared_urls) >= 256:  # URLs with ids in them: start afresh
+            self.prepared_urls.clear()
+        self.prepared_urls[url] = prepared
+
+    def close(self) -> None:
+        super().close()
+        self.transport.close()
+
+
+def make_session(*, user_agent: str = USER_AGENT) -> Session:
     """A session that never retries by itself (a resent create is a duplicate post).
 
     Proxy and CA settings are read from the environment once, here, instead of on every
     request: with ``trust_env`` on, requests rescans the whole environment (one
     ``SIAR_SECRET_*`` variable per secret) for each call, which cost ~0.6 ms a post.
     """
-    session = requests.Session()
+    session = Session(HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8))
     session.trust_env = False
     session.proxies = {k: v for k, v in urllib.request.getproxies().items()
                        if k in ("http", "https", "no")}
     if bundle := os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
         session.verify = bundle
-    adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
     return session
 
@@ -60,11 +337,26 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
             **kwargs: Any) -> requests.Response | Outcome:
     """Send one request; a transport failure comes back as an outcome, never raised."""
     try:
+        if _fits_transport(session, url, kwargs):
+            return _send(session, method, url, timeout, **kwargs)  # type: ignore[arg-type]
         return session.request(method, url, timeout=timeout, **kwargs)
+    except ConnectFailed as exc:
+        cause = redact(f"{exc.url}: {exc.cause!r}", secrets)
+        if isinstance(exc.cause, TimeoutError):
+            return NotSent(f"connect timeout: {cause}")
+        if isinstance(exc.cause, ssl.SSLError | ssl.CertificateError):
+            return NotSent(f"TLS error: {cause}")
+        return NotSent(f"connection failed: {cause}")
+    except ExchangeFailed as exc:
+        cause = redact(f"{exc.url}: {exc.cause!r}", secrets)
+        if isinstance(exc.cause, TimeoutError):
+            return InDoubt(f"no answer in {_read_timeout(timeout)}s after sending: {cause}")
+        return InDoubt(f"connection broke after sending: {cause}")
     except requests.exceptions.ConnectTimeout as exc:
         return NotSent(f"connect timeout: {redact(str(exc), secrets)}")
     except requests.exceptions.ReadTimeout as exc:
-        return InDoubt(f"no answer in {timeout[1]:g}s after sending: {redact(str(exc), secrets)}")
+        return InDoubt(f"no answer in {_read_timeout(timeout)}s after sending: "
+                       f"{redact(str(exc), secrets)}")
     except requests.exceptions.SSLError as exc:
         return NotSent(f"TLS error: {redact(str(exc), secrets)}")
     except requests.exceptions.ConnectionError as exc:
@@ -73,6 +365,165 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
         return InDoubt(f"connection broke after sending: {redact(str(exc), secrets)}")
     except requests.exceptions.RequestException as exc:
         return InDoubt(f"request failed: {redact(str(exc), secrets)}")
+
+
+#: keyword arguments the transport path handles; any other one (auth=, cookies=,
+#: stream=, proxies=, verify=, hooks=...) sends through ``session.request``
+_TRANSPORT_KWARGS = frozenset({"params", "data", "json", "files", "headers",
+                               "allow_redirects"})
+
+
+def _fits_transport(session: requests.Session, url: str, kwargs: dict[str, Any]) -> bool:
+    """Whether sending through the session's :class:`Transport` puts the same bytes on
+    the wire and gives back the same response as ``session.request`` would.
+
+    What does not fit falls back, unchanged: a session not made by :func:`make_session`,
+    another adapter mounted for the URL, a proxy for it, auth other than a
+    (user, password) pair (OAuth1 signs the request), response hooks, client
+    certificates, ``verify=False``, streamed answers, session-wide params, and bodies
+    that are file objects or generators (sent chunked by requests).
+    """
+    if not isinstance(session, Session) or not kwargs.keys() <= _TRANSPORT_KWARGS:
+        return False
+    data = kwargs.get("data")
+    auth = session.auth
+    return (url[:8].lower().startswith(("http://", "https://"))
+            and (data is None or isinstance(data, bytes | str | dict | list | tuple))
+            and (auth is None or (type(auth) is tuple and len(auth) == 2))
+            and not session.hooks["response"] and not session.params
+            and not session.stream and session.cert is None
+            and session.verify is not False
+            and session.get_adapter(url) is session.plain_adapter
+            and not (session.proxies and select_proxy(url, session.proxies)))
+
+
+def _send(session: Session, method: str, url: str,
+          timeout: float | tuple[float | None, float | None] | None, *,
+          params: Any = None, data: Any = None, json: Any = None, files: Any = None,
+          headers: Mapping[str, str | None] | None = None,
+          allow_redirects: bool = True) -> requests.Response:
+    """What ``session.request`` does, minus its per-call generality: requests' own
+    ``prepare_*`` steps build the request, the transport sends it, and redirects are
+    followed by requests' own ``resolve_redirects``."""
+    prepared = PreparedRequest()
+    prepared.prepare_method(method)
+    if params:
+        prepared.prepare_url(url, params)
+    else:  # an account sends to a handful of URLs; normalising one costs ~20 µs
+        prepared.url = session.prepared_urls.get(url)
+        if prepared.url is None:
+            prepared.prepare_url(url, None)
+            session.remember_url(url, prepared.url)
+    prepared.prepare_headers(_merged_headers(session.headers, headers))
+    if session.cookies:  # cookies a server set earlier go back as requests would send them
+        prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), session.cookies))
+    prepared.prepare_body(data, files, json)
+    prepared.prepare_auth(session.auth, url)  # basic auth, or user:password in the URL
+    body = prepared.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")  # as urllib3 2 sends a str body
+    assert prepared.method is not None and prepared.url is not None
+    answer = session.transport.handle_request(
+        prepared.method, prepared.url, prepared.path_url, prepared.headers, body,
+        timeout=_timeouts(timeout), verify=session.verify)  # type: ignore[arg-type]
+    response = _response(answer, prepared, session.plain_adapter)
+    if "set-cookie" in response.headers:
+        extract_cookies_to_jar(session.cookies, prepared, response.raw)
+    if response.is_redirect:
+        settings: dict[str, Any] = {"stream": False, "timeout": timeout,
+                                    "verify": session.verify, "cert": session.cert,
+                                    "proxies": session.proxies}
+        if prepared._cookies is None:  # resolve_redirects merges the session's into it
+            prepared._cookies = RequestsCookieJar()
+        if allow_redirects:
+            # the first answer is in hand; later hops go through the session as before
+            history = [response, *session.resolve_redirects(response, prepared, **settings)]
+            response = history.pop()
+            response.history = history
+            response.content  # noqa: B018 - read now, as requests does when not streaming
+        else:
+            response._next = next(session.resolve_redirects(  # type: ignore[assignment]
+                response, prepared, yield_requests=True, **settings), None)
+    return response
+
+
+def _merged_headers(session_headers: Mapping[str, str],
+                    headers: Mapping[str, str | None] | None) -> CaseInsensitiveDict[str]:
+    """Session headers overridden by the call's, a ``None`` value removing one
+    (requests' ``merge_setting``)."""
+    merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(session_headers)
+    if headers:
+        for name, value in headers.items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = value
+    return merged
+
+
+def _timeouts(timeout: float | tuple[float | None, float | None] | None,
+              ) -> tuple[float | None, float | None]:
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+        return connect, read
+    return timeout, timeout
+
+
+def _read_timeout(timeout: float | tuple[float | None, float | None] | None) -> str:
+    read = _timeouts(timeout)[1]
+    return "∞" if read is None else f"{read:g}"
+
+
+class _SpentRaw:
+    """Stands in for the urllib3 response requests keeps as ``Response.raw``: the body
+    is already read, the connection already back in the pool."""
+
+    def __init__(self, answer: Answer) -> None:
+        #: what requests' cookie helpers read the Set-Cookie headers from
+        self._original_response = self
+        self.msg = answer.headers
+        self.headers = answer.headers
+        self.status = answer.status
+        self.reason = answer.reason
+
+    def release_conn(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def read(self, *args: Any, **kwargs: Any) -> bytes:
+        return b""
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterable[bytes]:
+        return iter(())
+
+
+def _response(answer: Answer, prepared: PreparedRequest,
+              adapter: HTTPAdapter) -> requests.Response:
+    """The ``requests.Response`` requests' adapter would build from this answer."""
+    response = requests.Response()
+    response.status_code = answer.status
+    response.reason = answer.reason
+    # urllib3 joins a repeated header's values with ", " under the first spelling
+    fields: dict[str, tuple[str, str]] = {}
+    for name, value in answer.headers.items():
+        key = name.lower()
+        seen = fields.get(key)
+        fields[key] = (name, value) if seen is None else (seen[0], f"{seen[1]}, {value}")
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(fields.values())
+    response.headers = headers
+    response.encoding = get_encoding_from_headers(headers)
+    response.raw = _SpentRaw(answer)
+    response.url = prepared.url or ""
+    response.request = prepared
+    response.connection = adapter
+    response.elapsed = timedelta(seconds=answer.elapsed)
+    response._content = answer.content
+    response._content_consumed = True
+    if "set-cookie" in headers:
+        extract_cookies_to_jar(response.cookies, prepared, response.raw)
+    return response
 
 
 def _connection_never_opened(exc: requests.exceptions.ConnectionError) -> bool:

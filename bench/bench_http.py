@@ -1,0 +1,96 @@
+"""Benchmark: client CPU per keep-alive JSON POST (target: ``request()`` ≤ 0.4 ms).
+
+    PYTHONPATH=. .venv/bin/python bench/bench_http.py [--calls 1000] [--blocks 8]
+
+Sends the same POST to the counting fake four ways, in alternating blocks so that other
+load on the machine hits all of them alike: ``requests.Session.post`` (what adapters
+used), urllib3's ``HTTPConnectionPool.urlopen`` and bare ``http.client`` (references;
+they neither prepare a request nor build a ``requests.Response``), and
+``channels.http.request`` (the transport path). Prints the minimum and median CPU time
+(user + system) of the sending thread per call, which wall-clock time would mix with the
+server threads' work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import urllib3
+
+from channels.http import make_session, request
+from tests.fakes.counting import CountingNetwork
+
+TOKEN_HEADER = {"Authorization": "Bearer counting-token-s3cret"}
+
+
+def thread_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_utime + usage.ru_stime
+
+
+def body(i: int) -> dict[str, Any]:
+    return {"key": f"k{i}-{time.time()}", "text": "hello world", "post_id": i, "due": 0.0}
+
+
+def ways(base: str) -> dict[str, Callable[[int], object]]:
+    url = f"{base}/accounts/a/posts"
+    host, port = base.split("//")[1].split(":")
+    plain, fast = make_session(), make_session()
+    pool = urllib3.HTTPConnectionPool(host, int(port), maxsize=4, retries=False)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    json_headers = {**TOKEN_HEADER, "Content-Type": "application/json"}
+
+    def via_requests(i: int) -> object:
+        return plain.post(url, json=body(i), headers=TOKEN_HEADER, timeout=(5, 30)).json()
+
+    def via_urllib3(i: int) -> object:
+        answer = pool.urlopen("POST", "/accounts/a/posts", body=json.dumps(body(i)).encode(),
+                              headers={**json_headers, "User-Agent": "x"}, retries=False,
+                              timeout=urllib3.Timeout(connect=5, read=30))
+        return json.loads(answer.data)
+
+    def via_http_client(i: int) -> object:
+        conn.request("POST", "/accounts/a/posts", body=json.dumps(body(i)).encode(),
+                     headers=json_headers)
+        return json.loads(conn.getresponse().read())
+
+    def via_transport(i: int) -> object:
+        answer = request(fast, "POST", url, json=body(i), headers=TOKEN_HEADER,
+                         timeout=(5, 30))
+        return answer.json()  # type: ignore[union-attr]
+
+    return {"requests Session.post": via_requests, "urllib3 urlopen": via_urllib3,
+            "http.client": via_http_client, "siar request()": via_transport}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=1000, help="calls per block")
+    parser.add_argument("--blocks", type=int, default=8, help="blocks per way")
+    args = parser.parse_args()
+    with CountingNetwork(keep_request_log=False) as network:
+        senders = ways(network.url)
+        for send in senders.values():  # warm up: connections open, code paths hot
+            for i in range(200):
+                send(i)
+        per_call: dict[str, list[float]] = {name: [] for name in senders}
+        for _ in range(args.blocks):
+            for name, send in senders.items():
+                start = thread_cpu()
+                for i in range(args.calls):
+                    send(i)
+                per_call[name].append((thread_cpu() - start) / args.calls * 1000)
+    for name, values in per_call.items():
+        print(f"{name:22s} min {min(values):.3f}  median {statistics.median(values):.3f}"
+              " ms CPU per POST")
+
+
+if __name__ == "__main__":
+    main()
