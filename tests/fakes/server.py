@@ -61,6 +61,14 @@ class Fault:
     path: str | None = None
 
 
+class _Listener(ThreadingHTTPServer):
+    #: socketserver's default listen backlog is 5: a hundred accounts connecting at once
+    #: overflowed it, and the dropped connection attempts were retried by the kernel one,
+    #: then three seconds later (measured: a burst's first posts spread over 1-3 s). A
+    #: real API's front end takes them all.
+    request_queue_size = 1024
+
+
 class FakeServer:
     """Base class: subclasses call :meth:`route` in ``__init__`` to define their API."""
 
@@ -103,7 +111,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _Listener(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         # A short poll interval makes stop() quick (the default 0.5 s adds up over a suite).
         self._thread = threading.Thread(target=self._httpd.serve_forever,
