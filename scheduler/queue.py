@@ -439,34 +439,37 @@ def _claim_statements() -> tuple[Any, Any, Any, Any]:
     return open_accounts, counted, candidates, claim
 
 
-def _next_in_line_statements() -> tuple[Any, Any]:
+def _next_in_line_statements(*, at_now: bool) -> tuple[Any, Any]:
     """The accounts that may go on (locked on PostgreSQL, skipping those another daemon
-    is claiming for), and the claim-and-begin of each one's earliest post due by
-    ``b_clock`` (an index seek on ``ix_post_account_due``)."""
+    is claiming for), and the claim-and-begin of each one's earliest post due by the
+    clock (an index seek on ``ix_post_account_due``). The clock is ``b_clock``, or with
+    ``at_now`` the database's ``now()`` (PostgreSQL: no round trip to read it first)."""
     post, state = _POST, AccountState.__table__  # type: ignore[attr-defined]
+    clock: Any = func.now() if at_now else bindparam("b_clock")
+    lease_until: Any = (func.now() + bindparam("b_lease", type_=Interval()) if at_now
+                        else bindparam("b_lease_until"))
     open_accounts = (
         select(state.c.account)
         .where(state.c.account.in_(bindparam("b_accounts", expanding=True)),
                state.c.paused.is_(False),
                or_(state.c.rate_limited_until.is_(None),
-                   state.c.rate_limited_until <= bindparam("b_clock")))
+                   state.c.rate_limited_until <= clock))
         .order_by(state.c.account)
         .with_for_update(of=state, skip_locked=True))
-    due_now = and_(post.c.status.in_([c.value for c in CLAIMABLE]),
-                   post.c.not_before <= bindparam("b_clock"))
+    claimable = [c.value for c in CLAIMABLE]
     candidate = post.alias("candidate")
     earliest = (select(candidate.c.id)
                 .where(candidate.c.account == state.c.account,
-                       candidate.c.status.in_([c.value for c in CLAIMABLE]),
-                       candidate.c.not_before <= bindparam("b_clock"))
+                       candidate.c.status.in_(claimable), candidate.c.not_before <= clock)
                 .order_by(candidate.c.not_before, candidate.c.id)
                 .limit(1).scalar_subquery())
     chosen = select(earliest).where(state.c.account.in_(bindparam("b_accounts",
                                                                   expanding=True)))
-    begin = (update(post).where(post.c.id.in_(chosen), due_now)
+    begin = (update(post)
+             .where(post.c.id.in_(chosen), post.c.status.in_(claimable),
+                    post.c.not_before <= clock)
              .values(status=Status.PUBLISHING.value, lease_owner=bindparam("b_node"),
-                     lease_until=bindparam("b_lease_until"), attempt=post.c.attempt + 1,
-                     updated_at=bindparam("b_clock"))
+                     lease_until=lease_until, attempt=post.c.attempt + 1, updated_at=clock)
              .returning(*_STARTED_COLUMNS))
     return open_accounts, begin
 
@@ -690,14 +693,25 @@ def finalize_and_begin_next(engine: Engine, items: Sequence[Finalization],
     if not items and not next_in_line.accounts:
         return [], []
     with _connection(engine) as s:
-        recorded = _finalize_in(s, items, _statement_clock(engine, now)) if items else []
-        begun = _begin_next(s, _now(engine, now, s), next_in_line) if next_in_line.accounts else []
+        clock = _statement_clock(engine, now)
+        recorded = _finalize_in(s, items, clock) if items else []
+        begun = _begin_next(s, clock, next_in_line) if next_in_line.accounts else []
     return recorded, begun
 
 
-def _begin_next(s: Connection, clock: datetime, line: NextInLine) -> list[StartedPost]:
+def _begin_next(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPost]:
+    if isinstance(clock, datetime):
+        accounts_statement, begin, open_attempts = _NEXT_ACCOUNTS, _BEGIN_NEXT, _OPEN_ATTEMPTS
+        times: dict[str, Any] = {"b_clock": clock,
+                                 "b_lease_until": clock + timedelta(seconds=line.lease)}
+        started_at: dict[str, Any] = {"started_at": clock}
+    else:  # the database's now(), read inside the statements
+        accounts_statement, begin = _NEXT_ACCOUNTS_AT_NOW, _BEGIN_NEXT_AT_NOW
+        open_attempts = _OPEN_ATTEMPTS_AT_NOW
+        times, started_at = {"b_lease": timedelta(seconds=line.lease)}, {}
     wanted = sorted(set(line.accounts))
-    open_accounts = list(s.scalars(_NEXT_ACCOUNTS, {"b_accounts": wanted, "b_clock": clock}))
+    open_accounts = list(s.scalars(accounts_statement,
+                                   {"b_accounts": wanted, **times}))
     if not open_accounts:
         return []
     # read after the lock (and after this transaction's outcomes): the posts just
@@ -707,12 +721,11 @@ def _begin_next(s: Connection, clock: datetime, line: NextInLine) -> list[Starte
              if line.concurrency.get(a, line.default_concurrency) > in_flight.get(a, 0)]
     if not roomy:
         return []
-    posts = [StartedPost._make(row) for row in s.execute(_BEGIN_NEXT, {
-        "b_accounts": roomy, "b_clock": clock, "b_node": line.node,
-        "b_lease_until": clock + timedelta(seconds=line.lease)})]
+    posts = [StartedPost._make(row) for row in s.execute(begin, {
+        "b_accounts": roomy, "b_node": line.node, **times})]
     if posts:
-        s.execute(_OPEN_ATTEMPTS, [{"post_id": p.id, "attempt": p.attempt, "node": line.node,
-                                    "started_at": clock} for p in posts])
+        s.execute(open_attempts, [{"post_id": p.id, "attempt": p.attempt, "node": line.node,
+                                   **started_at} for p in posts])
     return posts
 
 
@@ -861,7 +874,8 @@ _BEGIN_AT_NOW = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=
 _OPEN_ATTEMPTS = insert(_ATTEMPT)
 _OPEN_ATTEMPTS_AT_NOW = insert(_ATTEMPT).values(started_at=func.now())
 _FINALIZE_POST_AT_NOW = _FINALIZE_POST.values(updated_at=func.now())
-_NEXT_ACCOUNTS, _BEGIN_NEXT = _next_in_line_statements()
+_NEXT_ACCOUNTS, _BEGIN_NEXT = _next_in_line_statements(at_now=False)
+_NEXT_ACCOUNTS_AT_NOW, _BEGIN_NEXT_AT_NOW = _next_in_line_statements(at_now=True)
 _CLOSE_ATTEMPT_AT_NOW = _CLOSE_ATTEMPT.values(finished_at=func.now())
 
 
