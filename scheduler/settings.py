@@ -100,8 +100,9 @@ class DaemonSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: worker threads publishing in parallel (one account's posts never run in parallel
-    #: beyond its own ``concurrency``)
-    workers: int = 8
+    #: beyond its own ``concurrency``); unset: a worker for each post the enabled accounts
+    #: may have in flight (their ``concurrency`` summed), at least 8 and at most 256
+    workers: int | None = Field(default=None, ge=1)
     #: how often the dispatcher looks at the queue even when nothing woke it (seconds)
     poll_interval: float = 1.0
     #: how long a claim is valid before another daemon may take the post back (seconds)

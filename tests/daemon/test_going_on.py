@@ -267,3 +267,20 @@ def test_with_fewer_workers_than_accounts_workers_take_turns_between_accounts(
     assert runner.summary.published == 21
     position = [post_id for _, _, post_id, _ in order].index(quiet)
     assert position <= 2, f"the quiet account's post went out {position + 1}th"
+
+
+def test_by_default_every_post_the_accounts_may_have_in_flight_has_a_worker(
+        sqlite_engine: Engine, tmp_path: object) -> None:
+    url = str(sqlite_engine.url)
+    many = [f"akun-{i:02d}" for i in range(12)]
+
+    def workers(names: list[str], **daemon: object) -> int:
+        return Daemon(make_settings(url, names, None, **daemon), engine=sqlite_engine).workers
+
+    assert workers(many) == 12
+    assert workers(many[:3]) == 8  # never fewer than 8
+    assert workers(many, workers=4) == 4  # the operator's number wins
+    settings = make_settings(url, many, None)
+    settings.accounts[0].concurrency = 5
+    settings.accounts[1].enabled = False
+    assert Daemon(settings, engine=sqlite_engine).workers == 12 + 4 - 1
