@@ -17,6 +17,7 @@ docs/decisions.md, "Sending HTTP without requests' per-call overhead").
 
 from __future__ import annotations
 
+import email.parser
 import email.utils
 import errno
 import http.client
@@ -114,12 +115,98 @@ class _OneWrite:
         self.send(head + message_body)  # type: ignore[attr-defined]
 
 
+#: a header line the ``email`` parser would read as exactly one (name, value) field: a
+#: token name, a colon, a value without line breaks (a folded, odd or unterminated line
+#: goes to the ``email`` parser itself)
+_PLAIN_HEADER_LINE = re.compile(rb"([!-9;-~]+):[ \t]*([^\r\n\x0b\x0c\x1c-\x1e\x85]*)\r?\n")
+
+
+class _Message(http.client.HTTPMessage):
+    """The ``HTTPMessage`` :func:`http.client.parse_headers` would return, made without
+    the ``email`` package's FeedParser (a fifth of the exchange's CPU). Only made from
+    plain header lines, whose values are plain ``str`` (latin-1 decoded, no line
+    breaks), so fetching a value needs none of ``email``'s sanitising."""
+
+    def get(self, name: str, failobj: Any = None) -> Any:  # type: ignore[override]
+        name = name.lower()
+        for key, value in self._headers:  # type: ignore[attr-defined]
+            if key.lower() == name:
+                return value
+        return failobj
+
+
+def _parse_headers(fp: Any) -> http.client.HTTPMessage:
+    """:func:`http.client.parse_headers`, with its limits and errors (header lines are
+    read by http.client's own ``_read_headers``), the usual case parsed directly."""
+    lines = http.client._read_headers(fp)  # type: ignore[attr-defined]
+    fields = []
+    for line in lines[:-1]:  # the last one is the blank line (or b"" at EOF)
+        match = _PLAIN_HEADER_LINE.fullmatch(line)
+        if match is None:
+            return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(
+                b"".join(lines).decode("iso-8859-1"))
+        name, value = match.groups()
+        fields.append((name.decode("iso-8859-1"), value.decode("iso-8859-1")))
+    message = _Message()
+    message._headers = fields  # type: ignore[attr-defined]
+    message._payload = ""  # type: ignore[attr-defined]  # as the parser leaves it
+    return message
+
+
+class _Response(http.client.HTTPResponse):
+    """``HTTPResponse`` with :func:`_parse_headers`: ``begin`` is http.client's own
+    (Python 3.11-3.13), status line, 1xx skipping, chunked/length/close rules and all,
+    but for the call that parses the header block."""
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        while True:  # read until a final (non-1xx-continue) status
+            version, status, reason = self._read_status()  # type: ignore[attr-defined]
+            if status != http.client.CONTINUE:
+                break
+            http.client._read_headers(self.fp)  # type: ignore[attr-defined]
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ("HTTP/1.0", "HTTP/0.9"):
+            self.version = 10
+        elif version.startswith("HTTP/1."):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = _parse_headers(self.fp)
+        tr_enc = self.headers.get("transfer-encoding")
+        if tr_enc and tr_enc.lower() == "chunked":
+            self.chunked = True
+            self.chunk_left = None
+        else:
+            self.chunked = False
+        self.will_close = self._check_close()  # type: ignore[attr-defined]
+        self.length = None
+        length = self.headers.get("content-length")
+        if length and not self.chunked:
+            try:
+                self.length = int(length)
+            except ValueError:
+                self.length = None
+            else:
+                if self.length < 0:
+                    self.length = None
+        else:
+            self.length = None
+        if (status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED)
+                or 100 <= status < 200 or self._method == "HEAD"):  # type: ignore[attr-defined]
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True
+
+
 class _Connection(_OneWrite, http.client.HTTPConnection):
-    pass
+    response_class = _Response
 
 
 class _TLSConnection(_OneWrite, http.client.HTTPSConnection):
-    pass
+    response_class = _Response
 
 
 class Transport:
@@ -184,8 +271,9 @@ class Transport:
             response = conn.getresponse()
             elapsed = time.perf_counter() - started
             content = response.read()
-            # the same header values urllib3 hands requests (obsolete line folding undone)
-            _normalize_header_values(response.msg)
+            if type(response.msg) is not _Message:  # plain lines have no folding
+                # the same header values urllib3 hands requests (obsolete folding undone)
+                _normalize_header_values(response.msg)
             try:
                 content = _decoded(content, response.msg.get("Content-Encoding"))
             except Exception as exc:  # zlib.error, DecodeError, brotli's own errors
