@@ -27,6 +27,7 @@ import ssl
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,12 +37,16 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.auth import _basic_auth_str
+from requests.compat import json as complexjson
 from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
 from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
 from requests.utils import (
+    _HEADER_VALIDATORS_STR,
     DEFAULT_CA_BUNDLE_PATH,
     extract_zipped_paths,
+    get_auth_from_url,
     get_encoding_from_headers,
     select_proxy,
 )
@@ -250,11 +255,16 @@ class Transport:
             # and urllib3's User-Agent when not given, then the headers in their order
             conn.putrequest(method, target, skip_host="host" in headers,
                             skip_accept_encoding="accept-encoding" in headers)
-            if "content-length" not in headers and "transfer-encoding" not in headers:
-                if body is not None:
-                    conn.putheader("Content-Length", str(len(body)))
-                elif method not in _METHODS_WITHOUT_BODY:
-                    conn.putheader("Content-Length", "0")
+            if body is not None and "content-length" not in headers:
+                # requests' adapter sends such a body (an empty one: a non-empty one
+                # was given a Content-Length when prepared) chunked, urllib3 frames it
+                if "transfer-encoding" not in headers:
+                    conn.putheader("Transfer-Encoding", "chunked")
+                body = (b"%x\r\n%b\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+            elif (body is None and method not in _METHODS_WITHOUT_BODY
+                  and "content-length" not in headers
+                  and "transfer-encoding" not in headers):
+                conn.putheader("Content-Length", "0")
             if "user-agent" not in headers:
                 conn.putheader("User-Agent", _URLLIB3_USER_AGENT)
             for name, value in headers.items():
@@ -369,6 +379,17 @@ def _decoded(content: bytes, encoding: str | None) -> bytes:
     return decoder.decompress(content) + decoder.flush()
 
 
+@dataclass(slots=True, frozen=True)
+class _Target:
+    """A URL as requests prepares it, and what preparing a request derives from it."""
+
+    url: str
+    #: the request target requests' ``PreparedRequest.path_url`` gives
+    path_url: str
+    #: user:password in the URL (requests turns it into basic auth)
+    userinfo: bool
+
+
 class Session(requests.Session):
     """A ``requests.Session`` that also carries the fast :class:`Transport`.
 
@@ -381,15 +402,22 @@ class Session(requests.Session):
         self.transport = Transport()
         #: the adapter mounted for http(s)://; another one mounted later takes over
         self.plain_adapter = adapter
-        #: URLs as given → as requests normalises them (IDNA host, quoting)
-        self.prepared_urls: dict[str, str] = {}
+        #: URLs as given → as requests normalises them (IDNA host, quoting), with what
+        #: preparing a request derives from them
+        self.prepared_urls: dict[str, _Target] = {}
+        #: session.auth → the Authorization value requests' HTTPBasicAuth computes
+        self.basic_auth: tuple[Any, str] | None = None
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
-    def remember_url(self, url: str, prepared: str) -> None:
+    def remember_url(self, url: str, prepared: str) -> _Target:
         if len(self.prepared_urls) >= 256:  # URLs with ids in them: start afresh
             self.prepared_urls.clear()
-        self.prepared_urls[url] = prepared
+        probe = PreparedRequest()
+        probe.url = prepared
+        target = _Target(prepared, probe.path_url, any(get_auth_from_url(prepared)))
+        self.prepared_urls[url] = target
+        return target
 
     def close(self) -> None:
         super().close()
@@ -493,26 +521,39 @@ def _send(session: Session, method: str, url: str,
     """What ``session.request`` does, minus its per-call generality: requests' own
     ``prepare_*`` steps build the request, the transport sends it, and redirects are
     followed by requests' own ``resolve_redirects``."""
-    prepared = PreparedRequest()
-    prepared.prepare_method(method)
-    if params:
-        prepared.prepare_url(url, params)
-    else:  # an account sends to a handful of URLs; normalising one costs ~20 µs
-        prepared.url = session.prepared_urls.get(url)
-        if prepared.url is None:
-            prepared.prepare_url(url, None)
-            session.remember_url(url, prepared.url)
-    prepared.prepare_headers(_merged_headers(session.headers, headers))
-    if session.cookies:  # cookies a server set earlier go back as requests would send them
-        prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), session.cookies))
-    prepared.prepare_body(data, files, json)
-    prepared.prepare_auth(session.auth, url)  # basic auth, or user:password in the URL
+    target = None
+    if not params:  # an account sends to a handful of URLs; normalising one costs ~20 µs
+        target = session.prepared_urls.get(url)
+        if target is None:
+            probe = PreparedRequest()
+            probe.prepare_url(url, None)
+            assert probe.url is not None
+            target = session.remember_url(url, probe.url)
+    prepared = None
+    if target is not None and not files and not target.userinfo:
+        prepared = _lean_prepare(session, method, target.url, data, json, headers)
+    if prepared is not None:
+        assert target is not None
+        path_url = target.path_url
+    else:
+        prepared = PreparedRequest()
+        prepared.prepare_method(method)
+        if target is None:
+            prepared.prepare_url(url, params)
+        else:
+            prepared.url = target.url
+        prepared.prepare_headers(_merged_headers(session.headers, headers))
+        if session.cookies:  # cookies a server set earlier go back as requests sends them
+            prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), session.cookies))
+        prepared.prepare_body(data, files, json)
+        prepared.prepare_auth(session.auth, url)  # basic auth, or user:password in the URL
+        path_url = prepared.path_url
     body = prepared.body
     if isinstance(body, str):
         body = body.encode("utf-8")  # as urllib3 2 sends a str body
     assert prepared.method is not None and prepared.url is not None
     answer = session.transport.handle_request(
-        prepared.method, prepared.url, prepared.path_url, prepared.headers, body,
+        prepared.method, prepared.url, path_url, prepared.headers, body,
         timeout=_timeouts(timeout), verify=session.verify)  # type: ignore[arg-type]
     response = _response(answer, prepared, session.plain_adapter)
     if "set-cookie" in response.headers:
@@ -533,6 +574,77 @@ def _send(session: Session, method: str, url: str,
             response._next = next(session.resolve_redirects(  # type: ignore[assignment]
                 response, prepared, yield_requests=True, **settings), None)
     return response
+
+
+_HEADER_NAME_OK, _HEADER_VALUE_OK = (v.match for v in _HEADER_VALIDATORS_STR)
+
+
+def _lean_prepare(session: Session, method: str, url: str, data: Any, json: Any,
+                  headers: Mapping[str, str | None] | None) -> PreparedRequest | None:
+    """The ``PreparedRequest`` requests' ``prepare_method``, ``prepare_headers`` (on
+    the merged headers), ``prepare_body`` and ``prepare_auth`` would make, built in one
+    pass, for the usual calls: a JSON, form (dict), bytes or str body or none, headers of
+    ``str`` names and values, no cookies in the session, no files, no user:password in
+    the URL. ``None`` for anything else (or anything requests would refuse), which then
+    goes through requests' own steps and their errors."""
+    if type(method) is not str or not (data is None or type(data) in (bytes, str, dict)):
+        return None
+    session_headers = session.headers
+    if type(session_headers) is not CaseInsensitiveDict or session.cookies:
+        return None
+    store: OrderedDict[str, tuple[str, str]] = OrderedDict()
+    for name, value in session_headers._store.values():
+        store[name.lower()] = (name, value)
+    if headers:
+        for name, value in headers.items():
+            if value is None:
+                store.pop(name.lower(), None)  # type: ignore[union-attr]
+            else:
+                store[name.lower()] = (name, value)  # type: ignore[union-attr]
+    for name, value in store.values():
+        if not (type(name) is str and type(value) is str
+                and _HEADER_NAME_OK(name) and _HEADER_VALUE_OK(value)):
+            return None
+    method = method.upper()
+    body: bytes | str | None = None
+    content_type = None
+    if not data and json is not None:
+        try:
+            body = complexjson.dumps(json, allow_nan=False)
+        except ValueError:
+            return None  # requests' own step raises its InvalidJSONError
+        if not isinstance(body, bytes):
+            body = body.encode("utf-8")
+        content_type = "application/json"
+    elif data:
+        body = PreparedRequest._encode_params(data)  # type: ignore[assignment]
+        if type(data) is dict:
+            content_type = "application/x-www-form-urlencoded"
+    if body is not None:  # prepare_content_length
+        length = len(body.encode("utf-8") if isinstance(body, str) else body)
+        if length:
+            store["content-length"] = ("Content-Length", str(length))
+    elif method not in ("GET", "HEAD") and "content-length" not in store:
+        store["content-length"] = ("Content-Length", "0")
+    if content_type and "content-type" not in store:
+        store["content-type"] = ("Content-Type", content_type)
+    auth = session.auth
+    if auth:  # a (user, password) pair: _fits_transport let nothing else through
+        cached = session.basic_auth
+        if cached is None or cached[0] != auth:
+            user, password = auth  # type: ignore[misc]
+            if not (isinstance(user, str | bytes) and isinstance(password, str | bytes)):
+                return None  # requests warns about these; let it
+            cached = session.basic_auth = (auth, _basic_auth_str(user, password))
+        store["authorization"] = ("Authorization", cached[1])
+    prepared_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    prepared_headers._store = store
+    prepared = PreparedRequest()
+    prepared.method = method
+    prepared.url = url
+    prepared.headers = prepared_headers
+    prepared.body = body  # type: ignore[assignment]
+    return prepared
 
 
 def _merged_headers(session_headers: Mapping[str, str],

@@ -140,3 +140,91 @@ def test_connections_use_the_fast_response() -> None:
     from channels.http import _Connection, _TLSConnection
 
     assert _Connection.response_class is _TLSConnection.response_class is _Response
+
+
+# --- the lean preparation ------------------------------------------------------------
+
+@pytest.fixture
+def lean(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each call's request was built by ``_lean_prepare`` (True) or by
+    requests' own steps (False)."""
+    import channels.http as module
+
+    taken: list[bool] = []
+    original = module._lean_prepare
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        prepared = original(*args, **kwargs)
+        taken.append(prepared is not None)
+        return prepared
+
+    monkeypatch.setattr(module, "_lean_prepare", spy)
+    return taken
+
+
+def test_the_daemons_calls_are_prepared_lean(lean: list[bool]) -> None:
+    from channels.http import make_session, request
+    from tests.channels.test_http_transport import RawServer, answer, replying
+
+    with RawServer(replying(answer())) as server:
+        session = make_session()
+        for kwargs in ({"json": {"a": 1}, "headers": {"Authorization": "Bearer t"}},
+                       {"data": {"chat_id": "1"}}, {"data": b"x"}, {}):
+            response = request(session, "POST", f"{server.url}/x", **kwargs)
+            assert response.ok  # type: ignore[union-attr]
+        session.auth = ("redaksi", "rahasia")
+        request(session, "POST", f"{server.url}/x", json={})
+    assert lean == [True] * 5
+
+
+def test_what_lean_preparation_leaves_to_requests_still_goes_out_the_same(
+        lean: list[bool]) -> None:
+    from channels.http import make_session, request
+    from tests.channels.test_http_transport import RawServer, answer, replying
+
+    with RawServer(replying(answer(headers=(("Set-Cookie", "a=1; Path=/"),)))) as server:
+        userinfo = server.url.replace("//", "//user:pa%20ss@") + "/x"
+        heads = []
+        for via_requests in (True, False):
+            session = make_session()
+            for url, kwargs in ((userinfo, {"json": {}}),  # basic auth from the URL
+                                (f"{server.url}/x", {"json": {}}),  # sets a cookie
+                                (f"{server.url}/x", {"json": {}}),  # sends it back
+                                (f"{server.url}/x", {"data": [("a", "1")]}),
+                                (f"{server.url}/x", {"params": {"q": "1"}})):
+                before = len(server.received)
+                if via_requests:
+                    session.request("POST", url, **kwargs)
+                else:
+                    assert request(session, "POST", url, **kwargs).ok  # type: ignore[union-attr]
+                heads.append(server.received[before].head)
+        assert heads[:5] == heads[5:]
+        assert b"Authorization: Basic dXNlcjpwYSBzcw==" in heads[5]
+        assert b"Cookie: a=1" in heads[7]
+    # user:password in the URL and params: not even tried; cookies in the session (every
+    # answer sets one) and list data: requests' steps
+    assert lean == [False, False, False]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"headers": {"X-Bad": "a\r\nInjected: 1"}},
+    {"headers": {"X-Bad": " leading space"}},
+    {"headers": {"Bad:Name": "v"}},
+    {"headers": {"X-Int": 1}},
+    {"json": {"n": float("nan")}},
+])
+def test_what_requests_refuses_is_refused_the_same(kwargs: dict[str, Any],
+                                                    lean: list[bool]) -> None:
+    import requests
+
+    from channels.base import InDoubt
+    from channels.http import make_session, request
+    from tests.channels.test_http_transport import RawServer, answer, replying
+
+    with RawServer(replying(answer())) as server:
+        old = request(requests.Session(), "POST", f"{server.url}/x", **kwargs)
+        new = request(make_session(), "POST", f"{server.url}/x", **kwargs)
+        assert server.received == []
+    assert isinstance(old, InDoubt) and isinstance(new, InDoubt)
+    assert new.detail == old.detail
+    assert lean == [False]
