@@ -228,6 +228,8 @@ class Transport:
         self.max_idle_per_host = max_idle_per_host
         self._idle: dict[PoolKey, list[http.client.HTTPConnection]] = {}
         self._tls: dict[bool | str, ssl.SSLContext] = {}
+        #: (URL, CA setting) → pool key: an account sends to a handful of URLs
+        self._keys: dict[tuple[str, bool | str], PoolKey] = {}
         self._lock = threading.Lock()
 
     def handle_request(self, method: str, url: str, target: str,
@@ -239,10 +241,13 @@ class Transport:
         ``headers`` must hold only what is safe for http.client to write (requests'
         ``prepare_headers`` checks that); a case-insensitive mapping is expected.
         """
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80),
-               verify if scheme == "https" else False)
+        key = self._keys.get((url, verify))
+        if key is None:
+            key = self._pool_key(url, verify)
+        # the header names present, lower-cased: a CaseInsensitiveDict's own store
+        names: Mapping[str, object] = (
+            headers._store if type(headers) is CaseInsensitiveDict  # type: ignore[attr-defined]
+            else {name.lower(): None for name in headers})
         connect_timeout, read_timeout = timeout
         conn = self._idle_connection(key) or self._connect(key, url, connect_timeout)
         try:
@@ -253,22 +258,21 @@ class Transport:
             # framing exactly as urllib3 writes it for requests: Host and (when not
             # given) "Accept-Encoding: identity" from http.client, then Content-Length
             # and urllib3's User-Agent when not given, then the headers in their order
-            conn.putrequest(method, target, skip_host="host" in headers,
-                            skip_accept_encoding="accept-encoding" in headers)
-            if body is not None and "content-length" not in headers:
+            conn.putrequest(method, target, skip_host="host" in names,
+                            skip_accept_encoding="accept-encoding" in names)
+            if body is not None and "content-length" not in names:
                 # requests' adapter sends such a body (an empty one: a non-empty one
                 # was given a Content-Length when prepared) chunked, urllib3 frames it
-                if "transfer-encoding" not in headers:
+                if "transfer-encoding" not in names:
                     conn.putheader("Transfer-Encoding", "chunked")
                 body = (b"%x\r\n%b\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
             elif (body is None and method not in _METHODS_WITHOUT_BODY
-                  and "content-length" not in headers
-                  and "transfer-encoding" not in headers):
+                  and "content-length" not in names
+                  and "transfer-encoding" not in names):
                 conn.putheader("Content-Length", "0")
-            if "user-agent" not in headers:
+            if "user-agent" not in names:
                 conn.putheader("User-Agent", _URLLIB3_USER_AGENT)
-            for name, value in headers.items():
-                conn.putheader(name, value)
+            _put_headers(conn, headers)
             try:
                 conn.endheaders(body)  # a bytes body leaves in one segment with the headers
             except OSError as exc:
@@ -299,6 +303,16 @@ class Transport:
         else:
             self._keep(key, conn)
         return Answer(response.status, response.reason, response.msg, content, elapsed)
+
+    def _pool_key(self, url: str, verify: bool | str) -> PoolKey:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80),
+               verify if scheme == "https" else False)
+        if len(self._keys) >= 256:  # URLs with ids in them: start afresh
+            self._keys.clear()
+        self._keys[(url, verify)] = key
+        return key
 
     def close(self) -> None:
         with self._lock:
@@ -364,6 +378,31 @@ class Transport:
             context.set_alpn_protocols(ALPN_PROTOCOLS)
             self._tls[verify] = context
         return context
+
+
+_LEGAL_HEADER_NAME = http.client._is_legal_header_name  # type: ignore[attr-defined]
+_ILLEGAL_HEADER_VALUE = http.client._is_illegal_header_value  # type: ignore[attr-defined]
+
+
+def _put_headers(conn: http.client.HTTPConnection, headers: Mapping[str, Any]) -> None:
+    """``conn.putheader(name, value)`` for each header, the usual ``str`` ones written
+    straight to the connection's buffer after http.client's own checks; anything else
+    (bytes, ints, what fails a check) through ``putheader`` and its errors."""
+    buffer: list[bytes] = conn._buffer  # type: ignore[attr-defined]
+    pairs = (headers._store.values() if type(headers) is CaseInsensitiveDict  # type: ignore[attr-defined]
+             else headers.items())
+    for name, value in pairs:
+        if type(name) is str and type(value) is str and name.isascii():
+            try:
+                line = name.encode("ascii") + b": " + value.encode("latin-1")
+            except UnicodeEncodeError:
+                pass
+            else:
+                if (_LEGAL_HEADER_NAME(line, 0, len(name))
+                        and not _ILLEGAL_HEADER_VALUE(line, len(name) + 2)):
+                    buffer.append(line)
+                    continue
+        conn.putheader(name, value)
 
 
 def _decoded(content: bytes, encoding: str | None) -> bytes:
@@ -706,12 +745,15 @@ def _response(answer: Answer, prepared: PreparedRequest,
     response.status_code = answer.status
     response.reason = answer.reason
     # urllib3 joins a repeated header's values with ", " under the first spelling
-    fields: dict[str, tuple[str, str]] = {}
-    for name, value in answer.headers.items():
+    message = answer.headers
+    fields: OrderedDict[str, tuple[str, str]] = OrderedDict()
+    for name, value in (message._headers if type(message) is _Message  # type: ignore[attr-defined]
+                        else message.items()):  # plain str values, nothing to sanitise
         key = name.lower()
         seen = fields.get(key)
         fields[key] = (name, value) if seen is None else (seen[0], f"{seen[1]}, {value}")
-    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(fields.values())
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    headers._store = fields  # what CaseInsensitiveDict(fields.values()) would hold
     response.headers = headers
     response.encoding = get_encoding_from_headers(headers)
     response.raw = _SpentRaw(answer)

@@ -228,3 +228,33 @@ def test_what_requests_refuses_is_refused_the_same(kwargs: dict[str, Any],
     assert isinstance(old, InDoubt) and isinstance(new, InDoubt)
     assert new.detail == old.detail
     assert lean == [False]
+
+
+# --- headers written straight to the connection's buffer --------------------------------
+
+HEADER_PAIRS: list[tuple[Any, Any]] = [
+    ("Authorization", "Bearer abc"), ("X-Empty", ""), ("X-Latin", "café"),
+    ("X-Fold", "a\r\n b"), ("X-Bad", "a\r\nInjected: 1"), ("X-Bad-Lf", "a\nb"),
+    ("X-Cr", "a\rb"), ("Bad:Name", "v"), ("Bad Name", "v"), (" Lead", "v"), ("", "v"),
+    ("X-Wide", "✓"), ("Nämé", "v"), ("X-Int", 5), ("X-Bytes", b"raw"), (b"X-Bn", "v"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), HEADER_PAIRS)
+def test_headers_are_written_as_putheader_writes_them(name: Any, value: Any) -> None:
+    from requests.structures import CaseInsensitiveDict
+
+    from channels.http import _put_headers
+
+    def written(put: Any) -> Any:
+        conn = http.client.HTTPConnection("example.test")
+        conn.putrequest("POST", "/x")
+        try:
+            put(conn)
+        except Exception as exc:  # compared below
+            return type(exc), str(exc)
+        return conn._buffer  # type: ignore[attr-defined]
+
+    expected = written(lambda conn: (conn.putheader("A", "1"), conn.putheader(name, value)))
+    for headers in ({"A": "1", name: value}, CaseInsensitiveDict({"A": "1", name: value})):
+        assert written(lambda conn, h=headers: _put_headers(conn, h)) == expected
