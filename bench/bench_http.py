@@ -1,4 +1,4 @@
-"""Benchmark: client CPU per keep-alive JSON POST (target: ``request()`` ≤ 0.4 ms).
+"""Benchmark: client CPU per keep-alive JSON POST (target: ``request()`` ≤ 0.2 ms).
 
     PYTHONPATH=. .venv/bin/python bench/bench_http.py [--calls 1000] [--blocks 8]
 

@@ -17,6 +17,7 @@ docs/decisions.md, "Sending HTTP without requests' per-call overhead").
 
 from __future__ import annotations
 
+import email.parser
 import email.utils
 import errno
 import http.client
@@ -26,6 +27,7 @@ import ssl
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,12 +37,16 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.auth import _basic_auth_str
+from requests.compat import json as complexjson
 from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
 from requests.models import PreparedRequest
 from requests.structures import CaseInsensitiveDict
 from requests.utils import (
+    _HEADER_VALIDATORS_STR,
     DEFAULT_CA_BUNDLE_PATH,
     extract_zipped_paths,
+    get_auth_from_url,
     get_encoding_from_headers,
     select_proxy,
 )
@@ -114,12 +120,98 @@ class _OneWrite:
         self.send(head + message_body)  # type: ignore[attr-defined]
 
 
+#: a header line the ``email`` parser would read as exactly one (name, value) field: a
+#: token name, a colon, a value without line breaks (a folded, odd or unterminated line
+#: goes to the ``email`` parser itself)
+_PLAIN_HEADER_LINE = re.compile(rb"([!-9;-~]+):[ \t]*([^\r\n\x0b\x0c\x1c-\x1e\x85]*)\r?\n")
+
+
+class _Message(http.client.HTTPMessage):
+    """The ``HTTPMessage`` :func:`http.client.parse_headers` would return, made without
+    the ``email`` package's FeedParser (a fifth of the exchange's CPU). Only made from
+    plain header lines, whose values are plain ``str`` (latin-1 decoded, no line
+    breaks), so fetching a value needs none of ``email``'s sanitising."""
+
+    def get(self, name: str, failobj: Any = None) -> Any:  # type: ignore[override]
+        name = name.lower()
+        for key, value in self._headers:  # type: ignore[attr-defined]
+            if key.lower() == name:
+                return value
+        return failobj
+
+
+def _parse_headers(fp: Any) -> http.client.HTTPMessage:
+    """:func:`http.client.parse_headers`, with its limits and errors (header lines are
+    read by http.client's own ``_read_headers``), the usual case parsed directly."""
+    lines = http.client._read_headers(fp)  # type: ignore[attr-defined]
+    fields = []
+    for line in lines[:-1]:  # the last one is the blank line (or b"" at EOF)
+        match = _PLAIN_HEADER_LINE.fullmatch(line)
+        if match is None:
+            return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(
+                b"".join(lines).decode("iso-8859-1"))
+        name, value = match.groups()
+        fields.append((name.decode("iso-8859-1"), value.decode("iso-8859-1")))
+    message = _Message()
+    message._headers = fields  # type: ignore[attr-defined]
+    message._payload = ""  # type: ignore[attr-defined]  # as the parser leaves it
+    return message
+
+
+class _Response(http.client.HTTPResponse):
+    """``HTTPResponse`` with :func:`_parse_headers`: ``begin`` is http.client's own
+    (Python 3.11-3.13), status line, 1xx skipping, chunked/length/close rules and all,
+    but for the call that parses the header block."""
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        while True:  # read until a final (non-1xx-continue) status
+            version, status, reason = self._read_status()  # type: ignore[attr-defined]
+            if status != http.client.CONTINUE:
+                break
+            http.client._read_headers(self.fp)  # type: ignore[attr-defined]
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ("HTTP/1.0", "HTTP/0.9"):
+            self.version = 10
+        elif version.startswith("HTTP/1."):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = _parse_headers(self.fp)
+        tr_enc = self.headers.get("transfer-encoding")
+        if tr_enc and tr_enc.lower() == "chunked":
+            self.chunked = True
+            self.chunk_left = None
+        else:
+            self.chunked = False
+        self.will_close = self._check_close()  # type: ignore[attr-defined]
+        self.length = None
+        length = self.headers.get("content-length")
+        if length and not self.chunked:
+            try:
+                self.length = int(length)
+            except ValueError:
+                self.length = None
+            else:
+                if self.length < 0:
+                    self.length = None
+        else:
+            self.length = None
+        if (status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED)
+                or 100 <= status < 200 or self._method == "HEAD"):  # type: ignore[attr-defined]
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True
+
+
 class _Connection(_OneWrite, http.client.HTTPConnection):
-    pass
+    response_class = _Response
 
 
 class _TLSConnection(_OneWrite, http.client.HTTPSConnection):
-    pass
+    response_class = _Response
 
 
 class Transport:
@@ -136,6 +228,8 @@ class Transport:
         self.max_idle_per_host = max_idle_per_host
         self._idle: dict[PoolKey, list[http.client.HTTPConnection]] = {}
         self._tls: dict[bool | str, ssl.SSLContext] = {}
+        #: (URL, CA setting) → pool key: an account sends to a handful of URLs
+        self._keys: dict[tuple[str, bool | str], PoolKey] = {}
         self._lock = threading.Lock()
 
     def handle_request(self, method: str, url: str, target: str,
@@ -147,10 +241,13 @@ class Transport:
         ``headers`` must hold only what is safe for http.client to write (requests'
         ``prepare_headers`` checks that); a case-insensitive mapping is expected.
         """
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80),
-               verify if scheme == "https" else False)
+        key = self._keys.get((url, verify))
+        if key is None:
+            key = self._pool_key(url, verify)
+        # the header names present, lower-cased: a CaseInsensitiveDict's own store
+        names: Mapping[str, object] = (
+            headers._store if type(headers) is CaseInsensitiveDict  # type: ignore[attr-defined]
+            else {name.lower(): None for name in headers})
         connect_timeout, read_timeout = timeout
         conn = self._idle_connection(key) or self._connect(key, url, connect_timeout)
         try:
@@ -161,17 +258,21 @@ class Transport:
             # framing exactly as urllib3 writes it for requests: Host and (when not
             # given) "Accept-Encoding: identity" from http.client, then Content-Length
             # and urllib3's User-Agent when not given, then the headers in their order
-            conn.putrequest(method, target, skip_host="host" in headers,
-                            skip_accept_encoding="accept-encoding" in headers)
-            if "content-length" not in headers and "transfer-encoding" not in headers:
-                if body is not None:
-                    conn.putheader("Content-Length", str(len(body)))
-                elif method not in _METHODS_WITHOUT_BODY:
-                    conn.putheader("Content-Length", "0")
-            if "user-agent" not in headers:
+            conn.putrequest(method, target, skip_host="host" in names,
+                            skip_accept_encoding="accept-encoding" in names)
+            if body is not None and "content-length" not in names:
+                # requests' adapter sends such a body (an empty one: a non-empty one
+                # was given a Content-Length when prepared) chunked, urllib3 frames it
+                if "transfer-encoding" not in names:
+                    conn.putheader("Transfer-Encoding", "chunked")
+                body = (b"%x\r\n%b\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+            elif (body is None and method not in _METHODS_WITHOUT_BODY
+                  and "content-length" not in names
+                  and "transfer-encoding" not in names):
+                conn.putheader("Content-Length", "0")
+            if "user-agent" not in names:
                 conn.putheader("User-Agent", _URLLIB3_USER_AGENT)
-            for name, value in headers.items():
-                conn.putheader(name, value)
+            _put_headers(conn, headers)
             try:
                 conn.endheaders(body)  # a bytes body leaves in one segment with the headers
             except OSError as exc:
@@ -184,8 +285,9 @@ class Transport:
             response = conn.getresponse()
             elapsed = time.perf_counter() - started
             content = response.read()
-            # the same header values urllib3 hands requests (obsolete line folding undone)
-            _normalize_header_values(response.msg)
+            if type(response.msg) is not _Message:  # plain lines have no folding
+                # the same header values urllib3 hands requests (obsolete folding undone)
+                _normalize_header_values(response.msg)
             try:
                 content = _decoded(content, response.msg.get("Content-Encoding"))
             except Exception as exc:  # zlib.error, DecodeError, brotli's own errors
@@ -201,6 +303,16 @@ class Transport:
         else:
             self._keep(key, conn)
         return Answer(response.status, response.reason, response.msg, content, elapsed)
+
+    def _pool_key(self, url: str, verify: bool | str) -> PoolKey:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80),
+               verify if scheme == "https" else False)
+        if len(self._keys) >= 256:  # URLs with ids in them: start afresh
+            self._keys.clear()
+        self._keys[(url, verify)] = key
+        return key
 
     def close(self) -> None:
         with self._lock:
@@ -268,6 +380,31 @@ class Transport:
         return context
 
 
+_LEGAL_HEADER_NAME = http.client._is_legal_header_name  # type: ignore[attr-defined]
+_ILLEGAL_HEADER_VALUE = http.client._is_illegal_header_value  # type: ignore[attr-defined]
+
+
+def _put_headers(conn: http.client.HTTPConnection, headers: Mapping[str, Any]) -> None:
+    """``conn.putheader(name, value)`` for each header, the usual ``str`` ones written
+    straight to the connection's buffer after http.client's own checks; anything else
+    (bytes, ints, what fails a check) through ``putheader`` and its errors."""
+    buffer: list[bytes] = conn._buffer  # type: ignore[attr-defined]
+    pairs = (headers._store.values() if type(headers) is CaseInsensitiveDict  # type: ignore[attr-defined]
+             else headers.items())
+    for name, value in pairs:
+        if type(name) is str and type(value) is str and name.isascii():
+            try:
+                line = name.encode("ascii") + b": " + value.encode("latin-1")
+            except UnicodeEncodeError:
+                pass
+            else:
+                if (_LEGAL_HEADER_NAME(line, 0, len(name))
+                        and not _ILLEGAL_HEADER_VALUE(line, len(name) + 2)):
+                    buffer.append(line)
+                    continue
+        conn.putheader(name, value)
+
+
 def _decoded(content: bytes, encoding: str | None) -> bytes:
     """The body with the content codings requests would undo (those urllib3 decodes)."""
     if not encoding or not content:
@@ -279,6 +416,17 @@ def _decoded(content: bytes, encoding: str | None) -> bytes:
         return content
     decoder = _get_decoder(mode)
     return decoder.decompress(content) + decoder.flush()
+
+
+@dataclass(slots=True, frozen=True)
+class _Target:
+    """A URL as requests prepares it, and what preparing a request derives from it."""
+
+    url: str
+    #: the request target requests' ``PreparedRequest.path_url`` gives
+    path_url: str
+    #: user:password in the URL (requests turns it into basic auth)
+    userinfo: bool
 
 
 class Session(requests.Session):
@@ -293,15 +441,22 @@ class Session(requests.Session):
         self.transport = Transport()
         #: the adapter mounted for http(s)://; another one mounted later takes over
         self.plain_adapter = adapter
-        #: URLs as given → as requests normalises them (IDNA host, quoting)
-        self.prepared_urls: dict[str, str] = {}
+        #: URLs as given → as requests normalises them (IDNA host, quoting), with what
+        #: preparing a request derives from them
+        self.prepared_urls: dict[str, _Target] = {}
+        #: session.auth → the Authorization value requests' HTTPBasicAuth computes
+        self.basic_auth: tuple[Any, str] | None = None
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
-    def remember_url(self, url: str, prepared: str) -> None:
+    def remember_url(self, url: str, prepared: str) -> _Target:
         if len(self.prepared_urls) >= 256:  # URLs with ids in them: start afresh
             self.prepared_urls.clear()
-        self.prepared_urls[url] = prepared
+        probe = PreparedRequest()
+        probe.url = prepared
+        target = _Target(prepared, probe.path_url, any(get_auth_from_url(prepared)))
+        self.prepared_urls[url] = target
+        return target
 
     def close(self) -> None:
         super().close()
@@ -405,26 +560,39 @@ def _send(session: Session, method: str, url: str,
     """What ``session.request`` does, minus its per-call generality: requests' own
     ``prepare_*`` steps build the request, the transport sends it, and redirects are
     followed by requests' own ``resolve_redirects``."""
-    prepared = PreparedRequest()
-    prepared.prepare_method(method)
-    if params:
-        prepared.prepare_url(url, params)
-    else:  # an account sends to a handful of URLs; normalising one costs ~20 µs
-        prepared.url = session.prepared_urls.get(url)
-        if prepared.url is None:
-            prepared.prepare_url(url, None)
-            session.remember_url(url, prepared.url)
-    prepared.prepare_headers(_merged_headers(session.headers, headers))
-    if session.cookies:  # cookies a server set earlier go back as requests would send them
-        prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), session.cookies))
-    prepared.prepare_body(data, files, json)
-    prepared.prepare_auth(session.auth, url)  # basic auth, or user:password in the URL
+    target = None
+    if not params:  # an account sends to a handful of URLs; normalising one costs ~20 µs
+        target = session.prepared_urls.get(url)
+        if target is None:
+            probe = PreparedRequest()
+            probe.prepare_url(url, None)
+            assert probe.url is not None
+            target = session.remember_url(url, probe.url)
+    prepared = None
+    if target is not None and not files and not target.userinfo:
+        prepared = _lean_prepare(session, method, target.url, data, json, headers)
+    if prepared is not None:
+        assert target is not None
+        path_url = target.path_url
+    else:
+        prepared = PreparedRequest()
+        prepared.prepare_method(method)
+        if target is None:
+            prepared.prepare_url(url, params)
+        else:
+            prepared.url = target.url
+        prepared.prepare_headers(_merged_headers(session.headers, headers))
+        if session.cookies:  # cookies a server set earlier go back as requests sends them
+            prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), session.cookies))
+        prepared.prepare_body(data, files, json)
+        prepared.prepare_auth(session.auth, url)  # basic auth, or user:password in the URL
+        path_url = prepared.path_url
     body = prepared.body
     if isinstance(body, str):
         body = body.encode("utf-8")  # as urllib3 2 sends a str body
     assert prepared.method is not None and prepared.url is not None
     answer = session.transport.handle_request(
-        prepared.method, prepared.url, prepared.path_url, prepared.headers, body,
+        prepared.method, prepared.url, path_url, prepared.headers, body,
         timeout=_timeouts(timeout), verify=session.verify)  # type: ignore[arg-type]
     response = _response(answer, prepared, session.plain_adapter)
     if "set-cookie" in response.headers:
@@ -445,6 +613,77 @@ def _send(session: Session, method: str, url: str,
             response._next = next(session.resolve_redirects(  # type: ignore[assignment]
                 response, prepared, yield_requests=True, **settings), None)
     return response
+
+
+_HEADER_NAME_OK, _HEADER_VALUE_OK = (v.match for v in _HEADER_VALIDATORS_STR)
+
+
+def _lean_prepare(session: Session, method: str, url: str, data: Any, json: Any,
+                  headers: Mapping[str, str | None] | None) -> PreparedRequest | None:
+    """The ``PreparedRequest`` requests' ``prepare_method``, ``prepare_headers`` (on
+    the merged headers), ``prepare_body`` and ``prepare_auth`` would make, built in one
+    pass, for the usual calls: a JSON, form (dict), bytes or str body or none, headers of
+    ``str`` names and values, no cookies in the session, no files, no user:password in
+    the URL. ``None`` for anything else (or anything requests would refuse), which then
+    goes through requests' own steps and their errors."""
+    if type(method) is not str or not (data is None or type(data) in (bytes, str, dict)):
+        return None
+    session_headers = session.headers
+    if type(session_headers) is not CaseInsensitiveDict or session.cookies:
+        return None
+    store: OrderedDict[str, tuple[str, str]] = OrderedDict()
+    for name, value in session_headers._store.values():
+        store[name.lower()] = (name, value)
+    if headers:
+        for name, value in headers.items():
+            if value is None:
+                store.pop(name.lower(), None)  # type: ignore[union-attr]
+            else:
+                store[name.lower()] = (name, value)  # type: ignore[union-attr]
+    for name, value in store.values():
+        if not (type(name) is str and type(value) is str
+                and _HEADER_NAME_OK(name) and _HEADER_VALUE_OK(value)):
+            return None
+    method = method.upper()
+    body: bytes | str | None = None
+    content_type = None
+    if not data and json is not None:
+        try:
+            body = complexjson.dumps(json, allow_nan=False)
+        except ValueError:
+            return None  # requests' own step raises its InvalidJSONError
+        if not isinstance(body, bytes):
+            body = body.encode("utf-8")
+        content_type = "application/json"
+    elif data:
+        body = PreparedRequest._encode_params(data)  # type: ignore[assignment]
+        if type(data) is dict:
+            content_type = "application/x-www-form-urlencoded"
+    if body is not None:  # prepare_content_length
+        length = len(body.encode("utf-8") if isinstance(body, str) else body)
+        if length:
+            store["content-length"] = ("Content-Length", str(length))
+    elif method not in ("GET", "HEAD") and "content-length" not in store:
+        store["content-length"] = ("Content-Length", "0")
+    if content_type and "content-type" not in store:
+        store["content-type"] = ("Content-Type", content_type)
+    auth = session.auth
+    if auth:  # a (user, password) pair: _fits_transport let nothing else through
+        cached = session.basic_auth
+        if cached is None or cached[0] != auth:
+            user, password = auth  # type: ignore[misc]
+            if not (isinstance(user, str | bytes) and isinstance(password, str | bytes)):
+                return None  # requests warns about these; let it
+            cached = session.basic_auth = (auth, _basic_auth_str(user, password))
+        store["authorization"] = ("Authorization", cached[1])
+    prepared_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    prepared_headers._store = store
+    prepared = PreparedRequest()
+    prepared.method = method
+    prepared.url = url
+    prepared.headers = prepared_headers
+    prepared.body = body  # type: ignore[assignment]
+    return prepared
 
 
 def _merged_headers(session_headers: Mapping[str, str],
@@ -506,12 +745,15 @@ def _response(answer: Answer, prepared: PreparedRequest,
     response.status_code = answer.status
     response.reason = answer.reason
     # urllib3 joins a repeated header's values with ", " under the first spelling
-    fields: dict[str, tuple[str, str]] = {}
-    for name, value in answer.headers.items():
+    message = answer.headers
+    fields: OrderedDict[str, tuple[str, str]] = OrderedDict()
+    for name, value in (message._headers if type(message) is _Message  # type: ignore[attr-defined]
+                        else message.items()):  # plain str values, nothing to sanitise
         key = name.lower()
         seen = fields.get(key)
         fields[key] = (name, value) if seen is None else (seen[0], f"{seen[1]}, {value}")
-    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(fields.values())
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    headers._store = fields  # what CaseInsensitiveDict(fields.values()) would hold
     response.headers = headers
     response.encoding = get_encoding_from_headers(headers)
     response.raw = _SpentRaw(answer)
