@@ -35,10 +35,10 @@ from tests.daemon.conftest import release, token_env, variant, write_config
 from tests.daemon.processes import start_daemon, wait_ready
 from tests.fakes.counting import CountingChannel
 
-#: 128 workers for the workloads' 100 accounts: a worker for every account (concurrency 1)
-#: lets workers go on with their own account's backlog in a burst (docs/architecture.md,
+#: ``workers`` is left to its default, a worker for every account (concurrency 1): in a
+#: burst workers then go on with their own account's backlog (docs/architecture.md,
 #: "Going on with the same account"); with fewer, they take turns through claim rounds.
-DAEMON_SETTINGS = {"workers": 128, "batch": 64, "poll_interval": 1.0, "lease_seconds": 60.0,
+DAEMON_SETTINGS = {"batch": 64, "poll_interval": 1.0, "lease_seconds": 60.0,
                    "heartbeat_seconds": 5.0}
 
 

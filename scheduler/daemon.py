@@ -339,8 +339,13 @@ class Daemon:
         if limit <= 0 or self.stopping:
             self._held_back_known = False  # every finished post may free a worker for us
             self._horizon = None
-            # due posts may wait for a worker that goes on with its own account forever
-            self._workers_short = True
+            if not self.stopping:
+                # Every worker busy: does an account with room wait for one? (Then workers
+                # going on with their own accounts would keep it waiting.) A round that
+                # claims nothing answers it; it looks at a handful of accounts, free first.
+                self._workers_short = queue.claim_due(
+                    self.engine, self.node, limit=0, lease=self.cfg.lease_seconds,
+                    concurrency=self.concurrency, lookahead=self.lookahead_seconds).starved
             return 0
         claims = queue.claim_due(self.engine, self.node, limit=limit,
                                  lease=self.cfg.lease_seconds, concurrency=self.concurrency,

@@ -375,9 +375,10 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
         ids = [row.id for row in fitting[:limit]]
         busy |= {row.account for row in candidates if row.rank > quota[row.account]}
         busy |= {row.account for row in fitting[limit:]}
-        starved = bool(fitting[limit:]) or (truncated and len(ids) == limit)
+        starved = bool(fitting[limit:]) or (truncated and 0 < limit == len(ids))
         if not ids:
-            return _batch([], held_back=busy, truncated=truncated, horizon=horizon)
+            return _batch([], held_back=busy, truncated=truncated, horizon=horizon,
+                          starved=starved)
         rows = s.execute(_CLAIM, {"b_ids": ids, "b_horizon": horizon, "b_node": node,
                                   "b_lease_until": clock + timedelta(seconds=lease),
                                   "b_clock": clock}).all()

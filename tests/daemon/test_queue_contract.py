@@ -316,3 +316,14 @@ def test_one_stale_outcome_among_alike_ones_costs_the_others_nothing(engine: Eng
         Status.PUBLISHING if c is stale else Status.PUBLISHED for c in claims]
     assert [log_of(engine, c.post_id) for c in claims] == [
         [None] if c is stale else ["published"] for c in claims]
+
+
+def test_a_round_without_workers_to_give_says_whether_an_account_waits_for_one(
+        engine: Engine) -> None:
+    now = utcnow() - timedelta(seconds=1)
+    queue_many(engine, [("akun-a", now), ("akun-a", now), ("akun-b", now)])
+    assert queue.claim_due(engine, NODE, limit=0).starved  # both accounts wait
+    assert len(queue.claim_due(engine, NODE, limit=2)) == 2
+    # each account has its post in flight: the next posts wait for them, not for a worker
+    nothing = queue.claim_due(engine, NODE, limit=0)
+    assert (list(nothing), nothing.starved) == ([], False)
