@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from scheduler.timeparse import utcnow
@@ -38,6 +38,9 @@ class Status(StrEnum):
 FINAL_STATES = frozenset({Status.PUBLISHED, Status.FAILED, Status.CANCELLED, Status.MISSED})
 #: states a daemon may claim from
 CLAIMABLE = (Status.SCHEDULED, Status.RETRY)
+#: the same, as literal SQL (the predicate of the partial index ``ix_post_account_due``,
+#: and the condition of the queries that must use it)
+CLAIMABLE_SQL = "status IN ('scheduled', 'retry')"
 
 
 class Release(SQLModel, table=True):
@@ -96,8 +99,11 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("release_id", "account", name="uq_post_release_account"),
         Index("ix_post_claim", "status", "not_before"),
-        # an account's next due post (a worker going on with the same account)
-        Index("ix_post_account_due", "account", "status", "not_before"),
+        # an account's next due post (a worker going on with the same account): only the
+        # claimable posts, in due order, so the first entry is the answer; the predicate
+        # is literal because neither database uses a partial index for a bound parameter
+        Index("ix_post_account_due", "account", "not_before", "id",
+              sqlite_where=text(CLAIMABLE_SQL), postgresql_where=text(CLAIMABLE_SQL)),
     )
 
 

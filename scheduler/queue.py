@@ -43,6 +43,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -55,7 +56,15 @@ from sqlmodel import SQLModel
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, PartResult, Published, Rejected
 from scheduler.db import is_sqlite, notify_queue, session
 from scheduler.errors import InvalidTransition, NotFound
-from scheduler.models import CLAIMABLE, AccountState, Attempt, Post, Release, Status
+from scheduler.models import (
+    CLAIMABLE,
+    CLAIMABLE_SQL,
+    AccountState,
+    Attempt,
+    Post,
+    Release,
+    Status,
+)
 from scheduler.releases import ReleaseDoc
 from scheduler.timeparse import to_db, utcnow
 from scheduler.variant import Variant
@@ -440,11 +449,12 @@ def _claim_statements() -> tuple[Any, Any, Any, Any]:
     return open_accounts, counted, candidates, claim
 
 
-def _next_in_line_statements(*, at_now: bool) -> tuple[Any, Any]:
+def _next_in_line_statements(*, at_now: bool) -> tuple[Any, Any, Any]:
     """The accounts that may go on (locked on PostgreSQL, skipping those another daemon
-    is claiming for), and the claim-and-begin of each one's earliest post due by the
-    clock (an index seek on ``ix_post_account_due``). The clock is ``b_clock``, or with
-    ``at_now`` the database's ``now()`` (PostgreSQL: no round trip to read it first)."""
+    is claiming for), each one's earliest post due by the clock (the first entry of
+    ``ix_post_account_due``), and the claim-and-begin of those posts. The clock is
+    ``b_clock``, or with ``at_now`` the database's ``now()`` (PostgreSQL: no round trip
+    to read it first)."""
     post, state = _POST, AccountState.__table__  # type: ignore[attr-defined]
     clock: Any = func.now() if at_now else bindparam("b_clock")
     lease_until: Any = (func.now() + bindparam("b_lease", type_=Interval()) if at_now
@@ -459,20 +469,24 @@ def _next_in_line_statements(*, at_now: bool) -> tuple[Any, Any]:
         .with_for_update(of=state, skip_locked=True))
     claimable = [c.value for c in CLAIMABLE]
     candidate = post.alias("candidate")
+    # the first entry of the partial index ix_post_account_due (its literal predicate)
     earliest = (select(candidate.c.id)
                 .where(candidate.c.account == state.c.account,
-                       candidate.c.status.in_(claimable), candidate.c.not_before <= clock)
+                       text(f"candidate.{CLAIMABLE_SQL}"),
+                       candidate.c.not_before <= clock)
                 .order_by(candidate.c.not_before, candidate.c.id)
                 .limit(1).scalar_subquery())
+    # Chosen in a statement of their own, then updated by id: inside the UPDATE,
+    # PostgreSQL joined the chosen ids to a scan of every claimable post.
     chosen = select(earliest).where(state.c.account.in_(bindparam("b_accounts",
                                                                   expanding=True)))
     begin = (update(post)
-             .where(post.c.id.in_(chosen), post.c.status.in_(claimable),
-                    post.c.not_before <= clock)
+             .where(post.c.id.in_(bindparam("b_ids", expanding=True)),
+                    post.c.status.in_(claimable), post.c.not_before <= clock)
              .values(status=Status.PUBLISHING.value, lease_owner=bindparam("b_node"),
                      lease_until=lease_until, attempt=post.c.attempt + 1, updated_at=clock)
              .returning(*_STARTED_COLUMNS))
-    return open_accounts, begin
+    return open_accounts, chosen, begin
 
 
 def _batch(claims: list[Claim], *, held_back: set[str], truncated: bool,
@@ -702,13 +716,14 @@ def finalize_and_begin_next(engine: Engine, items: Sequence[Finalization],
 
 def _begin_next(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPost]:
     if isinstance(clock, datetime):
-        accounts_statement, begin, open_attempts = _NEXT_ACCOUNTS, _BEGIN_NEXT, _OPEN_ATTEMPTS
+        accounts_statement, next_posts, begin = _NEXT_ACCOUNTS, _NEXT_POSTS, _BEGIN_NEXT
+        open_attempts = _OPEN_ATTEMPTS
         times: dict[str, Any] = {"b_clock": clock,
                                  "b_lease_until": clock + timedelta(seconds=line.lease)}
         started_at: dict[str, Any] = {"started_at": clock}
     else:  # the database's now(), read inside the statements
-        accounts_statement, begin = _NEXT_ACCOUNTS_AT_NOW, _BEGIN_NEXT_AT_NOW
-        open_attempts = _OPEN_ATTEMPTS_AT_NOW
+        accounts_statement, next_posts = _NEXT_ACCOUNTS_AT_NOW, _NEXT_POSTS_AT_NOW
+        begin, open_attempts = _BEGIN_NEXT_AT_NOW, _OPEN_ATTEMPTS_AT_NOW
         times, started_at = {"b_lease": timedelta(seconds=line.lease)}, {}
     wanted = sorted(set(line.accounts))
     open_accounts = list(s.scalars(accounts_statement,
@@ -722,8 +737,13 @@ def _begin_next(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPo
              if line.concurrency.get(a, line.default_concurrency) > in_flight.get(a, 0)]
     if not roomy:
         return []
+    clock_only = {k: v for k, v in times.items() if k == "b_clock"}
+    ids = [i for i in s.scalars(next_posts, {"b_accounts": roomy, **clock_only})
+           if i is not None]
+    if not ids:
+        return []
     posts = [StartedPost._make(row) for row in s.execute(begin, {
-        "b_accounts": roomy, "b_node": line.node, **times})]
+        "b_ids": ids, "b_node": line.node, **times})]
     if posts:
         s.execute(open_attempts, [{"post_id": p.id, "attempt": p.attempt, "node": line.node,
                                    **started_at} for p in posts])
@@ -875,8 +895,9 @@ _BEGIN_AT_NOW = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=
 _OPEN_ATTEMPTS = insert(_ATTEMPT)
 _OPEN_ATTEMPTS_AT_NOW = insert(_ATTEMPT).values(started_at=func.now())
 _FINALIZE_POST_AT_NOW = _FINALIZE_POST.values(updated_at=func.now())
-_NEXT_ACCOUNTS, _BEGIN_NEXT = _next_in_line_statements(at_now=False)
-_NEXT_ACCOUNTS_AT_NOW, _BEGIN_NEXT_AT_NOW = _next_in_line_statements(at_now=True)
+_NEXT_ACCOUNTS, _NEXT_POSTS, _BEGIN_NEXT = _next_in_line_statements(at_now=False)
+_NEXT_ACCOUNTS_AT_NOW, _NEXT_POSTS_AT_NOW, _BEGIN_NEXT_AT_NOW = _next_in_line_statements(
+    at_now=True)
 _CLOSE_ATTEMPT_AT_NOW = _CLOSE_ATTEMPT.values(finished_at=func.now())
 
 
