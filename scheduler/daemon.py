@@ -414,7 +414,7 @@ class Daemon:
         successor = queue.Claim(post_id=following.id, attempt=following.attempt,
                                 account=following.account, network=following.network)
         with self._lock:
-            self._inflight.pop(claim.post_id, None)
+            self._forget(claim)
             self._inflight[successor.post_id] = successor
             self.summary.went_on += 1
         if not self.stopping:
@@ -431,9 +431,15 @@ class Daemon:
                           "its lease runs out and the probe settles it", following.id)
         self._finished(successor)
 
+    def _forget(self, claim: queue.Claim) -> None:
+        """No longer in flight here (under ``_lock``) — unless the post was claimed again
+        meanwhile (its lease lost, settled, retried): the newer attempt stays."""
+        if self._inflight.get(claim.post_id) == claim:
+            del self._inflight[claim.post_id]
+
     def _finished(self, claim: queue.Claim) -> None:
         with self._lock:
-            self._inflight.pop(claim.post_id, None)
+            self._forget(claim)
         # Only a post that held others back frees something to claim; everything else
         # due soon is already claimed or has its own wake-up time.
         if claim.account in self._held_back or not self._held_back_known:

@@ -38,7 +38,6 @@ from sqlalchemy import (
     Interval,
     and_,
     bindparam,
-    case,
     func,
     insert,
     or_,
@@ -359,13 +358,12 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
     began with ``BEGIN IMMEDIATE``, so the single writer makes all of it atomic.
     """
     concurrency = dict(concurrency or {})
-    highest = max([default_concurrency, *concurrency.values()])
     window = max(limit, 1) * 4
     with _connection(engine) as s:
         clock = _now(engine, now, s)
         horizon = clock + timedelta(seconds=lookahead)
         accounts = list(s.scalars(_OPEN_ACCOUNTS, {"b_horizon": horizon, "b_clock": clock,
-                                                   "b_highest": highest, "b_window": window}))
+                                                   "b_window": window}))
         if not accounts:
             return _batch([], held_back=set(), truncated=False, horizon=horizon)
         truncated = len(accounts) == window
@@ -402,7 +400,7 @@ def _claim_statements() -> tuple[Any, Any, Any, Any]:
     """The four statements of a claim round, built once: building them on every round
     (through the ORM entities) cost two thirds of a round's CPU, more than running them.
     Everything that varies is a parameter: ``b_horizon`` (claimable up to), ``b_clock``,
-    ``b_highest`` (highest concurrency), ``b_window``, ``b_accounts``, ``b_rank``,
+    ``b_window``, ``b_accounts``, ``b_rank``,
     ``b_ids``, ``b_node``, ``b_lease_until``."""
     post, state = _POST, AccountState.__table__  # type: ignore[attr-defined]
     in_flight = post.c.status.in_([Status.CLAIMED.value, Status.PUBLISHING.value])
@@ -410,13 +408,14 @@ def _claim_statements() -> tuple[Any, Any, Any, Any]:
                post.c.not_before <= bindparam("b_horizon"))
     first_due = (select(post.c.account, func.min(post.c.not_before).label("first"))
                  .where(due).group_by(post.c.account).subquery())
-    # Accounts already using the highest concurrency any account has come last: in a
-    # burst the accounts with posts in flight are also the ones due first, and a window
-    # full of them left nothing to claim for the free workers. Only an order (the
-    # in-flight count that decides is read after the lock, by the next statement).
+    # Accounts with fewer posts in flight come first: in a burst the accounts with posts
+    # in flight are also the ones due first, and a window full of them left nothing to
+    # claim for the free workers (and, with no worker free, hid an account waiting for
+    # one: see ClaimBatch.starved). Ordering by "at the highest concurrency any account
+    # has" did that only while every account had the same concurrency. Only an order
+    # (the in-flight count that decides is read after the lock, by the next statement).
     flying = (select(post.c.account, func.count().label("n")).where(in_flight)
               .group_by(post.c.account).subquery())
-    saturated = case((func.coalesce(flying.c.n, 0) >= bindparam("b_highest"), 1), else_=0)
     open_accounts = (
         select(state.c.account)
         .join(first_due, first_due.c.account == state.c.account)
@@ -424,7 +423,7 @@ def _claim_statements() -> tuple[Any, Any, Any, Any]:
         .where(state.c.paused.is_(False),
                or_(state.c.rate_limited_until.is_(None),
                    state.c.rate_limited_until <= bindparam("b_clock")))
-        .order_by(saturated, first_due.c.first, state.c.account)
+        .order_by(func.coalesce(flying.c.n, 0), first_due.c.first, state.c.account)
         .limit(bindparam("b_window"))
         .with_for_update(of=state, skip_locked=True))
     # A fresh statement after the lock, so a claim another daemon just committed counts.
@@ -580,7 +579,7 @@ def release_unsent(engine: Engine, post: StartedPost, node: str) -> bool:
     daemon began stopping in between): its attempt is closed as ``released``. Only this
     node's own attempt, and only while it is still ``publishing``."""
     with _connection(engine) as s:
-        clock = utcnow()
+        clock = _now(engine, None, s)
         released = s.execute(
             update(_POST)
             .where(_POST.c.id == post.id, _POST.c.attempt == post.attempt,

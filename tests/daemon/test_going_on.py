@@ -307,3 +307,19 @@ def test_a_stale_outcome_among_alike_ones_undoes_nothing_of_the_others(engine: E
     assert row(engine, posts[1].id).status == Status.PUBLISHING  # its own attempt goes on
     # the account whose post is still in flight has no room; the other goes on
     assert [p.account for p in following] == [posts[0].account]
+
+
+def test_a_late_end_of_an_old_attempt_leaves_the_newer_attempt_in_flight(
+        sqlite_engine: Engine) -> None:
+    """Its lease lost, a post may be claimed again while the old worker still finishes:
+    the old attempt's end must not drop the new one from the posts whose leases the
+    heartbeat renews."""
+    daemon = Daemon(make_settings(str(sqlite_engine.url), ["akun-a"], None),
+                    engine=sqlite_engine)
+    old, new = (queue.Claim(post_id=7, attempt=n, account="akun-a", network="counting")
+                for n in (1, 2))
+    daemon._inflight[7] = new
+    daemon._finished(old)
+    assert daemon._inflight == {7: new}
+    daemon._finished(new)
+    assert daemon._inflight == {}

@@ -327,3 +327,18 @@ def test_a_round_without_workers_to_give_says_whether_an_account_waits_for_one(
     # each account has its post in flight: the next posts wait for them, not for a worker
     nothing = queue.claim_due(engine, NODE, limit=0)
     assert (list(nothing), nothing.starved) == ([], False)
+
+
+def test_an_account_waiting_for_a_worker_is_seen_whatever_the_others_concurrency(
+        engine: Engine) -> None:
+    base = utcnow() - timedelta(minutes=5)
+    busy = ["akun-a", "akun-b", "akun-c", "akun-d"]
+    queue_many(engine, [(a, base + timedelta(seconds=i)) for i, a in enumerate(busy * 2)])
+    # one configured account may have two posts in flight, so no busy account is "at the
+    # highest concurrency"; each has one post in flight and older ones waiting
+    concurrency = {"akun-big": 2}
+    assert len(queue.claim_due(engine, NODE, limit=4, concurrency=concurrency)) == 4
+    queue_post(engine, "akun-e", utcnow() - timedelta(seconds=1))  # due last, none in flight
+    # no worker free: does anyone wait for one? akun-e does, though four older accounts
+    # fill the round's window
+    assert queue.claim_due(engine, NODE, limit=0, concurrency=concurrency).starved

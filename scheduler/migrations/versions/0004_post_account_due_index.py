@@ -1,7 +1,7 @@
 """ix_post_account → ix_post_account_due (account, not_before, id) of claimable posts
 
 A daemon whose worker finishes a post goes straight on with the same account's next
-due post (``queue.finalize_many(..., then_begin=...)``): that lookup is "the earliest
+due post (``queue.finalize_and_begin_next``): that lookup is "the earliest
 claimable post of this account", an index seek with this index, a scan of every post
 the account ever had without it. It is partial (only ``scheduled`` and ``retry`` posts) so
 the first entry is the answer, also on PostgreSQL, where ``status IN (…)`` in the index's
