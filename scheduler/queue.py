@@ -53,6 +53,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, PartResult, Published, Rejected
+from scheduler import bulk
 from scheduler.db import is_sqlite, notify_queue, session
 from scheduler.errors import InvalidTransition, NotFound
 from scheduler.models import (
@@ -542,17 +543,13 @@ def begin_publishing_many(engine: Engine, claims: Sequence[Claim], node: str, *,
         clock = _statement_clock(engine, now)
         params: dict[str, Any] = {"b_tokens": list(tokens.items()), "b_node": node}
         if isinstance(clock, datetime):
-            statement, insert_attempts = _BEGIN, _OPEN_ATTEMPTS
+            statement = _BEGIN
             params |= {"b_clock": clock, "b_lease_until": clock + timedelta(seconds=lease)}
-            started_at = {"started_at": clock}
         else:  # the database's now(), read inside the statements
-            statement, insert_attempts = _BEGIN_AT_NOW, _OPEN_ATTEMPTS_AT_NOW
+            statement = _BEGIN_AT_NOW
             params["b_lease"] = timedelta(seconds=lease)
-            started_at = {}
         posts = {row[0]: StartedPost._make(row) for row in s.execute(statement, params)}
-        if posts:
-            s.execute(insert_attempts, [{"post_id": pid, "attempt": tokens[pid], "node": node,
-                                         **started_at} for pid in posts])
+        _open_attempts(s, posts.values(), node, clock)
     return posts
 
 
@@ -665,9 +662,8 @@ def finalize_many(engine: Engine, items: Sequence[Finalization], *,
     own attempt. Returns, per item, whether it was recorded (False: the attempt is stale).
 
     Outcomes that change the same columns (in a burst: every ``Published``) are written
-    with one ``executemany`` per statement instead of two statements per post; if any
-    of them turns out stale, that group is rolled back to its savepoint and recorded
-    post by post, so each outcome is still fenced on its own.
+    by one statement for their posts and one for their attempt rows
+    (:mod:`scheduler.bulk`), each post still fenced by its own attempt.
     """
     if not items:
         return []
@@ -716,14 +712,11 @@ def finalize_and_begin_next(engine: Engine, items: Sequence[Finalization],
 def _begin_next(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPost]:
     if isinstance(clock, datetime):
         accounts_statement, next_posts, begin = _NEXT_ACCOUNTS, _NEXT_POSTS, _BEGIN_NEXT
-        open_attempts = _OPEN_ATTEMPTS
         times: dict[str, Any] = {"b_clock": clock,
                                  "b_lease_until": clock + timedelta(seconds=line.lease)}
-        started_at: dict[str, Any] = {"started_at": clock}
     else:  # the database's now(), read inside the statements
         accounts_statement, next_posts = _NEXT_ACCOUNTS_AT_NOW, _NEXT_POSTS_AT_NOW
-        begin, open_attempts = _BEGIN_NEXT_AT_NOW, _OPEN_ATTEMPTS_AT_NOW
-        times, started_at = {"b_lease": timedelta(seconds=line.lease)}, {}
+        begin, times = _BEGIN_NEXT_AT_NOW, {"b_lease": timedelta(seconds=line.lease)}
     wanted = sorted(set(line.accounts))
     open_accounts = list(s.scalars(accounts_statement,
                                    {"b_accounts": wanted, **times}))
@@ -743,10 +736,17 @@ def _begin_next(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPo
         return []
     posts = [StartedPost._make(row) for row in s.execute(begin, {
         "b_ids": ids, "b_node": line.node, **times})]
-    if posts:
-        s.execute(open_attempts, [{"post_id": p.id, "attempt": p.attempt, "node": line.node,
-                                   **started_at} for p in posts])
+    _open_attempts(s, posts, line.node, clock)
     return posts
+
+
+def _open_attempts(s: Connection, posts: Iterable[StartedPost], node: str,
+                   clock: Clock) -> None:
+    """The attempt rows of posts just begun, in one statement."""
+    moment = _ClockSQL.of(s, clock)
+    bulk.insert_rows(s, _ATTEMPT, [{"post_id": p.id, "attempt": p.attempt} for p in posts],
+                     fixed={"node": ":node", "started_at": moment.sql},
+                     params={"node": node, **moment.params})
 
 
 def _finalize_in(s: Connection, items: Sequence[Finalization], clock: Clock) -> list[bool]:
@@ -759,47 +759,47 @@ def _finalize_in(s: Connection, items: Sequence[Finalization], clock: Clock) -> 
         else:
             alike.setdefault(plan.shape, []).append(index)
     for indexes in alike.values():
-        if len(indexes) > 1 and _record_together(s, [plans[i] for i in indexes]):
-            recorded.update(dict.fromkeys(indexes, True))
+        if len(indexes) == 1:
+            recorded[indexes[0]] = _record_one(s, plans[indexes[0]], clock)
             continue
-        for index in indexes:
-            recorded[index] = _record_one(s, plans[index], clock)
+        together = _record_together(s, [plans[i] for i in indexes], clock)
+        recorded.update(zip(indexes, together, strict=True))
     return [recorded[index] for index in range(len(plans))]
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """The two updates that record one outcome: the post, and its attempt row."""
+    """What records one outcome: the post's new values, and its attempt row's."""
 
     item: Finalization
-    post: Any
     post_params: dict[str, Any]
-    attempt: Any
     attempt_params: dict[str, Any]
+    #: the post's columns set to the statement's clock
+    post_at_clock: tuple[str, ...] = ("updated_at",)
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        """Plans of the same shape can run as one ``executemany`` per statement."""
-        return (id(self.post), tuple(self.post_params), id(self.attempt),
-                tuple(self.attempt_params))
+        """Plans that set the same columns are recorded by one statement per table."""
+        return tuple(self.post_params), tuple(self.attempt_params), self.post_at_clock
 
 
 def _plan(item: Finalization, clock: Clock) -> _Plan:
     outcome = item.outcome
     status, error, remote_id, url = _status_for(outcome, give_up=item.give_up)
-    values: dict[str, Any] = {"b_id": item.post_id, "b_attempt": item.attempt,
-                              "status": status.value, "lease_owner": None,
-                              "lease_until": None, "last_error": error}
-    statement = _stamp(_FINALIZE_POST, _FINALIZE_POST_AT_NOW, "updated_at", clock, values)
+    values: dict[str, Any] = {"id": item.post_id, "attempt": item.attempt,
+                              "status": status.value, "last_error": error}
+    at_clock: tuple[str, ...] = ("updated_at",)
     if remote_id is not None:
         values |= {"remote_id": remote_id, "remote_url": url}
     if status is Status.RETRY:
-        statement = statement.values(not_before=clock if item.retry_at is None
-                                     else to_db(item.retry_at))
+        if item.retry_at is None:
+            at_clock += ("not_before",)
+        else:
+            values["not_before"] = to_db(item.retry_at)
     if item.progress is not None:
         values["progress"] = item.progress
     closing: dict[str, Any] = {
-        "b_post": item.post_id, "b_attempt": item.attempt,
+        "post_id": item.post_id, "attempt": item.attempt,
         "outcome": item.outcome_label or outcome_name(outcome),
         "http_status": getattr(outcome, "http_status", None),
         "error": getattr(outcome, "reason", None) or getattr(outcome, "detail", None)}
@@ -807,40 +807,62 @@ def _plan(item: Finalization, clock: Clock) -> _Plan:
         closing |= {"remote_id": outcome.remote_id, "remote_url": outcome.url}
     if item.detail is not None:
         closing["detail"] = item.detail
-    attempt = _stamp(_CLOSE_ATTEMPT, _CLOSE_ATTEMPT_AT_NOW, "finished_at", clock, closing)
-    return _Plan(item, statement, values, attempt, closing)
+    return _Plan(item, values, closing, at_clock)
 
 
-def _record_together(s: Connection, plans: list[_Plan]) -> bool:
-    """Record alike outcomes with one statement each for posts and attempts; False (and
-    nothing changed) unless every post was still in this attempt and every attempt open."""
-    savepoint = s.begin_nested()
-    try:
-        if (s.execute(plans[0].post, [p.post_params for p in plans]).rowcount == len(plans)
-                and s.execute(plans[0].attempt,
-                              [p.attempt_params for p in plans]).rowcount == len(plans)):
-            savepoint.commit()
-            return True
-        savepoint.rollback()
-        return False
-    except BaseException:
-        savepoint.rollback()
-        raise
+def _record_together(s: Connection, plans: list[_Plan], clock: Clock) -> list[bool]:
+    """Record outcomes of one shape with one statement for their posts and one for their
+    attempt rows. Each post is fenced by its attempt: one no longer in that attempt (a
+    newer attempt or a staff decision owns it) is left alone, its attempt row too, and
+    reads False."""
+    moment = _ClockSQL.of(s, clock)
+    fixed = {"lease_owner": "NULL", "lease_until": "NULL",
+             **dict.fromkeys(plans[0].post_at_clock, moment.sql)}
+    done = {tuple(row) for row in bulk.update_from_rows(
+        s, _POST, [p.post_params for p in plans], match=("id", "attempt"), fixed=fixed,
+        guard={"status": f"'{Status.PUBLISHING.value}'"}, returning=("id", "attempt"),
+        params=moment.params)}
+    recorded = [(p.item.post_id, p.item.attempt) in done for p in plans]
+    finished = [p for p, ok in zip(plans, recorded, strict=True) if ok]
+    closed = {tuple(row) for row in bulk.update_from_rows(
+        s, _ATTEMPT, [p.attempt_params for p in finished], match=("post_id", "attempt"),
+        fixed={"finished_at": moment.sql}, guard={"finished_at": None},
+        returning=("post_id", "attempt"), params=moment.params)}
+    for plan in finished:
+        if (plan.item.post_id, plan.item.attempt) not in closed:
+            # begun outside begin_publishing (should not happen): log it anyway
+            values = {k: v for k, v in plan.attempt_params.items()
+                      if k not in ("post_id", "attempt")}
+            s.execute(insert(Attempt).values(
+                post_id=plan.item.post_id, attempt=plan.item.attempt, node="?",
+                started_at=clock, finished_at=clock, **values))
+    return recorded
 
 
 def _record_one(s: Connection, plan: _Plan, clock: Clock) -> bool:
+    if not _record_together(s, [plan], clock)[0]:
+        return False
     item = plan.item
-    if s.execute(plan.post, plan.post_params).rowcount != 1:
-        return False  # stale: a newer attempt or a staff decision owns the post
-    if not s.execute(plan.attempt, plan.attempt_params).rowcount:
-        # begun outside begin_publishing (should not happen): log it anyway
-        values = {k: v for k, v in plan.attempt_params.items() if not k.startswith("b_")}
-        s.execute(insert(Attempt).values(post_id=item.post_id, attempt=item.attempt, node="?",
-                                         started_at=clock, **{**values, "finished_at": clock}))
     if isinstance(item.outcome, AuthFailed):
         account = s.scalar(select(Post.account).where(Post.id == item.post_id))
         _set_account_state(s, account, paused=True, reason=item.outcome.reason, now=clock)
     return True
+
+
+@dataclass(frozen=True)
+class _ClockSQL:
+    """The statement clock as SQL text: the database's ``now()``, or a given time bound
+    as the column type stores it."""
+
+    sql: str
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, s: Connection, clock: Clock) -> _ClockSQL:
+        if not isinstance(clock, datetime):
+            return cls("now()", {})
+        process = _POST.c.updated_at.type.dialect_impl(s.dialect).bind_processor(s.dialect)
+        return cls(":clock", {"clock": process(clock) if process else clock})
 
 
 def _status_for(outcome: Outcome, *, give_up: bool) -> tuple[Status, str | None, str | None,
@@ -866,14 +888,11 @@ def outcome_name(outcome: Outcome) -> str:
             AuthFailed: "auth_failed", InDoubt: "in_doubt"}[type(outcome)]
 
 
-# Built once: the two statements every published post runs. Building them per call (and
-# through the ORM entity) cost about a third of the daemon's CPU per post; the columns to
-# set come from the parameters given at execution.
+# Built once: the statements of the hot path. Building them per call (and through the ORM
+# entity) cost about a third of the daemon's CPU per post. Outcomes are recorded through
+# scheduler.bulk instead: one statement per batch, not per post.
 _POST = Post.__table__  # type: ignore[attr-defined]
 _ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
-_FINALIZE_POST = update(_POST).where(_POST.c.id == bindparam("b_id"),
-                                     _POST.c.attempt == bindparam("b_attempt"),
-                                     _POST.c.status == Status.PUBLISHING.value)
 _CLOSE_ATTEMPT = update(_ATTEMPT).where(_ATTEMPT.c.post_id == bindparam("b_post"),
                                         _ATTEMPT.c.attempt == bindparam("b_attempt"),
                                         _ATTEMPT.c.finished_at.is_(None))
@@ -891,23 +910,9 @@ _BEGIN_AT_NOW = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=
                                      lease_until=func.now() + bindparam("b_lease",
                                                                         type_=Interval()))
                  .returning(*_STARTED_COLUMNS))
-_OPEN_ATTEMPTS = insert(_ATTEMPT)
-_OPEN_ATTEMPTS_AT_NOW = insert(_ATTEMPT).values(started_at=func.now())
-_FINALIZE_POST_AT_NOW = _FINALIZE_POST.values(updated_at=func.now())
 _NEXT_ACCOUNTS, _NEXT_POSTS, _BEGIN_NEXT = _next_in_line_statements(at_now=False)
 _NEXT_ACCOUNTS_AT_NOW, _NEXT_POSTS_AT_NOW, _BEGIN_NEXT_AT_NOW = _next_in_line_statements(
     at_now=True)
-_CLOSE_ATTEMPT_AT_NOW = _CLOSE_ATTEMPT.values(finished_at=func.now())
-
-
-def _stamp(statement: Any, statement_at_now: Any, column: str, clock: Clock,
-           values: dict[str, Any]) -> Any:
-    """The prebuilt statement that sets ``column`` to ``clock``: a given time goes into
-    ``values`` (the execution parameters), the database's ``now()`` is built in."""
-    if isinstance(clock, datetime):
-        values[column] = clock
-        return statement
-    return statement_at_now
 
 
 # --- recovery -----------------------------------------------------------------------------
