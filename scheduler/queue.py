@@ -22,6 +22,7 @@ never lead to a blind resend.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -472,7 +473,8 @@ def _next_in_line_statements(*, at_now: bool) -> tuple[Any, Any, Any]:
     is claiming for), each one's earliest post due by the clock (the first entry of
     ``ix_post_account_due``), and the claim-and-begin of those posts. The clock is
     ``b_clock``, or with ``at_now`` the database's ``now()`` (PostgreSQL: no round trip
-    to read it first)."""
+    to read it first). PostgreSQL uses only the first, and does the rest in one
+    statement (:func:`_go_on_statement`)."""
     post, state = _POST, AccountState.__table__  # type: ignore[attr-defined]
     clock: Any = func.now() if at_now else bindparam("b_clock")
     lease_until: Any = (func.now() + bindparam("b_lease", type_=Interval()) if at_now
@@ -728,13 +730,13 @@ def finalize_and_begin_next(engine: Engine, items: Sequence[Finalization],
 
 
 def _begin_next(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPost]:
-    if isinstance(clock, datetime):
-        accounts_statement, next_posts, begin = _NEXT_ACCOUNTS, _NEXT_POSTS, _BEGIN_NEXT
-        times: dict[str, Any] = {"b_clock": clock,
-                                 "b_lease_until": clock + timedelta(seconds=line.lease)}
-    else:  # the database's now(), read inside the statements
-        accounts_statement, next_posts = _NEXT_ACCOUNTS_AT_NOW, _NEXT_POSTS_AT_NOW
-        begin, times = _BEGIN_NEXT_AT_NOW, {"b_lease": timedelta(seconds=line.lease)}
+    if s.dialect.name == "postgresql":
+        return _begin_next_in_one(s, clock, line)
+    # SQLite: the write lock is held already, and the clock is this host's (a value)
+    assert isinstance(clock, datetime)
+    accounts_statement, next_posts, begin = _NEXT_ACCOUNTS, _NEXT_POSTS, _BEGIN_NEXT
+    times: dict[str, Any] = {"b_clock": clock,
+                             "b_lease_until": clock + timedelta(seconds=line.lease)}
     wanted = sorted(set(line.accounts))
     open_accounts = list(s.scalars(accounts_statement,
                                    {"b_accounts": wanted, **times}))
@@ -747,8 +749,7 @@ def _begin_next(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPo
              if line.concurrency.get(a, line.default_concurrency) > in_flight.get(a, 0)]
     if not roomy:
         return []
-    clock_only = {k: v for k, v in times.items() if k == "b_clock"}
-    ids = [i for i in s.scalars(next_posts, {"b_accounts": roomy, **clock_only})
+    ids = [i for i in s.scalars(next_posts, {"b_accounts": roomy, "b_clock": clock})
            if i is not None]
     if not ids:
         return []
@@ -756,6 +757,59 @@ def _begin_next(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPo
         "b_ids": ids, "b_node": line.node, **times})]
     _open_attempts(s, posts, line.node, clock)
     return posts
+
+
+def _begin_next_in_one(s: Connection, clock: Clock, line: NextInLine) -> list[StartedPost]:
+    """PostgreSQL: lock the accounts, then everything else in one statement (its snapshot
+    is taken after the lock, so a claim another daemon just committed counts)."""
+    moment = _ClockSQL.of(s, clock)
+    times: dict[str, Any] = {"b_clock": clock} if isinstance(clock, datetime) else {}
+    open_accounts = list(s.scalars(
+        _NEXT_ACCOUNTS if isinstance(clock, datetime) else _NEXT_ACCOUNTS_AT_NOW,
+        {"b_accounts": sorted(set(line.accounts)), **times}))
+    if not open_accounts:
+        return []
+    room = json.dumps([{"account": a,
+                        "concurrency": line.concurrency.get(a, line.default_concurrency)}
+                       for a in open_accounts])
+    return [StartedPost._make(row) for row in s.execute(_go_on_statement(moment.sql), {
+        "room": room, "node": line.node, "lease": timedelta(seconds=line.lease),
+        **moment.params})]
+
+
+@functools.lru_cache(maxsize=2)
+def _go_on_statement(clock: str) -> Any:
+    """In-flight counts, each roomy account's earliest due post (the first entry of
+    ``ix_post_account_due``), its claim-and-begin and its attempt row, as one statement.
+    The ids are chosen first (``ARRAY(…)``): joined inside the ``UPDATE``, PostgreSQL
+    scanned every claimable post for them."""
+    in_flight = ", ".join(f"'{s.value}'" for s in (Status.CLAIMED, Status.PUBLISHING))
+    columns = ", ".join(StartedPost._fields)
+    return text(f"""
+        WITH room AS (
+            SELECT account, concurrency
+            FROM json_to_recordset(CAST(:room AS json)) AS r(account varchar, concurrency int)
+        ), flying AS (
+            SELECT account, count(*) AS n FROM post
+            WHERE account IN (SELECT account FROM room) AND status IN ({in_flight})
+            GROUP BY account
+        ), begun AS (
+            UPDATE post SET status = '{Status.PUBLISHING.value}', lease_owner = :node,
+                lease_until = {clock} + :lease, attempt = attempt + 1, updated_at = {clock}
+            WHERE id = ANY(ARRAY(
+                SELECT (SELECT candidate.id FROM post AS candidate
+                        WHERE candidate.account = room.account
+                          AND candidate.{CLAIMABLE_SQL} AND candidate.not_before <= {clock}
+                        ORDER BY candidate.not_before, candidate.id LIMIT 1)
+                FROM room LEFT JOIN flying ON flying.account = room.account
+                WHERE coalesce(flying.n, 0) < room.concurrency))
+              AND {CLAIMABLE_SQL} AND not_before <= {clock}
+            RETURNING {columns}
+        ), opened AS (
+            INSERT INTO attempt (post_id, attempt, node, started_at)
+            SELECT id, attempt, :node, {clock} FROM begun
+        )
+        SELECT {columns} FROM begun""").columns(*_STARTED_COLUMNS)
 
 
 def _open_attempts(s: Connection, posts: Iterable[StartedPost], node: str,
@@ -929,8 +983,7 @@ _BEGIN_AT_NOW = (_BEGIN_WHERE.values(status=Status.PUBLISHING.value, updated_at=
                                                                         type_=Interval()))
                  .returning(*_STARTED_COLUMNS))
 _NEXT_ACCOUNTS, _NEXT_POSTS, _BEGIN_NEXT = _next_in_line_statements(at_now=False)
-_NEXT_ACCOUNTS_AT_NOW, _NEXT_POSTS_AT_NOW, _BEGIN_NEXT_AT_NOW = _next_in_line_statements(
-    at_now=True)
+_NEXT_ACCOUNTS_AT_NOW = _next_in_line_statements(at_now=True)[0]
 
 
 # --- recovery -----------------------------------------------------------------------------
