@@ -17,10 +17,12 @@ docs/decisions.md, "Sending HTTP without requests' per-call overhead").
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.utils
 import errno
 import http.client
+import ipaddress
 import os
 import re
 import ssl
@@ -446,6 +448,10 @@ class Session(requests.Session):
         self.prepared_urls: dict[str, _Target] = {}
         #: session.auth → the Authorization value requests' HTTPBasicAuth computes
         self.basic_auth: tuple[Any, str] | None = None
+        #: hosts reached without the proxy (``NO_PROXY``): requests looks at it only
+        #: with ``trust_env`` on, which make_session turns off
+        self.no_proxy: str | None = None
+        self._bypassed: dict[str, bool] = {}
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
@@ -458,9 +464,43 @@ class Session(requests.Session):
         self.prepared_urls[url] = target
         return target
 
+    def proxied(self, url: str) -> bool:
+        """Whether a request to ``url`` goes through a configured proxy."""
+        if not self.proxies or not select_proxy(url, self.proxies):
+            return False
+        if not self.no_proxy:
+            return True
+        parts = urlsplit(url)
+        origin = f"{parts.hostname or ''}:{parts.port or ''}"
+        bypassed = self._bypassed.get(origin)
+        if bypassed is None:
+            if len(self._bypassed) >= 256:
+                self._bypassed.clear()
+            bypassed = bypasses_proxy(parts.hostname or "", parts.port, self.no_proxy)
+            self._bypassed[origin] = bypassed
+        return not bypassed
+
     def close(self) -> None:
         super().close()
         self.transport.close()
+
+
+def bypasses_proxy(host: str, port: int | None, no_proxy: str) -> bool:
+    """``NO_PROXY`` as curl and requests read it: ``*``, host names and domain suffixes
+    (``example.org``, ``.example.org``), optionally with a port, and IP networks
+    (``10.0.0.0/8``)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        for entry in no_proxy.replace(" ", ",").split(","):
+            if "/" in entry:
+                with contextlib.suppress(ValueError):
+                    if address in ipaddress.ip_network(entry.strip(), strict=False):
+                        return True
+    netloc = host if port is None else f"{host}:{port}"
+    return bool(urllib.request.proxy_bypass_environment(netloc, {"no": no_proxy}))
 
 
 def make_session(*, user_agent: str = USER_AGENT) -> Session:
@@ -472,8 +512,9 @@ def make_session(*, user_agent: str = USER_AGENT) -> Session:
     """
     session = Session(HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8))
     session.trust_env = False
-    session.proxies = {k: v for k, v in urllib.request.getproxies().items()
-                       if k in ("http", "https", "no")}
+    proxies = urllib.request.getproxies()
+    session.proxies = {k: v for k, v in proxies.items() if k in ("http", "https")}
+    session.no_proxy = proxies.get("no")
     if bundle := os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
         session.verify = bundle
     session.headers["User-Agent"] = user_agent
@@ -494,6 +535,9 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
     try:
         if _fits_transport(session, url, kwargs):
             return _send(session, method, url, timeout, **kwargs)  # type: ignore[arg-type]
+        if (isinstance(session, Session) and session.proxies and "proxies" not in kwargs
+                and not session.proxied(url)):
+            kwargs["proxies"] = dict.fromkeys(session.proxies)  # None: not for this host
         return session.request(method, url, timeout=timeout, **kwargs)
     except ConnectFailed as exc:
         cause = redact(f"{exc.url}: {exc.cause!r}", secrets)
@@ -533,10 +577,10 @@ def _fits_transport(session: requests.Session, url: str, kwargs: dict[str, Any])
     the wire and gives back the same response as ``session.request`` would.
 
     What does not fit falls back, unchanged: a session not made by :func:`make_session`,
-    another adapter mounted for the URL, a proxy for it, auth other than a
-    (user, password) pair (OAuth1 signs the request), response hooks, client
-    certificates, ``verify=False``, streamed answers, session-wide params, and bodies
-    that are file objects or generators (sent chunked by requests).
+    another adapter mounted for the URL, a proxy for it (not bypassed by ``NO_PROXY``),
+    auth other than a (user, password) pair (OAuth1 signs the request), response hooks,
+    client certificates, ``verify=False``, streamed answers, session-wide params, and
+    bodies that are file objects or generators (sent chunked by requests).
     """
     if not isinstance(session, Session) or not kwargs.keys() <= _TRANSPORT_KWARGS:
         return False
@@ -549,7 +593,7 @@ def _fits_transport(session: requests.Session, url: str, kwargs: dict[str, Any])
             and not session.stream and session.cert is None
             and session.verify is not False
             and session.get_adapter(url) is session.plain_adapter
-            and not (session.proxies and select_proxy(url, session.proxies)))
+            and not session.proxied(url))
 
 
 def _send(session: Session, method: str, url: str,

@@ -612,6 +612,31 @@ def test_what_the_transport_does_not_cover_goes_through_requests(
         assert isinstance(outcome, requests.Response) and outcome.ok
 
 
+@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "localhost,127.0.0.1:1,127.0.0.1",
+                                      "127.0.0.0/8", "*", "{port}"])
+@pytest.mark.parametrize("kwargs", [{}, {"stream": True}], ids=["transport", "requests"])
+def test_a_host_in_no_proxy_is_reached_directly(
+        server: RawServer, monkeypatch: pytest.MonkeyPatch, no_proxy: str,
+        kwargs: dict[str, Any]) -> None:
+    """requests reads NO_PROXY only with trust_env on, which make_session turns off (it
+    rescanned the environment on every call): Siar reads it once, with the proxies. An
+    intranet WordPress or Mastodon behind NO_PROXY must not be sent to the proxy."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", no_proxy.replace("{port}", server.url.split("//")[1]))
+    session = make_session()
+    outcome = request(session, "POST", f"{server.url}/x", **kwargs)
+    assert isinstance(outcome, requests.Response) and outcome.ok
+
+
+@pytest.mark.parametrize("no_proxy", ["example.org", "10.0.0.0/8", "127.0.0.1:1"])
+def test_a_host_not_in_no_proxy_still_goes_through_the_proxy(
+        server: RawServer, monkeypatch: pytest.MonkeyPatch, no_proxy: str) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    outcome = request(make_session(), "POST", f"{server.url}/x")
+    assert isinstance(outcome, NotSent)  # the proxy refused the connection
+
+
 def test_a_plain_requests_session_still_works(server: RawServer, spy: list[str]) -> None:
     response = request(requests.Session(), "GET", f"{server.url}/x")
     assert spy == ["session"]
