@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from scheduler import bulk
 from scheduler.db import session
-from scheduler.models import Post, Status
+from scheduler.models import Attempt, Post, Status
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import queue_many
 
@@ -119,3 +119,20 @@ def test_any_text_and_json_round_trip(engine: Engine, error: str,
         assert s.execute(select(Post.last_error, Post.progress)
                          .where(Post.id == post_id)).one() == (error, progress)
 
+
+
+def test_inserted_rows_read_back_as_the_orm_wrote_them(engine: Engine) -> None:
+    ids = posts(engine, 2)
+    when = datetime(2026, 12, 1, 1, 2, 3, 4, tzinfo=UTC)
+    with engine.begin() as connection:
+        bulk.insert_rows(connection, Attempt.__table__,  # type: ignore[attr-defined]
+                         [{"post_id": i, "attempt": n + 1, "started_at": when,
+                           "detail": {"n": n, "teks": "Humas ✓"}} for n, i in enumerate(ids)],
+                         fixed={"node": ":node"}, params={"node": "node-é"})
+    with session(engine) as s:
+        rows = s.scalars(select(Attempt).where(Attempt.post_id.in_(ids))
+                         .order_by(Attempt.attempt)).all()
+        assert [(a.post_id, a.attempt, a.node, a.started_at, a.detail, a.finished_at)
+                for a in rows] == [
+            (i, n + 1, "node-é", when, {"n": n, "teks": "Humas ✓"}, None)
+            for n, i in enumerate(ids)]
