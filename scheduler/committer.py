@@ -14,6 +14,10 @@ A worker may ask to *go on*: in the same transaction the committer then begins t
 account's next post that is due by now (:func:`scheduler.queue.finalize_and_begin_next`)
 and hands it back with the outcome, so the worker sends it at once. In a burst this
 replaces a claim round, a starter transaction and two hand-overs per post.
+
+A batch whose COMMIT is reported as failed may have committed all the same: the posts it
+began are given back unsent (now, or with a later batch once the database answers), and
+its outcomes are recorded one by one, an outcome found recorded already counting as such.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import replace
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
+from scheduler.errors import CommitUncertain
 from scheduler.queue import Finalization, NextInLine, StartedPost
 
 log = logging.getLogger("siar.committer")
@@ -49,6 +54,9 @@ class Committer:
         self.max_batch = max_batch
         self.next_in_line = next_in_line
         self._pending: fifo.SimpleQueue[_Pending | None] = fifo.SimpleQueue()
+        #: (post id, attempt) begun by a transaction whose COMMIT failed, not yet given
+        #: back (only this thread touches it)
+        self._unsent: list[tuple[int, int]] = []
         self._thread = threading.Thread(target=self._run, name="siar-committer", daemon=True)
         self._thread.start()
 
@@ -86,6 +94,7 @@ class Committer:
         go_on = [account for _, _, account in batch if account is not None]
         results: list[bool | None]
         begun: list[StartedPost] = []
+        self._give_back()
         try:
             if go_on and self.next_in_line is not None:
                 recorded, begun = queue.finalize_and_begin_next(
@@ -93,11 +102,14 @@ class Committer:
                 results = list(recorded)
             else:
                 results = list(queue.finalize_many(self.engine, items))
-        except Exception:
+        except Exception as exc:
             # One bad row must not cost the others their outcome: record them one by one
             # (and begin nothing: the dispatcher's next round claims those posts).
             log.exception("recording %d outcomes together failed; recording one by one",
                           len(batch))
+            if isinstance(exc, CommitUncertain):  # begun, maybe committed, never sent
+                self._unsent.extend(exc.begun)
+                self._give_back()
             results = [self._record_one(item) for item in items]
         next_posts = {post.account: post for post in begun}
         for (_, on_recorded, account), recorded in zip(batch, results, strict=True):
@@ -109,9 +121,28 @@ class Committer:
                 # in doubt and the probe finds it was never sent
                 log.exception("handling a recorded outcome failed")
 
+    def _give_back(self) -> None:
+        """Give back posts a failed COMMIT may have begun (until the database takes it)."""
+        if not self._unsent or self.next_in_line is None:
+            return
+        try:
+            given = queue.give_back_unsent(
+                self.engine, self._unsent, self.next_in_line.node,
+                why="the transaction that began it reported a failed COMMIT; never sent")
+        except Exception:
+            log.exception("%d post(s) begun by a failed COMMIT could not be given back yet",
+                          len(self._unsent))
+            return
+        if given:
+            log.warning("%d post(s) begun by a COMMIT reported as failed were given back "
+                        "unsent", given)
+        self._unsent.clear()
+
     def _record_one(self, item: Finalization) -> bool | None:
         try:
-            return queue.finalize_many(self.engine, [item])[0]
+            # stale, or recorded already by a COMMIT that was reported as failed
+            return (queue.finalize_many(self.engine, [item])[0]
+                    or queue.outcome_recorded(self.engine, item))
         except Exception:
             log.exception("outcome of post %s (attempt %s) could not be recorded; its lease "
                           "runs out and it waits in doubt", item.post_id, item.attempt)

@@ -9,6 +9,9 @@
     ├── NotFound                   a release or post id that does not exist
     └── InvalidTransition          a status change the queue's state machine forbids
 
+    CommitUncertain                internal, queue → committer: a transaction that began
+                                   posts failed at COMMIT, so it may have committed
+
 Channel adapters do not raise for network trouble: they return an outcome
 (see ``channels.base``). Only programming errors escape as other exceptions.
 """
@@ -73,3 +76,15 @@ class NotFound(SiarError):
 
 class InvalidTransition(SiarError):
     """The requested status change is not allowed from the post's current status."""
+
+
+class CommitUncertain(Exception):
+    """The COMMIT of a transaction that began posts failed: the database may have
+    committed it all the same. Those posts were never handed to a worker, so whoever
+    catches this gives them back (``queue.give_back_unsent``: fenced, so a no-op if the
+    transaction did not commit). Not a :class:`SiarError`: it never reaches a person."""
+
+    def __init__(self, begun: list[tuple[int, int]]) -> None:
+        super().__init__(f"COMMIT failed after beginning {len(begun)} post(s)")
+        #: (post id, attempt) of each post the transaction began
+        self.begun = begun

@@ -56,7 +56,7 @@ from sqlmodel import SQLModel
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, PartResult, Published, Rejected
 from scheduler import bulk
 from scheduler.db import is_sqlite, notify_queue, session
-from scheduler.errors import InvalidTransition, NotFound
+from scheduler.errors import CommitUncertain, InvalidTransition, NotFound
 from scheduler.models import (
     CLAIMABLE,
     CLAIMABLE_SQL,
@@ -594,21 +594,61 @@ def release_claim(engine: Engine, claim: Claim, node: str) -> bool:
 def release_unsent(engine: Engine, post: StartedPost, node: str) -> bool:
     """publishing → scheduled for a post begun for a worker that then never sent it (the
     daemon began stopping in between): its attempt is closed as ``released``. Only this
-    node's own attempt, and only while it is still ``publishing``."""
+    node's own attempt, and only while it is still in flight."""
+    return give_back_unsent(engine, [(post.id, post.attempt)], node,
+                            why="daemon stopping: begun, then given back before sending") == 1
+
+
+def outcome_recorded(engine: Engine, item: Finalization) -> bool:
+    """Whether this very outcome is recorded already: its attempt row is closed with it.
+    After a COMMIT reported as failed, recording the outcome again finds the attempt
+    stale; this tells "it went through after all" from "a newer attempt or staff"."""
+    label = item.outcome_label or outcome_name(item.outcome)
+    with _connection(engine) as s:
+        rows = s.execute(select(_ATTEMPT.c.outcome).where(
+            _ATTEMPT.c.post_id == item.post_id, _ATTEMPT.c.attempt == item.attempt,
+            _ATTEMPT.c.finished_at.is_not(None))).all()
+    return any(outcome == label for (outcome,) in rows)
+
+
+def give_back_unsent(engine: Engine, tokens: Sequence[tuple[int, int]], node: str, *,
+                     why: str) -> int:
+    """claimed or publishing → scheduled for posts (id, attempt) that this node took and
+    certainly never sent: each attempt row is closed (or, for a claim, logged) as
+    ``released`` with ``why``. Fenced by the attempt and the lease owner, so a post another
+    daemon, staff or the reaper took meanwhile is left alone. Returns how many were given
+    back.
+
+    Also for a transaction whose COMMIT failed: it may have committed all the same, and
+    the posts it began were never handed to a worker. Given back, they go out in the next
+    claim round instead of waiting for their lease to run out and then, where the network
+    has no lookup, for staff."""
+    if not tokens:
+        return 0
     with _connection(engine) as s:
         clock = _now(engine, None, s)
-        released = s.execute(
+        released = [tuple(row) for row in s.execute(
             update(_POST)
-            .where(_POST.c.id == post.id, _POST.c.attempt == post.attempt,
-                   _POST.c.status == Status.PUBLISHING.value, _POST.c.lease_owner == node)
+            .where(tuple_(_POST.c.id, _POST.c.attempt).in_(
+                       bindparam("b_tokens", expanding=True)),
+                   _POST.c.status.in_([Status.CLAIMED.value, Status.PUBLISHING.value]),
+                   _POST.c.lease_owner == node)
             .values(status=Status.SCHEDULED.value, lease_owner=None, lease_until=None,
-                    updated_at=clock)).rowcount == 1
-        if released:
-            s.execute(_CLOSE_ATTEMPT, {
-                "b_post": post.id, "b_attempt": post.attempt, "finished_at": clock,
-                "outcome": "released",
-                "error": "daemon stopping: begun, then given back before sending"})
-        return released
+                    updated_at=clock)
+            .returning(_POST.c.id, _POST.c.attempt), {"b_tokens": list(tokens)})]
+        moment = _ClockSQL.of(s, clock)
+        closed = {tuple(row) for row in bulk.update_from_rows(
+            s, _ATTEMPT, [{"post_id": i, "attempt": a, "outcome": "released", "error": why}
+                          for i, a in released],
+            match=("post_id", "attempt"), fixed={"finished_at": moment.sql},
+            guard={"finished_at": None}, returning=("post_id", "attempt"),
+            params=moment.params)}
+        bulk.insert_rows(  # claims have no attempt row yet: log one
+            s, _ATTEMPT, [{"post_id": i, "attempt": a, "outcome": "released", "error": why}
+                          for i, a in released if (i, a) not in closed],
+            fixed={"node": ":node", "started_at": moment.sql, "finished_at": moment.sql},
+            params={"node": node, **moment.params})
+    return len(released)
 
 
 def record_part(engine: Engine, post_id: int, attempt: int, part: PartResult) -> None:
@@ -718,14 +758,21 @@ def finalize_and_begin_next(engine: Engine, items: Sequence[Finalization],
     (in a burst, those cost more CPU than sending). It is still committed before anything
     is sent, and fenced like any claim. On PostgreSQL the accounts' state rows are locked
     first, skipping any another daemon is claiming for, exactly like :func:`claim_due`.
-    Returns what :func:`finalize_many` returns, and the posts begun.
+    Returns what :func:`finalize_many` returns, and the posts begun. Raises
+    :class:`~scheduler.errors.CommitUncertain` if the COMMIT fails after posts were begun.
     """
     if not items and not next_in_line.accounts:
         return [], []
-    with _connection(engine) as s:
-        clock = _statement_clock(engine, now)
-        recorded = _finalize_in(s, items, clock) if items else []
-        begun = _begin_next(s, clock, next_in_line) if next_in_line.accounts else []
+    begun: list[StartedPost] = []
+    try:
+        with _connection(engine) as s:
+            clock = _statement_clock(engine, now)
+            recorded = _finalize_in(s, items, clock) if items else []
+            begun = _begin_next(s, clock, next_in_line) if next_in_line.accounts else []
+    except Exception as exc:
+        if begun:  # only the COMMIT is left after the begin
+            raise CommitUncertain([(p.id, p.attempt) for p in begun]) from exc
+        raise
     return recorded, begun
 
 

@@ -94,9 +94,11 @@ class Starter:
                 started = queue.begin_publishing_many(self.engine, due, self.node,
                                                       lease=self.lease)
             except Exception:
-                # Their leases run out and housekeeping puts them back: nothing was sent.
-                log.exception("beginning %d post(s) failed; they return to the queue when "
-                              "their claims expire", len(due))
+                # Nothing was sent. The COMMIT may have gone through all the same, so the
+                # posts are given back whichever state they are in; if even that fails,
+                # their leases run out (a begun post then waits in doubt for the probe).
+                log.exception("beginning %d post(s) failed; giving them back", len(due))
+                self._give_back_unsent(due)
                 started = {}
             for claim in due:
                 self._hand_over(claim, started.get(claim.post_id))
@@ -118,6 +120,14 @@ class Starter:
                 else:
                     self._changed.wait()
             return None
+
+    def _give_back_unsent(self, claims: list[Claim]) -> None:
+        try:
+            queue.give_back_unsent(self.engine, [(c.post_id, c.attempt) for c in claims],
+                                   self.node, why="beginning it failed; never sent")
+        except Exception:
+            log.exception("%d post(s) could not be given back; their leases run out",
+                          len(claims))
 
     def _give_back(self, claims: list[Claim]) -> None:
         for claim in claims:

@@ -1,0 +1,111 @@
+"""A COMMIT reported as failed may have gone through all the same (the connection broke
+while the database answered). Posts a transaction began are then given back unsent, and an
+outcome it recorded is reported as recorded, not as superseded — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from scheduler import queue
+from scheduler.committer import Committer
+from scheduler.db import session
+from scheduler.models import Attempt, Post, Status
+from scheduler.starter import Starter
+from scheduler.timeparse import utcnow
+from tests.daemon.conftest import queue_many
+from tests.daemon.test_going_on import finished, started
+
+NODE = "node-a"
+
+
+@contextmanager
+def next_commit_fails(engine: Engine, *, went_through: bool) -> Iterator[list[int]]:
+    """The next COMMIT raises, after (``went_through``) or instead of committing."""
+    dialect = engine.dialect
+    real = dialect.do_commit
+    failed: list[int] = []
+
+    def commit(dbapi_connection: Any) -> None:
+        if failed:
+            real(dbapi_connection)
+            return
+        failed.append(1)
+        if went_through:
+            real(dbapi_connection)
+        else:
+            dbapi_connection.rollback()
+        raise dialect.loaded_dbapi.OperationalError("connection lost during COMMIT")
+
+    dialect.do_commit = commit  # type: ignore[method-assign]
+    try:
+        yield failed
+    finally:
+        dialect.do_commit = real  # type: ignore[method-assign]
+
+
+def state(engine: Engine, post_id: int) -> tuple[str, list[str | None]]:
+    with session(engine) as s:
+        post = s.get(Post, post_id)
+        assert post is not None
+        log = list(s.scalars(select(Attempt.outcome).where(Attempt.post_id == post_id)
+                             .order_by(Attempt.id)))
+        return post.status, log
+
+
+@pytest.mark.parametrize("went_through", [True, False], ids=["committed", "rolled back"])
+def test_a_post_begun_to_go_on_by_a_failed_commit_is_given_back_unsent(
+        engine: Engine, went_through: bool) -> None:
+    base = utcnow() - timedelta(minutes=1)
+    queue_many(engine, [("akun-a", base), ("akun-a", base + timedelta(seconds=1))])
+    post = started(engine, "akun-a")
+    answers: list[tuple[bool | None, object]] = []
+    committer = Committer(engine, next_in_line=queue.NextInLine(accounts=(), node=NODE))
+    with next_commit_fails(engine, went_through=went_through) as failed:
+        committer.submit(finished(post), lambda ok, following: answers.append((ok, following)),
+                         go_on_with="akun-a")
+        committer.close()
+    assert failed
+    # recorded either way (by the COMMIT that went through, or again one by one), and
+    # nothing to go on with: the worker's slot is free
+    assert answers == [(True, None)]
+    assert state(engine, post.id) == ("published", ["published"])
+    with session(engine) as s:
+        [following] = s.scalars(select(Post).where(Post.id != post.id)).all()
+    status, log = state(engine, following.id)
+    assert status == Status.SCHEDULED
+    assert log == (["released"] if went_through else [])
+    assert following.lease_owner is None
+
+
+@pytest.mark.parametrize("went_through", [True, False], ids=["committed", "rolled back"])
+def test_posts_the_starter_failed_to_begin_are_given_back_unsent(
+        engine: Engine, went_through: bool) -> None:
+    queue_many(engine, [("akun-a", utcnow() - timedelta(seconds=1)),
+                        ("akun-b", utcnow() - timedelta(seconds=1))])
+    claims = queue.claim_due(engine, NODE, limit=10)
+    handed: list[object] = []
+    done = threading.Event()
+
+    def hand_over(claim: queue.Claim, post: object) -> None:
+        handed.append(post)
+        if len(handed) == len(claims):
+            done.set()
+
+    with next_commit_fails(engine, went_through=went_through):
+        starter = Starter(engine, NODE, lease=60, hand_over=hand_over)
+        starter.submit(claims)
+        assert done.wait(10)
+        starter.close()
+    assert handed == [None, None]  # no worker got them
+    for claim in claims:
+        status, log = state(engine, claim.post_id)
+        assert status == Status.SCHEDULED
+        assert log == ["released"]  # a claim given back, whichever way the COMMIT went
