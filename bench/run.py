@@ -34,7 +34,7 @@ def database(backend: str) -> Iterator[tuple[Path, Callable[[], str]]]:
         else:
             from tests.conftest import new_postgres_database, postgres_server
 
-            with postgres_server() as server:
+            with postgres_server(durable=True) as server:
                 yield folder, lambda: new_postgres_database(server)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

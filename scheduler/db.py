@@ -58,9 +58,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # connection fails one transaction, which every caller already treats as retryable.
         kwargs.setdefault("pool_size", 16)
         kwargs.setdefault("max_overflow", 32)
-        return create_engine(url, pool_recycle=1800, **kwargs)
+        engine = create_engine(url, pool_recycle=1800, **kwargs)
+        _tune_postgres(engine)
+        return engine
     raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}",
                       hint="use sqlite:///path/to/siar.db or postgresql://user@host/db")
+
+
+def _tune_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # PostgreSQL's default, made sure of: a server set to synchronous_commit=off
+        # acknowledges a commit before it is on disk, and after a server crash the
+        # "publishing" of a post already sent could be gone (see docs/decisions.md).
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO on")
+        dbapi_connection.commit()
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -70,7 +83,11 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL, not WAL's usual NORMAL: a commit is on disk before it returns, so the
+        # "publishing" committed before a request leaves survives a power loss or an OS
+        # crash too, not only a crash of the daemon (NORMAL may roll the last commits
+        # back, and the post would be sent again). See docs/decisions.md.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

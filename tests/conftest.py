@@ -77,8 +77,11 @@ def postgres_url() -> Iterator[str]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start a throw-away PostgreSQL server (also used by the benchmarks)."""
+def postgres_server(*, durable: bool = False) -> Iterator[str]:
+    """Start a throw-away PostgreSQL server (also used by the benchmarks). Tests run it
+    without syncing to disk; ``durable`` keeps PostgreSQL's own defaults (``fsync``,
+    ``synchronous_commit``, ``full_page_writes`` on), as a deployment runs it: the
+    benchmarks measure that."""
     root = Path(tempfile.mkdtemp(prefix="siar-pg-"))
     root.chmod(0o755)
     data, sockets = root / "data", root / "run"
@@ -91,8 +94,9 @@ def postgres_server() -> Iterator[str]:
                    check=True, capture_output=True)
     port = _free_port()
     options = (f"-c port={port} -c listen_addresses=127.0.0.1 "
-               f"-c unix_socket_directories={sockets} -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+               f"-c unix_socket_directories={sockets} -c max_connections=300")
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     log = root / "server.log"
     log.touch()
     _chown_to_server_user(log)
