@@ -19,8 +19,10 @@ dispatcher decides what happens next from the outcome. Third-party adapters regi
 from __future__ import annotations
 
 import hashlib
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -40,8 +42,11 @@ __all__ = [
     "PartResult",
     "Published",
     "Rejected",
+    "SendWatch",
     "Variant",
     "describe",
+    "note_create_sent",
+    "watch_sends",
 ]
 
 
@@ -103,6 +108,55 @@ def describe(outcome: Outcome) -> str:
     return outcome.reason
 
 
+# --- was anything created? -----------------------------------------------------------------
+#
+# An adapter that raises instead of returning an outcome (a bug, a garbled answer, a file it
+# cannot read) leaves the dispatcher to decide whether the post may exist. It may only if a
+# *create* request (one that makes the post, not a media upload or a lookup) left without a
+# recorded answer. The HTTP layer notes every create request it sends
+# (``http.request(..., create=True)``); adapters that speak another protocol (SMTP) call
+# :func:`note_create_sent` themselves right before the message leaves.
+
+
+@dataclass
+class SendWatch:
+    """What one attempt sent, as far as telling "in doubt" from "not sent" needs."""
+
+    #: a create request left and no part was recorded since (its answer is not known)
+    create_unsettled: bool = False
+    #: create requests sent in this attempt
+    creates: int = 0
+
+
+_watch = threading.local()
+
+
+@contextmanager
+def watch_sends() -> Iterator[SendWatch]:
+    """Watch one attempt on this thread: ``create_unsettled`` tells afterwards whether an
+    exception may have left a post behind on the network."""
+    outer = getattr(_watch, "current", None)
+    _watch.current = watch = SendWatch()
+    try:
+        yield watch
+    finally:
+        _watch.current = outer
+
+
+def note_create_sent() -> None:
+    """Record that a request which may create the post is leaving now."""
+    watch: SendWatch | None = getattr(_watch, "current", None)
+    if watch is not None:
+        watch.create_unsettled = True
+        watch.creates += 1
+
+
+def _note_part_recorded() -> None:
+    watch: SendWatch | None = getattr(_watch, "current", None)
+    if watch is not None:
+        watch.create_unsettled = False
+
+
 # --- what an adapter is given ----------------------------------------------------------
 
 
@@ -154,6 +208,7 @@ class Delivery:
                        **extra: Any) -> PartResult:
         part = PartResult(index=index, remote_id=remote_id, url=url, extra=extra)
         self.progress.append(part)
+        _note_part_recorded()
         if self.on_part:
             self.on_part(part)
         return part
