@@ -58,7 +58,15 @@ from urllib3.response import _get_decoder
 from urllib3.util.ssl_ import ALPN_PROTOCOLS, create_urllib3_context
 from urllib3.util.wait import wait_for_read
 
-from channels.base import AuthFailed, Channel, InDoubt, NotSent, Outcome, Rejected
+from channels.base import (
+    AuthFailed,
+    Channel,
+    InDoubt,
+    NotSent,
+    Outcome,
+    Rejected,
+    note_create_sent,
+)
 
 USER_AGENT = "Siar/0.1 (+https://github.com/siar-humas/siar; publishing scheduler)"
 DEFAULT_TIMEOUT = (5.0, 30.0)
@@ -529,9 +537,16 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def request(session: requests.Session, method: str, url: str, *, secrets: Iterable[str] = (),
-            timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+            timeout: tuple[float, float] = DEFAULT_TIMEOUT, create: bool = False,
             **kwargs: Any) -> requests.Response | Outcome:
-    """Send one request; a transport failure comes back as an outcome, never raised."""
+    """Send one request; a transport failure comes back as an outcome, never raised.
+
+    ``create`` marks the request that makes the post (not a media upload or a lookup):
+    once it leaves, an adapter's exception means the post may exist
+    (:func:`channels.base.note_create_sent`).
+    """
+    if create:
+        note_create_sent()
     try:
         if _fits_transport(session, url, kwargs):
             return _send(session, method, url, timeout, **kwargs)  # type: ignore[arg-type]
