@@ -55,7 +55,7 @@ def dotenv() -> Mapping[str, str | None]:
     if not stat.S_ISREG(info.st_mode):
         return {}
     try:
-        return _parsed(str(path.resolve()), info.st_mtime_ns, info.st_size)
+        return _parsed(str(path), info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}",
                           hint=f"make it readable by this user (chmod 600 {path}) and UTF-8"
@@ -63,18 +63,20 @@ def dotenv() -> Mapping[str, str | None]:
 
 
 @functools.lru_cache(maxsize=4)
-def _parsed(path: str, mtime_ns: int, size: int) -> Mapping[str, str | None]:
-    """A .env file parsed once per version of it (``mtime_ns`` and ``size`` are the
-    cache key: an edited file is read again). Parsing it per secret, with its variables
-    expanded against the whole environment, cost a daemon with a hundred accounts about
-    a second of start-up."""
+def _parsed(path: str, device: int, inode: int, mtime_ns: int,
+            size: int) -> Mapping[str, str | None]:
+    """A .env file parsed once per version of it (the file's identity, ``mtime_ns`` and
+    ``size`` are the cache key: an edited or replaced file is read again). Parsing it per
+    secret, with its variables expanded against the whole environment, cost a daemon with
+    a hundred accounts about a second of start-up; logging looks secrets up per line."""
     return MappingProxyType(dict(dotenv_values(path, encoding="utf-8")))
 
 
 def secret_values() -> list[str]:
     """Every ``SIAR_SECRET_*`` value of the environment and of ``.env``, longest first (so
     that redacting a secret never leaves the tail of a longer one that contains it)."""
-    values = {v for k, v in os.environ.items() if k.startswith(SECRET_PREFIX) and v}
+    # keys first: os.environ decodes each value it is asked for (items() all of them)
+    values = {os.environ[k] for k in os.environ if k.startswith(SECRET_PREFIX)} - {""}
     with contextlib.suppress(ConfigError):  # an unreadable .env has no secret to leak
         values |= {v for k, v in dotenv().items() if k.startswith(SECRET_PREFIX) and v}
     return sorted((v for v in values if len(v) >= MIN_REDACTED), key=len, reverse=True)
@@ -109,8 +111,9 @@ def check_token(token: str, what: str) -> None:
                 break
     if problem:
         raise SiarError(f"{what} is not a usable token: {problem}; nothing was written",
-                        hint="a token is printable ASCII without spaces; check that the "
-                             "account's base_url points at the real network")
+                        hint="a token is printable ASCII without spaces: check that the "
+                             "account's base_url points at the real network; if the account "
+                             "stops working, log in again there and put a new token in .env")
 
 
 @dataclass(frozen=True)

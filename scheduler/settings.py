@@ -301,6 +301,7 @@ def check_known_keys(data: dict[str, Any], path: Path) -> None:
     for key in data:
         if key.lower() not in top:
             _unknown(path, "", key, top)
+    data = {key.lower(): value for key, value in data.items()}
     tables: list[tuple[str, Any, type[BaseModel]]] = [
         ("[daemon] ", data.get("daemon"), DaemonSettings),
         ("[notify] ", data.get("notify"), NotifySettings)]
