@@ -48,6 +48,7 @@ from scheduler import intake, notify, queue
 from scheduler.committer import Committer
 from scheduler.db import QueueListener, open_database
 from scheduler.dispatcher import Adapters, Dispatcher
+from scheduler.envfile import exposure_warnings
 from scheduler.errors import SiarError
 from scheduler.models import Node, Post, Release, Status
 from scheduler.settings import Settings
@@ -168,6 +169,8 @@ class Daemon:
         self.stop_event.set()
 
     def run(self, *, once: bool = False, until_drained: bool = False) -> RunSummary:
+        for warning in exposure_warnings(self.settings):  # secrets others can read
+            log.warning("%s", warning)
         self._refuse_a_dry_run_that_would_swallow_real_posts()
         self._heartbeat()
         self._take_over_dead_local_daemons()

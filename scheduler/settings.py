@@ -8,25 +8,24 @@ environment or ``.env`` as ``SIAR_SECRET_<ACCOUNT>_<FIELD>`` and never stored.
 
 from __future__ import annotations
 
-import functools
+import difflib
 import os
 import re
 import socket
-from collections.abc import Mapping
+import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 
-from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
+from scheduler import envfile
 from scheduler.errors import ConfigError, MissingSecret
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
 
@@ -196,9 +195,8 @@ class Settings(BaseSettings):
         env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = _toml_file.get()
-        toml = (TomlConfigSettingsSource(settings_cls, toml_file=toml_file) if toml_file
-                else TomlConfigSettingsSource(settings_cls))
+        # the TOML file as load_settings read (and checked) it
+        toml = InitSettingsSource(settings_cls, init_kwargs=dict(_toml_data.get() or {}))
         return (init_settings, env_settings, dotenv_settings, toml)
 
     # --- accounts and secrets ------------------------------------------------------------
@@ -221,7 +219,7 @@ class Settings(BaseSettings):
     def secret(self, account: AccountSettings, field: str, *, required: bool = True) -> str | None:
         """A secret from the environment (or .env), never from the TOML file."""
         variable = account.secret_variable(field)
-        value = os.environ.get(variable) or _dotenv().get(variable)
+        value = os.environ.get(variable) or envfile.dotenv().get(variable)
         if not value and required:
             raise MissingSecret(account.name, field, variable)
         return value or None
@@ -233,35 +231,14 @@ class Settings(BaseSettings):
         return {k: v for k, v in found.items() if v}
 
     def all_secret_values(self) -> list[str]:
-        """Every SIAR_SECRET_* value known, so logs and errors can redact them."""
-        values = {v for k, v in os.environ.items() if k.startswith("SIAR_SECRET_") and v}
-        values |= {v for k, v in _dotenv().items() if k.startswith("SIAR_SECRET_") and v}
-        return sorted(values)
+        """Every SIAR_SECRET_* value known (environment and .env), so logs and errors can
+        redact them."""
+        return envfile.secret_values()
 
 
-def _dotenv() -> Mapping[str, str | None]:
-    path = Path(os.environ.get("SIAR_ENV_FILE", ".env"))
-    try:
-        stat = path.stat()
-    except OSError:
-        return {}
-    if not path.is_file():
-        return {}
-    return _parsed_dotenv(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=4)
-def _parsed_dotenv(path: str, mtime_ns: int, size: int) -> Mapping[str, str | None]:
-    """A .env file parsed once per version of it (``mtime_ns`` and ``size`` are the
-    cache key: an edited file is read again). Parsing it per secret, with its variables
-    expanded against the whole environment, cost a daemon with a hundred accounts about
-    a second of start-up."""
-    return MappingProxyType(dict(dotenv_values(path)))
-
-
-#: the TOML file :func:`load_settings` is reading, for :meth:`Settings.settings_customise_sources`
+#: the TOML file :func:`load_settings` read, for :meth:`Settings.settings_customise_sources`
 #: (a variable, not a subclass per call: building a settings class costs ~20 ms of start-up)
-_toml_file: ContextVar[Path | None] = ContextVar("siar_toml_file", default=None)
+_toml_data: ContextVar[dict[str, Any] | None] = ContextVar("siar_toml_data", default=None)
 
 
 def config_candidates() -> list[Path]:
@@ -280,7 +257,17 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
     else:
         path = next((p for p in config_candidates() if p.is_file()), None)
 
-    reading = _toml_file.set(path)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with path.open("rb") as file:
+                data = tomllib.load(file)
+        except (OSError, ValueError) as exc:  # a TOML syntax error is a ValueError
+            raise ConfigError(
+                f"{path}: cannot read: {exc}",
+                hint="check the TOML syntax (strings in quotes, [[accounts]] tables)") from exc
+        check_known_keys(data, path)
+    reading = _toml_data.set(data)
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
@@ -290,11 +277,80 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
             f"{path or 'settings'}: {loc}: {error['msg'].removeprefix('Value error, ')}",
             hint="see config/siar.example.toml for every key",
         ) from exc
-    except (OSError, ValueError) as exc:  # a TOML syntax error arrives as ValueError
-        raise ConfigError(
-            f"{path}: cannot read: {exc}",
-            hint="check the TOML syntax (strings in quotes, [[accounts]] tables)") from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path or 'settings'}: cannot read: {exc}",
+                          hint="see config/siar.example.toml for every key") from exc
     finally:
-        _toml_file.reset(reading)
+        _toml_data.reset(reading)
     settings.config_file = path
     return settings
+
+
+# --- every key of the TOML file is one Siar knows ----------------------------------------------
+
+#: set by load_settings, never read from the file
+_NOT_IN_FILE = {"config_file"}
+
+
+def check_known_keys(data: dict[str, Any], path: Path) -> None:
+    """Refuse any key of the TOML file Siar does not read, at every level: a typo such as
+    ``dry_rum = true`` silently ignored would publish for real what was meant as a rehearsal.
+    The message names the file, where the key is, and the closest known key."""
+    top = {name for name in Settings.model_fields if name not in _NOT_IN_FILE}
+    # pydantic-settings matches the file's top-level keys without regard to case
+    for key in data:
+        if key.lower() not in top:
+            _unknown(path, "", key, top)
+    data = {key.lower(): value for key, value in data.items()}
+    tables: list[tuple[str, Any, type[BaseModel]]] = [
+        ("[daemon] ", data.get("daemon"), DaemonSettings),
+        ("[notify] ", data.get("notify"), NotifySettings)]
+    accounts = data.get("accounts")
+    if isinstance(accounts, list):
+        tables += [(f"[[accounts]] #{number}{_named(entry)}: ", entry, AccountSettings)
+                   for number, entry in enumerate(accounts, 1)]
+    for where, table, model in tables:
+        if isinstance(table, dict):
+            for key in table:
+                if key not in model.model_fields:
+                    _unknown(path, where, key, set(model.model_fields))
+    _check_network_tables(data, path)
+
+
+def _check_network_tables(data: dict[str, Any], path: Path) -> None:
+    """``[mentions.<org>]`` has ``name`` and a handle (and Bluesky-style ``<network>_did``)
+    per network; ``[utm.<network>]`` is keyed by network (its parameters are free)."""
+    mentions, utm = data.get("mentions"), data.get("utm")
+    if not (isinstance(mentions, dict) and mentions) and not (isinstance(utm, dict) and utm):
+        return
+    from channels import registry
+
+    networks = set(registry.networks())
+    if isinstance(mentions, dict):
+        known = {"name"} | networks | {f"{n}_did" for n in networks}
+        for org, entry in mentions.items():
+            if isinstance(entry, dict):
+                for key in entry:
+                    if key not in known:
+                        _unknown(path, f"[mentions.{org}] ", key, known)
+    if isinstance(utm, dict):
+        for key in utm:
+            if key not in networks:
+                _unknown(path, "[utm] ", key, networks, what="network")
+
+
+def _named(entry: Any) -> str:
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return f" ({name!r})" if isinstance(name, str) else ""
+
+
+def _unknown(path: Path, where: str, key: str, known: set[str], what: str = "key") -> None:
+    close = difflib.get_close_matches(key.lower(), sorted(known), n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    if where == "" and key.lower() == "secrets":
+        hint = ("secrets are never read from the config file: set them in the environment "
+                "or .env as SIAR_SECRET_<ACCOUNT>_<FIELD>, and remove them from here")
+    else:
+        hint = (f"known {what}s here: {', '.join(sorted(known))}; "
+                "see config/siar.example.toml")
+    raise ConfigError(f"{path}: {where}unknown {what} {key!r}{guess}", hint=hint)

@@ -157,14 +157,13 @@ def _run() -> int | None:
 
 
 def _safe(text: str) -> str:
-    """Redact every known secret from a message before it reaches the terminal."""
+    """Redact every known secret (environment and .env) from a message before it reaches
+    the terminal."""
     from rich.markup import escape
 
-    secrets = [v for k, v in os.environ.items() if k.startswith("SIAR_SECRET_") and v]
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return escape(text)
+    from scheduler.envfile import redact
+
+    return escape(redact(text))
 
 
 # Registering the commands last (their modules import ``app`` and ``state`` from here), in

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 
-from scheduler.cli import app, console, print_json, state
+from scheduler.cli import app, console, err_console, print_json, state
+
+
+def warn_about_exposed_secrets() -> None:
+    """On stderr (JSON on stdout stays clean): each file holding secrets that group or
+    others can read, with the command that fixes it."""
+    from rich.markup import escape
+
+    from scheduler.envfile import exposure_warnings
+
+    for warning in exposure_warnings(state.settings):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 @app.group("accounts", invoke_without_command=True,
@@ -31,6 +45,7 @@ def accounts_group(ctx: click.Context, as_json: bool) -> None:
         missing = [account.secret_variable(f) for f in fields
                    if not state.settings.secret(account, f, required=False)]
         rows.append((account, missing, None))
+    warn_about_exposed_secrets()
     if as_json:
         print_json([{"name": a.name, "channel": a.network, "enabled": a.enabled,
                      "base_url": a.base_url, "timezone": a.timezone, "slots": a.slots,
@@ -88,32 +103,57 @@ def check_accounts(name: str | None, as_json: bool) -> None:
 @accounts_group.command("refresh")
 @click.argument("name", help="The account whose token to extend (e.g. Threads).")
 @click.option("--env-file", default=".env", envvar="SIAR_ENV_FILE", show_envvar=True,
+              type=click.Path(path_type=Path, dir_okay=False),
               help="Where the new token is written.")
-def refresh_account(name: str, env_file: str) -> None:
+def refresh_account(name: str, env_file: Path) -> None:
     """Extend a long-lived token that expires (Threads: 60 days) and store it in .env.
 
     Secrets live outside the database, so the new token goes where secrets are read from;
     its value is never printed. Restart the daemon afterwards so it reads the new token.
     """
-    from dotenv import set_key
-
+    from scheduler import envfile
     from scheduler.dispatcher import Adapters
     from scheduler.errors import SiarError
     from scheduler.timeparse import show
 
     account = state.settings.account(name)
+    variable = account.secret_variable("access_token")
+    # Checked before asking the network: a token it issues that cannot take effect, or
+    # cannot be stored, would be reported as a success that is not one.
+    if os.environ.get(variable):
+        raise SiarError(
+            f"{variable} is set in the environment, and the environment wins over "
+            f"{env_file}: a refreshed token written there would never be used. Nothing "
+            "was refreshed",
+            hint=f"keep the token in {env_file} only: put it there, remove {variable} from "
+                 "the environment (your shell, the service's unit file) and run this again")
+    if problem := envfile.writable_dir(env_file):
+        raise SiarError(f"cannot write {env_file}: {problem}. Nothing was refreshed",
+                        hint=f"run as the user who owns {env_file}, or pass --env-file")
     adapter = Adapters(state.settings).get(account.name)
     refresh = getattr(adapter, "refresh_token", None)
     if refresh is None:
         raise SiarError(f"{name} ({account.network}): this network's tokens do not need "
                         "refreshing by Siar")
-    result = refresh()
+    try:
+        result = refresh()
+    finally:
+        adapter.close()
     token = getattr(result, "access_token", None)
     if token is None:
         raise SiarError(f"{name}: the network refused to refresh the token: {result}",
                         hint="log in again on the network and put the new token in .env")
-    variable = account.secret_variable("access_token")
-    set_key(env_file, variable, token, quote_mode="never")
-    adapter.close()
-    console.print(f"updated {variable} in {env_file}; the token now expires "
-                  f"{show(result.expires_at, account.timezone)}. Restart the daemon to use it.")
+    envfile.check_token(token, f"{name}: the token the network answered")
+    written = envfile.write_secret(env_file, variable, token)
+    where = (f"{env_file} (a link: written to {written.target})" if written.via_link
+             else str(env_file))
+    console.print(f"updated {variable} in {where}; the token now expires "
+                  f"{show(result.expires_at, account.timezone)}. Restart the daemon to use it.",
+                  highlight=False)
+    if written.tightened_from is not None:
+        console.print(f"{written.target} was readable by others (mode "
+                      f"{written.tightened_from:04o}): it is now 0600", highlight=False)
+    reads = envfile.env_file_path()
+    if written.target != Path(os.path.realpath(reads)):
+        console.print(f"[yellow]note:[/] secrets are read from {reads}, not {env_file}: "
+                      f"start the daemon with SIAR_ENV_FILE={env_file}", highlight=False)

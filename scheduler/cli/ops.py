@@ -8,7 +8,7 @@ import os
 import click
 
 from scheduler.cli import app, console, print_json, state
-from scheduler.cli.accounts import accounts_group
+from scheduler.cli.accounts import accounts_group, warn_about_exposed_secrets
 
 
 @app.command()
@@ -52,6 +52,7 @@ def status(as_json: bool) -> None:
     from scheduler.timeparse import iso, show
 
     settings = state.settings
+    warn_about_exposed_secrets()
     snap = snapshot(state.engine, settings.daemon)
     zone = settings.timezone
     in_doubt = queue.in_doubt(state.engine, limit=20)
