@@ -298,6 +298,12 @@ def test_a_trusted_relay_may_take_a_login_without_encryption_when_the_account_sa
         assert server.logins == [USERNAME, USERNAME]
 
 
+def test_check_says_when_the_server_offers_no_login_at_all(cert_dir: Path) -> None:
+    with FakeSMTP(cert_dir, security="none", username=None) as server:
+        result = channel_for(server, allow_plaintext_login=True).check()
+        assert not result.ok and "offers no login" in result.detail
+
+
 def test_allow_plaintext_login_must_be_a_boolean(smtp: FakeSMTP) -> None:
     with pytest.raises(ConfigError, match="allow_plaintext_login must be true or false"):
         channel_for(smtp, allow_plaintext_login="yes")

@@ -253,6 +253,20 @@ def test_a_create_by_an_earlier_siar_without_the_marker_is_left_to_staff(fake, c
     assert fake.calls("POST", ".*/posts") == [] and len(fake.posts) == 1
 
 
+def test_the_fake_sanitises_slugs_and_suffixes_taken_ones_like_wordpress(fake):
+    def create(**fields: str) -> None:
+        answer = requests.post(f"{fake.url}/wp-json/wp/v2/posts", auth=("humas", PASSWORD),
+                               json=fields, timeout=2)
+        assert answer.status_code == 201
+
+    create(title="Jadwal Kunjungan: Lapas!", status="publish")
+    create(title="Jadwal Kunjungan: Lapas!", status="publish")
+    create(title="Lain", slug="Jadwal Kunjungan: Lapas!", status="draft")  # drafts keep it
+
+    assert [p.slug for p in fake.posts] == [
+        "jadwal-kunjungan-lapas", "jadwal-kunjungan-lapas-2", "jadwal-kunjungan-lapas"]
+
+
 @given(st.text(max_size=120))
 def test_the_slug_sent_is_the_slug_wordpress_stores(title):
     adapter = WordPressChannel(AccountConfig(name="w", network="wordpress"), {})
