@@ -232,6 +232,8 @@ class EmailChannel(Channel):
             return Published(first.remote_id, first.url)
         if not self.sender:
             return Rejected("no sender: set option 'from' (or secret username)")
+        if problem := self.preflight(delivery.variant):
+            return Rejected(problem)  # queued before the check existed: it can never go out
         try:
             message = self.build_message(delivery)
         except ImageError as exc:

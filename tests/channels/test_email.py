@@ -451,6 +451,14 @@ def test_a_subject_with_a_carriage_return_is_refused_before_it_is_queued() -> No
     assert "on one line" in problem
 
 
+def test_a_post_queued_with_such_a_subject_earlier_is_rejected_not_sent(
+        smtp: FakeSMTP) -> None:
+    with watch_sends() as watch:
+        outcome = channel_for(smtp).publish(make_delivery(TEXT, subject="Jadwal\rKunjungan"))
+    assert isinstance(outcome, Rejected) and "carriage return" in outcome.reason
+    assert smtp.messages == [] and watch.creates == 0
+
+
 @given(subject=st.text(min_size=1, max_size=60))
 def test_every_subject_preflight_accepts_makes_a_valid_message(subject: str) -> None:
     channel = EmailChannel(AccountConfig(name="e", network="email",
