@@ -6,7 +6,12 @@ port 587 —, ``tls`` for implicit TLS on 465, or ``none`` for a trusted local r
 ``domain`` (right-hand side of the Message-ID; default: the sender's domain) and
 ``ca_file`` (a CA bundle to trust, e.g. an office relay's own certificate). Secrets
 ``username`` and ``password`` (``SIAR_SECRET_<ACCOUNT>_USERNAME`` / ``_PASSWORD``) are
-used when set; a relay that needs no login gets none.
+used when set; a relay that needs no login gets none. A login is never sent in clear:
+``security = "none"`` with a username is a configuration error unless the account also
+says ``allow_plaintext_login = true`` (a relay on the same machine or a trusted network).
+
+The HTML part is one document: the e-mail template writes a whole one, and the images
+(``cid:``) go inside its body; a fragment (another template, or none) is wrapped.
 
 The Message-ID is derived from the post's publish key, so every attempt of one post
 carries the same id and mail clients can fold a rare duplicate. ``email.utils.make_msgid``
@@ -16,15 +21,18 @@ What a failure means (RFC 5321 reply classes): a 4xx reply is transient → ``No
 a 5xx reply is permanent → ``Rejected``; 535/530 (and friends) → ``AuthFailed``. The
 one dangerous moment is after the final ``.`` of DATA: if the connection breaks before
 the server's 250, the server may have queued the message → ``InDoubt``. Anything that
-breaks earlier aborts the transaction, and the server discards it → ``NotSent``.
+breaks earlier aborts the transaction, and the server discards it → ``NotSent``. So the
+final ``.`` is what :func:`channels.base.note_create_sent` is told about.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import re
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.headerregistry import Address
@@ -45,6 +53,8 @@ from channels.base import (
     Outcome,
     Published,
     Rejected,
+    Variant,
+    note_create_sent,
 )
 from channels.http import redact
 from channels.images import ImageError, prepare_image
@@ -55,6 +65,23 @@ log = logging.getLogger(__name__)
 SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 #: replies that mean the credentials (or their absence) are the problem
 AUTH_CODES = {530, 534, 535, 538}
+#: options that end up in a header, where a line break would start another header
+HEADER_OPTIONS = ("from", "from_name", "to", "bcc", "reply_to", "domain")
+_CONTROL_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\t": "a tab"}
+_DOCUMENT = re.compile(r"\A\s*(?:<!doctype\b|<html\b)", re.IGNORECASE)
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+_HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
+
+
+def control_character(text: str) -> str | None:
+    """The first control character (or line/paragraph separator) in ``text``, described
+    with where it stands, or ``None``: a header holds one line of printable text."""
+    for index, char in enumerate(text):
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            name = _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+            before = text[max(0, index - 20):index].strip()
+            return f"{name} after {before!r}" if before else f"{name} at the start"
+    return None
 
 
 def _addresses(value: str | Sequence[str] | None) -> list[str]:
@@ -66,23 +93,25 @@ def _addresses(value: str | Sequence[str] | None) -> list[str]:
 
 
 class _TrackedSMTP(smtplib.SMTP):
-    """Knows whether the end of DATA (``<CRLF>.<CRLF>``) has left the machine."""
+    """Knows whether the end of DATA (``<CRLF>.<CRLF>``) has left the machine.
+
+    smtplib sends the message and its final dot in one ``send``: from that moment the
+    server may queue it, so the attempt's watch is told just before (``note_create_sent``).
+    """
 
     final_dot_sent = False
 
     def send(self, s: bytes | str) -> None:
+        final = isinstance(s, bytes) and s.endswith(b"\r\n.\r\n")
+        if final:
+            note_create_sent()
         super().send(s)
-        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+        if final:
             self.final_dot_sent = True
 
 
-class _TrackedSMTPSSL(smtplib.SMTP_SSL):
-    final_dot_sent = False
-
-    def send(self, s: bytes | str) -> None:
-        super().send(s)
-        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
-            self.final_dot_sent = True
+class _TrackedSMTPSSL(_TrackedSMTP, smtplib.SMTP_SSL):
+    """The same over implicit TLS (port 465)."""
 
 
 class EmailChannel(Channel):
@@ -104,6 +133,36 @@ class EmailChannel(Channel):
         self.sender = str(options.get("from") or secrets.get("username") or "")
         self.to = _addresses(options.get("to"))
         self.bcc = _addresses(options.get("bcc"))
+        self._check_options(account, secrets)
+
+    def _check_options(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
+        """Refuse what would send a password in clear or break a header."""
+        options = account.options
+        plaintext_ok = options.get("allow_plaintext_login", False)
+        if not isinstance(plaintext_ok, bool):
+            raise ConfigError(f"account {account.name!r}: allow_plaintext_login must be true "
+                              f"or false, not {plaintext_ok!r}",
+                              hint="write allow_plaintext_login = true (without quotes)")
+        if self.security == "none" and secrets.get("username") and not plaintext_ok:
+            raise ConfigError(
+                f"account {account.name!r}: security = \"none\" would send the password "
+                f"of {self._variable('username')} in clear text",
+                hint="use security = \"starttls\" (port 587) or \"tls\" (465); for a relay "
+                     f"without login remove {self._variable('username')} and "
+                     f"{self._variable('password')}; only for a relay on this machine or a "
+                     "trusted network, add allow_plaintext_login = true to the account's "
+                     "options")
+        for name in HEADER_OPTIONS:
+            given = options.get(name)
+            for value in [given] if isinstance(given, str) else list(given or []):
+                if problem := control_character(str(value)):
+                    raise ConfigError(f"account {account.name!r}: option {name} contains "
+                                      f"{problem}", hint=f"write {name} on one line")
+
+    def _variable(self, field: str) -> str:
+        # the environment variable of a secret, as scheduler.settings names it
+        return f"SIAR_SECRET_{re.sub(r'[^A-Za-z0-9]', '_', self.account.name).upper()}_" \
+               f"{field.upper()}"
 
     # --- the message -----------------------------------------------------------------
 
@@ -118,7 +177,7 @@ class EmailChannel(Channel):
         variant = delivery.variant
         extra = variant.extra
         text = extra.get("text") or "\n\n".join(variant.parts)
-        subject = extra.get("subject") or variant.title or variant.parts[0].split("\n", 1)[0]
+        subject = self.subject(variant)
         message = EmailMessage()
         message["Subject"] = subject
         name = self.account.options.get("from_name")
@@ -137,10 +196,10 @@ class EmailChannel(Channel):
                   if with_images else [])
         cids = [f"img{n}.{self.derive_key(delivery.publish_key, 'cid', n, length=12)}"
                 for n in range(len(images))]
-        body_html = extra.get("html") or _paragraphs(text)
-        body_html += "".join(f'<p><img src="cid:{cid}" alt="{html.escape(image.alt)}"></p>'
-                             for cid, image in zip(cids, images, strict=True))
-        message.add_alternative(_document(subject, body_html), subtype="html")
+        inline = "".join(f'<p><img src="cid:{cid}" alt="{html.escape(image.alt)}"></p>'
+                         for cid, image in zip(cids, images, strict=True))
+        message.add_alternative(_one_document(subject, extra.get("html") or _paragraphs(text),
+                                              inline), subtype="html")
         if images:
             html_part = message.get_payload()[1]  # type: ignore[index]
             for cid, image in zip(cids, images, strict=True):
@@ -148,6 +207,19 @@ class EmailChannel(Channel):
                 html_part.add_related(image.data, maintype, subtype, cid=f"<{cid}>",
                                       filename=image.filename, disposition="inline")
         return message
+
+    @staticmethod
+    def subject(variant: Variant) -> str:
+        return str(variant.extra.get("subject") or variant.title
+                   or variant.parts[0].split("\n", 1)[0])
+
+    def preflight(self, variant: Variant) -> str | None:
+        """A subject with a line break or another control character cannot be a header
+        (and a CR or LF in one could start another header): refused when queued."""
+        if variant.parts and (problem := control_character(self.subject(variant))):
+            return (f"the e-mail subject (made from the release's title) contains {problem}; "
+                    "write the title on one line, without control characters")
+        return None
 
     # --- publishing ------------------------------------------------------------------
 
@@ -160,6 +232,8 @@ class EmailChannel(Channel):
             return Published(first.remote_id, first.url)
         if not self.sender:
             return Rejected("no sender: set option 'from' (or secret username)")
+        if problem := self.preflight(delivery.variant):
+            return Rejected(problem)  # queued before the check existed: it can never go out
         try:
             message = self.build_message(delivery)
         except ImageError as exc:
@@ -243,9 +317,7 @@ class EmailChannel(Channel):
         return Rejected(f"SMTP server refused the message: {reply}")
 
     def _reply(self, exc: smtplib.SMTPResponseException) -> str:
-        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) \
-            else str(exc.smtp_error)
-        return self._clean(f"{exc.smtp_code} {text}")
+        return f"{exc.smtp_code} {self._text(exc.smtp_error)}"
 
     def _clean(self, text: str) -> str:
         return redact(text, self.secrets.values())
@@ -253,28 +325,68 @@ class EmailChannel(Channel):
     # --- the rest of the interface ---------------------------------------------------
 
     def check(self) -> CheckResult:
+        """Connect, log in when a username is set, and try the envelope without DATA
+        (MAIL FROM, RCPT TO each recipient, RSET): a server that wants a login, or
+        refuses the sender or a recipient, says so here, and nothing is sent."""
         identity = self.secrets.get("username") or self.sender or None
         try:
             smtp = self._connect()
         except smtplib.SMTPAuthenticationError as exc:
-            return CheckResult(ok=False, detail=f"login refused: {self._reply(exc)}",
-                               identity=identity)
+            return CheckResult(ok=False, identity=identity, detail=(
+                f"login refused ({self._reply(exc)}): the password in "
+                f"{self._variable('password')} (or the username in "
+                f"{self._variable('username')}) is wrong"))
+        except smtplib.SMTPNotSupportedError as exc:
+            return CheckResult(ok=False, identity=identity, detail=(
+                f"{self.host}:{self.port} offers no {'login' if 'AUTH' in str(exc) else 'TLS'}"
+                f" on this connection ({self._clean(str(exc))}): check security and port"))
         except smtplib.SMTPResponseException as exc:
             return CheckResult(ok=False, detail=self._reply(exc), identity=identity)
         except (smtplib.SMTPException, OSError) as exc:
             return CheckResult(ok=False, detail=f"cannot reach {self.host}:{self.port}: "
                                                 f"{self._clean(repr(exc))}", identity=identity)
         try:
-            code, _ = smtp.noop()
+            problem = self._try_envelope(smtp)
             _quit_quietly(smtp)
         except (smtplib.SMTPException, OSError) as exc:
             smtp.close()
-            return CheckResult(ok=False, detail=f"NOOP failed: {self._clean(repr(exc))}",
-                               identity=identity)
+            return CheckResult(ok=False, identity=identity,
+                               detail=f"the server broke off: {self._clean(repr(exc))}")
         login = "logged in" if self.secrets.get("username") else "no login configured"
-        return CheckResult(ok=code == 250,
-                           detail=f"{self.host}:{self.port} {self.security}, {login}, NOOP {code}",
-                           identity=identity)
+        where = f"{self.host}:{self.port} {self.security}, {login}"
+        if problem:
+            return CheckResult(ok=False, detail=f"{where}: {problem}", identity=identity)
+        recipients = len(self.to or [self.sender]) + len(self.bcc)
+        return CheckResult(ok=True, identity=identity, detail=(
+            f"{where}, sender and {recipients} recipient(s) accepted (nothing sent)"))
+
+    def _try_envelope(self, smtp: smtplib.SMTP) -> str | None:
+        """What is wrong with the envelope, or ``None``; ends with RSET (no DATA)."""
+        code, reply = smtp.noop()
+        if code != 250:
+            return f"NOOP answered {code} {self._text(reply)}"
+        try:
+            code, reply = smtp.mail(self.sender)
+            if code in AUTH_CODES:
+                return (f"the server requires a login ({code} {self._text(reply)}): set "
+                        f"{self._variable('username')} and {self._variable('password')}"
+                        if not self.secrets.get("username") else
+                        f"the server refuses this login for sending ({code} "
+                        f"{self._text(reply)})")
+            if code != 250:
+                return f"sender {self.sender} refused: {code} {self._text(reply)}"
+            refused = []
+            for recipient in (self.to or [self.sender]) + self.bcc:
+                code, reply = smtp.rcpt(recipient)
+                if code >= 500:
+                    refused.append(f"{recipient}: {code} {self._text(reply)}")
+            return f"recipients refused: {'; '.join(refused)}" if refused else None
+        finally:
+            smtp.rset()
+
+    def _text(self, reply: bytes | str) -> str:
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        return self._clean(text)
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         message = self.build_message(delivery, with_images=False)
@@ -295,6 +407,18 @@ def _paragraphs(text: str) -> str:
 def _document(title: str, body: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="id"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title></head><body>{body}</body></html>\n")
+
+
+def _one_document(title: str, body_html: str, inline: str) -> str:
+    """The HTML part: the template's own document with ``inline`` (the images) at the end
+    of its body, or a fragment wrapped into a document with them."""
+    if not _DOCUMENT.match(body_html):
+        return _document(title, body_html + inline)
+    ends = ([m.start() for m in _BODY_END.finditer(body_html)]
+            or [m.start() for m in _HTML_END.finditer(body_html)])
+    if not ends:
+        return body_html + inline
+    return body_html[:ends[-1]] + inline + body_html[ends[-1]:]
 
 
 def _quit_quietly(smtp: smtplib.SMTP) -> None:

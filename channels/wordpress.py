@@ -8,10 +8,16 @@
 * the post: ``POST /wp/v2/posts {title, content, excerpt, status, slug, tags,
   categories, featured_media}``
 
-WordPress has no idempotency key, so every post gets a **deterministic slug** (the
-composer's ``slug``, or one derived from the title and the publish key). Before a
-create that an earlier attempt may already have made, and when probing a post in doubt,
-``GET /wp/v2/posts?slug=…&status=any`` tells whether it exists.
+WordPress has no idempotency key, so every post gets a **slug of its own**: the
+composer's slug (or the title's) followed by 8 hex characters of the post's publish key,
+``jadwal-kunjungan-3f9c01ab``. Before a create that an earlier attempt may already have
+made, and when probing a post in doubt, ``GET /wp/v2/posts?slug=…&status=any`` tells
+whether it exists; the marker in the slug makes sure the post found is this one and never
+another release's post with the same title.
+
+Titles, excerpts and alt texts are plain text to Siar but HTML to WordPress (``title`` is
+filtered by kses and printed unescaped by themes): they are sent escaped, so
+``Jam Layanan <Online> & Tatap Muka`` shows as written.
 
 :meth:`WordPressChannel.upload_media` is also how Instagram and Threads images get the
 public URL those networks fetch them from.
@@ -23,7 +29,6 @@ import base64
 import html
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -51,13 +56,11 @@ __all__ = ["MediaUploadError", "WordPressChannel", "slugify"]
 PERMISSION_CODES = frozenset({"rest_cannot_create", "rest_cannot_publish", "rest_forbidden",
                               "rest_cannot_upload", "rest_cannot_assign_term",
                               "rest_cannot_create_term"})
-#: WordPress caps slugs at 200 characters; keep them readable
+#: WordPress caps slugs at 200 characters; keep them readable (the marker comes on top)
 SLUG_LENGTH = 80
-#: how many WordPress "-2", "-3"… duplicates of a slug the look-up also asks for
-SLUG_SUFFIXES_PROBED = 4
-#: tolerated difference between the site's clock and ours
-CLOCK_MARGIN = timedelta(hours=1)
 HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
+#: ``sanitize_text_field`` (which WordPress applies to alt text) deletes ``%`` + 2 hex digits
+PERCENT_OCTET = re.compile(r"%(?=[0-9a-fA-F]{2})")
 
 
 class MediaUploadError(SiarError):
@@ -65,9 +68,27 @@ class MediaUploadError(SiarError):
 
 
 def slugify(text: str) -> str:
-    """A WordPress-style slug: ASCII, lower case, words joined by hyphens."""
+    """A WordPress-style slug: ASCII, lower case, words joined by hyphens.
+
+    WordPress's own ``sanitize_title`` leaves such a slug as it is, so the slug sent is the
+    slug stored, and a look-up by it finds the post.
+    """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def plain_text(text: str) -> str:
+    """``text`` escaped so that WordPress, which treats titles and excerpts as HTML, shows it
+    literally (``<Online>`` would otherwise be dropped as an unknown tag, by kses or by
+    the browser)."""
+    return html.escape(text, quote=False)
+
+
+def alt_text(text: str) -> str:
+    """Alt text as WordPress must receive it to show it literally: escaped like a title,
+    and a ``%`` before two hex digits written ``&#37;`` (``sanitize_text_field`` would
+    delete ``%ab`` as a URL-encoded octet)."""
+    return PERCENT_OCTET.sub("&#37;", plain_text(text))
 
 
 class WordPressChannel(HttpChannel):
@@ -112,8 +133,11 @@ class WordPressChannel(HttpChannel):
     def call(self, method: str, path: str, *, creating: bool,
              **kwargs: Any) -> Any | Outcome:
         """One REST request: the decoded JSON body, or the outcome it means."""
+        # ``create``: the request that makes the post; once it has left, an exception
+        # means the post may exist (channels.base.watch_sends)
         answer = request(self.session, method, f"{self.api_url}/{path.lstrip('/')}",
-                         secrets=self._secret_values, timeout=self.timeouts, **kwargs)
+                         secrets=self._secret_values, timeout=self.timeouts,
+                         create=creating, **kwargs)
         if not isinstance(answer, requests.Response):
             if isinstance(answer, InDoubt) and not creating:
                 return NotSent(answer.detail)
@@ -138,10 +162,8 @@ class WordPressChannel(HttpChannel):
                          self._secret_values)
         status = answer.status_code
         if status == 401 or code in PERMISSION_CODES:
-            hint = (" (some hosts strip the Authorization header: see "
-                    "docs/channels/wordpress.md)" if code == "rest_not_logged_in" else "")
-            return AuthFailed(f"WordPress refused the credentials: {message}{hint}",
-                              http_status=status)
+            return AuthFailed(f"WordPress refused the request ({message}): "
+                              f"{self.refusal_cause(code, status)}", http_status=status)
         if status >= 500 and not creating:
             return NotSent(f"HTTP {status}: {message}", http_status=status)
         outcome = classify_status(answer, secrets=self._secret_values)
@@ -149,13 +171,46 @@ class WordPressChannel(HttpChannel):
             return Rejected(f"HTTP {status}: {message}", http_status=status)
         return outcome or InDoubt(f"HTTP {status}: {message}", http_status=status)
 
+    def refusal_cause(self, code: str | None, status: int) -> str:
+        """What a refusal says about the credentials, from WordPress's own error code
+        (``wp_authenticate_application_password`` in wp-includes/user.php)."""
+        user = self.secrets.get("username", "")
+        if code == "incorrect_password":
+            return (f"the application password of user {user!r} is wrong or was revoked "
+                    "(the login password does not work here): create one under Users → "
+                    f"Profile → Application Passwords and set {self._variable('app_password')}")
+        if code in ("invalid_username", "invalid_email"):
+            return (f"the site has no user {user!r}: set {self._variable('username')} to the "
+                    "login name (or e-mail) of the user who owns the application password")
+        if code == "application_passwords_disabled":
+            return ("this site does not allow application passwords: WordPress allows them "
+                    "only over HTTPS, and a plugin or filter may turn them off")
+        if code == "application_passwords_disabled_for_user":
+            return (f"application passwords are turned off for user {user!r}: ask the "
+                    "site's administrator")
+        if status == 401:
+            # No error about the credentials: WordPress never saw them and treated the
+            # request as anonymous.
+            return ("WordPress did not receive the credentials: the host may strip the "
+                    "Authorization header (see docs/channels/wordpress.md), or the site "
+                    "has no application password in use yet")
+        return (f"user {user!r} may not do this on this site: give it a role that may "
+                "publish posts and upload files (Author or Editor)")
+
+    def _variable(self, field: str) -> str:
+        # the environment variable of a secret, as scheduler.settings names it
+        return f"SIAR_SECRET_{re.sub(r'[^A-Za-z0-9]', '_', self.account.name).upper()}_" \
+               f"{field.upper()}"
+
     # --- what the post is made of -------------------------------------------------------
     def slug(self, delivery: Delivery) -> str:
-        """The composer's slug, or title + a short hash of the publish key (stable)."""
-        given = delivery.variant.extra.get("slug")
-        if given:
-            return str(given)
-        base = slugify(self.title(delivery.variant))[:SLUG_LENGTH].rstrip("-") or "rilis"
+        """The composer's slug (or the title's) + 8 hex characters of the publish key.
+
+        The marker makes the slug this post's alone: another release with the same title
+        gets another slug, so a look-up by slug can never take its post for this one.
+        """
+        given = delivery.variant.extra.get("slug") or self.title(delivery.variant)
+        base = slugify(str(given))[:SLUG_LENGTH].rstrip("-") or "rilis"
         return f"{base}-{self.derive_key(delivery.publish_key, 'wordpress', length=8)}"
 
     @staticmethod
@@ -186,12 +241,12 @@ class WordPressChannel(HttpChannel):
             content += (f'\n<figure class="wp-block-image"><img src="{html.escape(item["url"])}"'
                         f' alt="{html.escape(item["alt"])}" /></figure>')
         fields: dict[str, Any] = {
-            "title": self.title(variant), "content": content,
+            "title": plain_text(self.title(variant)), "content": content,
             "status": str(self.account.options.get("status", "publish")),
             "slug": self.slug(delivery), "tags": tags, "categories": categories,
         }
         if variant.extra.get("excerpt"):
-            fields["excerpt"] = str(variant.extra["excerpt"])
+            fields["excerpt"] = plain_text(str(variant.extra["excerpt"]))
         if media:
             fields["featured_media"] = media[0]["id"]
         return fields
@@ -242,7 +297,7 @@ class WordPressChannel(HttpChannel):
         media_id, url = int(body["id"]), str(body.get("source_url", ""))
         if image.alt:
             updated = self.call("POST", f"media/{media_id}", creating=False,
-                                json={"alt_text": image.alt})
+                                json={"alt_text": alt_text(image.alt)})
             if not isinstance(updated, dict):
                 return updated
         return {"id": media_id, "url": url, "alt": image.alt}
@@ -277,37 +332,39 @@ class WordPressChannel(HttpChannel):
         return uploaded
 
     # --- publishing -------------------------------------------------------------------
-    def find_post(self, slug: str, since: datetime) -> dict[str, Any] | Outcome | None:
-        """This post, found by its slug in any status; ``None`` if it does not exist.
+    def find_post(self, slug: str) -> dict[str, Any] | Outcome | None:
+        """The post with this post's ``slug``, in any status; ``None`` if there is none.
 
-        WordPress gives a taken slug a ``-2``, ``-3``… suffix, so those are asked for too,
-        and a post dated before ``since`` is another post that happens to share the slug
-        (e.g. an older release with the same title).
+        The slug carries the post's marker, so whatever answers to it is this post. (A
+        ``-2`` duplicate could only be a second copy of this very post, which needs the
+        first to exist: asking for the slug itself is enough.)
         """
-        candidates = [slug, *(f"{slug}-{n}" for n in range(2, 2 + SLUG_SUFFIXES_PROBED))]
         found = self.call("GET", "posts", creating=False,
-                          params={"slug": ",".join(candidates), "status": "any",
-                                  "context": "edit", "_fields": "id,link,slug,status,date_gmt",
-                                  "per_page": str(len(candidates))})
+                          params={"slug": slug, "status": "any", "context": "edit",
+                                  "_fields": "id,link,slug,status"})
         if not isinstance(found, list):
             return found
-        ours = [post for post in found if _posted_at(post) >= since]
-        ours.sort(key=lambda post: candidates.index(post["slug"])
-                  if post.get("slug") in candidates else len(candidates))
-        return ours[0] if ours else None
+        return next((post for post in found if post.get("slug") == slug), None)
 
-    @staticmethod
-    def probe_since(delivery: Delivery) -> datetime:
-        """Posts older than this cannot be this post's (no attempt runs before it is due)."""
-        return delivery.due_at - CLOCK_MARGIN
+    def sent_slug(self, delivery: Delivery) -> str | None:
+        """The slug an earlier attempt's create carried, or ``None`` when that slug had
+        no marker (sent by a Siar before markers: the composer's bare slug may be another
+        release's post, so nothing found by it can be trusted)."""
+        if "slug" in delivery.state:
+            return str(delivery.state["slug"])
+        if delivery.state.get("create_sent") and delivery.variant.extra.get("slug"):
+            return None
+        return self.slug(delivery)
 
     def publish(self, delivery: Delivery) -> Outcome:
         done = delivery.done_part(0)
         if done:
             return Published(done.remote_id, done.url)
-        slug = self.slug(delivery)
         if delivery.state.get("create_sent"):
-            existing = self.find_post(slug, self.probe_since(delivery))
+            sent = self.sent_slug(delivery)
+            if sent is None:
+                return InDoubt(_UNMARKED)
+            existing = self.find_post(sent)
             if isinstance(existing, dict):
                 return self._published(delivery, existing)
             if existing is not None:
@@ -323,11 +380,15 @@ class WordPressChannel(HttpChannel):
         if not isinstance(categories, list):
             return categories
         fields = self.post_fields(delivery, tags=tags, categories=categories, media=media)
-        delivery.checkpoint(create_sent=True)
+        delivery.checkpoint(create_sent=True, slug=fields["slug"])
         body = self.call("POST", "posts", creating=True, json=fields)
-        if not isinstance(body, dict):
-            return body
-        return self._published(delivery, body)
+        if isinstance(body, dict):
+            return self._published(delivery, body)
+        if not isinstance(body, InDoubt):
+            # WordPress answered and refused (401, 403, 4xx, 429), or the request never
+            # left: no post exists, and the next attempt need not look for one.
+            delivery.checkpoint(create_sent=False)
+        return body
 
     def _published(self, delivery: Delivery, post: dict[str, Any]) -> Published:
         post_id, link = str(post["id"]), post.get("link")
@@ -335,12 +396,15 @@ class WordPressChannel(HttpChannel):
         return Published(post_id, link)
 
     def probe(self, delivery: Delivery) -> Outcome | None:
-        """The deterministic slug settles it: found → published, absent → not sent."""
-        found = self.find_post(self.slug(delivery), self.probe_since(delivery))
+        """This post's slug settles it: found → published, absent → not sent."""
+        slug = self.sent_slug(delivery)
+        if slug is None:
+            return None  # staff decide (siar resolve)
+        found = self.find_post(slug)
         if isinstance(found, dict):
             return self._published(delivery, found)
         if found is None:
-            return NotSent(f"no post with slug {self.slug(delivery)!r}: safe to send")
+            return NotSent(f"no post with slug {slug!r}: safe to send")
         return None
 
     def check(self) -> CheckResult:
@@ -378,16 +442,13 @@ class WordPressChannel(HttpChannel):
         return calls
 
 
+_UNMARKED = ("an earlier attempt, by a Siar version before per-post slugs, may have created "
+             "this post under the composer's slug, which another release's post may share: "
+             "look on the site and settle it with 'siar resolve'")
+
+
 def _with_line_breaks(text: str) -> str:
     return text.replace("\n", "<br />")
-
-
-def _posted_at(post: dict[str, Any]) -> datetime:
-    """``date_gmt`` of a REST post (``2026-11-28T02:00:05``, UTC without an offset)."""
-    try:
-        return datetime.fromisoformat(str(post.get("date_gmt"))).replace(tzinfo=UTC)
-    except ValueError:
-        return datetime.max.replace(tzinfo=UTC)  # a draft without a date: cannot exclude it
 
 
 def _json_or_empty(answer: requests.Response) -> dict[str, Any]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,11 +23,15 @@ from channels.base import (
     PartResult,
     Published,
     Rejected,
+    watch_sends,
 )
 from channels.email import EmailChannel
+from scheduler.compose import compose
 from scheduler.errors import ConfigError
+from scheduler.settings import AccountSettings
 from scheduler.variant import Media
-from tests.channels.helpers import assert_no_secret, make_delivery
+from tests.channels.helpers import assert_no_secret, make_delivery, make_variant
+from tests.composer.conftest import make_release, make_settings
 from tests.fakes.smtp import FakeSMTP
 
 # Implicit TLS is invisible to aiosmtpd, so its AUTH-without-TLS warning is a false alarm.
@@ -162,7 +168,10 @@ def test_a_plain_relay_without_login_works(cert_dir: Path) -> None:
     with FakeSMTP(cert_dir, security="none", username=None) as server:
         outcome = channel_for(server, secrets={}).publish(make_delivery(TEXT))
         assert isinstance(outcome, Published)
-        assert channel_for(server, secrets={}).check().detail.endswith("NOOP 250")
+        check = channel_for(server, secrets={}).check()
+        assert check.ok and "no login configured" in check.detail
+        assert check.detail.endswith("sender and 3 recipient(s) accepted (nothing sent)")
+        assert len(server.messages) == 1
 
 
 def test_wrong_password_is_an_auth_failure(smtp: FakeSMTP) -> None:
@@ -247,6 +256,64 @@ def test_check_logs_in_and_sends_noop_without_sending_mail(smtp: FakeSMTP) -> No
     assert not bad.ok and "535" in bad.detail
 
 
+def test_check_tries_the_envelope_and_names_the_login_a_server_requires(
+        smtp: FakeSMTP) -> None:
+    result = channel_for(smtp, secrets={}).check()
+    assert not result.ok and "requires a login" in result.detail and "530" in result.detail
+    assert "SIAR_SECRET_SUREL_HUMAS_USERNAME" in result.detail
+    assert smtp.messages == []
+
+
+def test_check_names_a_recipient_the_server_refuses(smtp: FakeSMTP) -> None:
+    smtp.refuse_recipient(TO[1], "550 5.1.1 No such user")
+    result = channel_for(smtp).check()
+    assert not result.ok and f"{TO[1]}: 550" in result.detail
+    assert smtp.logins == [USERNAME] and smtp.messages == []
+
+
+def test_check_names_the_password_when_the_login_is_refused(smtp: FakeSMTP) -> None:
+    result = channel_for(smtp, secrets={"username": USERNAME, "password": "salah"}).check()
+    assert not result.ok and "login refused (535" in result.detail
+    assert "SIAR_SECRET_SUREL_HUMAS_PASSWORD" in result.detail
+
+
+def test_a_login_without_encryption_is_refused_naming_the_account_field_and_fix(
+        cert_dir: Path) -> None:
+    with FakeSMTP(cert_dir, security="none", username=USERNAME, password=PASSWORD) as server:
+        with pytest.raises(ConfigError) as refused:
+            channel_for(server)
+        message = str(refused.value)
+        assert "'surel-humas'" in message and 'security = "none"' in message
+        assert "in clear text" in message and "allow_plaintext_login = true" in message
+        assert PASSWORD not in message
+        assert server.logins == []
+
+
+def test_a_trusted_relay_may_take_a_login_without_encryption_when_the_account_says_so(
+        cert_dir: Path) -> None:
+    with FakeSMTP(cert_dir, security="none", username=USERNAME, password=PASSWORD) as server:
+        channel = channel_for(server, allow_plaintext_login=True)
+        assert isinstance(channel.publish(make_delivery(TEXT)), Published)
+        assert channel.check().ok
+        assert server.logins == [USERNAME, USERNAME]
+
+
+def test_check_says_when_the_server_offers_no_login_at_all(cert_dir: Path) -> None:
+    with FakeSMTP(cert_dir, security="none", username=None) as server:
+        result = channel_for(server, allow_plaintext_login=True).check()
+        assert not result.ok and "offers no login" in result.detail
+
+
+def test_allow_plaintext_login_must_be_a_boolean(smtp: FakeSMTP) -> None:
+    with pytest.raises(ConfigError, match="allow_plaintext_login must be true or false"):
+        channel_for(smtp, allow_plaintext_login="yes")
+
+
+def test_a_header_option_with_a_line_break_is_a_config_error(smtp: FakeSMTP) -> None:
+    with pytest.raises(ConfigError, match="option from_name contains a line feed"):
+        channel_for(smtp, from_name="Humas\nBcc: semua@example.id")
+
+
 def test_an_unknown_security_mode_is_a_config_error(smtp: FakeSMTP) -> None:
     with pytest.raises(ConfigError, match="security"):
         channel_for(smtp, security="ssl3")
@@ -310,3 +377,118 @@ def test_dry_run_lists_images_without_reading_them(smtp: FakeSMTP) -> None:
     media = [Media(path="/nowhere/foto.jpg", alt="Kegiatan")]
     dry = channel_for(smtp).dry_run_requests(make_delivery(TEXT, media=media))
     assert dry[0]["images"] == [{"path": "/nowhere/foto.jpg", "alt": "Kegiatan"}]
+
+
+# --- one HTML document --------------------------------------------------------------------
+
+
+class _Structure(HTMLParser):
+    """How many of each element and declaration a document has, and where images are."""
+
+    def __init__(self, document: str) -> None:
+        super().__init__()
+        self.declarations: list[str] = []
+        self.tags: Counter[str] = Counter()
+        self.open: list[str] = []
+        self.images_in_body: list[str] = []
+        self.images_elsewhere: list[str] = []
+        self.feed(document)
+        self.close()
+
+    def handle_decl(self, decl: str) -> None:
+        self.declarations.append(decl)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+        if tag == "img":
+            src = dict(attrs).get("src") or ""
+            (self.images_in_body if "body" in self.open else self.images_elsewhere).append(src)
+        elif tag not in ("meta", "br", "hr", "link"):
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag):]
+
+
+def test_the_composed_html_goes_out_as_one_document_with_the_images_in_its_body(
+        smtp: FakeSMTP, photo_jpeg: Path) -> None:
+    doc = make_release("Warga binaan **menjahit** seragam.", base_dir=photo_jpeg.parent,
+                       images=[{"path": photo_jpeg.name, "alt": "Menjahit"}])
+    variant = compose(doc, AccountSettings(name="surel-humas", network="email"),
+                      make_settings())
+    assert variant.extra["html"].lstrip().startswith("<!DOCTYPE html>")  # the template's
+
+    channel_for(smtp).publish(make_delivery(variant))
+
+    message = smtp.messages[0].message
+    html_part = _Structure(body_of(message, "html"))
+    assert [d.lower() for d in html_part.declarations] == ["doctype html"]
+    assert (html_part.tags["html"], html_part.tags["head"], html_part.tags["body"]) == (1, 1, 1)
+    (image,) = [part for part in message.walk() if part.get_content_maintype() == "image"]
+    assert html_part.images_in_body == [f"cid:{image['Content-ID'].strip('<>')}"]
+    assert html_part.images_elsewhere == []
+
+
+def test_html_without_a_document_of_its_own_is_wrapped_into_one(smtp: FakeSMTP,
+                                                                 photo_jpeg: Path) -> None:
+    media = [Media(path=str(photo_jpeg), alt="Kegiatan")]
+    channel_for(smtp).publish(make_delivery(TEXT, html="<p>Isi rilis.</p>", media=media))
+    html_part = _Structure(body_of(smtp.messages[0].message, "html"))
+    assert len(html_part.declarations) == 1 and html_part.tags["body"] == 1
+    assert len(html_part.images_in_body) == 1 and html_part.images_elsewhere == []
+
+
+# --- a subject is one line -----------------------------------------------------------------
+
+
+def test_a_subject_with_a_carriage_return_is_refused_before_it_is_queued() -> None:
+    channel = EmailChannel(AccountConfig(name="surel-humas", network="email"), {})
+    problem = channel.preflight(make_variant(TEXT, subject="Jadwal Kunjungan\rBcc: x@y.id"))
+    assert problem is not None
+    assert "subject" in problem and "title" in problem
+    assert "a carriage return (CR) after 'Jadwal Kunjungan'" in problem
+    assert "on one line" in problem
+
+
+def test_a_post_queued_with_such_a_subject_earlier_is_rejected_not_sent(
+        smtp: FakeSMTP) -> None:
+    with watch_sends() as watch:
+        outcome = channel_for(smtp).publish(make_delivery(TEXT, subject="Jadwal\rKunjungan"))
+    assert isinstance(outcome, Rejected) and "carriage return" in outcome.reason
+    assert smtp.messages == [] and watch.creates == 0
+
+
+@given(subject=st.text(min_size=1, max_size=60))
+def test_every_subject_preflight_accepts_makes_a_valid_message(subject: str) -> None:
+    channel = EmailChannel(AccountConfig(name="e", network="email",
+                                         options={"from": USERNAME}), {})
+    variant = make_variant(TEXT, subject=subject)
+    if channel.preflight(variant) is None:
+        message = channel.build_message(make_delivery(variant), with_images=False)
+        assert "\n" not in str(message["Subject"]) and "\r" not in str(message["Subject"])
+    else:
+        assert any(ord(c) < 32 or ord(c) == 127 or 0x80 <= ord(c) < 0xA0
+                   or c in "\u2028\u2029" for c in subject)
+
+
+# --- the send is watched ---------------------------------------------------------------------
+
+
+def test_the_final_dot_of_data_is_noted_as_the_create(smtp: FakeSMTP) -> None:
+    with watch_sends() as sent:
+        assert isinstance(channel_for(smtp).publish(make_delivery(TEXT)), Published)
+    assert sent.creates == 1 and not sent.create_unsettled
+
+    smtp.drop_after_data()
+    with watch_sends() as dropped:
+        assert isinstance(channel_for(smtp).publish(make_delivery(TEXT)), InDoubt)
+    assert dropped.creates == 1 and dropped.create_unsettled
+
+
+def test_nothing_is_noted_when_the_transaction_ends_before_data(smtp: FakeSMTP) -> None:
+    for address in TO + BCC:
+        smtp.refuse_recipient(address, "550 5.1.1 No such user")
+    with watch_sends() as watch:
+        assert isinstance(channel_for(smtp).publish(make_delivery(TEXT)), Rejected)
+    assert watch.creates == 0

@@ -9,6 +9,8 @@ import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -19,8 +21,12 @@ from PIL import Image
 from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.wordpress import MediaUploadError, WordPressChannel, slugify
+from scheduler.compose import compose
+from scheduler.settings import AccountSettings
 from scheduler.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
+from tests.composer.conftest import make_release, make_settings
+from tests.fakes import wordpress_text as wp_text
 from tests.fakes.server import Fault
 from tests.fakes.wordpress import WordPressFake
 
@@ -90,8 +96,9 @@ def test_title_html_excerpt_and_slug_from_the_composer_win(fake, channel):
                             excerpt="Ringkasan", slug="rakor-agen-informasi-2026"))
 
     [post] = fake.posts
-    assert (post.title, post.content, post.excerpt, post.slug) == (
-        "Judul rilis", "<p>Isi <b>lengkap</b></p>", "Ringkasan", "rakor-agen-informasi-2026")
+    assert (post.title, post.content, post.excerpt) == (
+        "Judul rilis", "<p>Isi <b>lengkap</b></p>", "Ringkasan")
+    assert re.fullmatch(r"rakor-agen-informasi-2026-[0-9a-f]{8}", post.slug)
 
 
 def test_the_derived_slug_is_stable_per_publish_key_and_differs_between_posts(channel):
@@ -191,6 +198,135 @@ def test_a_retry_after_a_create_in_doubt_finds_the_post_instead_of_duplicating_i
     assert outcome == Published(str(post.id), fake.post_link(post))
 
 
+# --- a post is this post: never another release's with the same title ------------------
+
+
+def same_title(publish_key: str, **kw: object):
+    """A release as the composer makes it (the slug is the title's alone), without tags:
+    the create is its first request that needs the credentials."""
+    return release(title="Jadwal Kunjungan", slug="jadwal-kunjungan", tags=[],
+                   publish_key=publish_key, **kw)
+
+
+def test_a_release_refused_401_then_fixed_is_created_as_its_own_post_not_as_an_earlier_one(
+        fake, channel):
+    earlier = channel.publish(same_title("pk-senin"))
+    wrong = channel_for(fake.url, {"username": "humas", "app_password": "salah sandi"})
+    refused = same_title("pk-selasa")
+    assert isinstance(wrong.publish(refused), AuthFailed)
+
+    fixed = channel.publish(same_title("pk-selasa", state=refused.state))
+
+    first, second = fake.posts
+    assert earlier == Published(str(first.id), fake.post_link(first))
+    assert fixed == Published(str(second.id), fake.post_link(second))
+    assert first.slug != second.slug
+
+
+def test_a_definite_refusal_of_the_create_clears_the_create_sent_mark(fake):
+    wrong = channel_for(fake.url, {"username": "humas", "app_password": "salah sandi"})
+    delivery = release(tags=[])
+    assert isinstance(wrong.publish(delivery), AuthFailed)
+    assert delivery.state["create_sent"] is False
+    assert delivery.reported["checkpoints"][-1]["create_sent"] is False
+
+
+def test_a_create_in_doubt_that_never_reached_the_site_is_sent_again_as_its_own_post(
+        fake, channel):
+    channel.publish(same_title("pk-senin"))
+    delivery = same_title("pk-selasa")
+    fake.fail_next(status=502, body="Bad Gateway", path=".*/posts")
+    assert isinstance(channel.publish(delivery), InDoubt)
+
+    retried = channel.publish(same_title("pk-selasa", state=delivery.state))
+
+    _, second = fake.posts
+    assert retried == Published(str(second.id), fake.post_link(second))
+
+
+def test_a_create_by_an_earlier_siar_without_the_marker_is_left_to_staff(fake, channel):
+    fake.add_post("jadwal-kunjungan", created=time.time(), title="Jadwal Kunjungan")
+    delivery = same_title("pk-selasa", state={"create_sent": True})
+
+    assert isinstance(channel.publish(delivery), InDoubt)
+    assert channel.probe(delivery) is None
+    assert fake.calls("POST", ".*/posts") == [] and len(fake.posts) == 1
+
+
+def test_the_fake_sanitises_slugs_and_suffixes_taken_ones_like_wordpress(fake):
+    def create(**fields: str) -> None:
+        answer = requests.post(f"{fake.url}/wp-json/wp/v2/posts", auth=("humas", PASSWORD),
+                               json=fields, timeout=2)
+        assert answer.status_code == 201
+
+    create(title="Jadwal Kunjungan: Lapas!", status="publish")
+    create(title="Jadwal Kunjungan: Lapas!", status="publish")
+    create(title="Lain", slug="Jadwal Kunjungan: Lapas!", status="draft")  # drafts keep it
+
+    assert [p.slug for p in fake.posts] == [
+        "jadwal-kunjungan-lapas", "jadwal-kunjungan-lapas-2", "jadwal-kunjungan-lapas"]
+
+
+@given(st.text(max_size=120))
+def test_the_slug_sent_is_the_slug_wordpress_stores(title):
+    adapter = WordPressChannel(AccountConfig(name="w", network="wordpress"), {})
+    slug = adapter.slug(release(title=title or "x", slug=slugify(title)))
+    assert wp_text.sanitize_title(slug) == slug
+    assert len(slug) <= wp_text.SLUG_MAX
+
+
+# --- text is shown as written ----------------------------------------------------------
+
+
+class _Shown(HTMLParser):
+    """What a browser shows of a page: the text of ``<title>`` and ``<h1>``, img alts."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.text: dict[str, str] = {"title": "", "h1": ""}
+        self.alts: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.open.append(tag)
+        if tag == "img":
+            self.alts.append(dict(attrs).get("alt") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag):]
+
+    def handle_data(self, data: str) -> None:
+        for tag in self.text:
+            if tag in self.open:
+                self.text[tag] += data
+
+
+TITLE = "Jam Layanan <Online> & Tatap Muka"
+ALT = "Denah <Ruang Tunggu> & loket 100%AB"
+
+
+@pytest.mark.parametrize("unfiltered_html", [False, True], ids=["author", "administrator"])
+def test_a_title_and_alt_text_with_markup_characters_show_as_written(
+        fake, channel, photo_jpeg, unfiltered_html):
+    fake.unfiltered_html = unfiltered_html
+    doc = make_release("Layanan kunjungan dibuka.", base_dir=photo_jpeg.parent, title=TITLE,
+                       images=[{"path": photo_jpeg.name, "alt": ALT}])
+    variant = compose(doc, AccountSettings(name="web-lapas", network="wordpress"),
+                      make_settings())
+
+    outcome = channel.publish(make_delivery(variant, due_at=datetime.now(UTC)))
+
+    assert isinstance(outcome, Published)
+    page = _Shown(requests.get(str(outcome.url), timeout=2).text)
+    assert page.text["h1"] == TITLE
+    assert page.text["title"] == f"{TITLE} \u2013 Humas Lapas"
+    assert page.alts == [ALT]
+    feed = ElementTree.fromstring(requests.get(f"{fake.url}/feed/", timeout=2).content)
+    assert [t.text for t in feed.iter("title")][1:] == [TITLE]
+
+
 # --- error mapping ---------------------------------------------------------------------
 
 
@@ -204,14 +340,18 @@ def test_a_429_with_retry_after_is_not_sent_and_rate_limited(fake, channel):
 def test_a_host_that_strips_authorization_gives_auth_failed_with_a_hint(fake, channel):
     fake.strips_authorization = True
     outcome = channel.publish(release())
-    assert isinstance(outcome, AuthFailed) and "rest_not_logged_in" in outcome.reason
+    assert isinstance(outcome, AuthFailed) and "rest_cannot_create" in outcome.reason
+    assert "did not receive the credentials" in outcome.reason
     assert "Authorization header" in outcome.reason
 
 
-def test_a_wrong_application_password_is_auth_failed(fake):
+def test_a_wrong_application_password_is_auth_failed_and_named_as_the_cause(fake):
     outcome = channel_for(fake.url, {"username": "humas", "app_password": "wrong pass"}) \
         .publish(release())
     assert isinstance(outcome, AuthFailed) and "incorrect_password" in outcome.reason
+    assert "application password of user 'humas' is wrong" in outcome.reason
+    assert "SIAR_SECRET_WEB_LAPAS_APP_PASSWORD" in outcome.reason
+    assert "Authorization header" not in outcome.reason
 
 
 def test_a_user_without_the_right_to_publish_is_auth_failed(fake, channel):
@@ -271,25 +411,14 @@ def test_probe_finds_the_post_by_its_deterministic_slug(fake, channel):
     assert lookup.query["status"] == ["any"]
 
 
-def test_an_older_post_sharing_the_slug_is_not_taken_for_this_one(fake, channel):
-    delivery = release(slug="jadwal-kunjungan", due_at=datetime.now(UTC))
-    fake.add_post("jadwal-kunjungan", created=time.time() - 30 * 86_400)
-
-    assert isinstance(channel.probe(delivery), NotSent)
-
-
-def test_the_probe_finds_this_post_under_the_suffix_wordpress_gave_a_taken_slug(
+def test_another_releases_post_with_the_same_title_is_never_taken_for_this_one(
         fake, channel):
-    fake.add_post("jadwal-kunjungan", created=time.time() - 30 * 86_400)
-    delivery = release(slug="jadwal-kunjungan", due_at=datetime.now(UTC))
-    fake.fail_next(Fault(apply=True, drop=True, path=".*/posts"))
+    fake.add_post("jadwal-kunjungan", created=time.time(), title="Jadwal Kunjungan")
+    delivery = release(title="Jadwal Kunjungan", slug="jadwal-kunjungan")
+    fake.fail_next(status=502, body="Bad Gateway", path=".*/posts")  # never reached the site
     assert isinstance(channel.publish(delivery), InDoubt)
 
-    settled = channel.probe(delivery)
-
-    ours = fake.posts[-1]
-    assert ours.slug == "jadwal-kunjungan-2"
-    assert settled == Published(str(ours.id), fake.post_link(ours))
+    assert isinstance(channel.probe(delivery), NotSent)
 
 
 def test_probe_says_not_sent_when_no_post_has_the_slug(fake, channel):
@@ -314,9 +443,25 @@ def test_check_fails_for_a_user_who_may_not_publish(fake, channel):
     assert not channel.check().ok
 
 
-def test_check_fails_for_a_wrong_password(fake):
+def test_check_names_a_wrong_application_password_as_the_cause(fake):
     result = channel_for(fake.url, {"username": "humas", "app_password": "nope nope"}).check()
     assert not result.ok and "incorrect_password" in result.detail
+    assert "application password of user 'humas' is wrong or was revoked" in result.detail
+    assert "Authorization header" not in result.detail
+
+
+def test_check_names_an_unknown_user_as_the_cause(fake):
+    result = channel_for(fake.url, {"username": "humas-lama", "app_password": PASSWORD}).check()
+    assert not result.ok and "invalid_username" in result.detail
+    assert "no user 'humas-lama'" in result.detail and "SIAR_SECRET_WEB_LAPAS_USERNAME" \
+        in result.detail
+
+
+def test_check_points_at_the_host_when_wordpress_never_saw_the_credentials(fake, channel):
+    fake.strips_authorization = True
+    result = channel.check()
+    assert not result.ok and "rest_not_logged_in" in result.detail
+    assert "Authorization header" in result.detail and "wrong" not in result.detail
 
 
 def test_no_secret_appears_in_outcomes_or_dry_run(fake, channel, photo_jpeg):

@@ -2,7 +2,8 @@
 
 It speaks real ESMTP: EHLO, STARTTLS (or implicit TLS) with a self-signed certificate
 generated at test time, AUTH PLAIN/LOGIN (only after TLS, as RFC 4954 servers insist),
-MAIL/RCPT/DATA. Accepted messages are kept in :attr:`FakeSMTP.messages`. Faults follow
+MAIL/RCPT/DATA; with ``username=None`` it is a relay that takes no login (and offers none
+without TLS). Accepted messages are kept in :attr:`FakeSMTP.messages`. Faults follow
 RFC 5321 reply classes: :meth:`answer_data_with` replaces the reply to DATA's final dot
 (4xx transient, 5xx permanent), :meth:`drop_after_data` keeps the message but cuts the
 connection before replying (the in-doubt case), :meth:`refuse_recipient` refuses RCPT.
@@ -114,8 +115,9 @@ class FakeSMTP:
         smtp_options: dict[str, Any] = {
             "authenticator": self._authenticate,
             "auth_required": username is not None,
-            # implicit TLS is invisible to aiosmtpd, which would then hide AUTH
-            "auth_require_tls": security == "starttls",
+            # implicit TLS is invisible to aiosmtpd, which would then hide AUTH; a relay
+            # without login (username None) offers no AUTH on a plain connection at all
+            "auth_require_tls": security == "starttls" or username is None,
         }
         if security == "starttls":
             smtp_options.update(tls_context=tls, require_starttls=True)

@@ -8,8 +8,15 @@ raw file and ``Content-Disposition: attachment; filename=…``, then
 ``POST /wp/v2/media/{id} {alt_text}``), "Users" (``GET /wp/v2/users/me``), and the
 "Application Passwords" integration guide (HTTP Basic with ``user:password``, spaces in
 the password ignored; errors ``rest_not_logged_in``, ``incorrect_password``,
-``invalid_username``). Errors use WP_Error's shape
-``{"code", "message", "data": {"status"}}``. Duplicate slugs get ``-2`` as WordPress does.
+``invalid_username``; a request WordPress saw no credentials for is anonymous, refused by
+the route's own check: ``rest_cannot_create`` on a create, ``rest_not_logged_in`` on
+``users/me``). Errors use WP_Error's shape ``{"code", "message", "data": {"status"}}``.
+
+Text is stored and shown as WordPress does (:mod:`tests.fakes.wordpress_text`): slugs
+sanitised and made unique with ``-2``, titles and excerpts filtered by kses for a user
+without ``unfiltered_html``, alt text by ``sanitize_text_field``; a published post's page
+(``/{slug}/``: ``<title>``, ``<h1>``, featured image) and the RSS feed (``/feed/``) show
+them as a theme would.
 """
 
 from __future__ import annotations
@@ -24,9 +31,13 @@ from typing import Any
 
 from PIL import Image
 
+from tests.fakes import wordpress_text as wp
 from tests.fakes.server import FakeRequest, FakeServer, Response
 
 STATUSES = ("publish", "future", "draft", "pending", "private")
+SITE_NAME = "Humas Lapas"
+NOT_ALLOWED_TO_CREATE = ("rest_cannot_create",
+                         "Sorry, you are not allowed to create posts as this user.")
 UPLOAD_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                 ".gif": "image/gif", ".webp": "image/webp"}
 
@@ -65,11 +76,13 @@ class WPMedia:
 
 class WordPressFake(FakeServer):
     def __init__(self, *, username: str = "humas", app_password: str = "abcd EFGH 1234 ijkl",
-                 can_publish: bool = True) -> None:
+                 can_publish: bool = True, unfiltered_html: bool = False) -> None:
         super().__init__()
         self.username = username
         self.app_password = app_password.replace(" ", "")
         self.can_publish = can_publish
+        #: administrators and editors of a single site may save any HTML; others get kses
+        self.unfiltered_html = unfiltered_html
         #: some Apache/CGI hosts drop the Authorization header before PHP sees it
         self.strips_authorization = False
         self.posts: list[WPPost] = []
@@ -88,8 +101,12 @@ class WordPressFake(FakeServer):
                    self._authed(lambda r: self._create_term(r, "categories")))
         self.route("POST", f"{api}/media", self._authed(self._upload))
         self.route("POST", f"{api}/media/{{id}}", self._authed(self._update_media))
-        self.route("GET", f"{api}/users/me", self._authed(self._me))
+        self.route("GET", f"{api}/users/me",
+                   self._authed(self._me, anonymous=("rest_not_logged_in",
+                                                     "You are not currently logged in.")))
         self.route("GET", "/wp-content/uploads/{year}/{month}/{name}", self._file)
+        self.route("GET", "/feed/", self._feed)
+        self.route("GET", "/{slug}/", self._page)
 
     # --- test helpers -------------------------------------------------------------------
     def reset(self) -> None:
@@ -101,6 +118,7 @@ class WordPressFake(FakeServer):
         self.terms = {"tags": {}, "categories": {1: "Berita"}}
         self.strips_authorization = False
         self.can_publish = True
+        self.unfiltered_html = False
 
     def add_post(self, slug: str, *, created: float, title: str = "Rilis lama") -> WPPost:
         """A post already on the site (e.g. an older release with the same title)."""
@@ -136,13 +154,17 @@ class WordPressFake(FakeServer):
                                                   "application password.", 401)
         return user
 
-    def _authed(self, handler, *, optional: bool = False):
+    def _authed(self, handler, *, optional: bool = False,
+                anonymous: tuple[str, str] = NOT_ALLOWED_TO_CREATE):
+        """Credentials that fail are refused with their own error before any route runs
+        (``rest_application_password_check_errors``); a request without credentials is
+        anonymous and refused by the route's permission check (``anonymous``)."""
         def checked(request: FakeRequest) -> Response:
             user = self._user(request)
             if isinstance(user, tuple):
                 return user
             if user is None and not optional:
-                return wp_error("rest_not_logged_in", "You are not currently logged in.", 401)
+                return wp_error(*anonymous, 401)
             return handler(request)
         return checked
 
@@ -176,15 +198,16 @@ class WordPressFake(FakeServer):
                 return invalid_param(name, f"{name} is not of type string.")
         if not (body.get("title") or body.get("content")):
             return wp_error("empty_content", "Content, title, and excerpt are empty.", 400)
-        slug = body.get("slug") or body.get("title", "").lower().replace(" ", "-")
-        taken = {p.slug for p in self.posts}
-        unique, n = slug, 2
-        while unique in taken:
-            unique, n = f"{slug}-{n}", n + 1
-        post = WPPost(id=next(self._ids), slug=unique, title=body.get("title", ""),
+        title, excerpt = body.get("title", ""), body.get("excerpt", "")
+        if not self.unfiltered_html:  # title_save_pre / excerpt_save_pre
+            title, excerpt = wp.kses(title), wp.kses(excerpt)
+        given = body.get("slug") or ("" if status in wp.UNSLUGGED_STATUSES else title)
+        slug = wp.unique_slug(wp.sanitize_title(given), status,
+                              {p.slug for p in self.posts if p.slug})
+        post = WPPost(id=next(self._ids), slug=slug, title=title,
                       content=body.get("content", ""), status=status,
                       tags=body.get("tags", []), categories=body.get("categories", []),
-                      featured_media=featured, excerpt=body.get("excerpt", ""))
+                      featured_media=featured, excerpt=excerpt)
         self.posts.append(post)
         return 201, {"Location": f"{self.url}/wp-json/wp/v2/posts/{post.id}"}, \
             self._post_json(post)
@@ -192,7 +215,7 @@ class WordPressFake(FakeServer):
     def _post_json(self, post: WPPost) -> dict[str, Any]:
         return {"id": post.id, "slug": post.slug, "status": post.status, "type": "post",
                 "link": self.post_link(post), "title": {"raw": post.title,
-                                                        "rendered": post.title},
+                                                        "rendered": wp.the_title(post.title)},
                 "content": {"raw": post.content, "rendered": post.content},
                 "tags": post.tags, "categories": post.categories,
                 "featured_media": post.featured_media,
@@ -217,8 +240,9 @@ class WordPressFake(FakeServer):
     # --- terms --------------------------------------------------------------------------
     def _find_terms(self, request: FakeRequest, taxonomy: str) -> Response:
         slug = request.query.get("slug", [None])[0]
-        found = [{"id": i, "name": n, "slug": _slug(n)} for i, n in self.terms[taxonomy].items()
-                 if slug is None or _slug(n) == slug]
+        found = [{"id": i, "name": n, "slug": wp.sanitize_title(n)}
+                 for i, n in self.terms[taxonomy].items()
+                 if slug is None or wp.sanitize_title(n) == slug]
         return 200, {}, found
 
     def _create_term(self, request: FakeRequest, taxonomy: str) -> Response:
@@ -232,7 +256,7 @@ class WordPressFake(FakeServer):
                                                "exists with this parent.", 400,
                                 term_id=term_id)
         term_id = self.add_term(taxonomy, name)
-        return 201, {}, {"id": term_id, "name": name, "slug": _slug(name),
+        return 201, {}, {"id": term_id, "name": name, "slug": wp.sanitize_title(name),
                          "taxonomy": "post_tag" if taxonomy == "tags" else "category"}
 
     # --- media --------------------------------------------------------------------------
@@ -272,7 +296,7 @@ class WordPressFake(FakeServer):
         if "alt_text" in body:
             if not isinstance(body["alt_text"], str):
                 return invalid_param("alt_text", "alt_text is not of type string.")
-            media.alt_text = body["alt_text"]
+            media.alt_text = wp.sanitize_text_field(body["alt_text"])
         return 200, {}, self._media_json(media)
 
     def _file(self, request: FakeRequest) -> Response:
@@ -281,11 +305,36 @@ class WordPressFake(FakeServer):
                 return 200, {"Content-Type": media.mime}, media.data
         return 404, {}, "Not Found"
 
+    # --- what visitors see ----------------------------------------------------------------
+    def _page(self, request: FakeRequest) -> Response:
+        """A published post's page as a theme prints it (title unescaped in ``<h1>``)."""
+        post = next((p for p in self.posts
+                     if p.slug == request.params["slug"] and p.status == "publish"), None)
+        if post is None:
+            return 404, {"Content-Type": "text/html; charset=UTF-8"}, "<h1>Not Found</h1>"
+        image = ""
+        media = self.media.get(post.featured_media)
+        if media is not None:
+            alt = wp.esc_html(wp.strip_tags(media.alt_text).strip())
+            image = (f'<img class="wp-post-image" src="{self._media_json(media)["source_url"]}"'
+                     f' alt="{alt}">')
+        page = (f'<!DOCTYPE html>\n<html lang="id-ID"><head><meta charset="UTF-8">'
+                f"<title>{wp.document_title(post.title)} &#8211; {SITE_NAME}</title></head>"
+                f'<body class="single"><article><h1 class="entry-title">'
+                f"{wp.the_title(post.title)}</h1>{image}"
+                f'<div class="entry-content">{post.content}</div></article></body></html>')
+        return 200, {"Content-Type": "text/html; charset=UTF-8"}, page
+
+    def _feed(self, request: FakeRequest) -> Response:
+        items = "".join(f"<item><title>{wp.rss_title(p.title)}</title>"
+                        f"<link>{self.post_link(p)}</link></item>"
+                        for p in reversed(self.posts) if p.status == "publish")
+        feed = (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+                f"<title>{SITE_NAME}</title><link>{self.url}</link>{items}</channel></rss>")
+        return 200, {"Content-Type": "application/rss+xml; charset=UTF-8"}, feed
+
     def _me(self, request: FakeRequest) -> Response:
         return 200, {}, {"id": 2, "name": "Humas Lapas", "username": self.username,
                          "capabilities": {"publish_posts": self.can_publish,
                                           "upload_files": True}}
 
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
