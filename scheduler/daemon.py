@@ -128,6 +128,8 @@ class Daemon:
         #: take turns between accounts instead of going on with their own
         self._workers_short = True
         self._probed: dict[tuple[int, int], float] = {}
+        #: True once mark_missed looked at every waiting post (at start)
+        self._swept = False
         self._alerted: set[str] = set()
         self._scheduler: BackgroundScheduler | None = None
         self._workers: ThreadPoolExecutor | None = None
@@ -498,8 +500,11 @@ class Daemon:
             log.exception("housekeeping failed; it runs again shortly")
 
     def _mark_missed(self) -> None:
+        # The first time, every waiting post is looked at: a retry set years ahead by an
+        # older version (a Retry-After followed as it was) is found too.
         missed = queue.mark_missed(self.engine, timedelta(minutes=self.cfg.grace_minutes),
-                                   node=self.node)
+                                   node=self.node, sweep=not self._swept)
+        self._swept = True
         if not missed:
             return
         self.summary.missed += len(missed)

@@ -247,6 +247,10 @@ class Dispatcher:
                                  from_db(post.due_at), now=now)
             if outcome.rate_limited:
                 self._rate_limit_account(post.account, outcome, plan, now)
+            if plan.missed and delivery.progress:  # a thread cut short: say what is out
+                plan = NextTry(missed=f"{plan.missed}; {len(delivery.progress)} of "
+                                      f"{len(delivery.variant.parts)} thread parts were "
+                                      "already published and stay on the network")
         detail = None
         if self.adapters.dry_run:
             detail = {"dry_run_requests": delivery.state.get("dry_run_requests", [])}

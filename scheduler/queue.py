@@ -1112,7 +1112,7 @@ class Missed:
 
 
 def mark_missed(engine: Engine, grace: timedelta, *, node: str = "daemon",
-                now: datetime | None = None) -> list[Missed]:
+                now: datetime | None = None, sweep: bool = False) -> list[Missed]:
     """Waiting posts that could not go out within ``grace`` of their time → ``missed``.
 
     Sending a press release hours late (after downtime, a long pause or rate limit) is
@@ -1121,14 +1121,17 @@ def mark_missed(engine: Engine, grace: timedelta, *, node: str = "daemon",
     a retry is never a reason to be late. Every retry the dispatcher sets lies within
     the grace period (or the post is missed at once), and staff set ``not_before`` to
     the moment they act, so every post this finds is already past ``not_before``: the
-    claim index (``status, not_before``) bounds the search to due posts.
+    claim index (``status, not_before``) bounds the search to due posts. ``sweep`` looks
+    at every waiting post instead (a scan: the daemon does it once, at start), for retries
+    set beyond the grace period before that held.
     """
     with transaction(engine) as s:
         clock = _now(engine, now, s)
+        late = [Post.status.in_([c.value for c in CLAIMABLE]), Post.due_at < clock - grace]
+        if not sweep:
+            late.append(Post.not_before <= clock)
         stale = list(s.scalars(
-            select(Post).where(Post.status.in_([c.value for c in CLAIMABLE]),
-                               Post.not_before <= clock, Post.due_at < clock - grace)
-            .order_by(Post.due_at, Post.id)
+            select(Post).where(*late).order_by(Post.due_at, Post.id)
             .with_for_update(skip_locked=True)))
         states = {state.account: state for state in s.scalars(
             select(AccountState).where(AccountState.account.in_({p.account for p in stale})))

@@ -149,3 +149,29 @@ def test_no_try_is_ever_planned_beyond_the_grace_period(
     if retry_after is not None and not plan.give_up:
         beyond = now + timedelta(seconds=min(retry_after, 1e9)) > deadline
         assert (plan.missed is not None) == beyond  # followed within the grace, else missed
+
+
+def test_a_thread_cut_short_by_a_long_wait_says_which_parts_are_already_out(
+        db_url: str, engine: Engine, network: CountingNetwork, tokens: Any) -> None:
+    tokens(["akun-a"])
+    network.throttled_words.add("(2/2)")  # Retry-After: 1, beyond a grace of 0.6 s
+    settings_ = make_settings(db_url, ["akun-a"], network.url, grace_minutes=0.01)
+    dispatcher = Dispatcher(engine, settings_, Adapters(
+        settings_, channel_classes={"counting": CountingChannel}), NODE)
+    post_id = queue_post(engine, "akun-a", utcnow(), parts=2)
+    [claim] = queue.claim_due(engine, NODE)
+    dispatcher.publish(claim)
+    post = stored(engine, post_id)
+    assert post.status == Status.MISSED
+    assert "1 of 2 thread parts were already published" in (post.last_error or "")
+    assert network.total() == 1
+
+
+def test_a_retry_an_older_version_set_years_ahead_is_missed_when_the_daemon_starts(
+        db_url: str, engine: Engine, network: CountingNetwork) -> None:
+    now = utcnow()
+    post_id = queue_post(engine, "akun-a", now - timedelta(hours=2))
+    fail_once(engine, post_id, retry_at=now + timedelta(days=3650))  # as main once did
+    daemon = Daemon(make_settings(db_url, ["akun-a"], network.url), engine=engine)
+    daemon.housekeeping()  # the first round, at start
+    assert stored(engine, post_id).status == Status.MISSED
