@@ -11,7 +11,9 @@
     publishing ──given back unsent (daemon stopping before the request)──> scheduled
     unknown ──probe/staff──> published | retry (provably not sent) | failed
     scheduled | retry | paused | unknown ──staff──> cancelled
-    scheduled (overdue beyond grace after downtime) ──> missed
+    scheduled | retry (not sent within grace after due_at) ──> missed
+    publishing ──not sent, the network's wait beyond the grace──> missed
+    unknown ──probe: not sent, too many failed tries──> failed (or missed past the grace)
 
 Every claim increments ``attempt``, the fencing token: a finalize must present the
 attempt it was given, so a stalled worker's late answer can never overwrite a newer
