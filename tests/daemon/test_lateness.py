@@ -3,7 +3,6 @@ period, and a wait the network asks for is followed only within that grace."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from scheduler.models import AccountState, Alert, Post, Status
 from scheduler.settings import DaemonSettings, Settings
 from scheduler.timeparse import to_db, utcnow
 from tests.daemon.conftest import make_settings, queue_post
+from tests.daemon.draining import run_until_drained
 from tests.fakes.counting import CountingChannel, CountingNetwork
 
 NODE = "node-a"
@@ -71,16 +71,6 @@ def test_a_post_held_past_its_grace_by_its_accounts_rate_limit_is_missed_naming_
 
 
 # --- the dispatcher: a network's wait beyond the grace ---------------------------------------
-
-
-def run_until_drained(daemon: Daemon, timeout: float = 30.0) -> None:
-    thread = threading.Thread(target=daemon.run, kwargs={"until_drained": True}, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        daemon.stop()
-        thread.join(30)
-        raise AssertionError(f"the daemon was still busy after {timeout} s")
 
 
 def test_a_retry_after_beyond_the_grace_misses_the_post_at_once_with_an_alert_naming_it(

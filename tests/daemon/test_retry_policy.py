@@ -4,7 +4,6 @@ post fails and staff are told. Real adapters against the fake networks, both dat
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from itertools import pairwise
@@ -26,6 +25,7 @@ from scheduler.settings import AccountSettings, DaemonSettings, Settings
 from scheduler.timeparse import utcnow
 from scheduler.variant import Media, Variant
 from tests.daemon.conftest import make_settings, queue_post
+from tests.daemon.draining import run_until_drained
 from tests.fakes.counting import CountingChannel, CountingNetwork
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import Fault
@@ -51,17 +51,6 @@ def alerts(engine: Engine) -> list[Alert]:
     # The row is what the daemon stores once per alert (sending is notify's business).
     with session(engine) as s:
         return list(s.scalars(select(Alert).order_by(Alert.created_at)))
-
-
-def run_until_drained(daemon: Daemon, timeout: float = 60.0) -> None:
-    """Run the daemon until nothing is left to send; fail (and stop it) if it spins on."""
-    thread = threading.Thread(target=daemon.run, kwargs={"until_drained": True}, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        daemon.stop()
-        thread.join(30)
-        raise AssertionError(f"the daemon was still busy after {timeout} s")
 
 
 # --- an adapter that raises before anything is created -------------------------------------
