@@ -39,7 +39,7 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
 from channels import registry
@@ -50,7 +50,7 @@ from scheduler.db import QueueListener, open_database
 from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.envfile import exposure_warnings
 from scheduler.errors import SiarError
-from scheduler.models import Node, Post, Release, Status
+from scheduler.models import CLAIMABLE, AccountState, Node, Post, Release, Status
 from scheduler.settings import Settings
 from scheduler.slots import materialise_recurrences
 from scheduler.starter import Starter
@@ -74,6 +74,7 @@ KEEP_OUTCOMES = 1000
 
 ACTIVE = (Status.SCHEDULED.value, Status.RETRY.value, Status.CLAIMED.value,
           Status.PUBLISHING.value)
+CLAIMABLE_SQL_VALUES = tuple(c.value for c in CLAIMABLE)
 
 
 @dataclass
@@ -128,6 +129,8 @@ class Daemon:
         #: take turns between accounts instead of going on with their own
         self._workers_short = True
         self._probed: dict[tuple[int, int], float] = {}
+        #: True once mark_missed looked at every waiting post (at start)
+        self._swept = False
         self._alerted: set[str] = set()
         self._scheduler: BackgroundScheduler | None = None
         self._workers: ThreadPoolExecutor | None = None
@@ -473,9 +476,13 @@ class Daemon:
             time.sleep(0.01)
 
     def _drained(self) -> bool:
+        """Nothing waits that this daemon could still send: the posts of a paused account
+        are blocked until staff resume it, not waiting."""
+        paused = select(AccountState.account).where(AccountState.paused.is_(True))
+        blocked = and_(Post.status.in_(CLAIMABLE_SQL_VALUES), Post.account.in_(paused))
         with queue.transaction(self.engine) as s:
             active = s.scalar(select(func.count()).select_from(Post)
-                              .where(Post.status.in_(ACTIVE)))
+                              .where(Post.status.in_(ACTIVE), ~blocked))
         with self._lock:
             running = bool(self._inflight)
         return not active and not running
@@ -496,8 +503,11 @@ class Daemon:
             log.exception("housekeeping failed; it runs again shortly")
 
     def _mark_missed(self) -> None:
+        # The first time, every waiting post is looked at: a retry set years ahead by an
+        # older version (a Retry-After followed as it was) is found too.
         missed = queue.mark_missed(self.engine, timedelta(minutes=self.cfg.grace_minutes),
-                                   node=self.node)
+                                   node=self.node, sweep=not self._swept)
+        self._swept = True
         if not missed:
             return
         self.summary.missed += len(missed)
@@ -631,12 +641,14 @@ class Daemon:
                 self.summary.published += 1
             elif kind == "rejected" or data.get("give_up"):
                 self.summary.failed += 1
-            elif kind in ("not_sent", "rate_limited"):
+            elif kind in ("not_sent", "rate_limited") and not data.get("missed"):
                 self.summary.retried += 1
             elif kind == "in_doubt":
                 self.summary.unknown += 1
             elif kind == "auth_failed":
                 self.summary.paused += 1
+            if data.get("missed"):
+                self.summary.missed += 1
         outcome = data["outcome"]
         if kind == "auth_failed":
             self.notifier.post_alert(data["post"], notify.auth_failed, outcome.reason)
@@ -644,6 +656,8 @@ class Daemon:
             self.notifier.post_alert(data["post"], notify.rejected, outcome.reason)
         elif data.get("give_up"):
             self.notifier.post_alert(data["post"], notify.gave_up, outcome.reason)
+        elif data.get("missed"):
+            self.notifier.post_alert(data["post"], notify.missed_at_once, data["missed"])
         elif kind == "in_doubt":
             self.wake_housekeeping()
 

@@ -10,6 +10,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from channels.base import (
     PartResult,
     Published,
     Rejected,
+    watch_sends,
 )
 from channels.console import DryRunChannel
 from channels.http import redact
@@ -35,10 +37,26 @@ from scheduler.committer import Committer
 from scheduler.errors import SiarError
 from scheduler.models import Post
 from scheduler.settings import AccountSettings, Settings
-from scheduler.timeparse import from_db, utcnow
+from scheduler.timeparse import from_db, to_db, utcnow
 from scheduler.variant import Variant
 
 log = logging.getLogger("siar.dispatcher")
+
+#: how much of an adapter's exception message is kept in the post's error
+ERROR_CHARS = 300
+#: the longest wait followed as it is (seconds; a bigger Retry-After would overflow a date)
+LONGEST_WAIT = 10_000 * 86400.0
+
+
+@dataclass(frozen=True)
+class NextTry:
+    """What becomes of a post that was provably not sent: another try at ``retry_at``,
+    given up (too many tries), or ``missed`` (why: it could not go out within the grace
+    period after its time)."""
+
+    retry_at: datetime | None = None
+    give_up: bool = False
+    missed: str | None = None
 
 
 def account_config(account: AccountSettings) -> AccountConfig:
@@ -118,11 +136,12 @@ class Dispatcher:
             # an adapter that is not installed): pause the account like an auth failure.
             adapter, broken = None, AuthFailed(redact(f"configuration: {exc}", self._secrets))
         delivery = self._delivery(post)
-        try:
-            outcome = broken or adapter.publish(delivery)  # type: ignore[union-attr]
-        except Exception as exc:  # an adapter bug: the request may have left
-            log.exception("adapter %s crashed on post %s", post.network, post.id)
-            outcome = InDoubt(redact(f"adapter error: {exc!r}", self._secrets))
+        with watch_sends() as watch:
+            try:
+                outcome = broken or adapter.publish(delivery)  # type: ignore[union-attr]
+            except Exception as exc:  # an adapter bug, a garbled answer, a local error
+                log.exception("adapter %s raised on post %s", post.network, post.id)
+                outcome = self._raised(post.network, exc, create_unsettled=watch.create_unsettled)
         item = self._finalization(post, outcome, delivery)
         if committer is None:
             try:
@@ -155,19 +174,43 @@ class Dispatcher:
             return None
         if not adapter.can_probe or self.adapters.dry_run:
             return None
-        try:
-            verdict = adapter.probe(self._delivery(post))
-        except Exception:  # a probe must never take the housekeeping job down
-            log.exception("probe of post %s (%s) failed", post.id, post.account)
-            return None
+        # A probe may send (Mastodon resends with the same idempotency key): its own
+        # watch keeps its requests apart from anything else on this thread. A probe that
+        # raises proves nothing about the earlier attempt: the post stays in doubt.
+        with watch_sends():
+            try:
+                verdict = adapter.probe(self._delivery(post))
+            except Exception:  # a probe must never take the housekeeping job down
+                log.exception("probe of post %s (%s) failed", post.id, post.account)
+                return None
         if not isinstance(verdict, Published | NotSent):
             return None
+        plan = NextTry()
+        if isinstance(verdict, NotSent):
+            plan = self.next_try(verdict, self._tries(post.id, verdict),  # type: ignore[arg-type]
+                                 from_db(post.due_at))
         if queue.settle_unknown(self.engine, post.id, verdict,  # type: ignore[arg-type]
-                                by=f"probe@{self.node}"):
+                                by=f"probe@{self.node}", retry_at=plan.retry_at,
+                                give_up=plan.give_up, missed=plan.missed,
+                                attempt=post.attempt):
             self.on_event(f"probe_{queue.outcome_name(verdict)}",
-                          {"post": post.id, "account": post.account, "outcome": verdict})
+                          {"post": post.id, "account": post.account, "outcome": verdict,
+                           "give_up": plan.give_up, "missed": plan.missed})
             return verdict
         return None
+
+    def _raised(self, network: str, exc: Exception, *, create_unsettled: bool) -> Outcome:
+        """The outcome of an adapter that raised instead of answering. Only a request that
+        creates the post, sent and not answered, can have left a post behind; anything
+        else (a garbled answer to a media upload, an image the adapter cannot read, a
+        header the e-mail library refuses) provably created nothing, and goes through the
+        retry policy like any other "not sent"."""
+        error = redact(f"{type(exc).__name__}: {exc}", self._secrets)[:ERROR_CHARS]
+        if create_unsettled:
+            return InDoubt(f"the {network} adapter failed after the request that creates "
+                           f"the post was sent: {error}")
+        return NotSent(f"not sent: the {network} adapter failed before any request that "
+                       f"creates the post: {error}")
 
     def _delivery(self, post: Post | queue.StartedPost) -> Delivery:
         parts = [PartResult(index=p["index"], remote_id=p["remote_id"], url=p.get("url"),
@@ -197,12 +240,17 @@ class Dispatcher:
     def _finalization(self, post: queue.StartedPost, outcome: Outcome,
                       delivery: Delivery) -> queue.Finalization:
         attempt: int = post.attempt  # type: ignore[assignment]
-        retry_at: datetime | None = None
-        give_up = False
+        plan = NextTry()
         if isinstance(outcome, NotSent):
-            retry_at, give_up = self.retry_time(outcome, attempt)
-            if outcome.rate_limited and retry_at is not None:
-                queue.set_rate_limited(self.engine, post.account, retry_at)
+            now = utcnow()
+            plan = self.next_try(outcome, self._tries(post.id, outcome),  # type: ignore[arg-type]
+                                 from_db(post.due_at), now=now)
+            if outcome.rate_limited:
+                self._rate_limit_account(post.account, outcome, plan, now)
+            if plan.missed and delivery.progress:  # a thread cut short: say what is out
+                plan = NextTry(missed=f"{plan.missed}; {len(delivery.progress)} of "
+                                      f"{len(delivery.variant.parts)} thread parts were "
+                                      "already published and stay on the network")
         detail = None
         if self.adapters.dry_run:
             detail = {"dry_run_requests": delivery.state.get("dry_run_requests", [])}
@@ -214,7 +262,8 @@ class Dispatcher:
         if delivery.state:
             progress["state"] = dict(delivery.state)
         return queue.Finalization(post.id, attempt, outcome,  # type: ignore[arg-type]
-                                  retry_at=retry_at, give_up=give_up, outcome_label=label,
+                                  retry_at=plan.retry_at, give_up=plan.give_up,
+                                  missed=plan.missed, outcome_label=label,
                                   detail=detail, progress=progress)
 
     def _recorded(self, post: queue.StartedPost, item: queue.Finalization, recorded: bool) -> None:
@@ -226,22 +275,89 @@ class Dispatcher:
         self.on_event(queue.outcome_name(outcome), {"post": post.id, "account": post.account,
                                                     "release": post.release_id,
                                                     "outcome": outcome,
-                                                    "give_up": item.give_up})
+                                                    "give_up": item.give_up,
+                                                    "missed": item.missed})
         if isinstance(outcome, AuthFailed | Rejected | InDoubt) or item.give_up:
             log.warning("post %s (%s): %s", post.id, post.account, outcome)
+        elif item.missed:
+            log.warning("post %s (%s) missed: %s", post.id, post.account, item.missed)
 
-    def retry_time(self, outcome: NotSent, attempt: int) -> tuple[datetime | None, bool]:
-        """When to try a not-sent post again, or give up after too many attempts.
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(minutes=self.settings.daemon.grace_minutes)
+
+    def _tries(self, post_id: int, outcome: NotSent) -> int:
+        """How many tries of this post failed without sending, this one included (a rate
+        limit is the network's pace, not a failure: it does not count)."""
+        return queue.failed_tries(self.engine, post_id) + (0 if outcome.rate_limited else 1)
+
+    def _rate_limit_account(self, account: str, outcome: NotSent, plan: NextTry,
+                            now: datetime) -> None:
+        """Claims skip the account until the network's reset, but never longer than the
+        grace period: by then every post due now is missed anyway, and posts due later
+        get a try (and, refused again, an alert of their own) instead of waiting
+        silently for a reset years away."""
+        if outcome.retry_after is not None:
+            reset = now + timedelta(seconds=min(max(0.0, outcome.retry_after), LONGEST_WAIT))
+        elif plan.retry_at is not None:
+            reset = plan.retry_at
+        else:
+            return
+        queue.set_rate_limited(self.engine, account, min(reset, now + self.grace))
+
+    def next_try(self, outcome: NotSent, tries: int, due_at: datetime, *,
+                 now: datetime | None = None) -> NextTry:
+        """What a not-sent post does next, ``tries`` being its failed tries so far (this
+        one included).
+
+        Too many tries: give up. A wait the network asked for (``Retry-After``, a
+        rate-limit reset) is followed only within the grace period after the post's time;
+        beyond it the post is missed at once, naming the network's wait: a release is
+        never sent late, and never kept waiting for a reset years away. Our own backoff
+        is cut to the end of the grace period (one last try), missed once that is past.
+        """
+        now = now or utcnow()
+        deadline = to_db(due_at) + self.grace
+        retry_at, give_up = self.retry_time(outcome, tries, now=now)
+        if give_up or retry_at is None:
+            return NextTry(give_up=True)
+        if retry_at <= deadline:
+            return NextTry(retry_at)
+        grace = f"{self.settings.daemon.grace_minutes:g} min"
+        if outcome.retry_after is not None:
+            return NextTry(missed=(
+                f"the network asked to wait {wait_text(outcome.retry_after)} (until "
+                f"{retry_at:%Y-%m-%d %H:%M:%S} UTC) before another try: beyond the grace "
+                f"period of {grace} after its time, so it is not sent late ({outcome.reason})"))
+        if deadline <= now:
+            return NextTry(missed=(f"the grace period of {grace} after its time ended while "
+                                   f"it was being retried ({outcome.reason})"))
+        return NextTry(deadline)
+
+    def retry_time(self, outcome: NotSent, tries: int, *,
+                   now: datetime | None = None) -> tuple[datetime | None, bool]:
+        """When to try a not-sent post again, or give up after too many failed tries.
 
         A network's own reset time wins; otherwise bounded exponential backoff with
         full jitter, so many posts failing together do not return together.
         """
         cfg = self.settings.daemon
-        if attempt >= cfg.max_attempts and not outcome.rate_limited:
+        if tries >= cfg.max_attempts and not outcome.rate_limited:
             return None, True
         if outcome.retry_after is not None:
-            wait = outcome.retry_after
+            wait = min(max(0.0, outcome.retry_after), LONGEST_WAIT)
         else:
-            ceiling = min(cfg.backoff_max, cfg.backoff_base * (2 ** (attempt - 1)))
+            ceiling = min(cfg.backoff_max, cfg.backoff_base * (2 ** (max(tries, 1) - 1)))
             wait = random.uniform(ceiling / 2, ceiling)
-        return utcnow() + timedelta(seconds=wait), False
+        return (now or utcnow()) + timedelta(seconds=wait), False
+
+
+def wait_text(seconds: float) -> str:
+    """A network's wait for people: "30 s", "12 min", "5 h", "3,650 days"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:,.0f} days"

@@ -114,6 +114,21 @@ def missed(posts: list[tuple[Post, Release | None]]) -> Message:
                 "(or another time) for each post that should still go out"))
 
 
+def missed_at_once(post: Post, release: Release | None, reason: str) -> Message:
+    """One post missed the moment it became clear it could not go out within its grace
+    period (the network asked to wait beyond it): ``reason`` names the network's wait."""
+    target = f"{post.release_id}/{post.account}"
+    return Message(
+        key=f"missed:{post.id}:{post.attempt}", kind="missed",
+        subject=f"Siar: release {post.release_id} missed on {post.account} — it cannot go "
+                "out in time",
+        body=(f"{_post_line(post, release)}\n"
+              f"why: {reason}\n"
+              f"It was not sent, and Siar will not send it late on its own.\n"
+              f"fix: if it should still go out, 'siar reschedule {target} --at now' (or "
+              f"another time) once {post.account} accepts posts again"))
+
+
 def token_expiring(account: str, network: str, expires_at: datetime, zone: str,
                    variables: list[str]) -> Message:
     fix = (f"'siar accounts refresh {account}' (it writes the new token to .env), then "

@@ -10,12 +10,13 @@ from sqlalchemy.engine import Engine
 
 from scheduler.db import session
 from scheduler.errors import NotFound
-from scheduler.models import Attempt, Post, Release, Status
+from scheduler.models import CLAIMABLE, AccountState, Attempt, Post, Release, Status
 
 _DONE = (Status.PUBLISHED.value, Status.CANCELLED.value)
 _PENDING = (Status.SCHEDULED.value, Status.RETRY.value, Status.PAUSED.value,
             Status.UNKNOWN.value)
 _REVIVABLE = (*_PENDING, Status.MISSED.value, Status.FAILED.value)
+_WAITING = tuple(c.value for c in CLAIMABLE)
 
 
 def release_with_posts(engine: Engine, release_id: int) -> tuple[Release, list[Post]]:
@@ -41,6 +42,24 @@ def posts(engine: Engine, *, statuses: Sequence[str] | None = None, include_done
     query = query.order_by(active_first, Post.due_at, Post.id).limit(limit)
     with session(engine) as s:
         return [(p, r) for p, r in s.execute(query).all()]
+
+
+def blocked_by_pause(engine: Engine) -> dict[str, str]:
+    """Paused accounts → what ``siar queue`` says blocks their waiting posts."""
+    with session(engine) as s:
+        paused = s.execute(select(AccountState.account, AccountState.paused_reason)
+                           .where(AccountState.paused.is_(True))).all()
+    return {account: f"account paused: {reason or 'no reason given'}"
+            for account, reason in paused}
+
+
+def blocked(post: Post, pauses: dict[str, str]) -> str | None:
+    """Why a waiting post cannot go out until staff act (its account is paused), or None.
+    Such posts keep their status (``scheduled`` or ``retry``) but are not waiting: no
+    daemon claims them, and ``siar daemon --until-drained`` does not wait for them."""
+    if post.status in _WAITING:
+        return pauses.get(post.account)
+    return None
 
 
 def pending_post_ids(engine: Engine, release_id: int, account: str | None = None, *,

@@ -11,7 +11,9 @@
     publishing ──given back unsent (daemon stopping before the request)──> scheduled
     unknown ──probe/staff──> published | retry (provably not sent) | failed
     scheduled | retry | paused | unknown ──staff──> cancelled
-    scheduled (overdue beyond grace after downtime) ──> missed
+    scheduled | retry (not sent within grace after due_at) ──> missed
+    publishing ──not sent, the network's wait beyond the grace──> missed
+    unknown ──probe: not sent, too many failed tries──> failed (or missed past the grace)
 
 Every claim increments ``attempt``, the fencing token: a finalize must present the
 attempt it was given, so a stalled worker's late answer can never overwrite a newer
@@ -694,6 +696,8 @@ class Finalization:
     outcome: Outcome
     retry_at: datetime | None = None
     give_up: bool = False
+    #: a not-sent post that cannot go out within the grace period: missed, for this reason
+    missed: str | None = None
     outcome_label: str | None = None
     detail: dict[str, Any] | None = None
     progress: dict[str, Any] | None = None
@@ -701,17 +705,19 @@ class Finalization:
 
 def finalize(engine: Engine, post_id: int, attempt: int, outcome: Outcome, *,
              retry_at: datetime | None = None, give_up: bool = False,
+             missed: str | None = None,
              outcome_label: str | None = None, detail: dict[str, Any] | None = None,
              progress: dict[str, Any] | None = None, now: datetime | None = None) -> bool:
     """Record an attempt's outcome, fenced by ``attempt``. False if the attempt is stale.
 
-    ``NotSent`` becomes ``retry`` at ``retry_at`` unless ``give_up``; ``AuthFailed``
+    ``NotSent`` becomes ``retry`` at ``retry_at``, ``failed`` with ``give_up``, ``missed``
+    with ``missed`` (the reason, kept as the post's error); ``AuthFailed``
     pauses the post and its account; ``InDoubt`` becomes ``unknown``. ``progress``, when
     given, replaces the post's whole progress (the dispatcher passes every part known,
     which saves a transaction for the last part of each post).
     """
     return finalize_many(engine, [Finalization(
-        post_id, attempt, outcome, retry_at=retry_at, give_up=give_up,
+        post_id, attempt, outcome, retry_at=retry_at, give_up=give_up, missed=missed,
         outcome_label=outcome_label, detail=detail, progress=progress)], now=now)[0]
 
 
@@ -904,7 +910,8 @@ class _Plan:
 
 def _plan(item: Finalization, clock: Clock) -> _Plan:
     outcome = item.outcome
-    status, error, remote_id, url = _status_for(outcome, give_up=item.give_up)
+    status, error, remote_id, url = _status_for(outcome, give_up=item.give_up,
+                                                missed=item.missed)
     values: dict[str, Any] = {"id": item.post_id, "attempt": item.attempt,
                               "status": status.value, "last_error": error}
     at_clock: tuple[str, ...] = ("updated_at",)
@@ -984,14 +991,16 @@ class _ClockSQL:
         return cls(":clock", {"clock": process(clock) if process else clock})
 
 
-def _status_for(outcome: Outcome, *, give_up: bool) -> tuple[Status, str | None, str | None,
-                                                             str | None]:
+def _status_for(outcome: Outcome, *, give_up: bool, missed: str | None = None
+                ) -> tuple[Status, str | None, str | None, str | None]:
     match outcome:
         case Published(remote_id=rid, url=url):
             return Status.PUBLISHED, None, rid, url
         case Rejected(reason=reason):
             return Status.FAILED, reason, None, None
         case NotSent(reason=reason):
+            if missed:
+                return Status.MISSED, missed, None, None
             return (Status.FAILED if give_up else Status.RETRY), reason, None, None
         case AuthFailed(reason=reason):
             return Status.PAUSED, reason, None, None
@@ -1105,28 +1114,51 @@ class Missed:
 
 
 def mark_missed(engine: Engine, grace: timedelta, *, node: str = "daemon",
-                now: datetime | None = None) -> list[Missed]:
+                now: datetime | None = None, sweep: bool = False) -> list[Missed]:
     """Waiting posts that could not go out within ``grace`` of their time → ``missed``.
 
     Sending a press release hours late (after downtime, a long pause or rate limit) is
     worse than not sending it unasked: staff see it in the report and reschedule it.
+    Decided on ``due_at`` (the time staff chose), never on ``not_before`` (the next try):
+    a retry is never a reason to be late. Every retry the dispatcher sets lies within
+    the grace period (or the post is missed at once), and staff set ``not_before`` to
+    the moment they act, so every post this finds is already past ``not_before``: the
+    claim index (``status, not_before``) bounds the search to due posts. ``sweep`` looks
+    at every waiting post instead (a scan: the daemon does it once, at start), for retries
+    set beyond the grace period before that held.
     """
     with transaction(engine) as s:
         clock = _now(engine, now, s)
+        late = [Post.status.in_([c.value for c in CLAIMABLE]), Post.due_at < clock - grace]
+        if not sweep:
+            late.append(Post.not_before <= clock)
         stale = list(s.scalars(
-            select(Post).where(Post.status.in_([c.value for c in CLAIMABLE]),
-                               Post.not_before < clock - grace)
-            .order_by(Post.not_before, Post.id)
+            select(Post).where(*late).order_by(Post.due_at, Post.id)
             .with_for_update(skip_locked=True)))
+        states = {state.account: state for state in s.scalars(
+            select(AccountState).where(AccountState.account.in_({p.account for p in stale})))
+        } if stale else {}
         for post in stale:
             post.status = Status.MISSED.value
-            post.last_error = (f"not sent within the grace period of {_minutes(grace)} "
-                               "after its time (daemon down, account paused or rate limited)")
+            post.last_error = _missed_reason(states.get(post.account), grace, clock)
             post.updated_at = clock
             s.add(Attempt(post_id=post.id, attempt=post.attempt, node=node, started_at=clock,
                           finished_at=clock, outcome="missed", error=post.last_error))
         return [Missed(p.id, p.release_id, p.account, p.due_at)  # type: ignore[arg-type]
                 for p in stale]
+
+
+def _missed_reason(state: AccountState | None, grace: timedelta, clock: datetime) -> str:
+    """Why a post was not sent within the grace period: what held its account, if
+    anything did (staff must not have to guess)."""
+    within = f"not sent within the grace period of {_minutes(grace)} after its time"
+    if state is not None and state.paused:
+        return f"{within}: its account is paused ({state.paused_reason or 'no reason given'})"
+    if state is not None and state.rate_limited_until is not None \
+            and to_db(state.rate_limited_until) > clock:
+        return (f"{within}: the network asked its account to wait until "
+                f"{to_db(state.rate_limited_until):%Y-%m-%d %H:%M:%S} UTC (rate limit)")
+    return f"{within} (daemon down, account paused or rate limited)"
 
 
 def _minutes(delta: timedelta) -> str:
@@ -1149,16 +1181,20 @@ def _close_open_attempt(s: Any, post: Post, clock: datetime, outcome: str, error
 
 
 def settle_unknown(engine: Engine, post_id: int, outcome: Outcome, *, by: str,
-                   retry_at: datetime | None = None) -> bool:
+                   retry_at: datetime | None = None, give_up: bool = False,
+                   missed: str | None = None, attempt: int | None = None) -> bool:
     """Apply a probe's (or staff's) verdict to an ``unknown`` post.
 
-    ``Published`` → published; ``NotSent`` → retry (provably absent, safe to send);
-    ``Rejected`` → failed (staff abandoned it).
+    ``Published`` → published; ``NotSent`` → retry at ``retry_at`` (provably absent, safe
+    to send; ``None``: at once, as staff ask), or failed with ``give_up`` (too many failed
+    tries), or missed with ``missed`` (the reason: its grace period is over);
+    ``Rejected`` → failed (staff abandoned it). With ``attempt``, only while the post is
+    still in that attempt (a probe's verdict is about the attempt it looked at).
     """
     if isinstance(outcome, Published):
         status = Status.PUBLISHED
     elif isinstance(outcome, NotSent):
-        status = Status.RETRY
+        status = Status.MISSED if missed else Status.FAILED if give_up else Status.RETRY
     elif isinstance(outcome, Rejected):
         status = Status.FAILED
     else:
@@ -1170,12 +1206,14 @@ def settle_unknown(engine: Engine, post_id: int, outcome: Outcome, *, by: str,
             values |= {"remote_id": outcome.remote_id, "remote_url": outcome.url,
                        "last_error": None}
         elif isinstance(outcome, NotSent):
-            values |= {"not_before": to_db(retry_at or clock), "last_error": outcome.reason}
+            values |= {"not_before": to_db(retry_at or clock),
+                       "last_error": missed or outcome.reason}
         else:
             values["last_error"] = outcome.reason  # type: ignore[union-attr]
-        changed = s.execute(update(Post).where(Post.id == post_id,
-                                               Post.status == Status.UNKNOWN.value)
-                            .values(**values)).rowcount
+        fence = [Post.id == post_id, Post.status == Status.UNKNOWN.value]
+        if attempt is not None:
+            fence.append(Post.attempt == attempt)
+        changed = s.execute(update(Post).where(*fence).values(**values)).rowcount
         if changed != 1:
             return False
         post = s.get(Post, post_id)
@@ -1185,6 +1223,32 @@ def settle_unknown(engine: Engine, post_id: int, outcome: Outcome, *, by: str,
                       remote_url=getattr(outcome, "url", None),
                       error=getattr(outcome, "reason", None)))
     return True
+
+
+#: attempt-log outcomes of a try that provably sent nothing (a probe's "not sent" settles
+#: a try that ended in doubt); a rate limit is the network's pace, not a failed try
+_FAILED_TRY = ("not_sent", "settled_retry", "settled_failed", "settled_missed")
+#: the attempt-log marks of staff sending a post again: the count of failed tries restarts
+_STAFF_AGAIN = ("rescheduled", "resumed")
+
+
+def failed_tries(engine: Engine, post_id: int) -> int:
+    """How many tries of the post failed without sending, since staff last sent it again
+    (``siar reschedule``, ``accounts resume``, ``resolve --resend``): what
+    ``daemon.max_attempts`` limits. Counted in the attempt log rather than by ``attempt``
+    (the fencing token), which also counts rate limits, leases given back and tries before
+    staff stepped in."""
+    log = _ATTEMPT
+    probe = log.c.node.like("probe@%")
+    staff_again = or_(log.c.outcome.in_(_STAFF_AGAIN),
+                      and_(log.c.outcome == "settled_retry", ~probe))
+    since = (select(func.coalesce(func.max(log.c.id), 0))
+             .where(log.c.post_id == post_id, staff_again).scalar_subquery())
+    counted = or_(log.c.outcome == "not_sent",
+                  and_(log.c.outcome.in_(_FAILED_TRY[1:]), probe))
+    with _connection(engine) as s:
+        return s.scalar(select(func.count()).select_from(log)
+                        .where(log.c.post_id == post_id, counted, log.c.id > since)) or 0
 
 
 # --- staff actions ------------------------------------------------------------------------

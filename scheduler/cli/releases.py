@@ -225,24 +225,30 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
 
     rows = queries.posts(state.engine, statuses=list(status) or None, include_done=include_done,
                          limit=limit)
+    pauses = queries.blocked_by_pause(state.engine)
     if as_json:
         print_json([{"id": f"{p.release_id}/{p.account}", "release": p.release_id,
                      "title": r.title, "account": p.account, "channel": p.network,
-                     "status": p.status, "due_at": iso(p.due_at, r.zone),
+                     "status": p.status, "blocked": queries.blocked(p, pauses),
+                     "due_at": iso(p.due_at, r.zone),
                      "not_before": iso(p.not_before, r.zone), "attempts": p.attempt,
                      "remote_url": p.remote_url, "error": p.last_error} for p, r in rows])
         return
     if not rows:
         console.print("the queue is empty" if not status else "no posts in that status")
         return
-    table = Table("id", "due", "status", "network", "title", "note")
+    table = Table("id", "due", "status", "blocked", "network", "title", "note")
     for post, release in rows:
         style = STATUS_STYLE.get(post.status, "")
         note = post.remote_url or (post.last_error or "")[:60]
         if post.status == "retry":
             note = f"next try {show(post.not_before, release.zone)}"
+        why = queries.blocked(post, pauses)
+        if why:  # waiting for staff, not for its time: say so, and how to lift it
+            note = f"{why[:60]}; fix it, then 'siar accounts resume {post.account}'"
         table.add_row(f"{post.release_id}/{post.account}", show(post.due_at, release.zone),
-                      f"[{style}]{post.status}[/]", post.network, release.title[:40], note)
+                      f"[{style}]{post.status}[/]", "[red]paused account[/]" if why else "",
+                      post.network, release.title[:40], note)
     console.print(table)
 
 
