@@ -113,7 +113,8 @@ class WordPressChannel(HttpChannel):
              **kwargs: Any) -> Any | Outcome:
         """One REST request: the decoded JSON body, or the outcome it means."""
         answer = request(self.session, method, f"{self.api_url}/{path.lstrip('/')}",
-                         secrets=self._secret_values, timeout=self.timeouts, **kwargs)
+                         secrets=self._secret_values, timeout=self.timeouts,
+                         create=creating, **kwargs)
         if not isinstance(answer, requests.Response):
             if isinstance(answer, InDoubt) and not creating:
                 return NotSent(answer.detail)

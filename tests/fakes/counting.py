@@ -171,7 +171,7 @@ class CountingChannel(Channel):
             answer = request(self.session, "POST",
                              f"{self.base_url}/accounts/{self.account.name}/posts",
                              secrets=self.secrets.values(), timeout=self.timeouts,
-                             headers=self._headers(),
+                             headers=self._headers(), create=True,
                              json={"key": self.part_key(delivery, index), "text": text,
                                    "post_id": delivery.post_id,
                                    "due": delivery.due_at.timestamp()})
