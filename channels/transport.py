@@ -209,12 +209,35 @@ WATCHDOG = _Watchdog()
 # --- connections that report to their call ------------------------------------------------
 
 
+#: a body up to this size leaves in one write with the request's head
+_ONE_WRITE_BODY = 256 * 1024
+
+
 class _Reporting:
     """Mixed into urllib3's connections: tells the call which socket it uses and when
-    the first byte of the request leaves (a proxy's CONNECT is part of connecting)."""
+    the first byte of the request leaves (a proxy's CONNECT is part of connecting).
+
+    It also sends a small body in the same write as the head: urllib3 writes them apart,
+    which costs a second system call and, on the other side, a second wake-up (a quarter
+    of the CPU of a small POST on loopback). The bytes on the wire are the same.
+    """
 
     sock: socket.socket | None
     auto_open: int
+    #: the head of a request whose small body is still to come
+    held_head: bytes | None = None
+    holding: bool = False
+
+    def request(self, method: str, url: str, body: Any = None, headers: Any = None,
+                **kwargs: Any) -> None:
+        self.holding = isinstance(body, bytes | str) and 0 < len(body) <= _ONE_WRITE_BODY
+        try:
+            super().request(method, url, body=body, headers=headers, **kwargs)  # type: ignore[misc]
+            held = self.held_head
+        finally:
+            self.held_head, self.holding = None, False
+        if held is not None:  # no body followed after all
+            self.send(held)
 
     def connect(self) -> None:
         call = current_call()
@@ -233,7 +256,15 @@ class _Reporting:
 
     def send(self, data: Any) -> None:
         call = current_call()
-        if call is not None and not call.connecting:
+        if call is not None and call.connecting:
+            super().send(data)  # type: ignore[misc]  # a proxy's CONNECT
+            return
+        if self.holding:
+            if self.held_head is None:
+                self.held_head = bytes(data)  # the head: wait for the body
+                return
+            data, self.held_head, self.holding = self.held_head + data, None, False
+        if call is not None:
             if self.sock is None and self.auto_open:
                 self.connect()  # before marking: a refused connection sent nothing
             call.attach(self)  # type: ignore[arg-type]
