@@ -15,7 +15,7 @@ import socket
 import ssl
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,25 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def first_connection(handle: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A port whose first connection goes, raw, to ``handle`` on a thread of its own (for
+    what :class:`ScriptedServer` cannot do: answer before the request is complete)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                handle(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
 
 
 def reset(conn: socket.socket) -> None:
@@ -89,22 +108,13 @@ def test_a_connect_timeout_is_not_sent() -> None:
 
 
 def test_a_server_that_does_not_speak_tls_is_a_tls_error_not_sent() -> None:
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
+    def plain_http(conn: socket.socket) -> None:
+        conn.recv(1024)  # the TLS ClientHello
+        conn.sendall(answer("400 Bad Request"))
 
-    def plain_http() -> None:
-        with contextlib.suppress(OSError):
-            conn, _ = listener.accept()
-            conn.recv(1024)  # the TLS ClientHello
-            conn.sendall(answer("400 Bad Request"))
-            conn.close()
-
-    threading.Thread(target=plain_http, daemon=True).start()
-    try:
+    with first_connection(plain_http) as port:
         outcome = request(make_session(), "POST", f"https://127.0.0.1:{port}/x", json={},
                           create=True)
-    finally:
-        listener.close()
     assert isinstance(outcome, NotSent) and outcome.reason.startswith("TLS error")
 
 
@@ -182,26 +192,18 @@ def test_the_create_is_noted_when_its_first_byte_leaves() -> None:
 
 def test_an_early_answer_to_a_large_upload_is_read() -> None:
     """A server that refuses a large body (413) after the headers and closes."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
+    def refuse_uploads(conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(65536)
+        conn.sendall(answer("413 Payload Too Large", b'{"error": "too big"}',
+                            (("Connection", "close"),)))
+        conn.shutdown(socket.SHUT_WR)
+        reset(conn)
 
-    def refuse_uploads() -> None:
-        with contextlib.suppress(OSError):
-            conn, _ = listener.accept()
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += conn.recv(65536)
-            conn.sendall(answer("413 Payload Too Large", b'{"error": "too big"}',
-                                (("Connection", "close"),)))
-            conn.shutdown(socket.SHUT_WR)
-            reset(conn)
-
-    threading.Thread(target=refuse_uploads, daemon=True).start()
-    try:
+    with first_connection(refuse_uploads) as port:
         response = request(make_session(), "POST", f"http://127.0.0.1:{port}/media",
                            data=bytes(16 * 1024 * 1024), headers={"Content-Type": "image/jpeg"})
-    finally:
-        listener.close()
     assert isinstance(response, requests.Response)
     assert (response.status_code, response.json()) == (413, {"error": "too big"})
 
@@ -212,26 +214,20 @@ def test_an_early_answer_to_a_large_upload_is_read() -> None:
 def test_the_deadline_ends_an_upload_the_server_stops_reading(create: bool, kind: type) -> None:
     """The server takes the headers and then reads nothing: the body fills the socket
     buffers and the write blocks until the deadline shuts the socket down."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
     over = threading.Event()
 
-    def stall() -> None:
-        with contextlib.suppress(OSError):
-            conn, _ = listener.accept()
-            conn.recv(1024)
-            over.wait(30)
-            conn.close()
+    def stall(conn: socket.socket) -> None:
+        conn.recv(1024)
+        over.wait(30)
 
-    threading.Thread(target=stall, daemon=True).start()
     session = make_session(deadline=0.5)
     session.get_adapter("http://").min_upload_rate = 1e12  # type: ignore[attr-defined]
-    try:
-        outcome = request(session, "POST", f"http://127.0.0.1:{port}/media",
-                          data=bytes(64 * 1024 * 1024), timeout=(5, 30), create=create)
-    finally:
-        over.set()
-        listener.close()
+    with first_connection(stall) as port:
+        try:
+            outcome = request(session, "POST", f"http://127.0.0.1:{port}/media",
+                              data=bytes(64 * 1024 * 1024), timeout=(5, 30), create=create)
+        finally:
+            over.set()
     assert isinstance(outcome, kind) and "0.5s deadline" in str(outcome), outcome
 
 

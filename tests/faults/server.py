@@ -215,12 +215,8 @@ class FaultServer(ScriptedServer):
     def _close_after_request(self, conn: socket.socket) -> bool:
         return False
 
-    def _redirect_found(self, conn: socket.socket) -> bool:
-        conn.sendall(answer("302 Found", b"", (("Location", self.location),)))
-        return True
-
-    def _redirect_temporary(self, conn: socket.socket) -> bool:
-        conn.sendall(answer("307 Temporary Redirect", b"", (("Location", self.location),)))
+    def _redirect(self, conn: socket.socket, status: str) -> bool:
+        conn.sendall(answer(status, b"", (("Location", self.location),)))
         return True
 
 def read_request(reader: Any) -> Received | None:
@@ -265,8 +261,8 @@ FAULTS: dict[str, Callable[[FaultServer, socket.socket], bool]] = {
     "endless": FaultServer._endless,
     "huge_announced": FaultServer._huge_announced,
     "close_after_request": FaultServer._close_after_request,
-    "redirect_found": FaultServer._redirect_found,
-    "redirect_temporary": FaultServer._redirect_temporary,
+    "redirect_found": lambda server, conn: server._redirect(conn, "302 Found"),
+    "redirect_temporary": lambda server, conn: server._redirect(conn, "307 Temporary Redirect"),
 }
 
 
