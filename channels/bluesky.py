@@ -128,8 +128,8 @@ class BlueskyChannel(HttpChannel):
         status = response.status_code
         reason = f"{what}: HTTP {status} {http.redact(message, self._secrets())}"
         if status == 429:
-            wait = http.epoch_reset_seconds(response.headers.get("RateLimit-Reset"))
-            return NotSent(reason, retry_after=wait, rate_limited=True, http_status=status)
+            return NotSent(reason, retry_after=http.rate_limit_wait(response.headers),
+                           rate_limited=True, http_status=status)
         if status == 401 or self._error_name(response) in ("ExpiredToken", "InvalidToken",
                                                             "AccountTakedown"):
             return AuthFailed(reason, http_status=status)
@@ -209,7 +209,7 @@ class BlueskyChannel(HttpChannel):
                 continue
             record = self._record(delivery, index, text, embed if index == 0 else None,
                                   root, parent)
-            response = self._xrpc("POST", "com.atproto.repo.createRecord", json={
+            response = self._xrpc("POST", "com.atproto.repo.createRecord", create=True, json={
                 "repo": self._login_did(), "collection": POST_COLLECTION,
                 "rkey": derive_rkey(delivery.publish_key, index), "record": record})
             if not isinstance(response, requests.Response):

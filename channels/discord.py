@@ -35,7 +35,7 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.http import HttpChannel, classify_status, redact, request
+from channels.http import HttpChannel, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 
 CONTENT_LIMIT = 2000
@@ -97,7 +97,7 @@ class DiscordChannel(HttpChannel):
         payload = self._payload(text, images)
         url = self.webhook_endpoint
         common: dict[str, Any] = {"params": {"wait": "true"}, "timeout": self.timeouts,
-                                  "secrets": self._secret_values}
+                                  "secrets": self._secret_values, "create": True}
         if images:
             files = {f"files[{n}]": (image.filename, image.data, image.mime)
                      for n, image in enumerate(images)}
@@ -142,10 +142,7 @@ class DiscordChannel(HttpChannel):
         if answer.status_code == 429:
             scope = "global" if body.get("global") else answer.headers.get(
                 "X-RateLimit-Scope", "webhook")
-            wait = body.get("retry_after")
-            if not isinstance(wait, int | float):
-                wait = _float(answer.headers.get("X-RateLimit-Reset-After")
-                              or answer.headers.get("Retry-After"))
+            wait = rate_limit_wait(answer.headers, stated=body.get("retry_after"))
             return NotSent(f"rate limited by Discord ({scope}): {text}", retry_after=wait,
                            rate_limited=True, http_status=429)
         code = body.get("code")
@@ -207,13 +204,6 @@ class DiscordChannel(HttpChannel):
                 "json": payload})
         return described
 
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _reason(outcome: Outcome | None) -> str:

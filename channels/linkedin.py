@@ -39,7 +39,7 @@ from channels.base import (
     Rejected,
     describe,
 )
-from channels.http import HttpChannel, classify_status, redact, request
+from channels.http import HttpChannel, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 
 __all__ = ["LinkedInChannel"]
@@ -92,7 +92,7 @@ class LinkedInChannel(HttpChannel):
              **kwargs: Any) -> requests.Response | Outcome:
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         answer = request(self.session, method, url, secrets=self.secrets.values(),
-                         timeout=self.timeouts, headers=headers, **kwargs)
+                         timeout=self.timeouts, headers=headers, create=creating, **kwargs)
         if not isinstance(answer, requests.Response):
             if isinstance(answer, InDoubt) and not creating:
                 return NotSent(answer.detail)
@@ -106,8 +106,9 @@ class LinkedInChannel(HttpChannel):
         text = redact(answer.text[:500], self.secrets.values())
         if status == 429:
             wait = self.account.options.get("rate_limit_wait")
-            return NotSent(f"rate limited (HTTP 429, LinkedIn gives no reset time): {text}",
-                           retry_after=float(wait) if wait else seconds_until_daily_reset(),
+            return NotSent(f"rate limited (HTTP 429): {text}",
+                           retry_after=rate_limit_wait(answer.headers) or (
+                               float(wait) if wait else seconds_until_daily_reset()),
                            rate_limited=True, http_status=status)
         if status in (401, 403):
             return AuthFailed(f"LinkedIn refused the token (HTTP {status}): {text}",

@@ -113,8 +113,8 @@ class MastodonChannel(HttpChannel):
         reason = f"{what}: HTTP {response.status_code} {http.redact(message, secrets)}"
         status = response.status_code
         if status == 429:
-            wait = http.iso_reset_seconds(response.headers.get("X-RateLimit-Reset"))
-            return NotSent(reason, retry_after=wait, rate_limited=True, http_status=status)
+            return NotSent(reason, retry_after=http.rate_limit_wait(response.headers),
+                           rate_limited=True, http_status=status)
         if status in (401, 403):
             # 403 is a suspended or limited account or a token without the write scope
             return AuthFailed(reason, http_status=status)
@@ -166,7 +166,7 @@ class MastodonChannel(HttpChannel):
                 continue
             self._note_first_send(delivery, index)
             response = self._request(
-                "POST", "/api/v1/statuses",
+                "POST", "/api/v1/statuses", create=True,
                 json=self._status_payload(delivery, index, text, previous, media_ids),
                 headers={"Idempotency-Key": self.idempotency_key(delivery, index)})
             if not isinstance(response, requests.Response):

@@ -40,9 +40,9 @@ from channels.base import (
 from channels.http import (
     HttpChannel,
     classify_status,
+    rate_limit_wait,
     redact,
     request,
-    retry_after_seconds,
 )
 from scheduler.variant import Media
 
@@ -145,8 +145,8 @@ def classify(response: requests.Response, *, secrets: Iterable[str] = (),
     error = graph_error(response)
     if error is None:
         if response.status_code == 429:
-            wait = usage_wait_seconds(response.headers) or retry_after_seconds(
-                response.headers.get("Retry-After")) or DEFAULT_RATE_LIMIT_WAIT
+            wait = rate_limit_wait(response.headers, stated=usage_wait_seconds(
+                response.headers)) or DEFAULT_RATE_LIMIT_WAIT
             return classify_status(response, secrets=secrets, retry_after=wait)
         if response.status_code >= 500 and not creating:
             return NotSent(f"HTTP {response.status_code}: "
@@ -156,7 +156,8 @@ def classify(response: requests.Response, *, secrets: Iterable[str] = (),
     reason = redact(error.describe(), secrets)
     status = response.status_code
     if error.code in RATE_LIMIT_CODES:
-        wait = usage_wait_seconds(response.headers) or DEFAULT_RATE_LIMIT_WAIT
+        wait = rate_limit_wait(response.headers, stated=usage_wait_seconds(
+            response.headers)) or DEFAULT_RATE_LIMIT_WAIT
         return NotSent(f"rate limited: {reason}", retry_after=wait, rate_limited=True,
                        http_status=status)
     if error.subcode == PUBLISHING_LIMIT_SUBCODE:
@@ -231,7 +232,8 @@ class GraphChannel(HttpChannel):
         """One Graph request; the decoded JSON body or the outcome it means."""
         url = path if path.startswith("http") else f"{self.api_url}/{path.lstrip('/')}"
         answer = request(self.session, method, url, secrets=self.secrets.values(),
-                         timeout=self.timeouts, **self.with_token(method, kwargs))
+                         timeout=self.timeouts, create=creating,
+                         **self.with_token(method, kwargs))
         if not isinstance(answer, requests.Response):
             # a read, or a step that creates nothing visible, cannot leave a post in doubt
             if isinstance(answer, InDoubt) and not creating:

@@ -36,9 +36,9 @@ from channels.base import (
 from channels.http import (
     HttpChannel,
     classify_status,
+    rate_limit_wait,
     redact,
     request,
-    retry_after_seconds,
 )
 
 SECTION_LIMIT = 3000
@@ -95,7 +95,7 @@ class SlackChannel(HttpChannel):
                 continue
             payload = self.payload(delivery, index)
             answer = request(self.session, "POST", self.webhook_endpoint, json=payload,
-                             timeout=self.timeouts, secrets=self._secret_values)
+                             timeout=self.timeouts, secrets=self._secret_values, create=True)
             if not isinstance(answer, requests.Response):
                 return answer
             failure = self._failure(answer)
@@ -136,7 +136,7 @@ class SlackChannel(HttpChannel):
                               http_status=answer.status_code)
         if answer.status_code == 429:
             return NotSent(f"rate limited by Slack: {code}", rate_limited=True,
-                           retry_after=retry_after_seconds(answer.headers.get("Retry-After")),
+                           retry_after=rate_limit_wait(answer.headers),
                            http_status=429)
         if answer.status_code in (400, 403, 404, 410):
             return Rejected(f"Slack refused the message ({answer.status_code} {code})",

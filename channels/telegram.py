@@ -186,7 +186,8 @@ class TelegramChannel(HttpChannel):
             return AuthFailed("no bot token configured (SIAR_SECRET_<ACCOUNT>_BOT_TOKEN)")
         secrets = self.secrets.values()
         response = http.request(self.session, "POST", self._method_url(method, token),
-                                secrets=secrets, timeout=self.timeouts, **kwargs)
+                                secrets=secrets, timeout=self.timeouts,
+                                create=method.startswith("send"), **kwargs)
         if not isinstance(response, requests.Response):
             return response
         try:
@@ -200,17 +201,17 @@ class TelegramChannel(HttpChannel):
         if body.get("ok"):
             result = body.get("result")
             return result if isinstance(result, list) else [result]
-        return self._error_outcome(method, response.status_code, body)
+        return self._error_outcome(method, response.status_code, body, response.headers)
 
-    def _error_outcome(self, method: str, status: int, body: Mapping[str, Any]) -> Outcome:
+    def _error_outcome(self, method: str, status: int, body: Mapping[str, Any],
+                       headers: Mapping[str, str] | None = None) -> Outcome:
         code = int(body.get("error_code") or status)
         description = http.redact(str(body.get("description", "")), self.secrets.values())
         reason = f"{method}: {code} {description}".strip()
         parameters = body.get("parameters") or {}
         if code == 429:
-            retry_after = parameters.get("retry_after")
-            return NotSent(reason, retry_after=float(retry_after) if retry_after else None,
-                           rate_limited=True, http_status=status)
+            wait = http.rate_limit_wait(headers, stated=parameters.get("retry_after"))
+            return NotSent(reason, retry_after=wait, rate_limited=True, http_status=status)
         if code == 401 or code == 403:
             # 403 means the bot was removed from the channel or lost the right to post:
             # staff must fix the account, the content is not at fault.

@@ -67,7 +67,7 @@ class WebhookChannel(HttpChannel):
         sent_at = int(time.time())
         body = self._body(delivery, sent_at=sent_at)
         answer = request(self.session, "POST", self.base_url, secrets=self.secrets.values(),
-                         timeout=self.timeouts, data=body,
+                         timeout=self.timeouts, data=body, create=True,
                          headers=self._headers(delivery, body, sent_at=sent_at))
         if not isinstance(answer, requests.Response):
             return answer

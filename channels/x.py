@@ -71,9 +71,12 @@ class _RoutedTransport:
             url = self.channel.base_url + url[len(TWEEPY_HOST):]
         headers = dict(kwargs.pop("headers", None) or {})
         headers["User-Agent"] = http.USER_AGENT
+        # the post itself: tweepy's create_tweet
+        create = method.upper() == "POST" and url.split("?")[0].endswith("/2/tweets")
         result = http.request(self.channel.session, method, url,
                               secrets=self.channel.secrets.values(),
-                              timeout=self.channel.timeouts, headers=headers, **kwargs)
+                              timeout=self.channel.timeouts, headers=headers, create=create,
+                              **kwargs)
         if not isinstance(result, requests.Response):
             raise _TransportFailed(result)
         return result
@@ -152,8 +155,8 @@ class XChannel(HttpChannel):
                              self.secrets.values())
         reason = f"{operation}: HTTP {status} {detail}".strip()
         if status == 429:
-            wait = http.epoch_reset_seconds(response.headers.get("x-rate-limit-reset"))
-            return NotSent(reason, retry_after=wait, rate_limited=True, http_status=status)
+            return NotSent(reason, retry_after=http.rate_limit_wait(response.headers),
+                           rate_limited=True, http_status=status)
         if status == 401:
             return AuthFailed(reason, http_status=status)
         if status == 403 and re.search(r"oauth1 app permissions|client-not-enrolled|"

@@ -30,7 +30,7 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.http import classify_status, make_session, request
+from channels.http import classify_status, limits, make_session, request
 from tests.fakes.server import FakeRequest, FakeServer, Response
 
 TOKEN = "counting-token-s3cret"
@@ -155,7 +155,7 @@ class CountingChannel(Channel):
     @property
     def session(self) -> requests.Session:
         if self._session is None:
-            self._session = make_session()
+            self._session = make_session(**limits(self.account.options, self.account.name))
         return self._session
 
     def _headers(self) -> dict[str, str]:
