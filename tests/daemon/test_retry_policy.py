@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from channels.base import InDoubt, NotSent, Published
+from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from scheduler import queue
 from scheduler.daemon import Daemon
 from scheduler.db import session
@@ -119,18 +119,17 @@ def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSMTP]:
         yield server
 
 
-def test_an_email_header_the_mail_library_refuses_is_not_sent_never_in_doubt(
+def test_an_email_subject_queued_with_a_carriage_return_is_rejected_never_in_doubt(
         db_url: str, engine: Engine, smtp_server: FakeSMTP,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    # Queued by a version that did not check subjects (preflight refuses it now).
     account = AccountSettings(name="surel-humas", network="email", options={
         "host": "127.0.0.1", "port": smtp_server.port, "security": smtp_server.security,
         "ca_file": str(smtp_server.cert_path), "from": smtp_server.username,
         "to": ["redaksi@media.example"], "connect_timeout": 1.0, "read_timeout": 1.0})
     monkeypatch.setenv(account.secret_variable("username"), smtp_server.username or "")
     monkeypatch.setenv(account.secret_variable("password"), smtp_server.password or "")
-    settings = Settings(database_url=db_url, node_name=NODE, accounts=[account],
-                        daemon=DaemonSettings(max_attempts=2, backoff_base=0.2,
-                                              backoff_max=1.0))
+    settings = Settings(database_url=db_url, node_name=NODE, accounts=[account])
     text = "Jam layanan kunjungan berubah."
     variant = Variant(account="surel-humas", channel="email", parts=[text], length=[len(text)],
                       limit=None, extra={"subject": "Jam Layanan\rKunjungan"})
@@ -139,13 +138,36 @@ def test_an_email_header_the_mail_library_refuses_is_not_sent_never_in_doubt(
     dispatcher = Dispatcher(engine, settings, Adapters(settings), NODE)
 
     [claim] = queue.claim_due(engine, NODE)
-    first = dispatcher.publish(claim)
-    assert isinstance(first, NotSent) and "ValueError" in first.reason
-    assert stored(engine, post.id).status == Status.RETRY  # type: ignore[arg-type]
-    [claim] = queue.claim_due(engine, NODE, now=utcnow() + timedelta(seconds=5))
-    assert isinstance(dispatcher.publish(claim), NotSent)
+    assert isinstance(dispatcher.publish(claim), Rejected)
     assert stored(engine, post.id).status == Status.FAILED  # type: ignore[arg-type]
     assert smtp_server.messages == []
+
+
+class LocallyBrokenChannel(CountingChannel):
+    """A network that is not HTTP at all, whose adapter fails before anything leaves (a
+    library refusing a value, a file it cannot read)."""
+
+    def publish(self, delivery: Delivery) -> Outcome:
+        raise ValueError("header value contains a line break")
+
+
+def test_an_adapter_failing_before_anything_left_is_not_sent_then_given_up(
+        engine: Engine, db_url: str, tokens: object) -> None:
+    tokens(["akun-a"])  # type: ignore[operator]
+    settings = make_settings(db_url, ["akun-a"], "http://127.0.0.1:9", max_attempts=2,
+                             backoff_base=10.0, backoff_max=20.0)
+    adapters = Adapters(settings, channel_classes={"counting": LocallyBrokenChannel})
+    dispatcher = Dispatcher(engine, settings, adapters, NODE)
+    post_id = queue_post(engine, "akun-a", utcnow())
+
+    [claim] = queue.claim_due(engine, NODE)
+    first = dispatcher.publish(claim)
+    assert isinstance(first, NotSent) and "ValueError" in first.reason
+    post = stored(engine, post_id)
+    assert post.status == Status.RETRY and post.not_before > utcnow()
+    [claim] = queue.claim_due(engine, NODE, now=post.not_before)
+    assert isinstance(dispatcher.publish(claim), NotSent)
+    assert stored(engine, post_id).status == Status.FAILED
 
 
 # --- an exception after the create request left: in doubt, and settled once ------------------

@@ -6,6 +6,7 @@ published with the first one's URL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -51,14 +52,17 @@ def queue_release(engine: Engine) -> int:
 
 
 def publish_due(engine: Engine, settings: Settings, password: str,
-                monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """One round of the daemon with the password as it is in the environment now."""
+                monkeypatch: pytest.MonkeyPatch, *, later: float = 0.0) -> list[object]:
+    """One round of the daemon with the password as it is in the environment now, run as
+    if ``later`` seconds had passed (past a retry's backoff)."""
     monkeypatch.setenv(ACCOUNT.secret_variable("username"), "humas")
     monkeypatch.setenv(ACCOUNT.secret_variable("app_password"), password)
     adapters = Adapters(settings)
     dispatcher = Dispatcher(engine, settings, adapters, "node-a")
     try:
-        return [dispatcher.publish(claim) for claim in queue.claim_due(engine, "node-a")]
+        now = utcnow() + timedelta(seconds=later)
+        return [dispatcher.publish(claim)
+                for claim in queue.claim_due(engine, "node-a", now=now)]
     finally:
         adapters.close()
 
@@ -106,7 +110,9 @@ def test_a_create_in_doubt_is_probed_by_its_own_slug_and_sent_again_as_its_own_p
     [in_doubt] = queue.in_doubt(engine)
     verdict = Dispatcher(engine, settings, adapters, "node-a").probe(in_doubt)
     adapters.close()
-    [resent] = publish_due(engine, settings, PASSWORD, monkeypatch)
+    assert publish_due(engine, settings, PASSWORD, monkeypatch) == []  # backs off first
+    [resent] = publish_due(engine, settings, PASSWORD, monkeypatch,
+                           later=settings.daemon.backoff_max)
 
     assert isinstance(verdict, NotSent) and isinstance(resent, Published)
     _, post_two = site.posts
