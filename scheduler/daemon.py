@@ -605,6 +605,7 @@ class Daemon:
         with self._lock:
             ids = list(self._inflight)
         queue.renew_leases(self.engine, self.node, ids, lease=self.cfg.lease_seconds)
+        self.notifier.renew_lease()
 
     def _start_health_server(self) -> Any:
         if not self.cfg.http_port:

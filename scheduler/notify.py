@@ -143,9 +143,6 @@ def watchdog(count: int, oldest: datetime, zone: str) -> Message:
 
 # --- sending ---------------------------------------------------------------------------------
 
-#: a delivery attempt's lease (seconds): it covers one alert through every notify account;
-#: after it another daemon may take the alert over (its sender is presumed dead)
-LEASE_SECONDS = 600.0
 #: no delivery attempt starts later than this after the alert was raised; it then stays
 #: listed by ``siar status`` as not delivered
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -157,7 +154,8 @@ TAKEN = Published.__name__
 
 @dataclass(frozen=True)
 class Claim:
-    """This daemon may send alert ``key`` until its lease ends; ``attempt`` fences it."""
+    """This daemon may send alert ``key`` while its lease lasts (``daemon.lease_seconds``,
+    renewed by the heartbeat like a post's); ``attempt`` fences it."""
 
     key: str
     attempt: int
@@ -169,17 +167,19 @@ class Notifier:
     by whichever daemon claims it, and only through the accounts that have not taken it."""
 
     def __init__(self, engine: Engine, settings: Settings, adapters: Any, *,
-                 give_up_after: timedelta = GIVE_UP_AFTER,
-                 lease_seconds: float = LEASE_SECONDS) -> None:
+                 give_up_after: timedelta = GIVE_UP_AFTER) -> None:
         self.engine = engine
         self.settings = settings
         self.adapters = adapters
         self.give_up_after = give_up_after
-        self.lease_seconds = lease_seconds
+        self.lease = timedelta(seconds=settings.daemon.lease_seconds)
         self._secrets = settings.all_secret_values()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siar-notify")
         self._pending: list[Future[None]] = []
         self._retrying: Future[None] | None = None
+        #: the claim being delivered now, whose lease the heartbeat renews
+        self._current: Claim | None = None
+        self._current_lock = threading.Lock()
         self._closed = threading.Event()
         self._lock = threading.Lock()
 
@@ -192,7 +192,7 @@ class Notifier:
             return False
         log.warning("%s\n%s", clean.subject, clean.body)
         if claim.attempt:  # there are notify accounts: this daemon makes the first attempt
-            future = self._pool.submit(self.deliver, claim)
+            future = self._pool.submit(self._deliver_logged, claim)
             with self._lock:
                 self._pending = [f for f in self._pending if not f.done()] + [future]
         return True
@@ -231,7 +231,7 @@ class Notifier:
             row = s.execute(
                 update(Alert).where(Alert.key == oldest_due, Alert.next_try_at <= clock)
                 .values(attempts=Alert.attempts + 1,
-                        next_try_at=clock + timedelta(seconds=self.lease_seconds))
+                        next_try_at=clock + self.lease)
                 .returning(Alert.key, Alert.attempts)
                 .execution_options(synchronize_session=False)).first()
         return Claim(row[0], row[1]) if row else None
@@ -247,13 +247,32 @@ class Notifier:
             message = Message(row.key, row.kind, row.subject, row.message)
             deliveries, created_at = dict(row.deliveries), to_db(row.created_at)
         errors: dict[str, str] = {}
-        for name in self.settings.notify.accounts:
-            if deliveries.get(name) == TAKEN:
-                continue
-            deliveries[name], error = self._send_through(name, message, claim.attempt)
-            if error:
-                errors[name] = error
+        with self._current_lock:
+            self._current = claim
+        try:
+            for name in self.settings.notify.accounts:
+                if deliveries.get(name) == TAKEN:
+                    continue
+                deliveries[name], error = self._send_through(name, message, claim.attempt)
+                if error:
+                    errors[name] = error
+        finally:
+            with self._current_lock:  # a renewal under way ends before the outcome is saved
+                self._current = None
         self._finish(claim, deliveries, errors, created_at)
+
+    def renew_lease(self) -> None:
+        """Keep the claim of the alert being delivered (the daemon's heartbeat): a lease
+        measures that this daemon lives, not how long the notify accounts take."""
+        with self._current_lock:
+            claim = self._current
+            if claim is None:
+                return
+            with queue.transaction(self.engine) as s:
+                s.execute(update(Alert)
+                          .where(Alert.key == claim.key, Alert.attempts == claim.attempt)
+                          .values(next_try_at=self._clock(s) + self.lease)
+                          .execution_options(synchronize_session=False))
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait for first deliveries still being sent (called when the daemon stops)."""
@@ -281,8 +300,7 @@ class Notifier:
                 .values(key=message.key[:250], kind=message.kind, subject=message.subject,
                         message=message.body, created_at=now, deliveries={},
                         attempts=1 if sending else 0,
-                        next_try_at=(now + timedelta(seconds=self.lease_seconds)
-                                     if sending else None))
+                        next_try_at=now + self.lease if sending else None)
                 .on_conflict_do_nothing(index_elements=["key"])
                 .returning(Alert.key, Alert.attempts)).first()
         return Claim(inserted[0], inserted[1]) if inserted else None
@@ -291,10 +309,24 @@ class Notifier:
         for _ in range(RETRY_BATCH):
             if self._closed.is_set():
                 return
-            claim = self.claim_due()
+            try:
+                claim = self.claim_due()
+            except Exception as exc:  # the database is away: the next round tries again
+                log.warning("due alerts could not be claimed: %s", type(exc).__name__)
+                return
             if claim is None:
                 return
+            self._deliver_logged(claim)
+
+    def _deliver_logged(self, claim: Claim) -> None:
+        """:meth:`deliver` in the sending thread: a database error leaves the alert claimed,
+        and it is tried again when the lease runs out, so it is logged, not raised (which
+        would surface in whatever waits for the thread, e.g. the daemon stopping)."""
+        try:
             self.deliver(claim)
+        except Exception:
+            log.exception("alert %s: its delivery could not be recorded; tried again "
+                          "after its lease", claim.key)
 
     def _send_through(self, name: str, message: Message, attempt: int) -> tuple[str, str]:
         """What to record for account ``name`` and, unless it took the alert, why not."""

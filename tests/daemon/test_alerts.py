@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from scheduler import notify
@@ -21,7 +22,8 @@ from scheduler.models import Alert, Post, Release, Status
 from scheduler.settings import AccountSettings, Settings
 from scheduler.status import snapshot, undelivered_alerts
 from scheduler.timeparse import utcnow
-from tests.daemon.conftest import make_settings, queue_post, write_config
+from tests.daemon.conftest import make_settings, queue_post, token_env, write_config
+from tests.daemon.processes import start_daemon
 from tests.daemon.test_daemon import run_cli, running, statuses, wait_for
 from tests.fakes.counting import CountingNetwork
 from tests.fakes.smtp import FakeSMTP
@@ -75,6 +77,11 @@ def notifiers() -> Iterator[Callable[..., notify.Notifier]]:
     yield make
     for notifier in made:
         notifier.close()
+
+
+def all_alerts(engine: Engine) -> list[Alert]:
+    with session(engine) as s:
+        return list(s.scalars(select(Alert)))
 
 
 def stored(engine: Engine, key: str) -> Alert:
@@ -245,13 +252,44 @@ def test_a_claim_whose_lease_ran_out_is_taken_over_and_its_late_sender_does_noth
     stalled = first.claim_due(now=utcnow() + LATER)
     assert stalled is not None
     assert second.claim_due(now=utcnow() + LATER) is None  # its lease holds
-    beyond_lease = utcnow() + LATER + timedelta(seconds=notify.LEASE_SECONDS + 1)
+    beyond_lease = utcnow() + LATER + first.lease + timedelta(seconds=1)
     taken = second.claim_due(now=beyond_lease)
     assert taken == notify.Claim(message.key, stalled.attempt + 1)
     first.deliver(stalled)
     assert len(receiver.calls("POST")) == 1  # only the refused first try
     second.deliver(taken)
     assert len(receiver.created) == 1 and stored(engine, message.key).sent_at is not None
+
+
+class HeldReceiver(FakeWebhookReceiver):
+    """A webhook receiver that holds each request until the test lets it through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def _receive(self, request: Any) -> Any:
+        self.entered.set()
+        self.release.wait(30)
+        return super()._receive(request)
+
+
+def test_the_heartbeat_renews_the_lease_of_the_alert_being_delivered_and_only_that(
+        engine: Engine, notifiers: Callable[..., notify.Notifier]) -> None:
+    with HeldReceiver() as held:
+        notifier = notifiers(engine, [webhook_account(held)])  # type: ignore[arg-type]
+        message = notify.watchdog(9, utcnow(), "Asia/Jakarta")
+        assert notifier.alert(message)
+        assert held.entered.wait(30)  # the first attempt is being delivered
+        claimed_until = stored(engine, message.key).next_try_at
+        notifier.renew_lease()
+        renewed_until = stored(engine, message.key).next_try_at
+        assert renewed_until > claimed_until  # type: ignore[operator]
+        held.release.set()
+        notifier.flush()
+    notifier.renew_lease()  # nothing being delivered: nothing renewed
+    row = stored(engine, message.key)
+    assert row.sent_at is not None and row.next_try_at is None
 
 
 # --- the daemon ---------------------------------------------------------------------------------
@@ -295,6 +333,40 @@ def test_a_closed_notifier_leaves_undelivered_alerts_to_the_next_daemon(
     row = stored(engine, message.key)
     assert row.sent_at is None and row.next_try_at is not None
     assert len(receiver.calls("POST")) == 1
+
+
+def test_an_alert_whose_daemon_was_killed_mid_delivery_is_taken_over_after_its_lease(
+        tmp_path: Path, engine: Engine, network: CountingNetwork) -> None:
+    """kill -9 while the receiver holds the alert: the next daemon sends it again once the
+    lease has run out, with the same idempotency key, so the receiver keeps one."""
+    network.forbidden_words.add("judi")
+    url = engine.url.render_as_string(hide_password=False)
+    with HeldReceiver() as held:
+        config = write_config(tmp_path / "siar.toml", url, ["akun-a"], network.url,
+                              lease_seconds=2.0, heartbeat_seconds=0.5, poll_interval=0.2)
+        with config.open("a") as toml:
+            toml.write(f'\n[[accounts]]\nname = "staf"\nnetwork = "webhook"\n'
+                       f'base_url = "{held.hook_url}"\n\n[notify]\naccounts = ["staf"]\n')
+        queue_post(engine, "akun-a", utcnow(), text="promo judi")
+        first = start_daemon(config, token_env(["akun-a"]), node="daemon-1")
+        try:
+            assert held.entered.wait(30)
+        finally:
+            first.kill()
+            first.wait(30)
+        held.release.set()  # the dead daemon's request still reaches the receiver
+        wait_for(lambda: len(held.created) == 1)
+        second = start_daemon(config, token_env(["akun-a"]), node="daemon-2")
+        try:
+            wait_for(lambda: len(held.calls("POST")) == 2, timeout=30)
+            [key] = [row.key for row in all_alerts(engine)]
+            wait_for(lambda: stored(engine, key).sent_at is not None)
+        finally:
+            second.terminate()
+            second.wait(30)
+    row = stored(engine, key)
+    assert row.attempts == 2 and row.deliveries == {"staf": "Published"}
+    assert len(held.created) == 1  # the repeat carried the same Idempotency-Key
 
 
 # --- siar status --------------------------------------------------------------------------------
