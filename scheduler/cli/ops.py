@@ -122,7 +122,7 @@ def _print_undelivered(undelivered: Undelivered, notify_accounts: list[str], zon
     for a in undelivered.alerts:
         when = (f"next try {show(a.next_try_at, zone)}" if a.next_try_at
                 else f"gave up after {a.attempts} attempt(s)")
-        console.print(f"[red]alert not delivered[/] {escape(a.subject)} (raised "
+        console.print(f"[red]alert not delivered[/]: “{escape(a.subject)}” (raised "
                       f"{show(a.created_at, zone)}): {escape(a.last_error)} — {when}",
                       highlight=False)
     if undelivered.count > len(undelivered.alerts):
@@ -131,7 +131,7 @@ def _print_undelivered(undelivered: Undelivered, notify_accounts: list[str], zon
     if undelivered.count:
         checks = ", ".join(f"'siar accounts check {n}'" for n in notify_accounts)
         console.print("fix: make the notify account(s) work again"
-                      + (f" ({checks})" if checks else " ([notify] accounts in siar.toml)")
+                      + (f" ({checks})" if checks else escape(" ([notify] accounts in siar.toml)"))
                       + "; alerts are tried again for a day after they were raised")
 
 
