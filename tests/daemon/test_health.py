@@ -127,36 +127,58 @@ def test_an_idle_connection_does_not_block_healthz_and_is_closed_after_the_timeo
         assert slow.recv(1) == b""
 
 
+class HealthLog(logging.Handler):
+    """Keeps the health server's records, and tells when one says something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.changed = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.changed:
+            self.records.append(record)
+            self.changed.notify_all()
+
+    def wait_for(self, text: str) -> bool:
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: any(text in r.getMessage() for r in self.records), PATIENCE)
+
+
+@pytest.fixture
+def health_log() -> Iterator[HealthLog]:
+    """The health server's logger down to debug, kept to itself: its records do not go on
+    to handlers that other tests left on the root logger."""
+    logger, keep = logging.getLogger("siar.health"), HealthLog()
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(keep)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield keep
+    logger.removeHandler(keep)
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
 def test_a_client_hanging_up_early_is_a_debug_line_not_a_traceback(
-        make_server: Callable[..., HealthServer], caplog: pytest.LogCaptureFixture,
+        make_server: Callable[..., HealthServer], health_log: HealthLog,
         capfd: pytest.CaptureFixture[str]) -> None:
     hung_up = threading.Event()
-    went_away = threading.Event()
 
     def snapshot_after_the_client_left() -> Snapshot:
         hung_up.wait(PATIENCE)
         return quiet_queue()
 
-    class Watch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "went away" in record.getMessage():
-                went_away.set()
-
-    watch = Watch()
-    logging.getLogger("siar.health").addHandler(watch)
-    caplog.set_level(logging.DEBUG, logger="siar.health")
-    try:
-        server = make_server(snapshot_after_the_client_left).start()
-        client = socket.create_connection(("127.0.0.1", server.port), timeout=PATIENCE)
-        client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        # close with a reset, as a scraper that timed out does: the answer has nowhere to go
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        client.close()
-        hung_up.set()
-        assert went_away.wait(PATIENCE)
-    finally:
-        logging.getLogger("siar.health").removeHandler(watch)
-    assert not [r for r in caplog.records if r.levelno > logging.DEBUG]
+    server = make_server(snapshot_after_the_client_left).start()
+    client = socket.create_connection(("127.0.0.1", server.port), timeout=PATIENCE)
+    client.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    # close with a reset, as a scraper that timed out does: the answer has nowhere to go
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()
+    hung_up.set()
+    assert health_log.wait_for("went away")
+    assert [r.levelno for r in health_log.records if r.levelno > logging.DEBUG] == []
     assert "Traceback" not in capfd.readouterr().err
     assert get(server.port, "/healthz").startswith(b"HTTP/1.0 200")  # still serving
 
