@@ -156,28 +156,32 @@ def test_without_notify_accounts_an_alert_is_stored_and_nothing_is_tried(
 def test_an_alert_refused_at_first_is_sent_again_with_backoff_until_taken(
         engine: Engine, receiver: FakeWebhookReceiver,
         notifiers: Callable[..., notify.Notifier]) -> None:
-    notifier = notifiers(engine, [webhook_account(receiver)])
+    notifier = notifiers(engine, [webhook_account(receiver)])  # backoff: 60 s doubling
     message = notify.watchdog(2, utcnow(), "Asia/Jakarta")
+    tries = []  # (ceiling of the backoff, a time before the try, a time after it)
+    before = utcnow()
     refused_once(receiver, notifier, message)
+    tries.append((60, before, utcnow()))
     receiver.fail_next(status=503, body={"error": "maintenance"})
     first = stored(engine, message.key)
     assert first.sent_at is None and "503" in (first.last_error or "")
-    waits = [first.next_try_at - first.created_at]  # type: ignore[operator]
+    next_tries = [first.next_try_at]
     assert notifier.claim_due() is None  # not before its backoff
     for attempt in (2, 3):
         claim = notifier.claim_due(now=utcnow() + LATER)
         assert claim == notify.Claim(message.key, attempt)
         before = utcnow()
         notifier.deliver(claim)
-        row = stored(engine, message.key)
-        if row.next_try_at is not None:
-            waits.append(row.next_try_at - before)
+        tries.append((120, before, utcnow()))
+        next_tries.append(stored(engine, message.key).next_try_at)
     assert receiver.created and len(receiver.calls("POST")) == 3
     row = stored(engine, message.key)
     assert row.sent_at is not None and (row.attempts, row.last_error) == (3, None)
-    # base 60 s doubling, each wait jittered within the upper half of its ceiling
-    assert timedelta(seconds=30) <= waits[0] <= timedelta(seconds=61)
-    assert timedelta(seconds=60) <= waits[1] <= timedelta(seconds=121)
+    # each wait is jittered within the upper half of its ceiling, counted from the try
+    for (ceiling, before, after), next_try in zip(tries[:2], next_tries[:2], strict=True):
+        assert before + timedelta(seconds=ceiling / 2) <= next_try
+        assert next_try <= after + timedelta(seconds=ceiling)
+    assert next_tries[2] is None  # delivered: nothing left to try
 
 
 def test_only_the_accounts_that_have_not_taken_it_get_it_again(
