@@ -13,6 +13,7 @@ processes and delete a job when it starts) runs a handful of jobs:
                   so a lease measures liveness, not how long a slow network may take.
 ``watchdog``      alerts when due posts wait longer than ``watchdog_seconds``.
 ``recurrences``   materialises occurrences of recurring releases.
+``alerts``        sends again the staff alerts that some notify account did not take.
 
 Claims are made a little ahead of time; the starter (:mod:`scheduler.starter`) marks them
 ``publishing`` when they are due, then publishing itself happens in a worker pool of
@@ -253,6 +254,8 @@ class Daemon:
         scheduler.add_job(self.watchdog, "interval",
                           seconds=max(1.0, self.cfg.watchdog_seconds / 4), id="watchdog")
         scheduler.add_job(self.recurrences, "interval", seconds=60, id="recurrences")
+        scheduler.add_job(self.notifier.retry_due, "interval", id="alerts",
+                          seconds=self.housekeeping_seconds, next_run_time=now)
         if self.cfg.token_check_hours > 0 and not self.dry_run:
             scheduler.add_job(self.check_tokens, "interval",
                               seconds=self.cfg.token_check_hours * 3600, id="tokens",
@@ -615,6 +618,7 @@ class Daemon:
         with self._lock:
             ids = list(self._inflight)
         queue.renew_leases(self.engine, self.node, ids, lease=self.cfg.lease_seconds)
+        self.notifier.renew_lease()
 
     def _start_health_server(self) -> Any:
         if not self.cfg.http_port:

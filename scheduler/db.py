@@ -21,7 +21,7 @@ from sqlmodel import Session, create_engine
 from scheduler.errors import ConfigError
 
 #: the newest migration; compared with the database before Alembic is even imported
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

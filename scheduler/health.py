@@ -2,11 +2,15 @@
 
 ``/healthz`` answers 503 when due posts are not being picked up or this daemon's
 dispatcher has not run lately — a check that cannot stay green while posts are stuck.
+Monitoring may open many connections at once, or leave one open: a thread per
+connection, a listen backlog that takes a crowd, and a timeout for idle connections.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +20,8 @@ from scheduler.status import Snapshot
 
 #: counters the daemon keeps for this process (outcome name → count)
 Counters = Callable[[], dict[str, int]]
+
+log = logging.getLogger("siar.health")
 
 
 def render_metrics(snap: Snapshot, counters: dict[str, int], *, node: str) -> str:
@@ -36,6 +42,9 @@ def render_metrics(snap: Snapshot, counters: dict[str, int], *, node: str) -> st
         "# HELP siar_accounts_paused Accounts paused after an authentication failure.",
         "# TYPE siar_accounts_paused gauge",
         f"siar_accounts_paused {len(snap.paused_accounts)}",
+        "# HELP siar_alerts_undelivered Staff alerts a notify account has not taken yet.",
+        "# TYPE siar_alerts_undelivered gauge",
+        f"siar_alerts_undelivered {snap.alerts_undelivered}",
         "# HELP siar_outcomes_total Publishing outcomes seen by this daemon.",
         "# TYPE siar_outcomes_total counter",
         *(f'siar_outcomes_total{{node="{node}",outcome="{name}"}} {count}'
@@ -44,24 +53,54 @@ def render_metrics(snap: Snapshot, counters: dict[str, int], *, node: str) -> st
     return "\n".join(lines) + "\n"
 
 
+#: connections the kernel completes while the server is busy accepting others (the
+#: default of 5 dropped most of 200 scrapers arriving together; the kernel caps it at
+#: ``net.core.somaxconn``)
+BACKLOG = 1024
+#: an open connection that sends no complete request within this is closed (seconds)
+CONNECTION_TIMEOUT = 10.0
+
+
+class _Server(ThreadingHTTPServer):
+    """A thread per connection, so a slow or idle client holds only its own thread."""
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (closed early, reset, timed out) is routine: a debug
+        line, not socketserver's traceback on stderr; anything else is logged with it."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("health client %s went away: %s", client_address[0],
+                      type(error).__name__)
+        else:
+            log.exception("health request from %s failed", client_address[0])
+
+
 class HealthServer:
     """Serves the two endpoints from a background thread."""
 
     def __init__(self, port: int, *, snapshot: Callable[[], Snapshot], counters: Counters,
                  dispatcher_fresh: Callable[[], bool], node: str,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", timeout: float = CONNECTION_TIMEOUT) -> None:
         self.snapshot = snapshot
         self.counters = counters
         self.dispatcher_fresh = dispatcher_fresh
         self.node = node
         server = self
+        idle_timeout = timeout
 
         class _Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
+            #: socketserver sets it on each connection's socket: an idle or trickling
+            #: client is dropped (http.server logs "Request timed out" through log_message)
+            timeout = idle_timeout
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("health %s: " + format, self.address_string(), *args)
 
             def do_GET(self) -> None:
-                status, kind, body = server.answer(self.path.split("?", 1)[0])
+                status, kind, body = server.safe_answer(self.path.split("?", 1)[0])
                 data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
@@ -69,8 +108,7 @@ class HealthServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), _Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="siar-http",
                                         daemon=True)
 
@@ -83,8 +121,18 @@ class HealthServer:
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() of a server never started waits forever
+            self._httpd.shutdown()
         self._httpd.server_close()
+
+    def safe_answer(self, path: str) -> tuple[int, str, str]:
+        """:meth:`answer`, or 503 with the reason when the database cannot be read (a
+        monitor then sees the trouble instead of a dropped connection)."""
+        try:
+            return self.answer(path)
+        except Exception as exc:
+            log.warning("health %s: %s: %s", path, type(exc).__name__, exc)
+            return 503, "text/plain", f"cannot read the queue: {type(exc).__name__}\n"
 
     def answer(self, path: str) -> tuple[int, str, str]:
         if path == "/metrics":

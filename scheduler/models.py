@@ -156,8 +156,16 @@ class Alert(SQLModel, table=True):
     subject: str
     message: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
-    #: when it went out through the notify accounts (None: none configured or all failed)
+    #: when the last of the notify accounts took it (None: not yet, given up, or no notify
+    #: account configured)
     sent_at: datetime | None = None
-    #: per notify account: what its adapter answered
+    #: per notify account: what its adapter answered (``Published`` = it has taken it)
     deliveries: dict[str, Any] = Field(default_factory=dict,
                                        sa_column=Column(JSON, nullable=False))
+    #: delivery attempts begun; the fencing token of the daemon sending it (migration 0005)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    #: when the next delivery attempt may start; while one runs, the end of its lease.
+    #: None: nothing left to try (delivered, given up, or no notify account)
+    next_try_at: datetime | None = Field(default=None, index=True)
+    #: why the last attempt did not reach every notify account
+    last_error: str | None = Field(default=None, sa_column=Column(Text))

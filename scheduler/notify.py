@@ -4,30 +4,33 @@ An alert is stored once under a key (``auth:x-lapas:42:3``); storing it is what 
 who sends it, so several daemons and restarts never repeat one. It then goes out
 through every account listed in ``[notify] accounts`` — any adapter will do (e-mail,
 Telegram, webhook …) — from a single background thread, so a slow mail server never
-holds up publishing.
+holds up publishing. An account that does not take it (down, refusing, misconfigured)
+gets it again with backoff, across restarts, for up to a day (:class:`Notifier`); until
+then ``siar status`` lists the alert with the error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from channels.base import Delivery, Outcome, Published
+from channels.base import Delivery, Outcome, Published, describe
 from channels.http import redact
 from scheduler import queue
 from scheduler.db import is_sqlite
 from scheduler.models import Alert, Post, Release
 from scheduler.settings import Settings
-from scheduler.timeparse import show, utcnow
+from scheduler.timeparse import show, to_db, utcnow
 from scheduler.variant import Variant
 
 log = logging.getLogger("siar.notify")
@@ -155,29 +158,58 @@ def watchdog(count: int, oldest: datetime, zone: str) -> Message:
 
 # --- sending ---------------------------------------------------------------------------------
 
+#: no delivery attempt starts later than this after the alert was raised; it then stays
+#: listed by ``siar status`` as not delivered
+GIVE_UP_AFTER = timedelta(hours=24)
+#: alerts one retry round takes on, so that a stopping daemon waits for few deliveries
+RETRY_BATCH = 20
+#: what ``deliveries`` holds for a notify account that has taken the alert
+TAKEN = Published.__name__
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This daemon may send alert ``key`` while its lease lasts (``daemon.lease_seconds``,
+    renewed by the heartbeat like a post's); ``attempt`` fences it."""
+
+    key: str
+    attempt: int
+
 
 class Notifier:
-    """Stores each alert once and sends it through the configured notify accounts."""
+    """Stores each alert once and sends it through the configured notify accounts; an
+    alert that some account did not take is tried again with backoff, across restarts,
+    by whichever daemon claims it, and only through the accounts that have not taken it."""
 
-    def __init__(self, engine: Engine, settings: Settings, adapters: Any) -> None:
+    def __init__(self, engine: Engine, settings: Settings, adapters: Any, *,
+                 give_up_after: timedelta = GIVE_UP_AFTER) -> None:
         self.engine = engine
         self.settings = settings
         self.adapters = adapters
+        self.give_up_after = give_up_after
+        self.lease = timedelta(seconds=settings.daemon.lease_seconds)
         self._secrets = settings.all_secret_values()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="siar-notify")
         self._pending: list[Future[None]] = []
+        self._retrying: Future[None] | None = None
+        #: the claim being delivered now, whose lease the heartbeat renews
+        self._current: Claim | None = None
+        self._current_lock = threading.Lock()
+        self._closed = threading.Event()
         self._lock = threading.Lock()
 
     def alert(self, message: Message) -> bool:
         """Record ``message`` and send it, unless an alert with its key exists. True if new."""
         clean = Message(message.key, message.kind, redact(message.subject, self._secrets),
                         redact(message.body, self._secrets))
-        if not self._store(clean):
+        claim = self._store(clean)
+        if claim is None:
             return False
         log.warning("%s\n%s", clean.subject, clean.body)
-        future = self._pool.submit(self._send, clean)
-        with self._lock:
-            self._pending = [f for f in self._pending if not f.done()] + [future]
+        if claim.attempt:  # there are notify accounts: this daemon makes the first attempt
+            future = self._pool.submit(self._deliver_logged, claim)
+            with self._lock:
+                self._pending = [f for f in self._pending if not f.done()] + [future]
         return True
 
     def post_alert(self, post_id: int, build: Any, *args: Any) -> bool:
@@ -189,53 +221,185 @@ class Notifier:
             return False
         return self.alert(build(post, release, *args))
 
+    def retry_due(self) -> None:
+        """Send again the alerts whose next try has come (a daemon job; returns at once)."""
+        if not self.settings.notify.accounts or self._closed.is_set():
+            return
+        with self._lock:
+            if self._retrying is not None and not self._retrying.done():
+                return  # the round in progress goes on to the next due alert itself
+            try:
+                self._retrying = self._pool.submit(self._retry_round)
+            except RuntimeError:  # closed meanwhile: the next daemon retries them
+                return
+
+    def claim_due(self, *, now: datetime | None = None) -> Claim | None:
+        """Claim the alert whose next try is the oldest due, if any: one conditional
+        ``UPDATE`` that moves its next try a lease ahead and counts the attempt, so no other
+        daemon sends it while this one does (PostgreSQL skips rows another daemon is
+        claiming at that moment)."""
+        with queue.transaction(self.engine) as s:
+            clock = to_db(now) if now is not None else self._clock(s)
+            oldest_due = (select(Alert.key).where(Alert.next_try_at <= clock)
+                          .order_by(Alert.next_try_at).limit(1)
+                          .with_for_update(skip_locked=True).scalar_subquery())
+            row = s.execute(
+                update(Alert).where(Alert.key == oldest_due, Alert.next_try_at <= clock)
+                .values(attempts=Alert.attempts + 1,
+                        next_try_at=clock + self.lease)
+                .returning(Alert.key, Alert.attempts)
+                .execution_options(synchronize_session=False)).first()
+        return Claim(row[0], row[1]) if row else None
+
+    def deliver(self, claim: Claim) -> None:
+        """One delivery attempt: through every notify account that has not taken the alert
+        yet; then delivered, due again after a backoff, or given up. Does nothing when
+        another daemon took the alert over (its lease ran out)."""
+        with queue.transaction(self.engine) as s:
+            row = s.get(Alert, claim.key)
+            if row is None or row.attempts != claim.attempt:
+                return
+            message = Message(row.key, row.kind, row.subject, row.message)
+            deliveries, created_at = dict(row.deliveries), to_db(row.created_at)
+        errors: dict[str, str] = {}
+        with self._current_lock:
+            self._current = claim
+        try:
+            for name in self.settings.notify.accounts:
+                if deliveries.get(name) == TAKEN:
+                    continue
+                deliveries[name], error = self._send_through(name, message, claim.attempt)
+                if error:
+                    errors[name] = error
+        finally:
+            with self._current_lock:  # a renewal under way ends before the outcome is saved
+                self._current = None
+        self._finish(claim, deliveries, errors, created_at)
+
+    def renew_lease(self) -> None:
+        """Keep the claim of the alert being delivered (the daemon's heartbeat): a lease
+        measures that this daemon lives, not how long the notify accounts take."""
+        with self._current_lock:
+            claim = self._current
+            if claim is None:
+                return
+            with queue.transaction(self.engine) as s:
+                s.execute(update(Alert)
+                          .where(Alert.key == claim.key, Alert.attempts == claim.attempt)
+                          .values(next_try_at=self._clock(s) + self.lease)
+                          .execution_options(synchronize_session=False))
+
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait for alerts still being sent (called when the daemon stops)."""
+        """Wait for first deliveries still being sent (called when the daemon stops)."""
         with self._lock:
             pending = list(self._pending)
         for future in pending:
             future.result(timeout=timeout)
 
     def close(self) -> None:
+        """Stop retrying (the alert being sent finishes) and end the sending thread."""
+        self._closed.set()
         self._pool.shutdown(wait=True)
 
-    def _store(self, message: Message) -> bool:
+    def _store(self, message: Message) -> Claim | None:
+        """Insert the alert unless its key exists; ``RETURNING`` says whether this call
+        inserted it (a row count after ``ON CONFLICT DO NOTHING`` is not reliable: psycopg 3
+        through the ORM reports -1). With notify accounts configured, the inserting daemon
+        holds the first attempt's claim."""
         dialect = sqlite if is_sqlite(self.engine) else postgresql
+        sending = bool(self.settings.notify.accounts)
         with queue.transaction(self.engine) as s:
+            now = self._clock(s)
             inserted = s.execute(
                 dialect.insert(Alert)
                 .values(key=message.key[:250], kind=message.kind, subject=message.subject,
-                        message=message.body, created_at=utcnow(), deliveries={})
-                .on_conflict_do_nothing(index_elements=["key"])).rowcount
-        return inserted == 1
+                        message=message.body, created_at=now, deliveries={},
+                        attempts=1 if sending else 0,
+                        next_try_at=now + self.lease if sending else None)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(Alert.key, Alert.attempts)).first()
+        return Claim(inserted[0], inserted[1]) if inserted else None
 
-    def _send(self, message: Message) -> None:
-        deliveries: dict[str, Any] = {}
-        for name in self.settings.notify.accounts:
+    def _retry_round(self) -> None:
+        for _ in range(RETRY_BATCH):
+            if self._closed.is_set():
+                return
             try:
-                adapter = self.adapters.get(name)
-                outcome: Outcome = adapter.publish(self._delivery(name, adapter.network,
-                                                                  message))
-                deliveries[name] = type(outcome).__name__
-                if not isinstance(outcome, Published):
-                    log.error("alert %s not delivered through %s: %s", message.key, name,
-                              redact(str(outcome), self._secrets))
-            except Exception as exc:  # an alert channel's failure must not stop the daemon
-                deliveries[name] = redact(f"error: {exc}", self._secrets)
-                log.error("alert %s not delivered through %s: %s", message.key, name,
-                          deliveries[name])
+                claim = self.claim_due()
+            except Exception as exc:  # the database is away: the next round tries again
+                log.warning("due alerts could not be claimed: %s", type(exc).__name__)
+                return
+            if claim is None:
+                return
+            self._deliver_logged(claim)
+
+    def _deliver_logged(self, claim: Claim) -> None:
+        """:meth:`deliver` in the sending thread: a database error leaves the alert claimed,
+        and it is tried again when the lease runs out, so it is logged, not raised (which
+        would surface in whatever waits for the thread, e.g. the daemon stopping)."""
+        try:
+            self.deliver(claim)
+        except Exception:
+            log.exception("alert %s: its delivery could not be recorded; tried again "
+                          "after its lease", claim.key)
+
+    def _send_through(self, name: str, message: Message, attempt: int) -> tuple[str, str]:
+        """What to record for account ``name`` and, unless it took the alert, why not."""
+        try:
+            adapter = self.adapters.get(name)
+            outcome: Outcome = adapter.publish(self._delivery(name, adapter.network, message,
+                                                              attempt))
+        except Exception as exc:  # an alert channel's failure must not stop the daemon
+            error = redact(f"error: {exc}", self._secrets)
+            log.error("alert %s not delivered through %s: %s", message.key, name, error)
+            return error, error
+        if isinstance(outcome, Published):
+            return TAKEN, ""
+        error = redact(f"{type(outcome).__name__}: {describe(outcome)}", self._secrets)
+        log.error("alert %s not delivered through %s: %s", message.key, name, error)
+        return type(outcome).__name__, error
+
+    def _finish(self, claim: Claim, deliveries: dict[str, Any], errors: dict[str, str],
+                created_at: datetime) -> None:
         with queue.transaction(self.engine) as s:
-            row = s.scalars(select(Alert).where(Alert.key == message.key[:250])).first()
-            if row is not None:
-                row.deliveries = deliveries
-                if any(v == "Published" for v in deliveries.values()):
-                    row.sent_at = utcnow()
+            now = self._clock(s)
+            if not errors:
+                changes: dict[str, Any] = {"sent_at": now, "next_try_at": None,
+                                           "last_error": None}
+            else:
+                next_try: datetime | None = now + self._backoff(claim.attempt)
+                if next_try > created_at + self.give_up_after:  # type: ignore[operator]
+                    next_try = None
+                    log.error("alert %s: gave up after %d attempts; 'siar status' lists it",
+                              claim.key, claim.attempt)
+                changes = {"next_try_at": next_try,
+                           "last_error": "; ".join(f"{n}: {e}" for n, e in errors.items())}
+            s.execute(update(Alert)
+                      .where(Alert.key == claim.key, Alert.attempts == claim.attempt)
+                      .values(deliveries=deliveries, **changes)
+                      .execution_options(synchronize_session=False))
+
+    def _backoff(self, attempt: int) -> timedelta:
+        """The daemon's retry backoff for posts (``backoff_base`` doubling up to
+        ``backoff_max``), with the same jitter, so alerts failing together spread out."""
+        cfg = self.settings.daemon
+        ceiling = min(cfg.backoff_max, cfg.backoff_base * 2 ** min(attempt - 1, 30))
+        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+    def _clock(self, s: Any) -> datetime:
+        """The time claims are measured by: the database's on PostgreSQL (daemons on several
+        hosts), this host's on SQLite (one host)."""
+        if is_sqlite(self.engine):
+            return utcnow()
+        return to_db(s.execute(select(func.now())).scalar_one())
 
     @staticmethod
-    def _delivery(account: str, network: str, message: Message) -> Delivery:
+    def _delivery(account: str, network: str, message: Message, attempt: int) -> Delivery:
         text = f"{message.subject}\n\n{message.body}"
         variant = Variant(account=account, channel=network, parts=[text], length=[len(text)],
                           limit=None, title=message.subject,
                           extra={"subject": message.subject})
-        return Delivery(post_id=0, attempt=1, variant=variant,
+        # the same publish key every attempt: receivers that honour idempotency keys
+        # (webhooks) take a repeated alert once
+        return Delivery(post_id=0, attempt=attempt, variant=variant,
                         publish_key="alert:" + message.key, due_at=utcnow())

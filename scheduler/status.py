@@ -3,7 +3,8 @@
 "Healthy" means what staff care about — due posts are actually being picked up — not
 merely that a process answers. A daemon is alive while its heartbeat is fresh; the
 watchdog compares the oldest post that *could* be claimed (account neither paused nor
-rate limited) with ``watchdog_seconds``.
+rate limited) with ``watchdog_seconds``. Staff alerts that a notify account did not take
+are listed too (they do not make publishing unhealthy).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
-from scheduler.models import CLAIMABLE, AccountState, Node, Post, Status
+from scheduler.models import CLAIMABLE, AccountState, Alert, Node, Post, Status
 from scheduler.settings import DaemonSettings
 from scheduler.timeparse import to_db, utcnow
 
@@ -53,6 +54,8 @@ class Snapshot:
     rate_limited: dict[str, datetime] = field(default_factory=dict)
     #: true when due posts have waited longer than ``watchdog_seconds``
     stuck: bool = False
+    #: staff alerts whose delivery failed (see :func:`undelivered_alerts`)
+    alerts_undelivered: int = 0
 
     @property
     def alive(self) -> list[NodeStatus]:
@@ -83,6 +86,7 @@ def snapshot(engine: Engine, settings: DaemonSettings, *,
         rate_limited={a.account: to_db(a.rate_limited_until) for a in states
                       if a.rate_limited_until and to_db(a.rate_limited_until) > now},
         stuck=overdue.seconds(now) > settings.watchdog_seconds,
+        alerts_undelivered=undelivered_alerts(engine, now=now, limit=0).count,
     )
 
 
@@ -104,3 +108,47 @@ def overdue_posts(engine: Engine, *, now: datetime | None = None) -> Overdue:
         return Overdue(count=0)
     return Overdue(count=count, oldest_post_id=oldest.id, oldest_release_id=oldest.release_id,
                    oldest_account=oldest.account, oldest_due=to_db(oldest.not_before))
+
+
+#: an alert that was never delivered stays listed this long after it was raised (it is
+#: tried for a day, see ``notify.GIVE_UP_AFTER``)
+UNDELIVERED_LISTED = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class UndeliveredAlert:
+    key: str
+    kind: str
+    subject: str
+    created_at: datetime
+    attempts: int
+    #: each notify account that has not taken it, and why
+    last_error: str
+    #: None: given up (no further try)
+    next_try_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """Alerts a notify account did not take: the newest ``limit`` of ``count``."""
+
+    count: int
+    alerts: list[UndeliveredAlert]
+
+
+def undelivered_alerts(engine: Engine, *, now: datetime | None = None,
+                       limit: int = 20) -> Undelivered:
+    """Alerts whose delivery failed and that are not delivered yet: still being retried, or
+    given up; listed for :data:`UNDELIVERED_LISTED` after they were raised. An alert on its
+    first try is not among them until that try fails."""
+    since = to_db(now or utcnow()) - UNDELIVERED_LISTED
+    failed = (Alert.sent_at.is_(None), Alert.last_error.is_not(None),  # type: ignore[union-attr]
+              Alert.created_at >= since)
+    with queue.transaction(engine) as s:
+        count = s.scalar(select(func.count()).select_from(Alert).where(*failed)) or 0
+        rows = list(s.scalars(select(Alert).where(*failed)
+                              .order_by(Alert.created_at.desc()).limit(limit))) if limit else []
+    return Undelivered(count, [
+        UndeliveredAlert(a.key, a.kind, a.subject, to_db(a.created_at), a.attempts,
+                         a.last_error or "", to_db(a.next_try_at) if a.next_try_at else None)
+        for a in rows])

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from scheduler.cli import app, console, print_json, state
 from scheduler.cli.accounts import accounts_group, warn_about_exposed_secrets
+
+if TYPE_CHECKING:  # imported when used: the CLI's start-up stays short
+    from scheduler.status import Undelivered
 
 
 @app.command()
@@ -43,12 +47,14 @@ def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> Non
 @app.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(as_json: bool) -> None:
-    """Is publishing healthy? Daemons alive, queue depth by state, oldest overdue post.
+    """Is publishing healthy? Daemons alive, queue depth by state, oldest overdue post,
+    and staff alerts that did not reach every notify account.
 
-    Exits with 1 when due posts are not being picked up (for cron and monitoring).
+    Exits with 1 when due posts are not being picked up (for cron and monitoring), else 0;
+    alerts not delivered are listed but do not change the exit code.
     """
     from scheduler import queue
-    from scheduler.status import snapshot
+    from scheduler.status import snapshot, undelivered_alerts
     from scheduler.timeparse import iso, show
 
     settings = state.settings
@@ -56,6 +62,7 @@ def status(as_json: bool) -> None:
     snap = snapshot(state.engine, settings.daemon)
     zone = settings.timezone
     in_doubt = queue.in_doubt(state.engine, limit=20)
+    undelivered = undelivered_alerts(state.engine, now=snap.now)
     overdue = snap.overdue
     if as_json:
         print_json({
@@ -71,6 +78,12 @@ def status(as_json: bool) -> None:
             "paused_accounts": snap.paused_accounts,
             "rate_limited_until": {a: iso(t, zone) for a, t in snap.rate_limited.items()},
             "in_doubt": [f"{p.release_id}/{p.account}" for p in in_doubt],
+            "alerts_undelivered": {
+                "count": undelivered.count,
+                "newest": [{"key": a.key, "kind": a.kind, "subject": a.subject,
+                            "raised_at": iso(a.created_at, zone), "attempts": a.attempts,
+                            "error": a.last_error, "next_try_at": iso(a.next_try_at, zone),
+                            "gave_up": a.next_try_at is None} for a in undelivered.alerts]},
         })
     else:
         alive = snap.alive
@@ -97,8 +110,30 @@ def status(as_json: bool) -> None:
                           f"{post.last_error or '-'} — 'siar resolve "
                           f"{post.release_id}/{post.account} --published URL | --resend | "
                           "--abandon'")
+        _print_undelivered(undelivered, settings.notify.accounts, zone)
     if snap.stuck:
         raise SystemExit(1)
+
+
+def _print_undelivered(undelivered: Undelivered, notify_accounts: list[str], zone: str) -> None:
+    from rich.markup import escape
+
+    from scheduler.timeparse import show
+
+    for a in undelivered.alerts:
+        when = (f"next try {show(a.next_try_at, zone)}" if a.next_try_at
+                else f"gave up after {a.attempts} attempt(s)")
+        console.print(f"[red]alert not delivered[/]: “{escape(a.subject)}” (raised "
+                      f"{show(a.created_at, zone)}): {escape(a.last_error)} — {when}",
+                      highlight=False)
+    if undelivered.count > len(undelivered.alerts):
+        console.print(f"… and {undelivered.count - len(undelivered.alerts)} more "
+                      "('siar status --json')")
+    if undelivered.count:
+        checks = ", ".join(f"'siar accounts check {n}'" for n in notify_accounts)
+        console.print("fix: make the notify account(s) work again"
+                      + (f" ({checks})" if checks else escape(" ([notify] accounts in siar.toml)"))
+                      + "; alerts are tried again for a day after they were raised")
 
 
 @app.command()

@@ -104,21 +104,21 @@ def test_a_post_queued_by_the_cli_is_noticed_at_once_through_notify(
 
 
 def test_after_downtime_posts_within_grace_go_out_in_due_order_older_ones_are_missed(
-        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+        engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
     tokens(["akun-a"])
     now = utcnow()
-    stale = queue_post(sqlite_engine, "akun-a", now - timedelta(hours=2))
-    recent = [queue_post(sqlite_engine, "akun-a", now - timedelta(minutes=m), text=f"m{m}")
+    stale = queue_post(engine, "akun-a", now - timedelta(hours=2))
+    recent = [queue_post(engine, "akun-a", now - timedelta(minutes=m), text=f"m{m}")
               for m in (30, 50, 10)]
-    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url, grace_minutes=60)
-    with running(settings, sqlite_engine):
+    settings = make_settings(str(engine.url), ["akun-a"], network.url, grace_minutes=60)
+    with running(settings, engine):
         wait_for(lambda: network.total() == 3)
-    result = statuses(sqlite_engine)
+    result = statuses(engine)
     assert result[stale] == Status.MISSED
     assert all(result[p] == Status.PUBLISHED for p in recent)
     order = sorted(network.arrivals.values())
     assert [a[2] for a in order] == [recent[1], recent[0], recent[2]]  # 50, 30, 10 min late
-    with session(sqlite_engine) as s:
+    with session(engine) as s:
         [alert] = s.scalars(select(Alert).where(Alert.kind == "missed")).all()
     assert "siar reschedule" in alert.message and "akun-a" in alert.message
 
@@ -138,15 +138,15 @@ def test_a_post_in_doubt_is_settled_by_the_probe_without_resending(
 
 
 def test_the_watchdog_alerts_once_when_due_posts_are_not_picked_up(
-        sqlite_engine: Engine, network: CountingNetwork) -> None:
-    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url,
+        engine: Engine, network: CountingNetwork) -> None:
+    settings = make_settings(str(engine.url), ["akun-a"], network.url,
                              watchdog_seconds=60)
-    queue_post(sqlite_engine, "akun-a", utcnow() - timedelta(minutes=5))
-    daemon = Daemon(settings, engine=sqlite_engine)
-    assert snapshot(sqlite_engine, settings.daemon).stuck
+    queue_post(engine, "akun-a", utcnow() - timedelta(minutes=5))
+    daemon = Daemon(settings, engine=engine)
+    assert snapshot(engine, settings.daemon).stuck
     daemon.watchdog()
     daemon.watchdog()
-    with session(sqlite_engine) as s:
+    with session(engine) as s:
         alerts = s.scalars(select(Alert).where(Alert.kind == "watchdog")).all()
     assert len(alerts) == 1 and "siar status" in alerts[0].message
 
@@ -283,25 +283,25 @@ def test_a_restarted_daemon_takes_over_a_dead_local_predecessor_at_once(
 
 
 def test_an_auth_failure_pauses_the_account_and_staff_get_one_alert(
-        sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+        engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
     from scheduler.settings import AccountSettings
     from tests.fakes.webhook import FakeWebhookReceiver
 
     tokens(["akun-a", "akun-b"])
     network.revoked.add("akun-a")
     due = utcnow() - timedelta(seconds=1)
-    refused = [queue_post(sqlite_engine, "akun-a", due) for _ in range(2)]
-    other = queue_post(sqlite_engine, "akun-b", due)
+    refused = [queue_post(engine, "akun-a", due) for _ in range(2)]
+    other = queue_post(engine, "akun-b", due)
     with FakeWebhookReceiver() as receiver:
         staff = AccountSettings(name="staf", network="webhook", base_url=receiver.hook_url)
-        settings = make_settings(str(sqlite_engine.url), ["akun-a", "akun-b"], network.url,
+        settings = make_settings(str(engine.url), ["akun-a", "akun-b"], network.url,
                                  notify=[staff])
-        with running(settings, sqlite_engine):
-            wait_for(lambda: statuses(sqlite_engine)[other] == Status.PUBLISHED
+        with running(settings, engine):
+            wait_for(lambda: statuses(engine)[other] == Status.PUBLISHED
                      and len(receiver.created) == 1)
             time.sleep(0.5)  # a second alert would arrive by now
         [alert] = receiver.created.values()
-    result = statuses(sqlite_engine)
+    result = statuses(engine)
     assert sorted(result[p] for p in refused) == [Status.PAUSED, Status.SCHEDULED]
     assert "akun-a" in alert["parts"][0] and "siar accounts resume akun-a" in alert["parts"][0]
     assert network.total() == 1

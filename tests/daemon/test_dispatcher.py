@@ -98,17 +98,17 @@ def test_connection_refused_is_retried_later_with_backoff(sqlite_engine: Engine,
 
 
 def test_rejected_content_fails_with_the_networks_message_and_alerts_staff(
-        sqlite_engine: Engine, network: CountingNetwork, tokens: object,
+        engine: Engine, network: CountingNetwork, tokens: object,
         receiver: FakeWebhookReceiver) -> None:
     tokens(["akun-a"])  # type: ignore[operator]
     staff = AccountSettings(name="staf", network="webhook", base_url=receiver.hook_url)
-    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url, notify=[staff])
+    settings = make_settings(str(engine.url), ["akun-a"], network.url, notify=[staff])
     network.forbidden_words.add("judi")
-    post_id = queue_post(sqlite_engine, "akun-a", utcnow(), text="promo judi")
-    dispatcher = dispatcher_for(sqlite_engine, settings)
-    notifier = notify.Notifier(sqlite_engine, settings, dispatcher.adapters)
-    publish_due(sqlite_engine, dispatcher)
-    stored = post(sqlite_engine, post_id)
+    post_id = queue_post(engine, "akun-a", utcnow(), text="promo judi")
+    dispatcher = dispatcher_for(engine, settings)
+    notifier = notify.Notifier(engine, settings, dispatcher.adapters)
+    publish_due(engine, dispatcher)
+    stored = post(engine, post_id)
     assert stored.status == Status.FAILED
     assert "forbidden word" in (stored.last_error or "")
     assert notifier.post_alert(post_id, notify.rejected, stored.last_error)
@@ -121,25 +121,25 @@ def test_rejected_content_fails_with_the_networks_message_and_alerts_staff(
 
 
 def test_an_auth_failure_pauses_the_account_and_the_alert_never_shows_the_token(
-        sqlite_engine: Engine, network: CountingNetwork, tokens: object,
+        engine: Engine, network: CountingNetwork, tokens: object,
         receiver: FakeWebhookReceiver) -> None:
     tokens(["akun-a"])  # type: ignore[operator]
     network.revoked.add("akun-a")
     staff = AccountSettings(name="staf", network="webhook", base_url=receiver.hook_url)
-    settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url, notify=[staff])
-    post_id = queue_post(sqlite_engine, "akun-a", utcnow())
-    dispatcher = dispatcher_for(sqlite_engine, settings)
-    publish_due(sqlite_engine, dispatcher)
-    stored = post(sqlite_engine, post_id)
+    settings = make_settings(str(engine.url), ["akun-a"], network.url, notify=[staff])
+    post_id = queue_post(engine, "akun-a", utcnow())
+    dispatcher = dispatcher_for(engine, settings)
+    publish_due(engine, dispatcher)
+    stored = post(engine, post_id)
     assert stored.status == Status.PAUSED
-    with session(sqlite_engine) as s:
+    with session(engine) as s:
         assert s.get(AccountState, "akun-a").paused  # type: ignore[union-attr]
-    notifier = notify.Notifier(sqlite_engine, settings, dispatcher.adapters)
+    notifier = notify.Notifier(engine, settings, dispatcher.adapters)
     notifier.post_alert(post_id, notify.auth_failed, stored.last_error or "")
     notifier.flush()
     [alert] = receiver.created.values()
     assert "siar accounts resume akun-a" in alert["parts"][0]
-    with session(sqlite_engine) as s:
+    with session(engine) as s:
         everything = " ".join(str(v) for a in s.scalars(select(Attempt)) for v in vars(a).values())
         everything += " ".join(a.message for a in s.scalars(select(Alert)))
     assert TOKEN not in everything + str(alert)

@@ -27,14 +27,14 @@ def threads() -> Iterator[ThreadsFake]:
 
 
 @pytest.fixture
-def daemon(threads: ThreadsFake, sqlite_engine: Engine,
+def daemon(threads: ThreadsFake, engine: Engine,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
     account = AccountSettings(name="threads-lapas", network="threads", base_url=threads.url,
                               options={"user_id": USER})
     monkeypatch.setenv(account.secret_variable("access_token"), TOKEN)
-    settings = make_settings(str(sqlite_engine.url), [], None, notify=[account])
+    settings = make_settings(str(engine.url), [], None, notify=[account])
     settings.notify.accounts = []  # alerts are stored; sending them is tested elsewhere
-    watcher = Daemon(settings, engine=sqlite_engine)
+    watcher = Daemon(settings, engine=engine)
     yield watcher
     watcher.notifier.close()
 
@@ -45,27 +45,27 @@ def _alerts(engine: Engine) -> list[Alert]:
 
 
 def test_a_token_expiring_within_the_warning_days_alerts_once_with_the_fix(
-        daemon: Daemon, threads: ThreadsFake, sqlite_engine: Engine) -> None:
+        daemon: Daemon, threads: ThreadsFake, engine: Engine) -> None:
     threads.token_expires_at = int(time.time()) + 3 * 86_400
     daemon.check_tokens()
     daemon.check_tokens()  # the next check (or another daemon) does not repeat it
-    [alert] = _alerts(sqlite_engine)
+    [alert] = _alerts(engine)
     assert "threads-lapas" in alert.subject and "expires" in alert.subject
     assert "siar accounts refresh threads-lapas" in alert.message
     assert TOKEN not in alert.subject + alert.message
 
 
 def test_a_token_with_weeks_left_raises_no_alert(daemon: Daemon, threads: ThreadsFake,
-                                                 sqlite_engine: Engine) -> None:
+                                                 engine: Engine) -> None:
     threads.token_expires_at = int(time.time()) + 40 * 86_400
     daemon.check_tokens()
-    assert _alerts(sqlite_engine) == []
+    assert _alerts(engine) == []
 
 
 def test_a_refused_token_is_logged_not_alerted_as_expiring(
-        daemon: Daemon, threads: ThreadsFake, sqlite_engine: Engine,
+        daemon: Daemon, threads: ThreadsFake, engine: Engine,
         caplog: pytest.LogCaptureFixture) -> None:
     threads.token = "a-different-token"
     daemon.check_tokens()
-    assert _alerts(sqlite_engine) == []
+    assert _alerts(engine) == []
     assert "threads-lapas" in caplog.text and TOKEN not in caplog.text
