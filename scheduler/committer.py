@@ -145,6 +145,8 @@ class Committer:
             if tries > 1:  # an earlier try may have committed: stale may mean recorded
                 results = [ok or self._recorded_already(item)
                            for ok, item in zip(recorded, items, strict=True)]
+                if any(results):  # the outcomes are in the database: that outage is over
+                    self.health.answered()
         except Exception:
             # The database answers but refuses something in the batch: one bad row must
             # not cost the others their outcome (and nothing is begun: the dispatcher's

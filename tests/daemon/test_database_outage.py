@@ -11,6 +11,7 @@ refuses still reach the staff's mailbox.
 
 from __future__ import annotations
 
+import resource
 import signal
 import subprocess
 import time
@@ -185,15 +186,17 @@ def test_restarting_postgresql_in_the_middle_of_500_posts_loses_no_outcome(
 
 
 def refuse_file_writes(daemon: subprocess.Popen[bytes]) -> None:
-    """The kernel refuses every write the daemon makes to a file from now on (its
-    RLIMIT_FSIZE set to 0: each write fails with EFBIG, as on a disk that is full or
-    read-only); sockets and pipes are not files, so the network and its log still work."""
-    subprocess.run(["prlimit", f"--pid={daemon.pid}", "--fsize=0:unlimited"], check=True)
+    """The kernel refuses every write the daemon makes to a file from now on: its
+    RLIMIT_FSIZE lowered to 0, each write(2) fails with EFBIG (SQLite: "disk I/O error"),
+    as on a disk that is full or read-only, and reads still work. Sockets and pipes are
+    not files, so the network and the daemon's log go on."""
+    _, hard = resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (0, hard))
 
 
 def allow_file_writes(daemon: subprocess.Popen[bytes]) -> None:
-    subprocess.run(["prlimit", f"--pid={daemon.pid}", "--fsize=unlimited:unlimited"],
-                   check=True)
+    _, hard = resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (hard, hard))
 
 
 @pytest.mark.slow

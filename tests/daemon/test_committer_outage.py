@@ -1,0 +1,127 @@
+"""While the database cannot take a transaction, the committer keeps the outcomes in memory
+and writes the batch again, whole, until it answers: nothing is dropped, nothing recorded
+one by one against a database that is down — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from scheduler import queue
+from scheduler.committer import Committer
+from scheduler.models import Status
+from scheduler.timeparse import utcnow
+from tests.daemon.conftest import queue_many
+from tests.daemon.test_commit_uncertain import state
+from tests.daemon.test_going_on import NODE, finished, started
+
+
+@dataclass
+class Away:
+    """The database refuses every COMMIT until :meth:`back` (the first one may go
+    through all the same, reported as failed, like a connection lost during COMMIT)."""
+
+    first_goes_through: bool
+    failures: int = 0
+    away: bool = True
+    tried_again: threading.Event = field(default_factory=threading.Event)
+
+    def back(self) -> None:
+        self.away = False
+
+
+@contextmanager
+def database_away(engine: Engine, *, first_goes_through: bool = False) -> Iterator[Away]:
+    dialect = engine.dialect
+    real = dialect.do_commit
+    fault = Away(first_goes_through)
+
+    def commit(dbapi_connection: Any) -> None:
+        if not fault.away:
+            real(dbapi_connection)
+            return
+        if fault.first_goes_through and fault.failures == 0:
+            real(dbapi_connection)
+        else:
+            dbapi_connection.rollback()
+        fault.failures += 1
+        if fault.failures >= 3:
+            fault.tried_again.set()
+        raise dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+
+    dialect.do_commit = commit  # type: ignore[method-assign]
+    try:
+        yield fault
+    finally:
+        dialect.do_commit = real  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("first_goes_through", [False, True],
+                         ids=["nothing committed", "first COMMIT went through"])
+def test_outcomes_wait_in_memory_until_the_database_answers_and_are_all_recorded(
+        engine: Engine, first_goes_through: bool, caplog: pytest.LogCaptureFixture) -> None:
+    base = utcnow() - timedelta(minutes=1)
+    queue_many(engine, [("akun-a", base), ("akun-b", base)])
+    posts = [started(engine, "akun-a"), started(engine, "akun-b")]
+    answers: list[bool | None] = []
+    done = threading.Event()
+
+    def answered(ok: bool | None, _following: object) -> None:
+        answers.append(ok)
+        if len(answers) == len(posts):
+            done.set()
+
+    committer = Committer(engine, next_in_line=queue.NextInLine(accounts=(), node=NODE))
+    with caplog.at_level(logging.WARNING), \
+            database_away(engine, first_goes_through=first_goes_through) as fault:
+        for post in posts:
+            committer.submit(finished(post), answered)
+        assert fault.tried_again.wait(20)  # tried and tried again: not given up
+        assert answers == []  # still waiting, kept in memory
+        fault.back()
+        assert done.wait(20)
+        committer.close()
+    assert answers == [True, True]  # recorded, whether or not the first COMMIT went through
+    for post in posts:
+        assert state(engine, post.id) == (Status.PUBLISHED, ["published"])
+    logged = [r.getMessage() for r in caplog.records]
+    assert sum("does not answer" in m for m in logged) == 1, logged  # once an outage
+    assert sum("answers again" in m for m in logged) == 1, logged
+    assert not any("one by one" in m for m in logged), logged
+
+
+def test_a_batch_the_database_refuses_is_still_recorded_one_by_one(engine: Engine) -> None:
+    """A refusal of the data (not an outage) does not make the committer wait for ever:
+    the other outcomes of the batch are recorded one by one, as before."""
+    base = utcnow() - timedelta(minutes=1)
+    queue_many(engine, [("akun-a", base)])
+    post = started(engine, "akun-a")
+    answers: list[bool | None] = []
+    committer = Committer(engine)
+    dialect = engine.dialect
+    real = dialect.do_commit
+    refused: list[int] = []
+
+    def commit(dbapi_connection: Any) -> None:
+        if not refused:
+            refused.append(1)
+            dbapi_connection.rollback()
+            raise dialect.loaded_dbapi.IntegrityError("a bad row in the batch")
+        real(dbapi_connection)
+
+    dialect.do_commit = commit  # type: ignore[method-assign]
+    try:
+        committer.submit(finished(post), lambda ok, _: answers.append(ok))
+        committer.close()
+    finally:
+        dialect.do_commit = real  # type: ignore[method-assign]
+    assert refused and answers == [True]
+    assert state(engine, post.id) == (Status.PUBLISHED, ["published"])
