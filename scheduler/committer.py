@@ -39,6 +39,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
+from scheduler.db import DatabaseReplaced
 from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.errors import CommitUncertain
 from scheduler.queue import Finalization, NextInLine, StartedPost
@@ -147,6 +148,9 @@ class Committer:
                            for ok, item in zip(recorded, items, strict=True)]
                 if any(results):  # the outcomes are in the database: that outage is over
                     self.health.answered()
+        except DatabaseReplaced as exc:  # the daemon stops; nothing more can be written
+            log.error("%d outcome(s) not recorded: %s", len(items), exc.message)
+            results = [None] * len(items)
         except Exception:
             # The database answers but refuses something in the batch: one bad row must
             # not cost the others their outcome (and nothing is begun: the dispatcher's
@@ -187,8 +191,9 @@ class Committer:
         except Exception as exc:
             if is_outage(exc):
                 raise
-            log.exception("%d post(s) begun by a failed COMMIT could not be given back; "
-                          "their leases run out", len(self._unsent))
+            if not isinstance(exc, DatabaseReplaced):
+                log.exception("%d post(s) begun by a failed COMMIT could not be given "
+                              "back; their leases run out", len(self._unsent))
             self._unsent.clear()
             return
         if given:

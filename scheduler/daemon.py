@@ -53,7 +53,13 @@ from channels import registry
 from channels.base import Channel
 from scheduler import intake, notify, queue
 from scheduler.committer import Committer
-from scheduler.db import QueueListener, database_file_changed, disown_file, open_database
+from scheduler.db import (
+    DatabaseReplaced,
+    QueueListener,
+    database_file_changed,
+    disown_file,
+    open_database,
+)
 from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.errors import SiarError
@@ -245,7 +251,6 @@ class Daemon:
     def _run_once(self) -> None:
         """Publish everything due now (an account's posts one after another), then return."""
         while not self.stop_event.is_set():
-            self._check_database_file()
             claimed = self._round()
             self._wait_inflight()
             if not claimed:
@@ -297,8 +302,8 @@ class Daemon:
         self.notifier.store_waiting()
         self.notifier.flush()
         self.notifier.close()
-        if self._guarded("marking this daemon stopped", self._mark_stopped,
-                         writes=True) is None:
+        if self._fatal is None and self._guarded("marking this daemon stopped",
+                                                 self._mark_stopped, writes=True) is None:
             log.warning("the database did not answer: this daemon is not marked stopped; "
                         "'siar status' counts it as gone after three missed heartbeats")
         self.adapters.close()
@@ -362,6 +367,8 @@ class Daemon:
     def _round(self) -> int:
         """Claim what is due for the free workers; returns how many posts were claimed."""
         self._last_dispatch = time.monotonic()
+        if not self._check_database_file():
+            return 0
         if self._committer is not None and self._committer.owes_give_back:
             return 0  # see Committer.owes_give_back; it is given back once the database answers
         with self._lock:
@@ -527,9 +534,7 @@ class Daemon:
             self._mark_missed()
             self._probe_in_doubt()
         except Exception as exc:
-            if is_outage(exc):
-                self.health.failed(exc, "housekeeping")
-            else:
+            if not self._database_trouble(exc, "housekeeping"):
                 log.exception("housekeeping failed; it runs again shortly")
 
     def _mark_missed(self) -> None:
@@ -575,9 +580,7 @@ class Daemon:
                 self.engine, horizon=self.recurrence_horizon,
                 grace=timedelta(minutes=self.cfg.grace_minutes))
         except Exception as exc:
-            if is_outage(exc):
-                self.health.failed(exc, "materialising recurring releases")
-            else:
+            if not self._database_trouble(exc, "materialising recurring releases"):
                 log.exception("recurring releases could not be materialised; retrying later")
             return
         if created:
@@ -647,7 +650,8 @@ class Daemon:
     def _check_database_file(self) -> bool:
         """False (and the daemon stopping with an error) if the SQLite file was deleted or
         replaced: what it does on the old file, nobody sees, and the posts queued in the
-        new one wait for a daemon that works on it (a supervisor restarts this one)."""
+        new one wait for a daemon that works on it (a supervisor restarts this one).
+        Checked by every claim round and heartbeat: one ``stat``."""
         if self._fatal is not None:
             return False
         changed = database_file_changed(self.engine)
@@ -670,13 +674,22 @@ class Daemon:
         try:
             result = work()
         except Exception as exc:
-            if not is_outage(exc):
+            if not self._database_trouble(exc, doing):
                 raise
-            self.health.failed(exc, doing)
             return None
         if writes:
             self.health.answered()
         return result
+
+    def _database_trouble(self, error: Exception, doing: str) -> bool:
+        """Whether ``error`` is the database being away (reported: logged once an outage)
+        or its file gone (the daemon is stopping and says why once)."""
+        if isinstance(error, DatabaseReplaced):
+            return True
+        if is_outage(error):
+            self.health.failed(error, doing)
+            return True
+        return False
 
     def _prove_alive(self) -> bool:
         with queue.transaction(self.engine) as s:

@@ -8,7 +8,10 @@ The schema is managed by Alembic and brought to head on first use.
 An SQLite engine remembers which file it opened (device and inode): a file deleted or
 replaced under a running daemon would otherwise go on being used through the connections
 already open, while ``siar add`` writes to the new file whose posts nobody publishes
-(:func:`database_file_changed`; a new connection to another file is refused).
+(:func:`database_file_changed`). Once that is found, the engine opens no transaction any
+more: the ``-wal`` and ``-shm`` files at the path may be shared with the new file (``rm
+siar.db`` leaves them), and a write through the old connections would land in the new
+database. A new connection to another file at the path is refused as well.
 """
 
 from __future__ import annotations
@@ -93,6 +96,8 @@ class DatabaseReplaced(SiarError):
 #: engine → (path, (device, inode)) of the SQLite file its first connection opened
 _FILES: weakref.WeakKeyDictionary[Engine, tuple[Path, tuple[int, int]]] = \
     weakref.WeakKeyDictionary()
+#: engine → what happened to its file, once found (it then opens no transaction)
+_GONE: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -106,7 +111,10 @@ def _identity(path: Path) -> tuple[int, int] | None:
 def database_file_changed(engine: Engine) -> str | None:
     """What happened to the SQLite file the engine works on, if it is no longer the file
     at its path (deleted, or replaced by another); None if it still is (or PostgreSQL).
-    One ``stat``: cheap enough for every heartbeat."""
+    One ``stat``: cheap enough for every claim round. From then on the engine opens no
+    transaction (each raises :class:`DatabaseReplaced`)."""
+    if (gone := _GONE.get(engine)) is not None:
+        return gone
     opened = _FILES.get(engine)
     if opened is None:
         return None
@@ -114,7 +122,9 @@ def database_file_changed(engine: Engine) -> str | None:
     now = _identity(path)
     if now == identity:
         return None
-    return f"the database file {path} was {'deleted' if now is None else 'replaced'}"
+    gone = f"the database file {path} was {'deleted' if now is None else 'replaced'}"
+    _GONE[engine] = gone
+    return gone
 
 
 def disown_file(engine: Engine, node: str, pid: int) -> None:
@@ -162,6 +172,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if (gone := _GONE.get(engine)) is not None:
+            raise DatabaseReplaced(f"{gone}; nothing more is written through the old one",
+                                   hint="restart Siar so that it works on the file now at "
+                                        "that path")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
+from scheduler.db import DatabaseReplaced
 from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.queue import Claim, StartedPost
 
@@ -130,7 +131,7 @@ class Starter:
     def _report(self, error: Exception, doing: str) -> None:
         if is_outage(error):
             self.health.failed(error, doing)  # logged once an outage
-        else:
+        elif not isinstance(error, DatabaseReplaced):  # the daemon says so and stops
             log.exception("%s failed; giving them back", doing)
 
     def _give_back_unsent(self, claims: list[Claim]) -> None:
@@ -142,6 +143,8 @@ class Starter:
             self.health.retry("giving back posts not begun", lambda: queue.give_back_unsent(
                 self.engine, tokens, self.node, why="beginning it failed; never sent"),
                 wrote=bool)
+        except DatabaseReplaced:
+            pass  # nothing can be written any more; the daemon says why and stops
         except Exception:
             log.exception("%d post(s) could not be given back; their leases run out",
                           len(claims))
@@ -150,6 +153,8 @@ class Starter:
         for claim in claims:
             try:
                 queue.release_claim(self.engine, claim, self.node)
+            except DatabaseReplaced:
+                pass  # nothing can be written any more; the daemon says why and stops
             except Exception:
                 log.exception("claim of post %s could not be given back; it expires",
                               claim.post_id)
