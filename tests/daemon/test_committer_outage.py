@@ -125,3 +125,30 @@ def test_a_batch_the_database_refuses_is_still_recorded_one_by_one(engine: Engin
         dialect.do_commit = real  # type: ignore[method-assign]
     assert refused and answers == [True]
     assert state(engine, post.id) == (Status.PUBLISHED, ["published"])
+
+
+def test_posts_a_failed_commit_may_have_begun_block_claims_until_given_back(
+        engine: Engine) -> None:
+    """A post begun to go on by a COMMIT that failed is given back before anything else is
+    written; until then the daemon claims nothing (a claim of its own could reach the same
+    attempt number, and the give-back would then take that post from its worker)."""
+    base = utcnow() - timedelta(minutes=1)
+    queue_many(engine, [("akun-a", base), ("akun-a", base + timedelta(seconds=1))])
+    post = started(engine, "akun-a")
+    answers: list[tuple[bool | None, object]] = []
+    done = threading.Event()
+    committer = Committer(engine, next_in_line=queue.NextInLine(accounts=(), node=NODE))
+    with database_away(engine, first_goes_through=True) as fault:
+        committer.submit(finished(post), lambda ok, following: (
+            answers.append((ok, following)), done.set()), go_on_with="akun-a")
+        assert fault.tried_again.wait(20)
+        assert committer.owes_give_back  # begun, maybe committed: claims wait
+        fault.back()
+        assert done.wait(20)
+        committer.close()
+    assert not committer.owes_give_back
+    assert answers == [(True, None)]  # recorded; nothing to go on with after a failure
+    following = list(queue.claim_due(engine, NODE, limit=5))
+    assert [c.account for c in following] == ["akun-a"]  # back in the queue, claimable
+    status, log = state(engine, following[0].post_id)
+    assert (status, log) == (Status.CLAIMED, ["released"])
