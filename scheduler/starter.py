@@ -96,9 +96,15 @@ class Starter:
             due = self._next_due()
             if due is None:
                 return
+            # A claim whose lease was taken back may wait here beside the same post's
+            # newer claim: only the newest of a post is begun, and only its claim gets it.
+            newest: dict[int, Claim] = {}
+            for claim in due:
+                if claim.post_id not in newest or claim.attempt > newest[claim.post_id].attempt:
+                    newest[claim.post_id] = claim
             try:
-                started = queue.begin_publishing_many(self.engine, due, self.node,
-                                                      lease=self.lease)
+                started = queue.begin_publishing_many(self.engine, list(newest.values()),
+                                                      self.node, lease=self.lease)
                 if started:
                     self.health.answered()
             except Exception as exc:
@@ -108,7 +114,10 @@ class Starter:
                 self._give_back_unsent(due)
                 started = {}
             for claim in due:
-                self._hand_over(claim, started.get(claim.post_id))
+                post = started.get(claim.post_id)
+                # fenced by the attempt, not the id alone (two workers would send it)
+                self._hand_over(claim, post if post is not None
+                                and post.attempt == claim.attempt else None)
 
     def _next_due(self) -> list[Claim] | None:
         """Wait until the earliest claim is nearly due; return every claim due within
