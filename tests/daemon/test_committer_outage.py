@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -20,6 +19,7 @@ from scheduler.committer import Committer
 from scheduler.models import Status
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import queue_many
+from tests.daemon.faults import Verdict, failing_commits
 from tests.daemon.test_commit_uncertain import state
 from tests.daemon.test_going_on import NODE, finished, started
 
@@ -40,28 +40,19 @@ class Away:
 
 @contextmanager
 def database_away(engine: Engine, *, first_goes_through: bool = False) -> Iterator[Away]:
-    dialect = engine.dialect
-    real = dialect.do_commit
     fault = Away(first_goes_through)
 
-    def commit(dbapi_connection: Any) -> None:
+    def verdict() -> Verdict:
         if not fault.away:
-            real(dbapi_connection)
-            return
-        if fault.first_goes_through and fault.failures == 0:
-            real(dbapi_connection)
-        else:
-            dbapi_connection.rollback()
+            return "commit"
         fault.failures += 1
         if fault.failures >= 3:
             fault.tried_again.set()
-        raise dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+        return "fail after committing" if first_goes_through and fault.failures == 1 \
+            else "fail"
 
-    dialect.do_commit = commit  # type: ignore[method-assign]
-    try:
+    with failing_commits(engine, verdict):
         yield fault
-    finally:
-        dialect.do_commit = real  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize("first_goes_through", [False, True],
@@ -106,23 +97,18 @@ def test_a_batch_the_database_refuses_is_still_recorded_one_by_one(engine: Engin
     post = started(engine, "akun-a")
     answers: list[bool | None] = []
     committer = Committer(engine)
-    dialect = engine.dialect
-    real = dialect.do_commit
     refused: list[int] = []
 
-    def commit(dbapi_connection: Any) -> None:
-        if not refused:
-            refused.append(1)
-            dbapi_connection.rollback()
-            raise dialect.loaded_dbapi.IntegrityError("a bad row in the batch")
-        real(dbapi_connection)
+    def verdict() -> Verdict:  # once, a refusal of the data (IntegrityError), not an outage
+        if refused:
+            return "commit"
+        refused.append(1)
+        return "fail"
 
-    dialect.do_commit = commit  # type: ignore[method-assign]
-    try:
+    with failing_commits(engine, verdict, message="a bad row in the batch",
+                         error="IntegrityError"):
         committer.submit(finished(post), lambda ok, _: answers.append(ok))
         committer.close()
-    finally:
-        dialect.do_commit = real  # type: ignore[method-assign]
     assert refused and answers == [True]
     assert state(engine, post.id) == (Status.PUBLISHED, ["published"])
 
