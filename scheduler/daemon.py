@@ -643,8 +643,10 @@ class Daemon:
     def _heartbeat(self) -> None:
         """The ``heartbeat`` job: the database file is still ours, this daemon is alive,
         its leases renewed, and alerts that waited for the database are stored now."""
-        if self._check_database_file() and self._guarded(
-                "renewing leases", self._prove_alive, writes=True) is not None:
+        if not self._check_database_file():
+            return
+        self._guarded("renewing leases", self._prove_alive, writes=True)
+        if not self.health.down:
             self.notifier.store_waiting()
 
     def _check_database_file(self) -> bool:
@@ -691,7 +693,7 @@ class Daemon:
             return True
         return False
 
-    def _prove_alive(self) -> bool:
+    def _prove_alive(self) -> None:
         with queue.transaction(self.engine) as s:
             node = s.get(Node, self.node) or Node(name=self.node, host=socket.gethostname(),
                                                   pid=os.getpid())
@@ -701,7 +703,6 @@ class Daemon:
         with self._lock:
             ids = list(self._inflight)
         queue.renew_leases(self.engine, self.node, ids, lease=self.cfg.lease_seconds)
-        return True
 
     def _start_health_server(self) -> Any:
         if not self.cfg.http_port:
