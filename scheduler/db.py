@@ -135,7 +135,7 @@ def disown_file(engine: Engine, node: str, pid: int) -> None:
     opened = _FILES.get(engine)
     if opened is None:
         return
-    uri = f"file:{opened[0]}?mode=rw"  # mode=rw: never creates a file that is not there
+    uri = f"{opened[0].as_uri()}?mode=rw"  # mode=rw: never creates a file that is not there
     other = create_engine("sqlite://", poolclass=NullPool,
                           creator=lambda: sqlite3.connect(uri, uri=True, timeout=5))
     try:
