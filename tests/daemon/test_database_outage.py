@@ -55,8 +55,9 @@ PASSWORD = "sandi-surel-42"
 LEASE = 2.0
 OUTAGE = 3.5
 
-#: take the database away from the daemon (process given) and give it back
-Fault = tuple[Callable[[subprocess.Popen[bytes]], None], Callable[[subprocess.Popen[bytes]], None]]
+Daemons = list[subprocess.Popen[bytes]]
+#: take the database away from the daemons (their processes given), and give it back
+Fault = tuple[Callable[[Daemons], None], Callable[[Daemons], None]]
 
 
 @pytest.fixture
@@ -112,37 +113,42 @@ def queue_posts(engine: Engine, count: int, names: list[str]) -> list[int]:
 
 
 def publish_through_an_outage(tmp_path: Path, db_url: str, engine: Engine, mailbox: FakeSMTP,
-                              posts: int, fault: Fault) -> None:
+                              posts: int, fault: Fault, *, daemons: int = 1) -> None:
     names = account_names(ACCOUNTS)
     mailbox.reset()
     with CountingNetwork(latency=0.01, latency_after=0.02) as network:
         network.forbidden_words.add(FORBIDDEN)
+        # leases are reaped far more often than renewed: when the database returns, a
+        # reaper would find every lease run out before its daemon renewed it
         config = write_config(tmp_path / "siar.toml", db_url, names, network.url,
                               workers=24, poll_interval=0.2, lease_seconds=LEASE,
-                              heartbeat_seconds=0.25, probe_seconds=0.5)
+                              heartbeat_seconds=LEASE / 2, housekeeping_seconds=0.1,
+                              probe_seconds=0.5)
         env = token_env(names) | staff_mail(config, mailbox)
         refused = queue_posts(engine, posts, names)
-        daemon = start_daemon(config, env)
-        stderr = Output(daemon)
+        processes = [start_daemon(config, env, node=f"daemon-{i}") for i in range(daemons)]
+        outputs = [Output(process) for process in processes]
         try:
-            wait_ready(engine, daemon)
+            for process in processes:
+                wait_ready(engine, process)
             # in the middle of the posts, with requests in flight
             wait_for(lambda: network.total() >= posts // 3, timeout=20,
                      what="a third of the posts published")
             take_away, give_back = fault
-            take_away(daemon)
+            take_away(processes)
             time.sleep(OUTAGE)  # the fault itself: longer than a lease
-            give_back(daemon)
+            give_back(processes)
             wait_for(lambda: count_by_status(engine).get(Status.PUBLISHED.value)
                      == posts - REFUSED, timeout=30,
                      what=f"every post published; now {count_by_status(engine)}")
             wait_for(lambda: len(mailbox.messages) >= REFUSED, timeout=15,
                      what=f"the {REFUSED} alerts delivered; now {len(mailbox.messages)}")
         finally:
-            daemon.send_signal(signal.SIGTERM)
-            code = daemon.wait(timeout=30)
-        output = stderr.text()
-        assert code == 0, output[-3000:]
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            codes = [process.wait(timeout=30) for process in processes]
+        texts = [output.text() for output in outputs]
+        assert codes == [0] * daemons, [text[-3000:] for text in texts]
         assert network.duplicates() == {}
     with session(engine) as s:
         rows = list(s.scalars(select(Post)))
@@ -166,37 +172,44 @@ def publish_through_an_outage(tmp_path: Path, db_url: str, engine: Engine, mailb
             assert post is not None
         assert any(f"refused release {post.release_id}" in subject for subject in subjects), \
             subjects
-    # the outage was logged once, and so was its end
-    assert output.count("the database does not answer") == 1, output[-3000:]
-    assert output.count("the database answers again") == 1, output[-3000:]
+    # each daemon logged the outage once, and its end once
+    for text in texts:
+        assert text.count("the database does not answer") == 1, text[-3000:]
+        assert text.count("the database answers again") == 1, text[-3000:]
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
+# two daemons: the leases of one's posts, their outcomes waiting in its memory, must not be
+# taken back by the other when the server returns (both were cut off from it)
+@pytest.mark.parametrize("daemons", [1, 2], ids=["one daemon", "two daemons"])
 def test_restarting_postgresql_in_the_middle_of_500_posts_loses_no_outcome(
-        tmp_path: Path, restartable_postgres: PostgresServer, mailbox: FakeSMTP) -> None:
+        tmp_path: Path, restartable_postgres: PostgresServer, mailbox: FakeSMTP,
+        daemons: int) -> None:
     db_url = new_postgres_database(restartable_postgres.url)
     engine = make_engine(db_url, pool_pre_ping=True)  # the test's own connections survive too
     try:
         publish_through_an_outage(
-            tmp_path, db_url, engine, mailbox, 500,
+            tmp_path, db_url, engine, mailbox, 500, daemons=daemons,
             fault=(lambda _: restartable_postgres.stop(), lambda _: restartable_postgres.start()))
     finally:
         engine.dispose()
 
 
-def refuse_file_writes(daemon: subprocess.Popen[bytes]) -> None:
+def refuse_file_writes(daemons: Daemons) -> None:
     """The kernel refuses every write the daemon makes to a file from now on: its
     RLIMIT_FSIZE lowered to 0, each write(2) fails with EFBIG (SQLite: "disk I/O error"),
     as on a disk that is full or read-only, and reads still work. Sockets and pipes are
     not files, so the network and the daemon's log go on."""
-    _, hard = resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE)
-    resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (0, hard))
+    for daemon in daemons:
+        _, hard = resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (0, hard))
 
 
-def allow_file_writes(daemon: subprocess.Popen[bytes]) -> None:
-    _, hard = resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE)
-    resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (hard, hard))
+def allow_file_writes(daemons: Daemons) -> None:
+    for daemon in daemons:
+        _, hard = resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE)
+        resource.prlimit(daemon.pid, resource.RLIMIT_FSIZE, (hard, hard))
 
 
 @pytest.mark.slow
