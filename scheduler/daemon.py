@@ -251,7 +251,7 @@ class Daemon:
     def _run_once(self) -> None:
         """Publish everything due now (an account's posts one after another), then return."""
         while not self.stop_event.is_set():
-            claimed = self._round()
+            claimed = self._guarded("claiming due posts", self._round) or 0
             self._wait_inflight()
             if not claimed:
                 break
