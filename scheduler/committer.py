@@ -16,8 +16,15 @@ and hands it back with the outcome, so the worker sends it at once. In a burst t
 replaces a claim round, a starter transaction and two hand-overs per post.
 
 A batch whose COMMIT is reported as failed may have committed all the same: the posts it
-began are given back unsent (now, or with a later batch once the database answers), and
-its outcomes are recorded one by one, an outcome found recorded already counting as such.
+began are given back unsent before anything else is written, and an outcome found recorded
+already when the batch is written again counts as recorded.
+
+While the database is away (PostgreSQL restarting, the connection broken, SQLite's disk
+full or read-only) the batch is kept in memory and written again, whole, with a capped
+backoff until the database answers (:class:`scheduler.dbhealth.DatabaseHealth`): the
+outcome of a post that went out is only lost if the process dies. Only an error of the
+data itself (a constraint, a bad value) makes it record the batch's outcomes one by one,
+so that one bad row does not cost the others theirs.
 """
 
 from __future__ import annotations
@@ -27,17 +34,23 @@ import queue as fifo
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
+from scheduler.db import DatabaseReplaced
+from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.errors import CommitUncertain
 from scheduler.queue import Finalization, NextInLine, StartedPost
 
 log = logging.getLogger("siar.committer")
 
+T = TypeVar("T")
+
 #: called once the outcome is settled: True recorded, False stale (the attempt was
-#: superseded), None not recorded (a database error; the lease runs out); and the post
+#: superseded), None not recorded (the database refused its row; the lease runs out and
+#: the post waits in doubt); and the post
 #: begun for the worker to go on with (None: it asked for none, or nothing was due)
 OnRecorded = Callable[[bool | None, StartedPost | None], None]
 #: what the committer holds for each outcome: it, its callback, the account to go on with
@@ -46,13 +59,15 @@ _Pending = tuple[Finalization, OnRecorded, str | None]
 
 class Committer:
     def __init__(self, engine: Engine, *, max_batch: int = 256,
-                 next_in_line: NextInLine | None = None) -> None:
+                 next_in_line: NextInLine | None = None,
+                 health: DatabaseHealth | None = None) -> None:
         """``next_in_line`` (its ``accounts`` left empty) says how posts to go on with are
         begun: this node, its lease and the accounts' concurrency. Without it, a request
-        to go on is ignored."""
+        to go on is ignored. ``health`` is shared with the daemon's other threads."""
         self.engine = engine
         self.max_batch = max_batch
         self.next_in_line = next_in_line
+        self.health = health or DatabaseHealth()
         self._pending: fifo.SimpleQueue[_Pending | None] = fifo.SimpleQueue()
         #: (post id, attempt) begun by a transaction whose COMMIT failed, not yet given
         #: back (only this thread touches it)
@@ -67,7 +82,12 @@ class Committer:
         self._pending.put((item, on_recorded, go_on_with))
 
     def close(self) -> None:
-        """Record everything submitted so far, then stop the thread."""
+        """Record everything submitted so far, then stop the thread (while the database is
+        away, this waits for it: an outcome is dropped only if the process dies)."""
+        if self.health.down:
+            log.warning("stopping: the outcomes waiting in memory are recorded as soon as "
+                        "the database answers (stopping the process now would leave those "
+                        "posts in doubt)")
         self._pending.put(None)
         self._thread.join()
 
@@ -89,60 +109,111 @@ class Committer:
                 batch.append(more)
             self._record(batch)
 
+    @property
+    def owes_give_back(self) -> bool:
+        """Posts a failed COMMIT may have begun are not given back yet. Until they are,
+        this node must claim nothing: a rolled-back begin leaves a post at its previous
+        attempt, a new claim by this node would reach the same attempt number, and giving
+        the old one back would then take the new one from its worker."""
+        return bool(self._unsent)
+
     def _record(self, batch: list[_Pending]) -> None:
         items = [item for item, _, _ in batch]
         go_on = [account for _, _, account in batch if account is not None]
-        results: list[bool | None]
-        begun: list[StartedPost] = []
-        self._give_back()
-        try:
-            if go_on and self.next_in_line is not None:
+        if self.next_in_line is None:
+            go_on = []
+        tries = 0
+
+        def write() -> tuple[list[bool], list[StartedPost]]:
+            nonlocal tries
+            tries += 1
+            self._give_back()  # first: until it went through, nothing is begun
+            # after a failed try, begin nothing: the dispatcher's next round claims them
+            if go_on and tries == 1:
+                assert self.next_in_line is not None
                 recorded, begun = queue.finalize_and_begin_next(
                     self.engine, items, replace(self.next_in_line, accounts=go_on))
-                results = list(recorded)
-            else:
-                results = list(queue.finalize_many(self.engine, items))
-        except Exception as exc:
-            # One bad row must not cost the others their outcome: record them one by one
-            # (and begin nothing: the dispatcher's next round claims those posts).
+                return list(recorded), begun
+            return list(queue.finalize_many(self.engine, items)), []
+
+        results: list[bool | None]
+        begun: list[StartedPost] = []
+        try:
+            recorded, begun = self.health.retry(
+                f"recording {len(items)} outcome(s)", lambda: self._uncertain(write),
+                wrote=lambda result: any(result[0]) or bool(result[1]))
+            results = list(recorded)
+            if tries > 1:  # an earlier try may have committed: stale may mean recorded
+                results = [ok or self._recorded_already(item)
+                           for ok, item in zip(recorded, items, strict=True)]
+                if any(results):  # the outcomes are in the database: that outage is over
+                    self.health.answered()
+        except DatabaseReplaced as exc:  # the daemon stops; nothing more can be written
+            log.error("%d outcome(s) not recorded: %s", len(items), exc.message)
+            results = [None] * len(items)
+        except Exception:
+            # The database answers but refuses something in the batch: one bad row must
+            # not cost the others their outcome (and nothing is begun: the dispatcher's
+            # next round claims those posts).
             log.exception("recording %d outcomes together failed; recording one by one",
                           len(batch))
-            if isinstance(exc, CommitUncertain):  # begun, maybe committed, never sent
-                self._unsent.extend(exc.begun)
-                self._give_back()
+            self.health.retry("giving back posts begun", self._give_back, wrote=lambda _: False)
             results = [self._record_one(item) for item in items]
         next_posts = {post.account: post for post in begun}
-        for (_, on_recorded, account), recorded in zip(batch, results, strict=True):
+        for (_, on_recorded, account), recorded_ok in zip(batch, results, strict=True):
             following = next_posts.pop(account, None) if account is not None else None
             try:
-                on_recorded(recorded, following)
+                on_recorded(recorded_ok, following)
             except Exception:
                 # a post begun for it stays in flight until its lease runs out; then it is
                 # in doubt and the probe finds it was never sent
                 log.exception("handling a recorded outcome failed")
 
+    def _uncertain(self, write: Callable[[], T]) -> T:
+        """``write()``; posts begun by a transaction whose COMMIT failed are kept to be
+        given back (they were never handed to a worker)."""
+        try:
+            return write()
+        except CommitUncertain as exc:
+            self._unsent.extend(exc.begun)
+            raise
+
     def _give_back(self) -> None:
-        """Give back posts a failed COMMIT may have begun (until the database takes it)."""
+        """Give back posts a failed COMMIT may have begun (raises while the database is
+        away: the caller waits and tries again)."""
         if not self._unsent or self.next_in_line is None:
+            self._unsent.clear()
             return
         try:
             given = queue.give_back_unsent(
                 self.engine, self._unsent, self.next_in_line.node,
                 why="the transaction that began it reported a failed COMMIT; never sent")
-        except Exception:
-            log.exception("%d post(s) begun by a failed COMMIT could not be given back yet",
-                          len(self._unsent))
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            if not isinstance(exc, DatabaseReplaced):
+                log.exception("%d post(s) begun by a failed COMMIT could not be given "
+                              "back; their leases run out", len(self._unsent))
+            self._unsent.clear()
             return
         if given:
             log.warning("%d post(s) begun by a COMMIT reported as failed were given back "
                         "unsent", given)
         self._unsent.clear()
 
+    def _recorded_already(self, item: Finalization) -> bool:
+        """Recorded by an earlier try whose COMMIT was reported as failed?"""
+        return self.health.retry("checking an outcome",
+                                 lambda: queue.outcome_recorded(self.engine, item),
+                                 wrote=lambda _: False)
+
     def _record_one(self, item: Finalization) -> bool | None:
         try:
             # stale, or recorded already by a COMMIT that was reported as failed
-            return (queue.finalize_many(self.engine, [item])[0]
-                    or queue.outcome_recorded(self.engine, item))
+            return self.health.retry(
+                "recording an outcome",
+                lambda: (queue.finalize_many(self.engine, [item])[0]
+                         or queue.outcome_recorded(self.engine, item)), wrote=bool)
         except Exception:
             log.exception("outcome of post %s (attempt %s) could not be recorded; its lease "
                           "runs out and it waits in doubt", item.post_id, item.attempt)

@@ -19,6 +19,13 @@ Claims are made a little ahead of time; the starter (:mod:`scheduler.starter`) m
 ``publishing`` when they are due, then publishing itself happens in a worker pool of
 ``daemon.workers`` threads, and the committer (:mod:`scheduler.committer`) records the
 outcomes. The account concurrency limits are enforced by the claim in :mod:`scheduler.queue`.
+
+While the database is away every job skips its turn (the outage is logged once, by
+:class:`scheduler.dbhealth.DatabaseHealth`), the committer keeps the outcomes, alerts that
+could not be stored wait in memory, and leases are not taken back for one lease after the
+database returns: the daemons that hold them could not renew them meanwhile. An SQLite
+file deleted or replaced under the daemon stops it with an error (exit code 1), so that a
+supervisor starts it again on the file now at that path.
 """
 
 from __future__ import annotations
@@ -32,11 +39,11 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,7 +54,14 @@ from channels import registry
 from channels.base import Channel
 from scheduler import intake, notify, queue
 from scheduler.committer import Committer
-from scheduler.db import QueueListener, open_database
+from scheduler.db import (
+    DatabaseReplaced,
+    QueueListener,
+    database_file_changed,
+    disown_file,
+    open_database,
+)
+from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.envfile import exposure_warnings
 from scheduler.errors import SiarError
@@ -57,8 +71,11 @@ from scheduler.slots import materialise_recurrences
 from scheduler.starter import Starter
 from scheduler.status import overdue_posts, snapshot
 from scheduler.timeparse import utcnow
+from scheduler.waiting_alerts import PatientNotifier
 
 log = logging.getLogger("siar.daemon")
+
+T = TypeVar("T")
 
 #: seconds a Python thread may hold the GIL while others wait: Python's default, set
 #: explicitly because it was once lowered (see ``run``)
@@ -105,7 +122,9 @@ class Daemon:
         self.summary = RunSummary()
         self.dispatcher = Dispatcher(self.engine, settings, self.adapters, self.node,
                                      on_event=self._on_event)
-        self.notifier = notify.Notifier(self.engine, settings, self.adapters)
+        self.health = DatabaseHealth()  # shared by every thread that writes
+        self.notifier = PatientNotifier(self.engine, settings, self.adapters,
+                                        health=self.health)
         self.concurrency = {a.name: a.concurrency for a in settings.accounts}
         #: with a worker for every post the accounts may have in flight, workers can go on
         #: with their own account's backlog instead of taking turns (see ``_may_go_on``)
@@ -137,6 +156,8 @@ class Daemon:
         self._workers: ThreadPoolExecutor | None = None
         self._committer: Committer | None = None
         self._starter: Starter | None = None
+        #: why the daemon must stop with an error (its SQLite file went away)
+        self._fatal: SiarError | None = None
 
     # --- settings derived from DaemonSettings ---------------------------------------------
 
@@ -195,9 +216,9 @@ class Daemon:
                                            thread_name_prefix="siar-worker")
         self._committer = Committer(self.engine, next_in_line=queue.NextInLine(
             accounts=(), node=self.node, lease=self.cfg.lease_seconds,
-            concurrency=self.concurrency))
+            concurrency=self.concurrency), health=self.health)
         self._starter = Starter(self.engine, self.node, lease=self.cfg.lease_seconds,
-                                hand_over=self._begun)
+                                hand_over=self._begun, health=self.health)
         try:
             self.housekeeping()
             self.recurrences()
@@ -207,6 +228,8 @@ class Daemon:
                 self._run_scheduled(until_drained=until_drained)
         finally:
             self._shutdown()
+        if self._fatal is not None:
+            raise self._fatal
         return self.summary
 
     def _refuse_a_dry_run_that_would_swallow_real_posts(self) -> None:
@@ -235,7 +258,7 @@ class Daemon:
     def _run_once(self) -> None:
         """Publish everything due now (an account's posts one after another), then return."""
         while not self.stop_event.is_set():
-            claimed = self._round()
+            claimed = self._guarded("claiming due posts", self._round) or 0
             self._wait_inflight()
             if not claimed:
                 break
@@ -266,7 +289,7 @@ class Daemon:
         health = self._start_health_server()
         try:
             while not self.stop_event.wait(0.1 if until_drained else 1.0):
-                if until_drained and self._drained():
+                if until_drained and self._guarded("checking the queue", self._drained):
                     break
         finally:
             self.stopping = True
@@ -285,13 +308,21 @@ class Daemon:
             self._workers.shutdown(wait=True)
         if self._committer is not None:
             self._committer.close()  # every answer received is recorded before we stop
+        self.notifier.store_waiting()
         self.notifier.flush()
         self.notifier.close()
+        if self._fatal is None and self._guarded("marking this daemon stopped",
+                                                 self._mark_stopped, writes=True) is None:
+            log.warning("the database did not answer: this daemon is not marked stopped; "
+                        "'siar status' counts it as gone after three missed heartbeats")
+        self.adapters.close()
+
+    def _mark_stopped(self) -> bool:
         with queue.transaction(self.engine) as s:
             node = s.get(Node, self.node)
             if node:
                 node.stopped_at = utcnow()
-        self.adapters.close()
+        return True
 
     # --- dispatching ---------------------------------------------------------------------
 
@@ -314,7 +345,11 @@ class Daemon:
                 self._scheduler.modify_job("dispatch", next_run_time=when)
 
     def dispatch(self) -> None:
-        """The ``dispatch`` job: claim rounds until nothing more can be claimed."""
+        """The ``dispatch`` job: claim rounds until nothing more can be claimed (none
+        while the database is away)."""
+        self._guarded("claiming due posts", self._claim_rounds)
+
+    def _claim_rounds(self) -> None:
         while not self.stopping:
             if not self._dispatch_lock.acquire(blocking=False):
                 return  # the round in progress sees the wake flag and goes again
@@ -341,6 +376,10 @@ class Daemon:
     def _round(self) -> int:
         """Claim what is due for the free workers; returns how many posts were claimed."""
         self._last_dispatch = time.monotonic()
+        if not self._check_database_file():
+            return 0
+        if self._committer is not None and self._committer.owes_give_back:
+            return 0  # see Committer.owes_give_back; it is given back once the database answers
         with self._lock:
             free = self.workers - len(self._inflight)
         limit = min(free, self.cfg.batch)
@@ -494,16 +533,22 @@ class Daemon:
 
     def housekeeping(self) -> None:
         try:
-            requeued, stranded = queue.reap_expired_leases(self.engine, node=self.node)
-            if requeued:
-                self.wake()
-            if stranded:
-                log.warning("%d post(s) were in flight on a stopped daemon: now in doubt",
-                            stranded)
+            # After an outage, every daemon's leases may have run out while none could
+            # renew them: wait one lease, in which the live ones renew theirs, before
+            # taking any back (a post whose outcome waited in memory would otherwise be
+            # in doubt, or given to another daemon).
+            if self.health.steady_for(self.cfg.lease_seconds):
+                requeued, stranded = queue.reap_expired_leases(self.engine, node=self.node)
+                if requeued:
+                    self.wake()
+                if stranded:
+                    log.warning("%d post(s) were in flight on a stopped daemon: now in "
+                                "doubt", stranded)
             self._mark_missed()
             self._probe_in_doubt()
-        except Exception:
-            log.exception("housekeeping failed; it runs again shortly")
+        except Exception as exc:
+            if not self._database_trouble(exc, "housekeeping"):
+                log.exception("housekeeping failed; it runs again shortly")
 
     def _mark_missed(self) -> None:
         # The first time, every waiting post is looked at: a retry set years ahead by an
@@ -538,7 +583,9 @@ class Daemon:
                 self.notifier.post_alert(post.id, notify.in_doubt)  # type: ignore[arg-type]
 
     def watchdog(self) -> None:
-        overdue = overdue_posts(self.engine)
+        overdue = self._guarded("looking for overdue posts", lambda: overdue_posts(self.engine))
+        if overdue is None:
+            return
         if overdue.oldest_due and overdue.seconds(utcnow()) > self.cfg.watchdog_seconds:
             self.notifier.alert(notify.watchdog(overdue.count, overdue.oldest_due,
                                                 self.settings.timezone))
@@ -548,8 +595,9 @@ class Daemon:
             created = materialise_recurrences(
                 self.engine, horizon=self.recurrence_horizon,
                 grace=timedelta(minutes=self.cfg.grace_minutes))
-        except Exception:
-            log.exception("recurring releases could not be materialised; retrying later")
+        except Exception as exc:
+            if not self._database_trouble(exc, "materialising recurring releases"):
+                log.exception("recurring releases could not be materialised; retrying later")
             return
         if created:
             log.info("materialised %d occurrence(s) of recurring releases", len(created))
@@ -609,6 +657,59 @@ class Daemon:
                             node.name, node.pid, taken)
 
     def _heartbeat(self) -> None:
+        """The ``heartbeat`` job: the database file is still ours, this daemon is alive,
+        its leases renewed, and alerts that waited for the database are stored now."""
+        if not self._check_database_file():
+            return
+        self._guarded("renewing leases", self._prove_alive, writes=True)
+        if not self.health.down:
+            self.notifier.store_waiting()
+
+    def _check_database_file(self) -> bool:
+        """False (and the daemon stopping with an error) if the SQLite file was deleted or
+        replaced: what it does on the old file, nobody sees, and the posts queued in the
+        new one wait for a daemon that works on it (a supervisor restarts this one).
+        Checked by every claim round and heartbeat: one ``stat``."""
+        if self._fatal is not None:
+            return False
+        changed = database_file_changed(self.engine)
+        if changed is None:
+            return True
+        self._fatal = SiarError(
+            f"{changed} while daemon {self.node} was running; it stopped rather than go "
+            "on with a database nobody else sees",
+            hint="start 'siar daemon' again (a service manager does it by itself) so that "
+                 "it works on the file now at that path")
+        log.error("%s", self._fatal)
+        disown_file(self.engine, self.node, os.getpid())
+        self.stop()
+        return False
+
+    def _guarded(self, doing: str, work: Callable[[], T], *, writes: bool = False
+                 ) -> T | None:
+        """``work()``; None if the database is away (reported: logged once an outage).
+        ``writes``: the work always writes, so its success proves the database back."""
+        try:
+            result = work()
+        except Exception as exc:
+            if not self._database_trouble(exc, doing):
+                raise
+            return None
+        if writes:
+            self.health.answered()
+        return result
+
+    def _database_trouble(self, error: Exception, doing: str) -> bool:
+        """Whether ``error`` is the database being away (reported: logged once an outage)
+        or its file gone (the daemon is stopping and says why once)."""
+        if isinstance(error, DatabaseReplaced):
+            return True
+        if is_outage(error):
+            self.health.failed(error, doing)
+            return True
+        return False
+
+    def _prove_alive(self) -> None:
         with queue.transaction(self.engine) as s:
             node = s.get(Node, self.node) or Node(name=self.node, host=socket.gethostname(),
                                                   pid=os.getpid())

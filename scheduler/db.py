@@ -4,21 +4,34 @@ SQLite is tuned for one writer and many readers: WAL, a busy timeout, foreign ke
 every transaction opened with ``BEGIN IMMEDIATE`` so that a read-then-write (a claim)
 takes the write lock up front instead of failing with "database is locked" halfway.
 The schema is managed by Alembic and brought to head on first use.
+
+An SQLite engine remembers which file it opened (device and inode): a file deleted or
+replaced under a running daemon would otherwise go on being used through the connections
+already open, while ``siar add`` writes to the new file whose posts nobody publishes
+(:func:`database_file_changed`). Once that is found, the engine opens no transaction any
+more: the ``-wal`` and ``-shm`` files at the path may be shared with the new file (``rm
+siar.db`` leaves them), and a write through the old connections would land in the new
+database. A new connection to another file at the path is refused as well.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, inspect, text, update
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
-from scheduler.errors import ConfigError
+from scheduler.errors import ConfigError, SiarError
+from scheduler.models import Node
+from scheduler.timeparse import utcnow
 
 #: the newest migration; compared with the database before Alembic is even imported
 HEAD_REVISION = "0005"
@@ -76,9 +89,74 @@ def _tune_postgres(engine: Engine) -> None:
         dbapi_connection.commit()
 
 
+class DatabaseReplaced(SiarError):
+    """The SQLite file this engine opened was deleted or replaced by another file."""
+
+
+#: engine → (path, (device, inode)) of the SQLite file its first connection opened
+_FILES: weakref.WeakKeyDictionary[Engine, tuple[Path, tuple[int, int]]] = \
+    weakref.WeakKeyDictionary()
+#: engine → what happened to its file, once found (it then opens no transaction)
+_GONE: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def database_file_changed(engine: Engine) -> str | None:
+    """What happened to the SQLite file the engine works on, if it is no longer the file
+    at its path (deleted, or replaced by another); None if it still is (or PostgreSQL).
+    One ``stat``: cheap enough for every claim round. From then on the engine opens no
+    transaction (each raises :class:`DatabaseReplaced`)."""
+    if (gone := _GONE.get(engine)) is not None:
+        return gone
+    opened = _FILES.get(engine)
+    if opened is None:
+        return None
+    path, identity = opened
+    now = _identity(path)
+    if now == identity:
+        return None
+    gone = f"the database file {path} was {'deleted' if now is None else 'replaced'}"
+    _GONE[engine] = gone
+    return gone
+
+
+def disown_file(engine: Engine, node: str, pid: int) -> None:
+    """After :func:`database_file_changed`: if the file now at the path holds ``node``'s row
+    with this ``pid`` (a copy of the old file put in its place), mark it stopped there, so
+    that ``siar status`` on that file does not count a daemon that never worked on it.
+    Creates nothing; a missing file or one that is not a Siar database is left alone."""
+    opened = _FILES.get(engine)
+    if opened is None:
+        return
+    uri = f"{opened[0].as_uri()}?mode=rw"  # mode=rw: never creates a file that is not there
+    other = create_engine("sqlite://", poolclass=NullPool,
+                          creator=lambda: sqlite3.connect(uri, uri=True, timeout=5))
+    try:
+        with other.begin() as connection:
+            connection.execute(update(Node).where(Node.name == node, Node.pid == pid)
+                               .values(stopped_at=utcnow()))
+    except Exception:  # no file, or not a Siar database: nothing to disown
+        pass
+    finally:
+        other.dispose()
+
+
 def _tune_sqlite(engine: Engine) -> None:
+    database = engine.url.database
+    path = Path(database).expanduser().absolute() if database and database != ":memory:" \
+        else None
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if path is not None:
+            _same_file(engine, path)
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -94,7 +172,24 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if (gone := _GONE.get(engine)) is not None:
+            raise DatabaseReplaced(f"{gone}; nothing more is written through the old one",
+                                   hint="restart Siar so that it works on the file now at "
+                                        "that path")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _same_file(engine: Engine, path: Path) -> None:
+    """Remember the file the first connection opened; refuse a later connection to another
+    file at the same path (it would mix two databases in one pool)."""
+    identity = _identity(path)
+    if identity is None:
+        return  # :memory:-like or not created yet (sqlite3 creates it on first write)
+    opened = _FILES.setdefault(engine, (path, identity))
+    if opened[1] != identity:
+        raise DatabaseReplaced(
+            f"the database file {path} was replaced while Siar had it open",
+            hint="restart the daemon so that it works on the file now at that path")
 
 
 @contextmanager

@@ -13,7 +13,10 @@ so batches grow with the load without a batching window that would make anything
 Guarantees are those of ``begin_publishing``: ``publishing`` and the attempt row are
 committed before a post is handed to a worker, so before its request leaves. A claim the
 starter never began (the daemon is stopping) is given back at once (``released``); one
-lost in a crash expires back to ``scheduled``.
+lost in a crash expires back to ``scheduled``. When beginning fails (the COMMIT may have
+gone through all the same) the claims are given back unsent, and while the database is
+away the starter keeps trying to give them back, their leases renewed meanwhile (they stay
+in flight), instead of letting them run out and wait in doubt.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from collections.abc import Callable, Iterable
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
+from scheduler.db import DatabaseReplaced
+from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.queue import Claim, StartedPost
 
 log = logging.getLogger("siar.starter")
@@ -49,11 +54,12 @@ class Starter:
     and hands each begun post to :data:`HandOver` (the daemon gives it to a worker)."""
 
     def __init__(self, engine: Engine, node: str, *, lease: float,
-                 hand_over: HandOver) -> None:
+                 hand_over: HandOver, health: DatabaseHealth | None = None) -> None:
         self.engine = engine
         self.node = node
         self.lease = lease
         self.hand_over = hand_over
+        self.health = health or DatabaseHealth()
         #: (due epoch seconds, tie breaker, claim), earliest first
         self._waiting: list[tuple[float, int, Claim]] = []
         self._order = itertools.count()
@@ -90,18 +96,28 @@ class Starter:
             due = self._next_due()
             if due is None:
                 return
+            # A claim whose lease was taken back may wait here beside the same post's
+            # newer claim: only the newest of a post is begun, and only its claim gets it.
+            newest: dict[int, Claim] = {}
+            for claim in due:
+                if claim.post_id not in newest or claim.attempt > newest[claim.post_id].attempt:
+                    newest[claim.post_id] = claim
             try:
-                started = queue.begin_publishing_many(self.engine, due, self.node,
-                                                      lease=self.lease)
-            except Exception:
+                started = queue.begin_publishing_many(self.engine, list(newest.values()),
+                                                      self.node, lease=self.lease)
+                if started:
+                    self.health.answered()
+            except Exception as exc:
                 # Nothing was sent. The COMMIT may have gone through all the same, so the
-                # posts are given back whichever state they are in; if even that fails,
-                # their leases run out (a begun post then waits in doubt for the probe).
-                log.exception("beginning %d post(s) failed; giving them back", len(due))
+                # posts are given back whichever state they are in.
+                self._report(exc, f"beginning {len(due)} post(s)")
                 self._give_back_unsent(due)
                 started = {}
             for claim in due:
-                self._hand_over(claim, started.get(claim.post_id))
+                post = started.get(claim.post_id)
+                # fenced by the attempt, not the id alone (two workers would send it)
+                self._hand_over(claim, post if post is not None
+                                and post.attempt == claim.attempt else None)
 
     def _next_due(self) -> list[Claim] | None:
         """Wait until the earliest claim is nearly due; return every claim due within
@@ -121,10 +137,23 @@ class Starter:
                     self._changed.wait()
             return None
 
+    def _report(self, error: Exception, doing: str) -> None:
+        if is_outage(error):
+            self.health.failed(error, doing)  # logged once an outage
+        elif not isinstance(error, DatabaseReplaced):  # the daemon says so and stops
+            log.exception("%s failed; giving them back", doing)
+
     def _give_back_unsent(self, claims: list[Claim]) -> None:
+        """Give the claims back, waiting for the database if it is away (they stay in
+        flight meanwhile, so the heartbeat renews their leases once it answers); if it
+        refuses, their leases run out (a begun post then waits in doubt for the probe)."""
+        tokens = [(c.post_id, c.attempt) for c in claims]
         try:
-            queue.give_back_unsent(self.engine, [(c.post_id, c.attempt) for c in claims],
-                                   self.node, why="beginning it failed; never sent")
+            self.health.retry("giving back posts not begun", lambda: queue.give_back_unsent(
+                self.engine, tokens, self.node, why="beginning it failed; never sent"),
+                wrote=bool)
+        except DatabaseReplaced:
+            pass  # nothing can be written any more; the daemon says why and stops
         except Exception:
             log.exception("%d post(s) could not be given back; their leases run out",
                           len(claims))
@@ -133,6 +162,8 @@ class Starter:
         for claim in claims:
             try:
                 queue.release_claim(self.engine, claim, self.node)
+            except DatabaseReplaced:
+                pass  # nothing can be written any more; the daemon says why and stops
             except Exception:
                 log.exception("claim of post %s could not be given back; it expires",
                               claim.post_id)

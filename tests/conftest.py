@@ -82,36 +82,65 @@ def postgres_server(*, durable: bool = False) -> Iterator[str]:
     without syncing to disk; ``durable`` keeps PostgreSQL's own defaults (``fsync``,
     ``synchronous_commit``, ``full_page_writes`` on), as a deployment runs it: the
     benchmarks measure that."""
-    root = Path(tempfile.mkdtemp(prefix="siar-pg-"))
-    root.chmod(0o755)
-    data, sockets = root / "data", root / "run"
-    _as_server_user(["true"])  # creates the user when running as root
-    for folder in (data, sockets):
-        folder.mkdir()
-        _chown_to_server_user(folder)
-    subprocess.run(_as_server_user([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                                    "--auth=trust", "--encoding=UTF8", "--no-sync"]),
-                   check=True, capture_output=True)
-    port = _free_port()
-    options = (f"-c port={port} -c listen_addresses=127.0.0.1 "
-               f"-c unix_socket_directories={sockets} -c max_connections=300")
-    if not durable:
-        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    log = root / "server.log"
-    log.touch()
-    _chown_to_server_user(log)
-    subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log),
-                                    "-o", options, "-w", "start"]),
-                   check=True, capture_output=True)
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    try:
-        _wait_until_accepting(url)
-        _make_template(url)
-        yield url
-    finally:
-        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m",
+    with running_postgres(durable=durable) as server:
+        yield server.url
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL server that a test may stop and start again: same data
+    folder, same port, so clients reconnect to the same URL as after a real restart."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="siar-pg-"))
+        self.root.chmod(0o755)
+        self.data, sockets = self.root / "data", self.root / "run"
+        _as_server_user(["true"])  # creates the user when running as root
+        for folder in (self.data, sockets):
+            folder.mkdir()
+            _chown_to_server_user(folder)
+        subprocess.run(_as_server_user([str(PG_BIN / "initdb"), "-D", str(self.data), "-U",
+                                        "postgres", "--auth=trust", "--encoding=UTF8",
+                                        "--no-sync"]),
+                       check=True, capture_output=True)
+        self.port = _free_port()
+        self.options = (f"-c port={self.port} -c listen_addresses=127.0.0.1 "
+                        f"-c unix_socket_directories={sockets} -c max_connections=300")
+        if not durable:
+            self.options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self.log = self.root / "server.log"
+        self.log.touch()
+        _chown_to_server_user(self.log)
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        """Start (again) and wait until it accepts connections."""
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l",
+                                        str(self.log), "-o", self.options, "-w", "start"]),
+                       check=True, capture_output=True)
+        _wait_until_accepting(self.url)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop and wait until it is down: ``fast`` ends every session (a restart as an
+        operator does it), ``immediate`` is a crash."""
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m",
+                                        mode, "-w", "stop"]), check=True, capture_output=True)
+
+    def remove(self) -> None:
+        subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m",
                                         "immediate", "stop"]), capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def running_postgres(*, durable: bool = False) -> Iterator[PostgresServer]:
+    """A :class:`PostgresServer`, started, with the schema template; removed afterwards."""
+    server = PostgresServer(durable=durable)
+    try:
+        server.start()
+        _make_template(server.url)
+        yield server
+    finally:
+        server.remove()
 
 
 def _wait_until_accepting(url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,3 +51,25 @@ def wait_ready(engine: Engine, process: subprocess.Popen[bytes], timeout: float 
                             .where(Node.pid == process.pid)) == 1
 
     wait_for(ready, timeout, f"daemon pid {process.pid} to start")
+
+
+class Output:
+    """Reads a daemon's stderr as it is written, so that a daemon that logs much never
+    blocks on a full pipe (a log file would do, but not when the test makes the kernel
+    refuse the daemon's writes to files)."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stderr is not None
+        self._stream = process.stderr
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for line in self._stream:
+            self._chunks.append(line)
+
+    def text(self, timeout: float = 10) -> str:
+        """Everything written; wait for the end of the stream (the process ended)."""
+        self._thread.join(timeout)
+        return b"".join(self._chunks).decode(errors="replace")

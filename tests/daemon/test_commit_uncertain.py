@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from scheduler.models import Attempt, Post, Status
 from scheduler.starter import Starter
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import queue_many
+from tests.daemon.faults import Verdict, failing_commits
 from tests.daemon.test_going_on import finished, started
 
 NODE = "node-a"
@@ -29,26 +29,16 @@ NODE = "node-a"
 @contextmanager
 def next_commit_fails(engine: Engine, *, went_through: bool) -> Iterator[list[int]]:
     """The next COMMIT raises, after (``went_through``) or instead of committing."""
-    dialect = engine.dialect
-    real = dialect.do_commit
     failed: list[int] = []
 
-    def commit(dbapi_connection: Any) -> None:
+    def verdict() -> Verdict:
         if failed:
-            real(dbapi_connection)
-            return
+            return "commit"
         failed.append(1)
-        if went_through:
-            real(dbapi_connection)
-        else:
-            dbapi_connection.rollback()
-        raise dialect.loaded_dbapi.OperationalError("connection lost during COMMIT")
+        return "fail after committing" if went_through else "fail"
 
-    dialect.do_commit = commit  # type: ignore[method-assign]
-    try:
+    with failing_commits(engine, verdict, message="connection lost during COMMIT"):
         yield failed
-    finally:
-        dialect.do_commit = real  # type: ignore[method-assign]
 
 
 def state(engine: Engine, post_id: int) -> tuple[str, list[str | None]]:
