@@ -277,8 +277,9 @@ class Daemon:
         scheduler.add_job(self.watchdog, "interval",
                           seconds=max(1.0, self.cfg.watchdog_seconds / 4), id="watchdog")
         scheduler.add_job(self.recurrences, "interval", seconds=60, id="recurrences")
-        scheduler.add_job(self.notifier.retry_due, "interval", id="alerts",
-                          seconds=self.housekeeping_seconds, next_run_time=now)
+        scheduler.add_job(
+            lambda: self._guarded("sending alerts again", self.notifier.retry_due),
+            "interval", id="alerts", seconds=self.housekeeping_seconds, next_run_time=now)
         if self.cfg.token_check_hours > 0 and not self.dry_run:
             scheduler.add_job(self.check_tokens, "interval",
                               seconds=self.cfg.token_check_hours * 3600, id="tokens",
