@@ -23,8 +23,18 @@ def _read_release(source: str) -> Any:
 
     tz = state.settings.timezone
     if source == "-":
-        return releases.load("-", stdin_text=sys.stdin.read(), default_zone=tz)
+        # the bytes, so that they are decoded (and bounded) like a file's
+        limit = releases.MAX_RELEASE_BYTES + 1
+        if (raw := getattr(sys.stdin, "buffer", None)) is not None:
+            return releases.load("-", stdin_data=raw.read(limit), default_zone=tz)
+        return releases.load("-", stdin_text=sys.stdin.read(limit), default_zone=tz)
     return releases.load(source, default_zone=tz)
+
+
+def _print_notes(doc: Any) -> None:
+    """What the officer should know about how the release file was read."""
+    for note in doc.notes:
+        err_console.print(f"[yellow]note:[/] {doc.source}: {note}", highlight=False)
 
 
 def parse_target(target: str) -> tuple[int, str | None]:
@@ -92,6 +102,7 @@ def _warn_before_publishing(plan: Any, *, name_source: bool = False) -> None:
     from scheduler import intake
 
     where = f"{plan.doc.source}: " if name_source else ""
+    _print_notes(plan.doc)
     for note in plan.notes:
         err_console.print(f"[yellow]note:[/] {where}{note}", highlight=False)
     for account, variables in intake.missing_secrets(state.settings, plan.accounts).items():
@@ -174,6 +185,7 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         from scheduler.compose import compose_all
 
         doc = _read_release(target)
+        _print_notes(doc)
         accounts = intake.select_accounts(state.settings, names or doc.channels,
                                           source=doc.source)
         variants = compose_all(doc, accounts, state.settings)

@@ -140,3 +140,39 @@ def test_an_image_instagram_would_need_changed_is_refused_at_queue_time(workspac
     assert "images[0]" in message and "ig-lapas" in message
     assert "fetches the file as it is" in message and "PNG would have to be converted" in message
     assert row_counts(workspace)["post"] == 0
+
+
+@pytest.mark.parametrize("command", ["add", "preview"])
+def test_a_folder_given_as_the_release_is_an_error_not_a_traceback(workspace, siar, command):
+    (workspace / "rilis-september").mkdir()
+    result = siar(command, "rilis-september")
+    assert result.code == 1, result
+    assert "Traceback" not in result.err
+    message = " ".join(result.err.split())
+    assert "rilis-september: is a folder" in message and "fix:" in message
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_utf16_text_without_a_byte_order_mark_is_refused_not_queued(workspace, siar):
+    (workspace / "u16.txt").write_bytes("Judul\nIsi rilis.".encode("utf-16-le"))
+    result = siar("add", "u16.txt", "--at", "now")
+    assert result.code == 1
+    assert "u16.txt" in result.err and "UTF-16" in result.err and "UTF-8" in result.err
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_windows_1252_text_is_queued_decoded_with_a_note(workspace, siar):
+    (workspace / "ansi.txt").write_bytes("Judul café\nIsi “kutip”.".encode("cp1252"))
+    result = siar("add", "ansi.txt", "--at", "now", "--channels", "console", "--json")
+    assert result.code == 0, result.err
+    assert "ansi.txt" in result.err and "Windows-1252" in result.err
+    assert '"title": "Judul café"' in result.out
+
+
+def test_a_release_file_over_the_size_cap_is_refused(workspace, siar):
+    with (workspace / "besar.md").open("wb") as handle:
+        handle.truncate(3 * 1024 * 1024)
+    result = siar("add", "besar.md")
+    assert result.code == 1
+    assert "besar.md" in result.err and "larger than 2 MB" in result.err
+    assert row_counts(workspace)["post"] == 0
