@@ -168,9 +168,9 @@ def test_front_matter_longer_than_64_kb_is_refused_before_yaml_reads_it(tmp_path
 
 
 def test_standard_input_is_held_to_the_same_size_and_encoding_rules():
-    with pytest.raises(ReleaseError, match="<stdin>.*larger than 2 MB"):
+    with pytest.raises(ReleaseError, match=r"<stdin>.*larger than 2 MB"):
         releases.load("-", stdin_data=b"a" * (releases.MAX_RELEASE_BYTES + 1))
-    with pytest.raises(ReleaseError, match="<stdin>.*UTF-16"):
+    with pytest.raises(ReleaseError, match=r"<stdin>.*UTF-16"):
         releases.load("-", stdin_data="Judul\nIsi.".encode("utf-16-le"))
     assert releases.load("-", stdin_data="Judul\nIsi café.".encode("cp1252")).body == "Isi café."
 
