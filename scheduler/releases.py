@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scheduler.errors import ReleaseError, SiarError
+from scheduler.media_store import MAX_IMAGE_BYTES
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -32,9 +33,6 @@ MAX_RELEASE_BYTES = 2 * 1024 * 1024
 MAX_DOCX_BYTES = 20 * 1024 * 1024
 #: Front matter is a few keys; 64 KB bounds what the YAML parser is given.
 MAX_FRONT_MATTER_BYTES = 64 * 1024
-#: An image file larger than this is refused at queue time (it is copied into the media
-#: store and decoded for every network): no network takes more than 16 MB anyway.
-MAX_IMAGE_BYTES = 50 * 1024 * 1024
 
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
          (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
