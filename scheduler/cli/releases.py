@@ -84,6 +84,7 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
         as_json: bool) -> None:
     """Queue releases: one post per account, composed now, published at its time."""
     from scheduler import intake
+    from scheduler.media_store import MediaStore
 
     if sources.count("-") > 1:
         raise SiarError("standard input (-) can be read only once",
@@ -92,6 +93,8 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
     # every release is read, composed and checked before anything is stored
     plans = [intake.plan(_read_release(source), state.settings, at=at, channels=names,
                          next_slot=next_slot) for source in sources]
+    # the posts name copies in the media store, so what is published is what was queued
+    plans = intake.keep_media(plans, MediaStore())
     if len(plans) == 1:
         _add_one(plans[0], as_json)
     else:
