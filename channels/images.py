@@ -23,9 +23,9 @@ is checked against its SHA-256 before it is used: one changed after queueing is 
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from warnings import filterwarnings
 
 from PIL import Image, ImageOps
 
@@ -57,10 +57,6 @@ SHRINK_FACTOR = 0.8
 #: down for each network as any photo is — while a 200 MP image (600 MB decoded, more with
 #: every copy resizing makes) is refused at queue time with this limit in the message.
 MAX_PIXELS = 120_000_000
-
-# Siar checks MAX_PIXELS itself, with a message for staff; Pillow's own warning (printed
-# raw above 89 megapixels) would only repeat it. Its error above 179 MP is still caught.
-filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 _SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
@@ -211,12 +207,12 @@ def validate_image(path: str | Path, network: str, alt: str = "", *,
         animated = _is_animated(image)
         source_format = image.format or ""
         width, height = _upright(image, path).size
-    warnings: list[str] = []
+    notes: list[str] = []
     if rules.max_alt is not None and len(alt) > rules.max_alt:
-        warnings.append(f"{path.name}: alt text has {len(alt)} characters, "
-                        f"{network} keeps at most {rules.max_alt}")
+        notes.append(f"{path.name}: alt text has {len(alt)} characters, "
+                     f"{network} keeps at most {rules.max_alt}")
     if animated:
-        return warnings
+        return notes
     changes: list[str] = []
     if rules.aspect and not _aspect_ok(width, height, rules.aspect):
         changes.append(f"{path.name}: aspect ratio {width}×{height} is outside what "
@@ -236,7 +232,7 @@ def validate_image(path: str | Path, network: str, alt: str = "", *,
         raise ImageError("; ".join(changes).replace(" will be ", " would have to be ")
                          + f" — {network} fetches the file as it is: save a copy that "
                            "needs no change")
-    return warnings + changes
+    return notes + changes
 
 
 # --- steps ---------------------------------------------------------------------------
@@ -267,7 +263,13 @@ def _read(path: Path) -> bytes:
 def _open(path: Path, data: bytes) -> Image.Image:
     """The decoded image; every way Pillow can fail on a file becomes :class:`ImageError`."""
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            # Siar checks MAX_PIXELS itself, with a message for staff: Pillow's warning
+            # (printed raw above 89 megapixels) would only repeat it. Its error above
+            # 179 MP is caught below. (The filters are process-wide: should two workers
+            # interleave here, the worst left behind is this same "ignore".)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(path, None) from exc
     except Exception as exc:  # Pillow's decoders raise many unrelated types for bad files

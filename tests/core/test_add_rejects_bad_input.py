@@ -176,3 +176,38 @@ def test_a_release_file_over_the_size_cap_is_refused(workspace, siar):
     assert result.code == 1
     assert "besar.md" in result.err and "larger than 2 MB" in result.err
     assert row_counts(workspace)["post"] == 0
+
+
+def test_a_200_megapixel_image_is_refused_naming_the_image_and_the_limit(workspace, siar):
+    from tests.channels.test_images import png_header_only
+
+    png_header_only(workspace / "raksasa.png", 16_330, 12_250)
+    write(workspace, "foto.md", "---\ntitle: Judul\nchannels: [x]\n"
+                                "images: [{path: raksasa.png, alt: Foto}]\n---\nIsi.\n")
+    result = siar("add", "foto.md", "--at", "now")
+    assert result.code == 1, result
+    assert "Traceback" not in result.err
+    message = " ".join(result.err.split())
+    assert "foto.md: images[0]" in message and "raksasa.png" in message
+    assert "120 megapixels" in message and "scale it down" in message
+    assert row_counts(workspace)["post"] == 0
+    assert not (workspace / "home" / "media").exists()
+
+
+def test_a_108_megapixel_photo_is_queued_without_pillows_raw_warning(workspace):
+    """Through the console script in its own process, where a warning would reach stderr."""
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    Image.new("1", (12_000, 9_000), 1).save(workspace / "hp.png")
+    write(workspace, "foto.md", "---\ntitle: Judul\nchannels: [x]\n"
+                                "images: [{path: hp.png, alt: Foto}]\n---\nIsi.\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "scheduler.cli", "add", "foto.md", "--at", "now"],
+        cwd=workspace, env=dict(os.environ), capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert "Warning" not in completed.stderr and "decompression" not in completed.stderr
+    assert "scaled down from 12000×9000" in " ".join(completed.stderr.split())
