@@ -18,10 +18,8 @@ of a recurring release and by every release that names the same photo. Copies le
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +61,8 @@ def expected_digest(path: str | Path) -> str | None:
 
 def digest(data: bytes) -> str:
     """The SHA-256 of ``data`` as the store names it (lower-case hex)."""
+    import hashlib  # here and in _copy: OpenSSL's load costs every `siar` start ~20 ms
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -96,6 +96,9 @@ class MediaStore:
         return stored
 
     def _copy(self, source: Path, name: str) -> StoredFile:
+        import hashlib
+        import tempfile
+
         self.root.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:

@@ -1,7 +1,10 @@
 """Reading a press release: Markdown with front matter, plain text, Word .docx, or stdin.
 
 Everything wrong with a release is found here, before anything touches the database,
-and reported with the file, the field and what is allowed.
+and reported with the file, the field and what is allowed. Files are bounded before they
+are read (:data:`MAX_RELEASE_BYTES`, front matter :data:`MAX_FRONT_MATTER_BYTES`) and
+decoded by :func:`decode`: UTF-8, UTF-16/32 with a byte-order mark, else Windows-1252;
+never text full of NUL or control characters.
 """
 
 from __future__ import annotations

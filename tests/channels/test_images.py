@@ -258,7 +258,7 @@ def test_a_file_pillow_cannot_decode_is_an_image_error(tmp_path: Path,
                                                        photo_jpeg: Path) -> None:
     broken = tmp_path / "terpotong.jpg"
     broken.write_bytes(photo_jpeg.read_bytes()[: 400])  # the header and a little more
-    with pytest.raises(ImageError, match="terpotong.jpg is not a readable image"):
+    with pytest.raises(ImageError, match=r"terpotong\.jpg is not a readable image"):
         prepare_image(broken, "x")
 
 
