@@ -96,6 +96,8 @@ class MediaStore:
         return stored
 
     def _copy(self, source: Path, name: str) -> StoredFile:
+        """Stream ``source`` into a temporary file in the store while hashing it, then move
+        it to ``<sha256>/<name>``; the temporary file never outlives a failure."""
         import hashlib
         import tempfile
 

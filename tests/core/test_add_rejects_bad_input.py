@@ -211,3 +211,19 @@ def test_a_108_megapixel_photo_is_queued_without_pillows_raw_warning(workspace):
     assert completed.returncode == 0, completed.stderr
     assert "Warning" not in completed.stderr and "decompression" not in completed.stderr
     assert "scaled down from 12000×9000" in " ".join(completed.stderr.split())
+
+
+def test_standard_input_is_decoded_and_checked_like_a_file(workspace):
+    """Through the console script, whose standard input is bytes."""
+    import os
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "scheduler.cli", "add", "-", "--at", "now"],
+        input="Judul\nIsi rilis.\n".encode("utf-16-le"), cwd=workspace, env=dict(os.environ),
+        capture_output=True, timeout=120)
+    stderr = " ".join(completed.stderr.decode().split())
+    assert completed.returncode == 1, stderr
+    assert "<stdin>: looks like UTF-16 text without a byte-order mark" in stderr
+    assert row_counts(workspace)["post"] == 0
