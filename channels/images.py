@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from scheduler.errors import SiarError
 from scheduler.media_store import MAX_IMAGE_BYTES, digest, expected_digest
@@ -153,13 +155,16 @@ def prepare_image(path: str | Path, network: str, alt: str = "") -> PreparedImag
     rules = rules_for(network)
     path = Path(path)
     data = _read(path)
-    with _open(path, data, scale_for=rules) as image:
-        _refuse_unfixable(image, path, len(data), rules)
-        if _is_animated(image):
+    # a JPEG is decoded at the smallest scale (1/2, 1/4, 1/8) still at least as large as the
+    # network gets it: the limits are the same turned either way, and padding only adds
+    # canvas. A 108 MP phone photo for Bluesky then takes 20 MB of memory, not 324.
+    image, facts = _open(path, data, decode_at=lambda w, h: _fitted_size(w, h, rules))
+    with image:
+        _refuse_unfixable(facts, path, rules)
+        if facts.animated:
             return _animated_as_is(path, data, image, alt)
-        source_format = image.format or ""
         still = _upright(image, path)
-    target = source_format if source_format in rules.formats else rules.convert_to
+    target = facts.format if facts.format in rules.formats else rules.convert_to
     try:
         return _fit(still, target, rules, path, network, alt)
     except ImageError:
@@ -201,12 +206,10 @@ def validate_image(path: str | Path, network: str, alt: str = "", *,
     """
     rules = rules_for(network)
     path = Path(path)
-    data = _read(path)
-    with _open(path, data) as image:
-        _refuse_unfixable(image, path, len(data), rules)
-        animated = _is_animated(image)
-        source_format = image.format or ""
-        width, height = _upright(image, path).size
+    facts = _file_facts(path)
+    _refuse_unfixable(facts, path, rules)
+    animated, source_format, width, height = (facts.animated, facts.format, facts.width,
+                                              facts.height)
     notes: list[str] = []
     if rules.max_alt is not None and len(alt) > rules.max_alt:
         notes.append(f"{path.name}: alt text has {len(alt)} characters, "
@@ -225,8 +228,8 @@ def validate_image(path: str | Path, network: str, alt: str = "", *,
     if source_format not in rules.formats:
         changes.append(f"{path.name}: {source_format} will be converted to "
                        f"{rules.convert_to} for {network}")
-    if len(data) > rules.max_bytes:
-        changes.append(f"{path.name}: {len(data):,} bytes will be recompressed "
+    if facts.size > rules.max_bytes:
+        changes.append(f"{path.name}: {facts.size:,} bytes will be recompressed "
                        f"to fit {network}'s {rules.max_bytes:,} bytes")
     if as_is and changes:
         raise ImageError("; ".join(changes).replace(" will be ", " would have to be ")
@@ -260,13 +263,46 @@ def _read(path: Path) -> bytes:
     return data
 
 
-def _open(path: Path, data: bytes, *, scale_for: ImageRules | None = None) -> Image.Image:
-    """The decoded image; every way Pillow can fail on a file becomes :class:`ImageError`.
+@dataclass(frozen=True)
+class _Facts:
+    """What the checks need to know about an image file."""
 
-    ``scale_for``: a JPEG is decoded straight at a reduced scale (1/2, 1/4 or 1/8, Pillow's
-    draft mode) when still at least as large as those rules will scale it to, so a 108 MP
-    phone photo for Bluesky takes 20 MB of memory in the daemon instead of 324.
-    """
+    format: str
+    animated: bool
+    #: as shown: EXIF orientation applied
+    width: int
+    height: int
+    #: bytes
+    size: int
+
+
+def _file_facts(path: Path) -> _Facts:
+    """The facts of the file at ``path``, decoded once per process and version of the file:
+    queue time checks the same photo for every account (and a content calendar names the
+    same logo many times)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        _read(path)  # raises the error that says what is wrong
+        raise
+    return _cached_facts(str(path), (stat.st_dev, stat.st_ino, stat.st_size,
+                                     stat.st_mtime_ns))
+
+
+@lru_cache(maxsize=256)
+def _cached_facts(path: str, _version: tuple[int, int, int, int]) -> _Facts:
+    # decoded at the smallest scale (a JPEG at 1/8): whether it decodes is all that is asked
+    image, facts = _open(Path(path), _read(Path(path)), decode_at=lambda w, h: (1, 1))
+    image.close()
+    return facts
+
+
+def _open(path: Path, data: bytes, *,
+          decode_at: Callable[[int, int], tuple[int, int]] | None = None
+          ) -> tuple[Image.Image, _Facts]:
+    """The decoded image and its facts; every way Pillow can fail on a file becomes
+    :class:`ImageError`. ``decode_at``: (width, height) → the least size a JPEG must be
+    decoded at (Pillow's draft mode), the facts being those of the full image."""
     try:
         with warnings.catch_warnings():
             # Siar checks MAX_PIXELS itself, with a message for staff: Pillow's warning
@@ -279,19 +315,30 @@ def _open(path: Path, data: bytes, *, scale_for: ImageRules | None = None) -> Im
         raise _too_many_pixels(path, None) from exc
     except Exception as exc:  # Pillow's decoders raise many unrelated types for bad files
         raise _unreadable(path, exc) from exc
-    if image.width * image.height > MAX_PIXELS:  # before decoding: the header says it
-        image.close()
-        raise _too_many_pixels(path, image.size)
     try:
-        if scale_for is not None and image.format == "JPEG":
-            # the limits are the same turned either way, and padding only adds canvas,
-            # so this size is never below what the network gets
-            image.draft(image.mode, _fitted_size(image.width, image.height, scale_for))
+        if image.width * image.height > MAX_PIXELS:  # before decoding: the header says it
+            raise _too_many_pixels(path, image.size)
+        facts = _Facts(image.format or "", _is_animated(image), *_upright_size(image, path),
+                       size=len(data))
+        if decode_at is not None and image.format == "JPEG":
+            image.draft(image.mode, decode_at(image.width, image.height))
         image.load()
+    except ImageError:
+        image.close()
+        raise
     except Exception as exc:
         image.close()
         raise _unreadable(path, exc) from exc
-    return image
+    return image, facts
+
+
+def _upright_size(image: Image.Image, path: Path) -> tuple[int, int]:
+    """(width, height) as shown: EXIF orientations 5 to 8 turn the picture a quarter."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception as exc:
+        raise _unreadable(path, exc) from exc
+    return (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
 
 
 def _upright(image: Image.Image, path: Path) -> Image.Image:
@@ -315,19 +362,18 @@ def _too_many_pixels(path: Path, size: tuple[int, int] | None) -> ImageError:
                       hint="scale it down (e.g. to 8000 px on the long side) and add it again")
 
 
-def _refuse_unfixable(image: Image.Image, path: Path, size: int, rules: ImageRules) -> None:
-    if _is_animated(image):
+def _refuse_unfixable(facts: _Facts, path: Path, rules: ImageRules) -> None:
+    if facts.animated:
         if not rules.animated:
             raise ImageError(f"{path.name} is animated; this network takes still images only",
                              hint="use a still JPEG or PNG")
-        if size > rules.max_bytes or (image.format or "") not in rules.formats:
-            raise ImageError(f"{path.name}: animated {image.format} of {size:,} bytes cannot "
-                             f"be sent (limit {rules.max_bytes:,} bytes, re-encoding an "
-                             "animation is not supported)",
+        if facts.size > rules.max_bytes or facts.format not in rules.formats:
+            raise ImageError(f"{path.name}: animated {facts.format} of {facts.size:,} bytes "
+                             f"cannot be sent (limit {rules.max_bytes:,} bytes, re-encoding "
+                             "an animation is not supported)",
                              hint="shorten the animation or use a still image")
-    width, height = _upright(image, path).size
-    if max(width, height) < rules.min_side:
-        raise ImageError(f"{path.name} is {width}×{height} px, too small "
+    if max(facts.width, facts.height) < rules.min_side:
+        raise ImageError(f"{path.name} is {facts.width}×{facts.height} px, too small "
                          f"(at least {rules.min_side} px on the long side)",
                          hint="use the original photo, not a thumbnail")
 

@@ -277,3 +277,19 @@ def test_a_stored_copy_changed_after_queueing_is_refused_before_it_is_sent(
         message = str(info.value)
         assert "the image changed after it was queued" in message
         assert photo_jpeg.name in message and "re-queue the release" in message
+
+
+def test_a_truncated_file_is_refused_at_queue_time_too(tmp_path: Path, photo_jpeg: Path) -> None:
+    broken = tmp_path / "terpotong.jpg"
+    broken.write_bytes(photo_jpeg.read_bytes()[: len(photo_jpeg.read_bytes()) // 2])
+    with pytest.raises(ImageError, match=r"terpotong\.jpg is not a readable image"):
+        validate_image(broken, "x")
+
+
+def test_a_photo_edited_between_two_checks_is_checked_again(tmp_path: Path) -> None:
+    path = tmp_path / "foto.jpg"
+    Image.new("RGB", (800, 600), "red").save(path)
+    assert validate_image(path, "x") == []
+    Image.new("RGB", (20, 10), "red").save(path)  # replaced by a thumbnail
+    with pytest.raises(ImageError, match="too small"):
+        validate_image(path, "x")
