@@ -194,7 +194,12 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         variants = compose_all(doc, accounts, state.settings)
         title = doc.title
     if html:
-        html.write_text(render.render_html(variants, title=title), encoding="utf-8")
+        try:
+            html.write_text(render.render_html(variants, title=title), encoding="utf-8")
+        except OSError as exc:  # a folder, a missing folder, no permission
+            raise SiarError(f"--html {html}: cannot write the page: {exc.strerror or exc}",
+                            hint="give the path of a new .html file in a folder you may "
+                                 "write to") from exc
         err_console.print(f"wrote {html}")
     if as_json:
         print_json(render.variants_json(variants))

@@ -227,3 +227,10 @@ def test_standard_input_is_decoded_and_checked_like_a_file(workspace):
     assert completed.returncode == 1, stderr
     assert "<stdin>: looks like UTF-16 text without a byte-order mark" in stderr
     assert row_counts(workspace)["post"] == 0
+
+
+def test_a_folder_given_as_the_html_page_of_a_preview_is_an_error(workspace, siar):
+    (workspace / "halaman").mkdir()
+    result = siar("preview", "rilis.md", "--html", "halaman")
+    assert result.code == 1, result
+    assert "--html halaman: cannot write the page" in " ".join(result.err.split())
