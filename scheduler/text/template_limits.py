@@ -80,6 +80,8 @@ def collect(chunks: Iterator[str]) -> str:
             raise LimitReached(f"produced more than {MAX_OUTPUT:,} characters")
         tick()
         parts.append(chunk)
+        if len(parts) > 4096:  # millions of tiny chunks would cost far more than their text
+            parts = ["".join(parts)]
     return "".join(parts)
 
 
