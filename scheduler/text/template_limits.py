@@ -72,7 +72,8 @@ def tick() -> None:
 def collect(chunks: Iterator[str]) -> str:
     """Join a block's chunks as they come, stopping at :data:`MAX_OUTPUT` characters or
     at the deadline (a streaming render: the whole output never has to exist first)."""
-    parts: list[str] = []
+    blocks: list[str] = []  # every 4,096 chunks joined: millions of tiny chunks as separate
+    parts: list[str] = []   # objects would cost far more memory than their text
     size = 0
     for chunk in chunks:
         size += len(chunk)
@@ -80,9 +81,10 @@ def collect(chunks: Iterator[str]) -> str:
             raise LimitReached(f"produced more than {MAX_OUTPUT:,} characters")
         tick()
         parts.append(chunk)
-        if len(parts) > 4096:  # millions of tiny chunks would cost far more than their text
-            parts = ["".join(parts)]
-    return "".join(parts)
+        if len(parts) == 4096:
+            blocks.append("".join(parts))
+            parts.clear()
+    return "".join(blocks) + "".join(parts) if blocks else "".join(parts)
 
 
 def _fits(size: int, what: str) -> None:
