@@ -84,3 +84,8 @@ def test_repetition_is_refused_exactly_when_it_would_pass_the_limit(text: str,
         assert too_big
     else:
         assert not too_big
+
+
+@given(st.lists(st.text(max_size=3), max_size=10_000))
+def test_a_streamed_render_is_the_chunks_joined(chunks: list[str]) -> None:
+    assert template_limits.collect(iter(chunks)) == "".join(chunks)
