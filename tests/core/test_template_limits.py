@@ -89,3 +89,8 @@ def test_repetition_is_refused_exactly_when_it_would_pass_the_limit(text: str,
 @given(st.lists(st.text(max_size=3), max_size=10_000))
 def test_a_streamed_render_is_the_chunks_joined(chunks: list[str]) -> None:
     assert template_limits.collect(iter(chunks)) == "".join(chunks)
+
+
+def test_many_tiny_chunks_are_joined_in_order() -> None:
+    chunks = [str(n % 10) for n in range(10_000)]
+    assert template_limits.collect(iter(chunks)) == "".join(chunks)
