@@ -6,14 +6,16 @@ bad input never leaves half a release behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from scheduler.errors import ConfigError, ReleaseError, UnknownChannel
-from scheduler.releases import ReleaseDoc
+from scheduler.media_store import MediaStore, StoredFile
+from scheduler.releases import ImageRef, ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.timeparse import TimeParseError, parse_when, show
-from scheduler.variant import Variant
+from scheduler.variant import Media, Variant
 
 #: a time this far in the past still counts as "now" (the officer typed it a minute ago)
 PAST_TOLERANCE = timedelta(minutes=2)
@@ -164,3 +166,36 @@ def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]
                 raise ReleaseError(doc.source, f"images[{index}]",
                                    f"{account.name} ({account.network}): {exc}") from exc
     return notes
+
+
+def keep_media(plans: Sequence[Plan], store: MediaStore) -> list[Plan]:
+    """The plans with every image copied into the media store and named by its copy — in
+    the release and in each variant, with its SHA-256 — so that the daemon publishes the
+    file as it was when queued, wherever the original was and whatever becomes of it.
+
+    Runs after every plan is checked and before the queue's transaction: the posts then
+    never name a file that is not there. Each distinct file is copied once per call.
+    """
+    kept: list[Plan] = []
+    for plan in plans:
+        if not plan.doc.images:
+            kept.append(plan)
+            continue
+        stored = {str(image.path): store.keep(image.path) for image in plan.doc.images}
+        doc = replace(plan.doc, images=[ImageRef(path=stored[str(image.path)].path, alt=image.alt)
+                                        for image in plan.doc.images])
+        variants = [_naming_copies(variant, stored) for variant in plan.variants]
+        kept.append(replace(plan, doc=doc, variants=variants))
+    return kept
+
+
+def _naming_copies(variant: Variant, stored: dict[str, StoredFile]) -> Variant:
+    if not variant.media:
+        return variant
+
+    def copy_of(media: Media) -> Media:
+        copy = stored.get(media.path)
+        return media if copy is None else replace(media, path=str(copy.path),
+                                                  sha256=copy.sha256)
+
+    return replace(variant, media=[copy_of(media) for media in variant.media])

@@ -1,7 +1,10 @@
 """Reading a press release: Markdown with front matter, plain text, Word .docx, or stdin.
 
 Everything wrong with a release is found here, before anything touches the database,
-and reported with the file, the field and what is allowed.
+and reported with the file, the field and what is allowed. Files are bounded before they
+are read (:data:`MAX_RELEASE_BYTES`, front matter :data:`MAX_FRONT_MATTER_BYTES`) and
+decoded by :func:`decode`: UTF-8, UTF-16/32 with a byte-order mark, else Windows-1252;
+never text full of NUL or control characters.
 """
 
 from __future__ import annotations
@@ -17,11 +20,27 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scheduler.errors import ReleaseError, SiarError
+from scheduler.media_store import MAX_IMAGE_BYTES
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_OPENING = re.compile(r"---[ \t]*\n")
 _HASHTAG = re.compile(r"^[^\W]\w*$", re.UNICODE)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
+
+#: A release is text: 2 MB is about 300,000 words, far beyond any press release, and keeps
+#: composing (YAML, Markdown, fitting every network) within a second or two.
+MAX_RELEASE_BYTES = 2 * 1024 * 1024
+#: A Word file carries its styles, fonts and often photos: larger, but its text is then held
+#: to MAX_RELEASE_BYTES like any other.
+MAX_DOCX_BYTES = 20 * 1024 * 1024
+#: Front matter is a few keys; 64 KB bounds what the YAML parser is given.
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+#: C0 controls, DEL and C1 controls, except tab, line feed, form feed and carriage return
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,8 @@ class ReleaseDoc:
     summary: str | None = None
     language: str = "id"
     repeat: str | None = None
+    #: things the officer should know that do not stop queueing (e.g. how the file was read)
+    notes: list[str] = field(default_factory=list)
 
 
 class _ImageSpec(BaseModel):
@@ -108,35 +129,136 @@ class FrontMatter(BaseModel):
 
 
 def load(path: str | Path, *, stdin_text: str | None = None,
-         default_zone: str = DEFAULT_ZONE, now: datetime | None = None) -> ReleaseDoc:
-    """Read and validate a release file (``-`` or ``stdin_text`` for standard input)."""
+         stdin_data: bytes | None = None, default_zone: str = DEFAULT_ZONE,
+         now: datetime | None = None) -> ReleaseDoc:
+    """Read and validate a release file (``-``, ``stdin_text`` or ``stdin_data`` for
+    standard input: text already decoded, or the raw bytes, decoded like a file's)."""
+    if stdin_data is not None:
+        if len(stdin_data) > MAX_RELEASE_BYTES:
+            raise ReleaseError("<stdin>", None, f"the text is larger than "
+                               f"{_size(MAX_RELEASE_BYTES)}, the most Siar reads for one "
+                               "release", hint="a press release is text: shorten it")
+        text, notes = decode(stdin_data, "<stdin>")
+        return parse_text(text, source="<stdin>", base_dir=Path.cwd(), default_zone=default_zone,
+                          now=now, notes=notes)
     if stdin_text is not None or str(path) == "-":
-        return parse_text(stdin_text or "", source="<stdin>", base_dir=Path.cwd(),
+        text = stdin_text or ""
+        _check_text(text, "<stdin>")
+        return parse_text(text, source="<stdin>", base_dir=Path.cwd(),
                           default_zone=default_zone, now=now)
     file = Path(path)
     source = str(path)
     if not file.exists():
         raise ReleaseError(source, None, "file not found",
                            hint="give the path of a .md, .txt or .docx release")
-    if file.suffix.lower() == ".docx":
-        return _load_docx(file, default_zone=default_zone, now=now)
-    if file.suffix.lower() not in {".md", ".markdown", ".txt", ""}:
+    if file.is_dir():
+        raise ReleaseError(source, None, "is a folder, not a release file",
+                           hint="give the path of a .md, .txt or .docx file, e.g. "
+                                f"{Path(source) / 'rilis.md'}")
+    if not file.is_file():  # a FIFO or a device such as /dev/zero would never end
+        raise ReleaseError(source, None, "is not a regular file",
+                           hint="save the release as a .md, .txt or .docx file")
+    suffix = file.suffix.lower()
+    if suffix not in {".md", ".markdown", ".txt", "", ".docx"}:
         raise ReleaseError(source, None, f"unsupported file type {file.suffix!r}",
                            hint="use Markdown (.md), plain text (.txt) or Word (.docx)")
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ReleaseError(source, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                           hint="save the file as UTF-8") from exc
+    limit = MAX_DOCX_BYTES if suffix == ".docx" else MAX_RELEASE_BYTES
+    data = _read_at_most(file, source, limit)
+    if suffix == ".docx":
+        return _load_docx(file, data, default_zone=default_zone, now=now)
+    text, notes = decode(data, source)
     return parse_text(text, source=source, base_dir=file.parent.resolve(),
-                      default_zone=default_zone, now=now)
+                      default_zone=default_zone, now=now, notes=notes)
+
+
+def _read_at_most(file: Path, source: str, limit: int) -> bytes:
+    """The file's bytes, refused (before reading it all) when larger than ``limit``."""
+    too_big = ReleaseError(source, None, f"the file is larger than {_size(limit)}, the most "
+                           "Siar reads for one release",
+                           hint="leave photos out of the Word file and name them in 'images:'"
+                           if limit == MAX_DOCX_BYTES else "a press release is text: shorten "
+                           "it, or split it into several releases")
+    try:
+        if file.stat().st_size > limit:
+            raise too_big
+        with file.open("rb") as handle:
+            data = handle.read(limit + 1)  # the size may have grown since stat()
+    except OSError as exc:
+        raise ReleaseError(source, None, f"cannot read the file: {exc.strerror or exc}",
+                           hint="check that the file exists and that you may read it") from exc
+    if len(data) > limit:
+        raise too_big
+    return data
+
+
+def decode(data: bytes, source: str) -> tuple[str, list[str]]:
+    """The text of a release file, and notes on how it was read.
+
+    UTF-8 (with or without a byte-order mark) and UTF-16/32 with a byte-order mark are read
+    as such. Other bytes are read as Windows-1252, the "ANSI" of Notepad on Indonesian and
+    Western Windows, with a note. NUL bytes without a byte-order mark (UTF-16 saved without
+    one, or not text at all) and control characters are refused: queued, they would turn
+    every post into garbage.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise ReleaseError(source, None, f"not valid {encoding.upper()} text "
+                                   f"({exc.reason} at byte {exc.start + len(bom)})",
+                                   hint="save the file again as UTF-8") from exc
+            _check_text(text, source)
+            return text, []
+    if b"\x00" in data:
+        utf16 = data[1::2].count(0) + data[::2].count(0) >= len(data) // 4
+        raise ReleaseError(source, None,
+                           "looks like UTF-16 text without a byte-order mark" if utf16
+                           else "contains NUL bytes: this is not a text file",
+                           hint="save the file as UTF-8 (in Notepad: Save as, Encoding: UTF-8)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first_error = exc
+    else:
+        _check_text(text, source)
+        return text, []
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise ReleaseError(source, None, f"not UTF-8 text ({first_error.reason} at byte "
+                           f"{first_error.start}) and not Windows-1252 either",
+                           hint="save the file as UTF-8") from exc
+    _check_text(text, source)
+    return text, ["not UTF-8: read as Windows-1252 (check the accented letters, or save "
+                  "the file as UTF-8)"]
+
+
+def _check_text(text: str, source: str) -> None:
+    """Refuse control characters (other than tab, line and page breaks) in release text."""
+    if bad := _CONTROL.search(text):
+        line = text.count("\n", 0, bad.start()) + 1
+        raise ReleaseError(source, f"line {line}", f"control character "
+                           f"U+{ord(bad.group()):04X} in the text: this is not a plain text file "
+                           "or it was saved in another encoding",
+                           hint="save the file as UTF-8 text")
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1024:,} KB" if limit < 1024 * 1024 else f"{limit // (1024 * 1024)} MB"
 
 
 def parse_text(text: str, *, source: str, base_dir: Path, default_zone: str = DEFAULT_ZONE,
-               now: datetime | None = None) -> ReleaseDoc:
+               now: datetime | None = None, notes: list[str] | None = None) -> ReleaseDoc:
     """Parse Markdown-with-front-matter, or plain text whose first line is the title."""
+    if len(text) > MAX_RELEASE_BYTES:  # stdin and Word files; a file's bytes were checked
+        raise ReleaseError(source, None, f"the text is longer than {MAX_RELEASE_BYTES:,} "
+                           "characters, the most Siar reads for one release",
+                           hint="a press release is text: shorten it or split it in two")
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
     meta: dict[str, Any] = {}
+    if _OPENING.match(text):
+        _check_front_matter_size(text, source)
     match = _FRONT_MATTER.match(text)
     if match:
         meta = _read_yaml(match.group(1), source)
@@ -146,8 +268,23 @@ def parse_text(text: str, *, source: str, base_dir: Path, default_zone: str = DE
                            hint="end it with a line containing only '---'")
     else:
         body = text
-    return _build(meta, body, source=source, base_dir=base_dir, default_zone=default_zone,
-                  now=now)
+    doc = _build(meta, body, source=source, base_dir=base_dir, default_zone=default_zone,
+                 now=now)
+    doc.notes = list(notes or [])
+    return doc
+
+
+def _check_front_matter_size(text: str, source: str) -> None:
+    """Refuse front matter above MAX_FRONT_MATTER_BYTES before the YAML parser sees it
+    (a 48 MB one took minutes and gigabytes)."""
+    end = text.find("\n---", 3, MAX_FRONT_MATTER_BYTES + 1)
+    too_long = (len(text) > MAX_FRONT_MATTER_BYTES if end < 0
+                else len(text[:end].encode("utf-8")) > MAX_FRONT_MATTER_BYTES)
+    if too_long:
+        raise ReleaseError(source, "front matter", f"longer than "
+                           f"{MAX_FRONT_MATTER_BYTES // 1024} KB (or not closed)",
+                           hint="keep the front matter to the keys a release has (title, at, "
+                                "channels, …) and put the text below the closing '---'")
 
 
 def _read_yaml(raw: str, source: str) -> dict[str, Any]:
@@ -224,6 +361,10 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         if not path.is_file():
             raise ReleaseError(source, field_name, f"image file {spec.path!r} not found",
                                hint=f"paths are relative to {base_dir}")
+        if (size := path.stat().st_size) > MAX_IMAGE_BYTES:
+            raise ReleaseError(source, field_name, f"{spec.path!r} has {size:,} bytes; Siar "
+                               f"takes images up to {_size(MAX_IMAGE_BYTES)}",
+                               hint="export a smaller JPEG: a few MB is plenty for every network")
         images.append(ImageRef(path=path, alt=spec.alt.strip()))
 
     return ReleaseDoc(
@@ -242,14 +383,17 @@ def _field_hint(field_name: str) -> str | None:
     }.get(field_name.split(".")[0])
 
 
-def _load_docx(file: Path, *, default_zone: str, now: datetime | None) -> ReleaseDoc:
+def _load_docx(file: Path, data: bytes, *, default_zone: str,
+               now: datetime | None) -> ReleaseDoc:
     """A Word release: the first non-empty paragraph is the title, headings become '##'."""
+    import io
+
     try:
         import docx  # python-docx; imported here to keep the CLI's start-up light
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ReleaseError(str(file), None, "python-docx is not installed") from exc
     try:
-        document = docx.Document(str(file))
+        document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types for bad files
         raise ReleaseError(str(file), None, f"cannot read the Word file: {exc}",
                            hint="save it again as .docx (not .doc)") from exc

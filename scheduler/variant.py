@@ -23,6 +23,9 @@ class Media:
     mime: str | None = None
     #: a public URL for networks that fetch images themselves (Instagram, Threads)
     url: str | None = None
+    #: SHA-256 of the file once ``siar add`` kept it in the media store (``path`` is then
+    #: that copy); None in a preview, which copies nothing
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)

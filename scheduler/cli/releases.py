@@ -23,8 +23,18 @@ def _read_release(source: str) -> Any:
 
     tz = state.settings.timezone
     if source == "-":
-        return releases.load("-", stdin_text=sys.stdin.read(), default_zone=tz)
+        # the bytes, so that they are decoded (and bounded) like a file's
+        limit = releases.MAX_RELEASE_BYTES + 1
+        if (raw := getattr(sys.stdin, "buffer", None)) is not None:
+            return releases.load("-", stdin_data=raw.read(limit), default_zone=tz)
+        return releases.load("-", stdin_text=sys.stdin.read(limit), default_zone=tz)
     return releases.load(source, default_zone=tz)
+
+
+def _print_notes(doc: Any) -> None:
+    """What the officer should know about how the release file was read."""
+    for note in doc.notes:
+        err_console.print(f"[yellow]note:[/] {doc.source}: {note}", highlight=False)
 
 
 def parse_target(target: str) -> tuple[int, str | None]:
@@ -74,6 +84,7 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
         as_json: bool) -> None:
     """Queue releases: one post per account, composed now, published at its time."""
     from scheduler import intake
+    from scheduler.media_store import MediaStore
 
     if sources.count("-") > 1:
         raise SiarError("standard input (-) can be read only once",
@@ -82,6 +93,8 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
     # every release is read, composed and checked before anything is stored
     plans = [intake.plan(_read_release(source), state.settings, at=at, channels=names,
                          next_slot=next_slot) for source in sources]
+    # the posts name copies in the media store, so what is published is what was queued
+    plans = intake.keep_media(plans, MediaStore())
     if len(plans) == 1:
         _add_one(plans[0], as_json)
     else:
@@ -92,6 +105,7 @@ def _warn_before_publishing(plan: Any, *, name_source: bool = False) -> None:
     from scheduler import intake
 
     where = f"{plan.doc.source}: " if name_source else ""
+    _print_notes(plan.doc)
     for note in plan.notes:
         err_console.print(f"[yellow]note:[/] {where}{note}", highlight=False)
     for account, variables in intake.missing_secrets(state.settings, plan.accounts).items():
@@ -174,12 +188,18 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         from scheduler.compose import compose_all
 
         doc = _read_release(target)
+        _print_notes(doc)
         accounts = intake.select_accounts(state.settings, names or doc.channels,
                                           source=doc.source)
         variants = compose_all(doc, accounts, state.settings)
         title = doc.title
     if html:
-        html.write_text(render.render_html(variants, title=title), encoding="utf-8")
+        try:
+            html.write_text(render.render_html(variants, title=title), encoding="utf-8")
+        except OSError as exc:  # a folder, a missing folder, no permission
+            raise SiarError(f"--html {html}: cannot write the page: {exc.strerror or exc}",
+                            hint="give the path of a new .html file in a folder you may "
+                                 "write to") from exc
         err_console.print(f"wrote {html}")
     if as_json:
         print_json(render.variants_json(variants))

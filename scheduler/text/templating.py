@@ -1,7 +1,8 @@
 """Network templates: finding them, rendering them safely, and splicing bodies into them.
 
 Templates are Jinja2 files, one per network (``templates/<network>.j2``), rendered in a
-sandbox with ``StrictUndefined``. Search order: the account's own ``template`` file, the
+sandbox with ``StrictUndefined`` and within the time and size bounds of
+:mod:`scheduler.text.template_limits`. Search order: the account's own ``template`` file, the
 deployment's ``templates_dir``, then the built-in folder. A template defines
 ``{% block post %}`` (the text of a post) and may define other blocks (``html``,
 ``excerpt``, ``subject``). Every template error becomes a :class:`ComposeError`.
@@ -24,9 +25,14 @@ from typing import Any
 from scheduler.errors import ComposeError
 from scheduler.resources import templates_dir
 from scheduler.settings import AccountSettings, Settings, cache_dir
-from scheduler.text import markup
+from scheduler.text import markup, template_limits
 
 _BODY_SLOT = "\x00siar-body\x00"
+#: changes whenever template_limits changes what the compiled code calls
+_COMPILED_AS = 1
+_LIMITS_HINT = (f"a template renders within {template_limits.RENDER_SECONDS:g} s and "
+                f"{template_limits.MAX_OUTPUT:,} characters, with range() of at most "
+                f"{template_limits.MAX_RANGE:,} items: fix the loop or expression")
 _BLANK_LINES = re.compile(r"\n\n\n+")
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 
@@ -79,9 +85,8 @@ def render_block(template: Template, name: str, context: tuple[tuple[str, Any], 
 def _environment(search_path: tuple[str, ...]) -> Any:
     # Jinja2 is imported here, not at module level, to keep the CLI's start-up light
     from jinja2 import FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(
+    return template_limits.bounded_environment_class()(
         loader=FileSystemLoader(list(search_path)), undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=False,
         bytecode_cache=_bytecode_cache(),
@@ -112,7 +117,9 @@ def _bytecode_cache() -> Any:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:
         return None
-    return BestEffortBytecodeCache(str(folder))
+    # The pattern names the compiler's settings: code compiled without the size checks of
+    # template_limits (an older Siar) must never be loaded in their place.
+    return BestEffortBytecodeCache(str(folder), pattern=f"bounded-{_COMPILED_AS}-%s.cache")
 
 
 def find(account: AccountSettings, settings: Settings) -> tuple[tuple[str, ...], str]:
@@ -167,7 +174,14 @@ def load(search_path: tuple[str, ...], name: str) -> Template:
     def block(render: Callable) -> Callable[[dict[str, Any]], str]:
         def run(context: dict[str, Any]) -> str:
             try:
-                return "".join(render(template.new_context(context)))
+                with template_limits.budget():
+                    return template_limits.collect(render(template.new_context(context)))
+            except template_limits.LimitReached as exc:
+                raise ComposeError(f"template {name}: {exc}", hint=_LIMITS_HINT) from exc
+            except (RecursionError, MemoryError, OverflowError) as exc:  # a macro calling
+                # itself without end, a value too large for memory or for a C integer
+                raise ComposeError(f"template {name}: {exc.__class__.__name__}: {exc}",
+                                   hint=_LIMITS_HINT) from exc
             except TemplateError as exc:  # incl. undefined names and sandbox refusals
                 raise ComposeError(f"template {name}: {exc}",
                                    hint="templates may use: " + ", ".join(sorted(context))

@@ -205,3 +205,91 @@ def test_png_and_webp_also_lose_their_exif_after_being_turned_upright(
     assert (prepared.width, prepared.height) == (200, 300)
     assert b"secret-serial-123" not in prepared.data
     assert not opened(prepared).getexif()
+
+
+# --- hostile and changed files ----------------------------------------------------------
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares ``width``×``height`` one-bit pixels and holds almost none: what
+    Pillow reads when it opens a file (the header) is all these tests need."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("check", [prepare_image, validate_image])
+def test_a_200_megapixel_image_is_an_image_error_naming_the_limit(tmp_path: Path,
+                                                                   check) -> None:
+    huge = png_header_only(tmp_path / "raksasa.png", 16_330, 12_250)  # 200 MP
+    with pytest.raises(ImageError) as info:
+        check(huge, "mastodon")
+    assert "raksasa.png" in str(info.value) and "120 megapixels" in str(info.value)
+
+
+def test_an_image_just_above_the_limit_is_refused_with_its_size(tmp_path: Path) -> None:
+    big = png_header_only(tmp_path / "besar.png", 13_000, 10_000)  # 130 MP
+    with pytest.raises(ImageError, match=r"besar\.png is 13000×10000 px \(130\.0 megapixels\); "
+                                         r"Siar takes images up to 120 megapixels"):
+        validate_image(big, "x")
+
+
+def test_a_108_megapixel_photo_is_taken_and_scaled_without_pillows_warning(
+        tmp_path: Path) -> None:
+    import warnings
+
+    path = tmp_path / "hp.png"
+    Image.new("1", (12_000, 9_000), 1).save(path)  # one bit per pixel: cheap to make
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        notes = validate_image(path, "x")
+    assert any("scaled down from 12000×9000" in note for note in notes)
+
+
+def test_a_file_pillow_cannot_decode_is_an_image_error(tmp_path: Path,
+                                                       photo_jpeg: Path) -> None:
+    broken = tmp_path / "terpotong.jpg"
+    broken.write_bytes(photo_jpeg.read_bytes()[: 400])  # the header and a little more
+    with pytest.raises(ImageError, match=r"terpotong\.jpg is not a readable image"):
+        prepare_image(broken, "x")
+
+
+def test_a_stored_copy_changed_after_queueing_is_refused_before_it_is_sent(
+        tmp_path: Path, photo_jpeg: Path) -> None:
+    from scheduler.media_store import MediaStore
+
+    stored = MediaStore(root=tmp_path / "media").keep(photo_jpeg)
+    assert prepare_image(stored.path, "x").data  # as queued: fine
+
+    stored.path.chmod(0o644)
+    Image.new("RGB", (800, 600), "blue").save(stored.path, "JPEG")
+    for check in (prepare_image, validate_image):
+        with pytest.raises(ImageError) as info:
+            check(stored.path, "x")
+        message = str(info.value)
+        assert "the image changed after it was queued" in message
+        assert photo_jpeg.name in message and "re-queue the release" in message
+
+
+def test_a_truncated_file_is_refused_at_queue_time_too(tmp_path: Path, photo_jpeg: Path) -> None:
+    broken = tmp_path / "terpotong.jpg"
+    broken.write_bytes(photo_jpeg.read_bytes()[: len(photo_jpeg.read_bytes()) // 2])
+    with pytest.raises(ImageError, match=r"terpotong\.jpg is not a readable image"):
+        validate_image(broken, "x")
+
+
+def test_a_photo_edited_between_two_checks_is_checked_again(tmp_path: Path) -> None:
+    path = tmp_path / "foto.jpg"
+    Image.new("RGB", (800, 600), "red").save(path)
+    assert validate_image(path, "x") == []
+    Image.new("RGB", (20, 10), "red").save(path)  # replaced by a thumbnail
+    with pytest.raises(ImageError, match="too small"):
+        validate_image(path, "x")

@@ -140,3 +140,97 @@ def test_an_image_instagram_would_need_changed_is_refused_at_queue_time(workspac
     assert "images[0]" in message and "ig-lapas" in message
     assert "fetches the file as it is" in message and "PNG would have to be converted" in message
     assert row_counts(workspace)["post"] == 0
+
+
+@pytest.mark.parametrize("command", ["add", "preview"])
+def test_a_folder_given_as_the_release_is_an_error_not_a_traceback(workspace, siar, command):
+    (workspace / "rilis-september").mkdir()
+    result = siar(command, "rilis-september")
+    assert result.code == 1, result
+    assert "Traceback" not in result.err
+    message = " ".join(result.err.split())
+    assert "rilis-september: is a folder" in message and "fix:" in message
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_utf16_text_without_a_byte_order_mark_is_refused_not_queued(workspace, siar):
+    (workspace / "u16.txt").write_bytes("Judul\nIsi rilis.".encode("utf-16-le"))
+    result = siar("add", "u16.txt", "--at", "now")
+    assert result.code == 1
+    assert "u16.txt" in result.err and "UTF-16" in result.err and "UTF-8" in result.err
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_windows_1252_text_is_queued_decoded_with_a_note(workspace, siar):
+    (workspace / "ansi.txt").write_bytes("Judul café\nIsi “kutip”.".encode("cp1252"))
+    result = siar("add", "ansi.txt", "--at", "now", "--channels", "console", "--json")
+    assert result.code == 0, result.err
+    assert "ansi.txt" in result.err and "Windows-1252" in result.err
+    assert '"title": "Judul café"' in result.out
+
+
+def test_a_release_file_over_the_size_cap_is_refused(workspace, siar):
+    with (workspace / "besar.md").open("wb") as handle:
+        handle.truncate(3 * 1024 * 1024)
+    result = siar("add", "besar.md")
+    assert result.code == 1
+    assert "besar.md" in result.err and "larger than 2 MB" in result.err
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_a_200_megapixel_image_is_refused_naming_the_image_and_the_limit(workspace, siar):
+    from tests.channels.test_images import png_header_only
+
+    png_header_only(workspace / "raksasa.png", 16_330, 12_250)
+    write(workspace, "foto.md", "---\ntitle: Judul\nchannels: [x]\n"
+                                "images: [{path: raksasa.png, alt: Foto}]\n---\nIsi.\n")
+    result = siar("add", "foto.md", "--at", "now")
+    assert result.code == 1, result
+    assert "Traceback" not in result.err
+    message = " ".join(result.err.split())
+    assert "foto.md: images[0]" in message and "raksasa.png" in message
+    assert "120 megapixels" in message and "scale it down" in message
+    assert row_counts(workspace)["post"] == 0
+    assert not (workspace / "home" / "media").exists()
+
+
+def test_a_108_megapixel_photo_is_queued_without_pillows_raw_warning(workspace):
+    """Through the console script in its own process, where a warning would reach stderr."""
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    Image.new("1", (12_000, 9_000), 1).save(workspace / "hp.png")
+    write(workspace, "foto.md", "---\ntitle: Judul\nchannels: [x]\n"
+                                "images: [{path: hp.png, alt: Foto}]\n---\nIsi.\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "scheduler.cli", "add", "foto.md", "--at", "now"],
+        cwd=workspace, env=dict(os.environ), capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert "Warning" not in completed.stderr and "decompression" not in completed.stderr
+    assert "scaled down from 12000×9000" in " ".join(completed.stderr.split())
+
+
+def test_standard_input_is_decoded_and_checked_like_a_file(workspace):
+    """Through the console script, whose standard input is bytes."""
+    import os
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "scheduler.cli", "add", "-", "--at", "now"],
+        input="Judul\nIsi rilis.\n".encode("utf-16-le"), cwd=workspace, env=dict(os.environ),
+        capture_output=True, timeout=120)
+    stderr = " ".join(completed.stderr.decode().split())
+    assert completed.returncode == 1, stderr
+    assert "<stdin>: looks like UTF-16 text without a byte-order mark" in stderr
+    assert row_counts(workspace)["post"] == 0
+
+
+def test_a_folder_given_as_the_html_page_of_a_preview_is_an_error(workspace, siar):
+    (workspace / "halaman").mkdir()
+    result = siar("preview", "rilis.md", "--html", "halaman")
+    assert result.code == 1, result
+    assert "--html halaman: cannot write the page" in " ".join(result.err.split())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scheduler import releases
 from scheduler.errors import ReleaseError
@@ -99,9 +102,89 @@ def test_a_corrupt_word_file_names_the_file(tmp_path: Path):
         releases.load(path)
 
 
-def test_non_utf8_text_is_an_error_with_a_fix(tmp_path: Path):
-    path = tmp_path / "latin1.txt"
-    path.write_bytes("Judul\nSelamat pagi, caf\xe9".encode("latin-1"))
+def test_windows_1252_text_is_read_as_such_with_a_note(tmp_path: Path):
+    """Notepad's "ANSI" on Indonesian Windows: curly quotes and é are bytes 0x93/0x94/0xE9."""
+    path = tmp_path / "ansi.txt"
+    path.write_bytes("Judul café\nKepala Lapas: “Selamat pagi”.".encode("cp1252"))
+    doc = releases.load(path)
+    assert doc.title == "Judul café"
+    assert doc.body == "Kepala Lapas: “Selamat pagi”."
+    assert any("Windows-1252" in note for note in doc.notes)
+
+
+def test_utf8_text_is_read_without_a_note(tmp_path: Path):
+    path = tmp_path / "utf8.txt"
+    path.write_text("Judul café\nIsi “kutip”.", encoding="utf-8")
+    assert releases.load(path).notes == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_text_with_a_byte_order_mark_is_decoded(tmp_path: Path, encoding: str):
+    path = tmp_path / "bom.txt"
+    path.write_bytes("Judul café\nIsi rilis.".encode(encoding))
+    doc = releases.load(path)
+    assert (doc.title, doc.body, doc.notes) == ("Judul café", "Isi rilis.", [])
+
+
+def test_utf16_without_a_byte_order_mark_is_refused_never_queued_full_of_nul(tmp_path: Path):
+    path = tmp_path / "u16.txt"
+    path.write_bytes("Judul\nIsi rilis.".encode("utf-16-le"))
     with pytest.raises(ReleaseError) as info:
         releases.load(path)
-    assert "not UTF-8" in str(info.value) and "save the file as UTF-8" in str(info.value)
+    assert "u16.txt" in str(info.value) and "UTF-16" in str(info.value)
+    assert "save the file as UTF-8" in str(info.value)
+
+
+def test_bytes_that_are_neither_utf8_nor_windows_1252_are_refused(tmp_path: Path):
+    path = tmp_path / "aneh.txt"
+    path.write_bytes(b"Judul\nIsi \x81\x8d rilis.")  # undefined in Windows-1252
+    with pytest.raises(ReleaseError, match=r"aneh\.txt.*not UTF-8.*not Windows-1252"):
+        releases.load(path)
+
+
+@given(st.binary(max_size=300))
+def test_no_bytes_ever_become_a_release_with_control_characters(data: bytes):
+    try:
+        text, _notes = releases.decode(data, "x.txt")
+    except ReleaseError:
+        return
+    assert not re.search(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]", text)
+
+
+def test_a_file_larger_than_the_cap_is_refused_before_it_is_read(tmp_path: Path):
+    path = tmp_path / "besar.md"
+    with path.open("wb") as handle:  # sparse: 3 MB that cost nothing to write
+        handle.truncate(releases.MAX_RELEASE_BYTES + 1)
+    with pytest.raises(ReleaseError, match=r"besar\.md.*larger than 2 MB"):
+        releases.load(path)
+
+
+def test_front_matter_longer_than_64_kb_is_refused_before_yaml_reads_it(tmp_path: Path):
+    path = tmp_path / "fm.md"
+    path.write_text("---\ntitle: Judul\nsummary: " + "a" * 70_000 + "\n---\nIsi.\n",
+                    encoding="utf-8")
+    with pytest.raises(ReleaseError, match=r"fm\.md: front matter: longer than 64 KB"):
+        releases.load(path)
+
+
+def test_standard_input_is_held_to_the_same_size_and_encoding_rules():
+    with pytest.raises(ReleaseError, match=r"<stdin>.*larger than 2 MB"):
+        releases.load("-", stdin_data=b"a" * (releases.MAX_RELEASE_BYTES + 1))
+    with pytest.raises(ReleaseError, match=r"<stdin>.*UTF-16"):
+        releases.load("-", stdin_data="Judul\nIsi.".encode("utf-16-le"))
+    assert releases.load("-", stdin_data="Judul\nIsi café.".encode("cp1252")).body == "Isi café."
+
+
+def test_a_folder_is_not_a_release(tmp_path: Path):
+    (tmp_path / "rilis.md").mkdir()
+    with pytest.raises(ReleaseError, match=r"rilis\.md: is a folder"):
+        releases.load(tmp_path / "rilis.md")
+
+
+def test_an_image_larger_than_the_cap_is_refused(tmp_path: Path):
+    with (tmp_path / "raksasa.jpg").open("wb") as handle:
+        handle.truncate(releases.MAX_IMAGE_BYTES + 1)
+    path = tmp_path / "foto.md"
+    path.write_text("---\ntitle: Judul\nimages: [raksasa.jpg]\n---\nIsi.\n", encoding="utf-8")
+    with pytest.raises(ReleaseError, match=r"foto\.md: images\[0\]\.path: 'raksasa\.jpg' has"):
+        releases.load(path)

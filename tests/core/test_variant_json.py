@@ -21,7 +21,7 @@ def test_the_json_is_the_fields_in_order_then_the_network_extras() -> None:
     assert list(data) == ["account", "channel", "parts", "length", "limit", "warnings", "media",
                           "link", "title", "facets", "card"]
     assert data["media"] == [{"path": "foto.jpg", "alt": "Peserta rakor", "mime": "image/jpeg",
-                              "url": None}]
+                              "url": None, "sha256": None}]
     assert json.loads(json.dumps(data)) == data
     assert Variant.from_json(data) == a_variant()
 

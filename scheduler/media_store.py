@@ -1,0 +1,145 @@
+"""The media store: every image a queued release names, kept by its content.
+
+``siar add`` copies each image into ``<data dir>/media/<sha256>/<file name>`` — the data
+dir is ``$SIAR_HOME`` (default ``~/.local/share/siar``), where the SQLite database lives —
+and the queued posts name that copy, so what was queued is what is published even if the
+original is edited, replaced or deleted, or lives outside the release's folder (``../``,
+an absolute path, a symlink). The folder's name is the SHA-256 of the bytes, so a stored
+file vouches for itself: :func:`channels.images.prepare_image` checks it right before
+every upload, and a copy changed after queueing is refused (the post is rejected with the
+reason) instead of published or retried forever. The original file name is kept inside the
+folder because networks show it (the WordPress media library, an e-mail attachment) and
+Instagram/Threads build their public URL from it.
+
+Nothing is removed here: a file is shared by every post of a release, by every occurrence
+of a recurring release and by every release that names the same photo. Copies left by a
+``siar add`` that failed after copying are harmless (content-addressed, reused next time).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scheduler.errors import SiarError
+
+#: the name of the store's folder inside the data dir
+FOLDER = "media"
+#: an image file larger than this is refused (release files name photos, not videos: no
+#: network takes more than 16 MB, and every accepted image is decoded for each network)
+MAX_IMAGE_BYTES = 50 * 1024 * 1024
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file kept in the store: where it is and the SHA-256 of its bytes."""
+
+    path: Path
+    sha256: str
+
+
+def default_root() -> Path:
+    """The store of this Siar home: ``<data dir>/media``, next to the SQLite database."""
+    from scheduler.settings import data_dir  # settings pulls in pydantic; only when needed
+
+    return data_dir() / FOLDER
+
+
+def expected_digest(path: str | Path) -> str | None:
+    """The SHA-256 the file at ``path`` must have if it is a stored copy (the name of its
+    folder inside a ``media`` folder), or None for any other path."""
+    folder = Path(path).parent
+    if folder.parent.name == FOLDER and _DIGEST.fullmatch(folder.name):
+        return folder.name
+    return None
+
+
+def digest(data: bytes) -> str:
+    """The SHA-256 of ``data`` as the store names it (lower-case hex)."""
+    import hashlib  # here and in _copy: OpenSSL's load costs every `siar` start ~20 ms
+
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class MediaStore:
+    """One ``siar add``'s use of the store: each distinct source file is read, hashed and
+    copied once however many releases and accounts name it (a content calendar often
+    names the same logo a hundred times)."""
+
+    root: Path = field(default_factory=default_root)
+    _kept: dict[Path, StoredFile] = field(default_factory=dict, repr=False)
+
+    def keep(self, source: Path) -> StoredFile:
+        """Copy ``source`` into the store (once per call) and return the stored copy.
+
+        The bytes are hashed while they are copied, so the name always matches what was
+        written; the copy is synced to disk before the posts naming it are committed, and
+        moved into place atomically. Raises :class:`SiarError` naming the file and the fix.
+        """
+        key = source.resolve()
+        if (kept := self._kept.get(key)) is not None:
+            return kept
+        try:
+            stored = self._copy(key, source.name)
+        except OSError as exc:
+            raise SiarError(f"{source}: cannot keep a copy in the media store {self.root}: "
+                            f"{exc.strerror or exc}",
+                            hint="check the free space and permissions there, or set "
+                                 "SIAR_HOME to a writable place") from exc
+        self._kept[key] = stored
+        return stored
+
+    def _copy(self, source: Path, name: str) -> StoredFile:
+        """Stream ``source`` into a temporary file in the store while hashing it, then move
+        it to ``<sha256>/<name>``; the temporary file never outlives a failure."""
+        import hashlib
+        import tempfile
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            hasher = hashlib.sha256()
+            size = 0
+            with os.fdopen(handle, "wb") as writing, source.open("rb") as reading:
+                while chunk := reading.read(_CHUNK):
+                    size += len(chunk)
+                    if size > MAX_IMAGE_BYTES:  # it grew since the release was checked
+                        raise SiarError(f"{source}: larger than {MAX_IMAGE_BYTES:,} bytes",
+                                        hint="export a smaller JPEG")
+                    hasher.update(chunk)
+                    writing.write(chunk)
+                writing.flush()
+                os.fsync(writing.fileno())
+            sha256 = hasher.hexdigest()
+            folder = self.root / sha256
+            folder.mkdir(exist_ok=True)
+            target = folder / name
+            # replacing an existing copy is harmless (same bytes) and mends one edited by hand
+            os.replace(temporary, target)
+            os.chmod(target, 0o444)  # a stored copy is never edited in place
+            _sync_folder(folder)
+            _sync_folder(self.root)
+            return StoredFile(path=target, sha256=sha256)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a new entry in ``folder`` survive a power loss (POSIX; elsewhere a no-op)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass  # some filesystems cannot sync a folder; the file itself is synced
+    finally:
+        os.close(handle)

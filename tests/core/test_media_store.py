@@ -1,0 +1,151 @@
+"""What was queued is what is published: `siar add` keeps each image in a content-addressed
+store under the Siar home, the posts name that copy, and a copy changed afterwards is
+refused at publish time (the post is rejected with the reason, never retried).
+
+Run on SQLite and on the real PostgreSQL the tests start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from scheduler.media_store import MediaStore, expected_digest
+from tests.fakes.mastodon import FakeMastodon
+
+TOKEN = "mstdn-media-store-token-4f1e"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, workspace: Path,
+             monkeypatch: pytest.MonkeyPatch) -> str:
+    """The database the CLI uses: the workspace's SQLite file, or a fresh PostgreSQL one."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("SIAR_DATABASE_URL", request.getfixturevalue("pg_database_url"))
+    return str(request.param)
+
+
+def photo(path: Path, colour: str, size: tuple[int, int] = (640, 480)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def show(siar, release: int) -> dict:
+    shown = siar("show", str(release), "--json")
+    assert shown.code == 0, shown.err
+    return json.loads(shown.out)
+
+
+def test_images_from_anywhere_are_copied_at_queue_time_and_the_posts_name_the_copies(
+        workspace: Path, siar, database: str) -> None:
+    outside = workspace / "arsip"
+    above = photo(outside / "satu.jpg", "red")                 # reached by ../
+    absolute = photo(outside / "dua.png", "green")             # an absolute path
+    linked_to = photo(outside / "tiga.jpg", "blue")            # a symlink out of the folder
+    folder = workspace / "rilis"
+    folder.mkdir()
+    (folder / "tiga.jpg").symlink_to(linked_to)
+    (folder / "rilis.md").write_text(
+        "---\ntitle: Rakor\nchannels: [console]\nimages:\n"
+        "  - {path: ../arsip/satu.jpg, alt: Satu}\n"
+        f"  - {{path: {absolute}, alt: Dua}}\n"
+        "  - {path: tiga.jpg, alt: Tiga}\n---\nIsi rilis.\n", encoding="utf-8")
+    originals = {"satu.jpg": sha256(above), "dua.png": sha256(absolute),
+                 "tiga.jpg": sha256(linked_to)}
+
+    added = siar("add", "rilis/rilis.md", "--at", "now", "--json")
+    assert added.code == 0, added.err
+    release = json.loads(added.out)["release"]
+    [post] = show(siar, release)["posts"]
+    media = post["variant"]["media"]
+    store = workspace / "home" / "media"
+    assert [Path(m["path"]).name for m in media] == ["satu.jpg", "dua.png", "tiga.jpg"]
+    for item in media:
+        stored = Path(item["path"])
+        assert stored == store / originals[stored.name] / stored.name
+        assert item["sha256"] == originals[stored.name] == sha256(stored)
+
+    # the originals edited or gone: the queued release still names the copies as queued
+    photo(above, "black")
+    absolute.unlink()
+    previewed = siar("preview", str(release), "--json")
+    assert previewed.code == 0, previewed.err
+    [variant] = json.loads(previewed.out)["variants"]
+    assert variant["media"] == media
+    assert all(sha256(Path(m["path"])) == m["sha256"] for m in media)
+
+
+def test_preview_of_a_file_copies_nothing(workspace: Path, siar) -> None:
+    photo(workspace / "foto.jpg", "red")
+    (workspace / "foto.md").write_text(
+        "---\ntitle: Rakor\nchannels: [console]\nimages: [{path: foto.jpg, alt: Foto}]\n---\n"
+        "Isi rilis.\n", encoding="utf-8")
+    previewed = siar("preview", "foto.md", "--json")
+    assert previewed.code == 0, previewed.err
+    [variant] = json.loads(previewed.out)["variants"]
+    assert variant["media"][0]["path"] == str(workspace / "foto.jpg")
+    assert not (workspace / "home" / "media").exists()
+
+
+@pytest.fixture
+def mastodon(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMastodon]:
+    with FakeMastodon(token=TOKEN) as fake:
+        config = workspace / "siar.toml"
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            'base_url = "https://mastodon.example"', f'base_url = "{fake.url}"'),
+            encoding="utf-8")
+        monkeypatch.setenv("SIAR_SECRET_MASTODON_LAPAS_ACCESS_TOKEN", TOKEN)
+        yield fake  # type: ignore[misc]
+
+
+def test_an_image_changed_after_queueing_is_rejected_once_with_the_reason(
+        workspace: Path, siar, database: str, mastodon: FakeMastodon) -> None:
+    photo(workspace / "foto.jpg", "red")
+    (workspace / "foto.md").write_text(
+        "---\ntitle: Rakor\nchannels: [mastodon-lapas]\n"
+        "images: [{path: foto.jpg, alt: Foto}]\n---\nIsi rilis.\n", encoding="utf-8")
+    added = siar("add", "foto.md", "--at", "now", "--json")
+    assert added.code == 0, added.err
+    release = json.loads(added.out)["release"]
+    [post] = show(siar, release)["posts"]
+    stored = Path(post["variant"]["media"][0]["path"])
+    os.chmod(stored, 0o644)
+    photo(stored, "blue")  # someone replaced the stored copy
+
+    daemon = siar("daemon", "--until-drained", "--json")
+    assert daemon.code == 0, daemon.err
+
+    [post] = show(siar, release)["posts"]
+    assert post["status"] == "failed"
+    assert "the image changed after it was queued" in post["error"]
+    assert "foto.jpg" in post["error"] and "re-queue the release" in post["error"]
+    assert post["attempts"] == 1
+    assert mastodon.calls("POST") == []  # no upload, no status
+
+
+def test_each_distinct_file_is_copied_once_per_call(tmp_path: Path) -> None:
+    source = photo(tmp_path / "logo.png", "red")
+    store = MediaStore(root=tmp_path / "media")
+    first = store.keep(source)
+    source.unlink()  # a second keep of the same file does not read it again
+    assert store.keep(tmp_path / "logo.png") == first
+    assert first.path.read_bytes() and expected_digest(first.path) == first.sha256
+
+
+def test_only_paths_inside_a_media_store_promise_a_digest(tmp_path: Path) -> None:
+    digest = "a" * 64
+    assert expected_digest(tmp_path / "media" / digest / "foto.jpg") == digest
+    assert expected_digest(tmp_path / "foto" / digest / "foto.jpg") is None
+    assert expected_digest(tmp_path / "media" / "foto.jpg") is None
+    assert expected_digest(tmp_path / "media" / ("A" * 64) / "foto.jpg") is None
