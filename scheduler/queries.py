@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import case, select
 from sqlalchemy.engine import Engine
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 from scheduler.db import session
 from scheduler.errors import NotFound
 from scheduler.models import CLAIMABLE, AccountState, Attempt, Post, Release, Status
+from scheduler.timeparse import from_db, utcnow
 
 _DONE = (Status.PUBLISHED.value, Status.CANCELLED.value)
 _PENDING = (Status.SCHEDULED.value, Status.RETRY.value, Status.PAUSED.value,
@@ -60,6 +62,21 @@ def blocked(post: Post, pauses: dict[str, str]) -> str | None:
     if post.status in _WAITING:
         return pauses.get(post.account)
     return None
+
+
+def past_grace(engine: Engine, *, grace: timedelta, account: str | None = None,
+               post_ids: Sequence[int] = ()) -> list[Post]:
+    """Waiting posts (``scheduled``/``retry``) of ``account`` or among ``post_ids`` whose time
+    plus the grace period has passed: the daemon marks them missed instead of sending them."""
+    query = select(Post).where(Post.status.in_([Status.SCHEDULED.value, Status.RETRY.value]))
+    if account is not None:
+        query = query.where(Post.account == account)
+    if post_ids:
+        query = query.where(Post.id.in_(list(post_ids)))
+    with session(engine) as s:
+        waiting = list(s.scalars(query))
+    late = utcnow() - grace
+    return [p for p in waiting if from_db(p.due_at) < late]
 
 
 def pending_post_ids(engine: Engine, release_id: int, account: str | None = None, *,

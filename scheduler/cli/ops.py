@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -162,18 +163,40 @@ def resolve(target: str, published: str | None, resend: bool, abandon: bool) -> 
                         published_url=published, resend=resend, abandon=abandon,
                         by=f"staff@{os.environ.get('USER', 'unknown')}")
     console.print(f"{release_id}/{post.account}: now {new.value}")
+    if new == Status.RETRY:
+        _warn_past_grace(queries.past_grace(state.engine, grace=_grace(),
+                                            post_ids=[post.id]))  # type: ignore[list-item]
 
 
 @accounts_group.command("resume")
 @click.argument("name", help="The paused account.")
 def resume_account(name: str) -> None:
     """Lift an account's pause after its credentials were fixed; its posts go out again."""
-    from scheduler import queue
+    from scheduler import queries, queue
 
     state.settings.account(name)  # raises with the list of accounts for a typo
     count = queue.resume_account(state.engine, name)
-    console.print(f"{name}: resumed; {count} paused post(s) will be sent "
+    late = queries.past_grace(state.engine, grace=_grace(), account=name)
+    console.print(f"{name}: resumed; {count} paused post(s) go back to the queue "
                   "(missed ones stay missed: reschedule them)")
+    _warn_past_grace(late)
+
+
+def _grace() -> timedelta:
+    return timedelta(minutes=state.settings.daemon.grace_minutes)
+
+
+def _warn_past_grace(late: list[Any]) -> None:
+    """Say which posts will be marked missed rather than sent: their time plus the grace
+    period has passed (late press releases do more harm than good)."""
+    if not late:
+        return
+    targets = ", ".join(f"{p.release_id}/{p.account}" for p in late[:10])
+    more = f" and {len(late) - 10} more" if len(late) > 10 else ""
+    console.print(f"[yellow]{len(late)} post(s) are past their time plus the grace period "
+                  f"and will be marked missed, not sent: {targets}{more}[/yellow]\n"
+                  "to send one now anyway: 'siar reschedule RELEASE/ACCOUNT --at now'",
+                  markup=True)
 
 
 @app.group("db", no_args_is_help=True)

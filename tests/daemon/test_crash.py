@@ -37,7 +37,11 @@ def test_killing_the_daemon_never_publishes_twice_and_loses_nothing(
     with CountingNetwork(latency=0.025, latency_after=0.025) as network:
         config = write_config(tmp_path / "siar.toml", db_url, names, network.url,
                               workers=workers, poll_interval=0.2, lease_seconds=1.0,
-                              heartbeat_seconds=0.25)
+                              heartbeat_seconds=0.25,
+                              # a post the probe finds never created is retried after a
+                              # backoff: short here, so that the test waits seconds, not
+                              # the default 15-30 s
+                              backoff_base=0.5, backoff_max=2.0)
         start = utcnow() + timedelta(seconds=1)
         single = [(names[i % ACCOUNTS], start + timedelta(milliseconds=40 * i))
                   for i in range(0, POSTS, 2)]

@@ -229,6 +229,29 @@ def test_status_resolve_and_resume_commands(tmp_path: Path, sqlite_engine: Engin
     assert statuses(sqlite_engine)[paused] == Status.RETRY
 
 
+def test_resume_says_which_paused_posts_are_past_their_grace_and_will_be_missed(
+        tmp_path: Path, engine: Engine, db_url: str, network: CountingNetwork) -> None:
+    from channels.base import AuthFailed
+
+    config = write_config(tmp_path / "siar.toml", db_url, ["akun-b"], network.url,
+                          grace_minutes=10.0)
+    on_time = queue_post(engine, "akun-b", utcnow() - timedelta(minutes=1))
+    too_late = queue_post(engine, "akun-b", utcnow() - timedelta(minutes=30))
+    for claim in queue.claim_due(engine, "n1", limit=5, default_concurrency=2):
+        queue.begin_publishing(engine, claim, "n1")
+        queue.finalize(engine, claim.post_id, claim.attempt, AuthFailed("HTTP 401"))
+    with session(engine) as s:
+        late_release = s.get(Post, too_late).release_id  # type: ignore[union-attr]
+
+    resumed = run_cli(config, "accounts", "resume", "akun-b")
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 paused post(s) go back to the queue" in resumed.stdout
+    assert f"1 post(s) are past their time plus the grace period and will be marked " \
+        f"missed, not sent: {late_release}/akun-b" in " ".join(resumed.stdout.split())
+    assert statuses(engine)[on_time] == Status.RETRY
+
+
 def test_once_publishes_everything_due_now_then_returns(
         sqlite_engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
     tokens(["akun-a", "akun-b"])
