@@ -54,6 +54,8 @@ def status(as_json: bool) -> None:
     Exits with 1 when due posts are not being picked up (for cron and monitoring), else 0;
     alerts not delivered are listed but do not change the exit code.
     """
+    from rich.markup import escape
+
     from scheduler import queue
     from scheduler.status import snapshot, undelivered_alerts
     from scheduler.timeparse import iso, show
@@ -102,13 +104,14 @@ def status(as_json: bool) -> None:
         else:
             console.print("overdue: none")
         for account, reason in snap.paused_accounts.items():
-            console.print(f"[red]paused[/] {account}: {reason or '-'} — after fixing the "
+            console.print(f"[red]paused[/] {account}: {escape(reason or '-')} — after fixing the "
                           f"credentials run 'siar accounts resume {account}'")
         for account, until in snap.rate_limited.items():
             console.print(f"rate limited {account} until {show(until, zone)}")
         for post in in_doubt:
+            # an error text is the network's words: "[…]" in it is not Rich markup
             console.print(f"[yellow]in doubt[/] {post.release_id}/{post.account}: "
-                          f"{post.last_error or '-'} — 'siar resolve "
+                          f"{escape(post.last_error or '-')} — 'siar resolve "
                           f"{post.release_id}/{post.account} --published URL | --resend | "
                           "--abandon'")
         _print_undelivered(undelivered, settings.notify.accounts, zone)

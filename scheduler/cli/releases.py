@@ -238,6 +238,7 @@ def count(text: str, channel: tuple[str, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json: bool) -> None:
     """List posts: pending ones first, by due time."""
+    from rich.markup import escape
     from rich.table import Table
 
     from scheduler import queries
@@ -260,15 +261,15 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
     table = Table("id", "due", "status", "blocked", "network", "title", "note")
     for post, release in rows:
         style = STATUS_STYLE.get(post.status, "")
-        note = post.remote_url or (post.last_error or "")[:60]
+        note = escape(post.remote_url or (post.last_error or "")[:60])
         if post.status == "retry":
             note = f"next try {show(post.not_before, release.zone)}"
         why = queries.blocked(post, pauses)
         if why:  # waiting for staff, not for its time: say so, and how to lift it
-            note = f"{why[:60]}; fix it, then 'siar accounts resume {post.account}'"
+            note = f"{escape(why[:60])}; fix it, then 'siar accounts resume {post.account}'"
         table.add_row(f"{post.release_id}/{post.account}", show(post.due_at, release.zone),
                       f"[{style}]{post.status}[/]", "[red]paused account[/]" if why else "",
-                      post.network, release.title[:40], note)
+                      post.network, escape(release.title[:40]), note)
     console.print(table)
 
 
@@ -277,6 +278,7 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
 @click.option("--json", "as_json", is_flag=True)
 def show_release(target: str, as_json: bool) -> None:
     """A release with each account's post, status and full attempt log."""
+    from rich.markup import escape
     from rich.table import Table
 
     from scheduler import queries
@@ -304,21 +306,22 @@ def show_release(target: str, as_json: bool) -> None:
             } for p in posts],
         })
         return
-    console.print(f"[bold]{release.id}[/] “{release.title}”  due {show(release.due_at, zone)}"
-                  f"  from {release.source}")
+    console.print(f"[bold]{release.id}[/] “{escape(release.title)}”  due "
+                  f"{show(release.due_at, zone)}  from {escape(release.source)}")
     for post in posts:
         style = STATUS_STYLE.get(post.status, "")
         console.print(f"\n  [bold]{release.id}/{post.account}[/] ({post.network}) "
                       f"[{style}]{post.status}[/]  {post.remote_url or ''}")
         if post.last_error:
-            console.print(f"    [red]{post.last_error}[/]", highlight=False)
+            console.print(f"    [red]{escape(post.last_error)}[/]", highlight=False)
         log = attempts.get(post.id, [])
         if log:
             table = Table("attempt", "node", "started", "outcome", "http", "detail", box=None,
                           padding=(0, 1))
             for a in log:
                 table.add_row(str(a.attempt), a.node, show(a.started_at, zone), a.outcome or "…",
-                              str(a.http_status or ""), a.remote_url or (a.error or "")[:70])
+                              str(a.http_status or ""),
+                              escape(a.remote_url or (a.error or "")[:70]))
             console.print(table)
 
 

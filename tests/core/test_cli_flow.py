@@ -34,6 +34,19 @@ def test_add_then_queue_and_show_in_the_authors_zone(workspace: Path, siar):
     assert "2099-09-24 10:00 WIB" in shown.out and "1/telegram-lapas" in shown.out
 
 
+def test_a_title_with_square_brackets_is_shown_as_written(workspace: Path, siar):
+    # Rich reads "[...]" as markup: an officer's "[FOTO]" tag must not vanish from the tables
+    release = (workspace / "rilis.md").read_text(encoding="utf-8")
+    title = next(line for line in release.splitlines() if line.startswith("title:"))
+    (workspace / "rilis.md").write_text(
+        release.replace(title, 'title: "[FOTO] Kunjungan [bold]Kakanwil[/bold]"'),
+        encoding="utf-8")
+    assert siar("add", "rilis.md").code == 0
+
+    assert "“[FOTO] Kunjungan [bold]Kakanwil[/bold]”" in siar("show", "1").out
+    assert "[FOTO] Kunjungan" in siar("queue").out
+
+
 def test_channels_flag_picks_accounts_by_name_or_network(workspace: Path, siar):
     data = json.loads(siar("add", "rilis.md", "--channels", "mastodon,x-lapas", "--json").out)
     assert sorted(p["account"] for p in data["posts"]) == ["mastodon-lapas", "x-lapas"]
