@@ -52,7 +52,11 @@ def test_killing_the_daemon_never_publishes_twice_and_loses_nothing(
         env = token_env(names)
         for _ in range(KILLS):
             daemon = start_daemon(config, env)
-            time.sleep(rng.uniform(0.6, 1.4))
+            # counted from its first heartbeat, not from the process start: on a loaded
+            # machine the imports alone can take longer than a fixed pause, and the kill
+            # would land before the daemon sent anything
+            wait_ready(engine, daemon)
+            time.sleep(rng.uniform(0.0, 0.6))
             daemon.send_signal(signal.SIGKILL)
             daemon.wait(timeout=10)
         final = start_daemon(config, env)
