@@ -373,10 +373,29 @@ class LimitedAdapter(HTTPAdapter):
         self.min_upload_rate = MIN_UPLOAD_RATE
         #: hosts reached without the proxy (``NO_PROXY``), read once by make_session
         self.no_proxy = no_proxy
+        self._pool_keys: dict[tuple[str, Any, Any], tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def deadline_for(self, body: Any) -> float:
         """Seconds the whole exchange may take: uploads get more by their size."""
         return self.deadline + _body_size(body) / self.min_upload_rate
+
+    def build_connection_pool_key_attributes(
+            self, request: requests.PreparedRequest, verify: bool | str,
+            cert: tuple[str, str] | str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """requests' pool key for the request's origin, remembered per origin and TLS
+        setting: requests works it out again for every request, with a ``stat`` of the CA
+        bundle each time (7 % of the daemon's samples in a burst). The hook is requests'
+        own, documented for subclasses to override."""
+        origin = (request.url or "").split("/", 3)[:3]
+        key = ("/".join(origin), verify, cert)
+        known = self._pool_keys.get(key)
+        if known is None:
+            known = super().build_connection_pool_key_attributes(request, verify, cert)
+            if len(self._pool_keys) >= 256:  # a few origins per account: a bound, not a cache
+                self._pool_keys.clear()
+            self._pool_keys[key] = known
+        host_params, pool_kwargs = known
+        return dict(host_params), dict(pool_kwargs)
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
                          **pool_kwargs: Any) -> None:

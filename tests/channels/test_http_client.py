@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.base import InDoubt, NotSent, Rejected, watch_sends
 from channels.http import make_session, request
@@ -416,3 +418,25 @@ def test_the_ca_bundle_from_the_environment_is_used(monkeypatch: pytest.MonkeyPa
     # a bundle that is not there is a configuration error, raised, not a network failure
     with pytest.raises(OSError, match="CA certificate bundle"):
         request(session, "GET", "https://127.0.0.1:9/x")
+
+
+# --- the pool key, remembered per origin ----------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=st.sampled_from(["http://a.example", "https://a.example", "https://a.example:8443",
+                              "https://b.example", "http://10.0.0.1:8080"]),
+       second=st.sampled_from(["http://a.example", "https://a.example", "https://a.example:8443",
+                               "https://b.example", "http://10.0.0.1:8080"]),
+       verify=st.sampled_from([True, False, "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl"]))
+def test_the_remembered_pool_key_is_what_requests_works_out_for_each_origin(
+        first: str, second: str, verify: bool | str) -> None:
+    from requests.adapters import HTTPAdapter
+
+    from channels.transport import LimitedAdapter
+
+    ours, theirs = LimitedAdapter(), HTTPAdapter()
+    for url in (first, second, first + "/api/v1/statuses?x=1"):
+        prepared = requests.Request("POST", url + ("" if "?" in url else "/p")).prepare()
+        assert ours.build_connection_pool_key_attributes(prepared, verify) == \
+            theirs.build_connection_pool_key_attributes(prepared, verify)
