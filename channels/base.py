@@ -1,6 +1,6 @@
 """The one small interface every network adapter implements.
 
-An adapter turns a composed :class:`~scheduler.variant.Variant` into requests to its
+An adapter turns a composed :class:`~channels.variant.Variant` into requests to its
 network and maps whatever the network answers onto exactly one outcome:
 
     Outcome
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from scheduler.variant import Media, Variant
+from channels.variant import Media, Variant
 
 __all__ = [
     "AccountConfig",

@@ -56,9 +56,9 @@ from channels.base import (
     Variant,
     note_create_sent,
 )
+from channels.errors import ConfigError
 from channels.http import redact
 from channels.images import ImageError, prepare_image
-from scheduler.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

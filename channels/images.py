@@ -31,8 +31,8 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps
 
-from scheduler.errors import SiarError
-from scheduler.media_store import MAX_IMAGE_BYTES, digest, expected_digest
+from channels.errors import SiarError
+from channels.stored_media import MAX_IMAGE_BYTES, digest, expected_digest
 
 __all__ = [
     "RULES",

@@ -23,7 +23,7 @@ from typing import Any
 
 from channels.base import AuthFailed, CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.meta import PUBLISHING_LIMIT_WAIT, ContainerChannel, public_image_url
-from scheduler.variant import Media, Variant
+from channels.variant import Media, Variant
 
 __all__ = ["InstagramChannel"]
 

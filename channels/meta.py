@@ -44,7 +44,7 @@ from channels.http import (
     redact,
     request,
 )
-from scheduler.variant import Media
+from channels.variant import Media
 
 #: throttling codes: app, user, page, custom and Business Use Case limits
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})

@@ -6,7 +6,7 @@ from functools import cache
 from importlib.metadata import entry_points
 
 from channels.base import Channel
-from scheduler.errors import UnknownChannel
+from channels.errors import UnknownChannel
 
 GROUP = "siar.channels"
 

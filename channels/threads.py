@@ -25,7 +25,7 @@ import requests
 from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.http import redact, request
 from channels.meta import ContainerChannel, classify, public_image_url
-from scheduler.variant import Media, Variant
+from channels.variant import Media, Variant
 
 __all__ = ["ThreadsChannel", "TokenRefresh"]
 

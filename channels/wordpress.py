@@ -45,10 +45,10 @@ from channels.base import (
     Rejected,
     describe,
 )
+from channels.errors import SiarError
 from channels.http import HttpChannel, classify_status, make_session, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
-from scheduler.errors import SiarError
-from scheduler.variant import Variant
+from channels.variant import Variant
 
 __all__ = ["MediaUploadError", "WordPressChannel", "slugify"]
 

@@ -17,6 +17,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from channels.variant import Media, Variant
 from scheduler.errors import ComposeError
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
@@ -24,7 +25,6 @@ from scheduler.text import fitting, hashtags, markup, templating
 from scheduler.text.counting import NetworkRules, rules_for
 from scheduler.text.links import find_links, with_utm
 from scheduler.text.mentions import MentionFunction, with_dids
-from scheduler.variant import Media, Variant
 
 #: the format each network's text is written in (see scheduler.text.markup)
 DIALECT: dict[str, str] = {

@@ -32,13 +32,13 @@ from channels.base import (
 )
 from channels.console import DryRunChannel
 from channels.http import redact
+from channels.variant import Variant
 from scheduler import queue
 from scheduler.committer import Committer
 from scheduler.errors import SiarError
 from scheduler.models import Post
 from scheduler.settings import AccountSettings, Settings
 from scheduler.timeparse import from_db, to_db, utcnow
-from scheduler.variant import Variant
 
 log = logging.getLogger("siar.dispatcher")
 

@@ -18,23 +18,21 @@ Channel adapters do not raise for network trouble: they return an outcome
 
 from __future__ import annotations
 
+# The base and the two errors adapters raise live with the adapters (channels never
+# imports scheduler); they are part of this hierarchy all the same.
+from channels.errors import ConfigError, SiarError, UnknownChannel
 
-class SiarError(Exception):
-    """Base of every error meant for a person rather than a traceback."""
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message}\n  fix: {self.hint}"
-        return self.message
-
-
-class ConfigError(SiarError):
-    """The configuration (TOML file, environment, .env) is wrong or incomplete."""
+__all__ = [
+    "CommitUncertain",
+    "ComposeError",
+    "ConfigError",
+    "InvalidTransition",
+    "MissingSecret",
+    "NotFound",
+    "ReleaseError",
+    "SiarError",
+    "UnknownChannel",
+]
 
 
 class MissingSecret(ConfigError):
@@ -64,10 +62,6 @@ class ReleaseError(SiarError):
 
 class ComposeError(SiarError):
     """A release cannot be made into a valid post for some account."""
-
-
-class UnknownChannel(SiarError):
-    """A release or command names an account or network that is not configured."""
 
 
 class NotFound(SiarError):

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from channels.variant import Media, Variant
 from scheduler.errors import ConfigError, ReleaseError, UnknownChannel
 from scheduler.media_store import MediaStore, StoredFile
 from scheduler.releases import ImageRef, ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.timeparse import TimeParseError, parse_when, show
-from scheduler.variant import Media, Variant
 
 #: a time this far in the past still counts as "now" (the officer typed it a minute ago)
 PAST_TOLERANCE = timedelta(minutes=2)

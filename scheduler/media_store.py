@@ -19,19 +19,12 @@ of a recurring release and by every release that names the same photo. Copies le
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from channels.stored_media import FOLDER, MAX_IMAGE_BYTES
 from scheduler.errors import SiarError
 
-#: the name of the store's folder inside the data dir
-FOLDER = "media"
-#: an image file larger than this is refused (release files name photos, not videos: no
-#: network takes more than 16 MB, and every accepted image is decoded for each network)
-MAX_IMAGE_BYTES = 50 * 1024 * 1024
-
-_DIGEST = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1024 * 1024
 
 
@@ -48,22 +41,6 @@ def default_root() -> Path:
     from scheduler.settings import data_dir  # settings pulls in pydantic; only when needed
 
     return data_dir() / FOLDER
-
-
-def expected_digest(path: str | Path) -> str | None:
-    """The SHA-256 the file at ``path`` must have if it is a stored copy (the name of its
-    folder inside a ``media`` folder), or None for any other path."""
-    folder = Path(path).parent
-    if folder.parent.name == FOLDER and _DIGEST.fullmatch(folder.name):
-        return folder.name
-    return None
-
-
-def digest(data: bytes) -> str:
-    """The SHA-256 of ``data`` as the store names it (lower-case hex)."""
-    import hashlib  # here and in _copy: OpenSSL's load costs every `siar` start ~20 ms
-
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass

@@ -26,12 +26,12 @@ from sqlalchemy.engine import Engine
 
 from channels.base import Delivery, Outcome, Published, describe
 from channels.http import redact
+from channels.variant import Variant
 from scheduler import queue
 from scheduler.db import is_sqlite
 from scheduler.models import Alert, Post, Release
 from scheduler.settings import Settings
 from scheduler.timeparse import show, to_db, utcnow
-from scheduler.variant import Variant
 
 log = logging.getLogger("siar.notify")
 

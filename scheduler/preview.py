@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from scheduler.variant import Variant
+    from channels.variant import Variant
 
 #: networks ``siar count`` reports when none is named, in this order
 COUNT_NETWORKS = ("x", "mastodon", "bluesky", "threads", "telegram", "facebook", "instagram",

@@ -56,6 +56,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, PartResult, Published, Rejected
+from channels.variant import Variant
 from scheduler import bulk
 from scheduler.db import is_sqlite, notify_queue, session
 from scheduler.errors import CommitUncertain, InvalidTransition, NotFound
@@ -70,7 +71,6 @@ from scheduler.models import (
 )
 from scheduler.releases import ReleaseDoc
 from scheduler.timeparse import to_db, utcnow
-from scheduler.variant import Variant
 
 
 @dataclass(frozen=True)

@@ -172,8 +172,8 @@ def _add_many(plans: list[Any], as_json: bool) -> None:
               help="Also write a self-contained HTML page with one card per account.")
 def preview(target: str, channels: str | None, as_json: bool, html: Path | None) -> None:
     """Show exactly what each account would publish, without touching any network."""
+    from channels.variant import Variant
     from scheduler import preview as render
-    from scheduler.variant import Variant
 
     names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
     if target.isdigit() and not Path(target).exists():

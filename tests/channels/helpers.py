@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from channels.base import Delivery, PartResult, Variant
-from scheduler.variant import Media
+from channels.variant import Media
 
 FIXED_DUE = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 

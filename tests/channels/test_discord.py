@@ -18,7 +18,7 @@ from channels.base import (
     Rejected,
 )
 from channels.discord import DiscordChannel
-from scheduler.variant import Media
+from channels.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, WEBHOOK_ID, FakeDiscord
 from tests.fakes.multipart import parse_form_data

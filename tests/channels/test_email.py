@@ -26,10 +26,10 @@ from channels.base import (
     watch_sends,
 )
 from channels.email import EmailChannel
+from channels.variant import Media
 from scheduler.compose import compose
 from scheduler.errors import ConfigError
 from scheduler.settings import AccountSettings
-from scheduler.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery, make_variant
 from tests.composer.conftest import make_release, make_settings
 from tests.fakes.smtp import FakeSMTP

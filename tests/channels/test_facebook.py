@@ -18,7 +18,7 @@ from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.facebook import FacebookChannel
 from channels.meta import DEFAULT_RATE_LIMIT_WAIT, RATE_LIMIT_CODES, classify, usage_wait_seconds
-from scheduler.variant import Media
+from channels.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
 from tests.fakes.facebook import FacebookFake
 from tests.fakes.meta import (

@@ -12,8 +12,8 @@ import pytest
 from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.instagram import InstagramChannel
+from channels.variant import Media
 from channels.wordpress import WordPressChannel
-from scheduler.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery, make_variant
 from tests.fakes.instagram import InstagramFake
 from tests.fakes.meta import expired_token_fault, rate_limit_fault, server_error_fault

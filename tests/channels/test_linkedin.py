@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.linkedin import DEFAULT_VERSION, LinkedInChannel, seconds_until_daily_reset
-from scheduler.variant import Media
+from channels.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
 from tests.fakes.linkedin import LinkedInFake
 from tests.fakes.server import Fault

@@ -19,7 +19,7 @@ from channels.base import (
     Rejected,
 )
 from channels.slack import SlackChannel, sections
-from scheduler.variant import Media
+from channels.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
 from tests.fakes.slack import BOT, TEAM, FakeSlack
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.threads import ThreadsChannel, TokenRefresh
-from scheduler.variant import Media
+from channels.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
 from tests.fakes.meta import expired_token_fault, rate_limit_fault, server_error_fault
 from tests.fakes.server import Fault

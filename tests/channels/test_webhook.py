@@ -21,8 +21,8 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.variant import Media
 from channels.webhook import WebhookChannel, sign
-from scheduler.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
 from tests.fakes.server import Fault
 from tests.fakes.webhook import FakeWebhookReceiver

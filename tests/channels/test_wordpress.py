@@ -20,10 +20,10 @@ from PIL import Image
 
 from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
+from channels.variant import Media
 from channels.wordpress import MediaUploadError, WordPressChannel, slugify
 from scheduler.compose import compose
 from scheduler.settings import AccountSettings
-from scheduler.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
 from tests.composer.conftest import make_release, make_settings
 from tests.fakes import wordpress_text as wp_text

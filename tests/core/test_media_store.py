@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from scheduler.media_store import MediaStore, expected_digest
+from channels.stored_media import expected_digest
+from scheduler.media_store import MediaStore
 from tests.fakes.mastodon import FakeMastodon
 
 TOKEN = "mstdn-media-store-token-4f1e"

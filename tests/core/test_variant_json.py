@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from scheduler.variant import Media, Variant
+from channels.variant import Media, Variant
 
 
 def a_variant() -> Variant:

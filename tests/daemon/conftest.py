@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from channels.variant import Variant
 from scheduler import queue
 from scheduler.db import make_engine, open_database
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, DaemonSettings, NotifySettings, Settings
-from scheduler.variant import Variant
 from tests.fakes.counting import TOKEN, CountingNetwork
 
 

@@ -18,12 +18,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from channels.variant import Media, Variant
 from scheduler import queue
 from scheduler.db import QUEUE_CHANNEL, session
 from scheduler.models import AccountState, Post, Release, Status
 from scheduler.releases import ImageRef, ReleaseDoc
 from scheduler.timeparse import utcnow
-from scheduler.variant import Media, Variant
 from tests.daemon.conftest import release, variant
 
 #: what differs between two rows queued for the same thing at different moments

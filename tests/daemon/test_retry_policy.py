@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Rejected
+from channels.variant import Media, Variant
 from scheduler import queue
 from scheduler.daemon import Daemon
 from scheduler.db import session
@@ -23,7 +24,6 @@ from scheduler.models import Alert, Attempt, Post, Status
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, DaemonSettings, Settings
 from scheduler.timeparse import utcnow
-from scheduler.variant import Media, Variant
 from tests.daemon.conftest import make_settings, queue_post
 from tests.daemon.draining import run_until_drained
 from tests.fakes.counting import CountingChannel, CountingNetwork

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from channels.base import AuthFailed, NotSent, Published
+from channels.variant import Variant
 from scheduler import queue
 from scheduler.db import session
 from scheduler.dispatcher import Adapters, Dispatcher
@@ -19,7 +20,6 @@ from scheduler.models import Post, Status
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, DaemonSettings, Settings
 from scheduler.timeparse import utcnow
-from scheduler.variant import Variant
 from tests.fakes.wordpress import WordPressFake
 
 PASSWORD = "abcd EFGH 1234 ijkl"
