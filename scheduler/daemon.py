@@ -66,8 +66,8 @@ from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.envfile import exposure_warnings
 from scheduler.errors import SiarError
 from scheduler.models import CLAIMABLE, AccountState, Node, Post, Release, Status
+from scheduler.recurrences import materialise_recurrences
 from scheduler.settings import Settings
-from scheduler.slots import materialise_recurrences
 from scheduler.starter import Starter
 from scheduler.status import overdue_posts, snapshot
 from scheduler.timeparse import utcnow

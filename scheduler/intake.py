@@ -73,7 +73,7 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
             raise ReleaseError("--at", None, str(exc)) from exc
         field_source = "--at"
     elif next_slot:
-        from scheduler.slots import next_slot_for
+        from scheduler.cron import next_slot_for
 
         without = [a.name for a in accounts if not a.slots]
         if without:

@@ -343,7 +343,7 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
             raise ReleaseError(source, "at", str(exc)) from exc
 
     if front.repeat is not None:
-        from scheduler.slots import cron_trigger  # imported only for recurring releases
+        from scheduler.cron import cron_trigger  # imported only for recurring releases
 
         try:
             cron_trigger(front.repeat, zone)

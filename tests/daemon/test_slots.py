@@ -13,18 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
+from scheduler.cron import cron_trigger, cron_weekdays, next_slot_for, occurrences, parse_slots
 from scheduler.db import session
 from scheduler.errors import ConfigError
 from scheduler.models import Post, Release, Status
+from scheduler.recurrences import materialise_recurrences
 from scheduler.settings import AccountSettings
-from scheduler.slots import (
-    cron_trigger,
-    cron_weekdays,
-    materialise_recurrences,
-    next_slot_for,
-    occurrences,
-    parse_slots,
-)
 from tests.daemon.conftest import release, variant
 
 WEEKDAY_SLOTS = "Mon-Fri 08:00,12:00,19:00; Sat 09:00"

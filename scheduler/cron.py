@@ -1,4 +1,4 @@
-"""Posting slots and recurring releases, computed in the account's or release's own zone.
+"""Posting slots and cron expressions: when, computed in the account's or release's own zone.
 
 Slots are written the way PR staff plan a week: ``"Mon-Fri 08:00,12:00,19:00; Sat 09:00"``
 (Indonesian day names work too: ``"Sen-Jum 08:00; Sab 09:00"``). Recurring releases
@@ -6,32 +6,26 @@ carry a standard five-field cron expression (``"0 9 * * 1"`` = Mondays 09:00). B
 computed by APScheduler's ``CronTrigger`` in the local zone, so "08:00 WITA" stays
 08:00 WITA whatever the server's zone is.
 
-Each occurrence of a recurring release becomes a release row of its own, child of the
-template, queued by :func:`scheduler.queue.enqueue_occurrence`; the unique
-``(parent_id, due_at)`` constraint makes materialising exactly-once even when several
-daemons do it at the same moment.
+Pure calculation: no database (parsing a release file checks its cron expression here
+without reaching the queue); :mod:`scheduler.recurrences` creates the occurrences.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
 
-from scheduler import queue
 from scheduler.errors import ConfigError
-from scheduler.models import Post, Release, Status
-from scheduler.settings import AccountSettings
-from scheduler.timeparse import to_db, utcnow, zone
+from scheduler.timeparse import to_db, zone
 
-log = logging.getLogger("siar.slots")
+if TYPE_CHECKING:
+    from scheduler.settings import AccountSettings
 
 #: standard cron numbering: 0 (and 7) is Sunday
 DAY_NUMBERS: dict[str, int] = {
@@ -183,47 +177,3 @@ def occurrences(expression: str, zone_name: str, after: datetime,
             return
         yield to_db(fire)
         current = to_db(fire) + timedelta(seconds=1)
-
-
-def materialise_recurrences(engine: Engine, *, horizon: timedelta = timedelta(hours=24),
-                            grace: timedelta = timedelta(hours=1), limit: int = 500,
-                            now: datetime | None = None) -> list[int]:
-    """Create each occurrence of every recurring release due within ``horizon``.
-
-    Occurrences are release rows with ``parent_id`` = the template and the template's
-    posts copied (same composed text, a fresh publish key). Safe to run on several
-    daemons at once: the unique ``(parent_id, due_at)`` lets exactly one insert win.
-    Occurrences older than ``grace`` (the daemons were all down) are skipped rather
-    than created only to be marked missed. A template whose posts were all cancelled
-    stops recurring. Returns the ids of the releases this call created.
-    """
-    now = to_db(now or utcnow())
-    created: list[int] = []
-    with queue.transaction(engine) as s:
-        templates = list(s.scalars(select(Release).where(Release.repeat.is_not(None),
-                                                         Release.parent_id.is_(None))))
-        latest = dict(s.execute(select(Release.parent_id, func.max(Release.due_at))
-                                .where(Release.parent_id.is_not(None))
-                                .group_by(Release.parent_id)).all())
-    for template in templates:
-        last = max(to_db(template.due_at), to_db(latest.get(template.id, template.due_at)))
-        start = max(last, now - grace)
-        try:
-            due_times = list(occurrences(template.repeat or "", template.zone, start,
-                                         now + horizon))[:limit]
-        except ConfigError as exc:
-            log.error("release %s: %s", template.id, exc)
-            continue
-        for due in due_times:
-            release_id = queue.enqueue_occurrence(engine, template, due)
-            if release_id is None and _all_cancelled(engine, template.id):  # type: ignore[arg-type]
-                break  # staff stopped the series
-            if release_id is not None:
-                created.append(release_id)
-    return created
-
-
-def _all_cancelled(engine: Engine, release_id: int) -> bool:
-    with queue.transaction(engine) as s:
-        statuses = set(s.scalars(select(Post.status).where(Post.release_id == release_id)))
-    return statuses == {Status.CANCELLED.value}
