@@ -1021,9 +1021,6 @@ def outcome_name(outcome: Outcome) -> str:
 # scheduler.bulk instead: one statement per batch, not per post.
 _POST = Post.__table__  # type: ignore[attr-defined]
 _ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
-_CLOSE_ATTEMPT = update(_ATTEMPT).where(_ATTEMPT.c.post_id == bindparam("b_post"),
-                                        _ATTEMPT.c.attempt == bindparam("b_attempt"),
-                                        _ATTEMPT.c.finished_at.is_(None))
 _STARTED_COLUMNS = [_POST.c[name] for name in StartedPost._fields]
 _DUE_ACCOUNTS, _LOCK_ACCOUNTS, _IN_FLIGHT, _CANDIDATES, _CLAIM = _claim_statements()
 # claimed → publishing, fenced by (id, attempt), and the attempt rows it opens; with a
