@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 
 from channels import registry
 from channels.base import (
-    AccountConfig,
     AuthFailed,
     Channel,
     Delivery,
@@ -59,12 +58,6 @@ class NextTry:
     missed: str | None = None
 
 
-def account_config(account: AccountSettings) -> AccountConfig:
-    return AccountConfig(name=account.name, network=account.network, base_url=account.base_url,
-                         enabled=account.enabled, timezone=account.timezone,
-                         options=dict(account.options))
-
-
 class Adapters:
     """One adapter instance per account, built on first use (dry-run wraps each).
 
@@ -90,9 +83,9 @@ class Adapters:
     def _build(self, account: AccountSettings) -> Channel:
         cls = self.channel_classes.get(account.network) or registry.load(account.network)
         if self.dry_run:
-            return DryRunChannel(cls(account_config(account), {}))
+            return DryRunChannel(cls(account.channel_config(), {}))
         secrets = self.settings.secrets(account, cls.secret_fields, cls.optional_secret_fields)
-        return cls(account_config(account), secrets)
+        return cls(account.channel_config(), secrets)
 
     def close(self) -> None:
         with self._lock:

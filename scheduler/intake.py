@@ -104,10 +104,9 @@ def _preflight(doc: ReleaseDoc, accounts: list[AccountSettings],
                variants: list[Variant]) -> None:
     """Ask each adapter whether its variant can ever be published (no network access)."""
     from channels import registry
-    from scheduler.dispatcher import account_config
 
     for account, variant in zip(accounts, variants, strict=True):
-        adapter = registry.load(account.network)(account_config(account), {})
+        adapter = registry.load(account.network)(account.channel_config(), {})
         if problem := adapter.preflight(variant):
             raise ReleaseError(doc.source, None, f"{account.name} ({account.network}): {problem}",
                                hint=f"fix the release, or leave {account.name} out with "

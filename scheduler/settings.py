@@ -25,6 +25,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from channels.base import AccountConfig
 from scheduler import envfile
 from scheduler.errors import ConfigError, MissingSecret
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
@@ -93,6 +94,12 @@ class AccountSettings(BaseModel):
         """The environment variable that holds secret ``field`` of this account."""
         slug = re.sub(r"[^A-Za-z0-9]", "_", self.name).upper()
         return f"SIAR_SECRET_{slug}_{field.upper()}"
+
+    def channel_config(self) -> AccountConfig:
+        """What an adapter is given about this account: everything but its secrets."""
+        return AccountConfig(name=self.name, network=self.network, base_url=self.base_url,
+                             enabled=self.enabled, timezone=self.timezone,
+                             options=dict(self.options))
 
 
 class DaemonSettings(BaseModel):

@@ -101,14 +101,25 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
         _add_many(plans, as_json)
 
 
-def _warn_before_publishing(plan: Any, *, name_source: bool = False) -> None:
-    from scheduler import intake
+# Above this many releases `siar add` prints a summary, not one line per release: a content
+# calendar of 10,000 files printed 10,001 lines, and printing was a third of its time.
+LISTED_RELEASES = 20
 
+
+def _print_plan_notes(plan: Any, *, name_source: bool = False) -> None:
     where = f"{plan.doc.source}: " if name_source else ""
     _print_notes(plan.doc)
     for note in plan.notes:
         err_console.print(f"[yellow]note:[/] {where}{note}", highlight=False)
-    for account, variables in intake.missing_secrets(state.settings, plan.accounts).items():
+
+
+def _warn_missing_secrets(plans: list[Any]) -> None:
+    """Once per account, however many releases it takes."""
+    from scheduler import intake
+
+    accounts = {a.name: a for plan in plans for a in plan.accounts}
+    for account, variables in intake.missing_secrets(state.settings,
+                                                     list(accounts.values())).items():
         err_console.print(f"[yellow]warning:[/] {account} cannot publish until "
                           f"{', '.join(variables)} is set (environment or .env)",
                           highlight=False)
@@ -120,7 +131,8 @@ def _add_one(plan: Any, as_json: bool) -> None:
 
     release, posts = queue.enqueue(state.engine, plan.doc, plan.variants, plan.due_at,
                                    zone=plan.zone)
-    _warn_before_publishing(plan)
+    _print_plan_notes(plan)
+    _warn_missing_secrets([plan])
     if as_json:
         print_json({"release": release.id, "title": release.title,
                     "due_at": iso(release.due_at, plan.zone),
@@ -144,7 +156,8 @@ def _add_many(plans: list[Any], as_json: bool) -> None:
     ids = queue.enqueue_bulk(state.engine, [
         queue.BulkItem(p.doc, p.variants, p.due_at, p.zone) for p in plans])
     for plan in plans:
-        _warn_before_publishing(plan, name_source=True)
+        _print_plan_notes(plan, name_source=True)
+    _warn_missing_secrets(plans)
     if as_json:
         print_json({"releases": [
             {"release": release_id, "title": plan.doc.title, "source": plan.doc.source,
@@ -155,12 +168,37 @@ def _add_many(plans: list[Any], as_json: bool) -> None:
             for release_id, plan in zip(ids, plans, strict=True)]})
         return
     posts = sum(len(plan.variants) for plan in plans)
+    if len(plans) > LISTED_RELEASES:
+        _print_summary(ids, plans, posts)
+        return
     console.print(f"queued {len(plans)} releases, {posts} posts:")
     for release_id, plan in zip(ids, plans, strict=True):
         warned = sum(bool(v.warnings) for v in plan.variants)
         warn = f" [yellow]({warned} with warnings)[/]" if warned else ""
         console.print(f"  [bold]{release_id}[/] “{plan.doc.title}” "
                       f"{show(plan.due_at, plan.zone)}, {len(plan.variants)} account(s){warn}")
+
+
+def _print_summary(ids: list[int], plans: list[Any], posts: int) -> None:
+    """What a long content calendar became, in a few lines: the span, the posts per
+    account, and where the warnings are."""
+    from collections import Counter
+
+    from scheduler.timeparse import show
+
+    first = min(plans, key=lambda p: p.due_at)
+    last = max(plans, key=lambda p: p.due_at)
+    per_account = Counter(v.account for plan in plans for v in plan.variants)
+    warned = sum(bool(v.warnings) for plan in plans for v in plan.variants)
+    # ids are contiguous unless another process queued at the same moment
+    span = (f" (releases {ids[0]}–{ids[-1]})" if ids[-1] - ids[0] == len(ids) - 1 else "")
+    console.print(f"queued {len(plans)} releases, {posts} posts{span}, "
+                  f"due {show(first.due_at, first.zone)} … {show(last.due_at, last.zone)}")
+    console.print("  " + ", ".join(f"{account} {n}" for account, n in sorted(per_account.items())))
+    if warned:
+        console.print(f"  [yellow]{warned} post(s) with warnings[/]: "
+                      "`siar preview ID` shows them")
+    console.print("  `siar list` shows every post; `--json` prints them all")
 
 
 @app.command()

@@ -151,6 +151,20 @@ def test_several_files_are_queued_together_each_at_its_own_time(workspace: Path,
     assert summary.code == 0 and "queued 2 releases, 2 posts" in summary.out
 
 
+def test_a_long_calendar_is_summed_up_not_listed_line_by_line(workspace: Path, siar):
+    files = _calendar(workspace, 25)
+    result = siar("add", *files, "--channels", "console,x-lapas")
+    assert result.code == 0, result.err
+    assert "queued 25 releases, 50 posts (releases 1–25)" in result.out
+    assert "2099-10-01 09:00 WITA … 2099-10-25 09:00 WITA" in result.out
+    assert "console 25, x-lapas 25" in result.out
+    assert "Kegiatan hari 7" not in result.out  # no line per release
+    # the missing X secrets are said once, not once per release
+    assert result.err.count("x-lapas cannot publish until") == 1
+    listed = siar("add", *_calendar(workspace, 25), "--channels", "console", "--json")
+    assert len(json.loads(listed.out)["releases"]) == 25  # --json still lists every release
+
+
 def test_one_bad_file_among_several_queues_none_and_names_it(workspace: Path, siar):
     files = _calendar(workspace, 3)
     (workspace / files[1]).write_text("---\ntitle: Rusak\nat: kemarin sore\n---\nIsi.\n",
