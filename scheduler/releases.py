@@ -290,24 +290,60 @@ def _check_front_matter_size(text: str, source: str) -> None:
 # libyaml's loader parses the same YAML ~10x faster than the pure-Python one (a content
 # calendar of 10,000 releases spent a third of `siar add` in the parser); PyYAML builds
 # without libyaml fall back to the pure-Python loader.
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in ("int", "float", "timestamp"))
+
+
+class _ReleaseLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """YAML 1.1 reads ``at: 10:00`` as the number 600 (base 60) and ``at: 2026-12-10`` as a
+    date without a time: times in a release stay text, for the time grammar to read or
+    refuse. Base-60 numbers go too; nothing in a release is one."""
+
+
+_ReleaseLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT, _TIMESTAMP)]
+    for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()}
+_ReleaseLoader.add_implicit_resolver(  # YAML 1.1's int without the base-60 form
+    _INT, re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)"
+                     r"|[-+]?0x[0-9a-fA-F_]+)$"), list("-+0123456789"))
+_ReleaseLoader.add_implicit_resolver(  # and float without it
+    _FLOAT, re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?"
+                       r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+                       r"|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
 
 
 def _read_yaml(raw: str, source: str) -> dict[str, Any]:
     try:
-        data = yaml.load(raw, Loader=_SAFE_LOADER)  # safe: no arbitrary Python objects
+        data = yaml.load(raw, Loader=_ReleaseLoader)  # safe: no arbitrary Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 2}" if mark else "front matter"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ReleaseError(source, f"front matter ({where})", f"invalid YAML: {problem}",
-                           hint="check indentation, colons and quotes") from exc
+                           hint=_quote_hint(raw, mark.line if mark else None)) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ReleaseError(source, "front matter", "must be a mapping of keys to values",
                            hint="write 'key: value' lines, e.g. 'title: ...'")
     return data
+
+
+_KEY_VALUE = re.compile(r"^(\s*[A-Za-z_]+):\s+(.*\S)\s*$")
+
+
+def _quote_hint(raw: str, line: int | None) -> str:
+    """The concrete edit for the usual mistake: a colon inside an unquoted value (a headline
+    such as "Kalapas: Kami Siap")."""
+    lines = raw.splitlines()
+    for index in (line, (line or 0) - 1):  # the parser may point at the next line
+        if index is None or not 0 <= index < len(lines):
+            continue
+        match = _KEY_VALUE.match(lines[index])
+        if match and ": " in match.group(2) and match.group(2)[0] not in "\"'[{":
+            value = match.group(2).replace("\\", "\\\\").replace('"', '\\"')
+            return f'write the value in double quotes: {match.group(1)}: "{value}"'
+    return "check indentation, colons and quotes"
 
 
 def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
@@ -385,7 +421,7 @@ def _field_hint(field_name: str) -> str | None:
         "hashtags": "write a list such as [HumasBergerakBersama, Pemasyarakatan]",
         "channels": "write a list of account or network names, e.g. [x, mastodon]",
         "link": "write the full address starting with https://",
-        "at": "e.g. 2024-09-24 10:00 WIB",
+        "at": "e.g. at: 2026-12-10 10.00 WIB, or at: besok 09.00",
     }.get(field_name.split(".")[0])
 
 

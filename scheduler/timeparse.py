@@ -1,16 +1,20 @@
 """Times as PR staff write them, and as the database keeps them.
 
-Staff write local times ("2024-09-24 10:00 WIB", "besok 09:00" is *not* supported on
-purpose: an ambiguous time is worse than an error). The database keeps aware UTC
-(SQLModel's ``UTCDateTime`` refuses naive values, which catches zone bugs early);
-every time shown to a person is converted back to the author's zone with its
-abbreviation, because Indonesia has three zones and no daylight saving.
+Officers write times the Indonesian way: "Selasa, 24 September 2024 pukul 10.00 WIB",
+"10/12/2026 10.00" (day first, a dot between hours and minutes), "besok 09.00",
+"Jumat 07.30", "+30 menit"; ISO 8601 works too. The grammar is closed and strict: a date
+without a time of day, a time already past today, a weekday that does not match its date,
+or anything else it cannot read exactly is an error that says what is accepted, never a
+guess. The database keeps aware UTC (SQLModel's ``UTCDateTime`` refuses naive values,
+which catches zone bugs early); every time shown to a person is converted back to the
+author's zone with its abbreviation, because Indonesia has three zones and no daylight
+saving.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ZONE = "Asia/Jakarta"
@@ -23,11 +27,39 @@ ZONE_ABBREVIATIONS: dict[str, str] = {
     "UTC": "UTC",
     "Z": "UTC",
 }
+#: UTC offsets of the three Indonesian zones, so "+08:00" is shown back as WITA.
+_OFFSET_ZONES = {timedelta(hours=7): "Asia/Jakarta", timedelta(hours=8): "Asia/Makassar",
+                 timedelta(hours=9): "Asia/Jayapura", timedelta(0): "UTC"}
 
-_RELATIVE = re.compile(r"^\+\s*(\d+)\s*(m|min|h|d)$", re.IGNORECASE)
-_LOCAL = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2})?)(?:\s*([A-Za-z][A-Za-z_/+-]*))?$"
-)
+MONTHS: dict[str, int] = {}
+for _number, _names in enumerate((
+        "januari jan january", "februari feb pebruari february", "maret mar march",
+        "april apr", "mei may", "juni jun june", "juli jul july",
+        "agustus agu agt ags aug august", "september sep sept",
+        "oktober okt oct october", "november nov nop", "desember des dec december"), 1):
+    MONTHS.update(dict.fromkeys(_names.split(), _number))
+WEEKDAYS: dict[str, int] = {}
+for _number, _names in enumerate((
+        "senin monday mon", "selasa tuesday tue", "rabu wednesday wed",
+        "kamis thursday thu", "jumat jum'at friday fri", "sabtu saturday sat",
+        "minggu ahad sunday sun"), 0):
+    WEEKDAYS.update(dict.fromkeys(_names.split(), _number))
+_DAY_WORDS = {"hari ini": 0, "today": 0, "besok": 1, "tomorrow": 1, "lusa": 2}
+_UNITS = {"m": "minutes", "min": "minutes", "menit": "minutes", "h": "hours", "j": "hours",
+          "jam": "hours", "d": "days", "hari": "days", "w": "weeks", "minggu": "weeks",
+          "pekan": "weeks"}
+
+_RELATIVE = re.compile(r"\+\s*(\d{1,4})\s*([a-z]+)", re.IGNORECASE)
+_WEEKDAY = re.compile(r"([a-z']+)\s*(?:,\s*|\s+)", re.IGNORECASE)
+_DATE = re.compile(
+    r"(?P<iso>(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2}))(?=[\sT,]|$)"
+    r"|(?P<dd>\d{1,2})[/.-](?P<dm>\d{1,2})[/.-](?P<dy>\d{4})(?=[\s,]|$)"
+    r"|(?P<nd>\d{1,2})\s+(?P<nm>[a-z]+)\.?\s+(?P<ny>\d{4})(?=[\s,]|$)"
+    r"|(?P<word>hari ini|today|besok|tomorrow|lusa)(?=[\s,]|$)", re.IGNORECASE)
+_BEFORE_TIME = re.compile(r"(?:\s*,)?(?:\s*(?:pukul|pkl\.?|jam|at)\s+|\s+|T)",
+                          re.IGNORECASE)
+_TIME = re.compile(r"(?P<h>\d{1,2})[.:](?P<m>\d{2})(?:[.:](?P<s>\d{2}))?(?=\s|$|[+-]|Z)")
+_ZONE = re.compile(r"\s*(?P<zone>[A-Za-z][A-Za-z_/+-]*|[+-]\d{2}:?\d{2})$")
 
 
 class TimeParseError(ValueError):
@@ -35,8 +67,11 @@ class TimeParseError(ValueError):
 
 
 ACCEPTED_FORMATS = (
-    "'2024-09-24 10:00 WIB' (WIB, WITA, WIT or an IANA zone such as Asia/Makassar), "
-    "ISO 8601 with offset '2024-09-24T10:00:00+07:00', 'now', or '+30m' / '+2h' / '+1d'"
+    "'2026-12-10 10.00 WIB', '10 Desember 2026 10.00 WITA', 'Kamis, 10 Desember 2026 pukul "
+    "10.00 WIB', '10/12/2026 10:00' (day first), 'besok 09.00', 'lusa 09.00', 'Jumat 07.30' "
+    "(the coming Friday), '+30 menit' / '+2 jam' / '+1 hari', ISO 8601 "
+    "'2026-12-10T10:00:00+07:00', or 'now' (WIB, WITA, WIT, an offset or an IANA zone such "
+    "as Asia/Makassar; without one, the account's zone)"
 )
 
 
@@ -63,35 +98,132 @@ def parse_when(text: str | datetime, default_zone: str = DEFAULT_ZONE,
         if text.tzinfo is None:
             return text.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
         return text.astimezone(UTC), default_zone
-    raw = str(text).strip()
+    raw = " ".join(str(text).split())
     if not raw:
         raise TimeParseError(f"empty time; accepted: {ACCEPTED_FORMATS}")
-    if raw.lower() == "now":
+    if raw.lower() in ("now", "sekarang"):
         return now, default_zone
-    if match := _RELATIVE.match(raw):
-        amount, unit = int(match.group(1)), match.group(2).lower()
-        delta = {"m": timedelta(minutes=amount), "min": timedelta(minutes=amount),
-                 "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
-        return now + delta, default_zone
-    if match := _LOCAL.match(raw):
-        day, clock, zone_name = match.groups()
-        if zone_name and zone_name.upper() not in ZONE_ABBREVIATIONS and "/" not in zone_name:
-            raise TimeParseError(
-                f"unknown time zone {zone_name!r} in {raw!r}; use WIB, WITA, WIT or an IANA name"
-            )
-        zone_key = ZONE_ABBREVIATIONS.get((zone_name or "").upper(), zone_name or default_zone)
-        tz = zone(zone_key)
-        seconds = "" if clock.count(":") == 2 else ":00"
-        try:
-            local = datetime.fromisoformat(f"{day}T{clock}{seconds}")
-        except ValueError as exc:
-            raise TimeParseError(f"{raw!r} is not a valid date and time: {exc}") from exc
-        return local.replace(tzinfo=tz).astimezone(UTC), zone_key
+    if match := _RELATIVE.fullmatch(raw):
+        amount, unit = int(match.group(1)), _UNITS.get(match.group(2).lower())
+        if unit is None:
+            raise TimeParseError(f"unknown unit {match.group(2)!r} in {raw!r}; use menit, "
+                                 "jam, hari or minggu (m, h, d, w)")
+        return now + timedelta(**{unit: amount}), default_zone
+    return _parse_written(raw, default_zone, now)
+
+
+def _parse_written(raw: str, default_zone: str, now: datetime) -> tuple[datetime, str]:
+    """``[weekday,] [date | hari ini | besok | lusa] [pukul] HH.MM[:SS] [zone]``."""
+    rest, weekday = raw, None
+    if (match := _WEEKDAY.match(rest)) and match.group(1).lower() in WEEKDAYS:
+        weekday, rest = WEEKDAYS[match.group(1).lower()], rest[match.end():]
+    elif rest.lower() in WEEKDAYS or rest.lower().split(" ")[0] in WEEKDAYS:
+        weekday, rest = WEEKDAYS[rest.lower().split(" ")[0]], rest.partition(" ")[2]
+    day, day_offset = None, None
+    if match := _DATE.match(rest):
+        day, day_offset = _date_of(match, raw), None
+        if match.group("word"):
+            day, day_offset = None, _DAY_WORDS[match.group("word").lower()]
+        rest = rest[match.end():]
+        if match := _BEFORE_TIME.match(rest):
+            rest = rest[match.end():]
+    elif match := re.match(r"(?:pukul|pkl\.?|jam|at)\s+", rest, re.IGNORECASE):
+        rest = rest[match.end():]
+    clock = _TIME.match(rest)
+    if clock is None:
+        if day is not None and (":" in rest or rest.startswith("T")):
+            return _iso(raw, default_zone)  # e.g. fractional seconds
+        if day is not None or day_offset is not None or weekday is not None:
+            raise TimeParseError(f"{raw!r} has no time of day; write the hour too, e.g. "
+                                 "'2026-12-10 09.00 WIB' or 'besok 09.00'")
+        return _iso(raw, default_zone)
+    rest = rest[clock.end():]
+    zone_key, tz = _zone_of(rest, raw, default_zone)
+    try:
+        at_time = time(int(clock["h"]), int(clock["m"]), int(clock["s"] or 0))
+    except ValueError as exc:
+        raise TimeParseError(f"{raw!r}: no such time of day ({clock.group(0)}); hours "
+                             "00–23, minutes 00–59") from exc
+    today = now.astimezone(tz).date()
+    if day is None:
+        day = _coming_day(today, at_time, tz, now, weekday, day_offset, raw)
+    elif weekday is not None and day.weekday() != weekday:
+        raise TimeParseError(f"{raw!r}: {day:%Y-%m-%d} is a {_day_name(day.weekday())}, not a "
+                             f"{_day_name(weekday)}; correct the date or the day name")
+    return datetime.combine(day, at_time, tzinfo=tz).astimezone(UTC), zone_key
+
+
+def _day_name(weekday: int) -> str:
+    return next(name for name, number in WEEKDAYS.items() if number == weekday).capitalize()
+
+
+def _date_of(match: re.Match[str], raw: str) -> date | None:
+    if match.group("word"):
+        return None
+    if match.group("iso"):
+        y, m, d = match.group("iy", "im", "id")
+    elif match.group("dd"):
+        d, m, y = match.group("dd", "dm", "dy")
+    else:
+        d, y = match.group("nd", "ny")
+        month = MONTHS.get(match.group("nm").lower())
+        if month is None:
+            raise TimeParseError(f"{raw!r}: unknown month {match.group('nm')!r}; write it "
+                                 "in full, e.g. 'Desember' (or 'Des')")
+        m = str(month)
+    try:
+        return date(int(y), int(m), int(d))
+    except ValueError as exc:
+        raise TimeParseError(f"{raw!r} is not a date on the calendar: {exc}") from exc
+
+
+def _coming_day(today: date, at_time: time, tz: tzinfo, now: datetime, weekday: int | None,
+                day_offset: int | None, raw: str) -> date:
+    """The day of a time written without a date: today, besok, lusa or a day name."""
+    if day_offset is not None:
+        return today + timedelta(days=day_offset)
+    if weekday is not None:  # the coming one: today if its time is still ahead
+        ahead = (weekday - today.weekday()) % 7
+        if ahead == 0 and datetime.combine(today, at_time, tzinfo=tz) <= now:
+            ahead = 7
+        return today + timedelta(days=ahead)
+    if datetime.combine(today, at_time, tzinfo=tz) <= now:
+        raise TimeParseError(f"{raw!r} today is already past; write 'besok {raw}' or a date")
+    return today
+
+
+def _zone_of(rest: str, raw: str, default_zone: str) -> tuple[str, tzinfo]:
+    """The zone written after the time (or the default), as (name shown back, tzinfo)."""
+    if not rest.strip():
+        return default_zone, zone(default_zone)
+    match = _ZONE.fullmatch(rest)
+    if match is None:
+        raise TimeParseError(f"cannot read {raw!r} as a time; accepted: {ACCEPTED_FORMATS}")
+    name = match.group("zone")
+    if name[0] in "+-":
+        sign = 1 if name[0] == "+" else -1
+        digits = name[1:].replace(":", "")
+        offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        if key := _OFFSET_ZONES.get(offset):
+            return key, zone(key)
+        return default_zone, timezone(offset)
+    if name.upper() not in ZONE_ABBREVIATIONS and "/" not in name:
+        raise TimeParseError(f"unknown time zone {name!r} in {raw!r}; use WIB, WITA, WIT "
+                             "or an IANA name")
+    key = ZONE_ABBREVIATIONS.get(name.upper(), name)
+    return key, zone(key)
+
+
+def _iso(raw: str, default_zone: str) -> tuple[datetime, str]:
+    """Anything else must be a full ISO 8601 time (a bare date is not: it has no hour)."""
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError as exc:
         raise TimeParseError(
             f"cannot read {raw!r} as a time; accepted: {ACCEPTED_FORMATS}") from exc
+    if "T" not in raw.upper() and " " not in raw:
+        raise TimeParseError(f"{raw!r} has no time of day; write the hour too, e.g. "
+                             "'2026-12-10 09.00 WIB'")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
     return parsed.astimezone(UTC), default_zone
@@ -115,7 +247,7 @@ def utcnow() -> datetime:
 
 
 def show(stored: datetime | None, zone_name: str = DEFAULT_ZONE) -> str:
-    """A stored time in the author's zone with its abbreviation: '2024-09-24 10:00 WIB'."""
+    """A stored time in the author's zone with its abbreviation: '2026-12-10 10:00 WIB'."""
     if stored is None:
         return "-"
     local = from_db(stored).astimezone(zone(zone_name))

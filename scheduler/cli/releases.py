@@ -73,8 +73,8 @@ def init(directory: Path, force: bool) -> None:
 @click.argument("sources", metavar="FILE|- [FILE…]", nargs=-1, required=True,
                 help="Release files (.md, .txt, .docx), or - for standard input. Several "
                 "files are queued together, all or none.")
-@click.option("--at", help="When: '2024-09-24 10:00 WIB', ISO 8601 with offset, 'now', '+2h'. "
-              "Overrides the front matter.")
+@click.option("--at", help="When: '2026-12-10 10.00 WIB', 'besok 09.00', 'Jumat 07.30', "
+              "'+2 jam', 'now'. Overrides the front matter.")
 @click.option("--channels", help="Comma-separated account or network names (default: front "
               "matter, else all).")
 @click.option("--next-slot", is_flag=True, help="Use the accounts' next posting slot (the "
@@ -380,7 +380,8 @@ def cancel(target: str) -> None:
 
 @app.command()
 @click.argument("target", metavar="ID", help="Release id, or ID/ACCOUNT.")
-@click.option("--at", required=True, help="The new time, e.g. '2024-09-25 09:00 WITA'.")
+@click.option("--at", required=True,
+              help="The new time, e.g. 'besok 09.00' or '10/12/2026 10.00 WITA'.")
 def reschedule(target: str, at: str) -> None:
     """Move a release's pending (or missed/failed) posts to a new time."""
     from datetime import UTC, datetime

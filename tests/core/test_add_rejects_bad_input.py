@@ -28,8 +28,20 @@ CASES = {
         "---\ntitle: Judul\nat: 2020-01-01 10:00 WIB\n---\nIsi rilis.\n",
         ["bad.md", "at", "in the past"]),
     "unparseable time": (
+        "---\ntitle: Judul\nat: kapan-kapan\n---\nIsi rilis.\n",
+        ["bad.md", "at", "cannot read 'kapan-kapan'", "besok 09.00"]),
+    "day without an hour": (
         "---\ntitle: Judul\nat: besok pagi\n---\nIsi rilis.\n",
-        ["bad.md", "at", "cannot read 'besok pagi'"]),
+        ["bad.md", "at", "'besok pagi' has no time of day"]),
+    "date without a time of day": (
+        "---\ntitle: Judul\nat: 2099-01-01\n---\nIsi rilis.\n",
+        ["bad.md", "at", "no time of day"]),
+    "weekday that does not match the date": (
+        "---\ntitle: Judul\nat: Senin, 1 Januari 2099 pukul 10.00 WIB\n---\nIsi rilis.\n",
+        ["bad.md", "at", "is a Kamis, not a Senin"]),
+    "headline with an unquoted colon": (
+        "---\ntitle: Kalapas: Kami Siap\n---\nIsi rilis.\n",
+        ["bad.md", "front matter (line 2)", 'title: "Kalapas: Kami Siap"']),
     "unknown zone": (
         "---\ntitle: Judul\nat: 2099-01-01 10:00 CEST\n---\nIsi rilis.\n",
         ["bad.md", "at", "unknown time zone 'CEST'"]),

@@ -188,3 +188,15 @@ def test_an_image_larger_than_the_cap_is_refused(tmp_path: Path):
     path.write_text("---\ntitle: Judul\nimages: [raksasa.jpg]\n---\nIsi.\n", encoding="utf-8")
     with pytest.raises(ReleaseError, match=r"foto\.md: images\[0\]\.path: 'raksasa\.jpg' has"):
         releases.load(path)
+
+
+@pytest.mark.parametrize(("written", "instant"), [
+    ("10:00", datetime(2026, 12, 7, 3, 0, tzinfo=UTC)),  # YAML 1.1 would read 600 (base 60)
+    ("2026-12-10 10:00:00", datetime(2026, 12, 10, 3, 0, tzinfo=UTC)),  # not a naive stamp
+    ("besok 09.00", datetime(2026, 12, 8, 2, 0, tzinfo=UTC)),
+])
+def test_an_unquoted_time_in_the_front_matter_stays_a_time(tmp_path: Path, written, instant):
+    monday_morning = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # 08:00 WIB
+    doc = releases.parse_text(f"---\ntitle: T\nat: {written}\n---\nIsi.\n", source="r.md",
+                              base_dir=tmp_path, now=monday_morning)
+    assert doc.at == instant
