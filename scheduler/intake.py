@@ -65,29 +65,8 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
     now = now or datetime.now(UTC)
     accounts = select_accounts(settings, channels or doc.channels,
                                source=doc.source if not channels else "--channels")
-    zone = doc.zone
-    if at is not None:
-        try:
-            due, zone = parse_when(at, default_zone=settings.timezone, now=now)
-        except TimeParseError as exc:
-            raise ReleaseError("--at", None, str(exc)) from exc
-        field_source = "--at"
-    elif next_slot:
-        from scheduler.cron import next_slot_for
-
-        without = [a.name for a in accounts if not a.slots]
-        if without:
-            raise ConfigError(f"--next-slot: account(s) {', '.join(without)} have no posting "
-                              "slots", hint="add e.g. slots = \"Mon-Fri 08:00,12:00\" to "
-                                            "each account, or give --at")
-        due = max(next_slot_for(a, now) for a in accounts)
-        zones = {a.timezone for a in accounts}
-        zone = zones.pop() if len(zones) == 1 else settings.timezone  # the slots' own zone
-        field_source = "--next-slot"
-    elif doc.at is not None:
-        due, field_source = doc.at, f"{doc.source}: at"
-    else:
-        due, field_source = now, "now"
+    due, zone, field_source = _when(doc, settings, accounts, at=at, next_slot=next_slot,
+                                    now=now)
     if due < now - PAST_TOLERANCE:
         raise ReleaseError(field_source, None,
                            f"{show(due, zone)} is in the past (now {show(now, zone)})",
@@ -98,6 +77,53 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
     _preflight(doc, accounts, variants)
     return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone,
                 notes=notes)
+
+
+def _when(doc: ReleaseDoc, settings: Settings, accounts: list[AccountSettings], *,
+          at: str | None, next_slot: bool, now: datetime) -> tuple[datetime, str, str]:
+    """When the release goes out: (instant, zone shown back, where the time came from).
+    Never "now" unless someone asked for it: a file without a time was published at once."""
+    if at is not None:
+        try:
+            due, zone = parse_when(at, default_zone=settings.timezone, now=now)
+        except TimeParseError as exc:
+            raise ReleaseError("--at", None, str(exc)) from exc
+        return due, zone, "--at"
+    if doc.at is not None and not next_slot:
+        return doc.at, doc.zone, f"{doc.source}: at"
+    if doc.repeat is not None and not next_slot:  # the series starts at its first occurrence
+        from scheduler.cron import occurrences
+
+        first = next(iter(occurrences(doc.repeat, doc.zone, now, now + timedelta(days=366))),
+                     None)
+        if first is None:
+            raise ReleaseError(doc.source, "repeat", f"{doc.repeat!r} never falls within a year",
+                               hint="check the day and month fields, or give 'at:'")
+        return first, doc.zone, f"{doc.source}: repeat"
+    if next_slot or settings.default_when == "next-slot":
+        source = "--next-slot" if next_slot else f"{settings.config_file or 'settings'}: " \
+                                                  "default_when"
+        return (*_next_slot(accounts, settings, now, source), source)
+    if settings.default_when == "now":
+        return now, settings.timezone, "now"
+    raise ReleaseError(doc.source, "at", "no time given, and Siar publishes nothing at once "
+                       "unless asked", hint="add a line 'at: besok 09.00' to the front matter, "
+                       "or give --at TIME, --next-slot or --now")
+
+
+def _next_slot(accounts: list[AccountSettings], settings: Settings, now: datetime,
+               source: str) -> tuple[datetime, str]:
+    """The latest of the accounts' next posting slots, so all go out together."""
+    from scheduler.cron import next_slot_for
+
+    without = [a.name for a in accounts if not a.slots]
+    if without:
+        raise ConfigError(f"{source}: account(s) {', '.join(without)} have no posting "
+                          "slots", hint="add e.g. slots = \"Mon-Fri 08:00,12:00\" to "
+                                        "each account, or give --at")
+    due = max(next_slot_for(a, now) for a in accounts)
+    zones = {a.timezone for a in accounts}
+    return due, zones.pop() if len(zones) == 1 else settings.timezone  # the slots' own zone
 
 
 def _preflight(doc: ReleaseDoc, accounts: list[AccountSettings],

@@ -163,6 +163,8 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; default: SQLite file in $SIAR_HOME or ~/.local/share/siar",
     )
     timezone: str = DEFAULT_ZONE
+    #: when a release without a time goes out; unset: `siar add` refuses it
+    default_when: Literal["now", "next-slot"] | None = None
     dry_run: bool = False
     templates_dir: Path | None = None
     node_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")

@@ -79,13 +79,20 @@ def init(directory: Path, force: bool) -> None:
               "matter, else all).")
 @click.option("--next-slot", is_flag=True, help="Use the accounts' next posting slot (the "
               "latest of them, so all go out together).")
+@click.option("--now", "at_once", is_flag=True, help="Publish as soon as the daemon can "
+              "(same as --at now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the queued posts as JSON.")
 def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slot: bool,
-        as_json: bool) -> None:
-    """Queue releases: one post per account, composed now, published at its time."""
+        at_once: bool, as_json: bool) -> None:
+    """Queue releases: one post per account, composed now, published at its time (the
+    release's 'at:', or --at / --next-slot / --now; a release without a time is refused)."""
     from scheduler import intake
     from scheduler.media_store import MediaStore
 
+    if sum((at is not None, next_slot, at_once)) > 1:
+        raise SiarError("give one of --at, --next-slot and --now",
+                        hint="they all say when; keep the one you mean")
+    at = "now" if at_once else at
     if sources.count("-") > 1:
         raise SiarError("standard input (-) can be read only once",
                         hint="name the other releases by their files")
@@ -198,7 +205,7 @@ def _print_summary(ids: list[int], plans: list[Any], posts: int) -> None:
     if warned:
         console.print(f"  [yellow]{warned} post(s) with warnings[/]: "
                       "`siar preview ID` shows them")
-    console.print("  `siar list` shows every post; `--json` prints them all")
+    console.print("  `siar queue` shows every post; `--json` prints them all")
 
 
 @app.command()
@@ -327,11 +334,13 @@ def show_release(target: str, as_json: bool) -> None:
     posts = [p for p in posts if account is None or p.account == account]
     attempts = queries.attempts_for(state.engine, [p.id for p in posts])
     zone = release.zone
+    upcoming = _next_occurrences(release.repeat, zone) if release.repeat else []
     if as_json:
         print_json({
             "id": release.id, "title": release.title, "source": release.source,
             "due_at": iso(release.due_at, zone), "zone": zone, "hashtags": release.hashtags,
-            "link": release.link,
+            "link": release.link, "repeat": release.repeat,
+            "next_occurrences": [iso(t, zone) for t in upcoming],
             "posts": [{
                 "id": f"{release.id}/{p.account}", "account": p.account, "channel": p.network,
                 "status": p.status, "attempts": p.attempt, "remote_id": p.remote_id,
@@ -346,6 +355,9 @@ def show_release(target: str, as_json: bool) -> None:
         return
     console.print(f"[bold]{release.id}[/] “{escape(release.title)}”  due "
                   f"{show(release.due_at, zone)}  from {escape(release.source)}")
+    if release.repeat:
+        console.print(f"  repeats [bold]{escape(release.repeat)}[/]; next: "
+                      + ", ".join(show(t, zone) for t in upcoming), highlight=False)
     for post in posts:
         style = STATUS_STYLE.get(post.status, "")
         console.print(f"\n  [bold]{release.id}/{post.account}[/] ({post.network}) "
@@ -376,6 +388,16 @@ def cancel(target: str) -> None:
                         hint="'siar show ID' shows each post's status")
     done = queue.cancel(state.engine, ids)
     console.print(f"cancelled {len(done)} post(s) of release {release_id}")
+
+
+def _next_occurrences(rule: str, zone: str, count: int = 3) -> list[Any]:
+    from datetime import UTC, datetime, timedelta
+    from itertools import islice
+
+    from scheduler.cron import occurrences
+
+    now = datetime.now(UTC)
+    return list(islice(occurrences(rule, zone, now, now + timedelta(days=366)), count))
 
 
 @app.command()

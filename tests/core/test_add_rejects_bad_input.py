@@ -146,7 +146,7 @@ def test_an_image_instagram_would_need_changed_is_refused_at_queue_time(workspac
                       'public_media_base_url = "https://lapas.example.go.id/media" }\n')
     write(workspace, "foto.md", "---\ntitle: Judul\nchannels: [ig-lapas]\n"
                                 "images: [{path: tinggi.png, alt: Foto}]\n---\nIsi.\n")
-    result = siar("add", "foto.md")
+    result = siar("add", "foto.md", "--now")
     assert result.code == 1
     message = " ".join(result.err.split())
     assert "images[0]" in message and "ig-lapas" in message
