@@ -91,6 +91,7 @@ state = State()
               show_envvar=True,
               help="TOML settings file (default: ./siar.toml, then ~/.config/siar/siar.toml).")
 @click.option("--verbose", "-v", is_flag=True, help="Log what the daemon does.")
+@click.version_option(package_name="siar", message="siar %(version)s")
 def app(config: Path | None, verbose: bool) -> None:
     """Siar — schedule one press release to every channel, on time, never twice."""
     state.config = config

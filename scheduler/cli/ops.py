@@ -5,12 +5,14 @@ from __future__ import annotations
 import gc
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from scheduler.cli import app, console, print_json, state
 from scheduler.cli.accounts import accounts_group, warn_about_exposed_secrets
+from scheduler.errors import SiarError
 
 if TYPE_CHECKING:  # imported when used: the CLI's start-up stays short
     from scheduler.status import Undelivered
@@ -220,13 +222,34 @@ def db_upgrade(revision: str) -> None:
 
 @db_group.command("downgrade")
 @click.argument("revision", help="Target revision, e.g. base.")
-def db_downgrade(revision: str) -> None:
-    """Revert migrations down to REVISION."""
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_downgrade(revision: str, yes: bool) -> None:
+    """Revert migrations down to REVISION (drops what newer revisions added: back up first)."""
     from scheduler import db
 
     engine = db.make_engine(state.settings.database_url)
+    question = (f"revert the database from {db.current_revision(engine) or 'base'} down to "
+                f"{revision}? Columns and tables added since are dropped, with their data")
+    try:
+        confirmed = yes or click.confirm(question, err=True)
+    except click.Abort:  # no terminal to answer on (a script, a service)
+        confirmed = False
+    if not confirmed:
+        raise SiarError("downgrade not confirmed; nothing was changed",
+                        hint="back up the database first; --yes skips the question")
     db.downgrade(engine, revision)
     console.print(f"database at revision {db.current_revision(engine) or 'base'}")
+
+
+@db_group.command("backup")
+@click.argument("target", type=click.Path(path_type=Path), metavar="FILE")
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def db_backup(target: Path, force: bool) -> None:
+    """Write a consistent copy of the SQLite database to FILE, safe while daemons run."""
+    from scheduler.backup import backup
+
+    backup(state.settings.database_url, target, overwrite=force)
+    console.print(f"backed up to [bold]{target}[/]")
 
 
 @db_group.command("current")

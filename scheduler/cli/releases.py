@@ -121,8 +121,12 @@ def _print_plan_notes(plan: Any, *, name_source: bool = False) -> None:
 
 
 def _warn_missing_secrets(plans: list[Any]) -> None:
-    """Once per account, however many releases it takes."""
+    """Once per account, however many releases it takes; never in a rehearsal deployment
+    (``dry_run = true``), which needs no secrets."""
     from scheduler import intake
+
+    if state.settings.dry_run:
+        return
 
     accounts = {a.name: a for plan in plans for a in plan.accounts}
     for account, variables in intake.missing_secrets(state.settings,
