@@ -104,3 +104,12 @@ def row_counts(workspace: Path) -> dict[str, int]:
                                       ("attempt", Attempt))}
     engine.dispose()
     return counts
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, workspace: Path,
+             monkeypatch: pytest.MonkeyPatch) -> str:
+    """The database the CLI uses: the workspace's SQLite file, or a fresh PostgreSQL one."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("SIAR_DATABASE_URL", request.getfixturevalue("pg_database_url"))
+    return str(request.param)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 COMMANDS = ["init", "add", "preview", "count", "queue", "show", "cancel", "reschedule",
-            "history", "accounts", "daemon", "status", "resolve", "db"]
+            "history", "report", "accounts", "daemon", "status", "resolve", "db"]
 
 
 def summaries(help_text: str) -> dict[str, str]:
@@ -49,7 +49,8 @@ def test_arguments_and_options_are_explained(workspace, siar):
 
 def test_subcommand_groups_list_their_commands(workspace, siar):
     assert listed_commands(siar("accounts", "--help").out) == ["check", "refresh", "resume"]
-    assert listed_commands(siar("db", "--help").out) == ["upgrade", "downgrade", "backup", "current"]
+    assert listed_commands(siar("db", "--help").out) == ["upgrade", "downgrade", "backup",
+                                                         "current"]
 
 
 def test_no_arguments_shows_the_help_on_stdout_as_a_usage_error(workspace, siar):

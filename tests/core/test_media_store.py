@@ -23,15 +23,6 @@ from tests.fakes.mastodon import FakeMastodon
 TOKEN = "mstdn-media-store-token-4f1e"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, workspace: Path,
-             monkeypatch: pytest.MonkeyPatch) -> str:
-    """The database the CLI uses: the workspace's SQLite file, or a fresh PostgreSQL one."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("SIAR_DATABASE_URL", request.getfixturevalue("pg_database_url"))
-    return str(request.param)
-
-
 def photo(path: Path, colour: str, size: tuple[int, int] = (640, 480)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", size, colour).save(path)

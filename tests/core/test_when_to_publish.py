@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 from tests.core.conftest import row_counts
@@ -70,4 +71,4 @@ def test_show_names_the_rule_of_a_recurring_release_and_its_next_three_times(wor
     assert data["repeat"] == "30 7 * * FRI"
     fridays = [datetime.fromisoformat(t) for t in data["next_occurrences"]]
     assert len(fridays) == 3 and all((t.weekday(), t.hour) == (4, 7) for t in fridays)
-    assert [(b - a).days for a, b in zip(fridays, fridays[1:])] == [7, 7]
+    assert [(b - a).days for a, b in pairwise(fridays)] == [7, 7]
