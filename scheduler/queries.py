@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, select
 from sqlalchemy.engine import Engine
@@ -110,10 +110,22 @@ def attempts_for(engine: Engine, post_ids: Sequence[int]) -> dict[int, list[Atte
     return grouped
 
 
-def history(engine: Engine, *, limit: int = 50) -> list[tuple[Attempt, Post, Release]]:
+def history(engine: Engine, *, limit: int = 50, since: datetime | None = None,
+            until: datetime | None = None, outcomes: Sequence[str] = (),
+            accounts: Sequence[str] = ()) -> list[tuple[Attempt, Post, Release]]:
+    """The attempt log, newest first, optionally from ``since`` to before ``until`` (when
+    each attempt started), for some outcomes or accounts only."""
     query = (select(Attempt, Post, Release)
              .join(Post, Post.id == Attempt.post_id)
              .join(Release, Release.id == Post.release_id)
              .order_by(Attempt.id.desc()).limit(limit))
+    if since is not None:
+        query = query.where(Attempt.started_at >= since)
+    if until is not None:
+        query = query.where(Attempt.started_at < until)
+    if outcomes:
+        query = query.where(Attempt.outcome.in_(list(outcomes)))
+    if accounts:
+        query = query.where(Post.account.in_(list(accounts)))
     with session(engine) as s:
         return [(a, p, r) for a, p, r in s.execute(query).all()]

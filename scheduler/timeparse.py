@@ -49,7 +49,7 @@ _UNITS = {"m": "minutes", "min": "minutes", "menit": "minutes", "h": "hours", "j
           "jam": "hours", "d": "days", "hari": "days", "w": "weeks", "minggu": "weeks",
           "pekan": "weeks"}
 
-_RELATIVE = re.compile(r"\+\s*(\d{1,4})\s*([a-z]+)", re.IGNORECASE)
+_RELATIVE = re.compile(r"([+-])\s*(\d{1,4})\s*([a-z]+)", re.IGNORECASE)
 _WEEKDAY = re.compile(r"([a-z']+)\s*(?:,\s*|\s+)", re.IGNORECASE)
 _DATE = re.compile(
     r"(?P<iso>(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2}))(?=[\sT,]|$)"
@@ -104,9 +104,10 @@ def parse_when(text: str | datetime, default_zone: str = DEFAULT_ZONE,
     if raw.lower() in ("now", "sekarang"):
         return now, default_zone
     if match := _RELATIVE.fullmatch(raw):
-        amount, unit = int(match.group(1)), _UNITS.get(match.group(2).lower())
+        sign, unit = (1 if match.group(1) == "+" else -1), _UNITS.get(match.group(3).lower())
+        amount = sign * int(match.group(2))  # "-7 hari": a week ago (siar history --since)
         if unit is None:
-            raise TimeParseError(f"unknown unit {match.group(2)!r} in {raw!r}; use menit, "
+            raise TimeParseError(f"unknown unit {match.group(3)!r} in {raw!r}; use menit, "
                                  "jam, hari or minggu (m, h, d, w)")
         return now + timedelta(**{unit: amount}), default_zone
     return _parse_written(raw, default_zone, now)

@@ -307,7 +307,12 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
     if not rows:
         console.print("the queue is empty" if not status else "no posts in that status")
         return
-    table = Table("id", "due", "status", "blocked", "network", "title", "note")
+    table = Table()
+    table.add_column("id", no_wrap=True)  # the ID staff type next: never cut
+    table.add_column("due", no_wrap=True)
+    for name in ("status", "blocked", "network", "title"):
+        table.add_column(name)
+    table.add_column("note", overflow="fold")
     for post, release in rows:
         style = STATUS_STYLE.get(post.status, "")
         note = escape(post.remote_url or (post.last_error or "")[:60])
@@ -434,16 +439,26 @@ def reschedule(target: str, at: str) -> None:
 
 
 @app.command()
-@click.option("--limit", default=50)
+@click.option("--limit", default=50, help="At most this many attempts.")
+@click.option("--since", help="From this time, e.g. '1/11/2026 00.00' or '-7 hari'.")
+@click.option("--until", help="Before this time, e.g. '2026-12-01 00.00'.")
+@click.option("--status", "outcomes", multiple=True,
+              help="Only attempts with this outcome, e.g. published (repeatable).")
+@click.option("--account", "accounts", multiple=True, help="Only this account (repeatable).")
+@click.option("--wide", is_flag=True, help="Full errors too (links are never cut).")
 @click.option("--json", "as_json", is_flag=True)
-def history(limit: int, as_json: bool) -> None:
+def history(limit: int, since: str | None, until: str | None, outcomes: tuple[str, ...],
+            accounts: tuple[str, ...], wide: bool, as_json: bool) -> None:
     """The attempt log, newest first: who published what, where, with what result."""
+    from rich.markup import escape
     from rich.table import Table
 
     from scheduler import queries
     from scheduler.timeparse import iso, show
 
-    rows = queries.history(state.engine, limit=limit)
+    rows = queries.history(state.engine, limit=limit, since=_moment(since, "--since"),
+                           until=_moment(until, "--until"), outcomes=outcomes,
+                           accounts=accounts)
     if as_json:
         print_json([{"post": f"{p.release_id}/{p.account}", "title": r.title,
                      "account": p.account, "channel": p.network, "attempt": a.attempt,
@@ -455,12 +470,30 @@ def history(limit: int, as_json: bool) -> None:
                     for a, p, r in rows])
         return
     if not rows:
-        console.print("nothing has been published yet")
+        console.print("nothing in the log for that" if since or until or outcomes or accounts
+                      else "nothing has been published yet")
         return
-    table = Table("when", "post", "network", "outcome", "url / error")
+    table = Table(box=None, padding=(0, 1))
+    table.add_column("when", no_wrap=True)
+    table.add_column("post", no_wrap=True)  # the ID staff type next: never cut
+    table.add_column("network")
+    table.add_column("outcome")
+    table.add_column("url / error", overflow="fold")  # a link is folded, never cut
     for a, p, r in rows:
         style = "green" if a.outcome in ("published", "dry_run") else "yellow"
+        error = a.error or ""
         table.add_row(show(a.finished_at or a.started_at, r.zone), f"{p.release_id}/{p.account}",
                       p.network, f"[{style}]{a.outcome or 'in flight'}[/]",
-                      a.remote_url or (a.error or "")[:80])
+                      escape(a.remote_url or (error if wide else error[:80])))
     console.print(table)
+
+
+def _moment(text: str | None, option: str) -> Any:
+    from scheduler.timeparse import TimeParseError, parse_when
+
+    if text is None:
+        return None
+    try:
+        return parse_when(text, default_zone=state.settings.timezone)[0]
+    except TimeParseError as exc:
+        raise SiarError(f"{option}: {exc}") from exc

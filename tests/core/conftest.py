@@ -76,6 +76,8 @@ def siar(workspace: Path, capsys: pytest.CaptureFixture[str],
 
     def run(*args: str, stdin: str | None = None) -> Result:
         cli.state.__init__()  # each invocation starts from scratch, like a new process
+        cli.console.__init__()  # (its width read from COLUMNS again)
+        cli.err_console.__init__(stderr=True)
         monkeypatch.setattr(sys, "argv", ["siar", *args])
         if stdin is not None:
             monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
