@@ -1,9 +1,11 @@
 """The secrets Siar knows, the ``.env`` file they may live in, and writing a secret there.
 
 One place knows every secret value: ``SIAR_SECRET_*`` variables of the environment and of
-``.env`` (``$SIAR_ENV_FILE``, else ``./.env``). Settings read secrets through it; logs, CLI
-error messages and alerts redact what :func:`secret_values` returns, so a token that exists
-only in ``.env`` is redacted like one in the environment.
+``.env`` (``$SIAR_ENV_FILE``; else ``./.env``; else the ``.env`` beside the config file, so
+that a service started from another folder finds the secrets kept with its ``siar.toml``).
+Settings read secrets through it; logs, CLI error messages and alerts redact what
+:func:`secret_values` returns, so a token that exists only in ``.env`` is redacted like one
+in the environment.
 
 ``.env`` is read by python-dotenv (``dotenv_values``, as pydantic-settings reads it too):
 values in single quotes decode only ``\\\\`` and ``\\'``, but ``${NAME}`` is expanded even
@@ -40,9 +42,27 @@ MIN_REDACTED = 4
 MAX_TOKEN = 4096
 
 
+#: the folder of the config file in use, set by ``load_settings``
+_config_folder: Path | None = None
+
+
+def read_beside(config_file: Path | None) -> None:
+    """Let the ``.env`` beside ``config_file`` be found when there is none in the working
+    directory (``SIAR_ENV_FILE`` still names one explicitly)."""
+    global _config_folder
+    _config_folder = config_file.resolve().parent if config_file is not None else None
+
+
 def env_file_path() -> Path:
-    """The ``.env`` file secrets are read from."""
-    return Path(os.environ.get("SIAR_ENV_FILE") or ".env")
+    """The ``.env`` file secrets are read from: ``$SIAR_ENV_FILE``, else ``./.env``, else
+    the one beside the config file (``./.env`` when neither exists: where one is written)."""
+    if named := os.environ.get("SIAR_ENV_FILE"):
+        return Path(named)
+    here = Path(".env")
+    if here.exists() or _config_folder is None:
+        return here
+    beside = _config_folder / ".env"
+    return beside if beside.exists() else here
 
 
 def dotenv() -> Mapping[str, str | None]:

@@ -277,8 +277,10 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
                 hint="check the TOML syntax (strings in quotes, [[accounts]] tables)") from exc
         check_known_keys(data, path)
     reading = _toml_data.set(data)
+    envfile.read_beside(path)
     try:
-        settings = Settings(**overrides)
+        # the .env file envfile chose (pydantic-settings alone would read ./.env only)
+        settings = Settings(_env_file=envfile.env_file_path(), **overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = ".".join(str(p) for p in error["loc"])

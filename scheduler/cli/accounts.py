@@ -102,10 +102,11 @@ def check_accounts(name: str | None, as_json: bool) -> None:
 
 @accounts_group.command("refresh")
 @click.argument("name", help="The account whose token to extend (e.g. Threads).")
-@click.option("--env-file", default=".env", envvar="SIAR_ENV_FILE", show_envvar=True,
+@click.option("--env-file", envvar="SIAR_ENV_FILE", show_envvar=True,
               type=click.Path(path_type=Path, dir_okay=False),
-              help="Where the new token is written.")
-def refresh_account(name: str, env_file: Path) -> None:
+              help="Where the new token is written (default: the .env secrets are read "
+                   "from).")
+def refresh_account(name: str, env_file: Path | None) -> None:
     """Extend a long-lived token that expires (Threads: 60 days) and store it in .env.
 
     Secrets live outside the database, so the new token goes where secrets are read from;
@@ -117,6 +118,7 @@ def refresh_account(name: str, env_file: Path) -> None:
     from scheduler.timeparse import show
 
     account = state.settings.account(name)
+    env_file = env_file or envfile.env_file_path()
     variable = account.secret_variable("access_token")
     # Checked before asking the network: a token it issues that cannot take effect, or
     # cannot be stored, would be reported as a success that is not one.

@@ -1,0 +1,57 @@
+"""Which .env is read: $SIAR_ENV_FILE, else ./.env, else the one beside the config file; one
+file, for secrets and settings alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scheduler.settings import load_settings
+
+CONFIG = '[[accounts]]\nname = "tg"\nnetwork = "telegram"\noptions = { chat_id = "@humas" }\n'
+VARIABLE = "SIAR_SECRET_TG_BOT_TOKEN"
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """/etc/siar-like folder with siar.toml and .env; the process runs elsewhere."""
+    for key in list(__import__("os").environ):
+        if key.startswith("SIAR_"):
+            monkeypatch.delenv(key)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "siar.toml").write_text(CONFIG, encoding="utf-8")
+    (etc / ".env").write_text(f"{VARIABLE}=123456:beside-the-config\nSIAR_DRY_RUN=true\n",
+                              encoding="utf-8")
+    elsewhere = tmp_path / "var"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    return etc
+
+
+def secret(settings) -> str | None:  # type: ignore[no-untyped-def]
+    return settings.secret(settings.account("tg"), "bot_token", required=False)
+
+
+def test_a_service_started_elsewhere_reads_the_env_beside_its_config(service: Path):
+    settings = load_settings(service / "siar.toml")
+    assert secret(settings) == "123456:beside-the-config" and settings.dry_run
+
+
+def test_an_env_in_the_working_directory_comes_first(service: Path):
+    Path(".env").write_text(f"{VARIABLE}=123456:working-directory\n", encoding="utf-8")
+    settings = load_settings(service / "siar.toml")
+    assert secret(settings) == "123456:working-directory"
+    assert not settings.dry_run  # one file is read, not two merged
+
+
+def test_siar_env_file_names_the_one_file_read(service: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch):
+    named = tmp_path / "named.env"
+    named.write_text(f"{VARIABLE}=123456:named\n", encoding="utf-8")
+    Path(".env").write_text("SIAR_DRY_RUN=true\n", encoding="utf-8")
+    monkeypatch.setenv("SIAR_ENV_FILE", str(named))
+    settings = load_settings(service / "siar.toml")
+    assert secret(settings) == "123456:named"
+    assert not settings.dry_run  # ./.env is not read as well
