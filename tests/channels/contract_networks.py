@@ -171,6 +171,21 @@ def _smtp_address(fake: Fake) -> str:
     return f"smtp://127.0.0.1:{fake.port}"
 
 
+def _container_network(adapter: type[Channel], fake: Callable[..., Fake], token: str,
+                       publish_edge: str, **more: Any) -> Contract:
+    """Instagram and Threads: a container is made, then published by ``publish_edge``
+    (the create: until then nothing shows)."""
+    def build(url: str, secrets: Mapping[str, str]) -> Channel:
+        return adapter(account(adapter.network, url, user_id=GRAPH_ID, poll_interval=0.01,
+                               poll_timeout=2), secrets)
+
+    return Contract(
+        adapter.network, lambda tmp: fake(token=f"{token}token123", user_id=GRAPH_ID), build,
+        {"access_token": f"{token}token123"}, posts=lambda running: len(running.published),
+        wrong_secrets={"access_token": f"{token}wrongtoken"},
+        create_path=f".*/{publish_edge}", throttle=_meta_throttle, **more)
+
+
 X_SECRETS = {"api_key": "xvz1evFS4wEEPTGEFPHBog", "api_secret": "kAcSOqF21Fu85e7zjz7ZN2U4",
              "access_token": "370773112-GmHxMAgYyLbNEtIKZeRNFsMK",
              "access_token_secret": "LswwdoUaIvS8ltyTt5jkRh4J50vUPVV"}
@@ -221,21 +236,9 @@ CONTRACTS: dict[str, Contract] = {c.network: c for c in [
         {"access_token": "EAAPageToken123"}, posts=lambda fake: len(fake.posts),
         wrong_secrets={"access_token": "EAAwrongtoken"},
         create_path=r".*/feed", throttle=_meta_throttle),
-    Contract(
-        "instagram", lambda tmp: InstagramFake(token="IGQWRtoken123", user_id=GRAPH_ID),
-        lambda url, secrets: InstagramChannel(account(
-            "instagram", url, user_id=GRAPH_ID, poll_interval=0.01, poll_timeout=2), secrets),
-        {"access_token": "IGQWRtoken123"}, posts=lambda fake: len(fake.published),
-        wrong_secrets={"access_token": "IGQWRwrongtoken"},
-        create_path=r".*/media_publish", throttle=_meta_throttle,
-        delivery=_with_public_photo),
-    Contract(
-        "threads", lambda tmp: ThreadsFake(token="THAAtoken123", user_id=GRAPH_ID),
-        lambda url, secrets: ThreadsChannel(account(
-            "threads", url, user_id=GRAPH_ID, poll_interval=0.01, poll_timeout=2), secrets),
-        {"access_token": "THAAtoken123"}, posts=lambda fake: len(fake.published),
-        wrong_secrets={"access_token": "THAAwrongtoken"},
-        create_path=r".*/threads_publish", throttle=_meta_throttle),
+    _container_network(InstagramChannel, InstagramFake, "IGQWR", "media_publish",
+                       delivery=_with_public_photo),
+    _container_network(ThreadsChannel, ThreadsFake, "THAA", "threads_publish"),
     Contract(
         "linkedin", lambda tmp: LinkedInFake(token="AQVlinkedintoken123"),
         lambda url, secrets: LinkedInChannel(account(

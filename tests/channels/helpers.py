@@ -14,16 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.base import (
-    Channel,
-    Delivery,
-    InDoubt,
-    NotSent,
-    Outcome,
-    PartResult,
-    Variant,
-    watch_sends,
-)
+from channels import base
+from channels.base import Channel, Delivery, Outcome, PartResult, Variant
 from channels.variant import Media
 
 FIXED_DUE = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -69,11 +61,11 @@ def attempt(channel: Channel, delivery: Delivery) -> Attempt:
     """One publishing attempt as the dispatcher sees it (channels/base.py): an adapter
     that raises after its create request left leaves the post in doubt, before that it
     sent nothing."""
-    with watch_sends() as watch:
+    with base.watch_sends() as watch:
         try:
             outcome = channel.publish(delivery)
         except Exception as exc:
-            kind = InDoubt if watch.create_unsettled else NotSent
+            kind = base.InDoubt if watch.create_unsettled else base.NotSent
             return Attempt(kind(f"raised {exc!r}"), watch.creates, raised=True)
     return Attempt(outcome, watch.creates)
 

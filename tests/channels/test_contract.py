@@ -14,7 +14,7 @@ stays in its own test file; what each network does its own way is declared in
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -60,7 +60,7 @@ def contract_of(network: str) -> Contract:
 
 
 @pytest.fixture(scope="module")
-def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Fake]]:
+def fakes() -> Iterator[dict[str, Fake]]:
     """Each network's fake, started when a case first needs it, stopped at the end."""
     running: dict[str, Fake] = {}
     yield running
@@ -68,8 +68,12 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Fake]]
         fake.stop()
 
 
+StartFake = Callable[[Contract], Fake]
+
+
 @pytest.fixture
-def fake_of(fakes: dict[str, Fake], tmp_path_factory: pytest.TempPathFactory):
+def fake_of(fakes: dict[str, Fake], tmp_path_factory: pytest.TempPathFactory) -> StartFake:
+    """The network's running fake, with a clean slate."""
     def fake(entry: Contract) -> Fake:
         if entry.network not in fakes:
             assert entry.start is not None
@@ -110,13 +114,13 @@ def test_every_built_in_network_has_a_contract_entry() -> None:
         if not entry.http and entry.start is not None:
             assert "http" in entry.not_applicable, entry.network
         if entry.throttle is None and entry.start is not None:
-            assert "throttle" in entry.not_applicable or not entry.http, entry.network
+            assert "throttle" in entry.not_applicable, entry.network
 
 
 class Case:
     """One network's adapter and fake for one case."""
 
-    def __init__(self, network: str, fake_of, adapters: list[Channel]) -> None:
+    def __init__(self, network: str, fake_of: StartFake, adapters: list[Channel]) -> None:
         self.entry = contract_of(network)
         self.fake = fake_of(self.entry) if self.entry.start is not None else None
         self.adapters = adapters
@@ -134,7 +138,7 @@ class Case:
 
 
 @pytest.fixture
-def case(request: pytest.FixtureRequest, fake_of, adapters: list[Channel]) -> Case:
+def case(request: pytest.FixtureRequest, fake_of: StartFake, adapters: list[Channel]) -> Case:
     return Case(request.param, fake_of, adapters)
 
 
@@ -162,6 +166,8 @@ def test_no_answer_after_the_create_was_sent_is_in_doubt(case: Case) -> None:
     result = sent(case.channel(), case.entry.delivery())
 
     assert isinstance(result.outcome, InDoubt), result.outcome
+    if case.entry.http:
+        assert "after sending" in result.outcome.detail
     assert result.creates == 1
     assert case.posts() == 1  # it was applied: exactly why a resend is not safe
     assert_no_secret(result.outcome, case.entry.hidden())
@@ -213,6 +219,7 @@ def test_a_429_waits_as_retry_after_says(case: Case, throttling: FaultServer,
                                          fault: str) -> None:
     throttling.fault = fault
     throttling.wait_seconds = WAIT
+    throttling.received.clear()
 
     result = sent(case.channel(throttling.url), case.entry.delivery())
 
@@ -228,6 +235,8 @@ def test_a_server_error_on_the_create_means_what_the_adapter_documents(case: Cas
     result = sent(case.channel(), case.entry.delivery())
 
     assert isinstance(result.outcome, case.entry.server_error_means), result.outcome
+    if case.entry.http:
+        assert result.outcome.http_status == 503
     assert_no_secret(result.outcome, case.entry.hidden())
 
 
