@@ -25,7 +25,6 @@ from channels.base import (
     Rejected,
 )
 from channels.bluesky import BlueskyChannel, derive_rkey
-from channels.registry import load
 from scheduler.text.facets import facets as composer_facets
 from tests.channels.helpers import make_delivery as delivery_of
 from tests.fakes.bluesky import TID_PATTERN, FakeBluesky
@@ -307,10 +306,6 @@ def test_a_rate_limited_login_is_not_sent_with_the_reset_time(fake: FakeBluesky)
 
     assert isinstance(outcome, NotSent) and outcome.rate_limited
     assert outcome.retry_after is not None and 295 <= outcome.retry_after <= 300
-
-
-def test_the_adapter_is_found_through_its_entry_point() -> None:
-    assert load("bluesky") is BlueskyChannel
 
 
 def test_dry_run_needs_no_secrets_and_no_network() -> None:

@@ -117,6 +117,18 @@ def test_every_built_in_network_has_a_contract_entry() -> None:
             assert "throttle" in entry.not_applicable, entry.network
 
 
+@pytest.mark.parametrize("network", built_in())
+def test_the_adapter_is_found_by_its_entry_point_and_plans_without_secrets(
+        network: str) -> None:
+    entry = contract_of(network)
+
+    adapter = entry.build("https://humas.example.go.id", {})
+
+    assert type(adapter) is registry.load(network)
+    assert adapter.network == network
+    assert adapter.dry_run_requests(entry.delivery())  # dry run and preview need no secret
+
+
 class Case:
     """One network's adapter and fake for one case."""
 
@@ -230,7 +242,9 @@ def test_a_429_waits_as_retry_after_says(case: Case, throttling: FaultServer,
 
 @cases("network")
 def test_a_server_error_on_the_create_means_what_the_adapter_documents(case: Case) -> None:
-    case.entry.fail_create(case.fake)
+    # a careless server echoes what it was sent: no secret may reach the outcome
+    echo = " ".join(case.entry.hidden())
+    case.entry.fail_create(case.fake, 503, {"error": f"Service Unavailable: {echo}"})
 
     result = sent(case.channel(), case.entry.delivery())
 

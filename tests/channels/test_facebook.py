@@ -13,7 +13,6 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.facebook import FacebookChannel
 from channels.meta import DEFAULT_RATE_LIMIT_WAIT, RATE_LIMIT_CODES, classify, usage_wait_seconds
@@ -282,12 +281,6 @@ def test_a_bare_429_uses_the_business_use_case_wait():
 
 def test_success_is_no_outcome():
     assert classify(graph_response(200, {"id": "1"})) is None
-
-
-def test_the_adapter_is_found_through_its_entry_point_and_needs_no_secrets_to_exist():
-    assert registry.load("facebook") is FacebookChannel
-    adapter = FacebookChannel(AccountConfig(name="dry", network="facebook"), {})
-    assert adapter.network == "facebook"
 
 
 @given(st.dictionaries(st.text(min_size=1, max_size=8),

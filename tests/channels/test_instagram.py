@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.instagram import InstagramChannel
 from channels.variant import Media
@@ -266,12 +265,6 @@ def test_an_image_instagram_cannot_take_is_refused_when_meta_fetches_it(
     outcome = channel.publish(post(Media(path=str(tall_portrait), alt="Spanduk", url=url)))
 
     assert isinstance(outcome, Rejected) and "aspect ratio" in outcome.reason
-
-
-def test_the_adapter_is_found_through_its_entry_point_and_needs_no_secrets_to_exist():
-    assert registry.load("instagram") is InstagramChannel
-    adapter = InstagramChannel(AccountConfig(name="dry", network="instagram"), {})
-    assert adapter.network == "instagram"
 
 
 def test_carousel_items_that_expired_since_an_earlier_attempt_are_made_again(fake, channel):

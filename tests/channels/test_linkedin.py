@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.linkedin import DEFAULT_VERSION, LinkedInChannel, seconds_until_daily_reset
 from channels.variant import Media
@@ -252,7 +251,3 @@ def test_no_secret_appears_in_outcomes_or_dry_run(fake, channel, photo_jpeg):
     assert_no_secret([outcome, requests_, channel.check()], SECRETS)
 
 
-def test_the_adapter_is_found_through_its_entry_point_and_needs_no_secrets_to_exist():
-    assert registry.load("linkedin") is LinkedInChannel
-    adapter = LinkedInChannel(AccountConfig(name="dry", network="linkedin"), {})
-    assert adapter.network == "linkedin"

@@ -23,7 +23,6 @@ from channels.base import (
     Rejected,
 )
 from channels.mastodon import InstanceLimits, MastodonChannel, status_plain_text
-from channels.registry import load
 from tests.channels.helpers import make_delivery as delivery_of
 from tests.fakes.mastodon import FakeMastodon, render_content
 from tests.fakes.multipart import parse_form_data
@@ -225,10 +224,6 @@ def test_dry_run_lists_uploads_and_statuses_without_the_token(photo: Path) -> No
         ("POST", "https://mastodon.example/api/v1/statuses")]
     assert planned[2]["json"]["in_reply_to_id"] == "<id of part 1>"
     assert TOKEN not in json.dumps(planned)
-
-
-def test_the_adapter_is_found_through_its_entry_point() -> None:
-    assert load("mastodon") is MastodonChannel
 
 
 def test_dry_run_needs_no_secrets() -> None:

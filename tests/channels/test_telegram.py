@@ -21,7 +21,6 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.registry import load
 from channels.telegram import TelegramChannel, utf16_length
 from tests.channels.helpers import make_delivery as delivery_of
 from tests.fakes.multipart import parse_form_data
@@ -234,5 +233,3 @@ def test_dry_run_describes_the_real_requests_without_the_token(photo: Path) -> N
     assert TOKEN not in json.dumps(with_secret)
 
 
-def test_the_adapter_is_found_through_its_entry_point() -> None:
-    assert load("telegram") is TelegramChannel

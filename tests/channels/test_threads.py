@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.threads import ThreadsChannel, TokenRefresh
 from channels.variant import Media
@@ -253,7 +252,3 @@ def test_no_secret_appears_in_outcomes_refresh_or_dry_run(fake, channel):
     assert_no_secret([outcome, requests_, channel.check()], SECRETS)
 
 
-def test_the_adapter_is_found_through_its_entry_point_and_needs_no_secrets_to_exist():
-    assert registry.load("threads") is ThreadsChannel
-    adapter = ThreadsChannel(AccountConfig(name="dry", network="threads"), {})
-    assert adapter.network == "threads"

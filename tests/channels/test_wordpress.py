@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.variant import Media
 from channels.wordpress import MediaUploadError, WordPressChannel, slugify
@@ -444,7 +443,3 @@ def test_no_secret_appears_in_outcomes_or_dry_run(fake, channel, photo_jpeg):
     assert_no_secret([outcome, requests_, channel.check()], [PASSWORD, "abcdEFGH1234ijkl"])
 
 
-def test_the_adapter_is_found_through_its_entry_point_and_needs_no_secrets_to_exist():
-    assert registry.load("wordpress") is WordPressChannel
-    adapter = WordPressChannel(AccountConfig(name="dry", network="wordpress"), {})
-    assert adapter.network == "wordpress"

@@ -22,7 +22,6 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.registry import load
 from channels.x import XChannel, comparable_text
 from tests.channels.helpers import make_delivery as delivery_of
 from tests.fakes.multipart import parse_form_data
@@ -225,10 +224,6 @@ def test_dry_run_describes_uploads_and_posts_without_secrets(photo: Path) -> Non
         "https://api.x.com/2/tweets", "https://api.x.com/2/tweets"]
     assert planned[3]["json"]["reply"] == {"in_reply_to_tweet_id": "<id of part 1>"}
     assert not leaks_a_secret(json.dumps(planned))
-
-
-def test_the_adapter_is_found_through_its_entry_point() -> None:
-    assert load("x") is XChannel
 
 
 def test_dry_run_needs_no_secrets() -> None:
