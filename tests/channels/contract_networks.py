@@ -113,7 +113,7 @@ class Contract:
         values = self.secrets if secrets is None else secrets
         return [value for name, value in values.items() if name not in self.shown]
 
-    # --- faults on the create request (SMTP overrides them) ---------------------------
+    # --- faults on the create request (SMTP has its own) --------------------------------
 
     def stall_create(self, fake: Fake) -> None:
         """The create is applied, but its answer comes after the adapter stopped waiting."""
