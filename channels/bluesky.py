@@ -216,9 +216,14 @@ class BlueskyChannel(HttpChannel):
                 return response
             if response.status_code != 200:
                 return self._error(response, f"createRecord part {index + 1}")
-            created = response.json()
-            parent = delivery.part_published(
-                index, created["uri"], self._post_url(created["uri"]), cid=created["cid"])
+            try:
+                created = response.json()
+                uri, cid = str(created["uri"]), created["cid"]
+            except (ValueError, TypeError, KeyError):  # garbled: the record may exist
+                return InDoubt(f"createRecord part {index + 1}: HTTP 200 with an unreadable "
+                               f"answer: {http.redact(response.text[:200], self._secrets())}",
+                               http_status=response.status_code)
+            parent = delivery.part_published(index, uri, self._post_url(uri), cid=cid)
             root = root or parent
         first = delivery.done_part(0)
         assert first is not None  # every part was published above

@@ -173,10 +173,16 @@ class MastodonChannel(HttpChannel):
                 return response
             if response.status_code != 200:
                 return self._error(response, f"status part {index + 1}")
-            status = response.json()
-            delivery.part_published(index, str(status["id"]), status.get("url") or status.get(
-                "uri"))
-            previous = str(status["id"])
+            try:
+                status = response.json()
+                status_id = str(status["id"])
+            except (ValueError, TypeError, KeyError):  # garbled: the status may exist
+                return InDoubt(f"status part {index + 1}: HTTP {response.status_code} with "
+                               f"an unreadable answer: "
+                               f"{http.redact(response.text[:200], self.secrets.values())}",
+                               http_status=response.status_code)
+            delivery.part_published(index, status_id, status.get("url") or status.get("uri"))
+            previous = status_id
         first = delivery.done_part(0)
         assert first is not None  # every part was published above
         return Published(first.remote_id, first.url)

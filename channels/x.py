@@ -145,6 +145,11 @@ class XChannel(HttpChannel):
             return failure.outcome
         except tweepy.HTTPException as exc:
             return self._http_error(operation, exc.response, exc.api_messages)
+        except ValueError as exc:
+            # a 2xx whose JSON is garbled: a created post may exist (a lookup's caller
+            # reads any outcome as "cannot tell")
+            return InDoubt(f"{operation}: unreadable answer: "
+                           f"{http.redact(str(exc), self.secrets.values())}")
 
     def _http_error(self, operation: str, response: requests.Response,
                     messages: list[str] | None = None) -> Outcome:

@@ -2,7 +2,8 @@
 
 ``make_delivery`` builds a :class:`~channels.base.Delivery` the way the dispatcher does,
 with the callbacks recording what the adapter reported, so a test can check both what
-the fake received and what the adapter told the queue.
+the fake received and what the adapter told the queue; ``attempt`` publishes it the way
+the dispatcher does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.base import Delivery, PartResult, Variant
+from channels import base
+from channels.base import Channel, Delivery, Outcome, PartResult, Variant
 from channels.variant import Media
 
 FIXED_DUE = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -44,6 +46,28 @@ def make_delivery(variant_or_parts: Variant | str | Sequence[str], *, post_id: i
                         on_checkpoint=reported["checkpoints"].append)
     delivery.reported = reported  # type: ignore[attr-defined]
     return delivery
+
+
+@dataclasses.dataclass
+class Attempt:
+    outcome: Outcome
+    #: create requests that left during the attempt
+    creates: int
+    #: the adapter raised (the outcome is the dispatcher's reading of that)
+    raised: bool = False
+
+
+def attempt(channel: Channel, delivery: Delivery) -> Attempt:
+    """One publishing attempt as the dispatcher sees it (channels/base.py): an adapter
+    that raises after its create request left leaves the post in doubt, before that it
+    sent nothing."""
+    with base.watch_sends() as watch:
+        try:
+            outcome = channel.publish(delivery)
+        except Exception as exc:
+            kind = base.InDoubt if watch.create_unsettled else base.NotSent
+            return Attempt(kind(f"raised {exc!r}"), watch.creates, raised=True)
+    return Attempt(outcome, watch.creates)
 
 
 def as_text(value: Any) -> str:

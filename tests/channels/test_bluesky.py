@@ -5,10 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,11 +23,10 @@ from channels.base import (
     PartResult,
     Published,
     Rejected,
-    Variant,
 )
 from channels.bluesky import BlueskyChannel, derive_rkey
-from channels.registry import load
 from scheduler.text.facets import facets as composer_facets
+from tests.channels.helpers import make_delivery as delivery_of
 from tests.fakes.bluesky import TID_PATTERN, FakeBluesky
 
 HANDLE = "humaslapas.bsky.social"
@@ -53,20 +51,8 @@ def make_channel(base_url: str, password: str = APP_PASSWORD) -> BlueskyChannel:
     return BlueskyChannel(account, {"app_password": password})
 
 
-def make_delivery(*parts: str, key: str = "post-11-key", media: list[Media] | None = None,
-                  progress: list[PartResult] | None = None, **extra: object) -> Delivery:
-    variant = Variant(account="lapas_bsky", channel="bluesky", parts=list(parts),
-                      length=[len(p) for p in parts], limit=300, media=media or [],
-                      extra=dict(extra))
-    return Delivery(post_id=11, attempt=1, variant=variant, publish_key=key,
-                    due_at=datetime(2026, 11, 28, 1, 0, tzinfo=UTC), progress=progress or [])
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+def make_delivery(*parts: str, key: str = "post-11-key", **fields: Any) -> Delivery:
+    return delivery_of(list(parts), channel="bluesky", publish_key=key, **fields)
 
 
 def link_facet(text: str, fragment: str, uri: str) -> dict[str, object]:
@@ -123,13 +109,6 @@ def test_a_failed_refresh_is_an_auth_failure_and_the_next_attempt_logs_in(
     assert no_secret_in(fake, repr(failed))
     assert isinstance(retried, Published)
     assert fake.sessions_created == 2
-
-
-def test_a_wrong_app_password_is_an_auth_failure(fake: FakeBluesky) -> None:
-    outcome = make_channel(fake.url, password="wrong-pass-word").publish(make_delivery("x"))
-
-    assert isinstance(outcome, AuthFailed) and outcome.http_status == 401
-    assert "wrong-pass-word" not in repr(outcome)
 
 
 # --- publishing ------------------------------------------------------------------------
@@ -270,28 +249,6 @@ def test_the_composers_facets_are_accepted_by_the_pds(server: FakeBluesky,
 # --- failures --------------------------------------------------------------------------
 
 
-def test_rate_limit_waits_until_ratelimit_reset(fake: FakeBluesky) -> None:
-    channel = make_channel(fake.url)
-    assert channel.check().ok
-    fake.rate_limit(90)
-
-    outcome = channel.publish(make_delivery("halo"))
-
-    assert isinstance(outcome, NotSent) and outcome.rate_limited
-    assert outcome.retry_after is not None and 85 <= outcome.retry_after <= 90
-    assert fake.records == {}
-
-
-def test_a_server_error_on_create_is_in_doubt(fake: FakeBluesky) -> None:
-    channel = make_channel(fake.url)
-    assert channel.check().ok
-    fake.fail_next(status=502, body={"error": "InternalServerError", "message": "Bad Gateway"})
-
-    outcome = channel.publish(make_delivery("halo"))
-
-    assert isinstance(outcome, InDoubt) and outcome.http_status == 502
-
-
 def test_timeout_then_probe_finds_the_record_by_its_rkey(fake: FakeBluesky) -> None:
     channel = make_channel(fake.url)
     delivery = make_delivery("mungkin terkirim")
@@ -316,19 +273,6 @@ def test_a_resend_of_an_applied_record_cannot_duplicate_it(fake: FakeBluesky) ->
 
     assert isinstance(again, InDoubt)  # the PDS answers 500 for an existing rkey
     assert len(fake.records) == 1
-
-
-def test_probe_of_a_record_that_does_not_exist_is_not_sent(fake: FakeBluesky) -> None:
-    outcome = make_channel(fake.url).probe(make_delivery("tidak ada"))
-
-    assert isinstance(outcome, NotSent)
-
-
-def test_connection_refused_is_not_sent() -> None:
-    outcome = make_channel(closed_port_url()).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, NotSent)
-    assert APP_PASSWORD not in repr(outcome)
 
 
 # --- check and dry run -----------------------------------------------------------------
@@ -362,10 +306,6 @@ def test_a_rate_limited_login_is_not_sent_with_the_reset_time(fake: FakeBluesky)
 
     assert isinstance(outcome, NotSent) and outcome.rate_limited
     assert outcome.retry_after is not None and 295 <= outcome.retry_after <= 300
-
-
-def test_the_adapter_is_found_through_its_entry_point() -> None:
-    assert load("bluesky") is BlueskyChannel
 
 
 def test_dry_run_needs_no_secrets_and_no_network() -> None:

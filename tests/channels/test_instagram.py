@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from channels import registry
 from channels.base import AccountConfig, AuthFailed, InDoubt, NotSent, Published, Rejected
 from channels.instagram import InstagramChannel
 from channels.variant import Media
@@ -174,19 +171,6 @@ def test_a_server_error_on_media_publish_is_in_doubt(fake, channel):
     assert isinstance(channel.publish(post()), InDoubt)
 
 
-def test_no_answer_to_media_publish_within_the_read_timeout_is_in_doubt(fake, channel):
-    fake.fail_next(Fault(delay=1.0, apply=True, status=200, body={}, path=r".*/media_publish"))
-    outcome = channel.publish(post())
-    assert isinstance(outcome, InDoubt) and "after sending" in outcome.detail
-
-
-def test_connection_refused_is_not_sent():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    assert isinstance(channel_for(url).publish(post()), NotSent)
-
-
 def test_an_image_meta_cannot_process_is_rejected(fake, channel):
     fake.failing_urls.add(PHOTO_URL)
     outcome = channel.publish(post())
@@ -207,19 +191,6 @@ def test_a_container_still_processing_is_kept_and_published_by_the_next_attempt(
 
 
 # --- probe -----------------------------------------------------------------------------
-
-
-def test_probe_finds_the_post_when_media_publish_was_applied_but_its_answer_lost(
-        fake, channel):
-    delivery = post(due_at=datetime.now(UTC))
-    fake.fail_next(replace(server_error_fault(path=r".*/media_publish"), apply=True))
-    assert isinstance(channel.publish(delivery), InDoubt)
-
-    settled = channel.probe(delivery)
-
-    [media] = fake.published
-    assert settled == Published(media.id, media.permalink)
-    assert delivery.progress[0].remote_id == media.id
 
 
 def test_probe_says_not_sent_when_the_container_was_never_published_and_retry_reuses_it(
@@ -294,12 +265,6 @@ def test_an_image_instagram_cannot_take_is_refused_when_meta_fetches_it(
     outcome = channel.publish(post(Media(path=str(tall_portrait), alt="Spanduk", url=url)))
 
     assert isinstance(outcome, Rejected) and "aspect ratio" in outcome.reason
-
-
-def test_the_adapter_is_found_through_its_entry_point_and_needs_no_secrets_to_exist():
-    assert registry.load("instagram") is InstagramChannel
-    adapter = InstagramChannel(AccountConfig(name="dry", network="instagram"), {})
-    assert adapter.network == "instagram"
 
 
 def test_carousel_items_that_expired_since_an_earlier_attempt_are_made_again(fake, channel):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from channels.base import (
     AccountConfig,
-    AuthFailed,
     Delivery,
     InDoubt,
     Media,
@@ -22,10 +21,9 @@ from channels.base import (
     PartResult,
     Published,
     Rejected,
-    Variant,
 )
 from channels.mastodon import InstanceLimits, MastodonChannel, status_plain_text
-from channels.registry import load
+from tests.channels.helpers import make_delivery as delivery_of
 from tests.fakes.mastodon import FakeMastodon, render_content
 from tests.fakes.multipart import parse_form_data
 
@@ -51,20 +49,8 @@ def make_channel(base_url: str, token: str = TOKEN, **options: object) -> Mastod
     return MastodonChannel(account, {"access_token": token})
 
 
-def make_delivery(*parts: str, media: list[Media] | None = None, key: str = "post-9-key",
-                  progress: list[PartResult] | None = None, **extra: object) -> Delivery:
-    variant = Variant(account="lapas_masto", channel="mastodon", parts=list(parts),
-                      length=[len(p) for p in parts], limit=500, media=media or [],
-                      extra=dict(extra))
-    return Delivery(post_id=9, attempt=1, variant=variant, publish_key=key,
-                    due_at=datetime(2026, 11, 28, 1, 0, tzinfo=UTC), progress=progress or [])
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+def make_delivery(*parts: str, key: str = "post-9-key", **fields: Any) -> Delivery:
+    return delivery_of(list(parts), channel="mastodon", publish_key=key, **fields)
 
 
 # --- publishing ------------------------------------------------------------------------
@@ -174,46 +160,6 @@ def test_instance_limits_come_from_the_v2_instance_endpoint(fake: FakeMastodon) 
 # --- failures --------------------------------------------------------------------------
 
 
-def test_rate_limit_waits_until_the_iso_reset_time(fake: FakeMastodon) -> None:
-    fake.rate_limit(timedelta(seconds=120))
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, NotSent) and outcome.rate_limited
-    assert outcome.retry_after is not None and 115 <= outcome.retry_after <= 120
-    assert fake.statuses == []
-
-
-def test_an_invalid_token_is_an_auth_failure(fake: FakeMastodon) -> None:
-    outcome = make_channel(fake.url, token="revoked-token-value").publish(make_delivery("x"))
-
-    assert isinstance(outcome, AuthFailed)
-    assert "revoked-token-value" not in repr(outcome)
-
-
-def test_a_server_error_on_create_is_in_doubt(fake: FakeMastodon) -> None:
-    fake.fail_next(status=500, body={"error": "We're sorry, but something went wrong"})
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, InDoubt) and outcome.http_status == 500
-
-
-def test_no_answer_within_the_read_timeout_is_in_doubt(fake: FakeMastodon) -> None:
-    fake.fail_next(delay=1.0, apply=True, path="/api/v1/statuses")
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, InDoubt)
-    assert TOKEN not in repr(outcome)
-
-
-def test_connection_refused_is_not_sent() -> None:
-    outcome = make_channel(closed_port_url()).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, NotSent) and not outcome.rate_limited
-
-
 def test_a_media_upload_that_times_out_is_not_sent_because_no_status_exists(
         fake: FakeMastodon, photo: Path) -> None:
     fake.fail_next(delay=1.0, path="/api/v2/media")
@@ -227,19 +173,6 @@ def test_a_media_upload_that_times_out_is_not_sent_because_no_status_exists(
 # --- probe -----------------------------------------------------------------------------
 
 
-def test_probe_within_the_hour_replays_the_key_and_finds_the_applied_status(
-        fake: FakeMastodon) -> None:
-    channel = make_channel(fake.url)
-    delivery = make_delivery("mungkin terkirim")
-    fake.fail_next(delay=1.0, apply=True, path="/api/v1/statuses")
-    assert isinstance(channel.publish(delivery), InDoubt)
-
-    outcome = channel.probe(delivery)
-
-    [status] = fake.statuses
-    assert outcome == Published(status.id, f"{fake.url}/@humaslapas/{status.id}")
-
-
 def test_probe_after_the_hour_finds_the_status_on_the_timeline(fake: FakeMastodon) -> None:
     text = "Rilis lama https://kemenimipas.go.id/berita/rakor-agen-informasi-2024 #Humas"
     posted = fake.add_old_status(text, age=timedelta(hours=2))
@@ -250,19 +183,6 @@ def test_probe_after_the_hour_finds_the_status_on_the_timeline(fake: FakeMastodo
     outcome = make_channel(fake.url).probe(delivery)
 
     assert outcome == Published(posted.id, f"{fake.url}/@humaslapas/{posted.id}")
-    assert fake.calls("POST") == []
-
-
-def test_probe_after_the_hour_reports_absent_when_the_timeline_covers_the_send(
-        fake: FakeMastodon) -> None:
-    fake.add_old_status("sesuatu yang lain", age=timedelta(hours=3))
-    delivery = make_delivery("tidak pernah sampai")
-    delivery.state["mastodon_first_sent"] = {
-        "0": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}
-
-    outcome = make_channel(fake.url).probe(delivery)
-
-    assert isinstance(outcome, NotSent)
     assert fake.calls("POST") == []
 
 
@@ -304,10 +224,6 @@ def test_dry_run_lists_uploads_and_statuses_without_the_token(photo: Path) -> No
         ("POST", "https://mastodon.example/api/v1/statuses")]
     assert planned[2]["json"]["in_reply_to_id"] == "<id of part 1>"
     assert TOKEN not in json.dumps(planned)
-
-
-def test_the_adapter_is_found_through_its_entry_point() -> None:
-    assert load("mastodon") is MastodonChannel
 
 
 def test_dry_run_needs_no_secrets() -> None:

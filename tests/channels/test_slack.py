@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +11,6 @@ from hypothesis import strategies as st
 from channels.base import (
     AccountConfig,
     AuthFailed,
-    InDoubt,
     NotSent,
     PartResult,
     Published,
@@ -138,28 +136,6 @@ def test_an_archived_channel_is_rejected(slack: FakeSlack) -> None:
 def test_an_invalid_payload_is_rejected(slack: FakeSlack) -> None:
     slack.fail_next(status=400, body="invalid_payload")
     assert isinstance(channel_for(slack).publish(make_delivery(TEXT)), Rejected)
-
-
-def test_rollup_error_is_in_doubt(slack: FakeSlack) -> None:
-    slack.fail_next(status=500, body="rollup_error")
-    outcome = channel_for(slack).publish(make_delivery(TEXT))
-    assert isinstance(outcome, InDoubt) and outcome.http_status == 500
-
-
-def test_no_answer_in_time_is_in_doubt(slack: FakeSlack) -> None:
-    slack.fail_next(apply=True, delay=1.0, status=200, body="ok")
-    outcome = channel_for(slack).publish(make_delivery(TEXT))
-    assert isinstance(outcome, InDoubt) and len(slack.messages) == 1
-
-
-def test_connection_refused_is_not_sent(slack: FakeSlack) -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
-    outcome = channel_for(slack, base_url=f"http://127.0.0.1:{port}").publish(
-        make_delivery(TEXT))
-    assert isinstance(outcome, NotSent) and not outcome.rate_limited
-    assert_no_secret(outcome, [TOKEN])
 
 
 def test_check_validates_the_url_without_posting(slack: FakeSlack) -> None:

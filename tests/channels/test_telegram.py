@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,14 +17,12 @@ from channels.base import (
     Delivery,
     InDoubt,
     Media,
-    NotSent,
     PartResult,
     Published,
     Rejected,
-    Variant,
 )
-from channels.registry import load
 from channels.telegram import TelegramChannel, utf16_length
+from tests.channels.helpers import make_delivery as delivery_of
 from tests.fakes.multipart import parse_form_data
 from tests.fakes.telegram import FakeTelegram
 
@@ -51,21 +48,10 @@ def make_channel(base_url: str, token: str = TOKEN, **options: object) -> Telegr
     return TelegramChannel(account, {"bot_token": token})
 
 
-def make_delivery(*parts: str, media: list[Media] | None = None, parse_mode: str | None = None,
-                  progress: list[PartResult] | None = None) -> Delivery:
+def make_delivery(*parts: str, parse_mode: str | None = None, **fields: Any) -> Delivery:
     extra = {"parse_mode": parse_mode} if parse_mode else {}
-    variant = Variant(account="lapas_tg", channel="telegram", parts=list(parts),
-                      length=[len(p) for p in parts], limit=4096, media=media or [],
-                      extra=extra)
-    return Delivery(post_id=7, attempt=1, variant=variant, publish_key="post-7-key",
-                    due_at=datetime(2026, 11, 28, 1, 0, tzinfo=UTC), progress=progress or [])
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return delivery_of(list(parts), channel="telegram", publish_key="post-7-key", **extra,
+                       **fields)
 
 
 # --- publishing ------------------------------------------------------------------------
@@ -195,25 +181,6 @@ def test_markup_telegram_cannot_parse_is_rejected_for_good(fake: FakeTelegram) -
 # --- failures --------------------------------------------------------------------------
 
 
-def test_flood_control_is_not_sent_with_the_bodys_retry_after(fake: FakeTelegram) -> None:
-    fake.flood_wait(37)
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, NotSent)
-    assert outcome.rate_limited
-    assert outcome.retry_after == 37
-    assert fake.messages == []
-
-
-def test_a_wrong_bot_token_is_an_auth_failure_without_the_token(fake: FakeTelegram) -> None:
-    wrong = "111:not-the-right-token"
-    outcome = make_channel(fake.url, token=wrong).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, AuthFailed)
-    assert wrong not in repr(outcome)
-
-
 def test_a_bot_removed_from_the_channel_needs_staff_not_a_retry(fake: FakeTelegram) -> None:
     fake.fail_next(status=403, body={"ok": False, "error_code": 403,
                                      "description": "Forbidden: bot is not a member of the "
@@ -224,49 +191,12 @@ def test_a_bot_removed_from_the_channel_needs_staff_not_a_retry(fake: FakeTelegr
     assert isinstance(outcome, AuthFailed)
 
 
-def test_a_server_error_on_send_is_in_doubt(fake: FakeTelegram) -> None:
-    fake.fail_next(status=500, body={"ok": False, "error_code": 500,
-                                     "description": "Internal Server Error"})
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, InDoubt)
-    assert outcome.http_status == 500
-
-
-def test_no_answer_within_the_read_timeout_is_in_doubt_and_hides_the_token(
-        fake: FakeTelegram) -> None:
-    fake.fail_next(delay=1.5, apply=True)
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, InDoubt)
-    assert TOKEN not in repr(outcome)
-    assert len(fake.messages) == 1  # it was applied: exactly why a resend is not safe
-
-
 def test_a_dropped_connection_after_sending_is_in_doubt(fake: FakeTelegram) -> None:
     fake.fail_next(drop=True)
 
     outcome = make_channel(fake.url).publish(make_delivery("halo"))
 
     assert isinstance(outcome, InDoubt)
-
-
-def test_connection_refused_is_not_sent_and_hides_the_token() -> None:
-    outcome = make_channel(closed_port_url()).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, NotSent)
-    assert not outcome.rate_limited
-    assert TOKEN not in repr(outcome)
-
-
-def test_an_in_doubt_post_cannot_be_probed_on_telegram(fake: FakeTelegram) -> None:
-    channel = make_channel(fake.url)
-
-    assert channel.can_probe is False
-    assert channel.probe(make_delivery("halo")) is None
-    assert fake.requests == []
 
 
 # --- check and dry run -----------------------------------------------------------------
@@ -303,5 +233,3 @@ def test_dry_run_describes_the_real_requests_without_the_token(photo: Path) -> N
     assert TOKEN not in json.dumps(with_secret)
 
 
-def test_the_adapter_is_found_through_its_entry_point() -> None:
-    assert load("telegram") is TelegramChannel

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -18,14 +18,12 @@ from channels.base import (
     Delivery,
     InDoubt,
     Media,
-    NotSent,
     PartResult,
     Published,
     Rejected,
-    Variant,
 )
-from channels.registry import load
 from channels.x import XChannel, comparable_text
+from tests.channels.helpers import make_delivery as delivery_of
 from tests.fakes.multipart import parse_form_data
 from tests.fakes.x import FakeX
 
@@ -52,19 +50,8 @@ def make_channel(base_url: str, **secrets: str) -> XChannel:
     return XChannel(account, {**SECRETS, **secrets})
 
 
-def make_delivery(*parts: str, media: list[Media] | None = None,
-                  progress: list[PartResult] | None = None) -> Delivery:
-    variant = Variant(account="lapas_x", channel="x", parts=list(parts),
-                      length=[len(p) for p in parts], limit=280, media=media or [])
-    return Delivery(post_id=5, attempt=1, variant=variant, publish_key="post-5-key",
-                    due_at=datetime(2026, 11, 28, 1, 0, tzinfo=UTC), progress=progress or [])
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+def make_delivery(*parts: str, **fields: Any) -> Delivery:
+    return delivery_of(list(parts), channel="x", publish_key="post-5-key", **fields)
 
 
 def leaks_a_secret(text: str) -> bool:
@@ -166,47 +153,6 @@ def test_text_over_280_weighted_characters_is_rejected(fake: FakeX) -> None:
 # --- failures --------------------------------------------------------------------------
 
 
-def test_rate_limit_waits_until_x_rate_limit_reset(fake: FakeX) -> None:
-    fake.rate_limit(reset_in=600)
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, NotSent) and outcome.rate_limited
-    assert outcome.retry_after is not None and 595 <= outcome.retry_after <= 600
-    assert fake.posts == []
-
-
-def test_an_unknown_access_token_is_an_auth_failure(fake: FakeX) -> None:
-    outcome = make_channel(fake.url, access_token="1-revoked").publish(make_delivery("x"))
-
-    assert isinstance(outcome, AuthFailed)
-
-
-def test_a_server_error_on_create_is_in_doubt(fake: FakeX) -> None:
-    fake.fail_next(status=503, body={"title": "Service Unavailable", "type": "about:blank",
-                                     "status": 503, "detail": "Service Unavailable"})
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, InDoubt) and outcome.http_status == 503
-
-
-def test_no_answer_within_the_read_timeout_is_in_doubt(fake: FakeX) -> None:
-    fake.fail_next(delay=1.0, apply=True, path="/2/tweets")
-
-    outcome = make_channel(fake.url).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, InDoubt)
-    assert not leaks_a_secret(repr(outcome))
-
-
-def test_connection_refused_is_not_sent() -> None:
-    outcome = make_channel(closed_port_url()).publish(make_delivery("halo"))
-
-    assert isinstance(outcome, NotSent) and not outcome.rate_limited
-    assert not leaks_a_secret(repr(outcome))
-
-
 def test_a_duplicate_answer_after_a_doubtful_attempt_finds_the_applied_post(
         fake: FakeX) -> None:
     channel = make_channel(fake.url)
@@ -235,17 +181,6 @@ def test_probe_finds_an_applied_post_among_the_users_recent_posts(fake: FakeX) -
     assert outcome == Published(post.id, f"https://x.com/humaslapas/status/{post.id}")
     [listing] = fake.calls("GET", f"/2/users/{fake.user_id}/tweets")
     assert "start_time" in listing.query
-
-
-def test_probe_reports_absent_once_the_timeline_had_time_to_show_it(fake: FakeX) -> None:
-    delivery = make_delivery("tidak pernah sampai")
-    delivery.state["x_first_sent"] = {
-        "0": (datetime.now(UTC) - timedelta(minutes=5)).isoformat()}
-
-    outcome = make_channel(fake.url).probe(delivery)
-
-    assert isinstance(outcome, NotSent)
-    assert fake.posts == []
 
 
 def test_probe_right_after_sending_gives_no_verdict_on_absence(fake: FakeX) -> None:
@@ -289,10 +224,6 @@ def test_dry_run_describes_uploads_and_posts_without_secrets(photo: Path) -> Non
         "https://api.x.com/2/tweets", "https://api.x.com/2/tweets"]
     assert planned[3]["json"]["reply"] == {"in_reply_to_tweet_id": "<id of part 1>"}
     assert not leaks_a_secret(json.dumps(planned))
-
-
-def test_the_adapter_is_found_through_its_entry_point() -> None:
-    assert load("x") is XChannel
 
 
 def test_dry_run_needs_no_secrets() -> None:

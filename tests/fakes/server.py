@@ -59,6 +59,8 @@ class Fault:
     #: still run the real handler (the request "was applied") before faulting
     apply: bool = False
     path: str | None = None
+    #: only requests with this method (``None``: any), e.g. the POST of a path also read
+    method: str | None = None
 
 
 class _Listener(ThreadingHTTPServer):
@@ -153,7 +155,8 @@ class FakeServer:
         with self.lock:
             self.requests.append(request)
             fault = next((f for f in self.faults
-                          if f.path is None or re.fullmatch(f.path, split.path)), None)
+                          if (f.path is None or re.fullmatch(f.path, split.path))
+                          and (f.method is None or f.method == h.command)), None)
             if fault:
                 self.faults.remove(fault)
         if fault and fault.apply:

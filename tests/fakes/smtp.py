@@ -6,11 +6,13 @@ MAIL/RCPT/DATA; with ``username=None`` it is a relay that takes no login (and of
 without TLS). Accepted messages are kept in :attr:`FakeSMTP.messages`. Faults follow
 RFC 5321 reply classes: :meth:`answer_data_with` replaces the reply to DATA's final dot
 (4xx transient, 5xx permanent), :meth:`drop_after_data` keeps the message but cuts the
-connection before replying (the in-doubt case), :meth:`refuse_recipient` refuses RCPT.
+connection before replying, :meth:`stall_after_data` keeps it and replies only after a
+while (both the in-doubt case), :meth:`refuse_recipient` refuses RCPT.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
@@ -84,10 +86,13 @@ class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self.fake.lock:
             reply = self.fake.data_replies.pop(0) if self.fake.data_replies else None
-        if reply and reply != "drop":
+        if reply and reply != "drop" and not reply.startswith("stall "):
             return reply
         self.fake.messages.append(ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos),
                                                bytes(envelope.original_content or b"")))
+        if reply and reply.startswith("stall "):
+            # queued; the "250" comes after the client stopped waiting for it
+            await asyncio.sleep(float(reply.split()[1]))
         if reply == "drop":
             # queued, then the line goes dead before "250": the client cannot know
             assert server.transport is not None
@@ -135,6 +140,10 @@ class FakeSMTP:
 
     def drop_after_data(self) -> None:
         self.data_replies.append("drop")
+
+    def stall_after_data(self, seconds: float) -> None:
+        """The next message is queued and its ``250`` sent only ``seconds`` later."""
+        self.data_replies.append(f"stall {seconds}")
 
     def refuse_recipient(self, address: str, reply: str) -> None:
         self.refused_recipients[address] = reply
