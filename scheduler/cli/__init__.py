@@ -90,15 +90,19 @@ state = State()
 @click.option("--config", "-c", type=click.Path(path_type=Path), envvar="SIAR_CONFIG",
               show_envvar=True,
               help="TOML settings file (default: ./siar.toml, then ~/.config/siar/siar.toml).")
-@click.option("--verbose", "-v", is_flag=True, help="Log what the daemon does.")
+@click.option("--verbose", "-v", "verbosity", count=True,
+              help="Log what the daemon does (-vv: everything, the scheduler's wake-ups too).")
+@click.option("--log-format", type=click.Choice(("text", "json")), default="text",
+              envvar="SIAR_LOG_FORMAT", show_envvar=True,
+              help="json: one object per line, for a log collector.")
 @click.version_option(package_name="siar", message="siar %(version)s")
-def app(config: Path | None, verbose: bool) -> None:
+def app(config: Path | None, verbosity: int, log_format: str) -> None:
     """Siar — schedule one press release to every channel, on time, never twice."""
     state.config = config
-    state.verbose = verbose
+    state.verbose = verbosity > 0
     from scheduler.logs import configure
 
-    configure(verbose)
+    configure(verbosity, log_format=log_format)
 
 
 def print_json(data: Any) -> None:
