@@ -344,15 +344,19 @@ def show_release(target: str, as_json: bool) -> None:
     attempts = queries.attempts_for(state.engine, [p.id for p in posts])
     zone = release.zone
     upcoming = _next_occurrences(release.repeat, zone) if release.repeat else []
+    # the posts carry the time: `siar reschedule` moves them, maybe one account only
+    waiting = [p.due_at for p in posts if p.status not in ("published", "cancelled")]
+    due = min(waiting) if waiting else release.due_at
     if as_json:
         print_json({
             "id": release.id, "title": release.title, "source": release.source,
-            "due_at": iso(release.due_at, zone), "zone": zone, "hashtags": release.hashtags,
+            "due_at": iso(due, zone), "zone": zone, "hashtags": release.hashtags,
             "link": release.link, "repeat": release.repeat,
             "next_occurrences": [iso(t, zone) for t in upcoming],
             "posts": [{
                 "id": f"{release.id}/{p.account}", "account": p.account, "channel": p.network,
-                "status": p.status, "attempts": p.attempt, "remote_id": p.remote_id,
+                "status": p.status, "due_at": iso(p.due_at, zone), "attempts": p.attempt,
+                "remote_id": p.remote_id,
                 "remote_url": p.remote_url, "error": p.last_error, "variant": p.variant,
                 "log": [{"attempt": a.attempt, "node": a.node,
                          "started_at": iso(a.started_at, zone),
@@ -363,14 +367,15 @@ def show_release(target: str, as_json: bool) -> None:
         })
         return
     console.print(f"[bold]{release.id}[/] “{escape(release.title)}”  due "
-                  f"{show(release.due_at, zone)}  from {escape(release.source)}")
+                  f"{show(due, zone)}  from {escape(release.source)}")
     if release.repeat:
         console.print(f"  repeats [bold]{escape(release.repeat)}[/]; next: "
                       + ", ".join(show(t, zone) for t in upcoming), highlight=False)
     for post in posts:
         style = STATUS_STYLE.get(post.status, "")
         console.print(f"\n  [bold]{release.id}/{post.account}[/] ({post.network}) "
-                      f"[{style}]{post.status}[/]  {post.remote_url or ''}")
+                      f"[{style}]{post.status}[/]  due {show(post.due_at, zone)}  "
+                      f"{post.remote_url or ''}")
         if post.last_error:
             console.print(f"    [red]{escape(post.last_error)}[/]", highlight=False)
         log = attempts.get(post.id, [])

@@ -59,6 +59,11 @@ def test_reschedule_accepts_another_zone_and_cancel_withdraws(workspace: Path, s
     assert "2099-10-01 09:00 WITA" in moved.out
     post = json.loads(siar("show", "1/x-lapas", "--json").out)["posts"][0]
     assert post["status"] == "scheduled"
+    shown = json.loads(siar("show", "1", "--json").out)  # the new time, not the queued one
+    assert shown["due_at"] == post["due_at"] == "2099-10-01T08:00:00+07:00"  # 09:00 WITA
+    assert "due 2099-10-01 08:00 WIB" in siar("show", "1").out
+    assert siar("reschedule", "1/console", "--at", "2099-09-30 09:00 WIB").code == 0
+    assert json.loads(siar("show", "1", "--json").out)["due_at"] == "2099-09-30T09:00:00+07:00"
 
     one = siar("cancel", "1/x-lapas")
     assert one.code == 0 and "cancelled 1 post" in one.out
