@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,8 +29,9 @@ from scheduler.settings import Settings
 from scheduler.status import snapshot
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import make_settings, queue_post, token_env, write_config
-from tests.daemon.processes import ROOT, start_daemon
+from tests.daemon.processes import ROOT, Output, start_daemon
 from tests.fakes.counting import CountingChannel, CountingNetwork
+from tests.fakes.server import FakeRequest, Response
 
 
 @contextmanager
@@ -57,6 +58,39 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 def statuses(engine: Engine) -> dict[int, str]:
     with session(engine) as s:
         return dict(s.execute(select(Post.id, Post.status)).all())  # type: ignore[arg-type]
+
+
+#: a safety net for waits on events: generous, never a measure of speed
+PATIENCE = 30.0
+
+
+class HeldNetwork(CountingNetwork):
+    """The counting network, holding each new post's answer until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def _create(self, request: FakeRequest) -> Response:
+        self.entered.set()
+        self.release.wait(PATIENCE)
+        return super()._create(request)
+
+    @contextmanager
+    def answering_at_the_end(self) -> Iterator[None]:
+        """Lets every answer go when the block ends (a failed test must not hold a
+        daemon that is stopping)."""
+        try:
+            yield
+        finally:
+            self.release.set()
+
+
+def lease_until(engine: Engine, post_id: int) -> datetime:
+    with session(engine) as s:
+        until = s.scalar(select(Post.lease_until).where(Post.id == post_id))
+    assert until is not None, "the post lost its lease (taken back, not in flight)"
+    return until
 
 
 #: a poll interval no test outlives: a post found while it runs was not found by a poll
@@ -194,15 +228,23 @@ def test_healthz_turns_red_when_due_posts_wait_and_metrics_show_the_queue(
 
 def test_sigterm_lets_the_post_in_flight_finish_then_stops(
         tmp_path: Path, sqlite_engine: Engine) -> None:
-    with CountingNetwork(latency=1.5) as slow:
+    with HeldNetwork() as held:
         url = str(sqlite_engine.url)
-        config = write_config(tmp_path / "siar.toml", url, ["akun-a"], slow.url,
+        config = write_config(tmp_path / "siar.toml", url, ["akun-a"], held.url,
                               poll_interval=0.2)
         post_id = queue_post(sqlite_engine, "akun-a", utcnow())
-        daemon = start_daemon(config, token_env(["akun-a"]))
-        wait_for(lambda: len(slow.calls("POST")) == 1, timeout=15)
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=15) == 0, daemon.stderr.read().decode()  # type: ignore[union-attr]
+        daemon = start_daemon(config, token_env(["akun-a"]), "--verbose")
+        output = Output(daemon)
+        try:
+            assert held.entered.wait(PATIENCE), "the post was never sent"
+            daemon.send_signal(signal.SIGTERM)
+            assert output.wait_for("finishing in-flight posts"), output.text(timeout=0)
+            held.release.set()  # the network answers after the daemon began stopping
+            assert daemon.wait(timeout=PATIENCE) == 0, output.text()
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait()
     assert statuses(sqlite_engine)[post_id] == Status.PUBLISHED
 
 
@@ -287,12 +329,18 @@ def test_once_publishes_everything_due_now_then_returns(
 def test_a_slow_publish_keeps_its_lease_while_the_daemon_lives(
         sqlite_engine: Engine, tokens: Callable) -> None:
     tokens(["akun-a"])
-    with CountingNetwork(latency=2.0) as slow:
+    lease = timedelta(seconds=0.6)
+    with HeldNetwork() as held:
         post_id = queue_post(sqlite_engine, "akun-a", utcnow())
-        settings = make_settings(str(sqlite_engine.url), ["akun-a"], slow.url,
-                                 lease_seconds=0.6, heartbeat_seconds=0.15)
-        with running(settings, sqlite_engine):
-            wait_for(lambda: statuses(sqlite_engine)[post_id] == Status.PUBLISHED)
+        settings = make_settings(str(sqlite_engine.url), ["akun-a"], held.url,
+                                 lease_seconds=lease.total_seconds(), heartbeat_seconds=0.15)
+        with running(settings, sqlite_engine), held.answering_at_the_end():
+            assert held.entered.wait(PATIENCE)  # on the network, which holds the answer
+            begun_until = lease_until(sqlite_engine, post_id)
+            # the heartbeat renews it: the request has lasted more than two leases
+            wait_for(lambda: lease_until(sqlite_engine, post_id) > begun_until + 2 * lease)
+            held.release.set()
+            wait_for(published(sqlite_engine, post_id))
     with session(sqlite_engine) as s:
         outcomes = list(s.scalars(select(Attempt.outcome).where(Attempt.post_id == post_id)))
     assert outcomes == ["published"]  # never reaped into "crashed"/unknown
