@@ -33,6 +33,9 @@ from tests.daemon.processes import ROOT, Output, start_daemon
 from tests.fakes.counting import CountingChannel, CountingNetwork
 from tests.fakes.server import FakeRequest, Response
 
+#: a safety net for waits on events: generous, never a measure of speed
+PATIENCE = 30.0
+
 
 @contextmanager
 def running(settings: Settings, engine: Engine) -> Iterator[Daemon]:
@@ -47,7 +50,7 @@ def running(settings: Settings, engine: Engine) -> Iterator[Daemon]:
         assert not thread.is_alive(), "the daemon did not stop"
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = PATIENCE) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -58,10 +61,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 def statuses(engine: Engine) -> dict[int, str]:
     with session(engine) as s:
         return dict(s.execute(select(Post.id, Post.status)).all())  # type: ignore[arg-type]
-
-
-#: a safety net for waits on events: generous, never a measure of speed
-PATIENCE = 30.0
 
 
 class HeldNetwork(CountingNetwork):
