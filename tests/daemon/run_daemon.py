@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--until-drained", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="log INFO lines too")
     args = parser.parse_args()
-    configure(verbose=args.verbose)
+    configure(args.verbose)
     daemon = Daemon(load_settings(args.config), channel_classes={"counting": CountingChannel})
     daemon.install_signal_handlers()
     daemon.run(until_drained=args.until_drained)

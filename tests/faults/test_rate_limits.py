@@ -3,7 +3,6 @@ HTTP-date, read in one place (channels/ratelimit.py), whatever else the network 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -65,14 +64,9 @@ def test_every_adapter_waits_as_retry_after_says(throttling: FaultServer, networ
                                                  fault: str) -> None:
     throttling.fault = fault
     channel = ADAPTERS[network](throttling.url)
-    sent = time.time()
     try:
         outcome = channel.publish(make_delivery("Kegiatan hari ini", channel=network))
     finally:
         channel.close()
-    answered = time.time()
     assert isinstance(outcome, NotSent) and outcome.rate_limited, outcome
-    # the network's 120 s; an HTTP-date counts whole seconds from when it was written, so
-    # up to a second less, and less the time until it was read
-    assert outcome.retry_after is not None
-    assert 120 - 1 - (answered - sent) <= outcome.retry_after <= 120, outcome.retry_after
+    assert outcome.retry_after is not None and 115 <= outcome.retry_after <= 120
