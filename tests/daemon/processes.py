@@ -19,11 +19,12 @@ from scheduler.models import Post
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_daemon(config: Path, env: dict[str, str], *, node: str | None = None
+def start_daemon(config: Path, env: dict[str, str], *options: str, node: str | None = None
                  ) -> subprocess.Popen[bytes]:
+    """``options``: more of run_daemon's, e.g. ``--verbose``."""
     extra = {"SIAR_NODE_NAME": node} if node else {}
     return subprocess.Popen([sys.executable, "-m", "tests.daemon.run_daemon", "--config",
-                             str(config)], cwd=ROOT, env={**os.environ, **env, **extra},
+                             str(config), *options], cwd=ROOT, env={**os.environ, **env, **extra},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -62,12 +63,21 @@ class Output:
         assert process.stderr is not None
         self._stream = process.stderr
         self._chunks: list[bytes] = []
+        self._written = threading.Condition()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
         for line in self._stream:
-            self._chunks.append(line)
+            with self._written:
+                self._chunks.append(line)
+                self._written.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 20) -> bool:
+        """Until a line with ``text`` is written; False if none came within ``timeout``."""
+        with self._written:
+            return self._written.wait_for(
+                lambda: any(text.encode() in line for line in self._chunks), timeout)
 
     def text(self, timeout: float = 10) -> str:
         """Everything written; wait for the end of the stream (the process ended)."""

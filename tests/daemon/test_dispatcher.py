@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -69,13 +68,15 @@ def test_a_due_post_is_published_once_and_its_url_kept(setup: tuple) -> None:
 
 def test_a_429_waits_for_that_networks_reset_for_that_account_only(setup: tuple) -> None:
     engine, network, _, dispatcher = setup
-    network.rate_limited["akun-a"] = time.time() + 120
+    before = utcnow()
+    network.rate_limited["akun-a"] = before.timestamp() + 120  # Retry-After: 120
     limited = queue_post(engine, "akun-a", utcnow())
     publish_due(engine, dispatcher)
+    after = utcnow()
     stored = post(engine, limited)
     assert stored.status == Status.RETRY
-    wait = (stored.not_before - utcnow()).total_seconds()
-    assert 100 < wait <= 121  # Retry-After, not our own backoff
+    # the network's reset (Retry-After counts whole seconds), not our own backoff (≤ 1 s)
+    assert before + timedelta(seconds=119) <= stored.not_before <= after + timedelta(seconds=120)
     with session(engine) as s:
         state = s.get(AccountState, "akun-a")
         assert state and state.rate_limited_until and state.rate_limited_until > utcnow()
@@ -206,20 +207,21 @@ def test_backoff_is_bounded_jittered_and_gives_up_after_max_attempts(
     settings_ = Settings(database_url="sqlite://", daemon=DaemonSettings(
         backoff_base=base, backoff_max=ceiling, max_attempts=8))
     dispatcher = Dispatcher(None, settings_, Adapters(settings_), NODE)  # type: ignore[arg-type]
-    before = utcnow()
-    at, give_up = dispatcher.retry_time(NotSent("refused"), attempt)
+    now = utcnow()
+    at, give_up = dispatcher.retry_time(NotSent("refused"), attempt, now=now)
     if attempt >= 8:
         assert give_up and at is None
         return
     assert at is not None and not give_up
     upper = min(ceiling, base * 2 ** (attempt - 1))
-    wait = (at - before).total_seconds()
-    assert upper / 2 - 0.01 <= wait <= upper + 0.05
+    wait = (at - now).total_seconds()
+    assert upper / 2 - 1e-6 <= wait <= upper + 1e-6  # to the microsecond of a datetime
 
 
 def test_a_rate_limit_is_waited_out_whatever_the_attempt_number() -> None:
     settings_ = Settings(database_url="sqlite://", daemon=DaemonSettings(max_attempts=2))
     dispatcher = Dispatcher(None, settings_, Adapters(settings_), NODE)  # type: ignore[arg-type]
-    at, give_up = dispatcher.retry_time(NotSent("429", retry_after=900, rate_limited=True), 5)
-    assert not give_up and at is not None
-    assert timedelta(seconds=899) < at - utcnow() <= timedelta(seconds=900)
+    now = utcnow()
+    at, give_up = dispatcher.retry_time(NotSent("429", retry_after=900, rate_limited=True), 5,
+                                        now=now)
+    assert not give_up and at == now + timedelta(seconds=900)

@@ -33,15 +33,17 @@ def test_three_daemons_publish_a_thousand_posts_each_exactly_once(
         config = write_config(tmp_path / "siar.toml", pg_database_url, names, network.url,
                               workers=workers, poll_interval=0.5, lease_seconds=10.0,
                               heartbeat_seconds=0.5)
-        start = utcnow() + timedelta(seconds=2)
-        # all due within 3 s; going on needs a backlog: then all are due at once
-        spacing = 3 if workers < ACCOUNTS else 0
-        queue_many(pg_engine, [(names[i % ACCOUNTS], start + timedelta(milliseconds=spacing * i))
-                               for i in range(POSTS)])
         daemons = [start_daemon(config, token_env(names), node=f"daemon-{i}") for i in range(3)]
         try:
             for daemon in daemons:
                 wait_ready(pg_engine, daemon)
+            # queued once all three are up, so that each can take a share
+            start = utcnow() + timedelta(seconds=1)
+            # all due within 3 s; going on needs a backlog: then all are due at once
+            spacing = 3 if workers < ACCOUNTS else 0
+            queue_many(pg_engine, [(names[i % ACCOUNTS],
+                                    start + timedelta(milliseconds=spacing * i))
+                                   for i in range(POSTS)])
             wait_for(lambda: count_by_status(pg_engine).get(Status.PUBLISHED.value) == POSTS,
                      timeout=60, what="every post published")
         finally:

@@ -208,21 +208,25 @@ def test_a_probe_proving_not_sent_backs_off_counts_the_try_and_gives_up_with_an_
     engine, network, dispatcher, events = counting_setup
     post_id = queue_post(engine, "akun-a", utcnow())
     later = utcnow()
-    waits = []
+    retries = []  # (when the probe began, the next try it set, when the probe ended)
     for _ in range(3):
         # no answer in time, and the network never applied it: in doubt, then probed
         network.fail_next(Fault(delay=1.0, status=504, body={}))
         [claim] = queue.claim_due(engine, NODE, now=later)
         assert isinstance(dispatcher.publish(claim), InDoubt)
-        probed_at = utcnow()
+        began = utcnow()
         assert isinstance(dispatcher.probe(stored(engine, post_id)), NotSent)
+        ended = utcnow()
         post = stored(engine, post_id)
         if post.status != Status.RETRY:
             break
-        waits.append((post.not_before - probed_at).total_seconds())
+        retries.append((began, post.not_before, ended))
         later = post.not_before
-    # backoff_base 10 s: the first wait in [5, 10] s, the second in [10, 20] s — not "now"
-    assert 5 <= waits[0] <= 10.5 and 10 <= waits[1] <= 20.5, waits
+    # backoff_base 10 s, counted from the probe: the first wait in [5, 10] s, the second in
+    # [10, 20] s — not "now"
+    for (began, next_try, ended), ceiling in zip(retries, (10, 20), strict=True):
+        assert began + timedelta(seconds=ceiling / 2) <= next_try, retries
+        assert next_try <= ended + timedelta(seconds=ceiling), retries
     post = stored(engine, post_id)
     assert post.status == Status.FAILED
     assert [a.outcome for a in log_of(engine, post_id) if a.outcome.startswith("settled")] \
