@@ -104,7 +104,7 @@ def _preflight(doc: ReleaseDoc, accounts: list[AccountSettings],
                variants: list[Variant]) -> None:
     """Ask each adapter whether its variant can ever be published (no network access)."""
     from channels import registry
-    from scheduler.dispatcher import account_config
+    from scheduler.adapters import account_config
 
     for account, variant in zip(accounts, variants, strict=True):
         adapter = registry.load(account.network)(account_config(account), {})
