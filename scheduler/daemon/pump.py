@@ -1,4 +1,4 @@
-"""The pump: claim rounds, the wake-ups that start them, and the in-flight table.
+"""The pump: claim rounds for the free workers, and the wake-ups that start them.
 
 A claim round (:func:`scheduler.queue.claim_due`) takes as many due posts as this daemon
 has free workers, a short look-ahead before their time; the starter begins them when due
