@@ -21,21 +21,31 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect, text, update
+from sqlalchemy import event, func, inspect, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from scheduler.errors import ConfigError, SiarError
 from scheduler.models import Node
-from scheduler.timeparse import utcnow
+from scheduler.timeparse import to_db, utcnow
 
 #: the newest migration; compared with the database before Alembic is even imported
 HEAD_REVISION = "0005"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def lease_clock(engine: Engine, connection: Any) -> datetime:
+    """The time leases and claims are measured by: the database's clock on PostgreSQL
+    (daemons on several hosts share it), this host's on SQLite (one host by construction).
+    ``connection`` is the open session or connection the caller works in."""
+    if is_sqlite(engine):
+        return utcnow()
+    return to_db(connection.execute(select(func.now())).scalar_one())
 
 
 def normalise_url(url: str) -> str:

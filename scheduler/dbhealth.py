@@ -15,6 +15,7 @@ renews its own in that time, a dead one does not.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import TypeVar
 
 from sqlalchemy import exc as sa_exc
 
+from scheduler import backoff
 from scheduler.errors import CommitUncertain
 
 log = logging.getLogger("siar.database")
@@ -48,11 +50,8 @@ def is_outage(error: BaseException) -> bool:
 
 
 def delays(first: float = FIRST_DELAY, cap: float = MAX_DELAY) -> Iterator[float]:
-    """first, 2 × first, … up to ``cap``, then ``cap`` for ever."""
-    delay = first
-    while True:
-        yield delay
-        delay = min(cap, delay * 2)
+    """first, 2 × first, … up to ``cap``, then ``cap`` for ever (:func:`backoff.ceiling`)."""
+    return (backoff.ceiling(tries, first, cap) for tries in itertools.count(1))
 
 
 class DatabaseHealth:

@@ -13,22 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from channels.base import Delivery, Outcome, Published, describe
 from channels.http import redact
 from channels.variant import Variant
-from scheduler import queue
-from scheduler.db import is_sqlite
+from scheduler import backoff, queue
+from scheduler.db import is_sqlite, lease_clock
 from scheduler.models import Alert, Post, Release
 from scheduler.settings import Settings
 from scheduler.timeparse import show, to_db, utcnow
@@ -239,7 +238,7 @@ class Notifier:
         daemon sends it while this one does (PostgreSQL skips rows another daemon is
         claiming at that moment)."""
         with queue.transaction(self.engine) as s:
-            clock = to_db(now) if now is not None else self._clock(s)
+            clock = to_db(now) if now is not None else lease_clock(self.engine, s)
             oldest_due = (select(Alert.key).where(Alert.next_try_at <= clock)
                           .order_by(Alert.next_try_at).limit(1)
                           .with_for_update(skip_locked=True).scalar_subquery())
@@ -286,7 +285,7 @@ class Notifier:
             with queue.transaction(self.engine) as s:
                 s.execute(update(Alert)
                           .where(Alert.key == claim.key, Alert.attempts == claim.attempt)
-                          .values(next_try_at=self._clock(s) + self.lease)
+                          .values(next_try_at=lease_clock(self.engine, s) + self.lease)
                           .execution_options(synchronize_session=False))
 
     def flush(self, timeout: float = 30.0) -> None:
@@ -309,7 +308,7 @@ class Notifier:
         dialect = sqlite if is_sqlite(self.engine) else postgresql
         sending = bool(self.settings.notify.accounts)
         with queue.transaction(self.engine) as s:
-            now = self._clock(s)
+            now = lease_clock(self.engine, s)
             inserted = s.execute(
                 dialect.insert(Alert)
                 .values(key=message.key[:250], kind=message.kind, subject=message.subject,
@@ -362,7 +361,7 @@ class Notifier:
     def _finish(self, claim: Claim, deliveries: dict[str, Any], errors: dict[str, str],
                 created_at: datetime) -> None:
         with queue.transaction(self.engine) as s:
-            now = self._clock(s)
+            now = lease_clock(self.engine, s)
             if not errors:
                 changes: dict[str, Any] = {"sent_at": now, "next_try_at": None,
                                            "last_error": None}
@@ -380,18 +379,9 @@ class Notifier:
                       .execution_options(synchronize_session=False))
 
     def _backoff(self, attempt: int) -> timedelta:
-        """The daemon's retry backoff for posts (``backoff_base`` doubling up to
-        ``backoff_max``), with the same jitter, so alerts failing together spread out."""
+        """The posts' retry backoff, jitter included, so alerts failing together spread out."""
         cfg = self.settings.daemon
-        ceiling = min(cfg.backoff_max, cfg.backoff_base * 2 ** min(attempt - 1, 30))
-        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
-
-    def _clock(self, s: Any) -> datetime:
-        """The time claims are measured by: the database's on PostgreSQL (daemons on several
-        hosts), this host's on SQLite (one host)."""
-        if is_sqlite(self.engine):
-            return utcnow()
-        return to_db(s.execute(select(func.now())).scalar_one())
+        return timedelta(seconds=backoff.jittered(attempt, cfg.backoff_base, cfg.backoff_max))
 
     @staticmethod
     def _delivery(account: str, network: str, message: Message, attempt: int) -> Delivery:

@@ -70,7 +70,7 @@ def accounts_group(ctx: click.Context, as_json: bool) -> None:
 def check_accounts(name: str | None, as_json: bool) -> None:
     """Verify credentials against each network (nothing is posted); report token expiry."""
     from channels.base import CheckResult
-    from scheduler.dispatcher import Adapters
+    from scheduler.adapters import Adapters
     from scheduler.errors import SiarError
     from scheduler.timeparse import iso, show
 
@@ -113,7 +113,7 @@ def refresh_account(name: str, env_file: Path | None) -> None:
     its value is never printed. Restart the daemon afterwards so it reads the new token.
     """
     from scheduler import envfile
-    from scheduler.dispatcher import Adapters
+    from scheduler.adapters import Adapters
     from scheduler.errors import SiarError
     from scheduler.timeparse import show
 

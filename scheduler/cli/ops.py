@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # imported when used: the CLI's start-up stays short
 def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> None:
     """Publish each post at its time. Stop with Ctrl-C or SIGTERM (in-flight posts finish)."""
     gc.enable()  # off for the CLI's short commands (see scheduler.cli.main); this one runs on
-    from scheduler.daemon import Daemon
+    from scheduler.daemon.service import Daemon
 
     runner = Daemon(state.settings, dry_run=dry_run, engine=state.engine)
     runner.install_signal_handlers()

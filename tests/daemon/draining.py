@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from scheduler.daemon import Daemon
+from scheduler.daemon.service import Daemon
 
 
 def run_until_drained(daemon: Daemon, timeout: float = 60.0) -> None:

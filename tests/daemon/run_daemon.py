@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from scheduler.daemon import Daemon
+from scheduler.daemon.service import Daemon
 from scheduler.logs import configure
 from scheduler.settings import load_settings
 from tests.fakes.counting import CountingChannel

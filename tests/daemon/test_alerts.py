@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from scheduler import notify
+from scheduler.adapters import Adapters
 from scheduler.db import session
-from scheduler.dispatcher import Adapters
 from scheduler.health import render_metrics
 from scheduler.models import Alert, Post, Release, Status
 from scheduler.settings import AccountSettings, Settings

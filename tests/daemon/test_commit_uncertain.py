@@ -4,7 +4,6 @@ outcome it recorded is reported as recorded, not as superseded — on SQLite and
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -14,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
-from scheduler.committer import Committer
+from scheduler.daemon.committer import Committer
+from scheduler.daemon.starter import Starter
 from scheduler.db import session
 from scheduler.models import Attempt, Post, Status
-from scheduler.starter import Starter
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import queue_many
 from tests.daemon.faults import Verdict, failing_commits
@@ -56,16 +55,14 @@ def test_a_post_begun_to_go_on_by_a_failed_commit_is_given_back_unsent(
     base = utcnow() - timedelta(minutes=1)
     queue_many(engine, [("akun-a", base), ("akun-a", base + timedelta(seconds=1))])
     post = started(engine, "akun-a")
-    answers: list[tuple[bool | None, object]] = []
     committer = Committer(engine, next_in_line=queue.NextInLine(accounts=(), node=NODE))
     with next_commit_fails(engine, went_through=went_through) as failed:
-        committer.submit(finished(post), lambda ok, following: answers.append((ok, following)),
-                         go_on_with="akun-a")
+        receipt = committer.submit(finished(post), go_on_with="akun-a")
         committer.close()
     assert failed
     # recorded either way (by the COMMIT that went through, or again one by one), and
     # nothing to go on with: the worker's slot is free
-    assert answers == [(True, None)]
+    assert receipt.result(timeout=10) == (True, None)
     assert state(engine, post.id) == ("published", ["published"])
     with session(engine) as s:
         [following] = s.scalars(select(Post).where(Post.id != post.id)).all()
@@ -81,18 +78,9 @@ def test_posts_the_starter_failed_to_begin_are_given_back_unsent(
     queue_many(engine, [("akun-a", utcnow() - timedelta(seconds=1)),
                         ("akun-b", utcnow() - timedelta(seconds=1))])
     claims = queue.claim_due(engine, NODE, limit=10)
-    handed: list[object] = []
-    done = threading.Event()
-
-    def hand_over(claim: queue.Claim, post: object) -> None:
-        handed.append(post)
-        if len(handed) == len(claims):
-            done.set()
-
     with next_commit_fails(engine, went_through=went_through):
-        starter = Starter(engine, NODE, lease=60, hand_over=hand_over)
-        starter.submit(claims)
-        assert done.wait(10)
+        starter = Starter(engine, NODE, lease=60)
+        handed = [begun.result(timeout=10) for begun in starter.submit(claims)]
         starter.close()
     assert handed == [None, None]  # no worker got them
     for claim in claims:

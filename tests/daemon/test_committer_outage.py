@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
-from scheduler.committer import Committer
+from scheduler.daemon.committer import Committer
 from scheduler.models import Status
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import queue_many
@@ -62,23 +62,14 @@ def test_outcomes_wait_in_memory_until_the_database_answers_and_are_all_recorded
     base = utcnow() - timedelta(minutes=1)
     queue_many(engine, [("akun-a", base), ("akun-b", base)])
     posts = [started(engine, "akun-a"), started(engine, "akun-b")]
-    answers: list[bool | None] = []
-    done = threading.Event()
-
-    def answered(ok: bool | None, _following: object) -> None:
-        answers.append(ok)
-        if len(answers) == len(posts):
-            done.set()
-
     committer = Committer(engine, next_in_line=queue.NextInLine(accounts=(), node=NODE))
     with caplog.at_level(logging.WARNING), \
             database_away(engine, first_goes_through=first_goes_through) as fault:
-        for post in posts:
-            committer.submit(finished(post), answered)
+        receipts = [committer.submit(finished(post)) for post in posts]
         assert fault.tried_again.wait(20)  # tried and tried again: not given up
-        assert answers == []  # still waiting, kept in memory
+        assert not any(r.done() for r in receipts)  # still waiting, kept in memory
         fault.back()
-        assert done.wait(20)
+        answers = [r.result(timeout=20).recorded for r in receipts]
         committer.close()
     assert answers == [True, True]  # recorded, whether or not the first COMMIT went through
     for post in posts:
@@ -95,7 +86,6 @@ def test_a_batch_the_database_refuses_is_still_recorded_one_by_one(engine: Engin
     base = utcnow() - timedelta(minutes=1)
     queue_many(engine, [("akun-a", base)])
     post = started(engine, "akun-a")
-    answers: list[bool | None] = []
     committer = Committer(engine)
     refused: list[int] = []
 
@@ -107,9 +97,9 @@ def test_a_batch_the_database_refuses_is_still_recorded_one_by_one(engine: Engin
 
     with failing_commits(engine, verdict, message="a bad row in the batch",
                          error="IntegrityError"):
-        committer.submit(finished(post), lambda ok, _: answers.append(ok))
+        receipt = committer.submit(finished(post))
         committer.close()
-    assert refused and answers == [True]
+    assert refused and receipt.result(timeout=10).recorded is True
     assert state(engine, post.id) == (Status.PUBLISHED, ["published"])
 
 
@@ -121,19 +111,16 @@ def test_posts_a_failed_commit_may_have_begun_block_claims_until_given_back(
     base = utcnow() - timedelta(minutes=1)
     queue_many(engine, [("akun-a", base), ("akun-a", base + timedelta(seconds=1))])
     post = started(engine, "akun-a")
-    answers: list[tuple[bool | None, object]] = []
-    done = threading.Event()
     committer = Committer(engine, next_in_line=queue.NextInLine(accounts=(), node=NODE))
     with database_away(engine, first_goes_through=True) as fault:
-        committer.submit(finished(post), lambda ok, following: (
-            answers.append((ok, following)), done.set()), go_on_with="akun-a")
+        receipt = committer.submit(finished(post), go_on_with="akun-a")
         assert fault.tried_again.wait(20)
         assert committer.owes_give_back  # begun, maybe committed: claims wait
         fault.back()
-        assert done.wait(20)
+        answer = receipt.result(timeout=20)
         committer.close()
     assert not committer.owes_give_back
-    assert answers == [(True, None)]  # recorded; nothing to go on with after a failure
+    assert answer == (True, None)  # recorded; nothing to go on with after a failure
     following = list(queue.claim_due(engine, NODE, limit=5))
     assert [c.account for c in following] == ["akun-a"]  # back in the queue, claimable
     status, log = state(engine, following[0].post_id)

@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
-from scheduler.daemon import Daemon
+from scheduler.daemon.service import Daemon
 from scheduler.db import session
 from scheduler.health import HealthServer
 from scheduler.models import Alert, Attempt, Post, Status
@@ -193,8 +193,8 @@ def test_the_watchdog_alerts_once_when_due_posts_are_not_picked_up(
     queue_post(engine, "akun-a", utcnow() - timedelta(minutes=5))
     daemon = Daemon(settings, engine=engine)
     assert snapshot(engine, settings.daemon).stuck
-    daemon.watchdog()
-    daemon.watchdog()
+    daemon.jobs.watchdog()
+    daemon.jobs.watchdog()
     with session(engine) as s:
         alerts = s.scalars(select(Alert).where(Alert.kind == "watchdog")).all()
     assert len(alerts) == 1 and "siar status" in alerts[0].message

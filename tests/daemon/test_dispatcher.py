@@ -13,8 +13,10 @@ from sqlalchemy.engine import Engine
 
 from channels.base import InDoubt, NotSent, Published
 from scheduler import notify, queue
+from scheduler.adapters import Adapters
+from scheduler.daemon.attempt import Publisher
+from scheduler.daemon.retry import RetryPolicy
 from scheduler.db import session
-from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.models import AccountState, Alert, Attempt, Post, Status
 from scheduler.settings import AccountSettings, DaemonSettings, Settings
 from scheduler.timeparse import utcnow
@@ -32,14 +34,14 @@ def receiver() -> Iterator[FakeWebhookReceiver]:
         yield server
 
 
-def dispatcher_for(engine: Engine, settings: Settings) -> Dispatcher:
+def publisher_for(engine: Engine, settings: Settings) -> Publisher:
     adapters = Adapters(settings, channel_classes={"counting": CountingChannel})
-    return Dispatcher(engine, settings, adapters, NODE)
+    return Publisher(engine, settings, adapters, NODE)
 
 
-def publish_due(engine: Engine, dispatcher: Dispatcher) -> list[object]:
+def publish_due(engine: Engine, publisher: Publisher) -> list[object]:
     claims = queue.claim_due(engine, NODE, limit=50)
-    return [dispatcher.publish(c) for c in claims]
+    return [publisher.publish(c) for c in claims]
 
 
 def post(engine: Engine, post_id: int) -> Post:
@@ -52,13 +54,13 @@ def setup(sqlite_engine: Engine, network: CountingNetwork, tokens: object) -> tu
     tokens(["akun-a", "akun-b"])  # type: ignore[operator]
     settings = make_settings(str(sqlite_engine.url), ["akun-a", "akun-b"], network.url,
                              options={"read_timeout": 0.5})
-    return sqlite_engine, network, settings, dispatcher_for(sqlite_engine, settings)
+    return sqlite_engine, network, settings, publisher_for(sqlite_engine, settings)
 
 
 def test_a_due_post_is_published_once_and_its_url_kept(setup: tuple) -> None:
-    engine, network, _, dispatcher = setup
+    engine, network, _, publisher = setup
     post_id = queue_post(engine, "akun-a", utcnow())
-    [outcome] = publish_due(engine, dispatcher)
+    [outcome] = publish_due(engine, publisher)
     assert isinstance(outcome, Published)
     stored = post(engine, post_id)
     assert stored.status == Status.PUBLISHED
@@ -67,11 +69,11 @@ def test_a_due_post_is_published_once_and_its_url_kept(setup: tuple) -> None:
 
 
 def test_a_429_waits_for_that_networks_reset_for_that_account_only(setup: tuple) -> None:
-    engine, network, _, dispatcher = setup
+    engine, network, _, publisher = setup
     before = utcnow()
     network.rate_limited["akun-a"] = before.timestamp() + 120  # Retry-After: 120
     limited = queue_post(engine, "akun-a", utcnow())
-    publish_due(engine, dispatcher)
+    publish_due(engine, publisher)
     after = utcnow()
     stored = post(engine, limited)
     assert stored.status == Status.RETRY
@@ -92,7 +94,7 @@ def test_connection_refused_is_retried_later_with_backoff(sqlite_engine: Engine,
         url = closed.url
     settings = make_settings(str(sqlite_engine.url), ["akun-a"], url)
     post_id = queue_post(sqlite_engine, "akun-a", utcnow())
-    [outcome] = publish_due(sqlite_engine, dispatcher_for(sqlite_engine, settings))
+    [outcome] = publish_due(sqlite_engine, publisher_for(sqlite_engine, settings))
     assert isinstance(outcome, NotSent)
     stored = post(sqlite_engine, post_id)
     assert stored.status == Status.RETRY and stored.not_before > utcnow()
@@ -106,9 +108,9 @@ def test_rejected_content_fails_with_the_networks_message_and_alerts_staff(
     settings = make_settings(str(engine.url), ["akun-a"], network.url, notify=[staff])
     network.forbidden_words.add("judi")
     post_id = queue_post(engine, "akun-a", utcnow(), text="promo judi")
-    dispatcher = dispatcher_for(engine, settings)
-    notifier = notify.Notifier(engine, settings, dispatcher.adapters)
-    publish_due(engine, dispatcher)
+    publisher = publisher_for(engine, settings)
+    notifier = notify.Notifier(engine, settings, publisher.adapters)
+    publish_due(engine, publisher)
     stored = post(engine, post_id)
     assert stored.status == Status.FAILED
     assert "forbidden word" in (stored.last_error or "")
@@ -129,13 +131,13 @@ def test_an_auth_failure_pauses_the_account_and_the_alert_never_shows_the_token(
     staff = AccountSettings(name="staf", network="webhook", base_url=receiver.hook_url)
     settings = make_settings(str(engine.url), ["akun-a"], network.url, notify=[staff])
     post_id = queue_post(engine, "akun-a", utcnow())
-    dispatcher = dispatcher_for(engine, settings)
-    publish_due(engine, dispatcher)
+    publisher = publisher_for(engine, settings)
+    publish_due(engine, publisher)
     stored = post(engine, post_id)
     assert stored.status == Status.PAUSED
     with session(engine) as s:
         assert s.get(AccountState, "akun-a").paused  # type: ignore[union-attr]
-    notifier = notify.Notifier(engine, settings, dispatcher.adapters)
+    notifier = notify.Notifier(engine, settings, publisher.adapters)
     notifier.post_alert(post_id, notify.auth_failed, stored.last_error or "")
     notifier.flush()
     [alert] = receiver.created.values()
@@ -150,7 +152,7 @@ def test_a_missing_secret_pauses_the_account_instead_of_crashing(
         sqlite_engine: Engine, network: CountingNetwork) -> None:
     settings = make_settings(str(sqlite_engine.url), ["akun-a"], network.url)
     post_id = queue_post(sqlite_engine, "akun-a", utcnow())
-    publish_due(sqlite_engine, dispatcher_for(sqlite_engine, settings))
+    publish_due(sqlite_engine, publisher_for(sqlite_engine, settings))
     stored = post(sqlite_engine, post_id)
     assert stored.status == Status.PAUSED
     assert "SIAR_SECRET_AKUN_A_TOKEN" in (stored.last_error or "")
@@ -159,41 +161,41 @@ def test_a_missing_secret_pauses_the_account_instead_of_crashing(
 
 def test_a_timeout_after_sending_is_in_doubt_and_the_probe_finds_it_published(
         setup: tuple) -> None:
-    engine, network, _, dispatcher = setup
+    engine, network, _, publisher = setup
     network.fail_next(Fault(delay=1.0, apply=True, status=201, body={}))
     post_id = queue_post(engine, "akun-a", utcnow())
-    [outcome] = publish_due(engine, dispatcher)
+    [outcome] = publish_due(engine, publisher)
     assert isinstance(outcome, InDoubt)
     assert post(engine, post_id).status == Status.UNKNOWN
-    verdict = dispatcher.probe(post(engine, post_id))
+    verdict = publisher.probe(post(engine, post_id))
     assert isinstance(verdict, Published)
     assert post(engine, post_id).status == Status.PUBLISHED
     assert network.total() == 1
 
 
 def test_a_timeout_before_the_network_applied_it_is_probed_back_to_retry(setup: tuple) -> None:
-    engine, network, _, dispatcher = setup
+    engine, network, _, publisher = setup
     network.fail_next(Fault(delay=1.0, status=504, body={}))
     post_id = queue_post(engine, "akun-a", utcnow())
-    publish_due(engine, dispatcher)
+    publish_due(engine, publisher)
     assert post(engine, post_id).status == Status.UNKNOWN
-    assert isinstance(dispatcher.probe(post(engine, post_id)), NotSent)
+    assert isinstance(publisher.probe(post(engine, post_id)), NotSent)
     assert post(engine, post_id).status == Status.RETRY
     assert network.total() == 0
 
 
 def test_thread_parts_already_published_are_never_sent_again(setup: tuple) -> None:
-    engine, network, _, dispatcher = setup
+    engine, network, _, publisher = setup
     post_id = queue_post(engine, "akun-a", utcnow(), parts=3)
     network.throttled_words.add("(2/3)")  # the limit runs out after part 1
-    publish_due(engine, dispatcher)
+    publish_due(engine, publisher)
     stored = post(engine, post_id)
     assert stored.status == Status.RETRY
     assert [p["index"] for p in stored.progress["parts"]] == [0]
     network.throttled_words.clear()
     later = utcnow() + timedelta(seconds=2)
     claims = queue.claim_due(engine, NODE, now=later)
-    assert [dispatcher.publish(c) for c in claims]
+    assert [publisher.publish(c) for c in claims]
     assert post(engine, post_id).status == Status.PUBLISHED
     sent = [r.json()["text"][-5:] for r in network.calls("POST")]
     assert sent == ["(1/3)", "(2/3)", "(2/3)", "(3/3)"]  # part 1 once; part 2 again after 429
@@ -206,9 +208,9 @@ def test_backoff_is_bounded_jittered_and_gives_up_after_max_attempts(
         attempt: int, base: float, ceiling: float) -> None:
     settings_ = Settings(database_url="sqlite://", daemon=DaemonSettings(
         backoff_base=base, backoff_max=ceiling, max_attempts=8))
-    dispatcher = Dispatcher(None, settings_, Adapters(settings_), NODE)  # type: ignore[arg-type]
+    policy = RetryPolicy(settings_.daemon)
     now = utcnow()
-    at, give_up = dispatcher.retry_time(NotSent("refused"), attempt, now=now)
+    at, give_up = policy.retry_time(NotSent("refused"), attempt, now=now)
     if attempt >= 8:
         assert give_up and at is None
         return
@@ -220,8 +222,8 @@ def test_backoff_is_bounded_jittered_and_gives_up_after_max_attempts(
 
 def test_a_rate_limit_is_waited_out_whatever_the_attempt_number() -> None:
     settings_ = Settings(database_url="sqlite://", daemon=DaemonSettings(max_attempts=2))
-    dispatcher = Dispatcher(None, settings_, Adapters(settings_), NODE)  # type: ignore[arg-type]
+    policy = RetryPolicy(settings_.daemon)
     now = utcnow()
-    at, give_up = dispatcher.retry_time(NotSent("429", retry_after=900, rate_limited=True), 5,
-                                        now=now)
+    at, give_up = policy.retry_time(NotSent("429", retry_after=900, rate_limited=True), 5,
+                                    now=now)
     assert not give_up and at == now + timedelta(seconds=900)

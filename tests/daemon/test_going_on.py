@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from channels.base import AuthFailed, Published
 from scheduler import queue
-from scheduler.daemon import Daemon
+from scheduler.daemon.inflight import InFlight
+from scheduler.daemon.service import Daemon
 from scheduler.db import is_sqlite, session
 from scheduler.models import Attempt, Post, Status
 from scheduler.timeparse import utcnow
@@ -347,17 +348,28 @@ def test_a_stale_outcome_among_alike_ones_undoes_nothing_of_the_others(engine: E
     assert [p.account for p in following] == [posts[0].account]
 
 
-def test_a_late_end_of_an_old_attempt_leaves_the_newer_attempt_in_flight(
-        sqlite_engine: Engine) -> None:
+def test_a_late_end_of_an_old_attempt_leaves_the_newer_attempt_in_flight() -> None:
     """Its lease lost, a post may be claimed again while the old worker still finishes:
     the old attempt's end must not drop the new one from the posts whose leases the
     heartbeat renews."""
-    daemon = Daemon(make_settings(str(sqlite_engine.url), ["akun-a"], None),
-                    engine=sqlite_engine)
+    table = InFlight()
     old, new = (queue.Claim(post_id=7, attempt=n, account="akun-a", network="counting")
                 for n in (1, 2))
-    daemon._inflight[7] = new
-    daemon._finished(old)
-    assert daemon._inflight == {7: new}
-    daemon._finished(new)
-    assert daemon._inflight == {}
+    table.add([new])
+    table.finish(old)
+    assert table.holds() == {7: new}
+    table.finish(new)
+    assert table.holds() == {}
+
+
+def test_going_on_passes_the_slot_and_keeps_a_newer_attempt_of_the_finished_post() -> None:
+    table = InFlight()
+    first, following = (queue.Claim(post_id=n, attempt=1, account="akun-a", network="counting")
+                        for n in (7, 8))
+    table.add([first])
+    table.pass_on(first, following)
+    assert table.holds() == {8: following}
+    newer = queue.Claim(post_id=8, attempt=2, account="akun-a", network="counting")
+    table.add([newer])  # its lease lost, post 8 was claimed again meanwhile
+    table.pass_on(following, first)
+    assert table.holds() == {8: newer, 7: first}

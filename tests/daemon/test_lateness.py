@@ -14,9 +14,11 @@ from sqlalchemy.engine import Engine
 
 from channels.base import NotSent
 from scheduler import queue
-from scheduler.daemon import Daemon
+from scheduler.adapters import Adapters
+from scheduler.daemon.attempt import Publisher
+from scheduler.daemon.retry import RetryPolicy
+from scheduler.daemon.service import Daemon
 from scheduler.db import session
-from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.models import AccountState, Alert, Post, Status
 from scheduler.settings import DaemonSettings, Settings
 from scheduler.timeparse import to_db, utcnow
@@ -70,7 +72,7 @@ def test_a_post_held_past_its_grace_by_its_accounts_rate_limit_is_missed_naming_
     assert "the network asked its account to wait until" in (post.last_error or "")
 
 
-# --- the dispatcher: a network's wait beyond the grace ---------------------------------------
+# --- the publisher: a network's wait beyond the grace ---------------------------------------
 
 
 def test_a_retry_after_beyond_the_grace_misses_the_post_at_once_with_an_alert_naming_it(
@@ -97,12 +99,12 @@ def test_a_retry_after_of_ten_years_neither_keeps_the_post_nor_its_account_waiti
     tokens(["akun-a"])
     network.rate_limited["akun-a"] = time.time() + TEN_YEARS
     settings_ = make_settings(db_url, ["akun-a"], network.url, grace_minutes=60)
-    dispatcher = Dispatcher(engine, settings_, Adapters(
+    publisher = Publisher(engine, settings_, Adapters(
         settings_, channel_classes={"counting": CountingChannel}), NODE)
     post_id = queue_post(engine, "akun-a", utcnow())
     [claim] = queue.claim_due(engine, NODE)
     before = utcnow()
-    dispatcher.publish(claim)
+    publisher.publish(claim)
 
     post = stored(engine, post_id)
     assert post.status == Status.MISSED
@@ -123,13 +125,13 @@ def test_no_try_is_ever_planned_beyond_the_grace_period(
         rate_limited: bool) -> None:
     config = Settings(database_url="sqlite://", daemon=DaemonSettings(
         grace_minutes=grace, max_attempts=8, backoff_base=30, backoff_max=3600))
-    dispatcher = Dispatcher(None, config, Adapters(config), NODE)  # type: ignore[arg-type]
+    policy = RetryPolicy(config.daemon)
     now = utcnow()
     due = now - timedelta(seconds=late)
     deadline = due + timedelta(minutes=grace)
     outcome = NotSent("refused", retry_after=retry_after, rate_limited=rate_limited)
 
-    plan = dispatcher.next_try(outcome, tries, due, now=now)
+    plan = policy.next_try(outcome, tries, due, now=now)
 
     assert [plan.retry_at is not None, plan.give_up, plan.missed is not None].count(True) == 1
     if plan.retry_at is not None:
@@ -146,11 +148,11 @@ def test_a_thread_cut_short_by_a_long_wait_says_which_parts_are_already_out(
     tokens(["akun-a"])
     network.throttled_words.add("(2/2)")  # Retry-After: 1, beyond a grace of 0.6 s
     settings_ = make_settings(db_url, ["akun-a"], network.url, grace_minutes=0.01)
-    dispatcher = Dispatcher(engine, settings_, Adapters(
+    publisher = Publisher(engine, settings_, Adapters(
         settings_, channel_classes={"counting": CountingChannel}), NODE)
     post_id = queue_post(engine, "akun-a", utcnow(), parts=2)
     [claim] = queue.claim_due(engine, NODE)
-    dispatcher.publish(claim)
+    publisher.publish(claim)
     post = stored(engine, post_id)
     assert post.status == Status.MISSED
     assert "1 of 2 thread parts were already published" in (post.last_error or "")
@@ -163,5 +165,5 @@ def test_a_retry_an_older_version_set_years_ahead_is_missed_when_the_daemon_star
     post_id = queue_post(engine, "akun-a", now - timedelta(hours=2))
     fail_once(engine, post_id, retry_at=now + timedelta(days=3650))  # as main once did
     daemon = Daemon(make_settings(db_url, ["akun-a"], network.url), engine=engine)
-    daemon.housekeeping()  # the first round, at start
+    daemon.jobs.housekeeping()  # the first round, at start
     assert stored(engine, post_id).status == Status.MISSED

@@ -17,9 +17,11 @@ from sqlalchemy.engine import Engine
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from channels.variant import Media, Variant
 from scheduler import queue
-from scheduler.daemon import Daemon
+from scheduler.adapters import Adapters
+from scheduler.daemon.attempt import Publisher
+from scheduler.daemon.events import Recorded
+from scheduler.daemon.service import Daemon
 from scheduler.db import session
-from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.models import Alert, Attempt, Post, Status
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, DaemonSettings, Settings
@@ -135,10 +137,10 @@ def test_an_email_subject_queued_with_a_carriage_return_is_rejected_never_in_dou
                       limit=None, extra={"subject": "Jam Layanan\rKunjungan"})
     _, [post] = queue.enqueue(engine, ReleaseDoc(source="t", title="Jam", body="Isi."),
                               [variant], utcnow())
-    dispatcher = Dispatcher(engine, settings, Adapters(settings), NODE)
+    publisher = Publisher(engine, settings, Adapters(settings), NODE)
 
     [claim] = queue.claim_due(engine, NODE)
-    assert isinstance(dispatcher.publish(claim), Rejected)
+    assert isinstance(publisher.publish(claim), Rejected)
     assert stored(engine, post.id).status == Status.FAILED  # type: ignore[arg-type]
     assert smtp_server.messages == []
 
@@ -157,16 +159,16 @@ def test_an_adapter_failing_before_anything_left_is_not_sent_then_given_up(
     settings = make_settings(db_url, ["akun-a"], "http://127.0.0.1:9", max_attempts=2,
                              backoff_base=10.0, backoff_max=20.0)
     adapters = Adapters(settings, channel_classes={"counting": LocallyBrokenChannel})
-    dispatcher = Dispatcher(engine, settings, adapters, NODE)
+    publisher = Publisher(engine, settings, adapters, NODE)
     post_id = queue_post(engine, "akun-a", utcnow())
 
     [claim] = queue.claim_due(engine, NODE)
-    first = dispatcher.publish(claim)
+    first = publisher.publish(claim)
     assert isinstance(first, NotSent) and "ValueError" in first.reason
     post = stored(engine, post_id)
     assert post.status == Status.RETRY and post.not_before > utcnow()
     [claim] = queue.claim_due(engine, NODE, now=post.not_before)
-    assert isinstance(dispatcher.publish(claim), NotSent)
+    assert isinstance(publisher.publish(claim), NotSent)
     assert stored(engine, post_id).status == Status.FAILED
 
 
@@ -175,27 +177,27 @@ def test_an_adapter_failing_before_anything_left_is_not_sent_then_given_up(
 
 @pytest.fixture
 def counting_setup(engine: Engine, network: CountingNetwork, tokens: object,
-                   db_url: str) -> tuple[Engine, CountingNetwork, Dispatcher, list]:
+                   db_url: str) -> tuple[Engine, CountingNetwork, Publisher, list]:
     tokens(["akun-a"])  # type: ignore[operator]
     settings = make_settings(db_url, ["akun-a"], network.url, options={"read_timeout": 0.5},
                              max_attempts=3, backoff_base=10.0, backoff_max=1000.0)
-    events: list[tuple[str, dict]] = []
+    events: list[Recorded] = []
     adapters = Adapters(settings, channel_classes={"counting": CountingChannel})
-    dispatcher = Dispatcher(engine, settings, adapters, NODE,
-                            on_event=lambda kind, data: events.append((kind, data)))
-    return engine, network, dispatcher, events
+    publisher = Publisher(engine, settings, adapters, NODE,
+                            on_event=events.append)
+    return engine, network, publisher, events
 
 
 def test_an_adapter_raising_after_the_create_request_left_is_in_doubt_and_probed_once(
         counting_setup: tuple) -> None:
-    engine, network, dispatcher, _ = counting_setup
+    engine, network, publisher, _ = counting_setup
     # the post is created, then the answer is a page the adapter cannot read
     network.fail_next(Fault(apply=True, status=201, body=MAINTENANCE_PAGE))
     post_id = queue_post(engine, "akun-a", utcnow())
     [claim] = queue.claim_due(engine, NODE)
-    assert isinstance(dispatcher.publish(claim), InDoubt)
+    assert isinstance(publisher.publish(claim), InDoubt)
     assert stored(engine, post_id).status == Status.UNKNOWN
-    assert isinstance(dispatcher.probe(stored(engine, post_id)), Published)
+    assert isinstance(publisher.probe(stored(engine, post_id)), Published)
     assert stored(engine, post_id).status == Status.PUBLISHED
     assert network.total() == 1
 
@@ -205,7 +207,7 @@ def test_an_adapter_raising_after_the_create_request_left_is_in_doubt_and_probed
 
 def test_a_probe_proving_not_sent_backs_off_counts_the_try_and_gives_up_with_an_alert(
         counting_setup: tuple) -> None:
-    engine, network, dispatcher, events = counting_setup
+    engine, network, publisher, events = counting_setup
     post_id = queue_post(engine, "akun-a", utcnow())
     later = utcnow()
     retries = []  # (when the probe began, the next try it set, when the probe ended)
@@ -213,9 +215,9 @@ def test_a_probe_proving_not_sent_backs_off_counts_the_try_and_gives_up_with_an_
         # no answer in time, and the network never applied it: in doubt, then probed
         network.fail_next(Fault(delay=1.0, status=504, body={}))
         [claim] = queue.claim_due(engine, NODE, now=later)
-        assert isinstance(dispatcher.publish(claim), InDoubt)
+        assert isinstance(publisher.publish(claim), InDoubt)
         began = utcnow()
-        assert isinstance(dispatcher.probe(stored(engine, post_id)), NotSent)
+        assert isinstance(publisher.probe(stored(engine, post_id)), NotSent)
         ended = utcnow()
         post = stored(engine, post_id)
         if post.status != Status.RETRY:
@@ -231,7 +233,7 @@ def test_a_probe_proving_not_sent_backs_off_counts_the_try_and_gives_up_with_an_
     assert post.status == Status.FAILED
     assert [a.outcome for a in log_of(engine, post_id) if a.outcome.startswith("settled")] \
         == ["settled_retry", "settled_retry", "settled_failed"]
-    assert events[-1][0] == "probe_not_sent" and events[-1][1]["give_up"]
+    assert events[-1].counter == "probe_not_sent" and events[-1].give_up
     assert network.total() == 0
 
 

@@ -4,14 +4,13 @@ beside the same post's newer claim; handing the post to both would send it twice
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
-from scheduler.starter import Starter
+from scheduler.daemon.starter import Starter
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import queue_many
 
@@ -27,19 +26,12 @@ def test_a_stale_claim_beside_a_newer_one_of_the_same_post_gets_nothing(
     assert queue.reap_expired_leases(engine) == (1, 0)
     [newer] = queue.claim_due(engine, NODE, limit=1)
     assert (newer.post_id, newer.attempt) == (stale.post_id, stale.attempt + 1)
-    handed: dict[int, object] = {}
-    done = threading.Event()
-
-    def hand_over(claim: queue.Claim, post: queue.StartedPost | None) -> None:
-        handed[claim.attempt] = post
-        if len(handed) == 2:
-            done.set()
-
-    starter = Starter(engine, NODE, lease=60, hand_over=hand_over)
-    for claim in (newer, stale) if newer_first else (stale, newer):
-        starter.submit([claim])  # due together: one transaction begins them
-    assert done.wait(10)
+    starter = Starter(engine, NODE, lease=60)
+    claims = [newer, stale] if newer_first else [stale, newer]
+    # due together: one transaction begins them
+    handed = {claim.attempt: begun.result(timeout=10)
+              for claim, begun in zip(claims, starter.submit(claims), strict=True)}
     starter.close()
     begun = handed[newer.attempt]
-    assert begun is not None and begun.attempt == newer.attempt  # type: ignore[attr-defined]
+    assert begun is not None and begun.attempt == newer.attempt
     assert handed[stale.attempt] is None  # not a second worker for the same post

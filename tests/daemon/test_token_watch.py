@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from scheduler.daemon import Daemon
+from scheduler.daemon.service import Daemon
 from scheduler.db import session
 from scheduler.models import Alert
 from scheduler.settings import AccountSettings
@@ -47,8 +47,8 @@ def _alerts(engine: Engine) -> list[Alert]:
 def test_a_token_expiring_within_the_warning_days_alerts_once_with_the_fix(
         daemon: Daemon, threads: ThreadsFake, engine: Engine) -> None:
     threads.token_expires_at = int(time.time()) + 3 * 86_400
-    daemon.check_tokens()
-    daemon.check_tokens()  # the next check (or another daemon) does not repeat it
+    daemon.jobs.check_tokens()
+    daemon.jobs.check_tokens()  # the next check (or another daemon) does not repeat it
     [alert] = _alerts(engine)
     assert "threads-lapas" in alert.subject and "expires" in alert.subject
     assert "siar accounts refresh threads-lapas" in alert.message
@@ -58,7 +58,7 @@ def test_a_token_expiring_within_the_warning_days_alerts_once_with_the_fix(
 def test_a_token_with_weeks_left_raises_no_alert(daemon: Daemon, threads: ThreadsFake,
                                                  engine: Engine) -> None:
     threads.token_expires_at = int(time.time()) + 40 * 86_400
-    daemon.check_tokens()
+    daemon.jobs.check_tokens()
     assert _alerts(engine) == []
 
 
@@ -66,6 +66,6 @@ def test_a_refused_token_is_logged_not_alerted_as_expiring(
         daemon: Daemon, threads: ThreadsFake, engine: Engine,
         caplog: pytest.LogCaptureFixture) -> None:
     threads.token = "a-different-token"
-    daemon.check_tokens()
+    daemon.jobs.check_tokens()
     assert _alerts(engine) == []
     assert "threads-lapas" in caplog.text and TOKEN not in caplog.text

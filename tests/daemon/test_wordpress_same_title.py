@@ -14,8 +14,9 @@ from sqlalchemy.engine import Engine
 from channels.base import AuthFailed, NotSent, Published
 from channels.variant import Variant
 from scheduler import queue
+from scheduler.adapters import Adapters
+from scheduler.daemon.attempt import Publisher
 from scheduler.db import session
-from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.models import Post, Status
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, DaemonSettings, Settings
@@ -58,10 +59,10 @@ def publish_due(engine: Engine, settings: Settings, password: str,
     monkeypatch.setenv(ACCOUNT.secret_variable("username"), "humas")
     monkeypatch.setenv(ACCOUNT.secret_variable("app_password"), password)
     adapters = Adapters(settings)
-    dispatcher = Dispatcher(engine, settings, adapters, "node-a")
+    publisher = Publisher(engine, settings, adapters, "node-a")
     try:
         now = utcnow() + timedelta(seconds=later)
-        return [dispatcher.publish(claim)
+        return [publisher.publish(claim)
                 for claim in queue.claim_due(engine, "node-a", now=now)]
     finally:
         adapters.close()
@@ -108,7 +109,7 @@ def test_a_create_in_doubt_is_probed_by_its_own_slug_and_sent_again_as_its_own_p
 
     adapters = Adapters(settings)
     [in_doubt] = queue.in_doubt(engine)
-    verdict = Dispatcher(engine, settings, adapters, "node-a").probe(in_doubt)
+    verdict = Publisher(engine, settings, adapters, "node-a").probe(in_doubt)
     adapters.close()
     assert publish_due(engine, settings, PASSWORD, monkeypatch) == []  # backs off first
     [resent] = publish_due(engine, settings, PASSWORD, monkeypatch,

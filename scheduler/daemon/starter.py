@@ -1,4 +1,4 @@
-"""Begins claimed posts at their time, many in one transaction, from one thread.
+"""The starter: begins claimed posts at their time, many in one transaction, from one thread.
 
 Claims are made ahead of time (the claim is the expensive statement); a post may only be
 marked ``publishing`` — and then sent — once it is due. Each worker used to wait for its
@@ -6,9 +6,10 @@ own post and begin it in a transaction of its own: at 170 posts a second that wa
 transaction per post, and in a burst sixty-odd workers queued for the database at the same
 instant. The starter keeps every waiting claim in one heap ordered by time and, whenever
 the earliest is nearly due (``BEGIN_AHEAD``), begins *all* claims due by then together
-(:func:`scheduler.queue.begin_publishing_many`); each worker sends its post at the post's
-time, not before. Posts that come due while a transaction is running share the next one,
-so batches grow with the load without a batching window that would make anything late.
+(:func:`scheduler.queue.begin_publishing_many`); each worker, waiting on its claim's
+future, sends its post at the post's time, not before. Posts that come due while a
+transaction is running share the next one, so batches grow with the load without a
+batching window that would make anything late.
 
 Guarantees are those of ``begin_publishing``: ``publishing`` and the attempt row are
 committed before a post is handed to a worker, so before its request leaves. A claim the
@@ -26,7 +27,8 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from concurrent.futures import Future
 
 from sqlalchemy.engine import Engine
 
@@ -44,41 +46,42 @@ log = logging.getLogger("siar.starter")
 #: which the probe settles like any other.
 BEGIN_AHEAD = 0.02
 
-#: called once per claim: with the post when it was begun, with None when it was not
-#: (lost meanwhile, e.g. cancelled by staff, or given back because the daemon stops)
-HandOver = Callable[[Claim, StartedPost | None], None]
-
 
 class Starter:
-    """One thread that begins waiting claims at their time, all nearly-due ones together,
-    and hands each begun post to :data:`HandOver` (the daemon gives it to a worker)."""
+    """One thread that begins waiting claims at their time, all nearly-due ones together.
+
+    Each claim gets a future that its worker waits on: the post once begun, or None when
+    it was not (lost meanwhile, e.g. cancelled by staff, or given back because the daemon
+    stops)."""
 
     def __init__(self, engine: Engine, node: str, *, lease: float,
-                 hand_over: HandOver, health: DatabaseHealth | None = None) -> None:
+                 health: DatabaseHealth | None = None) -> None:
         self.engine = engine
         self.node = node
         self.lease = lease
-        self.hand_over = hand_over
         self.health = health or DatabaseHealth()
-        #: (due epoch seconds, tie breaker, claim), earliest first
-        self._waiting: list[tuple[float, int, Claim]] = []
+        #: (due epoch seconds, tie breaker, claim, its future), earliest first
+        self._waiting: list[tuple[float, int, Claim, Future[StartedPost | None]]] = []
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="siar-starter", daemon=True)
         self._thread.start()
 
-    def submit(self, claims: Iterable[Claim]) -> None:
-        """Begin these claims at their ``not_before`` (at once when it has passed)."""
-        claims = list(claims)
+    def submit(self, claims: Iterable[Claim]) -> list[Future[StartedPost | None]]:
+        """Begin these claims at their ``not_before`` (at once when it has passed); one
+        future per claim, in their order, that gives the post once begun (None: it was
+        not, and will not be)."""
+        waiting = [(claim, Future[StartedPost | None]()) for claim in claims]
         with self._changed:
             if not self._closing:
-                for claim in claims:
+                for claim, begun in waiting:
                     due = claim.not_before.timestamp() if claim.not_before else 0.0
-                    heapq.heappush(self._waiting, (due, next(self._order), claim))
+                    heapq.heappush(self._waiting, (due, next(self._order), claim, begun))
                 self._changed.notify()
-                return
-        self._give_back(claims)  # closed meanwhile: nothing may be sent any more
+                return [begun for _, begun in waiting]
+        self._give_back(waiting)  # closed meanwhile: nothing may be sent any more
+        return [begun for _, begun in waiting]
 
     def close(self) -> None:
         """Stop beginning posts; claims still waiting are given back (never sent)."""
@@ -87,7 +90,7 @@ class Starter:
             self._changed.notify()
         self._thread.join()
         with self._changed:
-            waiting = [claim for _, _, claim in self._waiting]
+            waiting = [(claim, begun) for _, _, claim, begun in self._waiting]
             self._waiting.clear()
         self._give_back(waiting)
 
@@ -99,7 +102,7 @@ class Starter:
             # A claim whose lease was taken back may wait here beside the same post's
             # newer claim: only the newest of a post is begun, and only its claim gets it.
             newest: dict[int, Claim] = {}
-            for claim in due:
+            for claim, _ in due:
                 if claim.post_id not in newest or claim.attempt > newest[claim.post_id].attempt:
                     newest[claim.post_id] = claim
             try:
@@ -111,15 +114,15 @@ class Starter:
                 # Nothing was sent. The COMMIT may have gone through all the same, so the
                 # posts are given back whichever state they are in.
                 self._report(exc, f"beginning {len(due)} post(s)")
-                self._give_back_unsent(due)
+                self._give_back_unsent([claim for claim, _ in due])
                 started = {}
-            for claim in due:
+            for claim, begun in due:
                 post = started.get(claim.post_id)
                 # fenced by the attempt, not the id alone (two workers would send it)
-                self._hand_over(claim, post if post is not None
-                                and post.attempt == claim.attempt else None)
+                begun.set_result(post if post is not None
+                                 and post.attempt == claim.attempt else None)
 
-    def _next_due(self) -> list[Claim] | None:
+    def _next_due(self) -> list[tuple[Claim, Future[StartedPost | None]]] | None:
         """Wait until the earliest claim is nearly due; return every claim due within
         ``BEGIN_AHEAD`` (None: closing)."""
         with self._changed:
@@ -128,9 +131,10 @@ class Starter:
                     horizon = time.time() + BEGIN_AHEAD
                     wait = self._waiting[0][0] - horizon
                     if wait <= 0:
-                        due: list[Claim] = []
+                        due: list[tuple[Claim, Future[StartedPost | None]]] = []
                         while self._waiting and self._waiting[0][0] <= horizon:
-                            due.append(heapq.heappop(self._waiting)[2])
+                            _, _, claim, begun = heapq.heappop(self._waiting)
+                            due.append((claim, begun))
                         return due
                     self._changed.wait(wait)
                 else:
@@ -158,8 +162,8 @@ class Starter:
             log.exception("%d post(s) could not be given back; their leases run out",
                           len(claims))
 
-    def _give_back(self, claims: list[Claim]) -> None:
-        for claim in claims:
+    def _give_back(self, waiting: list[tuple[Claim, Future[StartedPost | None]]]) -> None:
+        for claim, begun in waiting:
             try:
                 queue.release_claim(self.engine, claim, self.node)
             except DatabaseReplaced:
@@ -167,10 +171,4 @@ class Starter:
             except Exception:
                 log.exception("claim of post %s could not be given back; it expires",
                               claim.post_id)
-            self._hand_over(claim, None)
-
-    def _hand_over(self, claim: Claim, post: StartedPost | None) -> None:
-        try:
-            self.hand_over(claim, post)
-        except Exception:
-            log.exception("handing over post %s failed", claim.post_id)
+            begun.set_result(None)

@@ -1,9 +1,10 @@
-"""Records finished attempts in batches, from one thread.
+"""The committer: records finished attempts in batches, from one thread.
 
 Every post used to commit its outcome in a transaction of its own; under a burst the
 workers then queued for the database (on SQLite for its single write lock) longer than
-they waited for the network. Workers now hand the outcome over and the committer writes
-whatever has gathered meanwhile in one transaction, each post still fenced by its attempt
+they waited for the network. Workers now hand the outcome over (:meth:`Committer.record`
+waits for it to be written) and the committer writes whatever has gathered meanwhile in
+one transaction, each post still fenced by its attempt
 (:func:`scheduler.queue.finalize_many`).
 
 Nothing about sending changes: ``publishing`` is committed before a request leaves, as
@@ -33,8 +34,9 @@ import logging
 import queue as fifo
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import replace
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -48,16 +50,25 @@ log = logging.getLogger("siar.committer")
 
 T = TypeVar("T")
 
-#: called once the outcome is settled: True recorded, False stale (the attempt was
-#: superseded), None not recorded (the database refused its row; the lease runs out and
-#: the post waits in doubt); and the post
-#: begun for the worker to go on with (None: it asked for none, or nothing was due)
-OnRecorded = Callable[[bool | None, StartedPost | None], None]
-#: what the committer holds for each outcome: it, its callback, the account to go on with
-_Pending = tuple[Finalization, OnRecorded, str | None]
+class Receipt(NamedTuple):
+    """What became of an outcome handed to the committer."""
+
+    #: True recorded, False stale (the attempt was superseded), None not recorded (the
+    #: database refused its row; the lease runs out and the post waits in doubt)
+    recorded: bool | None
+    #: the post begun for the worker to go on with (None: it asked for none, or nothing
+    #: of its account was due, or the batch had to be written again)
+    following: StartedPost | None = None
+
+
+#: what the committer holds for each outcome: it, its receipt, the account to go on with
+_Pending = tuple[Finalization, Future[Receipt], str | None]
 
 
 class Committer:
+    """One thread that records the outcomes handed to it in shared transactions, and may
+    begin each finished post's account's next due post in the same transaction."""
+
     def __init__(self, engine: Engine, *, max_batch: int = 256,
                  next_in_line: NextInLine | None = None,
                  health: DatabaseHealth | None = None) -> None:
@@ -69,17 +80,31 @@ class Committer:
         self.next_in_line = next_in_line
         self.health = health or DatabaseHealth()
         self._pending: fifo.SimpleQueue[_Pending | None] = fifo.SimpleQueue()
+        self._closed = False
         #: (post id, attempt) begun by a transaction whose COMMIT failed, not yet given
         #: back (only this thread touches it)
         self._unsent: list[tuple[int, int]] = []
         self._thread = threading.Thread(target=self._run, name="siar-committer", daemon=True)
         self._thread.start()
 
-    def submit(self, item: Finalization, on_recorded: OnRecorded, *,
-               go_on_with: str | None = None) -> None:
+    def submit(self, item: Finalization, *, go_on_with: str | None = None
+               ) -> Future[Receipt]:
         """Record ``item``; with ``go_on_with`` (an account), also begin that account's
-        next due post, if any, for the same worker."""
-        self._pending.put((item, on_recorded, go_on_with))
+        next due post, if any, for the same worker. The future's :class:`Receipt` says
+        what became of it."""
+        receipt: Future[Receipt] = Future()
+        if self._closed:  # a bug in the stop order: nothing reads the queue any more
+            log.error("post %s: its outcome came after the committer stopped; its lease "
+                      "runs out and it waits in doubt", item.post_id)
+            receipt.set_result(Receipt(None))
+        else:
+            self._pending.put((item, receipt, go_on_with))
+        return receipt
+
+    def record(self, item: Finalization, *, go_on_with: str | None = None) -> Receipt:
+        """:meth:`submit`, and wait until the outcome is written (with others gathered
+        meanwhile) or could not be."""
+        return self.submit(item, go_on_with=go_on_with).result()
 
     def close(self) -> None:
         """Record everything submitted so far, then stop the thread (while the database is
@@ -88,8 +113,16 @@ class Committer:
             log.warning("stopping: the outcomes waiting in memory are recorded as soon as "
                         "the database answers (stopping the process now would leave those "
                         "posts in doubt)")
+        self._closed = True
         self._pending.put(None)
         self._thread.join()
+        while True:  # submitted as it closed (a bug in the stop order): nobody waits for ever
+            try:
+                late = self._pending.get_nowait()
+            except fifo.Empty:
+                return
+            if late is not None:
+                late[1].set_result(Receipt(None))
 
     def _run(self) -> None:
         closing = False
@@ -160,14 +193,9 @@ class Committer:
             self.health.retry("giving back posts begun", self._give_back, wrote=lambda _: False)
             results = [self._record_one(item) for item in items]
         next_posts = {post.account: post for post in begun}
-        for (_, on_recorded, account), recorded_ok in zip(batch, results, strict=True):
+        for (_, receipt, account), recorded_ok in zip(batch, results, strict=True):
             following = next_posts.pop(account, None) if account is not None else None
-            try:
-                on_recorded(recorded_ok, following)
-            except Exception:
-                # a post begun for it stays in flight until its lease runs out; then it is
-                # in doubt and the probe finds it was never sent
-                log.exception("handling a recorded outcome failed")
+            receipt.set_result(Receipt(recorded_ok, following))
 
     def _uncertain(self, write: Callable[[], T]) -> T:
         """``write()``; posts begun by a transaction whose COMMIT failed are kept to be

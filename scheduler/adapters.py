@@ -1,0 +1,55 @@
+"""Adapters by account: each account's channel built once, from its settings and secrets.
+
+Used wherever Siar talks to a network: the daemon's publishing and probes, staff alerts,
+``siar accounts check``. What an adapter is told about its account is
+:meth:`AccountSettings.channel_config` (queue-time code uses that alone).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from channels import registry
+from channels.base import Channel
+from channels.console import DryRunChannel
+from scheduler.settings import AccountSettings, Settings
+
+
+class Adapters:
+    """One adapter instance per account, built on first use (dry-run wraps each).
+
+    ``channel_classes`` maps network names to adapter classes that take precedence over
+    the installed entry points: the seam through which tests and benchmarks plug in an
+    adapter of their own that still speaks real HTTP.
+    """
+
+    def __init__(self, settings: Settings, *, dry_run: bool = False,
+                 channel_classes: Mapping[str, type[Channel]] | None = None) -> None:
+        self.settings = settings
+        self.dry_run = dry_run
+        self.channel_classes = dict(channel_classes or {})
+        self._built: dict[str, Channel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account_name: str) -> Channel:
+        """The account's adapter (raises ``SiarError``/``ImportError`` when it cannot be
+        built: a missing secret, an adapter that is not installed)."""
+        with self._lock:
+            if account_name not in self._built:
+                self._built[account_name] = self._build(self.settings.account(account_name))
+            return self._built[account_name]
+
+    def _build(self, account: AccountSettings) -> Channel:
+        cls = self.channel_classes.get(account.network) or registry.load(account.network)
+        if self.dry_run:
+            return DryRunChannel(cls(account.channel_config(), {}))
+        secrets = self.settings.secrets(account, cls.secret_fields, cls.optional_secret_fields)
+        return cls(account.channel_config(), secrets)
+
+    def close(self) -> None:
+        """Close every adapter built (their HTTP sessions)."""
+        with self._lock:
+            for adapter in self._built.values():
+                adapter.close()
+            self._built.clear()

@@ -1,0 +1,241 @@
+"""The daemon's periodic jobs besides claiming: housekeeping (leases taken back, posts
+missed, posts in doubt probed), the heartbeat, the watchdog, recurring releases and the
+token check; and taking over the posts of a dead daemon on this host at start.
+
+Every job skips its turn while the database is away (:class:`DatabaseGuard`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from scheduler import notify, queue
+from scheduler.adapters import Adapters
+from scheduler.daemon.attempt import Publisher
+from scheduler.daemon.events import RunSummary
+from scheduler.daemon.guard import DatabaseGuard
+from scheduler.daemon.inflight import InFlight
+from scheduler.errors import SiarError
+from scheduler.models import Node, Post, Release
+from scheduler.recurrences import materialise_recurrences
+from scheduler.settings import Settings
+from scheduler.status import overdue_posts
+from scheduler.timeparse import utcnow
+from scheduler.waiting_alerts import PatientNotifier
+
+log = logging.getLogger("siar.daemon")
+
+#: posts in doubt one housekeeping run probes at most
+PROBES_PER_RUN = 50
+
+
+class Jobs:
+    """What the job scheduler runs besides claim rounds (any one of them may run on its
+    own thread, at the same time as the others)."""
+
+    def __init__(self, engine: Engine, settings: Settings, *, node: str, guard: DatabaseGuard,
+                 publisher: Publisher, adapters: Adapters, notifier: PatientNotifier,
+                 summary: RunSummary, inflight: InFlight, wake: Callable[[], None],
+                 stopping: threading.Event) -> None:
+        """``wake`` asks for a claim round soon (posts became claimable)."""
+        self.engine = engine
+        self.settings = settings
+        self.cfg = settings.daemon
+        self.node = node
+        self.guard = guard
+        self.health = guard.health
+        self.publisher = publisher
+        self.adapters = adapters
+        self.notifier = notifier
+        self.summary = summary
+        self.inflight = inflight
+        self.wake = wake
+        self.stopping = stopping
+        #: (post, attempt) in doubt → when it was last probed (``time.monotonic``)
+        self._probed: dict[tuple[int, int], float] = {}
+        #: keys of the in-doubt alerts raised by this daemon
+        self._alerted: set[str] = set()
+        #: True once mark_missed looked at every waiting post (at start)
+        self._swept = False
+
+    # --- housekeeping ------------------------------------------------------------------
+
+    def housekeeping(self) -> None:
+        """Take back expired leases, mark posts missed, probe posts in doubt."""
+        try:
+            # After an outage, every daemon's leases may have run out while none could
+            # renew them: wait one lease, in which the live ones renew theirs, before
+            # taking any back (a post whose outcome waited in memory would otherwise be
+            # in doubt, or given to another daemon).
+            if self.health.steady_for(self.cfg.lease_seconds):
+                requeued, stranded = queue.reap_expired_leases(self.engine, node=self.node)
+                if requeued:
+                    self.wake()
+                if stranded:
+                    log.warning("%d post(s) were in flight on a stopped daemon: now in "
+                                "doubt", stranded)
+            self._mark_missed()
+            self._probe_in_doubt()
+        except Exception as exc:
+            if not self.guard.trouble(exc, "housekeeping"):
+                log.exception("housekeeping failed; it runs again shortly")
+
+    def _mark_missed(self) -> None:
+        # The first time, every waiting post is looked at: a retry set years ahead by an
+        # older version (a Retry-After followed as it was) is found too.
+        missed = queue.mark_missed(self.engine, timedelta(minutes=self.cfg.grace_minutes),
+                                   node=self.node, sweep=not self._swept)
+        self._swept = True
+        if not missed:
+            return
+        self.summary.add(missed=len(missed))
+        with queue.transaction(self.engine) as s:
+            rows = [(s.get(Post, m.post_id), s.get(Release, m.release_id)) for m in missed]
+        self.notifier.alert(notify.missed([(p, r) for p, r in rows if p is not None]))
+
+    def _probe_in_doubt(self) -> None:
+        now = time.monotonic()
+        doubtful = queue.in_doubt(self.engine, limit=PROBES_PER_RUN)
+        current = {(p.id, p.attempt) for p in doubtful}
+        self._probed = {k: v for k, v in self._probed.items() if k in current}
+        for post in doubtful:
+            token = (post.id, post.attempt)
+            if now - self._probed.get(token, -1e9) < self.cfg.probe_seconds:  # type: ignore[arg-type]
+                continue
+            self._probed[token] = now  # type: ignore[index]
+            if self.publisher.probe(post) is not None:
+                self.wake()
+                continue
+            key = f"unknown:{post.id}:{post.attempt}"
+            if key not in self._alerted:
+                self._alerted.add(key)
+                self.notifier.post_alert(post.id, notify.in_doubt)  # type: ignore[arg-type]
+
+    # --- watchdog, recurrences, tokens ---------------------------------------------------
+
+    def watchdog(self) -> None:
+        """Alert staff when due posts wait longer than ``watchdog_seconds``."""
+        overdue = self.guard.guarded("looking for overdue posts",
+                                     lambda: overdue_posts(self.engine))
+        if overdue is None:
+            return
+        if overdue.oldest_due and overdue.seconds(utcnow()) > self.cfg.watchdog_seconds:
+            self.notifier.alert(notify.watchdog(overdue.count, overdue.oldest_due,
+                                                self.settings.timezone))
+
+    def recurrences(self) -> None:
+        """Materialise the coming occurrences of recurring releases."""
+        try:
+            created = materialise_recurrences(
+                self.engine, horizon=timedelta(hours=self.cfg.recurrence_horizon_hours),
+                grace=timedelta(minutes=self.cfg.grace_minutes))
+        except Exception as exc:
+            if not self.guard.trouble(exc, "materialising recurring releases"):
+                log.exception("recurring releases could not be materialised; retrying later")
+            return
+        if created:
+            log.info("materialised %d occurrence(s) of recurring releases", len(created))
+            self.wake()
+
+    def check_tokens(self) -> None:
+        """Ask each account's network whether its credentials still work and until when,
+        and warn staff days before a token lapses, rather than on the first failed post."""
+        warn = timedelta(days=self.cfg.token_warn_days)
+        for account in self.settings.enabled_accounts():
+            if self.stopping.is_set():
+                return
+            try:
+                result = self.adapters.get(account.name).check()
+            except Exception as exc:  # one account's trouble must not stop the others
+                log.warning("credentials of %s could not be checked: %s", account.name,
+                            type(exc).__name__)
+                continue
+            if not result.ok:
+                # a refused token pauses the account (with an alert) when a post is due;
+                # here a failed check may as well be the network being away for a moment
+                log.warning("credentials of %s: %s", account.name, result.detail)
+            elif result.expires_at is not None and result.expires_at - utcnow() < warn:
+                adapter = self.adapters.get(account.name)
+                variables = [account.secret_variable(f) for f in adapter.secret_fields]
+                self.notifier.alert(notify.token_expiring(
+                    account.name, account.network, result.expires_at, account.timezone,
+                    variables))
+
+    # --- this daemon's node ------------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        """The database file is still ours, this daemon is alive, the leases of its posts
+        in flight renewed, and alerts that waited for the database are stored now."""
+        if not self.guard.file_still_ours():
+            return
+        self.guard.guarded("renewing leases", self._prove_alive, writes=True)
+        if not self.health.down:
+            self.notifier.store_waiting()
+
+    def _prove_alive(self) -> None:
+        with queue.transaction(self.engine) as s:
+            node = s.get(Node, self.node) or Node(name=self.node, host=socket.gethostname(),
+                                                  pid=os.getpid())
+            node.heartbeat_at = utcnow()
+            node.stopped_at = None
+            s.add(node)
+        queue.renew_leases(self.engine, self.node, self.inflight.post_ids(),
+                           lease=self.cfg.lease_seconds)
+        self.notifier.renew_lease()
+
+    def take_over_dead_local_daemons(self) -> None:
+        """A daemon restarted after ``kill -9`` need not wait for its predecessor's leases
+        to run out: on this host, a node whose process is gone is certainly dead."""
+        host = socket.gethostname()
+        with queue.transaction(self.engine) as s:
+            nodes = list(s.scalars(select(Node).where(Node.host == host,
+                                                      Node.stopped_at.is_(None),
+                                                      Node.name != self.node)))
+        for node in nodes:
+            if _process_alive(node.pid):
+                continue
+            taken = queue.expire_leases_of(self.engine, node.name)
+            with queue.transaction(self.engine) as s:
+                row = s.get(Node, node.name)
+                if row is not None:
+                    row.stopped_at = utcnow()
+            if taken:
+                log.warning("daemon %s (pid %s) died holding %d post(s); taking them back",
+                            node.name, node.pid, taken)
+
+    def mark_stopped(self) -> bool:
+        """This daemon's node row says it stopped (``siar status`` no longer waits for it)."""
+        with queue.transaction(self.engine) as s:
+            node = s.get(Node, self.node)
+            if node:
+                node.stopped_at = utcnow()
+        return True
+
+    def build_adapters(self) -> None:
+        """Build every account's adapter now rather than when its first post is due:
+        reading secrets and opening sessions for a hundred accounts took a second, which
+        made the first posts after start late."""
+        for account in self.settings.enabled_accounts():
+            # a broken account is reported (and paused) when one of its posts is due
+            with contextlib.suppress(SiarError, ImportError):
+                self.adapters.get(account.name)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True

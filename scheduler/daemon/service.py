@@ -1,0 +1,324 @@
+"""The daemon's life cycle: it starts its parts, runs their jobs on APScheduler's clock,
+and stops them in the order that gives back what was not sent.
+
+APScheduler 3.x (in-memory job store; its own stores cannot be shared between processes
+and delete a job when it starts) runs the jobs; the database is the queue:
+
+``dispatch``      claim rounds (:mod:`scheduler.daemon.pump`), moved to the moment the
+                  next post is due, run at once on a wake-up, on a poll interval otherwise
+``housekeeping``  leases taken back, posts missed, posts in doubt probed
+``heartbeat``     this daemon alive, the leases of its posts in flight renewed
+``watchdog``      alerts when due posts wait longer than ``watchdog_seconds``
+``recurrences``   occurrences of recurring releases materialised
+``alerts``        staff alerts that some notify account did not take, sent again
+``tokens``        each account's credentials checked, staff warned before one lapses
+
+Parts (:mod:`scheduler.daemon`): the pump claims, the starter begins, a worker per post
+sends and goes on (:mod:`~scheduler.daemon.worker`), the committer records.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Engine
+
+from channels import registry
+from channels.base import Channel
+from scheduler import intake, queue
+from scheduler.adapters import Adapters
+from scheduler.daemon.attempt import Publisher
+from scheduler.daemon.committer import Committer
+from scheduler.daemon.events import OutcomeKind, Recorded, RunSummary, staff_alert
+from scheduler.daemon.guard import DatabaseGuard
+from scheduler.daemon.inflight import InFlight
+from scheduler.daemon.jobs import Jobs
+from scheduler.daemon.pump import Pump
+from scheduler.daemon.starter import Starter
+from scheduler.daemon.worker import Worker
+from scheduler.db import QueueListener, open_database
+from scheduler.envfile import exposure_warnings
+from scheduler.errors import SiarError
+from scheduler.models import CLAIMABLE, AccountState, Post, Status
+from scheduler.settings import Settings
+from scheduler.status import snapshot
+from scheduler.waiting_alerts import PatientNotifier
+
+log = logging.getLogger("siar.daemon")
+
+#: seconds a Python thread may hold the GIL while others wait: Python's default, set
+#: explicitly because it was once lowered (see ``run``)
+SWITCH_INTERVAL = 0.005
+
+#: the first token check waits for start-up work (seconds)
+TOKEN_CHECK_DELAY = 30.0
+
+ACTIVE = (Status.SCHEDULED.value, Status.RETRY.value, Status.CLAIMED.value,
+          Status.PUBLISHING.value)
+CLAIMABLE_SQL_VALUES = tuple(c.value for c in CLAIMABLE)
+
+
+class Daemon:
+    """One daemon process's parts, wired together; :meth:`run` until stopped."""
+
+    def __init__(self, settings: Settings, *, dry_run: bool = False,
+                 engine: Engine | None = None,
+                 channel_classes: Mapping[str, type[Channel]] | None = None) -> None:
+        self.settings = settings
+        self.cfg = cfg = settings.daemon
+        self.dry_run = dry_run or settings.dry_run
+        self.engine = engine or open_database(settings.database_url)
+        self.node = node = settings.node_name
+        #: set to stop (a signal, ``--until-drained``, the database file gone)
+        self.stop_event = threading.Event()
+        #: set once stopping began: nothing new is claimed, begun or gone on with
+        self.stopping = threading.Event()
+        self.summary = RunSummary()
+        self.adapters = Adapters(settings, dry_run=self.dry_run, channel_classes=channel_classes)
+        self.guard = DatabaseGuard(self.engine, node, stop=self.stop_event)
+        self.notifier = PatientNotifier(self.engine, settings, self.adapters,
+                                        health=self.guard.health)
+        self.publisher = Publisher(self.engine, settings, self.adapters, node,
+                                   on_event=self._on_event)
+        self.concurrency = {a.name: a.concurrency for a in settings.accounts}
+        #: with a worker for every post the accounts may have in flight, workers can go on
+        #: with their own account's backlog instead of taking turns
+        self.workers = cfg.workers or min(256, max(8, sum(
+            a.concurrency for a in settings.enabled_accounts())))
+        self.inflight = InFlight()
+        self.jobs = Jobs(self.engine, settings, node=node, guard=self.guard,
+                         publisher=self.publisher, adapters=self.adapters,
+                         notifier=self.notifier, summary=self.summary, inflight=self.inflight,
+                         wake=self.wake, stopping=self.stopping)
+        # The threads start in run(): a Daemon built to run one job alone starts none.
+        self._scheduler: BackgroundScheduler | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._starter: Starter | None = None
+        self._committer: Committer | None = None
+        self._pump: Pump | None = None
+
+    @property
+    def housekeeping_seconds(self) -> float:
+        """How often housekeeping runs: a quarter lease, within 0.2–5 s, unless set."""
+        if self.cfg.housekeeping_seconds is not None:
+            return self.cfg.housekeeping_seconds
+        return min(5.0, max(0.2, self.cfg.lease_seconds / 4))
+
+    @property
+    def lookahead_seconds(self) -> float:
+        """Claim posts this long before their time so the request leaves on the dot."""
+        return min(self.cfg.lookahead_seconds, self.cfg.lease_seconds / 4)
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop the daemon gracefully (see :meth:`run`)."""
+        def _stop(signum: int, _frame: object) -> None:
+            log.info("signal %s: finishing in-flight posts, then stopping", signum)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+
+    def stop(self) -> None:
+        """Ask the daemon to stop (from any thread); :meth:`run` then returns."""
+        self.stop_event.set()
+
+    def wake(self) -> None:
+        """Run a claim round soon: posts became claimable."""
+        if self._pump is not None:
+            self._pump.wake()
+
+    def run(self, *, once: bool = False, until_drained: bool = False) -> RunSummary:
+        """Publish until stopped (``once``: what is due now; ``until_drained``: until
+        nothing waits that this daemon could send). On the way out the posts in flight are
+        finished, claims not begun given back, and pending alerts sent. Raises
+        :class:`SiarError` if the daemon had to stop because its database file went away."""
+        for warning in exposure_warnings(self.settings):  # secrets others can read
+            log.warning("%s", warning)
+        self._refuse_a_dry_run_that_would_swallow_real_posts()
+        self.jobs.heartbeat()
+        self.jobs.take_over_dead_local_daemons()
+        queue.ensure_accounts(self.engine, self.concurrency)
+        self.jobs.build_adapters()
+        # Imports, adapters and caches built so far live as long as the daemon; keeping
+        # them out of the collector's full scans shortens the pauses that stop every
+        # thread (measured: the slowest posts of a busy minute came after such a pause).
+        gc.freeze()
+        # A hundred worker threads share one GIL. A lower switch interval (0.5 ms) once
+        # sped up claim rounds, which every free worker waited for; since workers go on
+        # with their account's next post, rounds are off a burst's path, and the forced
+        # switches cost more than they gave (5,000-post burst, SQLite: 1,120 posts/s and
+        # 0.81 ms CPU a post at 5 ms, 790/s and 1.18 ms at 0.5 ms; lateness p99 3 → 8 ms,
+        # within its 25 ms target).
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        self._pump = self._start_parts()
+        try:
+            self.jobs.housekeeping()
+            self.jobs.recurrences()
+            if once:
+                self._pump.run_until_idle()
+            else:
+                self._run_scheduled(self._pump, until_drained=until_drained)
+        finally:
+            self._shutdown()
+        if self.guard.fatal is not None:
+            raise self.guard.fatal
+        return self.summary
+
+    def _start_parts(self) -> Pump:
+        """The worker pool, the starter, the committer, and the pump that feeds them."""
+        lease = self.cfg.lease_seconds
+        health = self.guard.health
+        self._pool = ThreadPoolExecutor(max_workers=self.workers,
+                                        thread_name_prefix="siar-worker")
+        self._committer = Committer(self.engine, next_in_line=queue.NextInLine(
+            accounts=(), node=self.node, lease=lease, concurrency=self.concurrency),
+            health=health)
+        self._starter = Starter(self.engine, self.node, lease=lease, health=health)
+        worker = Worker(self.engine, self.node, publisher=self.publisher,
+                        committer=self._committer, inflight=self.inflight,
+                        summary=self.summary, stopping=self.stopping)
+        return Pump(self.engine, node=self.node, workers=self.workers, batch=self.cfg.batch,
+                    lease=lease, lookahead=self.lookahead_seconds,
+                    concurrency=self.concurrency, inflight=self.inflight,
+                    starter=self._starter, committer=self._committer, worker=worker,
+                    pool=self._pool, guard=self.guard, stopping=self.stopping)
+
+    def _refuse_a_dry_run_that_would_swallow_real_posts(self) -> None:
+        """A dry run ends each post it handles as published (``dry-run://``), so on a
+        database whose accounts can really publish it would take real posts out of the queue
+        for good. Unless the configuration itself says ``dry_run = true`` (a rehearsal
+        deployment), a dry run starts only where no waiting post belongs to an account whose
+        secrets are all set."""
+        if not self.dry_run or self.settings.dry_run:
+            return
+        with queue.transaction(self.engine) as s:
+            waiting = set(s.scalars(select(Post.account).where(Post.status.in_(ACTIVE))
+                                    .distinct()))
+        accounts = [a for a in self.settings.accounts if a.name in waiting]
+        missing = intake.missing_secrets(self.settings, accounts)
+        live = sorted(a.name for a in accounts  # console and the like need no secrets
+                      if a.name not in missing and registry.load(a.network).secret_fields)
+        if live:
+            raise SiarError(
+                f"a dry run here would mark the waiting posts of {', '.join(live)} as "
+                "published without sending them, and they would never go out: these "
+                "accounts have their secrets set, so this looks like a live database",
+                hint="rehearse on a scratch database (e.g. SIAR_HOME=/tmp/siar-dry with the "
+                     "same config), or look with 'siar preview' / 'siar show ID'")
+
+    def _run_scheduled(self, pump: Pump, *, until_drained: bool) -> None:
+        guarded = self.guard.guarded
+        scheduler = BackgroundScheduler(
+            timezone=UTC, executors={"default": JobExecutor(6)},
+            job_defaults={"coalesce": True, "max_instances": 4, "misfire_grace_time": None})
+        now = datetime.now(UTC)
+        every = self.housekeeping_seconds
+        scheduler.add_job(pump.dispatch, "interval", seconds=self.cfg.poll_interval,
+                          id="dispatch", next_run_time=now)
+        scheduler.add_job(self.jobs.housekeeping, "interval", seconds=every, id="housekeeping")
+        scheduler.add_job(self.jobs.heartbeat, "interval", seconds=self.cfg.heartbeat_seconds,
+                          id="heartbeat")
+        scheduler.add_job(self.jobs.watchdog, "interval",
+                          seconds=max(1.0, self.cfg.watchdog_seconds / 4), id="watchdog")
+        scheduler.add_job(self.jobs.recurrences, "interval", seconds=60, id="recurrences")
+        scheduler.add_job(lambda: guarded("sending alerts again", self.notifier.retry_due),
+                          "interval", id="alerts", seconds=every, next_run_time=now)
+        if self.cfg.token_check_hours > 0 and not self.dry_run:
+            scheduler.add_job(self.jobs.check_tokens, "interval",
+                              seconds=self.cfg.token_check_hours * 3600, id="tokens",
+                              next_run_time=now + timedelta(seconds=TOKEN_CHECK_DELAY))
+        self._scheduler = scheduler
+        scheduler.start()
+        pump.move_dispatch = lambda when: self._move_job("dispatch", when)
+        listener = QueueListener(self.engine, pump.wake).start()
+        health = self._start_health_server(pump)
+        try:
+            while not self.stop_event.wait(0.1 if until_drained else 1.0):
+                if until_drained and guarded("checking the queue", self._drained):
+                    break
+        finally:
+            self.stopping.set()
+            pump.move_dispatch = None
+            self._starter.close()  # type: ignore[union-attr]  # posts not begun: given back
+            scheduler.shutdown(wait=True)
+            listener.stop()
+            if health is not None:
+                health.stop()
+
+    def _move_job(self, job_id: str, when: datetime) -> None:
+        """Run job ``job_id`` at ``when`` if that is before its next run."""
+        if self._scheduler is None or self.stopping.is_set():
+            return
+        # JobLookupError/SchedulerNotRunning while shutting down: nothing left to move.
+        with contextlib.suppress(Exception):
+            job = self._scheduler.get_job(job_id)
+            if job is not None and (job.next_run_time is None or when < job.next_run_time):
+                self._scheduler.modify_job(job_id, next_run_time=when)
+
+    def _shutdown(self) -> None:
+        """Finish in-flight posts; claims whose worker has not started are given back."""
+        self.stopping.set()
+        if self._starter is not None:
+            self._starter.close()  # claims not begun yet are given back, never sent
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self._committer is not None:
+            self._committer.close()  # every answer received is recorded before we stop
+        self.notifier.store_waiting()
+        self.notifier.flush()
+        self.notifier.close()
+        if self.guard.fatal is None and self.guard.guarded(
+                "marking this daemon stopped", self.jobs.mark_stopped, writes=True) is None:
+            log.warning("the database did not answer: this daemon is not marked stopped; "
+                        "'siar status' counts it as gone after three missed heartbeats")
+        self.adapters.close()
+
+    def _drained(self) -> bool:
+        """Nothing waits that this daemon could still send: the posts of a paused account
+        are blocked until staff resume it, not waiting."""
+        paused = select(AccountState.account).where(AccountState.paused.is_(True))
+        blocked = and_(Post.status.in_(CLAIMABLE_SQL_VALUES), Post.account.in_(paused))
+        with queue.transaction(self.engine) as s:
+            active = s.scalar(select(func.count()).select_from(Post)
+                              .where(Post.status.in_(ACTIVE), ~blocked))
+        return not active and not len(self.inflight)
+
+    def _start_health_server(self, pump: Pump) -> Any:
+        if not self.cfg.http_port:
+            return None
+        from scheduler.health import HealthServer
+
+        fresh = max(5.0, 3 * self.cfg.poll_interval)
+        return HealthServer(
+            self.cfg.http_port, node=self.node,
+            snapshot=lambda: snapshot(self.engine, self.cfg),
+            counters=self.summary.counters_now,
+            dispatcher_fresh=lambda: time.monotonic() - pump.last_round < fresh,
+        ).start()
+
+    # --- outcomes ------------------------------------------------------------------------
+
+    def _on_event(self, event: Recorded) -> None:
+        """An outcome is recorded: count it, and alert staff or probe soon if it calls
+        for it."""
+        self.summary.count(event)
+        if (alert := staff_alert(event)) is not None:
+            self.notifier.post_alert(event.post, *alert)
+        elif event.kind is OutcomeKind.IN_DOUBT:
+            # probe a fresh in-doubt post soon instead of at the next housekeeping tick
+            self._move_job("housekeeping", datetime.now(UTC))
