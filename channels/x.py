@@ -44,6 +44,7 @@ from channels.base import (
 )
 from channels.http import HttpChannel
 from channels.images import ImageError, prepare_image
+from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit
 
 TWEEPY_HOST = "https://api.twitter.com"
 MAX_IMAGES = 4
@@ -102,6 +103,15 @@ class XChannel(HttpChannel):
     """Posts as the user whose OAuth 1.0a access token is configured."""
 
     network = "x"
+    display_name = "X"
+    accent_colour = "#0f1419"
+    post_rules = PostRules(limit=280, counting=Counting(Unit.TWITTER_WEIGHTED),
+                           unit_name="weighted characters", threads=True, max_images=4,
+                           alt_limit=1000)
+    # X API v2 media upload: JPG/PNG/GIF/WEBP ≤ 5 MB; alt text ≤ 1000 characters.
+    image_rules = ImageRules(max_bytes=5 * MB, formats=WEB_FORMATS, max_side=8192,
+                             animated=True, max_alt=1000)
+    docs = "docs/channels/x.md"
     secret_fields: ClassVar[tuple[str, ...]] = (
         "api_key", "api_secret", "access_token", "access_token_secret")
     default_base_url = "https://api.x.com"
