@@ -28,12 +28,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-from PIL import ExifTags, Image, ImageOps
+from typing import TYPE_CHECKING
 
 from channels.errors import SiarError
 from channels.rules import ImageRules
 from channels.stored_media import MAX_IMAGE_BYTES, digest, expected_digest
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported where an image is first opened, not here: every adapter imports this
+# module, and the composer imports the adapters for the rules they declare (siar preview
+# must not pay ~20 ms for a library it does not use).
 
 __all__ = [
     "ImageError",
@@ -114,6 +120,7 @@ def prepare_image(path: str | Path, network: str, alt: str = "") -> PreparedImag
 def _fit(still: Image.Image, target: str, rules: ImageRules, path: Path, network: str,
          alt: str) -> PreparedImage:
     """Pad, scale and encode until the bytes fit ``rules``."""
+    from PIL import Image
     still = _pad_to_aspect(still, rules)
     still = _scale_into(still, rules)
     while True:
@@ -239,6 +246,7 @@ def _open(path: Path, data: bytes, *,
     """The decoded image and its facts; every way Pillow can fail on a file becomes
     :class:`ImageError`. ``decode_at``: (width, height) → the least size a JPEG must be
     decoded at (Pillow's draft mode), the facts being those of the full image."""
+    from PIL import Image
     try:
         with warnings.catch_warnings():
             # Siar checks MAX_PIXELS itself, with a message for staff: Pillow's warning
@@ -270,6 +278,7 @@ def _open(path: Path, data: bytes, *,
 
 def _upright_size(image: Image.Image, path: Path) -> tuple[int, int]:
     """(width, height) as shown: EXIF orientations 5 to 8 turn the picture a quarter."""
+    from PIL import ExifTags
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception as exc:
@@ -279,6 +288,7 @@ def _upright_size(image: Image.Image, path: Path) -> tuple[int, int]:
 
 def _upright(image: Image.Image, path: Path) -> Image.Image:
     """The image turned as its EXIF orientation says (a damaged EXIF block is an error)."""
+    from PIL import ImageOps
     try:
         return ImageOps.exif_transpose(image)
     except Exception as exc:
@@ -341,6 +351,7 @@ def _padded_size(width: int, height: int, rules: ImageRules) -> tuple[int, int]:
 
 
 def _pad_to_aspect(image: Image.Image, rules: ImageRules) -> Image.Image:
+    from PIL import Image
     width, height = _padded_size(image.width, image.height, rules)
     if (width, height) == image.size:
         return image
@@ -364,6 +375,7 @@ def _fitted_size(width: int, height: int, rules: ImageRules) -> tuple[int, int]:
 
 
 def _scale_into(image: Image.Image, rules: ImageRules) -> Image.Image:
+    from PIL import Image
     size = _fitted_size(image.width, image.height, rules)
     if size == image.size:
         return image
@@ -372,6 +384,7 @@ def _scale_into(image: Image.Image, rules: ImageRules) -> Image.Image:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB on white: JPEG has no transparency, and black (Pillow's default) looks broken."""
+    from PIL import Image
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, PAD_COLOUR)
