@@ -84,7 +84,8 @@ class BlueskyChannel(HttpChannel):
     display_name = "Bluesky"
     accent_colour = "#0085ff"
     post_rules = PostRules(limit=300, counting=Counting(Unit.GRAPHEMES), unit_name="graphemes",
-                           threads=True, byte_limit=3000, max_images=4, alt_limit=2000)
+                           threads=True, byte_limit=3000, max_images=MAX_IMAGES,
+                           alt_limit=2000)
     # Bluesky allows 2,000,000 bytes since April 2026 but other PDSes still enforce the
     # old 1 MB, so 1,000,000 is the limit that works on every server.
     image_rules = ImageRules(max_bytes=1_000_000, max_side=2000, max_alt=10_000)

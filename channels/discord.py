@@ -49,7 +49,7 @@ class DiscordChannel(HttpChannel):
     network = "discord"
     display_name = "Discord"
     accent_colour = "#5865f2"
-    post_rules = PostRules(limit=2000, max_images=10)
+    post_rules = PostRules(limit=CONTENT_LIMIT, max_images=ATTACHMENT_LIMIT)
     dialect = "discord"
     # Discord webhooks: 10 MiB per request without boosts; description (alt) ≤ 1024.
     image_rules = ImageRules(max_bytes=10 * MIB, formats=WEB_FORMATS, animated=True,

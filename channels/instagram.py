@@ -39,7 +39,7 @@ class InstagramChannel(ContainerChannel):
     network = "instagram"
     display_name = "Instagram"
     accent_colour = "#d62976"
-    post_rules = PostRules(limit=2200, max_images=10)
+    post_rules = PostRules(limit=2200, max_images=MAX_CAROUSEL)
     hashtag_rules = HashtagRules(max_tags=30)
     # Instagram content publishing: JPEG only, ≤ 8 MiB, aspect 4:5 … 1.91:1, width
     # 320 … 1440 (larger is scaled down by Instagram anyway).

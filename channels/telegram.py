@@ -71,7 +71,7 @@ class TelegramChannel(HttpChannel):
     accent_colour = "#2aabee"
     # UTF-16 units of the message after Telegram has parsed its HTML entities
     post_rules = PostRules(limit=4096, counting=Counting(Unit.UTF16_UNITS, after_html=True),
-                           unit_name="UTF-16 units", caption_limit=1024)
+                           unit_name="UTF-16 units", caption_limit=CAPTION_LIMIT)
     dialect = "telegram"
     # Telegram sendPhoto: ≤ 10 MB, width + height ≤ 10,000, ratio at most 20.
     image_rules = ImageRules(max_bytes=10 * MB, max_dimension_sum=10_000,

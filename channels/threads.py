@@ -68,7 +68,7 @@ class ThreadsChannel(ContainerChannel):
     accent_colour = "#101010"
     post_rules = PostRules(limit=500, counting=Counting(Unit.CODE_POINTS, emoji_as_bytes=True),
                            unit_name="characters (emoji = UTF-8 bytes)", threads=True,
-                           max_links=5, max_images=20)
+                           max_links=5, max_images=MAX_CAROUSEL)
     # one topic tag per post, sent in its own field (compose_extra), none in the text
     hashtag_rules = HashtagRules(in_text=False)
     # Threads: JPEG/PNG ≤ 8 MB, width ≤ 1440.

@@ -112,8 +112,8 @@ class XChannel(HttpChannel):
     display_name = "X"
     accent_colour = "#0f1419"
     post_rules = PostRules(limit=280, counting=Counting(Unit.TWITTER_WEIGHTED),
-                           unit_name="weighted characters", threads=True, max_images=4,
-                           alt_limit=1000)
+                           unit_name="weighted characters", threads=True,
+                           max_images=MAX_IMAGES, alt_limit=1000)
     # X API v2 media upload: JPG/PNG/GIF/WEBP ≤ 5 MB; alt text ≤ 1000 characters.
     image_rules = ImageRules(max_bytes=5 * MB, formats=WEB_FORMATS, max_side=8192,
                              animated=True, max_alt=1000)
