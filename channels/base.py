@@ -264,6 +264,21 @@ class Channel(ABC):
     display_name: ClassVar[str | None] = None
     accent_colour: ClassVar[str] = "#555555"
 
+    #: secrets this adapter cannot work without
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    #: secrets it uses when present
+    optional_secret_fields: ClassVar[tuple[str, ...]] = ()
+    #: where the real API lives; accounts may override it with ``base_url``
+    default_base_url: ClassVar[str | None] = None
+    #: True when :meth:`probe` can settle an in-doubt post
+    can_probe: ClassVar[bool] = False
+    #: True when the network fetches images itself from a public URL (Instagram,
+    #: Threads): the file is served as it is, so it cannot be resized for it
+    fetches_media_by_url: ClassVar[bool] = False
+    #: True when an account must say where the API is (no single well-known host:
+    #: Mastodon instances, WordPress sites, self-hosted services)
+    needs_base_url: ClassVar[bool] = False
+
     # --- what the composer applies ---------------------------------------------------
 
     #: text limit, the network's way of counting, threads, links and images per post
@@ -287,38 +302,13 @@ class Channel(ABC):
     #: repository for built-ins, a URL for third-party adapters)
     docs: ClassVar[str | None] = None
 
-    @classmethod
-    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
-        """The network-specific fields of a composed post (its ``Variant.extra``).
-
-        Called by the composer once the text is fitted (``draft.parts``), without
-        secrets or network access; may add warnings with ``draft.warn``. What is returned
-        is stored with the post and given back to :meth:`publish` as
-        ``delivery.variant.extra``, and shown by ``siar preview --json``. JSON values
-        only. The default adds nothing.
-        """
-        return {}
-    #: secrets this adapter cannot work without
-    secret_fields: ClassVar[tuple[str, ...]] = ()
-    #: secrets it uses when present
-    optional_secret_fields: ClassVar[tuple[str, ...]] = ()
-    #: where the real API lives; accounts may override it with ``base_url``
-    default_base_url: ClassVar[str | None] = None
-    #: True when :meth:`probe` can settle an in-doubt post
-    can_probe: ClassVar[bool] = False
-    #: True when the network fetches images itself from a public URL (Instagram,
-    #: Threads): the file is served as it is, so it cannot be resized for it
-    fetches_media_by_url: ClassVar[bool] = False
-    #: True when an account must say where the API is (no single well-known host:
-    #: Mastodon instances, WordPress sites, self-hosted services)
-    needs_base_url: ClassVar[bool] = False
-
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         self.account = account
         self.secrets = dict(secrets)
 
     @property
     def base_url(self) -> str:
+        """Where the API is: the account's ``base_url``, else :attr:`default_base_url`."""
         url = self.account.base_url or self.default_base_url
         if not url:
             raise ValueError(f"account {self.account.name!r} needs base_url")
@@ -338,6 +328,18 @@ class Channel(ABC):
         Must not retry on its own and must not raise for network errors: map every
         answer onto one outcome. Thread parts go out in order, each reply to the last.
         """
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """The network-specific fields of a composed post (its ``Variant.extra``).
+
+        Called by the composer once the text is fitted (``draft.parts``), without
+        secrets or network access; may add warnings with ``draft.warn``. What is returned
+        is stored with the post and given back to :meth:`publish` as
+        ``delivery.variant.extra``, and shown by ``siar preview --json``. JSON values
+        only. The default adds nothing.
+        """
+        return {}
 
     def preflight(self, variant: Variant) -> str | None:
         """Why ``variant`` can never be published here, or ``None`` if it can.
