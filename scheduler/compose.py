@@ -30,6 +30,7 @@ from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.text import fitting, hashtags, markup, templating
 from scheduler.text.counting import rules_for
+from scheduler.text.facets import facets
 from scheduler.text.links import find_links, with_utm
 from scheduler.text.mentions import Mention, MentionFunction, with_dids
 
@@ -336,16 +337,23 @@ class _Composer:
 class _Draft:
     """What a channel's ``compose_extra`` hook gets (:class:`channels.composing.Draft`)."""
 
+    __slots__ = ("_composer", "_did_mentions", "account", "link", "parts")
+
     def __init__(self, composer: _Composer, parts: list[str]) -> None:
         self._composer = composer
         self.account = composer.account.name
         self.parts = parts
         self.link = composer.link
-        self.tags = composer.tags.all
-        post = composer.rules.post
-        self.rules = post if composer.limit == post.limit else replace(post,
-                                                                        limit=composer.limit)
         self._did_mentions: tuple[Mention, ...] | None = None
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self._composer.tags.all
+
+    @property
+    def rules(self) -> PostRules:
+        post, limit = self._composer.rules.post, self._composer.limit
+        return post if limit == post.limit else replace(post, limit=limit)
 
     def warn(self, message: str) -> None:
         self._composer.warnings.append(message)
@@ -366,8 +374,6 @@ class _Draft:
         return tuple(uri for _, _, uri in find_links(part))
 
     def rich_text(self, part: str) -> list[dict[str, Any]]:
-        from scheduler.text.facets import facets
-
         if self._did_mentions is None:
             self._did_mentions = self._composer.did_mentions()
         return facets(part, self._did_mentions)

@@ -134,40 +134,36 @@ def measure_for(counting: Counting) -> Callable[[str], int]:
 
 @dataclass(frozen=True)
 class NetworkRules:
-    """A channel's post rules with the function that measures a text its way."""
+    """A channel's post rules with the function that measures a text its way (the fields
+    the composer reads on every candidate post are copied out of ``post``)."""
 
     network: str
     post: PostRules
     #: how the network counts a text's length
     measure: Callable[[str], int]
+    limit: int | None
+    #: the unit ``measure`` counts, for people
+    unit: str
+    threads: bool
+    byte_limit: int | None
 
-    @property
-    def limit(self) -> int | None:
-        return self.post.limit
-
-    @property
-    def unit(self) -> str:
-        """The unit ``measure`` counts, for people."""
-        return self.post.unit_name
-
-    @property
-    def threads(self) -> bool:
-        return self.post.threads
+    @classmethod
+    def of(cls, network: str, post: PostRules) -> NetworkRules:
+        return cls(network, post, measure_for(post.counting), post.limit, post.unit_name,
+                   post.threads, post.byte_limit)
 
     def fits(self, text: str, limit: int | None = None) -> bool:
-        limit = self.post.limit if limit is None else limit
+        limit = self.limit if limit is None else limit
         if limit is not None and self.measure(text) > limit:
             return False
-        byte_limit = self.post.byte_limit
-        return byte_limit is None or utf8_bytes(text) <= byte_limit
+        return self.byte_limit is None or utf8_bytes(text) <= self.byte_limit
 
 
 @lru_cache(maxsize=128)
 def rules_for(network: str) -> NetworkRules:
     """The rules the channel of ``network`` declares; a network without an installed
     adapter gets the permissive defaults of :class:`channels.base.Channel`."""
-    post = registry.lookup(network).post_rules
-    return NetworkRules(network, post, measure_for(post.counting))
+    return NetworkRules.of(network, registry.lookup(network).post_rules)
 
 
 def measure(text: str, network: str) -> int:

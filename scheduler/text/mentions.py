@@ -64,15 +64,15 @@ class MentionFunction:
            rules: MentionRules = _HANDLE) -> MentionFunction:
         # the same settings' table comes every time: known by identity, trusted only while
         # its content still equals a copy taken then (a table may be changed in place)
-        known = _BY_TABLE.get((network, dialect, rules, id(table)))
-        if known is not None and known[0] == table:
+        known = _BY_TABLE.get((network, dialect, id(table)))
+        if known is not None and known[1].rules is rules and known[0] == table:
             return known[1]
         function = _mention_function(
             network, dialect, tuple((key, tuple(entry.items())) for key, entry in table.items()),
             rules)
         if len(_BY_TABLE) >= 256:
             _BY_TABLE.clear()
-        _BY_TABLE[(network, dialect, rules, id(table))] = (
+        _BY_TABLE[(network, dialect, id(table))] = (
             {key: dict(entry) for key, entry in table.items()}, function)
         return function
 
@@ -90,8 +90,7 @@ class MentionFunction:
         return _resolved(self, key)
 
 
-_BY_TABLE: dict[tuple[str, str, MentionRules, int],
-                tuple[dict[str, dict[str, str]], MentionFunction]] = {}
+_BY_TABLE: dict[tuple[str, str, int], tuple[dict[str, dict[str, str]], MentionFunction]] = {}
 
 
 @lru_cache(maxsize=256)
