@@ -14,6 +14,10 @@ from enum import Enum
 
 __all__ = [
     "DEFAULT_IMAGE_RULES",
+    "MB",
+    "MIB",
+    "WEB_FORMATS",
+    "WORD_TAG",
     "Counting",
     "HashtagRules",
     "ImageRules",
