@@ -27,6 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from channels.composing import Draft, Release
+from channels.rules import (
+    DEFAULT_IMAGE_RULES,
+    HashtagRules,
+    ImageRules,
+    MentionRules,
+    PostRules,
+)
 from channels.variant import Media, Variant
 
 __all__ = [
@@ -237,14 +245,25 @@ class CheckResult:
 
 
 class Channel(ABC):
-    """Base class of every network adapter.
+    """Base class of every network adapter, and the one place a network is described.
 
     Subclasses set :attr:`network`, list the secrets they need in :attr:`secret_fields`
     (read from ``SIAR_SECRET_<ACCOUNT>_<FIELD>``), and implement :meth:`publish`.
+
+    What the composer needs to write a post for the network is declared here too, as
+    class attributes (data the composer applies) and the class-level hook
+    :meth:`compose_extra`: :attr:`post_rules` (limit and counting), :attr:`dialect`,
+    :attr:`hashtag_rules`, :attr:`mention_rules`, :attr:`image_rules`, :attr:`template`
+    and :attr:`docs`. The defaults suit a network without limits that takes plain text,
+    so a third-party adapter works before it declares anything.
     """
 
     #: network name used in config and in the preview JSON (``x``, ``mastodon`` …)
     network: ClassVar[str]
+    #: the network's name for people (``siar preview``), and its colour there
+    display_name: ClassVar[str | None] = None
+    accent_colour: ClassVar[str] = "#555555"
+
     #: secrets this adapter cannot work without
     secret_fields: ClassVar[tuple[str, ...]] = ()
     #: secrets it uses when present
@@ -260,12 +279,36 @@ class Channel(ABC):
     #: Mastodon instances, WordPress sites, self-hosted services)
     needs_base_url: ClassVar[bool] = False
 
+    # --- what the composer applies ---------------------------------------------------
+
+    #: text limit, the network's way of counting, threads, links and images per post
+    post_rules: ClassVar[PostRules] = PostRules()
+    #: the format posts are written in (``scheduler/text/markup.py``): ``plain``,
+    #: ``telegram`` (Telegram's HTML), ``mrkdwn`` (Slack), ``discord``, ``little``
+    #: (LinkedIn's little text format)
+    dialect: ClassVar[str] = "plain"
+    #: the template also gets the release body as HTML (``body_html``)
+    html_body: ClassVar[bool] = False
+    #: valid tags, how many, and whether they are written into the text
+    hashtag_rules: ClassVar[HashtagRules] = HashtagRules()
+    #: how an organisation of the ``[mentions]`` table is named in a post
+    mention_rules: ClassVar[MentionRules] = MentionRules()
+    #: what images :func:`channels.images.prepare_image` makes for this network
+    image_rules: ClassVar[ImageRules] = DEFAULT_IMAGE_RULES
+    #: the built-in template's file name; None: ``<network>.j2``, and ``webhook.j2``
+    #: when there is no such file (accounts may name their own with ``template``)
+    template: ClassVar[str | None] = None
+    #: where people read about the network's set-up and limits (a path in the
+    #: repository for built-ins, a URL for third-party adapters)
+    docs: ClassVar[str | None] = None
+
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         self.account = account
         self.secrets = dict(secrets)
 
     @property
     def base_url(self) -> str:
+        """Where the API is: the account's ``base_url``, else :attr:`default_base_url`."""
         url = self.account.base_url or self.default_base_url
         if not url:
             raise ValueError(f"account {self.account.name!r} needs base_url")
@@ -285,6 +328,18 @@ class Channel(ABC):
         Must not retry on its own and must not raise for network errors: map every
         answer onto one outcome. Thread parts go out in order, each reply to the last.
         """
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """The network-specific fields of a composed post (its ``Variant.extra``).
+
+        Called by the composer once the text is fitted (``draft.parts``), without
+        secrets or network access; may add warnings with ``draft.warn``. What is returned
+        is stored with the post and given back to :meth:`publish` as
+        ``delivery.variant.extra``, and shown by ``siar preview --json``. JSON values
+        only. The default adds nothing.
+        """
+        return {}
 
     def preflight(self, variant: Variant) -> str | None:
         """Why ``variant`` can never be published here, or ``None`` if it can.

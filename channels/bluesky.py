@@ -38,8 +38,10 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.composing import Draft, Release
 from channels.http import HttpChannel
 from channels.images import ImageError, PreparedImage, prepare_image
+from channels.rules import Counting, ImageRules, PostRules, Unit
 
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_IMAGES = 4
@@ -79,6 +81,26 @@ class BlueskyChannel(HttpChannel):
     """Posts to the repository of ``identifier`` on the PDS at ``base_url``."""
 
     network = "bluesky"
+    display_name = "Bluesky"
+    accent_colour = "#0085ff"
+    post_rules = PostRules(limit=300, counting=Counting(Unit.GRAPHEMES), unit_name="graphemes",
+                           threads=True, byte_limit=3000, max_images=MAX_IMAGES,
+                           alt_limit=2000)
+    # Bluesky allows 2,000,000 bytes since April 2026 but other PDSes still enforce the
+    # old 1 MB, so 1,000,000 is the limit that works on every server.
+    image_rules = ImageRules(max_bytes=1_000_000, max_side=2000, max_alt=10_000)
+    docs = "docs/channels/bluesky.md"
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """Facets for every part (without them links, tags and mentions are plain text),
+        a link card for the release link, and the post's language."""
+        extra: dict[str, Any] = {"facets": [draft.rich_text(part) for part in draft.parts]}
+        if draft.link:
+            extra["card"] = {"uri": draft.link, "title": release.title,
+                             "description": draft.excerpt()}
+        extra["langs"] = [release.language]
+        return extra
     secret_fields: ClassVar[tuple[str, ...]] = ("app_password",)
     optional_secret_fields: ClassVar[tuple[str, ...]] = ("identifier",)
     default_base_url = "https://bsky.social"

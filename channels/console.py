@@ -20,6 +20,7 @@ class ConsoleChannel(Channel):
     output on standard output (``siar daemon --json``) stays machine-readable."""
 
     network = "console"
+    display_name = "Console"
 
     def __init__(self, account: AccountConfig, secrets: dict[str, str],
                  stream: TextIO | None = None) -> None:

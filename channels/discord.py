@@ -37,6 +37,7 @@ from channels.base import (
 )
 from channels.http import HttpChannel, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
+from channels.rules import MIB, WEB_FORMATS, ImageRules, PostRules
 
 CONTENT_LIMIT = 2000
 ATTACHMENT_LIMIT = 10
@@ -46,6 +47,14 @@ REVOKED_CODES = {10015: "Unknown Webhook", 50027: "Invalid Webhook Token"}
 
 class DiscordChannel(HttpChannel):
     network = "discord"
+    display_name = "Discord"
+    accent_colour = "#5865f2"
+    post_rules = PostRules(limit=CONTENT_LIMIT, max_images=ATTACHMENT_LIMIT)
+    dialect = "discord"
+    # Discord webhooks: 10 MiB per request without boosts; description (alt) ≤ 1024.
+    image_rules = ImageRules(max_bytes=10 * MIB, formats=WEB_FORMATS, animated=True,
+                             max_alt=1024)
+    docs = "docs/channels/discord.md"
     secret_fields = ("webhook_url",)
     default_base_url = "https://discord.com/api"
 

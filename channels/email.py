@@ -56,9 +56,11 @@ from channels.base import (
     Variant,
     note_create_sent,
 )
+from channels.composing import Draft, Release
 from channels.errors import ConfigError
 from channels.http import redact
 from channels.images import ImageError, prepare_image
+from channels.rules import MB, ImageRules
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,19 @@ class _TrackedSMTPSSL(_TrackedSMTP, smtplib.SMTP_SSL):
 
 class EmailChannel(Channel):
     network = "email"
+    display_name = "E-mail"
+    accent_colour = "#c5221f"
+    html_body = True
+    image_rules = ImageRules(max_bytes=5 * MB, max_side=2560)
+    docs = "docs/channels/email.md"
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """Subject (the template's ``subject`` block, else the title), the plain text and
+        the HTML (its ``html`` block, else the body)."""
+        subject, html = draft.block("subject"), draft.block("html")
+        return {"subject": release.title if subject is None else subject.replace("\n", " "),
+                "text": draft.parts[0], "html": draft.html() if html is None else html}
     optional_secret_fields = ("username", "password")
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:

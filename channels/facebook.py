@@ -20,6 +20,7 @@ from typing import Any
 from channels.base import CheckResult, Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.meta import GraphChannel
+from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules
 
 __all__ = ["FacebookChannel"]
 
@@ -31,6 +32,12 @@ class FacebookChannel(GraphChannel):
     """Posts to one Facebook Page. Options: ``page_id`` (required), ``graph_version``."""
 
     network = "facebook"
+    display_name = "Facebook"
+    accent_colour = "#1877f2"
+    post_rules = PostRules(limit=63206)
+    # Facebook Page photos: "less than 4 MB", JPG/PNG/GIF/WebP.
+    image_rules = ImageRules(max_bytes=4 * MB, formats=WEB_FORMATS)
+    docs = "docs/channels/facebook.md"
     default_base_url = "https://graph.facebook.com"
     can_probe = True
 

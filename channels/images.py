@@ -28,14 +28,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-from PIL import ExifTags, Image, ImageOps
+from typing import TYPE_CHECKING
 
 from channels.errors import SiarError
+from channels.rules import ImageRules
 from channels.stored_media import MAX_IMAGE_BYTES, digest, expected_digest
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow is imported where an image is first opened, not here: every adapter imports this
+# module, and the composer imports the adapters for the rules they declare (siar preview
+# must not pay ~20 ms for a library it does not use).
+
 __all__ = [
-    "RULES",
     "ImageError",
     "ImageRules",
     "PreparedImage",
@@ -43,9 +49,6 @@ __all__ = [
     "rules_for",
     "validate_image",
 ]
-
-MB = 1_000_000
-MIB = 1024 * 1024
 
 #: the neutral background of Instagram padding and of flattened transparency
 PAD_COLOUR = (255, 255, 255)
@@ -69,72 +72,6 @@ class ImageError(SiarError):
 
 
 @dataclass(frozen=True)
-class ImageRules:
-    """What one network accepts for a still image.
-
-    ``formats`` are the Pillow formats sent as they are (after re-encoding to strip
-    metadata); anything else becomes ``convert_to``. Limits left ``None`` do not apply.
-    """
-
-    max_bytes: int
-    formats: frozenset[str] = frozenset({"JPEG", "PNG"})
-    convert_to: str = "JPEG"
-    max_side: int | None = None
-    #: Telegram: width + height
-    max_dimension_sum: int | None = None
-    max_pixels: int | None = None
-    #: (narrowest, widest) width/height ratio; outside it the image is padded
-    aspect: tuple[float, float] | None = None
-    #: images whose longest side is below this are thumbnails, refused at queue time
-    min_side: int = 32
-    #: an animated GIF/WebP may be sent as is (never re-encoded)
-    animated: bool = False
-    #: longest alt text the network stores; longer gets a queue-time warning
-    max_alt: int | None = None
-
-
-_WEB = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
-
-#: Sources: ../shared/channels.md (table and per-network sections) and each network's
-#: media documentation; the tests in tests/channels/test_images.py pin every limit.
-RULES: dict[str, ImageRules] = {
-    # Bluesky allows 2,000,000 bytes since April 2026 but other PDSes still enforce the
-    # old 1 MB, so 1,000,000 is the limit that works on every server.
-    "bluesky": ImageRules(max_bytes=1_000_000, max_side=2000, max_alt=10_000),
-    # X API v2 media upload: JPG/PNG/GIF/WEBP ≤ 5 MB; alt text ≤ 1000 characters.
-    "x": ImageRules(max_bytes=5 * MB, formats=_WEB, max_side=8192, animated=True,
-                    max_alt=1000),
-    # Instagram content publishing: JPEG only, ≤ 8 MiB, aspect 4:5 … 1.91:1, width
-    # 320 … 1440 (larger is scaled down by Instagram anyway).
-    "instagram": ImageRules(max_bytes=8 * MIB, formats=frozenset({"JPEG"}), max_side=1440,
-                            aspect=(4 / 5, 1.91), min_side=320, max_alt=1000),
-    # Mastodon 4.x: 16 MiB, at most 33,177,600 pixels (7680×4320); alt ≤ 1500.
-    "mastodon": ImageRules(max_bytes=16 * MIB, formats=_WEB, max_pixels=33_177_600,
-                           animated=True, max_alt=1500),
-    # Telegram sendPhoto: ≤ 10 MB, width + height ≤ 10,000, ratio at most 20.
-    "telegram": ImageRules(max_bytes=10 * MB, max_dimension_sum=10_000,
-                           aspect=(1 / 20, 20.0)),
-    # Threads: JPEG/PNG ≤ 8 MB, width ≤ 1440.
-    "threads": ImageRules(max_bytes=8 * MB, max_side=1440),
-    # Facebook Page photos: "less than 4 MB", JPG/PNG/GIF/WebP.
-    "facebook": ImageRules(max_bytes=4 * MB, formats=_WEB),
-    # LinkedIn Images API: JPG/GIF/PNG, at most 36,152,320 pixels; alt ≤ 4086 characters.
-    "linkedin": ImageRules(max_bytes=10 * MB, formats=frozenset({"JPEG", "PNG", "GIF"}),
-                           max_pixels=36_152_320, max_alt=4086),
-    # WordPress scales anything above 2560 px itself (big_image_size_threshold); hosts
-    # commonly cap uploads far below PHP's defaults, so stay modest.
-    "wordpress": ImageRules(max_bytes=8 * MB, formats=_WEB, max_side=2560),
-    # Discord webhooks: 10 MiB per request without boosts; description (alt) ≤ 1024.
-    "discord": ImageRules(max_bytes=10 * MIB, formats=_WEB, animated=True, max_alt=1024),
-    "email": ImageRules(max_bytes=5 * MB, max_side=2560),
-    "webhook": ImageRules(max_bytes=10 * MB, formats=_WEB, animated=True),
-}
-
-#: used for networks without an entry (third-party adapters)
-DEFAULT_RULES = ImageRules(max_bytes=5 * MB, formats=_WEB, max_side=4096)
-
-
-@dataclass(frozen=True)
 class PreparedImage:
     """Bytes ready to upload, with what the upload request needs to say about them."""
 
@@ -146,8 +83,13 @@ class PreparedImage:
     filename: str
 
 
+@lru_cache(maxsize=64)
 def rules_for(network: str) -> ImageRules:
-    return RULES.get(network, DEFAULT_RULES)
+    """The image rules the channel of ``network`` declares (:attr:`Channel.image_rules`);
+    the defaults for a network no adapter is installed for."""
+    from channels import registry  # the registry imports the adapters, which import us
+
+    return registry.lookup(network).image_rules
 
 
 def prepare_image(path: str | Path, network: str, alt: str = "") -> PreparedImage:
@@ -178,6 +120,7 @@ def prepare_image(path: str | Path, network: str, alt: str = "") -> PreparedImag
 def _fit(still: Image.Image, target: str, rules: ImageRules, path: Path, network: str,
          alt: str) -> PreparedImage:
     """Pad, scale and encode until the bytes fit ``rules``."""
+    from PIL import Image
     still = _pad_to_aspect(still, rules)
     still = _scale_into(still, rules)
     while True:
@@ -303,6 +246,7 @@ def _open(path: Path, data: bytes, *,
     """The decoded image and its facts; every way Pillow can fail on a file becomes
     :class:`ImageError`. ``decode_at``: (width, height) → the least size a JPEG must be
     decoded at (Pillow's draft mode), the facts being those of the full image."""
+    from PIL import Image
     try:
         with warnings.catch_warnings():
             # Siar checks MAX_PIXELS itself, with a message for staff: Pillow's warning
@@ -334,6 +278,7 @@ def _open(path: Path, data: bytes, *,
 
 def _upright_size(image: Image.Image, path: Path) -> tuple[int, int]:
     """(width, height) as shown: EXIF orientations 5 to 8 turn the picture a quarter."""
+    from PIL import ExifTags
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception as exc:
@@ -343,6 +288,7 @@ def _upright_size(image: Image.Image, path: Path) -> tuple[int, int]:
 
 def _upright(image: Image.Image, path: Path) -> Image.Image:
     """The image turned as its EXIF orientation says (a damaged EXIF block is an error)."""
+    from PIL import ImageOps
     try:
         return ImageOps.exif_transpose(image)
     except Exception as exc:
@@ -405,6 +351,7 @@ def _padded_size(width: int, height: int, rules: ImageRules) -> tuple[int, int]:
 
 
 def _pad_to_aspect(image: Image.Image, rules: ImageRules) -> Image.Image:
+    from PIL import Image
     width, height = _padded_size(image.width, image.height, rules)
     if (width, height) == image.size:
         return image
@@ -428,6 +375,7 @@ def _fitted_size(width: int, height: int, rules: ImageRules) -> tuple[int, int]:
 
 
 def _scale_into(image: Image.Image, rules: ImageRules) -> Image.Image:
+    from PIL import Image
     size = _fitted_size(image.width, image.height, rules)
     if size == image.size:
         return image
@@ -436,6 +384,7 @@ def _scale_into(image: Image.Image, rules: ImageRules) -> Image.Image:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB on white: JPEG has no transparency, and black (Pillow's default) looks broken."""
+    from PIL import Image
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, PAD_COLOUR)

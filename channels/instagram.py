@@ -22,7 +22,9 @@ from pathlib import PurePath
 from typing import Any
 
 from channels.base import AuthFailed, CheckResult, Delivery, NotSent, Outcome, Published, Rejected
+from channels.composing import Draft, Release
 from channels.meta import PUBLISHING_LIMIT_WAIT, ContainerChannel, public_image_url
+from channels.rules import MIB, HashtagRules, ImageRules, PostRules
 from channels.variant import Media, Variant
 
 __all__ = ["InstagramChannel"]
@@ -35,6 +37,22 @@ class InstagramChannel(ContainerChannel):
     ``graph_version``, ``poll_interval``/``poll_timeout`` (seconds)."""
 
     network = "instagram"
+    display_name = "Instagram"
+    accent_colour = "#d62976"
+    post_rules = PostRules(limit=2200, max_images=MAX_CAROUSEL)
+    hashtag_rules = HashtagRules(max_tags=30)
+    # Instagram content publishing: JPEG only, ≤ 8 MiB, aspect 4:5 … 1.91:1, width
+    # 320 … 1440 (larger is scaled down by Instagram anyway).
+    image_rules = ImageRules(max_bytes=8 * MIB, formats=frozenset({"JPEG"}), max_side=1440,
+                             aspect=(4 / 5, 1.91), min_side=320, max_alt=1000)
+    docs = "docs/channels/instagram.md"
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """Nothing extra; warns when the release has no image (Instagram needs one)."""
+        if not release.images:
+            draft.warn("Instagram needs an image: this release has none")
+        return {}
     fetches_media_by_url = True
     default_base_url = "https://graph.facebook.com"
     container_edge = "media"

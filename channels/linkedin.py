@@ -39,8 +39,10 @@ from channels.base import (
     Rejected,
     describe,
 )
+from channels.composing import Draft, Release
 from channels.http import HttpChannel, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
+from channels.rules import MB, ImageRules, MentionRules, PostRules
 
 __all__ = ["LinkedInChannel"]
 
@@ -60,6 +62,23 @@ class LinkedInChannel(HttpChannel):
     ``linkedin_version`` (YYYYMM), ``rate_limit_wait`` (seconds)."""
 
     network = "linkedin"
+    display_name = "LinkedIn"
+    accent_colour = "#0a66c2"
+    post_rules = PostRules(limit=3000, max_images=20)
+    # the "little" text format: reserved characters escaped, or LinkedIn silently cuts the
+    # post at the first one while still answering 201
+    dialect = "little"
+    # an organisation is mentioned by its URN: @[Name](urn:li:organization:ID)
+    mention_rules = MentionRules(form="@[{name}]({handle})", handle_prefix="urn:li:")
+    # LinkedIn Images API: JPG/GIF/PNG, at most 36,152,320 pixels; alt ≤ 4086 characters.
+    image_rules = ImageRules(max_bytes=10 * MB, formats=frozenset({"JPEG", "PNG", "GIF"}),
+                             max_pixels=36_152_320, max_alt=4086)
+    docs = "docs/channels/linkedin.md"
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """The text format: reserved characters are already escaped."""
+        return {"format": "little"}
     secret_fields = ("access_token",)
     default_base_url = "https://api.linkedin.com"
     can_probe = True

@@ -37,8 +37,10 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.composing import Draft, Release
 from channels.http import HttpChannel
 from channels.images import ImageError, prepare_image
+from channels.rules import MIB, WEB_FORMATS, Counting, HashtagRules, ImageRules, PostRules, Unit
 
 #: the instance remembers an Idempotency-Key for one hour; stay clear of the edge
 IDEMPOTENCY_WINDOW = timedelta(minutes=55)
@@ -82,6 +84,23 @@ class MastodonChannel(HttpChannel):
     """Posts to the instance at the account's ``base_url`` (e.g. https://mastodon.social)."""
 
     network = "mastodon"
+    display_name = "Mastodon"
+    accent_colour = "#6364ff"
+    # graphemes; every URL is 23 and "@user@host" is "@user" (StatusLengthValidator)
+    post_rules = PostRules(limit=500, counting=Counting(Unit.GRAPHEMES, url_length=23,
+                                                        local_mentions=True),
+                           threads=True, max_images=4, alt_limit=1500)
+    # Mastodon also accepts "·", "・" and ZWNJ inside a tag
+    hashtag_rules = HashtagRules(valid=r"[\p{L}\p{M}\p{N}_·・\u200c]+")
+    # Mastodon 4.x: 16 MiB, at most 33,177,600 pixels (7680×4320); alt ≤ 1500.
+    image_rules = ImageRules(max_bytes=16 * MIB, formats=WEB_FORMATS, max_pixels=33_177_600,
+                             animated=True, max_alt=1500)
+    docs = "docs/channels/mastodon.md"
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """The post's language (ISO 639-1), which Mastodon uses for filters and search."""
+        return {"language": release.language}
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token",)
     default_base_url = None  # every account names its own instance
     needs_base_url = True

@@ -40,6 +40,7 @@ from channels.http import (
     redact,
     request,
 )
+from channels.rules import PostRules
 
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
@@ -65,6 +66,11 @@ def sections(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
 class SlackChannel(HttpChannel):
     network = "slack"
+    display_name = "Slack"
+    accent_colour = "#4a154b"
+    post_rules = PostRules(limit=4000)
+    dialect = "mrkdwn"
+    docs = "docs/channels/slack.md"
     secret_fields = ("webhook_url",)
     default_base_url = "https://hooks.slack.com"
 

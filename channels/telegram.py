@@ -37,8 +37,10 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.composing import Draft, Release
 from channels.http import HttpChannel
 from channels.images import ImageError, PreparedImage, prepare_image
+from channels.rules import MB, Counting, ImageRules, PostRules, Unit
 
 CAPTION_LIMIT = 1024
 ALBUM_MAX = 10
@@ -65,6 +67,21 @@ class TelegramChannel(HttpChannel):
     """Posts to ``options.chat_id`` (``@channelname`` or ``-100…``) as a bot."""
 
     network = "telegram"
+    display_name = "Telegram"
+    accent_colour = "#2aabee"
+    # UTF-16 units of the message after Telegram has parsed its HTML entities
+    post_rules = PostRules(limit=4096, counting=Counting(Unit.UTF16_UNITS, after_html=True),
+                           unit_name="UTF-16 units", caption_limit=CAPTION_LIMIT)
+    dialect = "telegram"
+    # Telegram sendPhoto: ≤ 10 MB, width + height ≤ 10,000, ratio at most 20.
+    image_rules = ImageRules(max_bytes=10 * MB, max_dimension_sum=10_000,
+                             aspect=(1 / 20, 20.0))
+    docs = "docs/channels/telegram.md"
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """The parse mode of the text (Telegram's HTML)."""
+        return {"parse_mode": "HTML"}
     secret_fields: ClassVar[tuple[str, ...]] = ("bot_token",)
     default_base_url = "https://api.telegram.org"
     can_probe = False

@@ -23,8 +23,10 @@ from typing import Any
 import requests
 
 from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
+from channels.composing import Draft, Release
 from channels.http import redact, request
 from channels.meta import ContainerChannel, classify, public_image_url
+from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit
 from channels.variant import Media, Variant
 
 __all__ = ["ThreadsChannel", "TokenRefresh"]
@@ -32,6 +34,18 @@ __all__ = ["ThreadsChannel", "TokenRefresh"]
 MAX_CAROUSEL = 20
 #: refresh a long-lived token when it has less than this left
 REFRESH_MARGIN = timedelta(days=7)
+
+
+#: Threads' topic tag: 1–50 characters, no "." or "&"
+TOPIC_MAX = 50
+
+
+def threads_topic(tags: tuple[str, ...]) -> str | None:
+    """Threads takes one topic tag per post: the first that fits its rules."""
+    for tag in tags:
+        if 1 <= len(tag) <= TOPIC_MAX and "." not in tag and "&" not in tag:
+            return tag
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,31 @@ class ThreadsChannel(ContainerChannel):
     (default ``v1.0``), ``poll_interval``/``poll_timeout`` (seconds)."""
 
     network = "threads"
+    display_name = "Threads"
+    accent_colour = "#101010"
+    post_rules = PostRules(limit=500, counting=Counting(Unit.CODE_POINTS, emoji_as_bytes=True),
+                           unit_name="characters (emoji = UTF-8 bytes)", threads=True,
+                           max_links=5, max_images=MAX_CAROUSEL)
+    # one topic tag per post, sent in its own field (compose_extra), none in the text
+    hashtag_rules = HashtagRules(in_text=False)
+    # Threads: JPEG/PNG ≤ 8 MB, width ≤ 1440.
+    image_rules = ImageRules(max_bytes=8 * MB, max_side=1440)
+    docs = "docs/channels/threads.md"
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """The topic tag (the first tag Threads accepts); warns about the tags left out and
+        about parts with more links than Threads takes."""
+        topic = threads_topic(draft.tags)
+        if len(draft.tags) > 1:
+            draft.warn("Threads takes one topic tag per post: "
+                       f"#{topic} is used, the others are left out")
+        most = draft.rules.max_links
+        for index, part in enumerate(draft.parts, start=1):
+            links = len(draft.links(part))
+            if links > (most or links):
+                draft.warn(f"part {index} has {links} links; Threads rejects more than {most}")
+        return {"topic_tag": topic}
     fetches_media_by_url = True
     default_base_url = "https://graph.threads.net"
     default_version = "v1.0"

@@ -36,6 +36,7 @@ from channels.base import (
     Variant,
 )
 from channels.http import HttpChannel, classify_status, redact, request
+from channels.rules import MB, WEB_FORMATS, ImageRules
 
 SIGNATURE_HEADER = "X-Siar-Signature"
 TIMESTAMP_HEADER = "X-Siar-Timestamp"
@@ -50,6 +51,9 @@ class WebhookChannel(HttpChannel):
     """POSTs the composed variant as JSON to the account's ``base_url``."""
 
     network = "webhook"
+    display_name = "Webhook"
+    image_rules = ImageRules(max_bytes=10 * MB, formats=WEB_FORMATS, animated=True)
+    docs = "docs/channels/webhook.md"
     optional_secret_fields = ("secret",)
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:

@@ -45,9 +45,11 @@ from channels.base import (
     Rejected,
     describe,
 )
+from channels.composing import Draft, Release
 from channels.errors import SiarError
 from channels.http import HttpChannel, classify_status, make_session, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
+from channels.rules import MB, WEB_FORMATS, ImageRules
 from channels.variant import Variant
 
 __all__ = ["MediaUploadError", "WordPressChannel", "slugify"]
@@ -99,6 +101,22 @@ class WordPressChannel(HttpChannel):
     """
 
     network = "wordpress"
+    display_name = "WordPress"
+    accent_colour = "#21759b"
+    html_body = True
+    # WordPress scales anything above 2560 px itself (big_image_size_threshold); hosts
+    # commonly cap uploads far below PHP's defaults, so stay modest.
+    image_rules = ImageRules(max_bytes=8 * MB, formats=WEB_FORMATS, max_side=2560)
+    docs = "docs/channels/wordpress.md"
+
+    @classmethod
+    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
+        """Title, HTML (the template's ``html`` block, else the body), excerpt (its
+        ``excerpt`` block, else the summary or first paragraph), slug and tags."""
+        html, excerpt = draft.block("html"), draft.block("excerpt")
+        return {"title": release.title, "html": draft.html() if html is None else html,
+                "excerpt": excerpt or draft.excerpt(), "slug": draft.slug(),
+                "tags": list(draft.tags)}
     secret_fields = ("username", "app_password")
     can_probe = True
     needs_base_url = True

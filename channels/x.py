@@ -24,11 +24,9 @@ import html
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
-import tweepy
-from requests_oauthlib import OAuth1
 
 from channels import http
 from channels.base import (
@@ -44,6 +42,15 @@ from channels.base import (
 )
 from channels.http import HttpChannel
 from channels.images import ImageError, prepare_image
+from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit
+
+if TYPE_CHECKING:
+    import tweepy
+    from requests_oauthlib import OAuth1
+
+# tweepy and requests-oauthlib (~40 ms to import) are imported where X is first called, not
+# here: the composer imports this class for the rules it declares, and siar preview must
+# not pay for them.
 
 TWEEPY_HOST = "https://api.twitter.com"
 MAX_IMAGES = 4
@@ -102,6 +109,15 @@ class XChannel(HttpChannel):
     """Posts as the user whose OAuth 1.0a access token is configured."""
 
     network = "x"
+    display_name = "X"
+    accent_colour = "#0f1419"
+    post_rules = PostRules(limit=280, counting=Counting(Unit.TWITTER_WEIGHTED),
+                           unit_name="weighted characters", threads=True,
+                           max_images=MAX_IMAGES, alt_limit=1000)
+    # X API v2 media upload: JPG/PNG/GIF/WEBP ≤ 5 MB; alt text ≤ 1000 characters.
+    image_rules = ImageRules(max_bytes=5 * MB, formats=WEB_FORMATS, max_side=8192,
+                             animated=True, max_alt=1000)
+    docs = "docs/channels/x.md"
     secret_fields: ClassVar[tuple[str, ...]] = (
         "api_key", "api_secret", "access_token", "access_token_secret")
     default_base_url = "https://api.x.com"
@@ -117,6 +133,7 @@ class XChannel(HttpChannel):
 
     @property
     def client(self) -> tweepy.Client:
+        import tweepy
         if self._client is None:
             client = tweepy.Client(
                 consumer_key=self.secrets.get("api_key"),
@@ -134,11 +151,13 @@ class XChannel(HttpChannel):
         self._client = None
 
     def _oauth(self) -> OAuth1:
+        from requests_oauthlib import OAuth1
         return OAuth1(self.secrets.get("api_key"), self.secrets.get("api_secret"),
                       self.secrets.get("access_token"), self.secrets.get("access_token_secret"))
 
     def _call(self, operation: str, function: Any, **kwargs: Any) -> Any:
         """Run a tweepy call; its response, or the outcome its failure means."""
+        import tweepy
         try:
             return function(**kwargs)
         except _TransportFailed as failure:
@@ -195,6 +214,7 @@ class XChannel(HttpChannel):
 
     # --- publishing ---------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Outcome:
+        import tweepy
         media_ids = delivery.state.get("x_media_ids")
         if media_ids is None and delivery.variant.media and not delivery.done_part(0):
             uploaded = self._upload_media(delivery)
@@ -281,6 +301,7 @@ class XChannel(HttpChannel):
 
     # --- probe --------------------------------------------------------------------------
     def _me(self) -> dict[str, str] | Outcome:
+        import tweepy
         if self._user is None:
             answer = self._call("users/me", self.client.get_me, user_auth=True)
             if not isinstance(answer, tweepy.Response):
@@ -290,6 +311,7 @@ class XChannel(HttpChannel):
 
     def _recent_posts(self, since: datetime) -> tuple[list[Any], bool] | Outcome:
         """The user's posts since ``since`` and whether that list is complete."""
+        import tweepy
         me = self._me()
         if not isinstance(me, dict):
             return me

@@ -1,11 +1,14 @@
 """Composer: one release becomes one :class:`Variant` per account.
 
-For each account: pick the network's rules (:mod:`scheduler.text.counting`), turn the
-release's Markdown into the network's format, merge campaign and release hashtags, resolve
-mentions, add UTM parameters to the link, render the network's Jinja2 template, and fit the
-result into the limit (a numbered thread, or one post cut with an ellipsis). Every part is
-measured with the network's own counting; a release that cannot be made valid raises
-:class:`ComposeError` naming the account, what does not fit and the fix.
+For each account: take the rules its channel declares (:class:`channels.base.Channel`:
+limit and counting, dialect, hashtag and mention rules, template), turn the release's
+Markdown into the channel's format, merge campaign and release hashtags, resolve mentions,
+add UTM parameters to the link, render the template, and fit the result into the limit (a
+numbered thread, or one post cut with an ellipsis); then the channel's
+:meth:`~channels.base.Channel.compose_extra` adds its own fields. Every part is measured
+with the network's own counting; a release that cannot be made valid raises
+:class:`ComposeError` naming the account, what does not fit and the fix. Nothing here
+depends on which network it is.
 """
 
 from __future__ import annotations
@@ -14,25 +17,23 @@ import html
 import mimetypes
 import re
 import unicodedata
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from channels import registry
+from channels.base import Channel
+from channels.rules import PostRules
 from channels.variant import Media, Variant
 from scheduler.errors import ComposeError
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.text import fitting, hashtags, markup, templating
-from scheduler.text.counting import NetworkRules, rules_for
+from scheduler.text.counting import rules_for
+from scheduler.text.facets import facets
 from scheduler.text.links import find_links, with_utm
-from scheduler.text.mentions import MentionFunction, with_dids
+from scheduler.text.mentions import Mention, MentionFunction, with_dids
 
-#: the format each network's text is written in (see scheduler.text.markup)
-DIALECT: dict[str, str] = {
-    "telegram": "telegram", "slack": "mrkdwn", "discord": "discord",
-    "wordpress": "plain", "email": "plain",
-}
-#: networks whose variant also carries an HTML version of the body
-_HTML_BODY = frozenset({"wordpress", "email"})
 #: on networks with threads, optional hashtags may take at most this share of a post
 _OPTIONAL_TAG_SHARE = 0.5
 
@@ -67,14 +68,18 @@ def _whole(render: templating.Renderer, body: str) -> str:
     return render(body)
 
 
+@lru_cache(maxsize=64)
+def _channel(network: str) -> type[Channel]:
+    return registry.lookup(network)
+
+
 @lru_cache(maxsize=256)
-def _tag_texts(network: str, dialect: str, tags: tuple[str, ...]) -> tuple[str, ...]:
-    """Hashtags as the network writes them (Threads: none, its one tag goes in topic_tag)."""
-    if network == "linkedin":
-        return tuple(markup.linkedin_hashtag(tag) for tag in tags)
-    if network == "threads":
+def _tag_texts(in_text: bool, dialect: str, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Hashtags as written in the post; none where the network takes them in a field of
+    their own (``HashtagRules.in_text``)."""
+    if not in_text:
         return ()
-    return tuple(markup.escape_for(dialect, f"#{tag}") for tag in tags)
+    return tuple(markup.hashtag(dialect, tag) for tag in tags)
 
 
 @lru_cache(maxsize=256)
@@ -82,10 +87,9 @@ def _base_context(network: str, dialect: str, account: str, title: str, link: st
                   summary: str, language: str, mentions: tuple[str, ...],
                   html_body_of: str | None, mention: MentionFunction) -> dict[str, Any]:
     """What templates get besides ``hashtags`` and ``body`` (shared: never modify it)."""
-    linkedin = network == "linkedin"
     return {
-        "title": markup.linkedin_escape(title) if linkedin else markup.escape_for(dialect, title),
-        "link": markup.linkedin_escape(link) if linkedin else link,
+        "title": markup.escape_for(dialect, title),
+        "link": markup.escape_link(dialect, link),
         "link_attr": html.escape(link), "mentions": mentions, "summary": summary,
         "language": language, "network": network, "account": account,
         "body_html": markup.convert(html_body_of, "html") if html_body_of is not None else "",
@@ -129,9 +133,9 @@ def _written_tags(markdown: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=1024)
-def _merged_tags(campaign: tuple[str, ...], release: tuple[str, ...], network: str,
+def _merged_tags(campaign: tuple[str, ...], release: tuple[str, ...], valid: str,
                  cap: int | None) -> hashtags.TagSet:
-    return hashtags.merge(list(campaign), list(release), network=network, cap=cap)
+    return hashtags.merge(list(campaign), list(release), valid=valid, cap=cap)
 
 
 def _slug(title: str) -> str:
@@ -157,7 +161,8 @@ def _excerpt_of(summary: str | None, body: str, limit: int = 300) -> str:
     return text
 
 
-def _media(release: ReleaseDoc, rules: NetworkRules, warnings: list[str]) -> list[Media]:
+def _media(release: ReleaseDoc, network: str, rules: PostRules,
+           warnings: list[str]) -> list[Media]:
     media = []
     for image in release.images:
         alt = image.alt
@@ -171,7 +176,7 @@ def _media(release: ReleaseDoc, rules: NetworkRules, warnings: list[str]) -> lis
         media.append(Media(path=str(image.path), alt=alt,
                            mime=mimetypes.guess_type(image.path.name)[0]))
     if rules.max_images is not None and len(media) > rules.max_images:
-        warnings.append(f"{rules.network} takes {rules.max_images} images per post: "
+        warnings.append(f"{network} takes {rules.max_images} images per post: "
                         f"{len(media) - rules.max_images} left out")
         media = media[:rules.max_images]
     return media
@@ -184,22 +189,25 @@ class _Composer:
         self.release = release
         self.account = account
         self.network = account.network
+        self.channel = _channel(self.network)
         self.rules = rules_for(self.network)
         self.limit = account.limit or self.rules.limit
-        self.dialect = DIALECT.get(self.network, "plain")
+        self.dialect = self.channel.dialect
         self.warnings: list[str] = []
         self.link = (with_utm(release.link, settings.utm.get(self.network))
                      if release.link else None)
         self.mention_table = settings.mentions
-        self.mention = MentionFunction.of(self.network, self.dialect, settings.mentions)
+        self.mention = MentionFunction.of(self.network, self.dialect, settings.mentions,
+                                          self.channel.mention_rules)
         self.mentions = [self.mention.resolve(key) for key in release.mentions]
-        cap = None if self.network == "threads" else self.rules.max_hashtags
+        tag_rules = self.channel.hashtag_rules
         self.tags = _merged_tags(tuple(settings.campaign_hashtags), tuple(release.hashtags),
-                                 self.network, cap)
+                                 tag_rules.valid, tag_rules.max_tags)
         if self.tags.dropped:
             self.warnings.append(f"hashtags left out on {self.network}: "
                                  + ", ".join(f"#{t.lstrip('#')}" for t in self.tags.dropped))
-        self.template = templating.load(*templating.find(account, settings))
+        self.template = templating.load(*templating.find(
+            account, settings, self.channel.template or f"{self.network}.j2"))
         self.body = self._body()
         self._renderers: dict[tuple[str, ...], templating.Renderer] = {}
         self._contexts: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -208,22 +216,17 @@ class _Composer:
     # --- formatting ----------------------------------------------------------------------
 
     def _body(self) -> str:
-        body = markup.convert(self.release.body, self.dialect)
-        if self.network == "linkedin":
-            body = markup.linkedin_escape(body)
-        return body
+        return markup.convert(self.release.body, self.dialect)
 
     def _lead(self) -> str:
         """The summary, written for the network, to open a post the body cannot open whole."""
         summary = (self.release.summary or "").strip()
         if not summary:
             return ""
-        if self.network == "linkedin":
-            return markup.linkedin_escape(summary)
         return markup.escape_for(self.dialect, summary)
 
     def _tag_texts(self, tags: tuple[str, ...]) -> tuple[str, ...]:
-        return _tag_texts(self.network, self.dialect, tags)
+        return _tag_texts(self.channel.hashtag_rules.in_text, self.dialect, tags)
 
     def _context(self, tags: tuple[str, ...]) -> dict[str, Any]:
         if tags not in self._contexts:
@@ -237,7 +240,7 @@ class _Composer:
                 self.network, self.dialect, self.account.name, self.release.title,
                 self.link or "", self.release.summary or "", self.release.language,
                 tuple(m.text for m in self.mentions),
-                self.release.body if self.network in _HTML_BODY else None,
+                self.release.body if self.channel.html_body else None,
                 self.mention)
         return self._base
 
@@ -305,72 +308,75 @@ class _Composer:
                  "break the long word or link in the release text",
         ) from exc
 
-    # --- extras --------------------------------------------------------------------------
+    # --- extras ---------------------------------------------------------------------------
 
-    def extra(self, parts: list[str]) -> dict[str, Any]:
-        network = self.network
-        extra: dict[str, Any] = {}
-        blocks = self.template.blocks
+    def block(self, name: str) -> str | None:
+        """The template's block ``name`` rendered with every tag and the whole body."""
+        if name not in self.template.blocks:
+            return None
+        context = tuple({**self._context(self.tags.all), "body": self.body}.items())
+        return templating.render_block(self.template, name, context)
 
-        def block(name: str) -> str:
-            context = tuple({**self._context(self.tags.all), "body": self.body}.items())
-            return templating.render_block(self.template, name, context)
-
-        if network == "bluesky":
-            from scheduler.text.facets import facets
-
-            # also organisations a template named with mention(): every one with a DID
-            mentions = tuple(with_dids(self.network, self.mention_table))
-            extra["facets"] = [facets(part, mentions) for part in parts]
-            if self.link:
-                extra["card"] = {"uri": self.link, "title": self.release.title,
-                                 "description": _excerpt(self.release)}
-            extra["langs"] = [self.release.language]
-        elif network == "telegram":
-            extra["parse_mode"] = "HTML"
-        elif network == "mastodon":
-            extra["language"] = self.release.language
-        elif network == "threads":
-            topic = hashtags.threads_topic(self.tags.all)
-            extra["topic_tag"] = topic
-            if len(self.tags.all) > 1:
-                self.warnings.append("Threads takes one topic tag per post: "
-                                     f"#{topic} is used, the others are left out")
-            for index, part in enumerate(parts, start=1):
-                links = len(find_links(part))
-                if links > (self.rules.max_links or links):
-                    self.warnings.append(f"part {index} has {links} links; Threads rejects "
-                                         f"more than {self.rules.max_links}")
-        elif network == "linkedin":
-            extra["format"] = "little"  # reserved characters are already escaped
-        elif network == "wordpress":
-            extra.update(title=self.release.title,
-                         html=block("html") if "html" in blocks
-                         else markup.convert(self.release.body, "html"),
-                         excerpt=block("excerpt") if "excerpt" in blocks
-                         else "",
-                         slug=_slug(self.release.title), tags=list(self.tags.all))
-            extra["excerpt"] = extra["excerpt"] or _excerpt(self.release)
-        elif network == "email":
-            extra.update(subject=block("subject").replace("\n", " ")
-                         if "subject" in blocks else self.release.title,
-                         text=parts[0],
-                         html=block("html") if "html" in blocks
-                         else markup.convert(self.release.body, "html"))
-        if network == "instagram" and not self.release.images:
-            self.warnings.append("Instagram needs an image: this release has none")
-        return extra
+    def did_mentions(self) -> tuple[Mention, ...]:
+        """Every organisation of the table this network can mention by DID (also those a
+        template named with mention())."""
+        return tuple(with_dids(self.network, self.mention_table, self.channel.mention_rules))
 
     def variant(self) -> Variant:
         parts = self.parts()
-        media = _media(self.release, self.rules, self.warnings)
-        extra = self.extra(parts)
+        media = _media(self.release, self.network, self.rules.post, self.warnings)
+        extra = self.channel.compose_extra(_Draft(self, parts), self.release)
         return Variant(
             account=self.account.name, channel=self.network, parts=parts,
             length=[self.rules.measure(part) for part in parts], limit=self.limit,
             warnings=self.warnings, media=media, link=self.link, title=self.release.title,
             extra=extra,
         )
+
+
+class _Draft:
+    """What a channel's ``compose_extra`` hook gets (:class:`channels.composing.Draft`)."""
+
+    __slots__ = ("_composer", "_did_mentions", "account", "link", "parts")
+
+    def __init__(self, composer: _Composer, parts: list[str]) -> None:
+        self._composer = composer
+        self.account = composer.account.name
+        self.parts = parts
+        self.link = composer.link
+        self._did_mentions: tuple[Mention, ...] | None = None
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self._composer.tags.all
+
+    @property
+    def rules(self) -> PostRules:
+        post, limit = self._composer.rules.post, self._composer.limit
+        return post if limit == post.limit else replace(post, limit=limit)
+
+    def warn(self, message: str) -> None:
+        self._composer.warnings.append(message)
+
+    def block(self, name: str) -> str | None:
+        return self._composer.block(name)
+
+    def html(self) -> str:
+        return markup.convert(self._composer.release.body, "html")
+
+    def excerpt(self) -> str:
+        return _excerpt(self._composer.release)
+
+    def slug(self) -> str:
+        return _slug(self._composer.release.title)
+
+    def links(self, part: str) -> tuple[str, ...]:
+        return tuple(uri for _, _, uri in find_links(part))
+
+    def rich_text(self, part: str) -> list[dict[str, Any]]:
+        if self._did_mentions is None:
+            self._did_mentions = self._composer.did_mentions()
+        return facets(part, self._did_mentions)
 
 
 def compose(release: ReleaseDoc, account: AccountSettings, settings: Settings) -> Variant:
@@ -384,4 +390,4 @@ def compose_all(release: ReleaseDoc, accounts: list[AccountSettings],
     return [compose(release, account, settings) for account in accounts]
 
 
-__all__ = ["DIALECT", "compose", "compose_all"]
+__all__ = ["compose", "compose_all"]

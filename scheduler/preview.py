@@ -1,7 +1,8 @@
 """Showing variants as each network will receive them: JSON, Rich panels, one HTML page.
 
-``siar preview`` and ``siar count`` (scheduler/cli.py) call these functions. Rich and the
-counting rules are imported inside the functions so the CLI starts fast.
+``siar preview`` and ``siar count`` (scheduler/cli/) call these functions. Rich, the
+counting rules and the channels (a network's display name and colour are its channel's)
+are imported inside the functions so the CLI starts fast.
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ if TYPE_CHECKING:
 
     from channels.variant import Variant
 
-#: networks ``siar count`` reports when none is named, in this order
-COUNT_NETWORKS = ("x", "mastodon", "bluesky", "threads", "telegram", "facebook", "instagram",
-                  "linkedin", "discord", "slack")
 
-_NETWORK_LOOK: dict[str, tuple[str, str]] = {
-    # network: (display name, accent colour)
-    "x": ("X", "#0f1419"), "mastodon": ("Mastodon", "#6364ff"),
-    "bluesky": ("Bluesky", "#0085ff"), "threads": ("Threads", "#101010"),
-    "telegram": ("Telegram", "#2aabee"), "facebook": ("Facebook", "#1877f2"),
-    "instagram": ("Instagram", "#d62976"), "linkedin": ("LinkedIn", "#0a66c2"),
-    "wordpress": ("WordPress", "#21759b"), "discord": ("Discord", "#5865f2"),
-    "slack": ("Slack", "#4a154b"), "webhook": ("Webhook", "#555555"),
-    "email": ("E-mail", "#c5221f"), "console": ("Console", "#555555"),
-}
+def _look(network: str) -> tuple[str, str]:
+    """(display name, accent colour) of ``network``, as its channel declares them."""
+    from channels import registry
+
+    channel = registry.lookup(network)
+    return channel.display_name or network, channel.accent_colour
+
+
+def count_networks() -> list[str]:
+    """What ``siar count`` reports when no network is named: every installed network
+    with a text limit, in the order the entry points list them."""
+    from channels import registry
+
+    return [network for network in registry.available()
+            if registry.load(network).post_rules.limit is not None]
 
 
 def variants_json(variants: list[Variant]) -> dict[str, Any]:
@@ -61,7 +64,7 @@ def render_console(variants: list[Variant], console: Console) -> None:
             items.append(Text(f"🖼  {media.path}  alt: {media.alt or '(none)'}", style="cyan"))
         for warning in variant.warnings:
             items.append(Text(f"⚠ {warning}", style="bold yellow"))
-        name = _NETWORK_LOOK.get(variant.channel, (variant.channel, ""))[0]
+        name = _look(variant.channel)[0]
         console.print(Panel(Group(*items), title=f"[bold]{variant.account}[/bold] · {name}",
                             title_align="left", expand=True))
 
@@ -71,7 +74,7 @@ def count_text(text: str, networks: list[str] | None = None) -> list[dict[str, A
     from scheduler.text.counting import rules_for
 
     rows = []
-    for network in networks or list(COUNT_NETWORKS):
+    for network in networks or count_networks():
         rules = rules_for(network)
         length = rules.measure(text)
         rows.append({"channel": network, "length": length, "limit": rules.limit,
@@ -114,7 +117,7 @@ def _initials(name: str) -> str:
 
 
 def _card(variant: Variant) -> str:
-    name, accent = _NETWORK_LOOK.get(variant.channel, (variant.channel, "#555555"))
+    name, accent = _look(variant.channel)
     posts = []
     total = len(variant.parts)
     for index, part in enumerate(variant.parts):
@@ -135,7 +138,8 @@ def _card(variant: Variant) -> str:
                          f'{html.escape(card.get("description", ""))}</div><div class="lc-uri">'
                          f'{html.escape(card.get("uri", ""))}</div></div>')
         title = ""
-        if index == 0 and variant.channel in ("wordpress", "email"):
+        if index == 0 and ("subject" in variant.extra or "title" in variant.extra):
+            # a post with a heading of its own (an e-mail's subject, an article's title)
             heading = variant.extra.get("subject") or variant.extra.get("title") or variant.title
             title = f'<div class="subject">{html.escape(heading)}</div>'
         counter = f"{index + 1}/{total} · " if total > 1 else ""

@@ -1,6 +1,8 @@
-"""Every network's text limit and its own way of counting a text's length.
+"""Counting a text's length the way a network does, from the rules its channel declares.
 
-The numbers come from ../shared/channels.md (each network's documentation). A limit an
+Each channel declares its limit and way of counting as data (:class:`channels.rules.PostRules`
+with a :class:`channels.rules.Counting`); this module holds the algorithms and
+:func:`measure_for` turns a ``Counting`` into the function that applies it. A limit an
 account overrides (e.g. a Mastodon instance allowing 1000) replaces ``limit`` only; the
 way of counting stays the network's.
 """
@@ -15,13 +17,15 @@ from functools import lru_cache
 
 import regex
 
+from channels import registry
+from channels.rules import Counting, PostRules, Unit
 from scheduler.text import twitter
 from scheduler.text.twitter import EMOJI_SEQUENCE, NO_EMOJI
 from scheduler.text.urls import url_spans
 
 _GRAPHEME = regex.compile(r"\X")
 _TAG = re.compile(r"<[^>]*>")
-# Mastodon counts a remote mention "@user@host" as "@user" (StatusLengthValidator)
+# "@user@host" as "@user" (Mastodon's StatusLengthValidator)
 _REMOTE_MENTION = re.compile(r"(?<![\w@])(@[A-Za-z0-9_]+)@[A-Za-z0-9.\-]+[A-Za-z0-9]")
 
 
@@ -60,25 +64,35 @@ def utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-@lru_cache(maxsize=4096)
-def mastodon_length(text: str) -> int:
-    """Graphemes, with each http(s) URL as 23 and ``@user@host`` as ``@user``."""
-    spans = url_spans(text, without_protocol=False) if "://" in text else []
-    pieces: list[str] = []
-    position = 0
-    for start, end in spans:
-        pieces.append(text[position:start])
-        pieces.append("x" * twitter.TRANSFORMED_URL_LENGTH)
-        position = end
-    pieces.append(text[position:])
-    countable = "".join(pieces)
-    if "@" in countable:
-        countable = _REMOTE_MENTION.sub(r"\1", countable)
-    return graphemes(countable)
+def _links_as(length: int) -> Callable[[str], str]:
+    """Every http(s) URL replaced by ``length`` placeholder characters."""
+    placeholder = "x" * length
+
+    def replace(text: str) -> str:
+        if "://" not in text:
+            return text
+        pieces: list[str] = []
+        position = 0
+        for start, end in url_spans(text, without_protocol=False):
+            pieces.append(text[position:start])
+            pieces.append(placeholder)
+            position = end
+        pieces.append(text[position:])
+        return "".join(pieces)
+
+    return replace
+
+
+def _local_mentions(text: str) -> str:
+    return _REMOTE_MENTION.sub(r"\1", text) if "@" in text else text
+
+
+def _parsed_html(text: str) -> str:
+    return html.unescape(_TAG.sub("", text))
 
 
 @lru_cache(maxsize=4096)
-def threads_length(text: str) -> int:
+def emoji_as_bytes_length(text: str) -> int:
     """Characters, except that an emoji counts as many as its UTF-8 bytes (Meta's doc)."""
     total = len(text)
     if text.isascii() or NO_EMOJI.fullmatch(text):
@@ -88,37 +102,55 @@ def threads_length(text: str) -> int:
     return total
 
 
-@lru_cache(maxsize=4096)
-def telegram_length(text: str) -> int:
-    """UTF-16 units of an HTML message after Telegram has parsed its entities."""
-    return utf16_units(html.unescape(_TAG.sub("", text)))
+_UNITS: dict[Unit, Callable[[str], int]] = {
+    Unit.CODE_POINTS: code_points, Unit.GRAPHEMES: graphemes, Unit.UTF16_UNITS: utf16_units,
+    Unit.UTF8_BYTES: utf8_bytes, Unit.TWITTER_WEIGHTED: twitter.weighted_length,
+}
+
+
+@lru_cache(maxsize=64)
+def measure_for(counting: Counting) -> Callable[[str], int]:
+    """The function that counts a text as ``counting`` says (memoised per text when it
+    does more than count)."""
+    count = emoji_as_bytes_length if counting.emoji_as_bytes else _UNITS[counting.unit]
+    steps: list[Callable[[str], str]] = []
+    if counting.after_html:
+        steps.append(_parsed_html)
+    if counting.url_length is not None:
+        steps.append(_links_as(counting.url_length))
+    if counting.local_mentions:
+        steps.append(_local_mentions)
+    if not steps:
+        return count
+
+    @lru_cache(maxsize=4096)
+    def measure(text: str) -> int:
+        for step in steps:
+            text = step(text)
+        return count(text)
+
+    return measure
 
 
 @dataclass(frozen=True)
 class NetworkRules:
-    """What one network allows in one post."""
+    """A channel's post rules with the function that measures a text its way (the fields
+    the composer reads on every candidate post are copied out of ``post``)."""
 
     network: str
-    #: text limit; None = no practical limit
-    limit: int | None
+    post: PostRules
     #: how the network counts a text's length
     measure: Callable[[str], int]
-    #: the unit ``measure`` counts, for people ("weighted characters", "graphemes" …)
+    limit: int | None
+    #: the unit ``measure`` counts, for people
     unit: str
-    #: replies to oneself make a thread (x, mastodon, bluesky, threads)
-    threads: bool = False
-    #: a second limit in UTF-8 bytes (Bluesky)
-    byte_limit: int | None = None
-    #: at most this many hashtags (Instagram 30, Threads 1 topic tag)
-    max_hashtags: int | None = None
-    #: at most this many links in one post (Threads 5)
-    max_links: int | None = None
-    #: at most this many images per post (None: the adapter sends any number)
-    max_images: int | None = 4
-    #: a caption's limit when the text goes with a photo (Telegram)
-    caption_limit: int | None = None
-    #: image alt text limit
-    alt_limit: int | None = None
+    threads: bool
+    byte_limit: int | None
+
+    @classmethod
+    def of(cls, network: str, post: PostRules) -> NetworkRules:
+        return cls(network, post, measure_for(post.counting), post.limit, post.unit_name,
+                   post.threads, post.byte_limit)
 
     def fits(self, text: str, limit: int | None = None) -> bool:
         limit = self.limit if limit is None else limit
@@ -127,37 +159,11 @@ class NetworkRules:
         return self.byte_limit is None or utf8_bytes(text) <= self.byte_limit
 
 
-RULES: dict[str, NetworkRules] = {
-    rules.network: rules
-    for rules in (
-        NetworkRules("x", 280, twitter.weighted_length, "weighted characters", threads=True,
-                     alt_limit=1000),
-        NetworkRules("mastodon", 500, mastodon_length, "characters", threads=True,
-                     alt_limit=1500),
-        NetworkRules("bluesky", 300, graphemes, "graphemes", threads=True, byte_limit=3000,
-                     alt_limit=2000),
-        NetworkRules("threads", 500, threads_length, "characters (emoji = UTF-8 bytes)",
-                     threads=True, max_hashtags=1, max_links=5, max_images=20),
-        NetworkRules("telegram", 4096, telegram_length, "UTF-16 units", max_images=None,
-                     caption_limit=1024),
-        NetworkRules("facebook", 63206, code_points, "characters", max_images=None),
-        NetworkRules("instagram", 2200, code_points, "characters", max_hashtags=30,
-                     max_images=10),
-        NetworkRules("linkedin", 3000, code_points, "characters", max_images=20),
-        NetworkRules("discord", 2000, code_points, "characters", max_images=10),
-        NetworkRules("slack", 4000, code_points, "characters", max_images=None),
-        NetworkRules("wordpress", None, code_points, "characters", max_images=None),
-        NetworkRules("webhook", None, code_points, "characters", max_images=None),
-        NetworkRules("email", None, code_points, "characters", max_images=None),
-        NetworkRules("console", None, code_points, "characters", max_images=None),
-    )
-}
-
-
+@lru_cache(maxsize=128)
 def rules_for(network: str) -> NetworkRules:
-    """The rules of ``network``; a third-party network gets the permissive defaults."""
-    return RULES.get(network) or NetworkRules(network, None, code_points, "characters",
-                                              max_images=None)
+    """The rules the channel of ``network`` declares; a network without an installed
+    adapter gets the permissive defaults of :class:`channels.base.Channel`."""
+    return NetworkRules.of(network, registry.lookup(network).post_rules)
 
 
 def measure(text: str, network: str) -> int:

@@ -1,6 +1,7 @@
-"""Hashtag policy: which tags are valid, how duplicates merge, how many a network takes.
+"""Hashtags: which are valid, how duplicates merge, how many a post takes.
 
-A tag is letters, digits and ``_`` (Mastodon also accepts ``·``, ``・`` and ZWNJ inside),
+What a network accepts is its channel's :class:`channels.rules.HashtagRules`: by default a
+tag is letters, digits and ``_`` (Mastodon's also accepts ``·``, ``・`` and ZWNJ inside),
 and never all digits/underscores (``#2026`` is not a tag on X, Mastodon or Bluesky).
 Duplicates are found case-insensitively; the spelling kept is the first one written in
 CamelCase (``HumasBergerakBersama`` beats ``humasbergerakbersama``) because screen readers
@@ -10,24 +11,28 @@ and people read CamelCase tags word by word.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import regex
 
-_VALID = regex.compile(r"[\p{L}\p{M}\p{N}_]+")
-_MASTODON_VALID = regex.compile(r"[\p{L}\p{M}\p{N}_·・\u200c]+")
+from channels.rules import WORD_TAG
+
 #: a tag written in running text: after the start or whitespace, as Bluesky and Mastodon
 #: require; trailing punctuation is not part of it
 INLINE_TAG = regex.compile(r"(?:(?<=\s)|^)[#＃]([\p{L}\p{M}\p{N}_]+)", regex.MULTILINE)
-#: Threads' topic tag: 1–50 characters, no "." or "&"
-THREADS_TOPIC_MAX = 50
 #: Bluesky's tag facet: at most 64 graphemes (640 bytes)
 BLUESKY_TAG_MAX = 64
 
 
-def is_valid(tag: str, network: str = "") -> bool:
-    """Whether ``tag`` (without ``#``) becomes a hashtag on ``network``."""
-    pattern = _MASTODON_VALID if network == "mastodon" else _VALID
-    if not tag or not pattern.fullmatch(tag):
+@lru_cache(maxsize=32)
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    return regex.compile(pattern)
+
+
+def is_valid(tag: str, valid: str = WORD_TAG) -> bool:
+    """Whether ``tag`` (without ``#``) is a hashtag where ``valid`` (a pattern, see
+    :attr:`channels.rules.HashtagRules.valid`) says what a tag is made of."""
+    if not tag or not _compiled(valid).fullmatch(tag):
         return False
     return not tag.replace("_", "").isdigit() and tag.strip("_") != ""
 
@@ -49,7 +54,7 @@ class TagSet:
         return self.required + self.optional
 
 
-def merge(campaign: list[str], release: list[str], *, network: str = "",
+def merge(campaign: list[str], release: list[str], *, valid: str = WORD_TAG,
           cap: int | None = None) -> TagSet:
     """Campaign tags (always kept) merged with the release's, deduplicated, capped.
 
@@ -62,7 +67,7 @@ def merge(campaign: list[str], release: list[str], *, network: str = "",
     for source, tags in (("campaign", campaign), ("release", release)):
         for raw in tags:
             tag = raw.strip().lstrip("#＃")
-            if not is_valid(tag, network):
+            if not is_valid(tag, valid):
                 dropped.append(raw)
                 continue
             key = tag.casefold()
@@ -88,11 +93,3 @@ def inline_tags(text: str) -> list[str]:
     """Tags written in the text itself (``#Tag`` after whitespace), trailing ``_`` kept."""
     return [m.group(1) for m in INLINE_TAG.finditer(text)
             if not m.group(1).replace("_", "").isdigit()]
-
-
-def threads_topic(tags: tuple[str, ...]) -> str | None:
-    """Threads takes one topic tag per post: the first that fits its rules."""
-    for tag in tags:
-        if 1 <= len(tag) <= THREADS_TOPIC_MAX and "." not in tag and "&" not in tag:
-            return tag
-    return None

@@ -1,7 +1,9 @@
 """Markdown (what officers write) into each network's own format.
 
-``plain``     X, Mastodon, Bluesky, Threads, Facebook, Instagram, LinkedIn: no markup; lists
+``plain``     no markup (X, Mastodon, Bluesky, Threads, Facebook, Instagram …); lists
               become "• item" lines, emphasis is dropped, a link becomes "label (url)".
+``little``    LinkedIn's "little" text format: ``plain`` with its reserved characters
+              backslash-escaped, in links too; a hashtag is ``#`` and the escaped tag.
 ``telegram``  Telegram's HTML: only b, i, u, s, a, code, pre, blockquote; text escaped with
               ``& < >`` only (the entities Telegram accepts).
 ``html``      WordPress and e-mail: ordinary HTML (raw HTML in the release is escaped).
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from markdown_it.token import Token
 
-DIALECTS = ("plain", "telegram", "html", "mrkdwn", "discord")
+DIALECTS = ("plain", "little", "telegram", "html", "mrkdwn", "discord")
 
 
 @cache
@@ -235,6 +237,8 @@ def convert(markdown: str, dialect: str) -> str:
     if dialect == "html":
         parser = _parser()
         return parser.renderer.render(tokens, parser.options, {}).strip()
+    if dialect == "little":
+        return linkedin_escape(convert(markdown, "plain"))
     return "\n\n".join(_blocks(tree, _DIALECT[dialect]))
 
 
@@ -248,7 +252,22 @@ def escape_for(dialect: str, text: str) -> str:
         return _slack(text)
     if dialect == "discord":
         return _discord(text)
+    if dialect == "little":
+        return linkedin_escape(text)
     return text
+
+
+def escape_link(dialect: str, url: str) -> str:
+    """A link as written in ``dialect``'s text: as it is, but for LinkedIn's format, where
+    a reserved character would cut the post."""
+    return linkedin_escape(url) if dialect == "little" else url
+
+
+def hashtag(dialect: str, tag: str) -> str:
+    """``#tag`` written in ``dialect``."""
+    if dialect == "little":
+        return linkedin_hashtag(tag)
+    return escape_for(dialect, f"#{tag}")
 
 
 # LinkedIn's "little" text format: these characters must be backslash-escaped or LinkedIn

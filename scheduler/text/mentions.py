@@ -15,7 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from scheduler.text.markup import escape_for, linkedin_escape
+from channels.rules import MentionRules
+from scheduler.text.markup import escape_for
+
+_HANDLE = MentionRules()
 
 
 @dataclass(frozen=True)
@@ -34,20 +37,17 @@ def display_name(key: str, table: dict[str, dict[str, str]]) -> str:
 
 
 def resolve(key: str, network: str, table: dict[str, dict[str, str]],
-            dialect: str = "plain") -> Mention:
-    """How ``network`` writes organisation ``key``, escaped for ``dialect``."""
+            dialect: str = "plain", rules: MentionRules = _HANDLE) -> Mention:
+    """How ``network`` writes organisation ``key`` by its channel's ``rules``, escaped for
+    ``dialect``."""
     entry = table.get(key, {})
     name = display_name(key, table)
     handle = entry.get(network)
-    if network == "linkedin":
-        # LinkedIn's little format: @[Name](urn:li:organization:ID)
-        if handle and handle.startswith("urn:li:"):
-            return Mention(key, f"@[{linkedin_escape(name)}]({handle})", handle)
-        return Mention(key, linkedin_escape(name))
-    if not handle:
+    if not handle or not handle.startswith(rules.handle_prefix):
         return Mention(key, escape_for(dialect, name))
-    text = handle if handle.startswith("@") else f"@{handle}"
-    return Mention(key, escape_for(dialect, text), handle, entry.get(f"{network}_did"))
+    text = rules.form.format(handle=escape_for(dialect, handle.removeprefix("@")),
+                             name=escape_for(dialect, name))
+    return Mention(key, text, handle, entry.get(f"{network}_did"))
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,19 @@ class MentionFunction:
     network: str
     dialect: str
     table: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    rules: MentionRules = _HANDLE
 
     @classmethod
-    def of(cls, network: str, dialect: str,
-           table: dict[str, dict[str, str]]) -> MentionFunction:
+    def of(cls, network: str, dialect: str, table: dict[str, dict[str, str]],
+           rules: MentionRules = _HANDLE) -> MentionFunction:
         # the same settings' table comes every time: known by identity, trusted only while
         # its content still equals a copy taken then (a table may be changed in place)
         known = _BY_TABLE.get((network, dialect, id(table)))
-        if known is not None and known[0] == table:
+        if known is not None and known[1].rules is rules and known[0] == table:
             return known[1]
         function = _mention_function(
-            network, dialect, tuple((key, tuple(entry.items())) for key, entry in table.items()))
+            network, dialect, tuple((key, tuple(entry.items())) for key, entry in table.items()),
+            rules)
         if len(_BY_TABLE) >= 256:
             _BY_TABLE.clear()
         _BY_TABLE[(network, dialect, id(table))] = (
@@ -76,7 +78,7 @@ class MentionFunction:
 
     def __hash__(self) -> int:  # used as a cache key on every composition: hash once
         if (cached := self.__dict__.get("_hash")) is None:
-            cached = hash((self.network, self.dialect, self.table))
+            cached = hash((self.network, self.dialect, self.table, self.rules))
             object.__setattr__(self, "_hash", cached)
         return cached
 
@@ -93,20 +95,21 @@ _BY_TABLE: dict[tuple[str, str, int], tuple[dict[str, dict[str, str]], MentionFu
 
 @lru_cache(maxsize=256)
 def _mention_function(network: str, dialect: str,
-                      table: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
-                      ) -> MentionFunction:
+                      table: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
+                      rules: MentionRules) -> MentionFunction:
     """One object per table and network: its hash, a key of the composer's memos, is then
     computed once."""
-    return MentionFunction(network, dialect, table)
+    return MentionFunction(network, dialect, table, rules)
 
 
 @lru_cache(maxsize=1024)
 def _resolved(function: MentionFunction, key: str) -> Mention:
     table = {k: dict(entry) for k, entry in function.table}
-    return resolve(key, function.network, table, function.dialect)
+    return resolve(key, function.network, table, function.dialect, function.rules)
 
 
-def with_dids(network: str, table: dict[str, dict[str, str]]) -> list[Mention]:
-    """Every organisation ``network`` can mention by DID (Bluesky facets)."""
+def with_dids(network: str, table: dict[str, dict[str, str]],
+              rules: MentionRules = _HANDLE) -> list[Mention]:
+    """Every organisation ``network`` can mention by DID (AT Protocol facets)."""
     return [mention for key in table
-            if (mention := resolve(key, network, table)).did]
+            if (mention := resolve(key, network, table, rules=rules)).did]

@@ -1,11 +1,11 @@
 """Network templates: finding them, rendering them safely, and splicing bodies into them.
 
-Templates are Jinja2 files, one per network (``templates/<network>.j2``), rendered in a
-sandbox with ``StrictUndefined`` and within the time and size bounds of
-:mod:`scheduler.text.template_limits`. Search order: the account's own ``template`` file, the
-deployment's ``templates_dir``, then the built-in folder. A template defines
-``{% block post %}`` (the text of a post) and may define other blocks (``html``,
-``excerpt``, ``subject``). Every template error becomes a :class:`ComposeError`.
+Templates are Jinja2 files, one per network (``templates/<network>.j2``, or the file its
+channel's ``template`` names), rendered in a sandbox with ``StrictUndefined`` and within
+the time and size bounds of :mod:`scheduler.text.template_limits`. Search order: the
+account's own ``template`` file, the deployment's ``templates_dir``, then the built-in
+folder. A template defines ``{% block post %}`` (the text of a post) and may define other
+blocks (``html``, ``excerpt``, ``subject``). Every template error becomes a :class:`ComposeError`.
 
 Fitting a long release tries many bodies in the same post, so a template is rendered once
 around a placeholder and each body is spliced in (:class:`Renderer`). Rendering is pure:
@@ -122,14 +122,16 @@ def _bytecode_cache() -> Any:
     return BestEffortBytecodeCache(str(folder), pattern=f"bounded-{_COMPILED_AS}-%s.cache")
 
 
-def find(account: AccountSettings, settings: Settings) -> tuple[tuple[str, ...], str]:
-    """(search path, file name) of the template ``account`` uses."""
-    return _find_template(account.name, account.network, account.template,
+def find(account: AccountSettings, settings: Settings,
+         network_template: str) -> tuple[tuple[str, ...], str]:
+    """(search path, file name) of the template ``account`` uses; ``network_template`` is
+    the file its channel names (:attr:`channels.base.Channel.template`)."""
+    return _find_template(account.name, network_template, account.template,
                           settings.templates_dir, settings.config_file)
 
 
 @lru_cache(maxsize=256)
-def _find_template(account: str, network: str, template: str | None,
+def _find_template(account: str, network_template: str, template: str | None,
                    deployment_dir: Path | None,
                    config_file: Path | None) -> tuple[tuple[str, ...], str]:
     """(search path, template name): the account's own file, the deployment's, the built-in."""
@@ -151,7 +153,7 @@ def _find_template(account: str, network: str, template: str | None,
                      "absolute path",
             )
         return (str(own.resolve().parent), *search), own.name
-    name = f"{network}.j2"
+    name = network_template
     if not any((Path(folder) / name).is_file() for folder in search):
         name = "webhook.j2"  # a third-party network without its own template
     return tuple(search), name

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from channels import registry
 from scheduler.preview import count_text
-from scheduler.text.counting import RULES, measure, rules_for
+from scheduler.text.counting import measure, rules_for
 
 
 def test_x_counts_urls_as_23_and_emoji_as_2() -> None:
@@ -46,12 +47,13 @@ def test_telegram_counts_utf16_units_after_entity_parsing() -> None:
 
 
 def test_limits_follow_the_networks_documentation() -> None:
-    limits = {name: rules.limit for name, rules in RULES.items()}
+    rules = {name: registry.load(name).post_rules for name in registry.networks()}
+    limits = {name: post.limit for name, post in rules.items()}
     assert limits["x"] == 280 and limits["mastodon"] == 500 and limits["bluesky"] == 300
     assert limits["threads"] == 500 and limits["telegram"] == 4096
     assert limits["instagram"] == 2200 and limits["linkedin"] == 3000
     assert limits["discord"] == 2000 and limits["facebook"] == 63206
-    assert RULES["telegram"].caption_limit == 1024 and RULES["bluesky"].byte_limit == 3000
+    assert rules["telegram"].caption_limit == 1024 and rules["bluesky"].byte_limit == 3000
 
 
 def test_count_text_reports_every_network_with_fits() -> None:

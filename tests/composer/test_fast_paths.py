@@ -74,14 +74,14 @@ _RELEASE_TEXT = st.lists(st.sampled_from(WORDS + EMOJI + URLS + TAGS + _EDGES + 
 @given(_RELEASE_TEXT)
 def test_threads_and_mastodon_lengths_are_those_of_their_rules_applied_in_full(text) -> None:
     emoji = twitter.EMOJI_SEQUENCE.findall(text)
-    assert counting.threads_length(text) == len(text) + sum(
+    assert counting.rules_for("threads").measure(text) == len(text) + sum(
         len(e.encode()) - len(e) for e in emoji)
     countable, position = [], 0
     for start, end in urls.url_spans(text, without_protocol=False):
         countable += [text[position:start], "x" * 23]
         position = end
     countable.append(text[position:])
-    assert counting.mastodon_length(text) == len(regex.findall(
+    assert counting.rules_for("mastodon").measure(text) == len(regex.findall(
         r"\X", counting._REMOTE_MENTION.sub(r"\1", "".join(countable))))
 
 
