@@ -21,9 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
-
-import requests
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from channels import http
 from channels.base import (
@@ -39,9 +37,12 @@ from channels.base import (
     Rejected,
 )
 from channels.composing import Draft, Release
-from channels.http import HttpChannel
+from channels.http import HttpChannel, answered
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import Counting, ImageRules, PostRules, Unit
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    import requests
 
 POST_COLLECTION = "app.bsky.feed.post"
 MAX_IMAGES = 4
@@ -170,7 +171,7 @@ class BlueskyChannel(HttpChannel):
         response = self._send("POST", "com.atproto.server.createSession", None,
                               json={"identifier": self.identifier,
                                     "password": self.secrets["app_password"]})
-        if not isinstance(response, requests.Response):
+        if not answered(response):
             # a login that may have happened creates no post: nothing is in doubt
             return NotSent(_describe(response)) if isinstance(response, InDoubt) else response
         if response.status_code != 200:
@@ -183,10 +184,10 @@ class BlueskyChannel(HttpChannel):
         assert self._login is not None
         response = self._send("POST", "com.atproto.server.refreshSession",
                               self._login["refreshJwt"])
-        if isinstance(response, requests.Response) and response.status_code == 200:
+        if answered(response) and response.status_code == 200:
             self._login.update(response.json())
             return None
-        if not isinstance(response, requests.Response):
+        if not answered(response):
             return NotSent(_describe(response))  # the refresh token may still be good
         self._login = None  # refused: the next attempt logs in anew
         return AuthFailed(f"session expired and could not be refreshed: "
@@ -203,7 +204,7 @@ class BlueskyChannel(HttpChannel):
             return failed
         assert self._login is not None
         response = self._send(method, nsid, self._login["accessJwt"], **kwargs)
-        if (isinstance(response, requests.Response) and response.status_code == 400
+        if (answered(response) and response.status_code == 400
                 and self._error_name(response) == "ExpiredToken"):
             if (failed := self._refresh_session()) is not None:
                 return failed
@@ -234,7 +235,7 @@ class BlueskyChannel(HttpChannel):
             response = self._xrpc("POST", "com.atproto.repo.createRecord", create=True, json={
                 "repo": self._login_did(), "collection": POST_COLLECTION,
                 "rkey": derive_rkey(delivery.publish_key, index), "record": record})
-            if not isinstance(response, requests.Response):
+            if not answered(response):
                 return response
             if response.status_code != 200:
                 return self._error(response, f"createRecord part {index + 1}")
@@ -311,10 +312,10 @@ class BlueskyChannel(HttpChannel):
     def _upload(self, image: PreparedImage) -> dict[str, Any] | Outcome:
         response = self._xrpc("POST", "com.atproto.repo.uploadBlob", data=image.data,
                               headers={"Content-Type": image.mime})
-        if isinstance(response, requests.Response) and response.status_code == 200:
+        if answered(response) and response.status_code == 200:
             return dict(response.json()["blob"])
         outcome = (self._error(response, "uploadBlob")
-                   if isinstance(response, requests.Response) else response)
+                   if answered(response) else response)
         if isinstance(outcome, InDoubt):
             # an uploaded blob is not a post (and is deleted unless referenced)
             return NotSent(f"{outcome.detail} (no post was created)",
@@ -331,7 +332,7 @@ class BlueskyChannel(HttpChannel):
             rkey = derive_rkey(delivery.publish_key, pending)
             response = self._xrpc("GET", "com.atproto.repo.getRecord", params={
                 "repo": self._login_did(), "collection": POST_COLLECTION, "rkey": rkey})
-            if not isinstance(response, requests.Response):
+            if not answered(response):
                 return None
             if response.status_code == 400 and self._error_name(response) == "RecordNotFound":
                 return NotSent(f"no record {rkey}: the post was not created")
@@ -350,7 +351,7 @@ class BlueskyChannel(HttpChannel):
     # --- check and dry run --------------------------------------------------------------
     def check(self) -> CheckResult:
         response = self._xrpc("GET", "com.atproto.server.getSession")
-        if not isinstance(response, requests.Response):
+        if not answered(response):
             return CheckResult(ok=False, detail=_describe(response))
         if response.status_code != 200:
             return CheckResult(ok=False, detail=_describe(self._error(response, "getSession")))

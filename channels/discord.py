@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
 
 from channels.base import (
     AccountConfig,
@@ -35,9 +33,12 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.http import HttpChannel, classify_status, rate_limit_wait, redact, request
+from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MIB, WEB_FORMATS, ImageRules, PostRules
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    import requests
 
 CONTENT_LIMIT = 2000
 ATTACHMENT_LIMIT = 10
@@ -114,7 +115,7 @@ class DiscordChannel(HttpChannel):
                              files=files, **common)
         else:
             answer = request(self.session, "POST", url, json=payload, **common)
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             return answer
         failure = self._failure(answer)
         if failure is not None:
@@ -172,7 +173,7 @@ class DiscordChannel(HttpChannel):
         # The execute answer may lack guild_id; the webhook object has it. Asked once.
         answer = request(self.session, "GET", self.webhook_endpoint, timeout=self.timeouts,
                          secrets=self._secret_values)
-        if isinstance(answer, requests.Response) and answer.status_code == 200:
+        if answered(answer) and answer.status_code == 200:
             try:
                 self._guild_id = answer.json().get("guild_id")
             except (ValueError, AttributeError):
@@ -186,7 +187,7 @@ class DiscordChannel(HttpChannel):
             return CheckResult(ok=False, detail="secret webhook_url is not set")
         answer = request(self.session, "GET", self.webhook_endpoint, timeout=self.timeouts,
                          secrets=self._secret_values)
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             return CheckResult(ok=False, detail=_reason(answer))
         if answer.status_code != 200:
             failure = self._failure(answer)

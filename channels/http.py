@@ -14,6 +14,10 @@ library, and one rule for what a failure means:
 
 Secrets are redacted from anything that could reach a log or an error message. Only the
 public APIs of requests and urllib3 are used (a test checks it).
+
+requests, urllib3 and the transport are imported when the first session is made: the
+composer imports every adapter module for the rules it declares, and ``siar preview``
+must not pay ~70 ms for HTTP libraries it never uses.
 """
 
 from __future__ import annotations
@@ -22,9 +26,7 @@ import os
 import re
 import urllib.request
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from channels.base import (
     AuthFailed,
@@ -36,15 +38,19 @@ from channels.base import (
     note_create_sent,
 )
 from channels.ratelimit import rate_limit_wait, reset_seconds, retry_after_seconds
-from channels.transport import (
-    DEFAULT_DEADLINE,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    MIN_UPLOAD_RATE,
-    Call,
-    LimitedAdapter,
-    bypasses_proxy,
-    calling,
-)
+
+if TYPE_CHECKING:
+    import requests
+
+    from channels.transport import Call, LimitedAdapter, bypasses_proxy
+
+#: the deadline of one request, connect to last byte of the answer, when none is set
+DEFAULT_DEADLINE = 60.0
+#: the largest answer read, in bytes (decoded), when no cap is set
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+#: an upload's deadline grows by its size at this rate (bytes/s): 64 KiB/s ≈ 0.5 Mbit/s,
+#: a slow uplink; a 5 MB image gets 60 + 80 s
+MIN_UPLOAD_RATE = 64 * 1024
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -54,6 +60,7 @@ __all__ = [
     "USER_AGENT",
     "HttpChannel",
     "LimitedAdapter",
+    "answered",
     "bypasses_proxy",
     "classify_status",
     "limits",
@@ -69,6 +76,20 @@ USER_AGENT = "Siar/0.1 (+https://github.com/siar-humas/siar; publishing schedule
 DEFAULT_TIMEOUT = (5.0, 30.0)
 
 
+def __getattr__(name: str) -> Any:
+    """The transport's names, re-exported here, on first use (PEP 562)."""
+    if name in ("LimitedAdapter", "bypasses_proxy"):
+        from channels import transport
+
+        return getattr(transport, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def answered(result: requests.Response | Outcome) -> TypeGuard[requests.Response]:
+    """Whether :func:`request` got an answer (of any status) rather than an outcome."""
+    return not isinstance(result, Outcome)
+
+
 def make_session(*, user_agent: str = USER_AGENT, deadline: float = DEFAULT_DEADLINE,
                  max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> requests.Session:
     """A session that never retries by itself (a resent create is a duplicate post),
@@ -79,6 +100,10 @@ def make_session(*, user_agent: str = USER_AGENT, deadline: float = DEFAULT_DEAD
     ``SIAR_SECRET_*`` variable per secret) for each call, which cost ~0.6 ms a post.
     ``NO_PROXY``, which requests only reads with ``trust_env`` on, goes to the adapter.
     """
+    import requests
+
+    from channels.transport import LimitedAdapter
+
     proxies = urllib.request.getproxies()
     adapter = LimitedAdapter(deadline=deadline, max_response_bytes=max_response_bytes,
                              no_proxy=proxies.get("no"), pool_connections=4,
@@ -131,6 +156,8 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
     when its first byte leaves, :func:`channels.base.note_create_sent` records it; a
     failure after that is ``InDoubt``; a redirect is ``Rejected``, never followed.
     """
+    from channels.transport import Call, LimitedAdapter, calling
+
     secrets = list(secrets)
     if create:
         kwargs["allow_redirects"] = False
@@ -159,6 +186,8 @@ def _failure(call: Call, exc: Exception, timeout: Any,
              secrets: list[str]) -> Outcome | None:
     """The outcome of a request that raised, or ``None`` for a local error (a bug, a CA
     bundle that is not there) that must surface as it is."""
+    import requests
+
     cause = redact(str(exc) or repr(exc), secrets)
     if call.too_large is not None:
         cap = call.too_large.cap

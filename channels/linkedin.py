@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from channels.base import (
     AuthFailed,
@@ -40,9 +38,12 @@ from channels.base import (
     describe,
 )
 from channels.composing import Draft, Release
-from channels.http import HttpChannel, classify_status, rate_limit_wait, redact, request
+from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, ImageRules, MentionRules, PostRules
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    import requests
 
 __all__ = ["LinkedInChannel"]
 
@@ -112,7 +113,7 @@ class LinkedInChannel(HttpChannel):
         headers = {**self.headers(), **kwargs.pop("headers", {})}
         answer = request(self.session, method, url, secrets=self.secrets.values(),
                          timeout=self.timeouts, headers=headers, create=creating, **kwargs)
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             if isinstance(answer, InDoubt) and not creating:
                 return NotSent(answer.detail)
             return answer
@@ -153,7 +154,7 @@ class LinkedInChannel(HttpChannel):
         answer = self.call("POST", f"{self.base_url}/rest/images", creating=False,
                            params={"action": "initializeUpload"},
                            json={"initializeUploadRequest": {"owner": self.author}})
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             return answer
         try:
             value = answer.json()["value"]
@@ -162,7 +163,7 @@ class LinkedInChannel(HttpChannel):
             return NotSent("initializeUpload answered without uploadUrl/image")
         put = self.call("PUT", upload_url, creating=False, data=image.data,
                         headers={"Content-Type": "application/octet-stream"})
-        if not isinstance(put, requests.Response):
+        if not answered(put):
             return put
         return urn
 
@@ -213,7 +214,7 @@ class LinkedInChannel(HttpChannel):
             return content
         answer = self.call("POST", f"{self.base_url}/rest/posts", creating=True,
                            json=self.post_body(delivery, content))
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             if isinstance(answer, Rejected) and (match := DUPLICATE_OF.search(answer.reason)):
                 # an earlier attempt in doubt did create it: that post is this post
                 return self._published(delivery, match.group(1))
@@ -237,7 +238,7 @@ class LinkedInChannel(HttpChannel):
         answer = self.call("GET", f"{self.base_url}/rest/posts", creating=False,
                            params={"q": "author", "author": self.author, "count": "20",
                                    "sortBy": "LAST_MODIFIED"})
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             return None
         try:
             elements = answer.json().get("elements", [])
@@ -255,7 +256,7 @@ class LinkedInChannel(HttpChannel):
         answer = request(self.session, "GET", f"{self.base_url}/v2/userinfo",
                          secrets=self.secrets.values(), timeout=self.timeouts,
                          headers={"Authorization": self.headers()["Authorization"]})
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             return CheckResult(ok=False, detail=describe(answer))
         if answer.status_code == 403:
             return CheckResult(ok=True, detail="token accepted (no openid scope to name the "

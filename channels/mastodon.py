@@ -21,9 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
-
-import requests
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from channels import http
 from channels.base import (
@@ -38,9 +36,12 @@ from channels.base import (
     Rejected,
 )
 from channels.composing import Draft, Release
-from channels.http import HttpChannel
+from channels.http import HttpChannel, answered
 from channels.images import ImageError, prepare_image
 from channels.rules import MIB, WEB_FORMATS, Counting, HashtagRules, ImageRules, PostRules, Unit
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    import requests
 
 #: the instance remembers an Idempotency-Key for one hour; stay clear of the edge
 IDEMPOTENCY_WINDOW = timedelta(minutes=55)
@@ -148,7 +149,7 @@ class MastodonChannel(HttpChannel):
     def instance_limits(self) -> InstanceLimits | Outcome:
         """The instance's posting limits (``configuration`` of ``GET /api/v2/instance``)."""
         response = self._request("GET", "/api/v2/instance")
-        if not isinstance(response, requests.Response):
+        if not answered(response):
             return response
         if response.status_code != 200:
             return self._error(response, "instance")
@@ -188,7 +189,7 @@ class MastodonChannel(HttpChannel):
                 "POST", "/api/v1/statuses", create=True,
                 json=self._status_payload(delivery, index, text, previous, media_ids),
                 headers={"Idempotency-Key": self.idempotency_key(delivery, index)})
-            if not isinstance(response, requests.Response):
+            if not answered(response):
                 return response
             if response.status_code != 200:
                 return self._error(response, f"status part {index + 1}")
@@ -248,7 +249,7 @@ class MastodonChannel(HttpChannel):
             outcome = self._media_outcome(response, "media upload")
             if outcome is not None:
                 return outcome
-            assert isinstance(response, requests.Response)
+            assert answered(response)
             attachment = response.json()
             if response.status_code == 202 or not attachment.get("url"):
                 waited = self._wait_for_processing(str(attachment["id"]))
@@ -260,7 +261,7 @@ class MastodonChannel(HttpChannel):
     def _media_outcome(self, response: requests.Response | Outcome,
                        what: str) -> Outcome | None:
         """None when the media step succeeded; no post exists yet, so doubt is NotSent."""
-        if isinstance(response, requests.Response):
+        if answered(response):
             if response.status_code in (200, 202, 206):
                 return None
             outcome = self._error(response, what)
@@ -280,7 +281,7 @@ class MastodonChannel(HttpChannel):
             outcome = self._media_outcome(response, "media processing")
             if outcome is not None:
                 return outcome
-            assert isinstance(response, requests.Response)
+            assert answered(response)
             if response.status_code == 200 and response.json().get("url"):
                 return None
             if time.monotonic() >= deadline:
@@ -308,12 +309,12 @@ class MastodonChannel(HttpChannel):
     def _probe_by_timeline(self, delivery: Delivery, index: int,
                            sent_at: datetime) -> Outcome | None:
         me = self._request("GET", "/api/v1/accounts/verify_credentials")
-        if not isinstance(me, requests.Response) or me.status_code != 200:
+        if not answered(me) or me.status_code != 200:
             return None
         account_id = me.json()["id"]
         listing = self._request("GET", f"/api/v1/accounts/{account_id}/statuses",
                                 params={"limit": PROBE_PAGE, "exclude_reblogs": "true"})
-        if not isinstance(listing, requests.Response) or listing.status_code != 200:
+        if not answered(listing) or listing.status_code != 200:
             return None
         statuses = listing.json()
         previous = delivery.done_part(index - 1) if index else None
@@ -339,7 +340,7 @@ class MastodonChannel(HttpChannel):
     # --- check and dry run --------------------------------------------------------------
     def check(self) -> CheckResult:
         response = self._request("GET", "/api/v1/accounts/verify_credentials")
-        if not isinstance(response, requests.Response):
+        if not answered(response):
             return CheckResult(ok=False, detail=_describe(response))
         if response.status_code != 200:
             return CheckResult(ok=False, detail=_describe(self._error(response, "credentials")))

@@ -21,10 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
-
-import requests
 
 from channels.base import (
     AuthFailed,
@@ -39,12 +37,16 @@ from channels.base import (
 )
 from channels.http import (
     HttpChannel,
+    answered,
     classify_status,
     rate_limit_wait,
     redact,
     request,
 )
 from channels.variant import Media
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    import requests
 
 #: throttling codes: app, user, page, custom and Business Use Case limits
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
@@ -234,7 +236,7 @@ class GraphChannel(HttpChannel):
         answer = request(self.session, method, url, secrets=self.secrets.values(),
                          timeout=self.timeouts, create=creating,
                          **self.with_token(method, kwargs))
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             # a read, or a step that creates nothing visible, cannot leave a post in doubt
             if isinstance(answer, InDoubt) and not creating:
                 return NotSent(answer.detail)

@@ -18,10 +18,8 @@ disabled webhook answers 403 ``invalid_token`` or 404 ``no_service``; 429 carrie
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
 
 from channels.base import (
     AccountConfig,
@@ -35,12 +33,16 @@ from channels.base import (
 )
 from channels.http import (
     HttpChannel,
+    answered,
     classify_status,
     rate_limit_wait,
     redact,
     request,
 )
 from channels.rules import PostRules
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    import requests
 
 SECTION_LIMIT = 3000
 BLOCK_LIMIT = 50
@@ -102,7 +104,7 @@ class SlackChannel(HttpChannel):
             payload = self.payload(delivery, index)
             answer = request(self.session, "POST", self.webhook_endpoint, json=payload,
                              timeout=self.timeouts, secrets=self._secret_values, create=True)
-            if not isinstance(answer, requests.Response):
+            if not answered(answer):
                 return answer
             failure = self._failure(answer)
             if failure is not None:

@@ -21,9 +21,7 @@ import html
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
-
-import requests
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from channels import http
 from channels.base import (
@@ -38,9 +36,12 @@ from channels.base import (
     Rejected,
 )
 from channels.composing import Draft, Release
-from channels.http import HttpChannel
+from channels.http import HttpChannel, answered
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    pass
 
 CAPTION_LIMIT = 1024
 ALBUM_MAX = 10
@@ -205,7 +206,7 @@ class TelegramChannel(HttpChannel):
         response = http.request(self.session, "POST", self._method_url(method, token),
                                 secrets=secrets, timeout=self.timeouts,
                                 create=method.startswith("send"), **kwargs)
-        if not isinstance(response, requests.Response):
+        if not answered(response):
             return response
         try:
             body = response.json()

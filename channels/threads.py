@@ -18,16 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
-from channels.http import redact, request
+from channels.http import answered, redact, request
 from channels.meta import ContainerChannel, classify, public_image_url
 from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit
 from channels.variant import Media, Variant
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    pass
 
 __all__ = ["ThreadsChannel", "TokenRefresh"]
 
@@ -197,7 +198,7 @@ class ThreadsChannel(ContainerChannel):
         answer = request(self.session, "GET", f"{self.base_url}/refresh_access_token",
                          secrets=self.secrets.values(), timeout=self.timeouts,
                          params={"grant_type": "th_refresh_token", "access_token": old})
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             return answer
         outcome = classify(answer, secrets=self.secrets.values(), creating=False)
         if outcome is not None:

@@ -40,14 +40,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util import Timeout
 
 from channels.base import note_create_sent
-
-#: the deadline of one request, connect to last byte of the answer, when none is set
-DEFAULT_DEADLINE = 60.0
-#: the largest answer read, in bytes (decoded), when no cap is set
-DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-#: an upload's deadline grows by its size at this rate (bytes/s): 64 KiB/s ≈ 0.5 Mbit/s,
-#: a slow uplink; a 5 MB image gets 60 + 80 s
-MIN_UPLOAD_RATE = 64 * 1024
+from channels.http import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, MIN_UPLOAD_RATE
 
 
 class DeadlineExceeded(Exception):

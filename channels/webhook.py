@@ -22,9 +22,7 @@ import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from channels.base import (
     AccountConfig,
@@ -35,8 +33,11 @@ from channels.base import (
     Rejected,
     Variant,
 )
-from channels.http import HttpChannel, classify_status, redact, request
+from channels.http import HttpChannel, answered, classify_status, redact, request
 from channels.rules import MB, WEB_FORMATS, ImageRules
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    import requests
 
 SIGNATURE_HEADER = "X-Siar-Signature"
 TIMESTAMP_HEADER = "X-Siar-Timestamp"
@@ -73,7 +74,7 @@ class WebhookChannel(HttpChannel):
         answer = request(self.session, "POST", self.base_url, secrets=self.secrets.values(),
                          timeout=self.timeouts, data=body, create=True,
                          headers=self._headers(delivery, body, sent_at=sent_at))
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             return answer
         failure = classify_status(answer, secrets=self.secrets.values())
         if failure is not None:

@@ -30,9 +30,7 @@ import html
 import re
 import unicodedata
 from pathlib import PurePath
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from channels.base import (
     AuthFailed,
@@ -47,10 +45,13 @@ from channels.base import (
 )
 from channels.composing import Draft, Release
 from channels.errors import SiarError
-from channels.http import HttpChannel, classify_status, make_session, redact, request
+from channels.http import HttpChannel, answered, classify_status, make_session, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules
 from channels.variant import Variant
+
+if TYPE_CHECKING:  # imported on first use: composing reads only the rules
+    import requests
 
 __all__ = ["MediaUploadError", "WordPressChannel", "slugify"]
 
@@ -156,7 +157,7 @@ class WordPressChannel(HttpChannel):
         answer = request(self.session, method, f"{self.api_url}/{path.lstrip('/')}",
                          secrets=self._secret_values, timeout=self.timeouts,
                          create=creating, **kwargs)
-        if not isinstance(answer, requests.Response):
+        if not answered(answer):
             if isinstance(answer, InDoubt) and not creating:
                 return NotSent(answer.detail)
             return answer
@@ -281,7 +282,7 @@ class WordPressChannel(HttpChannel):
         answer = request(self.session, "POST", f"{self.api_url}/{taxonomy}",
                          secrets=self._secret_values, timeout=self.timeouts,
                          json={"name": name})
-        if isinstance(answer, requests.Response):
+        if answered(answer):
             body = _json_or_empty(answer)
             if answer.status_code == 400 and body.get("code") == "term_exists":
                 return int(body["data"]["term_id"])

@@ -26,8 +26,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
-
 from channels import http
 from channels.base import (
     AccountConfig,
@@ -40,11 +38,12 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.http import HttpChannel
+from channels.http import HttpChannel, answered
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit
 
 if TYPE_CHECKING:
+    import requests
     import tweepy
     from requests_oauthlib import OAuth1
 
@@ -84,7 +83,7 @@ class _RoutedTransport:
                               secrets=self.channel.secrets.values(),
                               timeout=self.channel.timeouts, headers=headers, create=create,
                               **kwargs)
-        if not isinstance(result, requests.Response):
+        if not answered(result):
             raise _TransportFailed(result)
         return result
 
@@ -273,7 +272,7 @@ class XChannel(HttpChannel):
                 files={"media": (image.filename, image.data, image.mime)})
             if (failed := self._media_failure(response, "media upload")) is not None:
                 return failed
-            assert isinstance(response, requests.Response)
+            assert answered(response)
             media_id = str(response.json()["data"]["id"])
             if image.alt:
                 response = http.request(
@@ -288,7 +287,7 @@ class XChannel(HttpChannel):
     def _media_failure(self, response: requests.Response | Outcome,
                        what: str) -> Outcome | None:
         """None on success; media is not a post, so doubt about it means NotSent."""
-        if isinstance(response, requests.Response):
+        if answered(response):
             if response.status_code < 300:
                 return None
             outcome = self._http_error(what, response)

@@ -74,3 +74,18 @@ def test_rules_that_contradict_themselves_are_refused_when_declared() -> None:
         Counting(Unit.TWITTER_WEIGHTED, url_length=23)
     with pytest.raises(ValueError, match="emoji_as_bytes"):
         PostRules(counting=Counting(Unit.GRAPHEMES, emoji_as_bytes=True))
+
+
+def test_reading_every_channels_rules_loads_no_http_or_image_library():
+    # the composer imports every adapter module for its rules; `siar preview` must not
+    # pay for requests, urllib3, Pillow or tweepy, which only publishing uses
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom channels import registry\n"
+            "rules = [registry.load(n).post_rules for n in registry.networks()]\n"
+            "print(sorted(m for m in ('requests', 'urllib3', 'PIL', 'tweepy') "
+            "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]"
