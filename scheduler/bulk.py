@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Dialect, Row
 
 def update_from_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
                      *, match: Sequence[str], fixed: Mapping[str, str] | None = None,
-                     guard: Mapping[str, str | None] | None = None,
+                     guard: Mapping[str, str | tuple[str, ...] | None] | None = None,
                      returning: Sequence[str] = (),
                      params: Mapping[str, Any] | None = None) -> list[Row[Any]]:
     """``UPDATE table SET … FROM rows WHERE table.<match> = row.<match> AND <guard>``.
@@ -36,8 +36,9 @@ def update_from_rows(connection: Connection, table: Table, rows: Sequence[Mappin
     Every row has the same keys: the ``match`` columns and the columns to set to the
     row's value. ``fixed`` sets columns to the same SQL for every row (``NULL``,
     ``now()``, ``:clock`` with ``params``); ``guard`` is what the table's rows must hold
-    besides (column → SQL literal, None for NULL). Returns the ``returning`` columns of
-    the rows changed: which rows matched is the caller's fence.
+    besides (column → SQL literal, a tuple of them for any of them, None for NULL).
+    Returns the ``returning`` columns of the rows changed: which rows matched is the
+    caller's fence.
     """
     if not rows:
         return []
@@ -46,8 +47,9 @@ def update_from_rows(connection: Connection, table: Table, rows: Sequence[Mappin
     statement = _statement(dialect.name, table, columns, tuple(match),
                            tuple(sorted((fixed or {}).items())),
                            tuple(sorted((guard or {}).items())), tuple(returning))
-    return list(connection.execute(statement, {"bulk_rows": _payload(dialect, table, rows),
-                                               **(params or {})}))
+    result = connection.execute(statement, {"bulk_rows": _payload(dialect, table, rows),
+                                            **(params or {})})
+    return list(result) if returning else []
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
@@ -93,7 +95,8 @@ def _converter(column_type: Any, dialect: Dialect) -> Any:
 
 @lru_cache(maxsize=64)
 def _statement(dialect: str, table: Table, columns: tuple[str, ...], match: tuple[str, ...],
-               fixed: tuple[tuple[str, str], ...], guard: tuple[tuple[str, str | None], ...],
+               fixed: tuple[tuple[str, str], ...],
+               guard: tuple[tuple[str, str | tuple[str, ...] | None], ...],
                returning: tuple[str, ...]) -> TextClause:
     name = table.name
     settings = [f"{column} = bulk.{column}" for column in columns if column not in match]
@@ -102,15 +105,21 @@ def _statement(dialect: str, table: Table, columns: tuple[str, ...], match: tupl
     # SQLite would start from an index on a guarded column (every post publishing) and
     # scan the JSON rows for each: "+" keeps it to the rows, then their primary key
     unindexed = "+" if dialect == "sqlite" else ""
-    conditions += [f"{unindexed}{name}.{column} " + ("IS NULL" if value is None
-                                                      else f"= {value}")
-                   for column, value in guard]
+    conditions += [f"{unindexed}{name}.{column} {_condition(value)}" for column, value in guard]
     sql = (f"UPDATE {name} SET {', '.join(settings)} "
            f"FROM {_rows(dialect, table, columns)} "
            f"WHERE {' AND '.join(conditions)}")
     if returning:
         sql += " RETURNING " + ", ".join(f"{name}.{column}" for column in returning)
     return text(sql)
+
+
+def _condition(value: str | tuple[str, ...] | None) -> str:
+    if value is None:
+        return "IS NULL"
+    if isinstance(value, tuple):
+        return f"= {value[0]}" if len(value) == 1 else f"IN ({', '.join(value)})"
+    return f"= {value}"
 
 
 @lru_cache(maxsize=16)

@@ -65,10 +65,12 @@ from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.dispatcher import Adapters, Dispatcher
 from scheduler.envfile import exposure_warnings
 from scheduler.errors import SiarError
-from scheduler.models import CLAIMABLE, AccountState, Node, Post, Release, Status
+from scheduler.models import AccountState, Node, Post, Release
 from scheduler.recurrences import materialise_recurrences
 from scheduler.settings import Settings
 from scheduler.starter import Starter
+from scheduler.states import ACTIVE as ACTIVE_STATES
+from scheduler.states import CLAIMABLE, values
 from scheduler.status import overdue_posts, snapshot
 from scheduler.timeparse import utcnow
 from scheduler.waiting_alerts import PatientNotifier
@@ -90,9 +92,8 @@ FINISHED_WAKE_DELAY = 0.01
 TOKEN_CHECK_DELAY = 30.0
 KEEP_OUTCOMES = 1000
 
-ACTIVE = (Status.SCHEDULED.value, Status.RETRY.value, Status.CLAIMED.value,
-          Status.PUBLISHING.value)
-CLAIMABLE_SQL_VALUES = tuple(c.value for c in CLAIMABLE)
+ACTIVE = values(ACTIVE_STATES)
+CLAIMABLE_SQL_VALUES = values(CLAIMABLE)
 
 
 @dataclass
@@ -401,7 +402,7 @@ class Daemon:
                                  lookahead=self.lookahead_seconds)
         if self.stopping:
             for claim in claims:
-                queue.release_claim(self.engine, claim, self.node)
+                queue.give_back_claim(self.engine, claim, self.node)
             return 0
         self._horizon = claims.horizon
         self._held_back = set(claims.held_back)
@@ -474,7 +475,7 @@ class Daemon:
                 pass
         # begun but certainly not sent: give it back rather than leave it in doubt
         try:
-            queue.release_unsent(self.engine, following, self.node)
+            queue.give_back_unsent(self.engine, [(following.id, following.attempt)], self.node)
         except Exception:
             log.exception("post %s was begun but not sent, and could not be given back; "
                           "its lease runs out and the probe settles it", following.id)

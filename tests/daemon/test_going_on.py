@@ -144,13 +144,14 @@ def test_a_begun_post_never_sent_is_given_back_and_claimed_again_with_a_new_toke
     post = started(engine, "akun-a")
     _, [following] = go_on(engine, [finished(post)], "akun-a")
 
-    assert queue.release_unsent(engine, following, NODE)
-    assert not queue.release_unsent(engine, following, NODE)  # only once
+    token = [(following.id, following.attempt)]
+    assert queue.give_back_unsent(engine, token, NODE) == 1
+    assert queue.give_back_unsent(engine, token, NODE) == 0  # only once
     assert row(engine, following.id).status == Status.SCHEDULED
     with session(engine) as s:
         outcomes = list(s.scalars(select(Attempt.outcome)
                                   .where(Attempt.post_id == following.id)))
-    assert outcomes == ["released"]
+    assert outcomes == ["given_back"]
     [again] = queue.claim_due(engine, NODE)
     assert (again.post_id, again.attempt) == (following.id, following.attempt + 1)
 
