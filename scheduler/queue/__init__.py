@@ -22,7 +22,6 @@ from scheduler.queue.claims import (
     give_back_unsent,
     next_due,
 )
-from scheduler.queue.enqueue import enqueue, enqueue_bulk, enqueue_occurrence
 from scheduler.queue.outcomes import (
     failed_tries,
     finalize,
@@ -33,6 +32,7 @@ from scheduler.queue.outcomes import (
     record_checkpoint,
     record_part,
 )
+from scheduler.queue.queueing import enqueue, enqueue_bulk, enqueue_occurrence
 from scheduler.queue.records import (
     BulkItem,
     Claim,

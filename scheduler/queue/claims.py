@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
+import scheduler.queue.statements as sql
 from scheduler import bulk
 from scheduler.db import Clock, ClockSQL, clock, connection, is_sqlite, statement_clock
 from scheduler.models import AccountState, Post
-from scheduler.queue import statements as sql
 from scheduler.queue.records import Claim, ClaimBatch, NextInLine, StartedPost
 from scheduler.states import CLAIMABLE
 from scheduler.timeparse import to_db

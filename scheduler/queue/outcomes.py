@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+import scheduler.queue.statements as sql
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, PartResult, Published, Rejected
 from scheduler import bulk
 from scheduler.db import Clock, ClockSQL, connection, is_sqlite, statement_clock
 from scheduler.errors import CommitUncertain
 from scheduler.models import Attempt, Post
-from scheduler.queue import statements as sql
 from scheduler.queue.accounts import set_paused
 from scheduler.queue.claims import begin_next_in_line
 from scheduler.queue.records import Finalization, NextInLine, StartedPost

@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
+import scheduler.queue.statements as sql
 from channels.base import NotSent, Outcome, Published, Rejected
 from scheduler import bulk
 from scheduler.db import ClockSQL, clock, connection, transaction
 from scheduler.errors import InvalidTransition
 from scheduler.models import AccountState, Post
-from scheduler.queue import statements as sql
 from scheduler.queue.records import Missed
 from scheduler.states import Status
 from scheduler.timeparse import to_db

@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+import scheduler.queue.statements as sql
 from channels.base import NotSent, Outcome, Published, Rejected
 from scheduler import bulk
 from scheduler.db import ClockSQL, connection, transaction
 from scheduler.errors import InvalidTransition, NotFound
 from scheduler.models import Post
-from scheduler.queue import statements as sql
 from scheduler.queue.accounts import set_paused
 from scheduler.queue.recovery import settle_unknown
 from scheduler.states import TRANSITIONS, Status

@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import SQLModel
+from sqlalchemy.exc import IntegrityError
 
 from channels.variant import Variant
+from scheduler import bulk
 from scheduler.db import notify_queue, transaction
 from scheduler.models import Post, Release
 from scheduler.queue.accounts import ensure_account_rows
@@ -63,12 +62,11 @@ def enqueue_bulk(engine: Engine, items: Sequence[BulkItem]) -> list[int]:
 
     The path for imports and recurring calendars: all or nothing like :func:`enqueue`,
     and the same rows, written the driver's fastest way. Release ids are reserved first,
-    so posts can name theirs without ``RETURNING``; rows go in as plain values — one
-    prepared statement run for every row on SQLite, binary ``COPY … FROM STDIN`` on
-    PostgreSQL — with each time and each variant's JSON converted once, not once per
-    column per row by SQLAlchemy's types (a variant object shared by several posts is
-    serialised once). Rows are made while they are written, so PostgreSQL stores the
-    first posts while later ones are still being made.
+    so posts can name theirs without ``RETURNING``; rows go in as plain values
+    (:func:`scheduler.bulk.copy_rows`), each time and each variant's JSON converted once,
+    not once per column per row by SQLAlchemy's types (a variant object shared by several
+    posts is serialised once). Rows are made while they are written, so PostgreSQL stores
+    the first posts while later ones are still being made.
     """
     if not items:
         return []
@@ -78,14 +76,15 @@ def enqueue_bulk(engine: Engine, items: Sequence[BulkItem]) -> list[int]:
         now = stored_time(utcnow())
         ids = _reserve_release_ids(connection, len(items))
         dues = [stored_time(item.due_at) for item in items]
-        _insert_rows(connection, Release, _BULK_RELEASE_COLUMNS, (
+        bulk.copy_rows(connection, Release.__table__, _BULK_RELEASE_COLUMNS, (
             (release_id, item.doc.title, item.doc.body, item.doc.source,
              item.zone or item.doc.zone, due, _json_list(item.doc.hashtags), item.doc.link,
              _json_list(item.doc.mentions),
              _json_list([{"path": str(m.path), "alt": m.alt} for m in item.doc.images]),
              item.doc.summary, item.doc.language, item.doc.repeat, None, now)
             for release_id, item, due in zip(ids, items, dues, strict=True)))
-        _insert_rows(connection, Post, _BULK_POST_COLUMNS, _bulk_post_rows(ids, items, dues, now))
+        bulk.copy_rows(connection, Post.__table__, _BULK_POST_COLUMNS,
+                       _bulk_post_rows(ids, items, dues, now))
         ensure_account_rows(s, {v.account for item in items for v in item.variants})
         notify_queue(connection)
     return ids
@@ -156,38 +155,6 @@ def _publish_keys(count: int) -> Iterator[str]:
     random[8::16] = bytes(b & 0x3F | 0x80 for b in random[8::16])
     hexed = random.hex()
     return (hexed[i:i + 32] for i in range(0, 32 * count, 32))
-
-
-def _insert_rows(connection: Connection, model: type[SQLModel], columns: Sequence[str],
-                 rows: Iterable[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` of driver-ready values the driver's fastest way, in the connection's
-    transaction; a failure raises SQLAlchemy's exception classes, as any statement does."""
-    table = model.__table__
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer
-    names = ", ".join(quote.format_column(table.c[name]) for name in columns)
-    driver = connection.connection
-    if dialect.name == "postgresql":
-        statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN (FORMAT BINARY)"
-        # Binary: a third of the client's CPU per row of text COPY, and the server parses
-        # no times. JSON columns get their text (json's binary form is its text).
-        types = ["text" if isinstance(table.c[name].type, JSON)
-                 else table.c[name].type.compile(dialect=dialect).lower() for name in columns]
-    else:
-        statement = (f"INSERT INTO {quote.format_table(table)} ({names}) "
-                     f"VALUES ({', '.join('?' * len(columns))})")
-    try:
-        if dialect.name == "postgresql":
-            with driver.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-                copy.set_types(types)
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            with closing(driver.cursor()) as cursor:
-                cursor.executemany(statement, rows)
-    except dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error,
-                                  dialect=dialect) from exc
 
 
 def enqueue_occurrence(engine: Engine, template: Release, due_at: datetime) -> int | None:
