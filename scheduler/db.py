@@ -1,9 +1,12 @@
-"""Engines and schema: SQLite (embedded default) or PostgreSQL (several daemons).
+"""Engines, schema and transactions: SQLite (embedded default) or PostgreSQL (several daemons).
 
 SQLite is tuned for one writer and many readers: WAL, a busy timeout, foreign keys, and
 every transaction opened with ``BEGIN IMMEDIATE`` so that a read-then-write (a claim)
 takes the write lock up front instead of failing with "database is locked" halfway.
-The schema is managed by Alembic and brought to head on first use.
+The schema is managed by Alembic and brought to head on first use. Inside the daemon every
+transaction goes through :func:`transaction` (a session) or :func:`connection` (Core, the
+queue's statements), which queue for SQLite's single writer on a Python lock; the clock
+leases are measured by is :func:`clock`.
 
 An SQLite engine remembers which file it opened (device and inode): a file deleted or
 replaced under a running daemon would otherwise go on being used through the connections

@@ -90,15 +90,6 @@ def post_ids_in(engine: Engine, release_id: int, account: str | None,
         return list(s.scalars(query))
 
 
-def post_by_target(engine: Engine, release_id: int, account: str) -> Post:
-    with session(engine) as s:
-        post = s.scalars(select(Post).where(Post.release_id == release_id,
-                                            Post.account == account)).first()
-    if post is None:
-        raise NotFound(f"release {release_id} has no post for account {account!r}")
-    return post
-
-
 def attempts_for(engine: Engine, post_ids: Sequence[int]) -> dict[int, list[Attempt]]:
     grouped: dict[int, list[Attempt]] = defaultdict(list)
     if not post_ids:

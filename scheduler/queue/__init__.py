@@ -12,8 +12,8 @@ expired ``publishing`` lease becomes ``unknown`` — never ``scheduled`` — so 
 never lead to a blind resend.
 """
 
-from scheduler.db import connection, transaction
-from scheduler.queue.accounts import account_states, ensure_accounts, set_rate_limited
+from scheduler.db import transaction
+from scheduler.queue.accounts import ensure_accounts, set_rate_limited
 from scheduler.queue.claims import (
     begin_publishing,
     begin_publishing_many,
@@ -52,51 +52,13 @@ from scheduler.queue.recovery import (
 )
 from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
 
-__all__ = [
-    # records
-    "BulkItem",
-    "Claim",
-    "ClaimBatch",
-    "Finalization",
-    "Missed",
-    "NextInLine",
-    "StartedPost",
-    "account_states",
-    "begin_publishing",
-    "begin_publishing_many",
-    "cancel",
-    # claims and begins
-    "claim_due",
-    "connection",
-    # queueing
-    "enqueue",
-    "enqueue_bulk",
-    "enqueue_occurrence",
-    "ensure_accounts",
-    "expire_leases_of",
-    "failed_tries",
-    # outcomes
-    "finalize",
-    "finalize_and_begin_next",
-    "finalize_many",
-    "give_back_claim",
-    "give_back_unsent",
-    "in_doubt",
-    "mark_missed",
-    "next_due",
-    "outcome_name",
-    "outcome_recorded",
-    # recovery
-    "reap_expired_leases",
-    "record_checkpoint",
-    "record_part",
-    "renew_leases",
-    "reschedule",
-    # staff and accounts
-    "resolve",
-    "resume_account",
-    "set_rate_limited",
-    "settle_unknown",
-    # transactions (scheduler.db)
-    "transaction",
+__all__ = [  # the operations by module: see the imports above
+    "BulkItem", "Claim", "ClaimBatch", "Finalization", "Missed", "NextInLine", "StartedPost",
+    "begin_publishing", "begin_publishing_many", "cancel", "claim_due", "enqueue",
+    "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
+    "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",
+    "give_back_unsent", "in_doubt", "mark_missed", "next_due", "outcome_name",
+    "outcome_recorded", "reap_expired_leases", "record_checkpoint", "record_part",
+    "renew_leases", "reschedule", "resolve", "resume_account", "set_rate_limited",
+    "settle_unknown", "transaction",
 ]

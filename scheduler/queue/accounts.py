@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -31,12 +31,6 @@ def ensure_account_rows(s: Any, accounts: set[str]) -> None:
               .values([{"account": a, "paused": False, "updated_at": utcnow()}
                        for a in sorted(accounts)])
               .on_conflict_do_nothing(index_elements=["account"]))
-
-
-def account_states(engine: Engine) -> list[AccountState]:
-    """Every account's state row, by name."""
-    with transaction(engine) as s:
-        return list(s.scalars(select(AccountState).order_by(AccountState.account)))
 
 
 def set_rate_limited(engine: Engine, account: str, until: datetime) -> None:

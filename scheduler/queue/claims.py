@@ -14,13 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 import scheduler.queue.statements as sql
 from scheduler import bulk
 from scheduler.db import Clock, ClockSQL, clock, connection, is_sqlite, statement_clock
-from scheduler.models import AccountState, Post
 from scheduler.queue.records import Claim, ClaimBatch, NextInLine, StartedPost
 from scheduler.states import CLAIMABLE
 from scheduler.timeparse import to_db
@@ -104,12 +102,10 @@ def next_due(engine: Engine, *, now: datetime | None = None) -> datetime | None:
     """
     with connection(engine) as s:
         moment = clock(engine, now, s)
-        candidates = [s.scalar(select(Post.not_before)
-                               .where(Post.status == status.value, Post.not_before > moment)
-                               .order_by(Post.not_before).limit(1))
+        candidates = [s.scalar(sql.NEXT_NOT_BEFORE, {"b_status": status.value,
+                                                     "b_clock": moment})
                       for status in CLAIMABLE]
-        candidates.append(s.scalar(select(func.min(AccountState.rate_limited_until))
-                                   .where(AccountState.rate_limited_until > moment)))
+        candidates.append(s.scalar(sql.NEXT_RESET, {"b_clock": moment}))
     times = [to_db(t) for t in candidates if t is not None]
     return min(times) if times else None
 

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 
 import scheduler.queue.statements as sql
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, PartResult, Published, Rejected
 from scheduler import bulk
-from scheduler.db import Clock, ClockSQL, connection, is_sqlite, statement_clock
+from scheduler.db import Clock, ClockSQL, connection, statement_clock
 from scheduler.errors import CommitUncertain
-from scheduler.models import Attempt, Post
+from scheduler.models import Attempt
 from scheduler.queue.accounts import set_paused
 from scheduler.queue.claims import begin_next_in_line
 from scheduler.queue.records import Finalization, NextInLine, StartedPost
@@ -98,9 +98,8 @@ def outcome_recorded(engine: Engine, item: Finalization) -> bool:
     stale; this tells "it went through after all" from "a newer attempt or staff"."""
     label = item.outcome_label or outcome_name(item.outcome)
     with connection(engine) as s:
-        rows = s.execute(select(sql.ATTEMPT.c.outcome).where(
-            sql.ATTEMPT.c.post_id == item.post_id, sql.ATTEMPT.c.attempt == item.attempt,
-            sql.ATTEMPT.c.finished_at.is_not(None))).all()
+        rows = s.execute(sql.ATTEMPT_OUTCOMES, {"b_id": item.post_id,
+                                                "b_attempt": item.attempt}).all()
     return any(outcome == label for (outcome,) in rows)
 
 
@@ -117,42 +116,31 @@ def record_part(engine: Engine, post_id: int, attempt: int, part: PartResult) ->
     Fenced by the attempt only: a part published by a worker whose post meanwhile went
     ``unknown`` must still be known to the next attempt."""
     with connection(engine) as s:
-        progress = _locked_progress(engine, s, post_id, attempt)
+        progress = _locked_progress(s, post_id, attempt)
         if progress is None:
             return
         parts = [p for p in progress.get("parts", []) if p["index"] != part.index]
         parts.append({"index": part.index, "remote_id": part.remote_id, "url": part.url,
                       "extra": dict(part.extra)})
         progress["parts"] = sorted(parts, key=lambda p: p["index"])
-        s.execute(update(Post).where(Post.id == post_id, Post.attempt == attempt)
-                  .values(progress=progress, updated_at=utcnow()))
+        s.execute(sql.RECORD_PROGRESS, {"b_id": post_id, "b_attempt": attempt,
+                                        "b_progress": progress, "b_clock": utcnow()})
 
 
 def record_checkpoint(engine: Engine, post_id: int, attempt: int, state: dict[str, Any]) -> None:
     """Persist adapter state (e.g. a container id) before a risky step."""
     with connection(engine) as s:
-        progress = _locked_progress(engine, s, post_id, attempt)
+        progress = _locked_progress(s, post_id, attempt)
         if progress is None:
             return
         progress["state"] = {**progress.get("state", {}), **state}
-        s.execute(update(Post).where(Post.id == post_id, Post.attempt == attempt)
-                  .values(progress=progress, updated_at=utcnow()))
+        s.execute(sql.RECORD_PROGRESS, {"b_id": post_id, "b_attempt": attempt,
+                                        "b_progress": progress, "b_clock": utcnow()})
 
 
-def _locked_progress(engine: Engine, s: Connection, post_id: int,
-                     attempt: int) -> dict[str, Any] | None:
-    query = select(Post.progress).where(Post.id == post_id, Post.attempt == attempt)
-    if not is_sqlite(engine):
-        query = query.with_for_update()
-    progress = s.scalar(query)
+def _locked_progress(s: Connection, post_id: int, attempt: int) -> dict[str, Any] | None:
+    progress = s.scalar(sql.PROGRESS, {"b_id": post_id, "b_attempt": attempt})
     return None if progress is None else dict(progress)
-
-
-#: attempt-log outcomes of a try that provably sent nothing (a probe's "not sent" settles
-#: a try that ended in doubt); a rate limit is the network's pace, not a failed try
-_FAILED_TRY = ("not_sent", "settled_retry", "settled_failed", "settled_missed")
-#: the attempt-log marks of staff sending a post again: the count of failed tries restarts
-_STAFF_AGAIN = ("rescheduled", "resumed")
 
 
 def failed_tries(engine: Engine, post_id: int) -> int:
@@ -161,17 +149,8 @@ def failed_tries(engine: Engine, post_id: int) -> int:
     ``daemon.max_attempts`` limits. Counted in the attempt log rather than by ``attempt``
     (the fencing token), which also counts rate limits, leases given back and tries before
     staff stepped in."""
-    log = sql.ATTEMPT
-    probe = log.c.node.like("probe@%")
-    staff_again = or_(log.c.outcome.in_(_STAFF_AGAIN),
-                      and_(log.c.outcome == "settled_retry", ~probe))
-    since = (select(func.coalesce(func.max(log.c.id), 0))
-             .where(log.c.post_id == post_id, staff_again).scalar_subquery())
-    counted = or_(log.c.outcome == "not_sent",
-                  and_(log.c.outcome.in_(_FAILED_TRY[1:]), probe))
     with connection(engine) as s:
-        return s.scalar(select(func.count()).select_from(log)
-                        .where(log.c.post_id == post_id, counted, log.c.id > since)) or 0
+        return s.scalar(sql.FAILED_TRIES, {"b_id": post_id}) or 0
 
 
 def _finalize_in(s: Connection, items: Sequence[Finalization], moment: Clock) -> list[bool]:
@@ -269,7 +248,7 @@ def _record_one(s: Connection, write: _OutcomeWrite, moment: Clock) -> bool:
         return False
     item = write.item
     if isinstance(item.outcome, AuthFailed):
-        account = s.scalar(select(Post.account).where(Post.id == item.post_id))
+        account = s.scalar(sql.ACCOUNT_OF, {"b_id": item.post_id})
         set_paused(s, account, paused=True, reason=item.outcome.reason, now=moment)
     return True
 

@@ -114,6 +114,16 @@ CLAIM = (update(POST).where(POST.c.id.in_(bindparam("b_ids", expanding=True)), _
          .returning(POST.c.id, POST.c.attempt, POST.c.account, POST.c.network,
                     POST.c.not_before))
 
+#: the earliest ``not_before`` still ahead among posts in one claimable state (an index
+#: seek on ix_post_claim per state)
+NEXT_NOT_BEFORE = (select(POST.c.not_before)
+                   .where(POST.c.status == bindparam("b_status"),
+                          POST.c.not_before > bindparam("b_clock"))
+                   .order_by(POST.c.not_before).limit(1))
+#: the earliest rate-limit reset still ahead
+NEXT_RESET = (select(func.min(STATE.c.rate_limited_until))
+              .where(STATE.c.rate_limited_until > bindparam("b_clock")))
+
 # --- begin: claimed → publishing (queue.claims.begin_publishing_many) -------------------
 
 _begin = update(POST).where(
@@ -207,6 +217,38 @@ def go_on_in_one(clock: str) -> Any:
 
 #: record: each post fenced by (id, attempt) and by the status
 RECORD_GUARD = bulk_guard("record")
+#: whether an attempt's row is closed, and with which outcome
+ATTEMPT_OUTCOMES = select(ATTEMPT.c.outcome).where(
+    ATTEMPT.c.post_id == bindparam("b_id"), ATTEMPT.c.attempt == bindparam("b_attempt"),
+    ATTEMPT.c.finished_at.is_not(None))
+#: the account of a post (an ``AuthFailed`` pauses it)
+ACCOUNT_OF = select(POST.c.account).where(POST.c.id == bindparam("b_id"))
+#: attempt-log outcomes of a try that provably sent nothing (a probe's "not sent" settles
+#: a try that ended in doubt); a rate limit is the network's pace, not a failed try
+_FAILED_TRY = ("not_sent", "settled_retry", "settled_failed", "settled_missed")
+#: the attempt-log marks of staff sending a post again: the count of failed tries restarts
+_STAFF_AGAIN = ("rescheduled", "resumed")
+_probe = ATTEMPT.c.node.like("probe@%")
+_since_staff = (select(func.coalesce(func.max(ATTEMPT.c.id), 0))
+                .where(ATTEMPT.c.post_id == bindparam("b_id"),
+                       or_(ATTEMPT.c.outcome.in_(_STAFF_AGAIN),
+                           and_(ATTEMPT.c.outcome == "settled_retry", ~_probe)))
+                .scalar_subquery())
+#: a post's failed tries since staff last sent it again (queue.outcomes.failed_tries)
+FAILED_TRIES = (select(func.count()).select_from(ATTEMPT)
+                .where(ATTEMPT.c.post_id == bindparam("b_id"), ATTEMPT.c.id > _since_staff,
+                       or_(ATTEMPT.c.outcome == "not_sent",
+                           and_(ATTEMPT.c.outcome.in_(_FAILED_TRY[1:]), _probe))))
+#: a post's progress while the attempt is its own, locked (PostgreSQL) for the change
+PROGRESS = (select(POST.c.progress)
+            .where(POST.c.id == bindparam("b_id"), POST.c.attempt == bindparam("b_attempt"))
+            .with_for_update())
+#: a thread part or an adapter checkpoint: fenced by the attempt only, not the status, so
+#: that a part published by a worker whose post meanwhile went ``unknown`` is still known
+#: to the next attempt (not a transition: the status stays)
+RECORD_PROGRESS = (update(POST)
+                   .where(POST.c.id == bindparam("b_id"), POST.c.attempt == bindparam("b_attempt"))
+                   .values(progress=bindparam("b_progress"), updated_at=bindparam("b_clock")))
 
 # --- give back: claimed | publishing → scheduled (queue.claims.give_back_unsent) --------
 

@@ -218,3 +218,10 @@ def test_reschedule_leaves_a_post_in_doubt_alone_and_says_how_to_settle_it(
     assert post["status"] == "unknown"
     alone = siar("reschedule", "1/x-lapas", "--at", "2099-10-01 09:00 WIB")
     assert alone.code == 1 and "siar resolve" in alone.err
+
+
+def test_every_state_has_its_colour_in_queue_and_show():
+    from scheduler.cli.releases import STATUS_STYLE
+    from scheduler.states import Status
+
+    assert set(STATUS_STYLE) == {state.value for state in Status}
