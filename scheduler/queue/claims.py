@@ -10,7 +10,7 @@ fencing token every later statement presents.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 import scheduler.queue.statements as sql
 from scheduler import bulk
 from scheduler.db import Clock, ClockSQL, clock, connection, is_sqlite, statement_clock
+from scheduler.queue.log import log_changes, open_attempts
 from scheduler.queue.records import Claim, ClaimBatch, NextInLine, StartedPost
 from scheduler.states import CLAIMABLE
 from scheduler.timeparse import to_db
@@ -192,15 +193,6 @@ def _begin_next_in_one(s: Connection, moment: Clock, line: NextInLine) -> list[S
         **at.params})]
 
 
-def open_attempts(s: Connection, posts: Iterable[StartedPost], node: str,
-                  moment: Clock) -> None:
-    """The attempt rows of posts just begun, in one statement."""
-    at = ClockSQL.of(s, moment)
-    bulk.insert_rows(s, sql.ATTEMPT, [{"post_id": p.id, "attempt": p.attempt} for p in posts],
-                     fixed={"node": ":node", "started_at": at.sql},
-                     params={"node": node, **at.params})
-
-
 #: why posts are given back when none is given: the daemon is stopping
 STOPPING = "daemon stopping: given back before sending"
 
@@ -230,10 +222,9 @@ def give_back_unsent(engine: Engine, tokens: Sequence[tuple[int, int]], node: st
         closed = {tuple(row) for row in bulk.update_from_rows(
             s, sql.ATTEMPT, rows, match=("post_id", "attempt"), fixed={"finished_at": at.sql},
             guard={"finished_at": None}, returning=("post_id", "attempt"), params=at.params)}
-        bulk.insert_rows(  # claims have no attempt row yet: log one
-            s, sql.ATTEMPT, [row for row in rows if (row["post_id"], row["attempt"]) not in closed],
-            fixed={"node": ":node", "started_at": at.sql, "finished_at": at.sql},
-            params={"node": node, **at.params})
+        # claims have no attempt row yet: log one
+        log_changes(s, [row for row in rows if (row["post_id"], row["attempt"]) not in closed],
+                    node, moment)
     return len(given)
 
 

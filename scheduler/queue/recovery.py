@@ -22,6 +22,7 @@ from scheduler import bulk
 from scheduler.db import ClockSQL, clock, connection, transaction
 from scheduler.errors import InvalidTransition
 from scheduler.models import AccountState, Post
+from scheduler.queue.log import log_changes
 from scheduler.queue.records import Missed
 from scheduler.states import Status
 from scheduler.timeparse import to_db
@@ -39,12 +40,10 @@ def reap_expired_leases(engine: Engine, *, node: str = "reaper",
         claimed = {row.id: row for row in expired if row.status == Status.CLAIMED.value}
         requeued = list(s.scalars(sql.REAP_CLAIMED, {"b_ids": list(claimed),
                                                      "b_clock": moment})) if claimed else []
-        bulk.insert_rows(s, sql.ATTEMPT, [
+        log_changes(s, [
             {"post_id": i, "attempt": claimed[i].attempt, "outcome": "lease_expired",
              "error": f"daemon {claimed[i].lease_owner} held the claim but never started; "
-                      "nothing was sent"} for i in requeued],
-            fixed={"node": ":node", "started_at": at.sql, "finished_at": at.sql},
-            params={"node": node, **at.params})
+                      "nothing was sent"} for i in requeued], node, moment)
         stranded = [{"id": row.id, "attempt": row.attempt,
                      "last_error": f"daemon {row.lease_owner} stopped while publishing; "
                                    "the post may or may not be on the network"}
@@ -115,11 +114,9 @@ def mark_missed(engine: Engine, grace: timedelta, *, node: str = "daemon",
             match=("id", "attempt"), fixed={"status": missed, "updated_at": at.sql},
             guard=sql.MISS_GUARD, returning=("id", "attempt"), params=at.params)}
         stale = [p for p in stale if (p.id, p.attempt) in changed]
-        bulk.insert_rows(s, sql.ATTEMPT, [
+        log_changes(s, [
             {"post_id": p.id, "attempt": p.attempt, "outcome": "missed", "error": reasons[p.id]}
-            for p in stale],
-            fixed={"node": ":node", "started_at": at.sql, "finished_at": at.sql},
-            params={"node": node, **at.params})
+            for p in stale], node, moment)
     return [Missed(p.id, p.release_id, p.account, to_db(p.due_at)) for p in stale]
 
 

@@ -14,11 +14,11 @@ from sqlalchemy.engine import Engine
 
 import scheduler.queue.statements as sql
 from channels.base import NotSent, Outcome, Published, Rejected
-from scheduler import bulk
-from scheduler.db import ClockSQL, connection, transaction
+from scheduler.db import connection, transaction
 from scheduler.errors import InvalidTransition, NotFound
 from scheduler.models import Post
 from scheduler.queue.accounts import set_paused
+from scheduler.queue.log import log_changes
 from scheduler.queue.recovery import settle_unknown
 from scheduler.states import TRANSITIONS, Status
 from scheduler.timeparse import to_db, utcnow
@@ -83,12 +83,9 @@ def _staff_change(engine: Engine, post_ids: Sequence[int], operation: str, state
         moment = utcnow()
         changed = dict(s.execute(statement, {"b_ids": [p.id for p in posts],
                                              "b_clock": moment, **params}).all())
-        at = ClockSQL.of(s, moment)
-        bulk.insert_rows(s, sql.ATTEMPT, [
-            {"post_id": p.id, "attempt": changed[p.id], "outcome": label,
-             "detail": {"from": p.status}} for p in posts if p.id in changed],
-            fixed={"node": "'staff'", "started_at": at.sql, "finished_at": at.sql},
-            params=at.params)
+        log_changes(s, [{"post_id": p.id, "attempt": changed[p.id], "outcome": label,
+                         "detail": {"from": p.status}} for p in posts if p.id in changed],
+                    "staff", moment)
     return [p.id for p in posts if p.id in changed]
 
 
@@ -98,10 +95,6 @@ def resume_account(engine: Engine, account: str) -> int:
         moment = utcnow()
         set_paused(s, account, paused=False, reason=None, now=moment)
         resumed = s.execute(sql.RESUME, {"b_account": account, "b_clock": moment}).all()
-        at = ClockSQL.of(s, moment)
-        bulk.insert_rows(s, sql.ATTEMPT, [
-            {"post_id": post_id, "attempt": attempt, "outcome": "resumed"}
-            for post_id, attempt in resumed],
-            fixed={"node": "'staff'", "started_at": at.sql, "finished_at": at.sql},
-            params=at.params)
+        log_changes(s, [{"post_id": post_id, "attempt": attempt, "outcome": "resumed"}
+                        for post_id, attempt in resumed], "staff", moment)
     return len(resumed)
