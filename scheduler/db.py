@@ -1,9 +1,12 @@
-"""Engines and schema: SQLite (embedded default) or PostgreSQL (several daemons).
+"""Engines, schema and transactions: SQLite (embedded default) or PostgreSQL (several daemons).
 
 SQLite is tuned for one writer and many readers: WAL, a busy timeout, foreign keys, and
 every transaction opened with ``BEGIN IMMEDIATE`` so that a read-then-write (a claim)
 takes the write lock up front instead of failing with "database is locked" halfway.
-The schema is managed by Alembic and brought to head on first use.
+The schema is managed by Alembic and brought to head on first use. Inside the daemon every
+transaction goes through :func:`transaction` (a session) or :func:`connection` (Core, the
+queue's statements), which queue for SQLite's single writer on a Python lock; the clock
+leases are measured by is :func:`clock`.
 
 An SQLite engine remembers which file it opened (device and inode): a file deleted or
 replaced under a running daemon would otherwise go on being used through the connections
@@ -21,31 +24,24 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, inspect, select, text, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, create_engine
 
 from scheduler.errors import ConfigError, SiarError
-from scheduler.models import Node
+from scheduler.models import Node, Post
 from scheduler.timeparse import to_db, utcnow
 
 #: the newest migration; compared with the database before Alembic is even imported
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def lease_clock(engine: Engine, connection: Any) -> datetime:
-    """The time leases and claims are measured by: the database's clock on PostgreSQL
-    (daemons on several hosts share it), this host's on SQLite (one host by construction).
-    ``connection`` is the open session or connection the caller works in."""
-    if is_sqlite(engine):
-        return utcnow()
-    return to_db(connection.execute(select(func.now())).scalar_one())
 
 
 def normalise_url(url: str) -> str:
@@ -212,6 +208,90 @@ def session(engine: Engine) -> Iterator[Session]:
         except BaseException:
             s.rollback()
             raise
+
+
+# --- transactions and the clock of the daemon's statements -----------------------------
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock:
+    with _SQLITE_WRITERS_GUARD:
+        return _SQLITE_WRITERS.setdefault(engine, threading.Lock())
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session for anything the daemon does in the database (use it, not
+    :func:`session`, inside the daemon).
+
+    On SQLite every transaction takes the single write lock (``BEGIN IMMEDIATE``); the
+    threads of this process queue for it here, where a lock let go wakes the next at once,
+    instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms: one
+    heartbeat outside this lock stalled every publishing thread for that long.
+    """
+    if not is_sqlite(engine):
+        with session(engine) as s:
+            yield s
+        return
+    with _writer_lock(engine), session(engine) as s:
+        yield s
+
+
+@contextmanager
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A Core transaction for the queue's statements: no ORM unit of work, about three
+    times less Python per statement; the same SQLite lock as :func:`transaction`."""
+    if not is_sqlite(engine):
+        with engine.begin() as connected:
+            yield connected
+        return
+    with _writer_lock(engine), engine.begin() as connected:
+        yield connected
+
+
+#: a moment as a statement uses it: a value, or the database's own ``now()``
+Clock = datetime | ColumnElement[datetime]
+
+
+def statement_clock(engine: Engine, now: datetime | None) -> Clock:
+    """:func:`clock` for statements on the hot path (begin, finalize): on PostgreSQL the
+    statement reads ``now()`` itself, which is the transaction's start, exactly what
+    :func:`clock` would have fetched, without the round trip of its own (a third of
+    finalize's time, measured)."""
+    if now is not None:
+        return to_db(now)
+    if is_sqlite(engine):
+        return utcnow()
+    return func.now()
+
+
+def clock(engine: Engine, now: datetime | None, s: Session | Connection) -> datetime:
+    """The time leases are measured by: the database's clock on PostgreSQL (several hosts
+    share it), this host's clock on SQLite (one host by construction); ``now`` if given."""
+    if now is not None:
+        return to_db(now)
+    if is_sqlite(engine):
+        return utcnow()
+    return to_db(s.execute(select(func.now())).scalar_one())
+
+
+@dataclass(frozen=True)
+class ClockSQL:
+    """The statement clock as SQL text (for statements written as text): the database's
+    ``now()``, or a given time bound as the column type stores it."""
+
+    sql: str
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, s: Connection, moment: Clock) -> ClockSQL:
+        if not isinstance(moment, datetime):
+            return cls("now()", {})
+        column = Post.__table__.c.updated_at  # type: ignore[attr-defined]
+        process = column.type.dialect_impl(s.dialect).bind_processor(s.dialect)
+        return cls(":clock", {"clock": process(moment) if process else moment})
 
 
 def current_revision(engine: Engine) -> str | None:

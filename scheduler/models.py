@@ -1,46 +1,22 @@
 """The tables. Times are aware UTC; the author's zone is kept beside them.
 
 Only :mod:`scheduler.queue` writes ``Post.status`` (and the lease/attempt columns that
-go with it). Everything else reads.
+go with it). Everything else reads. The states and their named sets are
+:mod:`scheduler.states` (``Status`` is importable from here too).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from scheduler.states import CLAIMABLE_SQL, Status
 from scheduler.timeparse import utcnow
 
-
-class Status(StrEnum):
-    """A post's place in the state machine (see docs/architecture.md)."""
-
-    SCHEDULED = "scheduled"    # waiting for its time
-    CLAIMED = "claimed"        # a daemon holds a lease; nothing sent yet
-    PUBLISHING = "publishing"  # committed before the request leaves: may be on the network
-    PUBLISHED = "published"    # the network confirmed it
-    RETRY = "retry"            # provably not sent; waits for ``not_before``
-    FAILED = "failed"          # the network rejected it for good
-    UNKNOWN = "unknown"        # in doubt: probe or staff decide, never resent blindly
-    CANCELLED = "cancelled"    # withdrawn by staff
-    MISSED = "missed"          # overdue beyond the grace period after downtime
-    PAUSED = "paused"          # its account's credentials failed; waits for staff
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATES
-
-
-FINAL_STATES = frozenset({Status.PUBLISHED, Status.FAILED, Status.CANCELLED, Status.MISSED})
-#: states a daemon may claim from
-CLAIMABLE = (Status.SCHEDULED, Status.RETRY)
-#: the same, as literal SQL (the predicate of the partial index ``ix_post_account_due``,
-#: and the condition of the queries that must use it)
-CLAIMABLE_SQL = "status IN ('scheduled', 'retry')"
+__all__ = ["AccountState", "Alert", "Attempt", "Node", "Post", "Release", "Status"]
 
 
 class Release(SQLModel, table=True):
@@ -116,8 +92,9 @@ class Attempt(SQLModel, table=True):
     node: str
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
-    #: published | rejected | not_sent | rate_limited | auth_failed | in_doubt |
-    #: probe_published | probe_not_sent | resolved | crashed | dry_run
+    #: published | rejected | not_sent | rate_limited | auth_failed | in_doubt | crashed |
+    #: dry_run (an attempt's end); lease_expired | given_back | missed | settled_<status> |
+    #: cancelled | rescheduled | resumed (a change without a request)
     outcome: str | None = None
     http_status: int | None = None
     remote_id: str | None = None

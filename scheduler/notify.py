@@ -27,7 +27,7 @@ from channels.base import Delivery, Outcome, Published, describe
 from channels.http import redact
 from channels.variant import Variant
 from scheduler import backoff, queue
-from scheduler.db import is_sqlite, lease_clock
+from scheduler.db import clock, is_sqlite
 from scheduler.models import Alert, Post, Release
 from scheduler.settings import Settings
 from scheduler.timeparse import show, to_db, utcnow
@@ -238,14 +238,14 @@ class Notifier:
         daemon sends it while this one does (PostgreSQL skips rows another daemon is
         claiming at that moment)."""
         with queue.transaction(self.engine) as s:
-            clock = to_db(now) if now is not None else lease_clock(self.engine, s)
-            oldest_due = (select(Alert.key).where(Alert.next_try_at <= clock)
+            moment = clock(self.engine, now, s)
+            oldest_due = (select(Alert.key).where(Alert.next_try_at <= moment)
                           .order_by(Alert.next_try_at).limit(1)
                           .with_for_update(skip_locked=True).scalar_subquery())
             row = s.execute(
-                update(Alert).where(Alert.key == oldest_due, Alert.next_try_at <= clock)
+                update(Alert).where(Alert.key == oldest_due, Alert.next_try_at <= moment)
                 .values(attempts=Alert.attempts + 1,
-                        next_try_at=clock + self.lease)
+                        next_try_at=moment + self.lease)
                 .returning(Alert.key, Alert.attempts)
                 .execution_options(synchronize_session=False)).first()
         return Claim(row[0], row[1]) if row else None
@@ -285,7 +285,7 @@ class Notifier:
             with queue.transaction(self.engine) as s:
                 s.execute(update(Alert)
                           .where(Alert.key == claim.key, Alert.attempts == claim.attempt)
-                          .values(next_try_at=lease_clock(self.engine, s) + self.lease)
+                          .values(next_try_at=clock(self.engine, None, s) + self.lease)
                           .execution_options(synchronize_session=False))
 
     def flush(self, timeout: float = 30.0) -> None:
@@ -308,7 +308,7 @@ class Notifier:
         dialect = sqlite if is_sqlite(self.engine) else postgresql
         sending = bool(self.settings.notify.accounts)
         with queue.transaction(self.engine) as s:
-            now = lease_clock(self.engine, s)
+            now = clock(self.engine, None, s)
             inserted = s.execute(
                 dialect.insert(Alert)
                 .values(key=message.key[:250], kind=message.kind, subject=message.subject,
@@ -361,7 +361,7 @@ class Notifier:
     def _finish(self, claim: Claim, deliveries: dict[str, Any], errors: dict[str, str],
                 created_at: datetime) -> None:
         with queue.transaction(self.engine) as s:
-            now = lease_clock(self.engine, s)
+            now = clock(self.engine, None, s)
             if not errors:
                 changes: dict[str, Any] = {"sent_at": now, "next_try_at": None,
                                            "last_error": None}

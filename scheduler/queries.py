@@ -11,14 +11,12 @@ from sqlalchemy.engine import Engine
 
 from scheduler.db import session
 from scheduler.errors import NotFound
-from scheduler.models import CLAIMABLE, AccountState, Attempt, Post, Release, Status
+from scheduler.models import AccountState, Attempt, Post, Release
+from scheduler.states import CLAIMABLE, DONE, Status, values
 from scheduler.timeparse import from_db, utcnow
 
-_DONE = (Status.PUBLISHED.value, Status.CANCELLED.value)
-_PENDING = (Status.SCHEDULED.value, Status.RETRY.value, Status.PAUSED.value,
-            Status.UNKNOWN.value)
-_REVIVABLE = (*_PENDING, Status.MISSED.value, Status.FAILED.value)
-_WAITING = tuple(c.value for c in CLAIMABLE)
+_DONE = values(DONE)
+_WAITING = values(CLAIMABLE)
 
 
 def release_with_posts(engine: Engine, release_id: int) -> tuple[Release, list[Post]]:
@@ -68,7 +66,7 @@ def past_grace(engine: Engine, *, grace: timedelta, account: str | None = None,
                post_ids: Sequence[int] = ()) -> list[Post]:
     """Waiting posts (``scheduled``/``retry``) of ``account`` or among ``post_ids`` whose time
     plus the grace period has passed: the daemon marks them missed instead of sending them."""
-    query = select(Post).where(Post.status.in_([Status.SCHEDULED.value, Status.RETRY.value]))
+    query = select(Post).where(Post.status.in_(_WAITING))
     if account is not None:
         query = query.where(Post.account == account)
     if post_ids:
@@ -79,24 +77,17 @@ def past_grace(engine: Engine, *, grace: timedelta, account: str | None = None,
     return [p for p in waiting if from_db(p.due_at) < late]
 
 
-def pending_post_ids(engine: Engine, release_id: int, account: str | None = None, *,
-                     revivable: bool = False) -> list[int]:
+def post_ids_in(engine: Engine, release_id: int, account: str | None,
+                states: tuple[Status, ...]) -> list[int]:
+    """The ids of the release's posts (of ``account`` only, if given) in ``states``: what a
+    staff action may change (``scheduler.states.CANCELLABLE``, ``RESCHEDULABLE``)."""
     release_with_posts(engine, release_id)  # raises NotFound for a wrong id
-    allowed = _REVIVABLE if revivable else _PENDING
-    query = select(Post.id).where(Post.release_id == release_id, Post.status.in_(allowed))
+    query = select(Post.id).where(Post.release_id == release_id,
+                                  Post.status.in_(values(states)))
     if account:
         query = query.where(Post.account == account)
     with session(engine) as s:
         return list(s.scalars(query))
-
-
-def post_by_target(engine: Engine, release_id: int, account: str) -> Post:
-    with session(engine) as s:
-        post = s.scalars(select(Post).where(Post.release_id == release_id,
-                                            Post.account == account)).first()
-    if post is None:
-        raise NotFound(f"release {release_id} has no post for account {account!r}")
-    return post
 
 
 def attempts_for(engine: Engine, post_ids: Sequence[int]) -> dict[int, list[Attempt]]:

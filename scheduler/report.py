@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from scheduler import states
 from scheduler.db import session
 from scheduler.errors import SiarError
 from scheduler.models import Attempt, Post, Release, Status
@@ -28,7 +29,6 @@ from scheduler.timeparse import from_db, to_db, utcnow, zone
 #: column names of the recap, in Indonesian: the office it goes to reads Indonesian
 COLUMNS = ("No", "Tanggal", "Jam", "Judul rilis", "Platform", "Akun", "Tautan")
 FAILURE_COLUMNS = ("Jadwal", "Judul rilis", "Platform", "Akun", "Status", "Keterangan")
-_SETTLED = (Status.PUBLISHED.value, Status.CANCELLED.value)
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def recap(engine: Engine, when: Period, zone_name: str) -> Recap:
     failed = (
         select(Post, Release.title)
         .join(Release, Release.id == Post.release_id)
-        .where(Post.status.not_in(_SETTLED), Post.due_at >= start,
+        .where(Post.status.not_in(states.values(states.DONE)), Post.due_at >= start,
                Post.due_at < min(end, utcnow()))
         .order_by(Post.due_at, Post.id))
     result = Recap(when, zone_name)

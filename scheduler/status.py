@@ -16,8 +16,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
-from scheduler.models import CLAIMABLE, AccountState, Alert, Node, Post, Status
+from scheduler.models import AccountState, Alert, Node, Post, Status
 from scheduler.settings import DaemonSettings
+from scheduler.states import CLAIMABLE, values
 from scheduler.timeparse import to_db, utcnow
 
 
@@ -99,7 +100,7 @@ def overdue_posts(engine: Engine, *, now: datetime | None = None) -> Overdue:
                         AccountState.rate_limited_until <= now)))
     waiting = (select(Post)
                .join(AccountState, AccountState.account == Post.account, isouter=True)
-               .where(Post.status.in_([c.value for c in CLAIMABLE]), Post.not_before <= now,
+               .where(Post.status.in_(values(CLAIMABLE)), Post.not_before <= now,
                       free))
     with queue.transaction(engine) as s:
         count = s.scalar(select(func.count()).select_from(waiting.subquery())) or 0

@@ -11,6 +11,7 @@ import click
 from scheduler.cli import app, console, err_console, print_json, state
 from scheduler.errors import NotFound, SiarError
 
+#: how ``siar queue`` and ``siar show`` colour each state (scheduler.states.Status)
 STATUS_STYLE = {
     "scheduled": "cyan", "claimed": "blue", "publishing": "blue", "published": "green",
     "retry": "yellow", "failed": "red", "unknown": "magenta", "cancelled": "dim",
@@ -345,7 +346,9 @@ def show_release(target: str, as_json: bool) -> None:
     zone = release.zone
     upcoming = _next_occurrences(release.repeat, zone) if release.repeat else []
     # the posts carry the time: `siar reschedule` moves them, maybe one account only
-    waiting = [p.due_at for p in posts if p.status not in ("published", "cancelled")]
+    from scheduler import states
+
+    waiting = [p.due_at for p in posts if p.status not in states.values(states.DONE)]
     due = min(waiting) if waiting else release.due_at
     if as_json:
         print_json({
@@ -394,9 +397,10 @@ def show_release(target: str, as_json: bool) -> None:
 def cancel(target: str) -> None:
     """Withdraw a release's posts that have not gone out (published ones stay)."""
     from scheduler import queries, queue
+    from scheduler.states import CANCELLABLE
 
     release_id, account = parse_target(target)
-    ids = queries.pending_post_ids(state.engine, release_id, account)
+    ids = queries.post_ids_in(state.engine, release_id, account, CANCELLABLE)
     if not ids:
         raise SiarError(f"release {target}: nothing left to cancel",
                         hint="'siar show ID' shows each post's status")
@@ -424,6 +428,7 @@ def reschedule(target: str, at: str) -> None:
 
     from scheduler import intake, queries, queue
     from scheduler.errors import ReleaseError
+    from scheduler.states import RESCHEDULABLE, Status
     from scheduler.timeparse import TimeParseError, parse_when, show
 
     release_id, account = parse_target(target)
@@ -434,13 +439,21 @@ def reschedule(target: str, at: str) -> None:
     if when < datetime.now(UTC) - intake.PAST_TOLERANCE:
         raise ReleaseError("--at", None, f"{show(when, zone)} is in the past",
                            hint="give a future time or 'now'")
-    ids = queries.pending_post_ids(state.engine, release_id, account, revivable=True)
+    ids = queries.post_ids_in(state.engine, release_id, account, RESCHEDULABLE)
+    # a post in doubt may be on the network: a new time would send it again blindly
+    doubtful = queries.post_ids_in(state.engine, release_id, account, (Status.UNKNOWN,))
+    settle = ("posts in doubt (unknown) are settled first: 'siar status' shows the "
+              "'siar resolve' command for each")
     if not ids:
         raise SiarError(f"release {target}: no post can be rescheduled",
-                        hint="published and cancelled posts stay as they are")
+                        hint=settle if doubtful else
+                        "published and cancelled posts stay as they are")
     done = queue.reschedule(state.engine, ids, when)
     console.print(f"rescheduled {len(done)} post(s) of release {release_id} to "
                   f"{show(when, zone)}")
+    if doubtful:
+        err_console.print(f"[yellow]note:[/] {len(doubtful)} post(s) left as they are: "
+                          f"{settle}", highlight=False)
 
 
 @app.command()

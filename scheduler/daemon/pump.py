@@ -116,7 +116,7 @@ class Pump:
         claims = self._claim(limit)
         if self.stopping.is_set():
             for claim in claims:
-                queue.release_claim(self.engine, claim, self.node)
+                queue.give_back_claim(self.engine, claim, self.node)
             return 0
         self._horizon = claims.horizon
         self._held_back = set(claims.held_back)

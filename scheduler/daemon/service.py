@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 
 from channels import registry
 from channels.base import Channel
-from scheduler import intake, queue
+from scheduler import intake, queue, states
 from scheduler.adapters import Adapters
 from scheduler.daemon.attempt import Publisher
 from scheduler.daemon.committer import Committer
@@ -52,7 +52,7 @@ from scheduler.daemon.worker import Worker
 from scheduler.db import QueueListener, open_database
 from scheduler.envfile import exposure_warnings
 from scheduler.errors import SiarError
-from scheduler.models import CLAIMABLE, AccountState, Post, Status
+from scheduler.models import AccountState, Post
 from scheduler.settings import Settings
 from scheduler.status import snapshot
 from scheduler.waiting_alerts import PatientNotifier
@@ -66,9 +66,8 @@ SWITCH_INTERVAL = 0.005
 #: the first token check waits for start-up work (seconds)
 TOKEN_CHECK_DELAY = 30.0
 
-ACTIVE = (Status.SCHEDULED.value, Status.RETRY.value, Status.CLAIMED.value,
-          Status.PUBLISHING.value)
-CLAIMABLE_SQL_VALUES = tuple(c.value for c in CLAIMABLE)
+ACTIVE = states.values(states.ACTIVE)
+CLAIMABLE = states.values(states.CLAIMABLE)
 
 
 class Daemon:
@@ -292,7 +291,7 @@ class Daemon:
         """Nothing waits that this daemon could still send: the posts of a paused account
         are blocked until staff resume it, not waiting."""
         paused = select(AccountState.account).where(AccountState.paused.is_(True))
-        blocked = and_(Post.status.in_(CLAIMABLE_SQL_VALUES), Post.account.in_(paused))
+        blocked = and_(Post.status.in_(CLAIMABLE), Post.account.in_(paused))
         with queue.transaction(self.engine) as s:
             active = s.scalar(select(func.count()).select_from(Post)
                               .where(Post.status.in_(ACTIVE), ~blocked))

@@ -13,7 +13,7 @@ batching window that would make anything late.
 
 Guarantees are those of ``begin_publishing``: ``publishing`` and the attempt row are
 committed before a post is handed to a worker, so before its request leaves. A claim the
-starter never began (the daemon is stopping) is given back at once (``released``); one
+starter never began (the daemon is stopping) is given back at once (``given_back``); one
 lost in a crash expires back to ``scheduled``. When beginning fails (the COMMIT may have
 gone through all the same) the claims are given back unsent, and while the database is
 away the starter keeps trying to give them back, their leases renewed meanwhile (they stay
@@ -165,7 +165,7 @@ class Starter:
     def _give_back(self, waiting: list[tuple[Claim, Future[StartedPost | None]]]) -> None:
         for claim, begun in waiting:
             try:
-                queue.release_claim(self.engine, claim, self.node)
+                queue.give_back_claim(self.engine, claim, self.node)
             except DatabaseReplaced:
                 pass  # nothing can be written any more; the daemon says why and stops
             except Exception:

@@ -100,7 +100,7 @@ class Worker:
         """Begun but certainly not sent (the daemon began stopping): given back at once
         rather than left for its lease to run out and the probe."""
         try:
-            queue.release_unsent(self.engine, post, self.node)
+            queue.give_back_unsent(self.engine, [(post.id, post.attempt)], self.node)
         except Exception:
             log.exception("post %s was begun but not sent, and could not be given back; "
                           "its lease runs out and the probe settles it", post.id)

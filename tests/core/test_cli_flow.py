@@ -206,3 +206,41 @@ def test_a_rehearsal_deployment_may_dry_run_with_its_secrets_set(workspace: Path
     run = siar("daemon", "--dry-run", "--until-drained", "--json")
     assert run.code == 0, run.err
     assert json.loads(run.out)["published"] == 4
+
+
+def test_reschedule_leaves_a_post_in_doubt_alone_and_says_how_to_settle_it(
+        workspace: Path, siar):
+    from datetime import timedelta
+
+    from channels.base import InDoubt
+    from scheduler import queue
+    from scheduler.db import make_engine
+    from scheduler.timeparse import utcnow
+
+    siar("add", "rilis.md")
+    engine = make_engine(f"sqlite:///{workspace / 'home' / 'siar.db'}")
+    later = utcnow() + timedelta(days=365 * 80)  # past the release's time in 2099
+    claims = {c.account: c for c in queue.claim_due(engine, "node", now=later)}
+    doubtful = claims.pop("x-lapas")
+    assert queue.begin_publishing(engine, doubtful, "node", now=later) is not None
+    assert queue.finalize(engine, doubtful.post_id, doubtful.attempt, InDoubt("timeout"),
+                          now=later)
+    assert queue.give_back_unsent(engine, [(c.post_id, c.attempt) for c in claims.values()],
+                                  "node") == 3
+    engine.dispose()
+
+    # a new time would send it again, though it may be on the network already
+    moved = siar("reschedule", "1", "--at", "2099-10-01 09:00 WIB")
+    assert moved.code == 0, moved.err
+    assert "rescheduled 3 post(s)" in moved.out and "siar resolve" in moved.err
+    post = json.loads(siar("show", "1/x-lapas", "--json").out)["posts"][0]
+    assert post["status"] == "unknown"
+    alone = siar("reschedule", "1/x-lapas", "--at", "2099-10-01 09:00 WIB")
+    assert alone.code == 1 and "siar resolve" in alone.err
+
+
+def test_every_state_has_its_colour_in_queue_and_show():
+    from scheduler.cli.releases import STATUS_STYLE
+    from scheduler.states import Status
+
+    assert set(STATUS_STYLE) == {state.value for state in Status}

@@ -68,7 +68,7 @@ def test_a_post_begun_to_go_on_by_a_failed_commit_is_given_back_unsent(
         [following] = s.scalars(select(Post).where(Post.id != post.id)).all()
     status, log = state(engine, following.id)
     assert status == Status.SCHEDULED
-    assert log == (["released"] if went_through else [])
+    assert log == (["given_back"] if went_through else [])
     assert following.lease_owner is None
 
 
@@ -86,4 +86,4 @@ def test_posts_the_starter_failed_to_begin_are_given_back_unsent(
     for claim in claims:
         status, log = state(engine, claim.post_id)
         assert status == Status.SCHEDULED
-        assert log == ["released"]  # a claim given back, whichever way the COMMIT went
+        assert log == ["given_back"]  # a claim given back, whichever way the COMMIT went

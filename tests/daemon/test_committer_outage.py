@@ -124,4 +124,4 @@ def test_posts_a_failed_commit_may_have_begun_block_claims_until_given_back(
     following = list(queue.claim_due(engine, NODE, limit=5))
     assert [c.account for c in following] == ["akun-a"]  # back in the queue, claimable
     status, log = state(engine, following[0].post_id)
-    assert (status, log) == (Status.CLAIMED, ["released"])
+    assert (status, log) == (Status.CLAIMED, ["given_back"])

@@ -162,7 +162,7 @@ def publish_through_an_outage(tmp_path: Path, db_url: str, engine: Engine, mailb
     assert Counter(p.status for p in rows) == {"published": posts - REFUSED,
                                                 "failed": REFUSED}
     assert all(p.remote_url for p in rows if p.status == "published")
-    assert set(outcomes) <= {"published", "rejected", "released"}, outcomes
+    assert set(outcomes) <= {"published", "rejected", "given_back"}, outcomes
     assert outcomes["published"] == posts - REFUSED
     # the staff heard of every refused post
     subjects = [m.message.get("Subject", "") for m in mailbox.messages]

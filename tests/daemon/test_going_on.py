@@ -15,7 +15,7 @@ from scheduler import queue
 from scheduler.daemon.inflight import InFlight
 from scheduler.daemon.service import Daemon
 from scheduler.db import is_sqlite, session
-from scheduler.models import Attempt, Post, Status
+from scheduler.models import AccountState, Attempt, Post, Status
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import make_settings, queue_many, queue_post
 from tests.fakes.counting import CountingChannel, CountingNetwork
@@ -114,7 +114,8 @@ def test_an_account_paused_by_the_outcome_recorded_with_it_does_not_go_on(
     recorded, following = go_on(engine, [finished(post, AuthFailed("token revoked"))],
                                 "akun-a")
     assert (recorded, following) == ([True], [])
-    assert {a.account: a.paused for a in queue.account_states(engine)}["akun-a"]
+    with session(engine) as s:
+        assert s.get(AccountState, "akun-a").paused  # type: ignore[union-attr]
 
 
 def test_a_rate_limited_account_does_not_go_on_until_its_reset(engine: Engine) -> None:
@@ -144,13 +145,14 @@ def test_a_begun_post_never_sent_is_given_back_and_claimed_again_with_a_new_toke
     post = started(engine, "akun-a")
     _, [following] = go_on(engine, [finished(post)], "akun-a")
 
-    assert queue.release_unsent(engine, following, NODE)
-    assert not queue.release_unsent(engine, following, NODE)  # only once
+    token = [(following.id, following.attempt)]
+    assert queue.give_back_unsent(engine, token, NODE) == 1
+    assert queue.give_back_unsent(engine, token, NODE) == 0  # only once
     assert row(engine, following.id).status == Status.SCHEDULED
     with session(engine) as s:
         outcomes = list(s.scalars(select(Attempt.outcome)
                                   .where(Attempt.post_id == following.id)))
-    assert outcomes == ["released"]
+    assert outcomes == ["given_back"]
     [again] = queue.claim_due(engine, NODE)
     assert (again.post_id, again.attempt) == (following.id, following.attempt + 1)
 

@@ -196,9 +196,9 @@ def test_resuming_an_account_sends_its_paused_posts_again(engine: Engine) -> Non
 def test_a_graceful_stop_gives_back_claims_not_yet_sent(engine: Engine) -> None:
     post = queue_post(engine, "akun-a", utcnow() - timedelta(seconds=1))
     [claim] = queue.claim_due(engine, NODE)
-    assert queue.release_claim(engine, claim, NODE)
+    assert queue.give_back_claim(engine, claim, NODE)
     assert status_of(engine, post) == Status.SCHEDULED
-    assert log_of(engine, post) == ["released"]
+    assert log_of(engine, post) == ["given_back"]
 
 
 def test_concurrent_claimers_never_claim_a_post_twice(engine: Engine) -> None:

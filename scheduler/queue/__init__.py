@@ -1,0 +1,64 @@
+"""The queue: the ONLY code that changes a post's status.
+
+The states, their named sets and the one table of what each operation may do are
+:mod:`scheduler.states`; this package carries the operations out, each in its module,
+and every statement is in :mod:`scheduler.queue.statements`. Callers use the package
+(``from scheduler import queue; queue.claim_due(...)``), not its modules.
+
+Every claim increments ``attempt``, the fencing token: a finalize must present the
+attempt it was given, so a stalled worker's late answer can never overwrite a newer
+attempt. ``publishing`` is committed before any request leaves the machine, and an
+expired ``publishing`` lease becomes ``unknown`` — never ``scheduled`` — so a crash can
+never lead to a blind resend.
+"""
+
+from scheduler.db import transaction
+from scheduler.queue.accounts import ensure_accounts, set_rate_limited
+from scheduler.queue.claims import (
+    begin_publishing,
+    begin_publishing_many,
+    claim_due,
+    give_back_claim,
+    give_back_unsent,
+    next_due,
+)
+from scheduler.queue.outcomes import (
+    failed_tries,
+    finalize,
+    finalize_and_begin_next,
+    finalize_many,
+    outcome_name,
+    outcome_recorded,
+    record_checkpoint,
+    record_part,
+)
+from scheduler.queue.queueing import enqueue, enqueue_bulk, enqueue_occurrence
+from scheduler.queue.records import (
+    BulkItem,
+    Claim,
+    ClaimBatch,
+    Finalization,
+    Missed,
+    NextInLine,
+    StartedPost,
+)
+from scheduler.queue.recovery import (
+    expire_leases_of,
+    in_doubt,
+    mark_missed,
+    reap_expired_leases,
+    renew_leases,
+    settle_unknown,
+)
+from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
+
+__all__ = [  # the operations by module: see the imports above
+    "BulkItem", "Claim", "ClaimBatch", "Finalization", "Missed", "NextInLine", "StartedPost",
+    "begin_publishing", "begin_publishing_many", "cancel", "claim_due", "enqueue",
+    "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
+    "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",
+    "give_back_unsent", "in_doubt", "mark_missed", "next_due", "outcome_name",
+    "outcome_recorded", "reap_expired_leases", "record_checkpoint", "record_part",
+    "renew_leases", "reschedule", "resolve", "resume_account", "set_rate_limited",
+    "settle_unknown", "transaction",
+]

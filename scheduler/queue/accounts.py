@@ -1,0 +1,50 @@
+"""The per-account state rows claims lock: created with the posts, paused on a refused
+credential, rate limited until the network's reset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from scheduler.db import Clock, transaction
+from scheduler.models import AccountState
+from scheduler.timeparse import to_db, utcnow
+
+
+def ensure_accounts(engine: Engine, accounts: Iterable[str]) -> None:
+    """Create the per-account state rows claims lock (idempotent)."""
+    with transaction(engine) as s:
+        ensure_account_rows(s, set(accounts))
+
+
+def ensure_account_rows(s: Any, accounts: set[str]) -> None:
+    """:func:`ensure_accounts` in the transaction of ``s`` (a session or connection)."""
+    if not accounts:
+        return
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    s.execute(dialect.insert(AccountState)
+              .values([{"account": a, "paused": False, "updated_at": utcnow()}
+                       for a in sorted(accounts)])
+              .on_conflict_do_nothing(index_elements=["account"]))
+
+
+def set_rate_limited(engine: Engine, account: str, until: datetime) -> None:
+    """Claims skip ``account`` until ``until`` (the network's reset); others go on."""
+    with transaction(engine) as s:
+        state = s.get(AccountState, account) or AccountState(account=account)
+        state.rate_limited_until = to_db(until)
+        state.updated_at = utcnow()
+        s.add(state)
+
+
+def set_paused(s: Any, account: str, *, paused: bool, reason: str | None, now: Clock) -> None:
+    """Pause (or resume) ``account`` in the transaction of ``s``."""
+    values = {"paused": paused, "paused_reason": reason, "updated_at": now}
+    if not s.execute(update(AccountState).where(AccountState.account == account)
+                     .values(**values)).rowcount:
+        s.execute(insert(AccountState).values(account=account, **values))

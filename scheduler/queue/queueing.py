@@ -1,0 +1,191 @@
+"""Queueing: a release and one ``scheduled`` post per variant, all or nothing.
+
+:func:`enqueue` is the CLI's path for one release; :func:`enqueue_bulk` stores many (an
+import, a content calendar) in one transaction the driver's fastest way;
+:func:`enqueue_occurrence` materialises one occurrence of a recurring release exactly
+once, however many daemons race for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from channels.variant import Variant
+from scheduler import bulk
+from scheduler.db import notify_queue, transaction
+from scheduler.models import Post, Release
+from scheduler.queue.accounts import ensure_account_rows
+from scheduler.queue.records import BulkItem
+from scheduler.releases import ReleaseDoc
+from scheduler.states import Status
+from scheduler.timeparse import to_db, utcnow
+
+
+def enqueue(engine: Engine, doc: ReleaseDoc, variants: Sequence[Variant], due_at: datetime,
+            *, zone: str | None = None,
+            parent_id: int | None = None) -> tuple[Release, list[Post]]:
+    """Store a release and one scheduled post per variant, all or nothing."""
+    due = to_db(due_at)
+    with transaction(engine) as s:
+        release = Release(
+            title=doc.title, body=doc.body, source=doc.source, zone=zone or doc.zone, due_at=due,
+            hashtags=list(doc.hashtags), link=doc.link, mentions=list(doc.mentions),
+            images=[{"path": str(i.path), "alt": i.alt} for i in doc.images],
+            summary=doc.summary, language=doc.language, repeat=doc.repeat, parent_id=parent_id,
+        )
+        s.add(release)
+        s.flush()
+        posts = [
+            Post(release_id=release.id, account=v.account, network=v.channel,
+                 variant=v.to_json(), due_at=due, not_before=due,
+                 publish_key=uuid.uuid4().hex, status=Status.SCHEDULED.value)
+            for v in variants
+        ]
+        s.add_all(posts)
+        s.flush()
+        ensure_account_rows(s, {v.account for v in variants})
+        notify_queue(s.connection())
+    return release, posts
+
+
+def enqueue_bulk(engine: Engine, items: Sequence[BulkItem]) -> list[int]:
+    """Queue many releases in one transaction; returns their ids in the order of ``items``.
+
+    The path for imports and recurring calendars: all or nothing like :func:`enqueue`,
+    and the same rows, written the driver's fastest way. Release ids are reserved first,
+    so posts can name theirs without ``RETURNING``; rows go in as plain values
+    (:func:`scheduler.bulk.copy_rows`), each time and each variant's JSON converted once,
+    not once per column per row by SQLAlchemy's types (a variant object shared by several
+    posts is serialised once). Rows are made while they are written, so PostgreSQL stores
+    the first posts while later ones are still being made.
+    """
+    if not items:
+        return []
+    with transaction(engine) as s:
+        connection = s.connection()
+        stored_time = _bulk_time_converter(connection)
+        now = stored_time(utcnow())
+        ids = _reserve_release_ids(connection, len(items))
+        dues = [stored_time(item.due_at) for item in items]
+        bulk.copy_rows(connection, Release.__table__, _BULK_RELEASE_COLUMNS, (
+            (release_id, item.doc.title, item.doc.body, item.doc.source,
+             item.zone or item.doc.zone, due, _json_list(item.doc.hashtags), item.doc.link,
+             _json_list(item.doc.mentions),
+             _json_list([{"path": str(m.path), "alt": m.alt} for m in item.doc.images]),
+             item.doc.summary, item.doc.language, item.doc.repeat, None, now)
+            for release_id, item, due in zip(ids, items, dues, strict=True)))
+        bulk.copy_rows(connection, Post.__table__, _BULK_POST_COLUMNS,
+                       _bulk_post_rows(ids, items, dues, now))
+        ensure_account_rows(s, {v.account for item in items for v in item.variants})
+        notify_queue(connection)
+    return ids
+
+
+#: the columns of :func:`enqueue_bulk`'s rows, in order; the rest take their defaults
+#: (NULL), and ``post.id`` is the database's to choose
+_BULK_RELEASE_COLUMNS = ("id", "title", "body", "source", "zone", "due_at", "hashtags", "link",
+                         "mentions", "images", "summary", "language", "repeat", "parent_id",
+                         "created_at")
+_BULK_POST_COLUMNS = ("release_id", "account", "network", "variant", "status", "due_at",
+                      "not_before", "attempt", "publish_key", "progress", "created_at",
+                      "updated_at")
+
+
+def _bulk_post_rows(ids: Sequence[int], items: Sequence[BulkItem], dues: Sequence[Any],
+                    now: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``_BULK_POST_COLUMNS`` for every variant of every item."""
+    keys = _publish_keys(sum(len(item.variants) for item in items))
+    scheduled = Status.SCHEDULED.value
+    variant_json: dict[int, str] = {}  # by id(): the items keep every variant alive
+    for release_id, item, due in zip(ids, items, dues, strict=True):
+        for v in item.variants:
+            stored = variant_json.get(id(v))
+            if stored is None:
+                stored = variant_json[id(v)] = json.dumps(v.to_json())
+            yield (release_id, v.account, v.channel, stored, scheduled, due, due, 0, next(keys),
+                   "{}", now, now)
+
+
+def _bulk_time_converter(connection: Connection) -> Callable[[datetime], Any]:
+    """A time as the driver takes it for ``post.due_at`` and the other time columns: the
+    column type's own conversion (SQLite: the text SQLAlchemy stores), so bulk rows are
+    the same as the ORM's."""
+    dialect = connection.dialect
+    convert = Post.__table__.c.due_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert convert is not None  # UTCDateTime always converts (it refuses naive times)
+    return lambda instant: convert(to_db(instant))
+
+
+def _json_list(values: Sequence[Any]) -> str:
+    """A list column's JSON, as SQLAlchemy's JSON type writes it (``json.dumps``; Siar's
+    engines set no other serialiser)."""
+    return json.dumps(list(values)) if values else "[]"
+
+
+def _reserve_release_ids(connection: Connection, count: int) -> list[int]:
+    """Ids for ``count`` new releases, ascending."""
+    if connection.dialect.name == "postgresql":
+        return sorted(connection.scalars(
+            select(func.nextval(func.pg_get_serial_sequence("release", "id")))
+            .select_from(func.generate_series(1, count))))
+    # The transaction began with BEGIN IMMEDIATE: no one else can insert a release before
+    # this one commits, and max + 1 is the id SQLite would have chosen itself.
+    first = connection.scalar(select(func.coalesce(func.max(Release.id), 0))) + 1
+    return list(range(first, first + count))
+
+
+def _publish_keys(count: int) -> Iterator[str]:
+    """``count`` random UUIDs (version 4) in hex, the form ``Post.publish_key`` takes.
+
+    All the randomness in one call: ``uuid.uuid4().hex`` per post cost 5 µs, a tenth of
+    bulk queueing's CPU; this is 0.8 µs.
+    """
+    random = bytearray(os.urandom(16 * count))
+    # RFC 4122: version 4 in the high nibble of byte 6, the variant bits 10 in byte 8
+    random[6::16] = bytes(b & 0x0F | 0x40 for b in random[6::16])
+    random[8::16] = bytes(b & 0x3F | 0x80 for b in random[8::16])
+    hexed = random.hex()
+    return (hexed[i:i + 32] for i in range(0, 32 * count, 32))
+
+
+def enqueue_occurrence(engine: Engine, template: Release, due_at: datetime) -> int | None:
+    """Queue one occurrence of a recurring release: a child release with the template's
+    posts (same composed text, fresh publish keys), all or nothing.
+
+    Returns its id, or ``None`` if the occurrence exists already — the unique
+    ``(parent_id, due_at)`` lets exactly one of several racing daemons create it — or if
+    staff cancelled every post of the template (the series stopped).
+    """
+    due = to_db(due_at)
+    try:
+        with transaction(engine) as s:
+            posts = [p for p in s.scalars(select(Post).where(Post.release_id == template.id))
+                     if p.status != Status.CANCELLED.value]
+            if not posts:
+                return None
+            child = Release(
+                title=template.title, body=template.body, source=template.source,
+                zone=template.zone, due_at=due, hashtags=list(template.hashtags),
+                link=template.link, images=list(template.images),
+                mentions=list(template.mentions), summary=template.summary,
+                language=template.language, repeat=None, parent_id=template.id)
+            s.add(child)
+            s.flush()
+            s.add_all(Post(release_id=child.id, account=p.account,  # type: ignore[arg-type]
+                           network=p.network, variant=dict(p.variant), due_at=due,
+                           not_before=due, publish_key=uuid.uuid4().hex,
+                           status=Status.SCHEDULED.value) for p in posts)
+            notify_queue(s.connection())
+            return child.id
+    except IntegrityError:
+        return None  # another daemon created this occurrence first
+
