@@ -31,11 +31,11 @@ so that one bad row does not cost the others theirs.
 from __future__ import annotations
 
 import logging
-import queue as fifo
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
+from queue import Empty, SimpleQueue
 from typing import NamedTuple, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -79,7 +79,7 @@ class Committer:
         self.max_batch = max_batch
         self.next_in_line = next_in_line
         self.health = health or DatabaseHealth()
-        self._pending: fifo.SimpleQueue[_Pending | None] = fifo.SimpleQueue()
+        self._pending: SimpleQueue[_Pending | None] = SimpleQueue()
         self._closed = False
         #: (post id, attempt) begun by a transaction whose COMMIT failed, not yet given
         #: back (only this thread touches it)
@@ -119,7 +119,7 @@ class Committer:
         while True:  # submitted as it closed (a bug in the stop order): nobody waits for ever
             try:
                 late = self._pending.get_nowait()
-            except fifo.Empty:
+            except Empty:
                 return
             if late is not None:
                 late[1].set_result(Receipt(None))
@@ -134,7 +134,7 @@ class Committer:
             while len(batch) < self.max_batch:
                 try:
                     more = self._pending.get_nowait()
-                except fifo.Empty:
+                except Empty:
                     break
                 if more is None:
                     closing = True
