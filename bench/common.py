@@ -6,30 +6,13 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.figures import Figures, percentile
 from tests.fakes.counting import TOKEN, CountingNetwork
 
-__all__ = ["TOKEN", "CountingNetwork", "Figures", "cpu_seconds", "lateness_ms", "rss_mb",
-           "wait_until"]
-
-
-@dataclass
-class Figures:
-    """One measured workload of one design on one database."""
-
-    design: str
-    backend: str
-    workload: str
-    values: dict[str, float]
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+__all__ = ["TOKEN", "CountingNetwork", "Figures", "cpu_seconds", "lateness_ms", "percentile",
+           "rss_mb", "wait_until"]
 
 
 def lateness_ms(network: CountingNetwork) -> dict[str, float]:
