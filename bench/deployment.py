@@ -113,6 +113,17 @@ def postmaster_pid(url: str) -> int | None:
     return int(_stat(backend)[1])
 
 
+def transactions(url: str) -> int | None:
+    """Transactions committed or rolled back in this PostgreSQL database so far (None on
+    SQLite). Backends report them when idle or when they end: read after the daemons
+    stopped for an exact count."""
+    if url.startswith("sqlite"):
+        return None
+    rows = query(url, "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                      "WHERE datname = current_database()")
+    return int(rows[0][0])
+
+
 def statuses(url: str) -> Counter[str]:
     return Counter({status: int(n) for status, n in
                     query(url, "SELECT status, count(*) FROM post GROUP BY status")})

@@ -13,7 +13,8 @@ The process prints one JSON line when it listens (``{"url": ..., "pid": ...}``) 
 what it receives: ``GET /_bench/stats`` answers, per account, how many times each release
 marker (``bench-<n>`` in the text) was *created* on the network (read from the fake's own
 state, so an idempotent replay is not a second post) and when its first successful create
-request arrived and was answered. Secrets are derived from the account name
+request arrived and was answered; ``GET /_bench/count`` only how many posts were answered
+as created (cheap enough to poll). Secrets are derived from the account name
 (:func:`secrets_for`), so the harness can write them to ``.env`` without talking to it.
 """
 

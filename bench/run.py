@@ -188,9 +188,9 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(stack.enter_context(real_path.scratch()))
         for run in range(args.runs):
             rows += one_run(args, urls, folder / f"run-{run}")
-            print(f"run {run + 1} of {args.runs} done: {_uptime()}", flush=True)
-    print()
-    print(markdown(rows))
+            # the tables so far after every run: a long bench interrupted still tells
+            print(f"\nafter run {run + 1} of {args.runs}: {_uptime()}\n", flush=True)
+            print(markdown(rows), flush=True)
     print(f"end: {_uptime()}")
 
 

@@ -19,7 +19,7 @@ from bench.run import markdown
 
 #: every network gets one account; a few posts each; a short lead and a quick network
 TINY = Scale(accounts=4, latency=0.01, burst=20, late_posts=8, late_span=1.0, crash=40,
-             add=20, lead=2.0)
+             add=20, lead=0.5)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
