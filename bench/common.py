@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from bench.deployment import wait_until
 from bench.figures import Figures, percentile
 from tests.fakes.counting import TOKEN, CountingNetwork
 
@@ -25,15 +24,6 @@ def lateness_ms(network: CountingNetwork, since: float = 0.0) -> dict[str, float
             "max_ms": max(late, default=float("nan")),
             "mean_ms": statistics.fmean(late) if late else float("nan"),
             "received": float(len(late))}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
-    return True
 
 
 def rss_mb(pid: int) -> float:

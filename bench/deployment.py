@@ -43,7 +43,8 @@ def accounts(count: int) -> list[tuple[str, str]]:
     return [(f"akun-{i:03d}", NETWORKS[i % len(NETWORKS)]) for i in range(count)]
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, poll: float = 0.1) -> bool:
+def wait_until(condition: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds passed (False)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
