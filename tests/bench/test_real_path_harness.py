@@ -22,7 +22,8 @@ TINY = Scale(accounts=4, latency=0.01, burst=20, late_posts=8, late_span=1.0, cr
              add=20, lead=0.5)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+#: the PostgreSQL run starts a server and three more processes: the slow lane
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(backend, URL) of an empty database on each backend."""
     if request.param == "sqlite":
