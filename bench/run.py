@@ -83,6 +83,9 @@ def cell(values: list[float]) -> str:
     """The median, and the spread when there is more than one run."""
     if not values:
         return ""
+    if any(v != v for v in values):  # NaN: not measured in some run
+        measured = [v for v in values if v == v]
+        return f"{cell(measured) or '–'} ({len(values) - len(measured)} not measured)"
     middle = _number(statistics.median(values))
     if len(values) == 1 or min(values) == max(values):
         return middle

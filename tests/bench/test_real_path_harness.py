@@ -70,3 +70,10 @@ def test_the_table_gives_the_median_of_the_runs_and_their_spread() -> None:
     assert "### burst 20 at once (3 runs)" in table
     assert "| design | database | posts_per_s | lost |" in table
     assert "| siar | sqlite | 205 (120–310) | 0.00 |" in table
+
+
+def test_a_figure_not_measured_in_a_run_is_said_so() -> None:
+    rows = [Figures("naive", "sqlite", "lateness", {"p99_ms": value})
+            for value in (float("nan"), 12.0)]
+
+    assert "| naive | sqlite | 12.0 (1 not measured) |" in markdown(rows)
