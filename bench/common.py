@@ -4,50 +4,26 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.deployment import wait_until
+from bench.figures import Figures, percentile
 from tests.fakes.counting import TOKEN, CountingNetwork
 
-__all__ = ["TOKEN", "CountingNetwork", "Figures", "cpu_seconds", "lateness_ms", "rss_mb",
-           "wait_until"]
+__all__ = ["TOKEN", "CountingNetwork", "Figures", "cpu_seconds", "lateness_ms", "percentile",
+           "rss_mb", "wait_until"]
 
 
-@dataclass
-class Figures:
-    """One measured workload of one design on one database."""
-
-    design: str
-    backend: str
-    workload: str
-    values: dict[str, float]
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def lateness_ms(network: CountingNetwork) -> dict[str, float]:
-    """p50/p99/max of (request arrival − due time) over every post the network received."""
-    late = [(arrived - due) * 1000 for arrived, _, _, due in network.arrivals.values()]
+def lateness_ms(network: CountingNetwork, since: float = 0.0) -> dict[str, float]:
+    """p50/p99/max of (request arrival − due time) over every post the network received
+    that was due at ``since`` (epoch) or later: one due before the design was running
+    was late before it could see it."""
+    late = [(arrived - due) * 1000 for arrived, _, _, due in network.arrivals.values()
+            if due >= since]
     return {"p50_ms": percentile(late, 50), "p99_ms": percentile(late, 99),
             "max_ms": max(late, default=float("nan")),
             "mean_ms": statistics.fmean(late) if late else float("nan"),
             "received": float(len(late))}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
-    return True
 
 
 def rss_mb(pid: int) -> float:
