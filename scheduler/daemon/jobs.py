@@ -184,8 +184,12 @@ class Jobs:
 
     def _prove_alive(self) -> None:
         with queue.transaction(self.engine) as s:
-            node = s.get(Node, self.node) or Node(name=self.node, host=socket.gethostname(),
-                                                  pid=os.getpid())
+            node = s.get(Node, self.node) or Node(name=self.node)
+            # a daemon restarted under a fixed node name: the row is its predecessor's,
+            # whose pid would make this live process look dead to the next daemon here
+            if node.pid != os.getpid():
+                node.started_at = utcnow()
+            node.host, node.pid = socket.gethostname(), os.getpid()
             node.heartbeat_at = utcnow()
             node.stopped_at = None
             s.add(node)

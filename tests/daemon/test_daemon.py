@@ -368,6 +368,27 @@ def test_a_restarted_daemon_takes_over_a_dead_local_predecessor_at_once(
     assert outcomes == ["crashed", "settled_retry", "published"]
 
 
+def test_a_daemon_restarted_under_its_fixed_name_says_it_is_the_live_process(
+        engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    # Otherwise its node row keeps the dead predecessor's pid, and the next daemon started
+    # on this host takes the live one for dead and expires the leases it is sending under.
+    from scheduler.models import Node
+
+    tokens(["akun-a"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with session(engine) as s:  # "web1" was killed with -9: its row says it is running
+        s.add(Node(name="web1", host=socket.gethostname(), pid=dead.pid,
+                   heartbeat_at=utcnow() - timedelta(seconds=5)))
+    settings = make_settings(str(engine.url), ["akun-a"], network.url, node="web1")
+    with running(settings, engine):
+        post_id = queue_post(engine, "akun-a", utcnow())
+        wait_for(published(engine, post_id))  # well past its first heartbeat
+        with session(engine) as s:
+            node = s.get(Node, "web1")
+            assert node is not None and node.pid == os.getpid() and node.stopped_at is None
+
+
 def test_an_auth_failure_pauses_the_account_and_staff_get_one_alert(
         engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
     from scheduler.settings import AccountSettings
