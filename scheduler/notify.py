@@ -133,8 +133,12 @@ def missed_at_once(post: Post, release: Release | None, reason: str) -> Message:
 
 def token_expiring(account: str, network: str, expires_at: datetime, zone: str,
                    variables: list[str]) -> Message:
+    from channels import registry
+
+    # a network whose channel can extend its own tokens (Threads) is refreshed by Siar
+    refreshable = callable(getattr(registry.lookup(network), "refresh_token", None))
     fix = (f"'siar accounts refresh {account}' (it writes the new token to .env), then "
-           "restart the daemon" if network == "threads" else
+           "restart the daemon" if refreshable else
            f"issue a new token on {network} and put it in {', '.join(variables) or 'its secret'} "
            f"(environment or .env), check it with 'siar accounts check {account}', then "
            "restart the daemon")

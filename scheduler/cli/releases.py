@@ -32,7 +32,7 @@ def _read_release(source: str) -> Any:
     return releases.load(source, default_zone=tz)
 
 
-def _print_notes(doc: Any) -> None:
+def print_notes(doc: Any) -> None:
     """What the officer should know about how the release file was read."""
     for note in doc.notes:
         err_console.print(f"[yellow]note:[/] {doc.source}: {note}", highlight=False)
@@ -103,114 +103,9 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
                          next_slot=next_slot) for source in sources]
     # the posts name copies in the media store, so what is published is what was queued
     plans = intake.keep_media(plans, MediaStore())
-    if len(plans) == 1:
-        _add_one(plans[0], as_json)
-    else:
-        _add_many(plans, as_json)
+    from scheduler.cli.added import print_added
 
-
-# Above this many releases `siar add` prints a summary, not one line per release: a content
-# calendar of 10,000 files printed 10,001 lines, and printing was a third of its time.
-LISTED_RELEASES = 20
-
-
-def _print_plan_notes(plan: Any, *, name_source: bool = False) -> None:
-    where = f"{plan.doc.source}: " if name_source else ""
-    _print_notes(plan.doc)
-    for note in plan.notes:
-        err_console.print(f"[yellow]note:[/] {where}{note}", highlight=False)
-
-
-def _warn_missing_secrets(plans: list[Any]) -> None:
-    """Once per account, however many releases it takes; never in a rehearsal deployment
-    (``dry_run = true``), which needs no secrets."""
-    from scheduler import intake
-
-    if state.settings.dry_run:
-        return
-
-    accounts = {a.name: a for plan in plans for a in plan.accounts}
-    for account, variables in intake.missing_secrets(state.settings,
-                                                     list(accounts.values())).items():
-        err_console.print(f"[yellow]warning:[/] {account} cannot publish until "
-                          f"{', '.join(variables)} is set (environment or .env)",
-                          highlight=False)
-
-
-def _add_one(plan: Any, as_json: bool) -> None:
-    from scheduler import queue
-    from scheduler.timeparse import iso, show
-
-    release, posts = queue.enqueue(state.engine, plan.doc, plan.variants, plan.due_at,
-                                   zone=plan.zone)
-    _print_plan_notes(plan)
-    _warn_missing_secrets([plan])
-    if as_json:
-        print_json({"release": release.id, "title": release.title,
-                    "due_at": iso(release.due_at, plan.zone),
-                    "posts": [{"id": f"{release.id}/{p.account}", "account": p.account,
-                               "channel": p.network, "status": p.status} for p in posts]})
-        return
-    console.print(f"queued release [bold]{release.id}[/] “{release.title}” for "
-                  f"[bold]{show(release.due_at, plan.zone)}[/] on {len(posts)} account(s):")
-    for post, variant in zip(posts, plan.variants, strict=True):
-        parts = f"{len(variant.parts)} parts" if len(variant.parts) > 1 else "1 post"
-        warn = f" [yellow]({len(variant.warnings)} warning(s))[/]" if variant.warnings else ""
-        console.print(f"  {release.id}/{post.account}  {post.network:<10} {parts}{warn}")
-
-
-def _add_many(plans: list[Any], as_json: bool) -> None:
-    """Several releases in one transaction through the bulk path (a content calendar)."""
-    from scheduler import queue
-    from scheduler.models import Status
-    from scheduler.timeparse import iso, show
-
-    ids = queue.enqueue_bulk(state.engine, [
-        queue.BulkItem(p.doc, p.variants, p.due_at, p.zone) for p in plans])
-    for plan in plans:
-        _print_plan_notes(plan, name_source=True)
-    _warn_missing_secrets(plans)
-    if as_json:
-        print_json({"releases": [
-            {"release": release_id, "title": plan.doc.title, "source": plan.doc.source,
-             "due_at": iso(plan.due_at, plan.zone),
-             "posts": [{"id": f"{release_id}/{v.account}", "account": v.account,
-                        "channel": v.channel, "status": Status.SCHEDULED.value}
-                       for v in plan.variants]}
-            for release_id, plan in zip(ids, plans, strict=True)]})
-        return
-    posts = sum(len(plan.variants) for plan in plans)
-    if len(plans) > LISTED_RELEASES:
-        _print_summary(ids, plans, posts)
-        return
-    console.print(f"queued {len(plans)} releases, {posts} posts:")
-    for release_id, plan in zip(ids, plans, strict=True):
-        warned = sum(bool(v.warnings) for v in plan.variants)
-        warn = f" [yellow]({warned} with warnings)[/]" if warned else ""
-        console.print(f"  [bold]{release_id}[/] “{plan.doc.title}” "
-                      f"{show(plan.due_at, plan.zone)}, {len(plan.variants)} account(s){warn}")
-
-
-def _print_summary(ids: list[int], plans: list[Any], posts: int) -> None:
-    """What a long content calendar became, in a few lines: the span, the posts per
-    account, and where the warnings are."""
-    from collections import Counter
-
-    from scheduler.timeparse import show
-
-    first = min(plans, key=lambda p: p.due_at)
-    last = max(plans, key=lambda p: p.due_at)
-    per_account = Counter(v.account for plan in plans for v in plan.variants)
-    warned = sum(bool(v.warnings) for plan in plans for v in plan.variants)
-    # ids are contiguous unless another process queued at the same moment
-    span = (f" (releases {ids[0]}–{ids[-1]})" if ids[-1] - ids[0] == len(ids) - 1 else "")
-    console.print(f"queued {len(plans)} releases, {posts} posts{span}, "
-                  f"due {show(first.due_at, first.zone)} … {show(last.due_at, last.zone)}")
-    console.print("  " + ", ".join(f"{account} {n}" for account, n in sorted(per_account.items())))
-    if warned:
-        console.print(f"  [yellow]{warned} post(s) with warnings[/]: "
-                      "`siar preview ID` shows them")
-    console.print("  `siar queue` shows every post; `--json` prints them all")
+    print_added(plans, as_json)
 
 
 @app.command()
@@ -238,7 +133,7 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         from scheduler.compose import compose_all
 
         doc = _read_release(target)
-        _print_notes(doc)
+        print_notes(doc)
         accounts = intake.select_accounts(state.settings, names or doc.channels,
                                           source=doc.source)
         variants = compose_all(doc, accounts, state.settings)

@@ -18,9 +18,10 @@ from scheduler.text.counting import measure_for
 from tests.composer.conftest import make_release, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-#: the composer's modules: generic machinery that takes every rule from the channel
+#: the composer's modules, and the alerts: generic machinery that takes every rule from
+#: the channel
 GENERIC = [ROOT / "scheduler" / "compose.py", ROOT / "scheduler" / "preview.py",
-           *sorted((ROOT / "scheduler" / "text").glob("*.py"))]
+           ROOT / "scheduler" / "notify.py", *sorted((ROOT / "scheduler" / "text").glob("*.py"))]
 _BRANCH = re.compile(r"(?<!for )\b(?:network|channel)\s*(?:[!=]=|(?:not\s+)?in\b)")
 
 
