@@ -10,7 +10,7 @@ first message as multipart ``files[n]`` with an ``attachments`` entry whose
 ``description`` is the alt text. Mentions are never parsed (``allowed_mentions`` empty):
 a release quoting ``@everyone`` must not ping a whole server.
 
-Errors (Discord API v10, ../shared/specs/discord-openapi.json): 429 carries
+Errors (Discord API v10, Discord's published OpenAPI document): 429 carries
 ``retry_after`` (float seconds) and ``global`` in the body plus ``X-RateLimit-*``
 headers; 401 and "Unknown Webhook" (404, code 10015) mean the webhook was revoked.
 """

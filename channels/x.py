@@ -1,6 +1,6 @@
 """X adapter: posts through tweepy's ``Client.create_tweet`` (OAuth 1.0a user context).
 
-Endpoints (X API v2, ../shared/specs/x-api-v2-openapi.json): ``POST /2/tweets`` (``text``,
+Endpoints (X API v2, X's published OpenAPI document for API v2): ``POST /2/tweets`` (``text``,
 ``media.media_ids``, ``reply.in_reply_to_tweet_id``) through tweepy; ``POST
 /2/media/upload`` (multipart ``media`` + ``media_category=tweet_image``) and ``POST
 /2/media/metadata`` (alt text) directly, because tweepy's only upload still calls the

@@ -271,7 +271,7 @@ def hashtag(dialect: str, tag: str) -> str:
 
 
 # LinkedIn's "little" text format: these characters must be backslash-escaped or LinkedIn
-# silently cuts the post at the first one while still answering 201 (channels.md)
+# silently cuts the post at the first one while still answering 201 (its documentation)
 _LINKEDIN_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 
 

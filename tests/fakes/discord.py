@@ -1,6 +1,6 @@
 """Fake Discord webhooks, after the official Discord API v10 OpenAPI document.
 
-../shared/specs/discord-openapi.json, operation ``execute_webhook``
+Discord's published OpenAPI document, operation ``execute_webhook``
 (``POST /webhooks/{webhook_id}/{webhook_token}``): body ``IncomingWebhookRequestPartial``
 (``content`` ≤ 2000, ``attachments`` ≤ 10 ``MessageAttachmentRequest`` with
 ``description`` ≤ 1024, ``allowed_mentions``) as JSON or multipart with ``payload_json``

@@ -6,7 +6,7 @@ answer ``{"id": "{page-id}_{post-id}"}``), "Page Photos" (``POST /{page-id}/phot
 multipart ``source`` or ``url``, ``message``, ``alt_text_custom``, ``published``;
 answer ``{"id": photo-id, "post_id": …}`` when published, ``{"id": photo-id}`` when not)
 and "Page Posts" (``GET /{page-id}/posts?fields=…&since=…``), plus the shared Graph
-behaviour of :mod:`tests.fakes.meta`. Limits from ../shared/channels.md: message
+behaviour of :mod:`tests.fakes.meta`. Limits from Meta's Graph API documentation: message
 63,206 characters; photos under 4 MB.
 """
 

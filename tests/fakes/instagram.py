@@ -5,7 +5,7 @@ Follows Meta's "Content Publishing" guide and the references "IG User Media"
 ``is_carousel_item``, ``media_type=CAROUSEL`` + ``children``), "IG Container"
 (``status_code``: IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED), "IG User Media
 Publish" (``creation_id``) and "IG User Content Publishing Limit"
-(``config.quota_total``, ``quota_usage``). Content rules from ../shared/channels.md:
+(``config.quota_total``, ``quota_usage``). Content rules from Meta's Instagram documentation:
 caption ≤ 2,200 characters, ≤ 30 hashtags, ≤ 20 @mentions, carousel ≤ 10, JPEG only.
 """
 

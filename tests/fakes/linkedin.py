@@ -7,8 +7,8 @@ Follows LinkedIn's Community Management documentation (learn.microsoft.com/linke
 ``PUT`` of the bytes), "Versioning" (``Linkedin-Version: YYYYMM`` required — 400
 ``VERSION_MISSING``, 426 ``NONEXISTENT_VERSION`` — and ``X-Restli-Protocol-Version:
 2.0.0``), "Little text format" (reserved characters ``\\ | { } @ [ ] ( ) < > # * _ ~``
-must be escaped; as ../shared/channels.md records, the real API **truncates the post at
-the first unescaped one and still answers 201**, and so does this fake), and the error
+must be escaped; as LinkedIn's documentation records, the real API **truncates the post
+at the first unescaped one and still answers 201**, and so does this fake), and the error
 shape ``{"status", "code", "serviceErrorCode", "message"}``. A bare 429 carries no
 headers, as documented. Limits: commentary ≤ 3,000 characters.
 """

@@ -1,6 +1,6 @@
 """A fake Mastodon instance (client API of Mastodon 4.x).
 
-Follows ../shared/specs/mastodon-openapi.json and https://docs.joinmastodon.org/methods/:
+Follows Mastodon's API documentation and https://docs.joinmastodon.org/methods/:
 ``POST /api/v1/statuses`` (TextStatus/MediaStatus, ``Idempotency-Key`` remembered for
 an hour, text counted in grapheme clusters with every URL as 23, 422 ``Validation
 failed`` errors), ``POST /api/v2/media`` (multipart ``file`` + ``description``; 200, or 202

@@ -1,6 +1,6 @@
 """A fake Telegram Bot API (https://core.telegram.org/bots/api, Bot API 10.1).
 
-Follows ../shared/specs/telegram-api.json: ``sendMessage`` (``chat_id``, ``text`` 1–4096
+Follows the Telegram Bot API reference: ``sendMessage`` (``chat_id``, ``text`` 1–4096
 after entity parsing, ``parse_mode``), ``sendPhoto`` (multipart ``photo``, ``caption``
 0–1024), ``sendMediaGroup`` (``media`` a JSON array of 2–10 ``InputMediaPhoto`` whose
 ``attach://<name>`` point at multipart files), ``getMe``. Answers use the documented

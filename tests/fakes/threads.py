@@ -6,7 +6,7 @@ Follows Meta's Threads API documentation: "Posts" (``POST /{user}/threads`` with
 ``POST /{user}/threads_publish {creation_id}``), "Media container status"
 (``status``: IN_PROGRESS, FINISHED, PUBLISHED, ERROR, EXPIRED, with ``error_message``),
 "Long-lived tokens" (``GET /refresh_access_token?grant_type=th_refresh_token``, no
-version in the path) and "Debug access token". Text rules from ../shared/channels.md:
+version in the path) and "Debug access token". Text rules from Meta's Threads documentation:
 500 characters with each emoji counted as its UTF-8 byte length, at most 5 links, one
 topic tag of 1–50 characters without ``.`` or ``&``; carousels of 2–20 items.
 """

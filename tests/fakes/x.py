@@ -1,6 +1,6 @@
 """A fake X API v2 for one user authenticated with OAuth 1.0a.
 
-Follows ../shared/specs/x-api-v2-openapi.json: ``POST /2/tweets`` (``CreatePostsRequest``,
+Follows X's published OpenAPI document for API v2: ``POST /2/tweets`` (``CreatePostsRequest``,
 ``additionalProperties: false``; 201 ``{"data": {"id", "text", "edit_history_tweet_ids"}}``),
 ``POST /2/media/upload`` (``MediaUploadRequest``: multipart ``media`` + ``media_category``),
 ``POST /2/media/metadata`` (``CreateMediaMetadataRequest``), ``GET /2/users/me`` and
