@@ -2,6 +2,10 @@
 missed, posts in doubt probed), the heartbeat, the watchdog, recurring releases and the
 token check; and taking over the posts of a dead daemon on this host at start.
 
+Probes run on a pool of their own, a few per network at a time, while new posts go out:
+after a restart with a hundred posts in doubt, asking each network one after another
+(a lookup each, at network latency) held back every new post for tens of seconds.
+
 Every job skips its turn while the database is away (:class:`DatabaseGuard`).
 """
 
@@ -13,12 +17,15 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from channels.base import Published
 from scheduler import notify, queue
 from scheduler.adapters import Adapters
 from scheduler.daemon.attempt import Publisher
@@ -35,8 +42,12 @@ from scheduler.waiting_alerts import PatientNotifier
 
 log = logging.getLogger("siar.daemon")
 
-#: posts in doubt one housekeeping run probes at most
-PROBES_PER_RUN = 50
+#: posts in doubt one housekeeping run looks at, at most
+PROBES_PER_RUN = 100
+#: probes running at once, and at once on one network (a lookup each: not a flood on a
+#: network that has just failed to answer)
+PROBE_WORKERS = 8
+PROBES_PER_NETWORK = 4
 
 
 class Jobs:
@@ -63,6 +74,13 @@ class Jobs:
         self.stopping = stopping
         #: (post, attempt) in doubt → when it was last probed (``time.monotonic``)
         self._probed: dict[tuple[int, int], float] = {}
+        #: (post, attempt) whose probe is queued or running
+        self._probing: set[tuple[int, int]] = set()
+        self._probe_lock = threading.Lock()
+        self._probe_pool = ThreadPoolExecutor(max_workers=PROBE_WORKERS,
+                                              thread_name_prefix="siar-probe")
+        self._per_network: defaultdict[str, threading.BoundedSemaphore] = defaultdict(
+            lambda: threading.BoundedSemaphore(PROBES_PER_NETWORK))
         #: keys of the in-doubt alerts raised by this daemon
         self._alerted: set[str] = set()
         #: True once mark_missed looked at every waiting post (at start)
@@ -104,22 +122,58 @@ class Jobs:
         self.notifier.alert(notify.missed([(p, r) for p, r in rows if p is not None]))
 
     def _probe_in_doubt(self) -> None:
+        """Hand each post in doubt not probed lately to the probe pool; returns at once."""
         now = time.monotonic()
         doubtful = queue.in_doubt(self.engine, limit=PROBES_PER_RUN)
         current = {(p.id, p.attempt) for p in doubtful}
-        self._probed = {k: v for k, v in self._probed.items() if k in current}
-        for post in doubtful:
-            token = (post.id, post.attempt)
-            if now - self._probed.get(token, -1e9) < self.cfg.probe_seconds:  # type: ignore[arg-type]
-                continue
-            self._probed[token] = now  # type: ignore[index]
-            if self.publisher.probe(post) is not None:
+        with self._probe_lock:
+            self._probed = {k: v for k, v in self._probed.items()
+                            if k in current or k in self._probing}
+            due = [p for p in doubtful if (p.id, p.attempt) not in self._probing
+                   and now - self._probed.get((p.id, p.attempt), -1e9) >= self.cfg.probe_seconds]
+            for post in due:
+                self._probing.add((post.id, post.attempt))
+                self._probed[(post.id, post.attempt)] = now  # type: ignore[index]
+        for post in due:
+            self._probe_pool.submit(self._probe_one, post)
+
+    def _probe_one(self, post: Post) -> None:
+        """One probe, on the probe pool: settle the post if its network can tell, else
+        alert staff once."""
+        token = (post.id, post.attempt)
+        try:
+            with self._network_slot(post.network):
+                if self.stopping.is_set():
+                    return
+                verdict = self.publisher.probe(post)
+            if verdict is not None:
+                log.info("post %s (%s) was in doubt: the network says it is %s", post.id,
+                         post.account, "there" if isinstance(verdict, Published) else
+                         "not there, so it goes out again", extra={"post": post.id,
+                                                                   "account": post.account})
                 self.wake()
-                continue
+                return
             key = f"unknown:{post.id}:{post.attempt}"
             if key not in self._alerted:
                 self._alerted.add(key)
                 self.notifier.post_alert(post.id, notify.in_doubt)  # type: ignore[arg-type]
+        except Exception as exc:  # a probe must never take its pool thread down
+            if not self.guard.trouble(exc, "probing a post in doubt"):
+                log.exception("probe of post %s (%s) failed; it is probed again later",
+                              post.id, post.account)
+        finally:
+            with self._probe_lock:
+                self._probing.discard(token)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def _network_slot(self, network: str) -> Iterator[None]:
+        with self._per_network[network]:
+            yield
+
+    def close_probes(self) -> None:
+        """Wait for the probes running (those not started yet are dropped: the posts stay
+        in doubt, and the next daemon probes them)."""
+        self._probe_pool.shutdown(wait=True, cancel_futures=True)
 
     # --- watchdog, recurrences, tokens ---------------------------------------------------
 

@@ -276,6 +276,7 @@ class Daemon:
             self._starter.close()  # claims not begun yet are given back, never sent
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        self.jobs.close_probes()
         if self._committer is not None:
             self._committer.close()  # every answer received is recorded before we stop
         self.notifier.store_waiting()

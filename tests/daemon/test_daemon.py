@@ -368,6 +368,39 @@ def test_a_restarted_daemon_takes_over_a_dead_local_predecessor_at_once(
     assert outcomes == ["crashed", "settled_retry", "published"]
 
 
+def test_posts_in_doubt_are_probed_while_new_posts_go_out(
+        engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
+    # A restart after kill -9 with posts in doubt: their probes wait on the network, and
+    # new due posts must not wait behind them.
+    from scheduler.daemon.jobs import PROBES_PER_NETWORK
+    from scheduler.models import Node
+
+    names = [f"akun-{i}" for i in range(PROBES_PER_NETWORK + 2)]
+    tokens(names)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    doubtful = [queue_post(engine, name, utcnow()) for name in names[:-1]]
+    for claim in queue.claim_due(engine, "ghost", lease=3600):
+        queue.begin_publishing(engine, claim, "ghost", lease=3600)
+    with session(engine) as s:
+        s.add(Node(name="ghost", host=socket.gethostname(), pid=dead.pid))
+    network.lookups_answer.clear()  # every probe waits for its answer
+    fresh = queue_post(engine, names[-1], utcnow())
+    settings = make_settings(str(engine.url), names, network.url)
+    try:
+        with running(settings, engine):
+            # probes under way, several at once, at most PROBES_PER_NETWORK on one network
+            wait_for(lambda: network.lookups_received == PROBES_PER_NETWORK)
+            wait_for(published(engine, fresh))  # and the new post went out meanwhile
+            assert all(statuses(engine)[p] == Status.UNKNOWN for p in doubtful)
+            network.lookups_answer.set()
+            # the ghost sent nothing: each is found absent, sent again, once
+            wait_for(lambda: all(statuses(engine)[p] == Status.PUBLISHED for p in doubtful))
+    finally:
+        network.lookups_answer.set()
+    assert network.total() == len(names)
+
+
 def test_a_daemon_restarted_under_its_fixed_name_says_it_is_the_live_process(
         engine: Engine, network: CountingNetwork, tokens: Callable) -> None:
     # Otherwise its node row keeps the dead predecessor's pid, and the next daemon started

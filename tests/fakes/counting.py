@@ -46,6 +46,10 @@ class CountingNetwork(FakeServer):
         self.latency = latency
         self.latency_after = latency_after
         self.token = token
+        #: lookups (probes) are answered only while this is set; a test clears it to hold them
+        self.lookups_answer = threading.Event()
+        self.lookups_answer.set()
+        self.lookups_received = 0
         self.keep_request_log = keep_request_log
         #: client key → how many times it was created (> 1 is a duplicate post)
         self.created: Counter[str] = Counter()
@@ -134,6 +138,9 @@ class CountingNetwork(FakeServer):
         account, key = request.params["account"], request.params["key"]
         if (denied := self._authorised(request, account)) is not None:
             return denied
+        with self._created_lock:
+            self.lookups_received += 1
+        self.lookups_answer.wait(60)  # a test may hold every lookup's answer
         with self._created_lock:
             found = key in self.created
         if not found:
