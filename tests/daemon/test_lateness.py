@@ -86,12 +86,13 @@ def test_a_retry_after_beyond_the_grace_misses_the_post_at_once_with_an_alert_na
                              channel_classes={"counting": CountingChannel}))
 
     post = stored(engine, post_id)
-    assert post.status == Status.MISSED  # not published 31 s late
-    assert "asked to wait 30 s" in (post.last_error or "")
+    assert post.status == Status.MISSED  # not published 30 s late
+    asked = f"asked to wait {network.retry_after_sent['akun-a']} s"  # 30, less a slow start
+    assert network.retry_after_sent["akun-a"] > 12 and asked in (post.last_error or "")
     assert network.total() == 0
     with session(engine) as s:
         [alert] = s.scalars(select(Alert).where(Alert.kind == "missed")).all()
-    assert "asked to wait 30 s" in alert.message and "siar reschedule" in alert.message
+    assert asked in alert.message and "siar reschedule" in alert.message
 
 
 def test_a_retry_after_of_ten_years_neither_keeps_the_post_nor_its_account_waiting(

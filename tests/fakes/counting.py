@@ -50,6 +50,8 @@ class CountingNetwork(FakeServer):
         self.lookups_answer = threading.Event()
         self.lookups_answer.set()
         self.lookups_received = 0
+        #: account → the Retry-After (seconds) its last throttled create was answered with
+        self.retry_after_sent: dict[str, int] = {}
         self.keep_request_log = keep_request_log
         #: client key → how many times it was created (> 1 is a duplicate post)
         self.created: Counter[str] = Counter()
@@ -105,7 +107,9 @@ class CountingNetwork(FakeServer):
             return denied
         reset = self.rate_limited.get(account)
         if reset is not None and time.time() < reset:
-            return 429, {"Retry-After": f"{max(1, round(reset - time.time()))}"}, {
+            wait = max(1, round(reset - time.time()))
+            self.retry_after_sent[account] = wait
+            return 429, {"Retry-After": f"{wait}"}, {
                 "error": "rate_limited", "error_description": "Too many posts, slow down"}
         try:
             body = request.json()
