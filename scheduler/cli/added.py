@@ -12,9 +12,13 @@ from scheduler.cli import console, err_console, print_json, state
 LISTED_RELEASES = 20
 
 
-def _print_plan_notes(plan: Any, *, name_source: bool = False) -> None:
-    from scheduler.cli.releases import print_notes
+def print_notes(doc: Any) -> None:
+    """What the officer should know about how the release file was read."""
+    for note in doc.notes:
+        err_console.print(f"[yellow]note:[/] {doc.source}: {note}", highlight=False)
 
+
+def _print_plan_notes(plan: Any, *, name_source: bool = False) -> None:
     where = f"{plan.doc.source}: " if name_source else ""
     print_notes(plan.doc)
     for note in plan.notes:

@@ -32,12 +32,6 @@ def _read_release(source: str) -> Any:
     return releases.load(source, default_zone=tz)
 
 
-def print_notes(doc: Any) -> None:
-    """What the officer should know about how the release file was read."""
-    for note in doc.notes:
-        err_console.print(f"[yellow]note:[/] {doc.source}: {note}", highlight=False)
-
-
 def parse_target(target: str) -> tuple[int, str | None]:
     """``12`` → release 12; ``12/x-lapas`` → that release's post for account x-lapas."""
     release, _, account = target.partition("/")
@@ -133,6 +127,8 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         from scheduler.compose import compose_all
 
         doc = _read_release(target)
+        from scheduler.cli.added import print_notes
+
         print_notes(doc)
         accounts = intake.select_accounts(state.settings, names or doc.channels,
                                           source=doc.source)
