@@ -314,9 +314,13 @@ class Daemon:
     # --- outcomes ------------------------------------------------------------------------
 
     def _on_event(self, event: Recorded) -> None:
-        """An outcome is recorded: count it, and alert staff or probe soon if it calls
-        for it."""
+        """An outcome is recorded: count it, say what went out (INFO, for ``-v`` and the
+        journal), and alert staff or probe soon if it calls for it."""
         self.summary.count(event)
+        if event.kind is OutcomeKind.PUBLISHED and not event.probed:
+            url = getattr(event.outcome, "url", None) or ""
+            log.info("post %s (%s) published %s", event.post, event.account, url,
+                     extra={"post": event.post, "account": event.account, "url": url})
         if (alert := staff_alert(event)) is not None:
             self.notifier.post_alert(event.post, *alert)
         elif event.kind is OutcomeKind.IN_DOUBT:

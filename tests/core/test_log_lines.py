@@ -26,6 +26,8 @@ def test_json_lines_are_objects_a_collector_can_read(queued: Path, siar):
     lines = [json.loads(line) for line in run.err.splitlines() if line.startswith("{")]
     assert lines and all({"time", "level", "logger", "message"} <= set(e) for e in lines)
     assert any(e["level"] == "warning" and "x-lapas" in e["message"] for e in lines)
+    [published] = [e for e in lines if "published" in e["message"]]  # one line per post out
+    assert published["account"] == "console" and published["url"].startswith("console://")
     assert SECRET not in run.err and SECRET not in run.out
     assert not any(e["logger"].startswith("apscheduler") for e in lines)
 
