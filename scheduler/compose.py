@@ -208,6 +208,7 @@ class _Composer:
                                  + ", ".join(f"#{t.lstrip('#')}" for t in self.tags.dropped))
         self.template = templating.load(*templating.find(
             account, settings, self.channel.template or f"{self.network}.j2"))
+        self.title = release.title  # shortened when title, link and tags leave no room
         self.body = self._body()
         self._renderers: dict[tuple[str, ...], templating.Renderer] = {}
         self._contexts: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -237,7 +238,7 @@ class _Composer:
         """What templates get besides ``hashtags`` and ``body``."""
         if self._base is None:
             self._base = _base_context(
-                self.network, self.dialect, self.account.name, self.release.title,
+                self.network, self.dialect, self.account.name, self.title,
                 self.link or "", self.release.summary or "", self.release.language,
                 tuple(m.text for m in self.mentions),
                 self.release.body if self.channel.html_body else None,
@@ -284,7 +285,9 @@ class _Composer:
         try:
             parts, how = _fit(self.network, self.limit, mode, render, self.body, self._lead())
         except fitting.DoesNotFit as exc:
-            self._cannot_fit(exc, render)
+            if "required" not in exc.what:
+                self._cannot_fit(exc, render, mode)
+            parts, how = self._fit_shorter_title(tags, mode, exc)
         if how == "thread":
             self.warnings.append(f"too long for one post: sent as a thread of {len(parts)}")
         elif how == "shortened":
@@ -295,15 +298,56 @@ class _Composer:
                 "; the link leads to the full release" if self.link else ""))
         return list(parts)
 
-    def _cannot_fit(self, exc: fitting.DoesNotFit, render: templating.Renderer) -> NoReturn:
+    def _retitle(self, title: str) -> None:
+        self.title = title
+        self._base = None
+        self._contexts.clear()
+        self._renderers.clear()
+
+    def _fit_shorter_title(self, tags: tuple[str, ...], mode: str,
+                           exc: fitting.DoesNotFit) -> tuple[tuple[str, ...], str]:
+        """The post with the longest head of the title (whole words, then an ellipsis)
+        that leaves room for the body: a long headline must not block the release."""
+        full = self.release.title
+        words = full.split()
+
+        def attempt(count: int) -> tuple[tuple[str, ...], str] | None:
+            self._retitle(" ".join(words[:count]).rstrip(" ,.;:-–—") + fitting.ELLIPSIS)
+            try:
+                return _fit(self.network, self.limit, mode, self._renderer(tags), self.body,
+                            self._lead())
+            except fitting.DoesNotFit:
+                return None
+
+        # a shorter title never takes more room, so the longest that fits is found by halves
+        low, high = 0, len(words) - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if attempt(middle) is not None else (low, middle - 1)
+        fitted = attempt(low) if low else None
+        if fitted is None:
+            if len(words) < 2:
+                self._retitle(full)
+            self._cannot_fit(exc, self._renderer(tags), mode)
+        self.warnings.append(f"title shortened to fit beside the link and hashtags ({low} of "
+                             f"{len(words)} words kept): write a shorter title to choose "
+                             "the words yourself")
+        return fitted
+
+    def _cannot_fit(self, exc: fitting.DoesNotFit, render: templating.Renderer,
+                    mode: str) -> NoReturn:
         required = "required" in exc.what
+        bare = render("")
+        if mode == "thread":  # the room a thread reserves for its widest (i/n) marker
+            bare += fitting.marker(fitting.MAX_THREAD_PARTS, fitting.MAX_THREAD_PARTS)
         raise ComposeError(
             f"account {self.account.name!r} ({self.network}): "
-            + (f"the title, link and required hashtags alone measure "
-               f"{self.rules.measure(render(''))} {self.rules.unit}, over the limit of "
+            + (f"even with the title cut to \u201c{self.title}\u201d, the title, link and "
+               f"required hashtags{' and the thread marker' if mode == 'thread' else ''} "
+               f"measure {self.rules.measure(bare)} {self.rules.unit}, over the limit of "
                f"{self.limit}" if required else
                f"{exc.what} is longer than one post ({self.limit} {self.rules.unit})"),
-            hint="shorten the title or the campaign hashtags, or give this account a "
+            hint="shorten the campaign hashtags or the link, or give this account a "
                  "template without them" if required else
                  "break the long word or link in the release text",
         ) from exc
@@ -380,8 +424,12 @@ class _Draft:
 
 
 def compose(release: ReleaseDoc, account: AccountSettings, settings: Settings) -> Variant:
-    """The variant of ``release`` for ``account``; raises ComposeError if it cannot fit."""
-    return _Composer(release, account, settings).variant()
+    """The variant of ``release`` for ``account``; raises ComposeError (naming the release's
+    file) if it cannot fit."""
+    try:
+        return _Composer(release, account, settings).variant()
+    except ComposeError as exc:
+        raise exc.in_file(release.source) from exc
 
 
 def compose_all(release: ReleaseDoc, accounts: list[AccountSettings],
@@ -390,4 +438,17 @@ def compose_all(release: ReleaseDoc, accounts: list[AccountSettings],
     return [compose(release, account, settings) for account in accounts]
 
 
-__all__ = ["compose", "compose_all"]
+def compose_each(release: ReleaseDoc, accounts: list[AccountSettings],
+                 settings: Settings) -> list[Variant | ComposeError]:
+    """For every account its variant, or the reason it has none: one account that cannot
+    be composed does not hide the others (``siar preview``)."""
+    results: list[Variant | ComposeError] = []
+    for account in accounts:
+        try:
+            results.append(compose(release, account, settings))
+        except ComposeError as exc:
+            results.append(exc)
+    return results
+
+
+__all__ = ["compose", "compose_all", "compose_each"]

@@ -63,6 +63,18 @@ class ReleaseError(SiarError):
 class ComposeError(SiarError):
     """A release cannot be made into a valid post for some account."""
 
+    def __init__(self, message: str, *, hint: str | None = None,
+                 source: str | None = None) -> None:
+        super().__init__(f"{source}: {message}" if source else message, hint=hint)
+        self.bare = message
+        self.source = source
+
+    def in_file(self, source: str) -> ComposeError:
+        """The same error, naming the release file it comes from."""
+        if self.source is not None:
+            return self
+        return ComposeError(self.bare, hint=self.hint, source=source)
+
 
 class NotFound(SiarError):
     """No release or post with that id."""

@@ -148,7 +148,7 @@ def _run() -> int | None:
     except click.Abort as exc:  # click's wrapping of Ctrl-C (and of end of input at a prompt)
         return 130 if isinstance(exc.__cause__, KeyboardInterrupt) else 1
     except SiarError as exc:
-        err_console.print(f"[bold red]error:[/] {_safe(str(exc))}", highlight=False)
+        print_error(exc)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -159,6 +159,11 @@ def _run() -> int | None:
         err_console.print("[bold red]internal error[/]: please report this with the "
                           "output above", highlight=False)
         return 70
+
+
+def print_error(exc: SiarError) -> None:
+    """An error for a person, on stderr, with every known secret redacted."""
+    err_console.print(f"[bold red]error:[/] {_safe(str(exc))}", highlight=False)
 
 
 def _safe(text: str) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from scheduler.cli import app, console, err_console, print_json, state
-from scheduler.errors import NotFound, SiarError
+from scheduler.cli import app, console, err_console, print_error, print_json, state
+from scheduler.errors import ComposeError, NotFound, SiarError
+
+if TYPE_CHECKING:
+    from scheduler.settings import AccountSettings
 
 #: how ``siar queue`` and ``siar show`` colour each state (scheduler.states.Status)
 STATUS_STYLE = {
@@ -115,6 +118,8 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
     from scheduler import preview as render
 
     names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+    variants: list[Variant] = []
+    failed: list[tuple[AccountSettings, ComposeError]] = []
     if target.isdigit() and not Path(target).exists():
         from scheduler import queries
 
@@ -124,7 +129,7 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         title = release.title
     else:
         from scheduler import intake
-        from scheduler.compose import compose_all
+        from scheduler.compose import compose_each
 
         doc = _read_release(target)
         from scheduler.cli.added import print_notes
@@ -132,7 +137,12 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         print_notes(doc)
         accounts = intake.select_accounts(state.settings, names or doc.channels,
                                           source=doc.source)
-        variants = compose_all(doc, accounts, state.settings)
+        for account, result in zip(accounts, compose_each(doc, accounts, state.settings),
+                                   strict=True):
+            if isinstance(result, ComposeError):
+                failed.append((account, result))
+            else:
+                variants.append(result)
         title = doc.title
     if html:
         try:
@@ -143,9 +153,15 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
                                  "write to") from exc
         err_console.print(f"wrote {html}")
     if as_json:
-        print_json(render.variants_json(variants))
+        print_json({**render.variants_json(variants), "errors": [
+            {"account": account.name, "channel": account.network, "error": exc.bare,
+             "fix": exc.hint} for account, exc in failed]})
     else:
         render.render_console(variants, console.real)
+        for _account, exc in failed:
+            print_error(exc)
+    if failed:  # every other account was shown; this one cannot be queued as it is
+        raise click.exceptions.Exit(1)
 
 
 @app.command()

@@ -18,6 +18,11 @@ ELLIPSIS = "…"
 #: a thread longer than this is a sign the release belongs on the website instead
 MAX_THREAD_PARTS = 25
 
+
+def marker(index: int, total: int) -> str:
+    """What ends post ``index`` of a thread of ``total``."""
+    return f"\n\n({index}/{total})"
+
 _BOUNDARY = regex.compile(r"(?<=[.!?…][\"”’)\]]*)[ \t]+|\n[ \t\n]*")
 _LAST_WORD = regex.compile(r"(?r)(\S+)$")  # searched from the end: one word, not the sentence
 _TOKEN = regex.compile(r"(?:<[^>]*>|\S)+\s*")
@@ -132,7 +137,7 @@ def truncate(body: str, render: Callable[[str], str], fits: Callable[[str], bool
 
 def thread(body: str, render_first: Callable[[str], str], fits: Callable[[str], bool], *,
            limit: int | None = None, ellipsis: str = ELLIPSIS,
-           marker: Callable[[int, int], str] = lambda i, n: f"\n\n({i}/{n})",
+           marker: Callable[[int, int], str] = marker,
            lead: str = "") -> list[str]:
     """``body`` spread over a numbered thread; the first post is ``render_first(chunk)``.
 

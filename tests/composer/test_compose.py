@@ -196,8 +196,9 @@ def test_account_limit_overrides_the_network_limit() -> None:
 
 
 def test_required_parts_that_cannot_fit_raise_a_compose_error_naming_account_and_fix() -> None:
+    tags = [f"{CAMPAIGN}{n}" for n in range(14)]
     with pytest.raises(ComposeError) as error:
-        _one("x", title="Judul " * 60)
+        _one("x", settings=make_settings(campaign_hashtags=tags))
     message = str(error.value)
     assert "'x-lapas'" in message and "280" in message and "fix:" in message
 

@@ -114,13 +114,14 @@ def test_missing_file_and_wrong_file_type_are_refused(workspace, siar):
     assert wrong.code == 1 and "unsupported file type" in wrong.err
 
 
-def test_a_release_that_cannot_fit_is_refused_before_anything_is_stored(workspace, siar):
+def test_a_headline_too_long_for_x_is_queued_shortened_not_refused(workspace, siar):
     title = "Judul " * 80  # a 480-character headline cannot fit in one X post
     write(workspace, "panjang.md", f"---\ntitle: {title}\nchannels: [x]\n---\nIsi.\n")
+    preview = siar("preview", "panjang.md")
+    assert preview.code == 0 and "title shortened" in " ".join(preview.out.split())
     result = siar("add", "panjang.md", "--at", "now")
-    assert result.code == 1
-    assert "x-lapas" in result.err
-    assert row_counts(workspace)["post"] == 0
+    assert result.code == 0, result.err
+    assert "warning(s)" in result.out and row_counts(workspace)["post"] == 1
 
 
 def test_usage_errors_exit_2(workspace, siar):
