@@ -93,7 +93,8 @@ class Attempt(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     #: published | rejected | not_sent | rate_limited | auth_failed | in_doubt | crashed |
-    #: dry_run (an attempt's end); lease_expired | given_back | missed | settled_<status> |
+    #: dry_run (an attempt's end); rehearsed (attempt 0: a dry run on a live database, the
+    #: post left as it was); lease_expired | given_back | missed | settled_<status> |
     #: cancelled | rescheduled | resumed (a change without a request)
     outcome: str | None = None
     http_status: int | None = None

@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # imported when used: the CLI's start-up stays short
 
 
 @app.command()
-@click.option("--dry-run", is_flag=True, help="Run the whole pipeline but send nothing: record "
-              "each would-be request instead.")
+@click.option("--dry-run", is_flag=True, help="Send nothing: record each would-be request in "
+              "the attempt log and leave every post as it was (a rehearsal deployment, "
+              "dry_run = true, ends posts as dry-run:// instead).")
 @click.option("--once", is_flag=True, help="Publish what is due now, then exit.")
 @click.option("--until-drained", is_flag=True, help="Exit when no post is waiting or in "
               "flight.")
@@ -32,15 +33,21 @@ def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> Non
 
     runner = Daemon(state.settings, dry_run=dry_run, engine=state.engine)
     runner.install_signal_handlers()
-    mode = "dry-run (nothing leaves this machine)" if runner.dry_run else "live"
+    mode = ("rehearsal: each due post shown, none sent, none changed" if runner.rehearsing
+            else "dry-run (nothing leaves this machine)" if runner.dry_run else "live")
     if not as_json:
         console.print(f"siar daemon [bold]{runner.node}[/] started, {mode}")
     summary = runner.run(once=once, until_drained=until_drained)
     if as_json:
         print_json({"node": runner.node, "dry_run": runner.dry_run,
+                    "rehearsal": runner.rehearsing, "rehearsed": summary.rehearsed,
                     "published": summary.published, "failed": summary.failed,
                     "retry": summary.retried, "unknown": summary.unknown,
                     "paused": summary.paused})
+        return
+    if runner.rehearsing:
+        console.print(f"stopped: {summary.rehearsed} post(s) rehearsed and left as they were; "
+                      "what each would send is in its attempt log ('siar show ID')")
         return
     console.print(f"stopped: {summary.published} published, {summary.failed} failed, "
                   f"{summary.retried} to retry, {summary.unknown} in doubt, "

@@ -294,9 +294,21 @@ def show_release(target: str, as_json: bool) -> None:
                           padding=(0, 1))
             for a in log:
                 table.add_row(str(a.attempt), a.node, show(a.started_at, zone), a.outcome or "…",
-                              str(a.http_status or ""),
-                              escape(a.remote_url or (a.error or "")[:70]))
+                              str(a.http_status or ""), escape(_attempt_detail(a)))
             console.print(table)
+
+
+def _attempt_detail(a: Any) -> str:
+    """The one line ``siar show`` gives an attempt: its URL, its error, or (a dry run) the
+    first request it would have sent."""
+    if a.remote_url or a.error:
+        return a.remote_url or a.error[:70]
+    requests = (a.detail or {}).get("dry_run_requests") or []
+    if requests:
+        first = requests[0]
+        more = f" (+{len(requests) - 1})" if len(requests) > 1 else ""
+        return f"would send {first.get('method', '')} {first.get('url', '')}{more}"[:90]
+    return ""
 
 
 @app.command()
@@ -405,7 +417,7 @@ def history(limit: int, since: str | None, until: str | None, outcomes: tuple[st
     table.add_column("outcome")
     table.add_column("url / error", overflow="fold")  # a link is folded, never cut
     for a, p, r in rows:
-        style = "green" if a.outcome in ("published", "dry_run") else "yellow"
+        style = "green" if a.outcome in ("published", "dry_run", "rehearsed") else "yellow"
         error = a.error or ""
         table.add_row(show(a.finished_at or a.started_at, r.zone), f"{p.release_id}/{p.account}",
                       p.network, f"[{style}]{a.outcome or 'in flight'}[/]",

@@ -81,6 +81,8 @@ class RunSummary:
     unknown: int = 0
     paused: int = 0
     missed: int = 0
+    #: posts a dry run on a live database rehearsed (and left as they were)
+    rehearsed: int = 0
     #: posts a worker went on with straight after its account's previous one
     went_on: int = 0
     #: events by :attr:`Recorded.counter` (``/metrics``)

@@ -36,9 +36,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
-from channels import registry
 from channels.base import Channel
-from scheduler import intake, queue, states
+from scheduler import queue, states
 from scheduler.adapters import Adapters
 from scheduler.daemon.attempt import Publisher
 from scheduler.daemon.committer import Committer
@@ -51,7 +50,6 @@ from scheduler.daemon.starter import Starter
 from scheduler.daemon.worker import Worker
 from scheduler.db import QueueListener, open_database
 from scheduler.envfile import exposure_warnings
-from scheduler.errors import SiarError
 from scheduler.models import AccountState, Post
 from scheduler.settings import Settings
 from scheduler.status import snapshot
@@ -148,7 +146,8 @@ class Daemon:
         :class:`SiarError` if the daemon had to stop because its database file went away."""
         for warning in exposure_warnings(self.settings):  # secrets others can read
             log.warning("%s", warning)
-        self._refuse_a_dry_run_that_would_swallow_real_posts()
+        if self.rehearsing:  # each due post rehearsed once ("drained"), none consumed
+            return self._rehearse(once=once or until_drained)
         self.jobs.heartbeat()
         self.jobs.take_over_dead_local_daemons()
         queue.ensure_accounts(self.engine, self.concurrency)
@@ -197,28 +196,20 @@ class Daemon:
                     starter=self._starter, committer=self._committer, worker=worker,
                     pool=self._pool, guard=self.guard, stopping=self.stopping)
 
-    def _refuse_a_dry_run_that_would_swallow_real_posts(self) -> None:
-        """A dry run ends each post it handles as published (``dry-run://``), so on a
-        database whose accounts can really publish it would take real posts out of the queue
-        for good. Unless the configuration itself says ``dry_run = true`` (a rehearsal
-        deployment), a dry run starts only where no waiting post belongs to an account whose
-        secrets are all set."""
-        if not self.dry_run or self.settings.dry_run:
-            return
-        with queue.transaction(self.engine) as s:
-            waiting = set(s.scalars(select(Post.account).where(Post.status.in_(ACTIVE))
-                                    .distinct()))
-        accounts = [a for a in self.settings.accounts if a.name in waiting]
-        missing = intake.missing_secrets(self.settings, accounts)
-        live = sorted(a.name for a in accounts  # console and the like need no secrets
-                      if a.name not in missing and registry.load(a.network).secret_fields)
-        if live:
-            raise SiarError(
-                f"a dry run here would mark the waiting posts of {', '.join(live)} as "
-                "published without sending them, and they would never go out: these "
-                "accounts have their secrets set, so this looks like a live database",
-                hint="rehearse on a scratch database (e.g. SIAR_HOME=/tmp/siar-dry with the "
-                     "same config), or look with 'siar preview' / 'siar show ID'")
+    @property
+    def rehearsing(self) -> bool:
+        """A dry run on a live database (the deployment is not ``dry_run = true``): posts
+        are rehearsed, never consumed (:mod:`scheduler.daemon.rehearsal`)."""
+        return self.dry_run and not self.settings.dry_run
+
+    def _rehearse(self, *, once: bool) -> RunSummary:
+        from scheduler.daemon.rehearsal import Rehearsal
+
+        done = Rehearsal(self.engine, self.settings, self.node, self.adapters).run(
+            self.stop_event, once=once)
+        self.summary.rehearsed = len(done)
+        self.adapters.close()
+        return self.summary
 
     def _run_scheduled(self, pump: Pump, *, until_drained: bool) -> None:
         guarded = self.guard.guarded
