@@ -65,6 +65,10 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
     now = now or datetime.now(UTC)
     accounts = select_accounts(settings, channels or doc.channels,
                                source=doc.source if not channels else "--channels")
+    if doc.link_from:  # website first (imported here: it brings the queue's modules)
+        from scheduler import website_first
+
+        doc = website_first.resolve(doc, accounts)
     due, zone, field_source = _when(doc, settings, accounts, at=at, next_slot=next_slot,
                                     now=now)
     if due < now - PAST_TOLERANCE:
@@ -73,7 +77,10 @@ def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
                            hint="give a future time, 'now', or use --next-slot")
     _check_base_urls(accounts, settings)
     notes = _check_images(doc, accounts)
-    variants = compose_all(doc, accounts, settings)
+    if doc.link_from:
+        variants = website_first.compose_waiting(doc, accounts, settings, due)
+    else:
+        variants = compose_all(doc, accounts, settings)
     _preflight(doc, accounts, variants)
     return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone,
                 notes=notes)

@@ -69,6 +69,9 @@ class Post(SQLModel, table=True):
     remote_id: str | None = None
     remote_url: str | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    #: website first: the account (of the same release) whose published post's address is
+    #: this post's link; the post is ``waiting`` until that one is out
+    link_from: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -131,6 +131,29 @@ def missed_at_once(post: Post, release: Release | None, reason: str) -> Message:
               f"another time) once {post.account} accepts posts again"))
 
 
+def website_stuck(post: Post, release: Release | None, waiting: int) -> Message:
+    """The website post of a release will not come out by itself, and ``waiting`` posts
+    of the release wait for its address."""
+    target = f"{post.release_id}/{post.account}"
+    fix = {"unknown": f"'siar resolve {target} --published URL' if it is on the website, "
+                      f"else 'siar resolve {target} --resend'",
+           "paused": f"fix the credentials of {post.account}, then "
+                     f"'siar accounts resume {post.account}'",
+           "cancelled": f"'siar cancel {post.release_id}' if the release should not go out"
+           }.get(post.status, f"'siar reschedule {target} --at now' once {post.account} "
+                              "accepts posts again")
+    return Message(
+        key=f"website:{post.id}:{post.attempt}:{post.status}", kind="website",
+        subject=f"Siar: {waiting} post(s) of release {post.release_id} wait for the website "
+                f"post ({post.status})",
+        body=(f"{_post_line(post, release)}\n"
+              f"The website post is {post.status}"
+              + (f": {post.last_error}" if post.last_error else "") + "\n"
+              f"{waiting} other post(s) of the release link to it and wait: they are never "
+              "published without that link.\n"
+              f"fix: {fix}"))
+
+
 def token_expiring(account: str, network: str, expires_at: datetime, zone: str,
                    variables: list[str]) -> Message:
     from channels import registry

@@ -63,6 +63,9 @@ class ReleaseDoc:
     channels: list[str] | None = None
     hashtags: list[str] = field(default_factory=list)
     link: str | None = None
+    #: website first: the account whose published post's address is the link (``link:
+    #: website`` or an account name; resolved to the account's name when planned)
+    link_from: str | None = None
     images: list[ImageRef] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
     summary: str | None = None
@@ -76,6 +79,12 @@ class _ImageSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str
     alt: str = ""
+
+
+def is_account_link(link: str) -> bool:
+    """``link: website`` or ``link: ACCOUNT``: the link is another post's address (website
+    first), not an address written in the file."""
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", link.strip()) is not None
 
 
 class FrontMatter(BaseModel):
@@ -123,9 +132,12 @@ class FrontMatter(BaseModel):
     @field_validator("link")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+\.[^\s]+$", value.strip()):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.strip() if value else value
+        if value is None or is_account_link(value):
+            return value.strip() if value else value
+        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", value.strip()):
+            raise ValueError(f"{value!r} is neither an http(s) URL nor 'website' or the name "
+                             "of an account")
+        return value.strip()
 
 
 def load(path: str | Path, *, stdin_text: str | None = None,
@@ -411,7 +423,9 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
 
     return ReleaseDoc(
         source=source, title=title, body=body, at=at, zone=zone, channels=front.channels,
-        hashtags=front.hashtags, link=front.link, images=images, mentions=front.mentions,
+        hashtags=front.hashtags, images=images, mentions=front.mentions,
+        link=None if front.link and is_account_link(front.link) else front.link,
+        link_from=front.link.strip() if front.link and is_account_link(front.link) else None,
         summary=front.summary, language=front.language, repeat=front.repeat,
     )
 

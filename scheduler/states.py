@@ -43,6 +43,7 @@ class Status(StrEnum):
     CANCELLED = "cancelled"    # withdrawn by staff
     MISSED = "missed"          # overdue beyond the grace period after downtime
     PAUSED = "paused"          # its account's credentials failed; waits for staff
+    WAITING = "waiting"        # its link is the website post's address: waits for that post
 
 
 #: waiting for their time: a daemon may claim them (and goes on with them)
@@ -53,7 +54,7 @@ IN_FLIGHT = (Status.CLAIMED, Status.PUBLISHING)
 ACTIVE = (*CLAIMABLE, *IN_FLIGHT)
 #: staff may withdraw them: not gone out and not being sent. ``unknown`` too: cancelling
 #: a post in doubt settles nothing on the network, but it stops the probe and the alerts
-CANCELLABLE = (Status.SCHEDULED, Status.RETRY, Status.PAUSED, Status.UNKNOWN)
+CANCELLABLE = (Status.SCHEDULED, Status.RETRY, Status.PAUSED, Status.UNKNOWN, Status.WAITING)
 #: staff may give them a new time, which sends them. Not ``unknown``: it may be on the
 #: network already, and a new time would send it again blindly; staff settle it first
 #: with ``siar resolve`` (``--resend`` when it is not there)
@@ -120,4 +121,8 @@ TRANSITIONS: dict[str, Transition] = {
     "cancel": Transition(CANCELLABLE, (Status.CANCELLED,)),
     "reschedule": Transition(RESCHEDULABLE, (Status.SCHEDULED,)),
     "resume": Transition((Status.PAUSED,), (Status.RETRY,)),
+    # website first: the website post is out, so a post waiting for its address gets it
+    # (composed anew with it) and goes out at its time; or it cannot take it and fails
+    "link_arrived": Transition((Status.WAITING,), (Status.SCHEDULED,)),
+    "link_unusable": Transition((Status.WAITING,), (Status.FAILED,)),
 }

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 STATUS_STYLE = {
     "scheduled": "cyan", "claimed": "blue", "publishing": "blue", "published": "green",
     "retry": "yellow", "failed": "red", "unknown": "magenta", "cancelled": "dim",
-    "missed": "red", "paused": "red",
+    "missed": "red", "paused": "red", "waiting": "yellow",
 }
 
 
@@ -137,8 +137,17 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         print_notes(doc)
         accounts = intake.select_accounts(state.settings, names or doc.channels,
                                           source=doc.source)
-        for account, result in zip(accounts, compose_each(doc, accounts, state.settings),
-                                   strict=True):
+        if doc.link_from:  # website first: the others fitted with the expected address
+            from datetime import UTC, datetime
+
+            from scheduler import website_first
+
+            doc = website_first.resolve(doc, accounts)
+            results = website_first.compose_waiting(doc, accounts, state.settings,
+                                                    doc.at or datetime.now(UTC), each=True)
+        else:
+            results = compose_each(doc, accounts, state.settings)
+        for account, result in zip(accounts, results, strict=True):
             if isinstance(result, ComposeError):
                 failed.append((account, result))
             else:
@@ -266,7 +275,7 @@ def show_release(target: str, as_json: bool) -> None:
             "posts": [{
                 "id": f"{release.id}/{p.account}", "account": p.account, "channel": p.network,
                 "status": p.status, "due_at": iso(p.due_at, zone), "attempts": p.attempt,
-                "remote_id": p.remote_id,
+                "link_from": p.link_from, "remote_id": p.remote_id,
                 "remote_url": p.remote_url, "error": p.last_error, "variant": p.variant,
                 "log": [{"attempt": a.attempt, "node": a.node,
                          "started_at": iso(a.started_at, zone),
@@ -283,8 +292,9 @@ def show_release(target: str, as_json: bool) -> None:
                       + ", ".join(show(t, zone) for t in upcoming), highlight=False)
     for post in posts:
         style = STATUS_STYLE.get(post.status, "")
+        waits = f" for {post.link_from}'s website post" if post.status == "waiting" else ""
         console.print(f"\n  [bold]{release.id}/{post.account}[/] ({post.network}) "
-                      f"[{style}]{post.status}[/]  due {show(post.due_at, zone)}  "
+                      f"[{style}]{post.status}{waits}[/]  due {show(post.due_at, zone)}  "
                       f"{post.remote_url or ''}")
         if post.last_error:
             console.print(f"    [red]{escape(post.last_error)}[/]", highlight=False)

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from channels.base import Published
-from scheduler import notify, queue
+from scheduler import notify, queue, website_first
 from scheduler.adapters import Adapters
 from scheduler.daemon.attempt import Publisher
 from scheduler.daemon.events import RunSummary
@@ -104,6 +104,7 @@ class Jobs:
                                 "doubt", stranded)
             self._mark_missed()
             self._probe_in_doubt()
+            self.website_links()
         except Exception as exc:
             if not self.guard.trouble(exc, "housekeeping"):
                 log.exception("housekeeping failed; it runs again shortly")
@@ -120,6 +121,16 @@ class Jobs:
         with queue.transaction(self.engine) as s:
             rows = [(s.get(Post, m.post_id), s.get(Release, m.release_id)) for m in missed]
         self.notifier.alert(notify.missed([(p, r) for p, r in rows if p is not None]))
+
+    def website_links(self) -> bool:
+        """Posts waiting for their website post's address get it once it is out; staff
+        hear of a website post that will not come out by itself. True if any got it."""
+        delivered = website_first.deliver_links(self.engine, self.settings, self.node)
+        if delivered:
+            self.wake()
+        for message in website_first.stuck_alerts(self.engine):
+            self.notifier.alert(message)
+        return any(item.error is None for item in delivered)
 
     def _probe_in_doubt(self) -> None:
         """Hand each post in doubt not probed lately to the probe pool; returns at once."""

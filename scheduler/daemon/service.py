@@ -51,6 +51,7 @@ from scheduler.daemon.worker import Worker
 from scheduler.db import QueueListener, open_database
 from scheduler.envfile import exposure_warnings
 from scheduler.models import AccountState, Post
+from scheduler.queue import website
 from scheduler.settings import Settings
 from scheduler.status import snapshot
 from scheduler.waiting_alerts import PatientNotifier
@@ -169,8 +170,12 @@ class Daemon:
             self.jobs.recurrences()
             if once:
                 self._pump.run_until_idle()
+                while self.jobs.website_links():  # posts that waited for a website post
+                    self._pump.run_until_idle()   # published just now go out as well
             else:
                 self._run_scheduled(self._pump, until_drained=until_drained)
+            # a website post that failed just now: staff hear of the posts waiting for it
+            self.guard.guarded("website first", self.jobs.website_links)
         finally:
             self._shutdown()
         if self.guard.fatal is not None:
@@ -287,7 +292,8 @@ class Daemon:
         with queue.transaction(self.engine) as s:
             active = s.scalar(select(func.count()).select_from(Post)
                               .where(Post.status.in_(ACTIVE), ~blocked))
-        return not active and not len(self.inflight)
+        # posts waiting for a website post that is on its way or out will go out too
+        return not active and not len(self.inflight) and not website.still_coming(self.engine)
 
     def _start_health_server(self, pump: Pump) -> Any:
         if not self.cfg.http_port:
@@ -312,6 +318,8 @@ class Daemon:
             url = getattr(event.outcome, "url", None) or ""
             log.info("post %s (%s) published %s", event.post, event.account, url,
                      extra={"post": event.post, "account": event.account, "url": url})
+        if event.kind is OutcomeKind.PUBLISHED:  # a website post: the posts waiting for
+            self._move_job("housekeeping", datetime.now(UTC))  # its address get it soon
         if (alert := staff_alert(event)) is not None:
             self.notifier.post_alert(event.post, *alert)
         elif event.kind is OutcomeKind.IN_DOUBT:

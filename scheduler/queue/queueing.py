@@ -47,7 +47,8 @@ def enqueue(engine: Engine, doc: ReleaseDoc, variants: Sequence[Variant], due_at
         posts = [
             Post(release_id=release.id, account=v.account, network=v.channel,
                  variant=v.to_json(), due_at=due, not_before=due,
-                 publish_key=uuid.uuid4().hex, status=Status.SCHEDULED.value)
+                 publish_key=uuid.uuid4().hex, status=_status(doc, v),
+                 link_from=_link_from(doc, v))
             for v in variants
         ]
         s.add_all(posts)
@@ -97,7 +98,7 @@ _BULK_RELEASE_COLUMNS = ("id", "title", "body", "source", "zone", "due_at", "has
                          "created_at")
 _BULK_POST_COLUMNS = ("release_id", "account", "network", "variant", "status", "due_at",
                       "not_before", "attempt", "publish_key", "progress", "created_at",
-                      "updated_at")
+                      "updated_at", "link_from")
 
 
 def _bulk_post_rows(ids: Sequence[int], items: Sequence[BulkItem], dues: Sequence[Any],
@@ -111,8 +112,19 @@ def _bulk_post_rows(ids: Sequence[int], items: Sequence[BulkItem], dues: Sequenc
             stored = variant_json.get(id(v))
             if stored is None:
                 stored = variant_json[id(v)] = json.dumps(v.to_json())
-            yield (release_id, v.account, v.channel, stored, scheduled, due, due, 0, next(keys),
-                   "{}", now, now)
+            status = scheduled if item.doc.link_from is None else _status(item.doc, v)
+            yield (release_id, v.account, v.channel, stored, status, due, due, 0, next(keys),
+                   "{}", now, now, _link_from(item.doc, v))
+
+
+def _link_from(doc: ReleaseDoc, variant: Variant) -> str | None:
+    """Website first: the account whose post gives this one its link (not its own)."""
+    return doc.link_from if doc.link_from not in (None, variant.account) else None
+
+
+def _status(doc: ReleaseDoc, variant: Variant) -> str:
+    """A post whose link is another post's address waits for it; others are scheduled."""
+    return (Status.WAITING if _link_from(doc, variant) else Status.SCHEDULED).value
 
 
 def _bulk_time_converter(connection: Connection) -> Callable[[datetime], Any]:

@@ -342,6 +342,22 @@ RESUME = (update(POST)
                   updated_at=bindparam("b_clock"))
           .returning(POST.c.id, POST.c.attempt))
 
+# --- website first (queue.website) -----------------------------------------------------
+
+#: a waiting post gets its variant composed with the website post's address
+LINK_ARRIVED = (update(POST)
+                .where(POST.c.id == bindparam("b_id"), guard("link_arrived"))
+                .values(status=target("link_arrived", Status.SCHEDULED),
+                        variant=bindparam("b_variant", type_=POST.c.variant.type),
+                        not_before=bindparam("b_not_before"), updated_at=bindparam("b_clock"))
+                .returning(POST.c.id, POST.c.attempt))
+#: a waiting post that cannot take the address (it no longer fits, even shortened)
+LINK_UNUSABLE = (update(POST)
+                 .where(POST.c.id == bindparam("b_id"), guard("link_unusable"))
+                 .values(status=target("link_unusable", Status.FAILED),
+                         last_error=bindparam("b_error"), updated_at=bindparam("b_clock"))
+                 .returning(POST.c.id, POST.c.attempt))
+
 #: every statement that writes ``post``, by its operation in ``TRANSITIONS``; the
 #: statements through scheduler.bulk by their guard
 WRITES: dict[str, list[Any]] = {
@@ -349,6 +365,7 @@ WRITES: dict[str, list[Any]] = {
     "give_back": [GIVE_BACK], "reap_claimed": [REAP_CLAIMED], "renew_lease": [RENEW_LEASES],
     "expire_lease": [EXPIRE_LEASES], "settle": [SETTLE], "cancel": [CANCEL],
     "reschedule": [RESCHEDULE], "resume": [RESUME],
+    "link_arrived": [LINK_ARRIVED], "link_unusable": [LINK_UNUSABLE],
 }
 BULK_GUARDS: dict[str, dict[str, tuple[str, ...]]] = {
     "record": RECORD_GUARD, "reap_publishing": REAP_PUBLISHING_GUARD, "miss": MISS_GUARD,
