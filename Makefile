@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   := .siar-demo
 
-.PHONY: install bytecode demo test lint bench clean
+.PHONY: install bytecode demo test lint bench clean messages
 
 $(BIN)/siar: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Messages for people: extract the English ids, merge them into the Indonesian catalog
+# (translate what is new in scheduler/locale/id/LC_MESSAGES/siar.po), compile siar.mo.
+LOCALE := scheduler/locale
+messages: install
+	$(BIN)/pybabel extract --no-location --sort-output -k _ -k N_ -k ngettext:1,2 \
+		-o $(LOCALE)/siar.pot scheduler
+	$(BIN)/pybabel update --no-fuzzy-matching -D siar -l id -i $(LOCALE)/siar.pot \
+		-d $(LOCALE)
+	$(BIN)/pybabel compile -D siar -l id -d $(LOCALE)
 
 lint: install
 	$(BIN)/ruff check scheduler channels tests bench

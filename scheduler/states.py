@@ -1,9 +1,10 @@
 """A post's states, the named sets of them and the one table of transitions between them.
 
-Pure data, importing nothing of Siar: the tables (:mod:`scheduler.models`), the queue
-(:mod:`scheduler.queue`, the only code that changes ``post.status``), the read-only
-queries, the CLI and the daemon all take their states from here, so "which posts may be
-cancelled" is answered once. It is not inside the ``scheduler.queue`` package because the
+Pure data, importing nothing of Siar but its message catalog (:mod:`scheduler.i18n`):
+the tables (:mod:`scheduler.models`), the queue (:mod:`scheduler.queue`, the only code
+that changes ``post.status``), the read-only queries, the CLI and the daemon all take their
+states from here, so "which posts may be cancelled" is answered once. It is not inside the
+``scheduler.queue`` package because the
 models need it (the partial index on claimable posts), and the queue needs the models.
 
 ::
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from scheduler.i18n import N_, _
 
 
 class Status(StrEnum):
@@ -61,6 +64,20 @@ CANCELLABLE = (Status.SCHEDULED, Status.RETRY, Status.PAUSED, Status.UNKNOWN, St
 RESCHEDULABLE = (Status.SCHEDULED, Status.RETRY, Status.PAUSED, Status.MISSED, Status.FAILED)
 #: nothing left for anyone to do: ``siar queue`` shows them only with ``--all``
 DONE = (Status.PUBLISHED, Status.CANCELLED)
+
+
+#: how each state is shown to people (English = the stored value; translated where shown)
+LABELS: dict[str, str] = {
+    "scheduled": N_("scheduled"), "claimed": N_("claimed"), "publishing": N_("publishing"),
+    "published": N_("published"), "retry": N_("retry"), "failed": N_("failed"),
+    "unknown": N_("unknown"), "cancelled": N_("cancelled"), "missed": N_("missed"),
+    "paused": N_("paused"), "waiting": N_("waiting"),
+}
+
+
+def label(status: str) -> str:
+    """A state as people read it, in the interface language."""
+    return _(LABELS[status]) if status in LABELS else status
 
 
 def values(states: tuple[Status, ...]) -> tuple[str, ...]:

@@ -17,6 +17,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scheduler.i18n import language
+
 DEFAULT_ZONE = "Asia/Jakarta"
 
 #: Indonesian zone abbreviations → IANA zones (none observes daylight saving).
@@ -252,7 +254,15 @@ def show(stored: datetime | None, zone_name: str = DEFAULT_ZONE) -> str:
     if stored is None:
         return "-"
     local = from_db(stored).astimezone(zone(zone_name))
+    if language() == "id":  # as officers write it: "Senin, 7 Des 2026 09.00 WIB"
+        return (f"{_DAY_NAMES[local.weekday()]}, {local.day} {_MONTH_ABBR[local.month - 1]} "
+                f"{local.year} {local:%H.%M} {local.tzname()}")
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+_DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+_MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov",
+               "Des")
 
 
 def iso(stored: datetime | None, zone_name: str = DEFAULT_ZONE) -> str | None:

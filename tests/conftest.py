@@ -30,6 +30,10 @@ from sqlalchemy.engine import Engine
 settings.register_profile("siar", deadline=None)
 settings.load_profile("siar")
 
+# Tests are written against the English messages (the message ids); the Indonesian ones
+# have tests of their own that set SIAR_LANG=id. Set here, so daemons the tests start see it.
+os.environ["SIAR_LANG"] = "en"
+
 PG_BIN = Path(os.environ.get("SIAR_PG_BIN", "/usr/lib/postgresql/15/bin"))
 #: initdb refuses to run as root; the server then runs as this unprivileged user
 PG_OS_USER = "siar-pg"

@@ -13,6 +13,8 @@ import click
 from scheduler.cli import app, console, print_json, state
 from scheduler.cli.accounts import accounts_group, warn_about_exposed_secrets
 from scheduler.errors import SiarError
+from scheduler.i18n import _
+from scheduler.states import label
 
 if TYPE_CHECKING:  # imported when used: the CLI's start-up stays short
     from scheduler.status import Undelivered
@@ -33,10 +35,11 @@ def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> Non
 
     runner = Daemon(state.settings, dry_run=dry_run, engine=state.engine)
     runner.install_signal_handlers()
-    mode = ("rehearsal: each due post shown, none sent, none changed" if runner.rehearsing
-            else "dry-run (nothing leaves this machine)" if runner.dry_run else "live")
+    mode = (_("rehearsal: each due post shown, none sent, none changed") if runner.rehearsing
+            else _("dry-run (nothing leaves this machine)") if runner.dry_run else _("live"))
     if not as_json:
-        console.print(f"siar daemon [bold]{runner.node}[/] started, {mode}")
+        console.print(_("siar daemon {node} started, {mode}").format(
+            node=f"[bold]{runner.node}[/]", mode=mode))
     summary = runner.run(once=once, until_drained=until_drained)
     if as_json:
         print_json({"node": runner.node, "dry_run": runner.dry_run,
@@ -46,12 +49,14 @@ def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> Non
                     "paused": summary.paused})
         return
     if runner.rehearsing:
-        console.print(f"stopped: {summary.rehearsed} post(s) rehearsed and left as they were; "
-                      "what each would send is in its attempt log ('siar show ID')")
+        console.print(_("stopped: {count} post(s) rehearsed and left as they were; what each "
+                        "would send is in its attempt log ('siar show ID')").format(
+                            count=summary.rehearsed))
         return
-    console.print(f"stopped: {summary.published} published, {summary.failed} failed, "
-                  f"{summary.retried} to retry, {summary.unknown} in doubt, "
-                  f"{summary.paused} paused")
+    console.print(_("stopped: {published} published, {failed} failed, {retry} to retry, "
+                    "{unknown} in doubt, {paused} paused").format(
+                        published=summary.published, failed=summary.failed,
+                        retry=summary.retried, unknown=summary.unknown, paused=summary.paused))
 
 
 @app.command()
@@ -99,27 +104,34 @@ def status(as_json: bool) -> None:
         })
     else:
         alive = snap.alive
-        console.print(f"daemons alive: [bold]{len(alive)}[/]"
+        console.print(_("daemons alive: {count}").format(count=f"[bold]{len(alive)}[/]")
                       + (" — " + ", ".join(f"{n.name} (pid {n.pid})" for n in alive)
-                         if alive else " [red]— none: start one with 'siar daemon'[/]"))
-        depth = ", ".join(f"{k} {v}" for k, v in snap.depth.items() if v) or "empty"
-        console.print(f"queue: {depth}")
+                         if alive else
+                         " [red]— " + _("none: start one with 'siar daemon'") + "[/]"))
+        depth = ", ".join(f"{label(k)} {v}" for k, v in snap.depth.items() if v) or _("empty")
+        console.print(_("queue: {depth}").format(depth=depth))
         if overdue.oldest_post_id:
             colour = "red" if snap.stuck else "yellow"
-            console.print(f"[{colour}]overdue: {overdue.count}, oldest "
-                          f"{overdue.oldest_release_id}/{overdue.oldest_account} due "
-                          f"{show(overdue.oldest_due, zone)} "
-                          f"({overdue.seconds(snap.now):.0f}s ago)[/]")
+            console.print(f"[{colour}]" + _(
+                "overdue: {count}, oldest {post} due {due} ({seconds}s ago)").format(
+                    count=overdue.count,
+                    post=f"{overdue.oldest_release_id}/{overdue.oldest_account}",
+                    due=show(overdue.oldest_due, zone),
+                    seconds=f"{overdue.seconds(snap.now):.0f}") + "[/]")
         else:
-            console.print("overdue: none")
+            console.print(_("overdue: none"))
+        paused = label("paused")
         for account, reason in snap.paused_accounts.items():
-            console.print(f"[red]paused[/] {account}: {escape(reason or '-')} — after fixing the "
-                          f"credentials run 'siar accounts resume {account}'")
+            console.print(f"[red]{paused}[/] {account}: {escape(reason or '-')} — "
+                          + _("after fixing the credentials run 'siar accounts resume "
+                              "{account}'").format(account=account))
         for account, until in snap.rate_limited.items():
-            console.print(f"rate limited {account} until {show(until, zone)}")
+            console.print(_("rate limited {account} until {time}").format(
+                account=account, time=show(until, zone)))
+        doubt = _("in doubt")
         for post in in_doubt:
             # an error text is the network's words: "[…]" in it is not Rich markup
-            console.print(f"[yellow]in doubt[/] {post.release_id}/{post.account}: "
+            console.print(f"[yellow]{doubt}[/] {post.release_id}/{post.account}: "
                           f"{escape(post.last_error or '-')} — 'siar resolve "
                           f"{post.release_id}/{post.account} --published URL | --resend | "
                           "--abandon'")

@@ -60,6 +60,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SIAR_LANG", "en")  # the English messages; Indonesian tests set "id"
     monkeypatch.setenv("COLUMNS", "200")
     (tmp_path / "siar.toml").write_text(CONFIG, encoding="utf-8")
     (tmp_path / "rilis.md").write_text(RELEASE, encoding="utf-8")
