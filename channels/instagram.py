@@ -25,7 +25,7 @@ from typing import Any
 
 from channels.base import AuthFailed, CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
-from channels.image_host import ImagesOfAnAttempt, will_have_url
+from channels.image_host import ImagesOfAnAttempt
 from channels.meta import PUBLISHING_LIMIT_WAIT, ContainerChannel
 from channels.rules import MIB, HashtagRules, ImageRules, PostRules
 from channels.variant import Media, Variant
@@ -73,7 +73,7 @@ class InstagramChannel(ContainerChannel):
         if len(variant.media) > MAX_CAROUSEL:
             return f"Instagram takes at most {MAX_CAROUSEL} images per post"
         missing = [PurePath(m.path).name for m in variant.media
-                   if not will_have_url(m, self.account.options)]
+                   if not self.will_have_url(m)]
         if missing:
             return (f"Instagram fetches images from a public URL, and none is known for "
                     f"{', '.join(missing)}: choose where Siar hosts them in siar.toml "

@@ -47,7 +47,9 @@ from channels.image_host import (
     ImageHost,
     ImagesOfAnAttempt,
     public_image_url,
+    will_have_url,
 )
+from channels.variant import Media
 
 __all__ = ["ContainerChannel", "GraphChannel", "classify", "public_image_url"]
 
@@ -303,6 +305,10 @@ class ContainerChannel(GraphChannel):
         super().__init__(*args, **kwargs)
         # per thread: an account with concurrency > 1 publishes from several at once
         self._attempt = threading.local()
+
+    def will_have_url(self, media: Media) -> bool:
+        """Whether ``media`` will have a public URL when it is published."""
+        return self.image_host is not None or will_have_url(media, self.account.options)
 
     def images(self, delivery: Delivery | None) -> ImagesOfAnAttempt:
         """The image URLs of one attempt (or of a dry run, without ``delivery``)."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
 from channels.http import answered, redact, request
-from channels.image_host import ImagesOfAnAttempt, will_have_url
+from channels.image_host import ImagesOfAnAttempt
 from channels.meta import ContainerChannel, classify
 from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit
 from channels.variant import Media, Variant
@@ -112,7 +112,7 @@ class ThreadsChannel(ContainerChannel):
         if len(variant.media) > MAX_CAROUSEL:
             return f"Threads takes at most {MAX_CAROUSEL} images per post"
         missing = [PurePath(m.path).name for m in variant.media
-                   if not will_have_url(m, self.account.options)]
+                   if not self.will_have_url(m)]
         if missing:
             return (f"Threads fetches images from a public URL, and none is known for "
                     f"{', '.join(missing)}: choose where Siar hosts them in siar.toml "
