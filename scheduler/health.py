@@ -107,8 +107,8 @@ class HealthServer:
 
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
-                served = server.files(path) if server.files and path.startswith(
-                    "/media/") else None
+                served = server.files(path) if server.files and path not in (
+                    "/healthz", "/metrics") else None
                 if served is not None:  # an image hosted for a network to fetch
                     data, kind, status = *served, 200
                 else:

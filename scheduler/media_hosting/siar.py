@@ -2,7 +2,8 @@
 
 For a unit with neither a WordPress site nor a bucket: the daemon's HTTP server
 (``[daemon] http_port``, which also serves ``/healthz``) answers ``GET /media/<token>/
-<name>`` and the proxy publishes it as ``public_base_url``. Each put makes a fresh random
+<name>`` and the proxy publishes it as ``public_base_url`` (with or without passing that
+URL's path on). Each put makes a fresh random
 token (144 bits), so a path cannot be guessed and two posts sharing an image never share
 a path; a file is served until it is deleted after the network fetched it, and never
 longer than ``expires_seconds`` after it was put. The files live in ``directory``
@@ -73,7 +74,10 @@ class SiarStore(PublicStore):
     def serve(self, path: str) -> tuple[bytes, str] | None:
         """The file (bytes, MIME type) the daemon answers for request ``path``, or
         ``None`` (404) for anything not put, deleted, expired, or not a served path."""
-        found = _SERVED.match(path)
+        # a proxy that passes public_base_url's path on (nginx ``proxy_pass`` without a
+        # trailing slash) is served as well as one that strips it
+        prefix = urlsplit(self.public_base_url).path
+        found = _SERVED.match(path.removeprefix(prefix) if prefix else path)
         if found is None:
             return None
         file = self.directory / found["token"] / found["name"]
