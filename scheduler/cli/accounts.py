@@ -99,12 +99,15 @@ def check_accounts(name: str | None, as_json: bool) -> None:
                      "expires_at": iso(r.expires_at) if r.expires_at else None}
                     for n, c, r in results])
     else:
+        from rich.markup import escape
+
         for account_name, network, r in results:
             mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
             expiry = f", token expires {show(r.expires_at)}" if r.expires_at else ""
             who = f" as {r.identity}" if r.identity else ""
-            console.print(f"{mark}  {account_name} ({network}){who}: {r.detail}{expiry}",
-                          highlight=False)
+            # escaped: "[media] store" and a network's "[...]" are text, not markup
+            console.print(f"{mark}  " + escape(f"{account_name} ({network}){who}: "
+                                               f"{r.detail}{expiry}"), highlight=False)
     if not all(r.ok for _, _, r in results):
         raise SystemExit(1)
 
