@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 
 from tests.fakes.wordpress import WordPressFake
-from tests.media_hosting.conftest import (  # noqa: F401 - fixtures
-    BUCKET,
-    S3_KEY_ID,
-    S3_SECRET,
-    WP_PASSWORD,
-    free_port,
-    s3_endpoint,
-)
+from tests.media_hosting import conftest as hosting
+from tests.media_hosting.conftest import S3_KEY_ID, S3_SECRET, WP_PASSWORD, free_port
+
+#: the local S3-compatible server (registered under its own name, ``s3_endpoint``)
+moto_server = hosting.s3_endpoint
 
 
 def add_config(workspace, text: str) -> None:

@@ -77,3 +77,26 @@ def test_without_a_store_the_accounts_options_are_as_written(workspace):
     write(workspace, INSTAGRAM)
 
     assert load_settings().account("ig-lapas").channel_config().options == {"user_id": "1784"}
+
+
+SHIPPED = Path(__file__).parents[2] / "config"
+
+
+@pytest.mark.parametrize("name", ["demo.toml", "siar.example.toml"])
+def test_the_shipped_configs_have_instagram_and_facebook_and_host_their_photos(
+        workspace, name: str) -> None:
+    settings = load_settings(SHIPPED / name)
+
+    networks = {account.network for account in settings.accounts}
+    assert {"instagram", "facebook"} <= networks
+    assert str(settings.media.store).startswith("wordpress:")
+
+
+def test_siar_init_writes_the_photo_the_example_release_names(workspace, siar) -> None:
+    assert siar("init", "starter").code == 0
+
+    starter = workspace / "starter"
+    assert (starter / "foto-rakor.jpg").is_file()
+    preview = siar("--config", str(starter / "siar.toml"), "preview",
+                   str(starter / "rilis-contoh.md"), "--json")
+    assert preview.code == 0, preview.err
