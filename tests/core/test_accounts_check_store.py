@@ -4,13 +4,19 @@ fetched back from its public URL and deleted — and no key or password printed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
+import pytest
+
+from tests.fakes.s3 import free_port, s3_server
 from tests.fakes.wordpress import WordPressFake
-from tests.media_hosting import conftest as hosting
-from tests.media_hosting.conftest import S3_KEY_ID, S3_SECRET, WP_PASSWORD, free_port
+from tests.media_hosting.conftest import S3_KEY_ID, S3_SECRET, WP_PASSWORD
 
-#: the local S3-compatible server (registered under its own name, ``s3_endpoint``)
-moto_server = hosting.s3_endpoint
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 def add_config(workspace, text: str) -> None:

@@ -20,7 +20,7 @@ from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, DaemonSettings, MediaSettings, Settings
 from scheduler.timeparse import utcnow
 from tests.fakes.instagram import InstagramFake
-from tests.media_hosting.conftest import free_port
+from tests.fakes.s3 import free_port
 
 TOKEN, USER = "IGQWRtoken123", "17841405822304914"
 CAPTION = "Rakor Agen Informasi #HumasBergerakBersama"

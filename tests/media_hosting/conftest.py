@@ -5,9 +5,6 @@ daemon's own HTTP server serving the ``siar`` store's directory."""
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from scheduler.media_hosting.base import PublicStore
 from scheduler.media_hosting.s3 import S3Store
 from scheduler.media_hosting.siar import SiarStore
 from scheduler.media_hosting.wordpress import WordPressStore
+from tests.fakes.s3 import free_port, s3_server
 from tests.fakes.wordpress import WordPressFake
 
 S3_KEY_ID = "AKIASIARTESTKEY00001"
@@ -31,31 +29,11 @@ WP_PASSWORD = "abcd EFGH 1234 ijkl"
 STORES = ["wordpress", "s3", "siar"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3-compatible server on a free port, until the session ends."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert process.stderr is not None
-    try:
-        for line in process.stderr:  # werkzeug says when it listens
-            if "Running on" in line:
-                break
-        else:
-            pytest.fail(f"moto server exited with {process.wait()}")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        process.stderr.close()
+    with s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
