@@ -46,12 +46,9 @@ from channels.image_host import (
     HostingError,
     ImageHost,
     ImagesOfAnAttempt,
-    public_image_url,
     will_have_url,
 )
 from channels.variant import Media
-
-__all__ = ["ContainerChannel", "GraphChannel", "classify", "public_image_url"]
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
