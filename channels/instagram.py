@@ -9,9 +9,11 @@ Instagram fetches every image itself from a **public URL**, then publishes in tw
 2. poll ``GET /{container}?fields=status_code`` until FINISHED;
 3. checkpoint the container id, then ``POST /{ig-user-id}/media_publish {creation_id}``.
 
-The image URL is the media's own ``url`` (e.g. set when it was uploaded to the WordPress
-media library) or the account option ``public_media_base_url`` + the file name. Without
-one the post cannot be made and is refused before anything is sent (:meth:`preflight`).
+The image URL comes from the media store the daemon hands in (``[media] store``: the
+file is put there while publishing and deleted once Instagram has fetched it), else the
+media's own ``url`` or the account option ``public_media_base_url`` + the file name
+(:mod:`channels.image_host`). Without any the post cannot be made and is refused before
+anything is sent (:meth:`preflight`).
 Instagram has no threads: several parts are joined into one caption.
 """
 
@@ -23,7 +25,8 @@ from typing import Any
 
 from channels.base import AuthFailed, CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
-from channels.meta import PUBLISHING_LIMIT_WAIT, ContainerChannel, public_image_url
+from channels.image_host import ImagesOfAnAttempt
+from channels.meta import PUBLISHING_LIMIT_WAIT, ContainerChannel
 from channels.rules import MIB, HashtagRules, ImageRules, PostRules
 from channels.variant import Media, Variant
 
@@ -60,9 +63,6 @@ class InstagramChannel(ContainerChannel):
     status_field = "status_code"
 
     # --- what the post needs before it can be queued ----------------------------------
-    def image_url(self, media: Media) -> str | None:
-        return public_image_url(media, self.account.options)
-
     def preflight(self, variant: Variant) -> str | None:
         """Why this variant cannot be published on Instagram, or ``None``.
 
@@ -72,25 +72,29 @@ class InstagramChannel(ContainerChannel):
             return "Instagram posts need at least one image"
         if len(variant.media) > MAX_CAROUSEL:
             return f"Instagram takes at most {MAX_CAROUSEL} images per post"
-        missing = [PurePath(m.path).name for m in variant.media if not self.image_url(m)]
+        missing = [PurePath(m.path).name for m in variant.media
+                   if not self.will_have_url(m)]
         if missing:
             return (f"Instagram fetches images from a public URL, and none is known for "
-                    f"{', '.join(missing)}: upload them (e.g. to the WordPress media "
-                    f"library) or set the account option public_media_base_url")
+                    f"{', '.join(missing)}: choose where Siar hosts them in siar.toml "
+                    f"([media] store = \"wordpress:ACCOUNT\", \"s3\" or \"siar\"), or "
+                    f"set the account option public_media_base_url")
         return None
 
     @staticmethod
     def caption(variant: Variant) -> str:
         return "\n\n".join(variant.parts)
 
-    def _item_params(self, media: Media, *, child: bool) -> dict[str, str]:
-        params = {"image_url": self.image_url(media) or "", "alt_text": media.alt}
+    @staticmethod
+    def _item_params(media: Media, images: ImagesOfAnAttempt, *,
+                     child: bool) -> dict[str, str]:
+        params = {"image_url": images.url(media) or "", "alt_text": media.alt}
         if child:
             params["is_carousel_item"] = "true"
         return params
 
     # --- publishing -------------------------------------------------------------------
-    def publish(self, delivery: Delivery) -> Outcome:
+    def publish_with(self, delivery: Delivery, images: ImagesOfAnAttempt) -> Outcome:
         done = delivery.done_part(0)
         if done:
             return Published(done.remote_id, done.url)
@@ -109,10 +113,12 @@ class InstagramChannel(ContainerChannel):
                                                  and quota.rate_limited):
                 return quota
         if len(variant.media) == 1:
-            params = {**self._item_params(variant.media[0], child=False), "caption": caption}
+            params = {**self._item_params(variant.media[0], images, child=False),
+                      "caption": caption}
         else:
             children = self.carousel_children(
-                delivery, [self._item_params(m, child=True) for m in variant.media])
+                delivery, len(variant.media),
+                lambda i: self._item_params(variant.media[i], images, child=True))
             if not isinstance(children, list):
                 return children
             params = {"media_type": "CAROUSEL", "children": ",".join(children),
@@ -172,14 +178,16 @@ class InstagramChannel(ContainerChannel):
         base = f"{self.api_url}/{user}"
         variant = delivery.variant
         caption = self.caption(variant)
+        images = self.images(None)
         calls: list[dict[str, Any]] = []
         if len(variant.media) > 1:
             for media in variant.media:
                 calls.append({"method": "POST", "url": f"{base}/media",
-                              "data": self._item_params(media, child=True)})
+                              "data": self._item_params(media, images, child=True)})
             parent = {"media_type": "CAROUSEL", "children": "{child-ids}", "caption": caption}
         else:
-            parent = {"caption": caption, **(self._item_params(variant.media[0], child=False)
+            parent = {"caption": caption, **(self._item_params(variant.media[0], images,
+                                                               child=False)
                                              if variant.media else {})}
         calls.append({"method": "POST", "url": f"{base}/media", "data": parent})
         calls.append({"method": "POST", "url": f"{base}/media_publish",

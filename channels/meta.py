@@ -16,13 +16,12 @@ flow Instagram and Threads share (create → poll status → publish).
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
 
 from channels.base import (
     AuthFailed,
@@ -42,6 +41,12 @@ from channels.http import (
     rate_limit_wait,
     redact,
     request,
+)
+from channels.image_host import (
+    HostingError,
+    ImageHost,
+    ImagesOfAnAttempt,
+    will_have_url,
 )
 from channels.variant import Media
 
@@ -176,17 +181,6 @@ def classify(response: requests.Response, *, secrets: Iterable[str] = (),
     return Rejected(reason, http_status=status)
 
 
-def public_image_url(media: Media, options: Mapping[str, Any]) -> str | None:
-    """Where Meta can fetch ``media``: its own ``url`` (e.g. from the WordPress media
-    library), else the account option ``public_media_base_url`` + the file name."""
-    if media.url:
-        return media.url
-    base = options.get("public_media_base_url")
-    if base:
-        return f"{str(base).rstrip('/')}/{quote(PurePath(media.path).name)}"
-    return None
-
-
 class GraphChannel(HttpChannel):
     """Base of the Graph API adapters: one session, the token, versioned URLs.
 
@@ -300,6 +294,40 @@ class ContainerChannel(GraphChannel):
     container_edge: ClassVar[str]
     publish_edge: ClassVar[str]
     status_field: ClassVar[str]
+    #: where images are put for Meta to fetch (set by the daemon from ``[media]``);
+    #: ``None``: each image's own URL or ``public_media_base_url``
+    image_host: ImageHost | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # per thread: an account with concurrency > 1 publishes from several at once
+        self._attempt = threading.local()
+
+    def will_have_url(self, media: Media) -> bool:
+        """Whether ``media`` will have a public URL when it is published."""
+        return self.image_host is not None or will_have_url(media, self.account.options)
+
+    def images(self, delivery: Delivery | None) -> ImagesOfAnAttempt:
+        """The image URLs of one attempt (or of a dry run, without ``delivery``)."""
+        return ImagesOfAnAttempt(self.image_host, delivery, self.account.options)
+
+    def publish(self, delivery: Delivery) -> Outcome:
+        """Publish through :meth:`publish_with`, then let the hosted images go — unless a
+        container still processing may fetch them yet (the next attempt lets them go)."""
+        images = self.images(delivery)
+        self._attempt.still_processing = False
+        try:
+            outcome = self.publish_with(delivery, images)
+        except HostingError as exc:
+            outcome = NotSent(f"the image could not be put where {self.display_name} "
+                              f"fetches it: {redact(str(exc), self.secrets.values())}",
+                              retry_after=60.0)
+        images.finish(network_may_still_fetch=self._attempt.still_processing)
+        return outcome
+
+    def publish_with(self, delivery: Delivery, images: ImagesOfAnAttempt) -> Outcome:
+        """Publish ``delivery``, taking each image's URL from ``images``."""
+        raise NotImplementedError
 
     @property
     def user_id(self) -> str:
@@ -343,6 +371,7 @@ class ContainerChannel(GraphChannel):
             if not isinstance(status, str) or status != "IN_PROGRESS":
                 return status
             if time.monotonic() >= deadline:
+                self._attempt.still_processing = True
                 return NotSent(f"container {container_id} still processing after "
                                f"{self.poll_timeout:g}s; it is kept and published next time",
                                retry_after=60.0)
@@ -391,9 +420,10 @@ class ContainerChannel(GraphChannel):
             return InDoubt(f"publish of container {container_id} answered without an id")
         return str(body["id"])
 
-    def carousel_children(self, delivery: Delivery,
-                          items: list[dict[str, str]]) -> list[str] | Outcome:
-        """Ready item containers of a carousel (``items``: each item's parameters).
+    def carousel_children(self, delivery: Delivery, count: int,
+                          item: Callable[[int], dict[str, str]]) -> list[str] | Outcome:
+        """Ready item containers of a carousel of ``count`` items (``item(i)``: the
+        parameters of item ``i``, asked only for the items still to be made).
 
         Items are invisible until the carousel is published, so creating them is safe;
         their ids are checkpointed (``children``) and reused by the next attempt unless
@@ -402,8 +432,8 @@ class ContainerChannel(GraphChannel):
         if delivery.state.get(self.container_key(0)):
             return list(delivery.state.get("children", []))
         children: list[str] = list(delivery.state.get("children", []))
-        for params in items[len(children):]:
-            created = self.create_container(params)
+        for index in range(len(children), count):
+            created = self.create_container(item(index))
             if not isinstance(created, str):
                 return created
             children.append(created)

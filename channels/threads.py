@@ -7,7 +7,9 @@ checkpointed and ``POST /{user}/threads_publish {creation_id}`` publishes it. La
 parts reply to the previous part's media id, so a long release becomes a thread.
 
 Threads keeps **one topic tag** per post (``topic_tag``, from ``variant.extra``), sent
-with the first part only. Images must be at a public URL, as for Instagram.
+with the first part only. Images must be at a public URL, as for Instagram: the media
+store the daemon hands in (``[media] store``), else the media's own ``url`` or
+``public_media_base_url`` (:mod:`channels.image_host`).
 
 Long-lived tokens last 60 days and are refreshed with ``th_refresh_token``
 (:meth:`ThreadsChannel.refresh_token`); :meth:`check` reports the expiry.
@@ -23,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
 from channels.http import answered, redact, request
-from channels.meta import ContainerChannel, classify, public_image_url
+from channels.image_host import ImagesOfAnAttempt
+from channels.meta import ContainerChannel, classify
 from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit
 from channels.variant import Media, Variant
 
@@ -109,30 +112,34 @@ class ThreadsChannel(ContainerChannel):
         if len(variant.media) > MAX_CAROUSEL:
             return f"Threads takes at most {MAX_CAROUSEL} images per post"
         missing = [PurePath(m.path).name for m in variant.media
-                   if not public_image_url(m, self.account.options)]
+                   if not self.will_have_url(m)]
         if missing:
             return (f"Threads fetches images from a public URL, and none is known for "
-                    f"{', '.join(missing)}: upload them (e.g. to the WordPress media "
-                    f"library) or set the account option public_media_base_url")
+                    f"{', '.join(missing)}: choose where Siar hosts them in siar.toml "
+                    f"([media] store = \"wordpress:ACCOUNT\", \"s3\" or \"siar\"), or "
+                    f"set the account option public_media_base_url")
         tag = variant.extra.get("topic_tag")
         if tag and (len(str(tag)) > 50 or any(c in str(tag) for c in ".&")):
             return f"Threads topic tag {tag!r} must be 1-50 characters without '.' or '&'"
         return None
 
-    def _image_params(self, media: Media, *, child: bool) -> dict[str, str]:
-        params = {"media_type": "IMAGE",
-                  "image_url": public_image_url(media, self.account.options) or "",
+    @staticmethod
+    def _image_params(media: Media, images: ImagesOfAnAttempt, *,
+                      child: bool) -> dict[str, str]:
+        params = {"media_type": "IMAGE", "image_url": images.url(media) or "",
                   "alt_text": media.alt}
         if child:
             params["is_carousel_item"] = "true"
         return params
 
     def part_params(self, variant: Variant, index: int, reply_to: str | None,
-                    children: list[str] | None = None) -> dict[str, str]:
+                    children: list[str] | None = None, *,
+                    images: ImagesOfAnAttempt | None = None) -> dict[str, str]:
         """The container parameters of part ``index`` (images go with the first part)."""
         params: dict[str, str] = {"media_type": "TEXT", "text": variant.parts[index]}
         if index == 0 and len(variant.media) == 1:
-            params.update(self._image_params(variant.media[0], child=False))
+            params.update(self._image_params(variant.media[0], images or self.images(None),
+                                             child=False))
         elif index == 0 and variant.media:
             params.update({"media_type": "CAROUSEL", "children": ",".join(children or [])})
         if index == 0 and variant.extra.get("topic_tag"):
@@ -142,7 +149,7 @@ class ThreadsChannel(ContainerChannel):
         return params
 
     # --- publishing -------------------------------------------------------------------
-    def publish(self, delivery: Delivery) -> Outcome:
+    def publish_with(self, delivery: Delivery, images: ImagesOfAnAttempt) -> Outcome:
         variant = delivery.variant
         if problem := self.preflight(variant):
             return Rejected(problem)
@@ -155,11 +162,12 @@ class ThreadsChannel(ContainerChannel):
             children: list[str] | None = None
             if index == 0 and len(variant.media) > 1:
                 made = self.carousel_children(
-                    delivery, [self._image_params(m, child=True) for m in variant.media])
+                    delivery, len(variant.media),
+                    lambda i: self._image_params(variant.media[i], images, child=True))
                 if not isinstance(made, list):
                     return made
                 children = made
-            params = self.part_params(variant, index, reply_to, children)
+            params = self.part_params(variant, index, reply_to, children, images=images)
             media_id = self.publish_container(delivery, index, text, params)
             if not isinstance(media_id, str):
                 return media_id
@@ -232,8 +240,10 @@ class ThreadsChannel(ContainerChannel):
         children = None
         if len(variant.media) > 1:
             children = [f"{{child-{i}}}" for i in range(len(variant.media))]
+            images = self.images(None)
             calls += [{"method": "POST", "url": f"{base}/threads",
-                       "data": self._image_params(m, child=True)} for m in variant.media]
+                       "data": self._image_params(m, images, child=True)}
+                      for m in variant.media]
         for index in range(len(variant.parts)):
             reply_to = f"{{media-id-of-part-{index - 1}}}" if index else None
             calls.append({"method": "POST", "url": f"{base}/threads",

@@ -19,8 +19,9 @@ Titles, excerpts and alt texts are plain text to Siar but HTML to WordPress (``t
 filtered by kses and printed unescaped by themes): they are sent escaped, so
 ``Jam Layanan <Online> & Tatap Muka`` shows as written.
 
-:meth:`WordPressChannel.upload_media` is also how Instagram and Threads images get the
-public URL those networks fetch them from.
+:meth:`WordPressChannel.host_file` and :meth:`~WordPressChannel.delete_media` are also
+how the ``wordpress:ACCOUNT`` media store gives Instagram and Threads the public URL
+they fetch an image from.
 """
 
 from __future__ import annotations
@@ -322,17 +323,32 @@ class WordPressChannel(HttpChannel):
         return {"id": media_id, "url": url, "alt": image.alt}
 
     def upload_media(self, path: str, alt: str = "", *, prepare_for: str = "wordpress") -> str:
-        """Upload ``path`` to the media library and return its public URL.
+        """Upload ``path`` prepared for ``prepare_for`` (the network that will fetch the
+        URL, e.g. ``instagram``) and return its public URL. Raises
+        :class:`MediaUploadError` or :class:`channels.images.ImageError`."""
+        return str(self.host_file(prepare_image(path, prepare_for, alt=alt))["url"])
 
-        ``prepare_for`` names the network that will fetch the URL (e.g. ``instagram``,
-        so the file is a JPEG within Instagram's aspect ratios). Raises
-        :class:`MediaUploadError` or :class:`channels.images.ImageError`.
-        """
-        uploaded = self._upload(prepare_image(path, prepare_for, alt=alt))
-        if not isinstance(uploaded, dict):
-            raise MediaUploadError(f"{PurePath(path).name} could not be uploaded to "
-                                   f"WordPress: {describe(uploaded)}")
-        return str(uploaded["url"])
+    def host_file(self, image: PreparedImage) -> dict[str, Any]:
+        """Put ``image`` into the media library as it is, for another network to fetch:
+        ``{"id", "url"}`` (its ``source_url``). Raises :class:`MediaUploadError`."""
+        uploaded = self._upload(image)
+        if not isinstance(uploaded, dict) or not uploaded["url"]:
+            problem = describe(uploaded) if not isinstance(uploaded, dict) else "no URL given"
+            raise MediaUploadError(f"{image.filename} could not be uploaded to WordPress: "
+                                   f"{problem}")
+        return uploaded
+
+    def delete_media(self, media_id: int) -> None:
+        """Delete a media library item for good (``DELETE /wp/v2/media/{id}?force=true``:
+        attachments cannot be trashed); one already gone is not an error. Raises
+        :class:`MediaUploadError`."""
+        answer = request(self.session, "DELETE", f"{self.api_url}/media/{int(media_id)}",
+                         secrets=self._secret_values, timeout=self.timeouts,
+                         params={"force": "true"})
+        if answered(answer) and (answer.ok or answer.status_code == 404):
+            return
+        problem = self._error(answer, creating=False) if answered(answer) else answer
+        raise MediaUploadError(f"media {media_id} could not be deleted: {describe(problem)}")
 
     def _media(self, delivery: Delivery) -> list[dict[str, Any]] | Outcome:
         # Library items are invisible until a post uses them: an upload repeated after a

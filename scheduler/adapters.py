@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from channels import registry
 from channels.base import Channel
 from channels.console import DryRunChannel
+from scheduler.media_hosting import StoreHost, open_store
 from scheduler.settings import AccountSettings, Settings
 
 
@@ -31,6 +32,11 @@ class Adapters:
         self.channel_classes = dict(channel_classes or {})
         self._built: dict[str, Channel] = {}
         self._lock = threading.Lock()
+        #: ``[media] store``, handed to every adapter of a network that fetches images by
+        #: URL (a dry run's uploads nothing)
+        self.store = open_store(settings.media, adapter=self.get, dry_run=dry_run)
+        self.image_host = StoreHost(self.store, keep=settings.media.keep) if self.store \
+            else None
 
     def get(self, account_name: str) -> Channel:
         """The account's adapter (raises ``SiarError``/``ImportError`` when it cannot be
@@ -43,9 +49,15 @@ class Adapters:
     def _build(self, account: AccountSettings) -> Channel:
         cls = self.channel_classes.get(account.network) or registry.load(account.network)
         if self.dry_run:
-            return DryRunChannel(cls(account.channel_config(), {}))
+            inner = self._hosted(cls(account.channel_config(), {}))
+            return DryRunChannel(inner)
         secrets = self.settings.secrets(account, cls.secret_fields, cls.optional_secret_fields)
-        return cls(account.channel_config(), secrets)
+        return self._hosted(cls(account.channel_config(), secrets))
+
+    def _hosted(self, channel: Channel) -> Channel:
+        if self.image_host is not None and channel.fetches_media_by_url:
+            channel.image_host = self.image_host  # type: ignore[attr-defined]
+        return channel
 
     def close(self) -> None:
         """Close every adapter built (their HTTP sessions)."""

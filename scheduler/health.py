@@ -1,4 +1,5 @@
-"""Optional ``/healthz`` and Prometheus ``/metrics`` for the daemon (``daemon.http_port``).
+"""Optional ``/healthz`` and Prometheus ``/metrics`` for the daemon (``daemon.http_port``),
+and the images ``[media] store = "siar"`` hosts under ``/media/``.
 
 ``/healthz`` answers 503 when due posts are not being picked up or this daemon's
 dispatcher has not run lately — a check that cannot stay green while posts are stuck.
@@ -20,6 +21,8 @@ from scheduler.status import Snapshot
 
 #: counters the daemon keeps for this process (outcome name → count)
 Counters = Callable[[], dict[str, int]]
+#: a request path → the hosted file there (bytes, MIME type), or None for 404
+Files = Callable[[str], tuple[bytes, str] | None]
 
 log = logging.getLogger("siar.health")
 
@@ -83,8 +86,11 @@ class HealthServer:
 
     def __init__(self, port: int, *, snapshot: Callable[[], Snapshot], counters: Counters,
                  dispatcher_fresh: Callable[[], bool], node: str,
-                 host: str = "127.0.0.1", timeout: float = CONNECTION_TIMEOUT) -> None:
+                 host: str = "127.0.0.1", timeout: float = CONNECTION_TIMEOUT,
+                 files: Files | None = None) -> None:
         self.snapshot = snapshot
+        #: ``[media] store = "siar"``: the images it serves under ``/media/``
+        self.files = files
         self.counters = counters
         self.dispatcher_fresh = dispatcher_fresh
         self.node = node
@@ -100,8 +106,14 @@ class HealthServer:
                 log.debug("health %s: " + format, self.address_string(), *args)
 
             def do_GET(self) -> None:
-                status, kind, body = server.safe_answer(self.path.split("?", 1)[0])
-                data = body.encode()
+                path = self.path.split("?", 1)[0]
+                served = server.files(path) if server.files and path not in (
+                    "/healthz", "/metrics") else None
+                if served is not None:  # an image hosted for a network to fetch
+                    data, kind, status = *served, 200
+                else:
+                    status, kind, body = server.safe_answer(path)
+                    data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))

@@ -17,7 +17,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -26,6 +34,7 @@ from pydantic_settings import (
 )
 
 from channels.base import AccountConfig
+from channels.image_host import HOSTED_OPTION
 from scheduler import envfile
 from scheduler.errors import ConfigError, MissingSecret
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
@@ -71,6 +80,8 @@ class AccountSettings(BaseModel):
     #: at most this many posts of this account in flight at once
     concurrency: int = 1
     options: dict[str, Any] = Field(default_factory=dict)
+    #: ``[media] store``, set by :class:`Settings` (not a key of the account's table)
+    _media_store: str | None = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
@@ -96,10 +107,14 @@ class AccountSettings(BaseModel):
         return f"SIAR_SECRET_{slug}_{field.upper()}"
 
     def channel_config(self) -> AccountConfig:
-        """What an adapter is given about this account: everything but its secrets."""
+        """What an adapter is given about this account: everything but its secrets (and,
+        when ``[media] store`` is set, its name as the option ``media_store``, so that
+        queue-time checks know the images will have a public URL)."""
+        options = dict(self.options)
+        if self._media_store:
+            options.setdefault(HOSTED_OPTION, self._media_store)
         return AccountConfig(name=self.name, network=self.network, base_url=self.base_url,
-                             enabled=self.enabled, timezone=self.timezone,
-                             options=dict(self.options))
+                             enabled=self.enabled, timezone=self.timezone, options=options)
 
 
 class DaemonSettings(BaseModel):
@@ -150,6 +165,59 @@ class NotifySettings(BaseModel):
     accounts: list[str] = Field(default_factory=list)
 
 
+class MediaSettings(BaseModel):
+    """``[media]``: where Siar puts images for networks that fetch them by URL (Instagram,
+    Threads). See README, "Instagram and Threads: where photos are hosted"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: "wordpress:ACCOUNT" (that site's media library), "s3" (a bucket) or "siar" (the
+    #: daemon serves them); unset: each account's ``public_media_base_url``
+    store: str | None = None
+    #: keep hosted files after the network fetched them (default: delete them)
+    keep: bool = False
+    #: s3: the bucket, its endpoint (any S3-compatible service), region and key prefix;
+    #: keys: SIAR_SECRET_MEDIA_ACCESS_KEY_ID / _SECRET_ACCESS_KEY (or boto3's usual sources)
+    bucket: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    prefix: str = "siar/"
+    #: s3: presigned URLs expire after this (seconds); siar: served files after this
+    expires_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    #: siar: the public address of the daemon's HTTP server (``daemon.http_port``) behind
+    #: the reverse proxy, e.g. "https://humas.example.go.id/siar"
+    public_base_url: str | None = None
+    #: siar: where the files being served are kept (default: $SIAR_HOME/public-media)
+    directory: Path | None = None
+
+    def problem(self, accounts: list[AccountSettings], http_port: int) -> str | None:
+        """What is wrong with this table and how to fix it, or ``None``."""
+        store = self.store
+        if store is None:
+            return None
+        kind, _, account = store.partition(":")
+        if kind == "wordpress":
+            sites = [a.name for a in accounts if a.network == "wordpress"]
+            if account not in sites:
+                known = ", ".join(sites) or 'none (add an account with network = "wordpress")'
+                return (f"store {store!r}: no WordPress account named {account!r}; write "
+                        f'store = "wordpress:NAME" with one of: {known}')
+        elif kind == "s3" and not account:
+            if not self.bucket:
+                return 'store "s3" needs bucket = "NAME" (and endpoint_url for a non-AWS service)'
+        elif kind == "siar" and not account:
+            if not (self.public_base_url or "").startswith(("https://", "http://")):
+                return ('store "siar" needs public_base_url = "https://…", the address at '
+                        "which the reverse proxy forwards to the daemon's http_port")
+            if not http_port:
+                return 'store "siar" needs [daemon] http_port (e.g. 9464): the files are ' \
+                       "served by the daemon's HTTP server"
+        else:
+            return (f"store {store!r} is not one Siar knows: use \"wordpress:ACCOUNT\", "
+                    '"s3" or "siar"')
+        return None
+
+
 class Settings(BaseSettings):
     """Everything Siar can be configured with. See ``config/siar.example.toml``."""
 
@@ -176,6 +244,7 @@ class Settings(BaseSettings):
     accounts: list[AccountSettings] = Field(default_factory=list)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
     #: where the config file was read from (set by :func:`load_settings`)
     config_file: Path | None = None
 
@@ -197,6 +266,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"account name {account.name!r} is used twice")
             seen.add(account.name)
         return value
+
+    @model_validator(mode="after")
+    def _media_store(self) -> Settings:
+        if problem := self.media.problem(self.accounts, self.daemon.http_port):
+            raise ValueError(f"[media] {problem}")
+        for account in self.accounts:
+            account._media_store = self.media.store
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -283,9 +360,9 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         settings = Settings(_env_file=envfile.env_file_path(), **overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = ".".join(str(p) for p in error["loc"])
+        loc = "".join(f"{p}: " for p in [".".join(str(p) for p in error["loc"])] if p)
         raise ConfigError(
-            f"{path or 'settings'}: {loc}: {error['msg'].removeprefix('Value error, ')}",
+            f"{path or 'settings'}: {loc}{error['msg'].removeprefix('Value error, ')}",
             hint="see config/siar.example.toml for every key",
         ) from exc
     except (OSError, ValueError) as exc:
@@ -315,7 +392,8 @@ def check_known_keys(data: dict[str, Any], path: Path) -> None:
     data = {key.lower(): value for key, value in data.items()}
     tables: list[tuple[str, Any, type[BaseModel]]] = [
         ("[daemon] ", data.get("daemon"), DaemonSettings),
-        ("[notify] ", data.get("notify"), NotifySettings)]
+        ("[notify] ", data.get("notify"), NotifySettings),
+        ("[media] ", data.get("media"), MediaSettings)]
     accounts = data.get("accounts")
     if isinstance(accounts, list):
         tables += [(f"[[accounts]] #{number}{_named(entry)}: ", entry, AccountSettings)

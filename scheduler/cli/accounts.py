@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from scheduler.cli import app, console, err_console, print_json, state
+
+if TYPE_CHECKING:
+    from channels.base import CheckResult
+    from scheduler.media_hosting import PublicStore
 
 
 def warn_about_exposed_secrets() -> None:
@@ -68,7 +73,9 @@ def accounts_group(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name", required=False, help="Only this account.")
 @click.option("--json", "as_json", is_flag=True)
 def check_accounts(name: str | None, as_json: bool) -> None:
-    """Verify credentials against each network (nothing is posted); report token expiry."""
+    """Verify credentials against each network (nothing is posted); report token expiry.
+    Without NAME, also the [media] store: a 1×1 image is put there, fetched back from its
+    public URL and deleted."""
     from channels.base import CheckResult
     from scheduler.adapters import Adapters
     from scheduler.errors import SiarError
@@ -83,6 +90,8 @@ def check_accounts(name: str | None, as_json: bool) -> None:
         except SiarError as exc:
             result = CheckResult(ok=False, detail=str(exc))
         results.append((account.name, account.network, result))
+    if adapters.store is not None and name is None:
+        results.append(("[media] store", adapters.store.name, check_store(adapters.store)))
     adapters.close()
     if as_json:
         print_json([{"account": n, "channel": c, "ok": r.ok, "detail": r.detail,
@@ -90,14 +99,29 @@ def check_accounts(name: str | None, as_json: bool) -> None:
                      "expires_at": iso(r.expires_at) if r.expires_at else None}
                     for n, c, r in results])
     else:
+        from rich.markup import escape
+
         for account_name, network, r in results:
             mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
             expiry = f", token expires {show(r.expires_at)}" if r.expires_at else ""
             who = f" as {r.identity}" if r.identity else ""
-            console.print(f"{mark}  {account_name} ({network}){who}: {r.detail}{expiry}",
-                          highlight=False)
+            # escaped: "[media] store" and a network's "[...]" are text, not markup
+            console.print(f"{mark}  " + escape(f"{account_name} ({network}){who}: "
+                                               f"{r.detail}{expiry}"), highlight=False)
     if not all(r.ok for _, _, r in results):
         raise SystemExit(1)
+
+
+def check_store(store: PublicStore) -> CheckResult:
+    """The store's round trip as a check result (its error in words, never a secret)."""
+    from channels.base import CheckResult
+    from scheduler.envfile import redact
+    from scheduler.media_hosting import StoreError, round_trip
+
+    try:
+        return CheckResult(ok=True, detail=round_trip(store))
+    except StoreError as exc:
+        return CheckResult(ok=False, detail=redact(str(exc)))
 
 
 @accounts_group.command("refresh")

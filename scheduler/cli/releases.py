@@ -49,14 +49,15 @@ def parse_target(target: str) -> tuple[int, str | None]:
                 help="Where to write the starter files (default: .).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def init(directory: Path, force: bool) -> None:
-    """Write a starter siar.toml and an example release to edit."""
+    """Write a starter siar.toml and an example release (with its photo) to edit."""
     import shutil
 
     from scheduler.resources import config_dir
 
     directory.mkdir(parents=True, exist_ok=True)
     pairs = [(config_dir() / "siar.example.toml", directory / "siar.toml"),
-             (config_dir() / "example-release.md", directory / "rilis-contoh.md")]
+             (config_dir() / "example-release.md", directory / "rilis-contoh.md"),
+             (config_dir() / "foto-rakor.jpg", directory / "foto-rakor.jpg")]
     for _, target in pairs:
         if target.exists() and not force:
             raise SiarError(f"{target} already exists", hint="use --force to overwrite it")

@@ -306,6 +306,7 @@ class Daemon:
             snapshot=lambda: snapshot(self.engine, self.cfg),
             counters=self.summary.counters_now,
             dispatcher_fresh=lambda: time.monotonic() - pump.last_round < fresh,
+            files=getattr(self.adapters.store, "serve", None),
         ).start()
 
     # --- outcomes ------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from tests.fakes.instagram import InstagramFake
 from tests.fakes.linkedin import LinkedInFake
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.meta import rate_limit_fault
+from tests.fakes.photos import photo_url
 from tests.fakes.server import Fault
 from tests.fakes.slack import BOT, TEAM, FakeSlack
 from tests.fakes.smtp import FakeSMTP
@@ -53,7 +54,7 @@ from tests.fakes.x import FakeX
 TIMEOUTS = {"read_timeout": 0.5, "connect_timeout": 1.0}
 STALL = 1.0
 TEXT = "Rakor Agen Informasi Pemasyarakatan #HumasBergerakBersama"
-PHOTO_URL = "https://lapas.example.go.id/wp-content/uploads/2026/11/kegiatan.jpg"
+PHOTO_URL = photo_url("wp-content/uploads/2026/11/kegiatan.jpg")
 
 Fake = Any  # a FakeServer subclass, or FakeSMTP
 Build = Callable[[str, Mapping[str, str]], Channel]

@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from channels import registry
-from channels.base import AuthFailed, Channel, Delivery, InDoubt, NotSent, Published
+from channels.base import AuthFailed, Channel, Delivery, InDoubt, NotSent, Published, Rejected
 from channels.console import DryRunChannel
-from tests.channels.contract_networks import CONTRACTS, Contract, Fake
+from channels.variant import Media
+from tests.channels.contract_networks import CONTRACTS, Contract, Fake, fresh_delivery
 from tests.channels.helpers import Attempt, as_text, assert_no_secret, attempt
+from tests.fakes.photos import photo_url
 from tests.faults.server import FaultServer
 
 WAIT = 120
@@ -48,6 +50,7 @@ def having(check: str) -> list[str]:
             "throttle": entry.throttle is not None,
             "probe": registry.load(name).can_probe,
             "no probe": not registry.load(name).can_probe,
+            "fetches by URL": registry.load(name).fetches_media_by_url,
         }[check]
     return sorted(name for name in built_in() if applies(name))
 
@@ -308,6 +311,25 @@ def test_a_network_that_cannot_look_posts_up_says_it_cannot_tell(case: Case) -> 
     assert channel.probe(delivery) is None
     if case.fake is not None:
         assert received_nothing(case.fake)
+
+
+# --- images fetched by URL ----------------------------------------------------------------
+
+
+@cases("fetches by URL")
+@pytest.mark.parametrize("where", ["unreachable", "not an image"])
+def test_an_image_the_network_cannot_fetch_is_refused_and_nothing_is_published(
+        case: Case, where: str) -> None:
+    url = (photo_url("not-an-image.jpg") if where == "not an image"
+           else f"http://127.0.0.1:{closed_port()}/kegiatan.jpg")
+    delivery = fresh_delivery(media=[Media(path="/data/rilis/kegiatan.jpg", alt="Kalapas",
+                                           url=url)])
+
+    result = sent(case.channel(), delivery)
+
+    assert isinstance(result.outcome, Rejected), result.outcome
+    assert result.creates == 0 and case.entry.posts(case.fake) == 0
+    assert_no_secret(result.outcome, case.entry.hidden())
 
 
 # --- dry run -----------------------------------------------------------------------------

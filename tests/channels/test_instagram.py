@@ -14,6 +14,7 @@ from channels.wordpress import WordPressChannel
 from tests.channels.helpers import assert_no_secret, make_delivery, make_variant
 from tests.fakes.instagram import InstagramFake
 from tests.fakes.meta import expired_token_fault, rate_limit_fault, server_error_fault
+from tests.fakes.photos import photo_url
 from tests.fakes.server import Fault
 from tests.fakes.wordpress import WordPressFake
 
@@ -21,7 +22,7 @@ TOKEN = "IGQWRtoken123"
 SECRETS = {"access_token": TOKEN}
 USER = "17841405822304914"
 CAPTION = "Rakor Agen Informasi Pemasyarakatan #HumasBergerakBersama"
-PHOTO_URL = "https://lapas.example.go.id/wp-content/uploads/2026/11/kegiatan.jpg"
+PHOTO_URL = photo_url("wp-content/uploads/2026/11/kegiatan.jpg")
 PHOTO = Media(path="/data/rilis/kegiatan.jpg", alt="Kalapas membuka rakor", url=PHOTO_URL)
 
 

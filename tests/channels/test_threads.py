@@ -17,6 +17,7 @@ from channels.threads import ThreadsChannel, TokenRefresh
 from channels.variant import Media
 from tests.channels.helpers import assert_no_secret, make_delivery
 from tests.fakes.meta import expired_token_fault, server_error_fault
+from tests.fakes.photos import photo_url
 from tests.fakes.threads import ThreadsFake, threads_length
 
 TOKEN = "THAAtoken123"
@@ -26,7 +27,7 @@ PARTS = ["Rakor Agen Informasi dan Publikasi Pemasyarakatan (1/3)",
          "Kalapas Hidayat hadir bersama Humas Lapas (2/3)",
          "Selengkapnya di laman kami. (3/3)"]
 PHOTO = Media(path="/data/kegiatan.jpg", alt="Kalapas membuka rakor",
-              url="https://lapas.example.go.id/wp-content/uploads/kegiatan.jpg")
+              url=photo_url("wp-content/uploads/kegiatan.jpg"))
 
 
 @pytest.fixture(scope="module")

@@ -265,10 +265,12 @@ class ContainerFake(GraphFake):
 
     ``POST /{user}/<container_edge>`` → ``{"id"}`` of a container that reports
     IN_PROGRESS for ``processing_polls`` status reads, then FINISHED (or ERROR for an
-    image URL in ``failing_urls``); ``POST /{user}/<publish_edge> {creation_id}``
-    publishes a FINISHED container once (a second publish is refused, as Meta does);
-    ``GET /{id}`` reads containers and media; ``GET /{user}/<container_edge>`` lists
-    published media newest first; ``GET /{user}/<limit_edge>`` reports the quota.
+    image URL in ``failing_urls``); every other image URL is fetched over HTTP when the
+    container is made, and refused as Meta refuses it when it cannot be fetched;
+    ``POST /{user}/<publish_edge> {creation_id}`` publishes a FINISHED container once (a
+    second publish is refused, as Meta does); ``GET /{id}`` reads containers and media;
+    ``GET /{user}/<container_edge>`` lists published media newest first;
+    ``GET /{user}/<limit_edge>`` reports the quota.
     Subclasses add the product's own validation in :meth:`validate`.
     """
 
@@ -286,6 +288,8 @@ class ContainerFake(GraphFake):
         self.username = username
         self.processing_polls = 1
         self.failing_urls: set[str] = set()
+        #: every image URL fetched, in order
+        self.fetched: list[str] = []
         self.containers: dict[str, Container] = {}
         self.media: dict[str, PublishedMedia] = {}
         self.add_debug_token(user_id, self.scopes())
@@ -312,12 +316,18 @@ class ContainerFake(GraphFake):
         return None
 
     def _fetch_and_check(self, url: str) -> Response | None:
+        """Download the image as Meta does (its cURL fetch), and refuse it as Meta does
+        when it cannot: only servers on this machine are reachable from the tests."""
+        unreachable = graph_error(9004, "The media could not be fetched from this URI",
+                                  subcode=2207052)
+        if urlsplit(url).hostname not in ("127.0.0.1", "localhost"):
+            return unreachable
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 data = answer.read()
         except (OSError, ValueError):
-            return graph_error(9004, "The media could not be fetched from this URI",
-                               subcode=2207052)
+            return unreachable
+        self.fetched.append(url)
         return self.check_fetched_image(data)
 
     def media_text(self, params: dict[str, str]) -> str:
@@ -329,6 +339,7 @@ class ContainerFake(GraphFake):
         self.media.clear()
         self.processing_polls = 1
         self.failing_urls.clear()
+        self.fetched.clear()
         self.quota_total = type(self).quota_total
 
     @property
@@ -366,10 +377,9 @@ class ContainerFake(GraphFake):
                                subcode=2207052)
         if problem := self.validate(params):
             return problem
-        # a URL served by another local fake is fetched, as Meta does with cURL
-        local = image_url is not None and urlsplit(image_url).hostname in ("127.0.0.1",
-                                                                           "localhost")
-        if local and (problem := self._fetch_and_check(str(image_url))):
+        # the image is fetched now, as Meta does with cURL
+        if image_url is not None and image_url not in self.failing_urls and (
+                problem := self._fetch_and_check(image_url)):
             return problem
         container = Container(id=self.new_id(), params=dict(params.values),
                               polls_left=self.processing_polls, is_child=is_child,

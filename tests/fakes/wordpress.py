@@ -5,7 +5,9 @@ Follows the WordPress REST API Handbook: "Posts" (``POST /wp/v2/posts`` → 201 
 "Tags"/"Categories" (``GET ?slug=``, ``POST {name}``; a duplicate name is
 ``400 term_exists`` with ``data.term_id``), "Media" (``POST /wp/v2/media`` with the
 raw file and ``Content-Disposition: attachment; filename=…``, then
-``POST /wp/v2/media/{id} {alt_text}``), "Users" (``GET /wp/v2/users/me``), and the
+``POST /wp/v2/media/{id} {alt_text}``; ``DELETE /wp/v2/media/{id}?force=true``, as
+attachments cannot be trashed; a file name already used gets ``-1``, ``-2`` …; the
+file is served at its ``source_url`` until deleted), "Users" (``GET /wp/v2/users/me``), and the
 "Application Passwords" integration guide (HTTP Basic with ``user:password``, spaces in
 the password ignored; errors ``rest_not_logged_in``, ``incorrect_password``,
 ``invalid_username``; a request WordPress saw no credentials for is anonymous, refused by
@@ -101,6 +103,7 @@ class WordPressFake(FakeServer):
                    self._authed(lambda r: self._create_term(r, "categories")))
         self.route("POST", f"{api}/media", self._authed(self._upload))
         self.route("POST", f"{api}/media/{{id}}", self._authed(self._update_media))
+        self.route("DELETE", f"{api}/media/{{id}}", self._authed(self._delete_media))
         self.route("GET", f"{api}/users/me",
                    self._authed(self._me, anonymous=("rest_not_logged_in",
                                                      "You are not currently logged in.")))
@@ -278,6 +281,10 @@ class WordPressFake(FakeServer):
         except Exception:
             return wp_error("rest_upload_image_error", "The uploaded file is not a valid "
                                                        "image.", 500)
+        taken = {m.filename for m in self.media.values()}
+        stem, counter = filename[:len(filename) - len(suffix)], itertools.count(1)
+        while filename in taken:  # wp_unique_filename
+            filename = f"{stem}-{next(counter)}{suffix}"
         media = WPMedia(id=next(self._ids), filename=filename, data=request.body,
                         mime=UPLOAD_TYPES[suffix])
         self.media[media.id] = media
@@ -298,6 +305,16 @@ class WordPressFake(FakeServer):
                 return invalid_param("alt_text", "alt_text is not of type string.")
             media.alt_text = wp.sanitize_text_field(body["alt_text"])
         return 200, {}, self._media_json(media)
+
+    def _delete_media(self, request: FakeRequest) -> Response:
+        media = self.media.get(int(request.params["id"]))
+        if media is None:
+            return wp_error("rest_post_invalid_id", "Invalid post ID.", 404)
+        if (request.query.get("force") or [""])[-1] not in ("true", "1"):
+            return wp_error("rest_trash_not_supported", "Attachments do not support trashing."
+                            " Set 'force' to true to delete.", 501)
+        del self.media[media.id]
+        return 200, {}, {"deleted": True, "previous": self._media_json(media)}
 
     def _file(self, request: FakeRequest) -> Response:
         for media in self.media.values():
