@@ -264,7 +264,8 @@ align-items:center;justify-content:center;font-size:14px}
 .subject{font-weight:700;font-size:16px;margin:4px 0}
 .text{white-space:pre-wrap;overflow-wrap:anywhere}
 .url{color:var(--accent);text-decoration:underline}.tag,.mention{color:var(--accent);font-weight:600}
-.media{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:6px;margin-top:8px}
+.media{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:6px;margin-top:8px;
+align-items:start}
 .image{margin:0;border:1px solid #cfd9de;border-radius:10px;overflow:hidden;background:#f1f3f5}
 .image img{display:block;width:100%;height:auto;outline:1px dashed #8b98a5;outline-offset:-1px}
 .facts{font-variant-numeric:tabular-nums;color:#0f1419}

@@ -203,8 +203,15 @@ def to_srgb(image: Image.Image) -> Image.Image:
 
 
 def unreadable(path: Path, exc: Exception) -> ImageError:
+    hint = "export it again as JPEG or PNG"
+    if path.suffix.lower() in (".heic", ".heif"):
+        import importlib.util
+
+        if importlib.util.find_spec("pillow_heif") is None:
+            hint = ("install HEIC support (pip install 'siar[heic]', i.e. pillow-heif), "
+                    "or export the photo as JPEG")
     return ImageError(f"{path.name} is not a readable image ({exc.__class__.__name__})",
-                      hint="export it again as JPEG or PNG")
+                      hint=hint)
 
 
 def too_many_pixels(path: Path, size: tuple[int, int] | None) -> ImageError:

@@ -66,7 +66,8 @@ def test_every_layout_keeps_every_pixel_rule_and_never_enlarges(width, height, f
     if rules.max_pixels:
         assert canvas_w * canvas_h <= rules.max_pixels
     box_w, box_h = plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]
-    assert 0 <= plan.box[0] and plan.box[2] <= width and 0 <= plan.box[1] and plan.box[3] <= height
+    left, top, right, bottom = plan.box
+    assert 0 <= left < right <= width and 0 <= top < bottom <= height
     assert plan.photo[0] <= box_w and plan.photo[1] <= box_h  # scaled down, never up
     assert plan.photo[0] <= canvas_w and plan.photo[1] <= canvas_h
     if rules.aspect and min(canvas_w, canvas_h) >= 100:  # whole pixels blur tiny ratios
