@@ -203,8 +203,9 @@ def keep_media(plans: Sequence[Plan], store: MediaStore) -> list[Plan]:
     Runs after every plan is checked and before the queue's transaction: the posts then
     never name a file that is not there. Each distinct file is copied once per call.
     """
-    from scheduler.media_prep import prepare_variants
+    from scheduler.media_prep import Memo, prepare_variants
 
+    prepared: Memo = {}  # a photo many releases name is prepared once per network
     kept: list[Plan] = []
     for plan in plans:
         if not plan.doc.images:
@@ -214,7 +215,8 @@ def keep_media(plans: Sequence[Plan], store: MediaStore) -> list[Plan]:
         doc = replace(plan.doc, images=[replace(image, path=stored[str(image.path)].path)
                                         for image in plan.doc.images])
         variants = [_naming_copies(variant, stored) for variant in plan.variants]
-        variants = prepare_variants(variants, doc.images, store, source=plan.doc.source).variants
+        variants = prepare_variants(variants, doc.images, store, source=plan.doc.source,
+                                    memo=prepared).variants
         kept.append(replace(plan, doc=doc, variants=variants))
     return kept
 

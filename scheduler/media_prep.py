@@ -22,7 +22,7 @@ from channels.variant import Media, Variant
 from scheduler.errors import ReleaseError
 
 if TYPE_CHECKING:
-    from channels.images import PreparedImage, Target
+    from channels.images import Target
     from scheduler.releases import ImageRef
 
 from scheduler.media_store import MediaStore, StoredFile
@@ -47,12 +47,31 @@ class Prepared:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Kept:
+    """One prepared file as the variants name it (its bytes are in the store)."""
+
+    file: StoredFile
+    mime: str
+    width: int
+    height: int
+    size: int
+
+
+#: (image path, target) → the prepared file: one ``siar add`` of a content calendar
+#: prepares a photo that many releases name once per network, not once per release
+Memo = dict[tuple[str, "Target"], Kept]
+
+
 def prepare_variants(variants: Sequence[Variant], images: Sequence[ImageRef],
-                     store: MediaStore | None, *, source: str) -> Prepared:
+                     store: MediaStore | None, *, source: str,
+                     memo: Memo | None = None) -> Prepared:
     """``variants`` with every image replaced by the file prepared for the variant's
     network and kept in ``store``. ``images`` are the release's (their ``focus`` and
     ``background`` say how to frame each); an image no network can take raises
-    :class:`ReleaseError` naming ``source``, the image's field and the accounts.
+    :class:`ReleaseError` naming ``source``, the image's field and the accounts. ``memo``
+    carries what was prepared from one call to the next (keys name stored files, whose
+    content their path fixes).
 
     Without a store (``siar preview`` of a file) nothing is written: each media item keeps
     the release's file as ``path`` and describes the prepared file — its hash is the one
@@ -62,14 +81,16 @@ def prepare_variants(variants: Sequence[Variant], images: Sequence[ImageRef],
         return Prepared(list(variants))
     from channels.images import Framing, ImageError, Target, prepare_many
 
+    kept: Memo = memo if memo is not None and store is not None else {}
     refs = {str(image.path): (index, image) for index, image in enumerate(images)}
     wanted: dict[str, dict[Target, list[str]]] = {}
     for variant in variants:
         for media in variant.media:
             _, ref = refs[media.path]
             target = Target(variant.channel, Framing(ref.focus, ref.background))
-            wanted.setdefault(media.path, {}).setdefault(target, []).append(variant.account)
-    kept: dict[tuple[str, Target], tuple[PreparedImage, StoredFile]] = {}
+            if (media.path, target) not in kept:
+                wanted.setdefault(media.path, {}).setdefault(target, []).append(
+                    variant.account)
     files: dict[str, bytes] = {}
     for path, targets in wanted.items():
         index, _ = refs[path]
@@ -87,23 +108,22 @@ def prepare_variants(variants: Sequence[Variant], images: Sequence[ImageRef],
                     stored[id(image.data)] = StoredFile(Path(path), image.sha256)
                 else:
                     stored[id(image.data)] = store.put(image.data, image.filename)
-            kept[(path, target)] = (image, stored[id(image.data)])
+            kept[(path, target)] = Kept(stored[id(image.data)], image.mime, image.width,
+                                        image.height, len(image.data))
     return Prepared([_naming_prepared(variant, refs, kept) for variant in variants], files)
 
 
 def _naming_prepared(variant: Variant, refs: dict[str, tuple[int, ImageRef]],
-                     kept: dict[tuple[str, Target], tuple[PreparedImage, StoredFile]]
-                     ) -> Variant:
+                     kept: Memo) -> Variant:
     if not variant.media:
         return variant
     from channels.images import Framing, Target
 
     def prepared(media: Media) -> Media:
         _, ref = refs[media.path]
-        image, file = kept[(media.path, Target(variant.channel,
-                                               Framing(ref.focus, ref.background)))]
-        return replace(media, path=str(file.path), sha256=file.sha256, mime=image.mime,
-                       width=image.width, height=image.height, bytes=len(image.data),
-                       source=media.source or media.path)
+        done = kept[(media.path, Target(variant.channel, Framing(ref.focus, ref.background)))]
+        return replace(media, path=str(done.file.path), sha256=done.file.sha256,
+                       mime=done.mime, width=done.width, height=done.height,
+                       bytes=done.size, source=media.source or media.path)
 
     return replace(variant, media=[prepared(media) for media in variant.media])

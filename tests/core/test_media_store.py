@@ -170,3 +170,26 @@ def test_the_daemon_uploads_the_prepared_file_the_post_names_byte_for_byte(
     assert daemon.code == 0, daemon.err
     [upload] = mastodon.calls("POST", "/api/v2/media")
     assert prepared in upload.body  # the very bytes, inside the multipart form
+
+
+def test_a_photo_several_releases_name_is_prepared_into_the_same_files(
+        workspace: Path, siar) -> None:
+    """A content calendar names the unit's banner in many releases: the posts of all of
+    them name the same prepared file per network."""
+    exif = Image.Exif()
+    exif[0x0131] = "secret-serial-123"  # metadata: every network gets a prepared copy
+    Image.new("RGB", (1200, 900), "green").save(workspace / "spanduk.jpg",
+                                                exif=exif.tobytes())
+    for day in (1, 2):
+        (workspace / f"hari{day}.md").write_text(
+            f"---\ntitle: Hari {day}\nchannels: [console, telegram-lapas]\n"
+            f"at: 2099-09-2{day} 10:00 WIB\n"
+            "images: [{path: spanduk.jpg, alt: Spanduk}]\n---\nIsi rilis.\n", encoding="utf-8")
+    added = siar("add", "hari1.md", "hari2.md", "--json")
+    assert added.code == 0, added.err
+    named = [{p["account"]: p["variant"]["media"][0]["path"]
+              for p in show(siar, item["release"])["posts"]}
+             for item in json.loads(added.out)["releases"]]
+    assert named[0] == named[1]
+    for path in named[0].values():
+        assert b"secret-serial-123" not in Path(path).read_bytes()
