@@ -49,6 +49,9 @@ _HARMLESS_INFO = frozenset({"jfif", "jfif_version", "jfif_unit", "jfif_density",
                             "transparency", "gamma", "aspect", "loop", "duration",
                             "background", "version", "interlace", "compression"})
 
+#: colour modes every network shows as they are (a CMYK JPEG is converted to RGB first)
+_PLAIN_MODES = frozenset({"RGB", "L", "RGBA", "LA", "P", "1"})
+
 
 @dataclass(frozen=True)
 class Target:
@@ -286,7 +289,7 @@ class _Header:
     format: str
     width: int
     height: int
-    #: no EXIF, XMP, IPTC, comment, text chunk or colour profile; not animated
+    #: RGB or grey; no EXIF, XMP, IPTC, comment, text chunk or colour profile; a still
     clean: bool
 
 
@@ -304,7 +307,8 @@ def _header(data: bytes) -> _Header | None:
                 return None  # never sent as it is: no need to read further
             if image.format == "PNG":
                 image.load()  # text chunks after the pixels are read only then
-            clean = (not image.getexif() and set(image.info) <= _HARMLESS_INFO
+            clean = (image.mode in _PLAIN_MODES
+                     and not image.getexif() and set(image.info) <= _HARMLESS_INFO
                      and not getattr(image, "text", None)
                      and not getattr(image, "is_animated", False))
             return _Header(image.format or "", image.width, image.height, clean)

@@ -190,7 +190,9 @@ def to_srgb(image: Image.Image) -> Image.Image:
         if "srgb" in ImageCms.getProfileDescription(profile).lower().replace(" ", ""):
             converted = image  # already sRGB: the profile adds only bytes
         else:
-            mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") else "RGB"
+            alpha = image.mode in ("RGBA", "LA", "PA") or (
+                image.mode == "P" and "transparency" in image.info)
+            mode = "RGBA" if alpha else "RGB"
             source = image if image.mode in ("RGB", "RGBA", "CMYK", "L") else image.convert(mode)
             result = ImageCms.profileToProfile(source, profile, ImageCms.createProfile("sRGB"),
                                                outputMode=mode if source.mode != "CMYK"

@@ -239,3 +239,10 @@ def test_a_prepared_file_is_sent_byte_for_byte(tmp_path: Path, camera_jpeg: Path
 
 def test_a_clean_photo_within_the_rules_is_not_recompressed(photo_jpeg: Path) -> None:
     assert prepare_image(photo_jpeg, "mastodon").data == photo_jpeg.read_bytes()
+
+
+def test_a_cmyk_jpeg_is_converted_to_rgb_even_when_it_fits(tmp_path: Path) -> None:
+    path = tmp_path / "cetak.jpg"
+    Image.new("CMYK", (800, 600), (0, 200, 200, 0)).save(path, quality=95)
+    prepared = prepare_image(path, "mastodon")
+    assert prepared.data != path.read_bytes() and opened(prepared.data).mode == "RGB"

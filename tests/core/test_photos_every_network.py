@@ -19,6 +19,7 @@ from PIL import ExifTags, Image, ImageDraw
 
 from channels import registry
 from channels.images import MAX_SENT_SIDE, rules_for
+from tests.core.conftest import row_counts
 
 #: one account per network; those fetching images by URL are told where files are served
 CONFIG = """
@@ -171,3 +172,49 @@ def test_each_distinct_prepared_file_is_kept_once(workspace: Path, siar,
     # the prepared files named by the posts, plus the originals kept for the record
     assert kept == named | {str(p) for p in store.glob("*/*") if p.parent.name in originals}
     assert len(named) < 3 * len(queued)  # networks with the same rules share a file
+
+
+def small_release(workspace: Path, image: str) -> None:
+    Image.new("RGB", (2000, 800), (30, 110, 60)).save(workspace / "foto.jpg")  # 2.5:1
+    (workspace / "foto.md").write_text(f"---\ntitle: Rakor\nchannels: [console]\n"
+                                       f"images: [{image}]\n---\nIsi rilis.\n",
+                                       encoding="utf-8")
+
+
+def test_an_account_requiring_alt_text_refuses_the_release_and_writes_nothing(
+        workspace: Path, siar) -> None:
+    (workspace / "siar.toml").write_text(
+        '[[accounts]]\nname = "console"\nnetwork = "console"\nalt_text = "require"\n',
+        encoding="utf-8")
+    small_release(workspace, "foto.jpg")
+    result = siar("add", "foto.md", "--at", "now")
+    assert result.code == 1 and "Traceback" not in result.err
+    message = " ".join(result.err.split())
+    assert "'console'" in message and "requires alt text" in message and "foto.jpg" in message
+    assert row_counts(workspace)["post"] == 0
+    assert not (workspace / "home" / "media").exists()
+
+
+@pytest.mark.parametrize(("image", "field", "says"), [
+    ("{path: foto.jpg, alt: Foto, focus: atas}", "images[0].focus", "not a focus point"),
+    ("{path: foto.jpg, alt: Foto, background: ungu}", "images[0].background",
+     "not a background")])
+def test_a_focus_or_background_that_means_nothing_names_the_field(
+        workspace: Path, siar, image: str, field: str, says: str) -> None:
+    small_release(workspace, image)
+    result = siar("preview", "foto.md")
+    assert result.code == 1 and "Traceback" not in result.err
+    message = " ".join(result.err.split())
+    assert f"foto.md: {field}" in message and says in message
+
+
+def test_the_html_preview_of_a_file_shows_the_prepared_photo_and_writes_no_media(
+        workspace: Path, siar) -> None:
+    (workspace / "siar.toml").write_text(CONFIG, encoding="utf-8")
+    small_release(workspace, "{path: foto.jpg, alt: Foto, background: blur}")
+    page = workspace / "pratinjau.html"
+    result = siar("preview", "foto.md", "--channels", "instagram-lapas", "--html", str(page))
+    assert result.code == 0, result.err
+    assert "foto.jpg → JPEG 1440×754" in " ".join(result.out.split())
+    assert page.read_text(encoding="utf-8").count("data:image/jpeg;base64,") == 1
+    assert not (workspace / "home" / "media").exists()
