@@ -246,14 +246,15 @@ class _Job:
             return Image.new("RGB", size, colour)
         # the photo enlarged to cover the canvas, blurred: made small and then scaled up,
         # which blurs as well and costs a fraction of blurring at full size
-        small = (max(1, size[0] // 16), max(1, size[1] // 16))
+        small = (max(1, size[0] // 32), max(1, size[1] // 32))
         cover = max(small[0] / photo.width, small[1] / photo.height)
         thumb = photo.convert("RGB").resize((max(small[0], round(photo.width * cover)),
                                              max(small[1], round(photo.height * cover))),
                                             Image.Resampling.BOX)
         left, top = (thumb.width - small[0]) // 2, (thumb.height - small[1]) // 2
         thumb = thumb.crop((left, top, left + small[0], top + small[1]))
-        thumb = thumb.filter(ImageFilter.GaussianBlur(2))
+        # dimmed a little, so the photo itself stands out from its own background
+        thumb = thumb.filter(ImageFilter.GaussianBlur(2)).point(lambda v: v * 85 // 100)
         return thumb.resize(size, Image.Resampling.BICUBIC)
 
     # --- what changed ------------------------------------------------------------------
