@@ -134,10 +134,13 @@ class MentionRules:
 
 @dataclass(frozen=True)
 class ImageRules:
-    """What one network accepts for a still image (``channels/images.py`` applies them).
+    """What one network accepts for a still image (``channels/images/`` applies them).
 
-    ``formats`` are the Pillow formats sent as they are (after re-encoding to strip
-    metadata); anything else becomes ``convert_to``. Limits left ``None`` do not apply.
+    ``formats`` are the Pillow formats sent as such (re-encoded where anything had to
+    change: metadata, size, colour profile); anything else becomes ``convert_to``. Limits
+    left ``None`` do not apply; the long side is never above
+    ``channels.images.MAX_SENT_SIDE`` whatever ``max_side`` says. Networks with equal rules
+    share one prepared file.
     """
 
     max_bytes: int
@@ -147,7 +150,8 @@ class ImageRules:
     #: Telegram: width + height
     max_dimension_sum: int | None = None
     max_pixels: int | None = None
-    #: (narrowest, widest) width/height ratio; outside it the image is padded
+    #: (narrowest, widest) width/height ratio; outside it the image is padded, or cropped
+    #: around the release's ``focus:``
     aspect: tuple[float, float] | None = None
     #: images whose longest side is below this are thumbnails, refused at queue time
     min_side: int = 32

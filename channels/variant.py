@@ -16,16 +16,29 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Media:
-    """One image attached to a post, with its alt text (never dropped)."""
+    """One image attached to a post, with its alt text (never dropped).
+
+    Once prepared for the account's network (``siar add``, ``siar preview``), ``path`` is
+    the prepared file in the media store and ``sha256``, ``width``, ``height`` and
+    ``bytes`` describe it; ``source`` is the file the release named. A media-hosting store
+    turns the prepared file into ``url`` for networks that fetch images themselves.
+    """
 
     path: str
     alt: str = ""
     mime: str | None = None
     #: a public URL for networks that fetch images themselves (Instagram, Threads)
     url: str | None = None
-    #: SHA-256 of the file once ``siar add`` kept it in the media store (``path`` is then
-    #: that copy); None in a preview, which copies nothing
+    #: SHA-256 of the file at ``path`` once it is kept in the media store; None before
     sha256: str | None = None
+    #: what it is; only still images so far
+    kind: str = "image"
+    #: the image file the release named (``path`` is the prepared copy of it)
+    source: str | None = None
+    width: int | None = None
+    height: int | None = None
+    #: the size of the file at ``path``
+    bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -161,20 +161,34 @@ def _excerpt_of(summary: str | None, body: str, limit: int = 300) -> str:
     return text
 
 
-def _media(release: ReleaseDoc, network: str, rules: PostRules,
+def _media(release: ReleaseDoc, account: AccountSettings, rules: PostRules,
            warnings: list[str]) -> list[Media]:
+    """The release's images for this account: alt text checked against the account's
+    policy and cut to the network's limit, extra images beyond the network's count left
+    out with a warning (the files are prepared later, see ``scheduler/media_prep.py``)."""
+    from scheduler.media_prep import alt_limit
+
+    network = account.network
+    limit = alt_limit(network, rules)
     media = []
     for image in release.images:
         alt = image.alt
         if not alt:
+            if account.alt_text == "require":
+                raise ComposeError(
+                    f"account {account.name!r} ({network}) requires alt text, and image "
+                    f"{image.path.name} has none",
+                    hint="describe the photo in 'alt:' for screen-reader users, e.g. "
+                         "images: [{path: foto.jpg, alt: \"Kalapas membuka rakor\"}]")
             warnings.append(f"image {image.path.name} has no alt text: screen-reader users "
                             "will not know what it shows")
-        if rules.alt_limit and len(alt) > rules.alt_limit:
-            warnings.append(f"alt text of {image.path.name} cut to {rules.alt_limit} characters")
+        if limit and len(alt) > limit:
+            warnings.append(f"alt text of {image.path.name} cut to {limit} characters")
             alt, _ = fitting.truncate(alt, lambda text: text,
-                                      lambda text, limit=rules.alt_limit: len(text) <= limit)
+                                      lambda text, limit=limit: len(text) <= limit)
         media.append(Media(path=str(image.path), alt=alt,
-                           mime=mimetypes.guess_type(image.path.name)[0]))
+                           mime=mimetypes.guess_type(image.path.name)[0],
+                           source=str(image.path)))
     if rules.max_images is not None and len(media) > rules.max_images:
         warnings.append(f"{network} takes {rules.max_images} images per post: "
                         f"{len(media) - rules.max_images} left out")
@@ -368,7 +382,7 @@ class _Composer:
 
     def variant(self) -> Variant:
         parts = self.parts()
-        media = _media(self.release, self.network, self.rules.post, self.warnings)
+        media = _media(self.release, self.account, self.rules.post, self.warnings)
         extra = self.channel.compose_extra(_Draft(self, parts), self.release)
         return Variant(
             account=self.account.name, channel=self.network, parts=parts,

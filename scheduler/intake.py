@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from channels.variant import Media, Variant
 from scheduler.errors import ConfigError, ReleaseError, UnknownChannel
 from scheduler.media_store import MediaStore, StoredFile
-from scheduler.releases import ImageRef, ReleaseDoc
+from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.timeparse import TimeParseError, parse_when, show
 
@@ -183,17 +183,18 @@ def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]
     what resizing will change, for the officer to know."""
     if not doc.images:
         return []
-    from channels import registry
-    from channels.images import ImageError, validate_image
+    from channels.images import Framing, ImageError, validate_image
 
     notes: list[str] = []
     for index, image in enumerate(doc.images):
+        framing = Framing(image.focus, image.background)
         for account in accounts:
             try:
-                as_is = registry.load(account.network).fetches_media_by_url
+                # every network gets the prepared file (keep_media), those that fetch
+                # images by URL too: what they would change is a note, not an error
                 notes += [f"{account.name}: {warning}" for warning in
                           validate_image(image.path, account.network, alt=image.alt,
-                                         as_is=as_is)]
+                                         framing=framing)]
             except ImageError as exc:
                 raise ReleaseError(doc.source, f"images[{index}]",
                                    f"{account.name} ({account.network}): {exc}") from exc
@@ -201,22 +202,28 @@ def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]
 
 
 def keep_media(plans: Sequence[Plan], store: MediaStore) -> list[Plan]:
-    """The plans with every image copied into the media store and named by its copy — in
-    the release and in each variant, with its SHA-256 — so that the daemon publishes the
-    file as it was when queued, wherever the original was and whatever becomes of it.
+    """The plans with every image copied into the media store, and prepared there for each
+    account's network: the release names the copy of the original, each variant the file
+    prepared for it, with its SHA-256 — so that the daemon publishes exactly what was
+    previewed, wherever the original was and whatever becomes of it.
 
     Runs after every plan is checked and before the queue's transaction: the posts then
     never name a file that is not there. Each distinct file is copied once per call.
     """
+    from scheduler.media_prep import Memo, prepare_variants
+
+    prepared: Memo = {}  # a photo many releases name is prepared once per network
     kept: list[Plan] = []
     for plan in plans:
         if not plan.doc.images:
             kept.append(plan)
             continue
         stored = {str(image.path): store.keep(image.path) for image in plan.doc.images}
-        doc = replace(plan.doc, images=[ImageRef(path=stored[str(image.path)].path, alt=image.alt)
+        doc = replace(plan.doc, images=[replace(image, path=stored[str(image.path)].path)
                                         for image in plan.doc.images])
         variants = [_naming_copies(variant, stored) for variant in plan.variants]
+        variants = prepare_variants(variants, doc.images, store, source=plan.doc.source,
+                                    memo=prepared).variants
         kept.append(replace(plan, doc=doc, variants=variants))
     return kept
 

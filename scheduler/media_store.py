@@ -11,6 +11,10 @@ reason) instead of published or retried forever. The original file name is kept 
 folder because networks show it (the WordPress media library, an e-mail attachment) and
 Instagram/Threads build their public URL from it.
 
+The files prepared for each network from those images (``scheduler/media_prep.py``:
+converted, scaled, stripped of metadata) are kept the same way, by :meth:`MediaStore.put`,
+and the posts name them: the original stays for the record and for re-preparing.
+
 Nothing is removed here: a file is shared by every post of a release, by every occurrence
 of a recurring release and by every release that names the same photo. Copies left by a
 ``siar add`` that failed after copying are harmless (content-addressed, reused next time).
@@ -19,8 +23,10 @@ of a recurring release and by every release that names the same photo. Copies le
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from channels.stored_media import FOLDER, MAX_IMAGE_BYTES
 from scheduler.errors import SiarError
@@ -72,18 +78,36 @@ class MediaStore:
         self._kept[key] = stored
         return stored
 
-    def _copy(self, source: Path, name: str) -> StoredFile:
-        """Stream ``source`` into a temporary file in the store while hashing it, then move
-        it to ``<sha256>/<name>``; the temporary file never outlives a failure."""
+    def put(self, data: bytes, name: str) -> StoredFile:
+        """Keep ``data`` (a prepared image) as ``<sha256>/<name>``: written once, however
+        many times the same bytes are put (a file already there is trusted: its folder
+        names its content, and publishing checks it)."""
         import hashlib
-        import tempfile
 
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        sha256 = hashlib.sha256(data).hexdigest()
+        target = self.root / sha256 / name
+        if target.is_file() and target.stat().st_size == len(data):
+            return StoredFile(path=target, sha256=sha256)
+        def fill(writing: BinaryIO) -> str:
+            writing.write(data)
+            return sha256
+
         try:
+            return self._write(name, fill)
+        except OSError as exc:
+            raise SiarError(f"{name}: cannot keep the prepared image in the media store "
+                            f"{self.root}: {exc.strerror or exc}",
+                            hint="check the free space and permissions there, or set "
+                                 "SIAR_HOME to a writable place") from exc
+
+    def _copy(self, source: Path, name: str) -> StoredFile:
+        """Stream ``source`` into the store while hashing it (see :meth:`_write`)."""
+        import hashlib
+
+        def copy(writing: BinaryIO) -> str:
             hasher = hashlib.sha256()
             size = 0
-            with os.fdopen(handle, "wb") as writing, source.open("rb") as reading:
+            with source.open("rb") as reading:
                 while chunk := reading.read(_CHUNK):
                     size += len(chunk)
                     if size > MAX_IMAGE_BYTES:  # it grew since the release was checked
@@ -91,9 +115,23 @@ class MediaStore:
                                         hint="export a smaller JPEG")
                     hasher.update(chunk)
                     writing.write(chunk)
+            return hasher.hexdigest()
+
+        return self._write(name, copy)
+
+    def _write(self, name: str, fill: Callable[[BinaryIO], str]) -> StoredFile:
+        """Write a temporary file in the store with ``fill`` (which returns the SHA-256 of
+        what it wrote), sync it, then move it to ``<sha256>/<name>``; the temporary file
+        never outlives a failure."""
+        import tempfile
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(handle, "wb") as writing:
+                sha256 = fill(writing)
                 writing.flush()
                 os.fsync(writing.fileno())
-            sha256 = hasher.hexdigest()
             folder = self.root / sha256
             folder.mkdir(exist_ok=True)
             target = folder / name

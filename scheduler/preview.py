@@ -12,9 +12,16 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from rich.console import Console
 
-    from channels.variant import Variant
+    from channels.variant import Media, Variant
+    from scheduler.releases import ReleaseDoc
+
+#: the longest side of a photo's thumbnail on the HTML page (CSS pixels × 2 for phones'
+#: dense screens would double the page's weight for little: cards are at most ~500 px)
+THUMBNAIL_SIDE = 480
 
 
 def _look(network: str) -> tuple[str, str]:
@@ -32,6 +39,28 @@ def count_networks() -> list[str]:
 
     return [network for network in registry.available()
             if registry.load(network).post_rules.limit is not None]
+
+
+def with_prepared_media(doc: ReleaseDoc,
+                        variants: list[Variant]) -> tuple[list[Variant], dict[str, bytes]]:
+    """The variants with each image described as prepared for its network (format, size,
+    bytes, hash — what ``siar add`` will keep and publish), and those files' bytes by
+    SHA-256 for the HTML page; nothing is written anywhere."""
+    from scheduler.media_prep import prepare_variants
+
+    prepared = prepare_variants(variants, doc.images, None, source=doc.source)
+    return prepared.variants, prepared.files
+
+
+def describe_media(media: Media) -> str:
+    """One line for a person: "foto.png → JPEG 1080×1350, 412,345 bytes"."""
+    from pathlib import PurePath
+
+    name = PurePath(media.source or media.path).name
+    if media.width is None or media.height is None:
+        return name
+    kind = (media.mime or "").removeprefix("image/").upper() or "?"
+    return f"{name} → {kind} {media.width}×{media.height}, {media.bytes or 0:,} bytes"
 
 
 def variants_json(variants: list[Variant]) -> dict[str, Any]:
@@ -61,7 +90,8 @@ def render_console(variants: list[Variant], console: Console) -> None:
                               align="right", style="dim"))
             items.append(Text(part))
         for media in variant.media:
-            items.append(Text(f"🖼  {media.path}  alt: {media.alt or '(none)'}", style="cyan"))
+            shown = describe_media(media) if media.width is not None else media.path
+            items.append(Text(f"🖼  {shown}  alt: {media.alt or '(none)'}", style="cyan"))
         for warning in variant.warnings:
             items.append(Text(f"⚠ {warning}", style="bold yellow"))
         name = _look(variant.channel)[0]
@@ -116,7 +146,63 @@ def _initials(name: str) -> str:
     return html.escape("".join(letters[:2]).upper() or "?")
 
 
-def _card(variant: Variant) -> str:
+def _thumbnail(data: bytes) -> tuple[str, int, int] | None:
+    """A small JPEG of ``data`` as a ``data:`` URI (the page stays one self-contained
+    file), with its size; None if it cannot be read."""
+    import base64
+    import io
+
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+            image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+            small = image.convert("RGB")
+    except Exception:  # an unreadable file shows as a placeholder, never stops the page
+        return None
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=80)
+    return (f"data:image/jpeg;base64,{base64.b64encode(out.getvalue()).decode()}",
+            small.width, small.height)
+
+
+class _Thumbnails:
+    """Each prepared file's thumbnail, made once however many cards show it."""
+
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        self.files = files
+        self.made: dict[str, tuple[str, int, int] | None] = {}
+
+    def __call__(self, media: Media) -> tuple[str, int, int] | None:
+        key = media.sha256 or media.path
+        if key not in self.made:
+            data = self.files.get(media.sha256 or "")
+            if data is None:
+                try:  # a queued release: the prepared file in the media store
+                    with open(media.path, "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    data = b""
+            self.made[key] = _thumbnail(data) if data else None
+        return self.made[key]
+
+
+def _figure(media: Media, thumbnails: _Thumbnails) -> str:
+    alt = html.escape(media.alt) or "<em>(no alt text)</em>"
+    shown = thumbnails(media)
+    if shown is None:
+        picture = '<div class="placeholder">🖼</div>'
+    else:
+        uri, width, height = shown
+        picture = (f'<img src="{uri}" width="{width}" height="{height}" '
+                   f'alt="{html.escape(media.alt, quote=True)}">')
+    facts = (f'<div class="facts">{html.escape(describe_media(media))}</div>'
+             if media.width is not None else "")
+    return (f'<figure class="image">{picture}<figcaption>{facts}alt: {alt}'
+            f"</figcaption></figure>")
+
+
+def _card(variant: Variant, thumbnails: _Thumbnails) -> str:
     name, accent = _look(variant.channel)
     posts = []
     total = len(variant.parts)
@@ -125,10 +211,7 @@ def _card(variant: Variant) -> str:
         limit = "∞" if variant.limit is None else str(variant.limit)
         media = ""
         if index == 0 and variant.media:
-            tiles = "".join(
-                f'<figure class="image"><div class="placeholder">🖼</div>'
-                f'<figcaption>alt: {html.escape(m.alt) or "<em>(no alt text)</em>"}'
-                f"</figcaption></figure>" for m in variant.media)
+            tiles = "".join(_figure(m, thumbnails) for m in variant.media)
             media = f'<div class="media">{tiles}</div>'
         card = variant.extra.get("card") if index == 0 else None
         link_card = ""
@@ -164,7 +247,9 @@ _CSS = """
 *{box-sizing:border-box}body{margin:0;padding:24px;background:#eef1f5;color:#0f1419;
 font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 h1{font-size:20px;margin:0 0 16px}main{display:grid;gap:20px;
-grid-template-columns:repeat(auto-fill,minmax(520px,1fr));align-items:start}
+grid-template-columns:repeat(auto-fill,minmax(min(100%,520px),1fr));align-items:start}
+@media (max-width:600px){body{padding:10px}main{gap:12px}.post{padding:10px;gap:8px}
+.avatar{flex-basis:32px;height:32px;font-size:12px}h1{font-size:17px}}
 .card{background:#fff;border-radius:14px;box-shadow:0 1px 3px rgba(0,0,0,.12);
 overflow:hidden;border-top:5px solid var(--accent)}
 .card header{padding:8px 14px;font-weight:600;color:var(--accent);font-size:13px;
@@ -179,8 +264,11 @@ align-items:center;justify-content:center;font-size:14px}
 .subject{font-weight:700;font-size:16px;margin:4px 0}
 .text{white-space:pre-wrap;overflow-wrap:anywhere}
 .url{color:var(--accent);text-decoration:underline}.tag,.mention{color:var(--accent);font-weight:600}
-.media{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:6px;margin-top:8px}
-.image{margin:0;border:1px solid #cfd9de;border-radius:10px;overflow:hidden}
+.media{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:6px;margin-top:8px;
+align-items:start}
+.image{margin:0;border:1px solid #cfd9de;border-radius:10px;overflow:hidden;background:#f1f3f5}
+.image img{display:block;width:100%;height:auto;outline:1px dashed #8b98a5;outline-offset:-1px}
+.facts{font-variant-numeric:tabular-nums;color:#0f1419}
 .placeholder{height:90px;background:linear-gradient(135deg,#dfe6ee,#c3cfdb);display:flex;
 align-items:center;justify-content:center;font-size:30px}
 figcaption{font-size:12px;padding:4px 6px;color:#536471}
@@ -201,9 +289,13 @@ padding:8px 10px}
 """
 
 
-def render_html(variants: list[Variant], *, title: str) -> str:
-    """One self-contained page (inline CSS, nothing external) with a card per account."""
-    cards = "".join(_card(variant) for variant in variants)
+def render_html(variants: list[Variant], *, title: str,
+                files: Mapping[str, bytes] | None = None) -> str:
+    """One self-contained page (inline CSS, nothing external) with a card per account;
+    each photo is a thumbnail of the file prepared for that network (``files``: prepared
+    bytes by SHA-256, for a preview that stored nothing; else read from ``path``)."""
+    thumbnails = _Thumbnails(files or {})
+    cards = "".join(_card(variant, thumbnails) for variant in variants)
     return (f'<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"

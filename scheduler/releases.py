@@ -26,7 +26,7 @@ from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _OPENING = re.compile(r"---[ \t]*\n")
 _HASHTAG = re.compile(r"^[^\W]\w*$", re.UNICODE)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif"}
 
 #: A release is text: 2 MB is about 300,000 words, far beyond any press release, and keeps
 #: composing (YAML, Markdown, fitting every network) within a second or two.
@@ -49,6 +49,11 @@ class ImageRef:
 
     path: Path
     alt: str = ""
+    #: crop around this point (fractions of width and height) where a network's aspect
+    #: range needs it; None: pad instead (see ``channels.images.Framing``)
+    focus: tuple[float, float] | None = None
+    #: what padding shows: "white", "black", "blur" or "#rrggbb"
+    background: str = "white"
 
 
 @dataclass
@@ -79,6 +84,10 @@ class _ImageSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str
     alt: str = ""
+    #: center, top, bottom-left … or "x,y": crop around it instead of padding
+    focus: str | None = None
+    #: white, black, blur or #rrggbb: what padding shows
+    background: str | None = None
 
 
 def is_account_link(link: str) -> bool:
@@ -419,7 +428,8 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
             raise ReleaseError(source, field_name, f"{spec.path!r} has {size:,} bytes; Siar "
                                f"takes images up to {_size(MAX_IMAGE_BYTES)}",
                                hint="export a smaller JPEG: a few MB is plenty for every network")
-        images.append(ImageRef(path=path, alt=spec.alt.strip()))
+        images.append(ImageRef(path=path, alt=spec.alt.strip(),
+                               **_framing(spec, source, f"images[{index}]")))
 
     return ReleaseDoc(
         source=source, title=title, body=body, at=at, zone=zone, channels=front.channels,
@@ -428,6 +438,22 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         link_from=front.link.strip() if front.link and is_account_link(front.link) else None,
         summary=front.summary, language=front.language, repeat=front.repeat,
     )
+
+
+def _framing(spec: _ImageSpec, source: str, where: str) -> dict[str, Any]:
+    """``focus`` and ``background`` of one image, checked (names the field on error)."""
+    from channels.images.geometry import parse_background, parse_focus
+
+    framing: dict[str, Any] = {}
+    for key, parse in (("focus", parse_focus), ("background", parse_background)):
+        value = getattr(spec, key)
+        if value is None:
+            continue
+        try:
+            framing[key] = parse(value)
+        except ValueError as exc:
+            raise ReleaseError(source, f"{where}.{key}", str(exc)) from exc
+    return framing
 
 
 def _field_hint(field_name: str) -> str | None:

@@ -79,6 +79,8 @@ class AccountSettings(BaseModel):
     template: str | None = None
     #: at most this many posts of this account in flight at once
     concurrency: int = 1
+    #: an image without alt text: "warn" (queued, with a warning) or "require" (refused)
+    alt_text: Literal["warn", "require"] = "warn"
     options: dict[str, Any] = Field(default_factory=dict)
     #: ``[media] store``, set by :class:`Settings` (not a key of the account's table)
     _media_store: str | None = PrivateAttr(default=None)

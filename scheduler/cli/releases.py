@@ -128,6 +128,7 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         variants = [Variant.from_json(p.variant) for p in posts
                     if not names or p.account in names or p.network in names]
         title = release.title
+        files: dict[str, bytes] = {}  # queued: the media name their prepared files
     else:
         from scheduler import intake
         from scheduler.compose import compose_each
@@ -154,9 +155,11 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
             else:
                 variants.append(result)
         title = doc.title
+        variants, files = render.with_prepared_media(doc, variants)
     if html:
         try:
-            html.write_text(render.render_html(variants, title=title), encoding="utf-8")
+            html.write_text(render.render_html(variants, title=title, files=files),
+                            encoding="utf-8")
         except OSError as exc:  # a folder, a missing folder, no permission
             raise SiarError(f"--html {html}: cannot write the page: {exc.strerror or exc}",
                             hint="give the path of a new .html file in a folder you may "

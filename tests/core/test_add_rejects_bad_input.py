@@ -136,8 +136,10 @@ def test_a_good_release_is_queued_after_all_the_failures(workspace, siar):
     assert row_counts(workspace) == {"release": 1, "post": 4, "attempt": 0}
 
 
-def test_an_image_instagram_would_need_changed_is_refused_at_queue_time(workspace, siar):
-    """Instagram fetches the file itself from a public URL: we cannot convert it for it."""
+def test_an_image_instagram_needs_changed_is_prepared_at_queue_time_not_refused(
+        workspace, siar):
+    """Instagram fetches the file Siar prepared (a JPEG padded to 4:5), not the original:
+    a tall PNG is queued with a note, where it used to be refused (issue 14)."""
     from PIL import Image
 
     Image.new("RGB", (600, 1800), "white").save(workspace / "tinggi.png")
@@ -148,11 +150,11 @@ def test_an_image_instagram_would_need_changed_is_refused_at_queue_time(workspac
     write(workspace, "foto.md", "---\ntitle: Judul\nchannels: [ig-lapas]\n"
                                 "images: [{path: tinggi.png, alt: Foto}]\n---\nIsi.\n")
     result = siar("add", "foto.md", "--now")
-    assert result.code == 1
+    assert result.code == 0, result.err
     message = " ".join(result.err.split())
-    assert "images[0]" in message and "ig-lapas" in message
-    assert "fetches the file as it is" in message and "PNG would have to be converted" in message
-    assert row_counts(workspace)["post"] == 0
+    assert "ig-lapas" in message and "PNG will be converted to JPEG" in message
+    assert "padded" in message
+    assert row_counts(workspace)["post"] == 1
 
 
 @pytest.mark.parametrize("command", ["add", "preview"])

@@ -141,3 +141,55 @@ def test_only_paths_inside_a_media_store_promise_a_digest(tmp_path: Path) -> Non
     assert expected_digest(tmp_path / "foto" / digest / "foto.jpg") is None
     assert expected_digest(tmp_path / "media" / "foto.jpg") is None
     assert expected_digest(tmp_path / "media" / ("A" * 64) / "foto.jpg") is None
+
+
+def test_the_daemon_uploads_the_prepared_file_the_post_names_byte_for_byte(
+        workspace: Path, siar, database: str, mastodon: FakeMastodon) -> None:
+    """Prepared at queue time, kept, published as it is: a camera photo with EXIF
+    orientation and a serial goes out as the stripped, upright file the preview showed."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x0131] = "secret-serial-123"
+    Image.new("RGB", (900, 600), "red").save(workspace / "foto.jpg", exif=exif.tobytes())
+    (workspace / "foto.md").write_text(
+        "---\ntitle: Rakor\nchannels: [mastodon-lapas]\n"
+        "images: [{path: foto.jpg, alt: Foto}]\n---\nIsi rilis.\n", encoding="utf-8")
+    previewed = siar("preview", "foto.md", "--json")
+    assert previewed.code == 0, previewed.err
+    [described] = json.loads(previewed.out)["variants"][0]["media"]
+    added = siar("add", "foto.md", "--at", "now", "--json")
+    assert added.code == 0, added.err
+    [post] = show(siar, json.loads(added.out)["release"])["posts"]
+    [item] = post["variant"]["media"]
+    prepared = Path(item["path"]).read_bytes()
+    assert item["sha256"] == described["sha256"] == hashlib.sha256(prepared).hexdigest()
+    assert (item["width"], item["height"]) == (600, 900)  # upright
+    assert b"secret-serial-123" not in prepared
+
+    daemon = siar("daemon", "--until-drained", "--json")
+    assert daemon.code == 0, daemon.err
+    [upload] = mastodon.calls("POST", "/api/v2/media")
+    assert prepared in upload.body  # the very bytes, inside the multipart form
+
+
+def test_a_photo_several_releases_name_is_prepared_into_the_same_files(
+        workspace: Path, siar) -> None:
+    """A content calendar names the unit's banner in many releases: the posts of all of
+    them name the same prepared file per network."""
+    exif = Image.Exif()
+    exif[0x0131] = "secret-serial-123"  # metadata: every network gets a prepared copy
+    Image.new("RGB", (1200, 900), "green").save(workspace / "spanduk.jpg",
+                                                exif=exif.tobytes())
+    for day in (1, 2):
+        (workspace / f"hari{day}.md").write_text(
+            f"---\ntitle: Hari {day}\nchannels: [console, telegram-lapas]\n"
+            f"at: 2099-09-2{day} 10:00 WIB\n"
+            "images: [{path: spanduk.jpg, alt: Spanduk}]\n---\nIsi rilis.\n", encoding="utf-8")
+    added = siar("add", "hari1.md", "hari2.md", "--json")
+    assert added.code == 0, added.err
+    named = [{p["account"]: p["variant"]["media"][0]["path"]
+              for p in show(siar, item["release"])["posts"]}
+             for item in json.loads(added.out)["releases"]]
+    assert named[0] == named[1]
+    for path in named[0].values():
+        assert b"secret-serial-123" not in Path(path).read_bytes()
