@@ -103,3 +103,10 @@ def test_queue_show_and_history_speak_indonesian(workspace: Path, siar, monkeypa
     assert "waktu" in history and "terbit" in history
     # what scripts read stays as stored
     assert json.loads(siar("history", "--json").out)[0]["outcome"] == "published"
+
+
+def test_add_says_what_it_queued_in_indonesian(workspace: Path, siar, monkeypatch) -> None:
+    monkeypatch.setenv("SIAR_LANG", "id")
+    out = " ".join(siar("add", "rilis.md").out.split())
+    assert "rilis 1 “Rakor Humas Pemasyarakatan” masuk antrean untuk Kamis, 24 Sep 2099" in out
+    assert "di 4 akun" in out
