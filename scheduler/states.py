@@ -80,6 +80,25 @@ def label(status: str) -> str:
     return _(LABELS[status]) if status in LABELS else status
 
 
+#: how the attempt log's outcomes are shown (English = the stored value)
+OUTCOME_LABELS: dict[str, str] = {
+    "published": N_("published"), "rejected": N_("rejected"), "not_sent": N_("not_sent"),
+    "rate_limited": N_("rate_limited"), "auth_failed": N_("auth_failed"),
+    "in_doubt": N_("in_doubt"), "crashed": N_("crashed"), "dry_run": N_("dry_run"),
+    "rehearsed": N_("rehearsed"), "lease_expired": N_("lease_expired"),
+    "given_back": N_("given_back"), "missed": N_("missed"), "cancelled": N_("cancelled"),
+    "rescheduled": N_("rescheduled"), "resumed": N_("resumed"),
+    "link_arrived": N_("link_arrived"), "link_unusable": N_("link_unusable"),
+}
+
+
+def outcome_label(outcome: str | None) -> str:
+    """An attempt's outcome as people read it; ``None``: still in flight."""
+    if outcome is None:
+        return _("in flight")
+    return _(OUTCOME_LABELS[outcome]) if outcome in OUTCOME_LABELS else outcome
+
+
 def values(states: tuple[Status, ...]) -> tuple[str, ...]:
     """The states as stored (``post.status`` is a plain string column)."""
     return tuple(state.value for state in states)

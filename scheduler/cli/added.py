@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.cli import console, err_console, print_json, state
+from scheduler.i18n import _
 
 # Above this many releases `siar add` prints a summary, not one line per release: a content
 # calendar of 10,000 files printed 10,001 lines, and printing was a third of its time.
@@ -15,14 +16,14 @@ LISTED_RELEASES = 20
 def print_notes(doc: Any) -> None:
     """What the officer should know about how the release file was read."""
     for note in doc.notes:
-        err_console.print(f"[yellow]note:[/] {doc.source}: {note}", highlight=False)
+        err_console.print(f"[yellow]{_('note')}:[/] {doc.source}: {note}", highlight=False)
 
 
 def _print_plan_notes(plan: Any, *, name_source: bool = False) -> None:
     where = f"{plan.doc.source}: " if name_source else ""
     print_notes(plan.doc)
     for note in plan.notes:
-        err_console.print(f"[yellow]note:[/] {where}{note}", highlight=False)
+        err_console.print(f"[yellow]{_('note')}:[/] {where}{note}", highlight=False)
 
 
 def _warn_missing_secrets(plans: list[Any]) -> None:
@@ -36,9 +37,9 @@ def _warn_missing_secrets(plans: list[Any]) -> None:
     accounts = {a.name: a for plan in plans for a in plan.accounts}
     for account, variables in intake.missing_secrets(state.settings,
                                                      list(accounts.values())).items():
-        err_console.print(f"[yellow]warning:[/] {account} cannot publish until "
-                          f"{', '.join(variables)} is set (environment or .env)",
-                          highlight=False)
+        err_console.print(f"[yellow]{_('warning')}:[/] " + _(
+            "{account} cannot publish until {variables} is set (environment or .env)").format(
+                account=account, variables=", ".join(variables)), highlight=False)
 
 
 def print_added(plans: list[Any], as_json: bool) -> None:
@@ -64,12 +65,17 @@ def _add_one(plan: Any, as_json: bool) -> None:
                     "posts": [{"id": f"{release.id}/{p.account}", "account": p.account,
                                "channel": p.network, "status": p.status} for p in posts]})
         return
-    console.print(f"queued release [bold]{release.id}[/] “{release.title}” for "
-                  f"[bold]{show(release.due_at, plan.zone)}[/] on {len(posts)} account(s):")
+    console.print(_("queued release {id} “{title}” for {time} on {count} account(s):").format(
+        id=f"[bold]{release.id}[/]", title=release.title,
+        time=f"[bold]{show(release.due_at, plan.zone)}[/]", count=len(posts)))
     for post, variant in zip(posts, plan.variants, strict=True):
-        parts = f"{len(variant.parts)} parts" if len(variant.parts) > 1 else "1 post"
-        warn = f" [yellow]({len(variant.warnings)} warning(s))[/]" if variant.warnings else ""
-        console.print(f"  {release.id}/{post.account}  {post.network:<10} {parts}{warn}")
+        parts = (_("{count} parts").format(count=len(variant.parts)) if len(variant.parts) > 1
+                 else _("1 post"))
+        warn = (" [yellow](" + _("{count} warning(s)").format(count=len(variant.warnings))
+                + ")[/]" if variant.warnings else "")
+        waits = (" " + _("(waits for {account})").format(account=post.link_from)
+                 if post.link_from else "")
+        console.print(f"  {release.id}/{post.account}  {post.network:<10} {parts}{warn}{waits}")
 
 
 def _add_many(plans: list[Any], as_json: bool) -> None:
@@ -88,7 +94,9 @@ def _add_many(plans: list[Any], as_json: bool) -> None:
             {"release": release_id, "title": plan.doc.title, "source": plan.doc.source,
              "due_at": iso(plan.due_at, plan.zone),
              "posts": [{"id": f"{release_id}/{v.account}", "account": v.account,
-                        "channel": v.channel, "status": Status.SCHEDULED.value}
+                        "channel": v.channel,
+                        "status": (Status.WAITING if plan.doc.link_from not in (None, v.account)
+                                   else Status.SCHEDULED).value}
                        for v in plan.variants]}
             for release_id, plan in zip(ids, plans, strict=True)]})
         return
@@ -96,12 +104,15 @@ def _add_many(plans: list[Any], as_json: bool) -> None:
     if len(plans) > LISTED_RELEASES:
         _print_summary(ids, plans, posts)
         return
-    console.print(f"queued {len(plans)} releases, {posts} posts:")
+    console.print(_("queued {releases} releases, {posts} posts:").format(
+        releases=len(plans), posts=posts))
     for release_id, plan in zip(ids, plans, strict=True):
         warned = sum(bool(v.warnings) for v in plan.variants)
-        warn = f" [yellow]({warned} with warnings)[/]" if warned else ""
+        warn = (" [yellow](" + _("{count} with warnings").format(count=warned) + ")[/]"
+                if warned else "")
         console.print(f"  [bold]{release_id}[/] “{plan.doc.title}” "
-                      f"{show(plan.due_at, plan.zone)}, {len(plan.variants)} account(s){warn}")
+                      f"{show(plan.due_at, plan.zone)}, "
+                      + _("{count} account(s)").format(count=len(plan.variants)) + warn)
 
 
 def _print_summary(ids: list[int], plans: list[Any], posts: int) -> None:
@@ -116,11 +127,14 @@ def _print_summary(ids: list[int], plans: list[Any], posts: int) -> None:
     per_account = Counter(v.account for plan in plans for v in plan.variants)
     warned = sum(bool(v.warnings) for plan in plans for v in plan.variants)
     # ids are contiguous unless another process queued at the same moment
-    span = (f" (releases {ids[0]}–{ids[-1]})" if ids[-1] - ids[0] == len(ids) - 1 else "")
-    console.print(f"queued {len(plans)} releases, {posts} posts{span}, "
-                  f"due {show(first.due_at, first.zone)} … {show(last.due_at, last.zone)}")
+    span = (" " + _("(releases {first}–{last})").format(first=ids[0], last=ids[-1])
+            if ids[-1] - ids[0] == len(ids) - 1 else "")
+    console.print(_("queued {releases} releases, {posts} posts{span}, due {first} … "
+                    "{last}").format(releases=len(plans), posts=posts, span=span,
+                                     first=show(first.due_at, first.zone),
+                                     last=show(last.due_at, last.zone)))
     console.print("  " + ", ".join(f"{account} {n}" for account, n in sorted(per_account.items())))
     if warned:
-        console.print(f"  [yellow]{warned} post(s) with warnings[/]: "
-                      "`siar preview ID` shows them")
-    console.print("  `siar queue` shows every post; `--json` prints them all")
+        console.print("  [yellow]" + _("{count} post(s) with warnings").format(count=warned)
+                      + "[/]: " + _("`siar preview ID` shows them"))
+    console.print("  " + _("`siar queue` shows every post; `--json` prints them all"))

@@ -10,6 +10,8 @@ import click
 
 from scheduler.cli import app, console, err_console, print_error, print_json, state
 from scheduler.errors import ComposeError, NotFound, SiarError
+from scheduler.i18n import _
+from scheduler.states import label, outcome_label
 
 if TYPE_CHECKING:
     from scheduler.settings import AccountSettings
@@ -58,7 +60,7 @@ def init(directory: Path, force: bool) -> None:
     pairs = [(config_dir() / "siar.example.toml", directory / "siar.toml"),
              (config_dir() / "example-release.md", directory / "rilis-contoh.md"),
              (config_dir() / "foto-rakor.jpg", directory / "foto-rakor.jpg")]
-    for _, target in pairs:
+    for _source, target in pairs:
         if target.exists() and not force:
             raise SiarError(f"{target} already exists", hint="use --force to overwrite it")
     for source, target in pairs:
@@ -193,9 +195,10 @@ def count(text: str, channel: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("network", "length", "limit", "fits")
+    table = Table(_("network"), _("length"), _("limit"), _("fits"))
+    yes, no = _("yes"), _("no")
     for row in rows:
-        fits = "[green]yes[/]" if row["fits"] else "[red]no[/]"
+        fits = f"[green]{yes}[/]" if row["fits"] else f"[red]{no}[/]"
         table.add_row(row["channel"], str(row["length"]), str(row["limit"] or "-"), fits)
     console.print(table)
 
@@ -226,24 +229,29 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
                      "remote_url": p.remote_url, "error": p.last_error} for p, r in rows])
         return
     if not rows:
-        console.print("the queue is empty" if not status else "no posts in that status")
+        console.print(_("the queue is empty") if not status else _("no posts in that status"))
         return
     table = Table()
-    table.add_column("id", no_wrap=True)  # the ID staff type next: never cut
-    table.add_column("due", no_wrap=True)
-    for name in ("status", "blocked", "network", "title"):
+    table.add_column(_("id"), no_wrap=True)  # the ID staff type next: never cut
+    table.add_column(_("due"), no_wrap=True)
+    for name in (_("status"), _("blocked"), _("network"), _("title")):
         table.add_column(name)
-    table.add_column("note", overflow="fold")
+    table.add_column(_("note"), overflow="fold")
+    paused_account = _("paused account")
     for post, release in rows:
         style = STATUS_STYLE.get(post.status, "")
         note = escape(post.remote_url or (post.last_error or "")[:60])
         if post.status == "retry":
-            note = f"next try {show(post.not_before, release.zone)}"
+            note = _("next try {time}").format(time=show(post.not_before, release.zone))
+        elif post.status == "waiting":
+            note = _("waits for {account}'s website post").format(account=post.link_from)
         why = queries.blocked(post, pauses)
         if why:  # waiting for staff, not for its time: say so, and how to lift it
-            note = f"{escape(why[:60])}; fix it, then 'siar accounts resume {post.account}'"
+            note = _("{why}; fix it, then 'siar accounts resume {account}'").format(
+                why=escape(why[:60]), account=post.account)
         table.add_row(f"{post.release_id}/{post.account}", show(post.due_at, release.zone),
-                      f"[{style}]{post.status}[/]", "[red]paused account[/]" if why else "",
+                      f"[{style}]{label(post.status)}[/]",
+                      f"[red]{paused_account}[/]" if why else "",
                       post.network, escape(release.title[:40]), note)
     console.print(table)
 
@@ -289,26 +297,31 @@ def show_release(target: str, as_json: bool) -> None:
             } for p in posts],
         })
         return
-    console.print(f"[bold]{release.id}[/] “{escape(release.title)}”  due "
-                  f"{show(due, zone)}  from {escape(release.source)}")
+    console.print(f"[bold]{release.id}[/] “{escape(release.title)}”  " + _(
+        "due {time}  from {source}").format(time=show(due, zone),
+                                           source=escape(release.source)))
     if release.repeat:
-        console.print(f"  repeats [bold]{escape(release.repeat)}[/]; next: "
-                      + ", ".join(show(t, zone) for t in upcoming), highlight=False)
+        console.print("  " + _("repeats {rule}; next: {times}").format(
+            rule=f"[bold]{escape(release.repeat)}[/]",
+            times=", ".join(show(t, zone) for t in upcoming)), highlight=False)
     for post in posts:
         style = STATUS_STYLE.get(post.status, "")
-        waits = f" for {post.link_from}'s website post" if post.status == "waiting" else ""
+        waits = (" " + _("for {account}'s website post").format(account=post.link_from)
+                 if post.status == "waiting" else "")
         console.print(f"\n  [bold]{release.id}/{post.account}[/] ({post.network}) "
-                      f"[{style}]{post.status}{waits}[/]  due {show(post.due_at, zone)}  "
-                      f"{post.remote_url or ''}")
+                      f"[{style}]{label(post.status)}{waits}[/]  "
+                      + _("due {time}").format(time=show(post.due_at, zone))
+                      + f"  {post.remote_url or ''}")
         if post.last_error:
             console.print(f"    [red]{escape(post.last_error)}[/]", highlight=False)
         log = attempts.get(post.id, [])
         if log:
-            table = Table("attempt", "node", "started", "outcome", "http", "detail", box=None,
-                          padding=(0, 1))
+            table = Table(_("attempt"), _("node"), _("started"), _("outcome"), "http",
+                          _("detail"), box=None, padding=(0, 1))
             for a in log:
-                table.add_row(str(a.attempt), a.node, show(a.started_at, zone), a.outcome or "…",
-                              str(a.http_status or ""), escape(_attempt_detail(a)))
+                table.add_row(str(a.attempt), a.node, show(a.started_at, zone),
+                              outcome_label(a.outcome), str(a.http_status or ""),
+                              escape(_attempt_detail(a)))
             console.print(table)
 
 
@@ -321,7 +334,8 @@ def _attempt_detail(a: Any) -> str:
     if requests:
         first = requests[0]
         more = f" (+{len(requests) - 1})" if len(requests) > 1 else ""
-        return f"would send {first.get('method', '')} {first.get('url', '')}{more}"[:90]
+        return _("would send {request}").format(
+            request=f"{first.get('method', '')} {first.get('url', '')}{more}")[:90]
     return ""
 
 
@@ -421,20 +435,20 @@ def history(limit: int, since: str | None, until: str | None, outcomes: tuple[st
                     for a, p, r in rows])
         return
     if not rows:
-        console.print("nothing in the log for that" if since or until or outcomes or accounts
-                      else "nothing has been published yet")
+        console.print(_("nothing in the log for that") if since or until or outcomes
+                      or accounts else _("nothing has been published yet"))
         return
     table = Table(box=None, padding=(0, 1))
-    table.add_column("when", no_wrap=True)
-    table.add_column("post", no_wrap=True)  # the ID staff type next: never cut
-    table.add_column("network")
-    table.add_column("outcome")
-    table.add_column("url / error", overflow="fold")  # a link is folded, never cut
+    table.add_column(_("when"), no_wrap=True)
+    table.add_column(_("post"), no_wrap=True)  # the ID staff type next: never cut
+    table.add_column(_("network"))
+    table.add_column(_("outcome"))
+    table.add_column(_("url / error"), overflow="fold")  # a link is folded, never cut
     for a, p, r in rows:
         style = "green" if a.outcome in ("published", "dry_run", "rehearsed") else "yellow"
         error = a.error or ""
         table.add_row(show(a.finished_at or a.started_at, r.zone), f"{p.release_id}/{p.account}",
-                      p.network, f"[{style}]{a.outcome or 'in flight'}[/]",
+                      p.network, f"[{style}]{outcome_label(a.outcome)}[/]",
                       escape(a.remote_url or (error if wide else error[:80])))
     console.print(table)
 

@@ -34,6 +34,7 @@ from scheduler.daemon.guard import DatabaseGuard
 from scheduler.daemon.inflight import InFlight
 from scheduler.errors import SiarError
 from scheduler.models import Node, Post, Release
+from scheduler.queue import website
 from scheduler.recurrences import materialise_recurrences
 from scheduler.settings import Settings
 from scheduler.status import overdue_posts
@@ -85,6 +86,8 @@ class Jobs:
         self._alerted: set[str] = set()
         #: True once mark_missed looked at every waiting post (at start)
         self._swept = False
+        #: the accounts whose next publication gives waiting posts their link
+        self.link_sources: frozenset[str] = frozenset()
 
     # --- housekeeping ------------------------------------------------------------------
 
@@ -128,6 +131,7 @@ class Jobs:
         delivered = website_first.deliver_links(self.engine, self.settings, self.node)
         if delivered:
             self.wake()
+        self.link_sources = website.link_sources(self.engine)
         for message in website_first.stuck_alerts(self.engine):
             self.notifier.alert(message)
         return any(item.error is None for item in delivered)

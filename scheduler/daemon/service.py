@@ -319,8 +319,9 @@ class Daemon:
             url = getattr(event.outcome, "url", None) or ""
             log.info("post %s (%s) published %s", event.post, event.account, url,
                      extra={"post": event.post, "account": event.account, "url": url})
-        if event.kind is OutcomeKind.PUBLISHED:  # a website post: the posts waiting for
-            self._move_job("housekeeping", datetime.now(UTC))  # its address get it soon
+        if event.kind is OutcomeKind.PUBLISHED and event.account in self.jobs.link_sources:
+            # a website post others wait for: they get its address now, not at the next tick
+            self._move_job("housekeeping", datetime.now(UTC))
         if (alert := staff_alert(event)) is not None:
             self.notifier.post_alert(event.post, *alert)
         elif event.kind is OutcomeKind.IN_DOUBT:

@@ -117,6 +117,13 @@ def still_coming(engine: Engine) -> int:
         return int(s.execute(query).scalar_one())
 
 
+def link_sources(engine: Engine) -> frozenset[str]:
+    """The accounts posts are waiting for now (whose publications the daemon watches)."""
+    query = select(Post.link_from).where(_WAITING).distinct()
+    with connection(engine) as s:
+        return frozenset(a for a in s.scalars(query) if a)
+
+
 def waiting_for(engine: Engine, post_ids: Sequence[int]) -> dict[int, str]:
     """The account each of these waiting posts waits for."""
     if not post_ids:
@@ -126,5 +133,5 @@ def waiting_for(engine: Engine, post_ids: Sequence[int]) -> dict[int, str]:
         return {i: a for i, a in s.execute(query).all()}
 
 
-__all__ = ["Arrival", "Stuck", "arrivals", "link_arrived", "link_unusable", "still_coming",
-           "stuck", "waiting_for"]
+__all__ = ["Arrival", "Stuck", "arrivals", "link_arrived", "link_sources", "link_unusable",
+           "still_coming", "stuck", "waiting_for"]

@@ -89,3 +89,24 @@ def test_a_rehearsal_says_what_it_did_in_indonesian(workspace: Path, siar,
     monkeypatch.setenv("SIAR_LANG", "id")
     out = " ".join(siar("daemon", "--dry-run", "--once").out.split())
     assert "gladi" in out and "berhenti: 4 unggahan digladikan" in out
+
+
+def test_queue_show_and_history_speak_indonesian(workspace: Path, siar, monkeypatch) -> None:
+    assert siar("add", "rilis.md", "--now", "--channels", "console").code == 0
+    monkeypatch.setenv("SIAR_LANG", "id")
+    queue = " ".join(siar("queue").out.split())
+    assert "jadwal" in queue and "terjadwal" in queue and "judul" in queue
+    assert siar("daemon", "--once").code == 0
+    shown = " ".join(siar("show", "1").out.split())
+    assert "terbit" in shown and "percobaan" in shown and "hasil" in shown
+    history = " ".join(siar("history").out.split())
+    assert "waktu" in history and "terbit" in history
+    # what scripts read stays as stored
+    assert json.loads(siar("history", "--json").out)[0]["outcome"] == "published"
+
+
+def test_add_says_what_it_queued_in_indonesian(workspace: Path, siar, monkeypatch) -> None:
+    monkeypatch.setenv("SIAR_LANG", "id")
+    out = " ".join(siar("add", "rilis.md").out.split())
+    assert "rilis 1 “Rakor Humas Pemasyarakatan” masuk antrean untuk Kamis, 24 Sep 2099" in out
+    assert "di 4 akun" in out
