@@ -23,7 +23,8 @@ from urllib.parse import quote
 from channels.base import Delivery
 from channels.variant import Media
 
-__all__ = ["HostingError", "ImageHost", "ImagesOfAnAttempt", "public_image_url"]
+__all__ = ["HostingError", "ImageHost", "ImagesOfAnAttempt", "hosted_urls", "media_key",
+           "public_image_url"]
 
 #: the account option naming the store that will host the images (set by the settings,
 #: so that queue-time checks know a URL will be there when the post is published)
@@ -46,6 +47,9 @@ class ImageHost(ABC):
         """Put ``media``'s file in the store and return the public URL it has there.
 
         Raises :class:`HostingError` when the file could not be put there."""
+
+    #: the store keeps what it hosted (``[media] keep``): URLs stay valid after publishing
+    keep: bool = False
 
     @abstractmethod
     def let_go(self, url: str) -> None:
@@ -71,6 +75,23 @@ def will_have_url(media: Media, options: Mapping[str, Any]) -> bool:
     return bool(options.get(HOSTED_OPTION)) or public_image_url(media, options) is not None
 
 
+def media_key(media: Media) -> str:
+    """How an image is known among a post's hosted URLs: its SHA-256, else its path."""
+    return media.sha256 or media.path
+
+
+def hosted_urls(media: list[Media], state: Mapping[str, Any],
+                options: Mapping[str, Any]) -> list[Media]:
+    """``media`` with ``url`` filled where it is known: hosted by a store now (the post's
+    checkpointed state), or reachable without one (:func:`public_image_url`)."""
+    from dataclasses import replace
+
+    hosted = state.get(ImagesOfAnAttempt.URLS_KEY, {})
+    return [item if item.url else replace(
+        item, url=hosted.get(media_key(item)) or public_image_url(item, options))
+        for item in media]
+
+
 class ImagesOfAnAttempt:
     """The image URLs one publishing attempt hands to the network, put on first use.
 
@@ -80,6 +101,9 @@ class ImagesOfAnAttempt:
     """
 
     STATE_KEY = "hosted"
+    #: the URL of each image (by SHA-256, else path) while it is hosted: what ``siar
+    #: preview ID`` shows as ``media[].url``
+    URLS_KEY = "hosted_at"
 
     def __init__(self, host: ImageHost | None, delivery: Delivery | None,
                  options: Mapping[str, Any]) -> None:
@@ -98,7 +122,10 @@ class ImagesOfAnAttempt:
             url = self.host.url_for(media)
             self._urls[key] = url
             if self.delivery is not None:
-                self.delivery.checkpoint(**{self.STATE_KEY: [*self.pending(), url]})
+                hosted_at = {**self.delivery.state.get(self.URLS_KEY, {}),
+                             media_key(media): url}
+                self.delivery.checkpoint(**{self.STATE_KEY: [*self.pending(), url],
+                                            self.URLS_KEY: hosted_at})
         return self._urls[key]
 
     def pending(self) -> list[str]:
@@ -115,4 +142,5 @@ class ImagesOfAnAttempt:
         for url in urls:
             self.host.let_go(url)
         if self.delivery is not None and urls:
-            self.delivery.checkpoint(**{self.STATE_KEY: []})
+            gone = {} if not self.host.keep else self.delivery.state.get(self.URLS_KEY, {})
+            self.delivery.checkpoint(**{self.STATE_KEY: [], self.URLS_KEY: gone})

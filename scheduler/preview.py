@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from channels.variant import Media, Variant
     from scheduler.releases import ReleaseDoc
+    from scheduler.settings import Settings
 
 #: the longest side of a photo's thumbnail on the HTML page (CSS pixels × 2 for phones'
 #: dense screens would double the page's weight for little: cards are at most ~500 px)
@@ -61,6 +62,26 @@ def describe_media(media: Media) -> str:
         return name
     kind = (media.mime or "").removeprefix("image/").upper() or "?"
     return f"{name} → {kind} {media.width}×{media.height}, {media.bytes or 0:,} bytes"
+
+
+def with_public_urls(variants: list[Variant], settings: Settings,
+                     states: Mapping[str, Mapping[str, Any]] | None = None) -> list[Variant]:
+    """For networks that fetch images by URL, each image's ``url`` where it is known: the
+    store's while it hosts the image (``states``: a queued post's checkpointed state, by
+    account), else one reachable without a store (``public_media_base_url``)."""
+    from dataclasses import replace
+
+    from channels import registry
+    from channels.image_host import hosted_urls
+
+    shown = []
+    for variant in variants:
+        if variant.media and registry.load(variant.channel).fetches_media_by_url:
+            options = settings.account(variant.account).channel_config().options
+            state = (states or {}).get(variant.account, {})
+            variant = replace(variant, media=hosted_urls(variant.media, state, options))
+        shown.append(variant)
+    return shown
 
 
 def variants_json(variants: list[Variant]) -> dict[str, Any]:

@@ -127,8 +127,10 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         from scheduler import queries
 
         release, posts = queries.release_with_posts(state.engine, int(target))
-        variants = [Variant.from_json(p.variant) for p in posts
-                    if not names or p.account in names or p.network in names]
+        posts = [p for p in posts if not names or p.account in names or p.network in names]
+        variants = render.with_public_urls(
+            [Variant.from_json(p.variant) for p in posts], state.settings,
+            {p.account: p.progress.get("state", {}) for p in posts})
         title = release.title
         files: dict[str, bytes] = {}  # queued: the media name their prepared files
     else:
@@ -158,6 +160,7 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
                 variants.append(result)
         title = doc.title
         variants, files = render.with_prepared_media(doc, variants)
+        variants = render.with_public_urls(variants, state.settings)
     if html:
         try:
             html.write_text(render.render_html(variants, title=title, files=files),

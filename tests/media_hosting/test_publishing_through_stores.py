@@ -75,7 +75,7 @@ def test_the_network_fetches_the_image_from_the_store_and_it_is_deleted_after(
     [url] = fake.fetched
     assert fake.published[0].params["image_url"] == url
     assert not served(url)
-    assert delivery.state["hosted"] == []
+    assert delivery.state["hosted"] == [] and delivery.state["hosted_at"] == {}
 
 
 def test_a_carousel_is_fetched_image_by_image_from_the_store(network, store, photo,
@@ -96,11 +96,14 @@ def test_with_keep_the_hosted_image_stays_where_the_network_fetched_it(
         network, store, photo):
     fake, channel = network
     channel.image_host = StoreHost(store, keep=True)
+    delivery = post(channel, photo)
 
-    assert isinstance(channel.publish(post(channel, photo)), Published)
+    assert isinstance(channel.publish(delivery), Published)
 
     [url] = fake.fetched
     assert served(url)
+    # what `siar preview ID` shows as the photo's url
+    assert delivery.state["hosted_at"] == {photo.path: url}
     store.delete(url)
 
 
