@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from scheduler.cli import app, console, err_console, print_json, state
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from channels.base import CheckResult
@@ -23,7 +24,7 @@ def warn_about_exposed_secrets() -> None:
     from scheduler.envfile import exposure_warnings
 
     for warning in exposure_warnings(state.settings):
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        err_console.print(f"[yellow]{_('warning')}:[/] {escape(warning)}", highlight=False)
 
 
 @app.group("accounts", invoke_without_command=True,
@@ -58,13 +59,16 @@ def accounts_group(ctx: click.Context, as_json: bool) -> None:
                     for a, missing, error in rows])
         return
     if not rows:
-        console.print("no accounts configured; run [bold]siar init[/] for a starter siar.toml")
+        console.print(_("no accounts configured; run {command} for a starter siar.toml")
+                      .format(command="[bold]siar init[/]"))
         return
-    table = Table("account", "network", "enabled", "secrets", "slots")
+    table = Table(_("account"), _("network"), _("enabled"), _("secrets"), _("slots"))
+    is_set, yes, no = _("set"), _("yes"), _("no")
     for account, missing, error in rows:
-        secrets = (f"[red]{error}[/]" if error else
-                   "[green]set[/]" if not missing else f"[red]missing {', '.join(missing)}[/]")
-        table.add_row(account.name, account.network, "yes" if account.enabled else "no",
+        secrets = (f"[red]{error}[/]" if error else f"[green]{is_set}[/]" if not missing
+                   else "[red]" + _("missing {variables}").format(
+                       variables=", ".join(missing)) + "[/]")
+        table.add_row(account.name, account.network, yes if account.enabled else no,
                       secrets, account.slots or "-")
     console.print(table)
 
@@ -101,10 +105,12 @@ def check_accounts(name: str | None, as_json: bool) -> None:
     else:
         from rich.markup import escape
 
+        ok, failed = _("ok"), _("FAILED")
         for account_name, network, r in results:
-            mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
-            expiry = f", token expires {show(r.expires_at)}" if r.expires_at else ""
-            who = f" as {r.identity}" if r.identity else ""
+            mark = f"[green]{ok}[/]" if r.ok else f"[red]{failed}[/]"
+            expiry = (", " + _("token expires {time}").format(time=show(r.expires_at))
+                      if r.expires_at else "")
+            who = " " + _("as {identity}").format(identity=r.identity) if r.identity else ""
             # escaped: "[media] store" and a network's "[...]" are text, not markup
             console.print(f"{mark}  " + escape(f"{account_name} ({network}){who}: "
                                                f"{r.detail}{expiry}"), highlight=False)

@@ -179,14 +179,16 @@ def resolve(target: str, published: str | None, resend: bool, abandon: bool) -> 
     candidates = [p for p in posts if (account is None or p.account == account)
                   and (account is not None or p.status == Status.UNKNOWN.value)]
     if len(candidates) != 1:
-        names = ", ".join(f"{release_id}/{p.account}" for p in candidates) or "none"
-        raise NotFound(f"{target}: expected one post in doubt, found {names}",
-                       hint="name the post as RELEASE/ACCOUNT, e.g. 12/x-lapas")
+        names = ", ".join(f"{release_id}/{p.account}" for p in candidates) or _("none")
+        raise NotFound(_("{target}: expected one post in doubt, found {posts}").format(
+            target=target, posts=names),
+            hint=_("name the post as RELEASE/ACCOUNT, e.g. 12/x-lapas"))
     post = candidates[0]
     new = queue.resolve(state.engine, post.id,  # type: ignore[arg-type]
                         published_url=published, resend=resend, abandon=abandon,
                         by=f"staff@{os.environ.get('USER', 'unknown')}")
-    console.print(f"{release_id}/{post.account}: now {new.value}")
+    console.print(_("{post}: now {status}").format(post=f"{release_id}/{post.account}",
+                                                   status=label(new.value)))
     if new == Status.RETRY:
         _warn_past_grace(queries.past_grace(state.engine, grace=_grace(),
                                             post_ids=[post.id]))  # type: ignore[list-item]
@@ -201,8 +203,9 @@ def resume_account(name: str) -> None:
     state.settings.account(name)  # raises with the list of accounts for a typo
     count = queue.resume_account(state.engine, name)
     late = queries.past_grace(state.engine, grace=_grace(), account=name)
-    console.print(f"{name}: resumed; {count} paused post(s) go back to the queue "
-                  "(missed ones stay missed: reschedule them)")
+    console.print(_("{account}: resumed; {count} paused post(s) go back to the queue "
+                    "(missed ones stay missed: reschedule them)").format(account=name,
+                                                                         count=count))
     _warn_past_grace(late)
 
 
@@ -216,10 +219,11 @@ def _warn_past_grace(late: list[Any]) -> None:
     if not late:
         return
     targets = ", ".join(f"{p.release_id}/{p.account}" for p in late[:10])
-    more = f" and {len(late) - 10} more" if len(late) > 10 else ""
-    console.print(f"[yellow]{len(late)} post(s) are past their time plus the grace period "
-                  f"and will be marked missed, not sent: {targets}{more}[/yellow]\n"
-                  "to send one now anyway: 'siar reschedule RELEASE/ACCOUNT --at now'",
+    more = " " + _("and {count} more").format(count=len(late) - 10) if len(late) > 10 else ""
+    console.print("[yellow]" + _("{count} post(s) are past their time plus the grace period "
+                                 "and will be marked missed, not sent: {posts}").format(
+                      count=len(late), posts=targets + more) + "[/yellow]\n"
+                  + _("to send one now anyway: 'siar reschedule RELEASE/ACCOUNT --at now'"),
                   markup=True)
 
 

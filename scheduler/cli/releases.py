@@ -352,10 +352,11 @@ def cancel(target: str) -> None:
     release_id, account = parse_target(target)
     ids = queries.post_ids_in(state.engine, release_id, account, CANCELLABLE)
     if not ids:
-        raise SiarError(f"release {target}: nothing left to cancel",
-                        hint="'siar show ID' shows each post's status")
+        raise SiarError(_("release {target}: nothing left to cancel").format(target=target),
+                        hint=_("'siar show ID' shows each post's status"))
     done = queue.cancel(state.engine, ids)
-    console.print(f"cancelled {len(done)} post(s) of release {release_id}")
+    console.print(_("cancelled {count} post(s) of release {id}").format(count=len(done),
+                                                                         id=release_id))
 
 
 def _next_occurrences(rule: str, zone: str, count: int = 3) -> list[Any]:
@@ -387,23 +388,24 @@ def reschedule(target: str, at: str) -> None:
     except TimeParseError as exc:
         raise ReleaseError("--at", None, str(exc)) from exc
     if when < datetime.now(UTC) - intake.PAST_TOLERANCE:
-        raise ReleaseError("--at", None, f"{show(when, zone)} is in the past",
-                           hint="give a future time or 'now'")
+        raise ReleaseError("--at", None, _("{time} is in the past").format(
+            time=show(when, zone)), hint=_("give a future time or 'now'"))
     ids = queries.post_ids_in(state.engine, release_id, account, RESCHEDULABLE)
     # a post in doubt may be on the network: a new time would send it again blindly
     doubtful = queries.post_ids_in(state.engine, release_id, account, (Status.UNKNOWN,))
-    settle = ("posts in doubt (unknown) are settled first: 'siar status' shows the "
-              "'siar resolve' command for each")
+    settle = _("posts in doubt (unknown) are settled first: 'siar status' shows the "
+               "'siar resolve' command for each")
     if not ids:
-        raise SiarError(f"release {target}: no post can be rescheduled",
-                        hint=settle if doubtful else
-                        "published and cancelled posts stay as they are")
+        raise SiarError(_("release {target}: no post can be rescheduled").format(
+            target=target), hint=settle if doubtful else
+            _("published and cancelled posts stay as they are"))
     done = queue.reschedule(state.engine, ids, when)
-    console.print(f"rescheduled {len(done)} post(s) of release {release_id} to "
-                  f"{show(when, zone)}")
+    console.print(_("rescheduled {count} post(s) of release {id} to {time}").format(
+        count=len(done), id=release_id, time=show(when, zone)))
     if doubtful:
-        err_console.print(f"[yellow]note:[/] {len(doubtful)} post(s) left as they are: "
-                          f"{settle}", highlight=False)
+        err_console.print(f"[yellow]{_('note')}:[/] " + _(
+            "{count} post(s) left as they are: {why}").format(count=len(doubtful), why=settle),
+            highlight=False)
 
 
 @app.command()

@@ -110,3 +110,17 @@ def test_add_says_what_it_queued_in_indonesian(workspace: Path, siar, monkeypatc
     out = " ".join(siar("add", "rilis.md").out.split())
     assert "rilis 1 “Rakor Humas Pemasyarakatan” masuk antrean untuk Kamis, 24 Sep 2099" in out
     assert "di 4 akun" in out
+
+
+def test_accounts_cancel_and_reschedule_speak_indonesian(workspace: Path, siar,
+                                                         monkeypatch) -> None:
+    assert siar("add", "rilis.md").code == 0
+    monkeypatch.setenv("SIAR_LANG", "id")
+    listing = " ".join(siar("accounts").out.split())
+    assert "akun" in listing and "belum diisi: SIAR_SECRET_X_LAPAS" in listing
+    moved = " ".join(siar("reschedule", "1", "--at", "2099-10-01 09.00").out.split())
+    assert "4 unggahan dari rilis 1 dijadwal ulang ke Kamis, 1 Okt 2099 09.00 WIB" in moved
+    cancelled = " ".join(siar("cancel", "1").out.split())
+    assert "4 unggahan dari rilis 1 dibatalkan" in cancelled
+    again = " ".join(siar("cancel", "1").err.split())
+    assert "tidak ada lagi yang bisa dibatalkan" in again
