@@ -159,8 +159,8 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
             else:
                 variants.append(result)
         title = doc.title
+        # a file's preview names the release's own files: their URLs are known once queued
         variants, files = render.with_prepared_media(doc, variants)
-        variants = render.with_public_urls(variants, state.settings)
     if html:
         try:
             html.write_text(render.render_html(variants, title=title, files=files),
