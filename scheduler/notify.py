@@ -28,8 +28,10 @@ from channels.http import redact
 from channels.variant import Variant
 from scheduler import backoff, queue
 from scheduler.db import clock, is_sqlite
+from scheduler.i18n import _
 from scheduler.models import Alert, Post, Release
 from scheduler.settings import Settings
+from scheduler.states import label
 from scheduler.timeparse import show, to_db, utcnow
 
 log = logging.getLogger("siar.notify")
@@ -49,71 +51,91 @@ class Message:
 
 
 def _post_line(post: Post, release: Release | None) -> str:
-    title = f"“{release.title}”" if release else "(release deleted)"
+    title = f"“{release.title}”" if release else _("(release deleted)")
     due = show(post.due_at, release.zone) if release else str(post.due_at)
-    return f"release {post.release_id} {title}, account {post.account} ({post.network}), due {due}"
+    return _("release {id} {title}, account {account} ({network}), due {time}").format(
+        id=post.release_id, title=title, account=post.account, network=post.network, time=due)
+
+
+def _lines(*lines: str) -> str:
+    return "\n".join(lines)
+
+
+def _fix(text: str) -> str:
+    return _("fix: {what}").format(what=text)
 
 
 def auth_failed(post: Post, release: Release | None, error: str) -> Message:
+    account = post.account
     return Message(
-        key=f"auth:{post.account}:{post.id}:{post.attempt}", kind="auth_failed",
-        subject=f"Siar: account {post.account} paused — credentials refused",
-        body=(f"{_post_line(post, release)}\n"
-              f"error: {error}\n"
-              f"Every post of {post.account} waits until the credentials are fixed.\n"
-              f"fix: renew the token in SIAR_SECRET_* for {post.account}, check it with "
-              f"'siar accounts check {post.account}', then run "
-              f"'siar accounts resume {post.account}'"))
+        key=f"auth:{account}:{post.id}:{post.attempt}", kind="auth_failed",
+        subject=_("Siar: account {account} paused — credentials refused").format(
+            account=account),
+        body=_lines(
+            _post_line(post, release), _("error: {error}").format(error=error),
+            _("Every post of {account} waits until the credentials are fixed.").format(
+                account=account),
+            _fix(_("renew the token in SIAR_SECRET_* for {account}, check it with 'siar "
+                   "accounts check {account}', then run 'siar accounts resume {account}'")
+                 .format(account=account))))
 
 
 def rejected(post: Post, release: Release | None, error: str) -> Message:
+    target = f"{post.release_id}/{post.account}"
     return Message(
         key=f"failed:{post.id}:{post.attempt}", kind="failed",
-        subject=f"Siar: {post.account} refused release {post.release_id}",
-        body=(f"{_post_line(post, release)}\n"
-              f"error: {error}\n"
-              f"The other accounts of this release are not affected.\n"
-              f"fix: correct the text ('siar show {post.release_id}/{post.account}'), then "
-              f"'siar reschedule {post.release_id}/{post.account} --at now'"))
+        subject=_("Siar: {account} refused release {id}").format(account=post.account,
+                                                                  id=post.release_id),
+        body=_lines(
+            _post_line(post, release), _("error: {error}").format(error=error),
+            _("The other accounts of this release are not affected."),
+            _fix(_("correct the text ('siar show {target}'), then 'siar reschedule {target} "
+                   "--at now'").format(target=target))))
 
 
 def gave_up(post: Post, release: Release | None, error: str) -> Message:
     return Message(
         key=f"gave-up:{post.id}:{post.attempt}", kind="failed",
-        subject=f"Siar: gave up on release {post.release_id} for {post.account}",
-        body=(f"{_post_line(post, release)}\n"
-              f"error after {post.attempt} attempts: {error}\n"
-              f"fix: when the network is reachable again, "
-              f"'siar reschedule {post.release_id}/{post.account} --at now'"))
+        subject=_("Siar: gave up on release {id} for {account}").format(
+            id=post.release_id, account=post.account),
+        body=_lines(
+            _post_line(post, release),
+            _("error after {count} attempts: {error}").format(count=post.attempt, error=error),
+            _fix(_("when the network is reachable again, 'siar reschedule {target} --at now'")
+                 .format(target=f"{post.release_id}/{post.account}"))))
 
 
 def in_doubt(post: Post, release: Release | None) -> Message:
     target = f"{post.release_id}/{post.account}"
     return Message(
         key=f"unknown:{post.id}:{post.attempt}", kind="unknown",
-        subject=f"Siar: is release {post.release_id} on {post.account}? Please check",
-        body=(f"{_post_line(post, release)}\n"
-              f"error: {post.last_error or 'the answer was lost'}\n"
-              f"Siar will not send it again on its own: that could post it twice.\n"
-              f"fix: look at {post.account}; then 'siar resolve {target} --published URL' "
-              f"if it is there, 'siar resolve {target} --resend' if it is not, or "
-              f"'siar resolve {target} --abandon'"))
+        subject=_("Siar: is release {id} on {account}? Please check").format(
+            id=post.release_id, account=post.account),
+        body=_lines(
+            _post_line(post, release),
+            _("error: {error}").format(error=post.last_error or _("the answer was lost")),
+            _("Siar will not send it again on its own: that could post it twice."),
+            _fix(_("look at {account}; then 'siar resolve {target} --published URL' if it is "
+                   "there, 'siar resolve {target} --resend' if it is not, or 'siar resolve "
+                   "{target} --abandon'").format(account=post.account, target=target))))
 
 
 def missed(posts: list[tuple[Post, Release | None]]) -> Message:
     lines = [f"  {_post_line(p, r)}" for p, r in posts[:20]]
     if len(posts) > 20:
-        lines.append(f"  … and {len(posts) - 20} more ('siar queue --status missed')")
+        lines.append("  " + _("… and {count} more ('siar queue --status missed')").format(
+            count=len(posts) - 20))
     first = posts[0][0]
-    ids = ",".join(str(p.id) for p, _ in posts)
+    ids = ",".join(str(p.id) for p, _r in posts)
     return Message(
         key=f"missed:{hashlib.sha256(ids.encode()).hexdigest()[:32]}", kind="missed",
-        subject=f"Siar: {len(posts)} post(s) missed their time",
-        body=("These posts could not go out within the grace period after their time and "
-              "were not sent (late press releases do more harm than good):\n"
-              + "\n".join(lines)
-              + f"\nfix: 'siar reschedule {first.release_id}/{first.account} --at now' "
-                "(or another time) for each post that should still go out"))
+        subject=_("Siar: {count} post(s) missed their time").format(count=len(posts)),
+        body=_lines(
+            _("These posts could not go out within the grace period after their time and "
+              "were not sent (late press releases do more harm than good):"),
+            *lines,
+            _fix(_("'siar reschedule {target} --at now' (or another time) for each post that "
+                   "should still go out").format(target=f"{first.release_id}/{first.account}"))))
 
 
 def missed_at_once(post: Post, release: Release | None, reason: str) -> Message:
@@ -122,36 +144,40 @@ def missed_at_once(post: Post, release: Release | None, reason: str) -> Message:
     target = f"{post.release_id}/{post.account}"
     return Message(
         key=f"missed:{post.id}:{post.attempt}", kind="missed",
-        subject=f"Siar: release {post.release_id} missed on {post.account} — it cannot go "
-                "out in time",
-        body=(f"{_post_line(post, release)}\n"
-              f"why: {reason}\n"
-              f"It was not sent, and Siar will not send it late on its own.\n"
-              f"fix: if it should still go out, 'siar reschedule {target} --at now' (or "
-              f"another time) once {post.account} accepts posts again"))
+        subject=_("Siar: release {id} missed on {account} — it cannot go out in time").format(
+            id=post.release_id, account=post.account),
+        body=_lines(
+            _post_line(post, release), _("why: {reason}").format(reason=reason),
+            _("It was not sent, and Siar will not send it late on its own."),
+            _fix(_("if it should still go out, 'siar reschedule {target} --at now' (or another "
+                   "time) once {account} accepts posts again").format(target=target,
+                                                                      account=post.account))))
 
 
 def website_stuck(post: Post, release: Release | None, waiting: int) -> Message:
     """The website post of a release will not come out by itself, and ``waiting`` posts
     of the release wait for its address."""
     target = f"{post.release_id}/{post.account}"
-    fix = {"unknown": f"'siar resolve {target} --published URL' if it is on the website, "
-                      f"else 'siar resolve {target} --resend'",
-           "paused": f"fix the credentials of {post.account}, then "
-                     f"'siar accounts resume {post.account}'",
-           "cancelled": f"'siar cancel {post.release_id}' if the release should not go out"
-           }.get(post.status, f"'siar reschedule {target} --at now' once {post.account} "
-                              "accepts posts again")
+    fixes = {
+        "unknown": _("'siar resolve {target} --published URL' if it is on the website, else "
+                     "'siar resolve {target} --resend'"),
+        "paused": _("fix the credentials of {account}, then 'siar accounts resume {account}'"),
+        "cancelled": _("'siar cancel {id}' if the release should not go out"),
+    }
+    fix = fixes.get(post.status, _("'siar reschedule {target} --at now' once {account} "
+                                   "accepts posts again"))
+    state = label(post.status)
     return Message(
         key=f"website:{post.id}:{post.attempt}:{post.status}", kind="website",
-        subject=f"Siar: {waiting} post(s) of release {post.release_id} wait for the website "
-                f"post ({post.status})",
-        body=(f"{_post_line(post, release)}\n"
-              f"The website post is {post.status}"
-              + (f": {post.last_error}" if post.last_error else "") + "\n"
-              f"{waiting} other post(s) of the release link to it and wait: they are never "
-              "published without that link.\n"
-              f"fix: {fix}"))
+        subject=_("Siar: {count} post(s) of release {id} wait for the website post "
+                  "({status})").format(count=waiting, id=post.release_id, status=state),
+        body=_lines(
+            _post_line(post, release),
+            _("The website post is {status}").format(status=state)
+            + (f": {post.last_error}" if post.last_error else ""),
+            _("{count} other post(s) of the release link to it and wait: they are never "
+              "published without that link.").format(count=waiting),
+            _fix(fix.format(target=target, account=post.account, id=post.release_id))))
 
 
 def token_expiring(account: str, network: str, expires_at: datetime, zone: str,
@@ -160,26 +186,32 @@ def token_expiring(account: str, network: str, expires_at: datetime, zone: str,
 
     # a network whose channel can extend its own tokens (Threads) is refreshed by Siar
     refreshable = callable(getattr(registry.lookup(network), "refresh_token", None))
-    fix = (f"'siar accounts refresh {account}' (it writes the new token to .env), then "
-           "restart the daemon" if refreshable else
-           f"issue a new token on {network} and put it in {', '.join(variables) or 'its secret'} "
-           f"(environment or .env), check it with 'siar accounts check {account}', then "
-           "restart the daemon")
+    fix = (_("'siar accounts refresh {account}' (it writes the new token to .env), then "
+             "restart the daemon").format(account=account) if refreshable else
+           _("issue a new token on {network} and put it in {variables} (environment or .env), "
+             "check it with 'siar accounts check {account}', then restart the daemon").format(
+               network=network, variables=", ".join(variables) or _("its secret"),
+               account=account))
+    when = show(expires_at, zone)
     return Message(
         key=f"token:{account}:{expires_at.date().isoformat()}", kind="token_expiring",
-        subject=f"Siar: the token of {account} expires {show(expires_at, zone)}",
-        body=(f"account {account} ({network}): its access token expires "
-              f"{show(expires_at, zone)}. After that every post of {account} fails.\n"
-              f"fix: {fix}"))
+        subject=_("Siar: the token of {account} expires {time}").format(account=account,
+                                                                         time=when),
+        body=_lines(
+            _("account {account} ({network}): its access token expires {time}. After that "
+              "every post of {account} fails.").format(account=account, network=network,
+                                                        time=when),
+            _fix(fix)))
 
 
 def watchdog(count: int, oldest: datetime, zone: str) -> Message:
     return Message(
         key=f"watchdog:{oldest.isoformat()}", kind="watchdog",
-        subject=f"Siar: {count} due post(s) are not being picked up",
-        body=(f"The oldest has been due since {show(oldest, zone)}.\n"
-              "fix: run 'siar status' to see which daemons are alive; start one with "
-              "'siar daemon' (or restart the service)"))
+        subject=_("Siar: {count} due post(s) are not being picked up").format(count=count),
+        body=_lines(
+            _("The oldest has been due since {time}.").format(time=show(oldest, zone)),
+            _fix(_("run 'siar status' to see which daemons are alive; start one with 'siar "
+                   "daemon' (or restart the service)"))))
 
 
 # --- sending ---------------------------------------------------------------------------------
@@ -347,7 +379,7 @@ class Notifier:
         return Claim(inserted[0], inserted[1]) if inserted else None
 
     def _retry_round(self) -> None:
-        for _ in range(RETRY_BATCH):
+        for _round in range(RETRY_BATCH):
             if self._closed.is_set():
                 return
             try:

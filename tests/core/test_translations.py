@@ -124,3 +124,22 @@ def test_accounts_cancel_and_reschedule_speak_indonesian(workspace: Path, siar,
     assert "4 unggahan dari rilis 1 dibatalkan" in cancelled
     again = " ".join(siar("cancel", "1").err.split())
     assert "tidak ada lagi yang bisa dibatalkan" in again
+
+
+def test_staff_alerts_are_written_in_indonesian(monkeypatch) -> None:
+    from datetime import UTC, datetime
+
+    from scheduler import notify
+    from scheduler.models import Post, Release
+
+    due = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    release = Release(id=5, title="Rakor Humas", body="Isi", zone="Asia/Jakarta", due_at=due)
+    post = Post(id=9, release_id=5, account="x-lapas", network="x", variant={}, due_at=due,
+                not_before=due, publish_key="k", attempt=1, status="unknown")
+    monkeypatch.setenv("SIAR_LANG", "id")
+    message = notify.in_doubt(post, release)
+    assert message.subject == "Siar: apakah rilis 5 sudah ada di x-lapas? Mohon dicek"
+    assert "jadwal Senin, 7 Des 2026 09.00 WIB" in message.body
+    assert "perbaikan: periksa x-lapas; lalu 'siar resolve 5/x-lapas --published URL'" in (
+        message.body)
+    assert message.key == "unknown:9:1"  # the same alert whatever the language
