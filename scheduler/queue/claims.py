@@ -20,7 +20,8 @@ import scheduler.queue.statements as sql
 from scheduler import bulk
 from scheduler.db import Clock, ClockSQL, clock, connection, is_sqlite, statement_clock
 from scheduler.queue.log import log_changes, open_attempts
-from scheduler.queue.records import Claim, ClaimBatch, NextInLine, StartedPost
+from scheduler.queue.progress import store_first_sends
+from scheduler.queue.records import Claim, ClaimBatch, FirstSend, NextInLine, StartedPost
 from scheduler.states import CLAIMABLE
 from scheduler.timeparse import to_db
 
@@ -112,21 +113,26 @@ def next_due(engine: Engine, *, now: datetime | None = None) -> datetime | None:
 
 
 def begin_publishing(engine: Engine, claim: Claim, node: str, *, lease: float = 120.0,
-                     now: datetime | None = None) -> StartedPost | None:
-    """claimed → publishing, committed before the request leaves; opens the attempt row.
+                     now: datetime | None = None, first_send: FirstSend | None = None
+                     ) -> StartedPost | None:
+    """claimed → publishing, committed before the request leaves; opens the attempt row
+    and stores what the adapter would checkpoint before its first request
+    (``first_send``, see :func:`scheduler.queue.progress.store_first_sends`).
 
     Returns the post, or ``None`` if the claim is no longer ours (lease lost).
     """
-    return begin_publishing_many(engine, [claim], node, lease=lease, now=now).get(claim.post_id)
+    return begin_publishing_many(engine, [claim], node, lease=lease, now=now,
+                                 first_send=first_send).get(claim.post_id)
 
 
 def begin_publishing_many(engine: Engine, claims: Sequence[Claim], node: str, *,
-                          lease: float = 120.0, now: datetime | None = None
-                          ) -> dict[int, StartedPost]:
+                          lease: float = 120.0, now: datetime | None = None,
+                          first_send: FirstSend | None = None) -> dict[int, StartedPost]:
     """:func:`begin_publishing` for many claims in one transaction.
 
-    Returns post id → post for the claims still ours; their ``publishing`` status and
-    attempt rows are committed before this returns, so before any request leaves.
+    Returns post id → post for the claims still ours; their ``publishing`` status,
+    attempt rows and first-send state are committed before this returns, so before any
+    request leaves.
     """
     if not claims:
         return {}
@@ -140,9 +146,10 @@ def begin_publishing_many(engine: Engine, claims: Sequence[Claim], node: str, *,
         else:  # the database's now(), read inside the statements
             statement = sql.BEGIN_AT_NOW
             params["b_lease"] = timedelta(seconds=lease)
-        posts = {row[0]: StartedPost._make(row) for row in s.execute(statement, params)}
-        open_attempts(s, posts.values(), node, moment)
-    return posts
+        begun = [StartedPost._make(row) for row in s.execute(statement, params)]
+        open_attempts(s, begun, node, moment)
+        begun = store_first_sends(s, begun, first_send)
+    return {post.id: post for post in begun}
 
 
 def begin_next_in_line(s: Connection, moment: Clock, line: NextInLine) -> list[StartedPost]:
@@ -172,7 +179,7 @@ def begin_next_in_line(s: Connection, moment: Clock, line: NextInLine) -> list[S
     posts = [StartedPost._make(row) for row in s.execute(sql.GO_ON, {
         "b_ids": ids, "b_node": line.node, **times})]
     open_attempts(s, posts, line.node, moment)
-    return posts
+    return store_first_sends(s, posts, line.first_send)
 
 
 def _begin_next_in_one(s: Connection, moment: Clock, line: NextInLine) -> list[StartedPost]:
@@ -188,9 +195,10 @@ def _begin_next_in_one(s: Connection, moment: Clock, line: NextInLine) -> list[S
     room = json.dumps([{"account": a,
                         "concurrency": line.concurrency.get(a, line.default_concurrency)}
                        for a in open_accounts])
-    return [StartedPost._make(row) for row in s.execute(sql.go_on_in_one(at.sql), {
+    posts = [StartedPost._make(row) for row in s.execute(sql.go_on_in_one(at.sql), {
         "room": room, "node": line.node, "lease": timedelta(seconds=line.lease),
         **at.params})]
+    return store_first_sends(s, posts, line.first_send)
 
 
 #: why posts are given back when none is given: the daemon is stopping

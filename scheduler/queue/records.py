@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -40,6 +40,12 @@ class StartedPost(NamedTuple):
     publish_key: str
     due_at: datetime
     progress: dict[str, Any]
+
+
+#: given a post just begun, the state its adapter would checkpoint before its first request,
+#: stored with the begin (:func:`scheduler.queue.progress.store_first_sends`); empty:
+#: nothing known ahead
+FirstSend = Callable[[StartedPost], dict[str, Any]]
 
 
 class ClaimBatch(list[Claim]):
@@ -107,6 +113,8 @@ class NextInLine:
     lease: float = 120.0
     concurrency: Mapping[str, int] = field(default_factory=dict)
     default_concurrency: int = 1
+    #: the adapters' state to store with each post begun (see :data:`FirstSend`)
+    first_send: FirstSend | None = None
 
 
 @dataclass(frozen=True)
