@@ -197,7 +197,8 @@ class Daemon:
                     lease=lease, lookahead=self.lookahead_seconds,
                     concurrency=self.concurrency, inflight=self.inflight,
                     starter=self._starter, committer=self._committer, worker=worker,
-                    pool=self._pool, guard=self.guard, stopping=self.stopping)
+                    pool=self._pool, guard=self.guard, stopping=self.stopping,
+                    alive_window=3 * self.cfg.heartbeat_seconds)  # as siar status counts
 
     def _refuse_a_dry_run_that_would_swallow_real_posts(self) -> None:
         """A dry run ends each post it handles as published (``dry-run://``), so on a

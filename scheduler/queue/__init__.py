@@ -40,6 +40,7 @@ from scheduler.queue.records import (
     FirstSend,
     Missed,
     NextInLine,
+    Share,
     StartedPost,
 )
 from scheduler.queue.recovery import (
@@ -54,7 +55,7 @@ from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
 
 __all__ = [  # the operations by module: see the imports above
     "BulkItem", "Claim", "ClaimBatch", "Finalization", "FirstSend", "Missed", "NextInLine",
-    "StartedPost",
+    "Share", "StartedPost",
     "begin_publishing", "begin_publishing_many", "cancel", "claim_due", "enqueue",
     "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
     "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",
