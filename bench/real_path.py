@@ -15,6 +15,8 @@ with plain SQL, and ``/proc``:
   (``pg_stat_database``), per post; ``statements_per_post``: statements it ran, BEGIN and
   COMMIT included (``pg_stat_statements``, loaded by :func:`bench.run.count_statements`),
   the most frequent of them printed with their calls and execution time per post;
+* ``share_min_pct`` / ``share_max_pct`` (several daemons): the smallest and largest part
+  of the posts one daemon published, from the attempt log;
 * ``duplicates``: posts created more than once; ``lost``: posts not on their network whose
   row is not ``unknown`` (a post in doubt is held for staff, not lost);
 * ``load``: the 1-minute load average at the end (the host is shared).
@@ -140,6 +142,8 @@ def burst(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
         cpu = meter.per_post(posts)
         stats = networks.stats()
     cpu |= _database_work_per_post(url, before, posts, f"burst, {_label(backend, daemons)}")
+    if daemons > 1:
+        cpu |= _shares(url, daemons)
     done = sorted(answer for _, answer in stats.answered.values())
     first, last = (done[0], done[-1]) if done else (due, due)
     expected = {f"{n}/{i:06d}" for n in names for i in range(per_account)}
@@ -247,6 +251,16 @@ def _database_work_per_post(url: str, before: tuple[int | None, StatementCounts 
         print(f"statements per post ({what}, {posts} posts), most frequent first:",
               *ran.top(posts), sep="\n  ", flush=True)
     return figures
+
+
+def _shares(url: str, daemons: int) -> dict[str, float]:
+    """The smallest and largest part of the posts one daemon published (%), from the
+    attempt log (a daemon that published nothing counts as 0 %)."""
+    rows = query(url, "SELECT node, count(*) FROM attempt WHERE outcome = 'published' "
+                      "GROUP BY node")
+    counts = [int(n) for _, n in rows] + [0] * max(0, daemons - len(rows))
+    total = max(sum(counts), 1)
+    return {"share_min_pct": 100 * min(counts) / total, "share_max_pct": 100 * max(counts) / total}
 
 
 def _unsettled_probeable(url: str) -> int:
