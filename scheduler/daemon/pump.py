@@ -7,6 +7,10 @@ and a worker per claim sends each (:mod:`scheduler.daemon.worker`). Rounds run w
 moment the next post is due, and run at once when a worker frees up, the CLI queued
 something (PostgreSQL ``LISTEN/NOTIFY``) or a recurrence was added.
 
+While other daemons are alive (their heartbeat within ``alive_window``), a round takes no
+more than this daemon's fair share of what is due, and wakes again when what it left to
+the others would become anyone's (``SHARE_WAIT`` after its time).
+
 What this daemon holds is one table, :class:`scheduler.daemon.inflight.InFlight`: the
 pump adds a round's claims, workers pass their slot on or free it.
 """

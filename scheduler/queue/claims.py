@@ -4,7 +4,8 @@ A claim is one transaction (docs/architecture.md, "Claims and leases"): the acco
 due posts and room, their state rows locked (PostgreSQL, ``SKIP LOCKED``), the in-flight
 count read again after the lock, each account's oldest posts round robin, and an
 ``UPDATE … RETURNING`` that re-checks the status. Every claim increments ``attempt``, the
-fencing token every later statement presents.
+fencing token every later statement presents. While other daemons are alive, a round
+takes (and locks) no more than its fair share (:class:`Share`).
 """
 
 from __future__ import annotations
