@@ -30,7 +30,6 @@ from scheduler.queue.records import (
     Share,
     StartedPost,
 )
-from scheduler.states import CLAIMABLE
 from scheduler.timeparse import to_db
 
 
@@ -161,10 +160,7 @@ def next_due(engine: Engine, *, now: datetime | None = None) -> datetime | None:
     """
     with connection(engine) as s:
         moment = clock(engine, now, s)
-        candidates = [s.scalar(sql.NEXT_NOT_BEFORE, {"b_status": status.value,
-                                                     "b_clock": moment})
-                      for status in CLAIMABLE]
-        candidates.append(s.scalar(sql.NEXT_RESET, {"b_clock": moment}))
+        candidates = s.execute(sql.NEXT_DUE, {"b_clock": moment}).one()
     times = [to_db(t) for t in candidates if t is not None]
     return min(times) if times else None
 

@@ -34,7 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from scheduler.models import AccountState, Attempt, Node, Post
 from scheduler.queue.records import StartedPost
-from scheduler.states import IN_FLIGHT, TRANSITIONS, Status, sql_in, values
+from scheduler.states import CLAIMABLE, IN_FLIGHT, TRANSITIONS, Status, sql_in, values
 
 POST = Post.__table__  # type: ignore[attr-defined]
 ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
@@ -126,15 +126,17 @@ CLAIM = (update(POST).where(POST.c.id.in_(bindparam("b_ids", expanding=True)), _
          .returning(POST.c.id, POST.c.attempt, POST.c.account, POST.c.network,
                     POST.c.not_before))
 
-#: the earliest ``not_before`` still ahead among posts in one claimable state (an index
-#: seek on ix_post_claim per state)
-NEXT_NOT_BEFORE = (select(POST.c.not_before)
-                   .where(POST.c.status == bindparam("b_status"),
-                          POST.c.not_before > bindparam("b_clock"))
-                   .order_by(POST.c.not_before).limit(1))
-#: the earliest rate-limit reset still ahead
-NEXT_RESET = (select(func.min(STATE.c.rate_limited_until))
-              .where(STATE.c.rate_limited_until > bindparam("b_clock")))
+#: the earliest ``not_before`` still ahead in each claimable state (an index seek on
+#: ix_post_claim per state), and the earliest rate-limit reset still ahead: one statement
+#: (each part was a round trip of its own, after every claim round)
+NEXT_DUE = select(*(
+    select(POST.c.not_before)
+    .where(POST.c.status == literal_column(f"'{state.value}'"),
+           POST.c.not_before > bindparam("b_clock"))
+    .order_by(POST.c.not_before).limit(1).scalar_subquery()
+    for state in sorted(CLAIMABLE, key=lambda state: state.value)
+), select(func.min(STATE.c.rate_limited_until))
+   .where(STATE.c.rate_limited_until > bindparam("b_clock")).scalar_subquery())
 
 # --- begin: claimed → publishing (queue.claims.begin_publishing_many) -------------------
 
