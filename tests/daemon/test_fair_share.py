@@ -5,14 +5,18 @@ anyone's once it has waited ``Share.wait`` after its time. Both databases."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from scheduler import queue
-from scheduler.db import session
+from scheduler.db import make_engine, session
 from scheduler.models import Node
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import account_names, queue_many
@@ -119,3 +123,41 @@ def test_the_share_counts_the_posts_each_account_may_have_in_flight(
                             share=share())
 
     assert len(batch) == 4 * concurrency // 2
+
+
+@pytest.fixture
+def second_engine(pg_database_url: str) -> Iterator[Engine]:
+    """Another daemon's engine on the same PostgreSQL database."""
+    engine = make_engine(pg_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_daemons_claiming_at_the_same_moment_each_lock_only_their_share(
+        pg_engine: Engine, second_engine: Engine) -> None:
+    names = account_names(30)
+    due_on(pg_engine, names, utcnow() - timedelta(milliseconds=200), per_account=2)
+    others_alive(pg_engine, 1)  # node-a and node-2
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_after_the_lock(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "SKIP LOCKED" in statement and "FROM accountstate" in statement:
+            locked.set()
+            release.wait(timeout=30)
+
+    event.listen(pg_engine, "after_cursor_execute", hold_after_the_lock)
+    first: list[queue.Claim] = []
+    claiming = threading.Thread(target=lambda: first.extend(
+        queue.claim_due(pg_engine, NODE, limit=64, share=share())))
+    claiming.start()
+    try:
+        assert locked.wait(timeout=30)
+        # node-a holds its accounts' rows locked, its claim not yet committed
+        second = queue.claim_due(second_engine, "node-2", limit=64, share=share())
+    finally:
+        release.set()
+        claiming.join()
+
+    assert len(first) == len(second) == 15
+    assert not {c.account for c in first} & {c.account for c in second}
