@@ -110,8 +110,12 @@ def postmaster_pid(url: str) -> int | None:
     """The PostgreSQL server's main process (parent of our backend), None on SQLite."""
     if url.startswith("sqlite"):
         return None
-    backend = int(query(url, "SELECT pg_backend_pid()")[0][0])
-    return int(_stat(backend)[1])
+    import psycopg
+
+    # read while the connection is open: its backend ends with it
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        backend = int(connection.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+        return int(_stat(backend)[1])
 
 
 def transactions(url: str) -> int | None:
@@ -123,6 +127,52 @@ def transactions(url: str) -> int | None:
     rows = query(url, "SELECT xact_commit + xact_rollback FROM pg_stat_database "
                       "WHERE datname = current_database()")
     return int(rows[0][0])
+
+
+@dataclass(frozen=True)
+class StatementCounts:
+    """What ``pg_stat_statements`` counted in one database so far: per normalised
+    statement, its calls and its execution time (ms)."""
+
+    by_statement: dict[str, tuple[int, float]]
+
+    @property
+    def calls(self) -> int:
+        return sum(calls for calls, _ in self.by_statement.values())
+
+    def since(self, before: StatementCounts) -> StatementCounts:
+        """The statements run between ``before`` and this reading."""
+        delta = {}
+        for text, (calls, ms) in self.by_statement.items():
+            was_calls, was_ms = before.by_statement.get(text, (0, 0.0))
+            if calls > was_calls:
+                delta[text] = (calls - was_calls, ms - was_ms)
+        return StatementCounts(delta)
+
+    def top(self, posts: int, count: int = 12) -> list[str]:
+        """The most frequent statements, one line each: calls and ms per post, the text."""
+        ranked = sorted(self.by_statement.items(), key=lambda item: -item[1][0])[:count]
+        return [f"{calls / max(posts, 1):7.3f}/post {ms / max(posts, 1):7.3f} ms/post  "
+                f"{' '.join(text.split())[:110]}" for text, (calls, ms) in ranked]
+
+
+def statement_counts(url: str) -> StatementCounts | None:
+    """The statements this PostgreSQL database ran so far (``pg_stat_statements``, which
+    the benchmark's server loads: :func:`bench.run.count_statements`); None on SQLite or
+    without the extension."""
+    if url.startswith("sqlite"):
+        return None
+    try:
+        rows = query(url, "SELECT s.query, s.calls, s.total_exec_time FROM pg_stat_statements s "
+                          "JOIN pg_database d ON d.oid = s.dbid "
+                          "WHERE d.datname = current_database()")
+    except Exception:  # the extension is not installed in this database
+        return None
+    counts: dict[str, tuple[int, float]] = {}
+    for text, calls, ms in rows:
+        was_calls, was_ms = counts.get(text, (0, 0.0))  # one text, several users or plans
+        counts[text] = (was_calls + int(calls), was_ms + float(ms))
+    return StatementCounts(counts)
 
 
 def statuses(url: str) -> Counter[str]:

@@ -12,7 +12,11 @@ with plain SQL, and ``/proc``:
   daemon processes, of the PostgreSQL server with its backends, and of the fake networks,
   from just before the first post is due until the last was answered, per post;
 * ``transactions_per_post`` (PostgreSQL): transactions the database counted over the window
-  (``pg_stat_database``), per post;
+  (``pg_stat_database``), per post; ``statements_per_post``: statements it ran, BEGIN and
+  COMMIT included (``pg_stat_statements``, loaded by :func:`bench.run.count_statements`),
+  the most frequent of them printed with their calls and execution time per post;
+* ``share_min_pct`` / ``share_max_pct`` (several daemons): the smallest and largest part
+  of the posts one daemon published, from the attempt log;
 * ``duplicates``: posts created more than once; ``lost``: posts not on their network whose
   row is not ``unknown`` (a post in doubt is held for staff, not lost);
 * ``load``: the 1-minute load average at the end (the host is shared).
@@ -34,6 +38,7 @@ from bench.deployment import (
     FakeNetworks,
     NetworkStats,
     Site,
+    StatementCounts,
     accounts,
     cpu_seconds,
     launched,
@@ -41,6 +46,7 @@ from bench.deployment import (
     post_states,
     postmaster_pid,
     query,
+    statement_counts,
     statuses,
     transactions,
     tree_cpu_seconds,
@@ -131,11 +137,13 @@ def burst(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
         overran = max(0.0, time.time() - due)
         wait_until(lambda: time.time() >= due - 0.5, scale.lead_for(posts) + 5)
         meter = _Meter(run.pids, postmaster_pid(url), networks.pids)
-        before = transactions(url)
+        before = transactions(url), statement_counts(url)
         complete = _wait_published(networks, posts, 120 + posts / 20)
         cpu = meter.per_post(posts)
         stats = networks.stats()
-    cpu |= _transactions_per_post(url, before, posts)
+    cpu |= _database_work_per_post(url, before, posts, f"burst, {_label(backend, daemons)}")
+    if daemons > 1:
+        cpu |= _shares(url, daemons)
     done = sorted(answer for _, answer in stats.answered.values())
     first, last = (done[0], done[-1]) if done else (due, due)
     expected = {f"{n}/{i:06d}" for n in names for i in range(per_account)}
@@ -163,11 +171,11 @@ def lateness(folder: Path, url: str, backend: str, scale: Scale, *,
         overran = max(0.0, queued_at - start)
         wait_until(lambda: time.time() >= start - 0.5, scale.lead_for(posts) + 5)
         meter = _Meter(run.pids, postmaster_pid(url), networks.pids)
-        before = transactions(url)
+        before = transactions(url), statement_counts(url)
         complete = _wait_published(networks, posts, span + 120)
         cpu = meter.per_post(posts)
         stats = networks.stats()
-    cpu |= _transactions_per_post(url, before, posts)
+    cpu |= _database_work_per_post(url, before, posts, f"lateness, {_label(backend, daemons)}")
     due = {f"{channels[0]}/{i:06d}": at for i, at, channels in plan if channels}
     # a post due before ``siar add`` returned was late before Siar could see it: only
     # those due after count (``measured``), and ``queue_overran_s`` says how many not
@@ -226,13 +234,33 @@ def crash(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
                     "complete": float(complete), "load": load_average()})
 
 
-def _transactions_per_post(url: str, before: int | None, posts: int) -> dict[str, float]:
-    """PostgreSQL transactions per post over the window (read once the daemons stopped,
-    so every backend has reported; the harness's own few queries are in it)."""
+def _database_work_per_post(url: str, before: tuple[int | None, StatementCounts | None],
+                            posts: int, what: str) -> dict[str, float]:
+    """PostgreSQL transactions and statements per post over the window (read once the
+    daemons stopped, so every backend has reported; the harness's own few queries are in
+    it), and the most frequent statements printed (what a change of the hot path saves)."""
+    transactions_before, statements_before = before
+    figures: dict[str, float] = {}
     after = transactions(url)
-    if before is None or after is None:
-        return {}
-    return {"transactions_per_post": (after - before) / max(posts, 1)}
+    if transactions_before is not None and after is not None:
+        figures["transactions_per_post"] = (after - transactions_before) / max(posts, 1)
+    statements_after = statement_counts(url)
+    if statements_before is not None and statements_after is not None:
+        ran = statements_after.since(statements_before)
+        figures["statements_per_post"] = ran.calls / max(posts, 1)
+        print(f"statements per post ({what}, {posts} posts), most frequent first:",
+              *ran.top(posts), sep="\n  ", flush=True)
+    return figures
+
+
+def _shares(url: str, daemons: int) -> dict[str, float]:
+    """The smallest and largest part of the posts one daemon published (%), from the
+    attempt log (a daemon that published nothing counts as 0 %)."""
+    rows = query(url, "SELECT node, count(*) FROM attempt WHERE outcome = 'published' "
+                      "GROUP BY node")
+    counts = [int(n) for _, n in rows] + [0] * max(0, daemons - len(rows))
+    total = max(sum(counts), 1)
+    return {"share_min_pct": 100 * min(counts) / total, "share_max_pct": 100 * max(counts) / total}
 
 
 def _unsettled_probeable(url: str) -> int:

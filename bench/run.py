@@ -25,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench import real_path
 from bench.figures import Figures
@@ -46,12 +47,38 @@ def database(backend: str) -> Iterator[tuple[Path, Callable[[], str]]]:
         if backend == "sqlite":
             yield folder, lambda: sqlite_url(folder, f"siar-{next(counter)}")
         else:
-            from tests.conftest import new_postgres_database, postgres_server
+            from tests.conftest import new_postgres_database, running_postgres
 
-            with postgres_server(durable=True) as server:
-                yield folder, lambda: new_postgres_database(server)
+            with running_postgres(durable=True) as server:
+                count_statements(server)
+                yield folder, lambda: new_postgres_database(server.url)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def count_statements(server: Any) -> None:
+    """Load ``pg_stat_statements`` (a restart: it is a preloaded library) and install it in
+    the template every benchmark database is made from, so that each run can count the
+    statements the database ran per post. Without the extension (no ``contrib``), the
+    figure is simply not reported."""
+    import psycopg
+
+    from tests.conftest import PG_BIN, TEMPLATE_DB
+
+    if not (PG_BIN.parent / "lib" / "pg_stat_statements.so").exists():
+        print("pg_stat_statements is not installed; statements are not counted")
+        return
+    try:
+        with psycopg.connect(server.url, autocommit=True) as connection:
+            connection.execute("ALTER SYSTEM SET shared_preload_libraries = "
+                               "'pg_stat_statements'")
+        server.stop()
+        server.start()
+        template = server.url.rsplit("/", 1)[0] + "/" + TEMPLATE_DB
+        with psycopg.connect(template, autocommit=True) as connection:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    except psycopg.Error as exc:
+        print(f"pg_stat_statements unavailable ({exc}); statements are not counted")
 
 
 def print_table(rows: list[Figures], baseline: dict[tuple[str, str], dict[str, float]]

@@ -358,6 +358,18 @@ class Channel(ABC):
         """
         return None
 
+    def first_send_state(self, delivery: Delivery, now: datetime) -> dict[str, Any]:
+        """What :meth:`publish` would :meth:`~Delivery.checkpoint` before its first request
+        of this attempt, when that is known before the attempt begins (e.g. when a part
+        was first sent, for a probe to reason about): the daemon then stores it in the
+        transaction that begins the attempt — committed before any request leaves — and
+        hands it to :meth:`publish` in ``delivery.state``, instead of a commit of its own
+        per post. ``now`` stands for the moment of that first request (it comes just
+        before it). Whatever is returned must be what publish would store, so that
+        publish, finding it there, stores nothing more. The default: nothing known ahead.
+        """
+        return {}
+
     def check(self) -> CheckResult:
         """Verify the credentials against the network without posting anything."""
         return CheckResult(ok=True, detail="this network offers no credential check")

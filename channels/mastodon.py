@@ -230,10 +230,22 @@ class MastodonChannel(HttpChannel):
     @staticmethod
     def _note_first_send(delivery: Delivery, index: int) -> None:
         """Remember when a part was first sent: its key is only honoured for an hour."""
-        first_sent = dict(delivery.state.get("mastodon_first_sent", {}))
-        if str(index) not in first_sent:
-            first_sent[str(index)] = datetime.now(UTC).isoformat()
+        if first_sent := _first_sent_with(delivery, index, datetime.now(UTC)):
             delivery.checkpoint(mastodon_first_sent=first_sent)
+
+    def first_send_state(self, delivery: Delivery, now: datetime) -> dict[str, Any]:
+        """The first pending part's first-send time, when nothing comes before its request
+        (no media to upload first): stored with the begin, it spares a commit per post.
+        ``now`` is earlier than the request, so the probe's idempotency window closes no
+        later than Mastodon's."""
+        media_first = (delivery.variant.media and "mastodon_media_ids" not in delivery.state
+                       and not delivery.done_part(0))
+        pending = next((i for i in range(len(delivery.variant.parts))
+                        if not delivery.done_part(i)), None)
+        if media_first or pending is None:
+            return {}
+        first_sent = _first_sent_with(delivery, pending, now)
+        return {"mastodon_first_sent": first_sent} if first_sent else {}
 
     def _upload_media(self, delivery: Delivery) -> list[str] | Outcome:
         media_ids: list[str] = []
@@ -365,3 +377,13 @@ class MastodonChannel(HttpChannel):
                                              placeholder_ids),
             })
         return planned
+
+
+def _first_sent_with(delivery: Delivery, index: int, now: datetime) -> dict[str, str] | None:
+    """The parts' first-send times with part ``index`` sent ``now``; None if it was sent
+    before (the earliest time counts: Mastodon keeps a key an hour from its first use)."""
+    first_sent = dict(delivery.state.get("mastodon_first_sent", {}))
+    if str(index) in first_sent:
+        return None
+    first_sent[str(index)] = now.isoformat()
+    return first_sent

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -63,7 +64,8 @@ class Publisher:
         batches begins and outcomes instead: :mod:`scheduler.daemon.worker`). Returns the
         outcome, or None if the claim was lost."""
         post = queue.begin_publishing(self.engine, claim, self.node,
-                                      lease=self.settings.daemon.lease_seconds)
+                                      lease=self.settings.daemon.lease_seconds,
+                                      first_send=self.first_send_state)
         if post is None:
             return None
         item = self.send(post)
@@ -89,6 +91,35 @@ class Publisher:
                 log.exception("adapter %s raised on post %s", post.network, post.id)
                 outcome = self._raised(post.network, exc, create_unsettled=watch.create_unsettled)
         return self._finalization(post, outcome, delivery)
+
+    def first_send_state(self, post: queue.StartedPost) -> dict[str, Any]:
+        """What the post's adapter would checkpoint before its first request of this
+        attempt, if known ahead (:meth:`channels.base.Channel.first_send_state`): the
+        starter and the committer store it in the transaction that begins the post
+        (:data:`scheduler.queue.FirstSend`), which spared a commit per post. Empty when
+        nothing is known ahead, in a dry run, or if the hook fails (the adapter then
+        checkpoints it itself, as it always may)."""
+        adapter = self._adapter_with_first_send(post.account)
+        if adapter is None:
+            return {}
+        try:
+            return adapter.first_send_state(self._delivery(post), datetime.now(UTC))
+        except Exception:  # never worse than without the hook: publish checkpoints it
+            log.exception("first-send state of post %s (%s) failed", post.id, post.account)
+            return {}
+
+    def _adapter_with_first_send(self, account: str) -> Channel | None:
+        """The account's adapter if it overrides ``first_send_state`` (most do not: for
+        them nothing is built or read per post)."""
+        if self.adapters.dry_run:
+            return None
+        try:
+            adapter = self.adapters.get(account)
+        except (SiarError, ImportError):
+            return None  # publish pauses the account
+        if type(adapter).first_send_state is Channel.first_send_state:
+            return None
+        return adapter
 
     def report(self, post: queue.StartedPost, item: queue.Finalization,
                recorded: bool | None) -> None:

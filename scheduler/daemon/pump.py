@@ -7,6 +7,10 @@ and a worker per claim sends each (:mod:`scheduler.daemon.worker`). Rounds run w
 moment the next post is due, and run at once when a worker frees up, the CLI queued
 something (PostgreSQL ``LISTEN/NOTIFY``) or a recurrence was added.
 
+While other daemons are alive (their heartbeat within ``alive_window``), a round takes no
+more than this daemon's fair share of what is due, and wakes again when what it left to
+the others would become anyone's (``SHARE_WAIT`` after its time).
+
 What this daemon holds is one table, :class:`scheduler.daemon.inflight.InFlight`: the
 pump adds a round's claims, workers pass their slot on or free it.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -35,6 +40,11 @@ log = logging.getLogger("siar.daemon")
 #: a finished post wakes the dispatcher this much later (seconds), so that the posts
 #: finishing meanwhile share its claim round
 FINISHED_WAKE_DELAY = 0.01
+#: seconds a due post left to another daemon as its share waits for it; then any daemon
+#: takes it. Every daemon's round for a post comes within the look-ahead of its time, so
+#: this is slack for a busy host; beyond it a post would be late for fairness' sake (a
+#: daemon killed elsewhere counts as alive for three heartbeats).
+SHARE_WAIT = 1.0
 
 
 class Pump:
@@ -45,7 +55,10 @@ class Pump:
                  lookahead: float, concurrency: dict[str, int], inflight: InFlight,
                  starter: Starter, committer: Committer, worker: Worker,
                  pool: ThreadPoolExecutor, guard: DatabaseGuard,
-                 stopping: threading.Event) -> None:
+                 stopping: threading.Event, alive_window: float | None = None) -> None:
+        """``alive_window``: seconds within which another daemon's heartbeat counts it
+        alive; while others are, a round claims at most this daemon's fair share of
+        what is due (None: take whatever the free workers can)."""
         self.engine = engine
         self.node = node
         self.workers = workers
@@ -60,6 +73,9 @@ class Pump:
         self.pool = pool
         self.guard = guard
         self.stopping = stopping
+        self.alive_window = alive_window
+        #: when posts left to other daemons become anyone's (the last round's)
+        self._deferred_until: datetime | None = None
         #: moves the ``dispatch`` job to a moment if that is earlier than its next run
         #: (set while the job scheduler runs; None: nothing to wake)
         self.move_dispatch: Callable[[datetime], Any] | None = None
@@ -107,6 +123,7 @@ class Pump:
         if limit <= 0 or self.stopping.is_set():
             self._held_back_known = False  # every finished post may free a worker for us
             self._horizon = None
+            self._deferred_until = None  # a worker freed wakes us for those too
             if not self.stopping.is_set():
                 # Every worker busy: does an account with room wait for one? (Then workers
                 # going on with their own accounts would keep it waiting.) A round that
@@ -119,6 +136,7 @@ class Pump:
                 queue.give_back_claim(self.engine, claim, self.node)
             return 0
         self._horizon = claims.horizon
+        self._deferred_until = claims.deferred_until
         self._held_back = set(claims.held_back)
         self._held_back_known = len(claims) < limit and not claims.truncated
         self.inflight.take_turns = claims.starved
@@ -138,8 +156,14 @@ class Pump:
                 break
 
     def _claim(self, limit: int) -> queue.ClaimBatch:
+        share = None
+        if self.alive_window is not None:
+            alive_since = datetime.now(UTC) - timedelta(seconds=self.alive_window)
+            holding = Counter(claim.account for claim in self.inflight.holds().values())
+            share = queue.Share(alive_since=alive_since, holding=holding, wait=SHARE_WAIT)
         return queue.claim_due(self.engine, self.node, limit=limit, lease=self.lease,
-                               concurrency=self.concurrency, lookahead=self.lookahead)
+                               concurrency=self.concurrency, lookahead=self.lookahead,
+                               share=share)
 
     def _start_worker(self, claim: queue.Claim, begun: Future[queue.StartedPost | None]
                       ) -> None:
@@ -193,8 +217,11 @@ class Pump:
         # wake-up at all (measured: the last post of a busy minute waited for the poll).
         horizon = self._horizon or datetime.now(UTC) + timedelta(seconds=self.lookahead)
         due = queue.next_due(self.engine, now=horizon)
-        if due is None:
-            return  # nothing waits, or it waits for a busy account (a worker wakes us)
         # Half the look-ahead before it is due: each round then claims half a window of
         # posts at once instead of one post per round.
-        move(due - timedelta(seconds=self.lookahead / 2))
+        moments = [due - timedelta(seconds=self.lookahead / 2)] if due is not None else []
+        # posts left to other daemons: if still unclaimed then, this daemon takes them
+        if self._deferred_until is not None:
+            moments.append(self._deferred_until)
+        if moments:  # else nothing waits, or it waits for a busy account (a worker wakes us)
+            move(min(moments))

@@ -188,10 +188,12 @@ class Daemon:
         health = self.guard.health
         self._pool = ThreadPoolExecutor(max_workers=self.workers,
                                         thread_name_prefix="siar-worker")
+        first_send = self.publisher.first_send_state  # stored with each begin
         self._committer = Committer(self.engine, next_in_line=queue.NextInLine(
-            accounts=(), node=self.node, lease=lease, concurrency=self.concurrency),
-            health=health)
-        self._starter = Starter(self.engine, self.node, lease=lease, health=health)
+            accounts=(), node=self.node, lease=lease, concurrency=self.concurrency,
+            first_send=first_send), health=health)
+        self._starter = Starter(self.engine, self.node, lease=lease, health=health,
+                                first_send=first_send)
         worker = Worker(self.engine, self.node, publisher=self.publisher,
                         committer=self._committer, inflight=self.inflight,
                         summary=self.summary, stopping=self.stopping)
@@ -199,7 +201,8 @@ class Daemon:
                     lease=lease, lookahead=self.lookahead_seconds,
                     concurrency=self.concurrency, inflight=self.inflight,
                     starter=self._starter, committer=self._committer, worker=worker,
-                    pool=self._pool, guard=self.guard, stopping=self.stopping)
+                    pool=self._pool, guard=self.guard, stopping=self.stopping,
+                    alive_window=3 * self.cfg.heartbeat_seconds)  # as siar status counts
 
     @property
     def rehearsing(self) -> bool:

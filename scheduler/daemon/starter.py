@@ -11,8 +11,9 @@ future, sends its post at the post's time, not before. Posts that come due while
 transaction is running share the next one, so batches grow with the load without a
 batching window that would make anything late.
 
-Guarantees are those of ``begin_publishing``: ``publishing`` and the attempt row are
-committed before a post is handed to a worker, so before its request leaves. A claim the
+Guarantees are those of ``begin_publishing``: ``publishing``, the attempt row and what
+the adapter would checkpoint before its first request (its first-send state) are committed
+before a post is handed to a worker, so before its request leaves. A claim the
 starter never began (the daemon is stopping) is given back at once (``given_back``); one
 lost in a crash expires back to ``scheduled``. When beginning fails (the COMMIT may have
 gone through all the same) the claims are given back unsent, and while the database is
@@ -35,7 +36,7 @@ from sqlalchemy.engine import Engine
 from scheduler import queue
 from scheduler.db import DatabaseReplaced
 from scheduler.dbhealth import DatabaseHealth, is_outage
-from scheduler.queue import Claim, StartedPost
+from scheduler.queue import Claim, FirstSend, StartedPost
 
 log = logging.getLogger("siar.starter")
 
@@ -55,10 +56,14 @@ class Starter:
     stops)."""
 
     def __init__(self, engine: Engine, node: str, *, lease: float,
-                 health: DatabaseHealth | None = None) -> None:
+                 health: DatabaseHealth | None = None,
+                 first_send: FirstSend | None = None) -> None:
+        """``first_send``: what each post's adapter would checkpoint before its first
+        request, stored in the transaction that begins it (see :data:`queue.FirstSend`)."""
         self.engine = engine
         self.node = node
         self.lease = lease
+        self.first_send = first_send
         self.health = health or DatabaseHealth()
         #: (due epoch seconds, tie breaker, claim, its future), earliest first
         self._waiting: list[tuple[float, int, Claim, Future[StartedPost | None]]] = []
@@ -107,7 +112,8 @@ class Starter:
                     newest[claim.post_id] = claim
             try:
                 started = queue.begin_publishing_many(self.engine, list(newest.values()),
-                                                      self.node, lease=self.lease)
+                                                      self.node, lease=self.lease,
+                                                      first_send=self.first_send)
                 if started:
                     self.health.answered()
             except Exception as exc:

@@ -29,17 +29,18 @@ from scheduler.queue.outcomes import (
     finalize_many,
     outcome_name,
     outcome_recorded,
-    record_checkpoint,
-    record_part,
 )
+from scheduler.queue.progress import record_checkpoint, record_part
 from scheduler.queue.queueing import enqueue, enqueue_bulk, enqueue_occurrence
 from scheduler.queue.records import (
     BulkItem,
     Claim,
     ClaimBatch,
     Finalization,
+    FirstSend,
     Missed,
     NextInLine,
+    Share,
     StartedPost,
 )
 from scheduler.queue.recovery import (
@@ -53,7 +54,8 @@ from scheduler.queue.recovery import (
 from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
 
 __all__ = [  # the operations by module: see the imports above
-    "BulkItem", "Claim", "ClaimBatch", "Finalization", "Missed", "NextInLine", "StartedPost",
+    "BulkItem", "Claim", "ClaimBatch", "Finalization", "FirstSend", "Missed", "NextInLine",
+    "Share", "StartedPost",
     "begin_publishing", "begin_publishing_many", "cancel", "claim_due", "enqueue",
     "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
     "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",

@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 
 import scheduler.queue.statements as sql
-from channels.base import AuthFailed, InDoubt, NotSent, Outcome, PartResult, Published, Rejected
+from channels.base import AuthFailed, InDoubt, NotSent, Outcome, Published, Rejected
 from scheduler import bulk
 from scheduler.db import Clock, ClockSQL, connection, statement_clock
 from scheduler.errors import CommitUncertain
@@ -27,7 +27,7 @@ from scheduler.queue.accounts import set_paused
 from scheduler.queue.claims import begin_next_in_line
 from scheduler.queue.records import Finalization, NextInLine, StartedPost
 from scheduler.states import Status
-from scheduler.timeparse import to_db, utcnow
+from scheduler.timeparse import to_db
 
 
 def finalize(engine: Engine, post_id: int, attempt: int, outcome: Outcome, *,
@@ -109,38 +109,6 @@ def outcome_name(outcome: Outcome) -> str:
         return "rate_limited"
     return {Published: "published", Rejected: "rejected", NotSent: "not_sent",
             AuthFailed: "auth_failed", InDoubt: "in_doubt"}[type(outcome)]
-
-
-def record_part(engine: Engine, post_id: int, attempt: int, part: PartResult) -> None:
-    """Persist a published thread part at once, so no later attempt sends it again.
-    Fenced by the attempt only: a part published by a worker whose post meanwhile went
-    ``unknown`` must still be known to the next attempt."""
-    with connection(engine) as s:
-        progress = _locked_progress(s, post_id, attempt)
-        if progress is None:
-            return
-        parts = [p for p in progress.get("parts", []) if p["index"] != part.index]
-        parts.append({"index": part.index, "remote_id": part.remote_id, "url": part.url,
-                      "extra": dict(part.extra)})
-        progress["parts"] = sorted(parts, key=lambda p: p["index"])
-        s.execute(sql.RECORD_PROGRESS, {"b_id": post_id, "b_attempt": attempt,
-                                        "b_progress": progress, "b_clock": utcnow()})
-
-
-def record_checkpoint(engine: Engine, post_id: int, attempt: int, state: dict[str, Any]) -> None:
-    """Persist adapter state (e.g. a container id) before a risky step."""
-    with connection(engine) as s:
-        progress = _locked_progress(s, post_id, attempt)
-        if progress is None:
-            return
-        progress["state"] = {**progress.get("state", {}), **state}
-        s.execute(sql.RECORD_PROGRESS, {"b_id": post_id, "b_attempt": attempt,
-                                        "b_progress": progress, "b_clock": utcnow()})
-
-
-def _locked_progress(s: Connection, post_id: int, attempt: int) -> dict[str, Any] | None:
-    progress = s.scalar(sql.PROGRESS, {"b_id": post_id, "b_attempt": attempt})
-    return None if progress is None else dict(progress)
 
 
 def failed_tries(engine: Engine, post_id: int) -> int:

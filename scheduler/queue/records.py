@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -42,6 +42,25 @@ class StartedPost(NamedTuple):
     progress: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Share:
+    """What a claim round needs to take no more than its daemon's fair share while other
+    daemons share the database (see :func:`scheduler.queue.claim_due`)."""
+
+    #: daemons whose heartbeat is this recent (and not stopped) count as alive
+    alive_since: datetime
+    #: posts this daemon holds in flight, by account
+    holding: Mapping[str, int] = field(default_factory=dict)
+    #: seconds a due post waits for the daemon whose share it is; then anyone takes it
+    wait: float = 1.0
+
+
+#: given a post just begun, the state its adapter would checkpoint before its first request,
+#: stored with the begin (:func:`scheduler.queue.progress.store_first_sends`); empty:
+#: nothing known ahead
+FirstSend = Callable[[StartedPost], dict[str, Any]]
+
+
 class ClaimBatch(list[Claim]):
     """The claims of one round, and which accounts still had due posts left behind."""
 
@@ -57,16 +76,21 @@ class ClaimBatch(list[Claim]):
     #: True when accounts with room and due posts got nothing because ``limit`` (the
     #: free workers) ran out: workers must then take turns between accounts
     starved: bool = False
+    #: posts left to other daemons as their share become anyone's at this moment (None:
+    #: none was left): the round to run then
+    deferred_until: datetime | None = None
 
     @classmethod
     def of(cls, claims: list[Claim], *, held_back: set[str], truncated: bool,
-           horizon: datetime, starved: bool = False) -> ClaimBatch:
+           horizon: datetime, starved: bool = False,
+           deferred_until: datetime | None = None) -> ClaimBatch:
         """A round's claims with what it found out."""
         batch = cls(claims)
         batch.held_back = frozenset(held_back)
         batch.truncated = truncated
         batch.horizon = horizon
         batch.starved = starved
+        batch.deferred_until = deferred_until
         return batch
 
 
@@ -107,6 +131,8 @@ class NextInLine:
     lease: float = 120.0
     concurrency: Mapping[str, int] = field(default_factory=dict)
     default_concurrency: int = 1
+    #: the adapters' state to store with each post begun (see :data:`FirstSend`)
+    first_send: FirstSend | None = None
 
 
 @dataclass(frozen=True)

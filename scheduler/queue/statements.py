@@ -32,13 +32,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from scheduler.models import AccountState, Attempt, Post
+from scheduler.models import AccountState, Attempt, Node, Post
 from scheduler.queue.records import StartedPost
-from scheduler.states import IN_FLIGHT, TRANSITIONS, Status, sql_in, values
+from scheduler.states import CLAIMABLE, IN_FLIGHT, TRANSITIONS, Status, sql_in, values
 
 POST = Post.__table__  # type: ignore[attr-defined]
 ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
 STATE = AccountState.__table__  # type: ignore[attr-defined]
+NODE = Node.__table__  # type: ignore[attr-defined]
 STARTED_COLUMNS = [POST.c[name] for name in StartedPost._fields]
 
 
@@ -82,16 +83,27 @@ _flying = (select(POST.c.account, func.count().label("n")).where(_in_flight)
            .group_by(POST.c.account).subquery())
 #: the accounts with due posts, neither paused nor rate limited, fewest in flight first
 DUE_ACCOUNTS = (
-    select(STATE.c.account, func.coalesce(_flying.c.n, 0))
+    select(STATE.c.account, func.coalesce(_flying.c.n, 0).label("in_flight"),
+           _first_due.c.first)
     .join(_first_due, _first_due.c.account == STATE.c.account)
     .outerjoin(_flying, _flying.c.account == STATE.c.account)
     .where(_usable)
     .order_by(func.coalesce(_flying.c.n, 0), _first_due.c.first, STATE.c.account)
     .limit(bindparam("b_window")))
+#: the same, each row also saying how many other daemons are alive (their heartbeat since
+#: ``b_alive_since``, not stopped): a claim round's fair share, without a round trip more
+DUE_ACCOUNTS_SHARED = DUE_ACCOUNTS.add_columns(
+    select(func.count()).select_from(NODE)
+    .where(NODE.c.stopped_at.is_(None), NODE.c.heartbeat_at >= bindparam("b_alive_since"),
+           NODE.c.name != bindparam("b_node"))
+    .scalar_subquery().label("others"))
 #: their state rows, locked (PostgreSQL), skipping those another daemon is claiming for;
-#: in the order the committer locks them too (NEXT_ACCOUNTS)
+#: in the order the committer locks them too (NEXT_ACCOUNTS); at most ``b_lock_limit``
+#: (a daemon taking its share locks no more accounts than it may take: others claiming
+#: at the same moment then find theirs unlocked)
 LOCK_ACCOUNTS = (select(STATE.c.account).where(STATE.c.account.in_(_accounts), _usable)
-                 .order_by(STATE.c.account).with_for_update(of=STATE, skip_locked=True))
+                 .order_by(STATE.c.account).limit(bindparam("b_lock_limit"))
+                 .with_for_update(of=STATE, skip_locked=True))
 #: posts in flight per account: a fresh statement after the lock, so that a claim another
 #: daemon just committed counts
 IN_FLIGHT_COUNTS = (select(POST.c.account, func.count())
@@ -103,7 +115,7 @@ _ranked = (
     .where(_due, POST.c.account.in_(_accounts))
     .subquery())
 #: each account's oldest due posts, round robin: every account's first before any second
-CANDIDATES = (select(_ranked.c.id, _ranked.c.account, _ranked.c.rank)
+CANDIDATES = (select(_ranked.c.id, _ranked.c.account, _ranked.c.rank, _ranked.c.not_before)
               .where(_ranked.c.rank <= bindparam("b_rank"))
               .order_by(_ranked.c.rank, _ranked.c.not_before, _ranked.c.id))
 #: claim: the chosen posts, re-checking that they are still due
@@ -114,15 +126,17 @@ CLAIM = (update(POST).where(POST.c.id.in_(bindparam("b_ids", expanding=True)), _
          .returning(POST.c.id, POST.c.attempt, POST.c.account, POST.c.network,
                     POST.c.not_before))
 
-#: the earliest ``not_before`` still ahead among posts in one claimable state (an index
-#: seek on ix_post_claim per state)
-NEXT_NOT_BEFORE = (select(POST.c.not_before)
-                   .where(POST.c.status == bindparam("b_status"),
-                          POST.c.not_before > bindparam("b_clock"))
-                   .order_by(POST.c.not_before).limit(1))
-#: the earliest rate-limit reset still ahead
-NEXT_RESET = (select(func.min(STATE.c.rate_limited_until))
-              .where(STATE.c.rate_limited_until > bindparam("b_clock")))
+#: the earliest ``not_before`` still ahead in each claimable state (an index seek on
+#: ix_post_claim per state), and the earliest rate-limit reset still ahead: one statement
+#: (each part was a round trip of its own, after every claim round)
+NEXT_DUE = select(*(
+    select(POST.c.not_before)
+    .where(POST.c.status == literal_column(f"'{state.value}'"),
+           POST.c.not_before > bindparam("b_clock"))
+    .order_by(POST.c.not_before).limit(1).scalar_subquery()
+    for state in sorted(CLAIMABLE, key=lambda state: state.value)
+), select(func.min(STATE.c.rate_limited_until))
+   .where(STATE.c.rate_limited_until > bindparam("b_clock")).scalar_subquery())
 
 # --- begin: claimed → publishing (queue.claims.begin_publishing_many) -------------------
 

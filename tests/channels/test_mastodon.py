@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,55 @@ def test_instance_limits_come_from_the_v2_instance_endpoint(fake: FakeMastodon) 
     assert isinstance(limits, InstanceLimits)
     assert (limits.max_characters, limits.max_media_attachments,
             limits.characters_reserved_per_url, limits.description_limit) == (500, 4, 23, 1500)
+
+
+# --- first send, known before the attempt begins ---------------------------------------
+
+
+def test_the_first_send_time_of_a_text_status_is_known_before_the_attempt(
+        fake: FakeMastodon) -> None:
+    channel = make_channel(fake.url)
+    delivery = make_delivery("Rilis")
+    now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+
+    ahead = channel.first_send_state(delivery, now)
+    delivery.state.update(ahead)  # stored with the begin, given to publish
+    outcome = channel.publish(delivery)
+
+    assert ahead == {"mastodon_first_sent": {"0": now.isoformat()}}
+    assert isinstance(outcome, Published)
+    assert delivery.reported["checkpoints"] == []  # type: ignore[attr-defined]
+
+
+def test_the_first_send_time_ahead_is_that_of_the_first_part_not_yet_published(
+        fake: FakeMastodon) -> None:
+    now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+    earlier = (now - timedelta(minutes=5)).isoformat()
+    resumed = make_delivery("satu", "dua", progress=[PartResult(0, "111")],
+                            state={"mastodon_first_sent": {"0": earlier}})
+    again = make_delivery("satu", state={"mastodon_first_sent": {"0": earlier}})
+
+    channel = make_channel(fake.url)
+
+    assert channel.first_send_state(resumed, now) == {
+        "mastodon_first_sent": {"0": earlier, "1": now.isoformat()}}
+    # a part sent before keeps its first time: Mastodon counts the key's hour from it
+    assert channel.first_send_state(again, now) == {}
+
+
+def test_a_status_with_media_to_upload_first_notes_its_first_send_itself(
+        fake: FakeMastodon, photo: Path) -> None:
+    channel = make_channel(fake.url)
+    delivery = make_delivery("foto", media=[Media(str(photo), alt="a")])
+    now = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+
+    assert channel.first_send_state(delivery, now) == {}
+    assert isinstance(channel.publish(delivery), Published)
+    [*_, last] = delivery.reported["checkpoints"]  # type: ignore[attr-defined]
+    assert set(last) == {"mastodon_media_ids", "mastodon_first_sent"}
+    uploaded = make_delivery("foto", media=[Media(str(photo), alt="a")],
+                             state={"mastodon_media_ids": ["9"]})
+    assert set(channel.first_send_state(uploaded, now)) == {"mastodon_first_sent"}
 
 
 # --- failures --------------------------------------------------------------------------

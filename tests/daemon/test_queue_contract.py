@@ -50,6 +50,18 @@ def test_a_post_is_not_claimed_before_its_time(engine: Engine) -> None:
     assert queue.next_due(engine) is not None
 
 
+def test_the_next_due_moment_is_the_earliest_post_or_rate_limit_reset_ahead(
+        engine: Engine) -> None:
+    now = utcnow()
+    assert queue.next_due(engine, now=now) is None
+    queue_post(engine, "akun-a", now - timedelta(minutes=1))  # due already: not ahead
+    queue_post(engine, "akun-b", now + timedelta(minutes=10))
+    assert queue.next_due(engine, now=now) == now + timedelta(minutes=10)
+    queue.ensure_accounts(engine, {"akun-c": 1})
+    queue.set_rate_limited(engine, "akun-c", now + timedelta(minutes=3))
+    assert queue.next_due(engine, now=now) == now + timedelta(minutes=3)
+
+
 def test_an_account_never_has_more_posts_in_flight_than_its_concurrency(engine: Engine) -> None:
     now = utcnow() - timedelta(seconds=5)
     queue_many(engine, [("akun-a", now + timedelta(milliseconds=i)) for i in range(5)])
