@@ -42,6 +42,9 @@ class Template:
     """A loaded template: each block as a function of the context."""
 
     blocks: dict[str, Callable[[dict[str, Any]], str]]
+    #: where it was found: its search path and file name (for :func:`may_read`)
+    search_path: tuple[str, ...] = ()
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,26 @@ def load(search_path: tuple[str, ...], name: str) -> Template:
                                    ) from exc
         return run
 
-    return Template({key: block(render) for key, render in template.blocks.items()})
+    return Template({key: block(render) for key, render in template.blocks.items()},
+                    search_path, name)
+
+
+@lru_cache(maxsize=128)
+def may_read(template: Template, variable: str) -> bool:
+    """Whether ``template`` may use the context variable ``variable``: named anywhere in
+    it, or it includes, imports or extends another template (which is not looked into).
+    A yes is always safe; a no means its output cannot depend on the variable."""
+    from jinja2 import TemplateError, meta
+
+    environment = _environment(template.search_path)
+    try:
+        source = environment.loader.get_source(environment, template.name)[0]
+        parsed = environment.parse(source)
+    except (TemplateError, OSError):
+        return True
+    if any(True for _ in meta.find_referenced_templates(parsed)):
+        return True
+    return variable in meta.find_undeclared_variables(parsed)
 
 
 def tidy_inside(text: str) -> str:
