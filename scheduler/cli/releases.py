@@ -93,8 +93,9 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
                         hint="name the other releases by their files")
     names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
     # every release is read, composed and checked before anything is stored
-    plans = [intake.plan(_read_release(source), state.settings, at=at, channels=names,
-                         next_slot=next_slot) for source in sources]
+    planner = intake.Intake(state.settings)
+    plans = [planner.plan(_read_release(source), at=at, channels=names, next_slot=next_slot)
+             for source in sources]
     # the posts name copies in the media store, so what is published is what was queued
     plans = intake.keep_media(plans, MediaStore())
     from scheduler.cli.added import print_added
