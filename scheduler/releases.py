@@ -19,11 +19,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from channels.stored_media import MAX_IMAGE_BYTES
 from scheduler.errors import ReleaseError, SiarError
+from scheduler.front_matter import read_front_matter
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -287,7 +287,7 @@ def parse_text(text: str, *, source: str, base_dir: Path, default_zone: str = DE
         _check_front_matter_size(text, source)
     match = _FRONT_MATTER.match(text)
     if match:
-        meta = _read_yaml(match.group(1), source)
+        meta = read_front_matter(match.group(1), source)
         body = text[match.end():]
     elif text.startswith("---\n"):
         raise ReleaseError(source, "front matter", "the front matter is not closed",
@@ -311,65 +311,6 @@ def _check_front_matter_size(text: str, source: str) -> None:
                            f"{MAX_FRONT_MATTER_BYTES // 1024} KB (or not closed)",
                            hint="keep the front matter to the keys a release has (title, at, "
                                 "channels, …) and put the text below the closing '---'")
-
-
-# libyaml's loader parses the same YAML ~10x faster than the pure-Python one (a content
-# calendar of 10,000 releases spent a third of `siar add` in the parser); PyYAML builds
-# without libyaml fall back to the pure-Python loader.
-_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in ("int", "float", "timestamp"))
-
-
-class _ReleaseLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
-    """YAML 1.1 reads ``at: 10:00`` as the number 600 (base 60) and ``at: 2026-12-10`` as a
-    date without a time: times in a release stay text, for the time grammar to read or
-    refuse. Base-60 numbers go too; nothing in a release is one."""
-
-
-_ReleaseLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT, _TIMESTAMP)]
-    for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()}
-_ReleaseLoader.add_implicit_resolver(  # YAML 1.1's int without the base-60 form
-    _INT, re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)"
-                     r"|[-+]?0x[0-9a-fA-F_]+)$"), list("-+0123456789"))
-_ReleaseLoader.add_implicit_resolver(  # and float without it
-    _FLOAT, re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?"
-                       r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
-                       r"|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
-
-
-def _read_yaml(raw: str, source: str) -> dict[str, Any]:
-    try:
-        data = yaml.load(raw, Loader=_ReleaseLoader)  # safe: no arbitrary Python objects
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 2}" if mark else "front matter"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ReleaseError(source, f"front matter ({where})", f"invalid YAML: {problem}",
-                           hint=_quote_hint(raw, mark.line if mark else None)) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ReleaseError(source, "front matter", "must be a mapping of keys to values",
-                           hint="write 'key: value' lines, e.g. 'title: ...'")
-    return data
-
-
-_KEY_VALUE = re.compile(r"^(\s*[A-Za-z_]+):\s+(.*\S)\s*$")
-
-
-def _quote_hint(raw: str, line: int | None) -> str:
-    """The concrete edit for the usual mistake: a colon inside an unquoted value (a headline
-    such as "Kalapas: Kami Siap")."""
-    lines = raw.splitlines()
-    for index in (line, (line or 0) - 1):  # the parser may point at the next line
-        if index is None or not 0 <= index < len(lines):
-            continue
-        match = _KEY_VALUE.match(lines[index])
-        if match and ": " in match.group(2) and match.group(2)[0] not in "\"'[{":
-            value = match.group(2).replace("\\", "\\\\").replace('"', '\\"')
-            return f'write the value in double quotes: {match.group(1)}: "{value}"'
-    return "check indentation, colons and quotes"
 
 
 def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
