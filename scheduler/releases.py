@@ -193,16 +193,18 @@ def _folder(cwd: str, name: str) -> Path:
 def _read_at_most(file: Path, source: str, limit: int, *, size: int | None = None) -> bytes:
     """The file's bytes, refused (before reading it all) when larger than ``limit``;
     ``size`` is what stat() said, if known."""
-    too_big = ReleaseError(source, None, f"the file is larger than {_size(limit)}, the most "
-                           "Siar reads for one release",
-                           hint="leave photos out of the Word file and name them in 'images:'"
-                           if limit == MAX_DOCX_BYTES else "a press release is text: shorten "
-                           "it, or split it into several releases")
+    def too_big() -> ReleaseError:
+        return ReleaseError(source, None, f"the file is larger than {_size(limit)}, the most "
+                            "Siar reads for one release",
+                            hint="leave photos out of the Word file and name them in 'images:'"
+                            if limit == MAX_DOCX_BYTES else "a press release is text: shorten "
+                            "it, or split it into several releases")
+
     try:
         if size is None:
             size = file.stat().st_size
         if size > limit:
-            raise too_big
+            raise too_big()
         with open(file, "rb") as handle:
             # read(n) sets n bytes aside first: asking for the size stat() gave (plus one,
             # to see growth) instead of the limit saves a 2 MB buffer per small file
@@ -213,7 +215,7 @@ def _read_at_most(file: Path, source: str, limit: int, *, size: int | None = Non
         raise ReleaseError(source, None, f"cannot read the file: {exc.strerror or exc}",
                            hint="check that the file exists and that you may read it") from exc
     if len(data) > limit:
-        raise too_big
+        raise too_big()
     return data
 
 
