@@ -25,7 +25,7 @@ from typing import Any
 from scheduler.errors import ComposeError
 from scheduler.resources import templates_dir
 from scheduler.settings import AccountSettings, Settings, cache_dir
-from scheduler.text import markup, template_limits
+from scheduler.text import markup, template_limits, template_slots
 
 _BODY_SLOT = "\x00siar-body\x00"
 #: changes whenever template_limits changes what the compiled code calls
@@ -70,7 +70,7 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
             telegram: bool) -> Renderer | None:
     """The post block rendered once around a placeholder, ready to take any body; None if
     the template uses the body other than once, verbatim (then it is rendered per body)."""
-    frame = template.blocks["post"]({**dict(context), "body": _BODY_SLOT})
+    frame = template_slots.render(template, "post", {**dict(context), "body": _BODY_SLOT})
     if frame.count(_BODY_SLOT) != 1:
         return None
     before, after = frame.split(_BODY_SLOT)
@@ -81,7 +81,7 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
 @lru_cache(maxsize=512)
 def render_block(template: Template, name: str, context: tuple[tuple[str, Any], ...]) -> str:
     """Any other block (WordPress/e-mail HTML, excerpt, subject), tidied; memoised."""
-    return tidy(template.blocks[name](dict(context)))
+    return tidy(template_slots.render(template, name, dict(context)))
 
 
 @lru_cache(maxsize=64)
@@ -198,21 +198,29 @@ def load(search_path: tuple[str, ...], name: str) -> Template:
 
 
 @lru_cache(maxsize=128)
-def may_read(template: Template, variable: str) -> bool:
-    """Whether ``template`` may use the context variable ``variable``: named anywhere in
-    it, or it includes, imports or extends another template (which is not looked into).
-    A yes is always safe; a no means its output cannot depend on the variable."""
-    from jinja2 import TemplateError, meta
+def parsed(template: Template) -> Any:
+    """The template's syntax tree (``jinja2.nodes.Template``), read again from its file;
+    None if it cannot be read or parsed any more."""
+    from jinja2 import TemplateError
 
     environment = _environment(template.search_path)
     try:
         source = environment.loader.get_source(environment, template.name)[0]
-        parsed = environment.parse(source)
+        return environment.parse(source)
     except (TemplateError, OSError):
+        return None
+
+
+def may_read(template: Template, variable: str) -> bool:
+    """Whether ``template`` may use the context variable ``variable``: named anywhere in
+    it, or it includes, imports or extends another template (which is not looked into).
+    A yes is always safe; a no means its output cannot depend on the variable."""
+    from jinja2 import meta
+
+    tree = parsed(template)
+    if tree is None or any(True for _ in meta.find_referenced_templates(tree)):
         return True
-    if any(True for _ in meta.find_referenced_templates(parsed)):
-        return True
-    return variable in meta.find_undeclared_variables(parsed)
+    return variable in meta.find_undeclared_variables(tree)
 
 
 def tidy_inside(text: str) -> str:
