@@ -406,18 +406,17 @@ def compose_all(release: ReleaseDoc, accounts: list[AccountSettings],
     ``compose_extra`` reads the account's name. The first of them is composed; the others
     get a copy of its variant under their own name (25 Mastodon accounts: composed once).
     """
-    composed: dict[tuple[Any, ...], Variant] = {}
+    composed: dict[tuple[Any, ...], tuple[Variant, _Composer]] = {}
     variants = []
     for account in accounts:
         # everything of the account the composition reads, but its name (see _Composer)
         alike = (account.network, account.limit, account.long_text, account.template)
-        if (first := composed.get(alike)) is not None:
-            variants.append(_named(first, account.name))
+        if (first := composed.get(alike)) is not None and not first[1].reads_name():
+            variants.append(_named(first[0], account.name))
             continue
         composer = _Composer(release, account, settings)
         variant = composer.variant()
-        if not composer.reads_name():
-            composed[alike] = variant
+        composed.setdefault(alike, (variant, composer))
         variants.append(variant)
     return variants
 

@@ -211,6 +211,7 @@ def parsed(template: Template) -> Any:
         return None
 
 
+@lru_cache(maxsize=128)
 def may_read(template: Template, variable: str) -> bool:
     """Whether ``template`` may use the context variable ``variable``: named anywhere in
     it, or it includes, imports or extends another template (which is not looked into).
