@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +30,12 @@ _SLOTS = re.compile(f"\x00slot-{_TOKEN}:([A-Za-z_][A-Za-z0-9_]*)\x00")
 _LONGEST = 100_000
 
 
-def render(template: Template, block: str, context: dict[str, Any]) -> str:
+def render(template: Template, block: str, context: dict[str, Any],
+           parse: Callable[[Template], Any]) -> str:
     """Block ``block`` of ``template`` rendered with ``context``: from the frame of its
-    printed-only values where it has any, else as usual."""
-    printed = _printed_only(template).get(block)
+    printed-only values where it has any, else as usual. ``parse`` gives the template's
+    syntax tree (None if it has none)."""
+    printed = _printed_only(template, parse).get(block)
     if printed:
         values = {name: value for name, value in context.items()
                   if name in printed and type(value) is str and len(value) <= _LONGEST}
@@ -53,14 +55,13 @@ def _frame(template: Template, block: str, stand_ins: tuple[tuple[str, Any], ...
 
 
 @lru_cache(maxsize=128)
-def _printed_only(template: Template) -> dict[str, frozenset[str]]:
+def _printed_only(template: Template,
+                  parse: Callable[[Template], Any]) -> dict[str, frozenset[str]]:
     """Block name → the variables it only prints as they are; empty if the template has
     anything that could use a value otherwise, out of the blocks' sight."""
     from jinja2 import nodes
 
-    from scheduler.text.templating import parsed
-
-    tree = parsed(template)
+    tree = parse(template)
     if tree is None or any(True for _ in tree.find_all(
             (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport, nodes.Macro,
              nodes.CallBlock))) or any(

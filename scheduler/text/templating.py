@@ -70,7 +70,8 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
             telegram: bool) -> Renderer | None:
     """The post block rendered once around a placeholder, ready to take any body; None if
     the template uses the body other than once, verbatim (then it is rendered per body)."""
-    frame = template_slots.render(template, "post", {**dict(context), "body": _BODY_SLOT})
+    frame = template_slots.render(template, "post", {**dict(context), "body": _BODY_SLOT},
+                                  parsed)
     if frame.count(_BODY_SLOT) != 1:
         return None
     before, after = frame.split(_BODY_SLOT)
@@ -81,7 +82,7 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
 @lru_cache(maxsize=512)
 def render_block(template: Template, name: str, context: tuple[tuple[str, Any], ...]) -> str:
     """Any other block (WordPress/e-mail HTML, excerpt, subject), tidied; memoised."""
-    return tidy(template_slots.render(template, name, dict(context)))
+    return tidy(template_slots.render(template, name, dict(context), parsed))
 
 
 @lru_cache(maxsize=64)
