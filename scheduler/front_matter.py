@@ -9,6 +9,7 @@ nearly every release has — is read without the YAML parser, to the same values
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -101,7 +102,7 @@ def _simple(raw: str) -> dict[str, Any] | None:
         if (match := _KEY.fullmatch(line)) is None:
             return None
         key, value = match.groups()
-        if _typed(key):
+        if _typed_key(key):
             return None
         if value.startswith("["):
             items = _items(value)
@@ -130,6 +131,12 @@ def _items(value: str) -> list[str] | None:
 
 
 _CHARACTERS = re.compile(rf"{_CHARACTER}*")
+
+
+@lru_cache(maxsize=256)
+def _typed_key(key: str) -> bool:
+    """:func:`_typed` for a key: the same few keys come in every release."""
+    return _typed(key)
 
 
 def _typed(scalar: str) -> bool:
