@@ -90,25 +90,21 @@ class _Counting(Channel):
     """A third-party channel: each composition adds one to ``composed``."""
 
     composed = 0
+    #: whether its extra names the account it was composed for (Draft.account)
+    names_account = False
 
     @classmethod
     def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
         cls.composed += 1
-        return {"composition": cls.composed}
+        return {"for": draft.account} if cls.names_account else {"composition": cls.composed}
 
     def publish(self, delivery: Any) -> Any:  # never called here
         raise NotImplementedError
 
 
 class _Naming(_Counting):
-    """One whose extra names the account it was composed for."""
-
     composed = 0
-
-    @classmethod
-    def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
-        cls.composed += 1
-        return {"for": draft.account}
+    names_account = True
 
 
 @pytest.fixture
