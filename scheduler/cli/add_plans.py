@@ -5,13 +5,15 @@ on its own; on a machine with several cores the files are split into consecutive
 the first planned here and the others in forked processes at the same time. The plans come
 back in the files' order, and so does the first error: a file that cannot be queued stops
 the command before anything is stored, whichever part it is in. Below
-:data:`PARALLEL_FROM` files, or where processes cannot be forked, everything is planned here.
+:data:`PARALLEL_FROM` files, or off Linux (where forking is unsafe or missing), everything
+is planned here.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,8 +55,8 @@ def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: In
 
 
 def _processes(sources: Sequence[str]) -> int:
-    if len(sources) < PARALLEL_FROM or "-" in sources \
-            or "fork" not in multiprocessing.get_all_start_methods():
+    # fork only on Linux: macOS libraries may not survive it, Windows has none
+    if len(sources) < PARALLEL_FROM or "-" in sources or not sys.platform.startswith("linux"):
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
         else os.cpu_count() or 1
