@@ -17,6 +17,7 @@ import html
 import mimetypes
 import re
 import unicodedata
+from copy import deepcopy
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any, NoReturn
@@ -227,6 +228,13 @@ class _Composer:
         self._renderers: dict[tuple[str, ...], templating.Renderer] = {}
         self._contexts: dict[tuple[str, ...], dict[str, Any]] = {}
         self._base: dict[str, Any] | None = None
+        #: the channel's compose_extra asked for the account's name (Draft.account)
+        self.name_read = False
+
+    def reads_name(self) -> bool:
+        """Whether the variant may depend on the account's name: the channel asked for it,
+        or the template may use ``account`` (or includes other templates)."""
+        return self.name_read or templating.may_read(self.template, "account")
 
     # --- formatting ----------------------------------------------------------------------
 
@@ -395,14 +403,19 @@ class _Composer:
 class _Draft:
     """What a channel's ``compose_extra`` hook gets (:class:`channels.composing.Draft`)."""
 
-    __slots__ = ("_composer", "_did_mentions", "account", "link", "parts")
+    __slots__ = ("_composer", "_did_mentions", "link", "parts")
 
     def __init__(self, composer: _Composer, parts: list[str]) -> None:
         self._composer = composer
-        self.account = composer.account.name
         self.parts = parts
         self.link = composer.link
         self._did_mentions: tuple[Mention, ...] | None = None
+
+    @property
+    def account(self) -> str:
+        # noted: a variant made with the name is not shared with other accounts
+        self._composer.name_read = True
+        return self._composer.account.name
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -448,8 +461,36 @@ def compose(release: ReleaseDoc, account: AccountSettings, settings: Settings) -
 
 def compose_all(release: ReleaseDoc, accounts: list[AccountSettings],
                 settings: Settings) -> list[Variant]:
-    """Variants for every account, in the given order."""
-    return [compose(release, account, settings) for account in accounts]
+    """Variants for every account, in the given order.
+
+    Accounts the composer cannot tell apart share one composition: the same network,
+    limit, long-text choice and template, where neither the template nor the channel's
+    ``compose_extra`` reads the account's name. The first of them is composed; the others
+    get a copy of its variant under their own name (25 Mastodon accounts: composed once).
+    """
+    composed: dict[tuple[Any, ...], tuple[Variant, _Composer]] = {}
+    variants = []
+    for account in accounts:
+        # everything of the account the composition reads, but its name (see _Composer)
+        alike = (account.network, account.limit, account.long_text, account.template)
+        if (first := composed.get(alike)) is not None and not first[1].reads_name():
+            variants.append(_named(first[0], account.name))
+            continue
+        composer = _Composer(release, account, settings)
+        try:
+            variant = composer.variant()
+        except ComposeError as exc:
+            raise exc.in_file(release.source) from exc
+        composed.setdefault(alike, (variant, composer))
+        variants.append(variant)
+    return variants
+
+
+def _named(variant: Variant, account: str) -> Variant:
+    """``variant`` for another account: its own lists and extras, nothing shared."""
+    return replace(variant, account=account, parts=list(variant.parts),
+                   length=list(variant.length), warnings=list(variant.warnings),
+                   media=list(variant.media), extra=deepcopy(variant.extra))
 
 
 def compose_each(release: ReleaseDoc, accounts: list[AccountSettings],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from channels.variant import Media, Variant
 from scheduler.errors import ConfigError, ReleaseError, UnknownChannel
@@ -16,6 +17,9 @@ from scheduler.media_store import MediaStore, StoredFile
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.timeparse import TimeParseError, parse_when, show
+
+if TYPE_CHECKING:
+    from channels.base import Channel
 
 #: a time this far in the past still counts as "now" (the officer typed it a minute ago)
 PAST_TOLERANCE = timedelta(minutes=2)
@@ -37,53 +41,140 @@ class Plan:
 def select_accounts(settings: Settings, names: list[str] | None, *,
                     source: str = "<command line>") -> list[AccountSettings]:
     """Accounts named (by account or network name); all enabled accounts if none named."""
-    enabled = settings.enabled_accounts()
-    if not names:
-        if not enabled:
-            raise UnknownChannel(
-                "no channel accounts are configured",
-                hint=f"add [[accounts]] tables to {settings.config_file or 'siar.toml'} "
-                     "(run 'siar init' for a starter file)")
-        return enabled
-    chosen: list[AccountSettings] = []
-    for name in names:
-        matches = [a for a in settings.accounts if name in (a.name, a.network)]
-        if not matches:
-            known = ", ".join(a.name for a in settings.accounts) or "none"
-            raise UnknownChannel(f"{source}: channels: no account or network named {name!r}",
-                                 hint=f"configured accounts: {known}")
-        chosen.extend(a for a in matches if a not in chosen)
-    return chosen
+    return Intake(settings).select_accounts(names, source=source)
 
 
 def plan(doc: ReleaseDoc, settings: Settings, *, at: str | None = None,
          channels: list[str] | None = None, next_slot: bool = False,
          now: datetime | None = None) -> Plan:
     """Compose and check a release for queueing; raises before anything is stored."""
-    from scheduler.compose import compose_all
+    return Intake(settings).plan(doc, at=at, channels=channels, next_slot=next_slot, now=now)
 
-    now = now or datetime.now(UTC)
-    accounts = select_accounts(settings, channels or doc.channels,
-                               source=doc.source if not channels else "--channels")
-    if doc.link_from:  # website first (imported here: it brings the queue's modules)
-        from scheduler import website_first
 
-        doc = website_first.resolve(doc, accounts)
-    due, zone, field_source = _when(doc, settings, accounts, at=at, next_slot=next_slot,
-                                    now=now)
-    if due < now - PAST_TOLERANCE:
-        raise ReleaseError(field_source, None,
-                           f"{show(due, zone)} is in the past (now {show(now, zone)})",
-                           hint="give a future time, 'now', or use --next-slot")
-    _check_base_urls(accounts, settings)
-    notes = _check_images(doc, accounts)
-    if doc.link_from:
-        variants = website_first.compose_waiting(doc, accounts, settings, due)
-    else:
-        variants = compose_all(doc, accounts, settings)
-    _preflight(doc, accounts, variants)
-    return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone,
-                notes=notes)
+class Intake:
+    """Plans releases against one deployment's settings (one ``siar add``, however many
+    files). What every release would look up again — accounts by name, each network's
+    channel, each account's adapter for the preflight and its ``base_url`` check — is
+    looked up once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._named: dict[str, list[AccountSettings]] | None = None
+        self._enabled: list[AccountSettings] | None = None
+        self._channels: dict[str, type[Channel]] = {}
+        self._adapters: dict[str, Channel] = {}
+        self._located: set[str] = set()  # accounts whose base_url was checked
+
+    def select_accounts(self, names: list[str] | None, *,
+                        source: str = "<command line>") -> list[AccountSettings]:
+        """Accounts named (by account or network name); all enabled accounts if none named."""
+        if not names:
+            if self._enabled is None:
+                self._enabled = self.settings.enabled_accounts()
+            if not self._enabled:
+                raise UnknownChannel(
+                    "no channel accounts are configured",
+                    hint=f"add [[accounts]] tables to {self.settings.config_file or 'siar.toml'}"
+                         " (run 'siar init' for a starter file)")
+            return list(self._enabled)
+        if self._named is None:  # name or network → its accounts, in the settings' order
+            self._named = {}
+            for account in self.settings.accounts:
+                for key in dict.fromkeys((account.name, account.network)):
+                    self._named.setdefault(key, []).append(account)
+        chosen: list[AccountSettings] = []
+        for name in names:
+            matches = self._named.get(name)
+            if not matches:
+                known = ", ".join(a.name for a in self.settings.accounts) or "none"
+                raise UnknownChannel(f"{source}: channels: no account or network named {name!r}",
+                                     hint=f"configured accounts: {known}")
+            chosen.extend(a for a in matches if a not in chosen)
+        return chosen
+
+    def plan(self, doc: ReleaseDoc, *, at: str | None = None,
+             channels: list[str] | None = None, next_slot: bool = False,
+             now: datetime | None = None) -> Plan:
+        """Compose and check a release for queueing; raises before anything is stored."""
+        from scheduler.compose import compose_all
+
+        settings = self.settings
+        now = now or datetime.now(UTC)
+        accounts = self.select_accounts(channels or doc.channels,
+                                        source=doc.source if not channels else "--channels")
+        if doc.link_from:  # website first (imported here: it brings the queue's modules)
+            from scheduler import website_first
+
+            doc = website_first.resolve(doc, accounts)
+        due, zone, field_source = _when(doc, settings, accounts, at=at, next_slot=next_slot,
+                                        now=now)
+        if due < now - PAST_TOLERANCE:
+            raise ReleaseError(field_source, None,
+                               f"{show(due, zone)} is in the past (now {show(now, zone)})",
+                               hint="give a future time, 'now', or use --next-slot")
+        self._check_base_urls(accounts)
+        notes = self._check_images(doc, accounts)
+        if doc.link_from:
+            variants = website_first.compose_waiting(doc, accounts, settings, due)
+        else:
+            variants = compose_all(doc, accounts, settings)
+        self._preflight(doc, accounts, variants)
+        return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone,
+                    notes=notes)
+
+    def _channel(self, network: str) -> type[Channel]:
+        if (channel := self._channels.get(network)) is None:
+            from channels import registry
+
+            channel = self._channels[network] = registry.load(network)
+        return channel
+
+    def _preflight(self, doc: ReleaseDoc, accounts: list[AccountSettings],
+                   variants: list[Variant]) -> None:
+        """Ask each adapter whether its variant can ever be published (no network access)."""
+        for account, variant in zip(accounts, variants, strict=True):
+            if (adapter := self._adapters.get(account.name)) is None:
+                adapter = self._adapters[account.name] = self._channel(account.network)(
+                    account.channel_config(), {})
+            if problem := adapter.preflight(variant):
+                raise ReleaseError(doc.source, None,
+                                   f"{account.name} ({account.network}): {problem}",
+                                   hint=f"fix the release, or leave {account.name} out with "
+                                        "'channels:' / --channels")
+
+    def _check_base_urls(self, accounts: list[AccountSettings]) -> None:
+        """Networks without one well-known host (Mastodon, WordPress …) need ``base_url``."""
+        for account in accounts:
+            if account.name in self._located:
+                continue
+            if account.base_url is None and self._channel(account.network).needs_base_url:
+                raise ConfigError(
+                    f"{self.settings.config_file or 'settings'}: account {account.name!r} "
+                    f"({account.network}) has no base_url",
+                    hint=f"set base_url for {account.name}, e.g. the instance or site address")
+            self._located.add(account.name)
+
+    def _check_images(self, doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]:
+        """Refuse at queue time an image that no amount of resizing makes acceptable;
+        return what resizing will change, for the officer to know."""
+        if not doc.images:
+            return []
+        from channels.images import Framing, ImageError, validate_image
+
+        notes: list[str] = []
+        for index, image in enumerate(doc.images):
+            framing = Framing(image.focus, image.background)
+            for account in accounts:
+                try:
+                    # every network gets the prepared file (keep_media), those that fetch
+                    # images by URL too: what they would change is a note, not an error
+                    notes += [f"{account.name}: {warning}" for warning in
+                              validate_image(image.path, account.network, alt=image.alt,
+                                             framing=framing)]
+                except ImageError as exc:
+                    raise ReleaseError(doc.source, f"images[{index}]",
+                                       f"{account.name} ({account.network}): {exc}") from exc
+        return notes
 
 
 def _when(doc: ReleaseDoc, settings: Settings, accounts: list[AccountSettings], *,
@@ -133,31 +224,6 @@ def _next_slot(accounts: list[AccountSettings], settings: Settings, now: datetim
     return due, zones.pop() if len(zones) == 1 else settings.timezone  # the slots' own zone
 
 
-def _preflight(doc: ReleaseDoc, accounts: list[AccountSettings],
-               variants: list[Variant]) -> None:
-    """Ask each adapter whether its variant can ever be published (no network access)."""
-    from channels import registry
-
-    for account, variant in zip(accounts, variants, strict=True):
-        adapter = registry.load(account.network)(account.channel_config(), {})
-        if problem := adapter.preflight(variant):
-            raise ReleaseError(doc.source, None, f"{account.name} ({account.network}): {problem}",
-                               hint=f"fix the release, or leave {account.name} out with "
-                                    "'channels:' / --channels")
-
-
-def _check_base_urls(accounts: list[AccountSettings], settings: Settings) -> None:
-    """Networks without one well-known host (Mastodon, WordPress …) need ``base_url``."""
-    from channels import registry
-
-    for account in accounts:
-        if account.base_url is None and registry.load(account.network).needs_base_url:
-            raise ConfigError(
-                f"{settings.config_file or 'settings'}: account {account.name!r} "
-                f"({account.network}) has no base_url",
-                hint=f"set base_url for {account.name}, e.g. the instance or site address")
-
-
 def missing_secrets(settings: Settings, accounts: list[AccountSettings]) -> dict[str, list[str]]:
     """Account name → environment variables it still needs (a warning at queue time:
     the daemon may run on another host with its own environment)."""
@@ -176,29 +242,6 @@ def missing_secrets(settings: Settings, accounts: list[AccountSettings]) -> dict
         if absent:
             missing[account.name] = absent
     return missing
-
-
-def _check_images(doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]:
-    """Refuse at queue time an image that no amount of resizing makes acceptable; return
-    what resizing will change, for the officer to know."""
-    if not doc.images:
-        return []
-    from channels.images import Framing, ImageError, validate_image
-
-    notes: list[str] = []
-    for index, image in enumerate(doc.images):
-        framing = Framing(image.focus, image.background)
-        for account in accounts:
-            try:
-                # every network gets the prepared file (keep_media), those that fetch
-                # images by URL too: what they would change is a note, not an error
-                notes += [f"{account.name}: {warning}" for warning in
-                          validate_image(image.path, account.network, alt=image.alt,
-                                         framing=framing)]
-            except ImageError as exc:
-                raise ReleaseError(doc.source, f"images[{index}]",
-                                   f"{account.name} ({account.network}): {exc}") from exc
-    return notes
 
 
 def keep_media(plans: Sequence[Plan], store: MediaStore) -> list[Plan]:

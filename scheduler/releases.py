@@ -9,18 +9,21 @@ never text full of NUL or control characters.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from channels.stored_media import MAX_IMAGE_BYTES
 from scheduler.errors import ReleaseError, SiarError
+from scheduler.front_matter import read_front_matter
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -169,14 +172,22 @@ def load(path: str | Path, *, stdin_text: str | None = None,
                           default_zone=default_zone, now=now)
     file = Path(path)
     source = str(path)
-    if not file.exists():
+    # one stat() answers "there?", "a folder?" and "a regular file?", and gives the size
+    try:
+        status = os.stat(file)
+    except (FileNotFoundError, NotADirectoryError):
+        status = None
+    except OSError as exc:
+        raise ReleaseError(source, None, f"cannot read the file: {exc.strerror or exc}",
+                           hint="check that the file exists and that you may read it") from exc
+    if status is None:
         raise ReleaseError(source, None, "file not found",
                            hint="give the path of a .md, .txt or .docx release")
-    if file.is_dir():
+    if stat.S_ISDIR(status.st_mode):
         raise ReleaseError(source, None, "is a folder, not a release file",
                            hint="give the path of a .md, .txt or .docx file, e.g. "
                                 f"{Path(source) / 'rilis.md'}")
-    if not file.is_file():  # a FIFO or a device such as /dev/zero would never end
+    if not stat.S_ISREG(status.st_mode):  # a FIFO or a device such as /dev/zero would never end
         raise ReleaseError(source, None, "is not a regular file",
                            hint="save the release as a .md, .txt or .docx file")
     suffix = file.suffix.lower()
@@ -184,31 +195,48 @@ def load(path: str | Path, *, stdin_text: str | None = None,
         raise ReleaseError(source, None, f"unsupported file type {file.suffix!r}",
                            hint="use Markdown (.md), plain text (.txt) or Word (.docx)")
     limit = MAX_DOCX_BYTES if suffix == ".docx" else MAX_RELEASE_BYTES
-    data = _read_at_most(file, source, limit)
+    data = _read_at_most(file, source, limit, size=status.st_size)
     if suffix == ".docx":
         return _load_docx(file, data, default_zone=default_zone, now=now)
     text, notes = decode(data, source)
-    return parse_text(text, source=source, base_dir=file.parent.resolve(),
+    return parse_text(text, source=source, base_dir=_folder(os.getcwd(), str(file.parent)),
                       default_zone=default_zone, now=now, notes=notes)
 
 
-def _read_at_most(file: Path, source: str, limit: int) -> bytes:
-    """The file's bytes, refused (before reading it all) when larger than ``limit``."""
-    too_big = ReleaseError(source, None, f"the file is larger than {_size(limit)}, the most "
-                           "Siar reads for one release",
-                           hint="leave photos out of the Word file and name them in 'images:'"
-                           if limit == MAX_DOCX_BYTES else "a press release is text: shorten "
-                           "it, or split it into several releases")
+@lru_cache(maxsize=64)
+def _folder(cwd: str, name: str) -> Path:
+    """A release file's folder, resolved (from ``cwd``): what image paths are relative to.
+    Remembered: a content calendar's files share a folder, and resolving it took a tenth
+    of reading each small file."""
+    return (Path(cwd) / name).resolve()
+
+
+def _read_at_most(file: Path, source: str, limit: int, *, size: int | None = None) -> bytes:
+    """The file's bytes, refused (before reading it all) when larger than ``limit``;
+    ``size`` is what stat() said, if known."""
+    def too_big() -> ReleaseError:
+        return ReleaseError(source, None, f"the file is larger than {_size(limit)}, the most "
+                            "Siar reads for one release",
+                            hint="leave photos out of the Word file and name them in 'images:'"
+                            if limit == MAX_DOCX_BYTES else "a press release is text: shorten "
+                            "it, or split it into several releases")
+
     try:
-        if file.stat().st_size > limit:
-            raise too_big
-        with file.open("rb") as handle:
-            data = handle.read(limit + 1)  # the size may have grown since stat()
+        if size is None:
+            size = file.stat().st_size
+        if size > limit:
+            raise too_big()
+        with open(file, "rb") as handle:
+            # read(n) sets n bytes aside first: asking for the size stat() gave (plus one,
+            # to see growth) instead of the limit saves a 2 MB buffer per small file
+            data = handle.read(size + 1)
+            if len(data) > size:  # the file grew since stat(): read on, up to the limit
+                data += handle.read(limit + 1 - len(data))
     except OSError as exc:
         raise ReleaseError(source, None, f"cannot read the file: {exc.strerror or exc}",
                            hint="check that the file exists and that you may read it") from exc
     if len(data) > limit:
-        raise too_big
+        raise too_big()
     return data
 
 
@@ -282,7 +310,7 @@ def parse_text(text: str, *, source: str, base_dir: Path, default_zone: str = DE
         _check_front_matter_size(text, source)
     match = _FRONT_MATTER.match(text)
     if match:
-        meta = _read_yaml(match.group(1), source)
+        meta = read_front_matter(match.group(1), source)
         body = text[match.end():]
     elif text.startswith("---\n"):
         raise ReleaseError(source, "front matter", "the front matter is not closed",
@@ -306,65 +334,6 @@ def _check_front_matter_size(text: str, source: str) -> None:
                            f"{MAX_FRONT_MATTER_BYTES // 1024} KB (or not closed)",
                            hint="keep the front matter to the keys a release has (title, at, "
                                 "channels, …) and put the text below the closing '---'")
-
-
-# libyaml's loader parses the same YAML ~10x faster than the pure-Python one (a content
-# calendar of 10,000 releases spent a third of `siar add` in the parser); PyYAML builds
-# without libyaml fall back to the pure-Python loader.
-_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in ("int", "float", "timestamp"))
-
-
-class _ReleaseLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
-    """YAML 1.1 reads ``at: 10:00`` as the number 600 (base 60) and ``at: 2026-12-10`` as a
-    date without a time: times in a release stay text, for the time grammar to read or
-    refuse. Base-60 numbers go too; nothing in a release is one."""
-
-
-_ReleaseLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT, _TIMESTAMP)]
-    for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()}
-_ReleaseLoader.add_implicit_resolver(  # YAML 1.1's int without the base-60 form
-    _INT, re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)"
-                     r"|[-+]?0x[0-9a-fA-F_]+)$"), list("-+0123456789"))
-_ReleaseLoader.add_implicit_resolver(  # and float without it
-    _FLOAT, re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?"
-                       r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
-                       r"|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
-
-
-def _read_yaml(raw: str, source: str) -> dict[str, Any]:
-    try:
-        data = yaml.load(raw, Loader=_ReleaseLoader)  # safe: no arbitrary Python objects
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 2}" if mark else "front matter"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ReleaseError(source, f"front matter ({where})", f"invalid YAML: {problem}",
-                           hint=_quote_hint(raw, mark.line if mark else None)) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ReleaseError(source, "front matter", "must be a mapping of keys to values",
-                           hint="write 'key: value' lines, e.g. 'title: ...'")
-    return data
-
-
-_KEY_VALUE = re.compile(r"^(\s*[A-Za-z_]+):\s+(.*\S)\s*$")
-
-
-def _quote_hint(raw: str, line: int | None) -> str:
-    """The concrete edit for the usual mistake: a colon inside an unquoted value (a headline
-    such as "Kalapas: Kami Siap")."""
-    lines = raw.splitlines()
-    for index in (line, (line or 0) - 1):  # the parser may point at the next line
-        if index is None or not 0 <= index < len(lines):
-            continue
-        match = _KEY_VALUE.match(lines[index])
-        if match and ": " in match.group(2) and match.group(2)[0] not in "\"'[{":
-            value = match.group(2).replace("\\", "\\\\").replace('"', '\\"')
-            return f'write the value in double quotes: {match.group(1)}: "{value}"'
-    return "check indentation, colons and quotes"
 
 
 def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,

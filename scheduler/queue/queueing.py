@@ -12,6 +12,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -111,7 +112,7 @@ def _bulk_post_rows(ids: Sequence[int], items: Sequence[BulkItem], dues: Sequenc
         for v in item.variants:
             stored = variant_json.get(id(v))
             if stored is None:
-                stored = variant_json[id(v)] = json.dumps(v.to_json())
+                stored = variant_json[id(v)] = _variant_text(v)
             status = scheduled if item.doc.link_from is None else _status(item.doc, v)
             yield (release_id, v.account, v.channel, stored, status, due, due, 0, next(keys),
                    "{}", now, now, _link_from(item.doc, v))
@@ -125,6 +126,17 @@ def _link_from(doc: ReleaseDoc, variant: Variant) -> str | None:
 def _status(doc: ReleaseDoc, variant: Variant) -> str:
     """A post whose link is another post's address waits for it; others are scheduled."""
     return (Status.WAITING if _link_from(doc, variant) else Status.SCHEDULED).value
+
+
+def _variant_text(variant: Variant) -> str:
+    """``json.dumps(variant.to_json())`` without the copies ``to_json`` makes for a caller
+    that keeps the dict (its deep copy of ``extra`` was a fifth of writing a post): the
+    same keys in the same order, ``extra``'s last, overriding as ``dict.update`` does."""
+    return json.dumps({
+        "account": variant.account, "channel": variant.channel, "parts": variant.parts,
+        "length": variant.length, "limit": variant.limit, "warnings": variant.warnings,
+        "media": [asdict(m) for m in variant.media], "link": variant.link,
+        "title": variant.title, **variant.extra})
 
 
 def _bulk_time_converter(connection: Connection) -> Callable[[datetime], Any]:

@@ -128,7 +128,10 @@ def _keeps_lines(inline) -> bool:
     """A paragraph whose every line ends a sentence was typed one paragraph per line (as
     releases pasted from Word are): keep its line breaks. Otherwise the breaks only wrap
     long Markdown lines, and become spaces."""
-    lines = inline.content.split("\n")
+    return _keeps(inline.content.split("\n"))
+
+
+def _keeps(lines: list[str]) -> bool:
     return len(lines) > 1 and all(_LINE_END.search(line.rstrip()) for line in lines[:-1])
 
 
@@ -233,12 +236,50 @@ def _parsed(markdown: str) -> tuple[list[Token], _Node]:
 @lru_cache(maxsize=256)
 def convert(markdown: str, dialect: str) -> str:
     """``markdown`` in ``dialect``; paragraphs are separated by one blank line."""
+    if dialect == "little":
+        return linkedin_escape(convert(markdown, "plain"))
+    if (paragraphs := _plain_paragraphs(markdown)) is not None:
+        return _from_plain(paragraphs, dialect)
+    return _from_tokens(markdown, dialect)
+
+
+# Most releases are plain paragraphs, and then markdown-it has nothing to do (it was half
+# the time of composing a short release): a line that starts with a letter starts no block
+# (heading, list, quote, code, rule, table, HTML, link definition), and without \ ` * _ [
+# ] < & ~ nothing inline happens either (escapes, code, emphasis, strikethrough, links,
+# images, autolinks, entities). Spaces other than between words, and any other white
+# space, take the long way (markdown-it drops some of them). tests/composer/test_fast_paths.py
+# compares both ways on generated text.
+_PLAIN_CHARACTER = r"[^\\`*_\[\]<&~\x00\s]"
+_PLAIN_LINE = rf"[^\W\d_]{_PLAIN_CHARACTER}*(?: +{_PLAIN_CHARACTER}+)*"
+_PLAIN_TEXT = re.compile(rf"(?:{_PLAIN_LINE})?(?:\n(?:{_PLAIN_LINE})?)*")
+_PARAGRAPH_BREAK = re.compile(r"\n\n+")
+
+
+def _plain_paragraphs(markdown: str) -> list[list[str]] | None:
+    """The lines of each paragraph if ``markdown`` is only plain paragraphs, else None."""
+    if not _PLAIN_TEXT.fullmatch(markdown):
+        return None
+    return [paragraph.split("\n") for paragraph in _PARAGRAPH_BREAK.split(markdown.strip("\n"))
+            if paragraph]
+
+
+def _from_plain(paragraphs: list[list[str]], dialect: str) -> str:
+    """What :func:`_from_tokens` makes of plain paragraphs, without parsing."""
+    if dialect == "html":  # markdown-it's renderer: softbreaks as they are, text escaped
+        return "\n".join("<p>" + "\n".join(lines).replace(">", "&gt;").replace('"', "&quot;")
+                         + "</p>" for lines in paragraphs)
+    escape = _DIALECT[dialect].escape
+    return "\n\n".join(("\n" if _keeps(lines) else " ").join(escape(line) for line in lines)
+                        for lines in paragraphs)
+
+
+def _from_tokens(markdown: str, dialect: str) -> str:
+    """``markdown`` in ``dialect``, through markdown-it's tokens."""
     tokens, tree = _parsed(markdown)
     if dialect == "html":
         parser = _parser()
         return parser.renderer.render(tokens, parser.options, {}).strip()
-    if dialect == "little":
-        return linkedin_escape(convert(markdown, "plain"))
     return "\n\n".join(_blocks(tree, _DIALECT[dialect]))
 
 

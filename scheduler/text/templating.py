@@ -25,7 +25,7 @@ from typing import Any
 from scheduler.errors import ComposeError
 from scheduler.resources import templates_dir
 from scheduler.settings import AccountSettings, Settings, cache_dir
-from scheduler.text import markup, template_limits
+from scheduler.text import markup, template_limits, template_slots
 
 _BODY_SLOT = "\x00siar-body\x00"
 #: changes whenever template_limits changes what the compiled code calls
@@ -42,6 +42,9 @@ class Template:
     """A loaded template: each block as a function of the context."""
 
     blocks: dict[str, Callable[[dict[str, Any]], str]]
+    #: where it was found: its search path and file name (for :func:`may_read`)
+    search_path: tuple[str, ...] = ()
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
             telegram: bool) -> Renderer | None:
     """The post block rendered once around a placeholder, ready to take any body; None if
     the template uses the body other than once, verbatim (then it is rendered per body)."""
-    frame = template.blocks["post"]({**dict(context), "body": _BODY_SLOT})
+    frame = template_slots.render(template, "post", {**dict(context), "body": _BODY_SLOT},
+                                  parsed)
     if frame.count(_BODY_SLOT) != 1:
         return None
     before, after = frame.split(_BODY_SLOT)
@@ -78,7 +82,7 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
 @lru_cache(maxsize=512)
 def render_block(template: Template, name: str, context: tuple[tuple[str, Any], ...]) -> str:
     """Any other block (WordPress/e-mail HTML, excerpt, subject), tidied; memoised."""
-    return tidy(template.blocks[name](dict(context)))
+    return tidy(template_slots.render(template, name, dict(context), parsed))
 
 
 @lru_cache(maxsize=64)
@@ -190,7 +194,35 @@ def load(search_path: tuple[str, ...], name: str) -> Template:
                                    ) from exc
         return run
 
-    return Template({key: block(render) for key, render in template.blocks.items()})
+    return Template({key: block(render) for key, render in template.blocks.items()},
+                    search_path, name)
+
+
+@lru_cache(maxsize=128)
+def parsed(template: Template) -> Any:
+    """The template's syntax tree (``jinja2.nodes.Template``), read again from its file;
+    None if it cannot be read or parsed any more."""
+    from jinja2 import TemplateError
+
+    environment = _environment(template.search_path)
+    try:
+        source = environment.loader.get_source(environment, template.name)[0]
+        return environment.parse(source)
+    except (TemplateError, OSError):
+        return None
+
+
+@lru_cache(maxsize=128)
+def may_read(template: Template, variable: str) -> bool:
+    """Whether ``template`` may use the context variable ``variable``: named anywhere in
+    it, or it includes, imports or extends another template (which is not looked into).
+    A yes is always safe; a no means its output cannot depend on the variable."""
+    from jinja2 import meta
+
+    tree = parsed(template)
+    if tree is None or any(True for _ in meta.find_referenced_templates(tree)):
+        return True
+    return variable in meta.find_undeclared_variables(tree)
 
 
 def tidy_inside(text: str) -> str:

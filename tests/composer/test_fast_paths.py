@@ -10,7 +10,7 @@ Markdown, and characters that join their neighbours (combining marks, ZWJ, CR).
 from __future__ import annotations
 
 import regex
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from scheduler.text import counting, links, markup, twitter, urls
@@ -146,6 +146,49 @@ def test_markdown_converts_as_through_markdown_its_syntax_tree(text) -> None:
         assert markup.convert(text, dialect) == expected
     assert markup.convert(text, "html") == full_parser.renderer.render(
         tokens, full_parser.options, {}).strip()
+
+
+# --- Markdown: plain paragraphs are converted without markdown-it ------------------------
+
+_NEAR_PLAIN = st.lists(st.sampled_from(
+    WORDS + EMOJI + URLS + TAGS + [
+        "Kegiatan", "berjalan", "lancar.", "A.", "b)", "1.", "2)", "-", "+", "#", ">", "=",
+        "---", "===", "|", "!", "?", ":", ";", ",", "(", ")", "%", "$", "^", "{", "}", "'",
+        '"', "“", "”", "—", "@ditjenpas", "&", "<", "*", "_", "`", "~", "[", "]", "\\",
+        " ", "  ", "\u00a0", "\u2003", "\t", "\n", "\n", "\n", "\n\n", "\n\n\n", "\n \n",
+        "\n    ", "\n- ", "\n1. ", "\n# ", "\n> ", "\n=", "\n---", "\u2028", "\x00", "\r"]),
+    max_size=40).map(" ".join)
+_PLAIN_WORDS = st.lists(st.sampled_from(WORDS + EMOJI + URLS + TAGS + [
+    "Kegiatan", "lancar.", "(24/9)", "“kami”", "—", "!", "?", "%", "@ditjenpas", ">", "|",
+    "#", '"']), min_size=1, max_size=12).map(" ".join)
+_PLAIN_PARAGRAPHS = st.lists(
+    st.lists(st.builds(lambda first, rest: f"{first} {rest}",
+                       # a line starting otherwise than with a letter now and then
+                       st.sampled_from(["Kegiatan", "Lapas", "Warga", "ꦲꦏ", "É"] * 8 + [
+                           "1.", "2)", "2026", "-", "+", "#", ">", "=", "---", "—"]),
+                       _PLAIN_WORDS),
+             min_size=1, max_size=4).map("\n".join),
+    min_size=1, max_size=5).map("\n\n".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_NEAR_PLAIN, _PLAIN_PARAGRAPHS))
+def test_text_converted_without_markdown_it_converts_as_through_it(text) -> None:
+    paragraphs = markup._plain_paragraphs(text)
+    event("plain paragraphs" if paragraphs is not None else "parsed")
+    if paragraphs is None:
+        return
+    for dialect in markup._DIALECT:
+        assert markup._from_plain(paragraphs, dialect) == markup._from_tokens(text, dialect)
+    assert markup._from_plain(paragraphs, "html") == markup._from_tokens(text, "html")
+
+
+def test_a_release_of_plain_paragraphs_is_converted_without_markdown_it() -> None:
+    body = ("Kegiatan bench-000001 di Lapas berjalan lancar.\n"
+            "Kepala Lapas, Hidayat (24/9), menegaskan: “kami siap!” — 100% hadir.\n\n"
+            "Informasi lebih lanjut: https://lapas.example.go.id/berita?id=17 #Humas")
+    assert markup._plain_paragraphs(body) is not None
+    assert markup.convert(body, "telegram") == markup._from_tokens(body, "telegram")
 
 
 @settings(max_examples=300, deadline=None)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from channels.variant import Media, Variant
+from scheduler.queue.queueing import _variant_text
 
 
 def a_variant() -> Variant:
@@ -36,3 +40,22 @@ def test_the_json_is_a_copy_the_caller_may_change() -> None:
     data["facets"][0].clear()
     data["card"]["uri"] = "https://lain.example"
     assert variant.to_json() == a_variant().to_json()
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8)
+
+
+@given(st.builds(
+    Variant, account=st.sampled_from(["a", "bsky-lapas"]), channel=st.just("bluesky"),
+    parts=st.lists(st.text(max_size=8), max_size=3), length=st.lists(st.integers(), max_size=3),
+    limit=st.none() | st.integers(), warnings=st.lists(st.text(max_size=5), max_size=2),
+    media=st.lists(st.builds(Media, path=st.text(max_size=5), alt=st.text(max_size=5)),
+                   max_size=2),
+    link=st.none() | st.just("https://x.id"), title=st.text(max_size=5),
+    # keys of its own, and ones that are field names too (the extra's value wins)
+    extra=st.dictionaries(st.sampled_from(["facets", "card", "title", "link", "parse_mode"]),
+                          _JSON, max_size=4)))
+def test_bulk_queueing_stores_the_text_of_the_json(variant: Variant) -> None:
+    assert _variant_text(variant) == json.dumps(variant.to_json())

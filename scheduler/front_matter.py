@@ -1,0 +1,146 @@
+"""A release's front matter: YAML, read the way a release needs it.
+
+Times stay text (YAML 1.1 would make ``10:00`` the number 600 and ``2026-12-10`` a date
+without a time); the usual mistake (a colon inside an unquoted headline) gets the concrete
+edit as its hint. Front matter of plain ``key: value`` lines and ``[a, b]`` lists — what
+nearly every release has — is read without the YAML parser, to the same values.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from scheduler.errors import ReleaseError
+
+# libyaml's loader parses the same YAML ~10x faster than the pure-Python one (a content
+# calendar of 10,000 releases spent a third of `siar add` in the parser); PyYAML builds
+# without libyaml fall back to the pure-Python loader.
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in ("int", "float", "timestamp"))
+
+
+class _ReleaseLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """YAML 1.1 reads ``at: 10:00`` as the number 600 (base 60) and ``at: 2026-12-10`` as a
+    date without a time: times in a release stay text, for the time grammar to read or
+    refuse. Base-60 numbers go too; nothing in a release is one."""
+
+
+_ReleaseLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT, _TIMESTAMP)]
+    for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()}
+_ReleaseLoader.add_implicit_resolver(  # YAML 1.1's int without the base-60 form
+    _INT, re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)"
+                     r"|[-+]?0x[0-9a-fA-F_]+)$"), list("-+0123456789"))
+_ReleaseLoader.add_implicit_resolver(  # and float without it
+    _FLOAT, re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?"
+                       r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+                       r"|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
+
+
+def read_front_matter(raw: str, source: str) -> dict[str, Any]:
+    """The front matter's keys and values, as the YAML loader reads them; a
+    :class:`ReleaseError` naming the line and the fix when it is not valid YAML."""
+    if (simple := _simple(raw)) is not None:
+        return simple
+    try:
+        data = yaml.load(raw, Loader=_ReleaseLoader)  # safe: no arbitrary Python objects
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 2}" if mark else "front matter"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ReleaseError(source, f"front matter ({where})", f"invalid YAML: {problem}",
+                           hint=_quote_hint(raw, mark.line if mark else None)) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ReleaseError(source, "front matter", "must be a mapping of keys to values",
+                           hint="write 'key: value' lines, e.g. 'title: ...'")
+    return data
+
+
+_KEY_VALUE = re.compile(r"^(\s*[A-Za-z_]+):\s+(.*\S)\s*$")
+
+
+def _quote_hint(raw: str, line: int | None) -> str:
+    """The concrete edit for the usual mistake: a colon inside an unquoted value (a headline
+    such as "Kalapas: Kami Siap")."""
+    lines = raw.splitlines()
+    for index in (line, (line or 0) - 1):  # the parser may point at the next line
+        if index is None or not 0 <= index < len(lines):
+            continue
+        match = _KEY_VALUE.match(lines[index])
+        if match and ": " in match.group(2) and match.group(2)[0] not in "\"'[{":
+            value = match.group(2).replace("\\", "\\\\").replace('"', '\\"')
+            return f'write the value in double quotes: {match.group(1)}: "{value}"'
+    return "check indentation, colons and quotes"
+
+
+# --- plain `key: value` lines and `[a, b]` lists, read without the parser ------------------
+# Only what YAML reads without any doubt is taken here; anything else (quotes, comments,
+# blank or indented lines, block lists, a value the loader would make a number, a boolean
+# or null, a colon-space or '#' inside, characters YAML treats as breaks) goes to the
+# parser, which gives the same values or the error. tests/core/test_release_files.py
+# compares both on generated front matter.
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): +(.*?) *")
+# the first character of a plain scalar may not be an indicator or white space
+_START = r"[^-?:,\[\]{}#&*!|>'\"%@`\s]"
+# YAML's printable characters, without '#' and its line breaks (NEL, LS, PS)
+_CHARACTER = r"[^#\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+_SCALAR = re.compile(rf"{_START}(?:{_CHARACTER}*[^\s:#])?")
+_ITEM = re.compile(rf"{_START}(?:[^:,\[\]{{}}]*[^\s:,\[\]{{}}])?")  # in a [...] list
+
+
+def _simple(raw: str) -> dict[str, Any] | None:
+    """The mapping of ``raw`` if it is only plain ``key: value`` and ``key: [a, b]``
+    lines whose every value YAML reads as text; None for anything else."""
+    data: dict[str, Any] = {}
+    for line in raw.split("\n"):
+        if (match := _KEY.fullmatch(line)) is None:
+            return None
+        key, value = match.groups()
+        if _typed_key(key):
+            return None
+        if value.startswith("["):
+            items = _items(value)
+            if items is None:
+                return None
+            data[key] = items
+        elif _SCALAR.fullmatch(value) and ": " not in value and not _typed(value):
+            data[key] = value
+        else:
+            return None
+    return data
+
+
+def _items(value: str) -> list[str] | None:
+    """The texts of a one-line flow list ``[a, b]`` of plain items; None for other lists."""
+    if not value.endswith("]"):
+        return None
+    inner = value[1:-1].strip(" ")
+    if not inner:
+        return []
+    items = [item.strip(" ") for item in inner.split(",")]
+    if not all(_ITEM.fullmatch(item) and _CHARACTERS.fullmatch(item) and not _typed(item)
+               for item in items):
+        return None
+    return items
+
+
+_CHARACTERS = re.compile(rf"{_CHARACTER}*")
+
+
+@lru_cache(maxsize=256)
+def _typed_key(key: str) -> bool:
+    """:func:`_typed` for a key: the same few keys come in every release."""
+    return _typed(key)
+
+
+def _typed(scalar: str) -> bool:
+    """Whether the loader would read ``scalar`` as something other than text (a number, a
+    boolean, null, a merge key …): it asks its implicit resolvers, as the loader does."""
+    return any(pattern.match(scalar)
+               for _, pattern in _ReleaseLoader.yaml_implicit_resolvers.get(scalar[:1], ()))

@@ -1,0 +1,76 @@
+"""`siar add` of many files plans them on several cores, and stores exactly what planning
+them one by one stores; the first bad file, wherever it is, stops it with nothing written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from scheduler.cli import add_plans
+from tests.core.conftest import row_counts
+
+FILES = 40
+
+
+@pytest.fixture
+def calendar(workspace: Path) -> list[str]:
+    names = []
+    for number in range(FILES):
+        name = f"rilis-{number:03d}.md"
+        front = [f"title: Kegiatan {number}", f"at: 2099-10-{1 + number % 28:02d} 09:00 WITA"]
+        if number % 3 == 0:
+            front += ["hashtags: [Pemasyarakatan]", "link: https://lapas.example.go.id/b"]
+        body = ("Humas Lapas melaporkan kegiatan.\n\n**Penting**: hadir semua." if number % 2
+                else f"Kegiatan ke-{number} di Lapas berjalan lancar.")
+        (workspace / name).write_text("---\n" + "\n".join(front) + "\n---\n" + body + "\n",
+                                      encoding="utf-8")
+        names.append(name)
+    return names
+
+
+def _stored(workspace: Path, database: str) -> list[tuple]:
+    """Each release with its posts as stored, in the order queued (ids, keys and times of
+    writing left out)."""
+    url = (os.environ["SIAR_DATABASE_URL"] if database == "postgresql"
+           else f"sqlite:///{workspace / 'home' / 'siar.db'}")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT r.title, r.body, r.source, r.zone, r.due_at, r.hashtags, r.link, "
+            "p.account, p.network, p.variant, p.status, p.due_at, p.not_before "
+            "FROM release r JOIN post p ON p.release_id = r.id ORDER BY r.id, p.account")).all()
+    engine.dispose()
+    return [tuple(str(value) for value in row) for row in rows]
+
+
+def test_planned_on_several_cores_is_stored_as_planned_here(
+        workspace: Path, database: str, calendar: list[str], siar,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(add_plans, "PARALLEL_FROM", 10**9)
+    assert siar("add", *calendar).code == 0
+    alone = _stored(workspace, database)
+    monkeypatch.setattr(add_plans, "PARALLEL_FROM", 8)
+    together = siar("add", *calendar)
+    assert together.code == 0, together.err
+    both = _stored(workspace, database)
+    assert len(alone) == FILES * 4 and both == alone + alone
+
+
+@pytest.mark.parametrize("bad", [[30], [5, 30], [30, 35]])
+def test_the_first_bad_file_is_named_and_nothing_is_stored(
+        workspace: Path, database: str, calendar: list[str], siar,
+        monkeypatch: pytest.MonkeyPatch, bad: list[int]) -> None:
+    monkeypatch.setattr(add_plans, "PARALLEL_FROM", 8)
+    for number in bad:
+        (workspace / calendar[number]).write_text(
+            "---\ntitle: Rusak\nat: kemarin sore\n---\nIsi.\n", encoding="utf-8")
+    result = siar("add", *calendar)
+    assert result.code == 1
+    assert calendar[bad[0]] in result.err and "at" in result.err
+    assert all(calendar[number] not in result.err for number in bad[1:])
+    assert "Traceback" not in result.err
+    assert _stored(workspace, database) == [] if database == "postgresql" \
+        else row_counts(workspace)["post"] == 0
