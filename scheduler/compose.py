@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import html
 import mimetypes
-import re
-import unicodedata
 from copy import deepcopy
 from dataclasses import replace
 from functools import lru_cache
@@ -26,13 +24,13 @@ from channels import registry
 from channels.base import Channel
 from channels.rules import PostRules
 from channels.variant import Media, Variant
+from scheduler.drafts import ComposerDraft
 from scheduler.errors import ComposeError
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.text import fitting, hashtags, markup, templating
 from scheduler.text.counting import rules_for
-from scheduler.text.facets import facets
-from scheduler.text.links import find_links, with_utm
+from scheduler.text.links import with_utm
 from scheduler.text.mentions import Mention, MentionFunction, with_dids
 
 #: on networks with threads, optional hashtags may take at most this share of a post
@@ -137,29 +135,6 @@ def _written_tags(markdown: str) -> frozenset[str]:
 def _merged_tags(campaign: tuple[str, ...], release: tuple[str, ...], valid: str,
                  cap: int | None) -> hashtags.TagSet:
     return hashtags.merge(list(campaign), list(release), valid=valid, cap=cap)
-
-
-def _slug(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    return slug[:80].rstrip("-") or "rilis"
-
-
-def _excerpt(release: ReleaseDoc) -> str:
-    return _excerpt_of(release.summary, release.body)
-
-
-@lru_cache(maxsize=256)
-def _excerpt_of(summary: str | None, body: str, limit: int = 300) -> str:
-    if summary:
-        return summary.strip()
-    plain = markup.convert(body, "plain")
-    first = plain.split("\n\n", 1)[0].replace("\n", " ")
-    if len(first) <= limit:
-        return first
-    text, _ = fitting.truncate(first, lambda body: body, lambda s: len(s) <= limit,
-                               limit=limit)
-    return text
 
 
 def _media(release: ReleaseDoc, account: AccountSettings, rules: PostRules,
@@ -391,63 +366,13 @@ class _Composer:
     def variant(self) -> Variant:
         parts = self.parts()
         media = _media(self.release, self.account, self.rules.post, self.warnings)
-        extra = self.channel.compose_extra(_Draft(self, parts), self.release)
+        extra = self.channel.compose_extra(ComposerDraft(self, parts), self.release)
         return Variant(
             account=self.account.name, channel=self.network, parts=parts,
             length=[self.rules.measure(part) for part in parts], limit=self.limit,
             warnings=self.warnings, media=media, link=self.link, title=self.release.title,
             extra=extra,
         )
-
-
-class _Draft:
-    """What a channel's ``compose_extra`` hook gets (:class:`channels.composing.Draft`)."""
-
-    __slots__ = ("_composer", "_did_mentions", "link", "parts")
-
-    def __init__(self, composer: _Composer, parts: list[str]) -> None:
-        self._composer = composer
-        self.parts = parts
-        self.link = composer.link
-        self._did_mentions: tuple[Mention, ...] | None = None
-
-    @property
-    def account(self) -> str:
-        # noted: a variant made with the name is not shared with other accounts
-        self._composer.name_read = True
-        return self._composer.account.name
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        return self._composer.tags.all
-
-    @property
-    def rules(self) -> PostRules:
-        post, limit = self._composer.rules.post, self._composer.limit
-        return post if limit == post.limit else replace(post, limit=limit)
-
-    def warn(self, message: str) -> None:
-        self._composer.warnings.append(message)
-
-    def block(self, name: str) -> str | None:
-        return self._composer.block(name)
-
-    def html(self) -> str:
-        return markup.convert(self._composer.release.body, "html")
-
-    def excerpt(self) -> str:
-        return _excerpt(self._composer.release)
-
-    def slug(self) -> str:
-        return _slug(self._composer.release.title)
-
-    def links(self, part: str) -> tuple[str, ...]:
-        return tuple(uri for _, _, uri in find_links(part))
-
-    def rich_text(self, part: str) -> list[dict[str, Any]]:
-        if self._did_mentions is None:
-            self._did_mentions = self._composer.did_mentions()
-        return facets(part, self._did_mentions)
 
 
 def compose(release: ReleaseDoc, account: AccountSettings, settings: Settings) -> Variant:

@@ -13,8 +13,6 @@ without their link, and staff are alerted (:func:`stuck_alerts`).
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -48,10 +46,10 @@ def expected_address(account: AccountSettings, title: str, due_at: datetime) -> 
     """The address a WordPress post of ``title`` most likely gets (the date-and-name
     permalink, the longest of WordPress's usual ones): what the other posts are fitted
     with until the real one is known."""
+    from scheduler.drafts import slug
+
     base = (account.base_url or f"https://{account.name}.example").rstrip("/")
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].rstrip("-")
-    return f"{base}/{due_at:%Y/%m/%d}/{slug or 'rilis'}/"
+    return f"{base}/{due_at:%Y/%m/%d}/{slug(title)}/"
 
 
 def resolve(doc: ReleaseDoc, accounts: list[AccountSettings]) -> ReleaseDoc:
