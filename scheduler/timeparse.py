@@ -17,7 +17,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from scheduler.i18n import language
+from scheduler.i18n import _, language
 
 DEFAULT_ZONE = "Asia/Jakarta"
 
@@ -68,13 +68,13 @@ class TimeParseError(ValueError):
     """The text is not a time Siar understands; the message says what is accepted."""
 
 
-ACCEPTED_FORMATS = (
-    "'2026-12-10 10.00 WIB', '10 Desember 2026 10.00 WITA', 'Kamis, 10 Desember 2026 pukul "
-    "10.00 WIB', '10/12/2026 10:00' (day first), 'besok 09.00', 'lusa 09.00', 'Jumat 07.30' "
-    "(the coming Friday), '+30 menit' / '+2 jam' / '+1 hari', ISO 8601 "
-    "'2026-12-10T10:00:00+07:00', or 'now' (WIB, WITA, WIT, an offset or an IANA zone such "
-    "as Asia/Makassar; without one, the account's zone)"
-)
+def accepted_formats() -> str:
+    """The written forms a time may take, for error messages (in the interface language)."""
+    return _("'2026-12-10 10.00 WIB', '10 Desember 2026 10.00 WITA', 'Kamis, 10 Desember "
+             "2026 pukul 10.00 WIB', '10/12/2026 10:00' (day first), 'besok 09.00', 'lusa "
+             "09.00', 'Jumat 07.30' (the coming Friday), '+30 menit' / '+2 jam' / '+1 hari', "
+             "ISO 8601 '2026-12-10T10:00:00+07:00', or 'now' (WIB, WITA, WIT, an offset or an "
+             "IANA zone such as Asia/Makassar; without one, the account's zone)")
 
 
 def zone(name: str) -> ZoneInfo:
@@ -83,9 +83,8 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise TimeParseError(
-            f"unknown time zone {name!r}; use WIB, WITA, WIT or an IANA name"
-        ) from exc
+        raise TimeParseError(_("unknown time zone {name}; use WIB, WITA, WIT or an IANA "
+                               "name").format(name=repr(name))) from exc
 
 
 def parse_when(text: str | datetime, default_zone: str = DEFAULT_ZONE,
@@ -102,15 +101,17 @@ def parse_when(text: str | datetime, default_zone: str = DEFAULT_ZONE,
         return text.astimezone(UTC), default_zone
     raw = " ".join(str(text).split())
     if not raw:
-        raise TimeParseError(f"empty time; accepted: {ACCEPTED_FORMATS}")
+        raise TimeParseError(_("empty time; accepted: {formats}").format(
+            formats=accepted_formats()))
     if raw.lower() in ("now", "sekarang"):
         return now, default_zone
     if match := _RELATIVE.fullmatch(raw):
         sign, unit = (1 if match.group(1) == "+" else -1), _UNITS.get(match.group(3).lower())
         amount = sign * int(match.group(2))  # "-7 hari": a week ago (siar history --since)
         if unit is None:
-            raise TimeParseError(f"unknown unit {match.group(3)!r} in {raw!r}; use menit, "
-                                 "jam, hari or minggu (m, h, d, w)")
+            raise TimeParseError(_("unknown unit {unit} in {text}; use menit, jam, hari or "
+                                   "minggu (m, h, d, w)").format(unit=repr(match.group(3)),
+                                                                 text=repr(raw)))
         return now + timedelta(**{unit: amount}), default_zone
     return _parse_written(raw, default_zone, now)
 
@@ -137,22 +138,25 @@ def _parse_written(raw: str, default_zone: str, now: datetime) -> tuple[datetime
         if day is not None and (":" in rest or rest.startswith("T")):
             return _iso(raw, default_zone)  # e.g. fractional seconds
         if day is not None or day_offset is not None or weekday is not None:
-            raise TimeParseError(f"{raw!r} has no time of day; write the hour too, e.g. "
-                                 "'2026-12-10 09.00 WIB' or 'besok 09.00'")
+            raise TimeParseError(_("{text} has no time of day; write the hour too, e.g. "
+                                   "'2026-12-10 09.00 WIB' or 'besok 09.00'").format(
+                                       text=repr(raw)))
         return _iso(raw, default_zone)
     rest = rest[clock.end():]
     zone_key, tz = _zone_of(rest, raw, default_zone)
     try:
         at_time = time(int(clock["h"]), int(clock["m"]), int(clock["s"] or 0))
     except ValueError as exc:
-        raise TimeParseError(f"{raw!r}: no such time of day ({clock.group(0)}); hours "
-                             "00–23, minutes 00–59") from exc
+        raise TimeParseError(_("{text}: no such time of day ({clock}); hours 00–23, minutes "
+                               "00–59").format(text=repr(raw), clock=clock.group(0))) from exc
     today = now.astimezone(tz).date()
     if day is None:
         day = _coming_day(today, at_time, tz, now, weekday, day_offset, raw)
     elif weekday is not None and day.weekday() != weekday:
-        raise TimeParseError(f"{raw!r}: {day:%Y-%m-%d} is a {_day_name(day.weekday())}, not a "
-                             f"{_day_name(weekday)}; correct the date or the day name")
+        raise TimeParseError(_("{text}: {date} is a {day}, not a {written}; correct the date "
+                               "or the day name").format(
+                                   text=repr(raw), date=f"{day:%Y-%m-%d}",
+                                   day=_day_name(day.weekday()), written=_day_name(weekday)))
     return datetime.combine(day, at_time, tzinfo=tz).astimezone(UTC), zone_key
 
 
@@ -171,13 +175,15 @@ def _date_of(match: re.Match[str], raw: str) -> date | None:
         d, y = match.group("nd", "ny")
         month = MONTHS.get(match.group("nm").lower())
         if month is None:
-            raise TimeParseError(f"{raw!r}: unknown month {match.group('nm')!r}; write it "
-                                 "in full, e.g. 'Desember' (or 'Des')")
+            raise TimeParseError(_("{text}: unknown month {month}; write it in full, e.g. "
+                                   "'Desember' (or 'Des')").format(
+                                       text=repr(raw), month=repr(match.group("nm"))))
         m = str(month)
     try:
         return date(int(y), int(m), int(d))
     except ValueError as exc:
-        raise TimeParseError(f"{raw!r} is not a date on the calendar: {exc}") from exc
+        raise TimeParseError(_("{text} is not a date on the calendar: {why}").format(
+            text=repr(raw), why=exc)) from exc
 
 
 def _coming_day(today: date, at_time: time, tz: tzinfo, now: datetime, weekday: int | None,
@@ -191,7 +197,8 @@ def _coming_day(today: date, at_time: time, tz: tzinfo, now: datetime, weekday: 
             ahead = 7
         return today + timedelta(days=ahead)
     if datetime.combine(today, at_time, tzinfo=tz) <= now:
-        raise TimeParseError(f"{raw!r} today is already past; write 'besok {raw}' or a date")
+        raise TimeParseError(_("{text} today is already past; write 'besok {time}' or a "
+                               "date").format(text=repr(raw), time=raw))
     return today
 
 
@@ -201,7 +208,8 @@ def _zone_of(rest: str, raw: str, default_zone: str) -> tuple[str, tzinfo]:
         return default_zone, zone(default_zone)
     match = _ZONE.fullmatch(rest)
     if match is None:
-        raise TimeParseError(f"cannot read {raw!r} as a time; accepted: {ACCEPTED_FORMATS}")
+        raise TimeParseError(_("cannot read {text} as a time; accepted: {formats}").format(
+            text=repr(raw), formats=accepted_formats()))
     name = match.group("zone")
     if name[0] in "+-":
         sign = 1 if name[0] == "+" else -1
@@ -211,8 +219,8 @@ def _zone_of(rest: str, raw: str, default_zone: str) -> tuple[str, tzinfo]:
             return key, zone(key)
         return default_zone, timezone(offset)
     if name.upper() not in ZONE_ABBREVIATIONS and "/" not in name:
-        raise TimeParseError(f"unknown time zone {name!r} in {raw!r}; use WIB, WITA, WIT "
-                             "or an IANA name")
+        raise TimeParseError(_("unknown time zone {name} in {text}; use WIB, WITA, WIT or "
+                               "an IANA name").format(name=repr(name), text=repr(raw)))
     key = ZONE_ABBREVIATIONS.get(name.upper(), name)
     return key, zone(key)
 
@@ -222,11 +230,12 @@ def _iso(raw: str, default_zone: str) -> tuple[datetime, str]:
     try:
         parsed = datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise TimeParseError(
-            f"cannot read {raw!r} as a time; accepted: {ACCEPTED_FORMATS}") from exc
+        raise TimeParseError(_("cannot read {text} as a time; accepted: {formats}").format(
+            text=repr(raw), formats=accepted_formats())) from exc
     if "T" not in raw.upper() and " " not in raw:
-        raise TimeParseError(f"{raw!r} has no time of day; write the hour too, e.g. "
-                             "'2026-12-10 09.00 WIB'")
+        raise TimeParseError(_("{text} has no time of day; write the hour too, e.g. "
+                               "'2026-12-10 09.00 WIB' or 'besok 09.00'").format(
+                                   text=repr(raw)))
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
     return parsed.astimezone(UTC), default_zone

@@ -163,7 +163,10 @@ def _run() -> int | None:
 
 def print_error(exc: SiarError) -> None:
     """An error for a person, on stderr, with every known secret redacted."""
-    err_console.print(f"[bold red]error:[/] {_safe(str(exc))}", highlight=False)
+    from scheduler.i18n import _
+
+    text = exc.message + ("\n  " + _("fix") + f": {exc.hint}" if exc.hint else "")
+    err_console.print("[bold red]" + _("error") + f":[/] {_safe(text)}", highlight=False)
 
 
 def _safe(text: str) -> str:

@@ -24,7 +24,8 @@ def warn_about_exposed_secrets() -> None:
     from scheduler.envfile import exposure_warnings
 
     for warning in exposure_warnings(state.settings):
-        err_console.print(f"[yellow]{_('warning')}:[/] {escape(warning)}", highlight=False)
+        err_console.print("[yellow]" + _("warning") + f":[/] {escape(warning)}",
+                          highlight=False)
 
 
 @app.group("accounts", invoke_without_command=True,

@@ -16,14 +16,15 @@ LISTED_RELEASES = 20
 def print_notes(doc: Any) -> None:
     """What the officer should know about how the release file was read."""
     for note in doc.notes:
-        err_console.print(f"[yellow]{_('note')}:[/] {doc.source}: {note}", highlight=False)
+        err_console.print("[yellow]" + _("note") + f":[/] {doc.source}: {note}",
+                          highlight=False)
 
 
 def _print_plan_notes(plan: Any, *, name_source: bool = False) -> None:
     where = f"{plan.doc.source}: " if name_source else ""
     print_notes(plan.doc)
     for note in plan.notes:
-        err_console.print(f"[yellow]{_('note')}:[/] {where}{note}", highlight=False)
+        err_console.print("[yellow]" + _("note") + f":[/] {where}{note}", highlight=False)
 
 
 def _warn_missing_secrets(plans: list[Any]) -> None:
@@ -37,7 +38,7 @@ def _warn_missing_secrets(plans: list[Any]) -> None:
     accounts = {a.name: a for plan in plans for a in plan.accounts}
     for account, variables in intake.missing_secrets(state.settings,
                                                      list(accounts.values())).items():
-        err_console.print(f"[yellow]{_('warning')}:[/] " + _(
+        err_console.print("[yellow]" + _("warning") + ":[/] " + _(
             "{account} cannot publish until {variables} is set (environment or .env)").format(
                 account=account, variables=", ".join(variables)), highlight=False)
 

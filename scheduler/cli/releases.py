@@ -405,7 +405,7 @@ def reschedule(target: str, at: str) -> None:
     console.print(_("rescheduled {count} post(s) of release {id} to {time}").format(
         count=len(done), id=release_id, time=show(when, zone)))
     if doubtful:
-        err_console.print(f"[yellow]{_('note')}:[/] " + _(
+        err_console.print("[yellow]" + _("note") + ":[/] " + _(
             "{count} post(s) left as they are: {why}").format(count=len(doubtful), why=settle),
             highlight=False)
 

@@ -143,3 +143,24 @@ def test_staff_alerts_are_written_in_indonesian(monkeypatch) -> None:
     assert "perbaikan: periksa x-lapas; lalu 'siar resolve 5/x-lapas --published URL'" in (
         message.body)
     assert message.key == "unknown:9:1"  # the same alert whatever the language
+
+
+def test_a_time_that_cannot_be_read_is_explained_in_indonesian(workspace: Path, siar,
+                                                               monkeypatch) -> None:
+    monkeypatch.setenv("SIAR_LANG", "id")
+    result = siar("add", "rilis.md", "--at", "Senin, 10 Desember 2026 pukul 10.00 WIB")
+    message = " ".join(result.err.split())
+    assert result.code == 1
+    assert message.startswith("galat: --at: 'Senin, 10 Desember 2026 pukul 10.00 WIB': "
+                              "2026-12-10 jatuh pada hari Kamis, bukan Senin")
+    monkeypatch.setenv("SIAR_LANG", "en")
+    assert "error: --at:" in " ".join(siar("add", "rilis.md", "--at", "kemarin").err.split())
+
+
+def test_no_message_hides_inside_an_f_string() -> None:
+    # Babel's extractor does not look inside f-strings: such a message would never be
+    # translated, and the completeness test above would not see it
+    hidden = [f"{path.relative_to(ROOT)}:{number}" for path in (ROOT / "scheduler").rglob("*.py")
+              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+              if re.search(r"\{_\(", line)]
+    assert not hidden, f"write the message outside the f-string: {hidden}"
