@@ -115,7 +115,7 @@ def check_accounts(name: str | None, as_json: bool) -> None:
             # escaped: "[media] store" and a network's "[...]" are text, not markup
             console.print(f"{mark}  " + escape(f"{account_name} ({network}){who}: "
                                                f"{r.detail}{expiry}"), highlight=False)
-    if not all(r.ok for _, _, r in results):
+    if not all(r.ok for _name, _network, r in results):
         raise SystemExit(1)
 
 

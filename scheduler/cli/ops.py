@@ -175,7 +175,7 @@ def resolve(target: str, published: str | None, resend: bool, abandon: bool) -> 
     from scheduler.models import Status
 
     release_id, account = parse_target(target)
-    _, posts = queries.release_with_posts(state.engine, release_id)
+    _release, posts = queries.release_with_posts(state.engine, release_id)
     candidates = [p for p in posts if (account is None or p.account == account)
                   and (account is not None or p.status == Status.UNKNOWN.value)]
     if len(candidates) != 1:
