@@ -42,7 +42,8 @@ from channels.ratelimit import rate_limit_wait, reset_seconds, retry_after_secon
 if TYPE_CHECKING:
     import requests
 
-    from channels.transport import Call, LimitedAdapter, bypasses_proxy
+    from channels.calls import Call
+    from channels.transport import LimitedAdapter, bypasses_proxy
 
 #: the deadline of one request, connect to last byte of the answer, when none is set
 DEFAULT_DEADLINE = 60.0
@@ -156,7 +157,8 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
     when its first byte leaves, :func:`channels.base.note_create_sent` records it; a
     failure after that is ``InDoubt``; a redirect is ``Rejected``, never followed.
     """
-    from channels.transport import Call, LimitedAdapter, calling
+    from channels.calls import Call, calling
+    from channels.transport import LimitedAdapter
 
     secrets = list(secrets)
     if create:
