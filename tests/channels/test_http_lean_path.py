@@ -1,12 +1,17 @@
-"""A request that follows no redirects (every create) skips ``Session.request``'s general
-machinery in :func:`channels.http.request`; what reaches the network, and what the
-session keeps, is what requests' own path would send and keep."""
+"""The short ways through requests: a request that follows no redirects (every create)
+skips ``Session.request``'s general machinery in :func:`channels.http.request`, and our
+adapter sends through urllib3's pool itself when there is no proxy. What reaches the
+network, what the session keeps and what a failure raises are what requests' own path
+would send, keep and raise."""
 
 from __future__ import annotations
 
+import re
 import socket
+import time
 from typing import Any
 
+import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,3 +82,53 @@ def test_a_cookie_set_in_answer_to_a_create_is_sent_with_the_next_request() -> N
         request(session, "POST", f"{server.url}/second", json={}, create=True)
     assert "cookie" not in server.received[0].headers
     assert server.received[1].headers["cookie"] == "lb=node-7"
+
+
+# --- what a failure raises: requests' own exception, whichever way it was sent -------------
+
+
+def _refused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _raised(session: requests.Session, url: str, **kwargs: Any) -> tuple[str, str]:
+    """The type of what ``session.request`` raised, and its text without addresses (and
+    with urllib3's names for our pool and connection classes)."""
+    try:
+        session.request("POST", url, json={"a": 1}, allow_redirects=False, **kwargs)
+    except requests.RequestException as exc:
+        text = re.sub(r"0x[0-9a-f]+", "0x…", str(exc)).replace(
+            "_Pool(", "HTTPConnectionPool(").replace("_Connection(", "HTTPConnection(")
+        return type(exc).__name__, text
+    raise AssertionError("no exception")
+
+
+def _silent(_: Received, conn: socket.socket) -> bool:
+    time.sleep(0.5)
+    return False
+
+
+def _garbage(_: Received, conn: socket.socket) -> bool:
+    conn.sendall(b"SMTP ready\r\n\r\n")
+    return False
+
+
+def _closed(_: Received, conn: socket.socket) -> bool:
+    return False
+
+
+@pytest.mark.parametrize("script", [_silent, _garbage, _closed, None])
+def test_a_failure_raises_what_requests_own_adapter_raises(script: Any) -> None:
+    """Our adapter sends through urllib3's pool itself (without a proxy): what it raises is
+    what ``requests.adapters.HTTPAdapter`` would, so one classification serves both."""
+    if script is None:
+        url = f"http://127.0.0.1:{_refused_port()}/x"
+        ours = _raised(make_session(), url)
+        theirs = _raised(requests.Session(), url)
+    else:
+        with ScriptedServer(script) as server:
+            ours = _raised(make_session(), f"{server.url}/x", timeout=(2, 0.2))
+            theirs = _raised(requests.Session(), f"{server.url}/x", timeout=(2, 0.2))
+    assert ours == theirs
