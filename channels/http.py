@@ -217,9 +217,13 @@ def _send_lean(session: requests.Session, method: str, url: str, timeout: Any,
     adapter = session.get_adapter(prepared.url)
     if not isinstance(adapter, LimitedAdapter):
         return None
-    headers = requests.structures.CaseInsensitiveDict(session.headers)
-    headers.update(kwargs.get("headers") or {})
-    prepared.prepare_headers({k: v for k, v in headers.items() if v is not None})
+    # merged as requests merges them: one entry per name whatever its case, in the
+    # session's order, named as last given; a None value drops the header
+    merged = {name.lower(): (name, value) for name, value in session.headers.items()}
+    for name, value in (kwargs.get("headers") or {}).items():
+        merged[name.lower()] = (name, value)
+    prepared.prepare_headers({name: value for name, value in merged.values()
+                              if value is not None})
     prepared.prepare_body(kwargs.get("data") or {}, None, kwargs.get("json"))
     response = adapter.send(prepared, stream=False, timeout=timeout, verify=session.verify,
                             cert=session.cert, proxies=dict(session.proxies))
