@@ -6,8 +6,8 @@ One process serves one network for many accounts. Each account gets its own inst
 test suite's fake for that network (``tests/fakes/``: the same validation, idempotency keys,
 lookups and error shapes the adapters are tested against), behind one listener (an
 asyncio loop, see :class:`Hub`) that routes by the first path segment: an account's
-``base_url`` is ``http://127.0.0.1:<port>/<account>``. Every request waits ``latency`` seconds before it is
-answered, lookups included, as a distant API would.
+``base_url`` is ``http://127.0.0.1:<port>/<account>``. Every request waits ``latency``
+seconds before it is answered, lookups included, as a distant API would.
 
 The process prints one JSON line when it listens (``{"url": ..., "pid": ...}``) and counts
 what it receives: ``GET /_bench/stats`` answers, per account, how many times each release
@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.server import Body, FakeRequest, FakeServer, Response
+from tests.fakes.server import Body, FakeRequest, FakeServer, Response, encoded
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook import FakeWebhookReceiver
 
@@ -290,14 +290,7 @@ def _header(line: str) -> tuple[str, str]:
 
 def _encode(status: int, headers: dict[str, str], payload: Body, keep_alive: bool) -> bytes:
     """The answer as the test suite's fake server writes it (``FakeServer._write``)."""
-    if isinstance(payload, dict | list):
-        data = json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json; charset=utf-8", **headers}
-    elif isinstance(payload, str):
-        data = payload.encode()
-        headers = {"Content-Type": "text/plain; charset=utf-8", **headers}
-    else:
-        data = payload or b""
+    data, headers = encoded(payload, headers)
     head = [f"HTTP/1.1 {status} {REASONS.get(status, '')}", "Server: siar-bench-fakenet",
             f"Date: {_http_date()}", *(f"{k}: {v}" for k, v in headers.items()),
             f"Content-Length: {len(data)}"]

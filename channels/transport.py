@@ -342,31 +342,22 @@ def _as_requests_error(exc: Exception, request: requests.PreparedRequest) -> Exc
     """What requests' ``HTTPAdapter.send`` raises for what urllib3 raised (the same
     mapping, so one classification serves both ways of sending)."""
     rx = requests.exceptions
-    if isinstance(exc, u3.ProtocolError | OSError):
+    if isinstance(exc, u3.ProtocolError | OSError | u3.ClosedPoolError):
         return rx.ConnectionError(exc, request=request)
-    if isinstance(exc, u3.MaxRetryError):
+    if isinstance(exc, u3.MaxRetryError):  # why the one try failed
         reason = exc.reason
         if isinstance(reason, u3.ConnectTimeoutError) and not isinstance(
                 reason, u3.NewConnectionError):
             return rx.ConnectTimeout(exc, request=request)
-        if isinstance(reason, u3.ResponseError):
-            return rx.RetryError(exc, request=request)
-        if isinstance(reason, u3.ProxyError):
-            return rx.ProxyError(exc, request=request)
-        if isinstance(reason, u3.SSLError):
-            return rx.SSLError(exc, request=request)
-        return rx.ConnectionError(exc, request=request)
-    if isinstance(exc, u3.ClosedPoolError):
-        return rx.ConnectionError(exc, request=request)
-    if isinstance(exc, u3.ProxyError):
-        return rx.ProxyError(exc)
-    if isinstance(exc, u3.SSLError):
-        return rx.SSLError(exc, request=request)
-    if isinstance(exc, u3.ReadTimeoutError):
-        return rx.ReadTimeout(exc, request=request)
-    if isinstance(exc, u3.InvalidHeader):
-        return rx.InvalidHeader(exc, request=request)
-    return exc
+        kinds = ((u3.ResponseError, rx.RetryError), (u3.ProxyError, rx.ProxyError),
+                 (u3.SSLError, rx.SSLError))
+        kind = next((kind for cause, kind in kinds if isinstance(reason, cause)),
+                    rx.ConnectionError)
+        return kind(exc, request=request)
+    kinds = ((u3.ProxyError, rx.ProxyError), (u3.SSLError, rx.SSLError),
+             (u3.ReadTimeoutError, rx.ReadTimeout), (u3.InvalidHeader, rx.InvalidHeader))
+    kind = next((kind for cause, kind in kinds if isinstance(exc, cause)), None)
+    return exc if kind is None else kind(exc, request=request)
 
 
 def _bypasses(url: str, no_proxy: str) -> bool:
