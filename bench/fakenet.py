@@ -4,10 +4,10 @@
 
 One process serves one network for many accounts. Each account gets its own instance of the
 test suite's fake for that network (``tests/fakes/``: the same validation, idempotency keys,
-lookups and error shapes the adapters are tested against), behind one threaded listener
-that routes by the first path segment: an account's ``base_url`` is
-``http://127.0.0.1:<port>/<account>``. Every request waits ``latency`` seconds before it is
-answered, lookups included, as a distant API would.
+lookups and error shapes the adapters are tested against), behind one listener (an
+asyncio loop, see :class:`Hub`) that routes by the first path segment: an account's
+``base_url`` is ``http://127.0.0.1:<port>/<account>``. Every request waits ``latency``
+seconds before it is answered, lookups included, as a distant API would.
 
 The process prints one JSON line when it listens (``{"url": ..., "pid": ...}``) and counts
 what it receives: ``GET /_bench/stats`` answers, per account, how many times each release
@@ -21,6 +21,7 @@ as created (cheap enough to poll). Secrets are derived from the account name
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import signal
@@ -29,11 +30,14 @@ import threading
 import time
 import zlib
 from collections import Counter
+from email.utils import formatdate
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.server import FakeRequest, FakeServer, Response
+from tests.fakes.server import Body, FakeRequest, FakeServer, Response, encoded
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook import FakeWebhookReceiver
 
@@ -116,11 +120,18 @@ def _created_texts(network: str, fake: Any) -> list[str]:
         return [json.dumps([b.get("title"), b.get("parts")]) for b in fake.created.values()]
 
 
-class Hub(FakeServer):
-    """One listener for many accounts of one network; see the module docstring."""
+class Hub:
+    """Many accounts of one network behind one listener; see the module docstring.
+
+    :meth:`answer` routes a request to its account's fake; :meth:`serve` listens. The
+    listener is one asyncio loop, not a thread per connection: the fakes' own work (the
+    same handlers as in the test suite) is what a request should cost here, not the
+    standard library's HTTP server (a thread per connection, headers through the
+    ``email`` parser, a ``Date`` formatted per answer), which cost more CPU per request
+    than the fakes themselves.
+    """
 
     def __init__(self, network: str, accounts: list[str], latency: float) -> None:
-        super().__init__()
         self.network = network
         self.latency = latency
         self.fakes = {name: _account_fake(network, name) for name in accounts}
@@ -130,30 +141,22 @@ class Hub(FakeServer):
         #: (account, marker) → (arrival, answer time) of the first create answered 2xx
         self.answered: dict[str, tuple[float, float]] = {}
         self.create_requests = 0
+        self.url = ""
 
-    def start(self) -> Hub:
-        super().start()
-        # a daemon killed with SIGKILL leaves connections reset: expected, not news
-        self._httpd.handle_error = lambda *_: None  # type: ignore[union-attr,method-assign]
-        for name, fake in self.fakes.items():
-            fake.public_url = f"{self.url}/{name}"  # type: ignore[attr-defined]
-        return self
+    def delay(self, path: str) -> float:
+        """How long the answer to ``path`` is held back: the latency for an account's
+        request, nothing for the harness's own or a request to no account."""
+        account = path.lstrip("/").partition("/")[0]
+        return self.latency if account in self.fakes else 0.0
 
-    def _dispatch(self, h: Any) -> None:
-        super()._dispatch(h)
-        with self.lock:  # hundreds of thousands of requests: keep no log
-            self.requests.clear()
-
-    def _answer(self, request: FakeRequest) -> Response:
-        arrived = time.time()
+    def answer(self, request: FakeRequest, arrived: float) -> Response:
+        """What the network answers (after the latency, which :meth:`serve` waits)."""
         account, _, rest = request.path.lstrip("/").partition("/")
         if account == "_bench":
             return 200, {}, self.stats() if rest == "stats" else {"answered": self.done()}
         fake = self.fakes.get(account)
         if fake is None:
             return 404, {}, {"error": f"no account {account!r} on this fake {self.network}"}
-        if self.latency:
-            time.sleep(self.latency)
         request.path = "/" + rest
         answer = fake._answer(request)
         if request.method == "POST" and CREATES[self.network].match(request.path):
@@ -187,17 +190,139 @@ class Hub(FakeServer):
                     "answered": {k: list(v) for k, v in self.answered.items()},
                     "create_requests": self.create_requests}
 
+    async def serve(self, stop: asyncio.Event, host: str = "127.0.0.1") -> None:
+        """Listen until ``stop`` is set; the first line on stdout says where."""
+        loop = asyncio.get_running_loop()
+        # a hundred accounts connect at once: the default backlog of 100 is the edge
+        server = await loop.create_server(lambda: _Connection(self), host, 0, backlog=1024)
+        port = server.sockets[0].getsockname()[1]
+        self.url = f"http://{host}:{port}"
+        for name, fake in self.fakes.items():
+            fake.public_url = f"{self.url}/{name}"  # type: ignore[attr-defined]
+        print(json.dumps({"url": self.url, "network": self.network}), flush=True)
+        async with server:
+            await stop.wait()
+
+
+#: the largest request head read (a real front end refuses more, too)
+MAX_HEAD = 64 * 1024
+REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: HTTP/1.1 requests one after another (keep-alive), each
+    answered ``latency`` seconds after it arrived. A request whose client went away is
+    still answered by its fake (the network would apply it), just not written."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        #: a request is waiting for its answer; the next one waits its turn
+        self.busy = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._next()
+
+    def _next(self) -> None:
+        if self.busy or self.transport is None:
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self.buffer) > MAX_HEAD:
+                self._fail(431)
+            return
+        lines = self.buffer[:end].decode("latin-1").split("\r\n")
+        try:
+            method, target, version = lines[0].split(" ")
+            headers = dict(_header(line) for line in lines[1:])
+        except ValueError:
+            self._fail(400)
+            return
+        lowered = {name.lower(): value for name, value in headers.items()}
+        if "transfer-encoding" in lowered:  # no client of ours sends a chunked body
+            self._fail(411)
+            return
+        length = int(lowered.get("content-length") or 0)
+        if len(self.buffer) < end + 4 + length:
+            return  # the body is still on its way
+        body = bytes(self.buffer[end + 4:end + 4 + length])
+        del self.buffer[:end + 4 + length]
+        split = urlsplit(target)
+        request = FakeRequest(method=method, path=split.path, query=parse_qs(split.query),
+                              headers=headers, body=body)
+        keep_alive = version == "HTTP/1.1" and lowered.get("connection", "").lower() != "close"
+        self.busy = True
+        asyncio.get_running_loop().call_later(self.hub.delay(split.path), self._respond,
+                                              request, time.time(), keep_alive)
+
+    def _respond(self, request: FakeRequest, arrived: float, keep_alive: bool) -> None:
+        status, headers, payload = self.hub.answer(request, arrived)
+        if self.transport is None:
+            return
+        self.transport.write(_encode(status, headers, payload, keep_alive))
+        if not keep_alive:
+            self.transport.close()
+            return
+        self.busy = False
+        self._next()
+
+    def _fail(self, status: int) -> None:
+        assert self.transport is not None
+        self.transport.write(_encode(status, {}, {"error": REASONS.get(status, "")}, False))
+        self.transport.close()
+        self.transport = None
+
+
+def _header(line: str) -> tuple[str, str]:
+    name, colon, value = line.partition(":")
+    if not colon:
+        raise ValueError(line)
+    return name.strip(), value.strip()
+
+
+def _encode(status: int, headers: dict[str, str], payload: Body, keep_alive: bool) -> bytes:
+    """The answer as the test suite's fake server writes it (``FakeServer._write``)."""
+    data, headers = encoded(payload, headers)
+    head = [f"HTTP/1.1 {status} {REASONS.get(status, '')}", "Server: siar-bench-fakenet",
+            f"Date: {_http_date()}", *(f"{k}: {v}" for k, v in headers.items()),
+            f"Content-Length: {len(data)}"]
+    if not keep_alive:
+        head.append("Connection: close")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
+
+
+_date: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The ``Date`` header's value, formatted once a second."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, formatdate(now, usegmt=True))
+    return _date[1]
+
 
 def serve(network: str, accounts: list[str], latency: float) -> None:
     """Run until SIGTERM; the first line on stdout says where."""
-    hub = Hub(network, accounts, latency).start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(json.dumps({"url": hub.url, "network": network}), flush=True)
-    while not stop.wait(0.5):
-        pass
-    hub.stop()
+    hub = Hub(network, accounts, latency)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await hub.serve(stop)
+
+    asyncio.run(run())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -42,7 +42,8 @@ from channels.ratelimit import rate_limit_wait, reset_seconds, retry_after_secon
 if TYPE_CHECKING:
     import requests
 
-    from channels.transport import Call, LimitedAdapter, bypasses_proxy
+    from channels.calls import Call
+    from channels.transport import LimitedAdapter, bypasses_proxy
 
 #: the deadline of one request, connect to last byte of the answer, when none is set
 DEFAULT_DEADLINE = 60.0
@@ -156,7 +157,8 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
     when its first byte leaves, :func:`channels.base.note_create_sent` records it; a
     failure after that is ``InDoubt``; a redirect is ``Rejected``, never followed.
     """
-    from channels.transport import Call, LimitedAdapter, calling
+    from channels.calls import Call, calling
+    from channels.transport import LimitedAdapter
 
     secrets = list(secrets)
     if create:
@@ -166,7 +168,9 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
     call = Call(create=create)
     try:
         with calling(call):
-            response = session.request(method, url, timeout=timeout, **kwargs)
+            response = _send_lean(session, method, url, timeout, kwargs)
+            if response is None:
+                response = session.request(method, url, timeout=timeout, **kwargs)
     except Exception as exc:
         outcome = _failure(call, exc, timeout, secrets)
         if outcome is None:
@@ -180,6 +184,71 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
                                f"on to another address)", secrets),
                         http_status=response.status_code)
     return response
+
+
+#: what a request may carry and still take the lean path (anything else: requests' path)
+_LEAN_KWARGS = frozenset({"json", "data", "headers", "allow_redirects"})
+
+
+def _send_lean(session: requests.Session, method: str, url: str, timeout: Any,
+               kwargs: dict[str, Any]) -> requests.Response | None:
+    """A request that follows no redirects, on one of our own sessions without cookies,
+    auth, hooks or files, sent the way ``Session.request`` would send it but without
+    its general machinery (merging cookies, auth, hooks and settings, and looking ahead
+    for a redirect nobody follows): half the client's CPU per create request. ``None``
+    when the request needs requests' full path.
+
+    It goes through the same ``LimitedAdapter.send`` (deadline, cap, first byte, pools,
+    TLS, proxies) and prepares the request with requests' own public steps, so the
+    bytes on the wire and the exceptions are the same as ``session.request``'s.
+    """
+    import requests
+
+    from channels.transport import LimitedAdapter
+
+    if (kwargs.get("allow_redirects", True) or not _LEAN_KWARGS.issuperset(kwargs)
+            or session.trust_env or session.auth is not None or session.params
+            or session.stream or any(session.hooks.values()) or len(session.cookies)
+            or "@" in url):  # credentials in the URL: requests' auth step
+        return None
+    prepared = requests.PreparedRequest()
+    prepared.prepare_method(method)
+    prepared.url = _prepared_url(url)
+    adapter = session.get_adapter(prepared.url)
+    if not isinstance(adapter, LimitedAdapter):
+        return None
+    # merged as requests merges them: one entry per name whatever its case, in the
+    # session's order, named as last given; a None value drops the header
+    merged = {name.lower(): (name, value) for name, value in session.headers.items()}
+    for name, value in (kwargs.get("headers") or {}).items():
+        merged[name.lower()] = (name, value)
+    prepared.prepare_headers({name: value for name, value in merged.values()
+                              if value is not None})
+    prepared.prepare_body(kwargs.get("data") or {}, None, kwargs.get("json"))
+    response = adapter.send(prepared, stream=False, timeout=timeout, verify=session.verify,
+                            cert=session.cert, proxies=dict(session.proxies))
+    if len(response.cookies):  # the server set some: keep them as Session.send would
+        requests.cookies.extract_cookies_to_jar(session.cookies, prepared, response.raw)
+    return response
+
+
+_URLS: dict[str, str] = {}
+
+
+def _prepared_url(url: str) -> str:
+    """``url`` as requests prepares it (IDNA host, quoting), remembered: accounts send to
+    the same few URLs again and again."""
+    known = _URLS.get(url)
+    if known is None:
+        import requests
+
+        prepared = requests.PreparedRequest()
+        prepared.prepare_url(url, None)
+        known = str(prepared.url)
+        if len(_URLS) >= 4096:  # a few URLs per account: a bound, not a cache
+            _URLS.clear()
+        _URLS[url] = known
+    return known
 
 
 def _failure(call: Call, exc: Exception, timeout: Any,

@@ -114,7 +114,8 @@ class TelegramChannel(HttpChannel):
             return Rejected(f"image cannot be sent to Telegram: {exc}")
 
         first_text = variant.parts[0] if variant.parts else ""
-        caption_fits = utf16_length(visible_text(first_text, parse_mode)) <= CAPTION_LIMIT
+        caption_fits = bool(images) and utf16_length(
+            visible_text(first_text, parse_mode)) <= CAPTION_LIMIT
         # Photos sent without the text are recorded in the state, so that a retry after the
         # text failed does not post the album a second time.
         if images and not caption_fits and "telegram_photo_message_ids" not in delivery.state:

@@ -3,10 +3,8 @@ a total deadline and a cap on the answer's size, through public APIs only.
 
 Three things per request that requests and urllib3 do not offer:
 
-* **A total deadline** (connect + send + the whole answer). Their timeouts apply to each
-  socket operation, so a server trickling a byte every few seconds never times out. A
-  watchdog thread shuts the request's socket down when its deadline passes; the blocked
-  read or write returns at once and the request ends as :class:`DeadlineExceeded`.
+* **A total deadline** (connect + send + the whole answer), kept by :mod:`channels.calls`:
+  this adapter arms it, the connections tell it which socket to shut down.
 * **A cap on the answer's size**: the body is read in chunks (decoded, so a compressed
   bomb counts at its real size) and the read stops past the cap with
   :class:`ResponseTooLarge`; never more than the cap is held in memory.
@@ -14,189 +12,44 @@ Three things per request that requests and urllib3 do not offer:
   request is written. A failure before that provably sent nothing; after it, a create
   may have been applied. :func:`channels.http.request` turns that into the outcome.
 
-The seams are public: ``HTTPAdapter.send``/``init_poolmanager``/``proxy_manager_for``
-(meant for subclassing), a pool manager's ``pool_classes_by_scheme``, a pool's
-``ConnectionCls``, ``HTTPConnection.connect``/``send``/``sock``, and ``Response.raw``.
+The seams are public: ``HTTPAdapter.send``/``build_response``/``init_poolmanager``/
+``proxy_manager_for`` and the steps ``send`` is made of (meant for subclassing), a pool
+manager's ``pool_classes_by_scheme``, a pool's ``ConnectionCls`` and ``urlopen``,
+``HTTPConnection.connect``/``send``/``sock``, and ``Response.raw``.
 """
 
 from __future__ import annotations
 
-import heapq
 import ipaddress
-import itertools
 import socket
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3 import exceptions as u3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util import Timeout
 
 from channels.base import note_create_sent
+from channels.calls import (
+    WATCHDOG,
+    Call,
+    DeadlineExceeded,
+    ResponseTooLarge,
+    calling,
+    current_call,
+)
 from channels.http import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, MIN_UPLOAD_RATE
 
-
-class DeadlineExceeded(Exception):
-    """The request's total deadline passed before its answer was complete."""
-
-
-class ResponseTooLarge(Exception):
-    """The answer is larger than the account's cap; the rest was not read."""
-
-    def __init__(self, cap: int, announced: int | None = None) -> None:
-        super().__init__(cap, announced)
-        self.cap = cap
-        #: the Content-Length the server announced, when that is how it was known
-        self.announced = announced
-
-
-class Call:
-    """One :func:`channels.http.request` call, as the transport sees it (on one thread).
-
-    A lookup may follow redirects: every hop shares the call's deadline.
-    """
-
-    def __init__(self, *, create: bool = False) -> None:
-        self.create = create
-        self.started = time.monotonic()
-        #: when the deadline passes (monotonic); set when the first request is prepared
-        self.expires: float | None = None
-        #: the seconds the call was given (the deadline, plus time for an upload)
-        self.allowed: float | None = None
-        #: the connection in use, so the watchdog can shut its socket down
-        self.connection: HTTPConnection | None = None
-        #: the first byte of a request was written (a create may have been applied)
-        self.written = False
-        #: the watchdog ended the call (its deadline passed)
-        self.expired = False
-        #: the answer was refused as larger than the cap
-        self.too_large: ResponseTooLarge | None = None
-        #: the call is over: the watchdog must leave its (pooled) socket alone
-        self.done = False
-        self.connecting = False
-        self._lock = threading.Lock()
-
-    def remaining(self) -> float:
-        assert self.expires is not None
-        return self.expires - time.monotonic()
-
-    def attach(self, connection: HTTPConnection) -> None:
-        with self._lock:
-            self.connection = connection
-            expired = self.expired
-        if expired:
-            _cut(connection)
-
-    def expire(self) -> None:
-        """The deadline passed: end whatever the call is blocked in."""
-        with self._lock:
-            if self.done:
-                return
-            self.expired = True
-            connection = self.connection
-            # Shutting the socket down under the lock: ``finish`` cannot hand it back to
-            # another call meanwhile.
-            if connection is not None:
-                _cut(connection)
-
-    def finish(self) -> None:
-        with self._lock:
-            self.done = True
-            self.connection = None
-
-
-def _cut(connection: HTTPConnection) -> None:
-    """Shut the socket down: a read or write blocked on it returns at once."""
-    sock = connection.sock
-    if sock is not None:
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-_local = threading.local()
-
-
-def current_call() -> Call | None:
-    return getattr(_local, "call", None)
-
-
-@contextmanager
-def calling(call: Call) -> Iterator[Call]:
-    """Run one request as ``call`` on this thread; its deadline is disarmed at the end."""
-    outer = current_call()
-    _local.call = call
-    try:
-        yield call
-    finally:
-        _local.call = outer
-        WATCHDOG.disarm(call)
-
-
-class _Watchdog:
-    """One thread for the whole process that expires calls whose deadline passed.
-
-    A heap of (deadline, call); finished calls stay in it until they come up or until
-    the heap is mostly finished calls, then it is rebuilt (arming costs a push, not a
-    thread or a timer per request).
-    """
-
-    def __init__(self) -> None:
-        self._wake = threading.Condition()
-        self._heap: list[tuple[float, int, Call]] = []
-        self._order = itertools.count()
-        self._live = 0
-        self._thread: threading.Thread | None = None
-
-    def arm(self, call: Call) -> None:
-        assert call.expires is not None
-        with self._wake:
-            heapq.heappush(self._heap, (call.expires, next(self._order), call))
-            self._live += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="siar-http-deadline",
-                                                daemon=True)
-                self._thread.start()
-            if self._heap[0][2] is call:  # sooner than what the thread waits for
-                self._wake.notify()
-
-    def disarm(self, call: Call) -> None:
-        if call.done:
-            return
-        call.finish()
-        if call.expires is None:
-            return  # never armed (failed before its request was prepared)
-        with self._wake:
-            self._live -= 1
-            if len(self._heap) > 64 and len(self._heap) > 4 * self._live:
-                self._heap = [entry for entry in self._heap if not entry[2].done]
-                heapq.heapify(self._heap)
-
-    def _run(self) -> None:
-        with self._wake:
-            while True:
-                if not self._heap:
-                    self._wake.wait()
-                    continue
-                expires, _, call = self._heap[0]
-                if call.done:
-                    heapq.heappop(self._heap)
-                    continue
-                wait = expires - time.monotonic()
-                if wait > 0:
-                    self._wake.wait(wait)
-                    continue
-                heapq.heappop(self._heap)
-                call.expire()
-
-
-WATCHDOG = _Watchdog()
+__all__ = ["Call", "DeadlineExceeded", "LimitedAdapter", "ResponseTooLarge", "bypasses_proxy",
+           "calling", "current_call"]
 
 
 # --- connections that report to their call ------------------------------------------------
@@ -418,8 +271,7 @@ class LimitedAdapter(HTTPAdapter):
             raise DeadlineExceeded("the deadline passed before the request was sent")
         if proxies and self.no_proxy and _bypasses(request.url or "", self.no_proxy):
             proxies = {}
-        response = super().send(request, stream=True, timeout=_within(timeout, remaining),
-                                verify=verify, cert=cert, proxies=proxies)
+        response = self._exchange(request, _within(timeout, remaining), verify, cert, proxies)
         try:
             announced = _announced_length(response)
             if (announced is not None and announced > self.max_response_bytes
@@ -436,6 +288,76 @@ class LimitedAdapter(HTTPAdapter):
             response.close()
             raise
         return response
+
+
+    def _exchange(self, request: requests.PreparedRequest, timeout: Timeout, verify: Any,
+                  cert: Any, proxies: Any) -> requests.Response:
+        """``HTTPAdapter.send`` (streamed), made of the same public steps, minus what costs
+        and does nothing without a proxy: choosing none, twice, per request (a tenth of a
+        create's CPU). Through a proxy, requests' own ``send`` does it all."""
+        if proxies:
+            return super().send(request, stream=True, timeout=timeout, verify=verify,
+                                cert=cert, proxies=proxies)
+        try:
+            host, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+            pool = self.poolmanager.connection_from_host(**host, pool_kwargs=pool_kwargs)
+        except ValueError as exc:  # requests' InvalidURL, as from its own send
+            raise requests.exceptions.InvalidURL(exc, request=request) from None
+        self.cert_verify(pool, request.url or "", verify, cert)
+        self.add_headers(request, stream=True, timeout=timeout, verify=verify, cert=cert,
+                         proxies=proxies)
+        try:
+            answer = pool.urlopen(
+                method=request.method, url=request.path_url, body=request.body,
+                headers=request.headers, redirect=False, assert_same_host=False,
+                preload_content=False, decode_content=False, retries=self.max_retries,
+                timeout=timeout,
+                chunked=not (request.body is None or "Content-Length" in request.headers))
+        except Exception as exc:
+            mapped = _as_requests_error(exc, request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return self.build_response(request, answer)
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        """requests' ``Response`` for urllib3's answer; without parsing the answer's
+        headers for cookies again when it sets none (the jar would stay empty)."""
+        headers = resp.headers
+        if "Set-Cookie" in headers or "Set-Cookie2" in headers:
+            return super().build_response(req, resp)
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = CaseInsensitiveDict(headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url.decode() if isinstance(req.url, bytes) else req.url
+        response.request = req
+        response.connection = self
+        return response
+
+
+def _as_requests_error(exc: Exception, request: requests.PreparedRequest) -> Exception:
+    """What requests' ``HTTPAdapter.send`` raises for what urllib3 raised (the same
+    mapping, so one classification serves both ways of sending)."""
+    rx = requests.exceptions
+    if isinstance(exc, u3.ProtocolError | OSError | u3.ClosedPoolError):
+        return rx.ConnectionError(exc, request=request)
+    if isinstance(exc, u3.MaxRetryError):  # why the one try failed
+        reason = exc.reason
+        if isinstance(reason, u3.ConnectTimeoutError) and not isinstance(
+                reason, u3.NewConnectionError):
+            return rx.ConnectTimeout(exc, request=request)
+        kinds = ((u3.ResponseError, rx.RetryError), (u3.ProxyError, rx.ProxyError),
+                 (u3.SSLError, rx.SSLError))
+        kind = next((kind for cause, kind in kinds if isinstance(reason, cause)),
+                    rx.ConnectionError)
+        return kind(exc, request=request)
+    kinds = ((u3.ProxyError, rx.ProxyError), (u3.SSLError, rx.SSLError),
+             (u3.ReadTimeoutError, rx.ReadTimeout), (u3.InvalidHeader, rx.InvalidHeader))
+    kind = next((kind for cause, kind in kinds if isinstance(exc, cause)), None)
+    return exc if kind is None else kind(exc, request=request)
 
 
 def _bypasses(url: str, no_proxy: str) -> bool:

@@ -188,14 +188,7 @@ class FakeServer:
     @staticmethod
     def _write(h: BaseHTTPRequestHandler, status: int, headers: dict[str, str],
                body: Body) -> None:
-        if isinstance(body, dict | list):
-            data = json.dumps(body).encode()
-            headers = {"Content-Type": "application/json; charset=utf-8", **headers}
-        elif isinstance(body, str):
-            data = body.encode()
-            headers = {"Content-Type": "text/plain; charset=utf-8", **headers}
-        else:
-            data = body or b""
+        data, headers = encoded(body, headers)
         # Headers and body leave in two segments; without TCP_NODELAY Nagle holds the body
         # until the client's delayed ACK (about 40 ms per answer).
         with contextlib.suppress(OSError):
@@ -209,3 +202,14 @@ class FakeServer:
             h.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def encoded(body: Body, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """A handler's body as bytes, and its headers with the Content-Type that goes with it
+    (JSON for a dict or list, text for a string) unless they name one."""
+    if isinstance(body, dict | list):
+        return json.dumps(body).encode(), {
+            "Content-Type": "application/json; charset=utf-8", **headers}
+    if isinstance(body, str):
+        return body.encode(), {"Content-Type": "text/plain; charset=utf-8", **headers}
+    return body or b"", headers

@@ -1,0 +1,134 @@
+"""The short ways through requests: a request that follows no redirects (every create)
+skips ``Session.request``'s general machinery in :func:`channels.http.request`, and our
+adapter sends through urllib3's pool itself when there is no proxy. What reaches the
+network, what the session keeps and what a failure raises are what requests' own path
+would send, keep and raise."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from channels.http import make_session, request
+from tests.faults.server import Received, ScriptedServer, answer
+
+OK = answer("200 OK", b'{"ok": true}')
+
+
+def _ok(_: Received, conn: socket.socket) -> bool:
+    conn.sendall(OK)
+    return True
+
+
+def _both_ways(url: str, **kwargs: Any) -> tuple[Received, Received]:
+    """The same create sent by ``request()`` and by requests' ``Session.request``: what
+    the server received each time."""
+    with ScriptedServer(_ok) as server:
+        ours = request(make_session(), "POST", f"{server.url}{url}", create=True, **kwargs)
+        theirs = make_session().request("POST", f"{server.url}{url}", allow_redirects=False,
+                                        timeout=(5, 30), **kwargs)
+    assert isinstance(ours, requests.Response) and ours.ok and theirs.ok
+    first, second = server.received
+    return first, second
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_json = st.recursive(st.none() | st.booleans() | st.integers() | _text,
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(_text, inner, max_size=4), max_leaves=12)
+_token = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1,
+                 max_size=30)
+_headers = st.dictionaries(
+    st.sampled_from(["Authorization", "Idempotency-Key", "user-agent", "X-Siar-Timestamp",
+                     "Content-Type", "Accept"]),
+    st.none() | _token, max_size=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(payload=_json, headers=_headers)
+def test_a_json_create_leaves_as_session_request_sends_it(payload: Any,
+                                                         headers: dict[str, str | None]
+                                                         ) -> None:
+    ours, theirs = _both_ways("/api/v1/statuses", json=payload, headers=headers)
+    assert ours == theirs
+
+
+@settings(max_examples=20, deadline=None)
+@given(body=st.binary(max_size=200) | _text, headers=_headers,
+       path=st.sampled_from(["/hook", "/a b/ü?x=1&y=ü", "/bot1:tok/sendMessage"]))
+def test_a_raw_body_create_leaves_as_session_request_sends_it(
+        body: bytes | str, headers: dict[str, str | None], path: str) -> None:
+    ours, theirs = _both_ways(path, data=body, headers=headers)
+    assert ours == theirs
+
+
+def test_a_cookie_set_in_answer_to_a_create_is_sent_with_the_next_request() -> None:
+    """As a ``requests.Session`` keeps cookies (a load balancer's affinity, say)."""
+    def set_cookie(received: Received, conn: socket.socket) -> bool:
+        conn.sendall(answer("200 OK", b"{}", (("Set-Cookie", "lb=node-7; Path=/"),))
+                     if received.target == "/first" else OK)
+        return True
+
+    with ScriptedServer(set_cookie) as server:
+        session = make_session()
+        request(session, "POST", f"{server.url}/first", json={}, create=True)
+        request(session, "POST", f"{server.url}/second", json={}, create=True)
+    assert "cookie" not in server.received[0].headers
+    assert server.received[1].headers["cookie"] == "lb=node-7"
+
+
+# --- what a failure raises: requests' own exception, whichever way it was sent -------------
+
+
+def _refused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _raised(session: requests.Session, url: str, **kwargs: Any) -> tuple[str, str]:
+    """The type of what ``session.request`` raised, and its text without addresses (and
+    with urllib3's names for our pool and connection classes)."""
+    try:
+        session.request("POST", url, json={"a": 1}, allow_redirects=False, **kwargs)
+    except requests.RequestException as exc:
+        text = re.sub(r"0x[0-9a-f]+", "0x…", str(exc)).replace(
+            "_Pool(", "HTTPConnectionPool(").replace("_Connection(", "HTTPConnection(")
+        return type(exc).__name__, text
+    raise AssertionError("no exception")
+
+
+def _silent(_: Received, conn: socket.socket) -> bool:
+    time.sleep(0.5)
+    return False
+
+
+def _garbage(_: Received, conn: socket.socket) -> bool:
+    conn.sendall(b"SMTP ready\r\n\r\n")
+    return False
+
+
+def _closed(_: Received, conn: socket.socket) -> bool:
+    return False
+
+
+@pytest.mark.parametrize("script", [_silent, _garbage, _closed, None])
+def test_a_failure_raises_what_requests_own_adapter_raises(script: Any) -> None:
+    """Our adapter sends through urllib3's pool itself (without a proxy): what it raises is
+    what ``requests.adapters.HTTPAdapter`` would, so one classification serves both."""
+    if script is None:
+        url = f"http://127.0.0.1:{_refused_port()}/x"
+        ours = _raised(make_session(), url)
+        theirs = _raised(requests.Session(), url)
+    else:
+        with ScriptedServer(script) as server:
+            ours = _raised(make_session(), f"{server.url}/x", timeout=(2, 0.2))
+            theirs = _raised(requests.Session(), f"{server.url}/x", timeout=(2, 0.2))
+    assert ours == theirs
