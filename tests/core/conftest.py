@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select
+
+from tests.fakes.wordpress import WordPressFake
 
 CONFIG = """
 timezone = "Asia/Jakarta"
@@ -116,3 +118,17 @@ def database(request: pytest.FixtureRequest, workspace: Path,
     if request.param == "postgresql":
         monkeypatch.setenv("SIAR_DATABASE_URL", request.getfixturevalue("pg_database_url"))
     return str(request.param)
+
+
+WORDPRESS_PASSWORD = "abcd EFGH 1234 ijkl"
+
+
+@pytest.fixture
+def wordpress(workspace: Path) -> Iterator[WordPressFake]:
+    """A WordPress site (its fake) and the workspace's account for it, ``web-lapas``
+    (no secrets set)."""
+    with WordPressFake(username="humas", app_password=WORDPRESS_PASSWORD) as fake:
+        config = workspace / "siar.toml"
+        config.write_text(config.read_text() + '\n[[accounts]]\nname = "web-lapas"\n'
+                          f'network = "wordpress"\nbase_url = "{fake.url}"\n')
+        yield fake  # type: ignore[misc]

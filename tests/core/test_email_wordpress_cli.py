@@ -3,13 +3,11 @@ is refused by `siar add`; `siar accounts check` names what to fix."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.core.conftest import row_counts
-from tests.fakes.wordpress import WordPressFake
 
 EMAIL_ACCOUNT = """
 [[accounts]]
@@ -60,15 +58,6 @@ def test_accounts_check_refuses_a_login_in_clear_text(with_email, siar):
     assert "FAILED" in output and "'surel-humas'" in output
     assert 'security = "none"' in output and "allow_plaintext_login = true" in output
     assert "sandi-rahasia-42" not in result.out + result.err
-
-
-@pytest.fixture
-def wordpress(workspace: Path) -> Iterator[WordPressFake]:
-    with WordPressFake(username="humas", app_password=PASSWORD) as fake:
-        config = workspace / "siar.toml"
-        config.write_text(config.read_text() + '\n[[accounts]]\nname = "web-lapas"\n'
-                          f'network = "wordpress"\nbase_url = "{fake.url}"\n')
-        yield fake  # type: ignore[misc]
 
 
 def test_accounts_check_names_a_wrong_wordpress_password(wordpress, workspace, siar):

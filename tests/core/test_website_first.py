@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
 
 from scheduler.models import Alert
+from tests.core.conftest import WORDPRESS_PASSWORD as PASSWORD
 from tests.fakes.wordpress import WordPressFake
 
-PASSWORD = "abcd EFGH 1234 ijkl"
 RELEASE = """---
 title: Lapas Gelar Pembinaan Kemandirian
 at: {at}
@@ -26,15 +25,12 @@ Warga binaan mengikuti pelatihan menjahit di aula.
 
 
 @pytest.fixture
-def wordpress(workspace: Path) -> Iterator[WordPressFake]:
-    with WordPressFake(username="humas", app_password=PASSWORD) as fake:
-        config = workspace / "siar.toml"
-        config.write_text(config.read_text() + '\n[[accounts]]\nname = "web-lapas"\n'
-                          f'network = "wordpress"\nbase_url = "{fake.url}"\n')
-        (workspace / ".env").write_text("SIAR_SECRET_WEB_LAPAS_USERNAME=humas\n"
-                                        f"SIAR_SECRET_WEB_LAPAS_APP_PASSWORD={PASSWORD}\n")
-        (workspace / ".env").chmod(0o600)
-        yield fake  # type: ignore[misc]
+def website(wordpress: WordPressFake, workspace: Path) -> WordPressFake:
+    """The unit's WordPress site, with the account's application password in .env."""
+    (workspace / ".env").write_text("SIAR_SECRET_WEB_LAPAS_USERNAME=humas\n"
+                                    f"SIAR_SECRET_WEB_LAPAS_APP_PASSWORD={PASSWORD}\n")
+    (workspace / ".env").chmod(0o600)
+    return wordpress
 
 
 def _release(workspace: Path, *, link: str = "website", at: str = "now") -> str:
@@ -48,7 +44,7 @@ def _posts(siar, release: int = 1) -> dict[str, dict]:
 
 @pytest.mark.parametrize("run", ["--until-drained", "--once"])
 def test_the_other_posts_wait_and_go_out_with_the_website_posts_address(
-        workspace: Path, siar, wordpress: WordPressFake, database, run: str) -> None:
+        workspace: Path, siar, website: WordPressFake, database, run: str) -> None:
     assert siar("add", _release(workspace)).code == 0
     queued = _posts(siar)
     assert queued["web-lapas"]["status"] == "scheduled"
@@ -59,8 +55,8 @@ def test_the_other_posts_wait_and_go_out_with_the_website_posts_address(
     assert ran.code == 0, ran.err
     assert json.loads(ran.out)["published"] == 2
 
-    [page] = wordpress.posts
-    address = wordpress.post_link(page)
+    [page] = website.posts
+    address = website.post_link(page)
     done = _posts(siar)
     assert done["web-lapas"]["remote_url"] == address
     assert done["console"]["status"] == "published"
@@ -69,18 +65,18 @@ def test_the_other_posts_wait_and_go_out_with_the_website_posts_address(
 
 
 def test_preview_fits_the_others_with_the_expected_address_and_says_they_wait(
-        workspace: Path, siar, wordpress: WordPressFake) -> None:
+        workspace: Path, siar, website: WordPressFake) -> None:
     result = siar("preview", _release(workspace, at="2099-09-24 10:00 WIB"), "--json")
     assert result.code == 0, result.err
     variants = {v["account"]: v for v in json.loads(result.out)["variants"]}
-    expected = f"{wordpress.url}/2099/09/24/lapas-gelar-pembinaan-kemandirian/"
+    expected = f"{website.url}/2099/09/24/lapas-gelar-pembinaan-kemandirian/"
     assert expected in "".join(variants["console"]["parts"])
     assert any("waits for web-lapas" in w for w in variants["console"]["warnings"])
     assert not any("waits for" in w for w in variants["web-lapas"]["warnings"])
 
 
 def test_a_website_post_that_cannot_go_out_keeps_the_others_waiting_and_alerts_staff(
-        workspace: Path, siar, wordpress: WordPressFake, database) -> None:
+        workspace: Path, siar, website: WordPressFake, database) -> None:
     (workspace / ".env").write_text("SIAR_SECRET_WEB_LAPAS_USERNAME=humas\n"
                                     "SIAR_SECRET_WEB_LAPAS_APP_PASSWORD=sandi salah\n")
     assert siar("add", _release(workspace)).code == 0
@@ -98,7 +94,7 @@ def test_a_website_post_that_cannot_go_out_keeps_the_others_waiting_and_alerts_s
 
 
 def test_a_waiting_post_can_be_cancelled(workspace: Path, siar,
-                                         wordpress: WordPressFake) -> None:
+                                         website: WordPressFake) -> None:
     assert siar("add", _release(workspace, at="2099-09-24 10:00 WIB")).code == 0
     assert siar("cancel", "1/console").code == 0
     assert _posts(siar)["console"]["status"] == "cancelled"
@@ -109,7 +105,7 @@ def test_a_waiting_post_can_be_cancelled(workspace: Path, siar,
     ("console", "console"),
 ])
 def test_a_link_to_an_unknown_or_lone_account_is_refused(workspace: Path, siar,
-                                                         wordpress: WordPressFake, link: str,
+                                                         website: WordPressFake, link: str,
                                                          says: str) -> None:
     if link == "console":  # the only account of the release: nothing would wait for it
         (workspace / "situs.md").write_text(RELEASE.format(at="now", link=link).replace(
