@@ -19,7 +19,6 @@ security = "none"
 from = "humas@lapas.example.go.id"
 to = ["redaksi@koran.example.id"]
 """
-PASSWORD = "abcd EFGH 1234 ijkl"
 
 
 @pytest.fixture
