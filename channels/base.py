@@ -34,6 +34,7 @@ from channels.rules import (
     ImageRules,
     MentionRules,
     PostRules,
+    VideoRules,
 )
 from channels.variant import Media, Variant
 
@@ -295,6 +296,8 @@ class Channel(ABC):
     mention_rules: ClassVar[MentionRules] = MentionRules()
     #: what images :func:`channels.images.prepare_image` makes for this network
     image_rules: ClassVar[ImageRules] = DEFAULT_IMAGE_RULES
+    #: what videos ``channels/video/`` makes for this network; None: it takes no video
+    video_rules: ClassVar[VideoRules | None] = None
     #: the built-in template's file name; None: ``<network>.j2``, and ``webhook.j2``
     #: when there is no such file (accounts may name their own with ``template``)
     template: ClassVar[str | None] = None

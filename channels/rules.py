@@ -161,6 +161,38 @@ class ImageRules:
     max_alt: int | None = None
 
 
+@dataclass(frozen=True)
+class VideoRules:
+    """What one network accepts for a video (``channels/video/`` prepares to them).
+
+    A video that already fits is sent byte for byte (only its metadata dropped); one that
+    does not is transcoded once to H.264/AAC in MP4 within these limits, padded (never
+    cropped, unless the release asks) into ``aspect``. What cannot be fixed without
+    losing content — longer than ``max_seconds`` — is refused at queue time with the
+    limit and the fix. Networks with equal rules share one prepared file.
+    """
+
+    max_bytes: int
+    max_seconds: float
+    min_seconds: float = 1.0
+    #: the longest and the shortest side of the picture, in pixels
+    max_long_side: int = 1920
+    max_short_side: int = 1080
+    #: (narrowest, widest) width/height ratio; outside it the picture is padded
+    aspect: tuple[float, float] | None = None
+    #: the shape a picture outside ``aspect`` is padded to (e.g. 9/16 for Reels)
+    pad_to: float | None = None
+    max_fps: float = 60.0
+    #: video bit rate ceiling in kbit/s; None: whatever keeps the file under max_bytes
+    max_video_kbps: int | None = None
+    max_audio_kbps: int = 128
+    #: codecs sent as they are (FFmpeg names); anything else is transcoded to the first
+    video_codecs: tuple[str, ...] = ("h264",)
+    audio_codecs: tuple[str, ...] = ("aac",)
+    #: the network wants a cover image (a frame of the video unless the release names one)
+    cover: bool = False
+
+
 #: JPEG, PNG, GIF and WebP: what most networks take as they are
 WEB_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
 

@@ -16,7 +16,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Media:
-    """One image attached to a post, with its alt text (never dropped).
+    """One image or video attached to a post, with its alt text (never dropped).
 
     Once prepared for the account's network (``siar add``, ``siar preview``), ``path`` is
     the prepared file in the media store and ``sha256``, ``width``, ``height`` and
@@ -31,7 +31,7 @@ class Media:
     url: str | None = None
     #: SHA-256 of the file at ``path`` once it is kept in the media store; None before
     sha256: str | None = None
-    #: what it is; only still images so far
+    #: "image" or "video"
     kind: str = "image"
     #: the image file the release named (``path`` is the prepared copy of it)
     source: str | None = None
@@ -39,6 +39,10 @@ class Media:
     height: int | None = None
     #: the size of the file at ``path``
     bytes: int | None = None
+    #: a video's length in seconds
+    duration: float | None = None
+    #: a video's cover image (a prepared JPEG in the media store), for networks that show one
+    cover: str | None = None
 
 
 @dataclass(frozen=True)
