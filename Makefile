@@ -43,8 +43,8 @@ bench: install
 # (translate what is new in scheduler/locale/id/LC_MESSAGES/siar.po), compile siar.mo.
 LOCALE := scheduler/locale
 messages: install
-	$(BIN)/pybabel extract --no-location --sort-output -k _ -k N_ -k ngettext:1,2 \
-		-o $(LOCALE)/siar.pot scheduler
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k _ -k N_ \
+		-k ngettext:1,2 -o $(LOCALE)/siar.pot scheduler
 	$(BIN)/pybabel update --no-fuzzy-matching -D siar -l id -i $(LOCALE)/siar.pot \
 		-d $(LOCALE)
 	$(BIN)/pybabel compile -D siar -l id -d $(LOCALE)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from scheduler.db import normalise_url
 from scheduler.errors import ConfigError, SiarError
+from scheduler.i18n import _
 
 
 def backup(database_url: str, target: Path, *, overwrite: bool = False) -> Path:
@@ -26,14 +27,16 @@ def backup(database_url: str, target: Path, *, overwrite: bool = False) -> Path:
     url = make_url(normalise_url(database_url))
     if url.get_backend_name() == "postgresql":
         plain = url.set(drivername="postgresql").render_as_string(hide_password=True)
-        raise SiarError("PostgreSQL is backed up with its own tool, pg_dump",
+        raise SiarError(_("PostgreSQL is backed up with its own tool, pg_dump"),
                         hint=f"pg_dump --format=custom --file={target} '{plain}'")
     source = Path(url.database or "")
     if not url.database or url.database == ":memory:" or not source.is_file():
-        raise ConfigError(f"no database file at {source}",
-                          hint="check SIAR_DATABASE_URL / database_url, or run siar db upgrade")
+        raise ConfigError(_("no database file at {path}").format(path=source),
+                          hint=_("check SIAR_DATABASE_URL / database_url, or run siar db "
+                                 "upgrade"))
     if target.exists() and not overwrite:
-        raise SiarError(f"{target} already exists", hint="name a new file, or use --force")
+        raise SiarError(_("{file} already exists").format(file=target),
+                        hint=_("name a new file, or use --force"))
     folder = target.resolve().parent
     handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
     os.close(handle)
@@ -45,8 +48,9 @@ def backup(database_url: str, target: Path, *, overwrite: bool = False) -> Path:
         os.replace(partial, target)
     except sqlite3.Error as exc:
         Path(partial).unlink(missing_ok=True)
-        raise SiarError(f"cannot back up {source}: {exc}",
-                        hint="check that it is a Siar database and that you may read it") from exc
+        raise SiarError(_("cannot back up {path}: {reason}").format(path=source, reason=exc),
+                        hint=_("check that it is a Siar database and that you may read it")) \
+            from exc
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise

@@ -26,6 +26,7 @@ from channels.rules import PostRules
 from channels.variant import Media, Variant
 from scheduler.drafts import ComposerDraft
 from scheduler.errors import ComposeError
+from scheduler.i18n import _
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.text import fitting, hashtags, markup, templating
@@ -54,9 +55,9 @@ def _fit(network: str, limit: int, mode: str, render: templating.Renderer,
         try:
             return tuple(fitting.thread(body, render, fits, limit=limit, lead=lead)), "thread"
         except fitting.ThreadTooLong:
-            text, _ = fitting.truncate(body, render, fits, limit=limit, lead=lead)
+            text, _how = fitting.truncate(body, render, fits, limit=limit, lead=lead)
             return (text,), "shortened"
-    text, _ = fitting.truncate(body, render, fits, limit=limit, lead=lead)
+    text, _how = fitting.truncate(body, render, fits, limit=limit, lead=lead)
     return (text,), "truncated"
 
 
@@ -152,22 +153,25 @@ def _media(release: ReleaseDoc, account: AccountSettings, rules: PostRules,
         if not alt:
             if account.alt_text == "require":
                 raise ComposeError(
-                    f"account {account.name!r} ({network}) requires alt text, and image "
-                    f"{image.path.name} has none",
-                    hint="describe the photo in 'alt:' for screen-reader users, e.g. "
-                         "images: [{path: foto.jpg, alt: \"Kalapas membuka rakor\"}]")
-            warnings.append(f"image {image.path.name} has no alt text: screen-reader users "
-                            "will not know what it shows")
+                    _("account {account} ({network}) requires alt text, and image {image} has "
+                      "none").format(account=repr(account.name), network=network,
+                                     image=image.path.name),
+                    hint=_("describe the photo in 'alt:' for screen-reader users, e.g. "
+                           "images: [{example}]").format(
+                               example='{path: foto.jpg, alt: "Kalapas membuka rakor"}'))
+            warnings.append(_("image {image} has no alt text: screen-reader users will not "
+                              "know what it shows").format(image=image.path.name))
         if limit and len(alt) > limit:
-            warnings.append(f"alt text of {image.path.name} cut to {limit} characters")
-            alt, _ = fitting.truncate(alt, lambda text: text,
+            warnings.append(_("alt text of {image} cut to {limit} characters").format(
+                image=image.path.name, limit=limit))
+            alt, _how = fitting.truncate(alt, lambda text: text,
                                       lambda text, limit=limit: len(text) <= limit)
         media.append(Media(path=str(image.path), alt=alt,
                            mime=mimetypes.guess_type(image.path.name)[0],
                            source=str(image.path)))
     if rules.max_images is not None and len(media) > rules.max_images:
-        warnings.append(f"{network} takes {rules.max_images} images per post: "
-                        f"{len(media) - rules.max_images} left out")
+        warnings.append(_("{network} takes {most} images per post: {count} left out").format(
+            network=network, most=rules.max_images, count=len(media) - rules.max_images))
         media = media[:rules.max_images]
     return media
 
@@ -194,8 +198,9 @@ class _Composer:
         self.tags = _merged_tags(tuple(settings.campaign_hashtags), tuple(release.hashtags),
                                  tag_rules.valid, tag_rules.max_tags)
         if self.tags.dropped:
-            self.warnings.append(f"hashtags left out on {self.network}: "
-                                 + ", ".join(f"#{t.lstrip('#')}" for t in self.tags.dropped))
+            self.warnings.append(_("hashtags left out on {network}: {tags}").format(
+                network=self.network,
+                tags=", ".join(f"#{t.lstrip('#')}" for t in self.tags.dropped)))
         self.template = templating.load(*templating.find(
             account, settings, self.channel.template or f"{self.network}.j2"))
         self.title = release.title  # shortened when title, link and tags leave no room
@@ -264,8 +269,9 @@ class _Composer:
             self._tag_texts(optional), self.network, self.limit, budget,
             self.dialect == "telegram")
         if kept < len(optional):
-            self.warnings.append(f"{len(optional) - kept} hashtag(s) left out to fit "
-                                 f"{self.limit}: " + " ".join(f"#{t}" for t in optional[kept:]))
+            self.warnings.append(_("{count} hashtag(s) left out to fit {limit}: {tags}").format(
+                count=len(optional) - kept, limit=self.limit,
+                tags=" ".join(f"#{t}" for t in optional[kept:])))
         return required + optional[:kept]
 
     def parts(self) -> list[str]:
@@ -286,13 +292,17 @@ class _Composer:
                 self._cannot_fit(exc, render, mode)
             parts, how = self._fit_shorter_title(tags, mode, exc)
         if how == "thread":
-            self.warnings.append(f"too long for one post: sent as a thread of {len(parts)}")
+            self.warnings.append(_("too long for one post: sent as a thread of {count}").format(
+                count=len(parts)))
         elif how == "shortened":
-            self.warnings.append(f"a thread would need more than {fitting.MAX_THREAD_PARTS} "
-                                 "posts: one shortened post is sent instead")
+            self.warnings.append(_("a thread would need more than {count} posts: one "
+                                   "shortened post is sent instead").format(
+                                       count=fitting.MAX_THREAD_PARTS))
+        elif self.link:
+            self.warnings.append(_("too long: the text was shortened; the link leads to the "
+                                   "full release"))
         else:
-            self.warnings.append("too long: the text was shortened" + (
-                "; the link leads to the full release" if self.link else ""))
+            self.warnings.append(_("too long: the text was shortened"))
         return list(parts)
 
     def _retitle(self, title: str) -> None:
@@ -326,9 +336,9 @@ class _Composer:
             if len(words) < 2:
                 self._retitle(full)
             self._cannot_fit(exc, self._renderer(tags), mode)
-        self.warnings.append(f"title shortened to fit beside the link and hashtags ({low} of "
-                             f"{len(words)} words kept): write a shorter title to choose "
-                             "the words yourself")
+        self.warnings.append(_("title shortened to fit beside the link and hashtags ({kept} of "
+                               "{words} words kept): write a shorter title to choose the "
+                               "words yourself").format(kept=low, words=len(words)))
         return fitted
 
     def _cannot_fit(self, exc: fitting.DoesNotFit, render: templating.Renderer,
@@ -337,16 +347,23 @@ class _Composer:
         bare = render("")
         if mode == "thread":  # the room a thread reserves for its widest (i/n) marker
             bare += fitting.marker(fitting.MAX_THREAD_PARTS, fitting.MAX_THREAD_PARTS)
+        if not required:
+            problem = _("the word {word} is longer than one post ({limit} {unit})")
+        elif mode == "thread":
+            problem = _("even with the title cut to \u201c{title}\u201d, the title, link, "
+                        "required hashtags and the thread marker measure {length} {unit}, "
+                        "over the limit of {limit}")
+        else:
+            problem = _("even with the title cut to \u201c{title}\u201d, the title, link and "
+                        "required hashtags measure {length} {unit}, over the limit of {limit}")
         raise ComposeError(
-            f"account {self.account.name!r} ({self.network}): "
-            + (f"even with the title cut to \u201c{self.title}\u201d, the title, link and "
-               f"required hashtags{' and the thread marker' if mode == 'thread' else ''} "
-               f"measure {self.rules.measure(bare)} {self.rules.unit}, over the limit of "
-               f"{self.limit}" if required else
-               f"{exc.what} is longer than one post ({self.limit} {self.rules.unit})"),
-            hint="shorten the campaign hashtags or the link, or give this account a "
-                 "template without them" if required else
-                 "break the long word or link in the release text",
+            _("account {account} ({network}): ").format(account=repr(self.account.name),
+                                                        network=self.network)
+            + problem.format(title=self.title, length=self.rules.measure(bare),
+                             unit=self.rules.unit, limit=self.limit, word=repr(exc.word)),
+            hint=_("shorten the campaign hashtags or the link, or give this account a "
+                   "template without them") if required else
+            _("break the long word or link in the release text"),
         ) from exc
 
     # --- extras ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from apscheduler.triggers.cron import CronTrigger
 
 from scheduler.errors import ConfigError
+from scheduler.i18n import _
 from scheduler.timeparse import to_db, zone
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ DAY_NUMBERS: dict[str, int] = {
     "min": 0, "sen": 1, "sel": 2, "rab": 3, "kam": 4, "jum": 5, "sab": 6,
 }
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")  # 08:00, or 08.00 as Indonesians write
 
 
 @dataclass(frozen=True)
@@ -52,29 +53,31 @@ def parse_slots(text: str) -> list[Slot]:
     """``"Mon-Fri 08:00,12:00; Sat 09:00"`` → one :class:`Slot` per day group and time."""
     slots: list[Slot] = []
     for group in filter(None, (g.strip() for g in text.split(";"))):
-        days_text, _, times_text = group.partition(" ")
+        days_text, _space, times_text = group.partition(" ")
         if not times_text.strip():
-            raise _slot_error(text, f"{group!r} has no time")
+            raise _slot_error(text, _("{group} has no time").format(group=repr(group)))
         days = frozenset(_days(days_text, text))
         for raw in filter(None, (t.strip() for t in times_text.split(","))):
             match = _TIME.match(raw)
             if not match:
-                raise _slot_error(text, f"{raw!r} is not a time like 08:00")
+                raise _slot_error(text, _("{value} is not a time like 08.00").format(
+                    value=repr(raw)))
             slots.append(Slot(days, int(match.group(1)), int(match.group(2))))
     if not slots:
-        raise _slot_error(text, "no slot given")
+        raise _slot_error(text, _("no slot given"))
     return slots
 
 
 def _days(spec: str, whole: str) -> set[int]:
     days: set[int] = set()
     for item in spec.lower().split(","):
-        first, _, last = item.partition("-")
+        first, _dash, last = item.partition("-")
         try:
             start = DAY_NUMBERS[first[:3]]
             end = DAY_NUMBERS[last[:3]] if last else start
         except KeyError:
-            raise _slot_error(whole, f"{item!r} is not a day or day range") from None
+            raise _slot_error(whole, _("{value} is not a day or day range").format(
+                value=repr(item))) from None
         day = start
         days.add(day)
         while day != end:  # a range may wrap past Sunday: "Sat-Mon"
@@ -84,9 +87,9 @@ def _days(spec: str, whole: str) -> set[int]:
 
 
 def _slot_error(text: str, why: str) -> ConfigError:
-    return ConfigError(f"posting slots {text!r}: {why}",
-                       hint='write e.g. "Mon-Fri 08:00,12:00,19:00; Sat 09:00" '
-                            "(times in the account's zone)")
+    return ConfigError(_("posting slots {text}: {why}").format(text=repr(text), why=why),
+                       hint=_('write e.g. "Mon-Fri 08:00,12:00,19:00; Sat 09:00" (times in '
+                              "the account's zone)"))
 
 
 @lru_cache(maxsize=256)
@@ -121,17 +124,16 @@ def cron_trigger(expression: str, zone_name: str) -> CronTrigger:
     """
     fields = expression.split()
     if len(fields) != 5:
-        raise ConfigError(f"repeat {expression!r}: a cron expression has 5 fields, "
-                          f"not {len(fields)}",
-                          hint='minute hour day month weekday, e.g. "0 9 * * 1" '
-                               "(Mondays 09:00)")
+        raise ConfigError(_("repeat {rule}: a repeat rule has 5 parts, not {count}").format(
+            rule=repr(expression), count=len(fields)),
+            hint=_('minute hour day month weekday, e.g. "0 9 * * 1" (Mondays 09.00)'))
     minute, hour, day, month, weekday = fields
     try:
         return CronTrigger(minute=minute, hour=hour, day=day, month=month,
                            day_of_week=cron_weekdays(weekday), timezone=zone(zone_name))
     except ValueError as exc:
-        raise ConfigError(f"repeat {expression!r}: {exc}",
-                          hint='e.g. "0 9 * * 1-5" = weekdays 09:00') from exc
+        raise ConfigError(_("repeat {rule}: {reason}").format(rule=repr(expression), reason=exc),
+                          hint=_('e.g. "0 9 * * 1-5" = weekdays 09.00')) from exc
 
 
 def cron_weekdays(field: str) -> str:
@@ -140,18 +142,19 @@ def cron_weekdays(field: str) -> str:
         return "*"
     days: set[int] = set()
     for item in field.lower().split(","):
-        spec, _, step_text = item.partition("/")
+        spec, _slash, step_text = item.partition("/")
         step = int(step_text) if step_text else 1
         if spec == "*":
             first, last = 0, 6
         else:
-            start, _, end = spec.partition("-")
+            start, _dash, end = spec.partition("-")
             first = _weekday_number(start)
             last = _weekday_number(end) if end else (6 if step_text else first)
             if last < first:  # "5-7" (7 is Sunday again) or a wrap such as "fri-sun"
                 last += 7
         if step < 1:
-            raise ConfigError(f"weekday step {step_text!r} must be 1 or more")
+            raise ConfigError(_("weekday step {step} must be 1 or more").format(
+                step=repr(step_text)))
         days.update(d % 7 for d in range(first, last + 1, step))
     return ",".join(_DAY_NAMES[d] for d in sorted(days))
 
@@ -162,7 +165,7 @@ def _weekday_number(token: str) -> int:
         return int(token) % 7
     if token[:3] in DAY_NUMBERS:
         return DAY_NUMBERS[token[:3]]
-    raise ConfigError(f"{token!r} is not a weekday (0-7 or a name)")
+    raise ConfigError(_("{value} is not a weekday (0-7 or a name)").format(value=repr(token)))
 
 
 def occurrences(expression: str, zone_name: str, after: datetime,

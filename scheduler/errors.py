@@ -20,7 +20,10 @@ from __future__ import annotations
 
 # The base and the two errors adapters raise live with the adapters (channels never
 # imports scheduler); they are part of this hierarchy all the same.
+from typing import Any
+
 from channels.errors import ConfigError, SiarError, UnknownChannel
+from scheduler.i18n import N_, _
 
 __all__ = [
     "CommitUncertain",
@@ -32,7 +35,49 @@ __all__ = [
     "ReleaseError",
     "SiarError",
     "UnknownChannel",
+    "validation_message",
 ]
+
+#: pydantic's error types that officers meet in release files and operators in siar.toml,
+#: in plain words; other types keep pydantic's own English message
+_VALIDATION_MESSAGES = {
+    "missing": N_("is required"),
+    "string_type": N_("must be text"),
+    "list_type": N_("must be a list, e.g. [a, b]"),
+    "dict_type": N_("must be a table of keys and values"),
+    "int_type": N_("must be a whole number"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_type": N_("must be a number"),
+    "float_parsing": N_("must be a number"),
+    "bool_type": N_("must be true or false"),
+    "bool_parsing": N_("must be true or false"),
+    "literal_error": N_("must be one of {expected}"),
+    "greater_than": N_("must be more than {gt}"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "less_than": N_("must be less than {lt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "too_short": N_("needs at least {min_length} item(s)"),
+    "too_long": N_("may have at most {max_length} item(s)"),
+    "string_too_short": N_("needs at least {min_length} character(s)"),
+    "string_too_long": N_("may have at most {max_length} character(s)"),
+}
+
+
+def validation_message(error: Any) -> str:
+    """One of pydantic's validation errors (an ``ErrorDetails``) in the interface language:
+    our own ``ValueError`` messages as they were raised, the common types in plain words."""
+    kind = error.get("type", "")
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    template = _VALIDATION_MESSAGES.get(kind)
+    if template is None:
+        return str(error["msg"])
+    context = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+    try:
+        return _(template).format(**context)
+    except (KeyError, IndexError):
+        return str(error["msg"])
 
 
 class MissingSecret(ConfigError):
@@ -40,8 +85,10 @@ class MissingSecret(ConfigError):
 
     def __init__(self, account: str, field: str, variable: str) -> None:
         super().__init__(
-            f"account {account!r}: secret {field!r} is not set",
-            hint=f"set the environment variable {variable} (or put it in .env)",
+            _("account {account}: secret {field} is not set").format(
+                account=repr(account), field=repr(field)),
+            hint=_("set the environment variable {variable} (or put it in .env)").format(
+                variable=variable),
         )
         self.account = account
         self.field = field

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from scheduler.errors import ReleaseError
+from scheduler.i18n import _
 
 # libyaml's loader parses the same YAML ~10x faster than the pure-Python one (a content
 # calendar of 10,000 releases spent a third of `siar add` in the parser); PyYAML builds
@@ -50,15 +51,18 @@ def read_front_matter(raw: str, source: str) -> dict[str, Any]:
         data = yaml.load(raw, Loader=_ReleaseLoader)  # safe: no arbitrary Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 2}" if mark else "front matter"
+        where = (_("line {number}").format(number=mark.line + 2) if mark
+                 else _("front matter"))
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ReleaseError(source, f"front matter ({where})", f"invalid YAML: {problem}",
+        raise ReleaseError(source, _("front matter ({where})").format(where=where),
+                           _("invalid YAML: {problem}").format(
+                               problem=problem),
                            hint=_quote_hint(raw, mark.line if mark else None)) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ReleaseError(source, "front matter", "must be a mapping of keys to values",
-                           hint="write 'key: value' lines, e.g. 'title: ...'")
+        raise ReleaseError(source, _("front matter"), _("must be a mapping of keys to values"),
+                           hint=_("write 'key: value' lines, e.g. 'title: ...'"))
     return data
 
 
@@ -75,8 +79,9 @@ def _quote_hint(raw: str, line: int | None) -> str:
         match = _KEY_VALUE.match(lines[index])
         if match and ": " in match.group(2) and match.group(2)[0] not in "\"'[{":
             value = match.group(2).replace("\\", "\\\\").replace('"', '\\"')
-            return f'write the value in double quotes: {match.group(1)}: "{value}"'
-    return "check indentation, colons and quotes"
+            return _('write the value in double quotes: {line}').format(
+                line=f'{match.group(1)}: "{value}"')
+    return _("check indentation, colons and quotes")
 
 
 # --- plain `key: value` lines and `[a, b]` lists, read without the parser ------------------
@@ -143,4 +148,4 @@ def _typed(scalar: str) -> bool:
     """Whether the loader would read ``scalar`` as something other than text (a number, a
     boolean, null, a merge key …): it asks its implicit resolvers, as the loader does."""
     return any(pattern.match(scalar)
-               for _, pattern in _ReleaseLoader.yaml_implicit_resolvers.get(scalar[:1], ()))
+               for _tag, pattern in _ReleaseLoader.yaml_implicit_resolvers.get(scalar[:1], ()))

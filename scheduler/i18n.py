@@ -18,8 +18,8 @@ from pathlib import Path
 
 #: the languages Siar has, the first of each pair the code SIAR_LANG takes
 LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
-#: English until every message has its Indonesian (then Indonesian, the officers' language)
-DEFAULT_LANGUAGE = "en"
+#: the officers' language; operators who prefer English set SIAR_LANG=en
+DEFAULT_LANGUAGE = "id"
 DOMAIN = "siar"
 LOCALE_DIR = Path(__file__).parent / "locale"
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from channels.variant import Media, Variant
 from scheduler.errors import ConfigError, ReleaseError, UnknownChannel
+from scheduler.i18n import _
 from scheduler.media_store import MediaStore, StoredFile
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
@@ -73,9 +74,9 @@ class Intake:
                 self._enabled = self.settings.enabled_accounts()
             if not self._enabled:
                 raise UnknownChannel(
-                    "no channel accounts are configured",
-                    hint=f"add [[accounts]] tables to {self.settings.config_file or 'siar.toml'}"
-                         " (run 'siar init' for a starter file)")
+                    _("no channel accounts are configured"),
+                    hint=_("add [[accounts]] tables to {file} (run 'siar init' for a starter "
+                           "file)").format(file=self.settings.config_file or "siar.toml"))
             return list(self._enabled)
         if self._named is None:  # name or network → its accounts, in the settings' order
             self._named = {}
@@ -86,9 +87,11 @@ class Intake:
         for name in names:
             matches = self._named.get(name)
             if not matches:
-                known = ", ".join(a.name for a in self.settings.accounts) or "none"
-                raise UnknownChannel(f"{source}: channels: no account or network named {name!r}",
-                                     hint=f"configured accounts: {known}")
+                known = ", ".join(a.name for a in self.settings.accounts) or _("none")
+                raise UnknownChannel(
+                    _("{source}: channels: no account or network named {name}").format(
+                        source=source, name=repr(name)),
+                    hint=_("configured accounts: {names}").format(names=known))
             chosen.extend(a for a in matches if a not in chosen)
         return chosen
 
@@ -110,8 +113,9 @@ class Intake:
                                         now=now)
         if due < now - PAST_TOLERANCE:
             raise ReleaseError(field_source, None,
-                               f"{show(due, zone)} is in the past (now {show(now, zone)})",
-                               hint="give a future time, 'now', or use --next-slot")
+                               _("{when} is in the past (now {now})").format(
+                                   when=show(due, zone), now=show(now, zone)),
+                               hint=_("give a future time, 'now', or use --next-slot"))
         self._check_base_urls(accounts)
         notes = self._check_images(doc, accounts)
         if doc.link_from:
@@ -139,8 +143,9 @@ class Intake:
             if problem := adapter.preflight(variant):
                 raise ReleaseError(doc.source, None,
                                    f"{account.name} ({account.network}): {problem}",
-                                   hint=f"fix the release, or leave {account.name} out with "
-                                        "'channels:' / --channels")
+                                   hint=_("fix the release, or leave {account} out with "
+                                          "'channels:' / --channels").format(
+                                              account=account.name))
 
     def _check_base_urls(self, accounts: list[AccountSettings]) -> None:
         """Networks without one well-known host (Mastodon, WordPress …) need ``base_url``."""
@@ -149,9 +154,11 @@ class Intake:
                 continue
             if account.base_url is None and self._channel(account.network).needs_base_url:
                 raise ConfigError(
-                    f"{self.settings.config_file or 'settings'}: account {account.name!r} "
-                    f"({account.network}) has no base_url",
-                    hint=f"set base_url for {account.name}, e.g. the instance or site address")
+                    _("{file}: account {account} ({network}) has no base_url").format(
+                        file=self.settings.config_file or "settings",
+                        account=repr(account.name), network=account.network),
+                    hint=_("set base_url for {account}, e.g. the instance or site address")
+                    .format(account=account.name))
             self._located.add(account.name)
 
     def _check_images(self, doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]:
@@ -195,8 +202,9 @@ def _when(doc: ReleaseDoc, settings: Settings, accounts: list[AccountSettings], 
         first = next(iter(occurrences(doc.repeat, doc.zone, now, now + timedelta(days=366))),
                      None)
         if first is None:
-            raise ReleaseError(doc.source, "repeat", f"{doc.repeat!r} never falls within a year",
-                               hint="check the day and month fields, or give 'at:'")
+            raise ReleaseError(doc.source, "repeat", _("{rule} never falls within a year")
+                               .format(rule=repr(doc.repeat)),
+                               hint=_("check the day and month fields, or give 'at:'"))
         return first, doc.zone, f"{doc.source}: repeat"
     if next_slot or settings.default_when == "next-slot":
         source = "--next-slot" if next_slot else f"{settings.config_file or 'settings'}: " \
@@ -204,9 +212,10 @@ def _when(doc: ReleaseDoc, settings: Settings, accounts: list[AccountSettings], 
         return (*_next_slot(accounts, settings, now, source), source)
     if settings.default_when == "now":
         return now, settings.timezone, "now"
-    raise ReleaseError(doc.source, "at", "no time given, and Siar publishes nothing at once "
-                       "unless asked", hint="add a line 'at: besok 09.00' to the front matter, "
-                       "or give --at TIME, --next-slot or --now")
+    raise ReleaseError(doc.source, "at", _("no time given, and Siar publishes nothing at once "
+                                           "unless asked"),
+                       hint=_("add a line 'at: besok 09.00' to the front matter, or give --at "
+                              "TIME, --next-slot or --now"))
 
 
 def _next_slot(accounts: list[AccountSettings], settings: Settings, now: datetime,
@@ -216,9 +225,9 @@ def _next_slot(accounts: list[AccountSettings], settings: Settings, now: datetim
 
     without = [a.name for a in accounts if not a.slots]
     if without:
-        raise ConfigError(f"{source}: account(s) {', '.join(without)} have no posting "
-                          "slots", hint="add e.g. slots = \"Mon-Fri 08:00,12:00\" to "
-                                        "each account, or give --at")
+        raise ConfigError(_("{source}: account(s) {accounts} have no posting slots").format(
+            source=source, accounts=", ".join(without)),
+            hint=_('add e.g. slots = "Mon-Fri 08:00,12:00" to each account, or give --at'))
     due = max(next_slot_for(a, now) for a in accounts)
     zones = {a.timezone for a in accounts}
     return due, zones.pop() if len(zones) == 1 else settings.timezone  # the slots' own zone

@@ -11,6 +11,8 @@ import html
 import re
 from typing import TYPE_CHECKING, Any
 
+from scheduler.i18n import _, language
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -61,7 +63,9 @@ def describe_media(media: Media) -> str:
     if media.width is None or media.height is None:
         return name
     kind = (media.mime or "").removeprefix("image/").upper() or "?"
-    return f"{name} → {kind} {media.width}×{media.height}, {media.bytes or 0:,} bytes"
+    return _("{name} → {kind} {width}×{height}, {size} bytes").format(
+        name=name, kind=kind, width=media.width, height=media.height,
+        size=f"{media.bytes or 0:,}")
 
 
 def with_public_urls(variants: list[Variant], settings: Settings,
@@ -106,13 +110,15 @@ def render_console(variants: list[Variant], console: Console) -> None:
         for index, part in enumerate(variant.parts):
             limit = "∞" if variant.limit is None else str(variant.limit)
             style = "bold red" if _over(variant, index) else "green"
-            label = f"part {index + 1}/{total} · " if total > 1 else ""
+            label = _("part {number}/{total} · ").format(number=index + 1, total=total) \
+                if total > 1 else ""
             items.append(Rule(Text(f"{label}{variant.length[index]}/{limit}", style=style),
                               align="right", style="dim"))
             items.append(Text(part))
         for media in variant.media:
             shown = describe_media(media) if media.width is not None else media.path
-            items.append(Text(f"🖼  {shown}  alt: {media.alt or '(none)'}", style="cyan"))
+            alt = media.alt or _("(none)")
+            items.append(Text(f"🖼  {shown}  alt: {alt}", style="cyan"))
         for warning in variant.warnings:
             items.append(Text(f"⚠ {warning}", style="bold yellow"))
         name = _look(variant.channel)[0]
@@ -317,7 +323,9 @@ def render_html(variants: list[Variant], *, title: str,
     bytes by SHA-256, for a preview that stored nothing; else read from ``path``)."""
     thumbnails = _Thumbnails(files or {})
     cards = "".join(_card(variant, thumbnails) for variant in variants)
-    return (f'<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">'
+    heading = _("Preview")
+    return (f'<!DOCTYPE html><html lang="{language()}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-            f"<h1>Pratinjau · {html.escape(title)}</h1><main>{cards}</main></body></html>")
+            f"<h1>{html.escape(heading)} · {html.escape(title)}</h1><main>{cards}</main>"
+            "</body></html>")

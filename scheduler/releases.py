@@ -22,8 +22,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from channels.stored_media import MAX_IMAGE_BYTES
-from scheduler.errors import ReleaseError, SiarError
+from scheduler.errors import ReleaseError, SiarError, validation_message
 from scheduler.front_matter import read_front_matter
+from scheduler.i18n import _
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -134,10 +135,9 @@ class FrontMatter(BaseModel):
         for tag in value:
             bare = str(tag).strip().lstrip("#")
             if not bare or not _HASHTAG.match(bare) or bare.replace("_", "").isdigit():
-                raise ValueError(
-                    f"{tag!r} is not a usable hashtag: letters, digits and '_' only, "
-                    "not all digits"
-                )
+                raise ValueError(_(
+                    "{tag} is not a usable hashtag: letters, digits and '_' only, "
+                    "not all digits").format(tag=repr(tag)))
             cleaned.append(bare)
         return cleaned
 
@@ -147,8 +147,8 @@ class FrontMatter(BaseModel):
         if value is None or is_account_link(value):
             return value.strip() if value else value
         if not re.match(r"^https?://[^\s/]+\.[^\s]+$", value.strip()):
-            raise ValueError(f"{value!r} is neither an http(s) URL nor 'website' or the name "
-                             "of an account")
+            raise ValueError(_("{value} is neither an http(s) URL nor 'website' or the name "
+                               "of an account").format(value=repr(value)))
         return value.strip()
 
 
@@ -159,9 +159,9 @@ def load(path: str | Path, *, stdin_text: str | None = None,
     standard input: text already decoded, or the raw bytes, decoded like a file's)."""
     if stdin_data is not None:
         if len(stdin_data) > MAX_RELEASE_BYTES:
-            raise ReleaseError("<stdin>", None, f"the text is larger than "
-                               f"{_size(MAX_RELEASE_BYTES)}, the most Siar reads for one "
-                               "release", hint="a press release is text: shorten it")
+            raise ReleaseError("<stdin>", None, _(
+                "the text is larger than {size}, the most Siar reads for one release").format(
+                    size=_size(MAX_RELEASE_BYTES)), hint=_("a press release is text: shorten it"))
         text, notes = decode(stdin_data, "<stdin>")
         return parse_text(text, source="<stdin>", base_dir=Path.cwd(), default_zone=default_zone,
                           now=now, notes=notes)
@@ -178,22 +178,24 @@ def load(path: str | Path, *, stdin_text: str | None = None,
     except (FileNotFoundError, NotADirectoryError):
         status = None
     except OSError as exc:
-        raise ReleaseError(source, None, f"cannot read the file: {exc.strerror or exc}",
-                           hint="check that the file exists and that you may read it") from exc
+        raise ReleaseError(source, None, _("cannot read the file: {reason}").format(
+            reason=exc.strerror or exc),
+            hint=_("check that the file exists and that you may read it")) from exc
     if status is None:
-        raise ReleaseError(source, None, "file not found",
-                           hint="give the path of a .md, .txt or .docx release")
+        raise ReleaseError(source, None, _("file not found"),
+                           hint=_("give the path of a .md, .txt or .docx release"))
     if stat.S_ISDIR(status.st_mode):
-        raise ReleaseError(source, None, "is a folder, not a release file",
-                           hint="give the path of a .md, .txt or .docx file, e.g. "
-                                f"{Path(source) / 'rilis.md'}")
+        raise ReleaseError(source, None, _("is a folder, not a release file"),
+                           hint=_("give the path of a .md, .txt or .docx file, e.g. {example}")
+                           .format(example=Path(source) / "rilis.md"))
     if not stat.S_ISREG(status.st_mode):  # a FIFO or a device such as /dev/zero would never end
-        raise ReleaseError(source, None, "is not a regular file",
-                           hint="save the release as a .md, .txt or .docx file")
+        raise ReleaseError(source, None, _("is not a regular file"),
+                           hint=_("save the release as a .md, .txt or .docx file"))
     suffix = file.suffix.lower()
     if suffix not in {".md", ".markdown", ".txt", "", ".docx"}:
-        raise ReleaseError(source, None, f"unsupported file type {file.suffix!r}",
-                           hint="use Markdown (.md), plain text (.txt) or Word (.docx)")
+        raise ReleaseError(source, None, _("unsupported file type {suffix}").format(
+            suffix=repr(file.suffix)),
+            hint=_("use Markdown (.md), plain text (.txt) or Word (.docx)"))
     limit = MAX_DOCX_BYTES if suffix == ".docx" else MAX_RELEASE_BYTES
     data = _read_at_most(file, source, limit, size=status.st_size)
     if suffix == ".docx":
@@ -215,11 +217,12 @@ def _read_at_most(file: Path, source: str, limit: int, *, size: int | None = Non
     """The file's bytes, refused (before reading it all) when larger than ``limit``;
     ``size`` is what stat() said, if known."""
     def too_big() -> ReleaseError:
-        return ReleaseError(source, None, f"the file is larger than {_size(limit)}, the most "
-                            "Siar reads for one release",
-                            hint="leave photos out of the Word file and name them in 'images:'"
-                            if limit == MAX_DOCX_BYTES else "a press release is text: shorten "
-                            "it, or split it into several releases")
+        return ReleaseError(source, None, _(
+            "the file is larger than {size}, the most Siar reads for one release").format(
+                size=_size(limit)),
+            hint=_("leave photos out of the Word file and name them in 'images:'")
+            if limit == MAX_DOCX_BYTES else _("a press release is text: shorten it, or split "
+                                              "it into several releases"))
 
     try:
         if size is None:
@@ -233,8 +236,9 @@ def _read_at_most(file: Path, source: str, limit: int, *, size: int | None = Non
             if len(data) > size:  # the file grew since stat(): read on, up to the limit
                 data += handle.read(limit + 1 - len(data))
     except OSError as exc:
-        raise ReleaseError(source, None, f"cannot read the file: {exc.strerror or exc}",
-                           hint="check that the file exists and that you may read it") from exc
+        raise ReleaseError(source, None, _("cannot read the file: {reason}").format(
+            reason=exc.strerror or exc),
+            hint=_("check that the file exists and that you may read it")) from exc
     if len(data) > limit:
         raise too_big()
     return data
@@ -254,17 +258,20 @@ def decode(data: bytes, source: str) -> tuple[str, list[str]]:
             try:
                 text = data[len(bom):].decode(encoding)
             except UnicodeDecodeError as exc:
-                raise ReleaseError(source, None, f"not valid {encoding.upper()} text "
-                                   f"({exc.reason} at byte {exc.start + len(bom)})",
-                                   hint="save the file again as UTF-8") from exc
+                raise ReleaseError(source, None, _(
+                    "not valid {encoding} text ({reason} at byte {offset})").format(
+                        encoding=encoding.upper(), reason=exc.reason,
+                        offset=exc.start + len(bom)),
+                    hint=_("save the file again as UTF-8")) from exc
             _check_text(text, source)
             return text, []
     if b"\x00" in data:
         utf16 = data[1::2].count(0) + data[::2].count(0) >= len(data) // 4
         raise ReleaseError(source, None,
-                           "looks like UTF-16 text without a byte-order mark" if utf16
-                           else "contains NUL bytes: this is not a text file",
-                           hint="save the file as UTF-8 (in Notepad: Save as, Encoding: UTF-8)")
+                           _("looks like UTF-16 text without a byte-order mark") if utf16
+                           else _("contains NUL bytes: this is not a text file"),
+                           hint=_("save the file as UTF-8 (in Notepad: Save as, Encoding: "
+                                  "UTF-8)"))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -275,22 +282,23 @@ def decode(data: bytes, source: str) -> tuple[str, list[str]]:
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError as exc:
-        raise ReleaseError(source, None, f"not UTF-8 text ({first_error.reason} at byte "
-                           f"{first_error.start}) and not Windows-1252 either",
-                           hint="save the file as UTF-8") from exc
+        raise ReleaseError(source, None, _(
+            "not UTF-8 text ({reason} at byte {offset}) and not Windows-1252 either").format(
+                reason=first_error.reason, offset=first_error.start),
+            hint=_("save the file as UTF-8")) from exc
     _check_text(text, source)
-    return text, ["not UTF-8: read as Windows-1252 (check the accented letters, or save "
-                  "the file as UTF-8)"]
+    return text, [_("not UTF-8: read as Windows-1252 (check the accented letters, or save "
+                    "the file as UTF-8)")]
 
 
 def _check_text(text: str, source: str) -> None:
     """Refuse control characters (other than tab, line and page breaks) in release text."""
     if bad := _CONTROL.search(text):
         line = text.count("\n", 0, bad.start()) + 1
-        raise ReleaseError(source, f"line {line}", f"control character "
-                           f"U+{ord(bad.group()):04X} in the text: this is not a plain text file "
-                           "or it was saved in another encoding",
-                           hint="save the file as UTF-8 text")
+        raise ReleaseError(source, _("line {number}").format(number=line), _(
+            "control character {code} in the text: this is not a plain text file or it was "
+            "saved in another encoding").format(code=f"U+{ord(bad.group()):04X}"),
+            hint=_("save the file as UTF-8 text"))
 
 
 def _size(limit: int) -> str:
@@ -301,9 +309,10 @@ def parse_text(text: str, *, source: str, base_dir: Path, default_zone: str = DE
                now: datetime | None = None, notes: list[str] | None = None) -> ReleaseDoc:
     """Parse Markdown-with-front-matter, or plain text whose first line is the title."""
     if len(text) > MAX_RELEASE_BYTES:  # stdin and Word files; a file's bytes were checked
-        raise ReleaseError(source, None, f"the text is longer than {MAX_RELEASE_BYTES:,} "
-                           "characters, the most Siar reads for one release",
-                           hint="a press release is text: shorten it or split it in two")
+        raise ReleaseError(source, None, _(
+            "the text is longer than {count} characters, the most Siar reads for one release")
+            .format(count=f"{MAX_RELEASE_BYTES:,}"),
+            hint=_("a press release is text: shorten it or split it in two"))
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
     meta: dict[str, Any] = {}
     if _OPENING.match(text):
@@ -313,8 +322,8 @@ def parse_text(text: str, *, source: str, base_dir: Path, default_zone: str = DE
         meta = read_front_matter(match.group(1), source)
         body = text[match.end():]
     elif text.startswith("---\n"):
-        raise ReleaseError(source, "front matter", "the front matter is not closed",
-                           hint="end it with a line containing only '---'")
+        raise ReleaseError(source, _("front matter"), _("the front matter is not closed"),
+                           hint=_("end it with a line containing only '---'"))
     else:
         body = text
     doc = _build(meta, body, source=source, base_dir=base_dir, default_zone=default_zone,
@@ -330,10 +339,10 @@ def _check_front_matter_size(text: str, source: str) -> None:
     too_long = (len(text) > MAX_FRONT_MATTER_BYTES if end < 0
                 else len(text[:end].encode("utf-8")) > MAX_FRONT_MATTER_BYTES)
     if too_long:
-        raise ReleaseError(source, "front matter", f"longer than "
-                           f"{MAX_FRONT_MATTER_BYTES // 1024} KB (or not closed)",
-                           hint="keep the front matter to the keys a release has (title, at, "
-                                "channels, …) and put the text below the closing '---'")
+        raise ReleaseError(source, _("front matter"), _(
+            "longer than {size} KB (or not closed)").format(size=MAX_FRONT_MATTER_BYTES // 1024),
+            hint=_("keep the front matter to the keys a release has (title, at, channels, …) "
+                   "and put the text below the closing '---'"))
 
 
 def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
@@ -342,12 +351,12 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         front = FrontMatter.model_validate(meta)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field_name = ".".join(str(p) for p in error["loc"]) or "front matter"
+        field_name = ".".join(str(p) for p in error["loc"]) or _("front matter")
         if error["type"] == "extra_forbidden":
             allowed = ", ".join(FrontMatter.model_fields)
-            raise ReleaseError(source, field_name, "unknown key",
-                               hint=f"allowed keys: {allowed}") from exc
-        raise ReleaseError(source, field_name, error["msg"].removeprefix("Value error, "),
+            raise ReleaseError(source, field_name, _("unknown key"),
+                               hint=_("allowed keys: {keys}").format(keys=allowed)) from exc
+        raise ReleaseError(source, field_name, validation_message(error),
                            hint=_field_hint(field_name)) from exc
 
     body = body.strip("\n")
@@ -360,11 +369,12 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         title = first
         body = lines[1].strip("\n") if len(lines) > 1 else ""
     if not title:
-        raise ReleaseError(source, "title", "the release has no title",
-                           hint="add 'title:' to the front matter or make the first line the title")
+        raise ReleaseError(source, "title", _("the release has no title"),
+                           hint=_("add 'title:' to the front matter or make the first line "
+                                  "the title"))
     if not body.strip():
-        raise ReleaseError(source, "body", "the release has no text",
-                           hint="write the release text below the front matter / title line")
+        raise ReleaseError(source, "body", _("the release has no text"),
+                           hint=_("write the release text below the front matter / title line"))
 
     at = None
     zone = default_zone
@@ -388,15 +398,18 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         path = (base_dir / spec.path).resolve()
         field_name = f"images[{index}].path"
         if path.suffix.lower() not in IMAGE_SUFFIXES:
-            raise ReleaseError(source, field_name, f"{spec.path!r} is not an image",
-                               hint=f"use one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+            raise ReleaseError(source, field_name, _("{path} is not an image").format(
+                path=repr(spec.path)), hint=_("use one of {suffixes}").format(
+                    suffixes=", ".join(sorted(IMAGE_SUFFIXES))))
         if not path.is_file():
-            raise ReleaseError(source, field_name, f"image file {spec.path!r} not found",
-                               hint=f"paths are relative to {base_dir}")
+            raise ReleaseError(source, field_name, _("image file {path} not found").format(
+                path=repr(spec.path)), hint=_("paths are relative to {folder}").format(
+                    folder=base_dir))
         if (size := path.stat().st_size) > MAX_IMAGE_BYTES:
-            raise ReleaseError(source, field_name, f"{spec.path!r} has {size:,} bytes; Siar "
-                               f"takes images up to {_size(MAX_IMAGE_BYTES)}",
-                               hint="export a smaller JPEG: a few MB is plenty for every network")
+            raise ReleaseError(source, field_name, _(
+                "{path} has {size} bytes; Siar takes images up to {limit}").format(
+                    path=repr(spec.path), size=f"{size:,}", limit=_size(MAX_IMAGE_BYTES)),
+                hint=_("export a smaller JPEG: a few MB is plenty for every network"))
         images.append(ImageRef(path=path, alt=spec.alt.strip(),
                                **_framing(spec, source, f"images[{index}]")))
 
@@ -427,10 +440,10 @@ def _framing(spec: _ImageSpec, source: str, where: str) -> dict[str, Any]:
 
 def _field_hint(field_name: str) -> str | None:
     return {
-        "hashtags": "write a list such as [HumasBergerakBersama, Pemasyarakatan]",
-        "channels": "write a list of account or network names, e.g. [x, mastodon]",
-        "link": "write the full address starting with https://",
-        "at": "e.g. at: 2026-12-10 10.00 WIB, or at: besok 09.00",
+        "hashtags": _("write a list such as [HumasBergerakBersama, Pemasyarakatan]"),
+        "channels": _("write a list of account or network names, e.g. [x, mastodon]"),
+        "link": _("write the full address starting with https://"),
+        "at": _("e.g. at: 2026-12-10 10.00 WIB, or at: besok 09.00"),
     }.get(field_name.split(".")[0])
 
 
@@ -442,12 +455,12 @@ def _load_docx(file: Path, data: bytes, *, default_zone: str,
     try:
         import docx  # python-docx; imported here to keep the CLI's start-up light
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise ReleaseError(str(file), None, "python-docx is not installed") from exc
+        raise ReleaseError(str(file), None, _("python-docx is not installed")) from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types for bad files
-        raise ReleaseError(str(file), None, f"cannot read the Word file: {exc}",
-                           hint="save it again as .docx (not .doc)") from exc
+        raise ReleaseError(str(file), None, _("cannot read the Word file: {reason}").format(
+            reason=exc), hint=_("save it again as .docx (not .doc)")) from exc
     lines: list[str] = []
     for paragraph in document.paragraphs:
         text = paragraph.text.strip()

@@ -23,12 +23,21 @@ from sqlalchemy.engine import Engine
 from scheduler import states
 from scheduler.db import session
 from scheduler.errors import SiarError
+from scheduler.i18n import N_, _
 from scheduler.models import Attempt, Post, Release, Status
 from scheduler.timeparse import from_db, to_db, utcnow, zone
 
 #: column names of the recap, in Indonesian: the office it goes to reads Indonesian
-COLUMNS = ("No", "Tanggal", "Jam", "Judul rilis", "Platform", "Akun", "Tautan")
-FAILURE_COLUMNS = ("Jadwal", "Judul rilis", "Platform", "Akun", "Status", "Keterangan")
+#: column names (English message ids; shown with :func:`columns`, Indonesian by default)
+COLUMNS = (N_("No"), N_("Date"), N_("Time"), N_("Release title"), N_("Platform"),
+           N_("Account"), N_("Link"))
+FAILURE_COLUMNS = (N_("Due"), N_("Release title"), N_("Platform"), N_("Account"),
+                   N_("Status"), N_("Note"))
+
+
+def columns(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Column names in the interface language."""
+    return tuple(_(name) for name in names)
 
 
 @dataclass(frozen=True)
@@ -81,12 +90,13 @@ def period(*, month: str | None = None, week: str | None = None, since: str | No
     (both days included)."""
     tz = zone(zone_name)
     if sum(x is not None for x in (month, week, since or until)) != 1:
-        raise SiarError("give one period: --month, --week, or --from/--to",
-                        hint="e.g. siar report --month 2026-11")
+        raise SiarError(_("give one period: --month, --week, or --from/--to"),
+                        hint=_("e.g. siar report --month 2026-11"))
     if month is not None:
         match = re.fullmatch(r"(\d{4})-(\d{1,2})", month.strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
-            raise SiarError(f"--month {month!r} is not a month", hint="write it as 2026-11")
+            raise SiarError(_("--month {value} is not a month").format(value=repr(month)),
+                            hint=_("write it as 2026-11"))
         first = date(int(match.group(1)), int(match.group(2)), 1)
         after = (first + timedelta(days=32)).replace(day=1)
         label = f"{first:%Y-%m}"
@@ -98,12 +108,14 @@ def period(*, month: str | None = None, week: str | None = None, since: str | No
         except ValueError:
             first = None
         if first is None:
-            raise SiarError(f"--week {week!r} is not an ISO week", hint="write it as 2026-W48")
+            raise SiarError(_("--week {value} is not a week number").format(value=repr(week)),
+                            hint=_("write it as 2026-W48"))
         after, label = first + timedelta(days=7), f"{week.strip().upper()}"
     else:
         first, after = _day(since, "--from"), _day(until, "--to") + timedelta(days=1)
         if after <= first:
-            raise SiarError("--to is before --from", hint="give the first day, then the last")
+            raise SiarError(_("--to is before --from"),
+                            hint=_("give the first day, then the last"))
         label = f"{first:%Y-%m-%d} – {after - timedelta(days=1):%Y-%m-%d}"
     return Period(datetime.combine(first, datetime.min.time(), tzinfo=tz),
                   datetime.combine(after, datetime.min.time(), tzinfo=tz), label)
@@ -111,13 +123,14 @@ def period(*, month: str | None = None, week: str | None = None, since: str | No
 
 def _day(text: str | None, option: str) -> date:
     if text is None:
-        raise SiarError(f"{option} is missing", hint="give both --from and --to, e.g. "
-                                                      "--from 2026-11-01 --to 2026-11-15")
+        raise SiarError(_("{option} is missing").format(option=option),
+                        hint=_("give both --from and --to, e.g. --from 2026-11-01 --to "
+                               "2026-11-15"))
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise SiarError(f"{option} {text!r} is not a date", hint="write it as 2026-11-01") \
-            from exc
+        raise SiarError(_("{option} {value} is not a date").format(
+            option=option, value=repr(text)), hint=_("write it as 2026-11-01")) from exc
 
 
 def recap(engine: Engine, when: Period, zone_name: str) -> Recap:

@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scheduler.report import COLUMNS, FAILURE_COLUMNS, Recap
+from scheduler import states
+from scheduler.i18n import _
+from scheduler.report import COLUMNS, FAILURE_COLUMNS, Recap, columns
 from scheduler.timeparse import zone
 
 
@@ -28,7 +30,7 @@ def rows(recap: Recap) -> list[tuple[Any, ...]]:
 def failure_rows(recap: Recap) -> list[tuple[Any, ...]]:
     tz = zone(recap.zone)
     return [(f"{f.due_at.astimezone(tz):%Y-%m-%d %H.%M}", f.title, platform(f.network),
-             f.account, f.status, f.error or "") for f in recap.failures]
+             f.account, states.label(f.status), f.error or "") for f in recap.failures]
 
 
 def platform(network: str) -> str:
@@ -72,7 +74,7 @@ def write_csv(recap: Recap, target: Path | None) -> str:
     Indonesian text right when the file is double-clicked."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns(COLUMNS))
     writer.writerows(rows(recap))
     text = buffer.getvalue()
     return _write_text(("\ufeff" + text) if target else text, target)
@@ -84,28 +86,28 @@ def write_xlsx(recap: Recap, target: Path) -> None:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "Publikasi"
-    sheet.append(COLUMNS)
+    sheet.title = _("Publications")
+    sheet.append(columns(COLUMNS))
     for row in rows(recap):
         sheet.append(row)
         if row[-1]:
             cell = sheet.cell(row=sheet.max_row, column=len(COLUMNS))
             cell.hyperlink, cell.style = row[-1], "Hyperlink"
     _header(sheet, (5, 12, 11, 60, 12, 20, 60), Font)
-    summary = book.create_sheet("Ringkasan")
-    summary.append(("Periode", recap.period.label))
+    summary = book.create_sheet(_("Summary"))
+    summary.append((_("Period"), recap.period.label))
     summary.append(())
-    summary.append(("Platform", "Jumlah"))
+    summary.append((_("Platform"), _("Count")))
     for name, count in sorted(recap.per_platform().items()):
         summary.append((platform(name), count))
-    summary.append(("Total", len(recap.publications)))
+    summary.append((_("Total"), len(recap.publications)))
     summary.append(())
-    summary.append(("Rilis", "Judul rilis", "Jumlah unggahan"))
+    summary.append((_("Release"), _("Release title"), _("Posts")))
     for (release_id, title), count in sorted(recap.per_release().items()):
         summary.append((release_id, title, count))
     _header(summary, (14, 60, 16), Font, row=None)
-    failures = book.create_sheet("Gagal")
-    failures.append(FAILURE_COLUMNS)
+    failures = book.create_sheet(_("Failed"))
+    failures.append(columns(FAILURE_COLUMNS))
     for failure in failure_rows(recap):
         failures.append(failure)
     _header(failures, (17, 60, 12, 20, 10, 60), Font)

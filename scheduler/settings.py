@@ -36,7 +36,8 @@ from pydantic_settings import (
 from channels.base import AccountConfig
 from channels.image_host import HOSTED_OPTION
 from scheduler import envfile
-from scheduler.errors import ConfigError, MissingSecret
+from scheduler.errors import ConfigError, MissingSecret, validation_message
+from scheduler.i18n import _
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -89,9 +90,9 @@ class AccountSettings(BaseModel):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _ACCOUNT_NAME.match(value):
-            raise ValueError(
-                f"{value!r}: use lower-case letters, digits, '-' and '_' (e.g. 'x-lapas')"
-            )
+            raise ValueError(_(
+                "{name}: use lower-case letters, digits, '-' and '_' (e.g. 'x-lapas')").format(
+                    name=repr(value)))
         return value
 
     @field_validator("timezone")
@@ -197,26 +198,29 @@ class MediaSettings(BaseModel):
         store = self.store
         if store is None:
             return None
-        kind, _, account = store.partition(":")
+        kind, _colon, account = store.partition(":")
         if kind == "wordpress":
             sites = [a.name for a in accounts if a.network == "wordpress"]
             if account not in sites:
-                known = ", ".join(sites) or 'none (add an account with network = "wordpress")'
-                return (f"store {store!r}: no WordPress account named {account!r}; write "
-                        f'store = "wordpress:NAME" with one of: {known}')
+                known = ", ".join(sites) or _(
+                    'none (add an account with network = "wordpress")')
+                return _('store {store}: no WordPress account named {account}; write '
+                         'store = "wordpress:NAME" with one of: {known}').format(
+                             store=repr(store), account=repr(account), known=known)
         elif kind == "s3" and not account:
             if not self.bucket:
-                return 'store "s3" needs bucket = "NAME" (and endpoint_url for a non-AWS service)'
+                return _('store "s3" needs bucket = "NAME" (and endpoint_url for a non-AWS '
+                         'service)')
         elif kind == "siar" and not account:
             if not (self.public_base_url or "").startswith(("https://", "http://")):
-                return ('store "siar" needs public_base_url = "https://…", the address at '
-                        "which the reverse proxy forwards to the daemon's http_port")
+                return _('store "siar" needs public_base_url = "https://…", the address at '
+                         "which the reverse proxy forwards to the daemon's http_port")
             if not http_port:
-                return 'store "siar" needs [daemon] http_port (e.g. 9464): the files are ' \
-                       "served by the daemon's HTTP server"
+                return _('store "siar" needs [daemon] http_port (e.g. 9464): the files are '
+                         "served by the daemon's HTTP server")
         else:
-            return (f"store {store!r} is not one Siar knows: use \"wordpress:ACCOUNT\", "
-                    '"s3" or "siar"')
+            return _('store {store} is not one Siar knows: use "wordpress:ACCOUNT", "s3" '
+                     'or "siar"').format(store=repr(store))
         return None
 
 
@@ -265,7 +269,8 @@ class Settings(BaseSettings):
         seen: set[str] = set()
         for account in value:
             if account.name in seen:
-                raise ValueError(f"account name {account.name!r} is used twice")
+                raise ValueError(_("account name {name} is used twice").format(
+                    name=repr(account.name)))
             seen.add(account.name)
         return value
 
@@ -296,9 +301,10 @@ class Settings(BaseSettings):
         from scheduler.errors import UnknownChannel
 
         raise UnknownChannel(
-            f"no account named {name!r}",
-            hint=f"configured accounts: {', '.join(a.name for a in self.accounts) or 'none'}"
-                 f" (see {self.config_file or 'siar.toml'})",
+            _("no account named {name}").format(name=repr(name)),
+            hint=_("configured accounts: {names} (see {file})").format(
+                names=", ".join(a.name for a in self.accounts) or _("none"),
+                file=self.config_file or "siar.toml"),
         )
 
     def enabled_accounts(self) -> list[AccountSettings]:
@@ -340,8 +346,8 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
     if config or os.environ.get("SIAR_CONFIG"):
         path = Path(config or os.environ["SIAR_CONFIG"]).expanduser()
         if not path.is_file():
-            raise ConfigError(f"config file {path} not found",
-                              hint="run 'siar init' to write a starter siar.toml")
+            raise ConfigError(_("config file {path} not found").format(path=path),
+                              hint=_("run 'siar init' to write a starter siar.toml"))
     else:
         path = next((p for p in config_candidates() if p.is_file()), None)
 
@@ -352,8 +358,8 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
                 data = tomllib.load(file)
         except (OSError, ValueError) as exc:  # a TOML syntax error is a ValueError
             raise ConfigError(
-                f"{path}: cannot read: {exc}",
-                hint="check the TOML syntax (strings in quotes, [[accounts]] tables)") from exc
+                _("{path}: cannot read: {reason}").format(path=path, reason=exc),
+                hint=_("check the TOML syntax (strings in quotes, [[accounts]] tables)")) from exc
         check_known_keys(data, path)
     reading = _toml_data.set(data)
     envfile.read_beside(path)
@@ -364,12 +370,13 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
         error = exc.errors()[0]
         loc = "".join(f"{p}: " for p in [".".join(str(p) for p in error["loc"])] if p)
         raise ConfigError(
-            f"{path or 'settings'}: {loc}{error['msg'].removeprefix('Value error, ')}",
-            hint="see config/siar.example.toml for every key",
+            f"{path or 'settings'}: {loc}{validation_message(error)}",
+            hint=_("see config/siar.example.toml for every key"),
         ) from exc
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path or 'settings'}: cannot read: {exc}",
-                          hint="see config/siar.example.toml for every key") from exc
+        raise ConfigError(_("{path}: cannot read: {reason}").format(
+            path=path or "settings", reason=exc),
+            hint=_("see config/siar.example.toml for every key")) from exc
     finally:
         _toml_data.reset(reading)
     settings.config_file = path
@@ -437,11 +444,15 @@ def _named(entry: Any) -> str:
 
 def _unknown(path: Path, where: str, key: str, known: set[str], what: str = "key") -> None:
     close = difflib.get_close_matches(key.lower(), sorted(known), n=1)
-    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    guess = _(" (did you mean {key}?)").format(key=repr(close[0])) if close else ""
     if where == "" and key.lower() == "secrets":
-        hint = ("secrets are never read from the config file: set them in the environment "
-                "or .env as SIAR_SECRET_<ACCOUNT>_<FIELD>, and remove them from here")
+        hint = _("secrets are never read from the config file: set them in the environment "
+                 "or .env as SIAR_SECRET_<ACCOUNT>_<FIELD>, and remove them from here")
+    elif what == "network":
+        hint = _("known networks here: {known}; see config/siar.example.toml").format(
+            known=", ".join(sorted(known)))
     else:
-        hint = (f"known {what}s here: {', '.join(sorted(known))}; "
-                "see config/siar.example.toml")
-    raise ConfigError(f"{path}: {where}unknown {what} {key!r}{guess}", hint=hint)
+        hint = _("known keys here: {known}; see config/siar.example.toml").format(
+            known=", ".join(sorted(known)))
+    problem = (_("unknown network {key}") if what == "network" else _("unknown key {key}"))
+    raise ConfigError(f"{path}: {where}{problem.format(key=repr(key))}{guess}", hint=hint)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from channels.variant import Variant
 from scheduler import notify
 from scheduler.errors import ReleaseError, SiarError
+from scheduler.i18n import _
 from scheduler.queue import website
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
@@ -64,25 +65,27 @@ def resolve(doc: ReleaseDoc, accounts: list[AccountSettings]) -> ReleaseDoc:
         if len(sites) != 1:
             raise ReleaseError(
                 doc.source, "link",
-                "'website' needs exactly one WordPress account among the release's "
-                f"accounts; it has {len(sites)} ({names})",
-                hint="name the account whose post gives the link, e.g. 'link: "
-                     f"{sites[0].name if sites else 'wordpress-lapas'}', or add the website "
-                     "account to 'channels:'")
+                _("'website' needs exactly one WordPress account among the release's "
+                  "accounts; it has {count} ({names})").format(count=len(sites), names=names),
+                hint=_("name the account whose post gives the link, e.g. 'link: {example}', "
+                       "or add the website account to 'channels:'").format(
+                           example=sites[0].name if sites else "wordpress-lapas"))
         wanted = sites[0].name
     if wanted not in {a.name for a in accounts}:
         raise ReleaseError(doc.source, "link",
-                           f"{wanted!r} is not one of the release's accounts ({names})",
-                           hint="write 'link: website', the name of one of those accounts, "
-                                "or the full address starting with https://")
+                           _("{name} is not one of the release's accounts ({names})").format(
+                               name=repr(wanted), names=names),
+                           hint=_("write 'link: website', the name of one of those accounts, "
+                                  "or the full address starting with https://"))
     if doc.repeat:
         raise ReleaseError(doc.source, "link",
-                           "a recurring release cannot wait for a website post",
-                           hint="give the full address starting with https://")
+                           _("a recurring release cannot wait for a website post"),
+                           hint=_("give the full address starting with https://"))
     if len(accounts) < 2:
         raise ReleaseError(doc.source, "link",
-                           f"only {wanted} publishes this release: no post waits for it",
-                           hint="remove 'link:', or add the accounts that should link to it")
+                           _("only {name} publishes this release: no post waits for it").format(
+                               name=wanted),
+                           hint=_("remove 'link:', or add the accounts that should link to it"))
     return replace(doc, link_from=wanted)
 
 
@@ -97,8 +100,8 @@ def compose_waiting(doc: ReleaseDoc, accounts: list[AccountSettings], settings: 
     composer = compose_each if each else compose_all
     site = settings.account(doc.link_from or "")
     expected = expected_address(site, doc.title, due_at)
-    note = (f"waits for {site.name}: the link will be that post's address once it is "
-            f"published (fitted here with {expected})")
+    note = _("waits for {account}: the link will be that post's address once it is published "
+             "(fitted here with {address})").format(account=site.name, address=expected)
     others = [a for a in accounts if a.name != site.name]
     made = dict(zip([a.name for a in others],
                     composer(replace(doc, link=expected), others, settings), strict=True))

@@ -19,6 +19,7 @@ import click
 
 from scheduler.cli.helptext import Group
 from scheduler.errors import SiarError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -89,12 +90,12 @@ state = State()
 )
 @click.option("--config", "-c", type=click.Path(path_type=Path), envvar="SIAR_CONFIG",
               show_envvar=True,
-              help="TOML settings file (default: ./siar.toml, then ~/.config/siar/siar.toml).")
+              help=_("TOML settings file (default: ./siar.toml, then ~/.config/siar/siar.toml)."))
 @click.option("--verbose", "-v", "verbosity", count=True,
-              help="Log what the daemon does (-vv: everything, the scheduler's wake-ups too).")
+              help=_("Log what the daemon does (-vv: everything, the scheduler's wake-ups too)."))
 @click.option("--log-format", type=click.Choice(("text", "json")), default="text",
               envvar="SIAR_LOG_FORMAT", show_envvar=True,
-              help="json: one object per line, for a log collector.")
+              help=_("json: one object per line, for a log collector."))
 @click.version_option(package_name="siar", message="siar %(version)s")
 def app(config: Path | None, verbosity: int, log_format: str) -> None:
     """Siar — schedule one press release to every channel, on time, never twice."""
@@ -163,7 +164,6 @@ def _run() -> int | None:
 
 def print_error(exc: SiarError) -> None:
     """An error for a person, on stderr, with every known secret redacted."""
-    from scheduler.i18n import _
 
     text = exc.message + ("\n  " + _("fix") + f": {exc.hint}" if exc.hint else "")
     err_console.print("[bold red]" + _("error") + f":[/] {_safe(text)}", highlight=False)

@@ -29,8 +29,8 @@ def warn_about_exposed_secrets() -> None:
 
 
 @app.group("accounts", invoke_without_command=True,
-           help="Channel accounts: list them, check their credentials.")
-@click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
+           help=_("Channel accounts: list them, check their credentials."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print the accounts as JSON."))
 @click.pass_context
 def accounts_group(ctx: click.Context, as_json: bool) -> None:
     """Without a subcommand: list configured accounts and whether their secrets are set
@@ -75,7 +75,7 @@ def accounts_group(ctx: click.Context, as_json: bool) -> None:
 
 
 @accounts_group.command("check")
-@click.argument("name", required=False, help="Only this account.")
+@click.argument("name", required=False, help=_("Only this account."))
 @click.option("--json", "as_json", is_flag=True)
 def check_accounts(name: str | None, as_json: bool) -> None:
     """Verify credentials against each network (nothing is posted); report token expiry.
@@ -132,11 +132,11 @@ def check_store(store: PublicStore) -> CheckResult:
 
 
 @accounts_group.command("refresh")
-@click.argument("name", help="The account whose token to extend (e.g. Threads).")
+@click.argument("name", help=_("The account whose token to extend (e.g. Threads)."))
 @click.option("--env-file", envvar="SIAR_ENV_FILE", show_envvar=True,
               type=click.Path(path_type=Path, dir_okay=False),
-              help="Where the new token is written (default: the .env secrets are read "
-                   "from).")
+              help=_("Where the new token is written (default: the .env secrets are read "
+                   "from)."))
 def refresh_account(name: str, env_file: Path | None) -> None:
     """Extend a long-lived token that expires (Threads: 60 days) and store it in .env.
 
@@ -155,38 +155,43 @@ def refresh_account(name: str, env_file: Path | None) -> None:
     # cannot be stored, would be reported as a success that is not one.
     if os.environ.get(variable):
         raise SiarError(
-            f"{variable} is set in the environment, and the environment wins over "
-            f"{env_file}: a refreshed token written there would never be used. Nothing "
-            "was refreshed",
-            hint=f"keep the token in {env_file} only: put it there, remove {variable} from "
-                 "the environment (your shell, the service's unit file) and run this again")
+            _("{variable} is set in the environment, and the environment wins over {file}: a "
+              "refreshed token written there would never be used. Nothing was refreshed")
+            .format(variable=variable, file=env_file),
+            hint=_("keep the token in {file} only: put it there, remove {variable} from the "
+                   "environment (your shell, the service's unit file) and run this again")
+            .format(variable=variable, file=env_file))
     if problem := envfile.writable_dir(env_file):
-        raise SiarError(f"cannot write {env_file}: {problem}. Nothing was refreshed",
-                        hint=f"run as the user who owns {env_file}, or pass --env-file")
+        raise SiarError(_("cannot write {file}: {problem}. Nothing was refreshed").format(
+            file=env_file, problem=problem),
+            hint=_("run as the user who owns {file}, or pass --env-file").format(file=env_file))
     adapter = Adapters(state.settings).get(account.name)
     refresh = getattr(adapter, "refresh_token", None)
     if refresh is None:
-        raise SiarError(f"{name} ({account.network}): this network's tokens do not need "
-                        "refreshing by Siar")
+        raise SiarError(_("{account} ({network}): this network's tokens do not need "
+                          "refreshing by Siar").format(account=name, network=account.network))
     try:
         result = refresh()
     finally:
         adapter.close()
     token = getattr(result, "access_token", None)
     if token is None:
-        raise SiarError(f"{name}: the network refused to refresh the token: {result}",
-                        hint="log in again on the network and put the new token in .env")
+        raise SiarError(_("{account}: the network refused to refresh the token: {answer}")
+                        .format(account=name, answer=result),
+                        hint=_("log in again on the network and put the new token in .env"))
     envfile.check_token(token, f"{name}: the token the network answered")
     written = envfile.write_secret(env_file, variable, token)
-    where = (f"{env_file} (a link: written to {written.target})" if written.via_link
-             else str(env_file))
-    console.print(f"updated {variable} in {where}; the token now expires "
-                  f"{show(result.expires_at, account.timezone)}. Restart the daemon to use it.",
+    where = (_("{file} (a link: written to {target})").format(
+        file=env_file, target=written.target) if written.via_link else str(env_file))
+    console.print(_("updated {variable} in {where}; the token now expires {time}. Restart the "
+                    "daemon to use it.").format(variable=variable, where=where,
+                                                time=show(result.expires_at, account.timezone)),
                   highlight=False)
     if written.tightened_from is not None:
-        console.print(f"{written.target} was readable by others (mode "
-                      f"{written.tightened_from:04o}): it is now 0600", highlight=False)
+        console.print(_("{file} was readable by others (mode {mode}): it is now 0600").format(
+            file=written.target, mode=f"{written.tightened_from:04o}"), highlight=False)
     reads = envfile.env_file_path()
     if written.target != Path(os.path.realpath(reads)):
-        console.print(f"[yellow]note:[/] secrets are read from {reads}, not {env_file}: "
-                      f"start the daemon with SIAR_ENV_FILE={env_file}", highlight=False)
+        console.print("[yellow]" + _("note") + ":[/] " + _(
+            "secrets are read from {reads}, not {file}: start the daemon with "
+            "SIAR_ENV_FILE={file}").format(reads=reads, file=env_file), highlight=False)

@@ -21,13 +21,13 @@ if TYPE_CHECKING:  # imported when used: the CLI's start-up stays short
 
 
 @app.command()
-@click.option("--dry-run", is_flag=True, help="Send nothing: record each would-be request in "
+@click.option("--dry-run", is_flag=True, help=_("Send nothing: record each would-be request in "
               "the attempt log and leave every post as it was (a rehearsal deployment, "
-              "dry_run = true, ends posts as dry-run:// instead).")
-@click.option("--once", is_flag=True, help="Publish what is due now, then exit.")
-@click.option("--until-drained", is_flag=True, help="Exit when no post is waiting or in "
-              "flight.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+              "dry_run = true, ends posts as dry-run:// instead)."))
+@click.option("--once", is_flag=True, help=_("Publish what is due now, then exit."))
+@click.option("--until-drained", is_flag=True, help=_("Exit when no post is waiting or in "
+              "flight."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print the run summary as JSON."))
 def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> None:
     """Publish each post at its time. Stop with Ctrl-C or SIGTERM (in-flight posts finish)."""
     gc.enable()  # off for the CLI's short commands (see scheduler.cli.main); this one runs on
@@ -60,7 +60,7 @@ def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> Non
 
 
 @app.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=_("Print the status as JSON."))
 def status(as_json: bool) -> None:
     """Is publishing healthy? Daemons alive, queue depth by state, oldest overdue post,
     and staff alerts that did not reach every notify account.
@@ -146,27 +146,28 @@ def _print_undelivered(undelivered: Undelivered, notify_accounts: list[str], zon
     from scheduler.timeparse import show
 
     for a in undelivered.alerts:
-        when = (f"next try {show(a.next_try_at, zone)}" if a.next_try_at
-                else f"gave up after {a.attempts} attempt(s)")
-        console.print(f"[red]alert not delivered[/]: “{escape(a.subject)}” (raised "
-                      f"{show(a.created_at, zone)}): {escape(a.last_error)} — {when}",
-                      highlight=False)
+        when = (_("next try {time}").format(time=show(a.next_try_at, zone)) if a.next_try_at
+                else _("gave up after {count} attempt(s)").format(count=a.attempts))
+        console.print("[red]" + _("alert not delivered") + "[/]: " + _(
+            "“{subject}” (raised {time}): {error} — {when}").format(
+                subject=escape(a.subject), time=show(a.created_at, zone),
+                error=escape(a.last_error), when=when), highlight=False)
     if undelivered.count > len(undelivered.alerts):
-        console.print(f"… and {undelivered.count - len(undelivered.alerts)} more "
-                      "('siar status --json')")
+        console.print(_("… and {count} more ('siar status --json')").format(
+            count=undelivered.count - len(undelivered.alerts)))
     if undelivered.count:
         checks = ", ".join(f"'siar accounts check {n}'" for n in notify_accounts)
-        console.print("fix: make the notify account(s) work again"
-                      + (f" ({checks})" if checks else escape(" ([notify] accounts in siar.toml)"))
-                      + "; alerts are tried again for a day after they were raised")
+        where = checks or escape(_("[notify] accounts in siar.toml"))
+        console.print(_("fix: make the notify account(s) work again ({where}); alerts are "
+                        "tried again for a day after they were raised").format(where=where))
 
 
 @app.command()
-@click.argument("target", metavar="ID", help="The post in doubt: RELEASE/ACCOUNT "
-                "(e.g. 12/x-lapas), or RELEASE if only one of its posts is.")
-@click.option("--published", metavar="URL", help="It is on the network, here.")
-@click.option("--resend", is_flag=True, help="It is not on the network: send it.")
-@click.option("--abandon", is_flag=True, help="Give it up (marked failed).")
+@click.argument("target", metavar="ID", help=_("The post in doubt: RELEASE/ACCOUNT "
+                "(e.g. 12/x-lapas), or RELEASE if only one of its posts is."))
+@click.option("--published", metavar="URL", help=_("It is on the network, here."))
+@click.option("--resend", is_flag=True, help=_("It is not on the network: send it."))
+@click.option("--abandon", is_flag=True, help=_("Give it up (marked failed)."))
 def resolve(target: str, published: str | None, resend: bool, abandon: bool) -> None:
     """Settle a post in doubt (its daemon stopped while sending and the network cannot tell)."""
     from scheduler import queries, queue
@@ -195,7 +196,7 @@ def resolve(target: str, published: str | None, resend: bool, abandon: bool) -> 
 
 
 @accounts_group.command("resume")
-@click.argument("name", help="The paused account.")
+@click.argument("name", help=_("The paused account."))
 def resume_account(name: str) -> None:
     """Lift an account's pause after its credentials were fixed; its posts go out again."""
     from scheduler import queries, queue
@@ -233,46 +234,49 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.argument("revision", default="head", help="Target revision (default: head).")
+@click.argument("revision", default="head", help=_("Target revision (default: head)."))
 def db_upgrade(revision: str) -> None:
     """Apply migrations (also done automatically on first use)."""
     from scheduler import db
 
     engine = db.make_engine(state.settings.database_url)
     db.upgrade(engine, revision)
-    console.print(f"database at revision {db.current_revision(engine)}")
+    console.print(_("database at revision {revision}").format(
+        revision=db.current_revision(engine)))
 
 
 @db_group.command("downgrade")
-@click.argument("revision", help="Target revision, e.g. base.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.argument("revision", help=_("Target revision, e.g. base."))
+@click.option("--yes", is_flag=True, help=_("Do not ask for confirmation."))
 def db_downgrade(revision: str, yes: bool) -> None:
     """Revert migrations down to REVISION (drops what newer revisions added: back up first)."""
     from scheduler import db
 
     engine = db.make_engine(state.settings.database_url)
-    question = (f"revert the database from {db.current_revision(engine) or 'base'} down to "
-                f"{revision}? Columns and tables added since are dropped, with their data")
+    question = _("revert the database from {current} down to {revision}? Columns and tables "
+                 "added since are dropped, with their data").format(
+                     current=db.current_revision(engine) or "base", revision=revision)
     try:
         confirmed = yes or click.confirm(question, err=True)
     except click.Abort:  # no terminal to answer on (a script, a service)
         confirmed = False
     if not confirmed:
-        raise SiarError("downgrade not confirmed; nothing was changed",
-                        hint="back up the database first; --yes skips the question")
+        raise SiarError(_("downgrade not confirmed; nothing was changed"),
+                        hint=_("back up the database first; --yes skips the question"))
     db.downgrade(engine, revision)
-    console.print(f"database at revision {db.current_revision(engine) or 'base'}")
+    console.print(_("database at revision {revision}").format(
+        revision=db.current_revision(engine) or "base"))
 
 
 @db_group.command("backup")
 @click.argument("target", type=click.Path(path_type=Path), metavar="FILE")
-@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.option("--force", is_flag=True, help=_("Overwrite FILE if it exists."))
 def db_backup(target: Path, force: bool) -> None:
     """Write a consistent copy of the SQLite database to FILE, safe while daemons run."""
     from scheduler.backup import backup
 
     backup(state.settings.database_url, target, overwrite=force)
-    console.print(f"backed up to [bold]{target}[/]")
+    console.print(_("backed up to {file}").format(file=f"[bold]{target}[/]"))
 
 
 @db_group.command("current")
@@ -290,4 +294,5 @@ def db_current(as_json: bool) -> None:
     if as_json:
         print_json({"database": url, "revision": revision, "head": db.HEAD_REVISION})
     else:
-        console.print(f"{url}: revision {revision or 'none'} (head {db.HEAD_REVISION})")
+        console.print(_("{url}: revision {revision} (head {head})").format(
+            url=url, revision=revision or _("none"), head=db.HEAD_REVISION))

@@ -39,17 +39,17 @@ def _read_release(source: str) -> Any:
 
 def parse_target(target: str) -> tuple[int, str | None]:
     """``12`` → release 12; ``12/x-lapas`` → that release's post for account x-lapas."""
-    release, _, account = target.partition("/")
+    release, _slash, account = target.partition("/")
     if not release.isdigit():
-        raise NotFound(f"{target!r} is not a release id",
-                       hint="use the number shown by 'siar queue', e.g. 12 or 12/x-lapas")
+        raise NotFound(_("{target} is not a release id").format(target=repr(target)),
+                       hint=_("use the number shown by 'siar queue', e.g. 12 or 12/x-lapas"))
     return int(release), account or None
 
 
 @app.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=Path("."),
-                help="Where to write the starter files (default: .).")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
+                help=_("Where to write the starter files (default: .)."))
+@click.option("--force", is_flag=True, help=_("Overwrite existing files."))
 def init(directory: Path, force: bool) -> None:
     """Write a starter siar.toml and an example release (with its photo) to edit."""
     import shutil
@@ -62,27 +62,28 @@ def init(directory: Path, force: bool) -> None:
              (config_dir() / "foto-rakor.jpg", directory / "foto-rakor.jpg")]
     for _source, target in pairs:
         if target.exists() and not force:
-            raise SiarError(f"{target} already exists", hint="use --force to overwrite it")
+            raise SiarError(_("{file} already exists").format(file=target),
+                            hint=_("use --force to overwrite it"))
     for source, target in pairs:
         shutil.copyfile(source, target)
-        console.print(f"wrote [bold]{target}[/]")
-    console.print("next: put the accounts' secrets in .env (see siar.toml), then "
-                  "[bold]siar preview rilis-contoh.md[/]")
+        console.print(_("wrote {file}").format(file=f"[bold]{target}[/]"))
+    console.print(_("next: put the accounts' secrets in .env (see siar.toml), then {command}")
+                  .format(command="[bold]siar preview rilis-contoh.md[/]"))
 
 
 @app.command()
 @click.argument("sources", metavar="FILE|- [FILE…]", nargs=-1, required=True,
-                help="Release files (.md, .txt, .docx), or - for standard input. Several "
-                "files are queued together, all or none.")
-@click.option("--at", help="When: '2026-12-10 10.00 WIB', 'besok 09.00', 'Jumat 07.30', "
-              "'+2 jam', 'now'. Overrides the front matter.")
-@click.option("--channels", help="Comma-separated account or network names (default: front "
-              "matter, else all).")
-@click.option("--next-slot", is_flag=True, help="Use the accounts' next posting slot (the "
-              "latest of them, so all go out together).")
-@click.option("--now", "at_once", is_flag=True, help="Publish as soon as the daemon can "
-              "(same as --at now).")
-@click.option("--json", "as_json", is_flag=True, help="Print the queued posts as JSON.")
+                help=_("Release files (.md, .txt, .docx), or - for standard input. Several "
+                "files are queued together, all or none."))
+@click.option("--at", help=_("When: '2026-12-10 10.00 WIB', 'besok 09.00', 'Jumat 07.30', "
+              "'+2 jam', 'now'. Overrides the front matter."))
+@click.option("--channels", help=_("Comma-separated account or network names (default: front "
+              "matter, else all)."))
+@click.option("--next-slot", is_flag=True, help=_("Use the accounts' next posting slot (the "
+              "latest of them, so all go out together)."))
+@click.option("--now", "at_once", is_flag=True, help=_("Publish as soon as the daemon can "
+              "(same as --at now)."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print the queued posts as JSON."))
 def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slot: bool,
         at_once: bool, as_json: bool) -> None:
     """Queue releases: one post per account, composed now, published at its time (the
@@ -91,12 +92,12 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
     from scheduler.media_store import MediaStore
 
     if sum((at is not None, next_slot, at_once)) > 1:
-        raise SiarError("give one of --at, --next-slot and --now",
-                        hint="they all say when; keep the one you mean")
+        raise SiarError(_("give one of --at, --next-slot and --now"),
+                        hint=_("they all say when; keep the one you mean"))
     at = "now" if at_once else at
     if sources.count("-") > 1:
-        raise SiarError("standard input (-) can be read only once",
-                        hint="name the other releases by their files")
+        raise SiarError(_("standard input (-) can be read only once"),
+                        hint=_("name the other releases by their files"))
     names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
     from scheduler.cli.add_plans import plan_sources
 
@@ -112,11 +113,11 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
 
 @app.command()
 @click.argument("target", metavar="FILE|-|ID",
-                help="A release file, - for stdin, or the id of a queued release.")
-@click.option("--channels", help="Only these accounts or networks.")
-@click.option("--json", "as_json", is_flag=True, help="Print {\"variants\": [...]} as JSON.")
+                help=_("A release file, - for stdin, or the id of a queued release."))
+@click.option("--channels", help=_("Only these accounts or networks."))
+@click.option("--json", "as_json", is_flag=True, help=_("Print {\"variants\": [...]} as JSON."))
 @click.option("--html", type=click.Path(path_type=Path),
-              help="Also write a self-contained HTML page with one card per account.")
+              help=_("Also write a self-contained HTML page with one card per account."))
 def preview(target: str, channels: str | None, as_json: bool, html: Path | None) -> None:
     """Show exactly what each account would publish, without touching any network."""
     from channels.variant import Variant
@@ -168,10 +169,10 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
             html.write_text(render.render_html(variants, title=title, files=files),
                             encoding="utf-8")
         except OSError as exc:  # a folder, a missing folder, no permission
-            raise SiarError(f"--html {html}: cannot write the page: {exc.strerror or exc}",
-                            hint="give the path of a new .html file in a folder you may "
-                                 "write to") from exc
-        err_console.print(f"wrote {html}")
+            raise SiarError(_("--html {file}: cannot write the page: {reason}").format(
+                file=html, reason=exc.strerror or exc),
+                hint=_("give the path of a new .html file in a folder you may write to")) from exc
+        err_console.print(_("wrote {file}").format(file=html))
     if as_json:
         print_json({**render.variants_json(variants), "errors": [
             {"account": account.name, "channel": account.network, "error": exc.bare,
@@ -185,8 +186,8 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
 
 
 @app.command()
-@click.argument("text", metavar="TEXT|-", help="The text to measure, or - for stdin.")
-@click.option("--channel", multiple=True, help="Only these networks (repeatable).")
+@click.argument("text", metavar="TEXT|-", help=_("The text to measure, or - for stdin."))
+@click.option("--channel", multiple=True, help=_("Only these networks (repeatable)."))
 @click.option("--json", "as_json", is_flag=True)
 def count(text: str, channel: tuple[str, ...], as_json: bool) -> None:
     """Length and limit of a text on each network, counted the way that network counts."""
@@ -209,9 +210,9 @@ def count(text: str, channel: tuple[str, ...], as_json: bool) -> None:
 
 
 @app.command("queue")
-@click.option("--status", "-s", multiple=True, help="Only posts in this status (repeatable): "
-              "scheduled, retry, published, failed, unknown, paused, missed, cancelled …")
-@click.option("--all", "include_done", is_flag=True, help="Include published and cancelled.")
+@click.option("--status", "-s", multiple=True, help=_("Only posts in this status (repeatable): "
+              "scheduled, retry, published, failed, unknown, paused, missed, cancelled …"))
+@click.option("--all", "include_done", is_flag=True, help=_("Include published and cancelled."))
 @click.option("--limit", default=200)
 @click.option("--json", "as_json", is_flag=True)
 def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json: bool) -> None:
@@ -262,7 +263,7 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
 
 
 @app.command("show")
-@click.argument("target", metavar="ID", help="Release id (or ID/ACCOUNT).")
+@click.argument("target", metavar="ID", help=_("Release id (or ID/ACCOUNT)."))
 @click.option("--json", "as_json", is_flag=True)
 def show_release(target: str, as_json: bool) -> None:
     """A release with each account's post, status and full attempt log."""
@@ -345,7 +346,7 @@ def _attempt_detail(a: Any) -> str:
 
 
 @app.command()
-@click.argument("target", metavar="ID", help="Release id, or ID/ACCOUNT for one post.")
+@click.argument("target", metavar="ID", help=_("Release id, or ID/ACCOUNT for one post."))
 def cancel(target: str) -> None:
     """Withdraw a release's posts that have not gone out (published ones stay)."""
     from scheduler import queries, queue
@@ -372,9 +373,9 @@ def _next_occurrences(rule: str, zone: str, count: int = 3) -> list[Any]:
 
 
 @app.command()
-@click.argument("target", metavar="ID", help="Release id, or ID/ACCOUNT.")
+@click.argument("target", metavar="ID", help=_("Release id, or ID/ACCOUNT."))
 @click.option("--at", required=True,
-              help="The new time, e.g. 'besok 09.00' or '10/12/2026 10.00 WITA'.")
+              help=_("The new time, e.g. 'besok 09.00' or '10/12/2026 10.00 WITA'."))
 def reschedule(target: str, at: str) -> None:
     """Move a release's pending (or missed/failed) posts to a new time."""
     from datetime import UTC, datetime
@@ -411,13 +412,13 @@ def reschedule(target: str, at: str) -> None:
 
 
 @app.command()
-@click.option("--limit", default=50, help="At most this many attempts.")
-@click.option("--since", help="From this time, e.g. '1/11/2026 00.00' or '-7 hari'.")
-@click.option("--until", help="Before this time, e.g. '2026-12-01 00.00'.")
+@click.option("--limit", default=50, help=_("At most this many attempts."))
+@click.option("--since", help=_("From this time, e.g. '1/11/2026 00.00' or '-7 hari'."))
+@click.option("--until", help=_("Before this time, e.g. '2026-12-01 00.00'."))
 @click.option("--status", "outcomes", multiple=True,
-              help="Only attempts with this outcome, e.g. published (repeatable).")
-@click.option("--account", "accounts", multiple=True, help="Only this account (repeatable).")
-@click.option("--wide", is_flag=True, help="Full errors too (links are never cut).")
+              help=_("Only attempts with this outcome, e.g. published (repeatable)."))
+@click.option("--account", "accounts", multiple=True, help=_("Only this account (repeatable)."))
+@click.option("--wide", is_flag=True, help=_("Full errors too (links are never cut)."))
 @click.option("--json", "as_json", is_flag=True)
 def history(limit: int, since: str | None, until: str | None, outcomes: tuple[str, ...],
             accounts: tuple[str, ...], wide: bool, as_json: bool) -> None:

@@ -8,19 +8,20 @@ import click
 
 from scheduler.cli import app, console, state
 from scheduler.errors import SiarError
+from scheduler.i18n import _
 
 FORMATS = ("table", "csv", "xlsx", "json")
 
 
 @app.command()
-@click.option("--month", help="A month, e.g. 2026-11.")
-@click.option("--week", help="An ISO week, e.g. 2026-W48 (Monday to Sunday).")
-@click.option("--from", "since", help="First day, e.g. 2026-11-01 (with --to).")
-@click.option("--to", "until", help="Last day, included, e.g. 2026-11-15.")
+@click.option("--month", help=_("A month, e.g. 2026-11."))
+@click.option("--week", help=_("A week number, e.g. 2026-W48 (Monday to Sunday)."))
+@click.option("--from", "since", help=_("First day, e.g. 2026-11-01 (with --to)."))
+@click.option("--to", "until", help=_("Last day, included, e.g. 2026-11-15."))
 @click.option("--format", "file_format", type=click.Choice(FORMATS), default=None,
-              help="Default: from the --output file's extension, else table.")
+              help=_("Default: from the --output file's extension, else table."))
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write to this file instead of the terminal.")
+              help=_("Write to this file instead of the terminal."))
 def report(month: str | None, week: str | None, since: str | None, until: str | None,
            file_format: str | None, output: Path | None) -> None:
     """The publication recap of a period: every published post with its link, counts per
@@ -30,7 +31,7 @@ def report(month: str | None, week: str | None, since: str | None, until: str | 
 
     chosen = file_format or _format_of(output)
     if chosen == "xlsx" and output is None:
-        raise SiarError("an XLSX recap needs a file", hint="add --output rekap.xlsx")
+        raise SiarError(_("an XLSX recap needs a file"), hint=_("add --output rekap.xlsx"))
     zone_name = state.settings.timezone
     data = recap(state.engine, period(month=month, week=week, since=since, until=until,
                                       zone_name=zone_name), zone_name)
@@ -42,13 +43,14 @@ def report(month: str | None, week: str | None, since: str | None, until: str | 
         _out(report_files.write_json(data, output), output)
     else:
         if output is not None:
-            raise SiarError("a table is for the terminal", hint="use --format csv, xlsx or "
-                                                                "json with --output")
+            raise SiarError(_("a table is for the terminal"),
+                            hint=_("use --format csv, xlsx or json with --output"))
         _print_table(data)
         return
     if output is not None:
-        console.print(f"wrote [bold]{output}[/]: {len(data.publications)} publication(s), "
-                      f"{len(data.failures)} failed or missed")
+        console.print(_("wrote {file}: {count} publication(s), {failed} failed or missed")
+                      .format(file=f"[bold]{output}[/]", count=len(data.publications),
+                              failed=len(data.failures)))
 
 
 def _format_of(output: Path | None) -> str:
@@ -66,12 +68,13 @@ def _print_table(data) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     from scheduler import report_files
-    from scheduler.report import COLUMNS, FAILURE_COLUMNS
+    from scheduler.report import COLUMNS, FAILURE_COLUMNS, columns
 
-    console.print(f"[bold]Rekap publikasi {escape(data.period.label)}[/]: "
-                  f"{len(data.publications)} unggahan")
+    heading = _("Publication recap")
+    console.print(_("{title}: {count} post(s)").format(
+        title=f"[bold]{heading} {escape(data.period.label)}[/]", count=len(data.publications)))
     if data.publications:
-        table = Table(*COLUMNS, box=None, padding=(0, 1))
+        table = Table(*columns(COLUMNS), box=None, padding=(0, 1))
         for row in report_files.rows(data):
             *cells, url = (escape(str(c)) for c in row)
             table.add_row(*cells, url, end_section=False)
@@ -80,10 +83,11 @@ def _print_table(data) -> None:  # type: ignore[no-untyped-def]
         console.print(table)
         counts = ", ".join(f"{report_files.platform(n)} {c}"
                            for n, c in sorted(data.per_platform().items()))
-        console.print(f"per platform: {counts}")
+        console.print(_("per platform: {counts}").format(counts=counts))
     if data.failures:
-        console.print(f"\n[bold yellow]gagal atau terlewat: {len(data.failures)}[/]")
-        table = Table(*FAILURE_COLUMNS, box=None, padding=(0, 1))
+        console.print("\n[bold yellow]" + _("failed or missed: {count}").format(
+            count=len(data.failures)) + "[/]")
+        table = Table(*columns(FAILURE_COLUMNS), box=None, padding=(0, 1))
         for row in report_files.failure_rows(data):
             table.add_row(*(escape(str(c)) for c in row))
         console.print(table)

@@ -37,9 +37,11 @@ _ABBREVIATIONS = frozenset((
 class DoesNotFit(Exception):
     """Even the required parts (or one unbreakable token) exceed the limit."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, word: str | None = None) -> None:
         super().__init__(what)
         self.what = what
+        #: the unbreakable token, when that is what does not fit
+        self.word = word
 
 
 class ThreadTooLong(DoesNotFit):
@@ -182,8 +184,9 @@ def thread(body: str, render_first: Callable[[str], str], fits: Callable[[str], 
             elif not chunks and fits(wrap("") + widest):
                 chunks.append("")  # the first post carries only title, link and tags
             else:
+                word = words[0].strip()[:40]
                 raise DoesNotFit("the required parts alone" if not chunks
-                                 else f"the word {words[0].strip()[:40]!r}")
+                                 else f"the word {word!r}", None if not chunks else word)
         queue = [unit for unit in queue if unit.strip()]
         if len(chunks) > MAX_THREAD_PARTS:
             raise ThreadTooLong(f"more than {MAX_THREAD_PARTS} posts")

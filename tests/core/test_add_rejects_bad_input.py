@@ -71,7 +71,7 @@ CASES = {
         ["bad.md", "front matter", "not closed"]),
     "bad recurrence": (
         "---\ntitle: Judul\nrepeat: every monday\n---\nIsi rilis.\n",
-        ["bad.md", "repeat", "5 fields"]),
+        ["bad.md", "repeat", "5 parts"]),
     "wrong type": (
         "---\ntitle: Judul\nhashtags: {a: 1}\n---\nIsi rilis.\n",
         ["bad.md", "hashtags"]),

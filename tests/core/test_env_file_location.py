@@ -19,6 +19,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key in list(__import__("os").environ):
         if key.startswith("SIAR_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("SIAR_LANG", "en")
     etc = tmp_path / "etc"
     etc.mkdir()
     (etc / "siar.toml").write_text(CONFIG, encoding="utf-8")

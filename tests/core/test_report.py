@@ -68,7 +68,8 @@ def test_the_month_is_taken_in_the_units_zone(november: Path, siar):
         ("x-lapas", "scheduled"), ("x-lapas", "scheduled")]
 
 
-def test_the_recap_as_a_spreadsheet_the_office_opens(november: Path, siar):
+def test_the_recap_as_a_spreadsheet_the_office_opens(november: Path, siar, monkeypatch):
+    monkeypatch.setenv("SIAR_LANG", "id")  # the regional office reads Indonesian
     done = siar("report", "--month", "2026-11", "--output", "rekap.xlsx")
     assert done.code == 0, done.err
     book = load_workbook(november / "rekap.xlsx")
@@ -89,7 +90,7 @@ def test_csv_week_and_day_ranges(november: Path, siar):
     text_out = siar("report", "--from", "2026-11-30", "--to", "2026-11-30", "--format",
                     "csv").out
     rows = list(csv.reader(io.StringIO(text_out)))
-    assert rows[0][1] == "Tanggal" and [r[3] for r in rows[1:]] == ["Kunjungan Kakanwil"]
+    assert rows[0][1] == "Date" and [r[3] for r in rows[1:]] == ["Kunjungan Kakanwil"]
     week = json.loads(siar("report", "--week", "2026-W44", "--format", "json").out)
     # ISO week 44 runs from Monday 26 October to Sunday 1 November
     assert [p["title"] for p in week["publications"]] == ["Rakor Humas", "Pembinaan Kemandirian"]
@@ -107,7 +108,7 @@ def test_a_dry_run_is_a_rehearsal_not_a_publication(workspace: Path, siar, datab
 
 @pytest.mark.parametrize(("args", "says"), [
     (["--month", "2026-13"], "not a month"),
-    (["--week", "2026-W60"], "not an ISO week"),
+    (["--week", "2026-W60"], "not a week number"),
     (["--from", "2026-11-01"], "--to is missing"),
     (["--from", "2026-11-09", "--to", "2026-11-01"], "before --from"),
     (["--month", "2026-11", "--week", "2026-W48"], "one period"),

@@ -16,6 +16,8 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "scheduler" / "locale" / "id" / "LC_MESSAGES" / "siar.po"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+#: as babel.cfg says (``make messages``): the CLI's command docstrings are messages too
+METHODS = [("cli/**.py", "scheduler.cli.helptext:extract"), ("**.py", "python")]
 
 
 def _catalog():
@@ -29,7 +31,8 @@ def _ids(message) -> str:
 
 def test_every_message_in_the_code_has_its_indonesian() -> None:
     in_code = {m[2] if isinstance(m[2], str) else m[2][0]
-               for m in extract_from_dir(ROOT / "scheduler", keywords=KEYWORDS)}
+               for m in extract_from_dir(ROOT / "scheduler", method_map=METHODS,
+                                         keywords=KEYWORDS)}
     translated = {_ids(m): m for m in _catalog() if m.id}
     missing = sorted(i for i in in_code if i not in translated
                      or not translated[i].string or translated[i].fuzzy)
@@ -164,3 +167,26 @@ def test_no_message_hides_inside_an_f_string() -> None:
               for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
               if re.search(r"\{_\(", line)]
     assert not hidden, f"write the message outside the f-string: {hidden}"
+
+
+def test_no_module_that_translates_rebinds_the_underscore() -> None:
+    """``text, _ = ...`` in a module that imports ``_`` turns the next message into a crash
+    (or into the value just unpacked), only in the language that reaches that line."""
+    import ast
+
+    rebound = []
+    for path in sorted((ROOT / "scheduler").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imports = any(isinstance(n, ast.ImportFrom) and n.module == "scheduler.i18n"
+                      and any(a.name == "_" for a in n.names) for n in ast.walk(tree))
+        if not imports:
+            continue
+        for node in ast.walk(tree):
+            targets = (node.targets if isinstance(node, ast.Assign)
+                       else [node.target] if isinstance(node, ast.For | ast.comprehension)
+                       else [])
+            for target in targets:
+                names = [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+                if "_" in names:
+                    rebound.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')}")
+    assert not rebound, f"name the unused value otherwise (e.g. _rest): {rebound}"

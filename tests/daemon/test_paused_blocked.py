@@ -27,7 +27,7 @@ def receiver() -> Iterator[FakeWebhookReceiver]:
 def siar(workdir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     wrong = AccountSettings(name="hook-humas", network="webhook").secret_variable("secret")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")}
-    env |= {wrong: "sandi-yang-salah", "COLUMNS": "250"}
+    env |= {wrong: "sandi-yang-salah", "COLUMNS": "250", "SIAR_LANG": "en"}
     return subprocess.run([sys.executable, "-m", "scheduler.cli", "--config",
                            str(workdir / "siar.toml"), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)

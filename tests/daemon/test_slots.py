@@ -51,6 +51,12 @@ def test_indonesian_day_names_and_ranges_across_the_weekend_are_understood() -> 
     assert parse_slots("Sat-Mon 10:30")[0].days == frozenset({6, 0, 1})
 
 
+def test_slot_times_may_be_written_with_the_indonesian_dot() -> None:
+    slots = parse_slots("Senin-Jumat 08.00,12.30; Sabtu 09.00")
+    assert [(sorted(s.days), s.hour, s.minute) for s in slots] == [
+        ([1, 2, 3, 4, 5], 8, 0), ([1, 2, 3, 4, 5], 12, 30), ([6], 9, 0)]
+
+
 @pytest.mark.parametrize("text", ["Mon-Fri", "Funday 08:00", "Mon 25:00", "Mon 8", ""])
 def test_bad_slot_text_is_a_config_error_with_an_example(text: str) -> None:
     with pytest.raises(ConfigError) as error:

@@ -255,6 +255,7 @@ def run(workspace: Path, networks: Networks) -> Iterator[Run]:
                 patch.delenv(key)
         patch.chdir(workspace)
         patch.setenv("SIAR_HOME", str(workspace / "home"))
+        patch.setenv("SIAR_LANG", "en")
         patch.setenv("COLUMNS", "200")
         for account, fields in SECRETS.items():
             prefix = "SIAR_SECRET_" + account.upper().replace("-", "_")

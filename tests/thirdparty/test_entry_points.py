@@ -135,7 +135,7 @@ def workspace(tmp_path: Path, example_site: Path) -> tuple[Path, dict[str, str]]
         f"options = {{ outbox = {json.dumps(str(outbox))} }}\n", encoding="utf-8")
     (tmp_path / "rilis.md").write_text(f"---\ntitle: {TITLE}\n---\n{BODY}\n", encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if not key.startswith("SIAR_")}
-    env.update(SIAR_HOME=str(tmp_path / "home"), PYTHONPATH=str(example_site))
+    env.update(SIAR_HOME=str(tmp_path / "home"), PYTHONPATH=str(example_site), SIAR_LANG="en")
     return tmp_path, env
 
 
