@@ -40,11 +40,11 @@ bench: install
 	$(BIN)/python -m bench.run
 
 # Messages for people: extract the English ids, merge them into the Indonesian catalog
-# (translate what is new in scheduler/locale/id/LC_MESSAGES/siar.po), compile siar.mo.
-LOCALE := scheduler/locale
+# (translate what is new in channels/locale/id/LC_MESSAGES/siar.po), compile siar.mo.
+LOCALE := channels/locale
 messages: install
 	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -k _ -k N_ \
-		-k ngettext:1,2 -o $(LOCALE)/siar.pot scheduler
+		-k ngettext:1,2 -o $(LOCALE)/siar.pot scheduler channels
 	$(BIN)/pybabel update --no-fuzzy-matching -D siar -l id -i $(LOCALE)/siar.pot \
 		-d $(LOCALE)
 	$(BIN)/pybabel compile -D siar -l id -d $(LOCALE)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from dotenv import dotenv_values
 
 from scheduler.errors import ConfigError, SiarError
+from scheduler.i18n import _
 
 if TYPE_CHECKING:
     from scheduler.settings import Settings
@@ -77,9 +78,9 @@ def dotenv() -> Mapping[str, str | None]:
     try:
         return _parsed(str(path), info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}",
-                          hint=f"make it readable by this user (chmod 600 {path}) and UTF-8"
-                          ) from exc
+        raise ConfigError(_("{path}: cannot read: {reason}").format(path=path, reason=exc),
+                          hint=_("make it readable by this user (chmod 600 {path}) and UTF-8")
+                          .format(path=path)) from exc
 
 
 @functools.lru_cache(maxsize=4)
@@ -158,8 +159,10 @@ def write_secret(path: Path, variable: str, value: str) -> Written:
         old = target.read_text(encoding="utf-8") if target.exists() else ""
         info = target.stat() if target.exists() else None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SiarError(f"{path}: cannot read: {exc}; nothing was written",
-                        hint=f"make {target} a UTF-8 file this user can read and write") from exc
+        raise SiarError(_("{path}: cannot read: {reason}; nothing was written").format(
+            path=path, reason=exc),
+            hint=_("make {path} a UTF-8 file this user can read and write").format(
+                path=target)) from exc
     new = _with_variable(old, variable, value)
     if _read_back(new) != {**_read_back(old), variable: value}:
         raise SiarError(f"{variable}: the value cannot be written to {path} so that it "
@@ -222,8 +225,9 @@ def _replace(target: Path, text: str, old: os.stat_result | None) -> None:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                              dir=target.parent)  # mkstemp: mode 0600
     except OSError as exc:
-        raise SiarError(f"cannot write {target}: {exc}; nothing was written",
-                        hint=f"run as the user who owns {target.parent}") from exc
+        raise SiarError(_("cannot write {path}: {reason}; nothing was written").format(
+            path=target, reason=exc),
+            hint=_("run as the user who owns {folder}").format(folder=target.parent)) from exc
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
@@ -236,7 +240,8 @@ def _replace(target: Path, text: str, old: os.stat_result | None) -> None:
         os.replace(temporary, target)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise SiarError(f"cannot write {target}: {exc}; nothing was written") from exc
+        raise SiarError(_("cannot write {path}: {reason}; nothing was written").format(
+            path=target, reason=exc)) from exc
     directory = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(directory)  # the rename itself survives a crash
@@ -262,9 +267,10 @@ def exposure_warnings(settings: Settings) -> list[str]:
 
 
 def _warning(path: Path, mode: int) -> str:
-    who = " and ".join(w for w, bits in (("group", 0o070), ("others", 0o007)) if mode & bits)
-    return (f"{path} holds secrets and can be read or changed by {who} (mode {mode:04o}): "
-            f"run 'chmod 600 {path}'")
+    who = _(" and ").join(w for w, bits in ((_("group"), 0o070), (_("others"), 0o007))
+                          if mode & bits)
+    return _("{path} holds secrets and can be read or changed by {who} (mode {mode}): run "
+             "'chmod 600 {path}'").format(path=path, who=who, mode=f"{mode:04o}")
 
 
 def _loose_mode(path: Path) -> int | None:

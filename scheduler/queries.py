@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from scheduler.db import session
 from scheduler.errors import NotFound
+from scheduler.i18n import _
 from scheduler.models import AccountState, Attempt, Post, Release
 from scheduler.states import CLAIMABLE, DONE, Status, values
 from scheduler.timeparse import from_db, utcnow
@@ -23,8 +24,8 @@ def release_with_posts(engine: Engine, release_id: int) -> tuple[Release, list[P
     with session(engine) as s:
         release = s.get(Release, release_id)
         if release is None:
-            raise NotFound(f"no release with id {release_id}",
-                           hint="'siar queue --all' lists every release")
+            raise NotFound(_("no release with id {id}").format(id=release_id),
+                           hint=_("'siar queue --all' lists every release"))
         posts = list(s.scalars(select(Post).where(Post.release_id == release_id)
                                .order_by(Post.id)))
     return release, posts

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from scheduler.db import DatabaseReplaced, database_file_changed, disown_file
 from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.errors import SiarError
+from scheduler.i18n import _
 
 log = logging.getLogger("siar.daemon")
 
@@ -75,10 +76,10 @@ class DatabaseGuard:
         if changed is None:
             return True
         self.fatal = SiarError(
-            f"{changed} while daemon {self.node} was running; it stopped rather than go "
-            "on with a database nobody else sees",
-            hint="start 'siar daemon' again (a service manager does it by itself) so that "
-                 "it works on the file now at that path")
+            _("{change} while daemon {node} was running; it stopped rather than go on with "
+              "a database nobody else sees").format(change=changed, node=self.node),
+            hint=_("start 'siar daemon' again (a service manager does it by itself) so that "
+                   "it works on the file now at that path"))
         log.error("%s", self.fatal)
         disown_file(self.engine, self.node, os.getpid())
         self.stop.set()

@@ -16,11 +16,12 @@ import scheduler.queue.statements as sql
 from channels.base import NotSent, Outcome, Published, Rejected
 from scheduler.db import connection, transaction
 from scheduler.errors import InvalidTransition, NotFound
+from scheduler.i18n import _
 from scheduler.models import Post
 from scheduler.queue.accounts import set_paused
 from scheduler.queue.log import log_changes
 from scheduler.queue.recovery import settle_unknown
-from scheduler.states import TRANSITIONS, Status
+from scheduler.states import TRANSITIONS, Status, label
 from scheduler.timeparse import to_db, utcnow
 
 
@@ -36,8 +37,9 @@ def resolve(engine: Engine, post_id: int, *, published_url: str | None = None,
         raise NotFound(f"no post with id {post_id}")
     if post.status != Status.UNKNOWN.value:
         raise InvalidTransition(
-            f"post {post.release_id}/{post.account} is {post.status}; only posts in doubt "
-            "(unknown) can be resolved", hint="'siar status' lists the posts in doubt")
+            _("post {post} is {status}; only posts in doubt can be resolved").format(
+                post=f"{post.release_id}/{post.account}", status=label(post.status)),
+            hint=_("'siar status' lists the posts in doubt"))
     outcome: Outcome
     if published_url is not None:
         remote_id = published_url.rstrip("/").rsplit("/", 1)[-1] or published_url

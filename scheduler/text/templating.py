@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.errors import ComposeError
+from scheduler.i18n import _
 from scheduler.resources import templates_dir
 from scheduler.settings import AccountSettings, Settings, cache_dir
 from scheduler.text import markup, template_limits, template_slots
@@ -152,9 +153,10 @@ def _find_template(account: str, network_template: str, template: str | None,
             own = candidate if candidate.is_file() else own
         if not own.is_file():
             raise ComposeError(
-                f"account {account!r}: template {template!r} not found",
-                hint="give a path relative to templates_dir or the config file, or an "
-                     "absolute path",
+                _("account {account}: template {template} not found").format(
+                    account=repr(account), template=repr(template)),
+                hint=_("give a path relative to templates_dir or the config file, or an "
+                       "absolute path"),
             )
         return (str(own.resolve().parent), *search), own.name
     name = network_template
@@ -172,10 +174,11 @@ def load(search_path: tuple[str, ...], name: str) -> Template:
         template = _environment(search_path).get_template(name)
     except TemplateError as exc:
         raise ComposeError(f"template {name}: {exc}",
-                           hint="fix the template's Jinja2 syntax") from exc
+                           hint=_("fix the template's Jinja2 syntax")) from exc
     if "post" not in template.blocks:
-        raise ComposeError(f"template {name} has no {{% block post %}}",
-                           hint="every network template defines the post text in block 'post'")
+        raise ComposeError(_("template {name} has no {block}").format(
+            name=name, block="{% block post %}"),
+            hint=_("every network template defines the post text in block 'post'"))
 
     def block(render: Callable) -> Callable[[dict[str, Any]], str]:
         def run(context: dict[str, Any]) -> str:
@@ -190,8 +193,8 @@ def load(search_path: tuple[str, ...], name: str) -> Template:
                                    hint=_LIMITS_HINT) from exc
             except TemplateError as exc:  # incl. undefined names and sandbox refusals
                 raise ComposeError(f"template {name}: {exc}",
-                                   hint="templates may use: " + ", ".join(sorted(context))
-                                   ) from exc
+                                   hint=_("templates may use: {names}").format(
+                                       names=", ".join(sorted(context)))) from exc
         return run
 
     return Template({key: block(render) for key, render in template.blocks.items()},
@@ -220,7 +223,7 @@ def may_read(template: Template, variable: str) -> bool:
     from jinja2 import meta
 
     tree = parsed(template)
-    if tree is None or any(True for _ in meta.find_referenced_templates(tree)):
+    if tree is None or any(True for _name in meta.find_referenced_templates(tree)):
         return True
     return variable in meta.find_undeclared_variables(tree)
 

@@ -14,7 +14,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOG = ROOT / "scheduler" / "locale" / "id" / "LC_MESSAGES" / "siar.po"
+CATALOG = ROOT / "channels" / "locale" / "id" / "LC_MESSAGES" / "siar.po"
+#: where messages are written (one catalog for both)
+PACKAGES = ("scheduler", "channels")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 #: as babel.cfg says (``make messages``): the CLI's command docstrings are messages too
 METHODS = [("cli/**.py", "scheduler.cli.helptext:extract"), ("**.py", "python")]
@@ -31,8 +33,8 @@ def _ids(message) -> str:
 
 def test_every_message_in_the_code_has_its_indonesian() -> None:
     in_code = {m[2] if isinstance(m[2], str) else m[2][0]
-               for m in extract_from_dir(ROOT / "scheduler", method_map=METHODS,
-                                         keywords=KEYWORDS)}
+               for package in PACKAGES
+               for m in extract_from_dir(ROOT / package, method_map=METHODS, keywords=KEYWORDS)}
     translated = {_ids(m): m for m in _catalog() if m.id}
     missing = sorted(i for i in in_code if i not in translated
                      or not translated[i].string or translated[i].fuzzy)
@@ -163,7 +165,8 @@ def test_a_time_that_cannot_be_read_is_explained_in_indonesian(workspace: Path, 
 def test_no_message_hides_inside_an_f_string() -> None:
     # Babel's extractor does not look inside f-strings: such a message would never be
     # translated, and the completeness test above would not see it
-    hidden = [f"{path.relative_to(ROOT)}:{number}" for path in (ROOT / "scheduler").rglob("*.py")
+    hidden = [f"{path.relative_to(ROOT)}:{number}" for package in PACKAGES
+              for path in (ROOT / package).rglob("*.py")
               for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
               if re.search(r"\{_\(", line)]
     assert not hidden, f"write the message outside the f-string: {hidden}"
@@ -175,9 +178,10 @@ def test_no_module_that_translates_rebinds_the_underscore() -> None:
     import ast
 
     rebound = []
-    for path in sorted((ROOT / "scheduler").rglob("*.py")):
+    for path in sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        imports = any(isinstance(n, ast.ImportFrom) and n.module == "scheduler.i18n"
+        imports = any(isinstance(n, ast.ImportFrom)
+                      and n.module in {"scheduler.i18n", "channels.i18n"}
                       and any(a.name == "_" for a in n.names) for n in ast.walk(tree))
         if not imports:
             continue
