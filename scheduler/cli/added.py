@@ -69,6 +69,7 @@ def _add_one(plan: Any, as_json: bool) -> None:
     console.print(_("queued release {id} “{title}” for {time} on {count} account(s):").format(
         id=f"[bold]{release.id}[/]", title=release.title,
         time=f"[bold]{show(release.due_at, plan.zone)}[/]", count=len(posts)))
+    width = max(len(f"{release.id}/{p.account}") for p in posts)  # IDs in one column
     for post, variant in zip(posts, plan.variants, strict=True):
         parts = (_("{count} parts").format(count=len(variant.parts)) if len(variant.parts) > 1
                  else _("1 post"))
@@ -76,7 +77,8 @@ def _add_one(plan: Any, as_json: bool) -> None:
                 + ")[/]" if variant.warnings else "")
         waits = (" " + _("(waits for {account})").format(account=post.link_from)
                  if post.link_from else "")
-        console.print(f"  {release.id}/{post.account}  {post.network:<10} {parts}{warn}{waits}")
+        target = f"{release.id}/{post.account}"
+        console.print(f"  {target:<{width}}  {post.network:<10} {parts}{warn}{waits}")
 
 
 def _add_many(plans: list[Any], as_json: bool) -> None:
