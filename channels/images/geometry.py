@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from channels.i18n import _
 from channels.rules import ImageRules
 
 #: The longest side Siar sends anywhere, whatever a network would take: 2560 px is what
@@ -49,10 +50,16 @@ class Framing:
     def describe(self) -> str:
         """A few words for the officer: "pad (white)", "crop (top)"."""
         if self.focus is None:
-            return f"pad ({self.background})"
+            return _("pad ({colour})").format(colour=self.background)
+        return _("crop ({focus})").format(focus=self.focus_name())
+
+    def focus_name(self) -> str:
+        """The focus point as the release may name it ("top"), else its fractions."""
+        if self.focus is None:
+            return "center"
         names = [name for name, point in FOCUS_POINTS.items() if point == self.focus]
         x, y = self.focus
-        return f"crop ({names[0] if names else f'{x:.2f},{y:.2f}'})"
+        return names[0] if names else f"{x:.2f},{y:.2f}"
 
 
 def parse_focus(text: str) -> tuple[float, float]:
@@ -65,9 +72,11 @@ def parse_focus(text: str) -> tuple[float, float]:
         x, y = float(match.group(1)), float(match.group(2))
         if 0 <= x <= 1 and 0 <= y <= 1:
             return x, y
-    raise ValueError(f"{text!r} is not a focus point: use one of "
-                     f"{', '.join(n for n in FOCUS_POINTS if n not in ('centre', 'tengah'))}, "
-                     "or 'x,y' as fractions of width and height (e.g. '0.5,0.3')")
+    raise ValueError(_("{value} is not a focus point: use one of {names}, or 'x,y' as "
+                       "fractions of width and height (e.g. '0.5,0.3')").format(
+                           value=repr(text),
+                           names=", ".join(n for n in FOCUS_POINTS
+                                           if n not in ("centre", "tengah"))))
 
 
 def parse_background(text: str) -> str:
@@ -75,8 +84,8 @@ def parse_background(text: str) -> str:
     value = text.strip().lower()
     if value in BACKGROUNDS or _HEX_COLOUR.fullmatch(value):
         return value
-    raise ValueError(f"{text!r} is not a background: use white, black, blur or a colour "
-                     "such as '#1d3557'")
+    raise ValueError(_("{value} is not a background: use white, black, blur or a colour "
+                       "such as '#1d3557'").format(value=repr(text)))
 
 
 @dataclass(frozen=True)

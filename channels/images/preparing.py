@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from channels.i18n import _
 from channels.images.encoding import MIME, PAD_COLOUR, SUFFIX, Encoder, target_format
 from channels.images.geometry import (
     MAX_SENT_SIDE,
@@ -129,9 +130,9 @@ def prepare_many(path: str | Path, targets: Iterable[Target],
         raise
     except Exception as exc:  # Pillow refusing to convert or encode this file's pixels
         network = wanted[0].network if wanted else "?"
-        raise ImageError(f"{path.name} cannot be converted for {network} "
-                         f"({exc.__class__.__name__}: {exc})",
-                         hint="export it again as JPEG or PNG") from exc
+        raise ImageError(_("{file} cannot be converted for {network} ({reason})").format(
+            file=path.name, network=network, reason=f"{exc.__class__.__name__}: {exc}"),
+            hint=_("export it again as JPEG or PNG")) from exc
 
 
 def _decode_size(width: int, height: int, rules: dict[Target, ImageRules],
@@ -193,9 +194,12 @@ class _Job:
             shrink *= SHRINK_FACTOR
             if max(self._layout(rules, target.framing, shrink).canvas) < rules.min_side:
                 raise ImageError(
-                    f"{self.path.name}: cannot fit {target.network}'s {rules.max_bytes:,} "
-                    f"bytes limit without shrinking it below {rules.min_side} px",
-                    hint="use a smaller or less detailed photo")
+                    _("{file}: cannot fit {network}'s {limit} bytes limit without shrinking "
+                      "it below {side} px").format(file=self.path.name,
+                                                   network=target.network,
+                                                   limit=f"{rules.max_bytes:,}",
+                                                   side=rules.min_side),
+                    hint=_("use a smaller or less detailed photo"))
 
     # --- pixels ------------------------------------------------------------------------
 
@@ -264,18 +268,22 @@ class _Job:
         facts = self.facts
         changes = []
         if fmt != facts.format:
-            changes.append(f"{facts.format} converted to {fmt}")
+            changes.append(_("{format} converted to {converted}").format(
+                format=facts.format, converted=fmt))
         if plan.cropped(self.still.width, self.still.height):
-            changes.append(f"cropped to {plan.canvas[0]}:{plan.canvas[1]} ratio, "
-                           f"{framing.describe()}")
+            changes.append(_("cropped to {width}:{height} ratio, {framing}").format(
+                width=plan.canvas[0], height=plan.canvas[1], framing=framing.describe()))
         if plan.padded:
-            changes.append(f"padded to the network's aspect ratio ({framing.background})")
+            changes.append(_("padded to the network's aspect ratio ({colour})").format(
+                colour=framing.background))
         if plan.photo != (plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]):
-            changes.append(f"scaled from {facts.width}×{facts.height} to "
-                           f"{plan.canvas[0]}×{plan.canvas[1]}")
+            changes.append(_("scaled from {width}×{height} to {new_width}×{new_height}").format(
+                width=facts.width, height=facts.height, new_width=plan.canvas[0],
+                new_height=plan.canvas[1]))
         if size < facts.size and facts.size > rules.max_bytes:
-            changes.append(f"recompressed from {facts.size:,} to {size:,} bytes "
-                           f"(limit {rules.max_bytes:,})")
+            changes.append(_("recompressed from {size} to {new_size} bytes (limit {limit})")
+                           .format(size=f"{facts.size:,}", new_size=f"{size:,}",
+                                   limit=f"{rules.max_bytes:,}"))
         return tuple(changes)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from channels.errors import SiarError
+from channels.i18n import _
 from channels.rules import ImageRules
 from channels.stored_media import MAX_IMAGE_BYTES, digest, expected_digest
 
@@ -54,21 +55,24 @@ def read(path: Path) -> bytes:
     """The file's bytes, checked against the SHA-256 its name promises when it is a copy in
     the media store: an image changed after queueing is refused, never published."""
     if not path.is_file():
-        raise ImageError(f"image not found: {path}", hint="check the path in the release")
+        raise ImageError(_("image not found: {path}").format(path=path),
+                         hint=_("check the path in the release"))
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_IMAGE_BYTES + 1)
     except OSError as exc:
-        raise ImageError(f"cannot read {path}: {exc.strerror or exc}",
-                         hint="check that the file exists and that Siar may read it") from exc
+        raise ImageError(_("cannot read {path}: {reason}").format(
+            path=path, reason=exc.strerror or exc),
+            hint=_("check that the file exists and that Siar may read it")) from exc
     if (expected := expected_digest(path)) is not None and digest(data) != expected:
-        raise ImageError(f"the image changed after it was queued: {path.name} ({path}) no "
-                         "longer has the content that was queued",
-                         hint="re-queue the release (siar cancel, then siar add) with the "
-                              "photo as it should be")
+        raise ImageError(_("the image changed after it was queued: {file} ({path}) no longer "
+                           "has the content that was queued").format(file=path.name, path=path),
+                         hint=_("re-queue the release (siar cancel, then siar add) with the "
+                                "photo as it should be"))
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageError(f"{path.name} is larger than {MAX_IMAGE_BYTES:,} bytes",
-                         hint="export a smaller JPEG: a few MB is plenty for every network")
+        raise ImageError(_("{file} is larger than {limit} bytes").format(
+            file=path.name, limit=f"{MAX_IMAGE_BYTES:,}"),
+            hint=_("export a smaller JPEG: a few MB is plenty for every network"))
     return data
 
 
@@ -205,40 +209,44 @@ def to_srgb(image: Image.Image) -> Image.Image:
 
 
 def unreadable(path: Path, exc: Exception) -> ImageError:
-    hint = "export it again as JPEG or PNG"
+    hint = _("export it again as JPEG or PNG")
     if path.suffix.lower() in (".heic", ".heif"):
         import importlib.util
 
         if importlib.util.find_spec("pillow_heif") is None:
-            hint = ("install HEIC support (pip install 'siar[heic]', i.e. pillow-heif), "
-                    "or export the photo as JPEG")
-    return ImageError(f"{path.name} is not a readable image ({exc.__class__.__name__})",
-                      hint=hint)
+            hint = _("install HEIC support (pip install 'siar[heic]', i.e. pillow-heif), "
+                     "or export the photo as JPEG")
+    return ImageError(_("{file} is not a readable image ({reason})").format(
+        file=path.name, reason=exc.__class__.__name__), hint=hint)
 
 
 def too_many_pixels(path: Path, size: tuple[int, int] | None) -> ImageError:
-    measured = (f"is {size[0]}×{size[1]} px ({size[0] * size[1] / 1e6:.1f} megapixels)"
-                if size else "has too many pixels")
-    return ImageError(f"{path.name} {measured}; Siar takes images up to "
-                      f"{MAX_PIXELS // 1_000_000} megapixels",
-                      hint="scale it down (e.g. to 8000 px on the long side) and add it again")
+    measured = (_("{file} is {width}×{height} px ({megapixels} megapixels)").format(
+        file=path.name, width=size[0], height=size[1],
+        megapixels=f"{size[0] * size[1] / 1e6:.1f}") if size
+        else _("{file} has too many pixels").format(file=path.name))
+    return ImageError(_("{measured}; Siar takes images up to {most} megapixels").format(
+        measured=measured, most=MAX_PIXELS // 1_000_000),
+        hint=_("scale it down (e.g. to 8000 px on the long side) and add it again"))
 
 
 def refuse_unfixable(facts: Facts, path: Path, rules: ImageRules) -> None:
     """Raise :class:`ImageError` for what no preparation fixes for ``rules``."""
     if facts.animated:
         if not rules.animated:
-            raise ImageError(f"{path.name} is animated; this network takes still images only",
-                             hint="use a still JPEG or PNG")
+            raise ImageError(_("{file} is animated; this network takes still images only")
+                             .format(file=path.name), hint=_("use a still JPEG or PNG"))
         if facts.size > rules.max_bytes or facts.format not in rules.formats:
-            raise ImageError(f"{path.name}: animated {facts.format} of {facts.size:,} bytes "
-                             f"cannot be sent (limit {rules.max_bytes:,} bytes, re-encoding "
-                             "an animation is not supported)",
-                             hint="shorten the animation or use a still image")
+            raise ImageError(_("{file}: animated {format} of {size} bytes cannot be sent (limit "
+                               "{limit} bytes, re-encoding an animation is not supported)")
+                             .format(file=path.name, format=facts.format,
+                                     size=f"{facts.size:,}", limit=f"{rules.max_bytes:,}"),
+                             hint=_("shorten the animation or use a still image"))
     if max(facts.width, facts.height) < rules.min_side:
-        raise ImageError(f"{path.name} is {facts.width}×{facts.height} px, too small "
-                         f"(at least {rules.min_side} px on the long side)",
-                         hint="use the original photo, not a thumbnail")
+        raise ImageError(_("{file} is {width}×{height} px, too small (at least {side} px on "
+                           "the long side)").format(file=path.name, width=facts.width,
+                                                    height=facts.height, side=rules.min_side),
+                         hint=_("use the original photo, not a thumbnail"))
 
 
 def _is_animated(image: Image.Image) -> bool:
