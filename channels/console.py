@@ -13,6 +13,7 @@ import sys
 from typing import Any, TextIO
 
 from channels.base import AccountConfig, Channel, Delivery, Outcome, Published
+from channels.i18n import _
 
 
 class ConsoleChannel(Channel):
@@ -33,8 +34,10 @@ class ConsoleChannel(Channel):
             if delivery.done_part(index):
                 continue
             remote_id = f"console-{delivery.post_id}-{index}"
-            header = f"── {self.account.name} · post {delivery.post_id} · part {index + 1}"
-            self.stream.write(f"{header}/{len(delivery.variant.parts)}\n{text}\n")
+            header = _("── {account} · post {post} · part {number}/{total}").format(
+                account=self.account.name, post=delivery.post_id, number=index + 1,
+                total=len(delivery.variant.parts))
+            self.stream.write(f"{header}\n{text}\n")
             delivery.part_published(index, remote_id)
             first = first or remote_id
         self.stream.flush()
