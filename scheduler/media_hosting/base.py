@@ -21,6 +21,7 @@ from pathlib import Path
 from channels.image_host import HostingError, ImageHost
 from channels.variant import Media
 from scheduler.envfile import redact
+from scheduler.i18n import _
 
 log = logging.getLogger("siar.media")
 
@@ -59,7 +60,8 @@ class PreparedFile:
         try:
             sha256 = media.sha256 or hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
-            raise StoreError(f"{path.name} cannot be read: {exc.strerror or exc}") from exc
+            raise StoreError(_("{file} cannot be read: {reason}").format(
+                file=path.name, reason=exc.strerror or exc)) from exc
         mime = media.mime or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return cls(path=path, mime=mime, sha256=sha256, alt=media.alt,
                    width=getattr(media, "width", None), height=getattr(media, "height", None),
@@ -145,13 +147,16 @@ def round_trip(store: PublicStore) -> str:
         try:
             answer = requests.get(url, timeout=CHECK_TIMEOUT)
         except requests.RequestException as exc:
-            raise StoreError(f"uploaded, but {_shown(url)} cannot be fetched "
-                             f"({type(exc).__name__}): the networks could not fetch it "
-                             "either") from exc
-        if answer.status_code != 200 or answer.content != data:
-            raise StoreError(f"uploaded, but {_shown(url)} answers HTTP {answer.status_code}"
-                             + ("" if answer.status_code != 200 else " with other bytes")
-                             + ": the networks could not fetch the image")
+            raise StoreError(_("uploaded, but {url} cannot be fetched ({reason}): the networks "
+                               "could not fetch it either").format(
+                                   url=_shown(url), reason=type(exc).__name__)) from exc
+        if answer.status_code != 200:
+            raise StoreError(_("uploaded, but {url} answers HTTP {status}: the networks could "
+                               "not fetch the image").format(url=_shown(url),
+                                                             status=answer.status_code))
+        if answer.content != data:
+            raise StoreError(_("uploaded, but {url} answers with other bytes: the networks "
+                               "could not fetch the image").format(url=_shown(url)))
     finally:
         store.delete(url)
     return f"{described}; a 1×1 image was uploaded, fetched back from its public URL and " \

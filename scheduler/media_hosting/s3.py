@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from scheduler import envfile
+from scheduler.i18n import _
 from scheduler.media_hosting.base import PreparedFile, PublicStore, StoreError
 
 #: the variables (``SIAR_SECRET_MEDIA_<FIELD>``) holding the bucket's keys
@@ -78,7 +79,8 @@ class S3Store(PublicStore):
                 "get_object", Params={"Bucket": self.bucket, "Key": key},
                 ExpiresIn=self.expires_seconds))
         except OSError as exc:
-            raise StoreError(f"{prepared.path.name} cannot be read: {exc.strerror}") from exc
+            raise StoreError(_("{file} cannot be read: {reason}").format(
+                file=prepared.path.name, reason=exc.strerror)) from exc
         except Exception as exc:  # botocore's ClientError, EndpointConnectionError, …
             raise StoreError(self._explain(exc, "upload to")) from exc
         with self._lock:

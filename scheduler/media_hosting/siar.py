@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from scheduler.i18n import _
 from scheduler.media_hosting.base import PreparedFile, PublicStore, StoreError
 
 #: the path the daemon's HTTP server answers under
@@ -49,7 +50,8 @@ class SiarStore(PublicStore):
             shutil.copyfile(prepared.path, folder / name)
         except OSError as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            raise StoreError(f"cannot write {folder}: {exc.strerror or exc}") from exc
+            raise StoreError(_("cannot write {folder}: {reason}").format(
+                folder=folder, reason=exc.strerror or exc)) from exc
         return f"{self.public_base_url}{ROUTE}{token}/{quote(name)}"
 
     def delete(self, url: str) -> None:
@@ -67,8 +69,9 @@ class SiarStore(PublicStore):
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise StoreError(f"cannot write {self.directory}: {exc.strerror or exc}; make "
-                             "it writable by the user the daemon runs as") from exc
+            raise StoreError(_("cannot write {folder}: {reason}; make it writable by the user "
+                               "the daemon runs as").format(folder=self.directory,
+                                                            reason=exc.strerror or exc)) from exc
         return f"served by the daemon at {self.public_base_url}{ROUTE} from {self.directory}"
 
     def serve(self, path: str) -> tuple[bytes, str] | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from channels.images import PreparedImage
 from channels.wordpress import MediaUploadError, WordPressChannel
+from scheduler.i18n import _
 from scheduler.media_hosting.base import PreparedFile, PublicStore, StoreError
 
 
@@ -36,7 +37,8 @@ class WordPressStore(PublicStore):
         except Exception as exc:  # a missing secret names its variable, never its value
             raise StoreError(str(exc)) from exc
         if not isinstance(adapter, WordPressChannel):
-            raise StoreError(f"account {self.account!r} is not a WordPress account")
+            raise StoreError(_("account {account} is not a WordPress account").format(
+                account=repr(self.account)))
         return adapter
 
     def put(self, prepared: PreparedFile) -> str:
@@ -45,7 +47,8 @@ class WordPressStore(PublicStore):
         try:
             data = prepared.path.read_bytes()
         except OSError as exc:
-            raise StoreError(f"{prepared.path.name} cannot be read: {exc.strerror}") from exc
+            raise StoreError(_("{file} cannot be read: {reason}").format(
+                file=prepared.path.name, reason=exc.strerror)) from exc
         image = PreparedImage(data=data, mime=prepared.mime, width=prepared.width or 0,
                               height=prepared.height or 0, alt=prepared.alt,
                               filename=f"siar-{prepared.sha256[:16]}{prepared.suffix}")
@@ -74,5 +77,6 @@ class WordPressStore(PublicStore):
         """The account's own check (``GET /wp/v2/users/me``)."""
         result = self.site().check()
         if not result.ok:
-            raise StoreError(f"WordPress account {self.account!r}: {result.detail}")
+            raise StoreError(_("WordPress account {account}: {detail}").format(
+                account=repr(self.account), detail=result.detail))
         return f"WordPress media library of {self.account} ({result.identity})"
