@@ -37,6 +37,7 @@ from channels.base import (
     Rejected,
     note_create_sent,
 )
+from channels.i18n import _
 from channels.ratelimit import rate_limit_wait, reset_seconds, retry_after_seconds
 
 if TYPE_CHECKING:
@@ -178,10 +179,10 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
         return outcome
     if create and 300 <= response.status_code < 400:
         location = response.headers.get("Location")
-        where = f"redirected to {location}" if location else (
-            f"answered HTTP {response.status_code} without a Location")
-        return Rejected(redact(f"{where} — fix base_url (a create request is never sent "
-                               f"on to another address)", secrets),
+        where = _("redirected to {address}").format(address=location) if location else _(
+            "answered HTTP {status} without a Location").format(status=response.status_code)
+        return Rejected(redact(_("{where} — fix base_url (a create request is never sent on "
+                                 "to another address)").format(where=where), secrets),
                         http_status=response.status_code)
     return response
 
@@ -262,40 +263,43 @@ def _failure(call: Call, exc: Exception, timeout: Any,
         cap = call.too_large.cap
         said = (f" (Content-Length {call.too_large.announced})"
                 if call.too_large.announced is not None else "")
-        text = (f"the answer is larger than the {cap:,}-byte cap{said}; it was not read "
-                f"(options.max_response_bytes)")
+        text = _("the answer is larger than the {cap}-byte cap{said}; it was not read "
+                 "(options.max_response_bytes)").format(cap=f"{cap:,}", said=said)
         return _after_sending(call, text)
     if call.expired:
         deadline = f"{round(call.allowed, 1):g}s " if call.allowed is not None else ""
         if not call.written:
-            return NotSent(f"the {deadline}deadline passed before the request was sent")
-        return _after_sending(call, f"no complete answer within the {deadline}deadline "
-                                    f"(options.deadline_seconds)")
+            return NotSent(_("the {deadline}deadline passed before the request was sent")
+                           .format(deadline=deadline))
+        return _after_sending(call, _("no complete answer within the {deadline}deadline "
+                                      "(options.deadline_seconds)").format(deadline=deadline))
     if not isinstance(exc, requests.RequestException):
         return None
     if not call.written:
         if isinstance(exc, requests.exceptions.InvalidHeader):
             # its text quotes the value, which may be a token: say what, not which
-            return Rejected("the request cannot be sent: a header value holds a line break "
-                            "or another character HTTP forbids (a secret with a newline?)")
+            return Rejected(_("the request cannot be sent: a header value holds a line break "
+                              "or another character HTTP forbids (a secret with a newline?)"))
         if isinstance(exc, ValueError | requests.exceptions.InvalidJSONError):
             # InvalidURL, MissingSchema, InvalidJSONError...: no retry can send this
-            return Rejected(f"the request cannot be sent: {cause}")
+            return Rejected(_("the request cannot be sent: {cause}").format(cause=cause))
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return NotSent(f"connect timeout: {cause}")
+            return NotSent(_("connect timeout: {cause}").format(cause=cause))
         if isinstance(exc, requests.exceptions.SSLError):
-            return NotSent(f"TLS error: {cause}")
-        return NotSent(f"connection failed: {cause}")
+            return NotSent(_("TLS error: {cause}").format(cause=cause))
+        return NotSent(_("connection failed: {cause}").format(cause=cause))
     if isinstance(exc, requests.exceptions.ReadTimeout):
-        return _after_sending(call, f"no answer in {_read_timeout(timeout)}s after sending: "
-                                    f"{cause}")
-    return _after_sending(call, f"connection broke after sending: {cause}")
+        return _after_sending(call, _("no answer in {seconds}s after sending: {cause}").format(
+            seconds=_read_timeout(timeout), cause=cause))
+    return _after_sending(call, _("connection broke after sending: {cause}").format(
+        cause=cause))
 
 
 def _after_sending(call: Call, text: str) -> Outcome:
     if call.create:
         return InDoubt(text)
-    return NotSent(f"{text} (not a create request: no post can exist because of it)")
+    return NotSent(_("{text} (not a create request: no post can exist because of it)").format(
+        text=text))
 
 
 def _read_timeout(timeout: Any) -> str:
@@ -319,7 +323,7 @@ def classify_status(response: requests.Response, *, secrets: Iterable[str] = (),
         return AuthFailed(f"HTTP 401: {body}", http_status=status)
     wait = retry_after if retry_after is not None else rate_limit_wait(response.headers)
     if status == 429:
-        return NotSent(f"rate limited (HTTP 429): {body}", retry_after=wait,
+        return NotSent(_("rate limited (HTTP 429): {body}").format(body=body), retry_after=wait,
                        rate_limited=True, http_status=status)
     request_sent = response.request
     if status in (502, 503, 504) and request_sent is not None and request_sent.method == "GET":
