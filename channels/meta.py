@@ -42,6 +42,7 @@ from channels.http import (
     redact,
     request,
 )
+from channels.i18n import _
 from channels.image_host import (
     HostingError,
     ImageHost,
@@ -165,19 +166,22 @@ def classify(response: requests.Response, *, secrets: Iterable[str] = (),
     if error.code in RATE_LIMIT_CODES:
         wait = rate_limit_wait(response.headers, stated=usage_wait_seconds(
             response.headers)) or DEFAULT_RATE_LIMIT_WAIT
-        return NotSent(f"rate limited: {reason}", retry_after=wait, rate_limited=True,
-                       http_status=status)
-    if error.subcode == PUBLISHING_LIMIT_SUBCODE:
-        return NotSent(f"publishing quota used up: {reason}", retry_after=PUBLISHING_LIMIT_WAIT,
+        return NotSent(_("rate limited: {reason}").format(reason=reason), retry_after=wait,
                        rate_limited=True, http_status=status)
+    if error.subcode == PUBLISHING_LIMIT_SUBCODE:
+        return NotSent(_("publishing quota used up: {reason}").format(reason=reason),
+                       retry_after=PUBLISHING_LIMIT_WAIT, rate_limited=True, http_status=status)
     if error.code in AUTH_CODES or status == 401:
         return AuthFailed(reason, http_status=status)
     if error.code == SPAM_BLOCK_CODE:
-        return Rejected(f"blocked as spam, not retried: {reason}", http_status=status)
+        return Rejected(_("blocked as spam, not retried: {reason}").format(reason=reason),
+                        http_status=status)
     if error.code in TRANSIENT_CODES or error.is_transient or status >= 500:
         if creating:
-            return InDoubt(f"Meta failed while creating: {reason}", http_status=status)
-        return NotSent(f"Meta temporarily failed: {reason}", http_status=status)
+            return InDoubt(_("Meta failed while creating: {reason}").format(reason=reason),
+                           http_status=status)
+        return NotSent(_("Meta temporarily failed: {reason}").format(reason=reason),
+                       http_status=status)
     return Rejected(reason, http_status=status)
 
 
@@ -245,9 +249,10 @@ class GraphChannel(HttpChannel):
         if not isinstance(body, dict):
             text = redact(answer.text[:200], self.secrets.values())
             if creating:
-                return InDoubt(f"unreadable answer to a create: {text}",
+                return InDoubt(_("unreadable answer to a create: {text}").format(text=text),
                                http_status=answer.status_code)
-            return NotSent(f"unreadable answer: {text}", http_status=answer.status_code)
+            return NotSent(_("unreadable answer: {text}").format(text=text),
+                           http_status=answer.status_code)
         return body
 
     def token_expiry(self) -> datetime | Outcome | None:
@@ -258,7 +263,7 @@ class GraphChannel(HttpChannel):
             return body
         data = body.get("data") or {}
         if data.get("is_valid") is False:
-            return AuthFailed("Meta reports the token as invalid")
+            return AuthFailed(_("Meta reports the token as invalid"))
         expires = int(data.get("expires_at") or 0)
         return datetime.fromtimestamp(expires, UTC) if expires else None
 
@@ -273,10 +278,12 @@ class GraphChannel(HttpChannel):
             return CheckResult(ok=False, detail=expiry.reason, identity=identity)
         if not isinstance(expiry, datetime | None):
             return CheckResult(ok=True, identity=identity,
-                               detail=f"token accepted; expiry unknown ({describe(expiry)})")
-        when = expiry.isoformat() if expiry else "never"
+                               detail=_("token accepted; expiry unknown ({why})").format(
+                                   why=describe(expiry)))
+        when = expiry.isoformat() if expiry else _("never")
         return CheckResult(ok=True, identity=identity, expires_at=expiry,
-                           detail=f"token accepted for {identity}; expires {when}")
+                           detail=_("token accepted for {identity}; expires {when}").format(
+                               identity=identity, when=when))
 
 
 class ContainerChannel(GraphChannel):
@@ -319,8 +326,10 @@ class ContainerChannel(GraphChannel):
         try:
             outcome = self.publish_with(delivery, images)
         except HostingError as exc:
-            outcome = NotSent(f"the image could not be put where {self.display_name} "
-                              f"fetches it: {redact(str(exc), self.secrets.values())}",
+            outcome = NotSent(_("the image could not be put where {network} fetches it: "
+                                "{reason}").format(network=self.display_name,
+                                                   reason=redact(str(exc),
+                                                                 self.secrets.values())),
                               retry_after=60.0)
         images.finish(network_may_still_fetch=self._attempt.still_processing)
         return outcome
