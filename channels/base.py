@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from channels.composing import Draft, Release
+from channels.i18n import _
 from channels.rules import (
     DEFAULT_IMAGE_RULES,
     HashtagRules,
@@ -375,7 +376,7 @@ class Channel(ABC):
 
     def check(self) -> CheckResult:
         """Verify the credentials against the network without posting anything."""
-        return CheckResult(ok=True, detail="this network offers no credential check")
+        return CheckResult(ok=True, detail=_("this network offers no credential check"))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         """The requests :meth:`publish` would send, for dry-run and preview output.

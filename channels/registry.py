@@ -7,6 +7,7 @@ from importlib.metadata import entry_points
 
 from channels.base import Channel
 from channels.errors import UnknownChannel
+from channels.i18n import _
 
 GROUP = "siar.channels"
 
@@ -26,15 +27,17 @@ def load(network: str) -> type[Channel]:
     eps = available()
     if network not in eps:
         raise UnknownChannel(
-            f"no adapter for network {network!r}",
-            hint=f"known networks: {', '.join(sorted(eps))}; "
-                 f"a third-party adapter registers under the entry-point group {GROUP!r}",
+            _("no adapter for network {network}").format(network=repr(network)),
+            hint=_("known networks: {networks}; a third-party adapter registers under the "
+                   "entry-point group {group}").format(networks=", ".join(sorted(eps)),
+                                                       group=repr(GROUP)),
         )
     try:
         cls = eps[network].load()  # type: ignore[attr-defined]
     except ImportError as exc:
-        raise UnknownChannel(f"the adapter for network {network!r} cannot be loaded: {exc}",
-                             hint="reinstall Siar or the package that provides it") from exc
+        raise UnknownChannel(_("the adapter for network {network} cannot be loaded: {reason}")
+                             .format(network=repr(network), reason=exc),
+                             hint=_("reinstall Siar or the package that provides it")) from exc
     if not (isinstance(cls, type) and issubclass(cls, Channel)):
         raise UnknownChannel(f"entry point {network!r} in {GROUP!r} is not a Channel subclass")
     return cls

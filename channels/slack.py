@@ -39,6 +39,7 @@ from channels.http import (
     redact,
     request,
 )
+from channels.i18n import _
 from channels.rules import PostRules
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
@@ -114,7 +115,7 @@ class SlackChannel(HttpChannel):
                                     channel_url)
         first = delivery.done_part(0)
         if first is None:
-            return Rejected("nothing to send: the variant has no parts")
+            return Rejected(_("nothing to send: the variant has no parts"))
         return Published(first.remote_id, first.url)
 
     def payload(self, delivery: Delivery, index: int) -> dict[str, Any]:
@@ -139,16 +140,16 @@ class SlackChannel(HttpChannel):
             return None
         code = redact(answer.text.strip()[:200], self._secret_values)
         if code in REVOKED or answer.status_code == 401:
-            return AuthFailed(f"Slack refused the webhook ({code}): create a new incoming "
-                              "webhook and update the secret webhook_url",
+            return AuthFailed(_("Slack refused the webhook ({code}): create a new incoming "
+                                "webhook and update the secret webhook_url").format(code=code),
                               http_status=answer.status_code)
         if answer.status_code == 429:
-            return NotSent(f"rate limited by Slack: {code}", rate_limited=True,
+            return NotSent(_("rate limited by Slack: {code}").format(code=code), rate_limited=True,
                            retry_after=rate_limit_wait(answer.headers),
                            http_status=429)
         if answer.status_code in (400, 403, 404, 410):
-            return Rejected(f"Slack refused the message ({answer.status_code} {code})",
-                            http_status=answer.status_code)
+            return Rejected(_("Slack refused the message ({status} {code})").format(
+                status=answer.status_code, code=code), http_status=answer.status_code)
         return classify_status(answer, secrets=self._secret_values)
 
     # --- the rest of the interface ---------------------------------------------------
@@ -159,8 +160,8 @@ class SlackChannel(HttpChannel):
             self.webhook_endpoint  # noqa: B018 - raises for a malformed URL
         except (KeyError, ValueError) as exc:
             return CheckResult(ok=False, detail=f"webhook_url: {exc}")
-        return CheckResult(ok=True, detail="webhook URL well-formed; Slack offers no check of "
-                                           "incoming webhooks without posting")
+        return CheckResult(ok=True, detail=_("webhook URL well-formed; Slack offers no check of "
+                                             "incoming webhooks without posting"))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         url = self.base_url + "/services/<team>/<bot>/<token>"
