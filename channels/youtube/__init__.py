@@ -124,9 +124,9 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         """The video's title (≤ 100 characters), description (≤ 5,000 bytes) and tags
         (≤ 500 characters as YouTube counts them, room kept for the post's marker)."""
         title = metadata.title_of(release.title)
-        if title != " ".join(release.title.split()):
-            draft.warn(f"the YouTube title is cut to {metadata.TITLE_LIMIT} characters "
-                       f"or had < > replaced: {title!r}")
+        if title != metadata.title_of(release.title, limit=len(release.title) + 1):
+            draft.warn(f"the YouTube title is cut to {metadata.TITLE_LIMIT} characters: "
+                       f"{title!r}")
         description = metadata.description_of("\n\n".join(draft.parts))
         tags, dropped = metadata.fit_tags(draft.tags,
                                           metadata.TAGS_LIMIT - MARKER_LENGTH - 1)
