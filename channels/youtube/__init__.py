@@ -127,14 +127,17 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         if title != metadata.title_of(release.title, limit=len(release.title) + 1):
             draft.warn(f"the YouTube title is cut to {metadata.TITLE_LIMIT} characters: "
                        f"{title!r}")
-        description = metadata.description_of("\n\n".join(draft.parts))
+        text = "\n\n".join(draft.parts)
+        description = metadata.description_of(text)
         tags, dropped = metadata.fit_tags(draft.tags,
                                           metadata.TAGS_LIMIT - MARKER_LENGTH - 1)
         if dropped:
             draft.warn("YouTube tags left out (500 characters in all): "
                        + ", ".join(dropped))
-        return {"title": title, "description": description, "tags": tags,
-                "language": release.language}
+        extra: dict[str, Any] = {"title": title, "tags": tags, "language": release.language}
+        if description != text.strip():  # < > replaced or cut: else it is the post's text
+            extra["description"] = description
+        return extra
 
     # --- what the post needs -------------------------------------------------------------
     def preflight(self, variant: Variant) -> str | None:

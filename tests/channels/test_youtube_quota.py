@@ -149,3 +149,38 @@ def test_queueing_a_release_without_a_video_for_youtube_names_the_fix(
     assert result.code == 1
     assert "youtube-lapas (youtube): YouTube posts need a video" in result.err
     assert "Traceback" not in result.err
+
+
+def test_add_warns_once_the_posts_are_stored_when_the_day_is_full(
+        workspace: Path, siar: Any, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    from dataclasses import replace
+
+    from channels.variant import Media
+    from scheduler import cli
+    from scheduler.cli.added import print_added
+    from scheduler.intake import Plan
+    from scheduler.releases import parse_text
+
+    config = workspace / "siar.toml"
+    config.write_text(config.read_text(encoding="utf-8") + YOUTUBE_ACCOUNT, encoding="utf-8")
+    assert siar("db", "upgrade").code == 0
+    cli.state.__init__()
+    cli.state.config = config
+    account = cli.state.settings.account("youtube-lapas")
+    queue_posts(cli.state.engine, account, THURSDAY)
+    # a release with a video, as the video intake makes it (a Media of kind "video")
+    doc = parse_text("---\ntitle: Video kegiatan\n---\nIsi.\n", source="video.md",
+                     base_dir=workspace)
+    video = Media(path=str(workspace / "klip.mp4"), kind="video", mime="video/mp4",
+                  width=1080, height=1920, bytes=1, duration=30.0)
+    variant = replace(compose(doc, account, cli.state.settings), media=[video])
+
+    try:
+        print_added([Plan(doc=doc, accounts=[account], variants=[variant], due_at=THURSDAY,
+                          zone="Asia/Jakarta")], as_json=False)
+    finally:
+        cli.state.engine.dispose()
+        cli.state.__init__()
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert "youtube-lapas: 2 posts on 2099-09-24 (America/Los_Angeles day), more than 1" in err
