@@ -46,8 +46,9 @@ from channels.rules import (
 )
 from channels.variant import Media
 from channels.youtube import metadata
-from channels.youtube.api import PACIFIC, GoogleChannel
+from channels.youtube.api import GoogleChannel
 from channels.youtube.probe import ProbeMixin
+from channels.youtube.quota import capacity_of
 from channels.youtube.upload import (
     Complete,
     Gone,
@@ -68,11 +69,6 @@ MARKER_LENGTH = 16
 SHORTS_SECONDS = 180
 #: an account YouTube has not verified uploads at most 15 minutes
 UNVERIFIED_SECONDS = 15 * 60
-#: quota units a post spends besides the upload: thumbnails.set (50) and the few list
-#: calls of processing, checks and probes
-UNITS_PER_POST = 60
-#: the default of a project on the current quota page; older ones pay 1,600 per upload
-DEFAULT_UPLOADS, DEFAULT_UNITS, DEFAULT_UPLOAD_COST = 100, 10_000, 0
 
 
 def marker_of(publish_key: str) -> str:
@@ -110,10 +106,11 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
     # covers: thumbnails.set takes JPEG or PNG up to 2 MB, 1280×720 recommended
     image_rules = ImageRules(max_bytes=2 * 1000 * 1000, formats=frozenset({"JPEG", "PNG"}),
                              max_side=1280)
-    # H.264/AAC MP4 as YouTube recommends; any shape (YouTube letterboxes itself);
-    # 12 hours is the API's limit for a verified channel
+    # H.264/AAC MP4 at YouTube's recommended 1080p bit rate (8 Mbit/s, 12 at 50-60 fps);
+    # any shape (YouTube letterboxes itself); 12 hours is the API's limit for a verified
+    # channel (unverified: 15 minutes, checked by preflight)
     video_rules = VideoRules(max_bytes=128 * 1024 * MIB, max_seconds=12 * 3600.0,
-                             max_fps=60.0, cover=True)
+                             max_fps=60.0, max_video_kbps=12_000, cover=True)
 
     secret_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret",
                                                 "refresh_token")
@@ -168,22 +165,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         """Uploads a Pacific day: the ``videos.insert`` bucket (``quota_uploads_per_day``,
         100), and, where uploads are charged in units (``upload_cost_units``, 1,600 on
         older projects), what ``quota_units_per_day`` (10,000) pays for."""
-        options = self.account.options
-        numbers = {}
-        for name, default in (("quota_uploads_per_day", DEFAULT_UPLOADS),
-                              ("quota_units_per_day", DEFAULT_UNITS),
-                              ("upload_cost_units", DEFAULT_UPLOAD_COST)):
-            value = options.get(name, default)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"options.{name} must be a whole number ≥ 0, not {value!r}")
-            numbers[name] = value
-        uploads = numbers["quota_uploads_per_day"]
-        by_units = numbers["quota_units_per_day"] // (numbers["upload_cost_units"]
-                                                      + UNITS_PER_POST)
-        why = (f"the YouTube API quota: {uploads} uploads a day" if uploads <= by_units else
-               f"the YouTube API quota: {numbers['quota_units_per_day']:,} units a day at "
-               f"{numbers['upload_cost_units'] + UNITS_PER_POST:,} a post")
-        return DailyCapacity(posts=min(uploads, by_units), timezone=PACIFIC, why=why)
+        return capacity_of(self.account.options)
 
     @staticmethod
     def video_of(variant: Variant) -> Media | None:
