@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from channels.base import (
     CheckResult,
     Delivery,
+    InDoubt,
     NotSent,
     Outcome,
     Published,
@@ -254,6 +255,9 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
                 found = self.find_by_marker(delivery, since=session.get("started"))
                 if isinstance(found, str):
                     result = Complete({"id": found})
+                elif found is None:  # a new upload now could be a second video
+                    return InDoubt("the upload session is gone and the channel's uploads "
+                                   "cannot tell yet whether it completed")
         if result is None or isinstance(result, Gone):
             started = self._start(delivery, size, video)
             if not isinstance(started, str):

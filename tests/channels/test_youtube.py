@@ -255,6 +255,35 @@ def test_a_gone_session_without_the_video_among_recent_uploads_is_not_sent(
     assert "youtube_session" in delivery.state and delivery.state["youtube_session"] is None
 
 
+def test_a_retry_after_the_session_expired_finds_the_video_it_completed(
+        youtube: FakeYouTube, clip: Path) -> None:
+    delivery = video_post(clip)
+    youtube.fail_next(Fault(delay=1.0, apply=True, status=201, body={}, path=UPLOAD_PATH,
+                            method="PUT"))
+    attempt(channel(youtube, read_timeout=0.3, chunk_bytes=4 * CHUNK), delivery)
+    youtube.forget_sessions()
+
+    outcome = channel(youtube).publish(delivery)
+
+    assert isinstance(outcome, Published) and outcome.remote_id == youtube.videos[0].id
+    assert len(youtube.videos) == 1 and len(youtube.calls("POST", UPLOAD_PATH)) == 1
+
+
+def test_a_retry_after_the_session_expired_unfinished_uploads_anew(
+        youtube: FakeYouTube, clip: Path) -> None:
+    youtube.add_old_video("Rilis lama", age=timedelta(days=2))
+    delivery = video_post(clip)
+    youtube.fail_next(Fault(drop=True, path=UPLOAD_PATH, method="PUT"))
+    attempt(channel(youtube, chunk_bytes=4 * CHUNK), delivery)
+    youtube.forget_sessions()
+
+    outcome = channel(youtube).publish(delivery)
+
+    assert isinstance(outcome, Published), outcome
+    assert len(youtube.calls("POST", UPLOAD_PATH)) == 2 and len(youtube.videos) == 2
+    assert youtube.videos[-1].data == clip.read_bytes()
+
+
 # --- quota and tokens ----------------------------------------------------------------------
 
 
