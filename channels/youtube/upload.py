@@ -156,7 +156,8 @@ class Sender:
             return response  # InDoubt from the HTTP layer (or NotSent: nothing left)
         if response.status_code in (200, 201):  # garbled: the video may exist
             return InDoubt(f"the last chunk was answered HTTP {response.status_code} "
-                           f"without a readable video resource", http_status=200)
+                           f"without a readable video resource",
+                           http_status=response.status_code)
         # a 5xx is InDoubt (it may have been applied), a 4xx what it says
         return self.error(response, "upload (last chunk)")
 
