@@ -31,6 +31,7 @@ from channels.composing import Draft, Release
 from channels.i18n import _
 from channels.rules import (
     DEFAULT_IMAGE_RULES,
+    DailyCapacity,
     HashtagRules,
     ImageRules,
     MentionRules,
@@ -350,6 +351,16 @@ class Channel(ABC):
 
         Called when a release is queued (without secrets or network access), so staff
         hear about e.g. an Instagram post without an image before it is due.
+        """
+        return None
+
+    def daily_capacity(self) -> DailyCapacity | None:
+        """How many posts this account can publish per day of the network's calendar
+        (a daily API quota), or ``None`` when the network sets no such number.
+
+        Read at queue and preview time, without secrets or network access, from the
+        account's options: the scheduler counts the posts queued for each such day and
+        warns staff before the quota turns them away.
         """
         return None
 

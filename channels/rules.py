@@ -19,6 +19,7 @@ __all__ = [
     "WEB_FORMATS",
     "WORD_TAG",
     "Counting",
+    "DailyCapacity",
     "HashtagRules",
     "ImageRules",
     "MentionRules",
@@ -191,6 +192,19 @@ class VideoRules:
     audio_codecs: tuple[str, ...] = ("aac",)
     #: the network wants a cover image (a frame of the video unless the release names one)
     cover: bool = False
+
+
+@dataclass(frozen=True)
+class DailyCapacity:
+    """How many posts one account can publish in one day of the network's own calendar
+    (an API quota that resets at midnight somewhere). ``siar preview`` and ``siar add``
+    warn when the posts queued for such a day would exceed it; nothing is refused."""
+
+    posts: int
+    #: the zone whose midnight starts the network's day (an IANA name)
+    timezone: str = "UTC"
+    #: what the number is, for the warning (e.g. "the YouTube API's 100 uploads a day")
+    why: str = ""
 
 
 #: JPEG, PNG, GIF and WebP: what most networks take as they are

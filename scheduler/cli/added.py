@@ -43,6 +43,20 @@ def _warn_missing_secrets(plans: list[Any]) -> None:
                 account=account, variables=", ".join(variables)), highlight=False)
 
 
+def _warn_over_capacity(plans: list[Any]) -> None:
+    """Once the posts are stored: each day on which an account's queue now exceeds its
+    network's daily capacity (an API quota, ``scheduler/capacity.py``)."""
+    from scheduler.capacity import capacities, over_capacity
+
+    planned = [(account, plan.due_at) for plan in plans for account in plan.accounts]
+    if not capacities([account for account, _due in planned]):
+        return
+    for account, lines in over_capacity(state.engine, planned, stored=True).items():
+        for line in lines:
+            err_console.print("[yellow]" + _("warning") + f":[/] {account}: {line}",
+                              highlight=False)
+
+
 def print_added(plans: list[Any], as_json: bool) -> None:
     """Store the plans (one release alone, several through the bulk path) and say what
     was queued."""
@@ -60,6 +74,7 @@ def _add_one(plan: Any, as_json: bool) -> None:
                                    zone=plan.zone)
     _print_plan_notes(plan)
     _warn_missing_secrets([plan])
+    _warn_over_capacity([plan])
     if as_json:
         print_json({"release": release.id, "title": release.title,
                     "due_at": iso(release.due_at, plan.zone),
@@ -92,6 +107,7 @@ def _add_many(plans: list[Any], as_json: bool) -> None:
     for plan in plans:
         _print_plan_notes(plan, name_source=True)
     _warn_missing_secrets(plans)
+    _warn_over_capacity(plans)
     if as_json:
         print_json({"releases": [
             {"release": release_id, "title": plan.doc.title, "source": plan.doc.source,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +137,12 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
             {p.account: p.progress.get("state", {}) for p in posts})
         title = release.title
         files: dict[str, bytes] = {}  # queued: the media name their prepared files
+        from scheduler.capacity import with_warnings
+        from scheduler.timeparse import from_db
+
+        variants = with_warnings(variants, state.settings.accounts,
+                                 [(p.account, from_db(p.due_at)) for p in posts],
+                                 lambda: state.engine, stored=True)
     else:
         from scheduler import intake
         from scheduler.compose import compose_each
@@ -147,8 +154,6 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         accounts = intake.select_accounts(state.settings, names or doc.channels,
                                           source=doc.source)
         if doc.link_from:  # website first: the others fitted with the expected address
-            from datetime import UTC, datetime
-
             from scheduler import website_first
 
             doc = website_first.resolve(doc, accounts)
@@ -164,6 +169,11 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
         title = doc.title
         # a file's preview names the release's own files: their URLs are known once queued
         variants, files = render.with_prepared_media(doc, variants)
+        from scheduler.capacity import with_warnings
+
+        due = doc.at or datetime.now(UTC)
+        variants = with_warnings(variants, accounts, [(v.account, due) for v in variants],
+                                 lambda: state.engine)
     if html:
         try:
             html.write_text(render.render_html(variants, title=title, files=files),

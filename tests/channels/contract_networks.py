@@ -8,8 +8,12 @@ the contract suite fail: add one (most fields have the HTTP defaults).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
 import itertools
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +36,9 @@ from channels.variant import Media
 from channels.webhook import WebhookChannel
 from channels.wordpress import WordPressChannel
 from channels.x import XChannel
+from channels.youtube import YouTubeChannel
 from tests.channels.helpers import make_delivery
+from tests.clips import make_clip
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord import WEBHOOK_ID, FakeDiscord
 from tests.fakes.facebook import FacebookFake
@@ -49,6 +55,7 @@ from tests.fakes.threads import ThreadsFake
 from tests.fakes.webhook import FakeWebhookReceiver
 from tests.fakes.wordpress import WordPressFake
 from tests.fakes.x import FakeX
+from tests.fakes.youtube import UPLOAD_PATH, FakeYouTube
 
 #: every adapter gives up reading after this; a stalled fake answers after STALL
 TIMEOUTS = {"read_timeout": 0.5, "connect_timeout": 1.0}
@@ -187,6 +194,49 @@ def _container_network(adapter: type[Channel], fake: Callable[..., Fake], token:
         create_path=f".*/{publish_edge}", throttle=_meta_throttle, **more)
 
 
+@functools.cache
+def _clip() -> Path:
+    """A one-second vertical clip, made once for the whole run."""
+    folder = Path(tempfile.mkdtemp(prefix="siar-contract-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return make_clip(folder / "klip.mp4", seconds=1.0, width=64, height=112, fps=2)
+
+
+def _with_video() -> Delivery:
+    clip = _clip()
+    return fresh_delivery(
+        media=[Media(path=str(clip), kind="video", mime="video/mp4", width=64, height=112,
+                     bytes=clip.stat().st_size, duration=1.0)],
+        title="Rakor Agen Informasi", tags=["HumasBergerakBersama"])
+
+
+class _ResumableContract(Contract):
+    """YouTube: the create is the ``PUT`` that carries the video's last byte; a 401 is
+    answered by a fresh token and one more try, so refused credentials refuse twice."""
+
+    def stall_create(self, fake: Fake) -> None:
+        fake.fail_next(Fault(delay=STALL, apply=True, status=200, body={},
+                             path=self.create_path, method="PUT"))
+
+    def drop_create(self, fake: Fake) -> None:
+        fake.fail_next(Fault(drop=True, path=self.create_path, method="PUT"))
+
+    def fail_create(self, fake: Fake, status: int = 503, body: Any = None) -> None:
+        fake.fail_next(Fault(status=status, path=self.create_path, method="PUT",
+                             body={"error": "Service Unavailable"} if body is None else body),
+                       times=2 if status == 401 else 1)
+
+
+YOUTUBE_SECRETS = {"client_id": "1234-abcd.apps.googleusercontent.com",
+                   "client_secret": "GOCSPX-s3cr3t-client-value",
+                   "refresh_token": "1//0g-refresh-token-value-xyz"}
+
+
+def _youtube(url: str, secrets: Mapping[str, str]) -> Channel:
+    return YouTubeChannel(account("youtube", url, token_url=f"{url}/token", chunk_backoff=0,
+                                  processing_interval=0.01, processing_timeout=1), secrets)
+
+
 X_SECRETS = {"api_key": "xvz1evFS4wEEPTGEFPHBog", "api_secret": "kAcSOqF21Fu85e7zjz7ZN2U4",
              "access_token": "370773112-GmHxMAgYyLbNEtIKZeRNFsMK",
              "access_token_secret": "LswwdoUaIvS8ltyTt5jkRh4J50vUPVV"}
@@ -298,6 +348,14 @@ CONTRACTS: dict[str, Contract] = {c.network: c for c in [
                         "4xx reply, which is NotSent (the server error case)",
             "http": "SMTP has no statuses or JSON: 535 is the auth failure, 4xx replies "
                     "are NotSent, 5xx Rejected (tests/channels/test_email.py)"}),
+    _ResumableContract(
+        "youtube", lambda tmp: FakeYouTube(**YOUTUBE_SECRETS), _youtube, YOUTUBE_SECRETS,
+        posts=lambda fake: len(fake.videos),
+        wrong_secrets={**YOUTUBE_SECRETS, "refresh_token": "1//0g-revoked-token"},
+        create_path=UPLOAD_PATH, delivery=_with_video,
+        throttle=lambda fake, seconds: fake.fail_next(Fault(
+            status=429, headers={"Retry-After": str(seconds)}, path=UPLOAD_PATH,
+            method="POST", body={"error": {"code": 429, "message": "Too Many Requests"}}))),
     Contract(
         "console", None, lambda url, secrets: ConsoleChannel(account("console", None),
                                                              secrets, stream=io.StringIO()),

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: the composer's modules, and the alerts: generic machinery that takes every rule from
 #: the channel
 GENERIC = [ROOT / "scheduler" / "compose.py", ROOT / "scheduler" / "preview.py",
-           ROOT / "scheduler" / "notify.py", *sorted((ROOT / "scheduler" / "text").glob("*.py"))]
+           ROOT / "scheduler" / "notify.py", ROOT / "scheduler" / "capacity.py",
+           *sorted((ROOT / "scheduler" / "text").glob("*.py"))]
 _BRANCH = re.compile(r"(?<!for )\b(?:network|channel)\s*(?:[!=]=|(?:not\s+)?in\b)")
 
 
