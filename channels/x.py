@@ -33,6 +33,7 @@ from channels.base import (
     CheckResult,
     Delivery,
     InDoubt,
+    Media,
     NotSent,
     Outcome,
     Published,
@@ -41,6 +42,8 @@ from channels.base import (
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit
+from channels.uploads import video_of
+from channels.x_video import VideoUpload, video_upload_steps
 
 if TYPE_CHECKING:
     import requests
@@ -216,7 +219,9 @@ class XChannel(HttpChannel):
         import tweepy
         media_ids = delivery.state.get("x_media_ids")
         if media_ids is None and delivery.variant.media and not delivery.done_part(0):
-            uploaded = self._upload_media(delivery)
+            video = video_of(delivery.variant)
+            uploaded = (self._upload_video(delivery, video) if video
+                        else self._upload_media(delivery))
             if not isinstance(uploaded, list):
                 return uploaded
             media_ids = uploaded
@@ -283,6 +288,11 @@ class XChannel(HttpChannel):
                     return failed
             media_ids.append(media_id)
         return media_ids
+
+    def _upload_video(self, delivery: Delivery, video: Media) -> list[str] | Outcome:
+        """INIT, APPEND per chunk, FINALIZE, STATUS until processed
+        (:mod:`channels.x_video`); the media id is checkpointed from INIT on."""
+        return VideoUpload(self, delivery, video).run()
 
     def _media_failure(self, response: requests.Response | Outcome,
                        what: str) -> Outcome | None:
@@ -374,7 +384,10 @@ class XChannel(HttpChannel):
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         planned: list[dict[str, Any]] = []
         media = delivery.variant.media[:MAX_IMAGES]
-        for m in media:
+        if video := video_of(delivery.variant):
+            media = [video]
+            planned = video_upload_steps(self.base_url, video)
+        for m in media if not video else ():
             planned.append({"method": "POST", "url": f"{self.base_url}/2/media/upload",
                             "data": {"media_category": "tweet_image"}, "file": m.path})
             if m.alt:
