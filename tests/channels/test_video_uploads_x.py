@@ -4,6 +4,7 @@ until processed) before the post that names its media id — against the fake X 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,7 +63,7 @@ def test_a_video_is_uploaded_in_chunks_processed_and_posted(fake: FakeX,
     outcome = make_channel(fake).publish(delivery)
 
     upload = the_upload(fake)
-    assert upload.data == open(clip.path, "rb").read()
+    assert upload.data == Path(clip.path).read_bytes()
     chunks = fake.calls("POST", APPEND)
     assert len(chunks) == len(upload.segments) > 1
     assert all(len(c.body) < CHUNK + 1024 for c in chunks)  # one chunk per request
