@@ -53,8 +53,9 @@ def video_of(variant: Variant) -> Media | None:
 
 
 def size_text(size: int) -> str:
-    """A byte count for people: ``48.2 MB``."""
-    return f"{size / 1_000_000:,.1f} MB"
+    """A byte count for people, in the megabytes of file managers and of Telegram's
+    "50 MB" (1,048,576 bytes): ``48.2 MB``."""
+    return f"{size / 1_048_576:,.1f} MB"
 
 
 # --- bodies read from disk ----------------------------------------------------------------
