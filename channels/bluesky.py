@@ -5,7 +5,8 @@ Endpoints (AT Protocol lexicons, bluesky-social/atproto ``lexicons/``):
 ``refreshJwt``), ``com.atproto.server.refreshSession`` (Bearer refreshJwt),
 ``com.atproto.server.getSession``, ``com.atproto.repo.uploadBlob`` (raw bytes),
 ``com.atproto.repo.createRecord`` (``app.bsky.feed.post`` with our own ``rkey``) and
-``com.atproto.repo.getRecord`` for the probe. Errors are ``{"error", "message"}``.
+``com.atproto.repo.getRecord`` for the probe; a video goes through the video service
+(:mod:`channels.bluesky_video`). Errors are ``{"error", "message"}``.
 
 The session is created once per adapter instance and refreshed when the PDS answers
 ``ExpiredToken``: createSession is limited to 30 per 5 minutes and 300 a day, so logging

@@ -2,7 +2,8 @@
 
 Endpoints (https://docs.joinmastodon.org/methods/): ``POST /api/v2/media`` (multipart
 ``file`` + ``description`` as alt text; 202 means still processing, then poll
-``GET /api/v1/media/:id`` until it answers 200), ``POST /api/v1/statuses`` (``status``,
+``GET /api/v1/media/:id`` until it answers 200; a video always, its id checkpointed
+first), ``POST /api/v1/statuses`` (``status``,
 ``media_ids[]``, ``in_reply_to_id``, ``visibility``, ``language``) with an
 ``Idempotency-Key`` header, ``GET /api/v1/accounts/verify_credentials``,
 ``GET /api/v1/accounts/:id/statuses`` and ``GET /api/v2/instance`` for the limits.
@@ -21,7 +22,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from channels import http
@@ -31,7 +31,6 @@ from channels.base import (
     CheckResult,
     Delivery,
     InDoubt,
-    Media,
     NotSent,
     Outcome,
     Published,
@@ -40,17 +39,9 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, prepare_image
+from channels.mastodon_video import upload_video
 from channels.rules import MIB, WEB_FORMATS, Counting, HashtagRules, ImageRules, PostRules, Unit
-from channels.uploads import (
-    Processed,
-    StillProcessing,
-    Waiting,
-    multipart_body,
-    retried,
-    upload_options,
-    video_of,
-    wait_until_processed,
-)
+from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -261,7 +252,7 @@ class MastodonChannel(HttpChannel):
 
     def _upload_media(self, delivery: Delivery) -> list[str] | Outcome:
         if video := video_of(delivery.variant):
-            return self._upload_video(delivery, video)
+            return upload_video(self, delivery, video)
         media_ids: list[str] = []
         for media in delivery.variant.media:
             try:
@@ -283,53 +274,6 @@ class MastodonChannel(HttpChannel):
                     return waited
             media_ids.append(str(attachment["id"]))
         return media_ids
-
-    def _upload_video(self, delivery: Delivery, video: Media) -> list[str] | Outcome:
-        """``POST /api/v2/media`` streamed from disk (with the cover as ``thumbnail``),
-        its id checkpointed at once, then ``GET /api/v1/media/:id`` until processed
-        (206 while processing, 200 with ``url`` when done, 422 when it failed)."""
-        rules = upload_options(self.account.options)
-        media_id = (delivery.state.get("mastodon_video") or {}).get("id")
-        if media_id is None:
-            def upload() -> requests.Response | Outcome:
-                covers = ({"thumbnail": ("cover.jpg", Path(video.cover).read_bytes(),
-                                         "image/jpeg")} if video.cover else {})
-                body, kind = multipart_body({"description": video.alt} if video.alt else {},
-                                            "file", video.path, "video.mp4", "video/mp4",
-                                            small_files=covers)
-                response = self._request("POST", "/api/v2/media", data=body,
-                                         headers={"Content-Type": kind})
-                return self._media_outcome(response, "video upload") or response
-            response = retried(upload, pause=rules["pause"])
-            if not answered(response):
-                return response
-            media_id = str(response.json()["id"])
-            delivery.checkpoint(mastodon_video={"id": media_id})
-        waited = wait_until_processed(lambda: self._video_state(media_id),
-                                      limit=rules["limit"], every=rules["every"])
-        if isinstance(waited, StillProcessing):
-            return waited.in_doubt("the video")
-        if isinstance(waited, Processed):
-            return [media_id]
-        if isinstance(waited, Rejected):
-            delivery.checkpoint(mastodon_video=None)  # sent again, it starts from the file
-        return waited
-
-    def _video_state(self, media_id: str) -> Processed | Waiting | Outcome:
-        response = self._request("GET", f"/api/v1/media/{media_id}")
-        if answered(response) and response.status_code == 422:
-            return Rejected(f"the instance could not process the video: "
-                            f"{_describe(self._error(response, 'media'))} — check that it "
-                            f"plays, or prepare it again", http_status=422)
-        if answered(response) and response.status_code == 404:
-            return NotSent(f"the instance no longer knows video {media_id}: it is uploaded "
-                           f"again next time", http_status=404)
-        if (outcome := self._media_outcome(response, "video processing")) is not None:
-            return outcome
-        assert answered(response)
-        if response.status_code == 200 and response.json().get("url"):
-            return Processed(media_id)
-        return Waiting(progress=f"HTTP {response.status_code}")
 
     def _media_outcome(self, response: requests.Response | Outcome,
                        what: str) -> Outcome | None:

@@ -1,7 +1,8 @@
 """Telegram adapter: a bot posts to a channel through the Bot API.
 
 Endpoints (https://core.telegram.org/bots/api): ``sendMessage``, ``sendPhoto`` and
-``sendMediaGroup`` on ``{base}/bot<token>/<method>``; ``getMe`` for the credential check.
+``sendMediaGroup`` on ``{base}/bot<token>/<method>`` (``sendVideo``:
+:mod:`channels.telegram_video`); ``getMe`` for the credential check.
 Every answer is the envelope ``{"ok": bool, "result" | "error_code", "description",
 "parameters": {"retry_after", "migrate_to_chat_id"}}``.
 

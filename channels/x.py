@@ -4,8 +4,8 @@ Endpoints (X API v2, X's published OpenAPI document for API v2): ``POST /2/tweet
 ``media.media_ids``, ``reply.in_reply_to_tweet_id``) through tweepy; ``POST
 /2/media/upload`` (multipart ``media`` + ``media_category=tweet_image``) and ``POST
 /2/media/metadata`` (alt text) directly, because tweepy's only upload still calls the
-deprecated v1.1 endpoint; ``GET /2/users/me`` and ``GET /2/users/:id/tweets`` for the
-check and the probe.
+deprecated v1.1 endpoint (a video: the chunked upload of :mod:`channels.x_video`);
+``GET /2/users/me`` and ``GET /2/users/:id/tweets`` for the check and the probe.
 
 tweepy hard-codes ``https://api.twitter.com`` inside ``BaseClient.request`` but sends
 everything through its ``session`` attribute, so that attribute is the seam: a small
