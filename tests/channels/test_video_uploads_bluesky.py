@@ -2,36 +2,26 @@
 ``uploadVideo``, ``getJobStatus`` until the blob is ready — and the post embeds it
 (``app.bsky.embed.video`` with its aspect ratio) under its own rkey, against the fake PDS
 and video service."""
+# ruff: noqa: F401, F811  (pytest fixtures are imported by name and taken as arguments)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from channels.base import AccountConfig, InDoubt, NotSent, Published, Rejected
 from channels.bluesky import BlueskyChannel
 from channels.variant import Media
-from tests.channels.video_media import clip, video_delivery  # noqa: F401  (fixture)
+from tests.channels.test_bluesky import (
+    APP_PASSWORD,
+    HANDLE,
+    fake,
+    server,
+)
+from tests.channels.video_media import clip, video_delivery
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.server import Fault
 
-HANDLE = "humaslapas.bsky.social"
-APP_PASSWORD = "s3cr-etap-ppas-swrd"
 UPLOAD = "/xrpc/app.bsky.video.uploadVideo"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeBluesky]:
-    with FakeBluesky(handle=HANDLE, app_password=APP_PASSWORD) as running:
-        yield running  # type: ignore[misc]
-
-
-@pytest.fixture
-def fake(server: FakeBluesky) -> FakeBluesky:
-    server.reset()
-    return server
 
 
 def make_channel(fake: FakeBluesky, **options: Any) -> BlueskyChannel:
@@ -42,7 +32,7 @@ def make_channel(fake: FakeBluesky, **options: Any) -> BlueskyChannel:
 
 
 def test_a_processed_video_is_embedded_with_its_aspect_ratio(fake: FakeBluesky,
-                                                             clip: Media) -> None:  # noqa: F811
+                                                             clip: Media) -> None:
     fake.video.plan.polls = 2
     delivery = video_delivery(clip, channel="bluesky")
 
@@ -66,7 +56,7 @@ def test_a_processed_video_is_embedded_with_its_aspect_ratio(fake: FakeBluesky,
 
 
 def test_an_upload_that_fails_once_is_sent_again(fake: FakeBluesky,
-                                                 clip: Media) -> None:  # noqa: F811
+                                                 clip: Media) -> None:
     fake.fail_next(Fault(status=502, path=UPLOAD, body={"error": "BadGateway"}))
 
     outcome = make_channel(fake).publish(video_delivery(clip, channel="bluesky"))
@@ -76,7 +66,7 @@ def test_an_upload_that_fails_once_is_sent_again(fake: FakeBluesky,
 
 
 def test_an_account_that_may_not_upload_video_is_told_why(fake: FakeBluesky,
-                                                          clip: Media) -> None:  # noqa: F811
+                                                          clip: Media) -> None:
     fake.video.can_upload = False
 
     outcome = make_channel(fake).publish(video_delivery(clip, channel="bluesky"))
@@ -86,7 +76,7 @@ def test_an_account_that_may_not_upload_video_is_told_why(fake: FakeBluesky,
 
 
 def test_the_days_allowance_used_up_is_not_sent(fake: FakeBluesky,
-                                                clip: Media) -> None:  # noqa: F811
+                                                clip: Media) -> None:
     fake.video.remaining_videos = 0
 
     outcome = make_channel(fake).publish(video_delivery(clip, channel="bluesky"))
@@ -96,7 +86,7 @@ def test_the_days_allowance_used_up_is_not_sent(fake: FakeBluesky,
 
 
 def test_processing_that_fails_is_refused_and_nothing_is_posted(
-        fake: FakeBluesky, clip: Media) -> None:  # noqa: F811
+        fake: FakeBluesky, clip: Media) -> None:
     fake.video.plan.fails = "the video stream could not be decoded"
     delivery = video_delivery(clip, channel="bluesky")
 
@@ -109,7 +99,7 @@ def test_processing_that_fails_is_refused_and_nothing_is_posted(
 
 
 def test_a_job_that_never_ends_is_in_doubt_then_the_probe_and_the_same_job(
-        fake: FakeBluesky, clip: Media) -> None:  # noqa: F811
+        fake: FakeBluesky, clip: Media) -> None:
     fake.video.plan.never = True
     channel = make_channel(fake, video_wait_seconds=0.2)
     delivery = video_delivery(clip, channel="bluesky")
@@ -129,7 +119,7 @@ def test_a_job_that_never_ends_is_in_doubt_then_the_probe_and_the_same_job(
 
 
 def test_a_crash_between_upload_and_post_never_posts_twice(
-        fake: FakeBluesky, clip: Media) -> None:  # noqa: F811
+        fake: FakeBluesky, clip: Media) -> None:
     channel = make_channel(fake)
     delivery = video_delivery(clip, channel="bluesky")
     fake.fail_next(Fault(drop=True, apply=True, path="/xrpc/com.atproto.repo.createRecord"))
@@ -143,7 +133,7 @@ def test_a_crash_between_upload_and_post_never_posts_twice(
 
 
 def test_a_video_the_service_already_knows_is_not_processed_again(
-        fake: FakeBluesky, clip: Media) -> None:  # noqa: F811
+        fake: FakeBluesky, clip: Media) -> None:
     channel = make_channel(fake)
     assert isinstance(channel.publish(video_delivery(clip, channel="bluesky")), Published)
 
@@ -154,7 +144,7 @@ def test_a_video_the_service_already_knows_is_not_processed_again(
     assert len(fake.video.jobs) == 1 and len(fake.posts()) == 2
 
 
-def test_the_dry_run_shows_each_step(clip: Media) -> None:  # noqa: F811
+def test_the_dry_run_shows_each_step(clip: Media) -> None:
     channel = BlueskyChannel(AccountConfig(name="b", network="bluesky",
                                            base_url="https://bsky.social",
                                            options={"identifier": HANDLE}), {})

@@ -1,6 +1,7 @@
 """E-mail: a release's video is linked, never attached by default — the cover (inline)
 links to where it can be watched; only an account that allows small attachments gets a
 video that small attached — sent through a real local SMTP server."""
+# ruff: noqa: F401, F811  (pytest fixtures are imported by name and taken as arguments)
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from channels.base import AccountConfig, Published
 from channels.email import EmailChannel
 from channels.email_video import duration_text
 from channels.variant import Media
-from tests.channels.video_media import clip, video_delivery  # noqa: F401  (fixture)
+from tests.channels.video_media import clip, video_delivery
 from tests.fakes.smtp import FakeSMTP
 
 pytestmark = pytest.mark.filterwarnings(
@@ -59,7 +60,7 @@ def attachments(message: EmailMessage) -> list[str]:
 
 
 def test_the_cover_links_to_the_video_which_is_not_attached(smtp: FakeSMTP,
-                                                            clip: Media) -> None:  # noqa: F811
+                                                            clip: Media) -> None:
     video = dataclasses.replace(clip, url=WATCH)
 
     outcome = channel_for(smtp).publish(video_delivery(video, channel="email"))
@@ -76,7 +77,7 @@ def test_the_cover_links_to_the_video_which_is_not_attached(smtp: FakeSMTP,
 
 
 def test_without_its_own_url_the_release_link_is_where_to_watch(smtp: FakeSMTP,
-                                                                clip: Media) -> None:  # noqa: F811
+                                                                clip: Media) -> None:
     link = "https://lapas.example.go.id/berita/rakor"
 
     channel_for(smtp).publish(video_delivery(clip, channel="email", link=link))
@@ -86,7 +87,7 @@ def test_without_its_own_url_the_release_link_is_where_to_watch(smtp: FakeSMTP,
 
 
 def test_a_small_video_is_attached_only_where_the_account_allows_it(
-        smtp: FakeSMTP, clip: Media) -> None:  # noqa: F811
+        smtp: FakeSMTP, clip: Media) -> None:
     channel_for(smtp, video_attach_max_mb=1).publish(video_delivery(clip, channel="email"))
 
     message = sent(smtp)
@@ -96,7 +97,7 @@ def test_a_small_video_is_attached_only_where_the_account_allows_it(
 
 
 def test_a_video_over_the_allowance_is_never_attached(smtp: FakeSMTP,
-                                                      clip: Media) -> None:  # noqa: F811
+                                                      clip: Media) -> None:
     big = dataclasses.replace(clip, bytes=200 * 1024 * 1024)
 
     channel_for(smtp, video_attach_max_mb=500).publish(video_delivery(big, channel="email"))
@@ -106,7 +107,7 @@ def test_a_video_over_the_allowance_is_never_attached(smtp: FakeSMTP,
     assert "kanal resmi" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
-def test_the_dry_run_says_how_the_video_travels(clip: Media) -> None:  # noqa: F811
+def test_the_dry_run_says_how_the_video_travels(clip: Media) -> None:
     account = AccountConfig(name="surel", network="email", options={
         "host": "smtp.example.go.id", "from": USERNAME})
     video = dataclasses.replace(clip, url=WATCH)

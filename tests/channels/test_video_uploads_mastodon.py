@@ -1,35 +1,20 @@
 """Mastodon: a video is uploaded with ``POST /api/v2/media`` (202: processed in the
 background), its id checkpointed, ``GET /api/v1/media/:id`` asked until it is processed,
 then the status names it — the Idempotency-Key unchanged — against the fake instance."""
+# ruff: noqa: F401, F811  (pytest fixtures are imported by name and taken as arguments)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from channels.base import AccountConfig, InDoubt, NotSent, Published, Rejected
 from channels.mastodon import MastodonChannel
 from channels.variant import Media
-from tests.channels.video_media import clip, video_delivery  # noqa: F401  (fixture)
+from tests.channels.test_mastodon import TOKEN, fake, server
+from tests.channels.video_media import clip, video_delivery
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import Fault
-
-TOKEN = "mstdn-secret-token-5f0c1e2d3b4a"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeMastodon]:
-    with FakeMastodon(token=TOKEN) as running:
-        yield running  # type: ignore[misc]
-
-
-@pytest.fixture
-def fake(server: FakeMastodon) -> FakeMastodon:
-    server.reset()
-    return server
 
 
 def make_channel(fake: FakeMastodon, **options: Any) -> MastodonChannel:
@@ -40,7 +25,7 @@ def make_channel(fake: FakeMastodon, **options: Any) -> MastodonChannel:
 
 
 def test_a_video_is_processed_before_the_status_names_it(fake: FakeMastodon,
-                                                         clip: Media) -> None:  # noqa: F811
+                                                         clip: Media) -> None:
     fake.video_processing.polls = 3
     delivery = video_delivery(clip, channel="mastodon")
 
@@ -58,7 +43,7 @@ def test_a_video_is_processed_before_the_status_names_it(fake: FakeMastodon,
 
 
 def test_an_upload_that_fails_once_is_sent_again(fake: FakeMastodon,
-                                                 clip: Media) -> None:  # noqa: F811
+                                                 clip: Media) -> None:
     fake.fail_next(Fault(status=503, path="/api/v2/media", body={"error": "busy"}))
 
     outcome = make_channel(fake).publish(video_delivery(clip, channel="mastodon"))
@@ -69,7 +54,7 @@ def test_an_upload_that_fails_once_is_sent_again(fake: FakeMastodon,
 
 
 def test_processing_that_fails_is_refused_and_nothing_is_posted(
-        fake: FakeMastodon, clip: Media) -> None:  # noqa: F811
+        fake: FakeMastodon, clip: Media) -> None:
     fake.video_processing.fails = "unsupported codec"
     delivery = video_delivery(clip, channel="mastodon")
 
@@ -83,7 +68,7 @@ def test_processing_that_fails_is_refused_and_nothing_is_posted(
 
 
 def test_processing_that_never_ends_is_in_doubt_and_the_probe_lets_it_wait_on(
-        fake: FakeMastodon, clip: Media) -> None:  # noqa: F811
+        fake: FakeMastodon, clip: Media) -> None:
     fake.video_processing.never = True
     channel = make_channel(fake, video_wait_seconds=0.2)
     delivery = video_delivery(clip, channel="mastodon")
@@ -103,7 +88,7 @@ def test_processing_that_never_ends_is_in_doubt_and_the_probe_lets_it_wait_on(
 
 
 def test_a_crash_between_upload_and_status_never_posts_twice(
-        fake: FakeMastodon, clip: Media) -> None:  # noqa: F811
+        fake: FakeMastodon, clip: Media) -> None:
     channel = make_channel(fake)
     delivery = video_delivery(clip, channel="mastodon")
     fake.fail_next(Fault(drop=True, apply=True, path="/api/v1/statuses"))
@@ -118,7 +103,7 @@ def test_a_crash_between_upload_and_status_never_posts_twice(
     assert len(keys) == 1
 
 
-def test_the_dry_run_shows_the_upload_and_the_wait(clip: Media) -> None:  # noqa: F811
+def test_the_dry_run_shows_the_upload_and_the_wait(clip: Media) -> None:
     channel = MastodonChannel(AccountConfig(name="m", network="mastodon",
                                             base_url="https://kolektiva.social"), {})
 

@@ -1,37 +1,23 @@
 """Telegram: a video is one ``sendVideo`` (multipart, streamed; width, height, duration,
 streaming, the cover as thumbnail) within the 50 MB a bot may upload — against the fake
 Bot API."""
+# ruff: noqa: F401, F811  (pytest fixtures are imported by name and taken as arguments)
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from channels.base import AccountConfig, InDoubt, Published, Rejected
 from channels.telegram import TelegramChannel
 from channels.variant import Media
-from tests.channels.video_media import clip, video_delivery  # noqa: F401  (fixture)
+from tests.channels.test_telegram import TOKEN, fake, server
+from tests.channels.video_media import clip, video_delivery
 from tests.fakes.server import Fault
 from tests.fakes.telegram import FakeTelegram
-
-TOKEN = "987654:AAH-secret-bot-token-xyz"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeTelegram]:
-    with FakeTelegram(token=TOKEN, channel="@humaslapas") as running:
-        yield running  # type: ignore[misc]
-
-
-@pytest.fixture
-def fake(server: FakeTelegram) -> FakeTelegram:
-    server.reset()
-    return server
 
 
 def make_channel(fake: FakeTelegram | None = None, **options: Any) -> TelegramChannel:
@@ -42,7 +28,7 @@ def make_channel(fake: FakeTelegram | None = None, **options: Any) -> TelegramCh
 
 
 def test_a_video_goes_with_its_caption_size_and_thumbnail(fake: FakeTelegram,
-                                                          clip: Media) -> None:  # noqa: F811
+                                                          clip: Media) -> None:
     delivery = video_delivery(clip, "<b>Rakor</b> Humas", channel="telegram",
                               parse_mode="HTML")
 
@@ -59,7 +45,7 @@ def test_a_video_goes_with_its_caption_size_and_thumbnail(fake: FakeTelegram,
                                 f"https://t.me/humaslapas/{message.message_id}")
 
 
-def test_a_large_cover_becomes_a_thumbnail_telegram_takes(fake: FakeTelegram, clip: Media,  # noqa: F811
+def test_a_large_cover_becomes_a_thumbnail_telegram_takes(fake: FakeTelegram, clip: Media,
                                                           tmp_path: Path) -> None:
     cover = tmp_path / "besar.jpg"
     Image.effect_noise((1080, 1920), 90).convert("RGB").save(cover, quality=95)
@@ -71,7 +57,7 @@ def test_a_large_cover_becomes_a_thumbnail_telegram_takes(fake: FakeTelegram, cl
 
 
 def test_a_long_text_follows_the_video_which_a_retry_does_not_send_again(
-        fake: FakeTelegram, clip: Media) -> None:  # noqa: F811
+        fake: FakeTelegram, clip: Media) -> None:
     delivery = video_delivery(clip, "panjang " * 200, channel="telegram")
     fake.fail_next(Fault(status=400, path=r"/bot.*/sendMessage",
                          body={"ok": False, "error_code": 400, "description": "Bad Request"}))
@@ -86,7 +72,7 @@ def test_a_long_text_follows_the_video_which_a_retry_does_not_send_again(
 
 
 def test_a_video_over_the_bots_50_mb_is_refused_before_anything_is_sent(
-        fake: FakeTelegram, clip: Media) -> None:  # noqa: F811
+        fake: FakeTelegram, clip: Media) -> None:
     huge = dataclasses.replace(clip, bytes=60 * 1024 * 1024)
     channel = make_channel(fake)
 
@@ -99,7 +85,7 @@ def test_a_video_over_the_bots_50_mb_is_refused_before_anything_is_sent(
     assert outcome == Rejected(refusal) and fake.requests == []
 
 
-def test_a_local_bot_api_server_takes_larger_videos(clip: Media) -> None:  # noqa: F811
+def test_a_local_bot_api_server_takes_larger_videos(clip: Media) -> None:
     big = dataclasses.replace(clip, bytes=60 * 1024 * 1024)
 
     assert make_channel(max_upload_mb=2000).preflight(
@@ -107,7 +93,7 @@ def test_a_local_bot_api_server_takes_larger_videos(clip: Media) -> None:  # noq
 
 
 def test_an_answer_lost_after_the_upload_is_in_doubt_for_staff(
-        fake: FakeTelegram, clip: Media) -> None:  # noqa: F811
+        fake: FakeTelegram, clip: Media) -> None:
     channel = make_channel(fake, read_timeout=0.5)
     delivery = video_delivery(clip, channel="telegram")
     fake.fail_next(Fault(drop=True, apply=True, path=r"/bot.*/sendVideo"))
@@ -118,7 +104,7 @@ def test_an_answer_lost_after_the_upload_is_in_doubt_for_staff(
     assert channel.probe(delivery) is None  # the Bot API cannot read the channel back
 
 
-def test_the_dry_run_shows_send_video(clip: Media) -> None:  # noqa: F811
+def test_the_dry_run_shows_send_video(clip: Media) -> None:
     planned = make_channel().dry_run_requests(video_delivery(clip, channel="telegram"))
 
     [send] = planned

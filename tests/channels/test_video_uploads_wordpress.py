@@ -1,37 +1,23 @@
 """WordPress: a video goes into the media library (streamed), its cover too (the poster
 and featured image), and a video block opens the post; each library item is checkpointed
 so a retry never uploads it twice — against the fake WordPress REST API."""
+# ruff: noqa: F401, F811  (pytest fixtures are imported by name and taken as arguments)
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from channels.base import AccountConfig, InDoubt, NotSent, Published, Rejected
 from channels.variant import Media
 from channels.wordpress import WordPressChannel
-from tests.channels.video_media import clip, video_delivery  # noqa: F401  (fixture)
+from tests.channels.test_wordpress import PASSWORD, fake, server
+from tests.channels.video_media import clip, video_delivery
 from tests.fakes.server import Fault
 from tests.fakes.wordpress import WordPressFake
 
-PASSWORD = "abcd EFGH 1234 ijkl"
 MEDIA = "/wp-json/wp/v2/media"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[WordPressFake]:
-    with WordPressFake(username="humas", app_password=PASSWORD) as running:
-        yield running  # type: ignore[misc]
-
-
-@pytest.fixture
-def fake(server: WordPressFake) -> WordPressFake:
-    server.reset()
-    return server
 
 
 def make_channel(fake: WordPressFake | None = None, **options: Any) -> WordPressChannel:
@@ -47,7 +33,7 @@ def deliver(video: Media, **fields: Any) -> Any:
 
 
 def test_the_video_opens_the_post_with_its_cover_as_poster(fake: WordPressFake,
-                                                           clip: Media) -> None:  # noqa: F811
+                                                           clip: Media) -> None:
     outcome = make_channel(fake).publish(deliver(clip))
 
     video, poster = fake.media.values()
@@ -62,7 +48,7 @@ def test_the_video_opens_the_post_with_its_cover_as_poster(fake: WordPressFake,
 
 
 def test_an_upload_that_fails_once_is_sent_again(fake: WordPressFake,
-                                                 clip: Media) -> None:  # noqa: F811
+                                                 clip: Media) -> None:
     fake.fail_next(Fault(status=503, path=MEDIA, body={"code": "busy", "message": "busy"}))
 
     outcome = make_channel(fake).publish(deliver(clip))
@@ -72,7 +58,7 @@ def test_an_upload_that_fails_once_is_sent_again(fake: WordPressFake,
 
 
 def test_a_retry_never_uploads_the_video_again(fake: WordPressFake,
-                                               clip: Media) -> None:  # noqa: F811
+                                               clip: Media) -> None:
     delivery = deliver(clip)
     channel = make_channel(fake)
     fake.fail_next(Fault(status=429, path="/wp-json/wp/v2/posts", method="POST",
@@ -88,7 +74,7 @@ def test_a_retry_never_uploads_the_video_again(fake: WordPressFake,
 
 
 def test_a_crash_between_upload_and_post_neither_posts_nor_uploads_twice(
-        fake: WordPressFake, clip: Media) -> None:  # noqa: F811
+        fake: WordPressFake, clip: Media) -> None:
     channel = make_channel(fake, read_timeout=0.5)
     delivery = deliver(clip)
     fake.fail_next(Fault(drop=True, apply=True, path="/wp-json/wp/v2/posts", method="POST"))
@@ -103,7 +89,7 @@ def test_a_crash_between_upload_and_post_neither_posts_nor_uploads_twice(
 
 
 def test_a_site_that_refuses_the_size_names_the_limits_to_raise(
-        fake: WordPressFake, clip: Media) -> None:  # noqa: F811
+        fake: WordPressFake, clip: Media) -> None:
     fake.max_body = 1000
 
     outcome = make_channel(fake).publish(deliver(clip))
@@ -113,7 +99,7 @@ def test_a_site_that_refuses_the_size_names_the_limits_to_raise(
 
 
 def test_a_video_without_cover_has_no_poster(fake: WordPressFake,
-                                             clip: Media) -> None:  # noqa: F811
+                                             clip: Media) -> None:
     outcome = make_channel(fake).publish(deliver(dataclasses.replace(clip, cover=None)))
 
     [video] = fake.media.values()
@@ -122,7 +108,7 @@ def test_a_video_without_cover_has_no_poster(fake: WordPressFake,
     assert "poster=" not in post.content and str(video.id) in post.content
 
 
-def test_the_dry_run_shows_both_uploads_and_the_block(clip: Media) -> None:  # noqa: F811
+def test_the_dry_run_shows_both_uploads_and_the_block(clip: Media) -> None:
     planned = make_channel().dry_run_requests(deliver(clip))
 
     assert [(p["method"], p["url"].rsplit("/", 1)[1]) for p in planned] == [
@@ -131,7 +117,7 @@ def test_the_dry_run_shows_both_uploads_and_the_block(clip: Media) -> None:  # n
     assert planned[-1]["json"]["featured_media"] == "{poster-id}"
 
 
-def test_nothing_left_unsent_is_in_doubt(fake: WordPressFake, clip: Media) -> None:  # noqa: F811
+def test_nothing_left_unsent_is_in_doubt(fake: WordPressFake, clip: Media) -> None:
     fake.fail_next(Fault(drop=True, path=MEDIA), times=3)
 
     outcome = make_channel(fake).publish(deliver(clip))

@@ -1,41 +1,25 @@
 """X: a video goes through the v2 chunked upload (INIT, APPEND per chunk, FINALIZE, STATUS
 until processed) before the post that names its media id — against the fake X API."""
+# ruff: noqa: F401, F811  (pytest fixtures are imported by name and taken as arguments)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from channels.base import AccountConfig, InDoubt, NotSent, Published, Rejected
 from channels.variant import Media
 from channels.x import XChannel
 from tests.channels.helpers import attempt
-from tests.channels.video_media import clip, video_delivery  # noqa: F401  (fixture)
+from tests.channels.test_x import SECRETS, fake, server
+from tests.channels.video_media import clip, video_delivery
 from tests.fakes.multipart import parse_form_data
 from tests.fakes.server import FakeRequest, Fault
 from tests.fakes.x import FakeX
 from tests.fakes.x_video import Upload
 
-SECRETS = {"api_key": "xvz1evFS4wEEPTGEFPHBog", "api_secret": "kAcSOqF21Fu85e7zjz7ZN2U4ZRhf",
-           "access_token": "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
-           "access_token_secret": "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE"}
 CHUNK = 16 * 1024
 APPEND = r"/2/media/upload/\d+/append"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeX]:
-    with FakeX(**SECRETS) as running:
-        yield running  # type: ignore[misc]
-
-
-@pytest.fixture
-def fake(server: FakeX) -> FakeX:
-    server.reset()
-    return server
 
 
 def make_channel(fake: FakeX, **options: Any) -> XChannel:
@@ -56,7 +40,7 @@ def the_upload(fake: FakeX) -> Upload:
 
 
 def test_a_video_is_uploaded_in_chunks_processed_and_posted(fake: FakeX,
-                                                            clip: Media) -> None:  # noqa: F811
+                                                            clip: Media) -> None:
     fake.videos.plan.polls = 3
     delivery = video_delivery(clip, channel="x")
 
@@ -75,7 +59,7 @@ def test_a_video_is_uploaded_in_chunks_processed_and_posted(fake: FakeX,
 
 
 def test_a_chunk_that_fails_once_is_sent_again_alone(fake: FakeX,
-                                                     clip: Media) -> None:  # noqa: F811
+                                                     clip: Media) -> None:
     fake.fail_next(Fault(status=503, path=APPEND, body={"title": "Service Unavailable"}))
 
     outcome = make_channel(fake).publish(video_delivery(clip, channel="x"))
@@ -87,7 +71,7 @@ def test_a_chunk_that_fails_once_is_sent_again_alone(fake: FakeX,
 
 
 def test_processing_that_fails_is_refused_and_nothing_is_posted(
-        fake: FakeX, clip: Media) -> None:  # noqa: F811
+        fake: FakeX, clip: Media) -> None:
     fake.videos.plan.fails = "Unsupported video format"
     delivery = video_delivery(clip, channel="x")
 
@@ -100,7 +84,7 @@ def test_processing_that_fails_is_refused_and_nothing_is_posted(
 
 
 def test_processing_that_never_ends_leaves_the_post_in_doubt_for_the_probe(
-        fake: FakeX, clip: Media) -> None:  # noqa: F811
+        fake: FakeX, clip: Media) -> None:
     fake.videos.plan.never = True
     channel = make_channel(fake, video_wait_seconds=0.2)
     delivery = video_delivery(clip, channel="x")
@@ -121,7 +105,7 @@ def test_processing_that_never_ends_leaves_the_post_in_doubt_for_the_probe(
 
 
 def test_a_crash_mid_upload_resumes_with_the_unconfirmed_chunk(
-        fake: FakeX, clip: Media) -> None:  # noqa: F811
+        fake: FakeX, clip: Media) -> None:
     delivery = video_delivery(clip, channel="x")
     # the first chunk goes through; the second never gets an answer, however often sent
     fake.fail_next(Fault(status=200, apply=True, path=APPEND, body={"data": {}}))
@@ -140,7 +124,7 @@ def test_a_crash_mid_upload_resumes_with_the_unconfirmed_chunk(
 
 
 def test_a_crash_between_upload_and_post_never_posts_twice(
-        fake: FakeX, clip: Media) -> None:  # noqa: F811
+        fake: FakeX, clip: Media) -> None:
     delivery = video_delivery(clip, channel="x")
     channel = make_channel(fake)
     # the post is created, but its answer is lost (the daemon died meanwhile)
@@ -154,7 +138,7 @@ def test_a_crash_between_upload_and_post_never_posts_twice(
     assert len(fake.videos.uploads) == 1
 
 
-def test_the_dry_run_shows_each_upload_step(clip: Media) -> None:  # noqa: F811
+def test_the_dry_run_shows_each_upload_step(clip: Media) -> None:
     channel = XChannel(AccountConfig(name="x", network="x"), {})
 
     planned = channel.dry_run_requests(video_delivery(clip, channel="x"))
