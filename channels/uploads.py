@@ -203,15 +203,17 @@ class StillProcessing:
 
 def wait_until_processed(check: Callable[[], Processed | Waiting | Outcome], *,
                          limit: float, every: float, first: float | None = None,
-                         sleep: Callable[[float], None] = time.sleep,
+                         sleep: Callable[[float], None] = time.sleep, misses: int = 3,
                          ) -> Processed | StillProcessing | Outcome:
     """Ask ``check()`` until it says :class:`Processed` or fails (an outcome, returned
     as it is), waiting ``first`` seconds before the first question (None: ask at once)
     and then what the network suggests (else ``every``); :class:`StillProcessing` once
-    ``limit`` seconds have passed."""
+    ``limit`` seconds have passed. A question that got no answer (``NotSent``, not a
+    rate limit) is asked again, up to ``misses`` times in a row, before it ends the wait."""
     started = time.monotonic()
     wait = first
     progress = ""
+    missed = 0
     while True:
         if wait:
             left = limit - (time.monotonic() - started)
@@ -219,6 +221,11 @@ def wait_until_processed(check: Callable[[], Processed | Waiting | Outcome], *,
                 return StillProcessing(time.monotonic() - started, progress)
             sleep(min(wait, left))
         answer = check()
+        if isinstance(answer, NotSent) and not answer.rate_limited and missed + 1 < misses:
+            missed += 1
+            answer = Waiting()
+        elif isinstance(answer, Waiting):
+            missed = 0
         if not isinstance(answer, Waiting):
             return answer
         progress = answer.progress or progress

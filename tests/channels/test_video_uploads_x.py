@@ -150,3 +150,13 @@ def test_the_dry_run_shows_each_upload_step(clip: Media) -> None:
         ("POST", "media/metadata"), ("POST", "tweets")]
     assert planned[0]["json"]["total_bytes"] == clip.bytes
     assert planned[-1]["json"]["media"] == {"media_ids": [f"<media of {clip.path}>"]}
+
+
+def test_a_status_question_that_fails_once_is_asked_again(fake: FakeX, clip: Media) -> None:
+    fake.fail_next(Fault(status=503, path="/2/media/upload", method="GET",
+                         body={"title": "Service Unavailable"}))
+
+    outcome = make_channel(fake).publish(video_delivery(clip, channel="x"))
+
+    assert isinstance(outcome, Published)
+    assert len(fake.calls("GET", "/2/media/upload")) == the_upload(fake).processing.asked + 1
