@@ -5,7 +5,8 @@ Endpoints (AT Protocol lexicons, bluesky-social/atproto ``lexicons/``):
 ``refreshJwt``), ``com.atproto.server.refreshSession`` (Bearer refreshJwt),
 ``com.atproto.server.getSession``, ``com.atproto.repo.uploadBlob`` (raw bytes),
 ``com.atproto.repo.createRecord`` (``app.bsky.feed.post`` with our own ``rkey``) and
-``com.atproto.repo.getRecord`` for the probe. Errors are ``{"error", "message"}``.
+``com.atproto.repo.getRecord`` for the probe; a video goes through the video service
+(:mod:`channels.bluesky_video`). Errors are ``{"error", "message"}``.
 
 The session is created once per adapter instance and refreshed when the PDS answers
 ``ExpiredToken``: createSession is limited to 30 per 5 minutes and 300 a day, so logging
@@ -36,10 +37,12 @@ from channels.base import (
     Published,
     Rejected,
 )
+from channels.bluesky_video import VIDEO_SERVICE, VideoUpload, pds_did_of, video_upload_steps
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import Counting, ImageRules, PostRules, Unit
+from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -252,6 +255,10 @@ class BlueskyChannel(HttpChannel):
         assert first is not None  # every part was published above
         return Published(first.remote_id, first.url)
 
+    def pds_did(self) -> str:
+        """The ``did:web:`` of the account's PDS (the audience of a video upload's token)."""
+        return pds_did_of(self.base_url, self._login)
+
     def _login_did(self) -> str:
         return str(self._login["did"]) if self._login else ""
 
@@ -280,6 +287,8 @@ class BlueskyChannel(HttpChannel):
     def _embed(self, delivery: Delivery) -> dict[str, Any] | Outcome | None:
         """Images with alt text, or else the link card; None when the post has neither."""
         variant = delivery.variant
+        if video := video_of(variant):
+            return VideoUpload(self, delivery, video).embed()
         if variant.media:
             images = []
             for media in variant.media[:MAX_IMAGES]:
@@ -361,14 +370,22 @@ class BlueskyChannel(HttpChannel):
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         variant = delivery.variant
+        video = video_of(variant)
         planned: list[dict[str, Any]] = [
             {"method": "POST", "url": f"{self.base_url}/xrpc/com.atproto.repo.uploadBlob",
              "file": m.path, "alt": m.alt}
-            for m in variant.media[:MAX_IMAGES]
+            for m in (variant.media[:MAX_IMAGES] if not video else ())
         ]
+        if video:
+            service = self.account.options.get("video_service", VIDEO_SERVICE)
+            planned = video_upload_steps(self.base_url, service, video)
         for index, text in enumerate(variant.parts):
             record = self._record(delivery, index, text, None, None, None)
-            if index == 0 and variant.media:
+            if index == 0 and video:
+                record["embed"] = {"$type": "app.bsky.embed.video", "video": "<blob of the job>",
+                                   "aspectRatio": {"width": video.width,
+                                                   "height": video.height}}
+            elif index == 0 and variant.media:
                 record["embed"] = {"$type": "app.bsky.embed.images",
                                    "images": [{"alt": m.alt, "image": f"<blob of {m.path}>"}
                                               for m in variant.media[:MAX_IMAGES]]}

@@ -34,10 +34,12 @@ import smtplib
 import ssl
 import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -57,10 +59,13 @@ from channels.base import (
     note_create_sent,
 )
 from channels.composing import Draft, Release
+from channels.email_video import video_mail
 from channels.errors import ConfigError
 from channels.http import redact
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, ImageRules
+from channels.uploads import video_of
+from channels.variant import Media
 
 log = logging.getLogger(__name__)
 
@@ -205,14 +210,22 @@ class EmailChannel(Channel):
         message["Date"] = format_datetime((now or datetime.now(zone)).astimezone(zone))
         message["Message-ID"] = self.message_id(delivery)
         message["Content-Language"] = self.account.options.get("language", "id")
-        message.set_content(text)
+        video = video_of(variant)
+        carried = video_mail(video, variant, self.account.options) if video else None
+        message.set_content(f"{text}\n\n{carried.text}\n" if carried else text)
 
-        images = ([prepare_image(m.path, self.network, alt=m.alt) for m in variant.media]
+        pictures = [Media(video.cover, alt=video.alt)] if video and video.cover else (
+            [] if video else variant.media)
+        images = ([prepare_image(m.path, self.network, alt=m.alt) for m in pictures]
                   if with_images else [])
         cids = [f"img{n}.{self.derive_key(delivery.publish_key, 'cid', n, length=12)}"
                 for n in range(len(images))]
-        inline = "".join(f'<p><img src="cid:{cid}" alt="{html.escape(image.alt)}"></p>'
-                         for cid, image in zip(cids, images, strict=True))
+        # a video's cover links to it (the video itself is never a large attachment)
+        start, end = ((f'<a href="{html.escape(carried.url)}">', "</a>")
+                      if carried and carried.url else ("", ""))
+        inline = "".join(f'<p>{start}<img src="cid:{cid}" alt="{html.escape(image.alt)}">'
+                         f'{end}</p>' for cid, image in zip(cids, images, strict=True))
+        inline += carried.html if carried else ""
         message.add_alternative(_one_document(subject, extra.get("html") or _paragraphs(text),
                                               inline), subtype="html")
         if images:
@@ -221,6 +234,9 @@ class EmailChannel(Channel):
                 maintype, subtype = image.mime.split("/")
                 html_part.add_related(image.data, maintype, subtype, cid=f"<{cid}>",
                                       filename=image.filename, disposition="inline")
+        if carried and carried.attach and with_images:
+            message.add_attachment(Path(video.path).read_bytes(),  # type: ignore[union-attr]
+                                   "video", "mp4", filename="video.mp4")
         return message
 
     @staticmethod
@@ -404,14 +420,20 @@ class EmailChannel(Channel):
         return self._clean(text)
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        video = video_of(delivery.variant)
         message = self.build_message(delivery, with_images=False)
         headers = {name: str(message[name]) for name in
                    ("From", "To", "Subject", "Date", "Message-ID")}
-        return [{"method": "SMTP", "url": f"smtp://{self.host}:{self.port}",
-                 "security": self.security, "headers": headers,
-                 "recipients": (self.to or [self.sender]) + self.bcc,
-                 "images": [{"path": m.path, "alt": m.alt} for m in delivery.variant.media],
-                 "data": message.get_body(("plain",)).get_content()}]  # type: ignore[union-attr]
+        planned = {"method": "SMTP", "url": f"smtp://{self.host}:{self.port}",
+                   "security": self.security, "headers": headers,
+                   "recipients": (self.to or [self.sender]) + self.bcc,
+                   "images": [{"path": m.path, "alt": m.alt} for m in delivery.variant.media
+                              if m.kind != "video"],
+                   "data": message.get_body(("plain",)).get_content()}  # type: ignore[union-attr]
+        if video:
+            planned["video"] = {"path": video.path, **asdict(video_mail(
+                video, delivery.variant, self.account.options))}
+        return [planned]
 
 
 def _paragraphs(text: str) -> str:

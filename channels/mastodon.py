@@ -2,7 +2,8 @@
 
 Endpoints (https://docs.joinmastodon.org/methods/): ``POST /api/v2/media`` (multipart
 ``file`` + ``description`` as alt text; 202 means still processing, then poll
-``GET /api/v1/media/:id`` until it answers 200), ``POST /api/v1/statuses`` (``status``,
+``GET /api/v1/media/:id`` until it answers 200; a video always, its id checkpointed
+first), ``POST /api/v1/statuses`` (``status``,
 ``media_ids[]``, ``in_reply_to_id``, ``visibility``, ``language``) with an
 ``Idempotency-Key`` header, ``GET /api/v1/accounts/verify_credentials``,
 ``GET /api/v1/accounts/:id/statuses`` and ``GET /api/v2/instance`` for the limits.
@@ -38,7 +39,9 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, prepare_image
+from channels.mastodon_video import upload_video
 from channels.rules import MIB, WEB_FORMATS, Counting, HashtagRules, ImageRules, PostRules, Unit
+from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -248,6 +251,8 @@ class MastodonChannel(HttpChannel):
         return {"mastodon_first_sent": first_sent} if first_sent else {}
 
     def _upload_media(self, delivery: Delivery) -> list[str] | Outcome:
+        if video := video_of(delivery.variant):
+            return upload_video(self, delivery, video)
         media_ids: list[str] = []
         for media in delivery.variant.media:
             try:
@@ -364,9 +369,14 @@ class MastodonChannel(HttpChannel):
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         planned: list[dict[str, Any]] = [
             {"method": "POST", "url": f"{self.base_url}/api/v2/media",
-             "files": {"file": m.path}, "data": {"description": m.alt}}
+             "files": {"file": m.path, **({"thumbnail": m.cover} if m.cover else {})},
+             "data": {"description": m.alt}}
             for m in delivery.variant.media
         ]
+        if video := video_of(delivery.variant):
+            planned.append({"method": "GET", "url": f"{self.base_url}/api/v1/media/<id>",
+                            "until": "HTTP 200 with url (206 while processing)",
+                            "file": video.path})
         placeholder_ids = [f"<media {i + 1}>" for i in range(len(delivery.variant.media))]
         for index, text in enumerate(delivery.variant.parts):
             reply_to = f"<id of part {index}>" if index else None

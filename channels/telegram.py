@@ -1,7 +1,8 @@
 """Telegram adapter: a bot posts to a channel through the Bot API.
 
 Endpoints (https://core.telegram.org/bots/api): ``sendMessage``, ``sendPhoto`` and
-``sendMediaGroup`` on ``{base}/bot<token>/<method>``; ``getMe`` for the credential check.
+``sendMediaGroup`` on ``{base}/bot<token>/<method>`` (``sendVideo``:
+:mod:`channels.telegram_video`); ``getMe`` for the credential check.
 Every answer is the envelope ``{"ok": bool, "result" | "error_code", "description",
 "parameters": {"retry_after", "migrate_to_chat_id"}}``.
 
@@ -34,11 +35,14 @@ from channels.base import (
     Outcome,
     Published,
     Rejected,
+    Variant,
 )
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit
+from channels.telegram_video import send_video, upload_refusal, video_fields
+from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     pass
@@ -108,18 +112,24 @@ class TelegramChannel(HttpChannel):
     def publish(self, delivery: Delivery) -> Outcome:
         variant = delivery.variant
         parse_mode = variant.extra.get("parse_mode")
+        video = video_of(variant)
+        if video and (too_big := self.preflight(variant)):
+            return Rejected(too_big)
         try:
-            images = [prepare_image(m.path, self.network, alt=m.alt) for m in variant.media]
+            images = [] if video else [prepare_image(m.path, self.network, alt=m.alt)
+                                       for m in variant.media]
         except ImageError as exc:
             return Rejected(f"image cannot be sent to Telegram: {exc}")
 
         first_text = variant.parts[0] if variant.parts else ""
-        caption_fits = bool(images) and utf16_length(
+        caption_fits = bool(images or video) and utf16_length(
             visible_text(first_text, parse_mode)) <= CAPTION_LIMIT
-        # Photos sent without the text are recorded in the state, so that a retry after the
-        # text failed does not post the album a second time.
-        if images and not caption_fits and "telegram_photo_message_ids" not in delivery.state:
-            sent = self._send_photos(images, caption=None, parse_mode=None)
+        # Photos (or the video) sent without the text are recorded in the state, so that a
+        # retry after the text failed does not post them a second time.
+        if ((images or video) and not caption_fits
+                and "telegram_photo_message_ids" not in delivery.state):
+            sent = (send_video(self, video, caption=None, parse_mode=None) if video
+                    else self._send_photos(images, caption=None, parse_mode=None))
             if not isinstance(sent, list):
                 return sent
             delivery.checkpoint(telegram_photo_message_ids=[m["message_id"] for m in sent])
@@ -129,7 +139,9 @@ class TelegramChannel(HttpChannel):
             if done := delivery.done_part(index):
                 previous = done.remote_id
                 continue
-            if index == 0 and images and caption_fits:
+            if index == 0 and video and caption_fits:
+                sent = send_video(self, video, caption=text, parse_mode=parse_mode)
+            elif index == 0 and images and caption_fits:
                 sent = self._send_photos(images, caption=text, parse_mode=parse_mode)
             else:
                 sent = self._call("sendMessage",
@@ -243,6 +255,12 @@ class TelegramChannel(HttpChannel):
         return Rejected(reason, http_status=status)
 
     # --- probe, check, dry run ----------------------------------------------------------
+    def preflight(self, variant: Variant) -> str | None:
+        """A video over what a bot may upload (50 MB; a local Bot API server takes more:
+        ``options.max_upload_mb``) can never be sent: refused when queued."""
+        video = video_of(variant)
+        return upload_refusal(self, video) if video else None
+
     def probe(self, delivery: Delivery) -> Outcome | None:
         return None
 
@@ -261,6 +279,9 @@ class TelegramChannel(HttpChannel):
         caption_fits = utf16_length(visible_text(first_text, parse_mode)) <= CAPTION_LIMIT
         photos = [{"path": m.path, "alt": m.alt} for m in variant.media]
         photo_method = "sendPhoto" if len(photos) == 1 else "sendMediaGroup"
+        if video := video_of(variant):
+            photos = [dict(video_fields(video), video=video.path, thumbnail=video.cover)]
+            photo_method = "sendVideo"
         requests_: list[dict[str, Any]] = []
         if photos and not caption_fits:
             requests_.append({"method": "POST", "url": self._method_url(photo_method, "***"),

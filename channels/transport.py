@@ -199,7 +199,11 @@ def _bounded(value: Any, remaining: float) -> float:
 
 
 def _body_size(body: Any) -> int:
-    return len(body) if isinstance(body, bytes | str) else 0
+    if isinstance(body, bytes | str):
+        return len(body)
+    # a body streamed from disk (channels.uploads.FileBody) knows its length
+    size = getattr(body, "__len__", None)
+    return size() if callable(size) else 0
 
 
 class LimitedAdapter(HTTPAdapter):

@@ -49,7 +49,9 @@ from channels.errors import SiarError
 from channels.http import HttpChannel, answered, classify_status, make_session, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules
+from channels.uploads import video_of
 from channels.variant import Variant
+from channels.wordpress_video import upload_video, video_content, video_upload_steps
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -123,7 +125,6 @@ class WordPressChannel(HttpChannel):
     can_probe = True
     needs_base_url = True
 
-
     # --- plumbing ---------------------------------------------------------------------
     @property
     def api_url(self) -> str:
@@ -138,7 +139,6 @@ class WordPressChannel(HttpChannel):
             password = self.secrets.get("app_password", "").replace(" ", "")
             self._session.auth = (self.secrets.get("username", ""), password)
         return self._session
-
 
     @property
     def _secret_values(self) -> list[str]:
@@ -256,7 +256,8 @@ class WordPressChannel(HttpChannel):
     def post_fields(self, delivery: Delivery, *, tags: list[int], categories: list[int],
                     media: list[dict[str, Any]]) -> dict[str, Any]:
         variant = delivery.variant
-        content = self.content(variant)
+        block, media = video_content(media)  # the video's block; its poster is featured
+        content = block + self.content(variant)
         for item in media[1:]:
             content += (f'\n<figure class="wp-block-image"><img src="{html.escape(item["url"])}"'
                         f' alt="{html.escape(item["alt"])}" /></figure>')
@@ -354,6 +355,8 @@ class WordPressChannel(HttpChannel):
         # Library items are invisible until a post uses them: an upload repeated after a
         # failure leaves a spare file, never a duplicate post; the checkpoint avoids even that.
         uploaded: list[dict[str, Any]] = list(delivery.state.get("media", []))
+        if video := video_of(delivery.variant):
+            return upload_video(self, delivery, video, uploaded)
         for item in delivery.variant.media[len(uploaded):]:
             try:
                 image = prepare_image(item.path, self.network, alt=item.alt)
@@ -458,8 +461,9 @@ class WordPressChannel(HttpChannel):
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         api = self.api_url if self.account.base_url else "https://{site}/wp-json/wp/v2"
-        calls: list[dict[str, Any]] = []
-        for item in delivery.variant.media:
+        video = video_of(delivery.variant)
+        calls, media = video_upload_steps(api, video) if video else ([], [])
+        for item in delivery.variant.media if not video else ():
             name = PurePath(item.path).name
             calls.append({"method": "POST", "url": f"{api}/media",
                           "headers": {"Content-Disposition": f'attachment; filename="{name}"'},
@@ -468,8 +472,8 @@ class WordPressChannel(HttpChannel):
                           "json": {"alt_text": item.alt}})
         for name in self.tag_names(delivery.variant):
             calls.append({"method": "GET", "url": f"{api}/tags?slug={slugify(name)}"})
-        media = [{"id": f"{{media-{i}}}", "url": f"{{url-{i}}}", "alt": m.alt}
-                 for i, m in enumerate(delivery.variant.media)]
+        media = media or [{"id": f"{{media-{i}}}", "url": f"{{url-{i}}}", "alt": m.alt}
+                          for i, m in enumerate(delivery.variant.media)]
         fields = self.post_fields(delivery, tags=["{tag-ids}"],  # type: ignore[list-item]
                                   categories=list(self.account.options.get("categories", [])),
                                   media=media)

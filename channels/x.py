@@ -4,8 +4,8 @@ Endpoints (X API v2, X's published OpenAPI document for API v2): ``POST /2/tweet
 ``media.media_ids``, ``reply.in_reply_to_tweet_id``) through tweepy; ``POST
 /2/media/upload`` (multipart ``media`` + ``media_category=tweet_image``) and ``POST
 /2/media/metadata`` (alt text) directly, because tweepy's only upload still calls the
-deprecated v1.1 endpoint; ``GET /2/users/me`` and ``GET /2/users/:id/tweets`` for the
-check and the probe.
+deprecated v1.1 endpoint (a video: the chunked upload of :mod:`channels.x_video`);
+``GET /2/users/me`` and ``GET /2/users/:id/tweets`` for the check and the probe.
 
 tweepy hard-codes ``https://api.twitter.com`` inside ``BaseClient.request`` but sends
 everything through its ``session`` attribute, so that attribute is the seam: a small
@@ -33,6 +33,7 @@ from channels.base import (
     CheckResult,
     Delivery,
     InDoubt,
+    Media,
     NotSent,
     Outcome,
     Published,
@@ -41,6 +42,8 @@ from channels.base import (
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit
+from channels.uploads import video_of
+from channels.x_video import VideoUpload, video_upload_steps
 
 if TYPE_CHECKING:
     import requests
@@ -216,7 +219,9 @@ class XChannel(HttpChannel):
         import tweepy
         media_ids = delivery.state.get("x_media_ids")
         if media_ids is None and delivery.variant.media and not delivery.done_part(0):
-            uploaded = self._upload_media(delivery)
+            video = video_of(delivery.variant)
+            uploaded = (self._upload_video(delivery, video) if video
+                        else self._upload_media(delivery))
             if not isinstance(uploaded, list):
                 return uploaded
             media_ids = uploaded
@@ -283,6 +288,11 @@ class XChannel(HttpChannel):
                     return failed
             media_ids.append(media_id)
         return media_ids
+
+    def _upload_video(self, delivery: Delivery, video: Media) -> list[str] | Outcome:
+        """INIT, APPEND per chunk, FINALIZE, STATUS until processed
+        (:mod:`channels.x_video`); the media id is checkpointed from INIT on."""
+        return VideoUpload(self, delivery, video).run()
 
     def _media_failure(self, response: requests.Response | Outcome,
                        what: str) -> Outcome | None:
@@ -374,7 +384,10 @@ class XChannel(HttpChannel):
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         planned: list[dict[str, Any]] = []
         media = delivery.variant.media[:MAX_IMAGES]
-        for m in media:
+        if video := video_of(delivery.variant):
+            media = [video]
+            planned = video_upload_steps(self.base_url, video)
+        for m in media if not video else ():
             planned.append({"method": "POST", "url": f"{self.base_url}/2/media/upload",
                             "data": {"media_category": "tweet_image"}, "file": m.path})
             if m.alt:

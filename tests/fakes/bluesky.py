@@ -7,7 +7,8 @@ against ``app/bsky/feed/post.json`` (text ≤ 300 graphemes and ≤ 3000 bytes, 
 datetime, ``langs`` ≤ 3), ``app/bsky/richtext/facet.json`` (``byteStart``/``byteEnd`` are
 UTF-8 byte offsets into the text: in bounds, ordered, on character boundaries),
 ``app/bsky/embed/images.json`` (≤ 4, ``alt`` required, blobs that were uploaded) and
-``app/bsky/embed/external.json``. Errors are ``{"error", "message"}``: ``ExpiredToken``
+``app/bsky/embed/external.json`` (and ``embed/video.json``, with the video service of
+``tests/fakes/bluesky_video.py``). Errors are ``{"error", "message"}``: ``ExpiredToken``
 (400) for an expired access token, ``AuthenticationRequired`` (401) for bad credentials,
 ``RecordNotFound`` (400) from getRecord, ``RateLimitExceeded`` (429 with the
 ``RateLimit-*`` headers). Reusing an existing rkey answers 500, as the reference PDS does
@@ -27,6 +28,7 @@ from typing import Any
 
 import regex
 
+from tests.fakes.bluesky_video import VideoService
 from tests.fakes.server import FakeRequest, FakeServer, Fault, Response
 
 TID_PATTERN = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
@@ -88,6 +90,7 @@ class FakeBluesky(FakeServer):
             self.route("POST", f"/xrpc/{nsid}", handler)
         self.route("GET", "/xrpc/com.atproto.server.getSession", self._get_session)
         self.route("GET", "/xrpc/com.atproto.repo.getRecord", self._get_record)
+        self.video = VideoService(self)
 
     def reset(self) -> None:
         with self.lock:
@@ -99,6 +102,7 @@ class FakeBluesky(FakeServer):
             self.expired_access.clear()
             self.refresh_tokens.clear()
             self.sessions_created = 0
+            self.video.reset()
 
     # --- test controls ------------------------------------------------------------------
     def expire_access_tokens(self) -> None:
@@ -301,7 +305,24 @@ class FakeBluesky(FakeServer):
             if "thumb" in external:
                 return self._validate_blob(external["thumb"])
             return None
+        if embed.get("$type") == "app.bsky.embed.video":
+            return self._validate_video(embed)
         return "Record/embed has an unsupported $type"
+
+    def _validate_video(self, embed: dict[str, Any]) -> str | None:
+        """``app.bsky.embed.video``: a video/mp4 blob on this PDS, an optional
+        ``aspectRatio`` of positive integers and ``alt`` of at most 10,000 bytes."""
+        blob = embed.get("video")
+        ref = blob.get("ref", {}).get("$link") if isinstance(blob, dict) else None
+        if ref not in self.blobs or self.blobs[ref].mime != "video/mp4":
+            return "Record/embed/video must be a video/mp4 blob on this PDS"
+        ratio = embed.get("aspectRatio")
+        if ratio is not None and not (isinstance(ratio, dict) and all(
+                isinstance(ratio.get(k), int) and ratio[k] > 0 for k in ("width", "height"))):
+            return "Record/embed/aspectRatio must have positive width and height"
+        if len(str(embed.get("alt", "")).encode()) > 10_000:
+            return "Record/embed/alt is too long"
+        return None
 
     def _validate_blob(self, blob: Any) -> str | None:
         ref = blob.get("ref", {}).get("$link") if isinstance(blob, dict) else None

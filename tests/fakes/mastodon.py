@@ -4,7 +4,9 @@ Follows Mastodon's API documentation and https://docs.joinmastodon.org/methods/:
 ``POST /api/v1/statuses`` (TextStatus/MediaStatus, ``Idempotency-Key`` remembered for
 an hour, text counted in grapheme clusters with every URL as 23, 422 ``Validation
 failed`` errors), ``POST /api/v2/media`` (multipart ``file`` + ``description``; 200, or 202
-while processing), ``GET /api/v1/media/:id`` (206 while processing, then 200),
+while processing), ``GET /api/v1/media/:id`` (206 while processing, then 200; a video,
+with an optional ``thumbnail``, is always processed in the background; 422 when that
+failed),
 ``GET /api/v1/accounts/verify_credentials``, ``GET /api/v1/accounts/:id/statuses``,
 ``GET /api/v2/instance``. Every answer carries ``X-RateLimit-Limit/-Remaining/-Reset``
 (an ISO 8601 time); errors are the documented ``{"error": "..."}`` entity.
@@ -20,11 +22,15 @@ from typing import Any
 
 import regex
 
-from tests.fakes.multipart import parse_form_data
+from tests.fakes.multipart import FormPart, parse_form_data
+from tests.fakes.processing import Processing
 from tests.fakes.server import FakeRequest, FakeServer, Fault, Response
 
 URL_PATTERN = regex.compile(r"https?://[^\s]+")
 SUPPORTED_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+SUPPORTED_VIDEOS = ("video/mp4", "video/webm", "video/quicktime")
+#: the instance's ``configuration.media_attachments.video_size_limit`` (99 MiB)
+VIDEO_SIZE_LIMIT = 103809024
 
 
 def mastodon_length(text: str) -> int:
@@ -60,9 +66,15 @@ class Attachment:
     mime: str
     size: int
     polls_until_ready: int = 0
+    #: a video's processing (images: ``polls_until_ready``)
+    processing: Processing | None = None
+    thumbnail: bytes | None = None
+    data: bytes = b""
 
     @property
     def ready(self) -> bool:
+        if self.processing is not None:
+            return self.processing.state == "succeeded"
         return self.polls_until_ready <= 0
 
 
@@ -92,6 +104,8 @@ class FakeMastodon(FakeServer):
         self.description_limit = 1500
         #: number of 206 answers a new upload gives before it is processed (0: sync 200)
         self.processing_polls = 0
+        #: what each uploaded video's processing does (always asynchronous: 202)
+        self.video_processing = Processing()
         self.statuses: list[Status] = []
         self.attachments: dict[str, Attachment] = {}
         self.idempotency: dict[str, tuple[str, datetime]] = {}
@@ -111,6 +125,7 @@ class FakeMastodon(FakeServer):
             self.attachments.clear()
             self.idempotency.clear()
             self.processing_polls = 0
+            self.video_processing = Processing()
 
     # --- fault helpers ------------------------------------------------------------------
     def rate_limit(self, reset_in: timedelta) -> str:
@@ -218,6 +233,8 @@ class FakeMastodon(FakeServer):
         if "file" not in fields or not fields["file"].filename:
             return 422, {}, {"error": "Validation failed: File can't be blank"}
         upload = fields["file"]
+        if upload.content_type in SUPPORTED_VIDEOS:
+            return self._upload_video(fields)
         if upload.content_type not in SUPPORTED_IMAGES:
             return 422, {}, {"error": "Validation failed: File content type is invalid"}
         if len(upload.data) > 16 * 1024 * 1024:
@@ -236,10 +253,36 @@ class FakeMastodon(FakeServer):
             return 200, {}, self._attachment_json(attachment)
         return 202, {}, self._attachment_json(attachment)
 
+    def _upload_video(self, fields: dict[str, FormPart]) -> Response:
+        """A video: at most ``video_size_limit``, an optional image ``thumbnail``; always
+        processed in the background (202, ``url`` null)."""
+        upload = fields["file"]
+        if len(upload.data) > VIDEO_SIZE_LIMIT:
+            return 422, {}, {"error": "Validation failed: File file size must be less than "
+                                      "99 MB"}
+        thumbnail = fields.get("thumbnail")
+        if thumbnail is not None and thumbnail.content_type not in SUPPORTED_IMAGES:
+            return 422, {}, {"error": "Validation failed: Thumbnail content type is invalid"}
+        description = fields["description"].text if "description" in fields else None
+        attachment = Attachment(id=str(next(self._ids)), description=description,
+                                mime=upload.content_type or "", size=len(upload.data),
+                                processing=self.video_processing.fresh(), data=upload.data,
+                                thumbnail=thumbnail.data if thumbnail else None)
+        with self.lock:
+            self.attachments[attachment.id] = attachment
+        return 202, {}, self._attachment_json(attachment)
+
     def _get_media(self, request: FakeRequest) -> Response:
         attachment = self.attachments.get(request.params["id"])
         if attachment is None:
             return 404, {}, {"error": "Record not found"}
+        if attachment.processing is not None:
+            state = attachment.processing.ask()
+            if state == "failed":  # Mastodon: processing_failed? → 422
+                return 422, {}, {"error": f"Error processing thumbnail for uploaded media: "
+                                          f"{attachment.processing.fails}"}
+            return (206 if state == "in_progress" else 200), {}, self._attachment_json(
+                attachment)
         if not attachment.ready:
             attachment.polls_until_ready -= 1
             return 206, {}, self._attachment_json(attachment)
@@ -290,7 +333,8 @@ class FakeMastodon(FakeServer):
 
     def _attachment_json(self, attachment: Attachment) -> dict[str, Any]:
         url = f"{self._host()}/system/media/{attachment.id}.jpg" if attachment.ready else None
-        return {"id": attachment.id, "type": "image", "url": url,
+        kind = "video" if attachment.processing is not None else "image"
+        return {"id": attachment.id, "type": kind, "url": url,
                 "preview_url": f"{self._host()}/system/media/{attachment.id}_small.jpg",
                 "remote_url": None, "description": attachment.description, "meta": {},
                 "blurhash": "UFBWY:8_0Jxv4mof%NWB"}

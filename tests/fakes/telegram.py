@@ -3,8 +3,9 @@
 Follows the Telegram Bot API reference: ``sendMessage`` (``chat_id``, ``text`` 1–4096
 after entity parsing, ``parse_mode``), ``sendPhoto`` (multipart ``photo``, ``caption``
 0–1024), ``sendMediaGroup`` (``media`` a JSON array of 2–10 ``InputMediaPhoto`` whose
-``attach://<name>`` point at multipart files), ``getMe``. Answers use the documented
-envelope ``{"ok", "result"}`` / ``{"ok": false, "error_code", "description",
+``attach://<name>`` point at multipart files), ``sendVideo`` (multipart ``video`` ≤ 50 MB,
+``width``/``height``/``duration``, ``thumbnail`` as ``attach://``), ``getMe``. Answers use
+the documented envelope ``{"ok", "result"}`` / ``{"ok": false, "error_code", "description",
 "parameters"}``; lengths are counted in UTF-16 units after HTML entity parsing and HTML
 markup is checked against the tags the "HTML style" section allows.
 """
@@ -12,6 +13,7 @@ markup is checked against the tags the "HTML style" section allows.
 from __future__ import annotations
 
 import html
+import io
 import itertools
 import json
 import re
@@ -19,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
+
+from PIL import Image
 
 from tests.fakes.multipart import parse_form_data
 from tests.fakes.server import FakeRequest, FakeServer, Fault, Response
@@ -78,6 +82,7 @@ class SentMessage:
     text: str | None = None
     caption: str | None = None
     photo_bytes: int = 0
+    video: bytes = b""
     media_group_id: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -92,6 +97,8 @@ class FakeTelegram(FakeServer):
         self.channel = channel
         self.channel_id = channel_id
         self.messages: list[SentMessage] = []
+        #: what a bot may upload (the Bot API's 50 MB)
+        self.upload_limit = 50 * 1024 * 1024
         self._ids = itertools.count(101)
         self._groups = itertools.count(9001)
         self.route("POST", "/bot{token}/{method}", self._dispatch_method)
@@ -103,6 +110,7 @@ class FakeTelegram(FakeServer):
             self.requests.clear()
             self.faults.clear()
             self.messages.clear()
+            self.upload_limit = 50 * 1024 * 1024
             self._ids = itertools.count(101)
 
     # --- fault helpers ------------------------------------------------------------------
@@ -120,7 +128,8 @@ class FakeTelegram(FakeServer):
         method = request.params["method"]
         handler = {"getMe": self._get_me, "sendMessage": self._send_message,
                    "sendPhoto": self._send_photo,
-                   "sendMediaGroup": self._send_media_group}.get(method)
+                   "sendMediaGroup": self._send_media_group,
+                   "sendVideo": self._send_video}.get(method)
         if handler is None:
             return self._error(404, "Not Found")
         fields = self._fields(request)
@@ -210,6 +219,37 @@ class FakeTelegram(FakeServer):
                                raw=fields)
         return self._ok(self._message_json(message))
 
+    def _send_video(self, fields: dict[str, Any]) -> Response:
+        """``sendVideo``: an MP4 of at most ``upload_limit`` bytes, integer ``width``,
+        ``height``, ``duration``, and a ``thumbnail`` that is ``attach://<part>`` naming a
+        JPEG of at most 320 px a side and 200 kB."""
+        if (error := self._check_chat(fields)) is not None:
+            return error
+        video = fields.get("video")
+        if not isinstance(video, bytes) or video[4:8] != b"ftyp":
+            return self._error(400, "Bad Request: wrong type of the web page content")
+        if len(video) > self.upload_limit:
+            return self._error(413, "Request Entity Too Large")
+        for name in ("width", "height", "duration"):
+            if name in fields and not str(fields[name]).isdigit():
+                return self._error(400, f"Bad Request: field \"{name}\" must be an integer")
+        reference = fields.get("thumbnail")
+        if reference is not None:
+            data = fields.get(str(reference).removeprefix("attach://"))
+            if not str(reference).startswith("attach://") or not isinstance(data, bytes):
+                return self._error(400, "Bad Request: wrong thumbnail")
+            with Image.open(io.BytesIO(data)) as thumb:
+                if thumb.format != "JPEG" or max(thumb.size) > 320 or len(data) > 200 * 1024:
+                    return self._error(400, "Bad Request: thumbnail must be a JPEG of at "
+                                            "most 320 px and 200 kB")
+        if (error := self._check_caption(fields.get("caption"),
+                                         fields.get("parse_mode"))) is not None:
+            return error
+        message = self._record("video", caption=fields.get("caption"), video=video,
+                               raw={k: v for k, v in fields.items()
+                                    if not isinstance(v, bytes)})
+        return self._ok(self._message_json(message))
+
     def _send_media_group(self, fields: dict[str, Any]) -> Response:
         if (error := self._check_chat(fields)) is not None:
             return error
@@ -263,6 +303,14 @@ class FakeTelegram(FakeServer):
             body["photo"] = [{"file_id": f"AgAC{message.message_id}",
                               "file_unique_id": f"u{message.message_id}",
                               "width": 1280, "height": 853, "file_size": message.photo_bytes}]
+        if message.kind == "video":
+            raw = message.raw
+            body["video"] = {"file_id": f"BAAC{message.message_id}",
+                             "file_unique_id": f"v{message.message_id}",
+                             "width": int(raw.get("width", 0)),
+                             "height": int(raw.get("height", 0)),
+                             "duration": int(raw.get("duration", 0)),
+                             "mime_type": "video/mp4", "file_size": len(message.video)}
         if message.caption is not None:
             body["caption"] = message.caption
         if message.media_group_id:

@@ -41,7 +41,7 @@ SITE_NAME = "Humas Lapas"
 NOT_ALLOWED_TO_CREATE = ("rest_cannot_create",
                          "Sorry, you are not allowed to create posts as this user.")
 UPLOAD_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
-                ".gif": "image/gif", ".webp": "image/webp"}
+                ".gif": "image/gif", ".webp": "image/webp", ".mp4": "video/mp4"}
 
 
 def wp_error(code: str, message: str, status: int, **data: Any) -> Response:
@@ -90,6 +90,8 @@ class WordPressFake(FakeServer):
         self.posts: list[WPPost] = []
         self.terms: dict[str, dict[int, str]] = {"tags": {}, "categories": {1: "Berita"}}
         self.media: dict[int, WPMedia] = {}
+        #: the largest request body the web server lets through (nginx client_max_body_size)
+        self.max_body = 64 * 1024 * 1024
         self._ids = itertools.count(101)
         api = "/wp-json/wp/v2"
         self.route("POST", f"{api}/posts", self._authed(self._create_post))
@@ -122,6 +124,7 @@ class WordPressFake(FakeServer):
         self.strips_authorization = False
         self.can_publish = True
         self.unfiltered_html = False
+        self.max_body = 64 * 1024 * 1024
 
     def add_post(self, slug: str, *, created: float, title: str = "Rilis lama") -> WPPost:
         """A post already on the site (e.g. an older release with the same title)."""
@@ -275,12 +278,21 @@ class WordPressFake(FakeServer):
         if suffix not in UPLOAD_TYPES:
             return wp_error("rest_upload_sideload_error", "Sorry, you are not allowed to "
                                                           "upload this file type.", 500)
-        try:
-            with Image.open(io.BytesIO(request.body)) as image:
-                image.verify()
-        except Exception:
-            return wp_error("rest_upload_image_error", "The uploaded file is not a valid "
-                                                       "image.", 500)
+        if len(request.body) > self.max_body:  # the web server's limit, before PHP
+            return 413, {"Content-Type": "text/html"}, (
+                "<html><head><title>413 Request Entity Too Large</title></head></html>")
+        if UPLOAD_TYPES[suffix].startswith("video/"):
+            if request.body[4:8] != b"ftyp":
+                return wp_error("rest_upload_sideload_error", "Sorry, this file type is not "
+                                                              "permitted for security reasons.",
+                                500)
+        else:
+            try:
+                with Image.open(io.BytesIO(request.body)) as image:
+                    image.verify()
+            except Exception:
+                return wp_error("rest_upload_image_error", "The uploaded file is not a valid "
+                                                           "image.", 500)
         taken = {m.filename for m in self.media.values()}
         stem, counter = filename[:len(filename) - len(suffix)], itertools.count(1)
         while filename in taken:  # wp_unique_filename
@@ -291,7 +303,8 @@ class WordPressFake(FakeServer):
         return 201, {}, self._media_json(media)
 
     def _media_json(self, media: WPMedia) -> dict[str, Any]:
-        return {"id": media.id, "media_type": "image", "mime_type": media.mime,
+        kind = "image" if media.mime.startswith("image/") else "file"
+        return {"id": media.id, "media_type": kind, "mime_type": media.mime,
                 "alt_text": media.alt_text,
                 "source_url": f"{self.url}/wp-content/uploads/2026/11/{media.filename}"}
 

@@ -30,6 +30,7 @@ from twitter_text import parse_tweet
 
 from tests.fakes.multipart import parse_form_data
 from tests.fakes.server import FakeRequest, FakeServer, Fault, Response
+from tests.fakes.x_video import ChunkedUploads
 
 CREATE_POST_FIELDS = {"card_uri", "community_id", "direct_message_deep_link", "edit_options",
                       "for_super_followers_only", "geo", "made_with_ai", "media", "nullcast",
@@ -82,6 +83,7 @@ class FakeX(FakeServer):
         self.route("POST", "/2/tweets", self._create_post)
         self.route("POST", "/2/media/upload", self._upload_media)
         self.route("POST", "/2/media/metadata", self._media_metadata)
+        self.videos = ChunkedUploads(self)
         self.route("GET", "/2/users/me", self._users_me)
         self.route("GET", "/2/users/{id}/tweets", self._users_tweets)
 
@@ -92,6 +94,7 @@ class FakeX(FakeServer):
             self.posts.clear()
             self.media.clear()
             self.nonces.clear()
+            self.videos.reset()
             self.replies_allowed = True
 
     # --- test controls ------------------------------------------------------------------
@@ -176,6 +179,8 @@ class FakeX(FakeServer):
         if not isinstance(media_ids, list) or len(media_ids) > 4 or any(
                 str(m) not in self.media for m in media_ids):
             return self._invalid("media.media_ids must list 1 to 4 uploaded media ids")
+        if refused := self.videos.refuse_in_post([str(m) for m in media_ids]):
+            return self._invalid(refused)
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to is not None and not any(p.id == reply_to for p in self.posts):
             return self._invalid("The Tweet you are replying to does not exist or is not "
