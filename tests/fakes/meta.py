@@ -292,6 +292,8 @@ class ContainerFake(GraphFake):
         self.processing_polls = 1
         #: status reads a video container stays IN_PROGRESS (a huge number: it never ends)
         self.video_polls = 3
+        #: every video container ends in ERROR (its URL is the store's, unknown before)
+        self.videos_fail = False
         self.failing_urls: set[str] = set()
         #: every media URL fetched, in order
         self.fetched: list[str] = []
@@ -352,6 +354,7 @@ class ContainerFake(GraphFake):
         self.media.clear()
         self.processing_polls = 1
         self.video_polls = 3
+        self.videos_fail = False
         self.failing_urls.clear()
         self.fetched.clear()
         self.quota_total = type(self).quota_total
@@ -405,13 +408,15 @@ class ContainerFake(GraphFake):
         if video_url is not None and video_url not in self.failing_urls and (
                 problem := self._fetch_and_check(video_url, self.check_fetched_video)):
             return problem
-        if (cover_url := params.get("cover_url")) and (
-                problem := self._fetch_and_check(cover_url)):
+        if (cover_url := params.get("cover_url")) and (problem := self._fetch_and_check(
+                cover_url, lambda data: graph_error(9004, "The cover could not be used",
+                                                    subcode=2207052) if check_image(
+                    data, formats=("JPEG", "PNG")) else None)):
             return problem
         polls = self.video_polls if video_url is not None else self.processing_polls
         container = Container(id=self.new_id(), params=dict(params.values),
                               polls_left=polls, is_child=is_child, children=children)
-        if video_url in self.failing_urls:
+        if video_url in self.failing_urls or (video_url and self.videos_fail):
             container.error = "ERROR: the video could not be processed (2207026)"
         if image_url in self.failing_urls:
             container.error = "ERROR: media download has failed (2207052)"
@@ -456,8 +461,8 @@ class ContainerFake(GraphFake):
         if container := self.containers.get(object_id):
             self._advance(container)
             answer: dict[str, Any] = {"id": container.id, self.status_field: container.status}
-            if container.status == "ERROR":
-                answer["status"] = container.error
+            if container.status == "ERROR":  # Instagram: ``status``; Threads: error_message
+                answer.setdefault("status", container.error)
                 answer["error_message"] = container.error
             return 200, {}, {k: v for k, v in answer.items()
                              if k in fields or k == "id"}

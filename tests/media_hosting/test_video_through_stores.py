@@ -1,0 +1,199 @@
+"""Instagram Reels and Threads videos through the media stores: the store hosts the
+prepared MP4 (and a Reel's cover) while Meta (its fake) fetches it and processes the
+container over several status reads; the container is checkpointed before it is
+published; the hosted files go once nothing will fetch them any more, unless kept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from channels.base import AccountConfig, InDoubt, NotSent, Published, Rejected
+from channels.instagram import InstagramChannel
+from channels.meta import ContainerChannel
+from channels.threads import ThreadsChannel
+from channels.variant import Media
+from scheduler.media_hosting import StoreHost
+from tests.channels.helpers import attempt, make_delivery, make_variant
+from tests.channels.videos import prepared_video
+from tests.fakes.instagram import InstagramFake
+from tests.fakes.meta import ContainerFake
+from tests.fakes.server import Fault
+from tests.fakes.threads import ThreadsFake
+
+CAPTION = "Kunjungan kerja Kakanwil ke Lapas Pangkalpinang #HumasBergerakBersama"
+IG_TOKEN, TH_TOKEN = "IGQWRtoken123", "THAAtoken123"
+USER = "17841405822304914"
+VIDEO_STORES = ["s3", "siar"]  # the WordPress store's library takes images only
+
+
+@pytest.fixture(scope="module")
+def instagram_server() -> Iterator[InstagramFake]:
+    with InstagramFake(token=IG_TOKEN, user_id=USER) as running:
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def threads_server() -> Iterator[ThreadsFake]:
+    with ThreadsFake(token=TH_TOKEN, user_id=USER) as running:
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Media:
+    return prepared_video(tmp_path_factory.mktemp("reel"))
+
+
+@pytest.fixture(params=["instagram", "threads"])
+def network(request: pytest.FixtureRequest) -> tuple[ContainerFake, ContainerChannel]:
+    """Each fetch-by-URL network: its fake, and an adapter for it."""
+    fake: ContainerFake = request.getfixturevalue(f"{request.param}_server")
+    fake.reset()
+    cls = InstagramChannel if request.param == "instagram" else ThreadsChannel
+    token = IG_TOKEN if request.param == "instagram" else TH_TOKEN
+    account = AccountConfig(name=f"{request.param}-lapas", network=request.param,
+                            base_url=fake.url,
+                            options={"user_id": USER, "read_timeout": 2,
+                                     "video_poll_interval": 0.01, "video_poll_timeout": 5})
+    channel = cls(account, {"access_token": token})
+    request.addfinalizer(channel.close)
+    return fake, channel
+
+
+@pytest.fixture(params=VIDEO_STORES)
+def video_store(request: pytest.FixtureRequest):
+    return request.getfixturevalue(f"{request.param}_store")
+
+
+def served(url: str) -> bool:
+    return requests.get(url, timeout=5).status_code == 200
+
+
+def post(channel: ContainerChannel, video: Media):
+    return make_delivery(CAPTION, channel=channel.network, media=[video])
+
+
+def video_params(channel: ContainerChannel) -> set[str]:
+    if channel.network == "instagram":
+        return {"media_type", "video_url", "cover_url", "caption", "share_to_feed"}
+    return {"media_type", "video_url", "text", "alt_text"}
+
+
+def test_the_video_is_fetched_from_the_store_processed_published_and_deleted(
+        network, video_store, video):
+    fake, channel = network
+    channel.image_host = StoreHost(video_store)
+    delivery = post(channel, video)
+
+    outcome = channel.publish(delivery)
+
+    assert isinstance(outcome, Published), outcome
+    [container] = fake.containers.values()
+    assert set(container.params) - {"access_token"} == video_params(channel)
+    assert container.params["media_type"] == (
+        "REELS" if channel.network == "instagram" else "VIDEO")
+    video_url = container.params["video_url"]
+    assert fake.fetched[0] == video_url
+    assert requests.get(fake.fetched[0], timeout=5).status_code == 404  # deleted
+    if channel.network == "instagram":  # the cover went the same way
+        assert fake.fetched[1] == container.params["cover_url"]
+    status_reads = fake.calls("GET", rf"/v\d+\.0/{container.id}")
+    assert len(status_reads) >= fake.video_polls + 1  # IN_PROGRESS ×3, then FINISHED
+    assert [m.container_id for m in fake.published] == [container.id]
+    assert not any(served(url) for url in fake.fetched)
+    assert delivery.state["hosted"] == [] and delivery.state["hosted_at"] == {}
+
+
+def test_with_keep_the_hosted_video_stays_where_meta_fetched_it(network, siar_store, video):
+    fake, channel = network
+    channel.image_host = StoreHost(siar_store, keep=True)
+    delivery = post(channel, video)
+
+    assert isinstance(channel.publish(delivery), Published)
+
+    assert all(served(url) for url in fake.fetched)
+    assert delivery.state["hosted_at"][video.sha256] == fake.fetched[0]
+
+
+def test_processing_that_fails_is_rejected_with_metas_reason_and_nothing_is_published(
+        network, siar_store, video):
+    fake, channel = network
+    channel.image_host = StoreHost(siar_store)
+    fake.videos_fail = True
+
+    outcome = channel.publish(post(channel, video))
+
+    assert isinstance(outcome, Rejected)
+    assert "could not be processed" in outcome.reason
+    assert fake.published == []
+    assert not any(served(url) for url in fake.fetched)
+
+
+def test_processing_past_the_polling_time_is_in_doubt_and_the_same_container_goes_out_later(
+        network, siar_store, video):
+    fake, channel = network
+    channel.image_host = StoreHost(siar_store)
+    fake.video_polls = 10_000
+    channel.account.options["video_poll_timeout"] = 0.05
+    delivery = post(channel, video)
+
+    first = attempt(channel, delivery)
+
+    assert isinstance(first.outcome, InDoubt) and first.creates == 0
+    [url] = [u for u in delivery.state["hosted"] if u == fake.fetched[0]]
+    assert served(url)  # Meta may still be fetching it
+    assert isinstance(channel.probe(delivery), NotSent)  # the container is not published
+    [container] = fake.containers.values()
+    container.polls_left = 0
+    channel.account.options["video_poll_timeout"] = 5
+
+    assert isinstance(channel.publish(delivery), Published)
+    assert len(fake.containers) == 1 and len(fake.published) == 1
+    assert not served(url) and delivery.state["hosted"] == []
+
+
+def test_a_crash_after_media_publish_is_settled_by_the_probe_which_lets_the_video_go(
+        network, siar_store, video):
+    fake, channel = network
+    channel.image_host = StoreHost(siar_store)
+    fake.fail_next(Fault(drop=True, apply=True, path=rf".*/{channel.publish_edge}"))
+    delivery = post(channel, video)
+    seen: list[int] = []
+    delivery.on_checkpoint = lambda state: seen.append(len(fake.calls(
+        "POST", rf".*/{channel.publish_edge}")))
+
+    first = attempt(channel, delivery)
+
+    assert isinstance(first.outcome, InDoubt) and first.creates == 1
+    assert 0 in seen and delivery.state["container_0"]  # checkpointed before publishing
+    assert all(served(url) for url in delivery.state["hosted"])
+    settled = channel.probe(delivery)
+
+    assert isinstance(settled, Published)
+    assert len(fake.published) == 1
+    assert not any(served(url) for url in fake.fetched)
+
+
+def test_a_video_nobody_will_host_is_refused_at_queue_time(network, video):
+    _, channel = network
+    variant = make_variant(CAPTION, channel=channel.network, media=[video])
+
+    problem = channel.preflight(variant)
+
+    assert problem is not None and Path(video.path).name in problem
+    assert "[media] store" in problem
+
+
+def test_a_dry_run_shows_the_container_the_polling_and_the_publish(network, video):
+    fake, channel = network
+
+    steps = channel.dry_run_requests(post(channel, video))
+
+    assert [s["method"] for s in steps] == ["POST", "GET", "POST"]
+    assert steps[0]["data"]["video_url"] == "{hosted-url}"
+    assert steps[1]["until"] == "FINISHED"
+    assert steps[2]["url"].endswith(channel.publish_edge)
+    assert fake.calls() == []
