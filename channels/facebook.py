@@ -32,7 +32,7 @@ from channels.base import (
     Rejected,
     Variant,
 )
-from channels.facebook_video import PROBE_WINDOW, PageVideos
+from channels.facebook_video import PageVideos
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules
 from channels.video_upload import video_of
@@ -135,19 +135,15 @@ class FacebookChannel(PageVideos):
         (a video post: see :meth:`probe_video`)."""
         if video_of(delivery.variant):
             return self.probe_video(delivery)
-        since = int((delivery.due_at - PROBE_WINDOW).timestamp())
-        body = self.call("GET", f"{self.page_id}/posts", creating=False,
-                         params={"fields": "id,message,created_time,permalink_url",
-                                 "since": str(since), "limit": "50"})
-        if not isinstance(body, dict):
+        post = self.find_recent(delivery, "posts", "message",
+                                "id,message,created_time,permalink_url")
+        if post is None:
             return None
-        wanted = self.message(delivery).strip()
-        for post in body.get("data", []):
-            if str(post.get("message", "")).strip() == wanted:
-                post_id = str(post["id"])
-                url = post.get("permalink_url") or self.post_url(post_id)
-                delivery.part_published(0, post_id, url)
-                return Published(post_id, url)
+        if post:
+            post_id = str(post["id"])
+            url = post.get("permalink_url") or self.post_url(post_id)
+            delivery.part_published(0, post_id, url)
+            return Published(post_id, url)
         return NotSent("no post with this message on the Page since it was due: safe to send")
 
     def check(self) -> CheckResult:

@@ -185,18 +185,26 @@ class PageVideos(GraphChannel):
 
     def _find_video(self, delivery: Delivery) -> str | Outcome | None:
         """The id of the Page's video with this post's description since it was due."""
+        found = self.find_recent(delivery, "videos", "description",
+                                 "id,description,created_time")
+        if found is None:
+            return None
+        return str(found["id"]) if found else NotSent(
+            "no video with this description on the Page since it was due: safe to send")
+
+    def find_recent(self, delivery: Delivery, edge: str, field: str,
+                    fields: str) -> dict[str, Any] | None:
+        """The item of the Page's ``edge`` (``posts``, ``videos``) since shortly before the
+        post was due whose ``field`` is the post's text: ``{}`` when there is none,
+        ``None`` when the Page could not be read."""
         since = int((delivery.due_at - PROBE_WINDOW).timestamp())
-        body = self.call("GET", f"{self.page_id}/videos", creating=False,
-                         params={"fields": "id,description,created_time",
-                                 "since": str(since), "limit": "50"})
+        body = self.call("GET", f"{self.page_id}/{edge}", creating=False,
+                         params={"fields": fields, "since": str(since), "limit": "50"})
         if not isinstance(body, dict):
             return None
         wanted = self.message(delivery).strip()
-        for item in body.get("data", []):
-            if str(item.get("description", "")).strip() == wanted:
-                return str(item["id"])
-        return NotSent("no video with this description on the Page since it was due: "
-                       "safe to send")
+        return next((item for item in body.get("data", [])
+                     if str(item.get(field, "")).strip() == wanted), {})
 
     def describe_video(self, delivery: Delivery, video: Media) -> list[dict[str, Any]]:
         """The requests of a video post, for a dry run."""

@@ -40,6 +40,11 @@ MESSAGE_LIMIT = 63_206
 PHOTO_MAX_BYTES = 4_000_000
 
 
+def graph_time(timestamp: float) -> str:
+    """A time as the Graph API writes it (``2026-11-28T02:00:00+0000``)."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
 @dataclass
 class PagePhoto:
     id: str
@@ -240,8 +245,7 @@ class FacebookFake(GraphFake):
             return wrong
         since = float(params.get("since") or 0)
         data = [{"id": v.id, "description": v.description,
-                 "created_time": datetime.fromtimestamp(v.created, UTC).strftime(
-                     "%Y-%m-%dT%H:%M:%S+0000")}
+                 "created_time": graph_time(v.created)}
                 for v in reversed(self.videos.values()) if v.created >= since]
         return 200, {}, {"data": data, "paging": {}}
 
@@ -313,9 +317,7 @@ class FacebookFake(GraphFake):
         if wrong := self._wrong_page(request):
             return wrong
         since = float(params.get("since") or 0)
-        data = [{"id": p.id, "message": p.message,
-                 "created_time": datetime.fromtimestamp(p.created, UTC).strftime(
-                     "%Y-%m-%dT%H:%M:%S+0000"),
+        data = [{"id": p.id, "message": p.message, "created_time": graph_time(p.created),
                  "permalink_url": f"https://www.facebook.com/{p.id}"}
                 for p in reversed(self.posts) if p.created >= since]
         return 200, {}, {"data": data, "paging": {}}

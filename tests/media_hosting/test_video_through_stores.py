@@ -5,41 +5,23 @@ published; the hosted files go once nothing will fetch them any more, unless kep
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from channels.base import AccountConfig, InDoubt, NotSent, Published, Rejected
-from channels.instagram import InstagramChannel
+from channels.base import InDoubt, NotSent, Published, Rejected
 from channels.meta import ContainerChannel
-from channels.threads import ThreadsChannel
 from channels.variant import Media
 from scheduler.media_hosting import StoreHost
 from tests.channels.helpers import attempt, make_delivery, make_variant
 from tests.channels.videos import prepared_video
-from tests.fakes.instagram import InstagramFake
 from tests.fakes.meta import ContainerFake
 from tests.fakes.server import Fault
-from tests.fakes.threads import ThreadsFake
+from tests.media_hosting.conftest import fetch_by_url, served
 
 CAPTION = "Kunjungan kerja Kakanwil ke Lapas Pangkalpinang #HumasBergerakBersama"
-IG_TOKEN, TH_TOKEN = "IGQWRtoken123", "THAAtoken123"
-USER = "17841405822304914"
 VIDEO_STORES = ["s3", "siar"]  # the WordPress store's library takes images only
-
-
-@pytest.fixture(scope="module")
-def instagram_server() -> Iterator[InstagramFake]:
-    with InstagramFake(token=IG_TOKEN, user_id=USER) as running:
-        yield running  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def threads_server() -> Iterator[ThreadsFake]:
-    with ThreadsFake(token=TH_TOKEN, user_id=USER) as running:
-        yield running  # type: ignore[misc]
 
 
 @pytest.fixture(scope="module")
@@ -50,26 +32,12 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Media:
 @pytest.fixture(params=["instagram", "threads"])
 def network(request: pytest.FixtureRequest) -> tuple[ContainerFake, ContainerChannel]:
     """Each fetch-by-URL network: its fake, and an adapter for it."""
-    fake: ContainerFake = request.getfixturevalue(f"{request.param}_server")
-    fake.reset()
-    cls = InstagramChannel if request.param == "instagram" else ThreadsChannel
-    token = IG_TOKEN if request.param == "instagram" else TH_TOKEN
-    account = AccountConfig(name=f"{request.param}-lapas", network=request.param,
-                            base_url=fake.url,
-                            options={"user_id": USER, "read_timeout": 2,
-                                     "video_poll_interval": 0.01, "video_poll_timeout": 5})
-    channel = cls(account, {"access_token": token})
-    request.addfinalizer(channel.close)
-    return fake, channel
+    return fetch_by_url(request, video_poll_interval=0.01, video_poll_timeout=5)
 
 
 @pytest.fixture(params=VIDEO_STORES)
 def video_store(request: pytest.FixtureRequest):
     return request.getfixturevalue(f"{request.param}_store")
-
-
-def served(url: str) -> bool:
-    return requests.get(url, timeout=5).status_code == 200
 
 
 def post(channel: ContainerChannel, video: Media):
