@@ -22,19 +22,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from channels.base import (
-    CheckResult,
-    Delivery,
-    InDoubt,
-    NotSent,
-    Outcome,
-    Published,
-    Rejected,
-    Variant,
-)
+from channels.base import CheckResult, Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from channels.facebook_video import PageVideos
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules
+from channels.variant import Variant
 from channels.video_upload import video_of
 
 __all__ = ["FacebookChannel"]

@@ -24,16 +24,16 @@ PART = 16 * 1024  # the fake cuts the clip in parts of this size: several parts
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LinkedInFake]:
+def fake() -> Iterator[LinkedInFake]:
+    """One fake LinkedIn for the module, forgetting everything before each test."""
     with LinkedInFake(token=TOKEN, author=AUTHOR) as running:
         yield running  # type: ignore[misc]
 
 
-@pytest.fixture
-def fake(server: LinkedInFake) -> LinkedInFake:
-    server.reset()
-    server.video_part_bytes = PART
-    return server
+@pytest.fixture(autouse=True)
+def fresh(fake: LinkedInFake) -> None:
+    fake.reset()
+    fake.video_part_bytes = PART
 
 
 @pytest.fixture(scope="module")

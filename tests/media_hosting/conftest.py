@@ -123,17 +123,18 @@ def threads_server() -> Iterator[ThreadsFake]:
         yield running  # type: ignore[misc]
 
 
-def fetch_by_url(request: pytest.FixtureRequest,
-                 **options: object) -> tuple[ContainerFake, ContainerChannel]:
-    """The fetch-by-URL network ``request.param`` names: its fake (reset), and an adapter
-    for it with ``options``."""
+@pytest.fixture(params=["instagram", "threads"])
+def network(request: pytest.FixtureRequest) -> tuple[ContainerFake, ContainerChannel]:
+    """Each fetch-by-URL network: its fake (reset), and an adapter for it with the test
+    module's ``NETWORK_OPTIONS``."""
     name = request.param
     fake: ContainerFake = request.getfixturevalue(f"{name}_server")
     fake.reset()
     cls = InstagramChannel if name == "instagram" else ThreadsChannel
     token = IG_TOKEN if name == "instagram" else TH_TOKEN
     account = AccountConfig(name=f"{name}-lapas", network=name, base_url=fake.url,
-                            options={"user_id": USER, "read_timeout": 2, **options})
+                            options={"user_id": USER, "read_timeout": 2,
+                                     **getattr(request.module, "NETWORK_OPTIONS", {})})
     channel = cls(account, {"access_token": token})
     request.addfinalizer(channel.close)
     return fake, channel

@@ -6,24 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from channels.base import NotSent, Published
 from channels.meta import ContainerChannel
 from channels.variant import Media
 from scheduler.media_hosting import StoreHost
 from tests.channels.helpers import make_delivery
-from tests.fakes.meta import ContainerFake
 from tests.fakes.photos import photo_url
-from tests.media_hosting.conftest import fetch_by_url, served
+from tests.media_hosting.conftest import served
 
 CAPTION = "Rakor Agen Informasi Pemasyarakatan #HumasBergerakBersama"
-
-
-@pytest.fixture(params=["instagram", "threads"])
-def network(request: pytest.FixtureRequest) -> tuple[ContainerFake, ContainerChannel]:
-    """Each fetch-by-URL network: its fake, and an adapter for it."""
-    return fetch_by_url(request, poll_interval=0.01, poll_timeout=2)
+#: the adapters' options (the conftest's ``network`` fixture)
+NETWORK_OPTIONS = {"poll_interval": 0.01, "poll_timeout": 2}
 
 
 def post(channel: ContainerChannel, *media: Media, state: dict | None = None):

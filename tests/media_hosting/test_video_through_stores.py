@@ -16,23 +16,18 @@ from channels.variant import Media
 from scheduler.media_hosting import StoreHost
 from tests.channels.helpers import attempt, make_delivery, make_variant
 from tests.channels.videos import prepared_video
-from tests.fakes.meta import ContainerFake
 from tests.fakes.server import Fault
-from tests.media_hosting.conftest import fetch_by_url, served
+from tests.media_hosting.conftest import served
 
 CAPTION = "Kunjungan kerja Kakanwil ke Lapas Pangkalpinang #HumasBergerakBersama"
+#: the adapters' options (the conftest's ``network`` fixture)
+NETWORK_OPTIONS = {"video_poll_interval": 0.01, "video_poll_timeout": 5}
 VIDEO_STORES = ["s3", "siar"]  # the WordPress store's library takes images only
 
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory: pytest.TempPathFactory) -> Media:
     return prepared_video(tmp_path_factory.mktemp("reel"))
-
-
-@pytest.fixture(params=["instagram", "threads"])
-def network(request: pytest.FixtureRequest) -> tuple[ContainerFake, ContainerChannel]:
-    """Each fetch-by-URL network: its fake, and an adapter for it."""
-    return fetch_by_url(request, video_poll_interval=0.01, video_poll_timeout=5)
 
 
 @pytest.fixture(params=VIDEO_STORES)
