@@ -118,7 +118,7 @@ def test_processing_past_the_polling_time_is_in_doubt_and_the_same_container_goe
     assert not served(url) and delivery.state["hosted"] == []
 
 
-def test_a_crash_after_media_publish_is_settled_by_the_probe_which_lets_the_video_go(
+def test_an_unanswered_publish_is_settled_by_the_probe_and_never_published_twice(
         network, siar_store, video):
     fake, channel = network
     channel.image_host = StoreHost(siar_store)
@@ -132,12 +132,35 @@ def test_a_crash_after_media_publish_is_settled_by_the_probe_which_lets_the_vide
 
     assert isinstance(first.outcome, InDoubt) and first.creates == 1
     assert 0 in seen and delivery.state["container_0"]  # checkpointed before publishing
-    assert all(served(url) for url in delivery.state["hosted"])
-    settled = channel.probe(delivery)
-
-    assert isinstance(settled, Published)
-    assert len(fake.published) == 1
+    # the container was FINISHED: Meta has the video, the store lets it go
     assert not any(served(url) for url in fake.fetched)
+    assert isinstance(channel.probe(delivery), Published)
+    assert len(fake.published) == 1 and len(fake.containers) == 1
+
+
+class Crash(Exception):
+    """The daemon dies here."""
+
+
+def test_after_a_crash_right_after_publishing_the_probe_lets_the_hosted_video_go(
+        network, siar_store, video):
+    fake, channel = network
+    channel.image_host = StoreHost(siar_store)
+    delivery = post(channel, video)
+
+    def die(part: object) -> None:
+        raise Crash
+
+    delivery.on_part = die  # the post exists; the daemon dies before anything else
+    with pytest.raises(Crash):
+        channel.publish(delivery)
+    hosted = list(delivery.state["hosted"])
+    assert hosted and all(served(url) for url in hosted)
+    delivery.on_part = None  # the probe runs in the next daemon
+
+    assert isinstance(channel.probe(delivery), Published)
+    assert not any(served(url) for url in hosted)
+    assert delivery.state["hosted"] == [] and len(fake.published) == 1
 
 
 def test_a_video_nobody_will_host_is_refused_at_queue_time(network, video):
