@@ -63,6 +63,7 @@ class InstagramChannel(VideoContainerChannel):
     container_edge = "media"
     publish_edge = "media_publish"
     status_field = "status_code"
+    sends_cover = True  # a Reel's cover_url
 
     # --- what the post needs before it can be queued ----------------------------------
     def preflight(self, variant: Variant) -> str | None:

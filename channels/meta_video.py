@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from pathlib import PurePath
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Published
 from channels.image_host import ImagesOfAnAttempt
@@ -59,6 +59,9 @@ def cover_media(video: Media) -> Media | None:
 
 class VideoContainerChannel(ContainerChannel):
     """A container channel that also publishes one video per post, by URL."""
+
+    #: the network shows a video's cover, so it is hosted too (Instagram; not Threads)
+    sends_cover: ClassVar[bool] = False
 
     @property
     def video_poll_timeout(self) -> float:
@@ -95,13 +98,15 @@ class VideoContainerChannel(ContainerChannel):
         by the store for this attempt."""
         urls = {"video_url": images.url(video) or ""}
         cover = cover_media(video)
-        if cover is not None:
+        if cover is not None and self.sends_cover:
             urls["cover_url"] = images.url(cover) or ""
         return urls
 
     def missing_urls(self, media: list[Media]) -> list[str]:
-        """Names of the files (videos' covers included) no public URL will be known for."""
-        items = list(media) + [c for m in media if (c := cover_media(m)) is not None]
+        """Names of the files (and covers the network takes) no public URL will be known
+        for."""
+        covers = [c for m in media if (c := cover_media(m)) is not None]
+        items = list(media) + (covers if self.sends_cover else [])
         return [PurePath(m.path).name for m in items if not self.will_have_url(m)]
 
     def probe(self, delivery: Delivery) -> Outcome | None:

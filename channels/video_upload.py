@@ -22,7 +22,8 @@ from typing import TypeVar
 from channels.base import NotSent, Outcome
 from channels.variant import Media, Variant
 
-__all__ = ["TimedOut", "file_parts", "poll_until", "retry_part", "video_of"]
+__all__ = ["PART_TRIES", "TimedOut", "file_parts", "poll_until", "read_range", "retry_part",
+           "video_of", "video_size"]
 
 T = TypeVar("T")
 
