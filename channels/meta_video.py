@@ -28,7 +28,7 @@ import time
 from pathlib import PurePath
 from typing import Any, ClassVar
 
-from channels.base import Delivery, InDoubt, NotSent, Outcome, Published
+from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import ContainerChannel, GraphChannel
 from channels.variant import Media
@@ -140,9 +140,15 @@ class GraphUpload:
             return str(handle)
         size = video_size(video)
         session = delivery.state.get(self.SESSION_KEY)
-        offset: int | Outcome = self.offset(session) if session else 0
-        if not isinstance(offset, int):  # the session is gone (expired): start anew
-            session, offset = None, 0
+        offset = 0
+        if session:
+            known = self.offset(session)
+            if isinstance(known, Rejected):  # the session is gone (expired): start anew
+                session = None
+            elif not isinstance(known, int):
+                return known
+            else:
+                offset = known
         if not session:
             opened = self.open_session(video, size)
             if not isinstance(opened, str):

@@ -151,6 +151,16 @@ def test_an_upload_cut_short_resumes_in_the_next_attempt_where_meta_has_it(
     assert list(fake.handles.values()) == [data]
 
 
+def test_a_session_meta_no_longer_knows_is_replaced_by_a_new_one(fake, channel, video):
+    delivery = post(video, state={"upload_session": "upload:MTphdHRhY2htZW50OLD?sig=ARZqkGCA"})
+
+    outcome = channel.publish(delivery)
+
+    assert isinstance(outcome, Published)
+    assert len(fake.calls("POST", rf"/v26\.0/{APP}/uploads")) == 1
+    assert parts(fake) == list(range(0, video.bytes, PART))
+
+
 def test_an_upload_that_keeps_failing_is_not_sent_and_publishes_nothing(
         fake, channel, video):
     fake.fail_next(status=500, body="", path=r"/v26\.0/upload:.*", method="POST", times=3)
