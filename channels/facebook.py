@@ -6,30 +6,36 @@
 * several photos: each uploaded with ``published=false`` (invisible, harmless if
   repeated), then ``POST /{page-id}/feed`` with ``attached_media[i]={"media_fbid": …}``
 
+* a video (:mod:`channels.facebook_video`): uploaded with the Resumable Upload API for
+  a handle, published with ``POST /{page-id}/videos {description,
+  fbuploader_video_file_chunk}`` on ``graph-video.facebook.com``, its ``status`` polled
+  until ``ready``
+
 A Page has no threads: several parts are joined into one message. There is no
 idempotency key, so an in-doubt post is settled by reading the Page's recent posts
-(``GET /{page-id}/posts?since=…``) and looking for the exact message.
+(``GET /{page-id}/posts?since=…``) and looking for the exact message (a video: its
+checkpointed id, or the Page's videos by description).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from channels.base import CheckResult, Delivery, InDoubt, NotSent, Outcome, Published, Rejected
+from channels.facebook_video import PageVideos
 from channels.images import ImageError, PreparedImage, prepare_image
-from channels.meta import GraphChannel
 from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules
+from channels.variant import Variant
+from channels.video_upload import video_of
 
 __all__ = ["FacebookChannel"]
 
-#: how far before the due time the probe looks for the post
-PROBE_WINDOW = timedelta(hours=1)
 
-
-class FacebookChannel(GraphChannel):
-    """Posts to one Facebook Page. Options: ``page_id`` (required), ``graph_version``."""
+class FacebookChannel(PageVideos):
+    """Posts to one Facebook Page. Options: ``page_id`` (required), ``graph_version``;
+    for videos ``app_id`` (required), ``video_poll_interval``/``video_poll_timeout``,
+    ``upload_part_bytes``, ``video_base_url``."""
 
     network = "facebook"
     display_name = "Facebook"
@@ -41,23 +47,21 @@ class FacebookChannel(GraphChannel):
     default_base_url = "https://graph.facebook.com"
     can_probe = True
 
-    @property
-    def page_id(self) -> str:
-        return self.option("page_id")
-
-    @staticmethod
-    def message(delivery: Delivery) -> str:
-        return "\n\n".join(delivery.variant.parts)
-
     @staticmethod
     def post_url(post_id: str) -> str:
         return f"https://www.facebook.com/{post_id}"
+
+    def preflight(self, variant: Variant) -> str | None:
+        """A video needs the account's ``app_id`` (its upload session belongs to the app)."""
+        return self.video_preflight(variant)
 
     # --- publishing ---------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Outcome:
         done = delivery.done_part(0)
         if done:
             return Published(done.remote_id, done.url)
+        if video := video_of(delivery.variant):
+            return self.publish_video(delivery, video)
         try:
             images = [prepare_image(m.path, self.network, alt=m.alt)
                       for m in delivery.variant.media]
@@ -119,20 +123,19 @@ class FacebookChannel(GraphChannel):
 
     # --- settling, checking, describing -------------------------------------------------
     def probe(self, delivery: Delivery) -> Outcome | None:
-        """Look for the exact message among the Page's posts since shortly before due."""
-        since = int((delivery.due_at - PROBE_WINDOW).timestamp())
-        body = self.call("GET", f"{self.page_id}/posts", creating=False,
-                         params={"fields": "id,message,created_time,permalink_url",
-                                 "since": str(since), "limit": "50"})
-        if not isinstance(body, dict):
+        """Look for the exact message among the Page's posts since shortly before due
+        (a video post: see :meth:`probe_video`)."""
+        if video_of(delivery.variant):
+            return self.probe_video(delivery)
+        post = self.find_recent(delivery, "posts", "message",
+                                "id,message,created_time,permalink_url")
+        if post is None:
             return None
-        wanted = self.message(delivery).strip()
-        for post in body.get("data", []):
-            if str(post.get("message", "")).strip() == wanted:
-                post_id = str(post["id"])
-                url = post.get("permalink_url") or self.post_url(post_id)
-                delivery.part_published(0, post_id, url)
-                return Published(post_id, url)
+        if post:
+            post_id = str(post["id"])
+            url = post.get("permalink_url") or self.post_url(post_id)
+            delivery.part_published(0, post_id, url)
+            return Published(post_id, url)
         return NotSent("no post with this message on the Page since it was due: safe to send")
 
     def check(self) -> CheckResult:
@@ -142,6 +145,8 @@ class FacebookChannel(GraphChannel):
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         page = self.account.options.get("page_id", "{page-id}")
         media = delivery.variant.media
+        if video := video_of(delivery.variant):
+            return self.describe_video(delivery, video)
         requests_: list[dict[str, Any]] = []
         if len(media) == 1:
             requests_.append({"method": "POST", "url": f"{self.api_url}/{page}/photos",

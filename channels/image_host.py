@@ -10,6 +10,11 @@ handed in, this module only says what it must do.
 Without a host the URL is the media's own ``url`` (an image already on the web) or the
 account option ``public_media_base_url`` + the file name (files an operator publishes
 by other means).
+
+Videos go the same way (an Instagram Reel, a Threads video, and a Reel's cover image):
+the store hosts the prepared MP4 while the network processes its container, which takes
+minutes; an attempt that ends while the container is still processing leaves it hosted
+for the next attempt (or the probe, once it finds the post published) to let go.
 """
 
 from __future__ import annotations

@@ -20,24 +20,26 @@ Instagram has no threads: several parts are joined into one caption.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import PurePath
 from typing import Any
 
 from channels.base import AuthFailed, CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
 from channels.image_host import ImagesOfAnAttempt
-from channels.meta import PUBLISHING_LIMIT_WAIT, ContainerChannel
+from channels.meta import PUBLISHING_LIMIT_WAIT
+from channels.meta_video import VideoContainerChannel, without_video_url
 from channels.rules import MIB, HashtagRules, ImageRules, PostRules
 from channels.variant import Media, Variant
+from channels.video_upload import video_of
 
 __all__ = ["InstagramChannel"]
 
 MAX_CAROUSEL = 10
 
 
-class InstagramChannel(ContainerChannel):
+class InstagramChannel(VideoContainerChannel):
     """Options: ``user_id`` (the IG user id, required), ``public_media_base_url``,
-    ``graph_version``, ``poll_interval``/``poll_timeout`` (seconds)."""
+    ``graph_version``, ``poll_interval``/``poll_timeout`` (seconds), and for Reels
+    ``video_poll_interval``/``video_poll_timeout``."""
 
     network = "instagram"
     display_name = "Instagram"
@@ -61,6 +63,7 @@ class InstagramChannel(ContainerChannel):
     container_edge = "media"
     publish_edge = "media_publish"
     status_field = "status_code"
+    sends_cover = True  # a Reel's cover_url
 
     # --- what the post needs before it can be queued ----------------------------------
     def preflight(self, variant: Variant) -> str | None:
@@ -69,14 +72,13 @@ class InstagramChannel(ContainerChannel):
         Meant for queue time, so staff hear about it when they schedule the release.
         """
         if not variant.media:
-            return "Instagram posts need at least one image"
+            return "Instagram posts need at least one image or a video"
         if len(variant.media) > MAX_CAROUSEL:
             return f"Instagram takes at most {MAX_CAROUSEL} images per post"
-        missing = [PurePath(m.path).name for m in variant.media
-                   if not self.will_have_url(m)]
+        missing = self.missing_urls(variant.media)
         if missing:
-            return (f"Instagram fetches images from a public URL, and none is known for "
-                    f"{', '.join(missing)}: choose where Siar hosts them in siar.toml "
+            return (f"Instagram fetches images and videos from a public URL, and none is "
+                    f"known for {', '.join(missing)}: choose where Siar hosts them in siar.toml "
                     f"([media] store = \"wordpress:ACCOUNT\", \"s3\" or \"siar\"), or "
                     f"set the account option public_media_base_url")
         return None
@@ -92,6 +94,13 @@ class InstagramChannel(ContainerChannel):
         if child:
             params["is_carousel_item"] = "true"
         return params
+
+    def reel_params(self, video: Media, images: ImagesOfAnAttempt,
+                    caption: str) -> dict[str, str]:
+        """A Reel's container: ``media_type=REELS``, the hosted ``video_url`` (and
+        ``cover_url``), the caption, shown in the feed as well as in Reels."""
+        return {"media_type": "REELS", **self.video_urls(video, images), "caption": caption,
+                "share_to_feed": "true"}
 
     # --- publishing -------------------------------------------------------------------
     def publish_with(self, delivery: Delivery, images: ImagesOfAnAttempt) -> Outcome:
@@ -112,7 +121,9 @@ class InstagramChannel(ContainerChannel):
             if isinstance(quota, AuthFailed) or (isinstance(quota, NotSent)
                                                  and quota.rate_limited):
                 return quota
-        if len(variant.media) == 1:
+        if video := video_of(variant):
+            params = self.reel_params(video, images, caption)
+        elif len(variant.media) == 1:
             params = {**self._item_params(variant.media[0], images, child=False),
                       "caption": caption}
         else:
@@ -180,7 +191,9 @@ class InstagramChannel(ContainerChannel):
         caption = self.caption(variant)
         images = self.images(None)
         calls: list[dict[str, Any]] = []
-        if len(variant.media) > 1:
+        if video := video_of(variant):
+            parent = without_video_url(self.reel_params(video, images, caption))
+        elif len(variant.media) > 1:
             for media in variant.media:
                 calls.append({"method": "POST", "url": f"{base}/media",
                               "data": self._item_params(media, images, child=True)})
@@ -190,6 +203,9 @@ class InstagramChannel(ContainerChannel):
                                                                child=False)
                                              if variant.media else {})}
         calls.append({"method": "POST", "url": f"{base}/media", "data": parent})
+        if video_of(variant):
+            calls.append({"method": "GET", "url": f"{self.api_url}/{{container-id}}",
+                          "params": {"fields": "id,status_code"}, "until": "FINISHED"})
         calls.append({"method": "POST", "url": f"{base}/media_publish",
                       "data": {"creation_id": "{container-id}"}})
         return calls

@@ -7,6 +7,8 @@ it is an account option) and ``X-Restli-Protocol-Version: 2.0.0``.
   {owner}}`` → ``uploadUrl`` + ``urn:li:image:…``; ``PUT`` the bytes to ``uploadUrl``;
   the post then carries ``content.media {id, altText}`` (``content.multiImage`` for
   several)
+* a video: uploaded through the Videos API (:mod:`channels.linkedin_video`) until it is
+  AVAILABLE; the post then carries ``content.media {id: urn:li:video…, title?}``
 * a link without images: ``content.article {source, title}`` (LinkedIn does not scrape)
 * the post: ``POST /rest/posts`` → 201 with the post URN in the ``x-restli-id`` header
 
@@ -40,7 +42,9 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
+from channels.linkedin_video import VideoUpload
 from channels.rules import MB, ImageRules, MentionRules, PostRules
+from channels.video_upload import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -60,7 +64,8 @@ def seconds_until_daily_reset(now: datetime | None = None) -> float:
 
 class LinkedInChannel(HttpChannel):
     """Options: ``author`` (``urn:li:organization:…``; or ``organization_id``),
-    ``linkedin_version`` (YYYYMM), ``rate_limit_wait`` (seconds)."""
+    ``linkedin_version`` (YYYYMM), ``rate_limit_wait`` (seconds); for videos
+    ``video_poll_interval``/``video_poll_timeout``, ``part_retry_wait``."""
 
     network = "linkedin"
     display_name = "LinkedIn"
@@ -169,6 +174,11 @@ class LinkedInChannel(HttpChannel):
 
     def _content(self, delivery: Delivery) -> dict[str, Any] | Outcome | None:
         variant = delivery.variant
+        if video := video_of(variant):
+            urn = VideoUpload(self).urn(delivery, video)
+            if not isinstance(urn, str):
+                return urn
+            return {"media": {"id": urn, **({"title": variant.title} if variant.title else {})}}
         if not variant.media:
             if variant.link:
                 return {"article": {"source": variant.link,
@@ -278,6 +288,15 @@ class LinkedInChannel(HttpChannel):
             author = "{urn:li:organization:id}"
         calls: list[dict[str, Any]] = []
         images = []
+        if video := video_of(delivery.variant):
+            calls += VideoUpload(self).describe(video, author)
+            title = {"title": delivery.variant.title} if delivery.variant.title else {}
+            calls.append({"method": "POST", "url": f"{self.base_url}/rest/posts",
+                          "headers": headers,
+                          "json": self.post_body(delivery, {"media": {"id": "{video-urn}",
+                                                                      **title}},
+                                                 author=author)})
+            return calls
         for i, media in enumerate(delivery.variant.media):
             calls.append({"method": "POST",
                           "url": f"{self.base_url}/rest/images?action=initializeUpload",

@@ -19,16 +19,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
 from channels.http import answered, redact, request
 from channels.image_host import ImagesOfAnAttempt
-from channels.meta import ContainerChannel, classify
+from channels.meta import classify
+from channels.meta_video import VideoContainerChannel
 from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit
 from channels.variant import Media, Variant
+from channels.video_upload import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     pass
@@ -63,9 +64,10 @@ class TokenRefresh:
         return f"TokenRefresh(access_token='***', expires_at={self.expires_at.isoformat()})"
 
 
-class ThreadsChannel(ContainerChannel):
+class ThreadsChannel(VideoContainerChannel):
     """Options: ``user_id`` (default ``me``), ``public_media_base_url``, ``graph_version``
-    (default ``v1.0``), ``poll_interval``/``poll_timeout`` (seconds)."""
+    (default ``v1.0``), ``poll_interval``/``poll_timeout`` (seconds), and for videos
+    ``video_poll_interval``/``video_poll_timeout``."""
 
     network = "threads"
     display_name = "Threads"
@@ -111,10 +113,9 @@ class ThreadsChannel(ContainerChannel):
         """Why this variant cannot be published on Threads, or ``None`` (for queue time)."""
         if len(variant.media) > MAX_CAROUSEL:
             return f"Threads takes at most {MAX_CAROUSEL} images per post"
-        missing = [PurePath(m.path).name for m in variant.media
-                   if not self.will_have_url(m)]
+        missing = self.missing_urls(variant.media)
         if missing:
-            return (f"Threads fetches images from a public URL, and none is known for "
+            return (f"Threads fetches images and videos from a public URL, and none is known for "
                     f"{', '.join(missing)}: choose where Siar hosts them in siar.toml "
                     f"([media] store = \"wordpress:ACCOUNT\", \"s3\" or \"siar\"), or "
                     f"set the account option public_media_base_url")
@@ -137,7 +138,14 @@ class ThreadsChannel(ContainerChannel):
                     images: ImagesOfAnAttempt | None = None) -> dict[str, str]:
         """The container parameters of part ``index`` (images go with the first part)."""
         params: dict[str, str] = {"media_type": "TEXT", "text": variant.parts[index]}
-        if index == 0 and len(variant.media) == 1:
+        video = video_of(variant)
+        if index == 0 and video is not None:
+            # a video post: media_type VIDEO and the hosted video_url (no cover on Threads)
+            url = (images or self.images(None)).url(video) or "{hosted-url}"
+            params.update({"media_type": "VIDEO", "video_url": url})
+            if video.alt:
+                params["alt_text"] = video.alt
+        elif index == 0 and len(variant.media) == 1:
             params.update(self._image_params(variant.media[0], images or self.images(None),
                                              child=False))
         elif index == 0 and variant.media:
@@ -248,6 +256,9 @@ class ThreadsChannel(ContainerChannel):
             reply_to = f"{{media-id-of-part-{index - 1}}}" if index else None
             calls.append({"method": "POST", "url": f"{base}/threads",
                           "data": self.part_params(variant, index, reply_to, children)})
+            if index == 0 and video_of(variant):
+                calls.append({"method": "GET", "url": f"{self.api_url}/{{container-of-part-0}}",
+                              "params": {"fields": "id,status"}, "until": "FINISHED"})
             calls.append({"method": "POST", "url": f"{base}/threads_publish",
                           "data": {"creation_id": f"{{container-of-part-{index}}}"}})
         return calls

@@ -2,7 +2,9 @@
 
 Follows Meta's "Content Publishing" guide and the references "IG User Media"
 (``POST /{ig-user-id}/media``: ``image_url``, ``caption``, ``alt_text``,
-``is_carousel_item``, ``media_type=CAROUSEL`` + ``children``), "IG Container"
+``is_carousel_item``, ``media_type=CAROUSEL`` + ``children``; Reels: ``media_type=REELS``
++ ``video_url``, ``cover_url``, ``share_to_feed`` — ``VIDEO`` is refused since November
+2023), "IG Container"
 (``status_code``: IN_PROGRESS, FINISHED, ERROR, EXPIRED, PUBLISHED), "IG User Media
 Publish" (``creation_id``) and "IG User Content Publishing Limit"
 (``config.quota_total``, ``quota_usage``). Content rules from Meta's Instagram documentation:
@@ -66,6 +68,11 @@ class InstagramFake(ContainerFake):
         media_type = (params.get("media_type") or "IMAGE").upper()
         if media_type == "CAROUSEL":
             return None
+        if media_type == "REELS":  # video_url is required and fetched by ContainerFake
+            return None
+        if media_type == "VIDEO":
+            return graph_error(100, "(#100) The VIDEO media type is no longer supported: "
+                                    "publish videos as REELS", subcode=2207067)
         if media_type != "IMAGE":
             return graph_error(100, f"(#100) media_type {media_type} is not supported here")
         url = params.get("image_url")

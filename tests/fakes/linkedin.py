@@ -11,6 +11,19 @@ must be escaped; as LinkedIn's documentation records, the real API **truncates t
 at the first unescaped one and still answers 201**, and so does this fake), and the error
 shape ``{"status", "code", "serviceErrorCode", "message"}``. A bare 429 carries no
 headers, as documented. Limits: commentary ≤ 3,000 characters.
+
+Videos follow the "Videos API": ``POST /rest/videos?action=initializeUpload
+{initializeUploadRequest: {owner, fileSizeBytes, uploadCaptions, uploadThumbnail}}`` →
+``value {video, uploadToken, uploadUrlsExpireAt, uploadInstructions: [{uploadUrl,
+firstByte, lastByte}], thumbnailUploadUrl?}`` with the file cut in ``video_part_bytes``
+parts (LinkedIn's 4 MiB by default); ``PUT`` of each part's exact bytes answers its
+``ETag``; ``POST /rest/videos?action=finalizeUpload {finalizeUploadRequest: {video,
+uploadToken, uploadedPartIds}}`` needs every ETag in part order and a readable MP4;
+``GET /rest/videos/{urn}`` reads ``WAITING_UPLOAD`` before that, then ``PROCESSING`` for
+``video_polls`` reads, then ``AVAILABLE`` (or ``PROCESSING_FAILED`` with
+``processingFailureReason`` when ``video_fails``). A post's ``content.media.id`` may name
+a video once it is finalized (the documentation does not say what LinkedIn does with one
+still processing; this fake takes it, as the post is shown once the video is ready).
 """
 
 from __future__ import annotations
@@ -21,10 +34,12 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from PIL import Image
 
 from tests.fakes.server import FakeRequest, FakeServer, Response
+from tests.fakes.video_check import check_video
 
 COMMENTARY_LIMIT = 3000
 ACTIVE_VERSIONS = {f"2025{m:02d}" for m in range(11, 13)} | {
@@ -38,6 +53,25 @@ def li_error(status: int, code: str, message: str, service_code: int | None = No
     if service_code is not None:
         body["serviceErrorCode"] = service_code
     return status, {}, body
+
+
+@dataclass
+class LIVideo:
+    urn: str
+    size: int
+    part_bytes: int
+    token: str
+    parts: dict[int, bytes] = field(default_factory=dict)
+    etags: dict[int, str] = field(default_factory=dict)
+    thumbnail: bytes | None = None
+    wants_thumbnail: bool = False
+    status: str = "WAITING_UPLOAD"
+    polls_left: int = 0
+    fails: bool = False
+
+    @property
+    def part_count(self) -> int:
+        return max(1, -(-self.size // self.part_bytes))
 
 
 @dataclass
@@ -63,7 +97,15 @@ class LinkedInFake(FakeServer):
         self.posts: list[LIPost] = []
         self.images: dict[str, bytes | None] = {}
         self.can_read_posts = True
+        self.videos: dict[str, LIVideo] = {}
+        self.video_part_bytes = 4 * 1024 * 1024
+        self.video_polls = 2
+        self.video_fails = False
         self._ids = itertools.count(7100000000000000001)
+        self.route("POST", "/rest/videos", self._video_action)
+        self.route("GET", "/rest/videos/{urn}", self._video_status)
+        self.route("PUT", "/dms-uploads/video/{video}/part/{index}", self._video_part)
+        self.route("PUT", "/dms-uploads/video/{video}/thumbnail", self._video_thumbnail)
         self.route("POST", "/rest/images", self._initialize_upload)
         self.route("PUT", "/dms-uploads/{image}", self._upload)
         self.route("POST", "/rest/posts", self._create)
@@ -77,6 +119,10 @@ class LinkedInFake(FakeServer):
         self.posts.clear()
         self.images.clear()
         self.can_read_posts = True
+        self.videos.clear()
+        self.video_part_bytes = 4 * 1024 * 1024
+        self.video_polls = 2
+        self.video_fails = False
 
 
     # --- checks every call gets -----------------------------------------------------------
@@ -130,6 +176,107 @@ class LinkedInFake(FakeServer):
             return 400, {}, {"message": "uploaded bytes are not an image"}
         self.images[image_id] = request.body
         return 201, {}, b""
+
+    # --- videos ---------------------------------------------------------------------------
+    def _video_action(self, request: FakeRequest) -> Response:
+        if problem := self._versioned(request):
+            return problem
+        action = (request.query.get("action") or [""])[0]
+        body = request.json() or {}
+        if action == "initializeUpload":
+            return self._initialize_video(body.get("initializeUploadRequest") or {})
+        if action == "finalizeUpload":
+            return self._finalize_video(body.get("finalizeUploadRequest") or {})
+        return li_error(400, "ILLEGAL_ARGUMENT", "Unsupported action")
+
+    def _initialize_video(self, ask: dict[str, Any]) -> Response:
+        if ask.get("owner") != self.author:
+            return li_error(403, "ACCESS_DENIED", f"Not enough permissions to upload for "
+                                                  f"{ask.get('owner')}")
+        size = ask.get("fileSizeBytes")
+        if not isinstance(size, int) or not 0 < size <= 500 * 1024 * 1024:
+            return li_error(422, "UNPROCESSABLE_ENTITY", "fileSizeBytes must be 1 byte to "
+                                                         "500 MB")
+        video_id = f"C5F10AQ{next(self._ids)}"
+        video = LIVideo(urn=f"urn:li:video:{video_id}", size=size,
+                        part_bytes=self.video_part_bytes, token=f"tok-{video_id}",
+                        wants_thumbnail=bool(ask.get("uploadThumbnail")),
+                        fails=self.video_fails)
+        self.videos[video.urn] = video
+        parts = [{"uploadUrl": f"{self.url}/dms-uploads/video/{video_id}/part/{i}",
+                  "firstByte": i * video.part_bytes,
+                  "lastByte": min((i + 1) * video.part_bytes, size) - 1}
+                 for i in range(video.part_count)]
+        value: dict[str, Any] = {"uploadUrlsExpireAt": int(time.time() * 1000) + 86_400_000,
+                                 "video": video.urn, "uploadInstructions": parts,
+                                 "uploadToken": video.token}
+        if video.wants_thumbnail:
+            value["thumbnailUploadUrl"] = f"{self.url}/dms-uploads/video/{video_id}/thumbnail"
+        return 200, {}, {"value": value}
+
+    def _upload_target(self, request: FakeRequest) -> LIVideo | Response:
+        if problem := self._auth(request):
+            return problem
+        video = self.videos.get(f"urn:li:video:{request.params['video']}")
+        if video is None or video.status != "WAITING_UPLOAD":
+            return 404, {}, ""
+        return video
+
+    def _video_part(self, request: FakeRequest) -> Response:
+        video = self._upload_target(request)
+        if not isinstance(video, LIVideo):
+            return video
+        index = int(request.params["index"])
+        first = index * video.part_bytes
+        expected = min(video.part_bytes, video.size - first)
+        if index >= video.part_count or len(request.body) != expected:
+            return 400, {}, {"message": f"part {index} must be {expected} bytes"}
+        video.parts[index] = request.body
+        video.etags[index] = f"/AQJ{index}{len(request.body)}-{video.urn[-6:]}"
+        return 201, {"ETag": video.etags[index]}, b""
+
+    def _video_thumbnail(self, request: FakeRequest) -> Response:
+        video = self._upload_target(request)
+        if not isinstance(video, LIVideo):
+            return video
+        try:
+            with Image.open(io.BytesIO(request.body)) as image:
+                image.verify()
+        except Exception:
+            return 400, {}, {"message": "the thumbnail is not an image"}
+        video.thumbnail = request.body
+        return 201, {}, b""
+
+    def _finalize_video(self, ask: dict[str, Any]) -> Response:
+        video = self.videos.get(str(ask.get("video")))
+        if video is None or ask.get("uploadToken") != video.token:
+            return li_error(400, "ILLEGAL_ARGUMENT", "unknown video or uploadToken")
+        if video.status != "WAITING_UPLOAD":
+            return li_error(400, "ILLEGAL_ARGUMENT", "the upload was already finalized")
+        expected = [video.etags.get(i) for i in range(video.part_count)]
+        if ask.get("uploadedPartIds") != expected:
+            return li_error(400, "ILLEGAL_ARGUMENT", "uploadedPartIds must list every "
+                                                    "part's ETag in order")
+        if problem := check_video(b"".join(video.parts[i] for i in range(video.part_count))):
+            return li_error(400, "ILLEGAL_ARGUMENT", f"the uploaded file: {problem}")
+        video.status, video.polls_left = "PROCESSING", self.video_polls
+        return 200, {}, b""
+
+    def _video_status(self, request: FakeRequest) -> Response:
+        if problem := self._versioned(request):
+            return problem
+        video = self.videos.get(unquote(request.params["urn"]))
+        if video is None:
+            return li_error(404, "NOT_FOUND", "no such video")
+        if video.status == "PROCESSING":
+            if video.polls_left > 0:
+                video.polls_left -= 1
+            else:
+                video.status = "PROCESSING_FAILED" if video.fails else "AVAILABLE"
+        body: dict[str, Any] = {"id": video.urn, "owner": self.author, "status": video.status}
+        if video.status == "PROCESSING_FAILED":
+            body["processingFailureReason"] = "Video format is not supported"
+        return 200, {}, body
 
     # --- posts ----------------------------------------------------------------------------
     def _create(self, request: FakeRequest) -> Response:
@@ -195,6 +342,12 @@ class LinkedInFake(FakeServer):
         else:
             return li_error(422, "UNPROCESSABLE_ENTITY", "unsupported content")
         for image in images:
+            if str(image.get("id", "")).startswith("urn:li:video:"):
+                video = self.videos.get(image["id"])
+                if video is None or video.status == "WAITING_UPLOAD":
+                    return li_error(422, "UNPROCESSABLE_ENTITY",
+                                    f"video {image['id']} was not uploaded")
+                continue
             image_id = str(image.get("id", "")).removeprefix("urn:li:image:")
             if self.images.get(image_id) is None:
                 return li_error(422, "UNPROCESSABLE_ENTITY",

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from tests.fakes.server import FakeRequest, FakeServer, Fault, Response
+from tests.fakes.video_check import check_video
 
 
 @dataclass
@@ -264,9 +265,11 @@ class ContainerFake(GraphFake):
     """The container publishing flow Instagram and Threads share.
 
     ``POST /{user}/<container_edge>`` → ``{"id"}`` of a container that reports
-    IN_PROGRESS for ``processing_polls`` status reads, then FINISHED (or ERROR for an
-    image URL in ``failing_urls``); every other image URL is fetched over HTTP when the
-    container is made, and refused as Meta refuses it when it cannot be fetched;
+    IN_PROGRESS for ``processing_polls`` status reads (a video's: ``video_polls``), then
+    FINISHED (or ERROR for an image or video URL in ``failing_urls``); every other media
+    URL (``image_url``, ``video_url``, ``cover_url``) is fetched over HTTP when the
+    container is made — a video must be a readable H.264 MP4 — and refused as Meta
+    refuses it when it cannot be fetched;
     ``POST /{user}/<publish_edge> {creation_id}`` publishes a FINISHED container once (a
     second publish is refused, as Meta does); ``GET /{id}`` reads containers and media;
     ``GET /{user}/<container_edge>`` lists published media newest first;
@@ -287,8 +290,12 @@ class ContainerFake(GraphFake):
         self.user_id = user_id
         self.username = username
         self.processing_polls = 1
+        #: status reads a video container stays IN_PROGRESS (a huge number: it never ends)
+        self.video_polls = 3
+        #: every video container ends in ERROR (its URL is the store's, unknown before)
+        self.videos_fail = False
         self.failing_urls: set[str] = set()
-        #: every image URL fetched, in order
+        #: every media URL fetched, in order
         self.fetched: list[str] = []
         self.containers: dict[str, Container] = {}
         self.media: dict[str, PublishedMedia] = {}
@@ -315,8 +322,16 @@ class ContainerFake(GraphFake):
         """The product's checks of an image it fetched."""
         return None
 
-    def _fetch_and_check(self, url: str) -> Response | None:
-        """Download the image as Meta does (its cURL fetch), and refuse it as Meta does
+    def check_fetched_video(self, data: bytes) -> Response | None:
+        """A fetched video must be a readable H.264 MP4 (Meta transcodes it)."""
+        if problem := check_video(data):
+            return graph_error(9004, f"The video could not be processed: {problem}",
+                               subcode=2207026)
+        return None
+
+    def _fetch_and_check(self, url: str, check: Callable[[bytes], Response | None] | None
+                         = None) -> Response | None:
+        """Download the media as Meta does (its cURL fetch), and refuse it as Meta does
         when it cannot: only servers on this machine are reachable from the tests."""
         unreachable = graph_error(9004, "The media could not be fetched from this URI",
                                   subcode=2207052)
@@ -328,7 +343,7 @@ class ContainerFake(GraphFake):
         except (OSError, ValueError):
             return unreachable
         self.fetched.append(url)
-        return self.check_fetched_image(data)
+        return (check or self.check_fetched_image)(data)
 
     def media_text(self, params: dict[str, str]) -> str:
         return params.get("caption") or params.get("text") or ""
@@ -338,6 +353,8 @@ class ContainerFake(GraphFake):
         self.containers.clear()
         self.media.clear()
         self.processing_polls = 1
+        self.video_polls = 3
+        self.videos_fail = False
         self.failing_urls.clear()
         self.fetched.clear()
         self.quota_total = type(self).quota_total
@@ -377,13 +394,30 @@ class ContainerFake(GraphFake):
                                subcode=2207052)
         if problem := self.validate(params):
             return problem
-        # the image is fetched now, as Meta does with cURL
+        video_url = params.get("video_url")
+        if media_type in ("REELS", "VIDEO") and video_url is None:
+            return graph_error(100, "(#100) The parameter video_url is required")
+        for url in (video_url, params.get("cover_url")):
+            if url is not None and urlsplit(url).scheme not in ("http", "https"):
+                return graph_error(9004, "The media could not be fetched from this URI",
+                                   subcode=2207052)
+        # the media is fetched now, as Meta does with cURL
         if image_url is not None and image_url not in self.failing_urls and (
                 problem := self._fetch_and_check(image_url)):
             return problem
+        if video_url is not None and video_url not in self.failing_urls and (
+                problem := self._fetch_and_check(video_url, self.check_fetched_video)):
+            return problem
+        if (cover_url := params.get("cover_url")) and (problem := self._fetch_and_check(
+                cover_url, lambda data: graph_error(9004, "The cover could not be used",
+                                                    subcode=2207052) if check_image(
+                    data, formats=("JPEG", "PNG")) else None)):
+            return problem
+        polls = self.video_polls if video_url is not None else self.processing_polls
         container = Container(id=self.new_id(), params=dict(params.values),
-                              polls_left=self.processing_polls, is_child=is_child,
-                              children=children)
+                              polls_left=polls, is_child=is_child, children=children)
+        if video_url in self.failing_urls or (video_url and self.videos_fail):
+            container.error = "ERROR: the video could not be processed (2207026)"
         if image_url in self.failing_urls:
             container.error = "ERROR: media download has failed (2207052)"
         self.containers[container.id] = container
@@ -427,8 +461,8 @@ class ContainerFake(GraphFake):
         if container := self.containers.get(object_id):
             self._advance(container)
             answer: dict[str, Any] = {"id": container.id, self.status_field: container.status}
-            if container.status == "ERROR":
-                answer["status"] = container.error
+            if container.status == "ERROR":  # Instagram: ``status``; Threads: error_message
+                answer.setdefault("status", container.error)
                 answer["error_message"] = container.error
             return 200, {}, {k: v for k, v in answer.items()
                              if k in fields or k == "id"}

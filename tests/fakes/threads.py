@@ -1,7 +1,7 @@
 """A fake Threads user on ``graph.threads.net``.
 
 Follows Meta's Threads API documentation: "Posts" (``POST /{user}/threads`` with
-``media_type`` TEXT/IMAGE/CAROUSEL, ``text``, ``image_url``, ``alt_text``,
+``media_type`` TEXT/IMAGE/VIDEO/CAROUSEL, ``text``, ``image_url``, ``video_url``, ``alt_text``,
 ``is_carousel_item``, ``children``, ``reply_to_id``, ``topic_tag``; then
 ``POST /{user}/threads_publish {creation_id}``), "Media container status"
 (``status``: IN_PROGRESS, FINISHED, PUBLISHED, ERROR, EXPIRED, with ``error_message``),
@@ -83,6 +83,8 @@ class ThreadsFake(ContainerFake):
                                     "VIDEO, CAROUSEL}")
         if media_type == "TEXT" and not text:
             return graph_error(100, "(#100) Param text is required for TEXT posts")
+        if media_type == "VIDEO" and not params.get("video_url"):
+            return graph_error(100, "(#100) Param video_url is required for VIDEO posts")
         if media_type == "IMAGE" and not params.get("image_url"):
             return graph_error(100, "(#100) Param image_url is required for IMAGE posts")
         if threads_length(text) > TEXT_LIMIT:

@@ -1,6 +1,7 @@
 """The three media stores, each against a real server: the WordPress fake's media
 library, a local S3-compatible server (moto's server mode, a subprocess), and the
-daemon's own HTTP server serving the ``siar`` store's directory."""
+daemon's own HTTP server serving the ``siar`` store's directory; and the two networks
+that fetch media from them (the Instagram and Threads fakes)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from PIL import Image
 
 from channels.base import AccountConfig
+from channels.instagram import InstagramChannel
+from channels.meta import ContainerChannel
+from channels.threads import ThreadsChannel
 from channels.variant import Media
 from channels.wordpress import WordPressChannel
 from scheduler.health import HealthServer
@@ -19,7 +24,10 @@ from scheduler.media_hosting.base import PublicStore
 from scheduler.media_hosting.s3 import S3Store
 from scheduler.media_hosting.siar import SiarStore
 from scheduler.media_hosting.wordpress import WordPressStore
+from tests.fakes.instagram import InstagramFake
+from tests.fakes.meta import ContainerFake
 from tests.fakes.s3 import free_port, s3_server
+from tests.fakes.threads import ThreadsFake
 from tests.fakes.wordpress import WordPressFake
 
 S3_KEY_ID = "AKIASIARTESTKEY00001"
@@ -27,6 +35,8 @@ S3_SECRET = "s3cr3t-Siar-test-key/abcdefghijklmnopqrstu"
 BUCKET = "humas-lapas"
 WP_PASSWORD = "abcd EFGH 1234 ijkl"
 STORES = ["wordpress", "s3", "siar"]
+IG_TOKEN, TH_TOKEN = "IGQWRtoken123", "THAAtoken123"
+USER = "17841405822304914"
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +109,37 @@ def photo(tmp_path: Path) -> Media:
     path = tmp_path / "rakor.jpg"
     Image.new("RGB", (1080, 1350), (30, 90, 160)).save(path, "JPEG")
     return Media(path=str(path), alt="Kalapas membuka rakor", mime="image/jpeg")
+
+
+@pytest.fixture(scope="module")
+def instagram_server() -> Iterator[InstagramFake]:
+    with InstagramFake(token=IG_TOKEN, user_id=USER) as running:
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def threads_server() -> Iterator[ThreadsFake]:
+    with ThreadsFake(token=TH_TOKEN, user_id=USER) as running:
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture(params=["instagram", "threads"])
+def network(request: pytest.FixtureRequest) -> tuple[ContainerFake, ContainerChannel]:
+    """Each fetch-by-URL network: its fake (reset), and an adapter for it with the test
+    module's ``NETWORK_OPTIONS``."""
+    name = request.param
+    fake: ContainerFake = request.getfixturevalue(f"{name}_server")
+    fake.reset()
+    cls = InstagramChannel if name == "instagram" else ThreadsChannel
+    token = IG_TOKEN if name == "instagram" else TH_TOKEN
+    account = AccountConfig(name=f"{name}-lapas", network=name, base_url=fake.url,
+                            options={"user_id": USER, "read_timeout": 2,
+                                     **getattr(request.module, "NETWORK_OPTIONS", {})})
+    channel = cls(account, {"access_token": token})
+    request.addfinalizer(channel.close)
+    return fake, channel
+
+
+def served(url: str) -> bool:
+    """Whether ``url`` is served (as Meta would fetch it)."""
+    return requests.get(url, timeout=5).status_code == 200

@@ -4,59 +4,19 @@ deleted once fetched — or kept, or left for the next attempt while Meta may st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import requests
-
-from channels.base import AccountConfig, NotSent, Published
-from channels.instagram import InstagramChannel
+from channels.base import NotSent, Published
 from channels.meta import ContainerChannel
-from channels.threads import ThreadsChannel
 from channels.variant import Media
 from scheduler.media_hosting import StoreHost
 from tests.channels.helpers import make_delivery
-from tests.fakes.instagram import InstagramFake
-from tests.fakes.meta import ContainerFake
 from tests.fakes.photos import photo_url
-from tests.fakes.threads import ThreadsFake
+from tests.media_hosting.conftest import served
 
 CAPTION = "Rakor Agen Informasi Pemasyarakatan #HumasBergerakBersama"
-IG_TOKEN, TH_TOKEN = "IGQWRtoken123", "THAAtoken123"
-USER = "17841405822304914"
-
-
-@pytest.fixture(scope="module")
-def instagram_server() -> Iterator[InstagramFake]:
-    with InstagramFake(token=IG_TOKEN, user_id=USER) as running:
-        yield running  # type: ignore[misc]
-
-
-@pytest.fixture(scope="module")
-def threads_server() -> Iterator[ThreadsFake]:
-    with ThreadsFake(token=TH_TOKEN, user_id=USER) as running:
-        yield running  # type: ignore[misc]
-
-
-@pytest.fixture(params=["instagram", "threads"])
-def network(request: pytest.FixtureRequest) -> tuple[ContainerFake, ContainerChannel]:
-    """Each fetch-by-URL network: its fake, and an adapter for it."""
-    fake: ContainerFake = request.getfixturevalue(f"{request.param}_server")
-    fake.reset()
-    cls = InstagramChannel if request.param == "instagram" else ThreadsChannel
-    token = IG_TOKEN if request.param == "instagram" else TH_TOKEN
-    account = AccountConfig(name=f"{request.param}-lapas", network=request.param,
-                            base_url=fake.url,
-                            options={"user_id": USER, "read_timeout": 2,
-                                     "poll_interval": 0.01, "poll_timeout": 2})
-    channel = cls(account, {"access_token": token})
-    request.addfinalizer(channel.close)
-    return fake, channel
-
-
-def served(url: str) -> bool:
-    return requests.get(url, timeout=5).status_code == 200
+#: the adapters' options (the conftest's ``network`` fixture)
+NETWORK_OPTIONS = {"poll_interval": 0.01, "poll_timeout": 2}
 
 
 def post(channel: ContainerChannel, *media: Media, state: dict | None = None):
