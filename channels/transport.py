@@ -199,7 +199,8 @@ def _bounded(value: Any, remaining: float) -> float:
 
 
 def _body_size(body: Any) -> int:
-    return len(body) if isinstance(body, bytes | str) else 0
+    # a file-like body of known length (a video chunk read as it is sent) counts too
+    return len(body) if isinstance(body, bytes | str) or hasattr(body, "__len__") else 0
 
 
 class LimitedAdapter(HTTPAdapter):
