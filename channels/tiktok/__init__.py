@@ -30,6 +30,7 @@ from typing import Any
 
 from channels import http
 from channels.base import (
+    AuthFailed,
     CheckResult,
     Delivery,
     InDoubt,
@@ -165,7 +166,7 @@ class TikTokChannel(TikTokClient):
         if earlier := delivery.state.get(STATE_KEY):
             # an earlier attempt began a post: never a second one while it may appear
             settled = self.settle(delivery, str(earlier))
-            if not isinstance(settled, NotSent):
+            if not isinstance(settled, str):
                 return settled
         creator = self.call("post/publish/creator_info/query")
         if not isinstance(creator, dict):
@@ -289,24 +290,29 @@ class TikTokChannel(TikTokClient):
         delivery.part_published(0, post_id, url, publish_id=publish_id)
         return Published(post_id, url)
 
-    def settle(self, delivery: Delivery, publish_id: str) -> Outcome:
-        """What became of the post an earlier attempt began: ``Published``, ``NotSent``
-        when it never will be (failed, or its upload never finished: only Siar holds the
-        bytes), or in doubt while TikTok is still at it."""
+    def settle(self, delivery: Delivery, publish_id: str) -> Outcome | str:
+        """What became of the post an earlier attempt began: ``Published``; why it never
+        will be (a ``str``: failed, or its upload never finished — only Siar holds the
+        bytes), so a new post is safe; or an outcome that stops this attempt (in doubt
+        while TikTok is still at it or its status cannot be read, refused credentials)."""
         status = self.call("post/publish/status/fetch", {"publish_id": publish_id})
         if not isinstance(status, dict):
+            if isinstance(status, AuthFailed) or (isinstance(status, NotSent)
+                                                  and status.rate_limited):
+                return status
             return InDoubt(f"the earlier post's status could not be read: "
-                           f"{getattr(status, 'reason', status)}")
+                           f"{getattr(status, 'reason', getattr(status, 'detail', ''))}")
         state = str(status.get("status") or "")
         if state in (DONE, "SEND_TO_USER_INBOX"):
             return self.published(delivery, publish_id, status, None)
         if state == FAILED:
-            return NotSent(f"TikTok failed the earlier post ({status.get('fail_reason')})")
+            return f"TikTok failed the earlier post ({status.get('fail_reason')})"
         video = self.video_of(delivery.variant)
         if (state == "PROCESSING_UPLOAD" and video is not None and not self.pulls
                 and int(status.get("uploaded_bytes") or 0) < int(video.bytes or 0)):
-            return NotSent("the earlier upload never finished: TikTok will not publish it")
-        return self.wait_for(delivery, publish_id)
+            return "the earlier upload never finished: TikTok will not publish it"
+        waited = self.wait_for(delivery, publish_id)
+        return waited.reason if isinstance(waited, Rejected) else waited
 
     def probe(self, delivery: Delivery) -> Outcome | None:
         """Settle a post in doubt by its checkpointed ``publish_id``."""
@@ -320,7 +326,9 @@ class TikTokChannel(TikTokClient):
             return (NotSent("TikTok never answered the init: no upload began")
                     if video is not None and not self.pulls else None)
         settled = self.settle(delivery, str(publish_id))
-        return None if isinstance(settled, InDoubt) else settled
+        if isinstance(settled, str):
+            return NotSent(settled)
+        return settled if isinstance(settled, Published) else None
 
     # --- what is sent -------------------------------------------------------------------
     @staticmethod

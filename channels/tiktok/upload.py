@@ -61,7 +61,8 @@ def plan_chunks(size: int, preferred: int = DEFAULT_CHUNK) -> ChunkPlan:
         raise ValueError("an empty video cannot be uploaded")
     if size < MIN_CHUNK:
         return ChunkPlan(size, size, 1)
-    chunk = min(max(preferred, MIN_CHUNK), MAX_CHUNK)
+    # a file smaller than the chunk goes whole (it is at most 64 MB then)
+    chunk = min(max(preferred, MIN_CHUNK), MAX_CHUNK, size)
     while size // chunk > MAX_CHUNKS and chunk < MAX_CHUNK:
         chunk = min(chunk * 2, MAX_CHUNK)
     if size // chunk > MAX_CHUNKS:
