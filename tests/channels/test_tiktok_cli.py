@@ -1,0 +1,125 @@
+"""TikTok where the officer meets it: ``siar count``, ``siar preview`` (terminal, JSON,
+HTML) with the unaudited-app warning, and ``siar accounts check`` against the fake — whose
+refresh stores the rotated token in the database, never on the screen."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import create_engine, text
+
+from tests.fakes.tiktok import FakeTikTok
+
+SECRETS = {"client_key": "awtiktokclientkey", "client_secret": "tiktok-client-secret-42",
+           "refresh_token": "rft.first-refresh-token"}
+RELEASE = """---
+title: Rakor Agen Informasi Pemasyarakatan
+at: 2099-09-24 10:00 WIB
+hashtags: [Pemasyarakatan]
+images: [{path: foto.jpg, alt: "Peserta rakor"}]
+---
+Humas Lapas mengikuti rapat koordinasi nasional di Jakarta.
+"""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTikTok]:
+    with FakeTikTok(**SECRETS) as server:
+        yield server  # type: ignore[misc]
+
+
+@pytest.fixture
+def siar(tmp_path: Path, fake: FakeTikTok, monkeypatch: pytest.MonkeyPatch,
+         capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str]]:
+    """``siar ARGS`` in this process, in a workspace with one unaudited TikTok account."""
+    from scheduler import cli
+
+    for key in [k for k in __import__("os").environ if k.startswith("SIAR_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIAR_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SIAR_LANG", "en")
+    monkeypatch.setenv("COLUMNS", "200")
+    for field, value in SECRETS.items():
+        monkeypatch.setenv(f"SIAR_SECRET_TIKTOK_LAPAS_{field.upper()}", value)
+    (tmp_path / "siar.toml").write_text(f"""
+timezone = "Asia/Jakarta"
+[[accounts]]
+name = "tiktok-lapas"
+network = "tiktok"
+base_url = "{fake.url}"
+options = {{ audited = false, public_media_base_url = "https://lapas.example.go.id/media" }}
+""", encoding="utf-8")
+    (tmp_path / "rilis.md").write_text(RELEASE, encoding="utf-8")
+    Image.new("RGB", (1080, 1350), (30, 90, 160)).save(tmp_path / "foto.jpg")
+
+    def run(*args: str) -> tuple[int, str]:
+        cli.state.__init__()
+        cli.console.__init__()
+        cli.err_console.__init__(stderr=True)
+        monkeypatch.setattr(sys, "argv", ["siar", *args])
+        code = 0
+        try:
+            cli.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run
+
+
+def test_count_measures_tiktok_captions_in_utf16_units(siar):
+    code, out = siar("count", "--json", "--channel", "tiktok", "Rakor 🎉")
+
+    assert code == 0
+    (row,) = json.loads(out)
+    assert (row["channel"], row["length"], row["limit"], row["fits"]) == ("tiktok", 8, 2200,
+                                                                          True)
+
+
+def test_a_caption_longer_than_2200_is_shortened_to_fit(siar, tmp_path):
+    long_body = "Humas Lapas mengikuti rapat koordinasi nasional. " * 80
+    (tmp_path / "rilis.md").write_text(RELEASE + long_body, encoding="utf-8")
+
+    code, out = siar("preview", "rilis.md", "--json")
+
+    assert code == 0, out
+    (variant,) = json.loads(out)["variants"]
+    assert variant["length"][0] <= 2200 == variant["limit"]
+    assert len("\n\n".join(variant["parts"]).encode("utf-16-le")) // 2 <= 2200
+
+
+def test_preview_shows_the_account_and_warns_that_an_unaudited_app_posts_privately(
+        siar, tmp_path):
+    code, out = siar("preview", "rilis.md", "--json")
+    terminal_code, terminal = siar("preview", "rilis.md", "--html", "kartu.html")
+
+    assert code == terminal_code == 0, out + terminal
+    (variant,) = json.loads(out)["variants"]
+    assert variant["channel"] == "tiktok" and variant["privacy_level"] == "SELF_ONLY"
+    assert any("SELF_ONLY" in warning for warning in variant["warnings"])
+    assert "tiktok-lapas" in terminal and "SELF_ONLY" in terminal
+    page = (tmp_path / "kartu.html").read_text(encoding="utf-8")
+    assert "TikTok" in page and "SELF_ONLY" in page
+
+
+def test_accounts_check_names_the_creator_says_unaudited_and_stores_the_rotated_token(
+        siar, fake, tmp_path):
+    code, out = siar("accounts", "check")
+
+    assert code == 0, out
+    assert "@lapaspangkalpinang" in out and "NOT audited" in out
+    for secret in [*SECRETS.values(), fake.refresh_token]:
+        assert secret not in out
+    database = create_engine(f"sqlite:///{tmp_path / 'home' / 'siar.db'}")
+    with database.connect() as connection:
+        stored = connection.execute(text("SELECT refresh_token FROM channel_token "
+                                         "WHERE account = 'tiktok-lapas'")).scalar_one()
+    database.dispose()
+    assert stored == fake.refresh_token  # the next daemon start refreshes with this one
