@@ -1,6 +1,7 @@
 """TikTok where the officer meets it: ``siar count``, ``siar preview`` (terminal, JSON,
-HTML) with the unaudited-app warning, and ``siar accounts check`` against the fake — whose
-refresh stores the rotated token in the database, never on the screen."""
+HTML) with the unaudited-app warning, ``siar accounts check`` and ``siar daemon`` (live and
+dry-run) against the fake — whose refresh stores the rotated token in the database, never
+on the screen, where the next daemon start finds it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
+from tests.fakes.photos import photo_url
 from tests.fakes.tiktok import FakeTikTok
 
 SECRETS = {"client_key": "awtiktokclientkey", "client_secret": "tiktok-client-secret-42",
@@ -47,13 +49,15 @@ def siar(tmp_path: Path, fake: FakeTikTok, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("COLUMNS", "200")
     for field, value in SECRETS.items():
         monkeypatch.setenv(f"SIAR_SECRET_TIKTOK_LAPAS_{field.upper()}", value)
+    options = ", ".join(["audited = false", "poll_interval = 0.01", "read_timeout = 5",
+                         f'public_media_base_url = "{photo_url("media")}"'])
     (tmp_path / "siar.toml").write_text(f"""
 timezone = "Asia/Jakarta"
 [[accounts]]
 name = "tiktok-lapas"
 network = "tiktok"
 base_url = "{fake.url}"
-options = {{ audited = false, public_media_base_url = "https://lapas.example.go.id/media" }}
+options = {{ {options} }}
 """, encoding="utf-8")
     (tmp_path / "rilis.md").write_text(RELEASE, encoding="utf-8")
     Image.new("RGB", (1080, 1350), (30, 90, 160)).save(tmp_path / "foto.jpg")
@@ -123,3 +127,33 @@ def test_accounts_check_names_the_creator_says_unaudited_and_stores_the_rotated_
                                          "WHERE account = 'tiktok-lapas'")).scalar_one()
     database.dispose()
     assert stored == fake.refresh_token  # the next daemon start refreshes with this one
+
+
+def test_the_daemon_publishes_and_a_restarted_daemon_refreshes_with_the_stored_token(
+        siar, fake):
+    assert siar("add", "rilis.md", "--now")[0] == 0
+    code, out = siar("daemon", "--until-drained", "--json")
+    assert code == 0, out
+    assert len(fake.posts) == 1 and fake.refreshes == 1
+    body = fake.calls("POST", "/v2/post/publish/content/init/")[0].json()
+    assert body["post_info"]["privacy_level"] == "SELF_ONLY"  # the unaudited account
+
+    fake.expire_access_tokens()  # the next day: the seed in the environment is spent
+    assert siar("add", "rilis.md", "--now")[0] == 0
+    code, out = siar("daemon", "--until-drained", "--json")
+
+    assert code == 0, out
+    assert len(fake.posts) == 2 and fake.refreshes == 2
+    code, history = siar("history", "--json")
+    assert code == 0 and history.count("tiktok-lapas") >= 2
+    for secret in [*SECRETS.values(), fake.refresh_token]:
+        assert secret not in out + history
+
+
+def test_a_dry_run_daemon_sends_nothing_to_tiktok(siar, fake):
+    assert siar("add", "rilis.md", "--now")[0] == 0
+
+    code, out = siar("daemon", "--dry-run", "--until-drained", "--json")
+
+    assert code == 0, out
+    assert fake.requests == []
