@@ -28,7 +28,6 @@ import time
 from pathlib import PurePath
 from typing import Any
 
-from channels import http
 from channels.base import (
     AuthFailed,
     CheckResult,
@@ -40,7 +39,6 @@ from channels.base import (
     Rejected,
 )
 from channels.composing import Draft, Release
-from channels.http import answered
 from channels.image_host import HostingError, ImageHost, ImagesOfAnAttempt, will_have_url
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.tiktok.api import (
@@ -51,6 +49,7 @@ from channels.tiktok.api import (
     TikTokClient,
     privacy_of,
 )
+from channels.tiktok.photos import MAX_PHOTOS, photo_payload, unfetchable
 from channels.tiktok.upload import DEFAULT_CHUNK, plan_chunks, upload
 from channels.tiktok.upload import MB as MIB
 from channels.variant import Media, Variant
@@ -58,11 +57,7 @@ from channels.variant import Media, Variant
 __all__ = ["TikTokChannel"]
 
 CAPTION_LIMIT = 2200
-#: photo posts: a title of at most 90 characters, the caption as the description
-PHOTO_TITLE_LIMIT = 90
-MAX_PHOTOS = 35
 STATE_KEY = "tiktok_publish_id"
-JPEG, WEBP = b"\xff\xd8\xff", b"RIFF"
 
 
 class TikTokChannel(TikTokClient):
@@ -221,11 +216,12 @@ class TikTokChannel(TikTokClient):
         urls = []
         for media in variant.media:
             url = images.url(media) or ""
-            if problem := self.unfetchable(url):
+            if problem := unfetchable(self.session, url, self.hidden, self.timeouts):
                 return Rejected(f"TikTok cannot fetch {PurePath(media.path).name}: {problem}")
             urls.append(url)
         started = self.call("post/publish/content/init", create=True,
-                            payload=self.photo_payload(variant, privacy, creator, urls))
+                            payload=photo_payload(variant, privacy,
+                                                  self.switches(creator, photo=True), urls))
         return self._follow(delivery, started, creator)
 
     def _follow(self, delivery: Delivery, started: dict[str, Any] | Outcome,
@@ -237,20 +233,6 @@ class TikTokChannel(TikTokClient):
             return InDoubt("TikTok's init answer has no publish_id")
         delivery.checkpoint(**{STATE_KEY: str(started["publish_id"])})
         return self.wait_for(delivery, str(started["publish_id"]), creator)
-
-    def unfetchable(self, url: str) -> str | None:
-        """Why TikTok could not fetch a photo at ``url`` (it takes JPEG and WebP only), or
-        ``None``. Asked before the post is made: TikTok would fail it only afterwards."""
-        answer = http.request(self.session, "GET", url, secrets=self.hidden,
-                              timeout=self.timeouts, headers={"Range": "bytes=0-15"})
-        if not answered(answer):
-            return http.redact(getattr(answer, "reason", str(answer)), self.hidden)
-        if answer.status_code not in (200, 206):
-            return f"{url} answers HTTP {answer.status_code}"
-        head = answer.content[:16]
-        if not (head.startswith(JPEG) or (head.startswith(WEBP) and head[8:12] == b"WEBP")):
-            return f"{url} is not a JPEG or WebP image"
-        return None
 
     # --- status -------------------------------------------------------------------------
     def wait_for(self, delivery: Delivery, publish_id: str,
@@ -353,16 +335,6 @@ class TikTokChannel(TikTokClient):
                                         or creator.get(f"{name}_disabled", False))
                 for name in names}
 
-    def photo_payload(self, variant: Variant, privacy: str, creator: dict[str, Any],
-                      urls: list[str]) -> dict[str, Any]:
-        return {"post_info": {"title": variant.title[:PHOTO_TITLE_LIMIT],
-                              "description": self.caption(variant),
-                              "privacy_level": privacy,
-                              **self.switches(creator, photo=True)},
-                "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0,
-                                "photo_images": urls},
-                "post_mode": "DIRECT_POST", "media_type": "PHOTO"}
-
     # --- checking and describing --------------------------------------------------------
     def check(self) -> CheckResult:
         """The creator TikTok answers for, what they may post, and whether the app is
@@ -394,7 +366,8 @@ class TikTokChannel(TikTokClient):
         if video is None:
             urls = [m.url or f"{{public URL of {PurePath(m.path).name}}}" for m in variant.media]
             calls.append({"method": "POST", "url": f"{base}/content/init/",
-                          "json": self.photo_payload(variant, privacy, {}, urls)})
+                          "json": photo_payload(variant, privacy,
+                                                self.switches({}, photo=True), urls)})
         else:
             size = int(video.bytes or 0)
             plan = plan_chunks(size, self.chunk_size) if size else None
