@@ -6,7 +6,6 @@ on the screen, where the next daemon start finds it."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
+# the CLI tests' workspace and in-process runner, as fixtures of this module
+from tests.core.conftest import Result, siar, workspace  # noqa: F401
 from tests.fakes.photos import photo_url
 from tests.fakes.tiktok import FakeTikTok
 
@@ -36,22 +37,17 @@ def fake() -> Iterator[FakeTikTok]:
 
 
 @pytest.fixture
-def siar(tmp_path: Path, fake: FakeTikTok, monkeypatch: pytest.MonkeyPatch,
-         capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str]]:
-    """``siar ARGS`` in this process, in a workspace with one unaudited TikTok account."""
-    from scheduler import cli
-
-    for key in [k for k in __import__("os").environ if k.startswith("SIAR_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SIAR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SIAR_LANG", "en")
-    monkeypatch.setenv("COLUMNS", "200")
+def officer(request: pytest.FixtureRequest, fake: FakeTikTok,
+            monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str]]:
+    """``siar ARGS`` (the CLI tests' runner) in a workspace with one unaudited TikTok
+    account aimed at the fake; the exit code and everything printed."""
+    folder: Path = request.getfixturevalue("workspace")
+    run_siar: Callable[..., Result] = request.getfixturevalue("siar")
     for field, value in SECRETS.items():
         monkeypatch.setenv(f"SIAR_SECRET_TIKTOK_LAPAS_{field.upper()}", value)
     options = ", ".join(["audited = false", "poll_interval = 0.01", "read_timeout = 5",
                          f'public_media_base_url = "{photo_url("media")}"'])
-    (tmp_path / "siar.toml").write_text(f"""
+    (folder / "siar.toml").write_text(f"""
 timezone = "Asia/Jakarta"
 [[accounts]]
 name = "tiktok-lapas"
@@ -59,27 +55,18 @@ network = "tiktok"
 base_url = "{fake.url}"
 options = {{ {options} }}
 """, encoding="utf-8")
-    (tmp_path / "rilis.md").write_text(RELEASE, encoding="utf-8")
-    Image.new("RGB", (1080, 1350), (30, 90, 160)).save(tmp_path / "foto.jpg")
+    (folder / "rilis.md").write_text(RELEASE, encoding="utf-8")
+    Image.new("RGB", (1080, 1350), (30, 90, 160)).save(folder / "foto.jpg")
 
     def run(*args: str) -> tuple[int, str]:
-        cli.state.__init__()
-        cli.console.__init__()
-        cli.err_console.__init__(stderr=True)
-        monkeypatch.setattr(sys, "argv", ["siar", *args])
-        code = 0
-        try:
-            cli.main()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
+        result = run_siar(*args)
+        return result.code, result.out + result.err
 
     return run
 
 
-def test_count_measures_tiktok_captions_in_utf16_units(siar):
-    code, out = siar("count", "--json", "--channel", "tiktok", "Rakor 🎉")
+def test_count_measures_tiktok_captions_in_utf16_units(officer):
+    code, out = officer("count", "--json", "--channel", "tiktok", "Rakor 🎉")
 
     assert code == 0
     (row,) = json.loads(out)
@@ -87,11 +74,11 @@ def test_count_measures_tiktok_captions_in_utf16_units(siar):
                                                                           True)
 
 
-def test_a_caption_longer_than_2200_is_shortened_to_fit(siar, tmp_path):
+def test_a_caption_longer_than_2200_is_shortened_to_fit(officer, tmp_path):
     long_body = "Humas Lapas mengikuti rapat koordinasi nasional. " * 80
     (tmp_path / "rilis.md").write_text(RELEASE + long_body, encoding="utf-8")
 
-    code, out = siar("preview", "rilis.md", "--json")
+    code, out = officer("preview", "rilis.md", "--json")
 
     assert code == 0, out
     (variant,) = json.loads(out)["variants"]
@@ -100,9 +87,9 @@ def test_a_caption_longer_than_2200_is_shortened_to_fit(siar, tmp_path):
 
 
 def test_preview_shows_the_account_and_warns_that_an_unaudited_app_posts_privately(
-        siar, tmp_path):
-    code, out = siar("preview", "rilis.md", "--json")
-    terminal_code, terminal = siar("preview", "rilis.md", "--html", "kartu.html")
+        officer, tmp_path):
+    code, out = officer("preview", "rilis.md", "--json")
+    terminal_code, terminal = officer("preview", "rilis.md", "--html", "kartu.html")
 
     assert code == terminal_code == 0, out + terminal
     (variant,) = json.loads(out)["variants"]
@@ -114,8 +101,8 @@ def test_preview_shows_the_account_and_warns_that_an_unaudited_app_posts_private
 
 
 def test_accounts_check_names_the_creator_says_unaudited_and_stores_the_rotated_token(
-        siar, fake, tmp_path):
-    code, out = siar("accounts", "check")
+        officer, fake, tmp_path):
+    code, out = officer("accounts", "check")
 
     assert code == 0, out
     assert "@lapaspangkalpinang" in out and "NOT audited" in out
@@ -130,30 +117,30 @@ def test_accounts_check_names_the_creator_says_unaudited_and_stores_the_rotated_
 
 
 def test_the_daemon_publishes_and_a_restarted_daemon_refreshes_with_the_stored_token(
-        siar, fake):
-    assert siar("add", "rilis.md", "--now")[0] == 0
-    code, out = siar("daemon", "--until-drained", "--json")
+        officer, fake):
+    assert officer("add", "rilis.md", "--now")[0] == 0
+    code, out = officer("daemon", "--until-drained", "--json")
     assert code == 0, out
     assert len(fake.posts) == 1 and fake.refreshes == 1
     body = fake.calls("POST", "/v2/post/publish/content/init/")[0].json()
     assert body["post_info"]["privacy_level"] == "SELF_ONLY"  # the unaudited account
 
     fake.expire_access_tokens()  # the next day: the seed in the environment is spent
-    assert siar("add", "rilis.md", "--now")[0] == 0
-    code, out = siar("daemon", "--until-drained", "--json")
+    assert officer("add", "rilis.md", "--now")[0] == 0
+    code, out = officer("daemon", "--until-drained", "--json")
 
     assert code == 0, out
     assert len(fake.posts) == 2 and fake.refreshes == 2
-    code, history = siar("history", "--json")
+    code, history = officer("history", "--json")
     assert code == 0 and history.count("tiktok-lapas") >= 2
     for secret in [*SECRETS.values(), fake.refresh_token]:
         assert secret not in out + history
 
 
-def test_a_dry_run_daemon_sends_nothing_to_tiktok(siar, fake):
-    assert siar("add", "rilis.md", "--now")[0] == 0
+def test_a_dry_run_daemon_sends_nothing_to_tiktok(officer, fake):
+    assert officer("add", "rilis.md", "--now")[0] == 0
 
-    code, out = siar("daemon", "--dry-run", "--until-drained", "--json")
+    code, out = officer("daemon", "--dry-run", "--until-drained", "--json")
 
     assert code == 0, out
     assert fake.requests == []
