@@ -2,12 +2,18 @@
 
 A channel with ``keeps_tokens`` (TikTok) is given one :class:`DatabaseTokenStore` per
 account (``scheduler/adapters.py``). The database is where they belong: every daemon of
-the account shares it, it survives restarts, its file (SQLite) or its grants
-(PostgreSQL) already keep it to the daemon's user, and writing a row is atomic. ``.env``
+the account shares it, it survives restarts, and writing a row is atomic. Once it holds
+tokens, a SQLite database file is made readable by its owner only (the daemon's user);
+on PostgreSQL the table is granted to nobody but its owner (migration 0008). ``.env``
 stays the operator's: Siar never rewrites it behind their back every few hours.
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -57,6 +63,21 @@ class DatabaseTokenStore(TokenStore):
                 row.refresh_expires_at = tokens.refresh_expires_at
                 row.seed = tokens.seed
                 row.updated_at = utcnow()
-            return True
         except IntegrityError:  # another process inserted the account's first row
             return False
+        owner_only(self.engine)
+        return True
+
+
+def owner_only(engine: Engine) -> None:
+    """A SQLite database holding tokens is readable by its owner only (the daemon's user),
+    with its WAL and shared-memory files; PostgreSQL's grants do that there (0008)."""
+    if not db.is_sqlite(engine) or not engine.url.database \
+            or engine.url.database == ":memory:":
+        return
+    main = Path(engine.url.database).expanduser()
+    for path in (main, main.with_name(main.name + "-wal"), main.with_name(main.name + "-shm")):
+        with contextlib.suppress(OSError):  # not there (yet), or not ours to change
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)

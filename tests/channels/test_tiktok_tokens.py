@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from channels.base import AccountConfig, Published
@@ -125,3 +125,16 @@ def test_save_keeps_newer_tokens_another_process_stored(engine):
                           replacing="rft.b")  # rft.b was spent by someone else
     assert store.load() == theirs
     assert "rft.d" not in repr(store.load()) and "act.c" not in repr(store.load())
+
+
+def test_only_the_daemons_own_user_may_read_the_tokens(engine):
+    DatabaseTokenStore(engine, "tiktok-lapas").save(StoredTokens(
+        "act.a", "rft.b", datetime.now(UTC), None, seed="s"), replacing=None)
+
+    if engine.dialect.name == "sqlite":
+        for path in Path(str(engine.url.database)).parent.glob("siar.db*"):
+            assert path.stat().st_mode & 0o077 == 0, path
+    else:
+        with engine.connect() as connection:
+            assert not connection.execute(text(
+                "SELECT has_table_privilege('public', 'channel_token', 'SELECT')")).scalar()
