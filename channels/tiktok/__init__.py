@@ -50,7 +50,7 @@ from channels.tiktok.api import (
     privacy_of,
 )
 from channels.tiktok.photos import MAX_PHOTOS, photo_payload, unfetchable
-from channels.tiktok.upload import DEFAULT_CHUNK, plan_chunks, upload
+from channels.tiktok.upload import DEFAULT_CHUNK, changed_since_queued, plan_chunks, upload
 from channels.tiktok.upload import MB as MIB
 from channels.variant import Media, Variant
 
@@ -186,9 +186,10 @@ class TikTokChannel(TikTokClient):
             started = self.call("post/publish/video/init", create=True,
                                 payload={"post_info": post_info, "source_info": source})
             return self._follow(delivery, started, creator)
+        if problem := changed_since_queued(video.path):
+            return Rejected(f"the video cannot be uploaded to TikTok: {problem}")
         try:
-            plan = plan_chunks(int(video.bytes or os.path.getsize(video.path)),
-                               self.chunk_size)
+            plan = plan_chunks(os.path.getsize(video.path), self.chunk_size)
         except (OSError, ValueError) as exc:
             return Rejected(f"the video cannot be uploaded to TikTok: {exc}")
         started = self.call("post/publish/video/init",

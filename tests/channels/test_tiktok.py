@@ -4,6 +4,7 @@ doubt by its publish id, against the fake of tests/fakes/tiktok.py."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -328,3 +329,17 @@ def test_no_secret_or_token_reaches_an_outcome_or_the_dry_run(fake, clip):
     assert isinstance(outcome, InDoubt)
     assert_no_secret([outcome, planned], [*SECRETS.values(), *adapter.hidden])
     assert [c["method"] for c in planned] == ["POST", "POST", "PUT", "PUT", "POST"]
+
+
+def test_a_stored_video_changed_after_queueing_is_refused_before_anything_is_sent(
+        fake, tmp_path):
+    data = os.urandom(64 * 1024)
+    stored = tmp_path / "media" / hashlib.sha256(data).hexdigest() / "rakor.mp4"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(data[:-1] + b"x")  # edited by hand after siar add
+
+    outcome = channel(fake).publish(video_post(Media(
+        path=str(stored), kind="video", mime="video/mp4", bytes=len(data), duration=4.0)))
+
+    assert isinstance(outcome, Rejected) and "changed after it was queued" in outcome.reason
+    assert inits(fake) == 0 and fake.calls("PUT") == []
