@@ -281,6 +281,9 @@ class Channel(ABC):
     #: True when an account must say where the API is (no single well-known host:
     #: Mastodon instances, WordPress sites, self-hosted services)
     needs_base_url: ClassVar[bool] = False
+    #: True when the network rotates tokens that must outlive the process: the adapter's
+    #: ``token_store`` is set to the account's :class:`channels.tokens.TokenStore`
+    keeps_tokens: ClassVar[bool] = False
 
     # --- what the composer applies ---------------------------------------------------
 

@@ -9,7 +9,7 @@ what it may read and ask for; the composer implements them (channels never impor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +45,8 @@ class Draft(Protocol):
 
     #: the account's name
     account: str
+    #: the account's options (``options`` of its table in siar.toml), read-only
+    options: Mapping[str, Any]
     #: the texts of the post's parts, fitted to the limit (several: a thread)
     parts: list[str]
     #: the release link with the account's UTM parameters, if the release has one

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from channels import registry
 from channels.base import Channel
 from channels.console import DryRunChannel
+from channels.tokens import TokenStore
 from scheduler.media_hosting import StoreHost, open_store
 from scheduler.settings import AccountSettings, Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 class Adapters:
@@ -26,8 +31,11 @@ class Adapters:
     """
 
     def __init__(self, settings: Settings, *, dry_run: bool = False,
-                 channel_classes: Mapping[str, type[Channel]] | None = None) -> None:
+                 channel_classes: Mapping[str, type[Channel]] | None = None,
+                 engine: Engine | None = None) -> None:
         self.settings = settings
+        #: the database of rotated tokens (opened on first need when not given)
+        self._engine = engine
         self.dry_run = dry_run
         self.channel_classes = dict(channel_classes or {})
         self._built: dict[str, Channel] = {}
@@ -52,7 +60,20 @@ class Adapters:
             inner = self._hosted(cls(account.channel_config(), {}))
             return DryRunChannel(inner)
         secrets = self.settings.secrets(account, cls.secret_fields, cls.optional_secret_fields)
-        return self._hosted(cls(account.channel_config(), secrets))
+        channel = self._hosted(cls(account.channel_config(), secrets))
+        if cls.keeps_tokens:
+            channel.token_store = self._token_store(account.name)  # type: ignore[attr-defined]
+        return channel
+
+    def _token_store(self, account: str) -> TokenStore:
+        """Where the account's rotated tokens live: the database every process of this
+        deployment shares (a CLI check that refreshes must store what it got too)."""
+        from scheduler.db import open_database
+        from scheduler.token_store import DatabaseTokenStore
+
+        if self._engine is None:
+            self._engine = open_database(self.settings.database_url)
+        return DatabaseTokenStore(self._engine, account)
 
     def _hosted(self, channel: Channel) -> Channel:
         if self.image_host is not None and channel.fetches_media_by_url:

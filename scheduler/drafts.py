@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from channels.rules import PostRules
@@ -59,6 +61,12 @@ class ComposerDraft:
         # noted: a variant made with the name is not shared with other accounts
         self._composer.name_read = True
         return self._composer.account.name
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        # noted as the name is: what the options change is not shared with other accounts
+        self._composer.name_read = True
+        return MappingProxyType(self._composer.account.options)
 
     @property
     def tags(self) -> tuple[str, ...]:

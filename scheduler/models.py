@@ -16,7 +16,8 @@ from sqlmodel import Field, SQLModel
 from scheduler.states import CLAIMABLE_SQL, Status
 from scheduler.timeparse import utcnow
 
-__all__ = ["AccountState", "Alert", "Attempt", "Node", "Post", "Release", "Status"]
+__all__ = ["AccountState", "Alert", "Attempt", "ChannelToken", "Node", "Post", "Release",
+           "Status"]
 
 
 class Release(SQLModel, table=True):
@@ -150,3 +151,21 @@ class Alert(SQLModel, table=True):
     next_try_at: datetime | None = Field(default=None, index=True)
     #: why the last attempt did not reach every notify account
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ChannelToken(SQLModel, table=True):
+    """The current OAuth tokens of an account whose network rotates its refresh token on
+    every refresh (TikTok): written by whichever process refreshed, read by all of them
+    (``scheduler/token_store.py``). Secrets: no command prints this table (migration 0008).
+    """
+
+    __tablename__ = "channel_token"
+
+    account: str = Field(primary_key=True)
+    access_token: str = Field(sa_column=Column(Text, nullable=False))
+    refresh_token: str = Field(sa_column=Column(Text, nullable=False))
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None = None
+    #: a digest of the .env refresh token these descend from (a new one there wins)
+    seed: str
+    updated_at: datetime = Field(default_factory=utcnow)

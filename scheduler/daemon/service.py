@@ -85,7 +85,8 @@ class Daemon:
         #: set once stopping began: nothing new is claimed, begun or gone on with
         self.stopping = threading.Event()
         self.summary = RunSummary()
-        self.adapters = Adapters(settings, dry_run=self.dry_run, channel_classes=channel_classes)
+        self.adapters = Adapters(settings, dry_run=self.dry_run, channel_classes=channel_classes,
+                                engine=self.engine)
         self.guard = DatabaseGuard(self.engine, node, stop=self.stop_event)
         self.notifier = PatientNotifier(self.engine, settings, self.adapters,
                                         health=self.guard.health)

@@ -32,6 +32,7 @@ from channels.mastodon import MastodonChannel
 from channels.slack import SlackChannel
 from channels.telegram import TelegramChannel
 from channels.threads import ThreadsChannel
+from channels.tiktok import TikTokChannel
 from channels.variant import Media
 from channels.webhook import WebhookChannel
 from channels.wordpress import WordPressChannel
@@ -52,6 +53,7 @@ from tests.fakes.slack import BOT, TEAM, FakeSlack
 from tests.fakes.smtp import FakeSMTP
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.threads import ThreadsFake
+from tests.fakes.tiktok import FakeTikTok
 from tests.fakes.webhook import FakeWebhookReceiver
 from tests.fakes.wordpress import WordPressFake
 from tests.fakes.x import FakeX
@@ -95,8 +97,10 @@ class Contract:
     posts: Callable[[Fake], int] = lambda fake: 0
     #: secrets the fake refuses the way the network does (401, or its own equivalent)
     wrong_secrets: Mapping[str, str] = field(default_factory=dict)
-    #: the path (a regex) the post is created with, by POST
+    #: the path (a regex) the post is created with, and the method (TikTok: the PUT of a
+    #: video's last chunk)
     create_path: str = ""
+    create_method: str = "POST"
     #: the network's own throttling answer, asking for a wait of ``seconds``
     throttle: Callable[[Fake, int], None] | None = None
     #: what a server error on the create means, as the adapter documents it
@@ -129,18 +133,18 @@ class Contract:
             fake.stall_after_data(STALL)
             return
         fake.fail_next(Fault(delay=STALL, apply=True, status=200, body={},
-                             path=self.create_path, method="POST"))
+                             path=self.create_path, method=self.create_method))
 
     def drop_create(self, fake: Fake) -> None:
         """The create arrives and the connection breaks without it being applied."""
-        fake.fail_next(Fault(drop=True, path=self.create_path, method="POST"))
+        fake.fail_next(Fault(drop=True, path=self.create_path, method=self.create_method))
 
     def fail_create(self, fake: Fake, status: int = 503, body: Any = None) -> None:
         """The create is answered with ``status`` (SMTP: a transient 4xx reply)."""
         if not self.http:
             fake.answer_data_with("451 4.3.0 Mail server temporarily rejected message")
             return
-        fake.fail_next(Fault(status=status, path=self.create_path, method="POST",
+        fake.fail_next(Fault(status=status, path=self.create_path, method=self.create_method,
                              body={"error": "Service Unavailable"} if body is None else body))
 
 
@@ -173,6 +177,30 @@ def _mastodon_absent(fake: Fake, delivery: Delivery) -> None:
 def _with_public_photo() -> Delivery:
     return fresh_delivery(media=[Media(path="/data/rilis/kegiatan.jpg", alt="Kalapas membuka "
                                        "rakor", url=PHOTO_URL)])
+
+
+_clip: list[Media] = []
+
+
+def _tiktok_video() -> Delivery:
+    """A post with a small prepared vertical video (made once per test process)."""
+    if not _clip:
+        import tempfile
+
+        from tests.clips import make_clip
+
+        path = make_clip(Path(tempfile.mkdtemp(prefix="siar-tiktok-")) / "rakor.mp4",
+                         seconds=1.0, width=90, height=160, fps=2)
+        _clip.append(Media(path=str(path), kind="video", mime="video/mp4", width=90,
+                           height=160, bytes=path.stat().st_size, duration=1.0))
+    return fresh_delivery(media=list(_clip))
+
+
+def _tiktok_throttle(fake: Fake, seconds: int) -> None:
+    # TikTok's 429 names no wait: the account's rate_limit_wait says how long
+    fake.fail_next(Fault(status=429, path=r"/v2/post/publish/video/init/",
+                         body={"data": {}, "error": {"code": "rate_limit_exceeded",
+                                                      "message": "", "log_id": "1"}}))
 
 
 def _smtp_address(fake: Fake) -> str:
@@ -243,6 +271,8 @@ X_SECRETS = {"api_key": "xvz1evFS4wEEPTGEFPHBog", "api_secret": "kAcSOqF21Fu85e7
 SMTP_LOGIN = {"username": "humas@lapas.example.go.id", "password": "sandi-rahasia-42"}
 DISCORD_TOKEN, SLACK_TOKEN = "dCsLkR8-webhook-token-9a8b7c", "xoxwh-S3cr3tT0kenValue42"
 GRAPH_ID = "17841405822304914"
+TIKTOK_SECRETS = {"client_key": "awtiktokclientkey", "client_secret": "tiktok-client-secret-42",
+                  "refresh_token": "rft.first-refresh-token"}
 
 CONTRACTS: dict[str, Contract] = {c.network: c for c in [
     Contract(
@@ -290,6 +320,14 @@ CONTRACTS: dict[str, Contract] = {c.network: c for c in [
     _container_network(InstagramChannel, InstagramFake, "IGQWR", "media_publish",
                        delivery=_with_public_photo),
     _container_network(ThreadsChannel, ThreadsFake, "THAA", "threads_publish"),
+    Contract(
+        "tiktok", lambda tmp: FakeTikTok(**TIKTOK_SECRETS),
+        lambda url, secrets: TikTokChannel(account(
+            "tiktok", url, poll_interval=0.01, poll_timeout=2, rate_limit_wait=120), secrets),
+        TIKTOK_SECRETS, posts=lambda fake: len(fake.posts),
+        wrong_secrets={**TIKTOK_SECRETS, "refresh_token": "rft.revoked-token"},
+        create_path="/video/", create_method="PUT", throttle=_tiktok_throttle,
+        delivery=_tiktok_video),
     Contract(
         "linkedin", lambda tmp: LinkedInFake(token="AQVlinkedintoken123"),
         lambda url, secrets: LinkedInChannel(account(

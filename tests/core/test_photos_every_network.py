@@ -1,6 +1,6 @@
 """Photos just work on every network (issue 14): a release with a PNG screenshot, a 24 MP
 portrait camera JPEG (EXIF orientation, GPS position) and a 3:1 panorama queues for all
-fourteen networks; each account's post names files prepared for its network — format,
+the networks; each account's post names files prepared for its network — format,
 bytes, pixels and aspect ratio within that network's rules, no metadata left — and those
 are the files the preview described, byte for byte.
 
@@ -33,6 +33,8 @@ timezone = "Asia/Jakarta"
                                 '"https://lapas.example.go.id/media" }'),
                   ("threads", 'options = { public_media_base_url = '
                               '"https://lapas.example.go.id/media" }'),
+                  ("tiktok", 'options = { public_media_base_url = '
+                             '"https://lapas.example.go.id/media" }'),
                   ("linkedin", 'options = { organization = "123" }'),
                   ("wordpress", 'base_url = "https://lapas.example.go.id"'),
                   ("discord", ""), ("slack", ""), ("webhook", ""),
@@ -151,7 +153,7 @@ def test_a_release_with_a_screenshot_a_camera_photo_and_a_panorama_queues_everyw
             assert {k: item[k] for k in ("sha256", "bytes", "width", "height", "mime")} == \
                 {k: described[k] for k in ("sha256", "bytes", "width", "height", "mime")}
             # where a network that fetches images finds the prepared file
-            fetches = network in ("instagram", "threads")
+            fetches = registry.load(network).fetches_media_by_url
             assert item["url"] == (f"https://lapas.example.go.id/media/"
                                    f"{Path(item['path']).name}" if fetches else None)
 
