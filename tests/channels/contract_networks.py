@@ -179,21 +179,12 @@ def _with_public_photo() -> Delivery:
                                        "rakor", url=PHOTO_URL)])
 
 
-_clip: list[Media] = []
-
-
 def _tiktok_video() -> Delivery:
-    """A post with a small prepared vertical video (made once per test process)."""
-    if not _clip:
-        import tempfile
-
-        from tests.clips import make_clip
-
-        path = make_clip(Path(tempfile.mkdtemp(prefix="siar-tiktok-")) / "rakor.mp4",
-                         seconds=1.0, width=90, height=160, fps=2)
-        _clip.append(Media(path=str(path), kind="video", mime="video/mp4", width=90,
-                           height=160, bytes=path.stat().st_size, duration=1.0))
-    return fresh_delivery(media=list(_clip))
+    """A post with a small prepared vertical video (the one clip of the run)."""
+    clip = _clip()
+    return fresh_delivery(media=[Media(path=str(clip), kind="video", mime="video/mp4",
+                                       width=64, height=112, bytes=clip.stat().st_size,
+                                       duration=1.0)])
 
 
 def _tiktok_throttle(fake: Fake, seconds: int) -> None:
