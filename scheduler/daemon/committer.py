@@ -5,7 +5,8 @@ workers then queued for the database (on SQLite for its single write lock) longe
 they waited for the network. Workers now hand the outcome over (:meth:`Committer.record`
 waits for it to be written) and the committer writes whatever has gathered meanwhile in
 one transaction, each post still fenced by its attempt
-(:func:`scheduler.queue.finalize_many`).
+(:func:`scheduler.queue.finalize_many`); a batch of fewer than ``SMALL_BATCH`` waits up
+to ``GATHER_SECONDS`` for more, so that posts trickling in share transactions too.
 
 Nothing about sending changes: ``publishing`` is committed before a request leaves, as
 before. A crash between an answer and its commit leaves the post ``publishing``; its lease

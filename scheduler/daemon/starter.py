@@ -5,11 +5,12 @@ marked ``publishing`` — and then sent — once it is due. Each worker used to 
 own post and begin it in a transaction of its own: at 170 posts a second that was one
 transaction per post, and in a burst sixty-odd workers queued for the database at the same
 instant. The starter keeps every waiting claim in one heap ordered by time and, whenever
-the earliest is nearly due (``BEGIN_AHEAD``), begins *all* claims due by then together
-(:func:`scheduler.queue.begin_publishing_many`); each worker, waiting on its claim's
-future, sends its post at the post's time, not before. Posts that come due while a
-transaction is running share the next one, so batches grow with the load without a
-batching window that would make anything late.
+the earliest is nearly due (``BEGIN_AHEAD``), begins *all* claims due by then and within
+``BEGIN_WINDOW`` after it together (:func:`scheduler.queue.begin_publishing_many`); each
+worker, waiting on its claim's future, sends its post at the post's time, not before.
+Posts that come due while a transaction is running share the next one, so batches grow
+with the load; the window (posts begun a little earlier, never sent earlier) makes
+posts that trickle in share transactions too, and makes nothing late.
 
 Guarantees are those of ``begin_publishing``: ``publishing``, the attempt row and what
 the adapter would checkpoint before its first request (its first-send state) are committed
