@@ -27,6 +27,11 @@ class InFlight:
         #: True when the last claim round left accounts with room and due posts without
         #: a worker: workers then take turns between accounts instead of going on
         self.take_turns = True
+        #: the accounts the last claim round saw with more due posts than it took (None:
+        #: it could not tell). A worker goes on only with those: asking for an account
+        #: with nothing due costs the committer's transaction a lock and a statement or
+        #: two per post, which was most of the statements when posts trickle in.
+        self.backlog: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return len(self._claims)
@@ -49,6 +54,15 @@ class InFlight:
             self._drop(claim)
             if not self._claims:
                 self._changed.notify_all()
+
+    def may_go_on_with(self, account: str) -> bool:
+        """Whether a worker finishing a post of ``account`` should ask to go on with its
+        next due post: not while accounts wait for a worker (``take_turns``), and only
+        if the account may have one due."""
+        if self.take_turns:
+            return False
+        backlog = self.backlog
+        return backlog is None or account in backlog
 
     def holds(self) -> dict[int, queue.Claim]:
         """A copy of the table: post id → claim."""

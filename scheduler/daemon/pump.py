@@ -124,6 +124,7 @@ class Pump:
             self._held_back_known = False  # every finished post may free a worker for us
             self._horizon = None
             self._deferred_until = None  # a worker freed wakes us for those too
+            self.inflight.backlog = None  # a round for no worker reads only a few accounts
             if not self.stopping.is_set():
                 # Every worker busy: does an account with room wait for one? (Then workers
                 # going on with their own accounts would keep it waiting.) A round that
@@ -140,6 +141,7 @@ class Pump:
         self._held_back = set(claims.held_back)
         self._held_back_known = len(claims) < limit and not claims.truncated
         self.inflight.take_turns = claims.starved
+        self.inflight.backlog = frozenset(self._held_back) if self._held_back_known else None
         self.inflight.add(claims)
         # Every claimed post has a free worker: it waits for the starter to begin its post
         # (with every other post due by then, in one transaction) when its time comes.

@@ -61,7 +61,7 @@ class Worker:
             while post is not None:
                 item = self.publisher.send(post)
                 receipt = self.committer.record(
-                    item, go_on_with=post.account if self._may_go_on() else None)
+                    item, go_on_with=post.account if self._may_go_on(post.account) else None)
                 self._report(post, item, receipt.recorded)
                 if receipt.following is None:
                     break
@@ -74,12 +74,13 @@ class Worker:
             log.exception("worker failed on post %s", claim.post_id)
         return claim
 
-    def _may_go_on(self) -> bool:
+    def _may_go_on(self, account: str) -> bool:
         """May this worker go on with its account's next due post (begun by the committer
-        with this post's outcome)? Not while stopping, and not while other accounts wait
-        for a worker: then each finished post frees its worker for a claim round, which
-        serves the accounts in turn."""
-        return not (self.stopping.is_set() or self.inflight.take_turns)
+        with this post's outcome)? Not while stopping, not while other accounts wait
+        for a worker (then each finished post frees its worker for a claim round, which
+        serves the accounts in turn), and not for an account the last claim round saw
+        nothing more due of (a post that came due since is claimed by the next round)."""
+        return not self.stopping.is_set() and self.inflight.may_go_on_with(account)
 
     def _report(self, post: queue.StartedPost, item: queue.Finalization,
                 recorded: bool | None) -> None:
