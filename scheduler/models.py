@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from scheduler.factories import no_entries, no_items
 from scheduler.states import Status
 from scheduler.timeparse import utcnow
 
@@ -28,11 +29,11 @@ class Release(SQLModel, table=True):
     source: str = ""
     zone: str = "Asia/Jakarta"
     due_at: datetime = Field(index=True)
-    hashtags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    hashtags: list[str] = Field(default_factory=no_items, sa_column=Column(JSON, nullable=False))
     link: str | None = None
-    images: list[dict[str, Any]] = Field(default_factory=list,
+    images: list[dict[str, Any]] = Field(default_factory=no_items,
                                          sa_column=Column(JSON, nullable=False))
-    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mentions: list[str] = Field(default_factory=no_items, sa_column=Column(JSON, nullable=False))
     summary: str | None = None
     language: str = "id"
     #: cron expression for a recurring release; each occurrence is a new release row
@@ -65,7 +66,8 @@ class Post(SQLModel, table=True):
     #: stable across attempts; adapters derive idempotency keys, rkeys, slugs from it
     publish_key: str
     #: thread parts already published and adapter checkpoints (container ids …)
-    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    progress: dict[str, Any] = Field(default_factory=no_entries,
+                                     sa_column=Column(JSON, nullable=False))
     remote_id: str | None = None
     remote_url: str | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
@@ -145,7 +147,7 @@ class Alert(SQLModel, table=True):
     #: account configured)
     sent_at: datetime | None = None
     #: per notify account: what its adapter answered (``Published`` = it has taken it)
-    deliveries: dict[str, Any] = Field(default_factory=dict,
+    deliveries: dict[str, Any] = Field(default_factory=no_entries,
                                        sa_column=Column(JSON, nullable=False))
     #: delivery attempts begun; the fencing token of the daemon sending it (migration 0005)
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
