@@ -29,8 +29,10 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
@@ -53,9 +55,6 @@ from scheduler.queue import website
 from scheduler.settings import Settings
 from scheduler.status import snapshot
 from scheduler.waiting_alerts import PatientNotifier
-
-if TYPE_CHECKING:  # imported once the first claim round is out (see _run_scheduled)
-    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("siar.daemon")
 
@@ -226,13 +225,6 @@ class Daemon:
         return self.summary
 
     def _run_scheduled(self, pump: Pump, *, until_drained: bool) -> None:
-        # The first claim round runs before APScheduler is imported (its import reads the
-        # entry points of every installed distribution): after a restart the posts already
-        # due are on their way meanwhile. The dispatch job's first run follows at once.
-        pump.dispatch()
-        from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         guarded = self.guard.guarded
         scheduler = BackgroundScheduler(
             timezone=UTC, executors={"default": JobExecutor(6)},
