@@ -26,11 +26,16 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from channels.base import AccountConfig
 from channels.image_host import HOSTED_OPTION
 from scheduler import envfile
-from scheduler.envsource import by_field_name, deep_update, dotenv_variables, settings_values
 from scheduler.errors import ConfigError, MissingSecret
 from scheduler.factories import no_entries, no_items
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
@@ -216,26 +221,13 @@ class MediaSettings(BaseModel):
         return None
 
 
-class Settings(BaseModel):
-    """Everything Siar can be configured with. See ``config/siar.example.toml``.
+class Settings(BaseSettings):
+    """Everything Siar can be configured with. See ``config/siar.example.toml``."""
 
-    Built from the keyword arguments, then ``SIAR_*`` variables of the environment, then
-    those of ``_env_file`` (``./.env`` unless given), then the TOML file
-    :func:`load_settings` read, the first that sets a key winning
-    (:mod:`scheduler.envsource`)."""
-
-    # pydantic-settings' settings defaults: defaults validated too, unknown keys ignored
-    model_config = ConfigDict(extra="ignore", validate_default=True,
-                              arbitrary_types_allowed=True)
-
-    def __init__(self, _env_file: str | Path | None = Path(".env"), **values: Any) -> None:
-        environment = settings_values(Settings, os.environ, "EnvSettingsSource")
-        dotenv = settings_values(Settings, dotenv_variables(Path(_env_file)),
-                                 "DotEnvSettingsSource") if _env_file is not None else {}
-        # the TOML file as load_settings read (and checked) it
-        toml = by_field_name(Settings, _toml_data.get() or {})
-        super().__init__(**deep_update(toml, dotenv, environment,
-                                       by_field_name(Settings, values)))
+    model_config = SettingsConfigDict(
+        env_prefix="SIAR_", env_file=".env", env_file_encoding="utf-8",
+        extra="ignore", env_nested_delimiter="__",
+    )
 
     database_url: str = Field(
         default_factory=lambda: f"sqlite:///{data_dir() / 'siar.db'}",
@@ -286,6 +278,16 @@ class Settings(BaseModel):
             account._media_store = self.media.store
         return self
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the TOML file as load_settings read (and checked) it
+        toml = InitSettingsSource(settings_cls, init_kwargs=dict(_toml_data.get() or {}))
+        return (init_settings, env_settings, dotenv_settings, toml)
+
     # --- accounts and secrets ------------------------------------------------------------
 
     def account(self, name: str) -> AccountSettings:
@@ -323,8 +325,8 @@ class Settings(BaseModel):
         return envfile.secret_values()
 
 
-#: the TOML file :func:`load_settings` read, for :class:`Settings` (a variable, not a
-#: subclass per call: building a settings class costs ~20 ms of start-up)
+#: the TOML file :func:`load_settings` read, for :meth:`Settings.settings_customise_sources`
+#: (a variable, not a subclass per call: building a settings class costs ~20 ms of start-up)
 _toml_data: ContextVar[dict[str, Any] | None] = ContextVar("siar_toml_data", default=None)
 
 
@@ -357,7 +359,7 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
     reading = _toml_data.set(data)
     envfile.read_beside(path)
     try:
-        # the .env file envfile chose (the default is ./.env only)
+        # the .env file envfile chose (pydantic-settings alone would read ./.env only)
         settings = Settings(_env_file=envfile.env_file_path(), **overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
