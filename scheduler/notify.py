@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from channels.base import Delivery, Outcome, Published, describe
@@ -364,12 +363,16 @@ class Notifier:
         inserted it (a row count after ``ON CONFLICT DO NOTHING`` is not reliable: psycopg 3
         through the ORM reports -1). With notify accounts configured, the inserting daemon
         holds the first attempt's claim."""
-        dialect = sqlite if is_sqlite(self.engine) else postgresql
+        # only the dialect in use: importing PostgreSQL's costs an SQLite process ~40 ms
+        if is_sqlite(self.engine):
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as upsert
         sending = bool(self.settings.notify.accounts)
         with queue.transaction(self.engine) as s:
             now = clock(self.engine, None, s)
             inserted = s.execute(
-                dialect.insert(Alert)
+                upsert(Alert)
                 .values(key=message.key[:250], kind=message.kind, subject=message.subject,
                         message=message.body, created_at=now, deliveries={},
                         attempts=1 if sending else 0,

@@ -35,7 +35,7 @@ from pydantic_settings import (
 
 from channels.base import AccountConfig
 from channels.image_host import HOSTED_OPTION
-from scheduler import envfile
+from scheduler import envfile, factories
 from scheduler.errors import ConfigError, MissingSecret, validation_message
 from scheduler.i18n import _
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
@@ -82,7 +82,7 @@ class AccountSettings(BaseModel):
     concurrency: int = 1
     #: an image without alt text: "warn" (queued, with a warning) or "require" (refused)
     alt_text: Literal["warn", "require"] = "warn"
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=factories.no_entries)
     #: ``[media] store``, set by :class:`Settings` (not a key of the account's table)
     _media_store: str | None = PrivateAttr(default=None)
 
@@ -165,7 +165,7 @@ class NotifySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: account names (of any network: email, telegram, webhook …) that receive staff alerts
-    accounts: list[str] = Field(default_factory=list)
+    accounts: list[str] = Field(default_factory=factories.no_items)
 
 
 class MediaSettings(BaseModel):
@@ -242,12 +242,12 @@ class Settings(BaseSettings):
     dry_run: bool = False
     templates_dir: Path | None = None
     node_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
-    campaign_hashtags: list[str] = Field(default_factory=list)
+    campaign_hashtags: list[str] = Field(default_factory=factories.no_items)
     #: organisation key → network → handle, e.g. {"ditjenpas": {"x": "@ditjenpas"}}
-    mentions: dict[str, dict[str, str]] = Field(default_factory=dict)
+    mentions: dict[str, dict[str, str]] = Field(default_factory=factories.no_entries)
     #: network → UTM parameters added to the release link
-    utm: dict[str, dict[str, str]] = Field(default_factory=dict)
-    accounts: list[AccountSettings] = Field(default_factory=list)
+    utm: dict[str, dict[str, str]] = Field(default_factory=factories.no_entries)
+    accounts: list[AccountSettings] = Field(default_factory=factories.no_items)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     media: MediaSettings = Field(default_factory=MediaSettings)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -24,8 +24,10 @@ from scheduler import notify
 from scheduler.errors import ReleaseError, SiarError
 from scheduler.i18n import _
 from scheduler.queue import website
-from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
+
+if TYPE_CHECKING:  # imported where used: YAML and the composer, not for the daemon's start
+    from scheduler.releases import ReleaseDoc
 
 log = logging.getLogger("siar.daemon")
 
@@ -115,6 +117,7 @@ def deliver_links(engine: Engine, settings: Settings, node: str) -> list[Deliver
     """Every waiting post whose website post is out: composed with its address and
     scheduled, or failed (for staff) if it cannot take it."""
     from scheduler.compose import compose
+    from scheduler.releases import ReleaseDoc
 
     done = []
     for arrival in website.arrivals(engine):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +29,8 @@ if TYPE_CHECKING:  # imported when used: the CLI's start-up stays short
 @click.option("--json", "as_json", is_flag=True, help=_("Print the run summary as JSON."))
 def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> None:
     """Publish each post at its time. Stop with Ctrl-C or SIGTERM (in-flight posts finish)."""
-    gc.enable()  # off for the CLI's short commands (see scheduler.cli.main); this one runs on
+    # the collector, off for the CLI's short commands (see scheduler.cli.main), stays off
+    # through the daemon's start-up: Daemon.run turns it on once that is frozen
     from scheduler.daemon.service import Daemon
 
     runner = Daemon(state.settings, dry_run=dry_run, engine=state.engine)

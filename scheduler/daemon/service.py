@@ -157,7 +157,10 @@ class Daemon:
         # Imports, adapters and caches built so far live as long as the daemon; keeping
         # them out of the collector's full scans shortens the pauses that stop every
         # thread (measured: the slowest posts of a busy minute came after such a pause).
+        # `siar daemon` starts with the collector off (as every command), so start-up does
+        # not walk these objects over and over either; the daemon runs for weeks: on now.
         gc.freeze()
+        gc.enable()
         # A hundred worker threads share one GIL. A lower switch interval (0.5 ms) once
         # sped up claim rounds, which every free worker waited for; since workers go on
         # with their account's next post, rounds are off a burst's path, and the forced
@@ -213,6 +216,8 @@ class Daemon:
 
     def _rehearse(self, *, once: bool) -> RunSummary:
         from scheduler.daemon.rehearsal import Rehearsal
+
+        gc.enable()  # off during start-up (see run)
 
         done = Rehearsal(self.engine, self.settings, self.node, self.adapters).run(
             self.stop_event, once=once)

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from scheduler.db import Clock, transaction
@@ -26,8 +25,12 @@ def ensure_account_rows(s: Any, accounts: set[str]) -> None:
     """:func:`ensure_accounts` in the transaction of ``s`` (a session or connection)."""
     if not accounts:
         return
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    s.execute(dialect.insert(AccountState)
+    # only the dialect in use: importing PostgreSQL's costs an SQLite process ~40 ms
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    s.execute(upsert(AccountState)
               .values([{"account": a, "paused": False, "updated_at": utcnow()}
                        for a in sorted(accounts)])
               .on_conflict_do_nothing(index_elements=["account"]))

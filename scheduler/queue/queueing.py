@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
@@ -26,9 +26,11 @@ from scheduler.db import notify_queue, transaction
 from scheduler.models import Post, Release
 from scheduler.queue.accounts import ensure_account_rows
 from scheduler.queue.records import BulkItem
-from scheduler.releases import ReleaseDoc
 from scheduler.states import Status
 from scheduler.timeparse import to_db, utcnow
+
+if TYPE_CHECKING:  # scheduler.releases: YAML and pydantic models the daemon's start skips
+    from scheduler.releases import ReleaseDoc
 
 
 def enqueue(engine: Engine, doc: ReleaseDoc, variants: Sequence[Variant], due_at: datetime,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from channels.base import Outcome
 from channels.variant import Variant
-from scheduler.releases import ReleaseDoc
+
+if TYPE_CHECKING:  # scheduler.releases imports the composer: not for the daemon's start
+    from scheduler.releases import ReleaseDoc
 
 
 @dataclass(frozen=True)

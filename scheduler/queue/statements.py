@@ -290,10 +290,16 @@ REAP_CLAIMED = (update(POST)
 #: reap a publishing post: it may be on the network, so it waits for a probe or staff
 #: (through scheduler.bulk: each post's error names its daemon)
 REAP_PUBLISHING_GUARD = bulk_guard("reap_publishing")
-#: renew lease: the heartbeat's, for the posts this node has in flight
+#: renew lease: the heartbeat's, for the posts this node has in flight. On PostgreSQL the
+#: rows another transaction holds (a batch recording those very posts) are skipped, not
+#: waited for: two UPDATEs locking the same rows in different orders deadlock, and a post
+#: being recorded needs no longer lease; the next heartbeat renews what is still in flight
 RENEW_LEASES = (update(POST)
-                .where(POST.c.id.in_(bindparam("b_ids", expanding=True)),
-                       POST.c.lease_owner == bindparam("b_node"), guard("renew_lease"))
+                .where(POST.c.id.in_(
+                    select(POST.c.id)
+                    .where(POST.c.id.in_(bindparam("b_ids", expanding=True)),
+                           POST.c.lease_owner == bindparam("b_node"), guard("renew_lease"))
+                    .with_for_update(skip_locked=True)))
                 .values(lease_until=bindparam("b_lease_until")))
 #: expire lease: every lease a node known dead holds ends now (the reaper then takes them)
 EXPIRE_LEASES = (update(POST)
