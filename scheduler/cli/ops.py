@@ -34,13 +34,13 @@ def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> Non
     from scheduler.daemon.service import Daemon
 
     runner = Daemon(state.settings, dry_run=dry_run, engine=state.engine)
-    runner.install_signal_handlers()
     mode = (_("rehearsal: each due post shown, none sent, none changed") if runner.rehearsing
             else _("dry-run (nothing leaves this machine)") if runner.dry_run else _("live"))
     if not as_json:
         console.print(_("siar daemon {node} started, {mode}").format(
             node=f"[bold]{runner.node}[/]", mode=mode))
-    summary = runner.run(once=once, until_drained=until_drained)
+    with runner.signals_stop_it():
+        summary = runner.run(once=once, until_drained=until_drained)
     if as_json:
         print_json({"node": runner.node, "dry_run": runner.dry_run,
                     "rehearsal": runner.rehearsing, "rehearsed": summary.rehearsed,

@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,14 +123,22 @@ class Daemon:
 
     # --- life cycle ----------------------------------------------------------------------
 
-    def install_signal_handlers(self) -> None:
-        """SIGTERM and SIGINT stop the daemon gracefully (see :meth:`run`)."""
+    @contextlib.contextmanager
+    def signals_stop_it(self) -> Iterator[None]:
+        """Within the block, SIGTERM and SIGINT stop the daemon gracefully (see
+        :meth:`run`); the handlers before it come back after it (a daemon run inside a
+        longer-lived process, such as the tests', must not leave its handler behind)."""
         def _stop(signum: int, _frame: object) -> None:
             log.info("signal %s: finishing in-flight posts, then stopping", signum)
             self.stop()
 
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        before = {number: signal.signal(number, _stop)
+                  for number in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for number, handler in before.items():
+                signal.signal(number, handler)
 
     def stop(self) -> None:
         """Ask the daemon to stop (from any thread); :meth:`run` then returns."""

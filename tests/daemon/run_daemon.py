@@ -22,8 +22,8 @@ def main() -> None:
     args = parser.parse_args()
     configure(args.verbose)
     daemon = Daemon(load_settings(args.config), channel_classes={"counting": CountingChannel})
-    daemon.install_signal_handlers()
-    daemon.run(until_drained=args.until_drained)
+    with daemon.signals_stop_it():
+        daemon.run(until_drained=args.until_drained)
 
 
 if __name__ == "__main__":
