@@ -37,6 +37,7 @@ from channels.uploads import (
     retried,
     size_text,
     upload_options,
+    video_size,
     wait_until_processed,
 )
 
@@ -123,7 +124,7 @@ class VideoUpload:
 
     def _upload(self) -> str | Outcome:
         """Check the day's limits, then send the file: the video service's job id."""
-        size = self.video.bytes or 0
+        size = video_size(self.video)
         token = self._service_token(self.service_did, "app.bsky.video.getUploadLimits")
         if not isinstance(token, str):
             return token

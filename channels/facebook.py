@@ -26,8 +26,8 @@ from channels.base import CheckResult, Delivery, InDoubt, NotSent, Outcome, Publ
 from channels.facebook_video import PageVideos
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules
+from channels.uploads import video_of
 from channels.variant import Variant
-from channels.video_upload import video_of
 
 __all__ = ["FacebookChannel"]
 

@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Rejected, describe
 from channels.meta import GraphChannel
 from channels.meta_video import GraphUpload
-from channels.video_upload import TimedOut, poll_until, video_of
+from channels.uploads import (
+    GRAPH_OPTION_NAMES,
+    Processed,
+    StillProcessing,
+    by_status,
+    upload_options,
+    video_of,
+    wait_until_processed,
+)
 
 if TYPE_CHECKING:
     from channels.variant import Media, Variant
@@ -135,17 +143,18 @@ class PageVideos(GraphChannel):
             last.update(answer[1])
             return answer[0]
 
-        options = self.account.options
-        status = poll_until(read, ("processing",),
-                            timeout=float(options.get("video_poll_timeout", 300.0)),
-                            interval=float(options.get("video_poll_interval", 5.0)))
-        if isinstance(status, TimedOut):
+        rules = upload_options(self.account.options, **GRAPH_OPTION_NAMES)
+        # misses=1: a status that could not be read ends the wait (in doubt, below)
+        done = wait_until_processed(by_status(read, ("processing",)), limit=rules["limit"],
+                                    every=rules["every"], misses=1)
+        if isinstance(done, StillProcessing):
             return InDoubt(f"Facebook was still processing video {video_id} after "
-                           f"{status.seconds:g}s; the probe reads its status")
-        if not isinstance(status, str):
+                           f"{rules['limit']:g}s; the probe reads its status")
+        if not isinstance(done, Processed):
             # the video exists; only its status could not be read
             return InDoubt(f"video {video_id} was created but its status could not be "
-                           f"read: {describe(status)}")
+                           f"read: {describe(done)}")
+        status = str(done.value)
         if status != "ready":
             return Rejected(f"Facebook could not process video {video_id} ({status}): "
                             f"{processing_error(last)}")

@@ -28,8 +28,8 @@ from channels.image_host import ImagesOfAnAttempt
 from channels.meta import PUBLISHING_LIMIT_WAIT
 from channels.meta_video import VideoContainerChannel, without_video_url
 from channels.rules import MIB, HashtagRules, ImageRules, PostRules
+from channels.uploads import video_of
 from channels.variant import Media, Variant
-from channels.video_upload import video_of
 
 __all__ = ["InstagramChannel"]
 

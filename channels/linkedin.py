@@ -44,7 +44,7 @@ from channels.http import HttpChannel, answered, classify_status, rate_limit_wai
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.linkedin_video import VideoUpload
 from channels.rules import MB, ImageRules, MentionRules, PostRules
-from channels.video_upload import video_of
+from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests

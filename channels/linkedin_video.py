@@ -29,7 +29,17 @@ from urllib.parse import quote
 
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Rejected
 from channels.http import answered
-from channels.video_upload import TimedOut, poll_until, read_range, retry_part, video_size
+from channels.uploads import (
+    GRAPH_OPTION_NAMES,
+    Processed,
+    StillProcessing,
+    by_status,
+    read_part,
+    retried,
+    upload_options,
+    video_size,
+    wait_until_processed,
+)
 
 if TYPE_CHECKING:
     from channels.linkedin import LinkedInChannel
@@ -48,10 +58,7 @@ class VideoUpload:
 
     def __init__(self, channel: LinkedInChannel) -> None:
         self.channel = channel
-        options = channel.account.options
-        self.part_wait = float(options.get("part_retry_wait", 1.0))
-        self.poll_timeout = float(options.get("video_poll_timeout", 300.0))
-        self.poll_interval = float(options.get("video_poll_interval", 5.0))
+        self.rules = upload_options(channel.account.options, **GRAPH_OPTION_NAMES)
 
     @property
     def api(self) -> str:
@@ -99,18 +106,18 @@ class VideoUpload:
         """Send the parts not yet sent, the cover, and finalize; ``None`` when done."""
         etags: list[str] = list(state.get("etags", []))
         for part in state["parts"][len(etags):]:
-            data = read_range(video.path, part["first"], part["last"])
-            etag = retry_part(lambda url=part["url"], data=data: self.put(url, data),
-                              wait=self.part_wait)
+            data = read_part(video.path, part["first"], part["last"] - part["first"] + 1)
+            etag = retried(lambda url=part["url"], data=data: self.put(url, data),
+                           pause=self.rules["pause"])
             if not isinstance(etag, str):
                 return etag
             etags.append(etag)
             state["etags"] = etags
             self.save(delivery, state)
         if video.cover and state.get("thumbnail_url") and not state.get("thumbnail_sent"):
-            sent = retry_part(lambda: self.put(str(state["thumbnail_url"]),
-                                               Path(str(video.cover)).read_bytes(),
-                                               thumbnail=True), wait=self.part_wait)
+            sent = retried(lambda: self.put(str(state["thumbnail_url"]),
+                                            Path(str(video.cover)).read_bytes(),
+                                            thumbnail=True), pause=self.rules["pause"])
             if not isinstance(sent, str):
                 return sent
             state["thumbnail_sent"] = True
@@ -162,14 +169,16 @@ class VideoUpload:
             status, reason = answer
             return status
 
-        status = poll_until(read, PENDING, timeout=self.poll_timeout,
-                            interval=self.poll_interval)
-        if isinstance(status, TimedOut):
+        # misses=1: a status that could not be read ends the attempt as it is
+        done = wait_until_processed(by_status(read, PENDING), limit=self.rules["limit"],
+                                    every=self.rules["every"], misses=1)
+        if isinstance(done, StillProcessing):
             return InDoubt(f"LinkedIn was still processing video {urn} after "
-                           f"{status.seconds:g}s; the probe looks for the post, and the next "
-                           f"attempt waits for the same video")
-        if not isinstance(status, str):
-            return status
+                           f"{self.rules['limit']:g}s; the probe looks for the post, and the "
+                           f"next attempt waits for the same video")
+        if not isinstance(done, Processed):
+            return done
+        status = str(done.value)
         if status != "AVAILABLE":
             return Rejected(f"LinkedIn could not process video {urn} ({status}): "
                             f"{reason or 'no reason given'}")

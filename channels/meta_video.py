@@ -31,15 +31,19 @@ from typing import Any, ClassVar
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import ContainerChannel, GraphChannel
-from channels.variant import Media
-from channels.video_upload import (
-    PART_TRIES,
-    TimedOut,
-    poll_until,
-    read_range,
+from channels.uploads import (
+    GRAPH_OPTION_NAMES,
+    TRIES,
+    Processed,
+    StillProcessing,
+    by_status,
+    read_part,
+    upload_options,
     video_of,
     video_size,
+    wait_until_processed,
 )
+from channels.variant import Media
 
 __all__ = ["GraphUpload", "VideoContainerChannel", "cover_media", "without_video_url"]
 
@@ -63,14 +67,6 @@ class VideoContainerChannel(ContainerChannel):
     #: the network shows a video's cover, so it is hosted too (Instagram; not Threads)
     sends_cover: ClassVar[bool] = False
 
-    @property
-    def video_poll_timeout(self) -> float:
-        return float(self.account.options.get("video_poll_timeout", 300.0))
-
-    @property
-    def video_poll_interval(self) -> float:
-        return float(self.account.options.get("video_poll_interval", 5.0))
-
     def publish(self, delivery: Delivery) -> Outcome:
         """As :meth:`ContainerChannel.publish`; a video's container is polled longer, and
         a timeout leaves the post in doubt."""
@@ -82,16 +78,18 @@ class VideoContainerChannel(ContainerChannel):
         then → in doubt (the container is kept; the probe reads its status)."""
         if not getattr(self._attempt, "video", False):
             return super().wait_until_ready(container_id)
-        status = poll_until(lambda: self.container_status(container_id), ("IN_PROGRESS",),
-                            timeout=self.video_poll_timeout,
-                            interval=self.video_poll_interval)
-        if isinstance(status, TimedOut):
+        rules = upload_options(self.account.options, **GRAPH_OPTION_NAMES)
+        # misses=1: a status that could not be read ends the attempt as it is
+        done = wait_until_processed(
+            by_status(lambda: self.container_status(container_id), ("IN_PROGRESS",)),
+            limit=rules["limit"], every=rules["every"], misses=1)
+        if isinstance(done, StillProcessing):
             self._attempt.still_processing = True  # Meta may still fetch the video
             return InDoubt(f"{self.display_name} was still processing the video of "
-                           f"container {container_id} after {status.seconds:g}s; the probe "
+                           f"container {container_id} after {rules['limit']:g}s; the probe "
                            f"reads the container's status, and the next attempt publishes "
                            f"that container rather than making another")
-        return status
+        return str(done.value) if isinstance(done, Processed) else done
 
     def video_urls(self, video: Media, images: ImagesOfAnAttempt) -> dict[str, str]:
         """``video_url`` (and ``cover_url`` when the video has a prepared cover), hosted
@@ -130,7 +128,7 @@ class GraphUpload:
         self.headers = {"Authorization": f"OAuth {token}"}
         options = channel.account.options
         self.part_bytes = int(options.get("upload_part_bytes", UPLOAD_PART_BYTES))
-        self.part_wait = float(options.get("part_retry_wait", 1.0))
+        self.part_wait = upload_options(options, **GRAPH_OPTION_NAMES)["pause"]
 
     def handle(self, delivery: Delivery, video: Media) -> str | Outcome:
         """The uploaded file's handle: checkpointed, or uploaded now (resuming the
@@ -182,12 +180,13 @@ class GraphUpload:
     def send_from(self, session: str, path: str, offset: int, size: int) -> str | Outcome:
         """Send the file from ``offset`` part by part; the handle, or why it stopped.
         A part that fails for a passing reason is sent again from the offset Meta
-        reports (up to :data:`PART_TRIES` times in a row)."""
+        reports (up to :data:`channels.uploads.TRIES` times in a row) — not
+        :func:`channels.uploads.retried`, which would send the same bytes again."""
         failures = 0
         while True:
             if offset >= size:
                 return NotSent(HANDLE_LOST)
-            data = read_range(path, offset, min(offset + self.part_bytes, size) - 1)
+            data = read_part(path, offset, min(self.part_bytes, size - offset))
             answer = self.channel.call("POST", session, creating=False, data=data,
                                        headers={**self.headers, "file_offset": str(offset),
                                                 "Content-Type": "application/octet-stream"})
@@ -199,7 +198,7 @@ class GraphUpload:
                 continue
             failures += 1
             if not (isinstance(answer, NotSent) and not answer.rate_limited) \
-                    or failures >= PART_TRIES:
+                    or failures >= TRIES:
                 return answer
             time.sleep(self.part_wait * failures)
             known = self.offset(session)

@@ -28,8 +28,8 @@ from channels.image_host import ImagesOfAnAttempt
 from channels.meta import classify
 from channels.meta_video import VideoContainerChannel
 from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit
+from channels.uploads import video_of
 from channels.variant import Media, Variant
-from channels.video_upload import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     pass

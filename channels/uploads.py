@@ -1,14 +1,18 @@
-"""What every network's video upload shares: the video of a post, request bodies read
-from disk while they are sent, a chunk retried on its own, and waiting for the network
-to process an upload — bounded in time, ending "in doubt" for the probe to settle.
+"""What every network's video upload shares: the video of a post and its size, request
+bodies read from disk while they are sent, a part retried on its own, and waiting for
+the network to process an upload — bounded in time, ending "in doubt" for the probe to
+settle.
 
 A prepared video can be hundreds of megabytes: it is never read whole into memory. A
 :class:`FileBody` is a file-like body of known length (requests sends its
 ``Content-Length`` and streams it; the transport grants the request time by its size);
-:func:`read_chunk` reads one chunk of a chunked upload.
+:func:`read_part` reads one part of an upload in parts, wherever the network cut it
+(chunk *i* of a fixed size, the byte range LinkedIn names, the offset Meta reports).
 
 Waiting for processing (:func:`wait_until_processed`) asks the network again after the
-wait it suggests (or ``every`` seconds), never for longer than ``limit`` seconds in all:
+wait it suggests (or ``every`` seconds), never for longer than ``limit`` seconds in all
+(a network that only names a status, as Meta's and LinkedIn's do, is asked through
+:func:`by_status`):
 an attempt must end even when the network never finishes. What it returns when the time
 is up, :class:`StillProcessing`, is turned by the adapter into ``InDoubt`` — the upload
 is checkpointed, the probe settles the post, and the next attempt goes on waiting for
@@ -20,7 +24,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,16 +32,20 @@ from channels.base import InDoubt, NotSent, Outcome
 from channels.variant import Media, Variant
 
 __all__ = [
+    "GRAPH_OPTION_NAMES",
+    "TRIES",
     "FileBody",
     "Processed",
     "StillProcessing",
     "Waiting",
+    "by_status",
     "multipart_body",
-    "read_chunk",
+    "read_part",
     "retried",
     "size_text",
     "upload_options",
     "video_of",
+    "video_size",
     "wait_until_processed",
 ]
 
@@ -45,11 +53,19 @@ T = TypeVar("T")
 
 #: bytes read from disk per write while a body is streamed
 BLOCK = 64 * 1024
+#: tries of one step (a part, a one-request upload) before the attempt gives up; the
+#: next attempt resumes from the checkpoint
+TRIES = 3
 
 
 def video_of(variant: Variant) -> Media | None:
     """The post's video (one per post), or ``None`` for a post without one."""
     return next((m for m in variant.media if m.kind == "video"), None)
+
+
+def video_size(media: Media) -> int:
+    """The prepared file's size in bytes (as recorded, else as it is on disk)."""
+    return media.bytes if media.bytes is not None else os.path.getsize(media.path)
 
 
 def size_text(size: int) -> str:
@@ -141,22 +157,24 @@ def multipart_body(fields: Mapping[str, str], file_field: str, path: str, filena
             f"multipart/form-data; boundary={boundary}")
 
 
-def read_chunk(path: str, index: int, size: int) -> bytes:
-    """Chunk ``index`` of the file (``size`` bytes each; the last may be shorter)."""
+def read_part(path: str, offset: int, size: int) -> bytes:
+    """``size`` bytes of the file from byte ``offset`` (fewer at its end): one part of
+    an upload in parts, held in memory only while it is sent."""
     with open(path, "rb") as file:
-        file.seek(index * size)
+        file.seek(offset)
         return file.read(size)
 
 
 # --- one step retried on its own ----------------------------------------------------------
 
 
-def retried(send: Callable[[], T | Outcome], *, tries: int = 3,
+def retried(send: Callable[[], T | Outcome], *, tries: int = TRIES,
             pause: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> T | Outcome:
     """``send()`` (one chunk, or a one-request upload), sent again while it fails in a
     way another try can mend: nothing arrived, or the network failed (``NotSent`` that
-    is not a rate limit). Uploads are not posts, so a resend duplicates nothing. Up to
-    ``tries`` in all, ``pause`` seconds apart, doubling."""
+    is not a rate limit). Uploads are not posts, so a resend duplicates nothing. Anything
+    else — the answer, a refusal, a throttle, refused credentials — comes back at once.
+    Up to ``tries`` in all, ``pause`` seconds apart, doubling."""
     result = send()
     for attempt in range(1, tries):
         if not (isinstance(result, NotSent) and not result.rate_limited):
@@ -235,11 +253,35 @@ def wait_until_processed(check: Callable[[], Processed | Waiting | Outcome], *,
         wait = max(wait, 0.01)
 
 
-def upload_options(options: Mapping[str, Any]) -> dict[str, float]:
-    """An account's waiting rules for uploads: ``video_wait_seconds`` (the longest wait
-    for processing per attempt, default 300), ``video_poll_seconds`` (between questions
-    when the network suggests nothing, default 5), ``upload_retry_pause`` (before a
-    failed chunk is sent again, default 1)."""
-    return {"limit": float(options.get("video_wait_seconds", 300.0)),
-            "every": float(options.get("video_poll_seconds", 5.0)),
-            "pause": float(options.get("upload_retry_pause", 1.0))}
+def by_status(read: Callable[[], str | Outcome],
+              pending: Collection[str]) -> Callable[[], Processed | Waiting | Outcome]:
+    """A :func:`wait_until_processed` question for a network that only names a status:
+    a status in ``pending`` is :class:`Waiting` (the status is its ``progress``), any
+    other is :class:`Processed` with the status as its value, an outcome stays one."""
+
+    def check() -> Processed | Waiting | Outcome:
+        status = read()
+        if not isinstance(status, str):
+            return status
+        return Waiting(progress=status) if status in pending else Processed(status)
+    return check
+
+
+#: the option names of the accounts on Meta's networks and LinkedIn (as documented for
+#: them), for :func:`upload_options`
+GRAPH_OPTION_NAMES = {"limit": "video_poll_timeout", "every": "video_poll_interval",
+                      "pause": "part_retry_wait"}
+
+
+def upload_options(options: Mapping[str, Any], *, limit: str = "video_wait_seconds",
+                   every: str = "video_poll_seconds",
+                   pause: str = "upload_retry_pause") -> dict[str, float]:
+    """An account's waiting rules for uploads, from the options named ``limit`` (the
+    longest wait for processing per attempt, default 300 s), ``every`` (between
+    questions when the network suggests nothing, default 5 s) and ``pause`` (before a
+    failed part is sent again, default 1 s). The names are those each network's page
+    documents: ``video_wait_seconds``, ``video_poll_seconds``, ``upload_retry_pause`` by
+    default, :data:`GRAPH_OPTION_NAMES` for Facebook, Instagram, Threads and LinkedIn."""
+    return {"limit": float(options.get(limit, 300.0)),
+            "every": float(options.get(every, 5.0)),
+            "pause": float(options.get(pause, 1.0))}

@@ -28,9 +28,10 @@ from channels.uploads import (
     Processed,
     StillProcessing,
     Waiting,
-    read_chunk,
+    read_part,
     retried,
     upload_options,
+    video_size,
     wait_until_processed,
 )
 
@@ -100,7 +101,7 @@ class VideoUpload:
         return failed if failed is not None else response
 
     def _initialize(self) -> dict[str, Any] | Outcome:
-        size = self.video.bytes or 0
+        size = video_size(self.video)
         response = retried(lambda: self._post(f"{self.url}/initialize", "video upload INIT",
                                               json={"media_type": "video/mp4",
                                                     "total_bytes": size,
@@ -116,9 +117,9 @@ class VideoUpload:
 
     def _append_and_finalize(self, state: dict[str, Any]) -> dict[str, Any] | Outcome:
         media_id = state["media_id"]
-        chunks = max(1, math.ceil((self.video.bytes or 0) / self.chunk))
+        chunks = max(1, math.ceil(video_size(self.video) / self.chunk))
         for index in range(int(state.get("next", 0)), chunks):
-            data = read_chunk(self.video.path, index, self.chunk)
+            data = read_part(self.video.path, index * self.chunk, self.chunk)
             appended = retried(lambda data=data, index=index: self._post(
                 f"{self.url}/{media_id}/append", f"video chunk {index + 1} of {chunks}",
                 data={"segment_index": str(index)},

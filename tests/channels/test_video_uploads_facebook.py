@@ -180,7 +180,7 @@ def test_lost_answer_of_the_create_is_found_by_the_probe_and_never_made_twice(
     first = attempt(channel, delivery)
     assert isinstance(first.outcome, InDoubt) and first.creates == 1
     [page_video] = fake.videos.values()
-    page_video.polls_left = 0
+    page_video.processing.finish()
 
     settled = channel.probe(delivery)
 
@@ -216,7 +216,7 @@ def test_processing_past_the_polling_time_is_in_doubt_until_the_probe_sees_it_re
     assert isinstance(outcome, InDoubt) and "still processing" in outcome.detail
     assert isinstance(channel.probe(delivery), NotSent)  # still processing: not yet there
     [page_video] = fake.videos.values()
-    page_video.polls_left = 0
+    page_video.processing.finish()
     assert isinstance(channel.probe(delivery), Published)
     assert len(fake.videos) == 1
     channel.close()

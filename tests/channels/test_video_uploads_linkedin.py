@@ -155,7 +155,7 @@ def test_processing_past_the_polling_time_is_in_doubt_then_probed_and_not_upload
     assert "still processing" in first.outcome.detail
     assert isinstance(channel.probe(delivery), NotSent)  # no post with this commentary
     [li_video] = fake.videos.values()
-    li_video.polls_left = 0
+    li_video.processing.finish()
     puts_before = len(part_puts(fake))
     channel.account.options["video_poll_timeout"] = 5
 

@@ -85,7 +85,7 @@ def test_a_video_still_processing_is_in_doubt_then_probed_and_posted_once_by_the
     assert isinstance(publisher.probe(doubtful), NotSent)  # no post with this commentary
     assert stored(engine, queued.id)[0] == Status.RETRY  # type: ignore[arg-type]
     [li_video] = linkedin.videos.values()
-    li_video.polls_left = 0
+    li_video.processing.finish()
     puts = len(linkedin.calls("PUT"))
 
     second = send_once(engine, publisher, now=utcnow() + timedelta(minutes=5))

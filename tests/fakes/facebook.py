@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from tests.fakes.meta import GraphFake, GraphParams, check_image, graph_error
+from tests.fakes.processing import Processing
 from tests.fakes.server import FakeRequest, Response
 from tests.fakes.video_check import check_video
 
@@ -77,11 +78,15 @@ class PageVideo:
     description: str
     title: str | None
     data: bytes
-    polls_left: int
-    fails: bool
+    processing: Processing
     created: float
     thumb: bytes | None = None
-    status: str = "processing"
+
+    @property
+    def status(self) -> str:
+        """``status.video_status`` of the video."""
+        return {"in_progress": "processing", "succeeded": "ready",
+                "failed": "error"}[self.processing.state]
 
 
 class FacebookFake(GraphFake):
@@ -210,7 +215,9 @@ class FacebookFake(GraphFake):
             return graph_error(100, f"(#100) thumb: {problem}")
         video = PageVideo(id=self.new_id(), description=description,
                           title=params.get("title"), data=data,
-                          polls_left=self.video_polls, fails=self.video_fails,
+                          processing=Processing(polls=self.video_polls, fails=(
+                              "Video could not be processed: unsupported audio sample rate"
+                              if self.video_fails else None)),
                           created=time.time(), thumb=thumb.data if thumb else None)
         self.videos[video.id] = video
         return 200, {}, {"id": video.id}
@@ -220,17 +227,12 @@ class FacebookFake(GraphFake):
         if video is None:
             return graph_error(100, f"(#100) Object with ID '{request.params['video']}' does "
                                     "not exist", error_type="GraphMethodException")
-        if video.status == "processing":
-            if video.polls_left > 0:
-                video.polls_left -= 1
-            else:
-                video.status = "error" if video.fails else "ready"
+        video.processing.ask()
         processing: dict[str, object] = {"status": {"processing": "in_progress",
                                                     "ready": "complete",
                                                     "error": "error"}[video.status]}
         if video.status == "error":
-            processing["errors"] = [{"code": 1363008, "message": "Video could not be "
-                                     "processed: unsupported audio sample rate"}]
+            processing["errors"] = [{"code": 1363008, "message": video.processing.fails}]
         status = {"video_status": video.status, "uploading_phase": {"status": "complete"},
                   "processing_phase": processing,
                   "publishing_phase": {"status": "complete" if video.status == "ready"

@@ -38,6 +38,7 @@ from urllib.parse import unquote
 
 from PIL import Image
 
+from tests.fakes.processing import Processing
 from tests.fakes.server import FakeRequest, FakeServer, Response
 from tests.fakes.video_check import check_video
 
@@ -65,13 +66,20 @@ class LIVideo:
     etags: dict[int, str] = field(default_factory=dict)
     thumbnail: bytes | None = None
     wants_thumbnail: bool = False
-    status: str = "WAITING_UPLOAD"
-    polls_left: int = 0
-    fails: bool = False
+    #: set once the upload is finalized
+    processing: Processing | None = None
 
     @property
     def part_count(self) -> int:
         return max(1, -(-self.size // self.part_bytes))
+
+    @property
+    def status(self) -> str:
+        """The Videos API's ``status`` of the video."""
+        if self.processing is None:
+            return "WAITING_UPLOAD"
+        return {"in_progress": "PROCESSING", "succeeded": "AVAILABLE",
+                "failed": "PROCESSING_FAILED"}[self.processing.state]
 
 
 @dataclass
@@ -200,8 +208,7 @@ class LinkedInFake(FakeServer):
         video_id = f"C5F10AQ{next(self._ids)}"
         video = LIVideo(urn=f"urn:li:video:{video_id}", size=size,
                         part_bytes=self.video_part_bytes, token=f"tok-{video_id}",
-                        wants_thumbnail=bool(ask.get("uploadThumbnail")),
-                        fails=self.video_fails)
+                        wants_thumbnail=bool(ask.get("uploadThumbnail")))
         self.videos[video.urn] = video
         parts = [{"uploadUrl": f"{self.url}/dms-uploads/video/{video_id}/part/{i}",
                   "firstByte": i * video.part_bytes,
@@ -259,7 +266,8 @@ class LinkedInFake(FakeServer):
                                                     "part's ETag in order")
         if problem := check_video(b"".join(video.parts[i] for i in range(video.part_count))):
             return li_error(400, "ILLEGAL_ARGUMENT", f"the uploaded file: {problem}")
-        video.status, video.polls_left = "PROCESSING", self.video_polls
+        video.processing = Processing(polls=self.video_polls, fails=(
+            "Video format is not supported" if self.video_fails else None))
         return 200, {}, b""
 
     def _video_status(self, request: FakeRequest) -> Response:
@@ -268,14 +276,11 @@ class LinkedInFake(FakeServer):
         video = self.videos.get(unquote(request.params["urn"]))
         if video is None:
             return li_error(404, "NOT_FOUND", "no such video")
-        if video.status == "PROCESSING":
-            if video.polls_left > 0:
-                video.polls_left -= 1
-            else:
-                video.status = "PROCESSING_FAILED" if video.fails else "AVAILABLE"
+        if video.processing is not None:
+            video.processing.ask()
         body: dict[str, Any] = {"id": video.urn, "owner": self.author, "status": video.status}
-        if video.status == "PROCESSING_FAILED":
-            body["processingFailureReason"] = "Video format is not supported"
+        if video.processing is not None and video.processing.state == "failed":
+            body["processingFailureReason"] = video.processing.fails
         return 200, {}, body
 
     # --- posts ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """How a fake network processes an uploaded video: answered "in progress" for a few
 status questions, then done — or failed, or never done (a test sets the plan per fake).
-Shared by the fakes of X, Mastodon and Bluesky, whose APIs all make a client ask again."""
+Shared by the fakes of X, Mastodon, Bluesky, Facebook and LinkedIn, whose APIs all make
+a client ask again; each fake names the three states in its API's words."""
 
 from __future__ import annotations
 
@@ -27,8 +28,13 @@ class Processing:
         self.asked += 1
         return self.state
 
+    def finish(self) -> None:
+        """Done at the next question (a test ends processing it had made endless)."""
+        self.never, self.polls = False, self.asked
+
     @property
     def state(self) -> str:
+        """``in_progress``, ``succeeded`` or ``failed``, as last asked (asking nothing)."""
         if self.never or self.asked <= self.polls:
             return "in_progress"
         return "failed" if self.fails else "succeeded"
