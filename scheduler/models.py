@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 from scheduler.states import CLAIMABLE_SQL, Status
 from scheduler.timeparse import utcnow
 
-__all__ = ["AccountState", "Alert", "Attempt", "Node", "Post", "Release", "Status"]
+__all__ = ["AccountState", "Alert", "Attempt", "AuditEntry", "Node", "Post", "Release", "Status"]
 
 
 class Release(SQLModel, table=True):
@@ -150,3 +150,23 @@ class Alert(SQLModel, table=True):
     next_try_at: datetime | None = Field(default=None, index=True)
     #: why the last attempt did not reach every notify account
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: who did what to which release, and when (queue, approve, decline,
+    reschedule, cancel, resolve). The database refuses to change or delete a row
+    (triggers of migration 0011)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    #: the person: the OS user or ``--as NAME`` on the CLI, the logged-in user on the web
+    actor: str
+    #: queue | approve | decline | reschedule | cancel | resolve
+    action: str
+    release_id: int | None = Field(default=None, index=True)
+    #: the accounts of the release the action touched
+    accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: what else there is to say: the comment, the new time, the link's recipient …
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
