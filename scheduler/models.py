@@ -16,7 +16,8 @@ from sqlmodel import Field, SQLModel
 from scheduler.states import CLAIMABLE_SQL, Status
 from scheduler.timeparse import utcnow
 
-__all__ = ["AccountState", "Alert", "Attempt", "AuditEntry", "Node", "Post", "Release", "Status"]
+__all__ = ["AccountState", "Alert", "ApprovalLink", "Attempt", "AuditEntry", "DeskSession",
+           "DeskUser", "Node", "Post", "Release", "Status"]
 
 
 class Release(SQLModel, table=True):
@@ -170,3 +171,45 @@ class AuditEntry(SQLModel, table=True):
     accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     #: what else there is to say: the comment, the new time, the link's recipient …
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DeskUser(SQLModel, table=True):
+    """A person who may log in to ``siar web``: staf, penyetuju (approver) or admin."""
+
+    __tablename__ = "desk_user"
+
+    name: str = Field(primary_key=True)
+    role: str
+    #: argon2 hash (the password itself is never stored)
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DeskSession(SQLModel, table=True):
+    """A logged-in browser; only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "desk_session"
+
+    token_hash: str = Field(primary_key=True)
+    user_name: str = Field(foreign_key="desk_user.name", index=True)
+    #: the token every form of this session carries (CSRF)
+    csrf: str
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class ApprovalLink(SQLModel, table=True):
+    """A one-time, expiring link that opens a release for one approver (``siar approve
+    --link``); only the SHA-256 of its token is stored."""
+
+    __tablename__ = "approval_link"
+
+    token_hash: str = Field(primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    #: whom the link was issued to: the approval records this name
+    issued_to: str
+    issued_by: str
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    #: set when the link was used (approve or decline): a link works once
+    used_at: datetime | None = None

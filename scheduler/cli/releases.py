@@ -134,9 +134,7 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
 
         release, posts = queries.release_with_posts(state.engine, int(target))
         posts = [p for p in posts if not names or p.account in names or p.network in names]
-        variants = render.with_public_urls(
-            [Variant.from_json(p.variant) for p in posts], state.settings,
-            {p.account: p.progress.get("state", {}) for p in posts})
+        variants = render.queued_variants(posts, state.settings)
         title = release.title
         files: dict[str, bytes] = {}  # queued: the media name their prepared files
     else:
