@@ -14,16 +14,59 @@ from scheduler.i18n import _
 @app.command()
 @click.argument("target", metavar="ID", help=_("Release id, or ID/ACCOUNT for one post."))
 @click.option("--comment", help=_("A note for staff and the audit log."))
+@click.option("--link", is_flag=True, help=_("Do not approve: print a one-time link that "
+              "opens the release for an approver on a phone."))
+@click.option("--to", "recipient", metavar="NAME",
+              help=_("With --link: the approver the link is for (the approval names them)."))
+@click.option("--hours", default=24.0, type=click.FloatRange(0.1, 24 * 14),
+              help=_("With --link: how long the link works."))
+@click.option("--base-url", envvar="SIAR_WEB_URL", show_envvar=True,
+              default="http://127.0.0.1:8470",
+              help=_("With --link: the address staff reach 'siar web' at."))
 @actor_option
-def approve(target: str, comment: str | None, actor: str | None) -> None:
-    """Approve a release awaiting approval: it goes out at its time."""
+def approve(target: str, comment: str | None, link: bool, recipient: str | None,
+            hours: float, base_url: str, actor: str | None) -> None:
+    """Approve a release awaiting approval: it goes out at its time (or, with --link,
+    send an approver a link to approve it from a phone)."""
     from scheduler import approval
 
     release_id, account = parse_target(target)
+    if link:
+        _print_link(release_id, account, recipient, hours, base_url, who(actor))
+        return
     posts = approval.approve(state.engine, release_id, account, by=who(actor),
                              comment=comment)
     console.print(_("approved {count} post(s) of release {id}: {accounts}").format(
         count=len(posts), id=release_id, accounts=", ".join(p.account for p in posts)))
+
+
+def _print_link(release_id: int, account: str | None, recipient: str | None, hours: float,
+                base_url: str, by: str) -> None:
+    """Issue an approval link and print its URL (the only place the token ever is)."""
+    from datetime import timedelta
+
+    from scheduler import queries
+    from scheduler.errors import SiarError
+    from scheduler.web import links
+
+    if not recipient or not recipient.strip():
+        raise SiarError(_("--link needs --to NAME: the approver the link is for"),
+                        hint=_("e.g. siar approve --link {id} --to kasubag").format(
+                            id=release_id))
+    if account:
+        raise SiarError(_("a link opens a whole release, not one account"),
+                        hint=_("give the release id alone, e.g. {id}").format(id=release_id))
+    if not base_url.startswith(("http://", "https://")):
+        raise SiarError(_("--base-url {url} is not an http(s) address").format(
+            url=repr(base_url)), hint=_("e.g. https://siar.lapas.example.go.id"))
+    _release, posts = queries.release_with_posts(state.engine, release_id)
+    if not any(p.status == "awaiting_approval" for p in posts):
+        raise SiarError(_("release {id}: no post is awaiting approval").format(id=release_id),
+                        hint=_("'siar show {id}' shows each post's status").format(
+                            id=release_id))
+    token = links.issue(state.engine, release_id, issued_to=recipient.strip(), issued_by=by,
+                        lifetime=timedelta(hours=hours))
+    console.print(f"{base_url.rstrip('/')}/tautan/{token}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -47,10 +47,10 @@ class Served:
 
 
 def csrf(html: str) -> str:
-    """The CSRF field of the first form of a page."""
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    """The CSRF field of the page's last form (the page's own, after the menu's)."""
+    found = re.findall(r'name="csrf" value="([^"]+)"', html)
     assert found, "the page has no form with a CSRF token"
-    return found.group(1)
+    return found[-1]
 
 
 def free_port() -> int:
