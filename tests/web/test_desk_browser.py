@@ -93,7 +93,7 @@ def test_an_approver_approves_on_a_phone_and_the_daemon_then_publishes(
 
         assert browser.current_url.endswith("/kalender")
         chip = browser.find_element(By.CSS_SELECTOR, f'a[href="/rilis/{queued.id}"]')
-        assert "Rakor Agen Informasi" in chip.text
+        assert "Rakor Agen Informasi" in chip.text and "akun-a" in chip.get_attribute("title")
         shoot(browser, tmp_path, "calendar")
         for width in (360, 390):
             screen(browser, width, 800, True)

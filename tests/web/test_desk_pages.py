@@ -36,8 +36,9 @@ def test_the_calendar_shows_the_release_on_its_day_in_the_units_zone(
         page = browser.get(f"{served.url}/kalender?tampilan={view}&tanggal={local.date()}")
         assert page.status_code == 200
         assert f'href="/rilis/{served.release_id}"' in page.text
-        assert f"{local:%H.%M} akun-a · Rakor Agen Informasi" in page.text
-        assert "st-awaiting_approval" in page.text
+        assert f"{local:%H.%M} Rakor Agen Informasi <small>(1)</small>" in page.text
+        assert 'class="chip st-awaiting_approval"' in page.text
+        assert 'title="akun-a: awaiting approval"' in page.text
     monkeypatch.setenv("SIAR_LANG", "id")
     month = browser.get(f"{served.url}/kalender?tampilan=bulan&tanggal=2026-12-10").text
     assert "Desember 2026" in month and "Senin" in month and "Minggu" in month
