@@ -25,14 +25,25 @@ def web(host: str, port: int, proxies: str) -> None:
     from scheduler.web.app import build
     from scheduler.web.logs import quiet_access_log
 
+    _check_free(host, port)  # uvicorn would only log the failure and exit
     application = build(state.settings, state.engine)
     console.print(_("Siar Desk on http://{host}:{port}/ (Ctrl-C stops it)").format(
         host=host, port=port))
     quiet_access_log()
+    uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning",
+                proxy_headers=True, forwarded_allow_ips=proxies, server_header=False)
+
+
+def _check_free(host: str, port: int) -> None:
+    """A clear error now if the address cannot be listened on (taken, or not this host's)."""
+    import socket
+
     try:
-        uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning",
-                    proxy_headers=True, forwarded_allow_ips=proxies, server_header=False)
-    except OSError as exc:  # the port is taken, or not ours to bind
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as exc:
         raise SiarError(_("cannot listen on {host}:{port}: {reason}").format(
             host=host, port=port, reason=exc.strerror or exc),
             hint=_("choose another --port, or stop what uses it")) from exc
