@@ -5,7 +5,6 @@ and 1280×800 are written for the developer to look at (their paths are printed)
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from scheduler.states import Status
 from scheduler.timeparse import utcnow
 from scheduler.web import users
 from scheduler.web.app import build
+from tests.chromium import start_chromium
 from tests.daemon.conftest import make_settings, release, variant
 from tests.daemon.draining import run_until_drained
 from tests.fakes.counting import CountingChannel, CountingNetwork
@@ -30,19 +30,7 @@ SIZES = ((390, 844, True), (1280, 800, False))
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[Any]:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    assert binary and driver_path, "Chromium or its driver is missing: run scripts/test-setup"
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--no-first-run",
-                     f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(argument)
-    browser = webdriver.Chrome(options=options, service=Service(driver_path))
+    browser = start_chromium(tmp_path / "profile")
     try:
         yield browser
     finally:
