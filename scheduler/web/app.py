@@ -143,7 +143,8 @@ async def home(desk: Desk, request: Request) -> Response:
 async def login_page(desk: Desk, request: Request) -> Response:
     """The login form; a new session (and cookie) at every login."""
     nxt = request.query_params.get("lanjut", "/kalender")
-    nxt = nxt if nxt.startswith("/") and not nxt.startswith("//") else "/kalender"
+    # only a path of this site: never "//host" or "/\\host", which browsers take elsewhere
+    nxt = nxt if nxt.startswith("/") and nxt[1:2] not in ("/", "\\") else "/kalender"
     if request.method == "GET":
         token = _login_csrf(request)
         response = desk.page(request, "login.html", next=nxt, csrf=token)
@@ -227,16 +228,24 @@ async def release_action(desk: Desk, request: Request) -> Response:
         if visitor.role not in users.STAFF:
             raise Refused(403, _("Only staff (staf) may reschedule or cancel."))
         if action == "jadwal":
+            from scheduler.intake import PAST_TOLERANCE
+
             try:
                 when, _zone = parse_when(form.get("waktu", ""),
                                          default_zone=desk.settings.timezone)
             except TimeParseError as exc:
                 raise SiarError(str(exc)) from exc
+            if when < datetime.now(zone("UTC")) - PAST_TOLERANCE:
+                raise SiarError(_("{time} is in the past").format(
+                    time=show(when, desk.settings.timezone)), hint=_("give a future time or 'now'"))
             if not approval.reschedule(desk.engine, desk.settings, release_id, None, when,
                                        by=visitor.name):
                 raise SiarError(_("no post of this release can be rescheduled"))
         else:
             ids = queries.post_ids_in(desk.engine, release_id, None, CANCELLABLE)
+            if not ids:
+                raise SiarError(_("release {target}: nothing left to cancel").format(
+                    target=release_id))
             done = queue.cancel(desk.engine, ids)
             _r, posts = queries.release_with_posts(desk.engine, release_id)
             audit.record(desk.engine, visitor.name, "cancel", release_id,

@@ -84,6 +84,9 @@ def test_staff_reschedule_which_asks_for_approval_again_and_cancel(served: Serve
     wrong = browser.post(f"{served.url}/rilis/{served.release_id}/jadwal",
                          data={"csrf": csrf(page), "waktu": "kapan-kapan"})
     assert wrong.status_code == 400 and "kapan-kapan" in wrong.text
+    past = browser.post(f"{served.url}/rilis/{served.release_id}/jadwal",
+                        data={"csrf": csrf(page), "waktu": "1/1/2020 10.00"})
+    assert past.status_code == 400 and "in the past" in past.text
     browser.post(f"{served.url}/rilis/{served.release_id}/batal", data={"csrf": csrf(page)})
     assert statuses(served) == {Status.CANCELLED}
     assert [e.action for e in audit.entries(served.engine)] == ["queue", "reschedule", "cancel"]

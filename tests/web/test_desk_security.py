@@ -181,3 +181,12 @@ def test_no_page_or_log_holds_a_secret(served: Served, tmp_path: Path,
         stored = " ".join(str(row) for table in ("desk_user", "desk_session", "approval_link")
                           for row in connection.execute(text(f"SELECT * FROM {table}")))
     assert all(secret not in stored for secret in [*secrets, link])
+
+
+def test_after_login_the_desk_sends_only_to_its_own_pages(served: Served) -> None:
+    for elsewhere in ("//evil.example", "/\\evil.example", "https://evil.example"):
+        browser = requests.Session()
+        token = csrf(browser.get(f"{served.url}/masuk").text)
+        answer = browser.post(f"{served.url}/masuk", params={"lanjut": elsewhere}, data={
+            "csrf": token, "nama": "rina", "sandi": PASSWORDS["rina"]}, allow_redirects=False)
+        assert answer.headers["location"] == "/kalender"
