@@ -48,6 +48,17 @@ def fits(browser: Any) -> bool:
         "return document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+def arrives(browser: Any, path: str) -> None:
+    """Wait for the navigation a click began (a form's POST and its redirect) to end at
+    ``path``: WebDriver's click returns before the next page is there."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(browser, 30).until(expected_conditions.url_contains(path))
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 def shoot(browser: Any, folder: Path, name: str) -> None:
     for width, height, mobile in SIZES:
         screen(browser, width, height, mobile)
@@ -79,7 +90,7 @@ def test_an_approver_approves_on_a_phone_and_the_daemon_then_publishes(
         browser.find_element(By.ID, "sandi").send_keys("sandi-penyetuju-rahasia")
         browser.find_element(By.ID, "masuk").click()
 
-        assert browser.current_url.endswith("/kalender")
+        arrives(browser, "/kalender")
         chip = browser.find_element(By.CSS_SELECTOR, f'a[href="/rilis/{queued.id}"]')
         assert "Rakor Agen Informasi" in chip.text and "akun-a" in chip.get_attribute("title")
         shoot(browser, tmp_path, "calendar")
@@ -89,14 +100,14 @@ def test_an_approver_approves_on_a_phone_and_the_daemon_then_publishes(
         screen(browser, *SIZES[0])
         browser.find_element(By.CSS_SELECTOR, f'a[href="/rilis/{queued.id}"]').click()
 
-        assert browser.current_url.endswith(f"/rilis/{queued.id}")
+        arrives(browser, f"/rilis/{queued.id}")
         assert browser.find_elements(By.CSS_SELECTOR, "section.card")  # the preview cards
         shoot(browser, tmp_path, "release")
         screen(browser, 360, 800, True)
         assert fits(browser), "the release page scrolls sideways at 360 px"
         browser.find_element(By.ID, "komentar").send_keys("Silakan tayang")
         browser.find_element(By.ID, "setujui").click()
-        assert "ok=setujui" in browser.current_url
+        arrives(browser, f"/rilis/{queued.id}?ok=setujui")
         browser.get(f"{url}/status")
         assert fits(browser), "the status page scrolls sideways at 360 px"
         shoot(browser, tmp_path, "status")
