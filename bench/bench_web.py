@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -100,6 +101,9 @@ def main() -> None:
     user = users.add_user(engine, "kasubag", "penyetuju", "sandi-bench-panjang")
     cookie = f"{sessions.COOKIE}={sessions.start(engine, user)}"
     app = build(settings, engine)
+    # as `siar web` does before serving: start-up frozen, the collector on
+    gc.freeze()
+    gc.enable()
     first = datetime.now(UTC) + timedelta(days=30)
     pages = {
         "calendar (month)": f"/kalender?tampilan=bulan&tanggal={first.date()}",

@@ -66,3 +66,34 @@ def test_the_web_stack_is_not_imported_by_the_cli_itself() -> None:
         "print(sorted(m for m in ('starlette', 'uvicorn', 'argon2', 'multipart') "
         "if m in sys.modules))")], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert probe.stdout.strip() == "[]", probe.stderr
+
+
+def test_siar_web_serves_the_login_page_on_localhost(workdir: Path) -> None:
+    import time
+
+    import requests
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")} | {
+        "SIAR_LANG": "id"}
+    server = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config",
+                               str(workdir / "siar.toml"), "web", "--port", str(port)],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        assert f"http://127.0.0.1:{port}/" in server.stdout.readline()  # said once bound
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = requests.get(f"http://127.0.0.1:{port}/masuk", timeout=5)
+                break
+            except requests.ConnectionError:  # printed just before uvicorn listens
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.05)
+        assert page.status_code == 200 and '<html lang="id">' in page.text
+        assert page.headers["x-frame-options"] == "DENY" and "server" not in page.headers
+    finally:
+        server.terminate()
+        server.wait(30)
