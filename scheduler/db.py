@@ -40,7 +40,7 @@ from scheduler.models import Node, Post
 from scheduler.timeparse import to_db, utcnow
 
 #: the newest migration; compared with the database before Alembic is even imported
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

@@ -17,8 +17,8 @@ from scheduler.factories import no_entries, no_items
 from scheduler.states import Status
 from scheduler.timeparse import utcnow
 
-__all__ = ["AccountState", "Alert", "Attempt", "ChannelToken", "Node", "Post", "Release",
-           "Status"]
+__all__ = ["AccountState", "Alert", "ApprovalLink", "Attempt", "AuditEntry", "ChannelToken",
+           "DeskSession", "DeskUser", "Node", "Post", "Release", "Status"]
 
 
 class Release(SQLModel, table=True):
@@ -175,3 +175,65 @@ class ChannelToken(SQLModel, table=True):
     #: a digest of the .env refresh token these descend from (a new one there wins)
     seed: str
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: who did what to which release, and when (queue, approve, decline,
+    reschedule, cancel, resolve). The database refuses to change or delete a row
+    (triggers of migration 0009)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    #: the person: the OS user or ``--as NAME`` on the CLI, the logged-in user on the web
+    actor: str
+    #: queue | approve | decline | reschedule | cancel | resolve
+    action: str
+    release_id: int | None = Field(default=None, index=True)
+    #: the accounts of the release the action touched
+    accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: what else there is to say: the comment, the new time, the link's recipient …
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class DeskUser(SQLModel, table=True):
+    """A person who may log in to ``siar web``: staf, penyetuju (approver) or admin."""
+
+    __tablename__ = "desk_user"
+
+    name: str = Field(primary_key=True)
+    role: str
+    #: argon2 hash (the password itself is never stored)
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DeskSession(SQLModel, table=True):
+    """A logged-in browser; only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "desk_session"
+
+    token_hash: str = Field(primary_key=True)
+    user_name: str = Field(foreign_key="desk_user.name", index=True)
+    #: the token every form of this session carries (CSRF)
+    csrf: str
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class ApprovalLink(SQLModel, table=True):
+    """A one-time, expiring link that opens a release for one approver (``siar approve
+    --link``); only the SHA-256 of its token is stored."""
+
+    __tablename__ = "approval_link"
+
+    token_hash: str = Field(primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    #: whom the link was issued to: the approval records this name
+    issued_to: str
+    issued_by: str
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    #: set when the link was used (approve or decline): a link works once
+    used_at: datetime | None = None

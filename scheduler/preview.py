@@ -316,13 +316,32 @@ padding:8px 10px}
 """
 
 
+def card_css() -> str:
+    """The cards' style sheet (the desk's release page shows the same cards)."""
+    return _CSS
+
+
+def render_cards(variants: list[Variant], *, files: Mapping[str, bytes] | None = None) -> str:
+    """A card per account, as HTML (the body of :func:`render_html`); each photo is a
+    thumbnail of the file prepared for that network (``files``: prepared bytes by SHA-256,
+    for a preview that stored nothing; else read from ``path``)."""
+    thumbnails = _Thumbnails(files or {})
+    return "".join(_card(variant, thumbnails) for variant in variants)
+
+
+def queued_variants(posts: list[Any], settings: Settings) -> list[Variant]:
+    """The variants of queued posts as they will go out (public media URLs included)."""
+    from channels.variant import Variant
+
+    return with_public_urls([Variant.from_json(p.variant) for p in posts], settings,
+                            {p.account: p.progress.get("state", {}) for p in posts})
+
+
 def render_html(variants: list[Variant], *, title: str,
                 files: Mapping[str, bytes] | None = None) -> str:
-    """One self-contained page (inline CSS, nothing external) with a card per account;
-    each photo is a thumbnail of the file prepared for that network (``files``: prepared
-    bytes by SHA-256, for a preview that stored nothing; else read from ``path``)."""
-    thumbnails = _Thumbnails(files or {})
-    cards = "".join(_card(variant, thumbnails) for variant in variants)
+    """One self-contained page (inline CSS, nothing external) with a card per account
+    (:func:`render_cards`)."""
+    cards = render_cards(variants, files=files)
     heading = _("Preview")
     return (f'<!DOCTYPE html><html lang="{language()}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'

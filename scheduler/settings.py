@@ -82,6 +82,8 @@ class AccountSettings(BaseModel):
     concurrency: int = 1
     #: an image without alt text: "warn" (queued, with a warning) or "require" (refused)
     alt_text: Literal["warn", "require"] = "warn"
+    #: "required": this account's posts wait for an approver's yes; unset: the deployment's
+    approval: Literal["required", "off"] | None = None
     options: dict[str, Any] = Field(default_factory=factories.no_entries)
     #: ``[media] store``, set by :class:`Settings` (not a key of the account's table)
     _media_store: str | None = PrivateAttr(default=None)
@@ -239,6 +241,9 @@ class Settings(BaseSettings):
     timezone: str = DEFAULT_ZONE
     #: when a release without a time goes out; unset: `siar add` refuses it
     default_when: Literal["now", "next-slot"] | None = None
+    #: "required": nothing goes out before an approver says yes (``siar approve``); each
+    #: account may say otherwise with its own ``approval``
+    approval: Literal["required", "off"] = "off"
     dry_run: bool = False
     templates_dir: Path | None = None
     node_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
@@ -291,6 +296,12 @@ class Settings(BaseSettings):
         # the TOML file as load_settings read (and checked) it
         toml = InitSettingsSource(settings_cls, init_kwargs=dict(_toml_data.get() or {}))
         return (init_settings, env_settings, dotenv_settings, toml)
+
+    def needs_approval(self, account: str) -> bool:
+        """Whether ``account``'s posts wait for an approver (its own setting, else the
+        deployment's); an account not configured follows the deployment."""
+        own = next((a.approval for a in self.accounts if a.name == account), None)
+        return (own or self.approval) == "required"
 
     # --- accounts and secrets ------------------------------------------------------------
 

@@ -23,6 +23,10 @@ models need it (the partial index on claimable posts), and the queue needs the m
     scheduled | retry | paused | unknown ──staff──> cancelled
     scheduled | retry | paused | missed | failed ──staff──> scheduled
     paused ──staff resume the account──> retry
+    awaiting_approval ──approve──> scheduled | waiting      (approval = "required")
+    awaiting_approval ──decline (siar reject)──> declined
+    awaiting_approval ──not approved within the grace after due_at──> missed
+    reschedulable | awaiting_approval | declined ──staff, under approval──> awaiting_approval
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class Status(StrEnum):
     MISSED = "missed"          # overdue beyond the grace period after downtime
     PAUSED = "paused"          # its account's credentials failed; waits for staff
     WAITING = "waiting"        # its link is the website post's address: waits for that post
+    AWAITING_APPROVAL = "awaiting_approval"  # queued under approval: an approver must say yes
+    DECLINED = "declined"      # an approver said no (with a comment); staff edit or cancel
 
 
 #: waiting for their time: a daemon may claim them (and goes on with them)
@@ -57,11 +63,15 @@ IN_FLIGHT = (Status.CLAIMED, Status.PUBLISHING)
 ACTIVE = (*CLAIMABLE, *IN_FLIGHT)
 #: staff may withdraw them: not gone out and not being sent. ``unknown`` too: cancelling
 #: a post in doubt settles nothing on the network, but it stops the probe and the alerts
-CANCELLABLE = (Status.SCHEDULED, Status.RETRY, Status.PAUSED, Status.UNKNOWN, Status.WAITING)
+CANCELLABLE = (Status.SCHEDULED, Status.RETRY, Status.PAUSED, Status.UNKNOWN, Status.WAITING,
+               Status.AWAITING_APPROVAL, Status.DECLINED)
 #: staff may give them a new time, which sends them. Not ``unknown``: it may be on the
 #: network already, and a new time would send it again blindly; staff settle it first
 #: with ``siar resolve`` (``--resend`` when it is not there)
 RESCHEDULABLE = (Status.SCHEDULED, Status.RETRY, Status.PAUSED, Status.MISSED, Status.FAILED)
+#: under approval, a new time (or a declined release's new version) goes back to the
+#: approver: an approval covers the time it was given for, not any other
+REAPPROVABLE = (*RESCHEDULABLE, Status.AWAITING_APPROVAL, Status.DECLINED)
 #: nothing left for anyone to do: ``siar queue`` shows them only with ``--all``
 DONE = (Status.PUBLISHED, Status.CANCELLED)
 
@@ -72,6 +82,7 @@ LABELS: dict[str, str] = {
     "published": N_("published"), "retry": N_("retry"), "failed": N_("failed"),
     "unknown": N_("unknown"), "cancelled": N_("cancelled"), "missed": N_("missed"),
     "paused": N_("paused"), "waiting": N_("waiting"),
+    "awaiting_approval": N_("awaiting approval"), "declined": N_("declined"),
 }
 
 
@@ -89,6 +100,7 @@ OUTCOME_LABELS: dict[str, str] = {
     "given_back": N_("given_back"), "missed": N_("missed"), "cancelled": N_("cancelled"),
     "rescheduled": N_("rescheduled"), "resumed": N_("resumed"),
     "link_arrived": N_("link_arrived"), "link_unusable": N_("link_unusable"),
+    "approved": N_("approved"), "declined": N_("declined"), "resubmitted": N_("resubmitted"),
 }
 
 
@@ -161,4 +173,12 @@ TRANSITIONS: dict[str, Transition] = {
     # (composed anew with it) and goes out at its time; or it cannot take it and fails
     "link_arrived": Transition((Status.WAITING,), (Status.SCHEDULED,)),
     "link_unusable": Transition((Status.WAITING,), (Status.FAILED,)),
+    # approval (scheduler.approval): an approver says yes (the post goes out at its time,
+    # or waits for its website post first) or no; an approval never given within the grace
+    # after its time leaves it missed, never published late
+    "approve": Transition((Status.AWAITING_APPROVAL,), (Status.SCHEDULED, Status.WAITING)),
+    "decline": Transition((Status.AWAITING_APPROVAL,), (Status.DECLINED,)),
+    "miss_unapproved": Transition((Status.AWAITING_APPROVAL,), (Status.MISSED,)),
+    # staff give a new time under approval: back to the approver
+    "resubmit": Transition(REAPPROVABLE, (Status.AWAITING_APPROVAL,)),
 }

@@ -181,5 +181,5 @@ def _safe(text: str) -> str:
 
 # Registering the commands last (their modules import ``app`` and ``state`` from here), in
 # the order ``siar --help`` lists them: a PR officer's commands, then the operator's.
-for _commands in ("releases", "report", "accounts", "ops"):
+for _commands in ("releases", "approval", "report", "accounts", "ops", "desk"):
     importlib.import_module(f"scheduler.cli.{_commands}")

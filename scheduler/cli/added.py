@@ -57,21 +57,22 @@ def _warn_over_capacity(plans: list[Any]) -> None:
                               highlight=False)
 
 
-def print_added(plans: list[Any], as_json: bool) -> None:
+def print_added(plans: list[Any], as_json: bool, *, by: str) -> None:
     """Store the plans (one release alone, several through the bulk path) and say what
-    was queued."""
+    was queued; ``by`` is who queued them (the audit log)."""
     if len(plans) == 1:
-        _add_one(plans[0], as_json)
+        _add_one(plans[0], as_json, by)
     else:
-        _add_many(plans, as_json)
+        _add_many(plans, as_json, by)
 
 
-def _add_one(plan: Any, as_json: bool) -> None:
-    from scheduler import queue
+def _add_one(plan: Any, as_json: bool, by: str) -> None:
+    from scheduler import approval
+    from scheduler.models import Status
     from scheduler.timeparse import iso, show
 
-    release, posts = queue.enqueue(state.engine, plan.doc, plan.variants, plan.due_at,
-                                   zone=plan.zone)
+    release, posts = approval.enqueue(state.engine, state.settings, plan.doc, plan.variants,
+                                      plan.due_at, zone=plan.zone, by=by)
     _print_plan_notes(plan)
     _warn_missing_secrets([plan])
     _warn_over_capacity([plan])
@@ -92,18 +93,20 @@ def _add_one(plan: Any, as_json: bool) -> None:
                 + ")[/]" if variant.warnings else "")
         waits = (" " + _("(waits for {account})").format(account=post.link_from)
                  if post.link_from else "")
+        if post.status == Status.AWAITING_APPROVAL.value:
+            waits += " " + _("(awaiting approval)")
         target = f"{release.id}/{post.account}"
         console.print(f"  {target:<{width}}  {post.network:<10} {parts}{warn}{waits}")
 
 
-def _add_many(plans: list[Any], as_json: bool) -> None:
+def _add_many(plans: list[Any], as_json: bool, by: str) -> None:
     """Several releases in one transaction through the bulk path (a content calendar)."""
-    from scheduler import queue
+    from scheduler import approval, queue
     from scheduler.models import Status
     from scheduler.timeparse import iso, show
 
-    ids = queue.enqueue_bulk(state.engine, [
-        queue.BulkItem(p.doc, p.variants, p.due_at, p.zone) for p in plans])
+    ids = approval.enqueue_bulk(state.engine, state.settings, [
+        queue.BulkItem(p.doc, p.variants, p.due_at, p.zone) for p in plans], by=by)
     for plan in plans:
         _print_plan_notes(plan, name_source=True)
     _warn_missing_secrets(plans)
@@ -114,7 +117,10 @@ def _add_many(plans: list[Any], as_json: bool) -> None:
              "due_at": iso(plan.due_at, plan.zone),
              "posts": [{"id": f"{release_id}/{v.account}", "account": v.account,
                         "channel": v.channel,
-                        "status": (Status.WAITING if plan.doc.link_from not in (None, v.account)
+                        "status": (Status.AWAITING_APPROVAL
+                                   if state.settings.needs_approval(v.account)
+                                   else Status.WAITING
+                                   if plan.doc.link_from not in (None, v.account)
                                    else Status.SCHEDULED).value}
                        for v in plan.variants]}
             for release_id, plan in zip(ids, plans, strict=True)]})

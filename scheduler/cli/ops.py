@@ -11,6 +11,7 @@ import click
 
 from scheduler.cli import app, console, print_json, state
 from scheduler.cli.accounts import accounts_group, warn_about_exposed_secrets
+from scheduler.cli.actor import actor_option, who
 from scheduler.errors import SiarError
 from scheduler.i18n import _
 from scheduler.states import label
@@ -168,9 +169,11 @@ def _print_undelivered(undelivered: Undelivered, notify_accounts: list[str], zon
 @click.option("--published", metavar="URL", help=_("It is on the network, here."))
 @click.option("--resend", is_flag=True, help=_("It is not on the network: send it."))
 @click.option("--abandon", is_flag=True, help=_("Give it up (marked failed)."))
-def resolve(target: str, published: str | None, resend: bool, abandon: bool) -> None:
+@actor_option
+def resolve(target: str, published: str | None, resend: bool, abandon: bool,
+            actor: str | None) -> None:
     """Settle a post in doubt (its daemon stopped while sending and the network cannot tell)."""
-    from scheduler import queries, queue
+    from scheduler import audit, queries, queue
     from scheduler.cli.releases import parse_target
     from scheduler.errors import NotFound
     from scheduler.models import Status
@@ -188,6 +191,8 @@ def resolve(target: str, published: str | None, resend: bool, abandon: bool) -> 
     new = queue.resolve(state.engine, post.id,  # type: ignore[arg-type]
                         published_url=published, resend=resend, abandon=abandon,
                         by=f"staff@{os.environ.get('USER', 'unknown')}")
+    audit.record(state.engine, who(actor), "resolve", release_id, [post.account],
+                 outcome=new.value, url=published)
     console.print(_("{post}: now {status}").format(post=f"{release_id}/{post.account}",
                                                    status=label(new.value)))
     if new == Status.RETRY:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scheduler.cli import app, console, err_console, print_error, print_json, state
+from scheduler.cli.actor import actor_option, who
 from scheduler.errors import ComposeError, NotFound, SiarError
 from scheduler.i18n import _
 from scheduler.states import label, outcome_label
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 STATUS_STYLE = {
     "scheduled": "cyan", "claimed": "blue", "publishing": "blue", "published": "green",
     "retry": "yellow", "failed": "red", "unknown": "magenta", "cancelled": "dim",
-    "missed": "red", "paused": "red", "waiting": "yellow",
+    "missed": "red", "paused": "red", "waiting": "yellow", "awaiting_approval": "yellow",
+    "declined": "red",
 }
 
 
@@ -85,8 +87,9 @@ def init(directory: Path, force: bool) -> None:
 @click.option("--now", "at_once", is_flag=True, help=_("Publish as soon as the daemon can "
               "(same as --at now)."))
 @click.option("--json", "as_json", is_flag=True, help=_("Print the queued posts as JSON."))
+@actor_option
 def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slot: bool,
-        at_once: bool, as_json: bool) -> None:
+        at_once: bool, as_json: bool, actor: str | None) -> None:
     """Queue releases: one post per account, composed now, published at its time (the
     release's 'at:', or --at / --next-slot / --now; a release without a time is refused)."""
     from scheduler import intake
@@ -109,7 +112,7 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
     plans = intake.keep_media(plans, MediaStore())
     from scheduler.cli.added import print_added
 
-    print_added(plans, as_json)
+    print_added(plans, as_json, by=who(actor))
 
 
 @app.command()
@@ -132,9 +135,7 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
 
         release, posts = queries.release_with_posts(state.engine, int(target))
         posts = [p for p in posts if not names or p.account in names or p.network in names]
-        variants = render.with_public_urls(
-            [Variant.from_json(p.variant) for p in posts], state.settings,
-            {p.account: p.progress.get("state", {}) for p in posts})
+        variants = render.queued_variants(posts, state.settings)
         title = release.title
         files: dict[str, bytes] = {}  # queued: the media name their prepared files
         from scheduler.capacity import with_warnings
@@ -357,9 +358,10 @@ def _attempt_detail(a: Any) -> str:
 
 @app.command()
 @click.argument("target", metavar="ID", help=_("Release id, or ID/ACCOUNT for one post."))
-def cancel(target: str) -> None:
+@actor_option
+def cancel(target: str, actor: str | None) -> None:
     """Withdraw a release's posts that have not gone out (published ones stay)."""
-    from scheduler import queries, queue
+    from scheduler import audit, queries, queue
     from scheduler.states import CANCELLABLE
 
     release_id, account = parse_target(target)
@@ -368,6 +370,9 @@ def cancel(target: str) -> None:
         raise SiarError(_("release {target}: nothing left to cancel").format(target=target),
                         hint=_("'siar show ID' shows each post's status"))
     done = queue.cancel(state.engine, ids)
+    _release, posts = queries.release_with_posts(state.engine, release_id)
+    audit.record(state.engine, who(actor), "cancel", release_id,
+                 [p.account for p in posts if p.id in done])
     console.print(_("cancelled {count} post(s) of release {id}").format(count=len(done),
                                                                          id=release_id))
 
@@ -386,13 +391,15 @@ def _next_occurrences(rule: str, zone: str, count: int = 3) -> list[Any]:
 @click.argument("target", metavar="ID", help=_("Release id, or ID/ACCOUNT."))
 @click.option("--at", required=True,
               help=_("The new time, e.g. 'besok 09.00' or '10/12/2026 10.00 WITA'."))
-def reschedule(target: str, at: str) -> None:
-    """Move a release's pending (or missed/failed) posts to a new time."""
+@actor_option
+def reschedule(target: str, at: str, actor: str | None) -> None:
+    """Move a release's pending (or missed/failed) posts to a new time; under approval
+    they wait for the approver again."""
     from datetime import UTC, datetime
 
-    from scheduler import intake, queries, queue
+    from scheduler import approval, intake, queries
     from scheduler.errors import ReleaseError
-    from scheduler.states import RESCHEDULABLE, Status
+    from scheduler.states import REAPPROVABLE, Status
     from scheduler.timeparse import TimeParseError, parse_when, show
 
     release_id, account = parse_target(target)
@@ -403,7 +410,7 @@ def reschedule(target: str, at: str) -> None:
     if when < datetime.now(UTC) - intake.PAST_TOLERANCE:
         raise ReleaseError("--at", None, _("{time} is in the past").format(
             time=show(when, zone)), hint=_("give a future time or 'now'"))
-    ids = queries.post_ids_in(state.engine, release_id, account, RESCHEDULABLE)
+    ids = queries.post_ids_in(state.engine, release_id, account, REAPPROVABLE)
     # a post in doubt may be on the network: a new time would send it again blindly
     doubtful = queries.post_ids_in(state.engine, release_id, account, (Status.UNKNOWN,))
     settle = _("posts in doubt (unknown) are settled first: 'siar status' shows the "
@@ -412,9 +419,18 @@ def reschedule(target: str, at: str) -> None:
         raise SiarError(_("release {target}: no post can be rescheduled").format(
             target=target), hint=settle if doubtful else
             _("published and cancelled posts stay as they are"))
-    done = queue.reschedule(state.engine, ids, when)
+    done = approval.reschedule(state.engine, state.settings, release_id, account, when,
+                               by=who(actor))
+    if not done:
+        raise SiarError(_("release {target}: no post can be rescheduled").format(
+            target=target), hint=_("posts awaiting approval or declined are rescheduled only "
+                                   "where approval is required"))
     console.print(_("rescheduled {count} post(s) of release {id} to {time}").format(
         count=len(done), id=release_id, time=show(when, zone)))
+    again = [p.account for p in done if state.settings.needs_approval(p.account)]
+    if again:
+        console.print(_("awaiting approval again: {accounts} ('siar approve {id}')").format(
+            accounts=", ".join(again), id=release_id))
     if doubtful:
         err_console.print("[yellow]" + _("note") + ":[/] " + _(
             "{count} post(s) left as they are: {why}").format(count=len(doubtful), why=settle),

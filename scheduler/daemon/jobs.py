@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from channels.base import Published
-from scheduler import notify, queue, website_first
+from scheduler import approval, notify, queue, website_first
 from scheduler.adapters import Adapters
 from scheduler.daemon.attempt import Publisher
 from scheduler.daemon.events import RunSummary
@@ -106,6 +106,7 @@ class Jobs:
                     log.warning("%d post(s) were in flight on a stopped daemon: now in "
                                 "doubt", stranded)
             self._mark_missed()
+            self._approvals()
             self._probe_in_doubt()
             self.website_links()
         except Exception as exc:
@@ -124,6 +125,13 @@ class Jobs:
         with queue.transaction(self.engine) as s:
             rows = [(s.get(Post, m.post_id), s.get(Release, m.release_id)) for m in missed]
         self.notifier.alert(notify.missed([(p, r) for p, r in rows if p is not None]))
+
+    def _approvals(self) -> None:
+        """Releases due and not approved: held (staff alerted), missed past the grace."""
+        missed = approval.housekeeping(self.engine, self.settings, self.node, self.notifier,
+                                       alerted=self._alerted)
+        if missed:
+            self.summary.add(missed=missed)
 
     def website_links(self) -> bool:
         """Posts waiting for their website post's address get it once it is out; staff

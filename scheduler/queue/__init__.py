@@ -14,6 +14,14 @@ never lead to a blind resend.
 
 from scheduler.db import transaction
 from scheduler.queue.accounts import ensure_accounts, set_rate_limited
+from scheduler.queue.approvals import (
+    Unapproved,
+    approve,
+    decline,
+    miss_unapproved,
+    resubmit,
+    unapproved_due,
+)
 from scheduler.queue.claims import (
     begin_publishing,
     begin_publishing_many,
@@ -55,12 +63,13 @@ from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
 
 __all__ = [  # the operations by module: see the imports above
     "BulkItem", "Claim", "ClaimBatch", "Finalization", "FirstSend", "Missed", "NextInLine",
-    "Share", "StartedPost",
-    "begin_publishing", "begin_publishing_many", "cancel", "claim_due", "enqueue",
+    "Share", "StartedPost", "Unapproved",
+    "approve", "begin_publishing", "begin_publishing_many", "cancel", "claim_due",
+    "decline", "enqueue",
     "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
     "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",
-    "give_back_unsent", "in_doubt", "mark_missed", "next_due", "outcome_name",
+    "give_back_unsent", "in_doubt", "mark_missed", "miss_unapproved", "next_due", "outcome_name",
     "outcome_recorded", "reap_expired_leases", "record_checkpoint", "record_part",
-    "renew_leases", "reschedule", "resolve", "resume_account", "set_rate_limited",
-    "settle_unknown", "transaction",
+    "renew_leases", "reschedule", "resolve", "resubmit", "resume_account", "set_rate_limited",
+    "settle_unknown", "transaction", "unapproved_due",
 ]

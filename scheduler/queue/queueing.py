@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -34,9 +34,10 @@ if TYPE_CHECKING:  # scheduler.releases: YAML and pydantic models the daemon's s
 
 
 def enqueue(engine: Engine, doc: ReleaseDoc, variants: Sequence[Variant], due_at: datetime,
-            *, zone: str | None = None,
-            parent_id: int | None = None) -> tuple[Release, list[Post]]:
-    """Store a release and one scheduled post per variant, all or nothing."""
+            *, zone: str | None = None, parent_id: int | None = None,
+            awaiting: Collection[str] = ()) -> tuple[Release, list[Post]]:
+    """Store a release and one scheduled post per variant, all or nothing; the posts of
+    the accounts in ``awaiting`` wait for an approver (``awaiting_approval``)."""
     due = to_db(due_at)
     with transaction(engine) as s:
         release = Release(
@@ -50,7 +51,7 @@ def enqueue(engine: Engine, doc: ReleaseDoc, variants: Sequence[Variant], due_at
         posts = [
             Post(release_id=release.id, account=v.account, network=v.channel,
                  variant=v.to_json(), due_at=due, not_before=due,
-                 publish_key=uuid.uuid4().hex, status=_status(doc, v),
+                 publish_key=uuid.uuid4().hex, status=_status(doc, v, awaiting),
                  link_from=_link_from(doc, v))
             for v in variants
         ]
@@ -115,7 +116,8 @@ def _bulk_post_rows(ids: Sequence[int], items: Sequence[BulkItem], dues: Sequenc
             stored = variant_json.get(id(v))
             if stored is None:
                 stored = variant_json[id(v)] = _variant_text(v)
-            status = scheduled if item.doc.link_from is None else _status(item.doc, v)
+            status = (scheduled if item.doc.link_from is None and not item.awaiting
+                      else _status(item.doc, v, item.awaiting))
             yield (release_id, v.account, v.channel, stored, status, due, due, 0, next(keys),
                    "{}", now, now, _link_from(item.doc, v))
 
@@ -125,8 +127,11 @@ def _link_from(doc: ReleaseDoc, variant: Variant) -> str | None:
     return doc.link_from if doc.link_from not in (None, variant.account) else None
 
 
-def _status(doc: ReleaseDoc, variant: Variant) -> str:
-    """A post whose link is another post's address waits for it; others are scheduled."""
+def _status(doc: ReleaseDoc, variant: Variant, awaiting: Collection[str] = ()) -> str:
+    """A post under approval waits for the approver; one whose link is another post's
+    address waits for it; others are scheduled."""
+    if variant.account in awaiting:
+        return Status.AWAITING_APPROVAL.value
     return (Status.WAITING if _link_from(doc, variant) else Status.SCHEDULED).value
 
 
@@ -195,7 +200,7 @@ def enqueue_occurrence(engine: Engine, template: Release, due_at: datetime) -> i
     try:
         with transaction(engine) as s:
             posts = [p for p in s.scalars(select(Post).where(Post.release_id == template.id))
-                     if p.status != Status.CANCELLED.value]
+                     if p.status not in _SERIES_STOPPED]
             if not posts:
                 return None
             child = Release(
@@ -209,9 +214,20 @@ def enqueue_occurrence(engine: Engine, template: Release, due_at: datetime) -> i
             s.add_all(Post(release_id=child.id, account=p.account,  # type: ignore[arg-type]
                            network=p.network, variant=dict(p.variant), due_at=due,
                            not_before=due, publish_key=uuid.uuid4().hex,
-                           status=Status.SCHEDULED.value) for p in posts)
+                           status=_occurrence_status(p.status)) for p in posts)
             notify_queue(s.connection())
             return child.id
     except IntegrityError:
         return None  # another daemon created this occurrence first
 
+
+
+#: a template post in these states stops its series for that account
+_SERIES_STOPPED = (Status.CANCELLED.value, Status.DECLINED.value)
+
+
+def _occurrence_status(template_status: str) -> str:
+    """An occurrence of a series still awaiting approval awaits it too (approving the
+    series approves its occurrences); otherwise it is scheduled."""
+    awaiting = Status.AWAITING_APPROVAL.value
+    return awaiting if template_status == awaiting else Status.SCHEDULED.value

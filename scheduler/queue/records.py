@@ -104,6 +104,8 @@ class BulkItem:
     variants: Sequence[Variant]
     due_at: datetime
     zone: str | None = None
+    #: the accounts whose posts need an approver's yes first (``approval = "required"``)
+    awaiting: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

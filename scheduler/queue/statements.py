@@ -378,6 +378,43 @@ LINK_UNUSABLE = (update(POST)
                          last_error=bindparam("b_error"), updated_at=bindparam("b_clock"))
                  .returning(POST.c.id, POST.c.attempt))
 
+# --- approval (queue.approvals) ----------------------------------------------------------
+
+_awaiting = and_(POST.c.id.in_(bindparam("b_ids", expanding=True)), guard("approve"))
+#: approve: an approver said yes; the post goes out at its time (its ``not_before`` stays:
+#: approved after its time but within the grace, it goes out at once)
+APPROVE = (update(POST).where(_awaiting, POST.c.link_from.is_(None))
+           .values(status=target("approve", Status.SCHEDULED), updated_at=bindparam("b_clock"))
+           .returning(POST.c.id, POST.c.attempt))
+#: approve a post whose link is its website post's address: it waits for that post
+APPROVE_WAITING = (update(POST).where(_awaiting, POST.c.link_from.is_not(None))
+                   .values(status=target("approve", Status.WAITING),
+                           updated_at=bindparam("b_clock"))
+                   .returning(POST.c.id, POST.c.attempt))
+#: decline: an approver said no; the comment is the post's error, for staff
+DECLINE = (update(POST)
+           .where(POST.c.id.in_(bindparam("b_ids", expanding=True)), guard("decline"))
+           .values(status=target("decline", Status.DECLINED), last_error=bindparam("b_error"),
+                   updated_at=bindparam("b_clock"))
+           .returning(POST.c.id, POST.c.attempt))
+#: resubmit: staff give a new time under approval; back to the approver
+RESUBMIT = (update(POST)
+            .where(POST.c.id.in_(bindparam("b_ids", expanding=True)), guard("resubmit"))
+            .values(status=target("resubmit", Status.AWAITING_APPROVAL),
+                    due_at=bindparam("b_due"), not_before=bindparam("b_due"),
+                    last_error=None, updated_at=bindparam("b_clock"))
+            .returning(POST.c.id, POST.c.attempt))
+#: posts still awaiting approval at their time (for the staff alert), by release
+UNAPPROVED_DUE = (select(POST.c.id, POST.c.release_id, POST.c.account, POST.c.due_at)
+                  .where(guard("approve"), POST.c.due_at <= bindparam("b_clock"))
+                  .order_by(POST.c.due_at, POST.c.id))
+#: miss unapproved: never approved within the grace after their time
+MISS_UNAPPROVED = (update(POST)
+                   .where(guard("miss_unapproved"), POST.c.due_at < bindparam("b_late"))
+                   .values(status=target("miss_unapproved", Status.MISSED),
+                           last_error=bindparam("b_error"), updated_at=bindparam("b_clock"))
+                   .returning(POST.c.id, POST.c.release_id, POST.c.attempt))
+
 #: every statement that writes ``post``, by its operation in ``TRANSITIONS``; the
 #: statements through scheduler.bulk by their guard
 WRITES: dict[str, list[Any]] = {
@@ -386,6 +423,8 @@ WRITES: dict[str, list[Any]] = {
     "expire_lease": [EXPIRE_LEASES], "settle": [SETTLE], "cancel": [CANCEL],
     "reschedule": [RESCHEDULE], "resume": [RESUME],
     "link_arrived": [LINK_ARRIVED], "link_unusable": [LINK_UNUSABLE],
+    "approve": [APPROVE, APPROVE_WAITING], "decline": [DECLINE], "resubmit": [RESUBMIT],
+    "miss_unapproved": [MISS_UNAPPROVED],
 }
 BULK_GUARDS: dict[str, dict[str, tuple[str, ...]]] = {
     "record": RECORD_GUARD, "reap_publishing": REAP_PUBLISHING_GUARD, "miss": MISS_GUARD,

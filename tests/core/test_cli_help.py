@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 COMMANDS = ["init", "add", "preview", "count", "queue", "show", "cancel", "reschedule",
-            "history", "report", "accounts", "daemon", "status", "resolve", "db"]
+            "history", "approve", "reject", "audit", "report", "accounts", "daemon", "status",
+            "resolve", "db", "web", "users"]
 
 
 def summaries(help_text: str) -> dict[str, str]:

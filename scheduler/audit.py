@@ -1,0 +1,78 @@
+"""The audit log: who queued, approved, declined, rescheduled, cancelled or resolved what,
+and when. Append-only: rows are only ever added (the database refuses anything else, see
+migration 0009), and nothing secret is written to it (names, times, comments)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from scheduler.db import connection, session
+from scheduler.models import AuditEntry
+from scheduler.timeparse import to_db, utcnow
+
+#: the actions recorded (``AuditEntry.action``)
+ACTIONS = ("queue", "approve", "decline", "reschedule", "cancel", "resolve")
+_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+
+
+def os_user() -> str:
+    """Who runs the CLI: the operating system's user name (``--as`` overrides it)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container): the uid is still someone
+        return f"uid-{os.getuid()}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit row as readers see it."""
+
+    at: datetime
+    actor: str
+    action: str
+    release_id: int | None
+    accounts: list[str]
+    detail: dict[str, Any]
+
+
+def record(target: Engine | Connection, actor: str, action: str, release_id: int | None,
+           accounts: Iterable[str] = (), **detail: Any) -> None:
+    """Add one row: ``actor`` did ``action`` to release ``release_id`` (its ``accounts``);
+    ``detail`` says the rest (a comment, the new time …). Given a connection, the row is
+    written in its transaction, with the change it records."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    row = {"at": utcnow(), "actor": actor, "action": action, "release_id": release_id,
+           "accounts": sorted(set(accounts)),
+           "detail": {k: v for k, v in detail.items() if v is not None}}
+    if isinstance(target, Connection):
+        target.execute(insert(_TABLE), row)
+        return
+    with connection(target) as s:
+        s.execute(insert(_TABLE), row)
+
+
+def entries(engine: Engine, *, since: datetime | None = None, release_id: int | None = None,
+            limit: int = 500) -> list[Entry]:
+    """The rows, oldest first (from ``since``; of one release)."""
+    query = select(AuditEntry)
+    if since is not None:
+        query = query.where(AuditEntry.at >= to_db(since))
+    if release_id is not None:
+        query = query.where(AuditEntry.release_id == release_id)
+    newest = query.order_by(AuditEntry.id.desc()).limit(limit)  # type: ignore[union-attr]
+    with session(engine) as s:
+        rows = list(s.scalars(newest))
+    return [Entry(at=r.at, actor=r.actor, action=r.action, release_id=r.release_id,
+                  accounts=list(r.accounts), detail=dict(r.detail)) for r in reversed(rows)]
+
+
+__all__ = ["ACTIONS", "Entry", "entries", "os_user", "record"]
