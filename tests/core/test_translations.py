@@ -19,7 +19,8 @@ CATALOG = ROOT / "channels" / "locale" / "id" / "LC_MESSAGES" / "siar.po"
 PACKAGES = ("scheduler", "channels")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 #: as babel.cfg says (``make messages``): the CLI's command docstrings are messages too
-METHODS = [("cli/**.py", "scheduler.cli.helptext:extract"), ("**.py", "python")]
+METHODS = [("cli/**.py", "scheduler.cli.helptext:extract"), ("**.py", "python"),
+           ("web/templates/**.html", "jinja2")]
 
 
 def _catalog():
