@@ -22,8 +22,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from channels.stored_media import MAX_IMAGE_BYTES
+from channels.video import VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError, SiarError
 from scheduler.front_matter import read_front_matter
+from scheduler.release_videos import VideoRef, VideoSpec, read_videos
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -75,6 +77,7 @@ class ReleaseDoc:
     #: website`` or an account name; resolved to the account's name when planned)
     link_from: str | None = None
     images: list[ImageRef] = field(default_factory=list)
+    videos: list[VideoRef] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
     summary: str | None = None
     language: str = "id"
@@ -110,6 +113,7 @@ class FrontMatter(BaseModel):
     hashtags: list[str] = Field(default_factory=list, description="tags without '#'")
     link: str | None = Field(default=None, description="the full release on the web")
     images: list[_ImageSpec | str] = Field(default_factory=list)
+    videos: list[VideoSpec | str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list, description="organisation keys")
     summary: str | None = Field(default=None, description="a short lead for tight networks")
     language: str = Field(default="id", description="BCP 47 language code")
@@ -387,6 +391,10 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         spec = _ImageSpec(path=spec) if isinstance(spec, str) else spec
         path = (base_dir / spec.path).resolve()
         field_name = f"images[{index}].path"
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            raise ReleaseError(source, field_name, f"{spec.path!r} is a video, and 'images:' "
+                               "takes photos only", hint=f"name it under 'videos:' instead: "
+                               f"videos: [{{path: {spec.path}, caption: …}}]")
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise ReleaseError(source, field_name, f"{spec.path!r} is not an image",
                                hint=f"use one of {', '.join(sorted(IMAGE_SUFFIXES))}")
@@ -400,9 +408,10 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         images.append(ImageRef(path=path, alt=spec.alt.strip(),
                                **_framing(spec, source, f"images[{index}]")))
 
+    videos = read_videos(front.videos, source, base_dir)
     return ReleaseDoc(
         source=source, title=title, body=body, at=at, zone=zone, channels=front.channels,
-        hashtags=front.hashtags, images=images, mentions=front.mentions,
+        hashtags=front.hashtags, images=images, videos=videos, mentions=front.mentions,
         link=None if front.link and is_account_link(front.link) else front.link,
         link_from=front.link.strip() if front.link and is_account_link(front.link) else None,
         summary=front.summary, language=front.language, repeat=front.repeat,
