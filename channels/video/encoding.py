@@ -77,11 +77,18 @@ class _Encoder:
         self.graph = _video_graph(output, video_in)
         self.audio = None
         self.resampler = None
-        if audio_in is not None and output.audio_kbps:
+        self.audio_copy = None
+        if audio_in is not None and output.audio_copy:
+            self.audio_copy = self.file.add_stream_from_template(audio_in)
+            self.audio_copy.metadata.clear()
+        elif audio_in is not None and output.audio_kbps:
             layout = "stereo" if output.audio_channels == 2 else "mono"
             self.audio = self.file.add_stream("aac", rate=output.audio_rate)
             self.audio.layout = layout
             self.audio.bit_rate = output.audio_kbps * 1000
+            # the "fast" coder: FFmpeg's default search ("twoloop") costs more than the
+            # video at these sizes, for a difference no phone speaker lets anyone hear
+            self.audio.options = {"aac_coder": "fast"}
             self.resampler = av.AudioResampler(format="fltp", layout=layout,
                                                rate=output.audio_rate)
 
@@ -90,6 +97,7 @@ class _Encoder:
         self._drain()
 
     def audio_frame(self, frame: Any) -> None:
+        """The source's sound, decoded: resampled and encoded to AAC."""
         if self.audio is None or self.resampler is None:
             return
         if self.output.seconds is not None and frame.time is not None and \
@@ -98,6 +106,22 @@ class _Encoder:
         for ready in self.resampler.resample(frame):
             for packet in self.audio.encode(ready):
                 self.file.mux(packet)
+
+    def audio_packet(self, packet: Any) -> None:
+        """The source's sound, copied (the output's own packet: muxing consumes it)."""
+        import av
+
+        if self.audio_copy is None:
+            return
+        if self.output.seconds is not None and packet.pts is not None and \
+                packet.time_base is not None and \
+                float(packet.pts * packet.time_base) >= self.output.seconds:
+            return
+        copy = av.Packet(bytes(packet))
+        copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+        copy.is_keyframe = packet.is_keyframe
+        copy.stream = self.audio_copy
+        self.file.mux(copy)
 
     def _drain(self) -> None:
         import av
@@ -168,13 +192,17 @@ def transcode(source: Path, outputs: Sequence[Output], targets: Sequence[Path]) 
             last = max((o.seconds for o in outputs if o.seconds is not None), default=None)
             if any(o.seconds is None for o in outputs):
                 last = None
-            for frame in _frames(reading, video_in, audio_in, last):
-                if isinstance(frame, av.VideoFrame):
+            decode_audio = any(not o.audio_copy for o in outputs)
+            for item in _frames(reading, video_in, audio_in, last, decode_audio):
+                if isinstance(item, av.VideoFrame):
                     for encoder in encoders:
-                        encoder.video_frame(frame)
+                        encoder.video_frame(item)
+                elif isinstance(item, av.Packet):
+                    for encoder in encoders:
+                        encoder.audio_packet(item)
                 else:
                     for encoder in encoders:
-                        encoder.audio_frame(frame)
+                        encoder.audio_frame(item)
             for encoder in encoders:
                 encoder.close()
             encoders = []
@@ -187,11 +215,19 @@ def transcode(source: Path, outputs: Sequence[Output], targets: Sequence[Path]) 
                 encoder.file.close()
 
 
-def _frames(reading: Any, video_in: Any, audio_in: Any | None,
-            last: float | None) -> Iterator[Any]:
-    """Decoded video and audio frames in file order, until ``last`` seconds if given."""
+def _frames(reading: Any, video_in: Any, audio_in: Any | None, last: float | None,
+            decode_audio: bool) -> Iterator[Any]:
+    """Decoded video frames, and the sound's packets followed by their decoded frames
+    when ``decode_audio``, in file order, until ``last`` seconds if given."""
     streams = [video_in] + ([audio_in] if audio_in is not None else [])
     for packet in reading.demux(streams):
+        if packet.dts is None:  # the demuxer's end-of-stream marker: flushes decoders
+            yield from packet.decode()
+            continue
+        if audio_in is not None and packet.stream.index == audio_in.index:
+            yield packet
+            if not decode_audio:
+                continue
         for frame in packet.decode():
             if last is not None and frame.time is not None and frame.time > last + 1:
                 return

@@ -55,6 +55,8 @@ class Output:
     video_kbps: int
     #: None: the source has no sound
     audio_kbps: int | None
+    #: the sound already fits (AAC within the rates): its packets are copied, not encoded
+    audio_copy: bool
     audio_rate: int
     audio_channels: int
     #: keep only the first this many seconds; None: all of it
@@ -95,6 +97,7 @@ def plan_video(facts: VideoFacts, rules: VideoRules, network: str, *,
     output = Output(width=width, height=height, picture=picture, rotation=facts.rotation,
                     fps=rules.max_fps if facts.fps > rules.max_fps + 0.01 else None,
                     video_kbps=video_kbps, audio_kbps=audio_kbps,
+                    audio_copy=facts.audio_codec is not None and _audio_fits(facts, rules),
                     audio_rate=_audio_rate(facts, rules),
                     audio_channels=min(facts.audio_channels or 2, 2),
                     seconds=seconds if seconds < facts.duration else None)
@@ -178,6 +181,14 @@ def _audio_rate(facts: VideoFacts, rules: VideoRules) -> int:
     return min(48_000, rules.max_audio_rate)
 
 
+def _audio_fits(facts: VideoFacts, rules: VideoRules) -> bool:
+    """The sound can be sent as it is: a codec the network takes, at most stereo, within
+    its sample rate and bit rate (a tenth of slack: encoders overshoot their target)."""
+    return (facts.audio_codec in rules.audio_codecs and (facts.audio_channels or 0) <= 2
+            and (facts.audio_rate or 0) <= rules.max_audio_rate
+            and (facts.audio_bit_rate or 0) <= rules.max_audio_kbps * 1100)
+
+
 def _why_transcode(facts: VideoFacts, rules: VideoRules, seconds: float,
                    frame: tuple[int, int], picture: tuple[int, int],
                    video_kbps: int) -> list[str]:
@@ -186,10 +197,7 @@ def _why_transcode(facts: VideoFacts, rules: VideoRules, seconds: float,
     codec_ok = facts.video_codec in rules.video_codecs and facts.pix_fmt in PLAIN_PIX_FMTS
     if not codec_ok:
         reasons.append(f"{facts.video_codec.upper()} ({facts.pix_fmt}) transcoded to H.264")
-    if facts.audio_codec and (facts.audio_codec not in rules.audio_codecs
-                              or (facts.audio_channels or 0) > 2
-                              or (facts.audio_rate or 0) > rules.max_audio_rate
-                              or (facts.audio_bit_rate or 0) > rules.max_audio_kbps * 1100):
+    if facts.audio_codec and not _audio_fits(facts, rules):
         reasons.append(f"sound ({facts.audio_codec.upper()}) re-encoded to AAC")
     if facts.rotation:
         reasons.append(f"turned upright ({facts.rotation}° in the file)")
