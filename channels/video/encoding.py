@@ -70,8 +70,12 @@ class _Encoder:
         self.video.width, self.video.height = output.width, output.height
         self.video.pix_fmt = "yuv420p"
         kbps = output.video_kbps
+        # one x264 thread: its rate control under a bit-rate cap (VBV) decides differently
+        # from run to run with several threads, and the file ``siar preview`` describes
+        # must be the file ``siar add`` keeps, byte for byte (the decoder keeps its threads)
         self.video.options = {"preset": preset(), "crf": str(CRF), "maxrate": f"{kbps}k",
-                              "bufsize": f"{2 * kbps}k", "g": str(max(1, round(rate * 2)))}
+                              "bufsize": f"{2 * kbps}k", "g": str(max(1, round(rate * 2))),
+                              "threads": "1"}
         if output.fps is None:  # keep the source's timing (variable frame rates too)
             self.video.codec_context.time_base = video_in.time_base
         self.graph = _video_graph(output, video_in)

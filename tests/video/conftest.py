@@ -83,3 +83,9 @@ def prepared_phone(phone_clip: Path, fast_encoding: None,
 def prepared_camera(camera_clip: Path, fast_encoding: None,
                     tmp_path_factory: pytest.TempPathFactory) -> dict[str, PreparedVideo]:
     return prepare_videos(camera_clip, video_networks(), tmp_path_factory.mktemp("camera"))
+
+
+@pytest.fixture(scope="session")
+def short_clip(clip_folder: Path) -> Path:
+    """4 s, 640×360 landscape H.264/AAC: small enough for the command-line tests."""
+    return _cached(clip_folder / "pendek-4s.mp4", seconds=4, width=640, height=360, fps=5)
