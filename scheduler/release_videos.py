@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict
 from channels.video import MAX_VIDEO_BYTES, VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError
 
+#: the photo file suffixes a release may name in ``images:`` (here, beside the videos':
+#: each key's check names the other key for a file of the other kind)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif"}
+
 
 @dataclass(frozen=True)
 class VideoRef:
@@ -50,8 +54,6 @@ class VideoSpec(BaseModel):
 def read_videos(specs: list[VideoSpec | str], source: str, base_dir: Path) -> list[VideoRef]:
     """The release's videos, checked: a video file that is there and not too large, and a
     cover that is an image file or a second (how long the video is, preparing checks)."""
-    from scheduler.releases import IMAGE_SUFFIXES  # that module imports this one
-
     if len(specs) > 1:
         raise ReleaseError(source, "videos", f"{len(specs)} videos named; a post carries one "
                            "video on every network Siar serves",
@@ -91,8 +93,6 @@ def _cover(cover: str | float | None, source: str, where: str,
             raise ReleaseError(source, where, f"{cover} is before the video starts",
                                hint="give the second of the frame to show, e.g. cover: 3")
         return None if cover is None else float(cover)
-    from scheduler.releases import IMAGE_SUFFIXES
-
     text = cover.strip()
     number = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*(?:s|detik)?", text)
     if number:

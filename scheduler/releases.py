@@ -25,13 +25,12 @@ from channels.stored_media import MAX_IMAGE_BYTES
 from channels.video import VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError, SiarError
 from scheduler.front_matter import read_front_matter
-from scheduler.release_videos import VideoRef, VideoSpec, read_videos
+from scheduler.release_videos import IMAGE_SUFFIXES, VideoRef, VideoSpec, read_videos
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _OPENING = re.compile(r"---[ \t]*\n")
 _HASHTAG = re.compile(r"^[^\W]\w*$", re.UNICODE)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif"}
 
 #: A release is text: 2 MB is about 300,000 words, far beyond any press release, and keeps
 #: composing (YAML, Markdown, fitting every network) within a second or two.
