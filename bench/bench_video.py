@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +129,8 @@ def ffmpeg_run(clip: Path, outputs: list[dict], preset: str) -> dict[str, object
 
 
 def main() -> None:
+    from bench.common import print_medians  # not in the measured runs: it imports the fakes
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--fps", type=int, default=30)
@@ -167,10 +168,8 @@ def main() -> None:
           f"({len([o for o in first['outputs'] if o])} transcodes from one decode)")
     for side, measured in runs.items():
         print(f"{side}: sizes {measured[0]['bytes']}")
-        for key, unit in (("cpu_s", "s CPU"), ("wall_s", "s wall"), ("peak_mb", "MB peak RSS")):
-            values = [run[key] for run in measured]
-            print(f"  {statistics.median(values):8.2f} {unit} median, {min(values):.2f} best, "
-                  f"{max(values):.2f} worst ({len(values)} runs)")
+        print_medians(measured, (("cpu_s", "s CPU"), ("wall_s", "s wall"),
+                                 ("peak_mb", "MB peak RSS")))
     print(f"load after: {os.getloadavg()}")
 
 

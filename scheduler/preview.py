@@ -252,36 +252,35 @@ def _poster(media: Media) -> bytes:
         return b""
 
 
-def _video_figure(media: Media, thumbnails: _Thumbnails, variant: Variant) -> str:
-    caption = html.escape(media.alt) or "<em>(no caption)</em>"
+def _picture(media: Media, thumbnails: _Thumbnails, placeholder: str) -> str:
+    """The ``<img>`` of a media item's thumbnail, or a placeholder when there is none."""
     shown = thumbnails(media)
     if shown is None:
-        picture = '<div class="placeholder">🎬</div>'
-    else:
-        uri, width, height = shown
-        picture = (f'<img src="{uri}" width="{width}" height="{height}" '
-                   f'alt="{html.escape(media.alt, quote=True)}">')
+        return f'<div class="placeholder">{placeholder}</div>'
+    uri, width, height = shown
+    return (f'<img src="{uri}" width="{width}" height="{height}" '
+            f'alt="{html.escape(media.alt, quote=True)}">')
+
+
+def _video_figure(media: Media, thumbnails: _Thumbnails, variant: Variant) -> str:
+    """A video as the network gets it: its cover (or a frame), its length, what
+    preparing did, and its caption."""
+    caption = html.escape(media.alt) or "<em>(no caption)</em>"
     length = (f'<span class="duration">▶ {duration(media.duration)}</span>'
               if media.duration is not None else "")
     facts = (f'<div class="facts">{html.escape(describe_media(media))}<br>'
              f"{html.escape(how_prepared(variant))}</div>" if media.width is not None else "")
-    return (f'<figure class="image video"><div class="poster">{picture}{length}</div>'
+    return (f'<figure class="image video"><div class="poster">'
+            f"{_picture(media, thumbnails, '🎬')}{length}</div>"
             f"<figcaption>{facts}caption: {caption}</figcaption></figure>")
 
 
 def _figure(media: Media, thumbnails: _Thumbnails) -> str:
     alt = html.escape(media.alt) or "<em>(no alt text)</em>"
-    shown = thumbnails(media)
-    if shown is None:
-        picture = '<div class="placeholder">🖼</div>'
-    else:
-        uri, width, height = shown
-        picture = (f'<img src="{uri}" width="{width}" height="{height}" '
-                   f'alt="{html.escape(media.alt, quote=True)}">')
     facts = (f'<div class="facts">{html.escape(describe_media(media))}</div>'
              if media.width is not None else "")
-    return (f'<figure class="image">{picture}<figcaption>{facts}alt: {alt}'
-            f"</figcaption></figure>")
+    return (f'<figure class="image">{_picture(media, thumbnails, "🖼")}<figcaption>{facts}'
+            f"alt: {alt}</figcaption></figure>")
 
 
 def _card(variant: Variant, thumbnails: _Thumbnails) -> str:

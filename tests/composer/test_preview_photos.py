@@ -9,7 +9,6 @@ import base64
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from rich.console import Console
 from scheduler.compose import compose_all
 from scheduler.preview import render_console, render_html, variants_json, with_prepared_media
 from scheduler.settings import AccountSettings
+from tests.chromium import headless_chromium
 from tests.composer.conftest import make_release, make_settings
 
 NETWORKS = ["instagram", "x", "bluesky", "telegram", "mastodon", "facebook", "threads"]
@@ -111,22 +111,10 @@ def test_a_queued_release_shows_the_files_in_the_media_store(prepared, tmp_path:
 
 @pytest.mark.browser
 def test_cards_fit_a_phone_and_a_desktop_in_headless_chromium(prepared, tmp_path: Path) -> None:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    assert chromium and driver_path, "Chromium or its driver is missing: run scripts/test-setup"
     variants, files = prepared
     page = tmp_path / "preview.html"
     page.write_text(render_html(variants, title="Rakor Humas", files=files), encoding="utf-8")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--no-first-run",
-                     f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(argument)
-    from selenium.webdriver.chrome.service import Service
-
-    browser = webdriver.Chrome(options=options, service=Service(driver_path))
+    browser = headless_chromium(tmp_path / "profile")
     try:
         for width, height, mobile in ((390, 844, True), (1280, 800, False)):
             browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {

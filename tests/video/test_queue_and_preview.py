@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import av
@@ -20,6 +19,7 @@ import pytest
 from PIL import Image
 
 from channels.video import VideoError, check_prepared, probe
+from tests.chromium import headless_chromium
 from tests.core.conftest import row_counts
 
 CONFIG = """
@@ -160,20 +160,8 @@ def test_the_html_cards_show_the_cover_and_the_length(siar, release: Path,
 @pytest.mark.browser
 def test_video_cards_fit_a_360_pixel_phone_in_headless_chromium(siar, release: Path,
                                                                 workspace: Path) -> None:
-    webdriver = pytest.importorskip("selenium.webdriver")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    assert chromium and driver_path, "Chromium or its driver is missing: run scripts/test-setup"
     assert siar("preview", "rilis.md", "--html", "pratinjau.html").code == 0
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--no-first-run",
-                     f"--user-data-dir={workspace / 'profile'}"):
-        options.add_argument(argument)
-    from selenium.webdriver.chrome.service import Service
-
-    browser = webdriver.Chrome(options=options, service=Service(driver_path))
+    browser = headless_chromium(workspace / "profile")
     try:
         browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
