@@ -347,7 +347,11 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         error = exc.errors()[0]
         field_name = ".".join(str(p) for p in error["loc"]) or "front matter"
         if error["type"] == "extra_forbidden":
-            allowed = ", ".join(FrontMatter.model_fields)
+            loc = error["loc"]
+            item = {"images": _ImageSpec, "videos": VideoSpec}.get(str(loc[0]))
+            if item is not None and len(loc) > 2:  # a key of one photo or video
+                field_name = f"{loc[0]}[{loc[1]}].{loc[-1]}"
+            allowed = ", ".join((item if item and len(loc) > 2 else FrontMatter).model_fields)
             raise ReleaseError(source, field_name, "unknown key",
                                hint=f"allowed keys: {allowed}") from exc
         raise ReleaseError(source, field_name, error["msg"].removeprefix("Value error, "),
