@@ -44,9 +44,13 @@ class KeptVideo:
     changes: tuple[str, ...]
 
 
-#: (video path, network) → what was prepared: one ``siar add`` of many releases naming the
-#: same video prepares it once per network
-VideoMemo = dict[tuple[str, str], KeptVideo]
+#: (video path, network, how the release frames it) → what was prepared: one ``siar add``
+#: of many releases naming the same video prepares it once per network
+VideoMemo = dict[tuple[str, str, str], KeptVideo]
+
+
+def _key(path: str, network: str, ref: VideoRef) -> tuple[str, str, str]:
+    return path, network, f"trim={ref.trim} cover={ref.cover}"
 
 
 def prepare_video_variants(variants: Sequence[Variant], videos: Sequence[VideoRef],
@@ -63,13 +67,14 @@ def prepare_video_variants(variants: Sequence[Variant], videos: Sequence[VideoRe
     wanted: dict[str, dict[str, list[str]]] = {}
     for variant in variants:
         for media in variant.media:
-            if media.kind == "video" and (media.path, variant.channel) not in kept:
+            if media.kind == "video" and _key(media.path, variant.channel,
+                                              refs[media.path][1]) not in kept:
                 wanted.setdefault(media.path, {}).setdefault(variant.channel, []).append(
                     variant.account)
     for path, networks in wanted.items():
         index, ref = refs[path]
         kept.update(_prepare(path, ref, index, networks, store, source, files))
-    return [_naming_prepared(variant, kept) for variant in variants]
+    return [_naming_prepared(variant, kept, refs) for variant in variants]
 
 
 def _prepare(path: str, ref: VideoRef, index: int, networks: dict[str, list[str]],
@@ -103,7 +108,7 @@ def _prepare(path: str, ref: VideoRef, index: int, networks: dict[str, list[str]
                     moved[video.cover] = _keep(video.cover, f"{stem}-cover.jpg",
                                                video.cover_sha256 or "", store, path)
                 cover = moved[video.cover]
-            kept[(path, network)] = _kept(video, moved[video.path], cover)
+            kept[_key(path, network, ref)] = _kept(video, moved[video.path], cover)
         return kept
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -124,7 +129,8 @@ def _kept(video: PreparedVideo, path: str, cover: str | None) -> KeptVideo:
                      changes=video.changes)
 
 
-def _naming_prepared(variant: Variant, kept: VideoMemo) -> Variant:
+def _naming_prepared(variant: Variant, kept: VideoMemo,
+                     refs: dict[str, tuple[int, VideoRef]]) -> Variant:
     if not any(media.kind == "video" for media in variant.media):
         return variant
     changes: list[str] = []
@@ -132,7 +138,7 @@ def _naming_prepared(variant: Variant, kept: VideoMemo) -> Variant:
     def prepared(media: Media) -> Media:
         if media.kind != "video":
             return media
-        done = kept[(media.path, variant.channel)]
+        done = kept[_key(media.path, variant.channel, refs[media.path][1])]
         changes.extend(done.changes)
         return replace(media, path=done.path, sha256=done.sha256, mime="video/mp4",
                        width=done.width, height=done.height, bytes=done.size,
