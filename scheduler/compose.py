@@ -185,10 +185,9 @@ def _with_video(release: ReleaseDoc, account: AccountSettings, images: list[Medi
     video = release.videos[0]
     name = video.path.name
     rules = video_rules_for(account.network)
-    if rules is None:
-        why = (" (never attached to an e-mail: put its web address in the text or in "
-               "'link:')" if account.network == "email" else "")
-        warnings.append(f"{account.network} takes no video here: {name} left out{why}")
+    if rules is None:  # e-mail too: never a large attachment
+        warnings.append(f"{account.network} takes no video here: {name} left out (to point "
+                        "to it, put its web address in the text or in 'link:')")
         return images
     if not video.caption:
         if account.alt_text == "require":

@@ -135,15 +135,17 @@ def _naming_prepared(variant: Variant, kept: VideoMemo,
         return variant
     changes: list[str] = []
 
-    def prepared(media: Media) -> Media:
+    def prepared(media: Media) -> Media | None:
         if media.kind != "video":
             return media
-        done = kept[_key(media.path, variant.channel, refs[media.path][1])]
+        done = kept.get(_key(media.path, variant.channel, refs[media.path][1]))
+        if done is None:  # a network without video rules (composing leaves it out too)
+            return None
         changes.extend(done.changes)
         return replace(media, path=done.path, sha256=done.sha256, mime="video/mp4",
                        width=done.width, height=done.height, bytes=done.size,
                        duration=done.duration, cover=done.cover,
                        source=media.source or media.path)
 
-    media = [prepared(item) for item in variant.media]
+    media = [item for item in map(prepared, variant.media) if item is not None]
     return replace(variant, media=media, extra={**variant.extra, "video_changes": changes})

@@ -91,7 +91,8 @@ def test_a_release_with_a_video_queues_the_prepared_files(
     assert [m["kind"] for m in queued["wp-lapas"]["media"]] == ["video", "image"]
     # e-mail takes no video: the photo, and a warning saying why
     assert [m["kind"] for m in queued["surel"]["media"]] == ["image"]
-    assert any("never attached" in w for w in queued["surel"]["warnings"])
+    assert any("takes no video here: klip.mov left out" in w and "'link:'" in w
+               for w in queued["surel"]["warnings"])
 
     for account in ("x-lapas", "ig-lapas", "wp-lapas"):
         video = queued[account]["media"][0]
