@@ -27,6 +27,9 @@ MIN_BPP = 0.04
 MIN_LONG_SIDE = 640
 #: below this video bit rate (kbit/s) a clip is refused for the network's byte limit
 MIN_VIDEO_KBPS = 150
+#: the video bit rates (kbit/s) a transcode uses: about a fifth apart
+RATE_LADDER = (150, 200, 250, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000,
+               4000, 5000, 6000, 8000, 10_000, 12_000, 15_000, 20_000, 25_000, 30_000)
 #: the container and index take this share of the byte budget
 CONTAINER_SHARE = 0.06
 #: a trimmed clip ends this much before the limit (the last audio frame runs a little on)
@@ -170,8 +173,15 @@ def _bit_rate(facts: VideoFacts, rules: VideoRules, network: str, seconds: float
         if ceiling >= pixels * MIN_BPP / 1000 or max(frame_w, frame_h) * scale * 0.75 < \
                 MIN_LONG_SIDE:
             wanted = pixels * QUALITY_BPP / 1000
-            return max(MIN_VIDEO_KBPS, int(min(wanted, ceiling))), scale
+            return _on_the_ladder(max(MIN_VIDEO_KBPS, min(wanted, ceiling))), scale
         scale *= 0.75
+
+
+def _on_the_ladder(kbps: float) -> int:
+    """The highest rung of :data:`RATE_LADDER` at or below ``kbps``: networks whose byte
+    budgets differ by a few per cent (Telegram's 50 MB and WordPress's 64 MB for a minute)
+    then share one transcode instead of each costing an encoder."""
+    return max((rung for rung in RATE_LADDER if rung <= kbps), default=MIN_VIDEO_KBPS)
 
 
 def _audio_rate(facts: VideoFacts, rules: VideoRules) -> int:
