@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,6 +95,8 @@ def one_run(photo: Path, per_network: int) -> dict[str, float]:
 
 
 def main() -> None:
+    from bench.common import print_medians  # not in the measured runs: it imports the fakes
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--accounts-per-network", type=int, default=1)
@@ -118,11 +119,8 @@ def main() -> None:
     first = runs[0]
     print(f"{first['accounts']} accounts on {len(NETWORKS)} networks → {first['files']} "
           f"prepared files")
-    for key, unit in (("cpu_s", "s CPU"), ("wall_s", "s wall"), ("peak_mb", "MB peak RSS"),
-                      ("prepare_mb", "MB of it while preparing")):
-        values = [run[key] for run in runs]
-        print(f"  {statistics.median(values):7.2f} {unit} median, {min(values):.2f} best, "
-              f"{max(values):.2f} worst ({len(values)} runs)")
+    print_medians(runs, (("cpu_s", "s CPU"), ("wall_s", "s wall"), ("peak_mb", "MB peak RSS"),
+                         ("prepare_mb", "MB of it while preparing")))
     print(f"load after: {os.getloadavg()}")
 
 

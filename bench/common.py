@@ -49,3 +49,12 @@ def sqlite_url(folder: Path, name: str) -> str:
         if os.path.exists(f"{path}{suffix}"):
             os.remove(f"{path}{suffix}")
     return f"sqlite:///{path}"
+
+
+def print_medians(runs: list[dict[str, float]], fields: tuple[tuple[str, str], ...]) -> None:
+    """One line per ``(key, unit)`` of ``fields``: the median over ``runs``, the best and
+    the worst."""
+    for key, unit in fields:
+        values = [run[key] for run in runs]
+        print(f"  {statistics.median(values):8.2f} {unit} median, {min(values):.2f} best, "
+              f"{max(values):.2f} worst ({len(values)} runs)")

@@ -41,7 +41,7 @@ from channels.bluesky_video import VIDEO_SERVICE, VideoUpload, pds_did_of, video
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, PreparedImage, prepare_image
-from channels.rules import Counting, ImageRules, PostRules, Unit
+from channels.rules import Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
@@ -93,6 +93,9 @@ class BlueskyChannel(HttpChannel):
     # Bluesky allows 2,000,000 bytes since April 2026 but other PDSes still enforce the
     # old 1 MB, so 1,000,000 is the limit that works on every server.
     image_rules = ImageRules(max_bytes=1_000_000, max_side=2000, max_alt=10_000)
+    #: the video service: one video, MP4, 1 s to 3 min, 100 MB, 1:3 to 3:1
+    video_rules = VideoRules(max_bytes=100_000_000, max_seconds=180,
+                             aspect=(1 / 3, 3.0))
     docs = "docs/channels/bluesky.md"
 
     @classmethod

@@ -35,7 +35,7 @@ from channels.base import (
 )
 from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
-from channels.rules import MIB, WEB_FORMATS, ImageRules, PostRules
+from channels.rules import MIB, WEB_FORMATS, ImageRules, PostRules, VideoRules
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -55,6 +55,9 @@ class DiscordChannel(HttpChannel):
     # Discord webhooks: 10 MiB per request without boosts; description (alt) ≤ 1024.
     image_rules = ImageRules(max_bytes=10 * MIB, formats=WEB_FORMATS, animated=True,
                              max_alt=1024)
+    #: a webhook attachment on a server without boosts: 10 MiB; the byte limit decides the
+    #: length (a clip that cannot fit at a watchable rate is refused)
+    video_rules = VideoRules(max_bytes=10 * MIB, max_seconds=float("inf"))
     docs = "docs/channels/discord.md"
     secret_fields = ("webhook_url",)
     default_base_url = "https://discord.com/api"

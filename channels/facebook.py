@@ -25,7 +25,7 @@ from typing import Any
 from channels.base import CheckResult, Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from channels.facebook_video import PageVideos
 from channels.images import ImageError, PreparedImage, prepare_image
-from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules
+from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules, VideoRules
 from channels.uploads import video_of
 from channels.variant import Variant
 
@@ -43,6 +43,8 @@ class FacebookChannel(PageVideos):
     post_rules = PostRules(limit=63206)
     # Facebook Page photos: "less than 4 MB", JPG/PNG/GIF/WebP.
     image_rules = ImageRules(max_bytes=4 * MB, formats=WEB_FORMATS)
+    #: Page videos: up to 10 GB and 240 minutes (resumable upload above 1 GB)
+    video_rules = VideoRules(max_bytes=10_000 * MB, max_seconds=240 * 60)
     docs = "docs/channels/facebook.md"
     default_base_url = "https://graph.facebook.com"
     can_probe = True

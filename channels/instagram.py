@@ -27,7 +27,7 @@ from channels.composing import Draft, Release
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import PUBLISHING_LIMIT_WAIT
 from channels.meta_video import VideoContainerChannel, without_video_url
-from channels.rules import MIB, HashtagRules, ImageRules, PostRules
+from channels.rules import MB, MIB, HashtagRules, ImageRules, PostRules, VideoRules
 from channels.uploads import video_of
 from channels.variant import Media, Variant
 
@@ -50,13 +50,20 @@ class InstagramChannel(VideoContainerChannel):
     # 320 … 1440 (larger is scaled down by Instagram anyway).
     image_rules = ImageRules(max_bytes=8 * MIB, formats=frozenset({"JPEG"}), max_side=1440,
                              aspect=(4 / 5, 1.91), min_side=320, max_alt=1000)
+    #: Reels: MP4, H.264, 3 s to 15 min, 300 MB, at most 1920 columns, 25 Mbit/s, AAC
+    #: ≤ 48 kHz at 128 kbit/s; shown full screen at 9:16, so other shapes are padded to it;
+    #: a cover (``cover_url``) for the profile grid
+    video_rules = VideoRules(max_bytes=300 * MB, max_seconds=15 * 60, min_seconds=3,
+                             aspect=(9 / 16, 9 / 16), pad_to=9 / 16,
+                             max_video_kbps=25_000, cover=True)
     docs = "docs/channels/instagram.md"
 
     @classmethod
     def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
-        """Nothing extra; warns when the release has no image (Instagram needs one)."""
-        if not release.images:
-            draft.warn("Instagram needs an image: this release has none")
+        """Nothing extra; warns when the release has no image or video (Instagram needs
+        one)."""
+        if not release.images and not getattr(release, "videos", None):
+            draft.warn("Instagram needs an image or a video: this release has neither")
         return {}
     fetches_media_by_url = True
     default_base_url = "https://graph.facebook.com"

@@ -43,7 +43,7 @@ from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.linkedin_video import VideoUpload
-from channels.rules import MB, ImageRules, MentionRules, PostRules
+from channels.rules import MB, ImageRules, MentionRules, PostRules, VideoRules
 from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
@@ -79,6 +79,9 @@ class LinkedInChannel(HttpChannel):
     # LinkedIn Images API: JPG/GIF/PNG, at most 36,152,320 pixels; alt ≤ 4086 characters.
     image_rules = ImageRules(max_bytes=10 * MB, formats=frozenset({"JPEG", "PNG", "GIF"}),
                              max_pixels=36_152_320, max_alt=4086)
+    #: the Videos API: MP4, 3 s to 30 min, 500 MB, 1:2.4 to 2.4:1
+    video_rules = VideoRules(max_bytes=500 * MB, max_seconds=30 * 60, min_seconds=3,
+                             aspect=(1 / 2.4, 2.4))
     docs = "docs/channels/linkedin.md"
 
     @classmethod

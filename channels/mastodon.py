@@ -40,7 +40,16 @@ from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, prepare_image
 from channels.mastodon_video import upload_video
-from channels.rules import MIB, WEB_FORMATS, Counting, HashtagRules, ImageRules, PostRules, Unit
+from channels.rules import (
+    MIB,
+    WEB_FORMATS,
+    Counting,
+    HashtagRules,
+    ImageRules,
+    PostRules,
+    Unit,
+    VideoRules,
+)
 from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
@@ -99,6 +108,9 @@ class MastodonChannel(HttpChannel):
     # Mastodon 4.x: 16 MiB, at most 33,177,600 pixels (7680×4320); alt ≤ 1500.
     image_rules = ImageRules(max_bytes=16 * MIB, formats=WEB_FORMATS, max_pixels=33_177_600,
                              animated=True, max_alt=1500)
+    #: the default instance limits (``configuration.media_attachments``): 99 MiB, 120 fps,
+    #: 8,294,400 pixels; no length limit (the byte limit decides)
+    video_rules = VideoRules(max_bytes=99 * MIB, max_seconds=float("inf"))
     docs = "docs/channels/mastodon.md"
 
     @classmethod

@@ -25,6 +25,7 @@ __all__ = [
     "MentionRules",
     "PostRules",
     "Unit",
+    "VideoRules",
 ]
 
 MB = 1_000_000
@@ -192,6 +193,11 @@ class VideoRules:
     audio_codecs: tuple[str, ...] = ("aac",)
     #: the network wants a cover image (a frame of the video unless the release names one)
     cover: bool = False
+    #: the post may carry the release's photos besides its video (an article, an e-mail);
+    #: elsewhere a post carries the video or the photos, never both
+    with_images: bool = False
+    #: the highest audio sample rate taken (Meta: 48 kHz); above it the sound is resampled
+    max_audio_rate: int = 48_000
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, PreparedImage, prepare_image
-from channels.rules import MB, Counting, ImageRules, PostRules, Unit
+from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.telegram_video import send_video, upload_refusal, video_fields
 from channels.uploads import video_of
 
@@ -81,6 +81,8 @@ class TelegramChannel(HttpChannel):
     # Telegram sendPhoto: ≤ 10 MB, width + height ≤ 10,000, ratio at most 20.
     image_rules = ImageRules(max_bytes=10 * MB, max_dimension_sum=10_000,
                              aspect=(1 / 20, 20.0))
+    #: sendVideo: a bot uploads at most 50 MB; no length limit (the byte limit decides)
+    video_rules = VideoRules(max_bytes=50 * MB, max_seconds=float("inf"))
     docs = "docs/channels/telegram.md"
 
     @classmethod

@@ -27,7 +27,7 @@ from channels.http import answered, redact, request
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import classify
 from channels.meta_video import VideoContainerChannel
-from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit
+from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
 from channels.variant import Media, Variant
 
@@ -79,6 +79,10 @@ class ThreadsChannel(VideoContainerChannel):
     hashtag_rules = HashtagRules(in_text=False)
     # Threads: JPEG/PNG ≤ 8 MB, width ≤ 1440.
     image_rules = ImageRules(max_bytes=8 * MB, max_side=1440)
+    #: VIDEO containers: MP4, H.264, at most 1920 columns, 0.01:1 to 10:1, 25 Mbit/s,
+    #: AAC ≤ 48 kHz at 128 kbit/s, up to 5 minutes and 1 GB
+    video_rules = VideoRules(max_bytes=1000 * MB, max_seconds=300, min_seconds=0.1,
+                             aspect=(0.01, 10.0), max_video_kbps=25_000)
     docs = "docs/channels/threads.md"
 
     @classmethod

@@ -34,7 +34,7 @@ from channels.base import (
     Variant,
 )
 from channels.http import HttpChannel, answered, classify_status, redact, request
-from channels.rules import MB, WEB_FORMATS, ImageRules
+from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -54,6 +54,9 @@ class WebhookChannel(HttpChannel):
     network = "webhook"
     display_name = "Webhook"
     image_rules = ImageRules(max_bytes=10 * MB, formats=WEB_FORMATS, animated=True)
+    #: the receiver gets the video's description (and its URL where a store hosts it)
+    video_rules = VideoRules(max_bytes=1000 * MB, max_seconds=float("inf"), cover=True,
+                             with_images=True)
     docs = "docs/channels/webhook.md"
     optional_secret_fields = ("secret",)
 

@@ -48,7 +48,7 @@ from channels.composing import Draft, Release
 from channels.errors import SiarError
 from channels.http import HttpChannel, answered, classify_status, make_session, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
-from channels.rules import MB, WEB_FORMATS, ImageRules
+from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
 from channels.uploads import video_of
 from channels.variant import Variant
 from channels.wordpress_video import upload_video, video_content, video_upload_steps
@@ -111,6 +111,10 @@ class WordPressChannel(HttpChannel):
     # WordPress scales anything above 2560 px itself (big_image_size_threshold); hosts
     # commonly cap uploads far below PHP's defaults, so stay modest.
     image_rules = ImageRules(max_bytes=8 * MB, formats=WEB_FORMATS, max_side=2560)
+    #: the site's upload limit is PHP's (often 64–128 MB): Siar keeps within 64 MB, with a
+    #: poster image for the video block, and the article keeps the release's photos too
+    video_rules = VideoRules(max_bytes=64 * MB, max_seconds=float("inf"), cover=True,
+                             with_images=True)
     docs = "docs/channels/wordpress.md"
 
     @classmethod

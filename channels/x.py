@@ -41,7 +41,7 @@ from channels.base import (
 )
 from channels.http import HttpChannel, answered
 from channels.images import ImageError, prepare_image
-from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit
+from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
 from channels.x_video import VideoUpload, video_upload_steps
 
@@ -119,6 +119,11 @@ class XChannel(HttpChannel):
     # X API v2 media upload: JPG/PNG/GIF/WEBP ≤ 5 MB; alt text ≤ 1000 characters.
     image_rules = ImageRules(max_bytes=5 * MB, formats=WEB_FORMATS, max_side=8192,
                              animated=True, max_alt=1000)
+    #: one video per post: 0.5–140 s, at most 1920×1200, 1:3 to 3:1, 512 MB (media best
+    #: practices); longer posts need X Premium, which Siar does not assume
+    video_rules = VideoRules(max_bytes=512 * MB, max_seconds=140, min_seconds=0.5,
+                             max_short_side=1200, aspect=(1 / 3, 3.0),
+                             max_video_kbps=25_000)
     docs = "docs/channels/x.md"
     secret_fields: ClassVar[tuple[str, ...]] = (
         "api_key", "api_secret", "access_token", "access_token_secret")

@@ -173,7 +173,43 @@ def _media(release: ReleaseDoc, account: AccountSettings, rules: PostRules,
         warnings.append(_("{network} takes {most} images per post: {count} left out").format(
             network=network, most=rules.max_images, count=len(media) - rules.max_images))
         media = media[:rules.max_images]
+    if release.videos:
+        media = _with_video(release, account, media, warnings)
     return media
+
+
+def _with_video(release: ReleaseDoc, account: AccountSettings, images: list[Media],
+                warnings: list[str]) -> list[Media]:
+    """The post's media once the release's video is considered: the video alone where the
+    network cannot mix it with photos (X, Bluesky, Mastodon, Reels … take one or the
+    other, and the video is what the release was made for), the video and the photos
+    where it can, the photos alone where the network takes no video."""
+    from channels.video import video_rules_for
+
+    video = release.videos[0]
+    name = video.path.name
+    rules = video_rules_for(account.network)
+    if rules is None:  # e-mail too: never a large attachment
+        warnings.append(f"{account.network} takes no video here: {name} left out (to point "
+                        "to it, put its web address in the text or in 'link:')")
+        return images
+    if not video.caption:
+        if account.alt_text == "require":
+            raise ComposeError(
+                f"account {account.name!r} ({account.network}) requires a description of "
+                f"each picture, and video {name} has no caption",
+                hint="say what the video shows in 'caption:', e.g. videos: [{path: "
+                     f"{name}, caption: \"Kalapas membuka rakor\"}}]")
+        warnings.append(f"video {name} has no caption: screen-reader users will not know "
+                        "what it shows")
+    if images and not rules.with_images:
+        warnings.append(f"{account.network} takes a video or photos in one post, not both: "
+                        f"the video is sent, {len(images)} photo(s) left out")
+        images = []
+    shown = Media(path=str(video.path), alt=video.caption, kind="video",
+                  mime=mimetypes.guess_type(name)[0] or "video/mp4", source=str(video.path),
+                  title=video.title)
+    return [shown, *images]
 
 
 class _Composer:

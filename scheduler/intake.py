@@ -117,7 +117,7 @@ class Intake:
                                    when=show(due, zone), now=show(now, zone)),
                                hint=_("give a future time, 'now', or use --next-slot"))
         self._check_base_urls(accounts)
-        notes = self._check_images(doc, accounts)
+        notes = self._check_images(doc, accounts) + _check_videos(doc, accounts)
         if doc.link_from:
             variants = website_first.compose_waiting(doc, accounts, settings, due)
         else:
@@ -182,6 +182,32 @@ class Intake:
                     raise ReleaseError(doc.source, f"images[{index}]",
                                        f"{account.name} ({account.network}): {exc}") from exc
         return notes
+
+
+def _check_videos(doc: ReleaseDoc, accounts: list[AccountSettings]) -> list[str]:
+    """Refuse at queue time a video some account's network cannot take however it is
+    prepared (too long, too short, unreadable): probed and planned, nothing encoded yet.
+    Returns what preparing will change, per account, for the officer."""
+    if not doc.videos:
+        return []
+    from channels.video import VideoError, plan_all, probe
+
+    video = doc.videos[0]
+    notes: list[str] = []
+    try:
+        facts = probe(video.path)
+    except VideoError as exc:
+        raise ReleaseError(doc.source, "videos[0]", exc.message, hint=exc.hint) from exc
+    for account in accounts:
+        try:
+            plans = plan_all(facts, [account.network], trim=video.trim)
+        except VideoError as exc:
+            raise ReleaseError(doc.source, "videos[0]",
+                               f"{account.name} ({account.network}): {exc.message}",
+                               hint=exc.hint) from exc
+        notes += [f"{account.name}: {video.path.name}: {change}"
+                  for plan in plans.values() if not plan.copied for change in plan.changes]
+    return notes
 
 
 def _when(doc: ReleaseDoc, settings: Settings, accounts: list[AccountSettings], *,
@@ -262,20 +288,28 @@ def keep_media(plans: Sequence[Plan], store: MediaStore) -> list[Plan]:
     Runs after every plan is checked and before the queue's transaction: the posts then
     never name a file that is not there. Each distinct file is copied once per call.
     """
+    from channels.video import MAX_VIDEO_BYTES
     from scheduler.media_prep import Memo, prepare_variants
+    from scheduler.video_prep import VideoMemo
 
     prepared: Memo = {}  # a photo many releases name is prepared once per network
+    prepared_videos: VideoMemo = {}  # and a video too
     kept: list[Plan] = []
     for plan in plans:
-        if not plan.doc.images:
+        if not plan.doc.images and not plan.doc.videos:
             kept.append(plan)
             continue
         stored = {str(image.path): store.keep(image.path) for image in plan.doc.images}
+        stored |= {str(video.path): store.keep(video.path, limit=MAX_VIDEO_BYTES)
+                   for video in plan.doc.videos}
         doc = replace(plan.doc, images=[replace(image, path=stored[str(image.path)].path)
-                                        for image in plan.doc.images])
+                                        for image in plan.doc.images],
+                      videos=[replace(video, path=stored[str(video.path)].path)
+                              for video in plan.doc.videos])
         variants = [_naming_copies(variant, stored) for variant in plan.variants]
         variants = prepare_variants(variants, doc.images, store, source=plan.doc.source,
-                                    memo=prepared).variants
+                                    memo=prepared, videos=doc.videos,
+                                    video_memo=prepared_videos).variants
         kept.append(replace(plan, doc=doc, variants=variants))
     return kept
 

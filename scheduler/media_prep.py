@@ -23,7 +23,9 @@ from scheduler.errors import ReleaseError
 
 if TYPE_CHECKING:
     from channels.images import Target
+    from scheduler.release_videos import VideoRef
     from scheduler.releases import ImageRef
+    from scheduler.video_prep import VideoMemo
 
 from scheduler.media_store import MediaStore, StoredFile
 
@@ -42,8 +44,8 @@ class Prepared:
     """Variants whose media name their prepared files."""
 
     variants: list[Variant]
-    #: SHA-256 → bytes of each prepared file, when none was stored (a preview copies
-    #: nothing, and shows these)
+    #: SHA-256 → bytes of each prepared image, when none was stored (a preview copies
+    #: nothing, and shows these); for a prepared video, its poster JPEG
     files: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -65,7 +67,8 @@ Memo = dict[tuple[str, "Target"], Kept]
 
 def prepare_variants(variants: Sequence[Variant], images: Sequence[ImageRef],
                      store: MediaStore | None, *, source: str,
-                     memo: Memo | None = None) -> Prepared:
+                     memo: Memo | None = None, videos: Sequence[VideoRef] = (),
+                     video_memo: VideoMemo | None = None) -> Prepared:
     """``variants`` with every image replaced by the file prepared for the variant's
     network and kept in ``store``. ``images`` are the release's (their ``focus`` and
     ``background`` say how to frame each); an image no network can take raises
@@ -76,9 +79,18 @@ def prepare_variants(variants: Sequence[Variant], images: Sequence[ImageRef],
     Without a store (``siar preview`` of a file) nothing is written: each media item keeps
     the release's file as ``path`` and describes the prepared file — its hash is the one
     ``siar add`` will keep —, whose bytes come back in :attr:`Prepared.files`.
+
+    ``videos`` (the release's) are prepared by :mod:`scheduler.video_prep`; for a video,
+    :attr:`Prepared.files` holds its poster frame, not the video.
     """
     if not any(variant.media for variant in variants):
         return Prepared(list(variants))
+    files: dict[str, bytes] = {}
+    if any(media.kind == "video" for variant in variants for media in variant.media):
+        from scheduler.video_prep import prepare_video_variants
+
+        variants = prepare_video_variants(variants, videos, store, source=source,
+                                          files=files, memo=video_memo)
     from channels.images import Framing, ImageError, Target, prepare_many
 
     kept: Memo = memo if memo is not None and store is not None else {}
@@ -86,12 +98,13 @@ def prepare_variants(variants: Sequence[Variant], images: Sequence[ImageRef],
     wanted: dict[str, dict[Target, list[str]]] = {}
     for variant in variants:
         for media in variant.media:
+            if media.kind != "image":
+                continue
             _, ref = refs[media.path]
             target = Target(variant.channel, Framing(ref.focus, ref.background))
             if (media.path, target) not in kept:
                 wanted.setdefault(media.path, {}).setdefault(target, []).append(
                     variant.account)
-    files: dict[str, bytes] = {}
     for path, targets in wanted.items():
         index, _ = refs[path]
         try:
@@ -120,6 +133,8 @@ def _naming_prepared(variant: Variant, refs: dict[str, tuple[int, ImageRef]],
     from channels.images import Framing, Target
 
     def prepared(media: Media) -> Media:
+        if media.kind != "image":
+            return media
         _, ref = refs[media.path]
         done = kept[(media.path, Target(variant.channel, Framing(ref.focus, ref.background)))]
         return replace(media, path=str(done.file.path), sha256=done.file.sha256,

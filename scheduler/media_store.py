@@ -58,7 +58,7 @@ class MediaStore:
     root: Path = field(default_factory=default_root)
     _kept: dict[Path, StoredFile] = field(default_factory=dict, repr=False)
 
-    def keep(self, source: Path) -> StoredFile:
+    def keep(self, source: Path, *, limit: int = MAX_IMAGE_BYTES) -> StoredFile:
         """Copy ``source`` into the store (once per call) and return the stored copy.
 
         The bytes are hashed while they are copied, so the name always matches what was
@@ -69,7 +69,7 @@ class MediaStore:
         if (kept := self._kept.get(key)) is not None:
             return kept
         try:
-            stored = self._copy(key, source.name)
+            stored = self._copy(key, source.name, limit)
         except OSError as exc:
             raise SiarError(f"{source}: cannot keep a copy in the media store {self.root}: "
                             f"{exc.strerror or exc}",
@@ -100,7 +100,38 @@ class MediaStore:
                             hint="check the free space and permissions there, or set "
                                  "SIAR_HOME to a writable place") from exc
 
-    def _copy(self, source: Path, name: str) -> StoredFile:
+    def adopt(self, prepared: Path, name: str, sha256: str) -> StoredFile:
+        """Move ``prepared`` (a video prepared in :meth:`work_folder`, whose SHA-256 was
+        taken as it was written) into the store as ``<sha256>/<name>``: a rename, however
+        large the file; one already there is kept and ``prepared`` removed."""
+        target = self.root / sha256 / name
+        try:
+            if target.is_file() and target.stat().st_size == prepared.stat().st_size:
+                prepared.unlink()
+                return StoredFile(path=target, sha256=sha256)
+            with prepared.open("rb") as reading:
+                os.fsync(reading.fileno())
+            target.parent.mkdir(exist_ok=True)
+            os.replace(prepared, target)
+            os.chmod(target, 0o444)
+            _sync_folder(target.parent)
+            _sync_folder(self.root)
+        except OSError as exc:
+            raise SiarError(f"{name}: cannot keep the prepared video in the media store "
+                            f"{self.root}: {exc.strerror or exc}",
+                            hint="check the free space and permissions there, or set "
+                                 "SIAR_HOME to a writable place") from exc
+        return StoredFile(path=target, sha256=sha256)
+
+    def work_folder(self) -> Path:
+        """A new temporary folder inside the store (the same file system, so
+        :meth:`adopt` is a rename); the caller removes it."""
+        import tempfile
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self.root, prefix=".preparing-"))
+
+    def _copy(self, source: Path, name: str, limit: int = MAX_IMAGE_BYTES) -> StoredFile:
         """Stream ``source`` into the store while hashing it (see :meth:`_write`)."""
         import hashlib
 
@@ -110,9 +141,9 @@ class MediaStore:
             with source.open("rb") as reading:
                 while chunk := reading.read(_CHUNK):
                     size += len(chunk)
-                    if size > MAX_IMAGE_BYTES:  # it grew since the release was checked
-                        raise SiarError(f"{source}: larger than {MAX_IMAGE_BYTES:,} bytes",
-                                        hint="export a smaller JPEG")
+                    if size > limit:  # it grew since the release was checked
+                        raise SiarError(f"{source}: larger than {limit:,} bytes",
+                                        hint="export a smaller file")
                     hasher.update(chunk)
                     writing.write(chunk)
             return hasher.hexdigest()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scheduler.i18n import _, language
@@ -51,7 +52,8 @@ def with_prepared_media(doc: ReleaseDoc,
     SHA-256 for the HTML page; nothing is written anywhere."""
     from scheduler.media_prep import prepare_variants
 
-    prepared = prepare_variants(variants, doc.images, None, source=doc.source)
+    prepared = prepare_variants(variants, doc.images, None, source=doc.source,
+                                videos=doc.videos)
     return prepared.variants, prepared.files
 
 
@@ -62,10 +64,29 @@ def describe_media(media: Media) -> str:
     name = PurePath(media.source or media.path).name
     if media.width is None or media.height is None:
         return name
+    if media.kind == "video":
+        return (f"{name} → MP4 {media.width}×{media.height}, {duration(media.duration)}, "
+                f"{media.bytes or 0:,} bytes")
     kind = (media.mime or "").removeprefix("image/").upper() or "?"
     return _("{name} → {kind} {width}×{height}, {size} bytes").format(
         name=name, kind=kind, width=media.width, height=media.height,
         size=f"{media.bytes or 0:,}")
+
+
+def duration(seconds: float | None) -> str:
+    """A video's length as people read it: "0:42", "1:30", "1:02:05"."""
+    total = round(seconds or 0)
+    hours, rest = divmod(total, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else \
+        f"{rest // 60}:{rest % 60:02d}"
+
+
+def how_prepared(variant: Variant) -> str:
+    """"as is (…)" or "transcoded: …": what preparing did to the variant's video."""
+    changes = [c for c in variant.extra.get("video_changes", []) if c]
+    if not changes or all(c.startswith("sent as it is") for c in changes):
+        return "as is: streams copied, metadata dropped"
+    return "transcoded: " + "; ".join(changes)
 
 
 def with_public_urls(variants: list[Variant], settings: Settings,
@@ -118,6 +139,11 @@ def render_console(variants: list[Variant], console: Console) -> None:
         for media in variant.media:
             shown = describe_media(media) if media.width is not None else media.path
             alt = media.alt or _("(none)")
+            if media.kind == "video":
+                prepared = f" · {how_prepared(variant)}" if media.width is not None else ""
+                items.append(Text(f"🎬 {shown}{prepared}  " + _("caption") + f": {alt}",
+                                  style="cyan"))
+                continue
             items.append(Text(f"🖼  {shown}  alt: {alt}", style="cyan"))
         for warning in variant.warnings:
             items.append(Text(f"⚠ {warning}", style="bold yellow"))
@@ -204,6 +230,8 @@ class _Thumbnails:
         key = media.sha256 or media.path
         if key not in self.made:
             data = self.files.get(media.sha256 or "")
+            if data is None and media.kind == "video":
+                data = _poster(media)
             if data is None:
                 try:  # a queued release: the prepared file in the media store
                     with open(media.path, "rb") as handle:
@@ -214,19 +242,51 @@ class _Thumbnails:
         return self.made[key]
 
 
-def _figure(media: Media, thumbnails: _Thumbnails) -> str:
-    alt = html.escape(media.alt) or "<em>(no alt text)</em>"
+def _poster(media: Media) -> bytes:
+    """A queued video's picture for its card: its cover, else its frame at one second."""
+    if media.cover:
+        try:
+            with open(media.cover, "rb") as handle:
+                return handle.read()
+        except OSError:
+            pass
+    from channels.video import frame_jpeg
+
+    try:
+        return frame_jpeg(Path(media.path), min(1.0, (media.duration or 0) / 2))
+    except Exception:  # FFmpeg's many errors: an unreadable file shows as a placeholder
+        return b""
+
+
+def _picture(media: Media, thumbnails: _Thumbnails, placeholder: str) -> str:
+    """The ``<img>`` of a media item's thumbnail, or a placeholder when there is none."""
     shown = thumbnails(media)
     if shown is None:
-        picture = '<div class="placeholder">🖼</div>'
-    else:
-        uri, width, height = shown
-        picture = (f'<img src="{uri}" width="{width}" height="{height}" '
-                   f'alt="{html.escape(media.alt, quote=True)}">')
+        return f'<div class="placeholder">{placeholder}</div>'
+    uri, width, height = shown
+    return (f'<img src="{uri}" width="{width}" height="{height}" '
+            f'alt="{html.escape(media.alt, quote=True)}">')
+
+
+def _video_figure(media: Media, thumbnails: _Thumbnails, variant: Variant) -> str:
+    """A video as the network gets it: its cover (or a frame), its length, what
+    preparing did, and its caption."""
+    caption = html.escape(media.alt) or "<em>(no caption)</em>"
+    length = (f'<span class="duration">▶ {duration(media.duration)}</span>'
+              if media.duration is not None else "")
+    facts = (f'<div class="facts">{html.escape(describe_media(media))}<br>'
+             f"{html.escape(how_prepared(variant))}</div>" if media.width is not None else "")
+    return (f'<figure class="image video"><div class="poster">'
+            f"{_picture(media, thumbnails, '🎬')}{length}</div>"
+            f"<figcaption>{facts}caption: {caption}</figcaption></figure>")
+
+
+def _figure(media: Media, thumbnails: _Thumbnails) -> str:
+    alt = html.escape(media.alt) or "<em>(no alt text)</em>"
     facts = (f'<div class="facts">{html.escape(describe_media(media))}</div>'
              if media.width is not None else "")
-    return (f'<figure class="image">{picture}<figcaption>{facts}alt: {alt}'
-            f"</figcaption></figure>")
+    return (f'<figure class="image">{_picture(media, thumbnails, "🖼")}<figcaption>{facts}'
+            f"alt: {alt}</figcaption></figure>")
 
 
 def _card(variant: Variant, thumbnails: _Thumbnails) -> str:
@@ -238,7 +298,8 @@ def _card(variant: Variant, thumbnails: _Thumbnails) -> str:
         limit = "∞" if variant.limit is None else str(variant.limit)
         media = ""
         if index == 0 and variant.media:
-            tiles = "".join(_figure(m, thumbnails) for m in variant.media)
+            tiles = "".join(_video_figure(m, thumbnails, variant) if m.kind == "video"
+                            else _figure(m, thumbnails) for m in variant.media)
             media = f'<div class="media">{tiles}</div>'
         card = variant.extra.get("card") if index == 0 else None
         link_card = ""
@@ -296,6 +357,10 @@ align-items:start}
 .image{margin:0;border:1px solid #cfd9de;border-radius:10px;overflow:hidden;background:#f1f3f5}
 .image img{display:block;width:100%;height:auto;outline:1px dashed #8b98a5;outline-offset:-1px}
 .facts{font-variant-numeric:tabular-nums;color:#0f1419}
+.video{grid-column:1/-1}.poster{position:relative;background:#000}
+.video .poster img{max-height:360px;width:auto;max-width:100%;margin:0 auto}
+.duration{position:absolute;right:6px;bottom:6px;padding:1px 6px;border-radius:4px;
+background:rgba(0,0,0,.75);color:#fff;font-size:12px;font-variant-numeric:tabular-nums}
 .placeholder{height:90px;background:linear-gradient(135deg,#dfe6ee,#c3cfdb);display:flex;
 align-items:center;justify-content:center;font-size:30px}
 figcaption{font-size:12px;padding:4px 6px;color:#536471}

@@ -22,15 +22,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from channels.stored_media import MAX_IMAGE_BYTES
+from channels.video import VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError, SiarError, validation_message
 from scheduler.front_matter import read_front_matter
 from scheduler.i18n import _
+from scheduler.release_videos import IMAGE_SUFFIXES, VideoRef, VideoSpec, read_videos
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _OPENING = re.compile(r"---[ \t]*\n")
 _HASHTAG = re.compile(r"^[^\W]\w*$", re.UNICODE)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif"}
 
 #: A release is text: 2 MB is about 300,000 words, far beyond any press release, and keeps
 #: composing (YAML, Markdown, fitting every network) within a second or two.
@@ -76,6 +77,7 @@ class ReleaseDoc:
     #: website`` or an account name; resolved to the account's name when planned)
     link_from: str | None = None
     images: list[ImageRef] = field(default_factory=list)
+    videos: list[VideoRef] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
     summary: str | None = None
     language: str = "id"
@@ -111,6 +113,7 @@ class FrontMatter(BaseModel):
     hashtags: list[str] = Field(default_factory=list, description="tags without '#'")
     link: str | None = Field(default=None, description="the full release on the web")
     images: list[_ImageSpec | str] = Field(default_factory=list)
+    videos: list[VideoSpec | str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list, description="organisation keys")
     summary: str | None = Field(default=None, description="a short lead for tight networks")
     language: str = Field(default="id", description="BCP 47 language code")
@@ -353,7 +356,11 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         error = exc.errors()[0]
         field_name = ".".join(str(p) for p in error["loc"]) or _("front matter")
         if error["type"] == "extra_forbidden":
-            allowed = ", ".join(FrontMatter.model_fields)
+            loc = error["loc"]
+            item = {"images": _ImageSpec, "videos": VideoSpec}.get(str(loc[0]))
+            if item is not None and len(loc) > 2:  # a key of one photo or video
+                field_name = f"{loc[0]}[{loc[1]}].{loc[-1]}"
+            allowed = ", ".join((item if item and len(loc) > 2 else FrontMatter).model_fields)
             raise ReleaseError(source, field_name, _("unknown key"),
                                hint=_("allowed keys: {keys}").format(keys=allowed)) from exc
         raise ReleaseError(source, field_name, validation_message(error),
@@ -397,6 +404,10 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         spec = _ImageSpec(path=spec) if isinstance(spec, str) else spec
         path = (base_dir / spec.path).resolve()
         field_name = f"images[{index}].path"
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            raise ReleaseError(source, field_name, f"{spec.path!r} is a video, and 'images:' "
+                               "takes photos only", hint=f"name it under 'videos:' instead: "
+                               f"videos: [{{path: {spec.path}, caption: …}}]")
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise ReleaseError(source, field_name, _("{path} is not an image").format(
                 path=repr(spec.path)), hint=_("use one of {suffixes}").format(
@@ -413,9 +424,10 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         images.append(ImageRef(path=path, alt=spec.alt.strip(),
                                **_framing(spec, source, f"images[{index}]")))
 
+    videos = read_videos(front.videos, source, base_dir)
     return ReleaseDoc(
         source=source, title=title, body=body, at=at, zone=zone, channels=front.channels,
-        hashtags=front.hashtags, images=images, mentions=front.mentions,
+        hashtags=front.hashtags, images=images, videos=videos, mentions=front.mentions,
         link=None if front.link and is_account_link(front.link) else front.link,
         link_from=front.link.strip() if front.link and is_account_link(front.link) else None,
         summary=front.summary, language=front.language, repeat=front.repeat,

@@ -28,7 +28,7 @@ def test_the_json_is_the_fields_in_order_then_the_network_extras() -> None:
     assert data["media"] == [{"path": "foto.jpg", "alt": "Peserta rakor", "mime": "image/jpeg",
                               "url": None, "sha256": None, "kind": "image", "source": None,
                               "width": None, "height": None, "bytes": None, "duration": None,
-                              "cover": None}]
+                              "cover": None, "title": None}]
     assert json.loads(json.dumps(data)) == data
     assert Variant.from_json(data) == a_variant()
 
