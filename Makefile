@@ -34,7 +34,7 @@ demo: install
 test: install
 	@bash scripts/test-setup
 	$(BIN)/ruff check scheduler channels tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: install
 	$(BIN)/python -m bench.run

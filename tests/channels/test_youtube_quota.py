@@ -177,7 +177,7 @@ def test_add_warns_once_the_posts_are_stored_when_the_day_is_full(
 
     try:
         print_added([Plan(doc=doc, accounts=[account], variants=[variant], due_at=THURSDAY,
-                          zone="Asia/Jakarta")], as_json=False)
+                          zone="Asia/Jakarta")], as_json=False, by="humas")
     finally:
         cli.state.engine.dispose()
         cli.state.__init__()

@@ -9,6 +9,7 @@ x264's ``ultrafast`` preset (``SIAR_VIDEO_PRESET``), as a slow host would.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def clip_folder(request: pytest.FixtureRequest,
 
 def _cached(path: Path, **recipe: object) -> Path:
     if not path.is_file():
-        partial = path.with_suffix(".partial.mp4")
+        # one partial file per process: test workers (pytest -n) may make the same clip
+        partial = path.with_suffix(f".{os.getpid()}.partial.mp4")
         make_clip(partial, **recipe)  # type: ignore[arg-type]
         partial.replace(path)  # a run stopped halfway leaves no broken clip behind
     return path
