@@ -319,7 +319,8 @@ class Channel(ABC):
         """Where the API is: the account's ``base_url``, else :attr:`default_base_url`."""
         url = self.account.base_url or self.default_base_url
         if not url:
-            raise ValueError(f"account {self.account.name!r} needs base_url")
+            raise ValueError(_("account {account!r} needs base_url").format(
+                                 account=self.account.name))
         return url.rstrip("/")
 
     @property

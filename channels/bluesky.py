@@ -40,6 +40,7 @@ from channels.base import (
 from channels.bluesky_video import VIDEO_SERVICE, VideoUpload, pds_did_of, video_upload_steps
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
+from channels.i18n import _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
@@ -59,7 +60,7 @@ _TID_SPAN_US = 2 * 365 * 24 * 3600 * 1_000_000
 def tid_from_int(value: int) -> str:
     """The 13-character base32-sortable form of a 64-bit TID."""
     chars = []
-    for _ in range(13):
+    for _digit in range(13):
         chars.append(TID_ALPHABET[value & 31])
         value >>= 5
     return "".join(reversed(chars))
@@ -172,8 +173,8 @@ class BlueskyChannel(HttpChannel):
     # --- session ------------------------------------------------------------------------
     def _create_session(self) -> Outcome | None:
         if not self.identifier or not self.secrets.get("app_password"):
-            return AuthFailed("identifier and app password are needed "
-                              "(SIAR_SECRET_<ACCOUNT>_APP_PASSWORD)")
+            return AuthFailed(_("identifier and app password are needed "
+                                "(SIAR_SECRET_<ACCOUNT>_APP_PASSWORD)"))
         response = self._send("POST", "com.atproto.server.createSession", None,
                               json={"identifier": self.identifier,
                                     "password": self.secrets["app_password"]})
@@ -196,8 +197,8 @@ class BlueskyChannel(HttpChannel):
         if not answered(response):
             return NotSent(_describe(response))  # the refresh token may still be good
         self._login = None  # refused: the next attempt logs in anew
-        return AuthFailed(f"session expired and could not be refreshed: "
-                          f"{_describe(self._error(response, 'refreshSession'))}",
+        return AuthFailed(_("session expired and could not be refreshed: {reason}").format(
+                              reason=_describe(self._error(response, 'refreshSession'))),
                           http_status=response.status_code)
 
     def _ensure_login(self) -> Outcome | None:
@@ -244,13 +245,16 @@ class BlueskyChannel(HttpChannel):
             if not answered(response):
                 return response
             if response.status_code != 200:
-                return self._error(response, f"createRecord part {index + 1}")
+                return self._error(response, _("createRecord part {number}").format(
+                                                 number=index + 1))
             try:
                 created = response.json()
                 uri, cid = str(created["uri"]), created["cid"]
             except (ValueError, TypeError, KeyError):  # garbled: the record may exist
-                return InDoubt(f"createRecord part {index + 1}: HTTP 200 with an unreadable "
-                               f"answer: {http.redact(response.text[:200], self._secrets())}",
+                return InDoubt(_("createRecord part {number}: HTTP 200 with an unreadable "
+                                 "answer: {text}").format(
+                                   number=index + 1,
+                                   text=http.redact(response.text[:200], self._secrets())),
                                http_status=response.status_code)
             parent = delivery.part_published(index, uri, self._post_url(uri), cid=cid)
             root = root or parent
@@ -298,7 +302,8 @@ class BlueskyChannel(HttpChannel):
                 try:
                     image = prepare_image(media.path, self.network, alt=media.alt)
                 except ImageError as exc:
-                    return Rejected(f"image cannot be sent to Bluesky: {exc}")
+                    return Rejected(_("image cannot be sent to Bluesky: {reason}").format(
+                                        reason=exc))
                 blob = self._upload(image)
                 if not isinstance(blob, dict):
                     return blob
@@ -314,7 +319,8 @@ class BlueskyChannel(HttpChannel):
             try:
                 thumb = prepare_image(card["thumb"], self.network)
             except ImageError as exc:
-                return Rejected(f"link card image cannot be sent to Bluesky: {exc}")
+                return Rejected(_("link card image cannot be sent to Bluesky: {reason}").format(
+                                    reason=exc))
             blob = self._upload(thumb)
             if not isinstance(blob, dict):
                 return blob
@@ -330,7 +336,7 @@ class BlueskyChannel(HttpChannel):
                    if answered(response) else response)
         if isinstance(outcome, InDoubt):
             # an uploaded blob is not a post (and is deleted unless referenced)
-            return NotSent(f"{outcome.detail} (no post was created)",
+            return NotSent(_("{detail} (no post was created)").format(detail=outcome.detail),
                            http_status=outcome.http_status)
         return outcome
 
@@ -347,15 +353,15 @@ class BlueskyChannel(HttpChannel):
             if not answered(response):
                 return None
             if response.status_code == 400 and self._error_name(response) == "RecordNotFound":
-                return NotSent(f"no record {rkey}: the post was not created")
+                return NotSent(_("no record {rkey}: the post was not created").format(rkey=rkey))
             if response.status_code != 200:
                 return None
             found = response.json()
             delivery.part_published(pending, found["uri"], self._post_url(found["uri"]),
                                     cid=found["cid"])
             if pending < len(delivery.variant.parts) - 1:
-                return NotSent(f"part {pending + 1} exists; the remaining parts are safe "
-                               f"to send")
+                return NotSent(_("part {number} exists; the remaining parts are safe "
+                                 "to send").format(number=pending + 1))
         first = delivery.done_part(0)
         assert first is not None
         return Published(first.remote_id, first.url)
@@ -368,8 +374,9 @@ class BlueskyChannel(HttpChannel):
         if response.status_code != 200:
             return CheckResult(ok=False, detail=_describe(self._error(response, "getSession")))
         session = response.json()
-        return CheckResult(ok=True, detail=f"logged in as {session['handle']} "
-                                           f"({session['did']})", identity=session["handle"])
+        return CheckResult(ok=True, detail=_("logged in as {handle} ({did})").format(
+                                               handle=session["handle"], did=session["did"]),
+                           identity=session["handle"])
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         variant = delivery.variant

@@ -34,6 +34,7 @@ from channels.base import (
     Rejected,
 )
 from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
+from channels.i18n import _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MIB, WEB_FORMATS, ImageRules, PostRules, VideoRules
 
@@ -80,7 +81,8 @@ class DiscordChannel(HttpChannel):
         path = urlsplit(self.secrets["webhook_url"]).path
         start = path.find("/webhooks/")
         if start < 0:
-            raise ValueError("webhook_url must look like https://discord.com/api/webhooks/ID/TOKEN")
+            raise ValueError(_("webhook_url must look like "
+                               "https://discord.com/api/webhooks/ID/TOKEN"))
         return self.base_url + path[start:].rstrip("/")
 
     # --- publishing ------------------------------------------------------------------
@@ -91,7 +93,7 @@ class DiscordChannel(HttpChannel):
         try:
             images = [prepare_image(m.path, self.network, alt=m.alt) for m in media]
         except ImageError as exc:
-            return Rejected(f"image refused: {exc}")
+            return Rejected(_("image refused: {reason}").format(reason=exc))
         for index, text in enumerate(variant.parts):
             if delivery.done_part(index):
                 continue
@@ -101,12 +103,14 @@ class DiscordChannel(HttpChannel):
             delivery.part_published(index, outcome.remote_id, outcome.url)
         first = delivery.done_part(0)
         if first is None:
-            return Rejected("nothing to send: the variant has no parts")
+            return Rejected(_("nothing to send: the variant has no parts"))
         return Published(first.remote_id, first.url)
 
     def _send(self, text: str, images: list[PreparedImage]) -> Outcome:
         if len(text) > CONTENT_LIMIT:
-            return Rejected(f"message has {len(text)} characters, Discord allows {CONTENT_LIMIT}")
+            return Rejected(_("message has {count} characters, Discord allows "
+                              "{limit}").format(
+                                count=len(text), limit=CONTENT_LIMIT))
         payload = self._payload(text, images)
         url = self.webhook_endpoint
         common: dict[str, Any] = {"params": {"wait": "true"}, "timeout": self.timeouts,
@@ -128,8 +132,9 @@ class DiscordChannel(HttpChannel):
             remote_id = str(message["id"])
         except (ValueError, TypeError, KeyError):
             # Something was accepted, but without the message we cannot tell what.
-            return InDoubt(f"HTTP {answer.status_code} without the created message: "
-                           f"{redact(answer.text[:200], self._secret_values)}",
+            return InDoubt(_("HTTP {status_code} without the created message: {text}").format(
+                               status_code=answer.status_code,
+                               text=redact(answer.text[:200], self._secret_values)),
                            http_status=answer.status_code)
         return Published(remote_id, self._message_url(message), http_status=answer.status_code)
 
@@ -156,14 +161,16 @@ class DiscordChannel(HttpChannel):
             scope = "global" if body.get("global") else answer.headers.get(
                 "X-RateLimit-Scope", "webhook")
             wait = rate_limit_wait(answer.headers, stated=body.get("retry_after"))
-            return NotSent(f"rate limited by Discord ({scope}): {text}", retry_after=wait,
+            return NotSent(_("rate limited by Discord ({scope}): {text}").format(
+                               scope=scope, text=text), retry_after=wait,
                            rate_limited=True, http_status=429)
         code = body.get("code")
         if answer.status_code in (401, 404) and (answer.status_code == 401
                                                  or code in REVOKED_CODES):
             why = REVOKED_CODES.get(code, "Unauthorized")
-            return AuthFailed(f"webhook refused ({why}): create a new webhook and update "
-                              f"the secret webhook_url: {text}", http_status=answer.status_code)
+            return AuthFailed(_("webhook refused ({why}): create a new webhook and update the "
+                                "secret webhook_url: {text}").format(
+                                  why=why, text=text), http_status=answer.status_code)
         return classify_status(answer, secrets=secrets)
 
     def _message_url(self, message: Mapping[str, Any]) -> str | None:
@@ -187,7 +194,7 @@ class DiscordChannel(HttpChannel):
 
     def check(self) -> CheckResult:
         if not self.secrets.get("webhook_url"):
-            return CheckResult(ok=False, detail="secret webhook_url is not set")
+            return CheckResult(ok=False, detail=_("secret webhook_url is not set"))
         answer = request(self.session, "GET", self.webhook_endpoint, timeout=self.timeouts,
                          secrets=self._secret_values)
         if not answered(answer):
@@ -197,7 +204,8 @@ class DiscordChannel(HttpChannel):
             return CheckResult(ok=False, detail=_reason(failure) if failure else "unexpected")
         webhook = answer.json()
         self._guild_id = webhook.get("guild_id") or self._guild_id
-        return CheckResult(ok=True, detail=f"webhook for channel {webhook.get('channel_id')}",
+        return CheckResult(ok=True, detail=_("webhook for channel {channel_id}").format(
+                                               channel_id=webhook.get('channel_id')),
                            identity=webhook.get("name"))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:

@@ -62,6 +62,7 @@ from channels.composing import Draft, Release
 from channels.email_video import video_mail
 from channels.errors import ConfigError
 from channels.http import redact
+from channels.i18n import N_, _
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, ImageRules
 from channels.uploads import video_of
@@ -74,7 +75,8 @@ SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 AUTH_CODES = {530, 534, 535, 538}
 #: options that end up in a header, where a line break would start another header
 HEADER_OPTIONS = ("from", "from_name", "to", "bcc", "reply_to", "domain")
-_CONTROL_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\t": "a tab"}
+_CONTROL_NAMES = {"\r": N_("a carriage return (CR)"), "\n": N_("a line feed (LF)"),
+                  "\t": N_("a tab")}
 _DOCUMENT = re.compile(r"\A\s*(?:<!doctype\b|<html\b)", re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 _HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
@@ -85,9 +87,12 @@ def control_character(text: str) -> str | None:
     with where it stands, or ``None``: a header holds one line of printable text."""
     for index, char in enumerate(text):
         if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            name = _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+            name = (_(_CONTROL_NAMES[char]) if char in _CONTROL_NAMES
+                    else _("the control character U+{code:04X}").format(code=ord(char)))
             before = text[max(0, index - 20):index].strip()
-            return f"{name} after {before!r}" if before else f"{name} at the start"
+            if before:
+                return _("{name} after {before!r}").format(name=name, before=before)
+            return _("{name} at the start").format(name=name)
     return None
 
 
@@ -143,8 +148,10 @@ class EmailChannel(Channel):
         options = account.options
         self.security = str(options.get("security", "starttls")).lower()
         if self.security not in SECURITY_PORTS:
-            raise ConfigError(f"account {account.name!r}: security must be one of "
-                             f"{', '.join(SECURITY_PORTS)}, not {self.security!r}")
+            raise ConfigError(_("account {account!r}: security must be one of {choices}, not "
+                                "{security!r}").format(
+                                  account=account.name, choices=', '.join(SECURITY_PORTS),
+                                  security=self.security))
         from_url = urlsplit(account.base_url) if account.base_url else None
         self.host = str(options.get("host") or (from_url.hostname if from_url else "")
                         or "localhost")
@@ -160,24 +167,29 @@ class EmailChannel(Channel):
         options = account.options
         plaintext_ok = options.get("allow_plaintext_login", False)
         if not isinstance(plaintext_ok, bool):
-            raise ConfigError(f"account {account.name!r}: allow_plaintext_login must be true "
-                              f"or false, not {plaintext_ok!r}",
-                              hint="write allow_plaintext_login = true (without quotes)")
+            raise ConfigError(_("account {account!r}: allow_plaintext_login must be true or "
+                                "false, not {plaintext_ok!r}").format(
+                                  account=account.name, plaintext_ok=plaintext_ok),
+                              hint=_("write allow_plaintext_login = true (without quotes)"))
         if self.security == "none" and secrets.get("username") and not plaintext_ok:
             raise ConfigError(
-                f"account {account.name!r}: security = \"none\" would send the password "
-                f"of {self._variable('username')} in clear text",
-                hint="use security = \"starttls\" (port 587) or \"tls\" (465); for a relay "
-                     f"without login remove {self._variable('username')} and "
-                     f"{self._variable('password')}; only for a relay on this machine or a "
-                     "trusted network, add allow_plaintext_login = true to the account's "
-                     "options")
+                _("account {account!r}: security = \"none\" would send the password of "
+                  "{username_variable} in clear text").format(
+                    account=account.name, username_variable=self._variable('username')),
+                hint=_("use security = \"starttls\" (port 587) or \"tls\" (465); for a relay "
+                       "without login remove {username_variable} and {password_variable}; only "
+                       "for a relay on this machine or a trusted network, add "
+                       "allow_plaintext_login = true to the account's options").format(
+                         username_variable=self._variable('username'),
+                         password_variable=self._variable('password')))
         for name in HEADER_OPTIONS:
             given = options.get(name)
             for value in [given] if isinstance(given, str) else list(given or []):
                 if problem := control_character(str(value)):
-                    raise ConfigError(f"account {account.name!r}: option {name} contains "
-                                      f"{problem}", hint=f"write {name} on one line")
+                    raise ConfigError(
+                        _("account {account!r}: option {name} contains {problem}").format(
+                            account=account.name, name=name, problem=problem),
+                        hint=_("write {name} on one line").format(name=name))
 
     def _variable(self, field: str) -> str:
         # the environment variable of a secret, as scheduler.settings names it
@@ -248,27 +260,28 @@ class EmailChannel(Channel):
         """A subject with a line break or another control character cannot be a header
         (and a CR or LF in one could start another header): refused when queued."""
         if variant.parts and (problem := control_character(self.subject(variant))):
-            return (f"the e-mail subject (made from the release's title) contains {problem}; "
-                    "write the title on one line, without control characters")
+            return (_("the e-mail subject (made from the release's title) contains {problem}; "
+                      "write the title on one line, without control characters").format(
+                        problem=problem))
         return None
 
     # --- publishing ------------------------------------------------------------------
 
     def publish(self, delivery: Delivery) -> Outcome:
         if not delivery.variant.parts:
-            return Rejected("nothing to send: the variant has no parts")
+            return Rejected(_("nothing to send: the variant has no parts"))
         if all(delivery.done_part(i) for i in range(len(delivery.variant.parts))):
             first = delivery.done_part(0)
             assert first is not None
             return Published(first.remote_id, first.url)
         if not self.sender:
-            return Rejected("no sender: set option 'from' (or secret username)")
+            return Rejected(_("no sender: set option 'from' (or secret username)"))
         if problem := self.preflight(delivery.variant):
             return Rejected(problem)  # queued before the check existed: it can never go out
         try:
             message = self.build_message(delivery)
         except ImageError as exc:
-            return Rejected(f"image refused: {exc}")
+            return Rejected(_("image refused: {reason}").format(reason=exc))
         recipients = (self.to or [self.sender]) + self.bcc
         outcome = self._transact(message, recipients)
         if isinstance(outcome, Published):
@@ -284,26 +297,27 @@ class EmailChannel(Channel):
             refused = smtp.send_message(message, from_addr=self.sender, to_addrs=recipients)
             _quit_quietly(smtp)
         except smtplib.SMTPAuthenticationError as exc:
-            return AuthFailed(f"SMTP login refused: {self._reply(exc)}")
+            return AuthFailed(_("SMTP login refused: {reply}").format(reply=self._reply(exc)))
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             detail = self._clean("; ".join(f"{rcpt}: {code} {text!r}" for rcpt, (code, text)
                                            in exc.recipients.items()))
             if all(400 <= code < 500 for code in codes):
-                return NotSent(f"recipients deferred: {detail}")
-            return Rejected(f"recipients refused: {detail}")
+                return NotSent(_("recipients deferred: {detail}").format(detail=detail))
+            return Rejected(_("recipients refused: {detail}").format(detail=detail))
         except smtplib.SMTPResponseException as exc:
             return self._reply_outcome(exc)
         except smtplib.SMTPNotSupportedError as exc:
-            return AuthFailed(f"server does not support what the account needs: "
-                              f"{self._clean(str(exc))}")
+            return AuthFailed(_("server does not support what the account needs: {reason}").format(
+                                  reason=self._clean(str(exc))))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # OSError covers refused connections, resets, TLS errors and timeouts.
             if smtp is not None and smtp.final_dot_sent:
-                return InDoubt(f"connection lost after the message was handed over, "
-                               f"before the server confirmed it: {self._clean(repr(exc))}")
-            return NotSent(f"SMTP connection failed before the message was accepted: "
-                           f"{self._clean(repr(exc))}")
+                return InDoubt(_("connection lost after the message was handed over, before the "
+                                 "server confirmed it: {reason}").format(
+                                   reason=self._clean(repr(exc))))
+            return NotSent(_("SMTP connection failed before the message was accepted: "
+                             "{reason}").format(reason=self._clean(repr(exc))))
         finally:
             if smtp is not None:
                 smtp.close()  # after an error a polite QUIT could hang a second time
@@ -342,10 +356,11 @@ class EmailChannel(Channel):
     def _reply_outcome(self, exc: smtplib.SMTPResponseException) -> Outcome:
         reply = self._reply(exc)
         if exc.smtp_code in AUTH_CODES:
-            return AuthFailed(f"SMTP server requires other credentials: {reply}")
+            return AuthFailed(_("SMTP server requires other credentials: {reply}").format(
+                                  reply=reply))
         if 400 <= exc.smtp_code < 500:
-            return NotSent(f"SMTP server deferred the message: {reply}")
-        return Rejected(f"SMTP server refused the message: {reply}")
+            return NotSent(_("SMTP server deferred the message: {reply}").format(reply=reply))
+        return Rejected(_("SMTP server refused the message: {reply}").format(reply=reply))
 
     def _reply(self, exc: smtplib.SMTPResponseException) -> str:
         return f"{exc.smtp_code} {self._text(exc.smtp_error)}"
@@ -364,54 +379,67 @@ class EmailChannel(Channel):
             smtp = self._connect()
         except smtplib.SMTPAuthenticationError as exc:
             return CheckResult(ok=False, identity=identity, detail=(
-                f"login refused ({self._reply(exc)}): the password in "
-                f"{self._variable('password')} (or the username in "
-                f"{self._variable('username')}) is wrong"))
+                _("login refused ({reply}): the password in {password_variable} (or the username "
+                  "in {username_variable}) is wrong").format(
+                    reply=self._reply(exc), password_variable=self._variable('password'),
+                    username_variable=self._variable('username'))))
         except smtplib.SMTPNotSupportedError as exc:
             return CheckResult(ok=False, identity=identity, detail=(
-                f"{self.host}:{self.port} offers no {'login' if 'AUTH' in str(exc) else 'TLS'}"
-                f" on this connection ({self._clean(str(exc))}): check security and port"))
+                _("{host}:{port} offers no {value} on this connection ({reason}): check security "
+                  "and port").format(
+                    host=self.host, port=self.port,
+                    value=_("login") if "AUTH" in str(exc) else "TLS",
+                    reason=self._clean(str(exc)))))
         except smtplib.SMTPResponseException as exc:
             return CheckResult(ok=False, detail=self._reply(exc), identity=identity)
         except (smtplib.SMTPException, OSError) as exc:
-            return CheckResult(ok=False, detail=f"cannot reach {self.host}:{self.port}: "
-                                                f"{self._clean(repr(exc))}", identity=identity)
+            return CheckResult(ok=False, detail=_("cannot reach {host}:{port}: {reason}").format(
+                                                    host=self.host, port=self.port,
+                                                    reason=self._clean(repr(exc))),
+                               identity=identity)
         try:
             problem = self._try_envelope(smtp)
             _quit_quietly(smtp)
         except (smtplib.SMTPException, OSError) as exc:
             smtp.close()
             return CheckResult(ok=False, identity=identity,
-                               detail=f"the server broke off: {self._clean(repr(exc))}")
-        login = "logged in" if self.secrets.get("username") else "no login configured"
+                               detail=_("the server broke off: {reason}").format(
+                                          reason=self._clean(repr(exc))))
+        login = _("logged in") if self.secrets.get("username") else _("no login configured")
         where = f"{self.host}:{self.port} {self.security}, {login}"
         if problem:
             return CheckResult(ok=False, detail=f"{where}: {problem}", identity=identity)
         recipients = len(self.to or [self.sender]) + len(self.bcc)
         return CheckResult(ok=True, identity=identity, detail=(
-            f"{where}, sender and {recipients} recipient(s) accepted (nothing sent)"))
+            _("{where}, sender and {recipients} recipient(s) accepted (nothing sent)").format(
+                where=where, recipients=recipients)))
 
     def _try_envelope(self, smtp: smtplib.SMTP) -> str | None:
         """What is wrong with the envelope, or ``None``; ends with RSET (no DATA)."""
         code, reply = smtp.noop()
         if code != 250:
-            return f"NOOP answered {code} {self._text(reply)}"
+            return _("NOOP answered {code} {reply}").format(code=code, reply=self._text(reply))
         try:
             code, reply = smtp.mail(self.sender)
             if code in AUTH_CODES:
-                return (f"the server requires a login ({code} {self._text(reply)}): set "
-                        f"{self._variable('username')} and {self._variable('password')}"
+                return (_("the server requires a login ({code} {reply}): set {username_variable} "
+                          "and {password_variable}").format(
+                            code=code, reply=self._text(reply),
+                            username_variable=self._variable('username'),
+                            password_variable=self._variable('password'))
                         if not self.secrets.get("username") else
-                        f"the server refuses this login for sending ({code} "
-                        f"{self._text(reply)})")
+                        _("the server refuses this login for sending ({code} {reply})").format(
+                            code=code, reply=self._text(reply)))
             if code != 250:
-                return f"sender {self.sender} refused: {code} {self._text(reply)}"
+                return _("sender {sender} refused: {code} {reply}").format(
+                           sender=self.sender, code=code, reply=self._text(reply))
             refused = []
             for recipient in (self.to or [self.sender]) + self.bcc:
                 code, reply = smtp.rcpt(recipient)
                 if code >= 500:
                     refused.append(f"{recipient}: {code} {self._text(reply)}")
-            return f"recipients refused: {'; '.join(refused)}" if refused else None
+            return _("recipients refused: {refused}").format(
+                       refused='; '.join(refused)) if refused else None
         finally:
             smtp.rset()
 

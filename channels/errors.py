@@ -3,6 +3,8 @@ hierarchy, which ``scheduler.errors`` extends and describes)."""
 
 from __future__ import annotations
 
+from channels.i18n import _
+
 
 class SiarError(Exception):
     """Base of every error meant for a person rather than a traceback."""
@@ -14,7 +16,7 @@ class SiarError(Exception):
 
     def __str__(self) -> str:
         if self.hint:
-            return f"{self.message}\n  fix: {self.hint}"
+            return self.message + "\n  " + _("fix: {what}").format(what=self.hint)
         return self.message
 
 

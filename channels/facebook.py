@@ -24,6 +24,7 @@ from typing import Any
 
 from channels.base import CheckResult, Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from channels.facebook_video import PageVideos
+from channels.i18n import _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules, VideoRules
 from channels.uploads import video_of
@@ -68,7 +69,7 @@ class FacebookChannel(PageVideos):
             images = [prepare_image(m.path, self.network, alt=m.alt)
                       for m in delivery.variant.media]
         except ImageError as exc:
-            return Rejected(f"image cannot be sent to Facebook: {exc}")
+            return Rejected(_("image cannot be sent to Facebook: {reason}").format(reason=exc))
         if len(images) == 1:
             post_id = self._publish_photo(delivery, images[0])
         elif images:
@@ -92,7 +93,7 @@ class FacebookChannel(PageVideos):
                          data={**self._feed_fields(delivery), **attached})
         if not isinstance(body, dict):
             return body
-        return str(body.get("id") or "") or InDoubt("feed answered without a post id")
+        return str(body.get("id") or "") or InDoubt(_("feed answered without a post id"))
 
     def _publish_photo(self, delivery: Delivery, image: PreparedImage) -> str | Outcome:
         fields = {"message": self.message(delivery), "alt_text_custom": image.alt,
@@ -102,7 +103,7 @@ class FacebookChannel(PageVideos):
         if not isinstance(body, dict):
             return body
         return str(body.get("post_id") or body.get("id") or "") or InDoubt(
-            "photos answered without a post id")
+            _("photos answered without a post id"))
 
     def _publish_multi_photo(self, delivery: Delivery,
                              images: list[PreparedImage]) -> str | Outcome:
@@ -116,7 +117,7 @@ class FacebookChannel(PageVideos):
             if not isinstance(body, dict):
                 return body
             if not body.get("id"):
-                return NotSent("photo upload answered without an id")
+                return NotSent(_("photo upload answered without an id"))
             photo_ids.append(str(body["id"]))
             delivery.checkpoint(photo_ids=photo_ids)
         attached = {f"attached_media[{i}]": json.dumps({"media_fbid": photo_id})
@@ -138,7 +139,7 @@ class FacebookChannel(PageVideos):
             url = post.get("permalink_url") or self.post_url(post_id)
             delivery.part_published(0, post_id, url)
             return Published(post_id, url)
-        return NotSent("no post with this message on the Page since it was due: safe to send")
+        return NotSent(_("no post with this message on the Page since it was due: safe to send"))
 
     def check(self) -> CheckResult:
         """``GET /me`` with the Page token names the Page; ``debug_token`` its expiry."""

@@ -24,6 +24,7 @@ from typing import Any
 
 from channels.base import AuthFailed, CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
+from channels.i18n import _
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import PUBLISHING_LIMIT_WAIT
 from channels.meta_video import VideoContainerChannel, without_video_url
@@ -63,7 +64,7 @@ class InstagramChannel(VideoContainerChannel):
         """Nothing extra; warns when the release has no image or video (Instagram needs
         one)."""
         if not release.images and not getattr(release, "videos", None):
-            draft.warn("Instagram needs an image or a video: this release has neither")
+            draft.warn(_("Instagram needs an image or a video: this release has neither"))
         return {}
     fetches_media_by_url = True
     default_base_url = "https://graph.facebook.com"
@@ -79,15 +80,15 @@ class InstagramChannel(VideoContainerChannel):
         Meant for queue time, so staff hear about it when they schedule the release.
         """
         if not variant.media:
-            return "Instagram posts need at least one image or a video"
+            return _("Instagram posts need at least one image or a video")
         if len(variant.media) > MAX_CAROUSEL:
-            return f"Instagram takes at most {MAX_CAROUSEL} images per post"
+            return _("Instagram takes at most {most} images per post").format(most=MAX_CAROUSEL)
         missing = self.missing_urls(variant.media)
         if missing:
-            return (f"Instagram fetches images and videos from a public URL, and none is "
-                    f"known for {', '.join(missing)}: choose where Siar hosts them in siar.toml "
-                    f"([media] store = \"wordpress:ACCOUNT\", \"s3\" or \"siar\"), or "
-                    f"set the account option public_media_base_url")
+            return (_("Instagram fetches images and videos from a public URL, and none is known "
+                      "for {files}: choose where Siar hosts them in siar.toml ([media] store = "
+                      "\"wordpress:ACCOUNT\", \"s3\" or \"siar\"), or set the account option "
+                      "public_media_base_url").format(files=', '.join(missing)))
         return None
 
     @staticmethod
@@ -121,7 +122,7 @@ class InstagramChannel(VideoContainerChannel):
         if not delivery.state.get(self.container_key(0)):
             quota = self.quota_left()
             if isinstance(quota, int) and quota <= 0:
-                return NotSent("the account's 24-hour publishing quota is used up",
+                return NotSent(_("the account's 24-hour publishing quota is used up"),
                                retry_after=PUBLISHING_LIMIT_WAIT, rate_limited=True)
             # A refused token or a throttle stops here; a quota read that merely failed
             # does not block the post (media_publish enforces the quota anyway).
@@ -189,7 +190,8 @@ class InstagramChannel(VideoContainerChannel):
         quota = self.quota_left()
         if not isinstance(quota, int):
             return result
-        return replace(result, detail=f"{result.detail}; {quota} posts left in the 24 h quota")
+        return replace(result, detail=_("{detail}; {quota} posts left in the 24 h quota").format(
+                                          detail=result.detail, quota=quota))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         user = self.account.options.get("user_id", "{ig-user-id}")

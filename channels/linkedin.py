@@ -41,6 +41,7 @@ from channels.base import (
 )
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
+from channels.i18n import _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.linkedin_video import VideoUpload
 from channels.rules import MB, ImageRules, MentionRules, PostRules, VideoRules
@@ -101,8 +102,8 @@ class LinkedInChannel(HttpChannel):
             return str(options["author"])
         if options.get("organization_id"):
             return f"urn:li:organization:{options['organization_id']}"
-        raise ValueError(f"account {self.account.name!r} needs option 'author' "
-                         "(urn:li:organization:…) or 'organization_id'")
+        raise ValueError(_("account {account!r} needs option 'author' (urn:li:organization:…) or "
+                           "'organization_id'").format(account=self.account.name))
 
     @property
     def version(self) -> str:
@@ -134,12 +135,13 @@ class LinkedInChannel(HttpChannel):
         text = redact(answer.text[:500], self.secrets.values())
         if status == 429:
             wait = self.account.options.get("rate_limit_wait")
-            return NotSent(f"rate limited (HTTP 429): {text}",
+            return NotSent(_("rate limited (HTTP 429): {text}").format(text=text),
                            retry_after=rate_limit_wait(answer.headers) or (
                                float(wait) if wait else seconds_until_daily_reset()),
                            rate_limited=True, http_status=status)
         if status in (401, 403):
-            return AuthFailed(f"LinkedIn refused the token (HTTP {status}): {text}",
+            return AuthFailed(_("LinkedIn refused the token (HTTP {status}): {text}").format(
+                                  status=status, text=text),
                               http_status=status)
         if status >= 500 and not creating:
             return NotSent(f"HTTP {status}: {text}", http_status=status)
@@ -168,7 +170,7 @@ class LinkedInChannel(HttpChannel):
             value = answer.json()["value"]
             upload_url, urn = str(value["uploadUrl"]), str(value["image"])
         except (ValueError, KeyError, TypeError):
-            return NotSent("initializeUpload answered without uploadUrl/image")
+            return NotSent(_("initializeUpload answered without uploadUrl/image"))
         put = self.call("PUT", upload_url, creating=False, data=image.data,
                         headers={"Content-Type": "application/octet-stream"})
         if not answered(put):
@@ -192,7 +194,7 @@ class LinkedInChannel(HttpChannel):
             try:
                 prepared = prepare_image(media.path, self.network, alt=media.alt)
             except ImageError as exc:
-                return Rejected(f"image cannot be sent to LinkedIn: {exc}")
+                return Rejected(_("image cannot be sent to LinkedIn: {reason}").format(reason=exc))
             urn = self.upload_image(prepared)
             if not isinstance(urn, str):
                 return urn
@@ -234,7 +236,7 @@ class LinkedInChannel(HttpChannel):
             return answer
         urn = answer.headers.get("x-restli-id")
         if not urn:
-            return InDoubt("LinkedIn answered without x-restli-id: the post may exist",
+            return InDoubt(_("LinkedIn answered without x-restli-id: the post may exist"),
                            http_status=answer.status_code)
         return self._published(delivery, urn)
 
@@ -261,7 +263,7 @@ class LinkedInChannel(HttpChannel):
         for post in elements:
             if post.get("commentary") == wanted and post.get("id"):
                 return self._published(delivery, str(post["id"]))
-        return NotSent("no post with this commentary among the latest: safe to send")
+        return NotSent(_("no post with this commentary among the latest: safe to send"))
 
     def check(self) -> CheckResult:
         """``GET /v2/userinfo`` names the member; 403 (no ``openid`` scope) still proves
@@ -272,16 +274,16 @@ class LinkedInChannel(HttpChannel):
         if not answered(answer):
             return CheckResult(ok=False, detail=describe(answer))
         if answer.status_code == 403:
-            return CheckResult(ok=True, detail="token accepted (no openid scope to name the "
-                                               "member); LinkedIn tokens last 60 days")
+            return CheckResult(ok=True, detail=_("token accepted (no openid scope to name the "
+                                                 "member); LinkedIn tokens last 60 days"))
         if answer.status_code >= 400:
             return CheckResult(ok=False, detail=f"HTTP {answer.status_code}: "
                                f"{redact(answer.text[:300], self.secrets.values())}")
         me = answer.json()
         identity = str(me.get("name") or me.get("sub"))
         return CheckResult(ok=True, identity=identity,
-                           detail=f"token accepted for {identity}; LinkedIn tokens last "
-                                  "60 days from issue")
+                           detail=_("token accepted for {identity}; LinkedIn tokens last 60 days "
+                                    "from issue").format(identity=identity))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         headers = self.headers(with_token=False)

@@ -38,6 +38,7 @@ from channels.base import (
 )
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
+from channels.i18n import _
 from channels.images import ImageError, prepare_image
 from channels.mastodon_video import upload_video
 from channels.rules import (
@@ -207,14 +208,15 @@ class MastodonChannel(HttpChannel):
             if not answered(response):
                 return response
             if response.status_code != 200:
-                return self._error(response, f"status part {index + 1}")
+                return self._error(response, _("status part {number}").format(number=index + 1))
             try:
                 status = response.json()
                 status_id = str(status["id"])
             except (ValueError, TypeError, KeyError):  # garbled: the status may exist
-                return InDoubt(f"status part {index + 1}: HTTP {response.status_code} with "
-                               f"an unreadable answer: "
-                               f"{http.redact(response.text[:200], self.secrets.values())}",
+                return InDoubt(_("status part {number}: HTTP {status_code} with an unreadable "
+                                 "answer: {text}").format(
+                                   number=index + 1, status_code=response.status_code,
+                                   text=http.redact(response.text[:200], self.secrets.values())),
                                http_status=response.status_code)
             delivery.part_published(index, status_id, status.get("url") or status.get("uri"))
             previous = status_id
@@ -270,12 +272,12 @@ class MastodonChannel(HttpChannel):
             try:
                 image = prepare_image(media.path, self.network, alt=media.alt)
             except ImageError as exc:
-                return Rejected(f"image cannot be sent to Mastodon: {exc}")
+                return Rejected(_("image cannot be sent to Mastodon: {reason}").format(reason=exc))
             response = self._request(
                 "POST", "/api/v2/media",
                 files={"file": (image.filename, image.data, image.mime)},
                 data={"description": image.alt} if image.alt else None)
-            outcome = self._media_outcome(response, "media upload")
+            outcome = self._media_outcome(response, _("media upload"))
             if outcome is not None:
                 return outcome
             assert answered(response)
@@ -297,7 +299,7 @@ class MastodonChannel(HttpChannel):
         else:
             outcome = response
         if isinstance(outcome, InDoubt):
-            return NotSent(f"{outcome.detail} (no status was posted)",
+            return NotSent(_("{detail} (no status was posted)").format(detail=outcome.detail),
                            http_status=outcome.http_status)
         return outcome
 
@@ -307,14 +309,15 @@ class MastodonChannel(HttpChannel):
         deadline = time.monotonic() + float(options.get("media_poll_timeout", 60.0))
         while True:
             response = self._request("GET", f"/api/v1/media/{media_id}")
-            outcome = self._media_outcome(response, "media processing")
+            outcome = self._media_outcome(response, _("media processing"))
             if outcome is not None:
                 return outcome
             assert answered(response)
             if response.status_code == 200 and response.json().get("url"):
                 return None
             if time.monotonic() >= deadline:
-                return NotSent(f"media {media_id} still processing; no status was posted")
+                return NotSent(_("media {media_id} still processing; no status was posted").format(
+                                   media_id=media_id))
             time.sleep(interval)
 
     # --- probe --------------------------------------------------------------------------
@@ -326,7 +329,7 @@ class MastodonChannel(HttpChannel):
             return Published(first.remote_id, first.url) if first else None
         first_sent = delivery.state.get("mastodon_first_sent", {}).get(str(pending))
         if first_sent is None:
-            return NotSent("the pending part was never sent")
+            return NotSent(_("the pending part was never sent"))
         sent_at = datetime.fromisoformat(first_sent)
         if datetime.now(UTC) - sent_at < IDEMPOTENCY_WINDOW:
             # Within the window a resend with the same key returns the original status if
@@ -355,15 +358,15 @@ class MastodonChannel(HttpChannel):
                 continue
             delivery.part_published(index, str(status["id"]), status.get("url"))
             if index < len(delivery.variant.parts) - 1:
-                return NotSent(f"part {index + 1} was found; the remaining parts are safe "
-                               f"to send")
+                return NotSent(_("part {number} was found; the remaining parts are "
+                                 "safe to send").format(number=index + 1))
             first = delivery.done_part(0)
             assert first is not None
             return Published(first.remote_id, first.url)
         oldest = min((datetime.fromisoformat(s["created_at"].replace("Z", "+00:00"))
                       for s in statuses), default=None)
         if oldest is not None and oldest < sent_at:
-            return NotSent("not among the account's statuses since it was sent")
+            return NotSent(_("not among the account's statuses since it was sent"))
         return None
 
     # --- check and dry run --------------------------------------------------------------
@@ -376,7 +379,8 @@ class MastodonChannel(HttpChannel):
         account = response.json()
         host = self.base_url.split("://", 1)[-1]
         identity = f"@{account.get('username')}@{host}"
-        return CheckResult(ok=True, detail=f"token valid for {identity}", identity=identity)
+        return CheckResult(ok=True, detail=_("token valid for {identity}").format(
+                                               identity=identity), identity=identity)
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         planned: list[dict[str, Any]] = [

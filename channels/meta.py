@@ -214,7 +214,8 @@ class GraphChannel(HttpChannel):
     def option(self, name: str) -> str:
         value = self.account.options.get(name)
         if not value:
-            raise ValueError(f"account {self.account.name!r} needs option {name!r}")
+            raise ValueError(_("account {account!r} needs option {name!r}").format(
+                                 account=self.account.name, name=name))
         return str(value)
 
     def with_token(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -362,7 +363,7 @@ class ContainerChannel(GraphChannel):
         if not isinstance(body, dict):
             return body
         if not body.get("id"):
-            return NotSent("container created without an id")
+            return NotSent(_("container created without an id"))
         return str(body["id"])
 
     def container_status(self, container_id: str) -> str | Outcome:
@@ -381,8 +382,9 @@ class ContainerChannel(GraphChannel):
                 return status
             if time.monotonic() >= deadline:
                 self._attempt.still_processing = True
-                return NotSent(f"container {container_id} still processing after "
-                               f"{self.poll_timeout:g}s; it is kept and published next time",
+                return NotSent(_("container {container_id} still processing after {seconds:g}s; "
+                                 "it is kept and published next time").format(
+                                   container_id=container_id, seconds=self.poll_timeout),
                                retry_after=60.0)
             time.sleep(self.poll_interval)
 
@@ -415,18 +417,21 @@ class ContainerChannel(GraphChannel):
             return status
         if status == "ERROR":
             detail = self.container_error(container_id)
-            return Rejected(f"Meta could not process the media of container "
-                            f"{container_id}: {detail}")
+            return Rejected(_("Meta could not process the media of container {container_id}: "
+                              "{detail}").format(container_id=container_id, detail=detail))
         if status == "EXPIRED":
-            return NotSent(f"container {container_id} expired before it was published")
+            return NotSent(_("container {container_id} expired before it was published").format(
+                               container_id=container_id))
         if status != "FINISHED":
-            return NotSent(f"container {container_id} in unexpected status {status!r}")
+            return NotSent(_("container {container_id} in unexpected status {status!r}").format(
+                               container_id=container_id, status=status))
         body = self.call("POST", f"{self.user_id}/{self.publish_edge}", creating=True,
                          data={"creation_id": container_id})
         if not isinstance(body, dict):
             return body
         if not body.get("id"):
-            return InDoubt(f"publish of container {container_id} answered without an id")
+            return InDoubt(_("publish of container {container_id} answered without an id").format(
+                               container_id=container_id))
         return str(body["id"])
 
     def carousel_children(self, delivery: Delivery, count: int,
@@ -453,11 +458,11 @@ class ContainerChannel(GraphChannel):
                 return status
             if status == "EXPIRED":
                 delivery.checkpoint(children=[])
-                return NotSent(f"carousel item {child} expired; the items are made again "
-                               "next attempt")
+                return NotSent(_("carousel item {child} expired; the items are made again next "
+                                 "attempt").format(child=child))
             if status != "FINISHED":
-                return Rejected(f"Meta could not process carousel item {child}: "
-                                f"{self.container_error(child)}")
+                return Rejected(_("Meta could not process carousel item {child}: {reason}").format(
+                                    child=child, reason=self.container_error(child)))
         return children
 
     def container_error(self, container_id: str) -> str:
@@ -485,18 +490,20 @@ class ContainerChannel(GraphChannel):
             return Published(first.remote_id, first.url) if first else None
         container_id = delivery.state.get(self.container_key(pending))
         if not container_id:
-            return NotSent("no container was created for this post: safe to send")
+            return NotSent(_("no container was created for this post: safe to send"))
         status = self.container_status(container_id)
         if not isinstance(status, str):
             return None
         if status != "PUBLISHED":
-            return NotSent(f"container {container_id} is {status or 'unknown'}, "
-                           f"not published: safe to send")
+            return NotSent(_("container {container_id} is {status}, not published: "
+                             "safe to send").format(
+                               container_id=container_id, status=status or _("unknown")))
         found = self.find_published_media(parts[pending])
         media_id, url = found if found else (container_id, None)
         delivery.part_published(pending, media_id, url, container_id=container_id)
         if len(delivery.progress) < len(parts):
-            return NotSent(f"part {pending + 1} was published; the rest is safe to send")
+            return NotSent(_("part {number} was published; the rest is safe to send").format(
+                               number=pending + 1))
         first = min(delivery.progress, key=lambda p: p.index)
         return Published(first.remote_id, first.url)
 

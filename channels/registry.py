@@ -39,7 +39,8 @@ def load(network: str) -> type[Channel]:
                              .format(network=repr(network), reason=exc),
                              hint=_("reinstall Siar or the package that provides it")) from exc
     if not (isinstance(cls, type) and issubclass(cls, Channel)):
-        raise UnknownChannel(f"entry point {network!r} in {GROUP!r} is not a Channel subclass")
+        raise UnknownChannel(_("entry point {network!r} in {group!r} is not a Channel "
+                               "subclass").format(network=network, group=GROUP))
     return cls
 
 

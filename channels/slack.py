@@ -86,7 +86,7 @@ class SlackChannel(HttpChannel):
     def webhook_endpoint(self) -> str:
         path = urlsplit(self.secrets["webhook_url"]).path
         if not path.startswith("/services/"):
-            raise ValueError("webhook_url must look like https://hooks.slack.com/services/T/B/X")
+            raise ValueError(_("webhook_url must look like https://hooks.slack.com/services/T/B/X"))
         return self.base_url + path
 
     @property

@@ -39,6 +39,7 @@ from channels.base import (
 )
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
+from channels.i18n import _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.telegram_video import send_video, upload_refusal, video_fields
@@ -102,7 +103,8 @@ class TelegramChannel(HttpChannel):
     def chat_id(self) -> str:
         chat = self.account.options.get("chat_id")
         if not chat:
-            raise ValueError(f"account {self.account.name!r} needs options.chat_id")
+            raise ValueError(_("account {account!r} needs options.chat_id").format(
+                                 account=self.account.name))
         return str(chat)
 
 
@@ -121,7 +123,7 @@ class TelegramChannel(HttpChannel):
             images = [] if video else [prepare_image(m.path, self.network, alt=m.alt)
                                        for m in variant.media]
         except ImageError as exc:
-            return Rejected(f"image cannot be sent to Telegram: {exc}")
+            return Rejected(_("image cannot be sent to Telegram: {reason}").format(reason=exc))
 
         first_text = variant.parts[0] if variant.parts else ""
         caption_fits = bool(images or video) and utf16_length(
@@ -182,7 +184,7 @@ class TelegramChannel(HttpChannel):
         for start in range(0, len(images), ALBUM_MAX):
             album = images[start:start + ALBUM_MAX]
             media: list[dict[str, Any]] = []
-            for offset, _ in enumerate(album):
+            for offset in range(len(album)):
                 item: dict[str, Any] = {"type": "photo", "media": f"attach://photo{offset}"}
                 if caption and start == 0 and offset == 0:
                     item["caption"] = caption
@@ -216,7 +218,7 @@ class TelegramChannel(HttpChannel):
         """Call a Bot API method; its result as a list of messages, or an outcome."""
         token = self.secrets.get("bot_token", "")
         if not token:
-            return AuthFailed("no bot token configured (SIAR_SECRET_<ACCOUNT>_BOT_TOKEN)")
+            return AuthFailed(_("no bot token configured (SIAR_SECRET_<ACCOUNT>_BOT_TOKEN)"))
         secrets = self.secrets.values()
         response = http.request(self.session, "POST", self._method_url(method, token),
                                 secrets=secrets, timeout=self.timeouts,
@@ -229,8 +231,10 @@ class TelegramChannel(HttpChannel):
             body = None
         if not isinstance(body, dict):
             return http.classify_status(response, secrets=secrets) or InDoubt(
-                f"{method}: HTTP {response.status_code} with a body that is not the Bot API "
-                f"envelope", http_status=response.status_code)
+                _("{method}: HTTP {status_code} with a body that is not the Bot API "
+                  "envelope").format(
+                    method=method, status_code=response.status_code),
+                http_status=response.status_code)
         if body.get("ok"):
             result = body.get("result")
             return result if isinstance(result, list) else [result]
@@ -250,8 +254,11 @@ class TelegramChannel(HttpChannel):
             # staff must fix the account, the content is not at fault.
             return AuthFailed(reason, http_status=status)
         if "migrate_to_chat_id" in parameters:
-            return Rejected(f"{reason}; the chat moved to {parameters['migrate_to_chat_id']}: "
-                            f"update options.chat_id", http_status=status)
+            return Rejected(_("{reason}; the chat moved to {migrate_to_chat_id}: update "
+                              "options.chat_id").format(
+                                reason=reason,
+                                migrate_to_chat_id=parameters["migrate_to_chat_id"]),
+                            http_status=status)
         if code >= 500:
             return InDoubt(reason, http_status=status)
         return Rejected(reason, http_status=status)
@@ -269,9 +276,11 @@ class TelegramChannel(HttpChannel):
     def check(self) -> CheckResult:
         result = self._call("getMe")
         if not isinstance(result, list):
-            return CheckResult(ok=False, detail=f"getMe failed: {_describe(result)}")
+            return CheckResult(ok=False, detail=_("getMe failed: {reason}").format(
+                                                    reason=_describe(result)))
         bot = result[0]
-        return CheckResult(ok=True, detail=f"bot @{bot.get('username')} (id {bot.get('id')})",
+        return CheckResult(ok=True, detail=_("bot @{username} (id {id})").format(
+                                               username=bot.get('username'), id=bot.get('id')),
                            identity=f"@{bot.get('username')}")
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:

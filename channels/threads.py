@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
 from channels.http import answered, redact, request
+from channels.i18n import _
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import classify
 from channels.meta_video import VideoContainerChannel
@@ -91,13 +92,14 @@ class ThreadsChannel(VideoContainerChannel):
         about parts with more links than Threads takes."""
         topic = threads_topic(draft.tags)
         if len(draft.tags) > 1:
-            draft.warn("Threads takes one topic tag per post: "
-                       f"#{topic} is used, the others are left out")
+            draft.warn(_("Threads takes one topic tag per post: #{topic} is used, the others are "
+                         "left out").format(topic=topic))
         most = draft.rules.max_links
         for index, part in enumerate(draft.parts, start=1):
             links = len(draft.links(part))
             if links > (most or links):
-                draft.warn(f"part {index} has {links} links; Threads rejects more than {most}")
+                draft.warn(_("part {index} has {links} links; Threads rejects more "
+                             "than {most}").format(index=index, links=links, most=most))
         return {"topic_tag": topic}
     fetches_media_by_url = True
     default_base_url = "https://graph.threads.net"
@@ -116,16 +118,17 @@ class ThreadsChannel(VideoContainerChannel):
     def preflight(self, variant: Variant) -> str | None:
         """Why this variant cannot be published on Threads, or ``None`` (for queue time)."""
         if len(variant.media) > MAX_CAROUSEL:
-            return f"Threads takes at most {MAX_CAROUSEL} images per post"
+            return _("Threads takes at most {most} images per post").format(most=MAX_CAROUSEL)
         missing = self.missing_urls(variant.media)
         if missing:
-            return (f"Threads fetches images and videos from a public URL, and none is known for "
-                    f"{', '.join(missing)}: choose where Siar hosts them in siar.toml "
-                    f"([media] store = \"wordpress:ACCOUNT\", \"s3\" or \"siar\"), or "
-                    f"set the account option public_media_base_url")
+            return (_("Threads fetches images and videos from a public URL, and none is known "
+                      "for {files}: choose where Siar hosts them in siar.toml ([media] store = "
+                      "\"wordpress:ACCOUNT\", \"s3\" or \"siar\"), or set the account option "
+                      "public_media_base_url").format(files=', '.join(missing)))
         tag = variant.extra.get("topic_tag")
         if tag and (len(str(tag)) > 50 or any(c in str(tag) for c in ".&")):
-            return f"Threads topic tag {tag!r} must be 1-50 characters without '.' or '&'"
+            return _("Threads topic tag {tag!r} must be 1-50 characters without '.' or '&'").format(
+                       tag=tag)
         return None
 
     @staticmethod
@@ -227,8 +230,8 @@ class ThreadsChannel(VideoContainerChannel):
             body = answer.json()
             token, expires_in = str(body["access_token"]), int(body["expires_in"])
         except (ValueError, KeyError, TypeError):
-            return NotSent(f"unreadable refresh answer: "
-                           f"{redact(answer.text[:200], self.secrets.values())}")
+            return NotSent(_("unreadable refresh answer: {text}").format(
+                               text=redact(answer.text[:200], self.secrets.values())))
         self.secrets["access_token"] = token
         return TokenRefresh(token, datetime.now(UTC) + timedelta(seconds=expires_in))
 
@@ -240,8 +243,9 @@ class ThreadsChannel(VideoContainerChannel):
             if left < REFRESH_MARGIN:
                 return CheckResult(
                     ok=True, identity=result.identity, expires_at=result.expires_at,
-                    detail=f"{result.detail}; only {max(left.days, 0)} days left: refresh "
-                           f"the token (th_refresh_token) before it lapses")
+                    detail=_("{detail}; only {days} days left: refresh the token "
+                             "(th_refresh_token) before it lapses").format(
+                               detail=result.detail, days=max(left.days, 0)))
         return result
 
     # --- describing -------------------------------------------------------------------

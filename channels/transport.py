@@ -47,6 +47,7 @@ from channels.calls import (
     current_call,
 )
 from channels.http import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, MIN_UPLOAD_RATE
+from channels.i18n import _
 
 __all__ = ["Call", "DeadlineExceeded", "LimitedAdapter", "ResponseTooLarge", "bypasses_proxy",
            "calling", "current_call"]
@@ -98,7 +99,7 @@ class _Reporting:
             call.connecting = False
         if call.expired:
             self.close()  # type: ignore[attr-defined]
-            raise DeadlineExceeded("the deadline passed while connecting")
+            raise DeadlineExceeded(_("the deadline passed while connecting"))
 
     def send(self, data: Any) -> None:
         call = current_call()
@@ -272,7 +273,7 @@ class LimitedAdapter(HTTPAdapter):
         remaining = call.remaining()
         if remaining <= 0:
             call.expired = True
-            raise DeadlineExceeded("the deadline passed before the request was sent")
+            raise DeadlineExceeded(_("the deadline passed before the request was sent"))
         if proxies and self.no_proxy and _bypasses(request.url or "", self.no_proxy):
             proxies = {}
         response = self._exchange(request, _within(timeout, remaining), verify, cert, proxies)

@@ -34,6 +34,7 @@ from channels.base import (
     Variant,
 )
 from channels.http import HttpChannel, answered, classify_status, redact, request
+from channels.i18n import _
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
@@ -67,7 +68,7 @@ class WebhookChannel(HttpChannel):
 
     def publish(self, delivery: Delivery) -> Outcome:
         if not delivery.variant.parts:
-            return Rejected("nothing to send: the variant has no parts")
+            return Rejected(_("nothing to send: the variant has no parts"))
         remaining = [i for i in range(len(delivery.variant.parts)) if not delivery.done_part(i)]
         first = delivery.done_part(0)
         if not remaining and first is not None:
@@ -91,10 +92,10 @@ class WebhookChannel(HttpChannel):
     def check(self) -> CheckResult:
         # A receiver has no "who am I" call and a test POST would be a post; say so.
         if not self.account.base_url:
-            return CheckResult(ok=False, detail="no base_url: where should posts go?")
-        signed = "signed with HMAC-SHA256" if self.secrets.get("secret") else "unsigned"
-        return CheckResult(ok=True, detail=f"webhook configured ({signed}); receivers offer "
-                                           "no credential check")
+            return CheckResult(ok=False, detail=_("no base_url: where should posts go?"))
+        signed = _("signed with HMAC-SHA256") if self.secrets.get("secret") else _("unsigned")
+        return CheckResult(ok=True, detail=_("webhook configured ({signed}); receivers offer no "
+                                             "credential check").format(signed=signed))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         sent_at = int(time.time())

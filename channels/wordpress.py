@@ -47,6 +47,7 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.errors import SiarError
 from channels.http import HttpChannel, answered, classify_status, make_session, redact, request
+from channels.i18n import N_, _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
 from channels.uploads import video_of
@@ -174,7 +175,7 @@ class WordPressChannel(HttpChannel):
             text = redact(answer.text[:200], self._secret_values)
             # a security plugin or WAF answering HTML instead of the REST API
             return (InDoubt if creating else NotSent)(
-                f"not a REST answer (is /wp-json blocked?): {text}")
+                _("not a REST answer (is /wp-json blocked?): {text}").format(text=text))
 
     def _error(self, answer: requests.Response, *, creating: bool) -> Outcome:
         try:
@@ -186,8 +187,9 @@ class WordPressChannel(HttpChannel):
                          self._secret_values)
         status = answer.status_code
         if status == 401 or code in PERMISSION_CODES:
-            return AuthFailed(f"WordPress refused the request ({message}): "
-                              f"{self.refusal_cause(code, status)}", http_status=status)
+            return AuthFailed(_("WordPress refused the request ({message}): {cause}").format(
+                                  message=message, cause=self.refusal_cause(code, status)),
+                              http_status=status)
         if status >= 500 and not creating:
             return NotSent(f"HTTP {status}: {message}", http_status=status)
         outcome = classify_status(answer, secrets=self._secret_values)
@@ -200,26 +202,28 @@ class WordPressChannel(HttpChannel):
         (``wp_authenticate_application_password`` in wp-includes/user.php)."""
         user = self.secrets.get("username", "")
         if code == "incorrect_password":
-            return (f"the application password of user {user!r} is wrong or was revoked "
-                    "(the login password does not work here): create one under Users → "
-                    f"Profile → Application Passwords and set {self._variable('app_password')}")
+            return (_("the application password of user {user!r} is wrong or was revoked (the "
+                      "login password does not work here): create one under Users → Profile → "
+                      "Application Passwords and set {variable}").format(
+                        user=user, variable=self._variable('app_password')))
         if code in ("invalid_username", "invalid_email"):
-            return (f"the site has no user {user!r}: set {self._variable('username')} to the "
-                    "login name (or e-mail) of the user who owns the application password")
+            return (_("the site has no user {user!r}: set {variable} to the login name (or "
+                      "e-mail) of the user who owns the application password").format(
+                        user=user, variable=self._variable('username')))
         if code == "application_passwords_disabled":
-            return ("this site does not allow application passwords: WordPress allows them "
-                    "only over HTTPS, and a plugin or filter may turn them off")
+            return (_("this site does not allow application passwords: WordPress allows them "
+                      "only over HTTPS, and a plugin or filter may turn them off"))
         if code == "application_passwords_disabled_for_user":
-            return (f"application passwords are turned off for user {user!r}: ask the "
-                    "site's administrator")
+            return (_("application passwords are turned off for user {user!r}: ask the site's "
+                      "administrator").format(user=user))
         if status == 401:
             # No error about the credentials: WordPress never saw them and treated the
             # request as anonymous.
-            return ("WordPress did not receive the credentials: the host may strip the "
-                    "Authorization header (see docs/channels/wordpress.md), or the site "
-                    "has no application password in use yet")
-        return (f"user {user!r} may not do this on this site: give it a role that may "
-                "publish posts and upload files (Author or Editor)")
+            return (_("WordPress did not receive the credentials: the host may strip the "
+                      "Authorization header (see docs/channels/wordpress.md), or the site has no "
+                      "application password in use yet"))
+        return (_("user {user!r} may not do this on this site: give it a role that may publish "
+                  "posts and upload files (Author or Editor)").format(user=user))
 
     def _variable(self, field: str) -> str:
         # the environment variable of a secret, as scheduler.settings names it
@@ -339,8 +343,8 @@ class WordPressChannel(HttpChannel):
         uploaded = self._upload(image)
         if not isinstance(uploaded, dict) or not uploaded["url"]:
             problem = describe(uploaded) if not isinstance(uploaded, dict) else "no URL given"
-            raise MediaUploadError(f"{image.filename} could not be uploaded to WordPress: "
-                                   f"{problem}")
+            raise MediaUploadError(_("{filename} could not be uploaded to WordPress: "
+                                     "{problem}").format(filename=image.filename, problem=problem))
         return uploaded
 
     def delete_media(self, media_id: int) -> None:
@@ -353,7 +357,8 @@ class WordPressChannel(HttpChannel):
         if answered(answer) and (answer.ok or answer.status_code == 404):
             return
         problem = self._error(answer, creating=False) if answered(answer) else answer
-        raise MediaUploadError(f"media {media_id} could not be deleted: {describe(problem)}")
+        raise MediaUploadError(_("media {media_id} could not be deleted: {reason}").format(
+                                   media_id=media_id, reason=describe(problem)))
 
     def _media(self, delivery: Delivery) -> list[dict[str, Any]] | Outcome:
         # Library items are invisible until a post uses them: an upload repeated after a
@@ -365,7 +370,7 @@ class WordPressChannel(HttpChannel):
             try:
                 image = prepare_image(item.path, self.network, alt=item.alt)
             except ImageError as exc:
-                return Rejected(f"image cannot be sent to WordPress: {exc}")
+                return Rejected(_("image cannot be sent to WordPress: {reason}").format(reason=exc))
             result = self._upload(image)
             if not isinstance(result, dict):
                 return result
@@ -405,7 +410,7 @@ class WordPressChannel(HttpChannel):
         if delivery.state.get("create_sent"):
             sent = self.sent_slug(delivery)
             if sent is None:
-                return InDoubt(_UNMARKED)
+                return InDoubt(_(_UNMARKED))
             existing = self.find_post(sent)
             if isinstance(existing, dict):
                 return self._published(delivery, existing)
@@ -446,7 +451,7 @@ class WordPressChannel(HttpChannel):
         if isinstance(found, dict):
             return self._published(delivery, found)
         if found is None:
-            return NotSent(f"no post with slug {slug!r}: safe to send")
+            return NotSent(_("no post with slug {slug!r}: safe to send").format(slug=slug))
         return None
 
     def check(self) -> CheckResult:
@@ -458,10 +463,11 @@ class WordPressChannel(HttpChannel):
         capabilities = me.get("capabilities") or {}
         if capabilities and not capabilities.get("publish_posts"):
             return CheckResult(ok=False, identity=identity,
-                               detail=f"{identity} may not publish posts on this site")
+                               detail=_("{identity} may not publish posts on this site").format(
+                                          identity=identity))
         return CheckResult(ok=True, identity=identity,
-                           detail=f"application password accepted for {identity} "
-                                  "(application passwords do not expire)")
+                           detail=_("application password accepted for {identity} (application "
+                                    "passwords do not expire)").format(identity=identity))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         api = self.api_url if self.account.base_url else "https://{site}/wp-json/wp/v2"
@@ -485,7 +491,7 @@ class WordPressChannel(HttpChannel):
         return calls
 
 
-_UNMARKED = ("an earlier attempt, by a Siar version before per-post slugs, may have created "
+_UNMARKED = N_("an earlier attempt, by a Siar version before per-post slugs, may have created "
              "this post under the composer's slug, which another release's post may share: "
              "look on the site and settle it with 'siar resolve'")
 

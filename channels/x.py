@@ -40,6 +40,7 @@ from channels.base import (
     Rejected,
 )
 from channels.http import HttpChannel, answered
+from channels.i18n import _
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
@@ -174,8 +175,9 @@ class XChannel(HttpChannel):
         except ValueError as exc:
             # a 2xx whose JSON is garbled: a created post may exist (a lookup's caller
             # reads any outcome as "cannot tell")
-            return InDoubt(f"{operation}: unreadable answer: "
-                           f"{http.redact(str(exc), self.secrets.values())}")
+            return InDoubt(_("{operation}: unreadable answer: {reason}").format(
+                               operation=operation,
+                               reason=http.redact(str(exc), self.secrets.values())))
 
     def _http_error(self, operation: str, response: requests.Response,
                     messages: list[str] | None = None) -> Outcome:
@@ -241,15 +243,18 @@ class XChannel(HttpChannel):
                 continue
             sent_before = str(index) in delivery.state.get("x_first_sent", {})
             self._note_first_send(delivery, index)
-            created = self._call(f"create_tweet part {index + 1}", self.client.create_tweet,
+            created = self._call(_("create_tweet part {number}").format(
+                                     number=index + 1), self.client.create_tweet,
                                  text=text, media_ids=media_ids if index == 0 else None,
                                  in_reply_to_tweet_id=previous, user_auth=True)
             if self._is_duplicate(created) and sent_before:
                 found = self._find_posted(delivery, index)
                 if found is None:
-                    return InDoubt(f"X calls part {index + 1} a duplicate after an attempt "
-                                   f"that may have been applied, but it is not among the "
-                                   f"recent posts yet: {_describe(created)}", http_status=403)
+                    return InDoubt(_("X calls part {number} a duplicate after an attempt that "
+                                     "may have been applied, but it is not among the recent "
+                                     "posts yet: {reason}").format(
+                                       number=index + 1, reason=_describe(created)),
+                                   http_status=403)
                 created_id = found
             elif isinstance(created, tweepy.Response):
                 created_id = str(created.data["id"])
@@ -274,13 +279,13 @@ class XChannel(HttpChannel):
             try:
                 image = prepare_image(media.path, self.network, alt=media.alt)
             except ImageError as exc:
-                return Rejected(f"image cannot be sent to X: {exc}")
+                return Rejected(_("image cannot be sent to X: {reason}").format(reason=exc))
             response = http.request(
                 self.session, "POST", f"{self.base_url}/2/media/upload",
                 secrets=self.secrets.values(), timeout=self.timeouts, auth=self._oauth(),
                 data={"media_category": "tweet_image"},
                 files={"media": (image.filename, image.data, image.mime)})
-            if (failed := self._media_failure(response, "media upload")) is not None:
+            if (failed := self._media_failure(response, _("media upload"))) is not None:
                 return failed
             assert answered(response)
             media_id = str(response.json()["data"]["id"])
@@ -309,7 +314,7 @@ class XChannel(HttpChannel):
         else:
             outcome = response
         if isinstance(outcome, InDoubt):
-            return NotSent(f"{outcome.detail} (no post was created)",
+            return NotSent(_("{detail} (no post was created)").format(detail=outcome.detail),
                            http_status=outcome.http_status)
         return outcome
 
@@ -359,7 +364,7 @@ class XChannel(HttpChannel):
             return Published(first.remote_id, first.url) if first else None
         sent_at = self._first_sent(delivery, pending)
         if sent_at is None:
-            return NotSent("the pending part was never sent")
+            return NotSent(_("the pending part was never sent"))
         listing = self._recent_posts(sent_at)
         if not isinstance(listing, tuple):
             return None
@@ -368,12 +373,12 @@ class XChannel(HttpChannel):
         found = next((t for t in posts if comparable_text(t.text) == wanted), None)
         if found is None:
             if complete and datetime.now(UTC) - sent_at > TIMELINE_LAG:
-                return NotSent("not among the account's posts since it was sent")
+                return NotSent(_("not among the account's posts since it was sent"))
             return None
         delivery.part_published(pending, str(found.id), self._tweet_url(str(found.id)))
         if pending < len(delivery.variant.parts) - 1:
-            return NotSent(f"part {pending + 1} was found; the remaining parts are safe "
-                           f"to send")
+            return NotSent(_("part {number} was found; the remaining parts are safe to "
+                             "send").format(number=pending + 1))
         first = delivery.done_part(0)
         assert first is not None
         return Published(first.remote_id, first.url)
@@ -383,7 +388,8 @@ class XChannel(HttpChannel):
         me = self._me()
         if not isinstance(me, dict):
             return CheckResult(ok=False, detail=_describe(me))
-        return CheckResult(ok=True, detail=f"OAuth 1.0a user @{me['username']} (id {me['id']})",
+        return CheckResult(ok=True, detail=_("OAuth 1.0a user @{username} (id {id})").format(
+                                               username=me['username'], id=me['id']),
                            identity=f"@{me['username']}")
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:

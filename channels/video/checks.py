@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from channels.i18n import _
 from channels.stored_media import expected_digest
 from channels.video.probe import VideoError
 
@@ -16,10 +17,10 @@ def check_prepared(path: str | Path) -> Path:
 
     path = Path(path)
     if not path.is_file():
-        raise VideoError(f"prepared video not found: {path}",
-                         hint="queue the release again ('siar add')")
+        raise VideoError(_("prepared video not found: {path}").format(path=path),
+                         hint=_("queue the release again ('siar add')"))
     expected = expected_digest(path)
     if expected is not None and file_sha256(path) != expected:
-        raise VideoError(f"{path.name} changed after it was queued",
-                         hint="queue the release again ('siar add')")
+        raise VideoError(_("{path} changed after it was queued").format(path=path.name),
+                         hint=_("queue the release again ('siar add')"))
     return path

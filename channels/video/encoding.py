@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from channels.i18n import _
 from channels.video.planning import Output
 from channels.video.probe import VideoError
 
@@ -211,8 +212,9 @@ def transcode(source: Path, outputs: Sequence[Output], targets: Sequence[Path]) 
                 encoder.close()
             encoders = []
     except av.FFmpegError as exc:
-        raise VideoError(f"{source.name}: FFmpeg could not transcode it ({exc})",
-                         hint="export it again as MP4 (H.264/AAC)") from exc
+        raise VideoError(_("{source}: FFmpeg could not transcode it ({reason})").format(
+                             source=source.name, reason=exc),
+                         hint=_("export it again as MP4 (H.264/AAC)")) from exc
     finally:
         for encoder in encoders:  # a failure: close what was opened (the caller deletes)
             with contextlib.suppress(Exception):
@@ -255,8 +257,8 @@ def frame_jpeg(path: Path, second: float, *, quality: int = 85) -> bytes:
             if frame.time is not None and frame.time >= second:
                 break
     if chosen is None:
-        raise VideoError(f"{path.name}: no frame to make a cover from",
-                         hint="export the video again")
+        raise VideoError(_("{path}: no frame to make a cover from").format(path=path.name),
+                         hint=_("export the video again"))
     out = io.BytesIO()
     chosen.to_image().convert("RGB").save(out, "JPEG", quality=quality)
     return out.getvalue()
@@ -273,8 +275,9 @@ def image_cover(path: Path, width: int, height: int, *, quality: int = 85) -> by
         with Image.open(path) as opened:
             image = ImageOps.exif_transpose(opened).convert("RGB")
     except Exception as exc:  # Pillow raises many types for a file it cannot read
-        raise VideoError(f"cover {path.name} is not an image Pillow can read ({exc})",
-                         hint="export the cover as JPEG or PNG") from exc
+        raise VideoError(_("cover {path} is not an image Pillow can read ({reason})").format(
+                             path=path.name, reason=exc),
+                         hint=_("export the cover as JPEG or PNG")) from exc
     image.thumbnail((width, height))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality)

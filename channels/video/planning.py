@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from channels.i18n import _
 from channels.rules import VideoRules
 from channels.video.probe import VideoError, VideoFacts
 
@@ -96,7 +97,7 @@ def plan_video(facts: VideoFacts, rules: VideoRules, network: str, *,
     reasons = _why_transcode(facts, rules, seconds, (width, height), picture, video_kbps)
     if not reasons:
         return VideoPlan(None, facts.width, facts.height, facts.duration,
-                         ("sent as it is (streams copied, metadata dropped)",))
+                         (_("sent as it is (streams copied, metadata dropped)"),))
     output = Output(width=width, height=height, picture=picture, rotation=facts.rotation,
                     fps=rules.max_fps if facts.fps > rules.max_fps + 0.01 else None,
                     video_kbps=video_kbps, audio_kbps=audio_kbps,
@@ -110,20 +111,26 @@ def plan_video(facts: VideoFacts, rules: VideoRules, network: str, *,
 def _length(facts: VideoFacts, rules: VideoRules, network: str,
             trim: bool) -> tuple[float, list[str]]:
     if facts.duration < rules.min_seconds:
-        raise VideoError(f"{facts.name} lasts {facts.duration:.1f} s; {network} takes videos "
-                         f"of at least {rules.min_seconds:g} s",
-                         hint=f"use a longer clip, or leave {network} out of 'channels:'")
+        raise VideoError(_("{name} lasts {duration:.1f} s; {network} takes videos of at least "
+                           "{least:g} s").format(
+                             name=facts.name, duration=facts.duration, network=network,
+                             least=rules.min_seconds),
+                         hint=_("use a longer clip, or leave {network} out of 'channels:'").format(
+                                  network=network))
     if facts.duration <= rules.max_seconds:
         return facts.duration, []
     if not trim:
-        raise VideoError(f"{facts.name} lasts {facts.duration:.1f} s; {network} takes at "
-                         f"most {rules.max_seconds:g} s",
-                         hint=f"trim the clip to {rules.max_seconds:g} s, add 'trim: true' to "
-                              "the video in the release to send its beginning, or leave "
-                              f"{network} out of 'channels:'")
+        raise VideoError(_("{name} lasts {duration:.1f} s; {network} takes at most "
+                           "{most:g} s").format(
+                             name=facts.name, duration=facts.duration, network=network,
+                             most=rules.max_seconds),
+                         hint=_("trim the clip to {most:g} s, add 'trim: true' to the video in "
+                                "the release to send its beginning, or leave {network} out of "
+                                "'channels:'").format(most=rules.max_seconds, network=network))
     seconds = rules.max_seconds - TRIM_MARGIN
-    return seconds, [f"trimmed to the first {seconds:.1f} s ({network} takes at most "
-                     f"{rules.max_seconds:g} s)"]
+    return seconds, [_("trimmed to the first {seconds:.1f} s ({network} takes at most "
+                       "{most:g} s)").format(
+                         seconds=seconds, network=network, most=rules.max_seconds)]
 
 
 def _frame(width: int, height: int, rules: VideoRules) -> tuple[float, float, float]:
@@ -164,9 +171,12 @@ def _bit_rate(facts: VideoFacts, rules: VideoRules, network: str, seconds: float
     the byte limit leaves too few bits for every pixel."""
     budget = rules.max_bytes * 8 * (1 - CONTAINER_SHARE) / seconds / 1000 - audio_kbps
     if budget < MIN_VIDEO_KBPS:
-        raise VideoError(f"{facts.name}: {seconds:.0f} s of video cannot fit {network}'s "
-                         f"{rules.max_bytes:,} bytes limit at a watchable quality",
-                         hint=f"send a shorter clip, or leave {network} out of 'channels:'")
+        raise VideoError(_("{name}: {seconds:.0f} s of video cannot fit {network}'s {limit:,} "
+                           "bytes limit at a watchable quality").format(
+                             name=facts.name, seconds=seconds, network=network,
+                             limit=rules.max_bytes),
+                         hint=_("send a shorter clip, or leave {network} out of "
+                                "'channels:'").format(network=network))
     ceiling = min(budget, rules.max_video_kbps or math.inf)
     while True:
         pixels = frame_w * scale * frame_h * scale * fps
@@ -206,25 +216,32 @@ def _why_transcode(facts: VideoFacts, rules: VideoRules, seconds: float,
     reasons = []
     codec_ok = facts.video_codec in rules.video_codecs and facts.pix_fmt in PLAIN_PIX_FMTS
     if not codec_ok:
-        reasons.append(f"{facts.video_codec.upper()} ({facts.pix_fmt}) transcoded to H.264")
+        reasons.append(_("{codec} ({pix_fmt}) transcoded to H.264").format(
+                           codec=facts.video_codec.upper(), pix_fmt=facts.pix_fmt))
     if facts.audio_codec and not _audio_fits(facts, rules):
-        reasons.append(f"sound ({facts.audio_codec.upper()}) re-encoded to AAC")
+        reasons.append(_("sound ({codec}) re-encoded to AAC").format(
+                           codec=facts.audio_codec.upper()))
     if facts.rotation:
-        reasons.append(f"turned upright ({facts.rotation}° in the file)")
+        reasons.append(_("turned upright ({rotation}° in the file)").format(
+                           rotation=facts.rotation))
     if frame != (facts.width, facts.height) or picture != frame:
         if picture != frame:
-            reasons.append(f"padded to {frame[0]}:{frame[1]} (nothing cropped)")
+            reasons.append(_("padded to {width}:{height} (nothing cropped)").format(
+                               width=frame[0], height=frame[1]))
         if picture != (facts.width, facts.height):
-            reasons.append(f"scaled from {facts.width}×{facts.height} to "
-                           f"{picture[0]}×{picture[1]}")
+            reasons.append(_("scaled from {width}×{height} to {new_width}×{new_height}").format(
+                               width=facts.width, height=facts.height, new_width=picture[0],
+                               new_height=picture[1]))
     if facts.fps > rules.max_fps + 0.01:
-        reasons.append(f"frame rate lowered from {facts.fps:g} to {rules.max_fps:g}")
+        reasons.append(_("frame rate lowered from {fps:g} to {most:g}").format(
+                           fps=facts.fps, most=rules.max_fps))
     video_rate = facts.video_bit_rate or facts.bit_rate
     too_big = facts.size > rules.max_bytes or (
         rules.max_video_kbps is not None and video_rate > rules.max_video_kbps * 1000)
     if too_big:
-        reasons.append(f"bit rate lowered to {video_kbps:,} kbit/s (from "
-                       f"{video_rate // 1000:,}) to fit {rules.max_bytes:,} bytes")
+        reasons.append(_("bit rate lowered to {kbps:,} kbit/s (from {before:,}) to fit {limit:,} "
+                         "bytes").format(
+                           kbps=video_kbps, before=video_rate // 1000, limit=rules.max_bytes))
     if seconds < facts.duration:
-        reasons.append("re-encoded to cut it")
+        reasons.append(_("re-encoded to cut it"))
     return reasons

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from channels.i18n import _
 from channels.rules import VideoRules
 from channels.video.encoding import frame_jpeg, image_cover, remux, transcode
 from channels.video.lookup import video_rules_for
@@ -80,9 +81,9 @@ def prepare_videos(path: str | Path, networks: Iterable[str], folder: Path, *,
     facts = probe(path)
     plans = plan_all(facts, networks, trim=trim)
     if isinstance(cover, (int, float)) and not 0 <= cover <= facts.duration:
-        raise VideoError(f"cover: second {cover:g} is outside the {facts.duration:.1f} s of "
-                         f"{facts.name}", hint=f"give a second from 0 to "
-                                               f"{int(facts.duration)}")
+        raise VideoError(_("cover: second {cover:g} is outside the {duration:.1f} s of "
+                           "{name}").format(cover=cover, duration=facts.duration, name=facts.name),
+                         hint=_("give a second from 0 to {most}").format(most=int(facts.duration)))
     made = _make(path, facts, plans, folder)
     prepared = {}
     covers: dict[Path, tuple[Path, str]] = {}
@@ -136,9 +137,12 @@ def _make(source: Path, facts: VideoFacts, plans: dict[str, VideoPlan],
         wanted = again
     too_big = [n for n, p in plans.items() if made[p.output][1] > _rules(n).max_bytes]
     if too_big:
-        raise VideoError(f"{facts.name} cannot be made smaller than {too_big[0]}'s "
-                         f"{_rules(too_big[0]).max_bytes:,} bytes limit",
-                         hint=f"send a shorter clip, or leave {too_big[0]} out")
+        raise VideoError(_("{name} cannot be made smaller than {network}'s {limit:,} "
+                           "bytes limit").format(
+                             name=facts.name, network=too_big[0],
+                             limit=_rules(too_big[0]).max_bytes),
+                         hint=_("send a shorter clip, or leave {network} out").format(
+                                  network=too_big[0]))
     return made
 
 

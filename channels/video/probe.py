@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from channels.errors import SiarError
+from channels.i18n import _
 
 #: FFmpeg's names of the MP4/MOV family (one demuxer reads them all)
 MP4_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"
@@ -69,9 +70,11 @@ class VideoFacts:
 
     def describe(self) -> str:
         """"1080×1920 H264/AAC, 60.0 s, 25 fps, 12,345,678 bytes"."""
-        sound = f"/{self.audio_codec.upper()}" if self.audio_codec else ", silent"
-        return (f"{self.width}×{self.height} {self.video_codec.upper()}{sound}, "
-                f"{self.duration:.1f} s, {self.fps:g} fps, {self.size:,} bytes")
+        sound = f"/{self.audio_codec.upper()}" if self.audio_codec else _(", silent")
+        return (_("{width}×{height} {codec}{sound}, {duration:.1f} s, {fps:g} fps, "
+                  "{size:,} bytes").format(
+                    width=self.width, height=self.height, codec=self.video_codec.upper(),
+                    sound=sound, duration=self.duration, fps=self.fps, size=self.size))
 
 
 def probe(path: str | Path) -> VideoFacts:
@@ -83,13 +86,14 @@ def probe(path: str | Path) -> VideoFacts:
     try:
         size = os.stat(path).st_size
     except OSError as exc:
-        raise VideoError(f"video not found: {path}", hint="check the path in the release") \
+        raise VideoError(_("video not found: {path}").format(
+                             path=path), hint=_("check the path in the release")) \
             from exc
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                raise VideoError(f"{path.name} has no video stream",
-                                 hint="name a video file (MP4, MOV, WebM …) in 'videos:'")
+                raise VideoError(_("{name} has no video stream").format(name=path.name),
+                                 hint=_("name a video file (MP4, MOV, WebM …) in 'videos:'"))
             video = container.streams.video[0]
             audio = container.streams.audio[0] if container.streams.audio else None
             rotation = _first_frame_rotation(container, video)
@@ -110,8 +114,9 @@ def probe(path: str | Path) -> VideoFacts:
     except VideoError:
         raise
     except (av.FFmpegError, ValueError, OSError) as exc:
-        raise VideoError(f"{path.name} is not a video FFmpeg can read ({exc})",
-                         hint="export it again as MP4 (H.264/AAC)") from exc
+        raise VideoError(_("{name} is not a video FFmpeg can read ({reason})").format(
+                             name=path.name, reason=exc),
+                         hint=_("export it again as MP4 (H.264/AAC)")) from exc
 
 
 def _duration(container, video) -> float:  # type: ignore[no-untyped-def]
@@ -124,8 +129,8 @@ def _duration(container, video) -> float:  # type: ignore[no-untyped-def]
         import av
 
         return container.duration / av.time_base
-    raise VideoError(f"{Path(container.name).name}: its length cannot be read",
-                     hint="export it again as MP4 (H.264/AAC)")
+    raise VideoError(_("{name}: its length cannot be read").format(name=Path(container.name).name),
+                     hint=_("export it again as MP4 (H.264/AAC)"))
 
 
 def _first_frame_rotation(container, video) -> int:  # type: ignore[no-untyped-def]
