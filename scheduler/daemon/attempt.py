@@ -33,6 +33,7 @@ from scheduler.adapters import Adapters
 from scheduler.daemon.events import Recorded
 from scheduler.daemon.retry import NextTry, RetryPolicy
 from scheduler.errors import SiarError
+from scheduler.i18n import _
 from scheduler.models import Post
 from scheduler.settings import Settings
 from scheduler.timeparse import from_db, utcnow
@@ -82,7 +83,8 @@ class Publisher:
         except (SiarError, ImportError) as exc:
             # Nothing can be sent until staff fix the configuration (a missing secret,
             # an adapter that is not installed): pause the account like an auth failure.
-            adapter, broken = None, AuthFailed(redact(f"configuration: {exc}", self._secrets))
+            adapter, broken = None, AuthFailed(redact(_("configuration: {reason}").format(
+                                                          reason=exc), self._secrets))
         delivery = self._delivery(post)
         with watch_sends() as watch:
             try:
@@ -184,10 +186,10 @@ class Publisher:
         retry policy like any other "not sent"."""
         error = redact(f"{type(exc).__name__}: {exc}", self._secrets)[:ERROR_CHARS]
         if create_unsettled:
-            return InDoubt(f"the {network} adapter failed after the request that creates "
-                           f"the post was sent: {error}")
-        return NotSent(f"not sent: the {network} adapter failed before any request that "
-                       f"creates the post: {error}")
+            return InDoubt(_("the {network} adapter failed after the request that creates the "
+                             "post was sent: {reason}").format(network=network, reason=error))
+        return NotSent(_("not sent: the {network} adapter failed before any request that creates "
+                         "the post: {reason}").format(network=network, reason=error))
 
     def _delivery(self, post: Post | queue.StartedPost) -> Delivery:
         parts = [PartResult(index=p["index"], remote_id=p["remote_id"], url=p.get("url"),
@@ -226,9 +228,10 @@ class Publisher:
                     outcome, plan, now)) is not None:
                 queue.set_rate_limited(self.engine, post.account, reset)
             if plan.missed and delivery.progress:  # a thread cut short: say what is out
-                plan = NextTry(missed=f"{plan.missed}; {len(delivery.progress)} of "
-                                      f"{len(delivery.variant.parts)} thread parts were "
-                                      "already published and stay on the network")
+                plan = NextTry(missed=_("{missed}; {done} of {parts} thread parts were already "
+                                        "published and stay on the network").format(
+                                          missed=plan.missed, done=len(delivery.progress),
+                                          parts=len(delivery.variant.parts)))
         detail: dict[str, Any] | None = None
         if self.adapters.dry_run:
             detail = {"dry_run_requests": delivery.state.get("dry_run_requests", [])}

@@ -46,6 +46,7 @@ from scheduler import queue
 from scheduler.db import DatabaseReplaced
 from scheduler.dbhealth import DatabaseHealth, is_outage
 from scheduler.errors import CommitUncertain
+from scheduler.i18n import _
 from scheduler.queue import Finalization, NextInLine, StartedPost
 
 log = logging.getLogger("siar.committer")
@@ -214,7 +215,7 @@ class Committer:
             self.health.retry("giving back posts begun", self._give_back, wrote=lambda _: False)
             results = [self._record_one(item) for item in items]
         next_posts = {post.account: post for post in begun}
-        for (_, receipt, account), recorded_ok in zip(batch, results, strict=True):
+        for (_item, receipt, account), recorded_ok in zip(batch, results, strict=True):
             following = next_posts.pop(account, None) if account is not None else None
             receipt.set_result(Receipt(recorded_ok, following))
 
@@ -236,7 +237,7 @@ class Committer:
         try:
             given = queue.give_back_unsent(
                 self.engine, self._unsent, self.next_in_line.node,
-                why="the transaction that began it reported a failed COMMIT; never sent")
+                why=_("the transaction that began it reported a failed COMMIT; never sent"))
         except Exception as exc:
             if is_outage(exc):
                 raise

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from channels.base import NotSent
 from scheduler import backoff
+from scheduler.i18n import _
 from scheduler.settings import DaemonSettings
 from scheduler.timeparse import to_db, utcnow
 
@@ -60,15 +61,18 @@ class RetryPolicy:
             return NextTry(give_up=True)
         if retry_at <= deadline:
             return NextTry(retry_at)
-        grace = f"{self.cfg.grace_minutes:g} min"
+        grace = _("{minutes:g} min").format(minutes=self.cfg.grace_minutes)
         if outcome.retry_after is not None:
             return NextTry(missed=(
-                f"the network asked to wait {wait_text(outcome.retry_after)} (until "
-                f"{retry_at:%Y-%m-%d %H:%M:%S} UTC) before another try: beyond the grace "
-                f"period of {grace} after its time, so it is not sent late ({outcome.reason})"))
+                _("the network asked to wait {wait} (until {retry_at:%Y-%m-%d %H:%M:%S} UTC) "
+                  "before another try: beyond the grace period of {grace} after its time, so it "
+                  "is not sent late ({reason})").format(
+                    wait=wait_text(outcome.retry_after), retry_at=retry_at, grace=grace,
+                    reason=outcome.reason)))
         if deadline <= now:
-            return NextTry(missed=(f"the grace period of {grace} after its time ended while "
-                                   f"it was being retried ({outcome.reason})"))
+            return NextTry(missed=(_("the grace period of {grace} after its time ended while it "
+                                     "was being retried ({reason})").format(
+                                       grace=grace, reason=outcome.reason)))
         return NextTry(deadline)
 
     def retry_time(self, outcome: NotSent, tries: int, *,
@@ -103,9 +107,9 @@ class RetryPolicy:
 def wait_text(seconds: float) -> str:
     """A network's wait for people: "30 s", "12 min", "5 h", "3,650 days"."""
     if seconds < 120:
-        return f"{seconds:.0f} s"
+        return _("{seconds:.0f} s").format(seconds=seconds)
     if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
+        return _("{minutes:.0f} min").format(minutes=seconds / 60)
     if seconds < 2 * 86400:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:,.0f} days"
+        return _("{hours:.0f} h").format(hours=seconds / 3600)
+    return _("{days:,.0f} days").format(days=seconds / 86400)

@@ -37,6 +37,7 @@ from sqlalchemy.engine import Engine
 from scheduler import queue
 from scheduler.db import DatabaseReplaced
 from scheduler.dbhealth import DatabaseHealth, is_outage
+from scheduler.i18n import _
 from scheduler.queue import Claim, FirstSend, StartedPost
 
 log = logging.getLogger("siar.starter")
@@ -116,7 +117,7 @@ class Starter:
             # A claim whose lease was taken back may wait here beside the same post's
             # newer claim: only the newest of a post is begun, and only its claim gets it.
             newest: dict[int, Claim] = {}
-            for claim, _ in due:
+            for claim, _begun in due:
                 if claim.post_id not in newest or claim.attempt > newest[claim.post_id].attempt:
                     newest[claim.post_id] = claim
             try:
@@ -170,7 +171,7 @@ class Starter:
         tokens = [(c.post_id, c.attempt) for c in claims]
         try:
             self.health.retry("giving back posts not begun", lambda: queue.give_back_unsent(
-                self.engine, tokens, self.node, why="beginning it failed; never sent"),
+                self.engine, tokens, self.node, why=_("beginning it failed; never sent")),
                 wrote=bool)
         except DatabaseReplaced:
             pass  # nothing can be written any more; the daemon says why and stops

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 import scheduler.queue.statements as sql
 from scheduler import bulk
 from scheduler.db import Clock, ClockSQL, clock, connection, is_sqlite, statement_clock
+from scheduler.i18n import N_, _
 from scheduler.queue.log import log_changes, open_attempts
 from scheduler.queue.progress import store_first_sends
 from scheduler.queue.records import (
@@ -255,11 +256,11 @@ def _begin_next_in_one(s: Connection, moment: Clock, line: NextInLine) -> list[S
 
 
 #: why posts are given back when none is given: the daemon is stopping
-STOPPING = "daemon stopping: given back before sending"
+STOPPING = N_("daemon stopping: given back before sending")
 
 
 def give_back_unsent(engine: Engine, tokens: Sequence[tuple[int, int]], node: str, *,
-                     why: str = STOPPING) -> int:
+                     why: str | None = None) -> int:
     """claimed or publishing → scheduled for posts (id, attempt) that this node took and
     certainly never sent: each attempt row is closed (or, for a claim, logged) as
     ``given_back`` with ``why``. Fenced by the attempt and the lease owner, so a post
@@ -273,6 +274,7 @@ def give_back_unsent(engine: Engine, tokens: Sequence[tuple[int, int]], node: st
     network has no lookup, for staff."""
     if not tokens:
         return 0
+    why = why or _(STOPPING)
     with connection(engine) as s:
         moment = clock(engine, None, s)
         given = [tuple(row) for row in s.execute(sql.GIVE_BACK, {
@@ -292,4 +294,4 @@ def give_back_unsent(engine: Engine, tokens: Sequence[tuple[int, int]], node: st
 def give_back_claim(engine: Engine, claim: Claim, node: str) -> bool:
     """claimed → scheduled for one claim of a stopping daemon (nothing was sent)."""
     return give_back_unsent(engine, [(claim.post_id, claim.attempt)], node,
-                            why="daemon stopping: claim given back before sending") == 1
+                            why=_("daemon stopping: claim given back before sending")) == 1

@@ -21,6 +21,7 @@ from channels.base import NotSent, Outcome, Published, Rejected
 from scheduler import bulk
 from scheduler.db import ClockSQL, clock, connection, transaction
 from scheduler.errors import InvalidTransition
+from scheduler.i18n import _
 from scheduler.models import AccountState, Post
 from scheduler.queue.log import log_changes
 from scheduler.queue.records import Missed
@@ -42,11 +43,12 @@ def reap_expired_leases(engine: Engine, *, node: str = "reaper",
                                                      "b_clock": moment})) if claimed else []
         log_changes(s, [
             {"post_id": i, "attempt": claimed[i].attempt, "outcome": "lease_expired",
-             "error": f"daemon {claimed[i].lease_owner} held the claim but never started; "
-                      "nothing was sent"} for i in requeued], node, moment)
+             "error": _("daemon {daemon} held the claim but never started; nothing was "
+                        "sent").format(
+                          daemon=claimed[i].lease_owner)} for i in requeued], node, moment)
         stranded = [{"id": row.id, "attempt": row.attempt,
-                     "last_error": f"daemon {row.lease_owner} stopped while publishing; "
-                                   "the post may or may not be on the network"}
+                     "last_error": _("daemon {daemon} stopped while publishing; the post may or "
+                                     "may not be on the network").format(daemon=row.lease_owner)}
                     for row in expired if row.status == Status.PUBLISHING.value]
         unknown = f"'{sql.target('reap_publishing', Status.UNKNOWN)}'"
         reaped = {tuple(row) for row in bulk.update_from_rows(
@@ -123,18 +125,21 @@ def mark_missed(engine: Engine, grace: timedelta, *, node: str = "daemon",
 def _missed_reason(state: Any, grace: timedelta, moment: datetime) -> str:
     """Why a post was not sent within the grace period: what held its account, if
     anything did (staff must not have to guess)."""
-    within = f"not sent within the grace period of {_minutes(grace)} after its time"
+    within = _("not sent within the grace period of {grace} after its time").format(
+                 grace=_minutes(grace))
     if state is not None and state.paused:
-        return f"{within}: its account is paused ({state.paused_reason or 'no reason given'})"
+        return _("{within}: its account is paused ({reason})").format(
+                   within=within, reason=state.paused_reason or _("no reason given"))
     if state is not None and state.rate_limited_until is not None \
             and to_db(state.rate_limited_until) > moment:
-        return (f"{within}: the network asked its account to wait until "
-                f"{to_db(state.rate_limited_until):%Y-%m-%d %H:%M:%S} UTC (rate limit)")
-    return f"{within} (daemon down, account paused or rate limited)"
+        return (_("{within}: the network asked its account to wait until "
+                  "{until:%Y-%m-%d %H:%M:%S} UTC (rate limit)").format(
+                    within=within, until=to_db(state.rate_limited_until)))
+    return _("{within} (daemon down, account paused or rate limited)").format(within=within)
 
 
 def _minutes(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 60:g} min"
+    return _("{minutes:g} min").format(minutes=delta.total_seconds() / 60)
 
 
 def in_doubt(engine: Engine, *, limit: int = 100) -> list[Post]:

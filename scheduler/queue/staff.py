@@ -30,11 +30,11 @@ def resolve(engine: Engine, post_id: int, *, published_url: str | None = None,
     """Staff settle an ``unknown`` post: it is on the network (URL), or send it again,
     or give it up. Exactly one choice; returns the post's new status."""
     if [published_url is not None, resend, abandon].count(True) != 1:
-        raise InvalidTransition("choose exactly one of --published URL, --resend, --abandon")
+        raise InvalidTransition(_("choose exactly one of --published URL, --resend, --abandon"))
     with transaction(engine) as s:
         post = s.get(Post, post_id)
     if post is None:
-        raise NotFound(f"no post with id {post_id}")
+        raise NotFound(_("no post with id {post_id}").format(post_id=post_id))
     if post.status != Status.UNKNOWN.value:
         raise InvalidTransition(
             _("post {post} is {status}; only posts in doubt can be resolved").format(
@@ -45,12 +45,13 @@ def resolve(engine: Engine, post_id: int, *, published_url: str | None = None,
         remote_id = published_url.rstrip("/").rsplit("/", 1)[-1] or published_url
         outcome = Published(remote_id=remote_id, url=published_url)
     elif resend:
-        outcome = NotSent(f"{by}: checked the network, not there; send again")
+        outcome = NotSent(_("{by}: checked the network, not there; send again").format(by=by))
     else:
-        outcome = Rejected(f"{by}: abandoned")
+        outcome = Rejected(_("{by}: abandoned").format(by=by))
     if not settle_unknown(engine, post_id, outcome, by=by):
-        raise InvalidTransition(f"post {post.release_id}/{post.account} changed meanwhile; "
-                                "look again with 'siar status'")
+        raise InvalidTransition(_("post {release}/{account} changed meanwhile; look again with "
+                                  "'siar status'").format(
+                                    release=post.release_id, account=post.account))
     return {Published: Status.PUBLISHED, NotSent: Status.RETRY,
             Rejected: Status.FAILED}[type(outcome)]
 
@@ -75,13 +76,15 @@ def _staff_change(engine: Engine, post_ids: Sequence[int], operation: str, state
         posts = s.execute(sql.STAFF_POSTS, {"b_ids": list(post_ids)}).all()
         if len(posts) != len(set(post_ids)):
             missing = sorted(set(post_ids) - {p.id for p in posts})
-            raise NotFound(f"no post with id {', '.join(map(str, missing))}")
+            raise NotFound(_("no post with id {ids}").format(ids=', '.join(map(str, missing))))
         blocked = [p for p in posts if p.status not in allowed]
         if blocked:
             p = blocked[0]
             raise InvalidTransition(
-                f"post {p.id} ({p.account}) is {p.status}; only "
-                f"{', '.join(sorted(a.value for a in allowed))} posts can be changed")
+                _("post {post} ({account}) is {status}; only {allowed} posts can be "
+                  "changed").format(
+                    post=p.id, account=p.account, status=p.status,
+                    allowed=', '.join(sorted(a.value for a in allowed))))
         moment = utcnow()
         changed = dict(s.execute(statement, {"b_ids": [p.id for p in posts],
                                              "b_clock": moment, **params}).all())
