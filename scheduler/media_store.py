@@ -30,6 +30,7 @@ from typing import BinaryIO
 
 from channels.stored_media import FOLDER, MAX_IMAGE_BYTES
 from scheduler.errors import SiarError
+from scheduler.i18n import _
 
 _CHUNK = 1024 * 1024
 
@@ -71,10 +72,11 @@ class MediaStore:
         try:
             stored = self._copy(key, source.name, limit)
         except OSError as exc:
-            raise SiarError(f"{source}: cannot keep a copy in the media store {self.root}: "
-                            f"{exc.strerror or exc}",
-                            hint="check the free space and permissions there, or set "
-                                 "SIAR_HOME to a writable place") from exc
+            raise SiarError(_("{source}: cannot keep a copy in the media store "
+                              "{store}: {reason}").format(
+                                source=source, store=self.root, reason=exc.strerror or exc),
+                            hint=_("check the free space and permissions there, or set SIAR_HOME "
+                                   "to a writable place")) from exc
         self._kept[key] = stored
         return stored
 
@@ -95,10 +97,11 @@ class MediaStore:
         try:
             return self._write(name, fill)
         except OSError as exc:
-            raise SiarError(f"{name}: cannot keep the prepared image in the media store "
-                            f"{self.root}: {exc.strerror or exc}",
-                            hint="check the free space and permissions there, or set "
-                                 "SIAR_HOME to a writable place") from exc
+            raise SiarError(_("{name}: cannot keep the prepared image in the media store "
+                              "{store}: {reason}").format(
+                                name=name, store=self.root, reason=exc.strerror or exc),
+                            hint=_("check the free space and permissions there, or set SIAR_HOME "
+                                   "to a writable place")) from exc
 
     def adopt(self, prepared: Path, name: str, sha256: str) -> StoredFile:
         """Move ``prepared`` (a video prepared in :meth:`work_folder`, whose SHA-256 was
@@ -117,10 +120,11 @@ class MediaStore:
             _sync_folder(target.parent)
             _sync_folder(self.root)
         except OSError as exc:
-            raise SiarError(f"{name}: cannot keep the prepared video in the media store "
-                            f"{self.root}: {exc.strerror or exc}",
-                            hint="check the free space and permissions there, or set "
-                                 "SIAR_HOME to a writable place") from exc
+            raise SiarError(_("{name}: cannot keep the prepared video in the media store "
+                              "{store}: {reason}").format(
+                                name=name, store=self.root, reason=exc.strerror or exc),
+                            hint=_("check the free space and permissions there, or set SIAR_HOME "
+                                   "to a writable place")) from exc
         return StoredFile(path=target, sha256=sha256)
 
     def work_folder(self) -> Path:
@@ -142,8 +146,9 @@ class MediaStore:
                 while chunk := reading.read(_CHUNK):
                     size += len(chunk)
                     if size > limit:  # it grew since the release was checked
-                        raise SiarError(f"{source}: larger than {limit:,} bytes",
-                                        hint="export a smaller file")
+                        raise SiarError(_("{source}: larger than {limit:,} bytes").format(
+                                            source=source, limit=limit),
+                                        hint=_("export a smaller file"))
                     hasher.update(chunk)
                     writing.write(chunk)
             return hasher.hexdigest()

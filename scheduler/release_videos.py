@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from channels.video import MAX_VIDEO_BYTES, VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError
+from scheduler.i18n import _
 
 #: the photo file suffixes a release may name in ``images:`` (here, beside the videos':
 #: each key's check names the other key for a file of the other kind)
@@ -55,10 +56,11 @@ def read_videos(specs: list[VideoSpec | str], source: str, base_dir: Path) -> li
     """The release's videos, checked: a video file that is there and not too large, and a
     cover that is an image file or a second (how long the video is, preparing checks)."""
     if len(specs) > 1:
-        raise ReleaseError(source, "videos", f"{len(specs)} videos named; a post carries one "
-                           "video on every network Siar serves",
-                           hint="keep one video here and put the others in releases of their "
-                                "own")
+        raise ReleaseError(source, "videos", _("{count} videos named; a post carries one video "
+                                               "on every network Siar serves").format(
+                                                 count=len(specs)),
+                           hint=_("keep one video here and put the others in releases of their "
+                                  "own"))
     videos = []
     for index, spec in enumerate(specs):
         spec = VideoSpec(path=spec) if isinstance(spec, str) else spec
@@ -66,19 +68,26 @@ def read_videos(specs: list[VideoSpec | str], source: str, base_dir: Path) -> li
         path = (base_dir / spec.path).resolve()
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
-            raise ReleaseError(source, f"{where}.path", f"{spec.path!r} is a photo, and "
-                               "'videos:' takes videos only",
-                               hint=f"name it under 'images:' instead: images: [{spec.path}]")
+            raise ReleaseError(source, f"{where}.path", _("{path!r} is a photo, and 'videos:' "
+                                                          "takes videos only").format(
+                                                            path=spec.path),
+                               hint=_("name it under 'images:' instead: images: [{path}]").format(
+                                        path=spec.path))
         if suffix not in VIDEO_SUFFIXES:
-            raise ReleaseError(source, f"{where}.path", f"{spec.path!r} is not a video file",
-                               hint=f"use one of {', '.join(sorted(VIDEO_SUFFIXES))}")
+            raise ReleaseError(source, f"{where}.path", _("{path!r} is not a video file").format(
+                                                            path=spec.path),
+                               hint=_("use one of {suffixes}").format(
+                                        suffixes=', '.join(sorted(VIDEO_SUFFIXES))))
         if not path.is_file():
-            raise ReleaseError(source, f"{where}.path", f"video file {spec.path!r} not found",
-                               hint=f"paths are relative to {base_dir}")
+            raise ReleaseError(source, f"{where}.path", _("video file {path!r} not found").format(
+                                                            path=spec.path),
+                               hint=_("paths are relative to {base_dir}").format(base_dir=base_dir))
         if (size := path.stat().st_size) > MAX_VIDEO_BYTES:
-            raise ReleaseError(source, f"{where}.path", f"{spec.path!r} has {size:,} bytes; "
-                               f"Siar takes videos up to {MAX_VIDEO_BYTES // 1024 ** 3} GB",
-                               hint="export a shorter or smaller MP4")
+            raise ReleaseError(source, f"{where}.path", _("{path!r} has {size:,} bytes; Siar "
+                                                          "takes videos up to {most} GB").format(
+                                                            path=spec.path, size=size,
+                                                            most=MAX_VIDEO_BYTES // 1024 ** 3),
+                               hint=_("export a shorter or smaller MP4"))
         videos.append(VideoRef(path=path, caption=spec.caption.strip(),
                                cover=_cover(spec.cover, source, f"{where}.cover", base_dir),
                                title=(spec.title or "").strip() or None, trim=spec.trim))
@@ -90,8 +99,9 @@ def _cover(cover: str | float | None, source: str, where: str,
     """A video's ``cover:``: a second (a number, or "12.5 s"), or an image file."""
     if cover is None or isinstance(cover, (int, float)):
         if cover is not None and cover < 0:
-            raise ReleaseError(source, where, f"{cover} is before the video starts",
-                               hint="give the second of the frame to show, e.g. cover: 3")
+            raise ReleaseError(source, where, _("{cover} is before the video starts").format(
+                                                  cover=cover),
+                               hint=_("give the second of the frame to show, e.g. cover: 3"))
         return None if cover is None else float(cover)
     text = cover.strip()
     number = re.fullmatch(r"(\d+(?:[.,]\d+)?)\s*(?:s|detik)?", text)
@@ -99,10 +109,10 @@ def _cover(cover: str | float | None, source: str, where: str,
         return float(number.group(1).replace(",", "."))
     path = (base_dir / text).resolve()
     if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise ReleaseError(source, where, f"{text!r} is neither a second of the video nor "
-                           "an image file", hint="give a second (cover: 3) or a photo "
-                                                 "(cover: sampul.jpg)")
+        raise ReleaseError(source, where, _("{text!r} is neither a second of the video nor an "
+                                            "image file").format(text=text),
+                           hint=_("give a second (cover: 3) or a photo (cover: sampul.jpg)"))
     if not path.is_file():
-        raise ReleaseError(source, where, f"cover image {text!r} not found",
-                           hint=f"paths are relative to {base_dir}")
+        raise ReleaseError(source, where, _("cover image {text!r} not found").format(text=text),
+                           hint=_("paths are relative to {base_dir}").format(base_dir=base_dir))
     return path

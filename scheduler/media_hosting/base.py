@@ -159,8 +159,8 @@ def round_trip(store: PublicStore) -> str:
                                "could not fetch the image").format(url=_shown(url)))
     finally:
         store.delete(url)
-    return f"{described}; a 1×1 image was uploaded, fetched back from its public URL and " \
-           f"deleted"
+    return _("{described}; a 1×1 image was uploaded, fetched back from its public URL "
+             "and deleted").format(described=described)
 
 
 def _shown(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scheduler.i18n import _
 from scheduler.media_hosting.base import PreparedFile, PublicStore
 
 
@@ -20,4 +21,4 @@ class NullStore(PublicStore):
 
     def check(self) -> str:
         """Always fine: it touches nothing."""
-        return f"dry run: images would be hosted by {self.name}"
+        return _("dry run: images would be hosted by {store}").format(store=self.name)

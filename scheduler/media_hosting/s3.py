@@ -108,7 +108,7 @@ class S3Store(PublicStore):
         except Exception as exc:
             raise StoreError(self._explain(exc, "reach")) from exc
         where = self.endpoint_url or f"AWS {self.region or 'default region'}"
-        return f"S3 bucket {self.bucket} at {where}"
+        return _("S3 bucket {bucket} at {where}").format(bucket=self.bucket, where=where)
 
     def _explain(self, exc: Exception, doing: str) -> str:
         """What went wrong, in words, with no key in them."""
@@ -118,6 +118,6 @@ class S3Store(PublicStore):
                 text = text.replace(value, "***")
         if "NoCredentials" in type(exc).__name__ or "InvalidAccessKeyId" in text \
                 or "SignatureDoesNotMatch" in text:
-            text += ("; set SIAR_SECRET_MEDIA_ACCESS_KEY_ID and "
-                     "SIAR_SECRET_MEDIA_SECRET_ACCESS_KEY in .env")
+            text += (_("; set SIAR_SECRET_MEDIA_ACCESS_KEY_ID and "
+                       "SIAR_SECRET_MEDIA_SECRET_ACCESS_KEY in .env"))
         return text

@@ -72,7 +72,8 @@ class SiarStore(PublicStore):
             raise StoreError(_("cannot write {folder}: {reason}; make it writable by the user "
                                "the daemon runs as").format(folder=self.directory,
                                                             reason=exc.strerror or exc)) from exc
-        return f"served by the daemon at {self.public_base_url}{ROUTE} from {self.directory}"
+        return _("served by the daemon at {url}{route} from {directory}").format(
+                   url=self.public_base_url, route=ROUTE, directory=self.directory)
 
     def serve(self, path: str) -> tuple[bytes, str] | None:
         """The file (bytes, MIME type) the daemon answers for request ``path``, or

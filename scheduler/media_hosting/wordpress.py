@@ -79,4 +79,5 @@ class WordPressStore(PublicStore):
         if not result.ok:
             raise StoreError(_("WordPress account {account}: {detail}").format(
                 account=repr(self.account), detail=result.detail))
-        return f"WordPress media library of {self.account} ({result.identity})"
+        return _("WordPress media library of {account} ({identity})").format(
+                   account=self.account, identity=result.identity)
