@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from channels import http
 from channels.base import AuthFailed, Delivery, InDoubt, Media, NotSent, Outcome, Rejected
 from channels.http import answered
+from channels.i18n import _
 from channels.uploads import (
     FileBody,
     Processed,
@@ -118,7 +119,7 @@ class VideoUpload:
         """A failed step's outcome; nothing of it is a post, so doubt is "not sent"."""
         outcome = self.channel._error(response, what) if answered(response) else response
         if isinstance(outcome, InDoubt):
-            return NotSent(f"{outcome.detail} (no post was created)",
+            return NotSent(_("{detail} (no post was created)").format(detail=outcome.detail),
                            http_status=outcome.http_status)
         return outcome
 
@@ -134,15 +135,17 @@ class VideoUpload:
         allowed = limits.json()
         said = allowed.get("message") or allowed.get("error") or ""
         if not allowed.get("canUpload", False):
-            return Rejected(f"Bluesky does not let this account upload videos: "
-                            f"{said or 'no reason given'} (a Bluesky-hosted account must "
-                            f"have verified its e-mail address)")
+            return Rejected(_("Bluesky does not let this account upload videos: "
+                              "{reason} (a Bluesky-hosted account must have verified "
+                              "its e-mail address)").format(reason=said or _("no reason given")))
         if (allowed.get("remainingDailyVideos", 1) < 1
                 or allowed.get("remainingDailyBytes", size) < size):
-            return NotSent(f"the account's daily video allowance on Bluesky is used up "
-                           f"({allowed.get('remainingDailyVideos')} videos, "
-                           f"{size_text(int(allowed.get('remainingDailyBytes', 0)))} left; "
-                           f"this one is {size_text(size)})")
+            return NotSent(_("the account's daily video allowance on Bluesky is used up "
+                             "({videos} videos, {left} left; this one is "
+                             "{size})").format(
+                               videos=allowed.get("remainingDailyVideos"),
+                               left=size_text(int(allowed.get("remainingDailyBytes", 0))),
+                               size=size_text(size)))
         audience = self.channel.pds_did()
         token = self._service_token(audience, "com.atproto.repo.uploadBlob", TOKEN_SECONDS)
         if not isinstance(token, str):
@@ -163,7 +166,7 @@ class VideoUpload:
             return response
         job = _job_id(response)
         if job is None:
-            return NotSent("uploadVideo answered without a job id (no post was created)")
+            return NotSent(_("uploadVideo answered without a job id (no post was created)"))
         return job
 
     def _job(self, job: str) -> Processed | Waiting | Outcome:
@@ -173,16 +176,18 @@ class VideoUpload:
             if isinstance(outcome, Rejected | AuthFailed):
                 # the service no longer knows the job: the next attempt uploads again
                 self.delivery.checkpoint(bsky_video=None)
-                return NotSent(f"{_text(outcome)} (the video is uploaded again next time)")
+                return NotSent(_("{reason} (the video is uploaded again next time)").format(
+                                   reason=_text(outcome)))
             return outcome
         status = response.json().get("jobStatus") or {}
         if status.get("blob"):  # completed, or "already_exists" with the earlier blob
             return Processed(status["blob"])
         if status.get("state") == "JOB_STATE_FAILED":
-            return Rejected(f"Bluesky could not process the video: "
-                            f"{status.get('message') or status.get('error') or 'no reason'}"
-                            f" ({status.get('failureCode', 'failed')}) — check that it plays, "
-                            f"or prepare it again")
+            return Rejected(_("Bluesky could not process the video: {reason} ({code}) — "
+                              "check that it plays, or prepare it again").format(
+                                reason=(status.get("message") or status.get("error")
+                                        or _("no reason given")),
+                                code=status.get("failureCode", "failed")))
         progress = status.get("progress")
         return Waiting(progress=f"{status.get('state', 'in process')}"
                                 f"{f', {progress} %' if progress is not None else ''}")

@@ -299,7 +299,7 @@ class EmailChannel(Channel):
         except smtplib.SMTPAuthenticationError as exc:
             return AuthFailed(_("SMTP login refused: {reply}").format(reply=self._reply(exc)))
         except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
+            codes = [code for code, _text in exc.recipients.values()]
             detail = self._clean("; ".join(f"{rcpt}: {code} {text!r}" for rcpt, (code, text)
                                            in exc.recipients.items()))
             if all(400 <= code < 500 for code in codes):

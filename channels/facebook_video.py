@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Rejected, describe
+from channels.i18n import N_, _
 from channels.meta import GraphChannel
 from channels.meta_video import GraphUpload
 from channels.uploads import (
@@ -46,7 +47,7 @@ __all__ = ["PROBE_WINDOW", "PageVideos"]
 PROBE_WINDOW = timedelta(hours=1)
 
 DEFAULT_VIDEO_HOST = "https://graph-video.facebook.com"
-NEEDS_APP_ID = ("a Facebook video is uploaded through the Resumable Upload API, which "
+NEEDS_APP_ID = N_("a Facebook video is uploaded through the Resumable Upload API, which "
                 "belongs to a Meta app: set the account option app_id (the app's id, "
                 "from developers.facebook.com/apps)")
 #: what ``status.video_status`` says while Meta is still at it (anything not final)
@@ -83,7 +84,7 @@ class PageVideos(GraphChannel):
     def video_preflight(self, variant: Variant) -> str | None:
         """Why a video post cannot be made (no ``app_id``), or ``None``."""
         if video_of(variant) and not self.account.options.get("app_id"):
-            return NEEDS_APP_ID
+            return _(NEEDS_APP_ID)
         return None
 
     def uploader(self) -> GraphUpload:
@@ -121,7 +122,7 @@ class PageVideos(GraphChannel):
                          creating=True, data=data, **extra)
         if not isinstance(body, dict):
             return body
-        return str(body.get("id") or "") or InDoubt("videos answered without a video id")
+        return str(body.get("id") or "") or InDoubt(_("videos answered without a video id"))
 
     def video_status(self, video_id: str) -> tuple[str, dict[str, Any]] | Outcome:
         """``status.video_status`` of the video (``processing`` for any phase not final)
@@ -148,16 +149,18 @@ class PageVideos(GraphChannel):
         done = wait_until_processed(by_status(read, ("processing",)), limit=rules["limit"],
                                     every=rules["every"], misses=1)
         if isinstance(done, StillProcessing):
-            return InDoubt(f"Facebook was still processing video {video_id} after "
-                           f"{rules['limit']:g}s; the probe reads its status")
+            return InDoubt(_("Facebook was still processing video {video_id} after {seconds:g}s; "
+                             "the probe reads its status").format(
+                               video_id=video_id, seconds=rules['limit']))
         if not isinstance(done, Processed):
             # the video exists; only its status could not be read
-            return InDoubt(f"video {video_id} was created but its status could not be "
-                           f"read: {describe(done)}")
+            return InDoubt(_("video {video_id} was created but its status could not be read: "
+                             "{reason}").format(video_id=video_id, reason=describe(done)))
         status = str(done.value)
         if status != "ready":
-            return Rejected(f"Facebook could not process video {video_id} ({status}): "
-                            f"{processing_error(last)}")
+            return Rejected(_("Facebook could not process video {video_id} ({status}): "
+                              "{reason}").format(
+                                video_id=video_id, status=status, reason=processing_error(last)))
         return self._video_published(delivery, video_id, last)
 
     def _video_published(self, delivery: Delivery, video_id: str,
@@ -175,7 +178,7 @@ class PageVideos(GraphChannel):
         video_id = delivery.state.get("video_id")
         if not video_id:
             if not delivery.state.get(GraphUpload.HANDLE_KEY):
-                return NotSent("the video was never handed to the Page: safe to send")
+                return NotSent(_("the video was never handed to the Page: safe to send"))
             found = self._find_video(delivery)
             if not isinstance(found, str):
                 return found
@@ -189,8 +192,9 @@ class PageVideos(GraphChannel):
             return self._video_published(delivery, str(video_id), body)
         # processing, or failed: either way not published; the next attempt waits for (or
         # reports on) this same video and uploads nothing again
-        return NotSent(f"video {video_id} is {status}, not published yet: the next attempt "
-                       f"follows it without uploading again")
+        return NotSent(_("video {video_id} is {status}, not published yet: the next attempt "
+                         "follows it without uploading again").format(
+                           video_id=video_id, status=status))
 
     def _find_video(self, delivery: Delivery) -> str | Outcome | None:
         """The id of the Page's video with this post's description since it was due."""
@@ -199,7 +203,7 @@ class PageVideos(GraphChannel):
         if found is None:
             return None
         return str(found["id"]) if found else NotSent(
-            "no video with this description on the Page since it was due: safe to send")
+            _("no video with this description on the Page since it was due: safe to send"))
 
     def find_recent(self, delivery: Delivery, edge: str, field: str,
                     fields: str) -> dict[str, Any] | None:
@@ -240,4 +244,4 @@ def processing_error(body: dict[str, Any]) -> str:
         for error in (status.get(phase) or {}).get("errors") or []:
             if isinstance(error, dict) and error.get("message"):
                 return str(error["message"])
-    return "no reason given"
+    return _("no reason given")

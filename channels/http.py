@@ -135,8 +135,8 @@ def limits(options: Mapping[str, Any], account: str = "") -> dict[str, Any]:
         except (TypeError, ValueError):
             number = 0
         if isinstance(value, bool) or number <= 0:
-            raise ValueError(f"account {account!r}: options.{option} must be a positive "
-                             f"number, not {value!r}")
+            raise ValueError(_("account {account!r}: options.{option} must be a positive number, "
+                               "not {value!r}").format(account=account, option=option, value=value))
         found[key] = number
     return found
 

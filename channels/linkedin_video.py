@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Rejected
 from channels.http import answered
+from channels.i18n import _
 from channels.uploads import (
     GRAPH_OPTION_NAMES,
     Processed,
@@ -99,7 +100,7 @@ class VideoUpload:
                     "thumbnail_url": value.get("thumbnailUploadUrl"),
                     "expires_at": int(value.get("uploadUrlsExpireAt") or 0)}
         except (ValueError, KeyError, TypeError):
-            return NotSent("initializeUpload answered without video/uploadInstructions")
+            return NotSent(_("initializeUpload answered without video/uploadInstructions"))
 
     def upload(self, delivery: Delivery, state: dict[str, Any],
                video: Media) -> Outcome | None:
@@ -145,7 +146,7 @@ class VideoUpload:
         if not answered(answer):
             return answer
         return answer.headers.get("ETag") or ("" if thumbnail else NotSent(
-            "a part was taken without an ETag; it is sent again"))
+            _("a part was taken without an ETag; it is sent again")))
 
     def status(self, urn: str) -> tuple[str, str] | Outcome:
         """The video's ``status`` and ``processingFailureReason``."""
@@ -155,7 +156,7 @@ class VideoUpload:
         try:
             body = answer.json()
         except ValueError:
-            return NotSent("unreadable video status")
+            return NotSent(_("unreadable video status"))
         return str(body.get("status") or ""), str(body.get("processingFailureReason") or "")
 
     def wait_until_available(self, urn: str) -> str | Outcome:
@@ -173,15 +174,15 @@ class VideoUpload:
         done = wait_until_processed(by_status(read, PENDING), limit=self.rules["limit"],
                                     every=self.rules["every"], misses=1)
         if isinstance(done, StillProcessing):
-            return InDoubt(f"LinkedIn was still processing video {urn} after "
-                           f"{self.rules['limit']:g}s; the probe looks for the post, and the "
-                           f"next attempt waits for the same video")
+            return InDoubt(_("LinkedIn was still processing video {urn} after {seconds:g}s; the "
+                             "probe looks for the post, and the next attempt waits for the same "
+                             "video").format(urn=urn, seconds=self.rules['limit']))
         if not isinstance(done, Processed):
             return done
         status = str(done.value)
         if status != "AVAILABLE":
-            return Rejected(f"LinkedIn could not process video {urn} ({status}): "
-                            f"{reason or 'no reason given'}")
+            return Rejected(_("LinkedIn could not process video {urn} ({status}): {reason}").format(
+                                urn=urn, status=status, reason=reason or _("no reason given")))
         return urn
 
     def describe(self, video: Media, author: str) -> list[dict[str, Any]]:

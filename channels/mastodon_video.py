@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from channels.base import Delivery, Media, NotSent, Outcome, Rejected, describe
 from channels.http import answered
+from channels.i18n import _
 from channels.uploads import (
     Processed,
     StillProcessing,
@@ -48,7 +49,7 @@ def upload_video(channel: MastodonChannel, delivery: Delivery,
                                         small_files=covers)
             response = channel._request("POST", "/api/v2/media", data=body,
                                         headers={"Content-Type": kind})
-            return channel._media_outcome(response, "video upload") or response
+            return channel._media_outcome(response, _("video upload")) or response
         response = retried(upload, pause=rules["pause"])
         if not answered(response):
             return response
@@ -68,13 +69,13 @@ def upload_video(channel: MastodonChannel, delivery: Delivery,
 def _state(channel: MastodonChannel, media_id: str) -> Processed | Waiting | Outcome:
     response = channel._request("GET", f"/api/v1/media/{media_id}")
     if answered(response) and response.status_code == 422:
-        return Rejected(f"the instance could not process the video: "
-                        f"{describe(channel._error(response, 'media'))} — check that it "
-                        f"plays, or prepare it again", http_status=422)
+        return Rejected(_("the instance could not process the video: {reason} — check that it "
+                          "plays, or prepare it again").format(
+                            reason=describe(channel._error(response, 'media'))), http_status=422)
     if answered(response) and response.status_code == 404:
-        return NotSent(f"the instance no longer knows video {media_id}: it is uploaded "
-                       f"again next time", http_status=404)
-    if (outcome := channel._media_outcome(response, "video processing")) is not None:
+        return NotSent(_("the instance no longer knows video {media_id}: it is uploaded again "
+                         "next time").format(media_id=media_id), http_status=404)
+    if (outcome := channel._media_outcome(response, _("video processing"))) is not None:
         return outcome
     assert answered(response)
     if response.status_code == 200 and response.json().get("url"):

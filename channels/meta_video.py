@@ -29,6 +29,7 @@ from pathlib import PurePath
 from typing import Any, ClassVar
 
 from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Rejected
+from channels.i18n import N_, _
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import ContainerChannel, GraphChannel
 from channels.uploads import (
@@ -51,7 +52,8 @@ __all__ = ["GraphUpload", "VideoContainerChannel", "cover_media", "without_video
 #: that a broken one costs little (each gets the deadline plus time for its size)
 UPLOAD_PART_BYTES = 8 * 1024 * 1024
 #: Meta reports the whole file received, yet the answer with its handle was lost
-HANDLE_LOST = "Meta has the whole file but its handle was lost: the next attempt uploads it again"
+HANDLE_LOST = N_("Meta has the whole file but its handle was lost: the next attempt uploads it "
+                 "again")
 
 
 def cover_media(video: Media) -> Media | None:
@@ -85,10 +87,12 @@ class VideoContainerChannel(ContainerChannel):
             limit=rules["limit"], every=rules["every"], misses=1)
         if isinstance(done, StillProcessing):
             self._attempt.still_processing = True  # Meta may still fetch the video
-            return InDoubt(f"{self.display_name} was still processing the video of "
-                           f"container {container_id} after {rules['limit']:g}s; the probe "
-                           f"reads the container's status, and the next attempt publishes "
-                           f"that container rather than making another")
+            return InDoubt(_("{network} was still processing the video of container "
+                             "{container_id} after {seconds:g}s; the probe reads the container's "
+                             "status, and the next attempt publishes that container rather than "
+                             "making another").format(
+                               network=self.display_name, container_id=container_id,
+                               seconds=rules['limit']))
         return str(done.value) if isinstance(done, Processed) else done
 
     def video_urls(self, video: Media, images: ImagesOfAnAttempt) -> dict[str, str]:
@@ -156,7 +160,7 @@ class GraphUpload:
         handle = self.send_from(session, video.path, offset, size)
         if isinstance(handle, str):
             delivery.checkpoint(**{self.HANDLE_KEY: handle, self.SESSION_KEY: None})
-        elif isinstance(handle, NotSent) and handle.reason == HANDLE_LOST:
+        elif isinstance(handle, NotSent) and handle.reason == _(HANDLE_LOST):
             delivery.checkpoint(**{self.SESSION_KEY: None})
         return handle
 
@@ -168,7 +172,7 @@ class GraphUpload:
                                          "file_type": video.mime or "video/mp4"})
         if not isinstance(body, dict):
             return body
-        return str(body.get("id") or "") or NotSent("upload session opened without an id")
+        return str(body.get("id") or "") or NotSent(_("upload session opened without an id"))
 
     def offset(self, session: str) -> int | Outcome:
         """How many bytes of the file Meta has (``GET /upload:…``)."""
@@ -185,7 +189,7 @@ class GraphUpload:
         failures = 0
         while True:
             if offset >= size:
-                return NotSent(HANDLE_LOST)
+                return NotSent(_(HANDLE_LOST))
             data = read_part(path, offset, min(self.part_bytes, size - offset))
             answer = self.channel.call("POST", session, creating=False, data=data,
                                        headers={**self.headers, "file_offset": str(offset),

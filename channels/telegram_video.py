@@ -15,6 +15,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from channels.base import Media, Outcome
+from channels.i18n import _
 from channels.rules import MIB
 from channels.uploads import multipart_body, size_text
 
@@ -41,9 +42,10 @@ def upload_refusal(channel: TelegramChannel, video: Media) -> str | None:
     limit = upload_limit(channel)
     if (video.bytes or 0) <= limit:
         return None
-    return (f"the video is {size_text(video.bytes or 0)}, but a Telegram bot may upload at "
-            f"most {size_text(limit)}: shorten the video or lower its quality, or run a local "
-            f"Bot API server (base_url) and raise options.max_upload_mb (up to 2000)")
+    return (_("the video is {size}, but a Telegram bot may upload at most {most}: shorten the "
+              "video or lower its quality, or run a local Bot API server (base_url) and raise "
+              "options.max_upload_mb (up to 2000)").format(
+                size=size_text(video.bytes or 0), most=size_text(limit)))
 
 
 def video_fields(video: Media) -> dict[str, str]:

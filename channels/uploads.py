@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from channels.base import InDoubt, NotSent, Outcome
+from channels.i18n import _
 from channels.variant import Media, Variant
 
 __all__ = [
@@ -102,7 +103,8 @@ class FileBody:
             while left > 0:
                 block = file.read(min(BLOCK, left))
                 if not block:
-                    raise OSError(f"{self.path} is shorter than expected (changed on disk?)")
+                    raise OSError(_("{path} is shorter than expected (changed on disk?)").format(
+                                      path=self.path))
                 left -= len(block)
                 yield block
         yield self.tail
@@ -214,9 +216,10 @@ class StillProcessing:
         """The outcome of an attempt that ran out of time waiting (the adapter has
         checkpointed the upload: the probe settles the post, the next attempt waits on)."""
         said = f" ({self.progress})" if self.progress else ""
-        return InDoubt(f"{what} was uploaded but still being processed after "
-                       f"{self.waited:.0f} s{said}; the post was not sent yet — the next "
-                       f"attempt waits for the same upload instead of sending it again")
+        return InDoubt(_("{what} was uploaded but still being processed after {seconds:.0f} "
+                         "s{said}; the post was not sent yet — the next attempt waits for the "
+                         "same upload instead of sending it again").format(
+                           what=what, seconds=self.waited, said=said))
 
 
 def wait_until_processed(check: Callable[[], Processed | Waiting | Outcome], *,

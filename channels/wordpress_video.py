@@ -16,6 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from channels.base import Delivery, Outcome, Rejected
+from channels.i18n import _
 from channels.images import ImageError, prepare_image
 from channels.uploads import FileBody, retried, size_text, upload_options
 from channels.variant import Media
@@ -37,10 +38,10 @@ def upload_video(channel: WordPressChannel, delivery: Delivery, video: Media,
             pause=upload_options(channel.account.options)["pause"])
         if not isinstance(body, dict):
             if isinstance(body, Rejected) and body.http_status == 413:
-                return Rejected(f"the site's web server refused the "
-                                f"{size_text(video.bytes or 0)} video as too large: raise its "
-                                f"upload limit (nginx client_max_body_size, PHP "
-                                f"upload_max_filesize and post_max_size)", http_status=413)
+                return Rejected(_("the site's web server refused the {size} video as too large: "
+                                  "raise its upload limit (nginx client_max_body_size, PHP "
+                                  "upload_max_filesize and post_max_size)").format(
+                                    size=size_text(video.bytes or 0)), http_status=413)
             return body
         uploaded = [{"id": int(body["id"]), "url": str(body.get("source_url", "")),
                      "alt": video.alt, "kind": "video"}]
@@ -49,7 +50,8 @@ def upload_video(channel: WordPressChannel, delivery: Delivery, video: Media,
         try:
             poster = channel._upload(prepare_image(video.cover, channel.network))
         except ImageError as exc:
-            return Rejected(f"the video's cover cannot be sent to WordPress: {exc}")
+            return Rejected(_("the video's cover cannot be sent to WordPress: {reason}").format(
+                                reason=exc))
         if not isinstance(poster, dict):
             return poster
         uploaded = [*uploaded, {**poster, "kind": "poster"}]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from channels import http
 from channels.base import Delivery, Media, NotSent, Outcome, Rejected
 from channels.http import answered
+from channels.i18n import _
 from channels.uploads import (
     Processed,
     StillProcessing,
@@ -102,7 +103,7 @@ class VideoUpload:
 
     def _initialize(self) -> dict[str, Any] | Outcome:
         size = video_size(self.video)
-        response = retried(lambda: self._post(f"{self.url}/initialize", "video upload INIT",
+        response = retried(lambda: self._post(f"{self.url}/initialize", _("video upload INIT"),
                                               json={"media_type": "video/mp4",
                                                     "total_bytes": size,
                                                     "media_category": "tweet_video"}),
@@ -121,7 +122,8 @@ class VideoUpload:
         for index in range(int(state.get("next", 0)), chunks):
             data = read_part(self.video.path, index * self.chunk, self.chunk)
             appended = retried(lambda data=data, index=index: self._post(
-                f"{self.url}/{media_id}/append", f"video chunk {index + 1} of {chunks}",
+                f"{self.url}/{media_id}/append", _("video chunk {number} of {chunks}").format(
+                                                     number=index + 1, chunks=chunks),
                 data={"segment_index": str(index)},
                 files={"media": ("chunk", data, "application/octet-stream")}),
                 pause=self.rules["pause"])
@@ -130,7 +132,7 @@ class VideoUpload:
             state["next"] = index + 1
             self.delivery.checkpoint(x_video=dict(state))
         finalized = retried(lambda: self._post(f"{self.url}/{media_id}/finalize",
-                                               "video upload FINALIZE"),
+                                               _("video upload FINALIZE")),
                             pause=self.rules["pause"])
         if not answered(finalized):
             return finalized
@@ -144,12 +146,13 @@ class VideoUpload:
                                 secrets=channel.secrets.values(), timeout=channel.timeouts,
                                 auth=channel._oauth(),
                                 params={"command": "STATUS", "media_id": media_id})
-        failed = channel._media_failure(response, "video processing STATUS")
+        failed = channel._media_failure(response, _("video processing STATUS"))
         if failed is not None:
             if isinstance(failed, Rejected):
                 # X no longer knows the upload (expired): the next attempt uploads anew
                 self.delivery.checkpoint(x_video=None)
-                return NotSent(f"{failed.reason} (the upload is started again next time)",
+                return NotSent(_("{reason} (the upload is started again next time)").format(
+                                   reason=failed.reason),
                                http_status=failed.http_status)
             return failed
         assert answered(response)
@@ -159,9 +162,10 @@ class VideoUpload:
             return Processed(media_id)
         if status == "failed":
             error = info.get("error") or {}
-            return Rejected(f"X could not process the video: "
-                            f"{error.get('message') or error.get('name') or 'no reason given'}"
-                            " — check that it plays, or prepare it again")
+            return Rejected(_("X could not process the video: {reason} — check that it plays, or "
+                              "prepare it again").format(
+                                reason=(error.get("message") or error.get("name")
+                                        or _("no reason given"))))
         percent = info.get("progress_percent")
         return Waiting(after=_after(info),
                        progress=f"{status}, {percent} %" if percent is not None else status)

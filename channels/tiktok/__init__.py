@@ -39,6 +39,7 @@ from channels.base import (
     Rejected,
 )
 from channels.composing import Draft, Release
+from channels.i18n import _
 from channels.image_host import HostingError, ImageHost, ImagesOfAnAttempt, will_have_url
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.tiktok.api import (
@@ -92,10 +93,10 @@ class TikTokChannel(TikTokClient):
         options = draft.options
         privacy = privacy_of(options)
         if privacy == "SELF_ONLY" and options.get("audited", True) is False:
-            draft.warn("TikTok: the app is not audited yet, so this post will be private "
-                       "(SELF_ONLY, only the account sees it)")
+            draft.warn(_("TikTok: the app is not audited yet, so this post will be private "
+                         "(SELF_ONLY, only the account sees it)"))
         if not release.images and not getattr(release, "videos", None):
-            draft.warn("TikTok needs a video or photos: this release has neither")
+            draft.warn(_("TikTok needs a video or photos: this release has neither"))
         return {"privacy_level": privacy}
 
     # --- what the post needs ----------------------------------------------------------
@@ -103,21 +104,22 @@ class TikTokChannel(TikTokClient):
         """Why this variant cannot be published on TikTok, or ``None`` (for queue time)."""
         videos = [m for m in variant.media if m.kind == "video"]
         if not videos and not variant.media:
-            return "TikTok posts need a video or at least one photo"
+            return _("TikTok posts need a video or at least one photo")
         if len(videos) > 1:
-            return "TikTok takes one video per post"
+            return _("TikTok takes one video per post")
         if not videos and len(variant.media) > MAX_PHOTOS:
-            return f"TikTok takes at most {MAX_PHOTOS} photos per post"
+            return _("TikTok takes at most {most} photos per post").format(most=MAX_PHOTOS)
         needs_url = variant.media if not videos or self.pulls else []
         missing = [PurePath(m.path).name for m in needs_url
                    if not (self.image_host is not None
                            or will_have_url(m, self.account.options))]
         if missing:
-            return (f"TikTok fetches photos from a public URL, and none is known for "
-                    f"{', '.join(missing)}: choose where Siar hosts them in siar.toml "
-                    f"([media] store = ...), or set the account option public_media_base_url")
+            return (_("TikTok fetches photos from a public URL, and none is known for {files}: "
+                      "choose where Siar hosts them in siar.toml ([media] store = ...), or set "
+                      "the account option public_media_base_url").format(files=', '.join(missing)))
         if privacy_of(self.account.options) not in PRIVACY_LEVELS:
-            return (f"options.privacy_level must be one of {', '.join(PRIVACY_LEVELS)}")
+            return (_("options.privacy_level must be one of {choices}").format(
+                        choices=', '.join(PRIVACY_LEVELS)))
         return None
 
     @property
@@ -147,8 +149,8 @@ class TikTokChannel(TikTokClient):
             outcome = self._publish(delivery, images)
             processing = isinstance(outcome, InDoubt)
         except HostingError as exc:
-            outcome = NotSent(f"the media could not be put where TikTok fetches it: "
-                              f"{self.redact(str(exc))}", retry_after=60.0)
+            outcome = NotSent(_("the media could not be put where TikTok fetches it: "
+                                "{reason}").format(reason=self.redact(str(exc))), retry_after=60.0)
         images.finish(network_may_still_fetch=processing)
         return outcome
 
@@ -174,8 +176,9 @@ class TikTokChannel(TikTokClient):
             return self._post_photos(delivery, images, privacy, creator)
         longest = creator.get("max_video_post_duration_sec")
         if longest and video.duration and video.duration > float(longest):
-            return Rejected(f"the video is {video.duration:.0f} s long; this TikTok creator "
-                            f"may post at most {int(longest)} s")
+            return Rejected(_("the video is {duration:.0f} s long; this TikTok creator may post "
+                              "at most {most} s").format(
+                                duration=video.duration, most=int(longest)))
         post_info = {"title": self.caption(variant), "privacy_level": privacy,
                      **self.switches(creator),
                      "video_cover_timestamp_ms": int(self.account.options.get(
@@ -187,17 +190,19 @@ class TikTokChannel(TikTokClient):
                                 payload={"post_info": post_info, "source_info": source})
             return self._follow(delivery, started, creator)
         if problem := changed_since_queued(video.path):
-            return Rejected(f"the video cannot be uploaded to TikTok: {problem}")
+            return Rejected(_("the video cannot be uploaded to TikTok: {problem}").format(
+                                problem=problem))
         try:
             plan = plan_chunks(os.path.getsize(video.path), self.chunk_size)
         except (OSError, ValueError) as exc:
-            return Rejected(f"the video cannot be uploaded to TikTok: {exc}")
+            return Rejected(_("the video cannot be uploaded to TikTok: {reason}").format(
+                                reason=exc))
         started = self.call("post/publish/video/init",
                             payload={"post_info": post_info, "source_info": plan.source_info()})
         if not isinstance(started, dict):
             return started
         if not started.get("publish_id") or not started.get("upload_url"):
-            return NotSent("TikTok's init answer has no publish_id or upload_url")
+            return NotSent(_("TikTok's init answer has no publish_id or upload_url"))
         # before a byte leaves: a crash from here on is settled by this id, not resent
         delivery.checkpoint(**{STATE_KEY: str(started["publish_id"])})
         upload_url = str(started["upload_url"])
@@ -218,7 +223,8 @@ class TikTokChannel(TikTokClient):
         for media in variant.media:
             url = images.url(media) or ""
             if problem := unfetchable(self.session, url, self.hidden, self.timeouts):
-                return Rejected(f"TikTok cannot fetch {PurePath(media.path).name}: {problem}")
+                return Rejected(_("TikTok cannot fetch {name}: {problem}").format(
+                                    name=PurePath(media.path).name, problem=problem))
             urls.append(url)
         started = self.call("post/publish/content/init", create=True,
                             payload=photo_payload(variant, privacy,
@@ -231,7 +237,7 @@ class TikTokChannel(TikTokClient):
         if not isinstance(started, dict):
             return started
         if not started.get("publish_id"):
-            return InDoubt("TikTok's init answer has no publish_id")
+            return InDoubt(_("TikTok's init answer has no publish_id"))
         delivery.checkpoint(**{STATE_KEY: str(started["publish_id"])})
         return self.wait_for(delivery, str(started["publish_id"]), creator)
 
@@ -246,19 +252,22 @@ class TikTokChannel(TikTokClient):
         while True:
             status = self.call("post/publish/status/fetch", {"publish_id": publish_id})
             if not isinstance(status, dict):
-                return (InDoubt(f"the post's status could not be read: "
-                                f"{getattr(status, 'reason', status)}")
+                return (InDoubt(_("the post's status could not be read: {reason}").format(
+                                    reason=getattr(status, 'reason', status)))
                         if not isinstance(status, Rejected | InDoubt) else status)
             state = str(status.get("status") or "")
             if state in (DONE, "SEND_TO_USER_INBOX"):
                 return self.published(delivery, publish_id, status, creator)
             if state == FAILED:
                 reason = str(status.get("fail_reason") or "unknown")
-                return Rejected(f"TikTok did not publish the post: "
-                                f"{FAIL_REASONS.get(reason, reason)} ({reason})")
+                return Rejected(_("TikTok did not publish the post: {explained} ({reason})").format(
+                                    explained=(_(FAIL_REASONS[reason]) if reason in FAIL_REASONS
+                                               else reason),
+                                    reason=reason))
             if time.monotonic() >= deadline:
-                return InDoubt(f"TikTok is still processing the post ({state}) after "
-                               f"{options.get('poll_timeout', 300)} s; it is checked again")
+                return InDoubt(_("TikTok is still processing the post ({state}) after {seconds} "
+                                 "s; it is checked again").format(
+                                   state=state, seconds=options.get('poll_timeout', 300)))
             time.sleep(interval)
 
     def published(self, delivery: Delivery, publish_id: str, status: dict[str, Any],
@@ -283,17 +292,18 @@ class TikTokChannel(TikTokClient):
             if isinstance(status, AuthFailed) or (isinstance(status, NotSent)
                                                   and status.rate_limited):
                 return status
-            return InDoubt(f"the earlier post's status could not be read: "
-                           f"{getattr(status, 'reason', getattr(status, 'detail', ''))}")
+            return InDoubt(_("the earlier post's status could not be read: {reason}").format(
+                               reason=getattr(status, 'reason', getattr(status, 'detail', ''))))
         state = str(status.get("status") or "")
         if state in (DONE, "SEND_TO_USER_INBOX"):
             return self.published(delivery, publish_id, status, None)
         if state == FAILED:
-            return f"TikTok failed the earlier post ({status.get('fail_reason')})"
+            return _("TikTok failed the earlier post ({reason})").format(
+                       reason=status.get('fail_reason'))
         video = self.video_of(delivery.variant)
         if (state == "PROCESSING_UPLOAD" and video is not None and not self.pulls
                 and int(status.get("uploaded_bytes") or 0) < int(video.bytes or 0)):
-            return "the earlier upload never finished: TikTok will not publish it"
+            return _("the earlier upload never finished: TikTok will not publish it")
         waited = self.wait_for(delivery, publish_id)
         return waited.reason if isinstance(waited, Rejected) else waited
 
@@ -306,7 +316,7 @@ class TikTokChannel(TikTokClient):
             # without an id no upload began; an init that makes the post by itself
             # (photos, pulled videos) may have been applied unanswered: cannot tell
             video = self.video_of(delivery.variant)
-            return (NotSent("TikTok never answered the init: no upload began")
+            return (NotSent(_("TikTok never answered the init: no upload began"))
                     if video is not None and not self.pulls else None)
         settled = self.settle(delivery, str(publish_id))
         if isinstance(settled, str):
@@ -323,8 +333,9 @@ class TikTokChannel(TikTokClient):
         wanted = privacy_of(self.account.options)
         allowed = [str(level) for level in creator.get("privacy_level_options") or []]
         if allowed and wanted not in allowed:
-            return Rejected(f"TikTok privacy level {wanted} is not available to this creator; "
-                            f"set options.privacy_level to one of: {', '.join(allowed)}")
+            return Rejected(_("TikTok privacy level {wanted} is not available to this creator; "
+                              "set options.privacy_level to one of: {allowed}").format(
+                                wanted=wanted, allowed=', '.join(allowed)))
         return wanted
 
     def switches(self, creator: dict[str, Any], *, photo: bool = False) -> dict[str, bool]:
@@ -346,11 +357,13 @@ class TikTokChannel(TikTokClient):
                                                         getattr(creator, "detail", "")))
         user = creator.get("creator_username") or creator.get("creator_nickname")
         allowed = ", ".join(creator.get("privacy_level_options") or []) or "none"
-        detail = (f"TikTok creator @{user}: privacy levels {allowed}; videos up to "
-                  f"{creator.get('max_video_post_duration_sec', '?')} s")
+        detail = (_("TikTok creator @{user}: privacy levels {allowed}; videos up to "
+                    "{seconds} s").format(
+                      user=user, allowed=allowed,
+                      seconds=creator.get('max_video_post_duration_sec', '?')))
         if self.account.options.get("audited", True) is False:
-            detail += ("; the app is NOT audited: every post is private (SELF_ONLY) until "
-                       "TikTok audits it")
+            detail += (_("; the app is NOT audited: every post is private (SELF_ONLY) until "
+                         "TikTok audits it"))
         privacy = self.privacy(creator)
         if isinstance(privacy, Rejected):
             return CheckResult(ok=False, detail=f"{detail}; {privacy.reason}",

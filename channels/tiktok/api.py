@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from channels import http
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, Rejected
 from channels.http import HttpChannel, answered
+from channels.i18n import N_, _
 from channels.tokens import StoredTokens, TokenStore, seed_of
 
 if TYPE_CHECKING:
@@ -46,17 +47,17 @@ LATER_CODES = frozenset({"spam_risk_too_many_posts", "reached_active_user_cap",
 
 #: TikTok's error codes in the words of PR staff, with what to do
 EXPLAINED = {
-    "spam_risk_user_banned_from_posting": "TikTok has banned this account from posting",
+    "spam_risk_user_banned_from_posting": N_("TikTok has banned this account from posting"),
     "unaudited_client_can_only_post_to_private_accounts":
-        "the TikTok app is not audited yet, so it may only post privately: set the account "
-        "option audited = false (posts go out as SELF_ONLY) or have the app audited",
+        N_("the TikTok app is not audited yet, so it may only post privately: set the account "
+           "option audited = false (posts go out as SELF_ONLY) or have the app audited"),
     "privacy_level_option_mismatch":
-        "the account's privacy_level is not one this creator may use",
+        N_("the account's privacy_level is not one this creator may use"),
     "url_ownership_unverified":
-        "TikTok fetches media only from a domain verified for the app: verify the media "
-        "store's domain in the TikTok developer portal, or set pull_from_url = false",
-    "spam_risk_too_many_posts": "the creator reached TikTok's daily post limit",
-    "reached_active_user_cap": "the TikTok app reached its daily limit of posting users",
+        N_("TikTok fetches media only from a domain verified for the app: verify the media "
+           "store's domain in the TikTok developer portal, or set pull_from_url = false"),
+    "spam_risk_too_many_posts": N_("the creator reached TikTok's daily post limit"),
+    "reached_active_user_cap": N_("the TikTok app reached its daily limit of posting users"),
 }
 
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR",
@@ -65,19 +66,19 @@ PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CR
 DONE, FAILED = "PUBLISH_COMPLETE", "FAILED"
 #: TikTok's fail_reason values in the words of PR staff
 FAIL_REASONS = {
-    "file_format_check_failed": "TikTok does not accept the video's file format",
-    "duration_check_failed": "the video is longer or shorter than TikTok allows",
-    "frame_rate_check_failed": "the video's frame rate is outside TikTok's 23-60 fps",
-    "picture_size_check_failed": "the picture size is outside what TikTok accepts",
-    "video_pull_failed": "TikTok could not download the video from its URL",
-    "photo_pull_failed": "TikTok could not download a photo from its URL",
-    "publish_cancelled": "the post was cancelled on TikTok",
-    "auth_removed": "the account withdrew the app's access",
-    "spam_risk_too_many_posts": "the creator reached TikTok's daily post limit",
-    "spam_risk_user_banned_from_posting": "TikTok has banned this account from posting",
-    "spam_risk_text": "TikTok's spam filter refused the caption",
-    "spam_risk": "TikTok's spam filter refused the post",
-    "internal": "TikTok failed while processing the video; sending it again may work",
+    "file_format_check_failed": N_("TikTok does not accept the video's file format"),
+    "duration_check_failed": N_("the video is longer or shorter than TikTok allows"),
+    "frame_rate_check_failed": N_("the video's frame rate is outside TikTok's 23-60 fps"),
+    "picture_size_check_failed": N_("the picture size is outside what TikTok accepts"),
+    "video_pull_failed": N_("TikTok could not download the video from its URL"),
+    "photo_pull_failed": N_("TikTok could not download a photo from its URL"),
+    "publish_cancelled": N_("the post was cancelled on TikTok"),
+    "auth_removed": N_("the account withdrew the app's access"),
+    "spam_risk_too_many_posts": N_("the creator reached TikTok's daily post limit"),
+    "spam_risk_user_banned_from_posting": N_("TikTok has banned this account from posting"),
+    "spam_risk_text": N_("TikTok's spam filter refused the caption"),
+    "spam_risk": N_("TikTok's spam filter refused the post"),
+    "internal": N_("TikTok failed while processing the video; sending it again may work"),
 }
 
 
@@ -181,10 +182,11 @@ class TikTokClient(HttpChannel):
                     return (newer if newer.access_expires_at - REFRESH_MARGIN
                             > datetime.now(UTC) else self._refresh(newer))
                 return AuthFailed(self.redact(
-                    f"TikTok refused the refresh token ({code}: {message}): log in again "
-                    f"and put the new refresh token in SIAR_SECRET_<ACCOUNT>_REFRESH_TOKEN"),
+                    _("TikTok refused the refresh token ({code}: {message}): log in again and "
+                      "put the new refresh token in SIAR_SECRET_<ACCOUNT>_REFRESH_TOKEN").format(
+                        code=code, message=message)),
                     http_status=answer.status_code)
-            return self.failure(answer, "token refresh", creating=False)
+            return self.failure(answer, _("token refresh"), creating=False)
         try:
             now = datetime.now(UTC)
             refresh_left = body.get("refresh_expires_in")
@@ -196,7 +198,7 @@ class TikTokClient(HttpChannel):
                                     if refresh_left is not None else None),
                 seed=tokens.seed)
         except (KeyError, TypeError, ValueError):
-            return NotSent("TikTok's token answer could not be read")
+            return NotSent(_("TikTok's token answer could not be read"))
         self._use(renewed)
         # stored before anything uses it: the refresh token just sent no longer works
         if self.token_store is not None and not self.token_store.save(
@@ -240,7 +242,7 @@ class TikTokClient(HttpChannel):
         status = answer.status_code
         body = _json(answer)
         code, message = _error_of(body)
-        said = EXPLAINED.get(code, message or answer.text[:300])
+        said = _(EXPLAINED[code]) if code in EXPLAINED else message or answer.text[:300]
         reason = self.redact(f"TikTok {what}: {code} (HTTP {status}): {said}")
         if status == 429 or code == "rate_limit_exceeded":
             wait = http.rate_limit_wait(answer.headers)
@@ -257,8 +259,10 @@ class TikTokClient(HttpChannel):
             return (InDoubt(reason, http_status=status) if creating
                     else NotSent(reason, http_status=status))
         if status == 200 and code in ("ok", "unreadable"):  # garbled: was it applied?
-            return (InDoubt(f"{reason} (an unreadable answer)", http_status=status)
-                    if creating else NotSent(f"{reason} (an unreadable answer)"))
+            return (InDoubt(_("{reason} (an unreadable answer)").format(
+                                reason=reason), http_status=status)
+                    if creating else NotSent(_("{reason} (an unreadable answer)").format(
+                                                 reason=reason)))
         return Rejected(reason, http_status=status)
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from channels import http
 from channels.http import answered
+from channels.i18n import _
 from channels.variant import Variant
 
 if TYPE_CHECKING:
@@ -44,8 +45,8 @@ def unfetchable(session: requests.Session, url: str, secrets: list[str],
     if not answered(answer):
         return http.redact(getattr(answer, "reason", str(answer)), secrets)
     if answer.status_code not in (200, 206):
-        return f"{url} answers HTTP {answer.status_code}"
+        return _("{url} answers HTTP {status}").format(url=url, status=answer.status_code)
     head = answer.content[:16]
     if not (head.startswith(JPEG) or (head.startswith(RIFF) and head[8:12] == WEBP)):
-        return f"{url} is not a JPEG or WebP image"
+        return _("{url} is not a JPEG or WebP image").format(url=url)
     return None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from channels import http
 from channels.base import NotSent, Outcome
 from channels.http import answered
+from channels.i18n import _
 from channels.stored_media import expected_digest
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def plan_chunks(size: int, preferred: int = DEFAULT_CHUNK) -> ChunkPlan:
     """How a file of ``size`` bytes is cut, by TikTok's rules (``preferred`` is moved into
     5–64 MB, and up when 1,000 chunks would not hold the file)."""
     if size <= 0:
-        raise ValueError("an empty video cannot be uploaded")
+        raise ValueError(_("an empty video cannot be uploaded"))
     if size < MIN_CHUNK:
         return ChunkPlan(size, size, 1)
     # a file smaller than the chunk goes whole (it is at most 64 MB then)
@@ -68,11 +69,12 @@ def plan_chunks(size: int, preferred: int = DEFAULT_CHUNK) -> ChunkPlan:
     while size // chunk > MAX_CHUNKS and chunk < MAX_CHUNK:
         chunk = min(chunk * 2, MAX_CHUNK)
     if size // chunk > MAX_CHUNKS:
-        raise ValueError(f"a video of {size:,} bytes does not fit in {MAX_CHUNKS} chunks")
+        raise ValueError(_("a video of {size:,} bytes does not fit in {most} chunks").format(
+                             size=size, most=MAX_CHUNKS))
     count = size // chunk
     last = size - (count - 1) * chunk
     if last > MAX_LAST_CHUNK:  # cannot happen with chunk <= 64 MB; kept as the rule says
-        raise ValueError("the last chunk would exceed 128 MB")
+        raise ValueError(_("the last chunk would exceed 128 MB"))
     return ChunkPlan(size, chunk, count)
 
 
@@ -112,15 +114,16 @@ def changed_since_queued(path: str) -> str | None:
     expected = expected_digest(path)
     try:
         if expected is None:
-            return None if os.path.isfile(path) else f"{path} is not there"
+            return None if os.path.isfile(path) else _("{path} is not there").format(path=path)
         sha = hashlib.sha256()
         with open(path, "rb") as handle:
             while block := handle.read(FileSlice.BLOCK * 4):
                 sha.update(block)
     except OSError as exc:
-        return f"{path} cannot be read: {exc.strerror}"
+        return _("{path} cannot be read: {reason}").format(path=path, reason=exc.strerror)
     if sha.hexdigest() != expected:
-        return f"{os.path.basename(path)} changed after it was queued: queue the release again"
+        return _("{name} changed after it was queued: queue the release again").format(
+                   name=os.path.basename(path))
     return None
 
 
@@ -136,7 +139,8 @@ def upload(session: requests.Session, url: str, path: str, plan: ChunkPlan, *,
     ranges = list(plan.ranges())
     with open(path, "rb") as handle:
         if os.fstat(handle.fileno()).st_size != plan.video_size:
-            return NotSent(f"{os.path.basename(path)} changed size since the upload began")
+            return NotSent(_("{name} changed size since the upload began").format(
+                               name=os.path.basename(path)))
         for index, (first, last) in enumerate(ranges):
             final = index == len(ranges) - 1
             outcome: Outcome | None = None
@@ -149,7 +153,8 @@ def upload(session: requests.Session, url: str, path: str, plan: ChunkPlan, *,
                 if answered(answer) and answer.status_code == (201 if final else 206):
                     outcome = None
                     break
-                what = f"upload of chunk {index + 1} of {len(ranges)}"
+                what = _("upload of chunk {number} of {chunks}").format(
+                           number=index + 1, chunks=len(ranges))
                 outcome = (failure(answer, what, final) if answered(answer) else answer)
                 if final and not isinstance(outcome, NotSent):
                     return outcome  # it may have been applied: never sent twice

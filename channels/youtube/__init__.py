@@ -35,6 +35,7 @@ from channels.base import (
 )
 from channels.composing import Draft, Release
 from channels.http import answered
+from channels.i18n import _
 from channels.rules import (
     MIB,
     Counting,
@@ -123,8 +124,8 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         (≤ 500 characters as YouTube counts them, room kept for the post's marker)."""
         title = metadata.title_of(release.title)
         if title != metadata.title_of(release.title, limit=len(release.title) + 1):
-            draft.warn(f"the YouTube title is cut to {metadata.TITLE_LIMIT} characters: "
-                       f"{title!r}")
+            draft.warn(_("the YouTube title is cut to {limit} characters: {title!r}").format(
+                           limit=metadata.TITLE_LIMIT, title=title))
         text = "\n\n".join(draft.parts)
         description = metadata.description_of(text)
         tags, dropped = metadata.fit_tags(draft.tags,
@@ -143,19 +144,20 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         too long for an unverified channel."""
         videos = [m for m in variant.media if m.kind == "video"]
         if not videos:
-            return ("YouTube posts need a video, and this release has none: add one to "
-                    "the release, or leave this account out")
+            return (_("YouTube posts need a video, and this release has none: add one to the "
+                      "release, or leave this account out"))
         if len(videos) > 1:
-            return "YouTube takes one video per post: the release names several"
+            return _("YouTube takes one video per post: the release names several")
         privacy = self.account.options.get("privacy", "public")
         if privacy not in PRIVACY:
-            return (f"options.privacy is {privacy!r}: use one of {', '.join(PRIVACY)}")
+            return (_("options.privacy is {privacy!r}: use one of {choices}").format(
+                        privacy=privacy, choices=', '.join(PRIVACY)))
         duration = videos[0].duration
         if (duration is not None and duration > UNVERIFIED_SECONDS
                 and not self.account.options.get("long_uploads")):
-            return (f"the video is {duration / 60:.0f} minutes long, and a YouTube channel "
-                    f"uploads at most 15 minutes until it is verified: verify it "
-                    f"(youtube.com/verify) and set options.long_uploads = true")
+            return (_("the video is {minutes:.0f} minutes long, and a YouTube channel uploads at "
+                      "most 15 minutes until it is verified: verify it (youtube.com/verify) and "
+                      "set options.long_uploads = true").format(minutes=duration / 60))
         try:
             self.daily_capacity()
         except ValueError as exc:
@@ -239,7 +241,8 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         try:
             size = self.size_of(video)
         except OSError as exc:
-            return Rejected(f"the prepared video cannot be read: {exc.strerror or exc}")
+            return Rejected(_("the prepared video cannot be read: {reason}").format(
+                                reason=exc.strerror or exc))
         session = delivery.state.get("youtube_session")
         result: Complete | Gone | Outcome | None = None
         if session and session.get("size") == size:
@@ -256,8 +259,8 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
                 if isinstance(found, str):
                     result = Complete({"id": found})
                 elif found is None:  # a new upload now could be a second video
-                    return InDoubt("the upload session is gone and the channel's uploads "
-                                   "cannot tell yet whether it completed")
+                    return InDoubt(_("the upload session is gone and the channel's uploads "
+                                     "cannot tell yet whether it completed"))
         if result is None or isinstance(result, Gone):
             started = self._start(delivery, size, video)
             if not isinstance(started, str):
@@ -265,8 +268,8 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
             result = self.sender(started, video).send(0)
         if isinstance(result, Gone):
             delivery.checkpoint(youtube_session=None)
-            return NotSent("the upload session expired during the upload; the next "
-                           "attempt starts a new one")
+            return NotSent(_("the upload session expired during the upload; the next attempt "
+                             "starts a new one"))
         if not isinstance(result, Complete):
             return result
         video_id = str(result.video["id"])
@@ -293,7 +296,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
             return nothing_created(response)
         if response.status_code != 200 or not response.headers.get("Location"):
             # opening a session creates no video: whatever happened, none exists
-            return nothing_created(self.error(response, "upload session"))
+            return nothing_created(self.error(response, _("upload session")))
         uri = response.headers["Location"]
         delivery.checkpoint(youtube_session={"uri": uri, "size": size,
                                              "started": datetime.now(UTC).isoformat()})
@@ -305,7 +308,8 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
             with open(cover, "rb") as file:
                 data = file.read()
         except OSError as exc:
-            return f"not set: the cover cannot be read ({exc.strerror or exc})"
+            return _("not set: the cover cannot be read ({reason})").format(
+                       reason=exc.strerror or exc)
         response = self.google("POST", f"{self.base_url}/upload/youtube/v3/thumbnails/set",
                                params={"videoId": video_id, "uploadType": "media"},
                                data=data, headers={"Content-Type": "image/jpeg"})
@@ -315,7 +319,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
                           else self.error(response, "thumbnails.set"))
         log.warning("%s: the cover of video %s was not set: %s", self.account.name,
                     video_id, reason)
-        return f"not set: {reason}"
+        return _("not set: {reason}").format(reason=reason)
 
     def _wait_for_processing(self, video_id: str) -> Outcome | None:
         """None once YouTube has processed the video (or is still at it when the wait
@@ -330,7 +334,8 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
                 upload = status.get("uploadStatus")
                 if upload in ("failed", "rejected"):
                     why = status.get("failureReason") or status.get("rejectionReason")
-                    return Rejected(f"YouTube {upload} the video {video_id}: {why}")
+                    return Rejected(_("YouTube {status} the video {video_id}: {reason}").format(
+                                        status=upload, video_id=video_id, reason=why))
                 if upload == "processed":
                     return None
             if time.monotonic() + interval > deadline:
@@ -361,16 +366,19 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
             return CheckResult(ok=False, detail=describe(self.error(response, "channels")))
         items = response.json().get("items") or []
         if not items:
-            return CheckResult(ok=False, detail="the Google account has no YouTube channel")
+            return CheckResult(ok=False, detail=_("the Google account has no YouTube channel"))
         channel = items[0]
         snippet = channel.get("snippet") or {}
         identity = snippet.get("customUrl") or snippet.get("title") or channel.get("id")
         long_uploads = (channel.get("status") or {}).get("longUploadsStatus", "unknown")
         capacity = self.daily_capacity()
-        detail = (f"token valid for {snippet.get('title')} ({identity}); long uploads: "
-                  f"{long_uploads}; privacy {self.account.options.get('privacy', 'public')}")
+        detail = (_("token valid for {title} ({identity}); long uploads: {long_uploads}; privacy "
+                    "{privacy}").format(
+                      title=snippet.get('title'), identity=identity, long_uploads=long_uploads,
+                      privacy=self.account.options.get('privacy', 'public')))
         if capacity is not None:
-            detail += f"; {capacity.posts} uploads a day by the quota settings"
+            detail += _("; {uploads} uploads a day by the quota settings").format(
+                          uploads=capacity.posts)
         return CheckResult(ok=True, detail=detail, identity=str(identity))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:

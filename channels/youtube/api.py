@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from channels import http
 from channels.base import AuthFailed, InDoubt, NotSent, Outcome, Rejected
 from channels.http import HttpChannel, answered
+from channels.i18n import _
 
 if TYPE_CHECKING:
     import requests
@@ -83,11 +84,13 @@ def google_error(response: requests.Response, what: str, secrets: list[str]) -> 
     reason = http.redact(f"{what}: HTTP {status} {'/'.join(sorted(reasons))} {message}"
                          .replace("  ", " ").strip(), secrets)
     if reasons & QUOTA_REASONS:
-        return NotSent(f"{reason} (the daily quota resets at midnight Pacific Time)",
+        return NotSent(_("{reason} (the daily quota resets at midnight Pacific Time)").format(
+                           reason=reason),
                        retry_after=seconds_to_pacific_midnight(), rate_limited=True,
                        http_status=status)
     if UPLOAD_LIMIT_REASON in reasons:
-        return NotSent(f"{reason} (YouTube's upload limit: try again in 24 hours)",
+        return NotSent(_("{reason} (YouTube's upload limit: try again in 24 hours)").format(
+                           reason=reason),
                        retry_after=24 * 3600.0, rate_limited=True, http_status=status)
     if reasons & RATE_REASONS or status == 429:
         wait = http.rate_limit_wait(response.headers)
@@ -142,8 +145,9 @@ class GoogleChannel(HttpChannel):
     def _refresh(self) -> str | Outcome:
         missing = [f for f in self.secret_fields if not self.secrets.get(f)]
         if missing:
-            return AuthFailed(f"missing secret(s) {', '.join(missing)}: run Google's consent "
-                              f"flow for the channel and set them (environment or .env)")
+            return AuthFailed(_("missing secret(s) {secrets}: run Google's consent flow for the "
+                                "channel and set them (environment or .env)").format(
+                                  secrets=', '.join(missing)))
         response = http.request(self.session, "POST", self.token_url,
                                 secrets=self._secret_values, timeout=self.timeouts,
                                 data={"grant_type": "refresh_token",
@@ -155,8 +159,9 @@ class GoogleChannel(HttpChannel):
         if response.status_code in (400, 401):  # invalid_grant, invalid_client …
             reasons, message = _reasons(response)
             return AuthFailed(http.redact(
-                f"Google refused the refresh token ({', '.join(sorted(reasons)) or 'error'}: "
-                f"{message}); authorise the channel again and store the new refresh token",
+                _("Google refused the refresh token ({code}: {message}); authorise the channel "
+                  "again and store the new refresh token").format(
+                    code=', '.join(sorted(reasons)) or 'error', message=message),
                 self._secret_values), http_status=response.status_code)
         if response.status_code != 200:
             outcome = google_error(response, "token", self._secret_values)
@@ -168,7 +173,7 @@ class GoogleChannel(HttpChannel):
             token = str(body["access_token"])
             lifetime = float(body.get("expires_in", 3600))
         except (ValueError, KeyError, TypeError):
-            return NotSent("the token endpoint's answer has no access_token")
+            return NotSent(_("the token endpoint's answer has no access_token"))
         self._access_token = token
         self._token_until = time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN)
         return token

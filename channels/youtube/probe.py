@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from channels.base import Delivery, NotSent, Outcome, Published
 from channels.http import answered
+from channels.i18n import _
 from channels.youtube.upload import Complete, Held
 
 if TYPE_CHECKING:
@@ -47,16 +48,16 @@ class ProbeMixin:
             return _published(self, delivery, video_id) if isinstance(found, dict) else None
         session = state.get("youtube_session")
         if not session:
-            return NotSent("the upload never began (no session was opened)")
+            return NotSent(_("the upload never began (no session was opened)"))
         if video is not None:
             asked = self.sender(session["uri"], video).ask()
             if isinstance(asked, Complete):
                 delivery.checkpoint(youtube_video_id=str(asked.video["id"]))
                 return _published(self, delivery, str(asked.video["id"]))
             if isinstance(asked, Held):
-                return NotSent(f"the upload is incomplete ({asked.offset:,} of "
-                               f"{session.get('size', 0):,} bytes): no video exists, and "
-                               f"the next attempt resumes it")
+                return NotSent(_("the upload is incomplete ({done:,} of {size:,} bytes): no "
+                                 "video exists, and the next attempt resumes it").format(
+                                   done=asked.offset, size=session.get('size', 0)))
             if isinstance(asked, Outcome):  # YouTube could not be asked
                 return None
             # the session is gone: it may have completed before it expired
@@ -66,8 +67,8 @@ class ProbeMixin:
             return _published(self, delivery, found)
         if found is False:
             delivery.checkpoint(youtube_session=None)  # gone: the next attempt starts anew
-            return NotSent("the session is gone and the channel's uploads since it began "
-                           "hold no video with the post's marker")
+            return NotSent(_("the session is gone and the channel's uploads since it began hold "
+                             "no video with the post's marker"))
         return None
 
     def find_by_marker(self: YouTubeChannel, delivery: Delivery,  # type: ignore[misc]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from channels.i18n import _
 from channels.rules import DailyCapacity
 from channels.youtube.api import PACIFIC
 
@@ -31,13 +32,15 @@ def capacity_of(options: Mapping[str, Any]) -> DailyCapacity:
     for name, default in DEFAULTS.items():
         value = options.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"options.{name} must be a whole number ≥ 0, not {value!r}")
+            raise ValueError(_("options.{name} must be a whole number ≥ 0, not {value!r}").format(
+                                 name=name, value=value))
         numbers[name] = value
     uploads, units = numbers["quota_uploads_per_day"], numbers["quota_units_per_day"]
     per_post = numbers["upload_cost_units"] + UNITS_PER_POST
     if uploads <= units // per_post:
         return DailyCapacity(posts=uploads, timezone=PACIFIC,
-                             why=f"the YouTube API quota: {uploads} uploads a day")
+                             why=_("the YouTube API quota: {uploads} uploads a day").format(
+                                     uploads=uploads))
     return DailyCapacity(posts=units // per_post, timezone=PACIFIC,
-                         why=f"the YouTube API quota: {units:,} units a day at "
-                             f"{per_post:,} a post")
+                         why=_("the YouTube API quota: {units:,} units a day at {per_post:,} a "
+                               "post").format(units=units, per_post=per_post))

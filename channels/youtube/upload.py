@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from channels.base import InDoubt, NotSent, Outcome
 from channels.http import answered
+from channels.i18n import _
 
 if TYPE_CHECKING:
     import requests
@@ -110,7 +111,7 @@ class Sender:
         if not answered(response):
             return response
         known = held_from(response)
-        return known if known is not None else self.error(response, "upload status")
+        return known if known is not None else self.error(response, _("upload status"))
 
     def send(self, offset: int) -> Complete | Gone | Outcome:
         """Send the file from ``offset`` on; the video when the last chunk is taken."""
@@ -132,7 +133,7 @@ class Sender:
                     if known.offset > offset:
                         offset, failures = known.offset, 0
                         continue
-                    broken: Outcome = NotSent("the server kept nothing of the chunk",
+                    broken: Outcome = NotSent(_("the server kept nothing of the chunk"),
                                               http_status=308)
                 elif last:  # the create: its failure is for the probe to settle
                     return self._in_doubt(response)
@@ -155,11 +156,11 @@ class Sender:
         if not answered(response):
             return response  # InDoubt from the HTTP layer (or NotSent: nothing left)
         if response.status_code in (200, 201):  # garbled: the video may exist
-            return InDoubt(f"the last chunk was answered HTTP {response.status_code} "
-                           f"without a readable video resource",
+            return InDoubt(_("the last chunk was answered HTTP {status} without a readable video "
+                             "resource").format(status=response.status_code),
                            http_status=response.status_code)
         # a 5xx is InDoubt (it may have been applied), a 4xx what it says
-        return self.error(response, "upload (last chunk)")
+        return self.error(response, _("upload (last chunk)"))
 
 
 def _resumable(outcome: Outcome) -> bool:
@@ -175,6 +176,7 @@ def nothing_created(outcome: Outcome) -> Outcome:
     """``outcome`` of a request that cannot have made a video (a session opened, a chunk
     before the last, a status asked): doubt there is ``NotSent``."""
     if isinstance(outcome, InDoubt):
-        return NotSent(f"{outcome.detail} (the upload is incomplete: no video exists yet; "
-                       f"the next attempt resumes it)", http_status=outcome.http_status)
+        return NotSent(_("{detail} (the upload is incomplete: no video exists yet; the next "
+                         "attempt resumes it)").format(
+                           detail=outcome.detail), http_status=outcome.http_status)
     return outcome
