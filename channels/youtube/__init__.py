@@ -182,7 +182,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         title = metadata.title_of(extra.get("title") or variant.title or variant.parts[0])
         description = metadata.description_of(extra.get("description")
                                               or "\n\n".join(variant.parts))
-        tags, _ = metadata.fit_tags(list(extra.get("tags", [])),
+        tags, _dropped = metadata.fit_tags(list(extra.get("tags", [])),
                                     metadata.TAGS_LIMIT - MARKER_LENGTH - 1)
         snippet: dict[str, Any] = {
             "title": title, "description": description,

@@ -173,8 +173,8 @@ class Committer:
         return bool(self._unsent)
 
     def _record(self, batch: list[_Pending]) -> None:
-        items = [item for item, _, _ in batch]
-        go_on = [account for _, _, account in batch if account is not None]
+        items = [item for item, _receipt, _account in batch]
+        go_on = [account for _item, _receipt, account in batch if account is not None]
         if self.next_in_line is None:
             go_on = []
         tries = 0

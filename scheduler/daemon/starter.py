@@ -94,9 +94,9 @@ class Starter:
                     due = claim.not_before.timestamp() if claim.not_before else 0.0
                     heapq.heappush(self._waiting, (due, next(self._order), claim, begun))
                 self._changed.notify()
-                return [begun for _, begun in waiting]
+                return [begun for _claim, begun in waiting]
         self._give_back(waiting)  # closed meanwhile: nothing may be sent any more
-        return [begun for _, begun in waiting]
+        return [begun for _claim, begun in waiting]
 
     def close(self) -> None:
         """Stop beginning posts; claims still waiting are given back (never sent)."""
@@ -105,7 +105,7 @@ class Starter:
             self._changed.notify()
         self._thread.join()
         with self._changed:
-            waiting = [(claim, begun) for _, _, claim, begun in self._waiting]
+            waiting = [(claim, begun) for _due, _order, claim, begun in self._waiting]
             self._waiting.clear()
         self._give_back(waiting)
 
@@ -130,7 +130,7 @@ class Starter:
                 # Nothing was sent. The COMMIT may have gone through all the same, so the
                 # posts are given back whichever state they are in.
                 self._report(exc, f"beginning {len(due)} post(s)")
-                self._give_back_unsent([claim for claim, _ in due])
+                self._give_back_unsent([claim for claim, _begun in due])
                 started = {}
             for claim, begun in due:
                 post = started.get(claim.post_id)
@@ -150,7 +150,7 @@ class Starter:
                         due: list[tuple[Claim, Future[StartedPost | None]]] = []
                         horizon += BEGIN_WINDOW
                         while self._waiting and self._waiting[0][0] <= horizon:
-                            _, _, claim, begun = heapq.heappop(self._waiting)
+                            _due, _order, claim, begun = heapq.heappop(self._waiting)
                             due.append((claim, begun))
                         return due
                     self._changed.wait(wait)

@@ -78,8 +78,8 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
         # Accounts already full are held back without being locked: a lock would only
         # make their own workers, going on with them meanwhile, skip them (and each such
         # worker then needed a claim round of its own: measured, 200 of a 5,000-post burst).
-        busy = {a for a, n, *_ in due if n >= concurrency.get(a, default_concurrency)}
-        roomy = [a for a, *_ in due if a not in busy]
+        busy = {a for a, n, *_rest in due if n >= concurrency.get(a, default_concurrency)}
+        roomy = [a for a, *_rest in due if a not in busy]
         waiting = set(roomy)  # with due posts and room: claimed here, or left to others
         in_flight: dict[str, int] = {}
         if roomy and not is_sqlite(engine):
@@ -91,7 +91,7 @@ def claim_due(engine: Engine, node: str, *, limit: int = 64, lease: float = 120.
             in_flight = (dict(s.execute(sql.IN_FLIGHT_COUNTS, {"b_accounts": roomy}).all())
                          if roomy else {})
         elif roomy:  # SQLite: the write lock was taken first, so the counts read are current
-            in_flight = {a: n for a, n, *_ in due if a in roomy}
+            in_flight = {a: n for a, n, *_rest in due if a in roomy}
         quota = {a: concurrency.get(a, default_concurrency) - in_flight.get(a, 0)
                  for a in roomy}
         busy |= {a for a, q in quota.items() if q <= 0}
@@ -146,8 +146,8 @@ def _fair_share(due: Sequence[Any], share: Share, concurrency: Mapping[str, int]
     others = due[0].others
     if not others:
         return None
-    slots = sum(concurrency.get(account, default_concurrency) for account, *_ in due)
-    held = sum(share.holding.get(account, 0) for account, *_ in due)
+    slots = sum(concurrency.get(account, default_concurrency) for account, *_rest in due)
+    held = sum(share.holding.get(account, 0) for account, *_rest in due)
     return max(0, -(-slots // (others + 1)) - held)
 
 
