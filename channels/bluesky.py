@@ -40,7 +40,7 @@ from channels.base import (
 from channels.bluesky_video import VIDEO_SERVICE, VideoUpload, pds_did_of, video_upload_steps
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
-from channels.i18n import _
+from channels.i18n import N_, _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
@@ -88,7 +88,7 @@ class BlueskyChannel(HttpChannel):
     network = "bluesky"
     display_name = "Bluesky"
     accent_colour = "#0085ff"
-    post_rules = PostRules(limit=300, counting=Counting(Unit.GRAPHEMES), unit_name="graphemes",
+    post_rules = PostRules(limit=300, counting=Counting(Unit.GRAPHEMES), unit_name=N_("graphemes"),
                            threads=True, byte_limit=3000, max_images=MAX_IMAGES,
                            alt_limit=2000)
     # Bluesky allows 2,000,000 bytes since April 2026 but other PDSes still enforce the

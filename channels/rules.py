@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from channels.i18n import N_
+
 __all__ = [
     "DEFAULT_IMAGE_RULES",
     "MB",
@@ -88,7 +90,7 @@ class PostRules:
     limit: int | None = None
     counting: Counting = Counting()
     #: the unit for people, in messages ("weighted characters", "graphemes" …)
-    unit_name: str = "characters"
+    unit_name: str = N_("characters")
     #: replies to oneself make a thread, so a long release can become one
     threads: bool = False
     #: a second limit in UTF-8 bytes (Bluesky)

@@ -39,7 +39,7 @@ from channels.base import (
 )
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
-from channels.i18n import _
+from channels.i18n import N_, _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.telegram_video import send_video, upload_refusal, video_fields
@@ -77,7 +77,7 @@ class TelegramChannel(HttpChannel):
     accent_colour = "#2aabee"
     # UTF-16 units of the message after Telegram has parsed its HTML entities
     post_rules = PostRules(limit=4096, counting=Counting(Unit.UTF16_UNITS, after_html=True),
-                           unit_name="UTF-16 units", caption_limit=CAPTION_LIMIT)
+                           unit_name=N_("UTF-16 units"), caption_limit=CAPTION_LIMIT)
     dialect = "telegram"
     # Telegram sendPhoto: ≤ 10 MB, width + height ≤ 10,000, ratio at most 20.
     image_rules = ImageRules(max_bytes=10 * MB, max_dimension_sum=10_000,

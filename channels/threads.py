@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from channels.base import CheckResult, Delivery, NotSent, Outcome, Published, Rejected
 from channels.composing import Draft, Release
 from channels.http import answered, redact, request
-from channels.i18n import _
+from channels.i18n import N_, _
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import classify
 from channels.meta_video import VideoContainerChannel
@@ -74,7 +74,7 @@ class ThreadsChannel(VideoContainerChannel):
     display_name = "Threads"
     accent_colour = "#101010"
     post_rules = PostRules(limit=500, counting=Counting(Unit.CODE_POINTS, emoji_as_bytes=True),
-                           unit_name="characters (emoji = UTF-8 bytes)", threads=True,
+                           unit_name=N_("characters (emoji = UTF-8 bytes)"), threads=True,
                            max_links=5, max_images=MAX_CAROUSEL)
     # one topic tag per post, sent in its own field (compose_extra), none in the text
     hashtag_rules = HashtagRules(in_text=False)

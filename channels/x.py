@@ -40,7 +40,7 @@ from channels.base import (
     Rejected,
 )
 from channels.http import HttpChannel, answered
-from channels.i18n import _
+from channels.i18n import N_, _
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
@@ -115,7 +115,7 @@ class XChannel(HttpChannel):
     display_name = "X"
     accent_colour = "#0f1419"
     post_rules = PostRules(limit=280, counting=Counting(Unit.TWITTER_WEIGHTED),
-                           unit_name="weighted characters", threads=True,
+                           unit_name=N_("weighted characters"), threads=True,
                            max_images=MAX_IMAGES, alt_limit=1000)
     # X API v2 media upload: JPG/PNG/GIF/WEBP ≤ 5 MB; alt text ≤ 1000 characters.
     image_rules = ImageRules(max_bytes=5 * MB, formats=WEB_FORMATS, max_side=8192,

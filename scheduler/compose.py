@@ -396,7 +396,7 @@ class _Composer:
             _("account {account} ({network}): ").format(account=repr(self.account.name),
                                                         network=self.network)
             + problem.format(title=self.title, length=self.rules.measure(bare),
-                             unit=self.rules.unit, limit=self.limit, word=repr(exc.word)),
+                             unit=_(self.rules.unit), limit=self.limit, word=repr(exc.word)),
             hint=_("shorten the campaign hashtags or the link, or give this account a "
                    "template without them") if required else
             _("break the long word or link in the release text"),

@@ -39,7 +39,7 @@ from channels.base import (
     Rejected,
 )
 from channels.composing import Draft, Release
-from channels.i18n import _
+from channels.i18n import N_, _
 from channels.image_host import HostingError, ImageHost, ImagesOfAnAttempt, will_have_url
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.tiktok.api import (
@@ -72,7 +72,7 @@ class TikTokChannel(TikTokClient):
     accent_colour = "#fe2c55"
     # TikTok counts the title (the caption) in UTF-16 runes
     post_rules = PostRules(limit=CAPTION_LIMIT, counting=Counting(Unit.UTF16_UNITS),
-                           unit_name="UTF-16 units", max_images=MAX_PHOTOS)
+                           unit_name=N_("UTF-16 units"), max_images=MAX_PHOTOS)
     # photo posts: JPEG or WebP, at most 1080p, 20 MB
     image_rules = ImageRules(max_bytes=20 * MB, formats=frozenset({"JPEG", "WEBP"}),
                              max_side=1920, min_side=360)

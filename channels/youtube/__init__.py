@@ -35,7 +35,7 @@ from channels.base import (
 )
 from channels.composing import Draft, Release
 from channels.http import answered
-from channels.i18n import _
+from channels.i18n import N_, _
 from channels.rules import (
     MIB,
     Counting,
@@ -100,7 +100,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
     can_probe = True
     # the post's text is the video's description: at most 5,000 UTF-8 bytes
     post_rules = PostRules(limit=metadata.DESCRIPTION_BYTES,
-                           counting=Counting(Unit.UTF8_BYTES), unit_name="bytes",
+                           counting=Counting(Unit.UTF8_BYTES), unit_name=N_("bytes"),
                            max_images=0)
     # YouTube ignores every hashtag of a video that has too many; the first three show
     # above the title. Fifteen is the number its help pages have long advised.
@@ -131,8 +131,8 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         tags, dropped = metadata.fit_tags(draft.tags,
                                           metadata.TAGS_LIMIT - MARKER_LENGTH - 1)
         if dropped:
-            draft.warn("YouTube tags left out (500 characters in all): "
-                       + ", ".join(dropped))
+            draft.warn(_("YouTube tags left out (500 characters in all): {tags}").format(
+                tags=", ".join(dropped)))
         extra: dict[str, Any] = {"title": title, "tags": tags, "language": release.language}
         if description != text.strip():  # < > replaced or cut: else it is the post's text
             extra["description"] = description
