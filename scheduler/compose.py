@@ -196,12 +196,13 @@ def _with_video(release: ReleaseDoc, account: AccountSettings, images: list[Medi
     if not video.caption:
         if account.alt_text == "require":
             raise ComposeError(
-                f"account {account.name!r} ({account.network}) requires a description of "
-                f"each picture, and video {name} has no caption",
-                hint="say what the video shows in 'caption:', e.g. videos: [{path: "
-                     f"{name}, caption: \"Kalapas membuka rakor\"}}]")
-        warnings.append(f"video {name} has no caption: screen-reader users will not know "
-                        "what it shows")
+                _("account {account!r} ({network}) requires a description of each picture, and "
+                  "video {name} has no caption").format(
+                    account=account.name, network=account.network, name=name),
+                hint=_("say what the video shows in 'caption:', e.g. videos: [{{path: {name}, "
+                       "caption: \"Kalapas membuka rakor\"}}]").format(name=name))
+        warnings.append(_("video {name} has no caption: screen-reader users will not know what "
+                          "it shows").format(name=name))
     if images and not rules.with_images:
         warnings.append(f"{account.network} takes a video or photos in one post, not both: "
                         f"the video is sent, {len(images)} photo(s) left out")

@@ -36,6 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, create_engine
 
 from scheduler.errors import ConfigError, SiarError
+from scheduler.i18n import _
 from scheduler.models import Node, Post
 from scheduler.timeparse import to_db, utcnow
 
@@ -65,8 +66,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             try:
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise ConfigError(f"cannot create the database folder for {database}: {exc}",
-                                  hint="set SIAR_HOME or SIAR_DATABASE_URL to a writable place"
+                raise ConfigError(_("cannot create the database folder for {database}: "
+                                    "{reason}").format(database=database, reason=exc),
+                                  hint=_("set SIAR_HOME or SIAR_DATABASE_URL to a writable place")
                                   ) from exc
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **kwargs)
@@ -80,8 +82,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, pool_recycle=1800, **kwargs)
         _tune_postgres(engine)
         return engine
-    raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}",
-                      hint="use sqlite:///path/to/siar.db or postgresql://user@host/db")
+    raise ConfigError(_("unsupported database {backend!r}").format(
+                          backend=parsed.get_backend_name()),
+                      hint=_("use sqlite:///path/to/siar.db or postgresql://user@host/db"))
 
 
 def _tune_postgres(engine: Engine) -> None:
@@ -128,7 +131,8 @@ def database_file_changed(engine: Engine) -> str | None:
     now = _identity(path)
     if now == identity:
         return None
-    gone = f"the database file {path} was {'deleted' if now is None else 'replaced'}"
+    gone = (_("the database file {path} was deleted") if now is None
+            else _("the database file {path} was replaced")).format(path=path)
     _GONE[engine] = gone
     return gone
 
@@ -179,9 +183,10 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         if (gone := _GONE.get(engine)) is not None:
-            raise DatabaseReplaced(f"{gone}; nothing more is written through the old one",
-                                   hint="restart Siar so that it works on the file now at "
-                                        "that path")
+            raise DatabaseReplaced(_("{gone}; nothing more is written through the old one").format(
+                                       gone=gone),
+                                   hint=_("restart Siar so that it works on the file now at that "
+                                          "path"))
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -194,8 +199,8 @@ def _same_file(engine: Engine, path: Path) -> None:
     opened = _FILES.setdefault(engine, (path, identity))
     if opened[1] != identity:
         raise DatabaseReplaced(
-            f"the database file {path} was replaced while Siar had it open",
-            hint="restart the daemon so that it works on the file now at that path")
+            _("the database file {path} was replaced while Siar had it open").format(path=path),
+            hint=_("restart the daemon so that it works on the file now at that path"))
 
 
 @contextmanager

@@ -118,23 +118,26 @@ def check_token(token: str, what: str) -> None:
     ``"NEWtok\\nSIAR_DATABASE_URL=sqlite:///evil.db"`` redirected the database)."""
     problem = None
     if not token:
-        problem = "it is empty"
+        problem = _("it is empty")
     elif len(token) > MAX_TOKEN:
-        problem = f"it is {len(token)} characters long (a token has at most {MAX_TOKEN})"
+        problem = _("it is {length} characters long (a token has at most {most})").format(
+                      length=len(token), most=MAX_TOKEN)
     else:
         for position, char in enumerate(token, 1):
             if not "!" <= char <= "~":
-                kind = ("a line break" if char in "\r\n\x85\u2028\u2029"
-                        else "a control character" if unicodedata.category(char)[0] == "C"
-                        else "a space" if char.isspace() else "a non-ASCII character")
+                kind = (_("a line break") if char in "\r\n\x85\u2028\u2029"
+                        else _("a control character") if unicodedata.category(char)[0] == "C"
+                        else _("a space") if char.isspace() else _("a non-ASCII character"))
                 name = unicodedata.name(char, f"U+{ord(char):04X}")
-                problem = f"it contains {kind} ({name}) at position {position}"
+                problem = _("it contains {kind} ({name}) at position {position}").format(
+                              kind=kind, name=name, position=position)
                 break
     if problem:
-        raise SiarError(f"{what} is not a usable token: {problem}; nothing was written",
-                        hint="a token is printable ASCII without spaces: check that the "
-                             "account's base_url points at the real network; if the account "
-                             "stops working, log in again there and put a new token in .env")
+        raise SiarError(_("{what} is not a usable token: {problem}; nothing was written").format(
+                            what=what, problem=problem),
+                        hint=_("a token is printable ASCII without spaces: check that the "
+                               "account's base_url points at the real network; if the account "
+                               "stops working, log in again there and put a new token in .env"))
 
 
 @dataclass(frozen=True)
@@ -165,10 +168,10 @@ def write_secret(path: Path, variable: str, value: str) -> Written:
                 path=target)) from exc
     new = _with_variable(old, variable, value)
     if _read_back(new) != {**_read_back(old), variable: value}:
-        raise SiarError(f"{variable}: the value cannot be written to {path} so that it "
-                        "reads back unchanged (it contains '${…}' or quotes .env would "
-                        "interpret); nothing was written",
-                        hint="check that the account's base_url points at the real network")
+        raise SiarError(_("{variable}: the value cannot be written to {path} so that it reads "
+                          "back unchanged (it contains '${{…}}' or quotes .env would interpret); "
+                          "nothing was written").format(variable=variable, path=path),
+                        hint=_("check that the account's base_url points at the real network"))
     _replace(target, new, info)
     mode = stat.S_IMODE(info.st_mode) if info else None
     return Written(target, path.is_symlink(),
@@ -180,9 +183,9 @@ def writable_dir(path: Path) -> str | None:
     that a token is never issued that cannot be stored), or ``None``."""
     target = Path(os.path.realpath(path))
     if not target.parent.is_dir():
-        return f"the folder {target.parent} does not exist"
+        return _("the folder {folder} does not exist").format(folder=target.parent)
     if not os.access(target.parent, os.W_OK | os.X_OK):
-        return f"this user cannot create files in {target.parent}"
+        return _("this user cannot create files in {folder}").format(folder=target.parent)
     return None
 
 

@@ -65,8 +65,9 @@ def describe_media(media: Media) -> str:
     if media.width is None or media.height is None:
         return name
     if media.kind == "video":
-        return (f"{name} → MP4 {media.width}×{media.height}, {duration(media.duration)}, "
-                f"{media.bytes or 0:,} bytes")
+        return _("{name} → MP4 {width}×{height}, {length}, {size} bytes").format(
+            name=name, width=media.width, height=media.height,
+            length=duration(media.duration), size=f"{media.bytes or 0:,}")
     kind = (media.mime or "").removeprefix("image/").upper() or "?"
     return _("{name} → {kind} {width}×{height}, {size} bytes").format(
         name=name, kind=kind, width=media.width, height=media.height,
@@ -83,10 +84,12 @@ def duration(seconds: float | None) -> str:
 
 def how_prepared(variant: Variant) -> str:
     """"as is (…)" or "transcoded: …": what preparing did to the variant's video."""
+    from channels.video.planning import AS_IS
+
     changes = [c for c in variant.extra.get("video_changes", []) if c]
-    if not changes or all(c.startswith("sent as it is") for c in changes):
-        return "as is: streams copied, metadata dropped"
-    return "transcoded: " + "; ".join(changes)
+    if not changes or all(c in (AS_IS, _(AS_IS)) for c in changes):
+        return _("as is: streams copied, metadata dropped")
+    return _("transcoded: {changes}").format(changes="; ".join(changes))
 
 
 def with_public_urls(variants: list[Variant], settings: Settings,
@@ -271,18 +274,19 @@ def _picture(media: Media, thumbnails: _Thumbnails, placeholder: str) -> str:
 def _video_figure(media: Media, thumbnails: _Thumbnails, variant: Variant) -> str:
     """A video as the network gets it: its cover (or a frame), its length, what
     preparing did, and its caption."""
-    caption = html.escape(media.alt) or "<em>(no caption)</em>"
+    caption = html.escape(media.alt) or "<em>(" + html.escape(_("no caption")) + ")</em>"
+    label = html.escape(_("caption"))
     length = (f'<span class="duration">▶ {duration(media.duration)}</span>'
               if media.duration is not None else "")
     facts = (f'<div class="facts">{html.escape(describe_media(media))}<br>'
              f"{html.escape(how_prepared(variant))}</div>" if media.width is not None else "")
     return (f'<figure class="image video"><div class="poster">'
             f"{_picture(media, thumbnails, '🎬')}{length}</div>"
-            f"<figcaption>{facts}caption: {caption}</figcaption></figure>")
+            f"<figcaption>{facts}{label}: {caption}</figcaption></figure>")
 
 
 def _figure(media: Media, thumbnails: _Thumbnails) -> str:
-    alt = html.escape(media.alt) or "<em>(no alt text)</em>"
+    alt = html.escape(media.alt) or "<em>(" + html.escape(_("no alt text")) + ")</em>"
     facts = (f'<div class="facts">{html.escape(describe_media(media))}</div>'
              if media.width is not None else "")
     return (f'<figure class="image">{_picture(media, thumbnails, "🖼")}<figcaption>{facts}'

@@ -405,9 +405,10 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
         path = (base_dir / spec.path).resolve()
         field_name = f"images[{index}].path"
         if path.suffix.lower() in VIDEO_SUFFIXES:
-            raise ReleaseError(source, field_name, f"{spec.path!r} is a video, and 'images:' "
-                               "takes photos only", hint=f"name it under 'videos:' instead: "
-                               f"videos: [{{path: {spec.path}, caption: …}}]")
+            raise ReleaseError(source, field_name, _("{path!r} is a video, and 'images:' takes "
+                                                     "photos only").format(path=spec.path),
+                               hint=_("name it under 'videos:' instead: videos: [{{path: {path}, "
+                                      "caption: …}}]").format(path=spec.path))
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise ReleaseError(source, field_name, _("{path} is not an image").format(
                 path=repr(spec.path)), hint=_("use one of {suffixes}").format(

@@ -131,7 +131,7 @@ def deliver_links(engine: Engine, settings: Settings, node: str) -> list[Deliver
         try:
             variant = compose(doc, settings.account(arrival.account), settings)
         except SiarError as exc:  # the address no longer fits, or the account is gone
-            error = f"the website post's address could not be added: {exc}"
+            error = _("the website post's address could not be added: {reason}").format(reason=exc)
             if website.link_unusable(engine, arrival.post_id, error, node):
                 done.append(Delivered(arrival.post_id, arrival.account, arrival.url, error))
             continue

@@ -16,9 +16,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from channels.i18n import _
+from channels.i18n import N_, _
 from channels.rules import VideoRules
 from channels.video.probe import VideoError, VideoFacts
+
+#: the one change when a video already fits: stored with the post, in the language of
+#: the moment it was queued (the preview recognises it in either language)
+AS_IS = N_("sent as it is (streams copied, metadata dropped)")
 
 #: bits per pixel per frame a transcode aims at: ample for H.264 at phone sizes
 QUALITY_BPP = 0.1
@@ -97,7 +101,7 @@ def plan_video(facts: VideoFacts, rules: VideoRules, network: str, *,
     reasons = _why_transcode(facts, rules, seconds, (width, height), picture, video_kbps)
     if not reasons:
         return VideoPlan(None, facts.width, facts.height, facts.duration,
-                         (_("sent as it is (streams copied, metadata dropped)"),))
+                         (_(AS_IS),))
     output = Output(width=width, height=height, picture=picture, rotation=facts.rotation,
                     fps=rules.max_fps if facts.fps > rules.max_fps + 0.01 else None,
                     video_kbps=video_kbps, audio_kbps=audio_kbps,

@@ -157,8 +157,8 @@ def _run() -> int | None:
         import traceback
 
         err_console.print(_safe(traceback.format_exc()), highlight=False)
-        err_console.print("[bold red]internal error[/]: please report this with the "
-                          "output above", highlight=False)
+        err_console.print(_("[bold red]internal error[/]: please report this with the output "
+                            "above"), highlight=False)
         return 70
 
 

@@ -179,7 +179,7 @@ def refresh_account(name: str, env_file: Path | None) -> None:
         raise SiarError(_("{account}: the network refused to refresh the token: {answer}")
                         .format(account=name, answer=result),
                         hint=_("log in again on the network and put the new token in .env"))
-    envfile.check_token(token, f"{name}: the token the network answered")
+    envfile.check_token(token, _("{name}: the token the network answered").format(name=name))
     written = envfile.write_secret(env_file, variable, token)
     where = (_("{file} (a link: written to {target})").format(
         file=env_file, target=written.target) if written.via_link else str(env_file))
