@@ -387,7 +387,7 @@ class QueueListener:
                 with psycopg.connect(url, autocommit=True) as connection:
                     connection.execute(f"LISTEN {QUEUE_CHANNEL}")
                     while not self._stop.is_set():
-                        for _ in connection.notifies(timeout=0.5, stop_after=1):
+                        for _notice in connection.notifies(timeout=0.5, stop_after=1):
                             self.on_notify()
             except psycopg.Error:
                 self._stop.wait(1.0)
