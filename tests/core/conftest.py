@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.wordpress import WordPressFake
 
 CONFIG = """
@@ -131,4 +132,20 @@ def wordpress(workspace: Path) -> Iterator[WordPressFake]:
         config = workspace / "siar.toml"
         config.write_text(config.read_text() + '\n[[accounts]]\nname = "web-lapas"\n'
                           f'network = "wordpress"\nbase_url = "{fake.url}"\n')
+        yield fake  # type: ignore[misc]
+
+
+MASTODON_TOKEN = "mstdn-media-store-token-4f1e"
+
+
+@pytest.fixture
+def mastodon(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMastodon]:
+    """A Mastodon instance (its fake) behind the workspace's mastodon-lapas account, whose
+    access token is set."""
+    with FakeMastodon(token=MASTODON_TOKEN) as fake:
+        config = workspace / "siar.toml"
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            'base_url = "https://mastodon.example"', f'base_url = "{fake.url}"'),
+            encoding="utf-8")
+        monkeypatch.setenv("SIAR_SECRET_MASTODON_LAPAS_ACCESS_TOKEN", MASTODON_TOKEN)
         yield fake  # type: ignore[misc]

@@ -6,15 +6,12 @@ the real adapters against the fake servers and read what ``siar`` prints."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.mastodon import FakeMastodon
-
-TOKEN = "mstdn-adapter-messages-token-7c2a"
 
 
 def speak(monkeypatch: pytest.MonkeyPatch, lang: str | None) -> None:
@@ -45,17 +42,6 @@ def test_a_refused_credential_is_explained_in_the_officers_language(
     assert says in output and fix in output, output
     # the fix names the exact variable to set, and the secret itself is never shown
     assert "SIAR_SECRET_WEB_LAPAS_APP_PASSWORD" in output and "sandi lama" not in output
-
-
-@pytest.fixture
-def mastodon(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMastodon]:
-    with FakeMastodon(token=TOKEN) as fake:
-        config = workspace / "siar.toml"
-        config.write_text(config.read_text(encoding="utf-8").replace(
-            'base_url = "https://mastodon.example"', f'base_url = "{fake.url}"'),
-            encoding="utf-8")
-        monkeypatch.setenv("SIAR_SECRET_MASTODON_LAPAS_ACCESS_TOKEN", TOKEN)
-        yield fake  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(("lang", "says"), [

@@ -10,17 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from channels.stored_media import expected_digest
 from scheduler.media_store import MediaStore
 from tests.fakes.mastodon import FakeMastodon
-
-TOKEN = "mstdn-media-store-token-4f1e"
 
 
 def photo(path: Path, colour: str, size: tuple[int, int] = (640, 480)) -> Path:
@@ -88,17 +84,6 @@ def test_preview_of_a_file_copies_nothing(workspace: Path, siar) -> None:
     [variant] = json.loads(previewed.out)["variants"]
     assert variant["media"][0]["path"] == str(workspace / "foto.jpg")
     assert not (workspace / "home" / "media").exists()
-
-
-@pytest.fixture
-def mastodon(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMastodon]:
-    with FakeMastodon(token=TOKEN) as fake:
-        config = workspace / "siar.toml"
-        config.write_text(config.read_text(encoding="utf-8").replace(
-            'base_url = "https://mastodon.example"', f'base_url = "{fake.url}"'),
-            encoding="utf-8")
-        monkeypatch.setenv("SIAR_SECRET_MASTODON_LAPAS_ACCESS_TOKEN", TOKEN)
-        yield fake  # type: ignore[misc]
 
 
 def test_an_image_changed_after_queueing_is_rejected_once_with_the_reason(
