@@ -234,9 +234,9 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
     from scheduler import queries
     from scheduler.timeparse import iso, show
 
-    rows = queries.posts(state.engine, statuses=list(status) or None, include_done=include_done,
+    rows = queries.posts(state.reader, statuses=list(status) or None, include_done=include_done,
                          limit=limit)
-    pauses = queries.blocked_by_pause(state.engine)
+    pauses = queries.blocked_by_pause(state.reader)
     if as_json:
         print_json([{"id": f"{p.release_id}/{p.account}", "release": p.release_id,
                      "title": r.title, "account": p.account, "channel": p.network,
@@ -285,9 +285,9 @@ def show_release(target: str, as_json: bool) -> None:
     from scheduler.timeparse import iso, show
 
     release_id, account = parse_target(target)
-    release, posts = queries.release_with_posts(state.engine, release_id)
+    release, posts = queries.release_with_posts(state.reader, release_id)
     posts = [p for p in posts if account is None or p.account == account]
-    attempts = queries.attempts_for(state.engine, [p.id for p in posts])
+    attempts = queries.attempts_for(state.reader, [p.id for p in posts])
     zone = release.zone
     upcoming = _next_occurrences(release.repeat, zone) if release.repeat else []
     # the posts carry the time: `siar reschedule` moves them, maybe one account only
@@ -455,7 +455,7 @@ def history(limit: int, since: str | None, until: str | None, outcomes: tuple[st
     from scheduler import queries
     from scheduler.timeparse import iso, show
 
-    rows = queries.history(state.engine, limit=limit, since=_moment(since, "--since"),
+    rows = queries.history(state.reader, limit=limit, since=_moment(since, "--since"),
                            until=_moment(until, "--until"), outcomes=outcomes,
                            accounts=accounts)
     if as_json:
