@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
-from channels.base import Channel
 from channels.errors import UnknownChannel
 from channels.i18n import _
+
+if TYPE_CHECKING:  # imported by load(): checking a config's network names needs no adapter
+    from channels.base import Channel
 
 GROUP = "siar.channels"
 
@@ -24,6 +27,8 @@ def networks() -> list[str]:
 
 def load(network: str) -> type[Channel]:
     """The adapter class for ``network``; imported only when first needed."""
+    from channels.base import Channel
+
     eps = available()
     if network not in eps:
         raise UnknownChannel(
@@ -47,4 +52,8 @@ def lookup(network: str) -> type[Channel]:
     """Like :func:`load`, but :class:`Channel` itself for a network no adapter is installed
     for: its defaults (no limit, plain text, every tag) describe such a network, so a
     release can still be composed and previewed for it."""
-    return load(network) if network in available() else Channel
+    if network in available():
+        return load(network)
+    from channels.base import Channel
+
+    return Channel

@@ -11,11 +11,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import socket
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -33,14 +32,21 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from channels.base import AccountConfig
-from channels.image_host import HOSTED_OPTION
 from scheduler import envfile, factories
 from scheduler.errors import ConfigError, MissingSecret, validation_message
 from scheduler.i18n import _
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
 
+if TYPE_CHECKING:  # imported when used: the read commands never build an adapter's config
+    from channels.base import AccountConfig
+
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _hostname() -> str:
+    import socket  # only for a daemon's node name
+
+    return socket.gethostname()
 
 
 def data_dir() -> Path:
@@ -115,6 +121,9 @@ class AccountSettings(BaseModel):
         """What an adapter is given about this account: everything but its secrets (and,
         when ``[media] store`` is set, its name as the option ``media_store``, so that
         queue-time checks know the images will have a public URL)."""
+        from channels.base import AccountConfig
+        from channels.image_host import HOSTED_OPTION
+
         options = dict(self.options)
         if self._media_store:
             options.setdefault(HOSTED_OPTION, self._media_store)
@@ -246,7 +255,7 @@ class Settings(BaseSettings):
     approval: Literal["required", "off"] = "off"
     dry_run: bool = False
     templates_dir: Path | None = None
-    node_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    node_name: str = Field(default_factory=lambda: f"{_hostname()}-{os.getpid()}")
     campaign_hashtags: list[str] = Field(default_factory=factories.no_items)
     #: organisation key → network → handle, e.g. {"ditjenpas": {"x": "@ditjenpas"}}
     mentions: dict[str, dict[str, str]] = Field(default_factory=factories.no_entries)

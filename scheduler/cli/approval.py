@@ -100,8 +100,8 @@ def audit_log(since: str | None, release_id: int | None, limit: int, as_json: bo
     from scheduler.timeparse import iso, show
 
     zone = state.settings.timezone
-    rows = queries.audit_entries(state.reader, since=_moment(since, "--since"), release_id=release_id,
-                         limit=limit)
+    rows = queries.audit_entries(state.reader, since=_moment(since, "--since"),
+                                 release_id=release_id, limit=limit)
     if as_json:
         print_json([{"at": iso(e.at, zone), "actor": e.actor, "action": e.action,
                      "release": e.release_id, "accounts": e.accounts, "detail": e.detail}

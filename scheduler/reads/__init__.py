@@ -43,21 +43,25 @@ JSON_COLUMNS = frozenset({"variant", "progress", "detail", "hashtags", "images",
 BOOLEANS = frozenset({"paused"})
 
 _STATEMENTS_FILE = Path(__file__).with_name("statements.sql")
-_NAME = re.compile(r"^-- name: (\w+)\s*$", re.MULTILINE)
-_TABLE_COLUMNS = re.compile(r"\{(\w+) (\w+)\}")
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
 def _load(text: str) -> dict[str, str]:
     """name → statement, from the ``-- name:`` blocks of ``statements.sql`` (comments
-    dropped, ``{table alias}`` expanded to the table's columns)."""
-    parts = _NAME.split(text)
+    dropped, ``{table alias}`` expanded to the table's columns). String methods only: this
+    runs at every read command's start."""
     found: dict[str, str] = {}
-    for name, body in zip(parts[1::2], parts[2::2], strict=True):
-        sql = "\n".join(line for line in body.splitlines()
-                        if line.strip() and not line.lstrip().startswith("--"))
-        found[name] = _TABLE_COLUMNS.sub(
-            lambda m: ", ".join(f"{m[2]}.{c} AS {m[1]}__{c}" for c in columns(m[1])), sql)
+    for block in text.split("\n-- name: ")[1:]:
+        name, _newline, body = block.partition("\n")
+        lines = [line for line in body.splitlines()
+                 if line.strip() and not line.lstrip().startswith("--")]
+        sql = "\n".join(lines)
+        while "{" in sql:  # {post p} → p.id AS post__id, p.release_id AS post__release_id, …
+            head, _brace, rest = sql.partition("{")
+            inside, _brace, tail = rest.partition("}")
+            table, alias = inside.split()
+            sql = head + ", ".join(f"{alias}.{c} AS {table}__{c}" for c in columns(table)) + tail
+        found[name.strip()] = sql
     return found
 
 
