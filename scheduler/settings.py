@@ -8,7 +8,6 @@ environment or ``.env`` as ``SIAR_SECRET_<ACCOUNT>_<FIELD>`` and never stored.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -463,6 +462,8 @@ def _named(entry: Any) -> str:
 
 
 def _unknown(path: Path, where: str, key: str, known: set[str], what: str = "key") -> None:
+    import difflib  # only for a mistake
+
     close = difflib.get_close_matches(key.lower(), sorted(known), n=1)
     guess = _(" (did you mean {key}?)").format(key=repr(close[0])) if close else ""
     if where == "" and key.lower() == "secrets":

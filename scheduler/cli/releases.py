@@ -228,9 +228,6 @@ def count(text: str, channel: tuple[str, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json: bool) -> None:
     """List posts: pending ones first, by due time."""
-    from rich.markup import escape
-    from rich.table import Table
-
     from scheduler import queries
     from scheduler.timeparse import iso, show
 
@@ -248,6 +245,9 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
     if not rows:
         console.print(_("the queue is empty") if not status else _("no posts in that status"))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table()
     table.add_column(_("id"), no_wrap=True)  # the ID staff type next: never cut
     table.add_column(_("due"), no_wrap=True)
@@ -449,9 +449,6 @@ def reschedule(target: str, at: str, actor: str | None) -> None:
 def history(limit: int, since: str | None, until: str | None, outcomes: tuple[str, ...],
             accounts: tuple[str, ...], wide: bool, as_json: bool) -> None:
     """The attempt log, newest first: who published what, where, with what result."""
-    from rich.markup import escape
-    from rich.table import Table
-
     from scheduler import queries
     from scheduler.timeparse import iso, show
 
@@ -472,6 +469,9 @@ def history(limit: int, since: str | None, until: str | None, outcomes: tuple[st
         console.print(_("nothing in the log for that") if since or until or outcomes
                       or accounts else _("nothing has been published yet"))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(box=None, padding=(0, 1))
     table.add_column(_("when"), no_wrap=True)
     table.add_column(_("post"), no_wrap=True)  # the ID staff type next: never cut

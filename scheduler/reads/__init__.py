@@ -43,7 +43,6 @@ JSON_COLUMNS = frozenset({"variant", "progress", "detail", "hashtags", "images",
 BOOLEANS = frozenset({"paused"})
 
 _STATEMENTS_FILE = Path(__file__).with_name("statements.sql")
-_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
 def _load(text: str) -> dict[str, str]:
@@ -144,15 +143,16 @@ class Reader:
         bound: dict[str, Any] = {}
         for key, value in params.items():
             if isinstance(value, list | tuple | set | frozenset):
+                # written `IN (:key)`: one placeholder per item, NULL for none (matches none)
                 items = list(value)
                 names = [f"{key}_{i}" for i in range(len(items))]
-                sql = re.sub(rf"(?<![:\w]):{key}\b",
-                             ", ".join(f":{n}" for n in names) or "NULL", sql)
+                sql = sql.replace(f"(:{key})",
+                                  "(" + (", ".join(f":{n}" for n in names) or "NULL") + ")")
                 bound.update(zip(names, map(self._param, items), strict=True))
             else:
                 bound[key] = self._param(value)
-        if self.backend == "postgresql":
-            sql = _PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+        if self.backend == "postgresql":  # psycopg's placeholders: %(name)s
+            sql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
         return sql, bound
 
     def _param(self, value: Any) -> Any:
