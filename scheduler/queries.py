@@ -76,7 +76,8 @@ def past_grace(db: Reader | Engine, *, grace: timedelta, account: str | None = N
     plus the grace period has passed: the daemon marks them missed instead of sending them."""
     with reading(db) as r:
         found = r.rows("waiting_past", waiting=_WAITING, late=utcnow() - grace,
-                       account=account, every_post=not post_ids, post_ids=tuple(post_ids))
+                       every_account=account is None, account=account,
+                       every_post=not post_ids, post_ids=tuple(post_ids))
     return [build(PostRow, row, "post") for row in found]
 
 
@@ -87,7 +88,7 @@ def post_ids_in(db: Reader | Engine, release_id: int, account: str | None,
     release_with_posts(db, release_id)  # raises NotFound for a wrong id
     with reading(db) as r:
         found = r.rows("post_ids_in", release_id=release_id, statuses=values(states),
-                       account=account or None)
+                       every_account=not account, account=account or None)
     return [row["id"] for row in found]
 
 
@@ -116,7 +117,8 @@ def history(db: Reader | Engine, *, limit: int = 50, since: datetime | None = No
     """The attempt log, newest first, optionally from ``since`` to before ``until`` (when
     each attempt started), for some outcomes or accounts only."""
     with reading(db) as r:
-        found = r.rows("history", since=since, until=until, every_outcome=not outcomes,
+        found = r.rows("history", from_start=since is None, since=since,
+                       to_end=until is None, until=until, every_outcome=not outcomes,
                        outcomes=tuple(outcomes), every_account=not accounts,
                        accounts=tuple(accounts), limit=limit)
     return [(build(AttemptRow, row, "attempt"), build(PostRow, row, "post"),
@@ -139,7 +141,8 @@ def audit_entries(db: Reader | Engine, *, since: datetime | None = None,
                   release_id: int | None = None, limit: int = 500) -> list[Entry]:
     """The audit log's rows, oldest first (from ``since``; of one release)."""
     with reading(db) as r:
-        found = r.rows("audit_entries", since=since, release_id=release_id, limit=limit)
+        found = r.rows("audit_entries", from_start=since is None, since=since,
+                       every_release=release_id is None, release_id=release_id, limit=limit)
     rows = [build(AuditRow, row, "audit_log") for row in found]
     return [Entry(at=e.at, actor=e.actor, action=e.action, release_id=e.release_id,
                   accounts=list(e.accounts), detail=dict(e.detail)) for e in reversed(rows)]

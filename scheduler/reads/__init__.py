@@ -17,6 +17,7 @@ psycopg until a PostgreSQL database is opened.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,8 +111,8 @@ class Reader:
             return
         self._in_snapshot = True
         try:
-            if self.backend == "sqlite":
-                self._execute("BEGIN")  # deferred: a read snapshot, no write lock
+            if self._explicit:
+                self._execute("BEGIN")  # SQLite: deferred, a read snapshot, no write lock
             yield self
         finally:
             self._in_snapshot = False
@@ -125,12 +126,26 @@ class Reader:
         finally:
             self.connection.close()
 
-    def _end(self) -> None:
+    @property
+    def _explicit(self) -> bool:
+        """Whether the connection runs each statement on its own (its transactions are
+        begun here), or begins one implicitly (psycopg's default, a pooled connection)."""
         if self.backend == "sqlite":
-            if self.connection.in_transaction:
-                self._execute("COMMIT")
-        else:
-            self.connection.rollback()  # only read: nothing to keep
+            return self.connection.isolation_level is None
+        return bool(self.connection.autocommit)
+
+    def _end(self) -> None:
+        if not self._explicit:
+            self.connection.rollback()  # only read: nothing to keep, no lock held on
+        elif self._in_transaction():
+            self._execute("COMMIT")
+
+    def _in_transaction(self) -> bool:
+        if self.backend == "sqlite":
+            return bool(self.connection.in_transaction)
+        from psycopg.pq import TransactionStatus
+
+        return self.connection.info.transaction_status != TransactionStatus.IDLE
 
     def _execute(self, sql: str) -> None:
         cursor = self.connection.cursor()
@@ -201,20 +216,35 @@ def reading(source: Reader | Engine) -> Iterator[Reader]:
 def connect(url: str) -> Reader | None:
     """A reader on the database at ``url`` if it exists and is at :data:`HEAD_REVISION`;
     None when it must first be created or migrated (through :mod:`scheduler.db`), or
-    cannot be opened here (the engine then reports why)."""
+    cannot be opened here (the engine then reports why). A database migrated by a newer
+    Siar (a revision this one does not know) is an error: migrating cannot help."""
     reader = _open(url)
     if reader is None:
         return None
     try:
         revision = reader.scalar("schema_revision")
-    except Exception:  # no alembic_version table: a new, empty database
-        reader.close()
-        return None
-    if revision != HEAD_REVISION:
-        reader.close()
-        return None
-    reader._end()
-    return reader
+    except Exception:  # no alembic_version table (each driver names it its own way)
+        revision = None
+    if revision == HEAD_REVISION:
+        reader._end()
+        return reader
+    reader.close()
+    if revision is not None and revision not in known_revisions():
+        from scheduler.errors import ConfigError
+        from scheduler.i18n import _
+
+        raise ConfigError(
+            _("the database at {url} was migrated by a newer Siar (schema revision "
+              "{revision}; this one knows up to {head})").format(
+                url=_without_password(url), revision=revision, head=HEAD_REVISION),
+            hint=_("upgrade Siar to the version that wrote it, or restore a backup"))
+    return None
+
+
+def known_revisions() -> set[str]:
+    """The migrations this Siar has (``scheduler/migrations/versions/NNNN_*.py``)."""
+    versions = Path(__file__).parent.parent / "migrations" / "versions"
+    return {name[:4] for name in os.listdir(versions) if name[:4].isdigit()}
 
 
 def _open(url: str) -> Reader | None:
@@ -239,7 +269,10 @@ def _open(url: str) -> Reader | None:
         import psycopg
 
         try:
-            connection = psycopg.connect(f"postgresql://{rest}", connect_timeout=10)
+            # autocommit: between reads the connection holds no snapshot and no lock (a
+            # migration or a write in the same process would wait for it)
+            connection = psycopg.connect(f"postgresql://{rest}", connect_timeout=10,
+                                         autocommit=True)
         except psycopg.Error:
             return None
         return Reader(connection, "postgresql")

@@ -4,9 +4,9 @@
 -- Written once for SQLite and PostgreSQL: `:name` parameters (a list parameter
 -- `IN (:names)` expands to one placeholder per item, `NULL` for none); `{post p}` selects
 -- every column of table `post` aliased `p`, as `post__<column>` (scheduler/reads/rows.py).
--- Optional filters are `:x IS NULL OR …` (PostgreSQL infers the parameter's type from the
--- other use of the same name). Times compare as stored: parameters are converted for each
--- database in one place (scheduler.reads.Reader).
+-- An optional filter is `(:every_x OR column = :x)` with a flag: PostgreSQL cannot tell
+-- the type of a parameter in `:x IS NULL`. Times compare as stored: parameters are
+-- converted for each database in one place (scheduler.reads.Reader).
 
 -- name: schema_revision
 -- The migration the database is at.
@@ -22,7 +22,7 @@ SELECT {post p} FROM post p WHERE p.release_id = :release_id ORDER BY p.id
 -- The ids of a release's posts (of one account, if given) in some states.
 SELECT p.id FROM post p
 WHERE p.release_id = :release_id AND p.status IN (:statuses)
-  AND (:account IS NULL OR p.account = :account)
+  AND (:every_account OR p.account = :account)
 ORDER BY p.id
 
 -- name: queue
@@ -40,7 +40,7 @@ SELECT s.account, s.paused_reason FROM accountstate s WHERE s.paused ORDER BY s.
 -- Waiting posts (of one account, or some posts) due before :late.
 SELECT {post p} FROM post p
 WHERE p.status IN (:waiting) AND p.due_at < :late
-  AND (:account IS NULL OR p.account = :account)
+  AND (:every_account OR p.account = :account)
   AND (:every_post OR p.id IN (:post_ids))
 ORDER BY p.id
 
@@ -51,8 +51,8 @@ SELECT {attempt a} FROM attempt a WHERE a.post_id IN (:post_ids) ORDER BY a.id
 -- `siar history`: the attempt log, newest first, with each attempt's post and release.
 SELECT {attempt a}, {post p}, {release r}
 FROM attempt a JOIN post p ON p.id = a.post_id JOIN release r ON r.id = p.release_id
-WHERE (:since IS NULL OR a.started_at >= :since)
-  AND (:until IS NULL OR a.started_at < :until)
+WHERE (:from_start OR a.started_at >= :since)
+  AND (:to_end OR a.started_at < :until)
   AND (:every_outcome OR a.outcome IN (:outcomes))
   AND (:every_account OR p.account IN (:accounts))
 ORDER BY a.id DESC
@@ -114,7 +114,7 @@ ORDER BY p.due_at, p.id
 -- name: audit_entries
 -- `siar audit` and the desk: the audit log, newest first (from :since; of one release).
 SELECT {audit_log l} FROM audit_log l
-WHERE (:since IS NULL OR l.at >= :since)
-  AND (:release_id IS NULL OR l.release_id = :release_id)
+WHERE (:from_start OR l.at >= :since)
+  AND (:every_release OR l.release_id = :release_id)
 ORDER BY l.id DESC
 LIMIT :limit
