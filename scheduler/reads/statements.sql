@@ -118,3 +118,10 @@ WHERE (:from_start OR l.at >= :since)
   AND (:every_release OR l.release_id = :release_id)
 ORDER BY l.id DESC
 LIMIT :limit
+
+-- name: calendar
+-- The desk's calendar: posts due in [:since, :until) with their release's title.
+SELECT p.release_id, r.title, p.account, p.status, p.due_at
+FROM post p JOIN release r ON r.id = p.release_id
+WHERE p.due_at >= :since AND p.due_at < :until
+ORDER BY p.due_at, p.release_id, p.account

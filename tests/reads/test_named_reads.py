@@ -5,7 +5,7 @@ results empty."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +190,27 @@ def test_the_audit_log_oldest_first(source: Source) -> None:
     assert [e.actor for e in queries.audit_entries(source, limit=1)] == ["sari"]
 
 
+def test_the_desks_calendar_month(source: Source) -> None:
+    from scheduler.web import calendar
+
+    weeks = calendar.grid(source, "Asia/Jakarta", "month", date(2026, 11, 1))
+    days = {cell.day: cell.entries for week in weeks for cell in week if cell.entries}
+    assert sorted(days) == [date(2026, 11, 10), date(2026, 11, 20)]
+    [first] = days[date(2026, 11, 10)]
+    assert (first.release_id, first.title, first.local.isoformat()) == (
+        1, "Rakor: Kami Siap", "2026-11-10T09:00:00+07:00")
+    assert first.posts == [("bsky-lapas", "missed"), ("mastodon-lapas", "unknown"),
+                           ("web-lapas", "published"), ("x-lapas", "published")]
+    [second] = days[date(2026, 11, 20)]
+    assert [account for account, _state in second.posts] == [
+        "console", "mastodon-lapas", "telegram-lapas", "x-lapas"]
+    assert calendar.grid(source, "Asia/Jakarta", "week", date(2026, 12, 7))[0][0].entries == []
+
+
 def everything(source: Source) -> dict[str, Any]:
     """Every read's full result (every column of every row)."""
+    from scheduler.web import calendar
+
     november = report.period(month="2026-11", zone_name="Asia/Jakarta")
     return {
         "release_with_posts": [queries.release_with_posts(source, i) for i in (1, 2)],
@@ -206,6 +225,7 @@ def everything(source: Source) -> dict[str, Any]:
         "snapshot": status.snapshot(source, DaemonSettings(), now=NOW),
         "undelivered": status.undelivered_alerts(source, now=NOW),
         "recap": report.recap(source, november, "Asia/Jakarta"),
+        "calendar": calendar.grid(source, "Asia/Makassar", "month", date(2026, 11, 1)),
     }
 
 
@@ -229,6 +249,7 @@ def test_sqlite_and_postgresql_give_equal_values_for_every_read(
     on_sqlite = results[0]
     for result in results[1:]:
         assert {k: v for k, v in result.items() if v != on_sqlite[k]} == {}
+    on_sqlite.pop("calendar")  # its times are local by design
     recap = on_sqlite.pop("recap")  # its period is in the unit's zone, as asked
     read = times_in(on_sqlite) + times_in([recap.publications, recap.failures])
     assert len(read) > 50 and all(t.tzinfo is UTC for t in read)
@@ -240,4 +261,4 @@ def test_every_named_statement_is_covered_here() -> None:
         "schema_revision", "release", "posts_of_release", "post_ids_in", "queue",
         "paused_accounts", "waiting_past", "attempts_of_posts", "history", "posts_in_doubt",
         "nodes", "depth", "account_states", "overdue", "undelivered_count",
-        "undelivered_alerts", "recap_published", "recap_failed", "audit_entries"}
+        "undelivered_alerts", "recap_published", "recap_failed", "audit_entries", "calendar"}
