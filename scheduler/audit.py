@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from scheduler.db import connection
 from scheduler.models import AuditEntry
-from scheduler.queries import Entry  # the read is a named statement, like every other read
-from scheduler.queries import audit_entries as entries
+from scheduler.queries import audit_entries as entries  # a named read, like every other
+from scheduler.reads.rows import AuditRow as Entry
 from scheduler.timeparse import utcnow
 
 #: the actions recorded (``AuditEntry.action``)

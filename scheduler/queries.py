@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -125,24 +124,11 @@ def history(db: Reader | Engine, *, limit: int = 50, since: datetime | None = No
              build(ReleaseRow, row, "release")) for row in found]
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One audit row as readers see it."""
-
-    at: datetime
-    actor: str
-    action: str
-    release_id: int | None
-    accounts: list[str]
-    detail: dict[str, Any]
-
-
 def audit_entries(db: Reader | Engine, *, since: datetime | None = None,
-                  release_id: int | None = None, limit: int = 500) -> list[Entry]:
-    """The audit log's rows, oldest first (from ``since``; of one release)."""
+                  release_id: int | None = None, limit: int = 500) -> list[AuditRow]:
+    """The audit log's rows, oldest first (from ``since``; of one release; the newest
+    ``limit``)."""
     with reading(db) as r:
         found = r.rows("audit_entries", from_start=since is None, since=since,
                        every_release=release_id is None, release_id=release_id, limit=limit)
-    rows = [build(AuditRow, row, "audit_log") for row in found]
-    return [Entry(at=e.at, actor=e.actor, action=e.action, release_id=e.release_id,
-                  accounts=list(e.accounts), detail=dict(e.detail)) for e in reversed(rows)]
+    return [build(AuditRow, row, "audit_log") for row in reversed(found)]
