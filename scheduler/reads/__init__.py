@@ -256,7 +256,7 @@ def _open(url: str) -> Reader | None:
             return None
         import sqlite3
 
-        file = Path(path).expanduser()
+        file = Path(path)  # as SQLAlchemy hands it to sqlite3: the same file as the writes
         try:
             # mode=rw: never creates the file (a new database is created by migrations)
             connection = sqlite3.connect(f"{file.absolute().as_uri()}?mode=rw", uri=True,
