@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, distribution, entry_points
 from typing import TYPE_CHECKING
 
 from channels.errors import UnknownChannel
@@ -23,6 +23,18 @@ def available() -> dict[str, object]:
 
 def networks() -> list[str]:
     return sorted(available())
+
+
+@cache
+def own_networks() -> frozenset[str]:
+    """The networks Siar itself ships: its own distribution's entry points, one file read
+    where :func:`available` reads every installed distribution's (most of a config
+    check's time). Third-party networks are only in :func:`networks`."""
+    try:
+        return frozenset(ep.name for ep in distribution("siar").entry_points
+                         if ep.group == GROUP)
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return frozenset()
 
 
 def load(network: str) -> type[Channel]:

@@ -442,7 +442,9 @@ def _check_network_tables(data: dict[str, Any], path: Path) -> None:
         return
     from channels import registry
 
-    networks = set(registry.networks())
+    networks = set(registry.own_networks())
+    if not _names_networks(mentions, utm) <= networks:  # a third-party one, or a mistake
+        networks = set(registry.networks())
     if isinstance(mentions, dict):
         known = {"name"} | networks | {f"{n}_did" for n in networks}
         for org, entry in mentions.items():
@@ -454,6 +456,15 @@ def _check_network_tables(data: dict[str, Any], path: Path) -> None:
         for key in utm:
             if key not in networks:
                 _unknown(path, "[utm] ", key, networks, what="network")
+
+
+def _names_networks(mentions: Any, utm: Any) -> set[str]:
+    """The network names ``[mentions.<org>]`` and ``[utm]`` use as keys."""
+    names = set(utm) if isinstance(utm, dict) else set()
+    for entry in (mentions.values() if isinstance(mentions, dict) else ()):
+        if isinstance(entry, dict):
+            names |= {key.removesuffix("_did") for key in entry if key != "name"}
+    return names
 
 
 def _named(entry: Any) -> str:
