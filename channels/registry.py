@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, distribution, entry_points
+from typing import TYPE_CHECKING
 
-from channels.base import Channel
 from channels.errors import UnknownChannel
 from channels.i18n import _
+
+if TYPE_CHECKING:  # imported by load(): checking a config's network names needs no adapter
+    from channels.base import Channel
 
 GROUP = "siar.channels"
 
@@ -22,8 +25,22 @@ def networks() -> list[str]:
     return sorted(available())
 
 
+@cache
+def own_networks() -> frozenset[str]:
+    """The networks Siar itself ships: its own distribution's entry points, one file read
+    where :func:`available` reads every installed distribution's (most of a config
+    check's time). Third-party networks are only in :func:`networks`."""
+    try:
+        return frozenset(ep.name for ep in distribution("siar").entry_points
+                         if ep.group == GROUP)
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return frozenset()
+
+
 def load(network: str) -> type[Channel]:
     """The adapter class for ``network``; imported only when first needed."""
+    from channels.base import Channel
+
     eps = available()
     if network not in eps:
         raise UnknownChannel(
@@ -48,4 +65,8 @@ def lookup(network: str) -> type[Channel]:
     """Like :func:`load`, but :class:`Channel` itself for a network no adapter is installed
     for: its defaults (no limit, plain text, every tag) describe such a network, so a
     release can still be composed and previewed for it."""
-    return load(network) if network in available() else Channel
+    if network in available():
+        return load(network)
+    from channels.base import Channel
+
+    return Channel

@@ -7,16 +7,16 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 
-from scheduler.db import connection, session
+from scheduler.db import connection
 from scheduler.models import AuditEntry
-from scheduler.timeparse import to_db, utcnow
+from scheduler.queries import audit_entries as entries  # a named read, like every other
+from scheduler.reads.rows import AuditRow as Entry
+from scheduler.timeparse import utcnow
 
 #: the actions recorded (``AuditEntry.action``)
 ACTIONS = ("queue", "approve", "decline", "reschedule", "cancel", "resolve")
@@ -29,18 +29,6 @@ def os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (a container): the uid is still someone
         return f"uid-{os.getuid()}"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One audit row as readers see it."""
-
-    at: datetime
-    actor: str
-    action: str
-    release_id: int | None
-    accounts: list[str]
-    detail: dict[str, Any]
 
 
 def record(target: Engine | Connection, actor: str, action: str, release_id: int | None,
@@ -58,21 +46,6 @@ def record(target: Engine | Connection, actor: str, action: str, release_id: int
         return
     with connection(target) as s:
         s.execute(insert(_TABLE), row)
-
-
-def entries(engine: Engine, *, since: datetime | None = None, release_id: int | None = None,
-            limit: int = 500) -> list[Entry]:
-    """The rows, oldest first (from ``since``; of one release)."""
-    query = select(AuditEntry)
-    if since is not None:
-        query = query.where(AuditEntry.at >= to_db(since))
-    if release_id is not None:
-        query = query.where(AuditEntry.release_id == release_id)
-    newest = query.order_by(AuditEntry.id.desc()).limit(limit)  # type: ignore[union-attr]
-    with session(engine) as s:
-        rows = list(s.scalars(newest))
-    return [Entry(at=r.at, actor=r.actor, action=r.action, release_id=r.release_id,
-                  accounts=list(r.accounts), detail=dict(r.detail)) for r in reversed(rows)]
 
 
 __all__ = ["ACTIONS", "Entry", "entries", "os_user", "record"]

@@ -38,10 +38,9 @@ from sqlmodel import Session, create_engine
 from scheduler.errors import ConfigError, SiarError
 from scheduler.i18n import _
 from scheduler.models import Node, Post
+from scheduler.revision import HEAD_REVISION
 from scheduler.timeparse import to_db, utcnow
 
-#: the newest migration; compared with the database before Alembic is even imported
-HEAD_REVISION = "0009"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -182,12 +181,18 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if (gone := _GONE.get(engine)) is not None:
-            raise DatabaseReplaced(_("{gone}; nothing more is written through the old one").format(
-                                       gone=gone),
-                                   hint=_("restart Siar so that it works on the file now at that "
-                                          "path"))
+        ensure_not_replaced(engine)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def ensure_not_replaced(engine: Engine) -> None:
+    """Raise :class:`DatabaseReplaced` once the engine's SQLite file is known to be gone
+    (:func:`database_file_changed`): no transaction, and no read, goes to the old file."""
+    if (gone := _GONE.get(engine)) is not None:
+        raise DatabaseReplaced(_("{gone}; nothing more is written through the old one").format(
+                                   gone=gone),
+                               hint=_("restart Siar so that it works on the file now at that "
+                                      "path"))
 
 
 def _same_file(engine: Engine, path: Path) -> None:

@@ -1,60 +1,66 @@
-"""Read-only questions about releases, posts and the attempt log (for the CLI and status)."""
+"""Read-only questions about releases, posts, the attempt log and the audit log (for the
+CLI, the desk, approval and the daemon's alerts).
+
+Each is one named statement of :mod:`scheduler.reads`, run on a :class:`~scheduler.reads.
+Reader` (the read commands open one without SQLAlchemy) or on an SQLAlchemy engine (the
+daemon, the desk, the write commands); the rows are :mod:`scheduler.reads.rows`, whose
+fields are the tables' columns.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, select
-from sqlalchemy.engine import Engine
-
-from scheduler.db import session
 from scheduler.errors import NotFound
 from scheduler.i18n import _
-from scheduler.models import AccountState, Attempt, Post, Release
+from scheduler.reads import Reader, reading
+from scheduler.reads.rows import AttemptRow, AuditRow, PostRow, ReleaseRow, build
 from scheduler.states import CLAIMABLE, DONE, Status, values
-from scheduler.timeparse import from_db, utcnow
+from scheduler.timeparse import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 _DONE = values(DONE)
 _WAITING = values(CLAIMABLE)
+_EVERY_STATUS = tuple(s.value for s in Status)
 
 
-def release_with_posts(engine: Engine, release_id: int) -> tuple[Release, list[Post]]:
-    with session(engine) as s:
-        release = s.get(Release, release_id)
-        if release is None:
+def release_with_posts(db: Reader | Engine,
+                       release_id: int) -> tuple[ReleaseRow, list[PostRow]]:
+    """A release and its posts (by id); NotFound for a wrong id."""
+    with reading(db) as r, r.snapshot():
+        found = r.rows("release", release_id=release_id)
+        if not found:
             raise NotFound(_("no release with id {id}").format(id=release_id),
                            hint=_("'siar queue --all' lists every release"))
-        posts = list(s.scalars(select(Post).where(Post.release_id == release_id)
-                               .order_by(Post.id)))
-    return release, posts
+        posts = [build(PostRow, row, "post")
+                 for row in r.rows("posts_of_release", release_id=release_id)]
+    return build(ReleaseRow, found[0], "release"), posts
 
 
-def posts(engine: Engine, *, statuses: Sequence[str] | None = None, include_done: bool = False,
-          limit: int = 200) -> list[tuple[Post, Release]]:
+def posts(db: Reader | Engine, *, statuses: Sequence[str] | None = None,
+          include_done: bool = False, limit: int = 200) -> list[tuple[PostRow, ReleaseRow]]:
     """Posts with their releases: active first, then by due time."""
-    query = select(Post, Release).join(Release, Release.id == Post.release_id)
-    if statuses:
-        query = query.where(Post.status.in_(list(statuses)))
-    elif not include_done:
-        query = query.where(Post.status.not_in(_DONE))
-    active_first = case((Post.status.in_(_DONE), 1), else_=0)
-    query = query.order_by(active_first, Post.due_at, Post.id).limit(limit)
-    with session(engine) as s:
-        return [(p, r) for p, r in s.execute(query).all()]
+    shown = (tuple(statuses) if statuses else _EVERY_STATUS if include_done
+             else tuple(s for s in _EVERY_STATUS if s not in _DONE))
+    with reading(db) as r:
+        found = r.rows("queue", shown=shown, done=_DONE, limit=limit)
+    return [(build(PostRow, row, "post"), build(ReleaseRow, row, "release")) for row in found]
 
 
-def blocked_by_pause(engine: Engine) -> dict[str, str]:
+def blocked_by_pause(db: Reader | Engine) -> dict[str, str]:
     """Paused accounts → what ``siar queue`` says blocks their waiting posts."""
-    with session(engine) as s:
-        paused = s.execute(select(AccountState.account, AccountState.paused_reason)
-                           .where(AccountState.paused.is_(True))).all()
-    return {account: f"account paused: {reason or 'no reason given'}"
-            for account, reason in paused}
+    with reading(db) as r:
+        paused = r.rows("paused_accounts")
+    return {row["account"]: f"account paused: {row['paused_reason'] or 'no reason given'}"
+            for row in paused}
 
 
-def blocked(post: Post, pauses: dict[str, str]) -> str | None:
+def blocked(post: Any, pauses: dict[str, str]) -> str | None:
     """Why a waiting post cannot go out until staff act (its account is paused), or None.
     Such posts keep their status (``scheduled`` or ``retry``) but are not waiting: no
     daemon claims them, and ``siar daemon --until-drained`` does not wait for them."""
@@ -63,61 +69,66 @@ def blocked(post: Post, pauses: dict[str, str]) -> str | None:
     return None
 
 
-def past_grace(engine: Engine, *, grace: timedelta, account: str | None = None,
-               post_ids: Sequence[int] = ()) -> list[Post]:
+def past_grace(db: Reader | Engine, *, grace: timedelta, account: str | None = None,
+               post_ids: Sequence[int] = ()) -> list[PostRow]:
     """Waiting posts (``scheduled``/``retry``) of ``account`` or among ``post_ids`` whose time
     plus the grace period has passed: the daemon marks them missed instead of sending them."""
-    query = select(Post).where(Post.status.in_(_WAITING))
-    if account is not None:
-        query = query.where(Post.account == account)
-    if post_ids:
-        query = query.where(Post.id.in_(list(post_ids)))
-    with session(engine) as s:
-        waiting = list(s.scalars(query))
-    late = utcnow() - grace
-    return [p for p in waiting if from_db(p.due_at) < late]
+    with reading(db) as r:
+        found = r.rows("waiting_past", waiting=_WAITING, late=utcnow() - grace,
+                       every_account=account is None, account=account,
+                       every_post=not post_ids, post_ids=tuple(post_ids))
+    return [build(PostRow, row, "post") for row in found]
 
 
-def post_ids_in(engine: Engine, release_id: int, account: str | None,
+def post_ids_in(db: Reader | Engine, release_id: int, account: str | None,
                 states: tuple[Status, ...]) -> list[int]:
     """The ids of the release's posts (of ``account`` only, if given) in ``states``: what a
     staff action may change (``scheduler.states.CANCELLABLE``, ``RESCHEDULABLE``)."""
-    release_with_posts(engine, release_id)  # raises NotFound for a wrong id
-    query = select(Post.id).where(Post.release_id == release_id,
-                                  Post.status.in_(values(states)))
-    if account:
-        query = query.where(Post.account == account)
-    with session(engine) as s:
-        return list(s.scalars(query))
+    release_with_posts(db, release_id)  # raises NotFound for a wrong id
+    with reading(db) as r:
+        found = r.rows("post_ids_in", release_id=release_id, statuses=values(states),
+                       every_account=not account, account=account or None)
+    return [row["id"] for row in found]
 
 
-def attempts_for(engine: Engine, post_ids: Sequence[int]) -> dict[int, list[Attempt]]:
-    grouped: dict[int, list[Attempt]] = defaultdict(list)
+def in_doubt(db: Reader | Engine, *, limit: int = 100) -> list[PostRow]:
+    """Posts in ``unknown``, oldest first (for the probe job and ``siar status``)."""
+    with reading(db) as r:
+        found = r.rows("posts_in_doubt", unknown=Status.UNKNOWN.value, limit=limit)
+    return [build(PostRow, row, "post") for row in found]
+
+
+def attempts_for(db: Reader | Engine, post_ids: Sequence[int]) -> dict[int, list[AttemptRow]]:
+    """Each post's attempt log, oldest first."""
+    grouped: dict[int, list[AttemptRow]] = defaultdict(list)
     if not post_ids:
         return grouped
-    with session(engine) as s:
-        for attempt in s.scalars(select(Attempt).where(Attempt.post_id.in_(list(post_ids)))
-                                 .order_by(Attempt.id)):
+    with reading(db) as r:
+        for row in r.rows("attempts_of_posts", post_ids=tuple(post_ids)):
+            attempt = build(AttemptRow, row, "attempt")
             grouped[attempt.post_id].append(attempt)
     return grouped
 
 
-def history(engine: Engine, *, limit: int = 50, since: datetime | None = None,
+def history(db: Reader | Engine, *, limit: int = 50, since: datetime | None = None,
             until: datetime | None = None, outcomes: Sequence[str] = (),
-            accounts: Sequence[str] = ()) -> list[tuple[Attempt, Post, Release]]:
+            accounts: Sequence[str] = ()) -> list[tuple[AttemptRow, PostRow, ReleaseRow]]:
     """The attempt log, newest first, optionally from ``since`` to before ``until`` (when
     each attempt started), for some outcomes or accounts only."""
-    query = (select(Attempt, Post, Release)
-             .join(Post, Post.id == Attempt.post_id)
-             .join(Release, Release.id == Post.release_id)
-             .order_by(Attempt.id.desc()).limit(limit))
-    if since is not None:
-        query = query.where(Attempt.started_at >= since)
-    if until is not None:
-        query = query.where(Attempt.started_at < until)
-    if outcomes:
-        query = query.where(Attempt.outcome.in_(list(outcomes)))
-    if accounts:
-        query = query.where(Post.account.in_(list(accounts)))
-    with session(engine) as s:
-        return [(a, p, r) for a, p, r in s.execute(query).all()]
+    with reading(db) as r:
+        found = r.rows("history", from_start=since is None, since=since,
+                       to_end=until is None, until=until, every_outcome=not outcomes,
+                       outcomes=tuple(outcomes), every_account=not accounts,
+                       accounts=tuple(accounts), limit=limit)
+    return [(build(AttemptRow, row, "attempt"), build(PostRow, row, "post"),
+             build(ReleaseRow, row, "release")) for row in found]
+
+
+def audit_entries(db: Reader | Engine, *, since: datetime | None = None,
+                  release_id: int | None = None, limit: int = 500) -> list[AuditRow]:
+    """The audit log's rows, oldest first (from ``since``; of one release; the newest
+    ``limit``)."""
+    with reading(db) as r:
+        found = r.rows("audit_entries", from_start=since is None, since=since,
+                       every_release=release_id is None, release_id=release_id, limit=limit)
+    return [build(AuditRow, row, "audit_log") for row in reversed(found)]

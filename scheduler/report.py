@@ -16,16 +16,17 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from scheduler import states
-from scheduler.db import session
 from scheduler.errors import SiarError
 from scheduler.i18n import N_, _
-from scheduler.models import Attempt, Post, Release, Status
-from scheduler.timeparse import from_db, to_db, utcnow, zone
+from scheduler.reads import Reader, reading
+from scheduler.states import Status
+from scheduler.timeparse import to_db, utcnow, zone
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 #: column names of the recap, in Indonesian: the office it goes to reads Indonesian
 #: column names (English message ids; shown with :func:`columns`, Indonesian by default)
@@ -133,35 +134,23 @@ def _day(text: str | None, option: str) -> date:
             option=option, value=repr(text)), hint=_("write it as 2026-11-01")) from exc
 
 
-def recap(engine: Engine, when: Period, zone_name: str) -> Recap:
+def recap(db: Reader | Engine, when: Period, zone_name: str) -> Recap:
     """What was published in ``when`` and what failed, oldest first."""
     start, end = to_db(when.start), to_db(when.end)
-    settled = (select(Attempt.post_id, func.max(Attempt.finished_at).label("at"))
-               .group_by(Attempt.post_id).subquery())
-    published = (
-        select(settled.c.at, Post, Release.title)
-        .join(Post, Post.id == settled.c.post_id)
-        .join(Release, Release.id == Post.release_id)
-        .where(Post.status == Status.PUBLISHED.value, settled.c.at >= start,
-               settled.c.at < end)
-        .order_by(settled.c.at, Post.id))
-    failed = (
-        select(Post, Release.title)
-        .join(Release, Release.id == Post.release_id)
-        .where(Post.status.not_in(states.values(states.DONE)), Post.due_at >= start,
-               Post.due_at < min(end, utcnow()))
-        .order_by(Post.due_at, Post.id))
     result = Recap(when, zone_name)
-    with session(engine) as s:
-        for at, post, title in s.execute(published).all():
-            if (post.remote_url or "").startswith("dry-run://"):
-                continue  # a rehearsal, not a publication
-            result.publications.append(Publication(
-                from_db(at), post.release_id, title, post.network, post.account,
-                post.remote_url))
-        for post, title in s.execute(failed).all():
-            result.failures.append(Failure(
-                from_db(post.due_at), post.release_id, title, post.network, post.account,
-                post.status, post.last_error))
+    with reading(db) as r, r.snapshot():
+        published = r.rows("recap_published", published=Status.PUBLISHED.value,
+                           start=start, end=end)
+        failed = r.rows("recap_failed", done=states.values(states.DONE), start=start,
+                        end=min(end, utcnow()))
+    for row in published:
+        if (row["remote_url"] or "").startswith("dry-run://"):
+            continue  # a rehearsal, not a publication
+        result.publications.append(Publication(
+            row["published_at"], row["release_id"], row["title"], row["network"],
+            row["account"], row["remote_url"]))
+    for row in failed:
+        result.failures.append(Failure(
+            row["due_at"], row["release_id"], row["title"], row["network"], row["account"],
+            row["status"], row["last_error"]))
     return result
-

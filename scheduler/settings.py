@@ -8,14 +8,12 @@ environment or ``.env`` as ``SIAR_SECRET_<ACCOUNT>_<FIELD>`` and never stored.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import socket
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -33,14 +31,21 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from channels.base import AccountConfig
-from channels.image_host import HOSTED_OPTION
 from scheduler import envfile, factories
 from scheduler.errors import ConfigError, MissingSecret, validation_message
 from scheduler.i18n import _
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
 
+if TYPE_CHECKING:  # imported when used: the read commands never build an adapter's config
+    from channels.base import AccountConfig
+
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _hostname() -> str:
+    import socket  # only for a daemon's node name
+
+    return socket.gethostname()
 
 
 def data_dir() -> Path:
@@ -115,6 +120,9 @@ class AccountSettings(BaseModel):
         """What an adapter is given about this account: everything but its secrets (and,
         when ``[media] store`` is set, its name as the option ``media_store``, so that
         queue-time checks know the images will have a public URL)."""
+        from channels.base import AccountConfig
+        from channels.image_host import HOSTED_OPTION
+
         options = dict(self.options)
         if self._media_store:
             options.setdefault(HOSTED_OPTION, self._media_store)
@@ -246,7 +254,7 @@ class Settings(BaseSettings):
     approval: Literal["required", "off"] = "off"
     dry_run: bool = False
     templates_dir: Path | None = None
-    node_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    node_name: str = Field(default_factory=lambda: f"{_hostname()}-{os.getpid()}")
     campaign_hashtags: list[str] = Field(default_factory=factories.no_items)
     #: organisation key → network → handle, e.g. {"ditjenpas": {"x": "@ditjenpas"}}
     mentions: dict[str, dict[str, str]] = Field(default_factory=factories.no_entries)
@@ -434,7 +442,9 @@ def _check_network_tables(data: dict[str, Any], path: Path) -> None:
         return
     from channels import registry
 
-    networks = set(registry.networks())
+    networks = set(registry.own_networks())
+    if not _names_networks(mentions, utm) <= networks:  # a third-party one, or a mistake
+        networks = set(registry.networks())
     if isinstance(mentions, dict):
         known = {"name"} | networks | {f"{n}_did" for n in networks}
         for org, entry in mentions.items():
@@ -448,12 +458,23 @@ def _check_network_tables(data: dict[str, Any], path: Path) -> None:
                 _unknown(path, "[utm] ", key, networks, what="network")
 
 
+def _names_networks(mentions: Any, utm: Any) -> set[str]:
+    """The network names ``[mentions.<org>]`` and ``[utm]`` use as keys."""
+    names = set(utm) if isinstance(utm, dict) else set()
+    for entry in (mentions.values() if isinstance(mentions, dict) else ()):
+        if isinstance(entry, dict):
+            names |= {key.removesuffix("_did") for key in entry if key != "name"}
+    return names
+
+
 def _named(entry: Any) -> str:
     name = entry.get("name") if isinstance(entry, dict) else None
     return f" ({name!r})" if isinstance(name, str) else ""
 
 
 def _unknown(path: Path, where: str, key: str, known: set[str], what: str = "key") -> None:
+    import difflib  # only for a mistake
+
     close = difflib.get_close_matches(key.lower(), sorted(known), n=1)
     guess = _(" (did you mean {key}?)").format(key=repr(close[0])) if close else ""
     if where == "" and key.lower() == "secrets":

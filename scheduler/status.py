@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.engine import Engine
-
-from scheduler import queue
-from scheduler.models import AccountState, Alert, Node, Post, Status
-from scheduler.settings import DaemonSettings
-from scheduler.states import CLAIMABLE, values
+from scheduler.reads import Reader, reading
+from scheduler.reads.rows import AccountStateRow, AlertRow, NodeRow, build
+from scheduler.states import CLAIMABLE, Status, values
 from scheduler.timeparse import to_db, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from scheduler.settings import DaemonSettings
 
 
 @dataclass(frozen=True)
@@ -68,47 +70,43 @@ def alive_cutoff(settings: DaemonSettings, now: datetime) -> datetime:
     return to_db(now) - timedelta(seconds=3 * settings.heartbeat_seconds)
 
 
-def snapshot(engine: Engine, settings: DaemonSettings, *,
+def snapshot(db: Reader | Engine, settings: DaemonSettings, *,
              now: datetime | None = None) -> Snapshot:
+    """Everything ``siar status``, ``/healthz`` and ``/metrics`` report, read at one moment
+    of the database."""
     now = to_db(now or utcnow())
     cutoff = alive_cutoff(settings, now)
-    with queue.transaction(engine) as s:
+    with reading(db) as r, r.snapshot():
         nodes = [NodeStatus(n.name, n.host, n.pid, n.heartbeat_at,
-                            n.stopped_at is None and to_db(n.heartbeat_at) >= cutoff)
-                 for n in s.scalars(select(Node).order_by(Node.name))]
-        depth = {status: count for status, count in s.execute(
-            select(Post.status, func.count()).group_by(Post.status)).all()}
-        states = list(s.scalars(select(AccountState)))
-    overdue = overdue_posts(engine, now=now)
+                            n.stopped_at is None and n.heartbeat_at >= cutoff)
+                 for n in (build(NodeRow, row, "node") for row in r.rows("nodes"))]
+        depth = {row["status"]: row["posts"] for row in r.rows("depth")}
+        states = [build(AccountStateRow, row, "accountstate")
+                  for row in r.rows("account_states")]
+        overdue = overdue_posts(r, now=now)
+        undelivered = undelivered_alerts(r, now=now, limit=0).count
     return Snapshot(
         now=now, nodes=nodes, depth={st.value: depth.get(st.value, 0) for st in Status},
         overdue=overdue,
         paused_accounts={a.account: a.paused_reason for a in states if a.paused},
-        rate_limited={a.account: to_db(a.rate_limited_until) for a in states
-                      if a.rate_limited_until and to_db(a.rate_limited_until) > now},
+        rate_limited={a.account: a.rate_limited_until for a in states
+                      if a.rate_limited_until and a.rate_limited_until > now},
         stuck=overdue.seconds(now) > settings.watchdog_seconds,
-        alerts_undelivered=undelivered_alerts(engine, now=now, limit=0).count,
+        alerts_undelivered=undelivered,
     )
 
 
-def overdue_posts(engine: Engine, *, now: datetime | None = None) -> Overdue:
+def overdue_posts(db: Reader | Engine, *, now: datetime | None = None) -> Overdue:
     """Claimable posts past their time whose account is free to publish."""
     now = to_db(now or utcnow())
-    free = or_(AccountState.account.is_(None),
-               and_(AccountState.paused.is_(False),
-                    or_(AccountState.rate_limited_until.is_(None),
-                        AccountState.rate_limited_until <= now)))
-    waiting = (select(Post)
-               .join(AccountState, AccountState.account == Post.account, isouter=True)
-               .where(Post.status.in_(values(CLAIMABLE)), Post.not_before <= now,
-                      free))
-    with queue.transaction(engine) as s:
-        count = s.scalar(select(func.count()).select_from(waiting.subquery())) or 0
-        oldest = s.scalars(waiting.order_by(Post.not_before, Post.id).limit(1)).first()
-    if oldest is None:
+    with reading(db) as r:
+        found = r.rows("overdue", claimable=values(CLAIMABLE), now=now)
+    if not found:
         return Overdue(count=0)
-    return Overdue(count=count, oldest_post_id=oldest.id, oldest_release_id=oldest.release_id,
-                   oldest_account=oldest.account, oldest_due=to_db(oldest.not_before))
+    oldest = found[0]
+    return Overdue(count=oldest["overdue"], oldest_post_id=oldest["id"],
+                   oldest_release_id=oldest["release_id"], oldest_account=oldest["account"],
+                   oldest_due=oldest["not_before"])
 
 
 #: an alert that was never delivered stays listed this long after it was raised (it is
@@ -137,19 +135,17 @@ class Undelivered:
     alerts: list[UndeliveredAlert]
 
 
-def undelivered_alerts(engine: Engine, *, now: datetime | None = None,
+def undelivered_alerts(db: Reader | Engine, *, now: datetime | None = None,
                        limit: int = 20) -> Undelivered:
     """Alerts whose delivery failed and that are not delivered yet: still being retried, or
     given up; listed for :data:`UNDELIVERED_LISTED` after they were raised. An alert on its
     first try is not among them until that try fails."""
     since = to_db(now or utcnow()) - UNDELIVERED_LISTED
-    failed = (Alert.sent_at.is_(None), Alert.last_error.is_not(None),  # type: ignore[union-attr]
-              Alert.created_at >= since)
-    with queue.transaction(engine) as s:
-        count = s.scalar(select(func.count()).select_from(Alert).where(*failed)) or 0
-        rows = list(s.scalars(select(Alert).where(*failed)
-                              .order_by(Alert.created_at.desc()).limit(limit))) if limit else []
+    with reading(db) as r, r.snapshot():
+        count = r.scalar("undelivered_count", since=since) or 0
+        rows = [build(AlertRow, row, "alert")
+                for row in r.rows("undelivered_alerts", since=since, limit=limit)] \
+            if limit else []
     return Undelivered(count, [
-        UndeliveredAlert(a.key, a.kind, a.subject, to_db(a.created_at), a.attempts,
-                         a.last_error or "", to_db(a.next_try_at) if a.next_try_at else None)
-        for a in rows])
+        UndeliveredAlert(a.key, a.kind, a.subject, a.created_at, a.attempts,
+                         a.last_error or "", a.next_try_at) for a in rows])

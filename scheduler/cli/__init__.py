@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from sqlalchemy.engine import Engine
 
+    from scheduler.reads import Reader
     from scheduler.settings import Settings
 
 class _ConsoleOnFirstUse:
@@ -62,6 +63,7 @@ class State:
         self.verbose = False
         self._settings: Settings | None = None
         self._engine: Engine | None = None
+        self._reader: Reader | None = None
 
     @property
     def settings(self) -> Settings:
@@ -78,6 +80,17 @@ class State:
 
             self._engine = open_database(self.settings.database_url)
         return self._engine
+
+    @property
+    def reader(self) -> Reader:
+        """The database for commands that only read: opened with the DB-API driver, without
+        SQLAlchemy, once it is at the expected schema (else first created or upgraded
+        through :attr:`engine`)."""
+        if self._reader is None:
+            from scheduler.reads import open_or_migrate
+
+            self._reader = open_or_migrate(self.settings.database_url, lambda: self.engine)
+        return self._reader
 
 
 state = State()

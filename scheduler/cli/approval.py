@@ -95,13 +95,13 @@ def audit_log(since: str | None, release_id: int | None, limit: int, as_json: bo
     from rich.markup import escape
     from rich.table import Table
 
-    from scheduler import audit
+    from scheduler import queries
     from scheduler.cli.releases import _moment
     from scheduler.timeparse import iso, show
 
     zone = state.settings.timezone
-    rows = audit.entries(state.engine, since=_moment(since, "--since"), release_id=release_id,
-                         limit=limit)
+    rows = queries.audit_entries(state.reader, since=_moment(since, "--since"),
+                                 release_id=release_id, limit=limit)
     if as_json:
         print_json([{"at": iso(e.at, zone), "actor": e.actor, "action": e.action,
                      "release": e.release_id, "accounts": e.accounts, "detail": e.detail}

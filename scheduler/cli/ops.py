@@ -71,16 +71,16 @@ def status(as_json: bool) -> None:
     """
     from rich.markup import escape
 
-    from scheduler import queue
+    from scheduler import queries
     from scheduler.status import snapshot, undelivered_alerts
     from scheduler.timeparse import iso, show
 
     settings = state.settings
     warn_about_exposed_secrets()
-    snap = snapshot(state.engine, settings.daemon)
+    snap = snapshot(state.reader, settings.daemon)
     zone = settings.timezone
-    in_doubt = queue.in_doubt(state.engine, limit=20)
-    undelivered = undelivered_alerts(state.engine, now=snap.now)
+    in_doubt = queries.in_doubt(state.reader, limit=20)
+    undelivered = undelivered_alerts(state.reader, now=snap.now)
     overdue = snap.overdue
     if as_json:
         print_json({

@@ -228,15 +228,12 @@ def count(text: str, channel: tuple[str, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json: bool) -> None:
     """List posts: pending ones first, by due time."""
-    from rich.markup import escape
-    from rich.table import Table
-
     from scheduler import queries
     from scheduler.timeparse import iso, show
 
-    rows = queries.posts(state.engine, statuses=list(status) or None, include_done=include_done,
+    rows = queries.posts(state.reader, statuses=list(status) or None, include_done=include_done,
                          limit=limit)
-    pauses = queries.blocked_by_pause(state.engine)
+    pauses = queries.blocked_by_pause(state.reader)
     if as_json:
         print_json([{"id": f"{p.release_id}/{p.account}", "release": p.release_id,
                      "title": r.title, "account": p.account, "channel": p.network,
@@ -248,6 +245,9 @@ def list_queue(status: tuple[str, ...], include_done: bool, limit: int, as_json:
     if not rows:
         console.print(_("the queue is empty") if not status else _("no posts in that status"))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table()
     table.add_column(_("id"), no_wrap=True)  # the ID staff type next: never cut
     table.add_column(_("due"), no_wrap=True)
@@ -285,9 +285,9 @@ def show_release(target: str, as_json: bool) -> None:
     from scheduler.timeparse import iso, show
 
     release_id, account = parse_target(target)
-    release, posts = queries.release_with_posts(state.engine, release_id)
+    release, posts = queries.release_with_posts(state.reader, release_id)
     posts = [p for p in posts if account is None or p.account == account]
-    attempts = queries.attempts_for(state.engine, [p.id for p in posts])
+    attempts = queries.attempts_for(state.reader, [p.id for p in posts])
     zone = release.zone
     upcoming = _next_occurrences(release.repeat, zone) if release.repeat else []
     # the posts carry the time: `siar reschedule` moves them, maybe one account only
@@ -449,13 +449,10 @@ def reschedule(target: str, at: str, actor: str | None) -> None:
 def history(limit: int, since: str | None, until: str | None, outcomes: tuple[str, ...],
             accounts: tuple[str, ...], wide: bool, as_json: bool) -> None:
     """The attempt log, newest first: who published what, where, with what result."""
-    from rich.markup import escape
-    from rich.table import Table
-
     from scheduler import queries
     from scheduler.timeparse import iso, show
 
-    rows = queries.history(state.engine, limit=limit, since=_moment(since, "--since"),
+    rows = queries.history(state.reader, limit=limit, since=_moment(since, "--since"),
                            until=_moment(until, "--until"), outcomes=outcomes,
                            accounts=accounts)
     if as_json:
@@ -472,6 +469,9 @@ def history(limit: int, since: str | None, until: str | None, outcomes: tuple[st
         console.print(_("nothing in the log for that") if since or until or outcomes
                       or accounts else _("nothing has been published yet"))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(box=None, padding=(0, 1))
     table.add_column(_("when"), no_wrap=True)
     table.add_column(_("post"), no_wrap=True)  # the ID staff type next: never cut

@@ -33,7 +33,7 @@ def report(month: str | None, week: str | None, since: str | None, until: str | 
     if chosen == "xlsx" and output is None:
         raise SiarError(_("an XLSX recap needs a file"), hint=_("add --output rekap.xlsx"))
     zone_name = state.settings.timezone
-    data = recap(state.engine, period(month=month, week=week, since=since, until=until,
+    data = recap(state.reader, period(month=month, week=week, since=since, until=until,
                                       zone_name=zone_name), zone_name)
     if chosen == "xlsx":
         report_files.write_xlsx(data, output)  # type: ignore[arg-type]

@@ -18,13 +18,14 @@ from sqlalchemy.engine import Engine
 
 import scheduler.queue.statements as sql
 from channels.base import NotSent, Outcome, Published, Rejected
-from scheduler import bulk
-from scheduler.db import ClockSQL, clock, connection, transaction
+from scheduler import bulk, queries
+from scheduler.db import ClockSQL, clock, connection
 from scheduler.errors import InvalidTransition
 from scheduler.i18n import _
-from scheduler.models import AccountState, Post
+from scheduler.models import AccountState
 from scheduler.queue.log import log_changes
 from scheduler.queue.records import Missed
+from scheduler.reads.rows import PostRow
 from scheduler.states import Status
 from scheduler.timeparse import to_db
 
@@ -142,11 +143,10 @@ def _minutes(delta: timedelta) -> str:
     return _("{minutes:g} min").format(minutes=delta.total_seconds() / 60)
 
 
-def in_doubt(engine: Engine, *, limit: int = 100) -> list[Post]:
-    """Posts in ``unknown``, oldest first (for the probe job and ``siar status``)."""
-    with transaction(engine) as s:
-        return list(s.scalars(select(Post).where(Post.status == Status.UNKNOWN.value)
-                              .order_by(Post.updated_at, Post.id).limit(limit)))
+def in_doubt(engine: Engine, *, limit: int = 100) -> list[PostRow]:
+    """Posts in ``unknown``, oldest first (for the probe job and ``siar status``): the
+    named read of :func:`scheduler.queries.in_doubt`."""
+    return queries.in_doubt(engine, limit=limit)
 
 
 def settle_unknown(engine: Engine, post_id: int, outcome: Outcome, *, by: str,

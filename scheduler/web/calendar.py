@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-
-from scheduler.db import session
 from scheduler.i18n import language
-from scheduler.models import Post, Release
+from scheduler.reads import Reader, reading
 from scheduler.states import label
-from scheduler.timeparse import from_db, zone
+from scheduler.timeparse import zone
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 DAYS = {"id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
         "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
@@ -85,24 +85,22 @@ def period(view: str, anchor: date) -> tuple[date, date]:
     return start, end
 
 
-def grid(engine: Engine, zone_name: str, view: str, anchor: date) -> list[list[Day]]:
+def grid(db: Reader | Engine, zone_name: str, view: str, anchor: date) -> list[list[Day]]:
     """The weeks of the view, each seven days, with their posts in ``zone_name``."""
     tz = zone(zone_name)
     start, end = period(view, anchor)
     since = datetime.combine(start, time(), tzinfo=tz)
     until = datetime.combine(end, time(), tzinfo=tz)
-    query = (select(Post.release_id, Release.title, Post.account, Post.status, Post.due_at)
-             .join(Release, Release.id == Post.release_id)
-             .where(Post.due_at >= since, Post.due_at < until)
-             .order_by(Post.due_at, Post.release_id, Post.account))
     by_day: defaultdict[date, dict[int, Entry]] = defaultdict(dict)
-    with session(engine) as s:
-        for release_id, title, account, status, due in s.execute(query):
-            local = from_db(due).astimezone(tz)
-            entry = by_day[local.date()].get(release_id)
-            if entry is None:
-                entry = by_day[local.date()][release_id] = Entry(release_id, title, local)
-            entry.posts.append((account, status))
+    with reading(db) as r:
+        found = r.rows("calendar", since=since, until=until)
+    for row in found:
+        local = row["due_at"].astimezone(tz)
+        entry = by_day[local.date()].get(row["release_id"])
+        if entry is None:
+            entry = by_day[local.date()][row["release_id"]] = Entry(row["release_id"],
+                                                                    row["title"], local)
+        entry.posts.append((row["account"], row["status"]))
     labels: dict[str, str] = {}
     for entries in by_day.values():
         for entry in entries.values():

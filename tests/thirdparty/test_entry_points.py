@@ -186,3 +186,17 @@ def test_the_daemon_publishes_through_the_third_party_channel_what_preview_showe
     lines = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
     assert [line["text"] for line in lines] == variant["parts"]
     assert {line["header"] for line in lines} == {variant["outbox_header"]}
+
+
+def test_a_third_party_network_may_key_utm_and_mentions_though_siar_does_not_ship_it(
+        installed_example: None, tmp_path: Path) -> None:
+    """The config check looks at Siar's own networks first (one distribution's metadata),
+    and at every installed distribution only for a name that is not among them."""
+    from scheduler.settings import load_settings
+
+    assert "example" not in registry.own_networks()
+    config = tmp_path / "siar.toml"
+    config.write_text('[utm.example]\nutm_source = "contoh"\n\n[mentions.ditjenpas]\n'
+                      'name = "Ditjen"\nexample = "@ditjenpas"\nx = "@ditjenpas"\n',
+                      encoding="utf-8")
+    assert load_settings(config).utm["example"] == {"utm_source": "contoh"}

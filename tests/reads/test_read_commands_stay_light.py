@@ -1,0 +1,114 @@
+"""The officer's read commands read without SQLAlchemy: in a fresh process, ``siar queue``,
+``status``, ``history``, ``report``, ``show`` and ``audit`` never import it (nor SQLModel,
+the models, Alembic or adapter code), on SQLite and on PostgreSQL. What makes them start
+fast is tested as imports, not as time; ``bench/bench_cli.py`` measures the time."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = """
+timezone = "Asia/Jakarta"
+
+[[accounts]]
+name = "console"
+network = "console"
+
+[mentions.ditjenpas]
+name = "Ditjen Pemasyarakatan"
+x = "@ditjenpas"
+"""
+RELEASE = "---\ntitle: 'Kalapas: Kami Siap'\n---\nIsi rilis.\n"
+#: what a read command must not have imported when it ends
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "scheduler.models", "scheduler.db",
+         "scheduler.queue", "channels.base")
+#: runs ``siar ARGS`` as the console script does, then names the heavy modules it imported
+PROBE = f"""
+import atexit, sys
+atexit.register(lambda: sys.stderr.write(
+    "\\nheavy:" + ",".join(m for m in {HEAVY!r} if m in sys.modules) + "\\n"))
+sys.argv = ["siar", *sys.argv[1:]]
+from scheduler.cli import main
+main()
+"""
+READS = [["queue"], ["status", "--json"], ["history", "--since", "2026-01-01 00.00"],
+         ["report", "--month", "2026-11"], ["show", "1"], ["audit", "--json"]]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """The environment of a workspace with a config and a database; one release queued."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")}
+    env |= {"SIAR_HOME": str(tmp_path / "home"), "SIAR_LANG": "en", "PYTHONPATH": str(ROOT),
+            "SIAR_CONFIG": str(tmp_path / "siar.toml"), "COLUMNS": "200"}
+    if request.param == "postgres":
+        env["SIAR_DATABASE_URL"] = request.getfixturevalue("pg_database_url")
+    (tmp_path / "siar.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "rilis.md").write_text(RELEASE, encoding="utf-8")
+    added = siar(env, "add", str(tmp_path / "rilis.md"), "--at", "+2 jam")
+    assert added.returncode == 0, added.stderr
+    return env
+
+
+def siar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", PROBE, *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def heavy_modules(completed: subprocess.CompletedProcess[str]) -> list[str]:
+    line = completed.stderr.rsplit("heavy:", 1)[1].splitlines()[0]
+    return [name for name in line.split(",") if name]
+
+
+@pytest.mark.parametrize("args", READS, ids=" ".join)
+def test_a_read_command_imports_no_sqlalchemy(home: dict[str, str], args: list[str]) -> None:
+    completed = siar(home, *args)
+    assert completed.returncode == 0, completed.stderr
+    assert heavy_modules(completed) == []
+
+
+def test_writes_still_go_through_sqlalchemy(home: dict[str, str]) -> None:
+    """The probe itself sees SQLAlchemy when a command does use it."""
+    completed = siar(home, "cancel", "1")
+    assert completed.returncode == 0, completed.stderr
+    assert "sqlalchemy" in heavy_modules(completed)
+
+
+def test_a_new_database_is_created_by_the_first_read(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")}
+    env |= {"SIAR_HOME": str(tmp_path / "home"), "SIAR_LANG": "en", "PYTHONPATH": str(ROOT)}
+    (tmp_path / "siar.toml").write_text(CONFIG, encoding="utf-8")
+    env["SIAR_CONFIG"] = str(tmp_path / "siar.toml")
+    first = siar(env, "queue")
+    assert (first.returncode, first.stdout.strip()) == (0, "the queue is empty")
+    assert "sqlalchemy" in heavy_modules(first)  # created and migrated by Alembic
+    again = siar(env, "queue")
+    assert (again.returncode, again.stdout.strip(), heavy_modules(again)) == (
+        0, "the queue is empty", [])
+
+
+def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")}
+    env |= {"SIAR_HOME": str(tmp_path / "home"), "SIAR_LANG": "en", "PYTHONPATH": str(ROOT),
+            "SIAR_CONFIG": str(tmp_path / "siar.toml"), "COLUMNS": "200"}
+    (tmp_path / "siar.toml").write_text(CONFIG, encoding="utf-8")
+    assert siar(env, "db", "upgrade", "0008").returncode == 0
+    upgraded = siar(env, "history")
+    assert upgraded.returncode == 0, upgraded.stderr
+    database = tmp_path / "home" / "siar.db"
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            "0009",)
+        connection.execute("UPDATE alembic_version SET version_num = '0042'")
+    refused = siar(env, "status")
+    assert refused.returncode == 1
+    assert "migrated by a newer Siar (schema revision 0042; this one knows up to 0009)" \
+        in refused.stderr
+    assert "Traceback" not in refused.stderr
