@@ -30,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = ["x", "mastodon", "bluesky", "threads", "telegram", "facebook", "instagram",
-            "linkedin", "wordpress", "discord", "slack", "webhook", "email"]
+            "tiktok", "youtube", "linkedin", "wordpress", "discord", "slack", "webhook",
+            "email"]
 
 
 def make_phone_clip(path: Path, fps: int) -> Path:

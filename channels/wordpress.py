@@ -49,7 +49,7 @@ from channels.errors import SiarError
 from channels.http import HttpChannel, answered, classify_status, make_session, redact, request
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
-from channels.uploads import video_of
+from channels.uploads import FileBody, video_of
 from channels.variant import Variant
 from channels.wordpress_video import upload_video, video_content, video_upload_steps
 
@@ -313,19 +313,25 @@ class WordPressChannel(HttpChannel):
     # --- media ------------------------------------------------------------------------
     def _upload(self, image: PreparedImage) -> dict[str, Any] | Outcome:
         """Put one prepared image into the media library and set its alt text."""
-        filename = image.filename.replace('"', "")
-        body = self.call("POST", "media", creating=False, data=image.data,
-                         headers={"Content-Type": image.mime,
+        return self._upload_body(image.data, image.mime, image.filename, image.alt)
+
+    def _upload_body(self, data: bytes | FileBody, mime: str, filename: str,
+                     alt: str) -> dict[str, Any] | Outcome:
+        """Put ``data`` (bytes, or a file streamed from disk) into the media library as
+        ``filename`` and set its alt text."""
+        filename = filename.replace('"', "")
+        body = self.call("POST", "media", creating=False, data=data,
+                         headers={"Content-Type": mime,
                                   "Content-Disposition": f'attachment; filename="{filename}"'})
         if not isinstance(body, dict):
             return body
         media_id, url = int(body["id"]), str(body.get("source_url", ""))
-        if image.alt:
+        if alt:
             updated = self.call("POST", f"media/{media_id}", creating=False,
-                                json={"alt_text": alt_text(image.alt)})
+                                json={"alt_text": alt_text(alt)})
             if not isinstance(updated, dict):
                 return updated
-        return {"id": media_id, "url": url, "alt": image.alt}
+        return {"id": media_id, "url": url, "alt": alt}
 
     def upload_media(self, path: str, alt: str = "", *, prepare_for: str = "wordpress") -> str:
         """Upload ``path`` prepared for ``prepare_for`` (the network that will fetch the
@@ -340,6 +346,18 @@ class WordPressChannel(HttpChannel):
         if not isinstance(uploaded, dict) or not uploaded["url"]:
             problem = describe(uploaded) if not isinstance(uploaded, dict) else "no URL given"
             raise MediaUploadError(f"{image.filename} could not be uploaded to WordPress: "
+                                   f"{problem}")
+        return uploaded
+
+    def host_path(self, path: str, *, mime: str, filename: str,
+                  alt: str = "") -> dict[str, Any]:
+        """Put the file at ``path`` into the media library as it is, streamed from disk
+        (a hosted video is never read whole): ``{"id", "url"}``. Raises
+        :class:`MediaUploadError`, or :class:`OSError` when the file is not there."""
+        uploaded = self._upload_body(FileBody(path), mime, filename, alt)
+        if not isinstance(uploaded, dict) or not uploaded["url"]:
+            problem = describe(uploaded) if not isinstance(uploaded, dict) else "no URL given"
+            raise MediaUploadError(f"{filename} could not be uploaded to WordPress: "
                                    f"{problem}")
         return uploaded
 

@@ -19,13 +19,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from channels import http
 from channels.base import NotSent, Outcome
 from channels.http import answered
-from channels.stored_media import expected_digest
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["MAX_CHUNK", "MIN_CHUNK", "ChunkPlan", "FileSlice", "changed_since_queued",
-           "plan_chunks", "upload"]
+__all__ = ["MAX_CHUNK", "MIN_CHUNK", "ChunkPlan", "FileSlice", "plan_chunks", "upload"]
 
 MB = 1024 * 1024
 MIN_CHUNK = 5 * MB
@@ -101,27 +99,6 @@ class FileSlice:
 
 #: how a chunk's answer is turned into an outcome (the adapter's error mapping)
 Failure = Callable[["requests.Response", str, bool], Outcome]
-
-
-def changed_since_queued(path: str) -> str | None:
-    """Why the prepared video at ``path`` may not be sent (gone, or no longer the copy the
-    media store names by its SHA-256: what was previewed is what is published), or None.
-    Read a block at a time."""
-    import hashlib
-
-    expected = expected_digest(path)
-    try:
-        if expected is None:
-            return None if os.path.isfile(path) else f"{path} is not there"
-        sha = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while block := handle.read(FileSlice.BLOCK * 4):
-                sha.update(block)
-    except OSError as exc:
-        return f"{path} cannot be read: {exc.strerror}"
-    if sha.hexdigest() != expected:
-        return f"{os.path.basename(path)} changed after it was queued: queue the release again"
-    return None
 
 
 def upload(session: requests.Session, url: str, path: str, plan: ChunkPlan, *,

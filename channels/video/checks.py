@@ -1,25 +1,60 @@
-"""What an adapter checks right before uploading a prepared video."""
+"""What an adapter checks right before uploading a prepared video.
+
+The file a post names was prepared and hashed at queue time; before any request of an
+attempt, every video adapter calls :func:`refused_video`, so a file that was changed,
+truncated or removed since is refused — the post rejected with the reason and nothing
+sent — instead of published or retried forever. What was previewed is what is published.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from channels.stored_media import expected_digest
+from channels.base import Rejected
+from channels.stored_media import expected_digest, file_digest
+from channels.variant import Variant
 from channels.video.probe import VideoError
 
+#: the fix every refusal names
+QUEUE_AGAIN = "queue the release again ('siar add')"
 
-def check_prepared(path: str | Path) -> Path:
-    """``path`` itself when it is there and, for a copy in the media store, still has the
-    SHA-256 its folder names (read in chunks); :class:`VideoError` otherwise, which an
-    adapter turns into ``Rejected``: a video changed after queueing is never published."""
-    from channels.video.preparing import file_sha256
 
+def check_prepared(path: str | Path, *, sha256: str | None = None,
+                   size: int | None = None) -> Path:
+    """``path`` itself when the file is there and is still the one that was queued: of
+    ``size`` bytes when given, and with the SHA-256 its media-store folder names (read
+    in chunks) — or, for a file outside the store, ``sha256`` when given.
+    :class:`VideoError` otherwise, which an adapter turns into ``Rejected``."""
     path = Path(path)
+    try:
+        actual = os.stat(path)
+    except OSError:
+        raise VideoError(f"prepared video not found: {path}", hint=QUEUE_AGAIN) from None
     if not path.is_file():
-        raise VideoError(f"prepared video not found: {path}",
-                         hint="queue the release again ('siar add')")
-    expected = expected_digest(path)
-    if expected is not None and file_sha256(path) != expected:
-        raise VideoError(f"{path.name} changed after it was queued",
-                         hint="queue the release again ('siar add')")
+        raise VideoError(f"prepared video not found: {path}", hint=QUEUE_AGAIN)
+    expected = expected_digest(path) or sha256
+    changed = size is not None and actual.st_size != size
+    if not changed and expected is not None:
+        try:
+            changed = file_digest(path) != expected
+        except OSError as exc:
+            raise VideoError(f"{path.name} cannot be read: {exc.strerror or exc}",
+                             hint=QUEUE_AGAIN) from exc
+    if changed:
+        raise VideoError(f"{path.name} changed after it was queued", hint=QUEUE_AGAIN)
     return path
+
+
+def refused_video(variant: Variant) -> Rejected | None:
+    """``Rejected`` when the post's prepared video is gone or no longer the file that was
+    queued (see :func:`check_prepared`); ``None`` when it may be sent, or the post has no
+    video. Adapters call it before the first request of an attempt."""
+    video = next((m for m in variant.media if m.kind == "video"), None)
+    if video is None:
+        return None
+    try:
+        check_prepared(video.path, sha256=video.sha256, size=video.bytes)
+    except VideoError as exc:
+        return Rejected(f"the video cannot be sent: {exc.message}; {exc.hint}")
+    return None
