@@ -38,7 +38,7 @@ def test_a_file_outside_the_store_is_held_to_what_was_recorded(tmp_path: Path,
                                                                 edit) -> None:
     path = written(tmp_path / "klip.mp4", edit(DATA))
 
-    with pytest.raises(VideoError, match="klip.mp4 changed after it was queued") as caught:
+    with pytest.raises(VideoError, match=r"klip\.mp4 changed after it was queued") as caught:
         check_prepared(path, sha256=SHA256, size=len(DATA))
     assert caught.value.hint == "queue the release again ('siar add')"
 
