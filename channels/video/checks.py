@@ -12,12 +12,15 @@ import os
 from pathlib import Path
 
 from channels.base import Rejected
+from channels.i18n import _
 from channels.stored_media import expected_digest, file_digest
 from channels.variant import Variant
 from channels.video.probe import VideoError
 
-#: the fix every refusal names
-QUEUE_AGAIN = "queue the release again ('siar add')"
+
+def _queue_again() -> str:
+    """The fix every refusal names (translated when it is said)."""
+    return _("queue the release again ('siar add')")
 
 
 def check_prepared(path: str | Path, *, sha256: str | None = None,
@@ -30,19 +33,21 @@ def check_prepared(path: str | Path, *, sha256: str | None = None,
     try:
         actual = os.stat(path)
     except OSError:
-        raise VideoError(f"prepared video not found: {path}", hint=QUEUE_AGAIN) from None
-    if not path.is_file():
-        raise VideoError(f"prepared video not found: {path}", hint=QUEUE_AGAIN)
+        actual = None
+    if actual is None or not path.is_file():
+        raise VideoError(_("prepared video not found: {path}").format(path=path),
+                         hint=_queue_again())
     expected = expected_digest(path) or sha256
     changed = size is not None and actual.st_size != size
     if not changed and expected is not None:
         try:
             changed = file_digest(path) != expected
         except OSError as exc:
-            raise VideoError(f"{path.name} cannot be read: {exc.strerror or exc}",
-                             hint=QUEUE_AGAIN) from exc
+            raise VideoError(_("{file} cannot be read: {reason}").format(
+                file=path.name, reason=exc.strerror or exc), hint=_queue_again()) from exc
     if changed:
-        raise VideoError(f"{path.name} changed after it was queued", hint=QUEUE_AGAIN)
+        raise VideoError(_("{file} changed after it was queued").format(file=path.name),
+                         hint=_queue_again())
     return path
 
 
@@ -56,5 +61,6 @@ def refused_video(variant: Variant) -> Rejected | None:
     try:
         check_prepared(video.path, sha256=video.sha256, size=video.bytes)
     except VideoError as exc:
-        return Rejected(f"the video cannot be sent: {exc.message}; {exc.hint}")
+        return Rejected(_("the video cannot be sent: {problem}; {fix}").format(
+            problem=exc.message, fix=exc.hint))
     return None
