@@ -46,7 +46,7 @@ def check_prepared(path: str | Path, *, sha256: str | None = None,
             raise VideoError(_("{file} cannot be read: {reason}").format(
                 file=path.name, reason=exc.strerror or exc), hint=_queue_again()) from exc
     if changed:
-        raise VideoError(_("{file} changed after it was queued").format(file=path.name),
+        raise VideoError(_("{path} changed after it was queued").format(path=path.name),
                          hint=_queue_again())
     return path
 
