@@ -7,7 +7,8 @@ The clip is made once with :func:`tests.clips.make_clip` (H.264/AAC, 30 fps) and
 the way a phone stores an upright video: the picture sideways (1920×1080) with a display
 matrix turning it. So no network can take it as it is: each run prepares it the way
 ``siar add`` does (``scheduler.media_prep.prepare_variants``: probed once, one decode
-feeding every distinct transcode, kept in a media store in a scratch folder), and then
+feeding as many distinct transcodes as fit ``SIAR_VIDEO_MEMORY_MB``, another decode for
+the rest, kept in a media store in a scratch folder), and then
 ``ffmpeg`` — the static binary of the ``imageio-ffmpeg`` wheel, installed with the test
 tools — makes the same outputs (same sizes, padding, x264 preset, CRF, bit-rate cap, one
 x264 thread, sound copied, ``+faststart``) in one command with one decode. Each side is a
@@ -30,7 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = ["x", "mastodon", "bluesky", "threads", "telegram", "facebook", "instagram",
-            "linkedin", "wordpress", "discord", "slack", "webhook", "email"]
+            "tiktok", "youtube", "linkedin", "wordpress", "discord", "slack", "webhook",
+            "email"]
 
 
 def make_phone_clip(path: Path, fps: int) -> Path:
@@ -71,6 +73,7 @@ def siar_run(clip: Path) -> dict[str, object]:
 
     from channels.variant import Media, Variant
     from channels.video import plan_all, probe
+    from channels.video.encoding import passes
     from scheduler.media_prep import prepare_variants
     from scheduler.media_store import MediaStore
     from scheduler.release_videos import VideoRef
@@ -80,6 +83,7 @@ def siar_run(clip: Path) -> dict[str, object]:
                 for network in NETWORKS]
     facts = probe(clip)
     outputs = list(dict.fromkeys(p.output for p in plan_all(facts, NETWORKS).values()))
+    decodes = len(passes([o for o in outputs if o is not None]))
     before = peak_rss_mb()
     with tempfile.TemporaryDirectory() as scratch:
         store = MediaStore(root=Path(scratch) / "media")
@@ -90,6 +94,7 @@ def siar_run(clip: Path) -> dict[str, object]:
         files = {m.path: m.bytes for v in prepared.variants for m in v.media}
     return {"cpu_s": cpu, "wall_s": wall, "peak_mb": peak_rss_mb(),
             "before_mb": before, "files": len(files), "bytes": sorted(files.values()),
+            "decodes": decodes,
             "outputs": [o.__dict__ if o else None for o in outputs]}
 
 
@@ -165,7 +170,8 @@ def main() -> None:
             runs["ffmpeg"].append(json.loads(out))
     first = runs["siar"][0]
     print(f"{len(NETWORKS)} networks → {first['files']} prepared files "
-          f"({len([o for o in first['outputs'] if o])} transcodes from one decode)")
+          f"({len([o for o in first['outputs'] if o])} transcodes from {first['decodes']} "
+          f"decodes; ffmpeg: from one)")
     for side, measured in runs.items():
         print(f"{side}: sizes {measured[0]['bytes']}")
         print_medians(measured, (("cpu_s", "s CPU"), ("wall_s", "s wall"),

@@ -44,6 +44,7 @@ from channels.i18n import N_, _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
+from channels.video.checks import refused_video
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -221,6 +222,8 @@ class BlueskyChannel(HttpChannel):
     # --- publishing ---------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Outcome:
         variant = delivery.variant
+        if not delivery.done_part(0) and (refused := refused_video(variant)):
+            return refused  # changed or removed since it was queued: nothing sent
         if (failed := self._ensure_login()) is not None:
             return failed  # the record names the repo (our DID), known after login
         embed: dict[str, Any] | None = None

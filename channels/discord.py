@@ -37,6 +37,7 @@ from channels.http import HttpChannel, answered, classify_status, rate_limit_wai
 from channels.i18n import _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MIB, WEB_FORMATS, ImageRules, PostRules, VideoRules
+from channels.video.checks import refused_video
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -89,6 +90,8 @@ class DiscordChannel(HttpChannel):
 
     def publish(self, delivery: Delivery) -> Outcome:
         variant = delivery.variant
+        if not delivery.done_part(0) and (refused := refused_video(variant)):
+            return refused  # changed or removed since it was queued: nothing sent
         media = [] if delivery.done_part(0) else variant.media[:ATTACHMENT_LIMIT]
         try:
             images = [prepare_image(m.path, self.network, alt=m.alt) for m in media]

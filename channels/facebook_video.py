@@ -37,6 +37,7 @@ from channels.uploads import (
     video_of,
     wait_until_processed,
 )
+from channels.video.checks import refused_video
 
 if TYPE_CHECKING:
     from channels.variant import Media, Variant
@@ -96,6 +97,8 @@ class PageVideos(GraphChannel):
         """Upload (or resume), create the video post once, wait for Meta to process it."""
         video_id = delivery.state.get("video_id")
         if not video_id:
+            if refused := refused_video(delivery.variant):
+                return refused  # changed or removed since it was queued: nothing sent
             if problem := self.video_preflight(delivery.variant):
                 return Rejected(problem)
             handle = self.uploader().handle(delivery, video)

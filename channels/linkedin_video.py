@@ -41,6 +41,7 @@ from channels.uploads import (
     video_size,
     wait_until_processed,
 )
+from channels.video.checks import refused_video
 
 if TYPE_CHECKING:
     from channels.linkedin import LinkedInChannel
@@ -71,6 +72,8 @@ class VideoUpload:
         if state and not state.get("finalized") and \
                 state.get("expires_at", 0) <= time.time() * 1000:
             state = {}  # the upload URLs have expired: upload again
+        if not state.get("finalized") and (refused := refused_video(delivery.variant)):
+            return refused  # changed or removed since it was queued: nothing sent
         if not state:
             started = self.initialize(video)
             if not isinstance(started, dict):

@@ -28,6 +28,7 @@ from channels.uploads import (
     upload_options,
     wait_until_processed,
 )
+from channels.video.checks import refused_video
 
 if TYPE_CHECKING:
     import requests
@@ -41,6 +42,9 @@ def upload_video(channel: MastodonChannel, delivery: Delivery,
     rules = upload_options(channel.account.options)
     media_id = (delivery.state.get("mastodon_video") or {}).get("id")
     if media_id is None:
+        if refused := refused_video(delivery.variant):
+            return refused  # changed or removed since it was queued: nothing sent
+
         def upload() -> requests.Response | Outcome:
             covers = ({"thumbnail": ("cover.jpg", Path(video.cover).read_bytes(),
                                      "image/jpeg")} if video.cover else {})

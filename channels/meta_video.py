@@ -45,6 +45,7 @@ from channels.uploads import (
     wait_until_processed,
 )
 from channels.variant import Media
+from channels.video.checks import refused_video
 
 __all__ = ["GraphUpload", "VideoContainerChannel", "cover_media", "without_video_url"]
 
@@ -73,6 +74,10 @@ class VideoContainerChannel(ContainerChannel):
         """As :meth:`ContainerChannel.publish`; a video's container is polled longer, and
         a timeout leaves the post in doubt."""
         self._attempt.video = video_of(delivery.variant) is not None
+        if self._attempt.video and not delivery.done_part(0) and \
+                not delivery.state.get(self.container_key(0)) and \
+                (refused := refused_video(delivery.variant)):
+            return refused  # changed or removed since it was queued: nothing sent
         return super().publish(delivery)
 
     def wait_until_ready(self, container_id: str) -> str | Outcome:

@@ -187,6 +187,9 @@ class VideoRules:
     #: the shape a picture outside ``aspect`` is padded to (e.g. 9/16 for Reels)
     pad_to: float | None = None
     max_fps: float = 60.0
+    #: the lowest frame rate taken (TikTok: 23); a slower clip is re-encoded with each
+    #: frame shown the same whole number of times. None: any rate
+    min_fps: float | None = None
     #: video bit rate ceiling in kbit/s; None: whatever keeps the file under max_bytes
     max_video_kbps: int | None = None
     max_audio_kbps: int = 128

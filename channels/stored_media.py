@@ -33,3 +33,15 @@ def digest(data: bytes) -> str:
     import hashlib  # here, not at the top: OpenSSL's load costs every `siar` start ~20 ms
 
     return hashlib.sha256(data).hexdigest()
+
+
+def file_digest(path: str | Path, *, block: int = 1024 * 1024) -> str:
+    """The SHA-256 of the file at ``path``, read ``block`` bytes at a time (it may be a
+    video of hundreds of megabytes)."""
+    import hashlib
+
+    hasher = hashlib.sha256()
+    with open(path, "rb") as reading:
+        while chunk := reading.read(block):
+            hasher.update(chunk)
+    return hasher.hexdigest()

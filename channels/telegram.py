@@ -44,6 +44,7 @@ from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.telegram_video import send_video, upload_refusal, video_fields
 from channels.uploads import video_of
+from channels.video.checks import refused_video
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     pass
@@ -119,6 +120,9 @@ class TelegramChannel(HttpChannel):
         video = video_of(variant)
         if video and (too_big := self.preflight(variant)):
             return Rejected(too_big)
+        if video and not delivery.done_part(0) and "telegram_photo_message_ids" not in \
+                delivery.state and (refused := refused_video(variant)):
+            return refused  # changed or removed since it was queued: nothing sent
         try:
             images = [] if video else [prepare_image(m.path, self.network, alt=m.alt)
                                        for m in variant.media]

@@ -36,6 +36,7 @@ from channels.base import (
 from channels.http import HttpChannel, answered, classify_status, redact, request
 from channels.i18n import _
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
+from channels.video.checks import refused_video
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -73,6 +74,8 @@ class WebhookChannel(HttpChannel):
         first = delivery.done_part(0)
         if not remaining and first is not None:
             return Published(first.remote_id, first.url)
+        if first is None and (refused := refused_video(delivery.variant)):
+            return refused  # changed or removed since it was queued: nothing sent
         sent_at = int(time.time())
         body = self._body(delivery, sent_at=sent_at)
         answer = request(self.session, "POST", self.base_url, secrets=self.secrets.values(),

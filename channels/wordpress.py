@@ -50,7 +50,7 @@ from channels.http import HttpChannel, answered, classify_status, make_session, 
 from channels.i18n import N_, _
 from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
-from channels.uploads import video_of
+from channels.uploads import FileBody, video_of
 from channels.variant import Variant
 from channels.wordpress_video import upload_video, video_content, video_upload_steps
 
@@ -317,19 +317,25 @@ class WordPressChannel(HttpChannel):
     # --- media ------------------------------------------------------------------------
     def _upload(self, image: PreparedImage) -> dict[str, Any] | Outcome:
         """Put one prepared image into the media library and set its alt text."""
-        filename = image.filename.replace('"', "")
-        body = self.call("POST", "media", creating=False, data=image.data,
-                         headers={"Content-Type": image.mime,
+        return self._upload_body(image.data, image.mime, image.filename, image.alt)
+
+    def _upload_body(self, data: bytes | FileBody, mime: str, filename: str,
+                     alt: str) -> dict[str, Any] | Outcome:
+        """Put ``data`` (bytes, or a file streamed from disk) into the media library as
+        ``filename`` and set its alt text."""
+        filename = filename.replace('"', "")
+        body = self.call("POST", "media", creating=False, data=data,
+                         headers={"Content-Type": mime,
                                   "Content-Disposition": f'attachment; filename="{filename}"'})
         if not isinstance(body, dict):
             return body
         media_id, url = int(body["id"]), str(body.get("source_url", ""))
-        if image.alt:
+        if alt:
             updated = self.call("POST", f"media/{media_id}", creating=False,
-                                json={"alt_text": alt_text(image.alt)})
+                                json={"alt_text": alt_text(alt)})
             if not isinstance(updated, dict):
                 return updated
-        return {"id": media_id, "url": url, "alt": image.alt}
+        return {"id": media_id, "url": url, "alt": alt}
 
     def upload_media(self, path: str, alt: str = "", *, prepare_for: str = "wordpress") -> str:
         """Upload ``path`` prepared for ``prepare_for`` (the network that will fetch the
@@ -345,6 +351,18 @@ class WordPressChannel(HttpChannel):
             problem = describe(uploaded) if not isinstance(uploaded, dict) else "no URL given"
             raise MediaUploadError(_("{filename} could not be uploaded to WordPress: "
                                      "{problem}").format(filename=image.filename, problem=problem))
+        return uploaded
+
+    def host_path(self, path: str, *, mime: str, filename: str,
+                  alt: str = "") -> dict[str, Any]:
+        """Put the file at ``path`` into the media library as it is, streamed from disk
+        (a hosted video is never read whole): ``{"id", "url"}``. Raises
+        :class:`MediaUploadError`, or :class:`OSError` when the file is not there."""
+        uploaded = self._upload_body(FileBody(path), mime, filename, alt)
+        if not isinstance(uploaded, dict) or not uploaded["url"]:
+            problem = describe(uploaded) if not isinstance(uploaded, dict) else "no URL given"
+            raise MediaUploadError(f"{filename} could not be uploaded to WordPress: "
+                                   f"{problem}")
         return uploaded
 
     def delete_media(self, media_id: int) -> None:

@@ -20,6 +20,7 @@ from channels.i18n import _
 from channels.images import ImageError, prepare_image
 from channels.uploads import FileBody, retried, size_text, upload_options
 from channels.variant import Media
+from channels.video.checks import refused_video
 
 if TYPE_CHECKING:
     from channels.wordpress import WordPressChannel
@@ -30,6 +31,8 @@ def upload_video(channel: WordPressChannel, delivery: Delivery, video: Media,
     """``[video item, poster item]`` (the poster when the video has a cover), continuing
     from what an earlier attempt checkpointed in ``uploaded``."""
     if not uploaded:
+        if refused := refused_video(delivery.variant):
+            return refused  # changed or removed since it was queued: nothing sent
         name = f"{channel.slug(delivery)[:60] or 'video'}.mp4"
         body = retried(lambda: channel.call(
             "POST", "media", creating=False, data=FileBody(video.path),

@@ -44,6 +44,7 @@ from channels.i18n import N_, _
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.uploads import video_of
+from channels.video.checks import refused_video
 from channels.x_video import VideoUpload, video_upload_steps
 
 if TYPE_CHECKING:
@@ -227,6 +228,8 @@ class XChannel(HttpChannel):
         media_ids = delivery.state.get("x_media_ids")
         if media_ids is None and delivery.variant.media and not delivery.done_part(0):
             video = video_of(delivery.variant)
+            if video and (refused := refused_video(delivery.variant)):
+                return refused  # changed or removed since it was queued: nothing sent
             uploaded = (self._upload_video(delivery, video) if video
                         else self._upload_media(delivery))
             if not isinstance(uploaded, list):

@@ -1,5 +1,5 @@
 """Optional ``/healthz`` and Prometheus ``/metrics`` for the daemon (``daemon.http_port``),
-and the images ``[media] store = "siar"`` hosts under ``/media/``.
+and the files ``[media] store = "siar"`` hosts under ``/media/`` (streamed).
 
 ``/healthz`` answers 503 when due posts are not being picked up or this daemon's
 dispatcher has not run lately — a check that cannot stay green while posts are stuck.
@@ -11,18 +11,31 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 from scheduler.status import Snapshot
 
 #: counters the daemon keeps for this process (outcome name → count)
 Counters = Callable[[], dict[str, int]]
-#: a request path → the hosted file there (bytes, MIME type), or None for 404
-Files = Callable[[str], tuple[bytes, str] | None]
+#: bytes read from a hosted file per write to the client
+SEND_BLOCK = 256 * 1024
+
+
+class Hosted(Protocol):
+    """A hosted file being answered (:class:`scheduler.media_hosting.siar.ServedFile`)."""
+
+    file: BinaryIO
+    size: int
+    kind: str
+
+
+#: a request path → the hosted file there, open for reading, or None for 404
+Files = Callable[[str], Hosted | None]
 
 log = logging.getLogger("siar.health")
 
@@ -109,11 +122,16 @@ class HealthServer:
                 path = self.path.split("?", 1)[0]
                 served = server.files(path) if server.files and path not in (
                     "/healthz", "/metrics") else None
-                if served is not None:  # an image hosted for a network to fetch
-                    data, kind, status = *served, 200
-                else:
-                    status, kind, body = server.safe_answer(path)
-                    data = body.encode()
+                if served is not None:  # a file hosted for a network to fetch
+                    with served.file:  # sent in blocks: a video is never read whole
+                        self.send_response(200)
+                        self.send_header("Content-Type", served.kind)
+                        self.send_header("Content-Length", str(served.size))
+                        self.end_headers()
+                        shutil.copyfileobj(served.file, self.wfile, SEND_BLOCK)
+                    return
+                status, kind, body = server.safe_answer(path)
+                data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))

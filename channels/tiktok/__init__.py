@@ -51,9 +51,10 @@ from channels.tiktok.api import (
     privacy_of,
 )
 from channels.tiktok.photos import MAX_PHOTOS, photo_payload, unfetchable
-from channels.tiktok.upload import DEFAULT_CHUNK, changed_since_queued, plan_chunks, upload
+from channels.tiktok.upload import DEFAULT_CHUNK, plan_chunks, upload
 from channels.tiktok.upload import MB as MIB
 from channels.variant import Media, Variant
+from channels.video.checks import refused_video
 
 __all__ = ["TikTokChannel"]
 
@@ -79,7 +80,8 @@ class TikTokChannel(TikTokClient):
     # Content Posting API, "Media Transfer Guide": MP4 (H.264), at most 4 GB and 10 min,
     # 23-60 fps, sides 360-4096 px; vertical 9:16 is what the app shows full screen
     video_rules = VideoRules(max_bytes=4 * 1024 * MIB, max_seconds=600.0, min_seconds=3.0,
-                             aspect=(9 / 16, 9 / 16), pad_to=9 / 16, max_fps=60.0)
+                             aspect=(9 / 16, 9 / 16), pad_to=9 / 16, max_fps=60.0,
+                             min_fps=23.0)
     docs = "docs/channels/tiktok.md"
     can_probe = True
     fetches_media_by_url = True
@@ -165,6 +167,8 @@ class TikTokChannel(TikTokClient):
             settled = self.settle(delivery, str(earlier))
             if not isinstance(settled, str):
                 return settled
+        if refused := refused_video(variant):
+            return refused  # changed or removed since it was queued: nothing sent
         creator = self.call("post/publish/creator_info/query")
         if not isinstance(creator, dict):
             return creator
@@ -189,9 +193,6 @@ class TikTokChannel(TikTokClient):
             started = self.call("post/publish/video/init", create=True,
                                 payload={"post_info": post_info, "source_info": source})
             return self._follow(delivery, started, creator)
-        if problem := changed_since_queued(video.path):
-            return Rejected(_("the video cannot be uploaded to TikTok: {problem}").format(
-                                problem=problem))
         try:
             plan = plan_chunks(os.path.getsize(video.path), self.chunk_size)
         except (OSError, ValueError) as exc:

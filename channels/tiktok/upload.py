@@ -20,13 +20,11 @@ from channels import http
 from channels.base import NotSent, Outcome
 from channels.http import answered
 from channels.i18n import _
-from channels.stored_media import expected_digest
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["MAX_CHUNK", "MIN_CHUNK", "ChunkPlan", "FileSlice", "changed_since_queued",
-           "plan_chunks", "upload"]
+__all__ = ["MAX_CHUNK", "MIN_CHUNK", "ChunkPlan", "FileSlice", "plan_chunks", "upload"]
 
 MB = 1024 * 1024
 MIN_CHUNK = 5 * MB
@@ -103,28 +101,6 @@ class FileSlice:
 
 #: how a chunk's answer is turned into an outcome (the adapter's error mapping)
 Failure = Callable[["requests.Response", str, bool], Outcome]
-
-
-def changed_since_queued(path: str) -> str | None:
-    """Why the prepared video at ``path`` may not be sent (gone, or no longer the copy the
-    media store names by its SHA-256: what was previewed is what is published), or None.
-    Read a block at a time."""
-    import hashlib
-
-    expected = expected_digest(path)
-    try:
-        if expected is None:
-            return None if os.path.isfile(path) else _("{path} is not there").format(path=path)
-        sha = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while block := handle.read(FileSlice.BLOCK * 4):
-                sha.update(block)
-    except OSError as exc:
-        return _("{path} cannot be read: {reason}").format(path=path, reason=exc.strerror)
-    if sha.hexdigest() != expected:
-        return _("{name} changed after it was queued: queue the release again").format(
-                   name=os.path.basename(path))
-    return None
 
 
 def upload(session: requests.Session, url: str, path: str, plan: ChunkPlan, *,

@@ -15,14 +15,15 @@ Only what cannot be fixed is refused (:class:`VideoError`, with the limit and th
 clip longer than the network takes — unless the release says ``trim: true`` — or shorter.
 
 The prepared file goes into the media store (``…/media/<sha256>/<name>.mp4``); adapters
-call :func:`check_prepared` before uploading, which refuses a file changed since.
+call :func:`refused_video` (:func:`check_prepared`) before the first request of an
+attempt, which refuses a file changed or removed since: nothing is sent.
 PyAV is imported where a video is first opened, not here.
 """
 
 from __future__ import annotations
 
 from channels.rules import VideoRules
-from channels.video.checks import check_prepared
+from channels.video.checks import check_prepared, refused_video
 from channels.video.encoding import DEFAULT_PRESET, frame_jpeg, preset
 from channels.video.lookup import video_rules_for
 from channels.video.planning import Output, VideoPlan, plan_video
@@ -53,5 +54,6 @@ __all__ = [
     "prepare_videos",
     "preset",
     "probe",
+    "refused_video",
     "video_rules_for",
 ]

@@ -29,11 +29,58 @@ DEFAULT_PRESET = "veryfast"
 CRF = 23
 #: FFmpeg's mp4 muxer options: the index (``moov``) before the data
 MP4_OPTIONS = {"movflags": "+faststart"}
+#: what one x264 encoder (one thread) holds per pixel of its frame, by preset: its
+#: lookahead and reference frames with their half-pixel planes (measured with PyAV's
+#: libx264; a preset not listed is taken as the slowest)
+ENCODER_BYTES_PER_PIXEL = {"ultrafast": 20, "superfast": 55, "veryfast": 80,
+                           "faster": 120, "fast": 160, "medium": 200}
+#: and what it holds whatever its frame size
+ENCODER_FIXED_BYTES = 8 * 1024 ** 2
+#: the memory the encoders fed by one decode may hold together, in MiB: outputs beyond
+#: it wait for another decode of the source (a decode costs about a twentieth of one
+#: encode). ``SIAR_VIDEO_MEMORY_MB`` changes it: one 1080×1920 encoder at ``veryfast``
+#: takes about 165 MiB, and Siar's queue-time process about 90 MiB besides
+DEFAULT_ENCODER_BUDGET_MB = 160
 
 
 def preset() -> str:
     """The x264 preset in use (see :data:`DEFAULT_PRESET`)."""
     return os.environ.get("SIAR_VIDEO_PRESET", "").strip() or DEFAULT_PRESET
+
+
+def encoder_bytes(output: Output) -> int:
+    """The memory the x264 encoder of ``output`` holds, estimated (see
+    :data:`ENCODER_BYTES_PER_PIXEL`)."""
+    per_pixel = ENCODER_BYTES_PER_PIXEL.get(preset(), 300)
+    return ENCODER_FIXED_BYTES + per_pixel * output.width * output.height
+
+
+def encoder_budget() -> int:
+    """Bytes the encoders of one decode may hold together (see
+    :data:`DEFAULT_ENCODER_BUDGET_MB`)."""
+    try:
+        mb = float(os.environ.get("SIAR_VIDEO_MEMORY_MB", "").strip() or
+                   DEFAULT_ENCODER_BUDGET_MB)
+    except ValueError:
+        mb = DEFAULT_ENCODER_BUDGET_MB
+    return int(max(mb, 0) * 1024 ** 2)
+
+
+def passes(outputs: Sequence[Output], budget: int | None = None) -> list[list[Output]]:
+    """``outputs`` in groups made from one decode each, every group's encoders within
+    ``budget`` bytes together (:func:`encoder_budget` by default; an output alone above
+    it has a decode of its own): the largest first, each into the first group it fits."""
+    budget = encoder_budget() if budget is None else budget
+    groups: list[tuple[int, list[Output]]] = []
+    for output in sorted(outputs, key=encoder_bytes, reverse=True):
+        need = encoder_bytes(output)
+        for index, (used, members) in enumerate(groups):
+            if used + need <= budget:
+                groups[index] = (used + need, [*members, output])
+                break
+        else:
+            groups.append((need, [output]))
+    return [members for _, members in groups]
 
 
 def remux(source: Path, target: Path) -> None:

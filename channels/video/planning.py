@@ -45,6 +45,13 @@ AAC_RATES = frozenset({44_100, 48_000})
 PLAIN_PIX_FMTS = frozenset({"yuv420p", "yuvj420p"})
 #: aspect ratios are compared with this tolerance (even sizes round a little)
 ASPECT_SLACK = 0.01
+#: frame rates are compared with this tolerance (a stream's average is rarely exact)
+FPS_SLACK = 0.01
+#: a rate raised to a network's ``min_fps`` lands at least this far above it (a network
+#: measuring 22.99 fps refuses a clip at 23), and at most at
+#: :data:`HIGHEST_RAISED_FPS` when it is a whole multiple of the source's rate
+RAISED_FPS_MARGIN = 1.0
+HIGHEST_RAISED_FPS = 30.0
 
 
 @dataclass(frozen=True)
@@ -103,13 +110,28 @@ def plan_video(facts: VideoFacts, rules: VideoRules, network: str, *,
         return VideoPlan(None, facts.width, facts.height, facts.duration,
                          (_(AS_IS),))
     output = Output(width=width, height=height, picture=picture, rotation=facts.rotation,
-                    fps=rules.max_fps if facts.fps > rules.max_fps + 0.01 else None,
+                    fps=frame_rate(facts.fps, rules),
                     video_kbps=video_kbps, audio_kbps=audio_kbps,
                     audio_copy=facts.audio_codec is not None and _audio_fits(facts, rules),
                     audio_rate=_audio_rate(facts, rules),
                     audio_channels=min(facts.audio_channels or 2, 2),
                     seconds=seconds if seconds < facts.duration else None)
     return VideoPlan(output, width, height, seconds, tuple(changes + reasons))
+
+
+def frame_rate(fps: float, rules: VideoRules) -> float | None:
+    """The frame rate a transcode makes from a source at ``fps``: ``max_fps`` for a
+    faster one; for one slower than ``min_fps`` the smallest whole multiple of ``fps``
+    (each frame shown that many times: no judder) reaching ``min_fps`` +
+    :data:`RAISED_FPS_MARGIN`, or that rate itself when the multiple would pass
+    :data:`HIGHEST_RAISED_FPS`; None keeps the source's timing."""
+    if fps > rules.max_fps + FPS_SLACK:
+        return rules.max_fps
+    if rules.min_fps is None or fps >= rules.min_fps:
+        return None
+    wanted = min(rules.min_fps + RAISED_FPS_MARGIN, rules.max_fps)
+    multiple = fps * math.ceil(wanted / fps - 1e-9) if fps > 0 else math.inf
+    return round(multiple, 3) if multiple <= max(HIGHEST_RAISED_FPS, wanted) else wanted
 
 
 def _length(facts: VideoFacts, rules: VideoRules, network: str,
@@ -236,9 +258,13 @@ def _why_transcode(facts: VideoFacts, rules: VideoRules, seconds: float,
             reasons.append(_("scaled from {width}×{height} to {new_width}×{new_height}").format(
                                width=facts.width, height=facts.height, new_width=picture[0],
                                new_height=picture[1]))
-    if facts.fps > rules.max_fps + 0.01:
+    if facts.fps > rules.max_fps + FPS_SLACK:
         reasons.append(_("frame rate lowered from {fps:g} to {most:g}").format(
                            fps=facts.fps, most=rules.max_fps))
+    elif (raised := frame_rate(facts.fps, rules)) is not None:
+        reasons.append(_("frame rate raised from {fps:g} to {raised:g} (at least {least:g} fps "
+                         "taken; each frame repeated)").format(
+                           fps=facts.fps, raised=raised, least=rules.min_fps))
     video_rate = facts.video_bit_rate or facts.bit_rate
     too_big = facts.size > rules.max_bytes or (
         rules.max_video_kbps is not None and video_rate > rules.max_video_kbps * 1000)

@@ -11,13 +11,15 @@ release names one.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from channels.i18n import _
 from channels.rules import VideoRules
-from channels.video.encoding import frame_jpeg, image_cover, remux, transcode
+from channels.stored_media import file_digest
+from channels.video.encoding import frame_jpeg, image_cover, passes, remux, transcode
 from channels.video.lookup import video_rules_for
 from channels.video.planning import Output, VideoPlan, plan_video
 from channels.video.probe import VideoError, VideoFacts, probe
@@ -27,7 +29,6 @@ SHRINK_RATE = 0.75
 #: the default cover: this second, or the middle of a shorter clip (a first frame is
 #: often black)
 COVER_SECOND = 1.0
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,7 @@ class PreparedVideo:
 
 def file_sha256(path: Path) -> str:
     """The SHA-256 of the file at ``path``, read in chunks."""
-    hasher = hashlib.sha256()
-    with path.open("rb") as reading:
-        while chunk := reading.read(_CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
+    return file_digest(path)
 
 
 def plan_all(facts: VideoFacts, networks: Iterable[str], *,
@@ -116,11 +113,14 @@ def _make(source: Path, facts: VideoFacts, plans: dict[str, VideoPlan],
         made[None] = (target, target.stat().st_size, file_sha256(target))
     wanted = list(dict.fromkeys(p.output for p in plans.values() if p.output is not None))
     limits = _byte_limits(plans)
+    names = itertools.count(1)
     while wanted:
-        targets = [folder / f"{stem}-{index + len(made)}.mp4" for index in range(len(wanted))]
-        transcode(source, wanted, targets)
+        targets = {output: folder / f"{stem}-{next(names)}.mp4" for output in wanted}
+        # as many encoders at once as the memory budget holds: each group one decode
+        for group in passes(wanted):
+            transcode(source, group, [targets[output] for output in group])
         again = []
-        for output, target in zip(wanted, targets, strict=True):
+        for output, target in targets.items():
             size = target.stat().st_size
             if size <= limits[output] or output.video_kbps <= 150:
                 made[output] = (target, size, file_sha256(target))

@@ -47,6 +47,7 @@ from channels.rules import (
     VideoRules,
 )
 from channels.variant import Media
+from channels.video.checks import refused_video
 from channels.youtube import metadata
 from channels.youtube.api import GoogleChannel
 from channels.youtube.probe import ProbeMixin
@@ -205,6 +206,8 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         assert video is not None  # preflight
         video_id = delivery.state.get("youtube_video_id")
         if video_id is None:
+            if refused := refused_video(delivery.variant):
+                return refused  # changed or removed since it was queued: nothing sent
             uploaded = self._upload(delivery, video)
             if not isinstance(uploaded, str):
                 return uploaded

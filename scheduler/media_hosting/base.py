@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from channels.image_host import HostingError, ImageHost
+from channels.stored_media import file_digest
 from channels.variant import Media
 from scheduler.envfile import redact
 from scheduler.i18n import _
@@ -58,7 +59,7 @@ class PreparedFile:
         file is not there."""
         path = Path(media.path)
         try:
-            sha256 = media.sha256 or hashlib.sha256(path.read_bytes()).hexdigest()
+            sha256 = media.sha256 or file_digest(path)  # in blocks: it may be a video
         except OSError as exc:
             raise StoreError(_("{file} cannot be read: {reason}").format(
                 file=path.name, reason=exc.strerror or exc)) from exc

@@ -13,11 +13,14 @@ puts its test image where the daemon serves it.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 from scheduler.i18n import _
@@ -25,7 +28,20 @@ from scheduler.media_hosting.base import PreparedFile, PublicStore, StoreError
 
 #: the path the daemon's HTTP server answers under
 ROUTE = "/media/"
+#: the Content-Type of each file a store holds (images, and the videos Instagram, Threads
+#: and TikTok fetch), by the suffix :meth:`SiarStore.put` gave it
+SERVED_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+                ".gif": "image/gif", ".webp": "image/webp", ".mp4": "video/mp4"}
 _SERVED = re.compile(r"^/media/(?P<token>[A-Za-z0-9_-]{24,64})/(?P<name>[A-Za-z0-9._-]{1,100})$")
+
+
+@dataclass(frozen=True)
+class ServedFile:
+    """A hosted file being answered: open for reading, ``size`` bytes of ``kind``."""
+
+    file: BinaryIO
+    size: int
+    kind: str
 
 
 class SiarStore(PublicStore):
@@ -75,8 +91,9 @@ class SiarStore(PublicStore):
         return _("served by the daemon at {url}{route} from {directory}").format(
                    url=self.public_base_url, route=ROUTE, directory=self.directory)
 
-    def serve(self, path: str) -> tuple[bytes, str] | None:
-        """The file (bytes, MIME type) the daemon answers for request ``path``, or
+    def serve(self, path: str) -> ServedFile | None:
+        """The file the daemon answers for request ``path``, opened for reading (the
+        caller sends it in blocks and closes it: a hosted video is never read whole), or
         ``None`` (404) for anything not put, deleted, expired, or not a served path."""
         # a proxy that passes public_base_url's path on (nginx ``proxy_pass`` without a
         # trailing slash) is served as well as one that strips it
@@ -86,15 +103,19 @@ class SiarStore(PublicStore):
             return None
         file = self.directory / found["token"] / found["name"]
         try:
-            if time.time() - file.stat().st_mtime > self.expires_seconds:
-                return None
-            data = file.read_bytes()
+            reading = file.open("rb")
         except OSError:
             return None
-        kind = "image/jpeg" if file.suffix in (".jpg", ".jpeg") else \
-            {".png": "image/png", ".gif": "image/gif", ".webp": "image/webp"}.get(
-                file.suffix, "application/octet-stream")
-        return data, kind
+        try:  # the open file's own facts: deleted or replaced meanwhile, it is still whole
+            facts = os.fstat(reading.fileno())
+            if time.time() - facts.st_mtime > self.expires_seconds:
+                reading.close()
+                return None
+        except OSError:
+            reading.close()
+            return None
+        kind = SERVED_TYPES.get(file.suffix.lower(), "application/octet-stream")
+        return ServedFile(file=reading, size=facts.st_size, kind=kind)
 
     def sweep(self) -> None:
         """Remove folders past their expiry (left by a daemon stopped mid-publish)."""

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from channels.images import PreparedImage
 from channels.wordpress import MediaUploadError, WordPressChannel
 from scheduler.i18n import _
 from scheduler.media_hosting.base import PreparedFile, PublicStore, StoreError
@@ -44,16 +43,14 @@ class WordPressStore(PublicStore):
     def put(self, prepared: PreparedFile) -> str:
         """Upload the file as ``siar-<sha256 prefix>.<ext>`` (WordPress adds ``-1``, ``-2``
         … to a name already used) with its alt text."""
-        try:
-            data = prepared.path.read_bytes()
+        site = self.site()
+        try:  # streamed from disk: a hosted video is never read whole
+            uploaded = site.host_path(str(prepared.path), mime=prepared.mime,
+                                      filename=f"siar-{prepared.sha256[:16]}{prepared.suffix}",
+                                      alt=prepared.alt)
         except OSError as exc:
             raise StoreError(_("{file} cannot be read: {reason}").format(
                 file=prepared.path.name, reason=exc.strerror)) from exc
-        image = PreparedImage(data=data, mime=prepared.mime, width=prepared.width or 0,
-                              height=prepared.height or 0, alt=prepared.alt,
-                              filename=f"siar-{prepared.sha256[:16]}{prepared.suffix}")
-        try:
-            uploaded = self.site().host_file(image)
         except MediaUploadError as exc:
             raise StoreError(str(exc)) from exc
         url = str(uploaded["url"])

@@ -181,7 +181,7 @@ def _with_public_photo() -> Delivery:
 
 def _tiktok_video() -> Delivery:
     """A post with a small prepared vertical video (the one clip of the run)."""
-    clip = _clip()
+    clip = contract_clip()
     return fresh_delivery(media=[Media(path=str(clip), kind="video", mime="video/mp4",
                                        width=64, height=112, bytes=clip.stat().st_size,
                                        duration=1.0)])
@@ -214,7 +214,7 @@ def _container_network(adapter: type[Channel], fake: Callable[..., Fake], token:
 
 
 @functools.cache
-def _clip() -> Path:
+def contract_clip() -> Path:
     """A one-second vertical clip, made once for the whole run."""
     folder = Path(tempfile.mkdtemp(prefix="siar-contract-"))
     atexit.register(shutil.rmtree, folder, True)
@@ -222,7 +222,7 @@ def _clip() -> Path:
 
 
 def _with_video() -> Delivery:
-    clip = _clip()
+    clip = contract_clip()
     return fresh_delivery(
         media=[Media(path=str(clip), kind="video", mime="video/mp4", width=64, height=112,
                      bytes=clip.stat().st_size, duration=1.0)],

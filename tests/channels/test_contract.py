@@ -6,15 +6,18 @@ is ``InDoubt``; refused credentials are ``AuthFailed`` (the dispatcher then paus
 account); throttling is ``NotSent`` rate-limited with the network's wait; a server error
 means what the adapter documents; a garbled answer to the create leaves it in doubt; a
 network that can look a post up finds it or proves it absent, one that cannot says so;
-a dry run sends nothing and shows no secret. What is particular to one network
+a dry run sends nothing and shows no secret; a prepared video changed since it was
+queued is refused before any request. What is particular to one network
 stays in its own test file; what each network does its own way is declared in
 ``contract_networks.py``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +25,13 @@ from channels import registry
 from channels.base import AuthFailed, Channel, Delivery, InDoubt, NotSent, Published, Rejected
 from channels.console import DryRunChannel
 from channels.variant import Media
-from tests.channels.contract_networks import CONTRACTS, Contract, Fake, fresh_delivery
+from tests.channels.contract_networks import (
+    CONTRACTS,
+    Contract,
+    Fake,
+    contract_clip,
+    fresh_delivery,
+)
 from tests.channels.helpers import Attempt, as_text, assert_no_secret, attempt
 from tests.fakes.photos import photo_url
 from tests.faults.server import FaultServer
@@ -330,6 +339,37 @@ def test_an_image_the_network_cannot_fetch_is_refused_and_nothing_is_published(
     assert isinstance(result.outcome, Rejected), result.outcome
     assert result.creates == 0 and case.entry.posts(case.fake) == 0
     assert_no_secret(result.outcome, case.entry.hidden())
+
+
+# --- the prepared video -------------------------------------------------------------------
+
+
+def taking_video() -> list[str]:
+    return sorted(name for name in built_in() if registry.load(name).video_rules is not None)
+
+
+@pytest.mark.parametrize("case", taking_video(), indirect=True)
+@pytest.mark.parametrize("since", ["edited", "truncated", "removed"])
+def test_a_prepared_video_changed_since_it_was_queued_is_refused_before_any_request(
+        case: Case, since: str, tmp_path: Path) -> None:
+    data = contract_clip().read_bytes()
+    sha256 = hashlib.sha256(data).hexdigest()
+    stored = tmp_path / "media" / sha256 / "klip.mp4"  # as the media store keeps it
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes({"edited": data[:-1] + bytes([data[-1] ^ 1]),
+                        "truncated": data[:-100], "removed": data}[since])
+    if since == "removed":
+        stored.unlink()
+    delivery = fresh_delivery(
+        media=[Media(path=str(stored), kind="video", mime="video/mp4", width=64, height=112,
+                     bytes=len(data), sha256=sha256, duration=1.0, alt="Rakor")],
+        title="Rakor Agen Informasi", tags=["HumasBergerakBersama"])
+
+    result = sent(case.channel(), delivery)
+
+    assert isinstance(result.outcome, Rejected), result.outcome
+    assert "queue the release again" in result.outcome.reason
+    assert received_nothing(case.fake)  # not a login, not a token, not a byte
 
 
 # --- dry run -----------------------------------------------------------------------------

@@ -19,6 +19,14 @@ from channels import registry
 from channels.video import PreparedVideo, prepare_videos
 from tests.clips import make_clip
 from tests.core.conftest import database, siar, workspace  # noqa: F401 - shared fixtures
+from tests.media_hosting.conftest import (  # noqa: F401 - the media stores, on real servers
+    s3_endpoint,
+    s3_keys,
+    s3_store,
+    siar_store,
+    wordpress,
+    wordpress_site,
+)
 
 #: bump when the clips' recipe changes, so a stale cached clip is not used
 CLIPS_VERSION = "1"

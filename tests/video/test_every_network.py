@@ -1,8 +1,9 @@
 """Video just works on every network that takes one (issue 16, first acceptance bullet):
 a 60 s 1080×1920 H.264 phone clip and a 90 s 3840×2160 HEVC camera clip are prepared
 for each such network, and every prepared file, probed again with FFmpeg, is an
-H.264/AAC MP4 within that network's limits — length, sides, aspect ratio, frame rate,
-bytes —, upright, with its index in front and none of the source's metadata."""
+H.264/AAC MP4 within that network's limits — length, sides, aspect ratio, frame rate
+(highest and lowest), bytes —, upright, with its index in front and none of the source's
+metadata."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def within_the_rules(network: str, video: PreparedVideo) -> None:
         low, high = rules.aspect
         assert low - ASPECT_SLACK <= facts.width / facts.height <= high + ASPECT_SLACK
     assert facts.fps <= rules.max_fps
+    assert rules.min_fps is None or facts.fps >= rules.min_fps  # TikTok: 23 fps at least
     if rules.max_video_kbps:
         assert (facts.video_bit_rate or facts.bit_rate) <= rules.max_video_kbps * 1000
     assert (facts.audio_rate or 0) <= rules.max_audio_rate
