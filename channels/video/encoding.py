@@ -80,7 +80,7 @@ def passes(outputs: Sequence[Output], budget: int | None = None) -> list[list[Ou
                 break
         else:
             groups.append((need, [output]))
-    return [members for _, members in groups]
+    return [members for _cost, members in groups]
 
 
 def remux(source: Path, target: Path) -> None:
