@@ -177,7 +177,10 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         status. ``publishAt`` is never set: Siar publishes at the post's time."""
         variant = delivery.variant
         extra = variant.extra
-        title = metadata.title_of(extra.get("title") or variant.title or variant.parts[0])
+        video = self.video_of(variant)
+        # the video's own title (videos: [{title: …}]) before the release's
+        title = metadata.title_of((video.title if video else None) or extra.get("title")
+                                  or variant.title or variant.parts[0])
         description = metadata.description_of(extra.get("description")
                                               or "\n\n".join(variant.parts))
         tags, _ = metadata.fit_tags(list(extra.get("tags", [])),

@@ -1,0 +1,542 @@
+"""Acceptance of issue 16, end to end: a release with a video reaches every network that
+takes one, through the real ``siar`` commands, on SQLite and on PostgreSQL.
+
+A short generated clip is named under ``videos:`` in a release file; ``siar add`` (a
+process of its own, as an officer runs it) probes and prepares it for every account,
+``siar daemon --until-drained`` (another process) publishes live to each network's fake
+on a real socket — Instagram and Threads fetch the prepared file from the daemon's own
+HTTP server (``[media] store = "siar"``) — and ``siar show``/``siar queue --json`` must
+report every post published once with the URL its network gave. Each fake is then asked
+what it received: the upload protocol's steps in order, the post naming the uploaded
+media, the cover where the network takes one, and the caption or title.
+
+The whole flow runs once per database; each test states one rule about its result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.clips import make_clip
+from tests.conftest import new_postgres_database
+from tests.e2e.conftest import secret_values
+from tests.e2e.test_all_networks import toml_value
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.discord import WEBHOOK_ID, FakeDiscord
+from tests.fakes.facebook import FacebookFake
+from tests.fakes.instagram import InstagramFake
+from tests.fakes.linkedin import LinkedInFake
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.s3 import free_port
+from tests.fakes.smtp import FakeSMTP
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.threads import ThreadsFake
+from tests.fakes.tiktok import FakeTikTok
+from tests.fakes.video_check import check_video
+from tests.fakes.webhook import FakeWebhookReceiver
+from tests.fakes.wordpress import WordPressFake
+from tests.fakes.x import FakeX
+from tests.fakes.youtube import UPLOAD_PATH, FakeYouTube
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+SIAR = Path(sys.executable).parent / "siar"
+#: a daemon that has not drained by then is killed, so the test fails rather than hangs
+DAEMON_DEADLINE_SECONDS = 90.0
+TITLE = "Kunjungan Kerja Kakanwil ke Lapas Pangkalpinang"
+CAPTION = "Kakanwil meninjau dapur Lapas Pangkalpinang bersama Kalapas"
+VIDEO_TITLE = "Kunjungan Kakanwil 2026"
+EMAIL_SENDER = "humas@lapas.example.go.id"
+BLUESKY_HANDLE = "humaslapas.bsky.social"
+TELEGRAM_CHANNEL = "@humaslapas"
+FACEBOOK_PAGE, FACEBOOK_APP = "104857600123", "901234567890123"
+INSTAGRAM_USER, THREADS_USER = "17841405822304914", "26072145678901234"
+LINKEDIN_AUTHOR = "urn:li:organization:2414183"
+WORDPRESS_USER = "redaktur-humas"
+DISCORD_TOKEN = "dCsLkR8-e2e-video-webhook-token"
+#: small parts, so that every chunked protocol sends the clip in several
+PART = 16 * 1024
+
+SECRETS: dict[str, dict[str, str]] = {
+    "x-lapas": {"api_key": "e2eVidXkey4wEEPTGEFP",
+                "api_secret": "e2eVidXsecretSOqF21Fu85e7zjz7ZN2U4",
+                "access_token": "370773112-e2eVidGmHxMAgYyLbNEtIKZeRN",
+                "access_token_secret": "e2eVidLswwdoUaIvS8ltyTt5jkRh4J"},
+    "mastodon-lapas": {"access_token": "mstdn-e2e-video-token-7c1d9e"},
+    "bluesky-lapas": {"app_password": "e2ev-ideo-pass-bsky"},
+    "telegram-lapas": {"bot_token": "987654:AAH-e2e-video-bot-token"},
+    "facebook-lapas": {"access_token": "EAAe2eVideoPageToken",
+                       "user_access_token": "EAAe2eVideoUserToken"},
+    "instagram-lapas": {"access_token": "IGQWRe2eVideoToken"},
+    "threads-lapas": {"access_token": "THAAe2eVideoToken"},
+    "linkedin-lapas": {"access_token": "AQVe2eVideoLinkedIn"},
+    "wordpress-lapas": {"username": WORDPRESS_USER, "app_password": "e2eV idPa s123 4xyz"},
+    "discord-humas": {"webhook_url":
+                      f"https://discord.com/api/webhooks/{WEBHOOK_ID}/{DISCORD_TOKEN}"},
+    "webhook-portal": {"secret": "whsec-e2e-video-portal-key"},
+    "email-redaksi": {"username": EMAIL_SENDER, "password": "sandi-e2e-video-77"},
+    "youtube-lapas": {"client_id": "1234-e2e.apps.googleusercontent.com",
+                      "client_secret": "GOCSPX-e2e-video-secret",
+                      "refresh_token": "1//0g-e2e-video-refresh"},
+    "tiktok-lapas": {"client_key": "awe2evideoclientkey", "client_secret": "tiktok-e2e-secret",
+                     "refresh_token": "rft.e2e-first-refresh"},
+}
+#: account → network: every network that takes a video, and e-mail (which links instead)
+ACCOUNTS = {
+    "x-lapas": "x", "mastodon-lapas": "mastodon", "bluesky-lapas": "bluesky",
+    "telegram-lapas": "telegram", "facebook-lapas": "facebook",
+    "instagram-lapas": "instagram", "threads-lapas": "threads",
+    "linkedin-lapas": "linkedin", "wordpress-lapas": "wordpress",
+    "discord-humas": "discord", "webhook-portal": "webhook", "email-redaksi": "email",
+    "youtube-lapas": "youtube", "tiktok-lapas": "tiktok",
+}
+FAST = {"read_timeout": 5.0, "connect_timeout": 2.0}
+#: the waiting options of the networks that process a video, in each one's words
+POLLING = {"video_poll_seconds": 0.01, "upload_retry_pause": 0}
+GRAPH_POLLING = {"video_poll_interval": 0.01, "video_poll_timeout": 10, "part_retry_wait": 0,
+                 "poll_interval": 0.01, "poll_timeout": 5}
+
+
+@dataclass
+class Fakes:
+    """Every video network's fake, listening at once."""
+
+    x: FakeX
+    mastodon: FakeMastodon
+    bluesky: FakeBluesky
+    telegram: FakeTelegram
+    facebook: FacebookFake
+    instagram: InstagramFake
+    threads: ThreadsFake
+    linkedin: LinkedInFake
+    wordpress: WordPressFake
+    discord: FakeDiscord
+    webhook: FakeWebhookReceiver
+    email: FakeSMTP
+    youtube: FakeYouTube
+    tiktok: FakeTikTok
+
+
+@contextlib.contextmanager
+def running_fakes(mail_folder: Path) -> Iterator[Fakes]:
+    with contextlib.ExitStack() as stack:
+        def start(server: Any) -> Any:
+            return stack.enter_context(server)
+
+        linkedin = start(LinkedInFake(author=LINKEDIN_AUTHOR,
+                                      token=SECRETS["linkedin-lapas"]["access_token"]))
+        linkedin.video_part_bytes = PART  # LinkedIn names the parts: several of them
+        yield Fakes(
+            x=start(FakeX(**SECRETS["x-lapas"])),
+            mastodon=start(FakeMastodon(token=SECRETS["mastodon-lapas"]["access_token"])),
+            bluesky=start(FakeBluesky(handle=BLUESKY_HANDLE,
+                                      app_password=SECRETS["bluesky-lapas"]["app_password"])),
+            telegram=start(FakeTelegram(token=SECRETS["telegram-lapas"]["bot_token"],
+                                        channel=TELEGRAM_CHANNEL)),
+            facebook=start(FacebookFake(
+                page_id=FACEBOOK_PAGE, app_id=FACEBOOK_APP,
+                token=SECRETS["facebook-lapas"]["access_token"],
+                user_token=SECRETS["facebook-lapas"]["user_access_token"])),
+            instagram=start(InstagramFake(user_id=INSTAGRAM_USER,
+                                          token=SECRETS["instagram-lapas"]["access_token"])),
+            threads=start(ThreadsFake(user_id=THREADS_USER,
+                                      token=SECRETS["threads-lapas"]["access_token"])),
+            linkedin=linkedin,
+            wordpress=start(WordPressFake(
+                username=WORDPRESS_USER,
+                app_password=SECRETS["wordpress-lapas"]["app_password"])),
+            discord=start(FakeDiscord(DISCORD_TOKEN)),
+            webhook=start(FakeWebhookReceiver(secret=SECRETS["webhook-portal"]["secret"])),
+            email=start(FakeSMTP(mail_folder, username=EMAIL_SENDER,
+                                 password=SECRETS["email-redaksi"]["password"])),
+            youtube=start(FakeYouTube(**SECRETS["youtube-lapas"])),
+            tiktok=start(FakeTikTok(**SECRETS["tiktok-lapas"])),
+        )
+
+
+def account_tables(fakes: Fakes) -> dict[str, dict[str, Any]]:
+    """Each account's table as an office would write it, aimed at the fakes, with small
+    parts and quick polling so that every step of every protocol happens in seconds."""
+    return {
+        "x-lapas": {"base_url": fakes.x.url, "options": {
+            "username": fakes.x.username, "x_chunk_bytes": PART, **POLLING, **FAST}},
+        "mastodon-lapas": {"base_url": fakes.mastodon.url, "options": {**POLLING, **FAST}},
+        "bluesky-lapas": {"base_url": fakes.bluesky.url, "options": {
+            "identifier": BLUESKY_HANDLE, "video_service": fakes.bluesky.url, **POLLING,
+            **FAST}},
+        "telegram-lapas": {"base_url": fakes.telegram.url,
+                           "options": {"chat_id": TELEGRAM_CHANNEL, **FAST}},
+        "facebook-lapas": {"base_url": fakes.facebook.url, "options": {
+            "page_id": FACEBOOK_PAGE, "app_id": FACEBOOK_APP, "upload_part_bytes": PART,
+            **GRAPH_POLLING, **FAST}},
+        "instagram-lapas": {"base_url": fakes.instagram.url, "options": {
+            "user_id": INSTAGRAM_USER, **GRAPH_POLLING, **FAST}},
+        "threads-lapas": {"base_url": fakes.threads.url, "options": {
+            "user_id": THREADS_USER, **GRAPH_POLLING, **FAST}},
+        "linkedin-lapas": {"base_url": fakes.linkedin.url, "options": {
+            "author": LINKEDIN_AUTHOR, **GRAPH_POLLING, **FAST}},
+        "wordpress-lapas": {"base_url": fakes.wordpress.url,
+                            "options": {"upload_retry_pause": 0, **FAST}},
+        "discord-humas": {"base_url": fakes.discord.api_url, "options": FAST},
+        "webhook-portal": {"base_url": fakes.webhook.hook_url, "options": FAST},
+        "email-redaksi": {"options": {
+            "host": "127.0.0.1", "port": fakes.email.port, "security": "starttls",
+            "ca_file": str(fakes.email.cert_path), "from": EMAIL_SENDER,
+            "to": ["redaksi@koran.example.id"], "domain": "lapas.example.go.id", **FAST}},
+        "youtube-lapas": {"base_url": fakes.youtube.url, "options": {
+            "token_url": f"{fakes.youtube.url}/token", "chunk_bytes": 256 * 1024,
+            "chunk_backoff": 0, "processing_interval": 0.01, "processing_timeout": 5,
+            "privacy": "unlisted", **FAST}},
+        "tiktok-lapas": {"base_url": fakes.tiktok.url, "options": {
+            "poll_interval": 0.01, "poll_timeout": 5, **FAST}},
+    }
+
+
+def write_config(folder: Path, fakes: Fakes, database_url: str, http_port: int,
+                 accounts: dict[str, str] = ACCOUNTS,
+                 tables: dict[str, dict[str, Any]] | None = None) -> None:
+    """siar.toml: the database, a daemon whose HTTP server hosts what Instagram and
+    Threads fetch, and one account per network."""
+    tables = tables or account_tables(fakes)
+    lines = ['timezone = "Asia/Jakarta"', f"database_url = {toml_value(database_url)}",
+             'campaign_hashtags = ["HumasBergerakBersama"]', "",
+             "[daemon]", "poll_interval = 0.2", f"http_port = {http_port}",
+             # a post that is not sent fails at once: everything must go on the first try
+             "max_attempts = 1", "",
+             "[media]", 'store = "siar"',
+             f"public_base_url = {toml_value(f'http://127.0.0.1:{http_port}/siar')}",
+             f"directory = {toml_value(str(folder / 'public-media'))}"]
+    for name, network in accounts.items():
+        lines += ["", "[[accounts]]", f"name = {toml_value(name)}",
+                  f"network = {toml_value(network)}"]
+        lines += [f"{key} = {toml_value(value)}" for key, value in tables[name].items()]
+    (folder / "siar.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_release(folder: Path, name: str = "rilis.md", title: str = TITLE) -> Path:
+    """A release whose video is a 4 s upright clip (2 frames a second) with a caption,
+    a title and its cover at second 1."""
+    clip = folder / "video" / "kunjungan.mp4"
+    if not clip.exists():
+        make_clip(clip, seconds=4.0, width=360, height=640, fps=2)
+    path = folder / name
+    path.write_text(
+        f"---\ntitle: {title}\n"
+        "videos:\n"
+        f"  - {{path: video/kunjungan.mp4, caption: {CAPTION}, cover: 1, "
+        f"title: {VIDEO_TITLE}}}\n"
+        "---\n"
+        "Kepala Kantor Wilayah meninjau pelayanan makanan dan kesehatan warga binaan di "
+        "Lapas Pangkalpinang, didampingi Kepala Lapas dan jajaran.\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class Output:
+    command: str
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        assert self.code == 0, f"siar {self.command} failed ({self.code}): {self.err[-3000:]}"
+        return json.loads(self.out)
+
+
+def environment(folder: Path, secrets: dict[str, dict[str, str]] = SECRETS) -> dict[str, str]:
+    """The officer's environment: the secrets in ``SIAR_SECRET_…``, nothing else of Siar's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")}
+    env.update(SIAR_HOME=str(folder / "home"), SIAR_LANG="en", COLUMNS="200",
+               SIAR_VIDEO_PRESET="ultrafast")
+    for account, fields in secrets.items():
+        prefix = "SIAR_SECRET_" + account.upper().replace("-", "_")
+        env.update({f"{prefix}_{field.upper()}": value for field, value in fields.items()})
+    return env
+
+
+def siar(folder: Path, env: dict[str, str], *args: str,
+         timeout: float = DAEMON_DEADLINE_SECONDS) -> Output:
+    """``siar ARGS`` as a process of its own, in the office's folder."""
+    done = subprocess.run([str(SIAR), *args], cwd=folder, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    return Output(" ".join(args), done.returncode, done.stdout, done.stderr)
+
+
+@dataclass
+class Run:
+    """What the officer saw at each step, and what each network received."""
+
+    database: str
+    added: dict[str, Any]
+    shown: dict[str, Any]
+    daemon: dict[str, Any]
+    queue: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    outputs: list[Output]
+    fakes: Fakes
+    clip: Path
+
+    def post(self, account: str) -> dict[str, Any]:
+        [post] = [p for p in self.shown["posts"] if p["account"] == account]
+        return dict(post)
+
+    def video(self, account: str) -> dict[str, Any]:
+        """The prepared video queued for ``account`` (as ``siar show`` names it)."""
+        [video] = [m for m in self.post(account)["variant"]["media"] if m["kind"] == "video"]
+        return dict(video)
+
+    def video_bytes(self, account: str) -> bytes:
+        """The prepared file's bytes, as recorded at queue time (the siar store deletes
+        its public copy once published; the media store keeps the original)."""
+        return Path(self.video(account)["path"]).read_bytes()
+
+    def remote_url(self, account: str) -> str:
+        [row] = [r for r in self.queue if r["account"] == account]
+        return str(row["remote_url"])
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    folder = tmp_path_factory.mktemp(f"video-{request.param}")
+    database_url = (new_postgres_database(request.getfixturevalue("postgres_url"))
+                    if request.param == "postgresql" else f"sqlite:///{folder / 'siar.db'}")
+    env = environment(folder)
+    with running_fakes(tmp_path_factory.mktemp("smtp")) as fakes:
+        write_config(folder, fakes, database_url, free_port())
+        write_release(folder)
+        added = siar(folder, env, "add", "rilis.md", "--at", "now", "--json")
+        release = str(added.json()["release"])
+        shown = siar(folder, env, "show", release, "--json")
+        daemon = siar(folder, env, "--verbose", "daemon", "--until-drained", "--json")
+        queue = siar(folder, env, "queue", "--all", "--json")
+        history = siar(folder, env, "history", "--json")
+        shown_after = siar(folder, env, "show", release, "--json")
+        yield Run(database=request.param, added=added.json(), shown=shown_after.json(),
+                  daemon=daemon.json(), queue=queue.json(), history=history.json(),
+                  outputs=[added, shown, daemon, queue, history, shown_after], fakes=fakes,
+                  clip=folder / "video" / "kunjungan.mp4")
+
+
+# --- what the officer sees ---------------------------------------------------------------
+
+
+def test_the_release_is_queued_once_for_every_account_with_its_prepared_video(
+        run: Run) -> None:
+    assert sorted((p["account"], p["channel"]) for p in run.added["posts"]) == \
+        sorted(ACCOUNTS.items())
+    for account in ACCOUNTS:
+        if account == "email-redaksi":
+            continue  # e-mail takes no video: checked below
+        video = run.video(account)
+        data = run.video_bytes(account)
+        assert hashlib.sha256(data).hexdigest() == video["sha256"], account
+        assert check_video(data, codecs=("h264",)) is None, account
+        assert (video["alt"], video["title"]) == (CAPTION, VIDEO_TITLE), account
+
+
+def test_one_live_daemon_run_publishes_every_post_once_and_nothing_fails(run: Run) -> None:
+    problems = {row["account"]: (row["status"], row["error"]) for row in run.queue
+                if row["status"] != "published"}
+    assert problems == {}
+    assert run.daemon["dry_run"] is False and run.daemon["published"] == len(ACCOUNTS)
+    assert (run.daemon["failed"], run.daemon["retry"], run.daemon["unknown"]) == (0, 0, 0)
+    for row in run.queue:
+        assert (row["status"], row["attempts"], row["error"]) == ("published", 1, None), row
+        assert row["remote_url"], row["account"]
+
+
+def test_show_and_history_name_one_published_attempt_with_its_url_per_account(
+        run: Run) -> None:
+    for account in ACCOUNTS:
+        post = run.post(account)
+        assert post["status"] == "published", (account, post)
+        assert post["remote_url"] == run.remote_url(account)
+        [entry] = [e for e in run.history if e["account"] == account]
+        assert (entry["outcome"], entry["remote_url"]) == ("published", post["remote_url"])
+
+
+def test_no_secret_appears_in_anything_the_cli_printed(run: Run) -> None:
+    secrets = [value for fields in SECRETS.values() for name, value in fields.items()
+               if name != "username"] + [DISCORD_TOKEN]
+    for output in run.outputs:
+        for secret in [*secrets, *secret_values()]:
+            assert secret not in output.out + output.err, f"leaked by siar {output.command}"
+
+
+# --- what each network received ----------------------------------------------------------
+
+
+def test_x_got_the_chunks_init_to_status_then_one_post_naming_the_media(run: Run) -> None:
+    fake = run.fakes.x
+    [upload] = fake.videos.uploads.values()
+    assert upload.data == run.video_bytes("x-lapas") and len(upload.segments) > 1
+    steps = [r.path.split("/")[-1] for r in fake.requests if "/2/media/upload" in r.path]
+    assert steps[0] == "initialize" and steps[-1] == "upload"  # STATUS: GET /2/media/upload
+    assert steps.index("finalize") == len(upload.segments) + 1
+    [post] = fake.posts
+    assert post.media_ids == [upload.media_id]
+    assert fake.media[upload.media_id]["alt_text"] == CAPTION
+    assert run.remote_url("x-lapas").endswith(f"/status/{post.id}")
+
+
+def test_mastodon_processed_the_video_then_one_status_named_it(run: Run) -> None:
+    fake = run.fakes.mastodon
+    [attachment] = fake.attachments.values()
+    assert attachment.data == run.video_bytes("mastodon-lapas")
+    assert attachment.description == CAPTION and attachment.thumbnail  # the cover
+    assert fake.calls("GET", f"/api/v1/media/{attachment.id}")
+    [status] = fake.statuses
+    assert [m.id for m in status.media] == [attachment.id]
+    assert run.remote_url("mastodon-lapas").endswith(f"/{status.id}")
+
+
+def test_bluesky_embedded_the_processed_video_with_its_aspect_ratio(run: Run) -> None:
+    fake = run.fakes.bluesky
+    [job] = fake.video.jobs.values()
+    assert fake.calls("GET", "/xrpc/app.bsky.video.getUploadLimits")
+    assert fake.calls("GET", "/xrpc/app.bsky.video.getJobStatus")
+    [record] = fake.records.values()
+    embed = record.value["embed"]
+    assert embed["$type"] == "app.bsky.embed.video" and embed["video"] == job.blob
+    assert (embed["alt"], embed["aspectRatio"]) == (CAPTION, {"width": 360, "height": 640})
+    assert run.remote_url("bluesky-lapas").endswith(f"/post/{record.rkey}")
+
+
+def test_telegram_got_one_send_video_with_its_thumbnail(run: Run) -> None:
+    messages = run.fakes.telegram.messages
+    assert messages[0].kind == "video"
+    assert messages[0].video == run.video_bytes("telegram-lapas")
+    assert messages[0].raw["thumbnail"] == "attach://thumb"
+    assert len([m for m in messages if m.kind == "video"]) == 1
+    assert run.remote_url("telegram-lapas").startswith("https://t.me/humaslapas/")
+
+
+def test_facebook_got_the_file_resumably_then_one_page_video(run: Run) -> None:
+    fake = run.fakes.facebook
+    offsets = [int(r.header("file_offset") or 0)
+               for r in fake.calls("POST", r"/v\d+\.\d+/upload:.*")]
+    size = len(run.video_bytes("facebook-lapas"))
+    assert offsets == list(range(0, size, PART))
+    assert len(fake.calls("POST", rf"/v\d+\.\d+/{FACEBOOK_PAGE}/videos")) == 1
+    [video] = fake.videos.values()
+    assert video.data == run.video_bytes("facebook-lapas")
+    assert (video.title, video.status) == (VIDEO_TITLE, "ready")
+    assert video.thumb is not None  # the prepared cover, as the thumb file
+    assert video.description == "\n\n".join(run.post("facebook-lapas")["variant"]["parts"])
+    assert run.remote_url("facebook-lapas").endswith(f"/{FACEBOOK_PAGE}/videos/{video.id}/")
+
+
+def test_instagram_fetched_the_reel_and_its_cover_from_the_daemon_and_published_once(
+        run: Run) -> None:
+    fake = run.fakes.instagram
+    [media] = fake.published
+    assert media.params["media_type"] == "REELS"
+    assert media.params["caption"] == "\n\n".join(run.post("instagram-lapas")["variant"]
+                                                  ["parts"])
+    assert {media.params["video_url"], media.params["cover_url"]} <= set(fake.fetched)
+    assert all(url.startswith("http://127.0.0.1:") and "/siar/" in url
+               for url in fake.fetched)
+    assert len(fake.calls("POST", rf"/{fake.version}/{INSTAGRAM_USER}/media_publish")) == 1
+    assert media.permalink == run.remote_url("instagram-lapas")
+
+
+def test_threads_fetched_the_video_and_published_it_once(run: Run) -> None:
+    fake = run.fakes.threads
+    [media] = fake.published
+    assert (media.params["media_type"], media.params["alt_text"]) == ("VIDEO", CAPTION)
+    assert media.params["video_url"] in fake.fetched
+    assert len(fake.calls("POST", rf"/{fake.version}/{THREADS_USER}/threads_publish")) == 1
+    assert media.permalink == run.remote_url("threads-lapas")
+
+
+def test_linkedin_got_the_parts_finalized_then_one_post_with_the_video(run: Run) -> None:
+    fake = run.fakes.linkedin
+    [video] = fake.videos.values()
+    parts = fake.calls("PUT", r"/dms-uploads/video/.*/part/\d+")
+    assert len(parts) > 1 and b"".join(r.body for r in parts) == \
+        run.video_bytes("linkedin-lapas")
+    actions = [r.query.get("action") for r in fake.calls("POST", "/rest/videos")]
+    assert actions == [["initializeUpload"], ["finalizeUpload"]]
+    [post] = fake.posts
+    assert post.content is not None and post.content["media"]["id"] == video.urn
+    assert run.remote_url("linkedin-lapas").endswith(f"{post.urn}/")
+
+
+def test_wordpress_opened_the_article_with_the_video_and_its_poster(run: Run) -> None:
+    fake = run.fakes.wordpress
+    video, poster = fake.media.values()
+    assert video.data == run.video_bytes("wordpress-lapas") and poster.mime == "image/jpeg"
+    [article] = fake.posts
+    assert article.featured_media == poster.id
+    assert article.content.startswith(f'<!-- wp:video {{"id": {video.id}}} -->')
+    assert f"poster=\"{fake.url}/wp-content/uploads/" in article.content
+    assert run.remote_url("wordpress-lapas").rstrip("/").endswith(article.slug)
+
+
+def test_discord_got_the_video_as_one_described_attachment(run: Run) -> None:
+    [message] = run.fakes.discord.messages
+    [attachment] = message["attachments"]
+    assert attachment["description"] == CAPTION
+    assert attachment["filename"].endswith(".mp4")
+
+
+def test_the_webhook_got_the_video_described(run: Run) -> None:
+    [delivered] = run.fakes.webhook.created.values()
+    [video] = [m for m in delivered["media"] if m["mime"] == "video/mp4"]
+    assert (video["alt"], video["filename"]) == (CAPTION, Path(run.video("webhook-portal")
+                                                               ["path"]).name)
+
+
+def test_the_email_carries_no_video_attachment(run: Run) -> None:
+    [mail] = run.fakes.email.messages
+    assert not [part for part in mail.message.walk()
+                if part.get_content_type().startswith("video/")]
+    assert any("takes no video" in w for w in run.post("email-redaksi")["variant"]
+               .get("warnings", []))
+
+
+def test_youtube_got_the_video_resumably_with_its_title_and_thumbnail(run: Run) -> None:
+    fake = run.fakes.youtube
+    [video] = fake.videos
+    assert video.data == run.video_bytes("youtube-lapas")
+    assert video.resource["snippet"]["title"] == VIDEO_TITLE  # the video's own title
+    assert video.resource["snippet"]["description"].startswith("Kepala Kantor Wilayah")
+    assert video.resource["status"]["privacyStatus"] == "unlisted"
+    assert len(fake.calls("POST", UPLOAD_PATH)) == 1 and fake.calls("PUT", UPLOAD_PATH)
+    assert video.thumbnail is not None  # the prepared cover
+    assert video.id in run.remote_url("youtube-lapas")
+
+
+def test_tiktok_asked_the_creator_then_uploaded_the_file_and_published_once(
+        run: Run) -> None:
+    fake = run.fakes.tiktok
+    paths = [r.path for r in fake.requests]
+    assert paths.index("/v2/post/publish/creator_info/query/") < \
+        paths.index("/v2/post/publish/video/init/")
+    [published] = fake.posts
+    assert published.received == published.video_size == \
+        len(run.video_bytes("tiktok-lapas"))
+    assert CAPTION not in published.title and "Kakanwil" in published.title
+    assert published.post_id and published.post_id in run.remote_url("tiktok-lapas")
+
+
+def test_every_prepared_video_still_matches_its_sha256(run: Run) -> None:
+    for account in ACCOUNTS:
+        if account == "email-redaksi":
+            continue
+        video = run.video(account)
+        assert re.fullmatch(r"[0-9a-f]{64}", video["sha256"])
+        assert Path(video["path"]).parent.name == video["sha256"]
