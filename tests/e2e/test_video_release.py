@@ -205,17 +205,21 @@ def account_tables(fakes: Fakes) -> dict[str, dict[str, Any]]:
     }
 
 
+#: a post that is not sent fails at once: everything must go on the first try
+FIRST_TRY = ("max_attempts = 1",)
+
+
 def write_config(folder: Path, fakes: Fakes, database_url: str, http_port: int,
                  accounts: dict[str, str] = ACCOUNTS,
-                 tables: dict[str, dict[str, Any]] | None = None) -> None:
+                 tables: dict[str, dict[str, Any]] | None = None,
+                 daemon: tuple[str, ...] = FIRST_TRY) -> None:
     """siar.toml: the database, a daemon whose HTTP server hosts what Instagram and
-    Threads fetch, and one account per network."""
+    Threads fetch (with the ``daemon`` table's other lines), and one account per
+    network."""
     tables = tables or account_tables(fakes)
     lines = ['timezone = "Asia/Jakarta"', f"database_url = {toml_value(database_url)}",
              'campaign_hashtags = ["HumasBergerakBersama"]', "",
-             "[daemon]", "poll_interval = 0.2", f"http_port = {http_port}",
-             # a post that is not sent fails at once: everything must go on the first try
-             "max_attempts = 1", "",
+             "[daemon]", "poll_interval = 0.2", f"http_port = {http_port}", *daemon, "",
              "[media]", 'store = "siar"',
              f"public_base_url = {toml_value(f'http://127.0.0.1:{http_port}/siar')}",
              f"directory = {toml_value(str(folder / 'public-media'))}"]
