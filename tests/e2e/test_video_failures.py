@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import new_postgres_database
 from tests.e2e.test_video_release import (
     Fakes,
     Output,
     account_tables,
+    database_url_for,
     environment,
     running_fakes,
     siar,
@@ -82,10 +82,9 @@ def misbehave(fakes: Fakes) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp(f"video-failures-{request.param}")
-    database_url = (new_postgres_database(request.getfixturevalue("postgres_url"))
-                    if request.param == "postgresql" else f"sqlite:///{folder / 'siar.db'}")
+    database_url = database_url_for(request, folder)
     env = environment(folder)
-    with running_fakes(tmp_path_factory.mktemp("smtp")) as fakes:
+    with running_fakes(tmp_path_factory.mktemp("fakes")) as fakes:
         misbehave(fakes)
         tables = account_tables(fakes)
         for account, options in NO_WAIT.items():

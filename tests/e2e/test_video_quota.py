@@ -19,9 +19,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import new_postgres_database
 from tests.e2e.test_all_networks import toml_value
-from tests.e2e.test_video_release import SECRETS, Output, environment, siar, write_release
+from tests.e2e.test_video_release import (
+    SECRETS,
+    Output,
+    database_url_for,
+    environment,
+    siar,
+    write_release,
+)
 from tests.fakes.youtube import UPLOAD_PATH, FakeYouTube
 
 ACCOUNT = "youtube-lapas"
@@ -60,8 +66,7 @@ def quota_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """Queue ``RELEASES`` videos for today, previewing the last first; run the daemon
     once for what is due."""
     folder = tmp_path_factory.mktemp(f"quota-{request.param}")
-    database_url = (new_postgres_database(request.getfixturevalue("postgres_url"))
-                    if request.param == "postgresql" else f"sqlite:///{folder / 'siar.db'}")
+    database_url = database_url_for(request, folder)
     env = environment(folder, {ACCOUNT: SECRETS[ACCOUNT]})
     with FakeYouTube(uploads_per_day=QUOTA, **SECRETS[ACCOUNT]) as youtube:
         write_config(folder, youtube, database_url, grace_minutes)

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +30,24 @@ import pytest
 
 from tests.clips import make_clip
 from tests.conftest import new_postgres_database
-from tests.e2e.conftest import secret_values
-from tests.e2e.test_all_networks import toml_value
-from tests.fakes.bluesky import FakeBluesky
-from tests.fakes.discord import WEBHOOK_ID, FakeDiscord
-from tests.fakes.facebook import FacebookFake
-from tests.fakes.instagram import InstagramFake
-from tests.fakes.linkedin import LinkedInFake
-from tests.fakes.mastodon import FakeMastodon
+from tests.e2e import conftest as e2e
+from tests.e2e.conftest import (
+    BLUESKY_HANDLE,
+    EMAIL_SENDER,
+    FACEBOOK_PAGE,
+    INSTAGRAM_USER,
+    LINKEDIN_AUTHOR,
+    TELEGRAM_CHANNEL,
+    THREADS_USER,
+    Networks,
+    secret_values,
+    start_networks,
+)
+from tests.e2e.test_all_networks import ACCOUNTS as ALL_ACCOUNTS
+from tests.e2e.test_all_networks import Output, toml_value
 from tests.fakes.s3 import free_port
-from tests.fakes.smtp import FakeSMTP
-from tests.fakes.telegram import FakeTelegram
-from tests.fakes.threads import ThreadsFake
 from tests.fakes.tiktok import FakeTikTok
 from tests.fakes.video_check import check_video
-from tests.fakes.webhook import FakeWebhookReceiver
-from tests.fakes.wordpress import WordPressFake
-from tests.fakes.x import FakeX
 from tests.fakes.youtube import UPLOAD_PATH, FakeYouTube
 
 pytestmark = pytest.mark.filterwarnings(
@@ -59,50 +59,26 @@ DAEMON_DEADLINE_SECONDS = 90.0
 TITLE = "Kunjungan Kerja Kakanwil ke Lapas Pangkalpinang"
 CAPTION = "Kakanwil meninjau dapur Lapas Pangkalpinang bersama Kalapas"
 VIDEO_TITLE = "Kunjungan Kakanwil 2026"
-EMAIL_SENDER = "humas@lapas.example.go.id"
-BLUESKY_HANDLE = "humaslapas.bsky.social"
-TELEGRAM_CHANNEL = "@humaslapas"
-FACEBOOK_PAGE, FACEBOOK_APP = "104857600123", "901234567890123"
-INSTAGRAM_USER, THREADS_USER = "17841405822304914", "26072145678901234"
-LINKEDIN_AUTHOR = "urn:li:organization:2414183"
-WORDPRESS_USER = "redaktur-humas"
-DISCORD_TOKEN = "dCsLkR8-e2e-video-webhook-token"
+#: the Meta app whose Resumable Upload API takes a Page's videos (the fake's own)
+FACEBOOK_APP = "901234567890123"
 #: small parts, so that every chunked protocol sends the clip in several
 PART = 16 * 1024
 
+#: the all-networks run's secrets, with what video needs besides: Facebook's user token
+#: (the Resumable Upload API refuses a Page token), and the two video-only networks
 SECRETS: dict[str, dict[str, str]] = {
-    "x-lapas": {"api_key": "e2eVidXkey4wEEPTGEFP",
-                "api_secret": "e2eVidXsecretSOqF21Fu85e7zjz7ZN2U4",
-                "access_token": "370773112-e2eVidGmHxMAgYyLbNEtIKZeRN",
-                "access_token_secret": "e2eVidLswwdoUaIvS8ltyTt5jkRh4J"},
-    "mastodon-lapas": {"access_token": "mstdn-e2e-video-token-7c1d9e"},
-    "bluesky-lapas": {"app_password": "e2ev-ideo-pass-bsky"},
-    "telegram-lapas": {"bot_token": "987654:AAH-e2e-video-bot-token"},
-    "facebook-lapas": {"access_token": "EAAe2eVideoPageToken",
-                       "user_access_token": "EAAe2eVideoUserToken"},
-    "instagram-lapas": {"access_token": "IGQWRe2eVideoToken"},
-    "threads-lapas": {"access_token": "THAAe2eVideoToken"},
-    "linkedin-lapas": {"access_token": "AQVe2eVideoLinkedIn"},
-    "wordpress-lapas": {"username": WORDPRESS_USER, "app_password": "e2eV idPa s123 4xyz"},
-    "discord-humas": {"webhook_url":
-                      f"https://discord.com/api/webhooks/{WEBHOOK_ID}/{DISCORD_TOKEN}"},
-    "webhook-portal": {"secret": "whsec-e2e-video-portal-key"},
-    "email-redaksi": {"username": EMAIL_SENDER, "password": "sandi-e2e-video-77"},
+    **{account: fields for account, fields in e2e.SECRETS.items() if account != "slack-humas"},
+    "facebook-lapas": {**e2e.SECRETS["facebook-lapas"], "user_access_token": "EAAUserToken456"},
     "youtube-lapas": {"client_id": "1234-e2e.apps.googleusercontent.com",
                       "client_secret": "GOCSPX-e2e-video-secret",
                       "refresh_token": "1//0g-e2e-video-refresh"},
     "tiktok-lapas": {"client_key": "awe2evideoclientkey", "client_secret": "tiktok-e2e-secret",
                      "refresh_token": "rft.e2e-first-refresh"},
 }
-#: account → network: every network that takes a video, and e-mail (which links instead)
-ACCOUNTS = {
-    "x-lapas": "x", "mastodon-lapas": "mastodon", "bluesky-lapas": "bluesky",
-    "telegram-lapas": "telegram", "facebook-lapas": "facebook",
-    "instagram-lapas": "instagram", "threads-lapas": "threads",
-    "linkedin-lapas": "linkedin", "wordpress-lapas": "wordpress",
-    "discord-humas": "discord", "webhook-portal": "webhook", "email-redaksi": "email",
-    "youtube-lapas": "youtube", "tiktok-lapas": "tiktok",
-}
+#: account → network: every network that takes a video, and e-mail (which links instead;
+#: Slack takes no video and would only be told so)
+ACCOUNTS = {**{account: network for account, network in ALL_ACCOUNTS.items()
+               if network != "slack"}, "youtube-lapas": "youtube", "tiktok-lapas": "tiktok"}
 FAST = {"read_timeout": 5.0, "connect_timeout": 2.0}
 #: the waiting options of the networks that process a video, in each one's words
 POLLING = {"video_poll_seconds": 0.01, "upload_retry_pause": 0}
@@ -111,60 +87,23 @@ GRAPH_POLLING = {"video_poll_interval": 0.01, "video_poll_timeout": 10, "part_re
 
 
 @dataclass
-class Fakes:
-    """Every video network's fake, listening at once."""
+class Fakes(Networks):
+    """Every network's fake of the all-networks run, and YouTube's and TikTok's."""
 
-    x: FakeX
-    mastodon: FakeMastodon
-    bluesky: FakeBluesky
-    telegram: FakeTelegram
-    facebook: FacebookFake
-    instagram: InstagramFake
-    threads: ThreadsFake
-    linkedin: LinkedInFake
-    wordpress: WordPressFake
-    discord: FakeDiscord
-    webhook: FakeWebhookReceiver
-    email: FakeSMTP
     youtube: FakeYouTube
     tiktok: FakeTikTok
 
 
 @contextlib.contextmanager
-def running_fakes(mail_folder: Path) -> Iterator[Fakes]:
+def running_fakes(folder: Path) -> Iterator[Fakes]:
+    """All the fakes listening until the block ends (``folder``: their files)."""
     with contextlib.ExitStack() as stack:
-        def start(server: Any) -> Any:
-            return stack.enter_context(server)
-
-        linkedin = start(LinkedInFake(author=LINKEDIN_AUTHOR,
-                                      token=SECRETS["linkedin-lapas"]["access_token"]))
-        linkedin.video_part_bytes = PART  # LinkedIn names the parts: several of them
-        yield Fakes(
-            x=start(FakeX(**SECRETS["x-lapas"])),
-            mastodon=start(FakeMastodon(token=SECRETS["mastodon-lapas"]["access_token"])),
-            bluesky=start(FakeBluesky(handle=BLUESKY_HANDLE,
-                                      app_password=SECRETS["bluesky-lapas"]["app_password"])),
-            telegram=start(FakeTelegram(token=SECRETS["telegram-lapas"]["bot_token"],
-                                        channel=TELEGRAM_CHANNEL)),
-            facebook=start(FacebookFake(
-                page_id=FACEBOOK_PAGE, app_id=FACEBOOK_APP,
-                token=SECRETS["facebook-lapas"]["access_token"],
-                user_token=SECRETS["facebook-lapas"]["user_access_token"])),
-            instagram=start(InstagramFake(user_id=INSTAGRAM_USER,
-                                          token=SECRETS["instagram-lapas"]["access_token"])),
-            threads=start(ThreadsFake(user_id=THREADS_USER,
-                                      token=SECRETS["threads-lapas"]["access_token"])),
-            linkedin=linkedin,
-            wordpress=start(WordPressFake(
-                username=WORDPRESS_USER,
-                app_password=SECRETS["wordpress-lapas"]["app_password"])),
-            discord=start(FakeDiscord(DISCORD_TOKEN)),
-            webhook=start(FakeWebhookReceiver(secret=SECRETS["webhook-portal"]["secret"])),
-            email=start(FakeSMTP(mail_folder, username=EMAIL_SENDER,
-                                 password=SECRETS["email-redaksi"]["password"])),
-            youtube=start(FakeYouTube(**SECRETS["youtube-lapas"])),
-            tiktok=start(FakeTikTok(**SECRETS["tiktok-lapas"])),
-        )
+        (folder / "foto").mkdir(exist_ok=True)
+        networks = start_networks(stack, folder / "foto", folder)
+        networks.linkedin.video_part_bytes = PART  # LinkedIn names the parts: several
+        yield Fakes(**{field.name: getattr(networks, field.name) for field in fields(networks)},
+                    youtube=stack.enter_context(FakeYouTube(**SECRETS["youtube-lapas"])),
+                    tiktok=stack.enter_context(FakeTikTok(**SECRETS["tiktok-lapas"])))
 
 
 def account_tables(fakes: Fakes) -> dict[str, dict[str, Any]]:
@@ -248,26 +187,14 @@ def write_release(folder: Path, name: str = "rilis.md", title: str = TITLE) -> P
     return path
 
 
-@dataclass
-class Output:
-    command: str
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        assert self.code == 0, f"siar {self.command} failed ({self.code}): {self.err[-3000:]}"
-        return json.loads(self.out)
-
-
 def environment(folder: Path, secrets: dict[str, dict[str, str]] = SECRETS) -> dict[str, str]:
     """The officer's environment: the secrets in ``SIAR_SECRET_…``, nothing else of Siar's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")}
     env.update(SIAR_HOME=str(folder / "home"), SIAR_LANG="en", COLUMNS="200",
                SIAR_VIDEO_PRESET="ultrafast")
-    for account, fields in secrets.items():
+    for account, given in secrets.items():
         prefix = "SIAR_SECRET_" + account.upper().replace("-", "_")
-        env.update({f"{prefix}_{field.upper()}": value for field, value in fields.items()})
+        env.update({f"{prefix}_{name.upper()}": value for name, value in given.items()})
     return env
 
 
@@ -312,14 +239,20 @@ class Run:
         return str(row["remote_url"])
 
 
+def database_url_for(request: pytest.FixtureRequest, folder: Path) -> str:
+    """A fresh database of the kind the module's parameter names: a SQLite file in
+    ``folder``, or a database on the PostgreSQL server the tests start."""
+    if request.param == "postgresql":
+        return new_postgres_database(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{folder / 'siar.db'}"
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp(f"video-{request.param}")
-    database_url = (new_postgres_database(request.getfixturevalue("postgres_url"))
-                    if request.param == "postgresql" else f"sqlite:///{folder / 'siar.db'}")
     env = environment(folder)
-    with running_fakes(tmp_path_factory.mktemp("smtp")) as fakes:
-        write_config(folder, fakes, database_url, free_port())
+    with running_fakes(tmp_path_factory.mktemp("fakes")) as fakes:
+        write_config(folder, fakes, database_url_for(request, folder), free_port())
         write_release(folder)
         added = siar(folder, env, "add", "rilis.md", "--at", "now", "--json")
         release = str(added.json()["release"])
@@ -373,8 +306,8 @@ def test_show_and_history_name_one_published_attempt_with_its_url_per_account(
 
 
 def test_no_secret_appears_in_anything_the_cli_printed(run: Run) -> None:
-    secrets = [value for fields in SECRETS.values() for name, value in fields.items()
-               if name != "username"] + [DISCORD_TOKEN]
+    secrets = [value for given in SECRETS.values() for name, value in given.items()
+               if name != "username"]
     for output in run.outputs:
         for secret in [*secrets, *secret_values()]:
             assert secret not in output.out + output.err, f"leaked by siar {output.command}"
