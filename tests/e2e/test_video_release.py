@@ -234,6 +234,10 @@ class Run:
         its public copy once published; the media store keeps the original)."""
         return Path(self.video(account)["path"]).read_bytes()
 
+    def parts(self, account: str) -> list[str]:
+        """The text composed for ``account`` at queue time (what must be published)."""
+        return list(self.post(account)["variant"]["parts"])
+
     def remote_url(self, account: str) -> str:
         [row] = [r for r in self.queue if r["account"] == account]
         return str(row["remote_url"])
@@ -324,6 +328,7 @@ def test_x_got_the_chunks_init_to_status_then_one_post_naming_the_media(run: Run
     assert steps[0] == "initialize" and steps[-1] == "upload"  # STATUS: GET /2/media/upload
     assert steps.index("finalize") == len(upload.segments) + 1
     [post] = fake.posts
+    assert [post.text] == run.parts("x-lapas")
     assert post.media_ids == [upload.media_id]
     assert fake.media[upload.media_id]["alt_text"] == CAPTION
     assert run.remote_url("x-lapas").endswith(f"/status/{post.id}")
@@ -336,6 +341,7 @@ def test_mastodon_processed_the_video_then_one_status_named_it(run: Run) -> None
     assert attachment.description == CAPTION and attachment.thumbnail  # the cover
     assert fake.calls("GET", f"/api/v1/media/{attachment.id}")
     [status] = fake.statuses
+    assert [status.text] == run.parts("mastodon-lapas")
     assert [m.id for m in status.media] == [attachment.id]
     assert run.remote_url("mastodon-lapas").endswith(f"/{status.id}")
 
@@ -346,6 +352,7 @@ def test_bluesky_embedded_the_processed_video_with_its_aspect_ratio(run: Run) ->
     assert fake.calls("GET", "/xrpc/app.bsky.video.getUploadLimits")
     assert fake.calls("GET", "/xrpc/app.bsky.video.getJobStatus")
     [record] = fake.records.values()
+    assert [record.value["text"]] == run.parts("bluesky-lapas")
     embed = record.value["embed"]
     assert embed["$type"] == "app.bsky.embed.video" and embed["video"] == job.blob
     assert (embed["alt"], embed["aspectRatio"]) == (CAPTION, {"width": 360, "height": 640})
@@ -357,6 +364,8 @@ def test_telegram_got_one_send_video_with_its_thumbnail(run: Run) -> None:
     assert messages[0].kind == "video"
     assert messages[0].video == run.video_bytes("telegram-lapas")
     assert messages[0].raw["thumbnail"] == "attach://thumb"
+    assert "\n\n".join(m.caption or m.text or "" for m in messages) == \
+        "\n\n".join(run.parts("telegram-lapas"))
     assert len([m for m in messages if m.kind == "video"]) == 1
     assert run.remote_url("telegram-lapas").startswith("https://t.me/humaslapas/")
 
@@ -394,6 +403,7 @@ def test_threads_fetched_the_video_and_published_it_once(run: Run) -> None:
     fake = run.fakes.threads
     [media] = fake.published
     assert (media.params["media_type"], media.params["alt_text"]) == ("VIDEO", CAPTION)
+    assert [media.text] == run.parts("threads-lapas")
     assert media.params["video_url"] in fake.fetched
     assert len(fake.calls("POST", rf"/{fake.version}/{THREADS_USER}/threads_publish")) == 1
     assert media.permalink == run.remote_url("threads-lapas")
@@ -407,7 +417,9 @@ def test_linkedin_got_the_parts_finalized_then_one_post_with_the_video(run: Run)
         run.video_bytes("linkedin-lapas")
     actions = [r.query.get("action") for r in fake.calls("POST", "/rest/videos")]
     assert actions == [["initializeUpload"], ["finalizeUpload"]]
+    assert video.wants_thumbnail and video.thumbnail  # the cover
     [post] = fake.posts
+    assert post.commentary == "\n\n".join(run.parts("linkedin-lapas"))
     assert post.content is not None and post.content["media"]["id"] == video.urn
     assert run.remote_url("linkedin-lapas").endswith(f"{post.urn}/")
 
@@ -466,7 +478,8 @@ def test_tiktok_asked_the_creator_then_uploaded_the_file_and_published_once(
     [published] = fake.posts
     assert published.received == published.video_size == \
         len(run.video_bytes("tiktok-lapas"))
-    assert CAPTION not in published.title and "Kakanwil" in published.title
+    assert published.title == "\n\n".join(run.parts("tiktok-lapas"))  # the caption
+    assert published.privacy_level == "PUBLIC_TO_EVERYONE"
     assert published.post_id and published.post_id in run.remote_url("tiktok-lapas")
 
 
