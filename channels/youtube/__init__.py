@@ -121,8 +121,11 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
     def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
         """The video's title (≤ 100 characters), description (≤ 5,000 bytes) and tags
         (≤ 500 characters as YouTube counts them, room kept for the post's marker)."""
-        title = metadata.title_of(release.title)
-        if title != metadata.title_of(release.title, limit=len(release.title) + 1):
+        # the video's own title (videos: [{title: …}]) names it, else the release's
+        videos = getattr(release, "videos", None) or [None]
+        named = getattr(videos[0], "title", None) or release.title
+        title = metadata.title_of(named)
+        if title != metadata.title_of(named, limit=len(named) + 1):
             draft.warn(f"the YouTube title is cut to {metadata.TITLE_LIMIT} characters: "
                        f"{title!r}")
         text = "\n\n".join(draft.parts)

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from channels.base import Published
 from channels.variant import Media
+from scheduler.compose import compose
+from scheduler.settings import AccountSettings
 from tests.channels.test_video_uploads_facebook import channel_for, server
 from tests.channels.test_video_uploads_facebook import fake as facebook
 from tests.channels.test_youtube import SECRETS as YOUTUBE_SECRETS
 from tests.channels.test_youtube import channel as youtube_channel
 from tests.channels.video_media import clip, video_delivery
+from tests.composer.conftest import make_release, make_settings
 from tests.fakes.facebook import FacebookFake
 from tests.fakes.youtube import FakeYouTube
 
@@ -38,6 +42,18 @@ def youtube() -> Iterator[FakeYouTube]:
 
 def expected(video: Media) -> str:
     return video.title or RELEASE_TITLE
+
+
+def test_the_youtube_card_shows_the_title_the_upload_will_have(titled: Media) -> None:
+    account = AccountSettings(name="youtube-lapas", network="youtube")
+    named = {"title": titled.title} if titled.title else {}
+    release = make_release("Kalapas hadir dalam rakor.", base_dir=Path(titled.path).parent,
+                           title=RELEASE_TITLE, videos=[{
+                               "path": Path(titled.path).name, "caption": "Rakor", **named}])
+
+    variant = compose(release, account, make_settings(accounts=[account]))
+
+    assert variant.extra["title"] == expected(titled)
 
 
 def test_youtube_names_the_video_by_its_own_title_else_the_releases(
