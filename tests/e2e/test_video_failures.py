@@ -11,13 +11,21 @@ own) to networks whose fakes misbehave on purpose.
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scheduler.db import make_engine
+from scheduler.states import Status
+from tests.daemon.processes import count_by_status, wait_for
 from tests.e2e.test_video_release import (
+    DAEMON_DEADLINE_SECONDS,
+    SIAR,
     Fakes,
     Output,
     account_tables,
@@ -47,6 +55,7 @@ NO_WAIT = {"mastodon-lapas": {"video_wait_seconds": 0},
            "bluesky-lapas": {"video_wait_seconds": 0},
            "facebook-lapas": {"video_poll_timeout": 0},
            "linkedin-lapas": {"video_poll_timeout": 0}}
+SETTLED = {Status.PUBLISHED, Status.FAILED}
 QUICK_RETRIES = ("max_attempts = 6", "backoff_base = 0.05", "backoff_max = 0.2",
                  "probe_seconds = 0.1")
 
@@ -79,6 +88,26 @@ def misbehave(fakes: Fakes) -> None:
     fakes.linkedin.video_polls = 2
 
 
+def daemon_until_settled(folder: Path, env: dict[str, str], database_url: str) -> Output:
+    """``siar daemon`` as a process of its own, stopped (SIGTERM, as an operator would)
+    once every post is published or failed. Not ``--until-drained``: that stops as soon
+    as nothing is scheduled or being sent, and a post in doubt waiting for its probe is
+    neither."""
+    engine = make_engine(database_url)
+    log = folder / "daemon.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen([str(SIAR), "daemon", "--json"], cwd=folder, env=env,
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True)
+        try:
+            wait_for(lambda: set(count_by_status(engine)) <= SETTLED,
+                     DAEMON_DEADLINE_SECONDS, "every post published or failed")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, _ = process.communicate(timeout=DAEMON_DEADLINE_SECONDS)
+            engine.dispose()
+    return Output("daemon --json", process.returncode, out, log.read_text())
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp(f"video-failures-{request.param}")
@@ -94,7 +123,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         write_release(folder)
         added = siar(folder, env, "add", "rilis.md", "--at", "now", "--json")
         release = str(added.json()["release"])
-        daemon = siar(folder, env, "daemon", "--until-drained", "--json")
+        daemon = daemon_until_settled(folder, env, database_url)
         queue = siar(folder, env, "queue", "--all", "--json")
         history = siar(folder, env, "history", "--json")
         shown = siar(folder, env, "show", release, "--json")
