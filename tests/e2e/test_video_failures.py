@@ -23,19 +23,8 @@ import pytest
 from scheduler.db import make_engine
 from scheduler.states import Status
 from tests.daemon.processes import count_by_status, wait_for
-from tests.e2e.test_video_release import (
-    DAEMON_DEADLINE_SECONDS,
-    SIAR,
-    Fakes,
-    Output,
-    account_tables,
-    database_url_for,
-    environment,
-    running_fakes,
-    siar,
-    write_config,
-    write_release,
-)
+from tests.e2e import video_setup as office
+from tests.e2e.video_setup import Fakes, Output
 from tests.fakes.processing import Processing
 from tests.fakes.s3 import free_port
 from tests.fakes.youtube import UPLOAD_PATH
@@ -96,14 +85,14 @@ def daemon_until_settled(folder: Path, env: dict[str, str], database_url: str) -
     engine = make_engine(database_url)
     log = folder / "daemon.log"
     with log.open("w") as stderr:
-        process = subprocess.Popen([str(SIAR), "daemon", "--json"], cwd=folder, env=env,
+        process = subprocess.Popen([str(office.SIAR), "daemon", "--json"], cwd=folder, env=env,
                                    stdout=subprocess.PIPE, stderr=stderr, text=True)
         try:
             wait_for(lambda: set(count_by_status(engine)) <= SETTLED,
-                     DAEMON_DEADLINE_SECONDS, "every post published or failed")
+                     office.DAEMON_DEADLINE_SECONDS, "every post published or failed")
         finally:
             process.send_signal(signal.SIGTERM)
-            out, _ = process.communicate(timeout=DAEMON_DEADLINE_SECONDS)
+            out, _ = process.communicate(timeout=office.DAEMON_DEADLINE_SECONDS)
             engine.dispose()
     return Output("daemon --json", process.returncode, out, log.read_text())
 
@@ -111,22 +100,22 @@ def daemon_until_settled(folder: Path, env: dict[str, str], database_url: str) -
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp(f"video-failures-{request.param}")
-    database_url = database_url_for(request, folder)
-    env = environment(folder)
-    with running_fakes(tmp_path_factory.mktemp("fakes")) as fakes:
+    database_url = office.database_url_for(request, folder)
+    env = office.environment(folder)
+    with office.running_fakes(tmp_path_factory.mktemp("fakes")) as fakes:
         misbehave(fakes)
-        tables = account_tables(fakes)
+        tables = office.account_tables(fakes)
         for account, options in NO_WAIT.items():
             tables[account]["options"] = {**tables[account]["options"], **options}
-        write_config(folder, fakes, database_url, free_port(), accounts={**FAILING, **SLOW},
+        office.write_config(folder, fakes, database_url, free_port(), accounts={**FAILING, **SLOW},
                      tables=tables, daemon=QUICK_RETRIES)
-        write_release(folder)
-        added = siar(folder, env, "add", "rilis.md", "--at", "now", "--json")
+        office.write_release(folder)
+        added = office.siar(folder, env, "add", "rilis.md", "--at", "now", "--json")
         release = str(added.json()["release"])
         daemon = daemon_until_settled(folder, env, database_url)
-        queue = siar(folder, env, "queue", "--all", "--json")
-        history = siar(folder, env, "history", "--json")
-        shown = siar(folder, env, "show", release, "--json")
+        queue = office.siar(folder, env, "queue", "--all", "--json")
+        history = office.siar(folder, env, "history", "--json")
+        shown = office.siar(folder, env, "show", release, "--json")
         assert daemon.code == 0, daemon.err[-3000:]
         yield Run(shown=shown.json(), queue=queue.json(), history=history.json(),
                   fakes=fakes, outputs=[added, daemon, queue, history, shown])

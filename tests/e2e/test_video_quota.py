@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.e2e.test_all_networks import toml_value
-from tests.e2e.test_video_release import (
+from tests.e2e.video_setup import (
     SECRETS,
     Output,
     database_url_for,
