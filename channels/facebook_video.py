@@ -114,8 +114,8 @@ class PageVideos(GraphChannel):
     def _create_video(self, delivery: Delivery, video: Media, handle: str) -> str | Outcome:
         data = {"description": self.message(delivery),
                 "fbuploader_video_file_chunk": handle, "published": "true"}
-        if delivery.variant.title:
-            data["title"] = delivery.variant.title
+        if title := video.title or delivery.variant.title:  # the video's own, if named
+            data["title"] = title
         extra: dict[str, Any] = {}
         if video.cover:
             extra["files"] = {"thumb": ("cover.jpg", Path(video.cover).read_bytes(),
@@ -228,8 +228,8 @@ class PageVideos(GraphChannel):
         data: dict[str, Any] = {"description": self.message(delivery),
                                 "fbuploader_video_file_chunk": "{file-handle}",
                                 "published": "true"}
-        if delivery.variant.title:
-            data["title"] = delivery.variant.title
+        if title := video.title or delivery.variant.title:
+            data["title"] = title
         create: dict[str, Any] = {"method": "POST", "url": f"{self.video_api_url}/{page}/videos",
                                   "data": data}
         if video.cover:

@@ -123,8 +123,11 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
     def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
         """The video's title (≤ 100 characters), description (≤ 5,000 bytes) and tags
         (≤ 500 characters as YouTube counts them, room kept for the post's marker)."""
-        title = metadata.title_of(release.title)
-        if title != metadata.title_of(release.title, limit=len(release.title) + 1):
+        # the video's own title (videos: [{title: …}]) names it, else the release's
+        videos = getattr(release, "videos", None) or [None]
+        named = getattr(videos[0], "title", None) or release.title
+        title = metadata.title_of(named)
+        if title != metadata.title_of(named, limit=len(named) + 1):
             draft.warn(_("the YouTube title is cut to {limit} characters: {title!r}").format(
                            limit=metadata.TITLE_LIMIT, title=title))
         text = "\n\n".join(draft.parts)
@@ -180,7 +183,10 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         status. ``publishAt`` is never set: Siar publishes at the post's time."""
         variant = delivery.variant
         extra = variant.extra
-        title = metadata.title_of(extra.get("title") or variant.title or variant.parts[0])
+        video = self.video_of(variant)
+        # the video's own title (videos: [{title: …}]) before the release's
+        title = metadata.title_of((video.title if video else None) or extra.get("title")
+                                  or variant.title or variant.parts[0])
         description = metadata.description_of(extra.get("description")
                                               or "\n\n".join(variant.parts))
         tags, _dropped = metadata.fit_tags(list(extra.get("tags", [])),

@@ -126,36 +126,42 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def start_networks(stack: contextlib.ExitStack, photos: Path, mail_folder: Path) -> Networks:
+    """Every network's fake listening, expecting :data:`SECRETS`, until ``stack`` closes;
+    ``photos`` is served as the office's web folder."""
+    def start(server: Any) -> Any:
+        return stack.enter_context(server)
+
+    photos_url = stack.enter_context(static_files(photos))
+    return Networks(
+        x=start(FakeX(**SECRETS["x-lapas"])),
+        mastodon=start(FakeMastodon(token=SECRETS["mastodon-lapas"]["access_token"])),
+        bluesky=start(FakeBluesky(handle=BLUESKY_HANDLE,
+                                  app_password=SECRETS["bluesky-lapas"]["app_password"])),
+        telegram=start(FakeTelegram(token=SECRETS["telegram-lapas"]["bot_token"],
+                                    channel=TELEGRAM_CHANNEL)),
+        facebook=start(FacebookFake(page_id=FACEBOOK_PAGE,
+                                    token=SECRETS["facebook-lapas"]["access_token"])),
+        instagram=start(InstagramFake(user_id=INSTAGRAM_USER,
+                                      token=SECRETS["instagram-lapas"]["access_token"])),
+        threads=start(ThreadsFake(user_id=THREADS_USER,
+                                  token=SECRETS["threads-lapas"]["access_token"])),
+        linkedin=start(LinkedInFake(author=LINKEDIN_AUTHOR,
+                                    token=SECRETS["linkedin-lapas"]["access_token"])),
+        wordpress=start(WordPressFake(
+            username=WORDPRESS_USER,
+            app_password=SECRETS["wordpress-lapas"]["app_password"])),
+        discord=start(FakeDiscord(DISCORD_TOKEN)),
+        slack=start(FakeSlack(SLACK_TOKEN)),
+        webhook=start(FakeWebhookReceiver(secret=SECRETS["webhook-portal"]["secret"])),
+        email=start(FakeSMTP(mail_folder, username=EMAIL_SENDER,
+                             password=SECRETS["email-redaksi"]["password"])),
+        photos_url=photos_url,
+    )
+
+
 @pytest.fixture(scope="module")
 def networks(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Networks]:
     """All thirteen networks' fakes listening at once, expecting :data:`SECRETS`."""
     with contextlib.ExitStack() as stack:
-        def start(server: Any) -> Any:
-            return stack.enter_context(server)
-
-        photos_url = stack.enter_context(static_files(workspace / "foto"))
-        yield Networks(
-            x=start(FakeX(**SECRETS["x-lapas"])),
-            mastodon=start(FakeMastodon(token=SECRETS["mastodon-lapas"]["access_token"])),
-            bluesky=start(FakeBluesky(handle=BLUESKY_HANDLE,
-                                      app_password=SECRETS["bluesky-lapas"]["app_password"])),
-            telegram=start(FakeTelegram(token=SECRETS["telegram-lapas"]["bot_token"],
-                                        channel=TELEGRAM_CHANNEL)),
-            facebook=start(FacebookFake(page_id=FACEBOOK_PAGE,
-                                        token=SECRETS["facebook-lapas"]["access_token"])),
-            instagram=start(InstagramFake(user_id=INSTAGRAM_USER,
-                                          token=SECRETS["instagram-lapas"]["access_token"])),
-            threads=start(ThreadsFake(user_id=THREADS_USER,
-                                      token=SECRETS["threads-lapas"]["access_token"])),
-            linkedin=start(LinkedInFake(author=LINKEDIN_AUTHOR,
-                                        token=SECRETS["linkedin-lapas"]["access_token"])),
-            wordpress=start(WordPressFake(
-                username=WORDPRESS_USER,
-                app_password=SECRETS["wordpress-lapas"]["app_password"])),
-            discord=start(FakeDiscord(DISCORD_TOKEN)),
-            slack=start(FakeSlack(SLACK_TOKEN)),
-            webhook=start(FakeWebhookReceiver(secret=SECRETS["webhook-portal"]["secret"])),
-            email=start(FakeSMTP(tmp_path_factory.mktemp("smtp"), username=EMAIL_SENDER,
-                                 password=SECRETS["email-redaksi"]["password"])),
-            photos_url=photos_url,
-        )
+        yield start_networks(stack, workspace / "foto", tmp_path_factory.mktemp("smtp"))

@@ -1,0 +1,87 @@
+"""A video's own title (``videos: [{title: …}]``) names it where a network titles videos
+(docs/channels/videos.md): YouTube's ``snippet.title`` and a Facebook Page video's
+``title`` — the release's title only when the video has none. Against the fakes."""
+
+# ruff: noqa: F401, F811  (pytest fixtures are imported by name and taken as arguments)
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from channels.base import Published
+from channels.variant import Media
+from scheduler.compose import compose
+from scheduler.settings import AccountSettings
+from tests.channels.test_video_uploads_facebook import channel_for, server
+from tests.channels.test_video_uploads_facebook import fake as facebook
+from tests.channels.test_youtube import SECRETS as YOUTUBE_SECRETS
+from tests.channels.test_youtube import channel as youtube_channel
+from tests.channels.video_media import clip, video_delivery
+from tests.composer.conftest import make_release, make_settings
+from tests.fakes.facebook import FacebookFake
+from tests.fakes.youtube import FakeYouTube
+
+RELEASE_TITLE = "Rakor Agen Informasi Pemasyarakatan"
+VIDEO_TITLE = "Rakor Humas 2026: sambutan Kalapas"
+
+
+@pytest.fixture(params=[VIDEO_TITLE, None], ids=["own title", "no title"])
+def titled(request: pytest.FixtureRequest, clip: Media) -> Media:
+    return dataclasses.replace(clip, title=request.param)
+
+
+@pytest.fixture
+def youtube() -> Iterator[FakeYouTube]:
+    with FakeYouTube(**YOUTUBE_SECRETS) as running:
+        yield running  # type: ignore[misc]
+
+
+def expected(video: Media) -> str:
+    return video.title or RELEASE_TITLE
+
+
+def test_the_youtube_card_shows_the_title_the_upload_will_have(titled: Media) -> None:
+    account = AccountSettings(name="youtube-lapas", network="youtube")
+    named = {"title": titled.title} if titled.title else {}
+    release = make_release("Kalapas hadir dalam rakor.", base_dir=Path(titled.path).parent,
+                           title=RELEASE_TITLE, videos=[{
+                               "path": Path(titled.path).name, "caption": "Rakor", **named}])
+
+    variant = compose(release, account, make_settings(accounts=[account]))
+
+    assert variant.extra["title"] == expected(titled)
+
+
+def test_youtube_names_the_video_by_its_own_title_else_the_releases(
+        youtube: FakeYouTube, titled: Media) -> None:
+    delivery = video_delivery(titled, "Kalapas hadir dalam rakor.", channel="youtube",
+                              title=RELEASE_TITLE, publish_key=f"pk-title-{titled.title}")
+
+    outcome = youtube_channel(youtube).publish(delivery)
+    planned = youtube_channel(youtube).dry_run_requests(delivery)
+
+    assert isinstance(outcome, Published), outcome
+    [video] = youtube.videos
+    assert video.resource["snippet"]["title"] == expected(titled)
+    assert planned[1]["json"]["snippet"]["title"] == expected(titled)  # as the dry run said
+
+
+def test_a_facebook_page_video_is_titled_by_the_video_else_the_release(
+        facebook: FacebookFake, titled: Media) -> None:
+    channel = channel_for(facebook)
+    delivery = video_delivery(titled, "Kunjungan kerja Kakanwil", channel="facebook",
+                              title=RELEASE_TITLE)
+
+    outcome = channel.publish(delivery)
+    planned = channel.dry_run_requests(delivery)
+
+    assert isinstance(outcome, Published), outcome
+    [video] = facebook.videos.values()
+    assert video.title == expected(titled)
+    assert [step["data"]["title"] for step in planned
+            if "title" in (step.get("data") or {})] == [expected(titled)]
+    channel.close()
