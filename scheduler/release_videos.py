@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from channels.video import MAX_VIDEO_BYTES, VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError
 
 #: the photo file suffixes a release may name in ``images:`` (here, beside the videos':
@@ -67,6 +66,10 @@ def read_videos(specs: list[Any], source: str, base_dir: Path) -> list[VideoRef]
                            "video on every network Siar serves",
                            hint="keep one video here and put the others in releases of their "
                                 "own")
+    if not specs:
+        return []
+    from channels.video import MAX_VIDEO_BYTES, VIDEO_SUFFIXES  # for releases with a video
+
     videos = []
     for index, spec in enumerate(specs):
         spec = video_spec()(path=spec) if isinstance(spec, str) else spec

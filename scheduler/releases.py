@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from channels.stored_media import MAX_IMAGE_BYTES
-from channels.video import VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError, SiarError, validation_message
 from scheduler.front_matter import read_front_matter
 from scheduler.i18n import _
@@ -342,6 +341,8 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
             raise ReleaseError(source, "repeat", exc.message, hint=exc.hint) from exc
 
     images = []
+    if front.images:  # the video machinery only for releases with media
+        from channels.video import VIDEO_SUFFIXES
     for index, spec in enumerate(front.images):
         spec = image_spec()(path=spec) if isinstance(spec, str) else spec
         path = (base_dir / spec.path).resolve()
