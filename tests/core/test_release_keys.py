@@ -18,9 +18,11 @@ _TEXT = st.one_of(
                      "https://lapas.example.go.id/berita", "http://x", "ftp://lapas.go.id",
                      "https://lapas.go.id/a b", "Kalapas: Kami Siap", "ÉTÉ", "akun lapas"]),
     st.text(alphabet="ab_#,. :/1-", max_size=12))
-_VALUE = st.one_of(_TEXT, st.none(), st.integers(), st.booleans(), st.lists(_TEXT, max_size=3),
-                   st.lists(st.one_of(_TEXT, st.integers()), max_size=3),
-                   st.just([{"path": "foto.jpg"}]))
+_VALUE = st.one_of(_TEXT, st.none(), st.integers(), st.booleans(), st.floats(),
+                   st.datetimes(), st.lists(_TEXT, max_size=3),
+                   st.lists(st.one_of(_TEXT, st.integers(), st.none()), max_size=3),
+                   st.dictionaries(_TEXT, _TEXT, max_size=2), st.just([]),
+                   st.just([{"path": "foto.jpg"}]), st.just(["foto.jpg"]))
 _KEYS = st.one_of(st.sampled_from(release_keys.KEYS), st.sampled_from(["tittle", "tags"]))
 
 
@@ -37,8 +39,10 @@ def test_the_plain_checks_agree_with_the_model(meta: dict[str, Any]) -> None:
     except ValidationError:
         assert plain is None  # the model says what is wrong
         return
-    if plain is not None:
+    if plain is not None:  # taken without the model: exactly what the model gives
         assert _values(plain) == _values(model)
+        assert [type(v) for v in _values(plain).values()] == \
+            [type(v) for v in _values(model).values()]
 
 
 def test_the_usual_front_matter_needs_no_model() -> None:
