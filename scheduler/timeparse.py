@@ -107,7 +107,7 @@ def parse_when(text: str | datetime, default_zone: str = DEFAULT_ZONE,
     if _MACHINE_ISO.fullmatch(raw):
         try:
             return datetime.fromisoformat(raw).astimezone(UTC), default_zone
-        except ValueError:  # no such day or hour: the grammar says which
+        except (ValueError, OverflowError):  # no such day or hour: the grammar says which
             pass
     if not raw:
         raise TimeParseError(_("empty time; accepted: {formats}").format(
@@ -245,9 +245,13 @@ def _iso(raw: str, default_zone: str) -> tuple[datetime, str]:
         raise TimeParseError(_("{text} has no time of day; write the hour too, e.g. "
                                "'2026-12-10 09.00 WIB' or 'besok 09.00'").format(
                                    text=repr(raw)))
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
-    return parsed.astimezone(UTC), default_zone
+    try:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
+        return parsed.astimezone(UTC), default_zone
+    except OverflowError as exc:  # year 1 east of Greenwich, 9999 west of it
+        raise TimeParseError(_("cannot read {text} as a time; accepted: {formats}").format(
+            text=repr(raw), formats=accepted_formats())) from exc
 
 
 def to_db(instant: datetime) -> datetime:
