@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -102,6 +101,8 @@ def make_session(*, user_agent: str = USER_AGENT, deadline: float = DEFAULT_DEAD
     ``SIAR_SECRET_*`` variable per secret) for each call, which cost ~0.6 ms a post.
     ``NO_PROXY``, which requests only reads with ``trust_env`` on, goes to the adapter.
     """
+    import urllib.request  # with requests: http.client is no part of composing a preview
+
     import requests
 
     from channels.transport import LimitedAdapter

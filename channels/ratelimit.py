@@ -16,7 +16,6 @@ then ``Retry-After`` (the server's answer to this request), then the reset heade
 
 from __future__ import annotations
 
-import email.utils
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -53,6 +52,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     number = _number(value)
     if number is not None:
         return max(0.0, number)
+    import email.utils  # here: composing imports every adapter, and needs none of email
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -53,13 +53,20 @@ def enqueue_bulk(engine: Engine, settings: Settings, items: Sequence[queue.BulkI
     """Queue many releases (a content calendar) and record who queued each."""
     from dataclasses import replace
 
-    ids = queue.enqueue_bulk(engine, [replace(i, awaiting=awaiting(settings, i.variants))
-                                      for i in items])
-    for release_id, item in zip(ids, items, strict=True):
-        audit.record(engine, by, "queue", release_id, [v.account for v in item.variants],
-                     due_at=iso(item.due_at, item.zone or item.doc.zone),
-                     title=item.doc.title)
-    return ids
+    def record(connection: Connection, ids: list[int]) -> None:  # in the same transaction
+        audit.record_queued(connection, by, (
+            (release_id, [v.account for v in item.variants],
+             {"due_at": iso(item.due_at, item.zone or item.doc.zone), "title": item.doc.title})
+            for release_id, item in zip(ids, items, strict=True)))
+
+    waits: dict[str, bool] = {}  # account → needs an approver (asked once per account)
+    for item in items:
+        for v in item.variants:
+            if v.account not in waits:
+                waits[v.account] = settings.needs_approval(v.account)
+    return queue.enqueue_bulk(engine, [
+        replace(i, awaiting=frozenset(v.account for v in i.variants if waits[v.account]))
+        for i in items], then=record)
 
 
 def _posts(engine: Engine, release_id: int, account: str | None,

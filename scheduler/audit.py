@@ -5,6 +5,7 @@ migration 0009), and nothing secret is written to it (names, times, comments).""
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -48,4 +49,25 @@ def record(target: Engine | Connection, actor: str, action: str, release_id: int
         s.execute(insert(_TABLE), row)
 
 
-__all__ = ["ACTIONS", "Entry", "entries", "os_user", "record"]
+def record_queued(connection: Connection, actor: str,
+                  releases: Iterable[tuple[int, Iterable[str], dict[str, Any]]]) -> None:
+    """One ``queue`` row per (release id, accounts, detail), as :func:`record` writes it,
+    in ``connection``'s transaction and the driver's bulk way (:func:`bulk.copy_rows`): a
+    content calendar of 10,000 releases wrote and committed its rows one by one, four
+    fifths of ``siar add``'s time."""
+    from scheduler import bulk
+
+    dialect = connection.dialect
+    convert = _TABLE.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    at = convert(utcnow()) if convert else utcnow()
+    # the JSON columns' text, as SQLAlchemy's JSON type writes it (json.dumps)
+    bulk.copy_rows(connection, _TABLE, _QUEUED_COLUMNS, (
+        (at, actor, "queue", release_id, json.dumps(sorted(set(accounts))),
+         json.dumps({k: v for k, v in detail.items() if v is not None}))
+        for release_id, accounts, detail in releases))
+
+
+_QUEUED_COLUMNS = ("at", "actor", "action", "release_id", "accounts", "detail")
+
+
+__all__ = ["ACTIONS", "Entry", "entries", "os_user", "record", "record_queued"]

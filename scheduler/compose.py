@@ -143,6 +143,8 @@ def _media(release: ReleaseDoc, account: AccountSettings, rules: PostRules,
     """The release's images for this account: alt text checked against the account's
     policy and cut to the network's limit, extra images beyond the network's count left
     out with a warning (the files are prepared later, see ``scheduler/media_prep.py``)."""
+    if not release.images and not release.videos:  # most releases: nothing to look up
+        return []
     from scheduler.media_prep import alt_limit
 
     network = account.network

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from channels.video import MAX_VIDEO_BYTES, VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError
 from scheduler.i18n import _
 
@@ -40,19 +39,27 @@ class VideoRef:
     trim: bool = False
 
 
-class VideoSpec(BaseModel):
-    """One entry of ``videos:`` as written."""
+@cache
+def video_spec() -> Any:
+    """The pydantic model of one entry of ``videos:`` as written (built on first use: most
+    releases have no video)."""
+    from pydantic import BaseModel, ConfigDict
 
-    model_config = ConfigDict(extra="forbid")
-    path: str
-    caption: str = ""
-    #: an image file, or the second of the video to take the cover from
-    cover: str | float | None = None
-    title: str | None = None
-    trim: bool = False
+    class VideoSpec(BaseModel):
+        """One entry of ``videos:`` as written."""
+
+        model_config = ConfigDict(extra="forbid")
+        path: str
+        caption: str = ""
+        #: an image file, or the second of the video to take the cover from
+        cover: str | float | None = None
+        title: str | None = None
+        trim: bool = False
+
+    return VideoSpec
 
 
-def read_videos(specs: list[VideoSpec | str], source: str, base_dir: Path) -> list[VideoRef]:
+def read_videos(specs: list[Any], source: str, base_dir: Path) -> list[VideoRef]:
     """The release's videos, checked: a video file that is there and not too large, and a
     cover that is an image file or a second (how long the video is, preparing checks)."""
     if len(specs) > 1:
@@ -61,9 +68,13 @@ def read_videos(specs: list[VideoSpec | str], source: str, base_dir: Path) -> li
                                                  count=len(specs)),
                            hint=_("keep one video here and put the others in releases of their "
                                   "own"))
+    if not specs:
+        return []
+    from channels.video import MAX_VIDEO_BYTES, VIDEO_SUFFIXES  # for releases with a video
+
     videos = []
     for index, spec in enumerate(specs):
-        spec = VideoSpec(path=spec) if isinstance(spec, str) else spec
+        spec = video_spec()(path=spec) if isinstance(spec, str) else spec
         where = f"videos[{index}]"
         path = (base_dir / spec.path).resolve()
         suffix = path.suffix.lower()

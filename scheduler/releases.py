@@ -19,19 +19,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from channels.stored_media import MAX_IMAGE_BYTES
-from channels.video import VIDEO_SUFFIXES
 from scheduler.errors import ReleaseError, SiarError, validation_message
 from scheduler.front_matter import read_front_matter
 from scheduler.i18n import _
-from scheduler.release_videos import IMAGE_SUFFIXES, VideoRef, VideoSpec, read_videos
+from scheduler.release_keys import KEYS, front_matter, image_spec, is_account_link
+from scheduler.release_videos import IMAGE_SUFFIXES, VideoRef, read_videos, video_spec
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _OPENING = re.compile(r"---[ \t]*\n")
-_HASHTAG = re.compile(r"^[^\W]\w*$", re.UNICODE)
 
 #: A release is text: 2 MB is about 300,000 words, far beyond any press release, and keeps
 #: composing (YAML, Markdown, fitting every network) within a second or two.
@@ -86,75 +83,6 @@ class ReleaseDoc:
     notes: list[str] = field(default_factory=list)
 
 
-class _ImageSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    path: str
-    alt: str = ""
-    #: center, top, bottom-left … or "x,y": crop around it instead of padding
-    focus: str | None = None
-    #: white, black, blur or #rrggbb: what padding shows
-    background: str | None = None
-
-
-def is_account_link(link: str) -> bool:
-    """``link: website`` or ``link: ACCOUNT``: the link is another post's address (website
-    first), not an address written in the file."""
-    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", link.strip()) is not None
-
-
-class FrontMatter(BaseModel):
-    """The keys a release's front matter may have. Unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: str | None = Field(default=None, description="headline")
-    at: str | datetime | None = Field(default=None, description="when to publish")
-    channels: list[str] | None = Field(default=None, description="account or network names")
-    hashtags: list[str] = Field(default_factory=list, description="tags without '#'")
-    link: str | None = Field(default=None, description="the full release on the web")
-    images: list[_ImageSpec | str] = Field(default_factory=list)
-    videos: list[VideoSpec | str] = Field(default_factory=list)
-    mentions: list[str] = Field(default_factory=list, description="organisation keys")
-    summary: str | None = Field(default=None, description="a short lead for tight networks")
-    language: str = Field(default="id", description="BCP 47 language code")
-    repeat: str | None = Field(default=None, description="cron expression for recurrence")
-
-    @field_validator("channels", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("hashtags", mode="before")
-    @classmethod
-    def _tags(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.replace(",", " ").split()
-        return value
-
-    @field_validator("hashtags")
-    @classmethod
-    def _valid_tags(cls, value: list[str]) -> list[str]:
-        cleaned = []
-        for tag in value:
-            bare = str(tag).strip().lstrip("#")
-            if not bare or not _HASHTAG.match(bare) or bare.replace("_", "").isdigit():
-                raise ValueError(_(
-                    "{tag} is not a usable hashtag: letters, digits and '_' only, "
-                    "not all digits").format(tag=repr(tag)))
-            cleaned.append(bare)
-        return cleaned
-
-    @field_validator("link")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is None or is_account_link(value):
-            return value.strip() if value else value
-        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", value.strip()):
-            raise ValueError(_("{value} is neither an http(s) URL nor 'website' or the name "
-                               "of an account").format(value=repr(value)))
-        return value.strip()
-
-
 def load(path: str | Path, *, stdin_text: str | None = None,
          stdin_data: bytes | None = None, default_zone: str = DEFAULT_ZONE,
          now: datetime | None = None) -> ReleaseDoc:
@@ -173,7 +101,8 @@ def load(path: str | Path, *, stdin_text: str | None = None,
         _check_text(text, "<stdin>")
         return parse_text(text, source="<stdin>", base_dir=Path.cwd(),
                           default_zone=default_zone, now=now)
-    file = Path(path)
+    # the path stays text: building a Path for each of 10,000 files was a tenth of reading
+    file = os.fspath(path)
     source = str(path)
     # one stat() answers "there?", "a folder?" and "a regular file?", and gives the size
     try:
@@ -194,29 +123,39 @@ def load(path: str | Path, *, stdin_text: str | None = None,
     if not stat.S_ISREG(status.st_mode):  # a FIFO or a device such as /dev/zero would never end
         raise ReleaseError(source, None, _("is not a regular file"),
                            hint=_("save the release as a .md, .txt or .docx file"))
-    suffix = file.suffix.lower()
+    written = _suffix(file)
+    suffix = written.lower()
     if suffix not in {".md", ".markdown", ".txt", "", ".docx"}:
         raise ReleaseError(source, None, _("unsupported file type {suffix}").format(
-            suffix=repr(file.suffix)),
+            suffix=repr(written)),
             hint=_("use Markdown (.md), plain text (.txt) or Word (.docx)"))
     limit = MAX_DOCX_BYTES if suffix == ".docx" else MAX_RELEASE_BYTES
     data = _read_at_most(file, source, limit, size=status.st_size)
     if suffix == ".docx":
-        return _load_docx(file, data, default_zone=default_zone, now=now)
+        return _load_docx(Path(file), data, default_zone=default_zone, now=now)
     text, notes = decode(data, source)
-    return parse_text(text, source=source, base_dir=_folder(os.getcwd(), str(file.parent)),
+    return parse_text(text, source=source,
+                      base_dir=_folder(os.getcwd(), os.path.dirname(file)),
                       default_zone=default_zone, now=now, notes=notes)
+
+
+def _suffix(file: str) -> str:
+    """``PurePath(file).suffix`` of a regular file's path (which ends in its name)."""
+    name = os.path.basename(file)
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 @lru_cache(maxsize=64)
 def _folder(cwd: str, name: str) -> Path:
-    """A release file's folder, resolved (from ``cwd``): what image paths are relative to.
-    Remembered: a content calendar's files share a folder, and resolving it took a tenth
-    of reading each small file."""
+    """A release file's folder (``name``: ``os.path.dirname`` of its path), resolved from
+    ``cwd``: what image paths are relative to. Remembered: a content calendar's files share
+    a folder, and resolving it took a tenth of reading each small file."""
     return (Path(cwd) / name).resolve()
 
 
-def _read_at_most(file: Path, source: str, limit: int, *, size: int | None = None) -> bytes:
+def _read_at_most(file: str | Path, source: str, limit: int, *,
+                  size: int | None = None) -> bytes:
     """The file's bytes, refused (before reading it all) when larger than ``limit``;
     ``size`` is what stat() said, if known."""
     def too_big() -> ReleaseError:
@@ -229,7 +168,7 @@ def _read_at_most(file: Path, source: str, limit: int, *, size: int | None = Non
 
     try:
         if size is None:
-            size = file.stat().st_size
+            size = os.stat(file).st_size
         if size > limit:
             raise too_big()
         with open(file, "rb") as handle:
@@ -350,17 +289,19 @@ def _check_front_matter_size(text: str, source: str) -> None:
 
 def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
            default_zone: str, now: datetime | None) -> ReleaseDoc:
+    from pydantic import ValidationError  # imported anyway: the settings are pydantic's
+
     try:
-        front = FrontMatter.model_validate(meta)
+        front = front_matter(meta)
     except ValidationError as exc:
         error = exc.errors()[0]
         field_name = ".".join(str(p) for p in error["loc"]) or _("front matter")
         if error["type"] == "extra_forbidden":
             loc = error["loc"]
-            item = {"images": _ImageSpec, "videos": VideoSpec}.get(str(loc[0]))
+            item = {"images": image_spec, "videos": video_spec}.get(str(loc[0]))
             if item is not None and len(loc) > 2:  # a key of one photo or video
                 field_name = f"{loc[0]}[{loc[1]}].{loc[-1]}"
-            allowed = ", ".join((item if item and len(loc) > 2 else FrontMatter).model_fields)
+            allowed = ", ".join(item().model_fields if item and len(loc) > 2 else KEYS)
             raise ReleaseError(source, field_name, _("unknown key"),
                                hint=_("allowed keys: {keys}").format(keys=allowed)) from exc
         raise ReleaseError(source, field_name, validation_message(error),
@@ -400,8 +341,10 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
             raise ReleaseError(source, "repeat", exc.message, hint=exc.hint) from exc
 
     images = []
+    if front.images:  # the video machinery only for releases with media
+        from channels.video import VIDEO_SUFFIXES
     for index, spec in enumerate(front.images):
-        spec = _ImageSpec(path=spec) if isinstance(spec, str) else spec
+        spec = image_spec()(path=spec) if isinstance(spec, str) else spec
         path = (base_dir / spec.path).resolve()
         field_name = f"images[{index}].path"
         if path.suffix.lower() in VIDEO_SUFFIXES:
@@ -435,7 +378,7 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
     )
 
 
-def _framing(spec: _ImageSpec, source: str, where: str) -> dict[str, Any]:
+def _framing(spec: Any, source: str, where: str) -> dict[str, Any]:
     """``focus`` and ``background`` of one image, checked (names the field on error)."""
     from channels.images.geometry import parse_background, parse_focus
 

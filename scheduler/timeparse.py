@@ -62,6 +62,10 @@ _BEFORE_TIME = re.compile(r"(?:\s*,)?(?:\s*(?:pukul|pkl\.?|jam|at)\s+|\s+|T)",
                           re.IGNORECASE)
 _TIME = re.compile(r"(?P<h>\d{1,2})[.:](?P<m>\d{2})(?:[.:](?P<s>\d{2}))?(?=\s|$|[+-]|Z)")
 _ZONE = re.compile(r"\s*(?P<zone>[A-Za-z][A-Za-z_/+-]*|[+-]\d{2}:?\d{2})$")
+#: what machines write (a content calendar's export): ISO 8601 with fractional seconds and an
+#: offset, which the grammar below hands to ``datetime.fromisoformat`` unchanged anyway
+_MACHINE_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,6}(?:Z|[+-]\d\d:\d\d)",
+                          re.ASCII)
 
 
 class TimeParseError(ValueError):
@@ -100,6 +104,11 @@ def parse_when(text: str | datetime, default_zone: str = DEFAULT_ZONE,
             return text.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
         return text.astimezone(UTC), default_zone
     raw = " ".join(str(text).split())
+    if _MACHINE_ISO.fullmatch(raw):
+        try:
+            return datetime.fromisoformat(raw).astimezone(UTC), default_zone
+        except (ValueError, OverflowError):  # no such day or hour: the grammar says which
+            pass
     if not raw:
         raise TimeParseError(_("empty time; accepted: {formats}").format(
             formats=accepted_formats()))
@@ -236,9 +245,13 @@ def _iso(raw: str, default_zone: str) -> tuple[datetime, str]:
         raise TimeParseError(_("{text} has no time of day; write the hour too, e.g. "
                                "'2026-12-10 09.00 WIB' or 'besok 09.00'").format(
                                    text=repr(raw)))
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
-    return parsed.astimezone(UTC), default_zone
+    try:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=zone(default_zone)).astimezone(UTC), default_zone
+        return parsed.astimezone(UTC), default_zone
+    except OverflowError as exc:  # year 1 east of Greenwich, 9999 west of it
+        raise TimeParseError(_("cannot read {text} as a time; accepted: {formats}").format(
+            text=repr(raw), formats=accepted_formats())) from exc
 
 
 def to_db(instant: datetime) -> datetime:

@@ -62,8 +62,11 @@ def enqueue(engine: Engine, doc: ReleaseDoc, variants: Sequence[Variant], due_at
     return release, posts
 
 
-def enqueue_bulk(engine: Engine, items: Sequence[BulkItem]) -> list[int]:
+def enqueue_bulk(engine: Engine, items: Sequence[BulkItem], *,
+                 then: Callable[[Connection, list[int]], None] | None = None) -> list[int]:
     """Queue many releases in one transaction; returns their ids in the order of ``items``.
+    ``then(connection, ids)`` runs in that transaction once the rows are written (the
+    audit rows of who queued them: stored with the posts or not at all).
 
     The path for imports and recurring calendars: all or nothing like :func:`enqueue`,
     and the same rows, written the driver's fastest way. Release ids are reserved first,
@@ -91,6 +94,8 @@ def enqueue_bulk(engine: Engine, items: Sequence[BulkItem]) -> list[int]:
         bulk.copy_rows(connection, Post.__table__, _BULK_POST_COLUMNS,
                        _bulk_post_rows(ids, items, dues, now))
         ensure_account_rows(s, {v.account for item in items for v in item.variants})
+        if then is not None:
+            then(connection, ids)
         notify_queue(connection)
     return ids
 

@@ -31,11 +31,14 @@ _LONGEST = 100_000
 
 
 def render(template: Template, block: str, context: dict[str, Any],
-           parse: Callable[[Template], Any]) -> str:
+           parse: Callable[[Template], Any],
+           printed_only: Callable[[Template], dict[str, frozenset[str]]] | None = None) -> str:
     """Block ``block`` of ``template`` rendered with ``context``: from the frame of its
     printed-only values where it has any, else as usual. ``parse`` gives the template's
-    syntax tree (None if it has none)."""
-    printed = _printed_only(template, parse).get(block)
+    syntax tree (None if it has none); ``printed_only``, if given, what :func:`analyse`
+    finds in it (kept from an earlier run), and the tree is not needed."""
+    printed = (printed_only(template) if printed_only is not None
+               else _printed_only(template, parse)).get(block)
     if printed:
         values = {name: value for name, value in context.items()
                   if name in printed and type(value) is str and len(value) <= _LONGEST}
@@ -59,9 +62,13 @@ def _printed_only(template: Template,
                   parse: Callable[[Template], Any]) -> dict[str, frozenset[str]]:
     """Block name → the variables it only prints as they are; empty if the template has
     anything that could use a value otherwise, out of the blocks' sight."""
+    return analyse(parse(template))
+
+
+def analyse(tree: Any) -> dict[str, frozenset[str]]:
+    """:func:`_printed_only` of a template's syntax tree (None: no tree, nothing found)."""
     from jinja2 import nodes
 
-    tree = parse(template)
     if tree is None or any(True for _ in tree.find_all(
             (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport, nodes.Macro,
              nodes.CallBlock))) or any(

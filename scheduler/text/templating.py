@@ -31,6 +31,8 @@ from scheduler.text import markup, template_limits, template_slots
 _BODY_SLOT = "\x00siar-body\x00"
 #: changes whenever template_limits changes what the compiled code calls
 _COMPILED_AS = 1
+#: changes whenever what :func:`_facts` keeps of a template changes
+_FACTS_AS = 1
 _LIMITS_HINT = (f"a template renders within {template_limits.RENDER_SECONDS:g} s and "
                 f"{template_limits.MAX_OUTPUT:,} characters, with range() of at most "
                 f"{template_limits.MAX_RANGE:,} items: fix the loop or expression")
@@ -72,7 +74,7 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
     """The post block rendered once around a placeholder, ready to take any body; None if
     the template uses the body other than once, verbatim (then it is rendered per body)."""
     frame = template_slots.render(template, "post", {**dict(context), "body": _BODY_SLOT},
-                                  parsed)
+                                  parsed, printed_only)
     if frame.count(_BODY_SLOT) != 1:
         return None
     before, after = frame.split(_BODY_SLOT)
@@ -83,7 +85,7 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
 @lru_cache(maxsize=512)
 def render_block(template: Template, name: str, context: tuple[tuple[str, Any], ...]) -> str:
     """Any other block (WordPress/e-mail HTML, excerpt, subject), tidied; memoised."""
-    return tidy(template_slots.render(template, name, dict(context), parsed))
+    return tidy(template_slots.render(template, name, dict(context), parsed, printed_only))
 
 
 @lru_cache(maxsize=64)
@@ -220,12 +222,60 @@ def may_read(template: Template, variable: str) -> bool:
     """Whether ``template`` may use the context variable ``variable``: named anywhere in
     it, or it includes, imports or extends another template (which is not looked into).
     A yes is always safe; a no means its output cannot depend on the variable."""
+    names = _facts(template)[1]
+    return names is None or variable in names
+
+
+def printed_only(template: Template) -> dict[str, frozenset[str]]:
+    """Block name → the variables it only prints as they are
+    (:func:`template_slots.analyse`), known without parsing the template again."""
+    return _facts(template)[0]
+
+
+@lru_cache(maxsize=128)
+def _facts(template: Template) -> tuple[dict[str, frozenset[str]], frozenset[str] | None]:
+    """(:func:`printed_only`, the variables the template reads or None if it includes
+    others), kept beside the compiled templates (``cache_dir()/templates``) under the
+    hash of the template's source: parsing every account's template again for these
+    facts was a third of composing a release in each ``siar preview``."""
+    import hashlib
+    import json
+    import os
+
+    from jinja2 import TemplateError
+    from jinja2 import __version__ as jinja_version
+
+    environment = _environment(template.search_path)
+    try:
+        source = environment.loader.get_source(environment, template.name)[0]
+    except (TemplateError, OSError):  # gone or unreadable: as parse() finds it
+        return _facts_of(parsed(template))
+    digest = hashlib.sha256(f"{_FACTS_AS}\0{jinja_version}\0{template.name}\0{source}"
+                            .encode()).hexdigest()
+    kept = cache_dir() / "templates" / f"facts-{digest}.json"
+    with suppress(OSError, ValueError, KeyError, TypeError):
+        stored = json.loads(kept.read_text(encoding="utf-8"))
+        names = stored["names"]
+        return ({block: frozenset(found) for block, found in stored["printed_only"].items()},
+                None if names is None else frozenset(names))
+    tree = parsed(template)
+    facts = _facts_of(tree)
+    if tree is not None:
+        with suppress(OSError):  # best effort, as the compiled templates
+            temporary = kept.with_name(f"{kept.name}.{os.getpid()}")
+            temporary.write_text(json.dumps({
+                "printed_only": {block: sorted(found) for block, found in facts[0].items()},
+                "names": None if facts[1] is None else sorted(facts[1])}), encoding="utf-8")
+            os.replace(temporary, kept)
+    return facts
+
+
+def _facts_of(tree: Any) -> tuple[dict[str, frozenset[str]], frozenset[str] | None]:
     from jinja2 import meta
 
-    tree = parsed(template)
     if tree is None or any(True for _name in meta.find_referenced_templates(tree)):
-        return True
-    return variable in meta.find_undeclared_variables(tree)
+        return template_slots.analyse(tree), None
+    return template_slots.analyse(tree), frozenset(meta.find_undeclared_variables(tree))
 
 
 def tidy_inside(text: str) -> str:

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from scheduler import audit
-from scheduler.timeparse import utcnow
+from scheduler.timeparse import iso, utcnow
 
 
 def test_rows_can_be_added_and_read_but_never_changed_or_deleted(engine: Engine) -> None:
@@ -36,3 +36,32 @@ def test_entries_from_a_time_and_of_one_release(engine: Engine) -> None:
 def test_an_unknown_action_is_a_bug_not_a_row(engine: Engine) -> None:
     with pytest.raises(ValueError, match="unknown audit action"):
         audit.record(engine, "petugas", "publish", 1)
+
+
+def test_a_content_calendar_is_audited_release_by_release_with_its_posts_or_not_at_all(
+        engine: Engine) -> None:
+    from scheduler import approval, queue
+    from scheduler.settings import Settings
+    from tests.daemon.conftest import release, variant
+
+    due = utcnow() + timedelta(hours=1)
+    items = [queue.BulkItem(release(f"Rilis {i}"), [variant("akun-a"), variant("akun-b")], due,
+                            "Asia/Makassar") for i in range(3)]
+    ids = approval.enqueue_bulk(engine, Settings(), items, by="petugas")
+    one = audit.record  # the rows are those record() writes for one release
+    one(engine, "petugas", "queue", ids[0], ["akun-b", "akun-a"],
+        due_at=iso(due, "Asia/Makassar"), title="Rilis 0")
+    rows = audit.entries(engine)
+    assert [(e.actor, e.action, e.release_id, e.accounts, e.detail) for e in rows] == [
+        *[("petugas", "queue", release_id, ["akun-a", "akun-b"],
+           {"due_at": iso(due, "Asia/Makassar"), "title": f"Rilis {i}"})
+          for i, release_id in enumerate(ids)],
+        ("petugas", "queue", ids[0], ["akun-a", "akun-b"],
+         {"due_at": iso(due, "Asia/Makassar"), "title": "Rilis 0"})]
+    assert rows[0].at.tzinfo is not None and abs(rows[0].at - rows[-1].at) < timedelta(minutes=1)
+
+    # a calendar that cannot be stored leaves no audit row behind either
+    broken = queue.BulkItem(release("Rusak"), [variant("akun-b"), variant("akun-b")], due)
+    with pytest.raises(IntegrityError):
+        approval.enqueue_bulk(engine, Settings(), [*items, broken], by="petugas")
+    assert len(audit.entries(engine)) == 4

@@ -200,3 +200,15 @@ def test_an_unquoted_time_in_the_front_matter_stays_a_time(tmp_path: Path, writt
     doc = releases.parse_text(f"---\ntitle: T\nat: {written}\n---\nIsi.\n", source="r.md",
                               base_dir=tmp_path, now=monday_morning)
     assert doc.at == instant
+
+
+@given(st.lists(st.text(alphabet="ab.x_- ", min_size=1, max_size=6), min_size=1, max_size=3))
+def test_a_files_type_is_read_from_its_name_as_pathlib_reads_it(parts: list[str]) -> None:
+    from pathlib import PurePath
+
+    from scheduler.releases import _suffix
+
+    path = "/".join(parts)
+    if PurePath(path).name != parts[-1]:  # "." or "..": never the name of a regular file
+        return
+    assert _suffix(path) == PurePath(path).suffix

@@ -25,7 +25,10 @@ def preview_x(workspace: Path) -> str:
 
 def test_compiled_templates_are_kept_under_siar_home_and_give_the_same_post(workspace: Path):
     first = preview_x(workspace)
-    assert any((workspace / "home" / "cache" / "templates").iterdir())
+    kept = list((workspace / "home" / "cache" / "templates").iterdir())
+    assert any(path.name.startswith("bounded-") for path in kept)
+    # and what composing needs to know of the template's source, without parsing it again
+    assert any(path.name.startswith("facts-") for path in kept)
     assert preview_x(workspace) == first
 
 

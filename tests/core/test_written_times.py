@@ -92,3 +92,25 @@ def test_every_written_form_of_a_local_time_gives_the_same_instant(moment, abbre
     ][form]
     instant, _ = parse_when(written, "Asia/Jakarta", NOW)
     assert instant == (local - timedelta(hours=ZONES[abbreviation])).replace(tzinfo=UTC)
+
+
+@given(st.integers(1, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25),
+       st.integers(0, 60), st.integers(0, 60), st.text("0123456789", min_size=1, max_size=6),
+       st.sampled_from(["Z", "+07:00", "+08:00", "-05:30", "+00:00", "+24:00", "+07:99"]))
+def test_machine_written_iso_times_read_as_the_grammar_reads_them(
+        year: int, month: int, day: int, hour: int, minute: int, second: int, fraction: str,
+        offset: str) -> None:
+    from scheduler.timeparse import _parse_written
+
+    now = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    raw = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{fraction}" \
+          f"{offset}"
+
+    def read(reader) -> object:  # the result, or the message of the error
+        try:
+            return reader()
+        except TimeParseError as exc:
+            return str(exc)
+
+    assert read(lambda: parse_when(raw, "Asia/Makassar", now=now)) == \
+        read(lambda: _parse_written(raw, "Asia/Makassar", now))
