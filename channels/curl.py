@@ -79,8 +79,8 @@ class CurlAdapter(LimitedAdapter):
         #: idle handles, each with the socket of the connection it last used (or -1)
         self._idle: list[tuple[pycurl.Curl, int]] = []
         self._lock = threading.Lock()
-        #: CA paths known to exist (requests checks on each request; the pool key, once)
-        self._bundles: dict[str, bool] = {}
+        #: libcurl's option for each CA bundle or folder (None: not there)
+        self._bundles: dict[str, tuple[int, str] | None] = {}
 
     def takes(self, prepared: requests.PreparedRequest, timeout: Any, verify: Any, cert: Any,
               proxies: dict[str, str]) -> bool:
@@ -100,12 +100,21 @@ class CurlAdapter(LimitedAdapter):
             host, port = _host_port(url)
             if not (self.no_proxy and bypasses_proxy(host, port, self.no_proxy)):
                 return False
-        if isinstance(verify, str):
-            known = self._bundles.get(verify)
-            if known is None:  # a missing bundle: requests' path raises its OSError
-                known = self._bundles[verify] = os.path.exists(verify)
-            return known
-        return True
+        return self._ca(verify) is not None
+
+    def _ca(self, verify: Any) -> tuple[int, str] | tuple[()] | None:
+        """libcurl's option and path for ``verify`` (``()``: not verified; ``None``: a
+        bundle that is not there, for requests' path to raise its ``OSError``), looked up
+        once per value: requests' path stats the bundle once per origin too."""
+        if verify is False:
+            return ()
+        bundle = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
+        known = self._bundles.get(bundle, False)
+        if known is False:
+            known = ((pycurl.CAPATH, bundle) if os.path.isdir(bundle) else
+                     (pycurl.CAINFO, bundle) if os.path.exists(bundle) else None)
+            self._bundles[bundle] = known
+        return known
 
     def exchange(self, prepared: requests.PreparedRequest, timeout: Any, verify: Any,
                  call: Call) -> requests.Response:
@@ -116,7 +125,8 @@ class CurlAdapter(LimitedAdapter):
         handle = self._take()
         exchange = _Exchange(handle, call, self.max_response_bytes, prepared.method == "HEAD")
         try:
-            _configure(handle, prepared, body, timeout, verify, call.allowed, exchange)
+            _configure(handle, prepared, body, timeout, self._ca(verify), call.allowed,
+                       exchange)
             try:
                 handle.perform()
             except pycurl.error as exc:
@@ -173,7 +183,8 @@ def _host_port(url: str) -> tuple[str, int | None]:
 
 
 def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: bytes | None,
-               timeout: Any, verify: Any, allowed: float, exchange: _Exchange) -> None:
+               timeout: Any, ca: tuple[int, str] | tuple[()] | None, allowed: float,
+               exchange: _Exchange) -> None:
     """Set ``handle`` up for one request; options left from the last one are reset
     (``reset`` keeps the handle's connections)."""
     handle.reset()
@@ -216,12 +227,11 @@ def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: by
     if read is not None:
         setopt(pycurl.LOW_SPEED_LIMIT, 1)
         setopt(pycurl.LOW_SPEED_TIME, int(read))
-    if verify is False:
+    if ca:
+        setopt(*ca)
+    else:  # verify=False
         setopt(pycurl.SSL_VERIFYPEER, 0)
         setopt(pycurl.SSL_VERIFYHOST, 0)
-    else:
-        bundle = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
-        setopt(pycurl.CAPATH if os.path.isdir(bundle) else pycurl.CAINFO, bundle)
     setopt(pycurl.PREREQFUNCTION, exchange.prereq)
     setopt(pycurl.OPENSOCKETFUNCTION, exchange.open_socket)
     setopt(pycurl.HEADERFUNCTION, exchange.header)
