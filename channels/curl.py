@@ -194,6 +194,7 @@ def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: by
     setopt(pycurl.PATH_AS_IS, 1)  # the target as requests prepared it
     setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
     setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+    setopt(pycurl.PROXY, "")  # never libcurl's own reading of http_proxy and NO_PROXY
     method = prepared.method or "GET"
     if body is not None:
         setopt(pycurl.POSTFIELDS, body)
@@ -234,7 +235,9 @@ def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: by
         setopt(pycurl.SSL_VERIFYHOST, 0)
     setopt(pycurl.PREREQFUNCTION, exchange.prereq)
     setopt(pycurl.OPENSOCKETFUNCTION, exchange.open_socket)
-    setopt(pycurl.HEADERFUNCTION, exchange.header)
+    setopt(pycurl.HEADERFUNCTION, exchange.lines.append)  # no Python frame per line
+    if not exchange.head:  # a larger announced answer is refused before its body
+        setopt(pycurl.MAXFILESIZE_LARGE, exchange.cap)
     setopt(pycurl.WRITEFUNCTION, exchange.write)
 
 
@@ -270,21 +273,17 @@ class _Exchange:
             note_create_sent()
         return pycurl.PREREQFUNC_OK
 
-    def header(self, line: bytes) -> int | None:
-        if line[:5] == b"HTTP/":
-            self.lines = [line]  # a new answer (after a 100 Continue): start over
-            return None
-        self.lines.append(line)
-        if not self.head and line[:15].lower() == b"content-length:":
-            value = line[15:].strip()
-            if value.isdigit() and int(value) > self.cap and self._final():
-                self.call.too_large = ResponseTooLarge(self.cap, int(value))
-                return -1  # abort before reading any of the body
+    def announced(self) -> int | None:
+        """The final answer's ``Content-Length``, if it gave one."""
+        for line in self.head_lines():
+            if line[:15].lower() == b"content-length:" and line[15:].strip().isdigit():
+                return int(line[15:].strip())
         return None
 
-    def _final(self) -> bool:
-        status = self.lines[0].split(b" ", 2)
-        return len(status) > 1 and not status[1].startswith(b"1")
+    def head_lines(self) -> list[bytes]:
+        """The lines of the last answer's head (after any ``100 Continue``)."""
+        starts = [i for i, line in enumerate(self.lines) if line[:5] == b"HTTP/"]
+        return self.lines[starts[-1]:] if starts else []
 
     def write(self, chunk: bytes) -> int | None:
         self.seen += len(chunk)
@@ -297,24 +296,32 @@ class _Exchange:
     def response(self, prepared: requests.PreparedRequest,
                  adapter: CurlAdapter) -> requests.Response:
         """requests' ``Response``, as requests' adapter builds it, its body read."""
-        status_line = self.lines[0].decode("latin-1").rstrip("\r\n").split(" ", 2)
-        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        status, *lines = self.head_lines()
+        status_line = status.decode("latin-1").rstrip("\r\n").split(" ", 2)
+        fields: dict[str, list[str]] = {}  # by lower-case name: [name, value]
         cookies: list[str] = []
-        last = None
-        for raw in self.lines[1:]:
+        last: list[str] | None = None
+        for raw in lines:
             line = raw.decode("latin-1").rstrip("\r\n")
             if not line:
                 continue
             if line[0] in " \t" and last is not None:  # an obsolete folded line
-                headers[last] = f"{headers[last]} {line.strip()}"
+                last[1] = f"{last[1]} {line.strip()}"
                 continue
             name, _, value = line.partition(":")
             name, value = name.strip(), value.strip()
-            if name.lower() in ("set-cookie", "set-cookie2"):
+            key = name.lower()
+            if key in ("set-cookie", "set-cookie2"):
                 cookies.append(f"{name}: {value}")
-            # several of one name read as one, comma-joined (as urllib3 does)
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-            last = name
+            field = fields.get(key)
+            if field is None:
+                last = fields[key] = [name, value]
+            else:  # several of one name read as one, comma-joined (as urllib3 does)
+                field[1] = f"{field[1]}, {value}"
+                last = field
+        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        for name, value in fields.values():
+            headers[name] = value
         response = requests.Response()
         response.status_code = int(status_line[1])
         response.reason = status_line[2] if len(status_line) > 2 else ""
@@ -342,6 +349,8 @@ def _as_requests_error(exc: pycurl.error, exchange: _Exchange,
     rx = requests.exceptions
     text = f"{prepared.method} {prepared.url}: {message} (libcurl error {code})"
     call = exchange.call
+    if code == pycurl.E_FILESIZE_EXCEEDED:
+        call.too_large = ResponseTooLarge(exchange.cap, exchange.announced())
     if code == pycurl.E_OPERATION_TIMEDOUT and call.allowed is not None and (
             time.monotonic() - exchange.started >= call.allowed - 0.005):
         call.expired = True
