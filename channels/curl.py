@@ -1,24 +1,29 @@
-"""Creates sent through libcurl (pycurl): the same request, a quarter of the client CPU.
+"""Requests sent through libcurl (pycurl): the same request, a third of the client CPU.
 
-Measured (``bench/bench_http.py``): a keep-alive JSON POST costs 0.13–0.15 ms of client
-CPU through a reused ``pycurl.Curl`` handle against 0.6–0.7 ms through requests and
-urllib3, which was about half of the daemon's CPU in a burst. :func:`channels.http.request`
-prepares every request with requests' public steps as before (the same headers, body and
-exceptions for a request that can never be sent), and this module only carries a prepared
-request over the wire and builds the ``requests.Response`` adapters read.
+Measured (``bench/bench_http.py``, same minutes): a keep-alive JSON POST through
+:func:`channels.http.request` costs 0.25-0.27 ms of client CPU this way against
+0.63-0.72 ms through requests and urllib3 (a bare reused ``pycurl.Curl``: 0.11), which was
+about half of the daemon's CPU in a burst. :func:`channels.http.request` prepares every
+request with requests' public steps as before (the same headers, body and exceptions for
+a request that can never be sent); this module carries the prepared request over the
+wire and builds the ``requests.Response`` adapters read.
 
-It takes what the lean path takes (a create: no redirect followed, no cookies, auth or
-hooks) when the body is in memory, no proxy applies, no client certificate is set and the
-read timeout is whole seconds (libcurl counts a stalled transfer in seconds); anything
-else stays on requests' path (:mod:`channels.transport`), streamed uploads included. What
-stays the same:
+It takes what the lean path takes (no cookies, auth, hooks or files; creates and lookups,
+a lookup's redirects then followed by requests' ``Session.resolve_redirects``) when the
+body is in memory, no proxy applies, no client certificate is set and the read timeout is
+whole seconds (libcurl counts a stalled transfer in seconds); anything else stays on
+requests' path (:mod:`channels.transport`), streamed uploads included. What stays:
 
 * **the first byte**: libcurl's pre-request callback runs once the connection is ready,
   right before the request is written; it notes the create (``note_create_sent``) and
   marks the call as written, so a failure before it is ``NotSent`` and after it
   ``InDoubt``. libcurl silently sends a request again on a fresh connection when a reused
-  one died before answering: the second pre-request call is refused, so a create is
-  never sent twice (the first may have been applied: in doubt);
+  one died before answering: once the request was written, no new socket is given to it,
+  so a create is never sent twice (the first may have been applied: in doubt);
+* **connection reuse**: each session keeps a few handles, each with its connection; an
+  account posting in sequence takes the same handle, hence the same connection. libcurl
+  does not look whether a kept connection was closed by the server while idle, so, as
+  urllib3 does, one with anything to read is dropped before the request;
 * **the deadline**: libcurl's own total timeout (connect, send, the whole answer) is the
   call's deadline, an upload's longer by its size as on requests' path; the connect
   timeout is libcurl's, the read timeout a transfer below one byte a second for that
@@ -28,8 +33,8 @@ stays the same:
   aborted transfer's connection is closed, never reused;
 * **TLS**: verified against certifi's bundle (requests' default) or the session's
   ``verify`` path, host names checked; HTTP/1.1 as before (no HTTP/2 negotiation);
-* **keep-alive**: each session keeps a few handles, each with its connections; an account
-  posting in sequence takes the same handle, hence the same connection;
+* **proxies**: decided once by ``make_session`` as before; libcurl's own reading of
+  ``http_proxy`` and ``NO_PROXY`` is turned off;
 * **failures** are raised as the exceptions of requests' adapter (``ConnectionError``,
   ``ConnectTimeout``, ``ReadTimeout``, ``SSLError``, ``InvalidURL``), so one
   classification (:func:`channels.http.request`) serves both ways.
@@ -72,7 +77,7 @@ _CURL_ADDS = ("Accept", "Content-Type", "Expect", "Transfer-Encoding")
 
 class CurlAdapter(LimitedAdapter):
     """:class:`~channels.transport.LimitedAdapter` (deadline, cap, pools, proxies for
-    requests' path) that also sends prepared creates through libcurl, :meth:`exchange`."""
+    requests' path) that also sends prepared requests through libcurl, :meth:`exchange`."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -13,9 +13,11 @@ library, and one rule for what a failure means:
 * a create request answered with a redirect → ``Rejected``: it is never sent on.
 
 Secrets are redacted from anything that could reach a log or an error message. Only the
-public APIs of requests and urllib3 are used (a test checks it).
+public APIs of requests and urllib3 are used (a test checks it). Requests the lean path
+takes go over the wire through libcurl (:mod:`channels.curl`), the rest through requests'
+adapter (:mod:`channels.transport`).
 
-requests, urllib3 and the transport are imported when the first session is made: the
+requests, urllib3, pycurl and the transports are imported when the first session is made: the
 composer imports every adapter module for the rules it declares, and ``siar preview``
 must not pay ~70 ms for HTTP libraries it never uses.
 """
