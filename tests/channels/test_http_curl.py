@@ -1,17 +1,16 @@
 """Creates and plain lookups go through libcurl (:mod:`channels.curl`): what differs from
 requests' path underneath must not show. One account's requests share a connection,
 whole-second read timeouts hold, and libcurl's own reading of the proxy environment
-plays no part (Siar reads it once, in ``make_session``)."""
+plays no part (Siar reads it once, in ``make_session``). Whole-second read timeouts:
+``test_http_client.py::test_no_answer_within_the_read_timeout``."""
 
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
 import requests
 
-from channels.base import InDoubt
 from channels.http import make_session, request
 from tests.faults.server import Received, ScriptedServer, answer
 
@@ -42,22 +41,6 @@ def test_an_accounts_creates_and_lookups_share_one_connection() -> None:
     assert server.connections == 1
     assert [r.target for r in server.received][:2] == ["/api/v1/statuses",
                                                        "/api/v1/statuses?limit=40"]
-
-
-def test_no_answer_within_a_read_timeout_of_whole_seconds_is_in_doubt() -> None:
-    gone = threading.Event()
-
-    def silent(_: Received, conn: socket.socket) -> bool:
-        gone.wait(10)
-        return False
-
-    with ScriptedServer(silent) as server:
-        outcome = request(make_session(), "POST", f"{server.url}/x", json={"a": 1},
-                          timeout=(2, 1), create=True)
-        gone.set()
-    assert isinstance(outcome, InDoubt), outcome
-    assert "no answer in 1s after sending" in str(outcome)
-    assert len(server.received) == 1  # never sent again
 
 
 def test_libcurl_does_not_read_the_proxy_environment_itself(
