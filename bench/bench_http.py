@@ -5,8 +5,9 @@
 
 Sends the same POST to the counting fake several ways, in alternating blocks so that
 other load on the machine hits all of them alike: ``requests.Session.post`` (plain
-requests), urllib3's ``HTTPConnectionPool.urlopen`` and bare ``http.client`` (references;
-they neither prepare a request nor build a ``requests.Response``), and
+requests), urllib3's ``HTTPConnectionPool.urlopen``, bare ``http.client`` and a reused
+``pycurl.Curl`` handle (references; they neither prepare a request nor build a
+``requests.Response``), and
 ``channels.http.request`` as Siar's adapters call it (create request, deadline armed, body
 read through the cap). ``--before`` loads another version's ``channels/http.py`` under
 another name and measures its ``request()`` in the same blocks, so before and after are
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import pycurl
 import urllib3
 
 from channels.http import make_session, request
@@ -79,13 +81,30 @@ def ways(base: str, before: ModuleType | None) -> dict[str, Callable[[int], obje
                      headers=json_headers)
         return json.loads(conn.getresponse().read())
 
+    curl = pycurl.Curl()
+    curl_headers = [f"{name}: {value}" for name, value in {**json_headers,
+                                                           "User-Agent": "x"}.items()]
+
+    def via_pycurl(i: int) -> object:
+        chunks: list[bytes] = []
+        curl.setopt(pycurl.URL, url)
+        curl.setopt(pycurl.POSTFIELDS, json.dumps(body(i)).encode())
+        curl.setopt(pycurl.HTTPHEADER, curl_headers)
+        curl.setopt(pycurl.NOSIGNAL, 1)
+        curl.setopt(pycurl.TIMEOUT_MS, 30_000)
+        curl.setopt(pycurl.HEADERFUNCTION, len)  # read, not kept
+        curl.setopt(pycurl.WRITEFUNCTION, chunks.append)
+        curl.perform()
+        return json.loads(b"".join(chunks))
+
     def via_siar(i: int) -> object:
         answer = request(siar, "POST", url, json=body(i), headers=TOKEN_HEADER,
                          timeout=(5, 30), create=True)
         return answer.json()  # type: ignore[union-attr]
 
     senders = {"requests Session.post": via_requests, "urllib3 urlopen": via_urllib3,
-               "http.client": via_http_client, "siar request()": via_siar}
+               "http.client": via_http_client, "pycurl (reused handle)": via_pycurl,
+               "siar request()": via_siar}
     if before is not None:
         old_session = before.make_session()
 
@@ -120,7 +139,7 @@ def main() -> None:
                 per_call[name].append((thread_cpu() - start) / args.calls * 1000)
     print(f"load average after: {os.getloadavg()}")
     for name, values in per_call.items():
-        print(f"{name:22s} min {min(values):.3f}  median {statistics.median(values):.3f}"
+        print(f"{name:24s} min {min(values):.3f}  median {statistics.median(values):.3f}"
               " ms CPU per POST")
 
 

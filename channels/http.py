@@ -13,9 +13,11 @@ library, and one rule for what a failure means:
 * a create request answered with a redirect → ``Rejected``: it is never sent on.
 
 Secrets are redacted from anything that could reach a log or an error message. Only the
-public APIs of requests and urllib3 are used (a test checks it).
+public APIs of requests and urllib3 are used (a test checks it). Requests the lean path
+takes go over the wire through libcurl (:mod:`channels.curl`), the rest through requests'
+adapter (:mod:`channels.transport`).
 
-requests, urllib3 and the transport are imported when the first session is made: the
+requests, urllib3, pycurl and the transports are imported when the first session is made: the
 composer imports every adapter module for the rules it declares, and ``siar preview``
 must not pay ~70 ms for HTTP libraries it never uses.
 """
@@ -105,10 +107,10 @@ def make_session(*, user_agent: str = USER_AGENT, deadline: float = DEFAULT_DEAD
 
     import requests
 
-    from channels.transport import LimitedAdapter
+    from channels.curl import CurlAdapter
 
     proxies = urllib.request.getproxies()
-    adapter = LimitedAdapter(deadline=deadline, max_response_bytes=max_response_bytes,
+    adapter = CurlAdapter(deadline=deadline, max_response_bytes=max_response_bytes,
                              no_proxy=proxies.get("no"), pool_connections=4,
                              pool_maxsize=16)
     session = requests.Session()
@@ -189,33 +191,45 @@ def request(session: requests.Session, method: str, url: str, *, secrets: Iterab
 
 
 #: what a request may carry and still take the lean path (anything else: requests' path)
-_LEAN_KWARGS = frozenset({"json", "data", "headers", "allow_redirects"})
+_LEAN_KWARGS = frozenset({"json", "data", "headers", "params", "allow_redirects"})
 
 
 def _send_lean(session: requests.Session, method: str, url: str, timeout: Any,
                kwargs: dict[str, Any]) -> requests.Response | None:
-    """A request that follows no redirects, on one of our own sessions without cookies,
-    auth, hooks or files, sent the way ``Session.request`` would send it but without
-    its general machinery (merging cookies, auth, hooks and settings, and looking ahead
-    for a redirect nobody follows): half the client's CPU per create request. ``None``
-    when the request needs requests' full path.
+    """A request on one of our own sessions without cookies, auth, hooks or files, sent
+    the way ``Session.request`` would send it but without its general machinery (merging
+    cookies, auth, hooks and settings, and looking ahead for a redirect nobody follows):
+    half the client's CPU per create request. ``None`` when the request needs requests'
+    full path.
 
-    It goes through the same ``LimitedAdapter.send`` (deadline, cap, first byte, pools,
-    TLS, proxies) and prepares the request with requests' own public steps, so the
-    bytes on the wire and the exceptions are the same as ``session.request``'s.
+    It is prepared with requests' own public steps, so the bytes on the wire and the
+    exceptions are the same as ``session.request``'s, and goes through libcurl when
+    :class:`channels.curl.CurlAdapter` takes it (a quarter of urllib3's CPU), else through
+    the same ``LimitedAdapter.send`` (deadline, cap, first byte, pools, TLS, proxies). A
+    redirect is followed only after libcurl's first answer, by requests' own
+    ``Session.resolve_redirects``.
     """
     import requests
 
+    from channels.calls import current_call
+    from channels.curl import CurlAdapter
     from channels.transport import LimitedAdapter
 
-    if (kwargs.get("allow_redirects", True) or not _LEAN_KWARGS.issuperset(kwargs)
+    follow = kwargs.get("allow_redirects", True)
+    if (not _LEAN_KWARGS.issuperset(kwargs)
             or session.trust_env or session.auth is not None or session.params
             or session.stream or any(session.hooks.values()) or len(session.cookies)
             or "@" in url):  # credentials in the URL: requests' auth step
         return None
     prepared = requests.PreparedRequest()
     prepared.prepare_method(method)
-    prepared.url = _prepared_url(url)
+    params = kwargs.get("params")
+    if isinstance(params, Mapping):  # as Session.request merges them: None drops one
+        params = {key: value for key, value in params.items() if value is not None}
+    if params:
+        prepared.prepare_url(url, params)
+    else:
+        prepared.url = _prepared_url(url)
     adapter = session.get_adapter(prepared.url)
     if not isinstance(adapter, LimitedAdapter):
         return None
@@ -227,10 +241,30 @@ def _send_lean(session: requests.Session, method: str, url: str, timeout: Any,
     prepared.prepare_headers({name: value for name, value in merged.values()
                               if value is not None})
     prepared.prepare_body(kwargs.get("data") or {}, None, kwargs.get("json"))
-    response = adapter.send(prepared, stream=False, timeout=timeout, verify=session.verify,
-                            cert=session.cert, proxies=dict(session.proxies))
-    if len(response.cookies):  # the server set some: keep them as Session.send would
-        requests.cookies.extract_cookies_to_jar(session.cookies, prepared, response.raw)
+    call = current_call()
+    if (isinstance(adapter, CurlAdapter) and call is not None and call.expires is None
+            and adapter.takes(prepared, timeout, session.verify, session.cert,
+                              session.proxies)):
+        response = adapter.exchange(prepared, timeout, session.verify, call)
+        if len(response.cookies):  # the server set some: keep them as Session.send would
+            session.cookies.update(response.cookies)
+    elif follow:
+        return None
+    else:
+        response = adapter.send(prepared, stream=False, timeout=timeout,
+                                verify=session.verify, cert=session.cert,
+                                proxies=dict(session.proxies))
+        if len(response.cookies):
+            requests.cookies.extract_cookies_to_jar(session.cookies, prepared, response.raw)
+    if follow and response.is_redirect:
+        # the later hops as Session.send makes them (auth dropped on another host,
+        # methods rewritten, the deadline shared), through requests' path
+        prepared.prepare_cookies(requests.cookies.RequestsCookieJar())  # none: checked
+        history = [response, *session.resolve_redirects(
+            response, prepared, timeout=timeout, verify=session.verify, cert=session.cert,
+            proxies=dict(session.proxies))]
+        response = history.pop()
+        response.history = history
     return response
 
 
