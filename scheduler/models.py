@@ -192,9 +192,10 @@ class AuditEntry(SQLModel, table=True):
     action: str
     release_id: int | None = Field(default=None, index=True)
     #: the accounts of the release the action touched
-    accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    accounts: list[str] = Field(default_factory=no_items, sa_column=Column(JSON, nullable=False))
     #: what else there is to say: the comment, the new time, the link's recipient …
-    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    detail: dict[str, Any] = Field(default_factory=no_entries,
+                                   sa_column=Column(JSON, nullable=False))
 
 
 class DeskUser(SQLModel, table=True):
