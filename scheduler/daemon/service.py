@@ -167,10 +167,11 @@ class Daemon:
         phases = StartPhases()
         # Only what a claim depends on comes before the first claim round: this daemon
         # alive (heartbeat), a dead predecessor's posts taken back, the accounts' rows,
-        # posts past their grace missed. Probes of the posts in doubt, approvals, website
-        # links, recurrences, the adapters of accounts with nothing due and the job
-        # scheduler follow while the first posts go out (after a kill -9 they took most
-        # of a second before any new post could).
+        # posts past their grace missed. Then one claim round and the job scheduler (its
+        # heartbeats renew the leases); the probes of the posts in doubt, approvals,
+        # website links, recurrences and the adapters of accounts with nothing due wait
+        # for the first posts to go out (after a kill -9 they took most of a second
+        # before any new post could).
         self.jobs.heartbeat()
         phases.done("heartbeat")
         self.jobs.take_over_dead_local_daemons()
@@ -195,11 +196,6 @@ class Daemon:
                 # one claim round (the job scheduler's dispatch runs the next ones)
                 self.guard.guarded("claiming due posts", self._pump.round)
                 phases.done("first claim round")
-                if len(self.inflight):
-                    # the first posts go out before the rest of the start competes with
-                    # them for the GIL (a hundred probes, alerts, imports)
-                    self._first_recorded.wait(FIRST_POST_WAIT)
-                    phases.done("first outcome recorded")
                 self._run_scheduled(self._pump, phases, until_drained=until_drained)
             # a website post that failed just now: staff hear of the posts waiting for it
             self.guard.guarded("website first", self.jobs.website_links)
@@ -294,8 +290,13 @@ class Daemon:
         pump.move_dispatch = lambda when: self._move_job("dispatch", when)
         listener = QueueListener(self.engine, pump.wake).start()
         health = self._start_health_server(pump)
-        phases.done("job scheduler started")
+        phases.done("job scheduler started")  # heartbeats renew the leases from now on
         try:
+            if len(self.inflight):
+                # the first posts go out before the rest of the start competes with them
+                # for the GIL (a hundred probes and alerts after a crash, imports)
+                self._first_recorded.wait(FIRST_POST_WAIT)
+                phases.done("first outcome recorded")
             self._settle_in(phases)
             while not self.stop_event.wait(0.1 if until_drained else 1.0):
                 if until_drained and guarded("checking the queue", self._drained):
