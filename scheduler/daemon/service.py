@@ -63,9 +63,9 @@ SWITCH_INTERVAL = 0.005
 
 #: the first token check waits for start-up work (seconds)
 TOKEN_CHECK_DELAY = 30.0
-#: at most this long (seconds) the rest of the start waits for the first posts claimed
-#: to be sent and recorded: they come first, but a slow network must not hold back the
-#: probes of the posts in doubt, or the job scheduler's wake-ups, for longer
+#: at most this long (seconds; and half a heartbeat) the rest of the start waits for the
+#: first posts claimed to be sent and recorded: they come first, but a slow network must
+#: not hold back the probes of the posts in doubt, or the job scheduler, for longer
 FIRST_POST_WAIT = 1.0
 
 ACTIVE = states.values(states.ACTIVE)
@@ -167,11 +167,10 @@ class Daemon:
         phases = StartPhases()
         # Only what a claim depends on comes before the first claim round: this daemon
         # alive (heartbeat), a dead predecessor's posts taken back, the accounts' rows,
-        # posts past their grace missed. Then one claim round and the job scheduler (its
-        # heartbeats renew the leases); the probes of the posts in doubt, approvals,
-        # website links, recurrences and the adapters of accounts with nothing due wait
-        # for the first posts to go out (after a kill -9 they took most of a second
-        # before any new post could).
+        # posts past their grace missed. Then one claim round; the job scheduler, the
+        # probes of the posts in doubt, approvals, website links, recurrences and the
+        # adapters of accounts with nothing due wait for the first posts to go out (after
+        # a kill -9 they took most of a second before any new post could).
         self.jobs.heartbeat()
         phases.done("heartbeat")
         self.jobs.take_over_dead_local_daemons()
@@ -196,6 +195,14 @@ class Daemon:
                 # one claim round (the job scheduler's dispatch runs the next ones)
                 self.guard.guarded("claiming due posts", self._pump.round)
                 phases.done("first claim round")
+                if len(self.inflight):
+                    # The first posts go out before the rest of the start competes with
+                    # them for the GIL (APScheduler's import, a hundred probes and alerts
+                    # after a crash): at most half a heartbeat, as the heartbeat job that
+                    # renews their leases runs once the job scheduler is started.
+                    self._first_recorded.wait(min(FIRST_POST_WAIT,
+                                                  self.cfg.heartbeat_seconds / 2))
+                    phases.done("first outcome recorded")
                 self._run_scheduled(self._pump, phases, until_drained=until_drained)
             # a website post that failed just now: staff hear of the posts waiting for it
             self.guard.guarded("website first", self.jobs.website_links)
@@ -275,7 +282,7 @@ class Daemon:
                           id="dispatch", next_run_time=now)
         scheduler.add_job(self.jobs.housekeeping, "interval", seconds=every, id="housekeeping")
         scheduler.add_job(self.jobs.heartbeat, "interval", seconds=self.cfg.heartbeat_seconds,
-                          id="heartbeat")
+                          id="heartbeat", next_run_time=now)  # the first claims' leases
         scheduler.add_job(self.jobs.watchdog, "interval",
                           seconds=max(1.0, self.cfg.watchdog_seconds / 4), id="watchdog")
         scheduler.add_job(self.jobs.recurrences, "interval", seconds=60, id="recurrences")
@@ -290,13 +297,8 @@ class Daemon:
         pump.move_dispatch = lambda when: self._move_job("dispatch", when)
         listener = QueueListener(self.engine, pump.wake).start()
         health = self._start_health_server(pump)
-        phases.done("job scheduler started")  # heartbeats renew the leases from now on
+        phases.done("job scheduler started")
         try:
-            if len(self.inflight):
-                # the first posts go out before the rest of the start competes with them
-                # for the GIL (a hundred probes and alerts after a crash, imports)
-                self._first_recorded.wait(FIRST_POST_WAIT)
-                phases.done("first outcome recorded")
             self._settle_in(phases)
             while not self.stop_event.wait(0.1 if until_drained else 1.0):
                 if until_drained and guarded("checking the queue", self._drained):
