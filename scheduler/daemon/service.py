@@ -192,6 +192,9 @@ class Daemon:
                 while self.jobs.website_links():  # posts that waited for a website post
                     self._pump.run_until_idle()   # published just now go out as well
             else:
+                # up before the first claim: it serves the photos that networks which
+                # fetch images by URL (Instagram, Threads) download while a post is sent
+                health = self._start_health_server(self._pump)
                 # one claim round (the job scheduler's dispatch runs the next ones)
                 self.guard.guarded("claiming due posts", self._pump.round)
                 phases.done("first claim round")
@@ -203,7 +206,11 @@ class Daemon:
                     self._first_recorded.wait(min(FIRST_POST_WAIT,
                                                   self.cfg.heartbeat_seconds / 2))
                     phases.done("first outcome recorded")
-                self._run_scheduled(self._pump, phases, until_drained=until_drained)
+                try:
+                    self._run_scheduled(self._pump, phases, until_drained=until_drained)
+                finally:
+                    if health is not None:
+                        health.stop()
             # a website post that failed just now: staff hear of the posts waiting for it
             self.guard.guarded("website first", self.jobs.website_links)
         finally:
@@ -296,7 +303,6 @@ class Daemon:
         scheduler.start()
         pump.move_dispatch = lambda when: self._move_job("dispatch", when)
         listener = QueueListener(self.engine, pump.wake).start()
-        health = self._start_health_server(pump)
         phases.done("job scheduler started")
         try:
             self._settle_in(phases)
@@ -309,8 +315,6 @@ class Daemon:
             self._starter.close()  # type: ignore[union-attr]  # posts not begun: given back
             scheduler.shutdown(wait=True)
             listener.stop()
-            if health is not None:
-                health.stop()
 
     def _move_job(self, job_id: str, when: datetime) -> None:
         """Run job ``job_id`` at ``when`` if that is before its next run."""
