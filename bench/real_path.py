@@ -243,7 +243,9 @@ def _restart(run: Daemons, networks: FakeNetworks, answered: int, started: float
              timeout: float = 120) -> tuple[float, float]:
     """Watch restarted daemons: seconds until they wrote their heartbeat, and their CPU
     (imports included) when the first post answered after the restart was seen (polled
-    every 10 ms, so a little late; the time itself comes from the fake network)."""
+    every 50 ms, as ``wait_ready`` does: each poll opens a database connection, and on
+    PostgreSQL a backend; so the CPU is read a little late, the time itself comes from
+    the fake network)."""
     ready_s = float("nan")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -251,7 +253,7 @@ def _restart(run: Daemons, networks: FakeNetworks, answered: int, started: float
             ready_s = time.time() - started
         if networks.answered() > answered:
             return ready_s, sum(cpu_seconds(p) for p in run.pids)
-        time.sleep(0.01)
+        time.sleep(0.05)
     return ready_s, float("nan")
 
 
