@@ -376,22 +376,22 @@ class Daemons:
 
     def wait_ready(self, timeout: float = 90) -> None:
         """Until every process wrote its heartbeat (its node row names its pid)."""
-        pids = ", ".join(str(p.pid) for p in self.processes)
-
-        def ready() -> bool:
-            for process in self.processes:
-                if process.poll() is not None:
-                    raise RuntimeError(f"siar daemon exited {process.returncode}; see "
-                                       f"{self.site.folder}/daemon.log")
-            try:
-                rows = query(self.site.database_url,
-                             f"SELECT count(DISTINCT pid) FROM node WHERE pid IN ({pids})")
-            except Exception:  # the schema may not exist yet
-                return False
-            return int(rows[0][0]) == len(self.processes)
-
-        if not wait_until(ready, timeout, poll=0.05):
+        if not wait_until(self.ready, timeout, poll=0.05):
             raise RuntimeError("siar daemon did not write its heartbeat in time")
+
+    def ready(self) -> bool:
+        """Every process wrote its heartbeat (raises if one exited)."""
+        for process in self.processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"siar daemon exited {process.returncode}; see "
+                                   f"{self.site.folder}/daemon.log")
+        pids = ", ".join(str(p.pid) for p in self.processes)
+        try:
+            rows = query(self.site.database_url,
+                         f"SELECT count(DISTINCT pid) FROM node WHERE pid IN ({pids})")
+        except Exception:  # the schema may not exist yet
+            return False
+        return int(rows[0][0]) == len(self.processes)
 
     @property
     def pids(self) -> list[int]:

@@ -17,6 +17,9 @@ with plain SQL, and ``/proc``:
   the most frequent of them printed with their calls and execution time per post;
 * ``share_min_pct`` / ``share_max_pct`` (several daemons): the smallest and largest part
   of the posts one daemon published, from the attempt log;
+* ``first_new_post_s`` (kill -9): from the restart to the first post answered that was not
+  in flight at the kill; ``restart_ready_s``: to the restarted daemon's first heartbeat;
+  ``restart_cpu_s``: the daemon's CPU by the first new post (imports and start included);
 * ``duplicates``: posts created more than once; ``lost``: posts not on their network whose
   row is not ``unknown`` (a post in doubt is held for staff, not lost);
 * ``load``: the 1-minute load average at the end (the host is shared).
@@ -207,8 +210,10 @@ def crash(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
             run.kill()
             killed_at = time.time()
             in_doubt = statuses(url)["publishing"]
-            restarted_at = run.start()
-            ready_s = time.time() - restarted_at
+            # the requests in flight at the kill are answered meanwhile: not new posts
+            time.sleep(2 * scale.latency + 0.2)
+            restarted_at = run.launch()
+            ready_s, restart_cpu_s = _restart(run, networks, networks.answered(), restarted_at)
 
             def settled() -> bool:
                 return not any(statuses(url)[s] for s in PENDING)
@@ -227,11 +232,29 @@ def crash(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
     return Figures("siar", _label(backend, daemons), f"kill -9 during a burst of {posts}",
                    {"in_doubt_at_kill": float(in_doubt),
                     "first_new_post_s": (min(new) - restarted_at) if new else float("nan"),
-                    "restart_ready_s": ready_s,
+                    "restart_ready_s": ready_s, "restart_cpu_s": restart_cpu_s,
                     "duplicates": float(stats.duplicates()),
                     "lost": float(sum(1 for k in missing if states.get(k) != "unknown")),
                     "held_for_staff": float(sum(1 for s in states.values() if s == "unknown")),
                     "complete": float(complete), "load": load_average()})
+
+
+def _restart(run: Daemons, networks: FakeNetworks, answered: int, started: float,
+             timeout: float = 120) -> tuple[float, float]:
+    """Watch restarted daemons: seconds until they wrote their heartbeat, and their CPU
+    (imports included) when the first post answered after the restart was seen (polled
+    every 50 ms, as ``wait_ready`` does: each poll opens a database connection, and on
+    PostgreSQL a backend; so the CPU is read a little late, the time itself comes from
+    the fake network)."""
+    ready_s = float("nan")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready_s != ready_s and run.ready():
+            ready_s = time.time() - started
+        if networks.answered() > answered:
+            return ready_s, sum(cpu_seconds(p) for p in run.pids)
+        time.sleep(0.05)
+    return ready_s, float("nan")
 
 
 def _database_work_per_post(url: str, before: tuple[int | None, StatementCounts | None],

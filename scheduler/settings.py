@@ -240,6 +240,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIAR_", env_file=".env", env_file_encoding="utf-8",
         extra="ignore", env_nested_delimiter="__",
+        # .env holds every account's secrets: pydantic-settings would otherwise match each
+        # line against every field as a possible extra (which ``extra="ignore"`` then
+        # drops), ~40 ms of each start with 100 accounts
+        dotenv_filtering="only_existing",
     )
 
     database_url: str = Field(

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from channels.base import Published
-from scheduler import approval, notify, queue, website_first
+from scheduler import notify, queue
 from scheduler.adapters import Adapters
 from scheduler.daemon.attempt import Publisher
 from scheduler.daemon.events import RunSummary
@@ -34,10 +34,7 @@ from scheduler.daemon.guard import DatabaseGuard
 from scheduler.daemon.inflight import InFlight
 from scheduler.errors import SiarError
 from scheduler.models import Node, Post, Release
-from scheduler.queue import website
-from scheduler.recurrences import materialise_recurrences
 from scheduler.settings import Settings
-from scheduler.status import overdue_posts
 from scheduler.timeparse import utcnow
 from scheduler.waiting_alerts import PatientNotifier
 
@@ -94,24 +91,39 @@ class Jobs:
     def housekeeping(self) -> None:
         """Take back expired leases, mark posts missed, probe posts in doubt."""
         try:
-            # After an outage, every daemon's leases may have run out while none could
-            # renew them: wait one lease, in which the live ones renew theirs, before
-            # taking any back (a post whose outcome waited in memory would otherwise be
-            # in doubt, or given to another daemon).
-            if self.health.steady_for(self.cfg.lease_seconds):
-                requeued, stranded = queue.reap_expired_leases(self.engine, node=self.node)
-                if requeued:
-                    self.wake()
-                if stranded:
-                    log.warning("%d post(s) were in flight on a stopped daemon: now in "
-                                "doubt", stranded)
-            self._mark_missed()
+            self._take_back()
             self._approvals()
             self._probe_in_doubt()
             self.website_links()
         except Exception as exc:
             if not self.guard.trouble(exc, "housekeeping"):
                 log.exception("housekeeping failed; it runs again shortly")
+
+    def take_back(self) -> None:
+        """The part of housekeeping a claim depends on, for the daemon's start: expired
+        leases taken back (a dead daemon's posts in flight no longer fill their accounts'
+        concurrency) and posts past their grace marked missed (a claim does not look at
+        the grace: what it takes goes out). The rest (approvals, probes, website links)
+        may come after the first claim round."""
+        try:
+            self._take_back()
+        except Exception as exc:
+            if not self.guard.trouble(exc, "housekeeping"):
+                log.exception("housekeeping failed; it runs again shortly")
+
+    def _take_back(self) -> None:
+        # After an outage, every daemon's leases may have run out while none could
+        # renew them: wait one lease, in which the live ones renew theirs, before
+        # taking any back (a post whose outcome waited in memory would otherwise be
+        # in doubt, or given to another daemon).
+        if self.health.steady_for(self.cfg.lease_seconds):
+            requeued, stranded = queue.reap_expired_leases(self.engine, node=self.node)
+            if requeued:
+                self.wake()
+            if stranded:
+                log.warning("%d post(s) were in flight on a stopped daemon: now in "
+                            "doubt", stranded)
+        self._mark_missed()
 
     def _mark_missed(self) -> None:
         # The first time, every waiting post is looked at: a retry set years ahead by an
@@ -128,6 +140,8 @@ class Jobs:
 
     def _approvals(self) -> None:
         """Releases due and not approved: held (staff alerted), missed past the grace."""
+        from scheduler import approval  # with the release parser: off the start's path
+
         missed = approval.housekeeping(self.engine, self.settings, self.node, self.notifier,
                                        alerted=self._alerted)
         if missed:
@@ -136,6 +150,10 @@ class Jobs:
     def website_links(self) -> bool:
         """Posts waiting for their website post's address get it once it is out; staff
         hear of a website post that will not come out by itself. True if any got it."""
+        # imported here: the composer they bring is needed only once a website post is out
+        from scheduler import website_first
+        from scheduler.queue import website
+
         delivered = website_first.deliver_links(self.engine, self.settings, self.node)
         if delivered:
             self.wake()
@@ -202,6 +220,8 @@ class Jobs:
 
     def watchdog(self) -> None:
         """Alert staff when due posts wait longer than ``watchdog_seconds``."""
+        from scheduler.status import overdue_posts
+
         overdue = self.guard.guarded("looking for overdue posts",
                                      lambda: overdue_posts(self.engine))
         if overdue is None:
@@ -212,6 +232,8 @@ class Jobs:
 
     def recurrences(self) -> None:
         """Materialise the coming occurrences of recurring releases."""
+        from scheduler.recurrences import materialise_recurrences
+
         try:
             created = materialise_recurrences(
                 self.engine, horizon=timedelta(hours=self.cfg.recurrence_horizon_hours),

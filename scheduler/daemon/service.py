@@ -29,10 +29,8 @@ import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
@@ -51,10 +49,11 @@ from scheduler.daemon.worker import Worker
 from scheduler.db import QueueListener, open_database
 from scheduler.envfile import exposure_warnings
 from scheduler.models import AccountState, Post
-from scheduler.queue import website
 from scheduler.settings import Settings
-from scheduler.status import snapshot
 from scheduler.waiting_alerts import PatientNotifier
+
+if TYPE_CHECKING:  # imported once the first claim round is under way (see run)
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger("siar.daemon")
 
@@ -64,6 +63,10 @@ SWITCH_INTERVAL = 0.005
 
 #: the first token check waits for start-up work (seconds)
 TOKEN_CHECK_DELAY = 30.0
+#: at most this long (seconds; and half a heartbeat) the rest of the start waits for the
+#: first posts claimed to be sent and recorded: they come first, but a slow network must
+#: not hold back the probes of the posts in doubt, or the job scheduler, for longer
+FIRST_POST_WAIT = 1.0
 
 ACTIVE = states.values(states.ACTIVE)
 CLAIMABLE = states.values(states.CLAIMABLE)
@@ -85,6 +88,8 @@ class Daemon:
         #: set once stopping began: nothing new is claimed, begun or gone on with
         self.stopping = threading.Event()
         self.summary = RunSummary()
+        #: set once an outcome was recorded (or stopping): the start's rest may go on
+        self._first_recorded = threading.Event()
         self.adapters = Adapters(settings, dry_run=self.dry_run, channel_classes=channel_classes,
                                 engine=self.engine)
         self.guard = DatabaseGuard(self.engine, node, stop=self.stop_event)
@@ -143,6 +148,7 @@ class Daemon:
     def stop(self) -> None:
         """Ask the daemon to stop (from any thread); :meth:`run` then returns."""
         self.stop_event.set()
+        self._first_recorded.set()
 
     def wake(self) -> None:
         """Run a claim round soon: posts became claimable."""
@@ -158,17 +164,19 @@ class Daemon:
             log.warning("%s", warning)
         if self.rehearsing:  # each due post rehearsed once ("drained"), none consumed
             return self._rehearse(once=once or until_drained)
+        phases = StartPhases()
+        # Only what a claim depends on comes before the first claim round: this daemon
+        # alive (heartbeat), a dead predecessor's posts taken back, the accounts' rows,
+        # posts past their grace missed. Then one claim round; the job scheduler, the
+        # probes of the posts in doubt, approvals, website links, recurrences and the
+        # adapters of accounts with nothing due wait for the first posts to go out (after
+        # a kill -9 they took most of a second before any new post could).
         self.jobs.heartbeat()
+        phases.done("heartbeat")
         self.jobs.take_over_dead_local_daemons()
         queue.ensure_accounts(self.engine, self.concurrency)
-        self.jobs.build_adapters()
-        # Imports, adapters and caches built so far live as long as the daemon; keeping
-        # them out of the collector's full scans shortens the pauses that stop every
-        # thread (measured: the slowest posts of a busy minute came after such a pause).
-        # `siar daemon` starts with the collector off (as every command), so start-up does
-        # not walk these objects over and over either; the daemon runs for weeks: on now.
-        gc.freeze()
-        gc.enable()
+        self.jobs.take_back()
+        phases.done("leases taken back, missed posts marked")
         # A hundred worker threads share one GIL. A lower switch interval (0.5 ms) once
         # sped up claim rounds, which every free worker waited for; since workers go on
         # with their account's next post, rounds are off a burst's path, and the forced
@@ -178,14 +186,31 @@ class Daemon:
         sys.setswitchinterval(SWITCH_INTERVAL)
         self._pump = self._start_parts()
         try:
-            self.jobs.housekeeping()
-            self.jobs.recurrences()
             if once:
+                self._settle_in(phases)
                 self._pump.run_until_idle()
                 while self.jobs.website_links():  # posts that waited for a website post
                     self._pump.run_until_idle()   # published just now go out as well
             else:
-                self._run_scheduled(self._pump, until_drained=until_drained)
+                # up before the first claim: it serves the photos that networks which
+                # fetch images by URL (Instagram, Threads) download while a post is sent
+                health = self._start_health_server(self._pump)
+                # one claim round (the job scheduler's dispatch runs the next ones)
+                self.guard.guarded("claiming due posts", self._pump.round)
+                phases.done("first claim round")
+                if len(self.inflight):
+                    # The first posts go out before the rest of the start competes with
+                    # them for the GIL (APScheduler's import, a hundred probes and alerts
+                    # after a crash): at most half a heartbeat, as the heartbeat job that
+                    # renews their leases runs once the job scheduler is started.
+                    self._first_recorded.wait(min(FIRST_POST_WAIT,
+                                                  self.cfg.heartbeat_seconds / 2))
+                    phases.done("first outcome recorded")
+                try:
+                    self._run_scheduled(self._pump, phases, until_drained=until_drained)
+                finally:
+                    if health is not None:
+                        health.stop()
             # a website post that failed just now: staff hear of the posts waiting for it
             self.guard.guarded("website first", self.jobs.website_links)
         finally:
@@ -193,6 +218,21 @@ class Daemon:
         if self.guard.fatal is not None:
             raise self.guard.fatal
         return self.summary
+
+    def _settle_in(self, phases: StartPhases) -> None:
+        """The start-up work no claim waits for: housekeeping (approvals, probes of the
+        posts in doubt, on their own pool), recurrences, every account's adapter."""
+        self.jobs.housekeeping()
+        self.jobs.recurrences()
+        self.jobs.build_adapters()
+        # Imports, adapters and caches built so far live as long as the daemon; keeping
+        # them out of the collector's full scans shortens the pauses that stop every
+        # thread (measured: the slowest posts of a busy minute came after such a pause).
+        # `siar daemon` starts with the collector off (as every command), so start-up does
+        # not walk these objects over and over either; the daemon runs for weeks: on now.
+        gc.freeze()
+        gc.enable()
+        phases.done("settled in")
 
     def _start_parts(self) -> Pump:
         """The worker pool, the starter, the committer, and the pump that feeds them."""
@@ -233,7 +273,12 @@ class Daemon:
         self.adapters.close()
         return self.summary
 
-    def _run_scheduled(self, pump: Pump, *, until_drained: bool) -> None:
+    def _run_scheduled(self, pump: Pump, phases: StartPhases, *, until_drained: bool) -> None:
+        # APScheduler's import reads the entry points of every installed distribution
+        # (tens of ms): done here, after the first claim round has been handed out
+        from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         guarded = self.guard.guarded
         scheduler = BackgroundScheduler(
             timezone=UTC, executors={"default": JobExecutor(6)},
@@ -244,7 +289,7 @@ class Daemon:
                           id="dispatch", next_run_time=now)
         scheduler.add_job(self.jobs.housekeeping, "interval", seconds=every, id="housekeeping")
         scheduler.add_job(self.jobs.heartbeat, "interval", seconds=self.cfg.heartbeat_seconds,
-                          id="heartbeat")
+                          id="heartbeat", next_run_time=now)  # the first claims' leases
         scheduler.add_job(self.jobs.watchdog, "interval",
                           seconds=max(1.0, self.cfg.watchdog_seconds / 4), id="watchdog")
         scheduler.add_job(self.jobs.recurrences, "interval", seconds=60, id="recurrences")
@@ -258,8 +303,9 @@ class Daemon:
         scheduler.start()
         pump.move_dispatch = lambda when: self._move_job("dispatch", when)
         listener = QueueListener(self.engine, pump.wake).start()
-        health = self._start_health_server(pump)
+        phases.done("job scheduler started")
         try:
+            self._settle_in(phases)
             while not self.stop_event.wait(0.1 if until_drained else 1.0):
                 if until_drained and guarded("checking the queue", self._drained):
                     break
@@ -269,8 +315,6 @@ class Daemon:
             self._starter.close()  # type: ignore[union-attr]  # posts not begun: given back
             scheduler.shutdown(wait=True)
             listener.stop()
-            if health is not None:
-                health.stop()
 
     def _move_job(self, job_id: str, when: datetime) -> None:
         """Run job ``job_id`` at ``when`` if that is before its next run."""
@@ -304,6 +348,8 @@ class Daemon:
     def _drained(self) -> bool:
         """Nothing waits that this daemon could still send: the posts of a paused account
         are blocked until staff resume it, not waiting."""
+        from scheduler.queue import website
+
         paused = select(AccountState.account).where(AccountState.paused.is_(True))
         blocked = and_(Post.status.in_(CLAIMABLE), Post.account.in_(paused))
         with queue.transaction(self.engine) as s:
@@ -316,6 +362,7 @@ class Daemon:
         if not self.cfg.http_port:
             return None
         from scheduler.health import HealthServer
+        from scheduler.status import snapshot
 
         fresh = max(5.0, 3 * self.cfg.poll_interval)
         return HealthServer(
@@ -332,6 +379,7 @@ class Daemon:
         """An outcome is recorded: count it, say what went out (INFO, for ``-v`` and the
         journal), and alert staff or probe soon if it calls for it."""
         self.summary.count(event)
+        self._first_recorded.set()
         if event.kind is OutcomeKind.PUBLISHED and not event.probed:
             url = getattr(event.outcome, "url", None) or ""
             log.info("post %s (%s) published %s", event.post, event.account, url,
@@ -344,3 +392,17 @@ class Daemon:
         elif event.kind is OutcomeKind.IN_DOUBT:
             # probe a fresh in-doubt post soon instead of at the next housekeeping tick
             self._move_job("housekeeping", datetime.now(UTC))
+
+
+class StartPhases:
+    """The start-up's phases at DEBUG (``siar -vv daemon``): when each ended, the wall time
+    since :meth:`Daemon.run` began and the process's CPU time since it started (imports
+    and settings included), to see what stands between a restart and the first post."""
+
+    def __init__(self) -> None:
+        self._began = time.monotonic()
+
+    def done(self, phase: str) -> None:
+        """Log that ``phase`` ended."""
+        log.debug("start-up: %s after %.0f ms (process CPU %.0f ms)", phase,
+                  (time.monotonic() - self._began) * 1000, time.process_time() * 1000)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from scheduler.db import Clock, transaction
@@ -18,7 +18,9 @@ from scheduler.timeparse import to_db, utcnow
 def ensure_accounts(engine: Engine, accounts: Iterable[str]) -> None:
     """Create the per-account state rows claims lock (idempotent)."""
     with transaction(engine) as s:
-        ensure_account_rows(s, set(accounts))
+        # a daemon's start: the rows usually exist, and reading them is cheaper than
+        # building the hundred-row insert that would do nothing
+        ensure_account_rows(s, set(accounts) - set(s.scalars(select(AccountState.account))))
 
 
 def ensure_account_rows(s: Any, accounts: set[str]) -> None:

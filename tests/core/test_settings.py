@@ -29,6 +29,16 @@ def test_environment_overrides_the_file(workspace: Path, monkeypatch: pytest.Mon
     assert settings.daemon.workers == 3
 
 
+def test_dotenv_sets_settings_nested_ones_too_beside_its_secrets(workspace: Path):
+    # .env is read for the settings' own variables only (its secrets are not settings)
+    (workspace / ".env").write_text("SIAR_TIMEZONE=Asia/Jayapura\nSIAR_DAEMON__WORKERS=5\n"
+                                    "SIAR_SECRET_X_LAPAS_API_KEY=from-dotenv\n")
+    settings = load_settings()
+    assert settings.timezone == "Asia/Jayapura"
+    assert settings.daemon.workers == 5
+    assert settings.secret(settings.account("x-lapas"), "api_key") == "from-dotenv"
+
+
 def test_missing_secret_names_the_variable(workspace: Path):
     settings = load_settings()
     with pytest.raises(MissingSecret) as info:
