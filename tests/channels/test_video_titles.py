@@ -20,8 +20,8 @@ from scheduler.compose import compose
 from scheduler.settings import AccountSettings
 from tests.channels.test_video_uploads_facebook import channel_for, server
 from tests.channels.test_video_uploads_facebook import fake as facebook
-from tests.channels.test_youtube import SECRETS as YOUTUBE_SECRETS
 from tests.channels.test_video_uploads_wordpress import make_channel as wordpress_channel
+from tests.channels.test_youtube import SECRETS as YOUTUBE_SECRETS
 from tests.channels.test_youtube import channel as youtube_channel
 from tests.channels.video_media import clip, video_delivery
 from tests.composer.conftest import make_release, make_settings
