@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from channels.base import AccountConfig, Published
+from channels.base import AccountConfig, Channel, Published
 from channels.linkedin import LinkedInChannel
 from channels.variant import Media
 from scheduler.compose import compose
@@ -90,37 +91,35 @@ def test_youtube_names_the_video_by_its_own_title_else_the_releases(
     assert planned[1]["json"]["snippet"]["title"] == expected(titled)  # as the dry run said
 
 
-def test_a_facebook_page_video_is_titled_by_the_video_else_the_release(
-        facebook: FacebookFake, titled: Media) -> None:
-    channel = channel_for(facebook)
-    delivery = video_delivery(titled, "Kunjungan kerja Kakanwil", channel="facebook",
+def published(channel: Channel, video: Media) -> list[dict[str, Any]]:
+    """Publish a post of ``video`` (titled by the release) through ``channel``: what the
+    dry run of the same post plans."""
+    delivery = video_delivery(video, "Kunjungan kerja Kakanwil", channel=channel.network,
                               title=RELEASE_TITLE)
-
     outcome = channel.publish(delivery)
     planned = channel.dry_run_requests(delivery)
-
+    channel.close()
     assert isinstance(outcome, Published), outcome
+    return planned
+
+
+def test_a_facebook_page_video_is_titled_by_the_video_else_the_release(
+        facebook: FacebookFake, titled: Media) -> None:
+    planned = published(channel_for(facebook), titled)
+
     [video] = facebook.videos.values()
     assert video.title == expected(titled)
     assert [step["data"]["title"] for step in planned
             if "title" in (step.get("data") or {})] == [expected(titled)]
-    channel.close()
 
 
 def test_a_wordpress_library_video_is_titled_by_the_video_else_the_release(
         wordpress: WordPressFake, titled: Media) -> None:
-    channel = wordpress_channel(wordpress)
-    delivery = video_delivery(titled, "Rakor Agen Informasi", channel="wordpress",
-                              title=RELEASE_TITLE)
+    planned = published(wordpress_channel(wordpress), titled)
 
-    outcome = channel.publish(delivery)
-    planned = channel.dry_run_requests(delivery)
-
-    assert isinstance(outcome, Published), outcome
     video, _poster = wordpress.media.values()
     assert video.title == expected(titled)
     assert planned[0]["params"] == {"title": expected(titled)}  # as the dry run said
-    channel.close()
 
 
 def test_a_linkedin_video_post_is_titled_by_the_video_else_the_release(
@@ -128,15 +127,8 @@ def test_a_linkedin_video_post_is_titled_by_the_video_else_the_release(
     account = AccountConfig(name="li-lapas", network="linkedin", base_url=linkedin.url,
                             options={"author": LINKEDIN_AUTHOR, "read_timeout": 2,
                                      "video_poll_interval": 0.01, "video_poll_timeout": 5})
-    channel = LinkedInChannel(account, {"access_token": LINKEDIN_TOKEN})
-    delivery = video_delivery(titled, "Kunjungan kerja Kakanwil", channel="linkedin",
-                              title=RELEASE_TITLE)
+    planned = published(LinkedInChannel(account, {"access_token": LINKEDIN_TOKEN}), titled)
 
-    outcome = channel.publish(delivery)
-    planned = channel.dry_run_requests(delivery)
-
-    assert isinstance(outcome, Published), outcome
     [post] = linkedin.posts
     assert post.content is not None and post.content["media"]["title"] == expected(titled)
     assert planned[-1]["json"]["content"]["media"]["title"] == expected(titled)
-    channel.close()
