@@ -33,7 +33,7 @@ import smtplib
 import ssl
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -63,7 +63,7 @@ from channels.email_video import linked_video, pictures, video_mail
 from channels.errors import ConfigError
 from channels.http import redact
 from channels.i18n import N_, _
-from channels.image_host import HostingError, ImageHost
+from channels.image_host import HostingError, ImageHost, hosted_urls
 from channels.images import ImageError, prepare_image
 from channels.rules import MB, ImageRules, VideoRules
 from channels.uploads import video_of
@@ -458,7 +458,11 @@ class EmailChannel(Channel):
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         video = video_of(delivery.variant)
-        message = self.build_message(delivery, with_images=False)
+        if video is not None:  # the URL it has, or will have once the store hosts it
+            [video] = hosted_urls([video], delivery.state, self.account.options)
+            if video.url is None and self.image_host is not None:
+                video = replace(video, url="{hosted-url}")
+        message = self.build_message(delivery, with_images=False, video=video)
         headers = {name: str(message[name]) for name in
                    ("From", "To", "Subject", "Date", "Message-ID")}
         planned = {"method": "SMTP", "url": f"smtp://{self.host}:{self.port}",

@@ -110,6 +110,16 @@ def test_the_email_links_its_cover_to_the_hosted_video(
     assert not [p for p in message.walk() if p.get_content_type().startswith("video/")]
 
 
+def test_the_dry_run_says_the_email_will_link_to_the_hosted_video(
+        smtp: FakeSMTP, siar_store: SiarStore, clip: Media) -> None:
+    [planned] = email(smtp, StoreHost(siar_store)).dry_run_requests(
+        video_delivery(clip, channel="email"))
+
+    assert planned["video"]["url"] == "{hosted-url}" and not planned["video"]["attach"]
+    assert "Tonton video (0:03): {hosted-url}" in planned["data"]
+    assert not list(siar_store.directory.glob("*/*"))  # nothing hosted by a dry run
+
+
 class _RefusingStore(ImageHost):
     """A store that cannot be reached (its own behaviour is tested with the stores)."""
 
