@@ -278,6 +278,10 @@ class Channel(ABC):
     #: True when the network fetches images itself from a public URL (Instagram,
     #: Threads): the file is served as it is, so it cannot be resized for it
     fetches_media_by_url: ClassVar[bool] = False
+    #: True when the post's readers fetch its media from URLs at a time of their own (a
+    #: webhook's receiver, an e-mail's video link): the adapter is handed the media store
+    #: too (``image_host``), and the URLs are never let go by Siar
+    links_media: ClassVar[bool] = False
     #: True when an account must say where the API is (no single well-known host:
     #: Mastodon instances, WordPress sites, self-hosted services)
     needs_base_url: ClassVar[bool] = False

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from channels.rules import PostRules
 
-__all__ = ["Draft", "Release", "ReleaseImage"]
+__all__ = ["Draft", "Release", "ReleaseImage", "ReleaseVideo"]
 
 
 class ReleaseImage(Protocol):
@@ -23,6 +23,16 @@ class ReleaseImage(Protocol):
 
     path: Path
     alt: str
+
+
+class ReleaseVideo(Protocol):
+    """The video of a release (``videos:``), before it is prepared for any network."""
+
+    path: Path
+    #: what it shows, for people who cannot see it
+    caption: str
+    #: its own title (``title:``); None: the release's title names it
+    title: str | None
 
 
 class Release(Protocol):
@@ -34,6 +44,8 @@ class Release(Protocol):
     language: str
     link: str | None
     images: Sequence[ReleaseImage]
+    #: at most one (a second is refused when the release is read)
+    videos: Sequence[ReleaseVideo]
 
 
 class Draft(Protocol):

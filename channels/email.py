@@ -27,14 +27,13 @@ final ``.`` is what :func:`channels.base.note_create_sent` is told about.
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import smtplib
 import ssl
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -59,14 +58,17 @@ from channels.base import (
     note_create_sent,
 )
 from channels.composing import Draft, Release
-from channels.email_video import video_mail
+from channels.email_html import inline_images, one_document, paragraphs
+from channels.email_video import linked_video, pictures, video_mail
 from channels.errors import ConfigError
 from channels.http import redact
 from channels.i18n import N_, _
+from channels.image_host import HostingError, ImageHost, hosted_urls
 from channels.images import ImageError, prepare_image
-from channels.rules import MB, ImageRules
+from channels.rules import MB, ImageRules, VideoRules
 from channels.uploads import video_of
 from channels.variant import Media
+from channels.video.checks import refused_video
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +79,6 @@ AUTH_CODES = {530, 534, 535, 538}
 HEADER_OPTIONS = ("from", "from_name", "to", "bcc", "reply_to", "domain")
 _CONTROL_NAMES = {"\r": N_("a carriage return (CR)"), "\n": N_("a line feed (LF)"),
                   "\t": N_("a tab")}
-_DOCUMENT = re.compile(r"\A\s*(?:<!doctype\b|<html\b)", re.IGNORECASE)
-_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
-_HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
 
 
 def control_character(text: str) -> str | None:
@@ -132,6 +131,13 @@ class EmailChannel(Channel):
     accent_colour = "#c5221f"
     html_body = True
     image_rules = ImageRules(max_bytes=5 * MB, max_side=2560)
+    #: a video goes as a link (and its cover), attached only when small and the account
+    #: allows it (channels/email_video.py); prepared like the webhook's, so one file serves
+    video_rules = VideoRules(max_bytes=1000 * MB, max_seconds=float("inf"), cover=True,
+                             with_images=True)
+    #: the recipient watches the video at the URL the media store gives it
+    links_media = True
+    image_host: ImageHost | None = None
     docs = "docs/channels/email.md"
 
     @classmethod
@@ -204,8 +210,9 @@ class EmailChannel(Channel):
         return f"<siar.{self.derive_key(delivery.publish_key, 'email', length=24)}@{domain}>"
 
     def build_message(self, delivery: Delivery, now: datetime | None = None, *,
-                      with_images: bool = True) -> EmailMessage:
-        """The complete message; ``with_images=False`` skips reading the image files."""
+                      with_images: bool = True, video: Media | None = None) -> EmailMessage:
+        """The complete message; ``with_images=False`` skips reading the image files;
+        ``video``: the post's video with its URL (default: as queued, without one)."""
         variant = delivery.variant
         extra = variant.extra
         text = extra.get("text") or "\n\n".join(variant.parts)
@@ -222,24 +229,20 @@ class EmailChannel(Channel):
         message["Date"] = format_datetime((now or datetime.now(zone)).astimezone(zone))
         message["Message-ID"] = self.message_id(delivery)
         message["Content-Language"] = self.account.options.get("language", "id")
-        video = video_of(variant)
+        video = video or video_of(variant)
         carried = video_mail(video, variant, self.account.options) if video else None
         message.set_content(f"{text}\n\n{carried.text}\n" if carried else text)
 
-        pictures = [Media(video.cover, alt=video.alt)] if video and video.cover else (
-            [] if video else variant.media)
-        images = ([prepare_image(m.path, self.network, alt=m.alt) for m in pictures]
-                  if with_images else [])
+        images = ([prepare_image(m.path, self.network, alt=m.alt)
+                   for m in pictures(variant, video)] if with_images else [])
         cids = [f"img{n}.{self.derive_key(delivery.publish_key, 'cid', n, length=12)}"
                 for n in range(len(images))]
-        # a video's cover links to it (the video itself is never a large attachment)
-        start, end = ((f'<a href="{html.escape(carried.url)}">', "</a>")
-                      if carried and carried.url else ("", ""))
-        inline = "".join(f'<p>{start}<img src="cid:{cid}" alt="{html.escape(image.alt)}">'
-                         f'{end}</p>' for cid, image in zip(cids, images, strict=True))
+        # a video's cover (the first image) links to it: never a large attachment
+        link = carried.url if carried and carried.url and video and video.cover else None
+        inline = inline_images(cids, [image.alt for image in images], link)
         inline += carried.html if carried else ""
-        message.add_alternative(_one_document(subject, extra.get("html") or _paragraphs(text),
-                                              inline), subtype="html")
+        message.add_alternative(one_document(subject, extra.get("html") or paragraphs(text),
+                                             inline), subtype="html")
         if images:
             html_part = message.get_payload()[1]  # type: ignore[index]
             for cid, image in zip(cids, images, strict=True):
@@ -278,10 +281,16 @@ class EmailChannel(Channel):
             return Rejected(_("no sender: set option 'from' (or secret username)"))
         if problem := self.preflight(delivery.variant):
             return Rejected(problem)  # queued before the check existed: it can never go out
+        if refused := refused_video(delivery.variant):
+            return refused  # changed or removed since it was queued: nothing sent
         try:
-            message = self.build_message(delivery)
+            video = linked_video(delivery, self.image_host, self.account.options)
+            message = self.build_message(delivery, video=video)
         except ImageError as exc:
             return Rejected(_("image refused: {reason}").format(reason=exc))
+        except HostingError as exc:
+            return NotSent(_("the media store could not host the video: {reason}").format(
+                reason=exc))
         recipients = (self.to or [self.sender]) + self.bcc
         outcome = self._transact(message, recipients)
         if isinstance(outcome, Published):
@@ -449,7 +458,11 @@ class EmailChannel(Channel):
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         video = video_of(delivery.variant)
-        message = self.build_message(delivery, with_images=False)
+        if video is not None:  # the URL it has, or will have once the store hosts it
+            [video] = hosted_urls([video], delivery.state, self.account.options)
+            if video.url is None and self.image_host is not None:
+                video = replace(video, url="{hosted-url}")
+        message = self.build_message(delivery, with_images=False, video=video)
         headers = {name: str(message[name]) for name in
                    ("From", "To", "Subject", "Date", "Message-ID")}
         planned = {"method": "SMTP", "url": f"smtp://{self.host}:{self.port}",
@@ -462,28 +475,6 @@ class EmailChannel(Channel):
             planned["video"] = {"path": video.path, **asdict(video_mail(
                 video, delivery.variant, self.account.options))}
         return [planned]
-
-
-def _paragraphs(text: str) -> str:
-    return "".join(f"<p>{html.escape(block).replace(chr(10), '<br>')}</p>"
-                   for block in text.split("\n\n") if block.strip())
-
-
-def _document(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html>\n<html lang="id"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title></head><body>{body}</body></html>\n")
-
-
-def _one_document(title: str, body_html: str, inline: str) -> str:
-    """The HTML part: the template's own document with ``inline`` (the images) at the end
-    of its body, or a fragment wrapped into a document with them."""
-    if not _DOCUMENT.match(body_html):
-        return _document(title, body_html + inline)
-    ends = ([m.start() for m in _BODY_END.finditer(body_html)]
-            or [m.start() for m in _HTML_END.finditer(body_html)])
-    if not ends:
-        return body_html + inline
-    return body_html[:ends[-1]] + inline + body_html[ends[-1]:]
 
 
 def _quit_quietly(smtp: smtplib.SMTP) -> None:

@@ -10,6 +10,11 @@ length. An account may allow attaching videos up to ``video_attach_max_mb`` (at 
 10 MB; off by default) — then a video that small, and only that small, also rides along.
 Without any URL and without an attachment the message says the video is on the
 institution's channels, so the text never promises what the e-mail does not carry.
+
+The video is prepared like any network's (``EmailChannel.video_rules``: H.264/AAC that
+every browser plays, with a cover), and put in the media store when one is configured
+(:func:`channels.image_host.lasting_urls`: the recipient watches it when they read the
+message, so Siar never deletes it; the store's own expiry does).
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from channels.base import Delivery
+from channels.image_host import ImageHost, lasting_urls
 from channels.rules import MIB
+from channels.uploads import video_of
 from channels.variant import Media, Variant
 
 #: the most an account may allow as a video attachment
@@ -70,3 +78,23 @@ def video_mail(video: Media, variant: Variant, options: Mapping[str, Any]) -> Vi
         text = f"Video{length} dapat ditonton di kanal resmi kami."
         markup = f"<p>&#9654; Video{length} dapat ditonton di kanal resmi kami.</p>"
     return VideoMail(url=url, attach=attach, text=text, html=markup)
+
+
+def linked_video(delivery: Delivery, host: ImageHost | None,
+                 options: Mapping[str, Any]) -> Media | None:
+    """The post's video with the URL its link points to (hosted now where a store is
+    configured and no earlier attempt hosted it), or ``None`` for a post without one.
+    Raises :class:`channels.image_host.HostingError` when the store refuses it."""
+    video = video_of(delivery.variant)
+    if video is None:
+        return None
+    [linked] = lasting_urls([video], host, delivery, options)
+    return linked
+
+
+def pictures(variant: Variant, video: Media | None) -> list[Media]:
+    """The images shown inline: the video's cover first (linked to the video), then the
+    release's photos."""
+    cover = [Media(video.cover, alt=video.alt, mime="image/jpeg")] if video and video.cover \
+        else []
+    return [*cover, *(m for m in variant.media if m.kind != "video")]

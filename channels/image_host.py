@@ -15,6 +15,12 @@ Videos go the same way (an Instagram Reel, a Threads video, and a Reel's cover i
 the store hosts the prepared MP4 while the network processes its container, which takes
 minutes; an attempt that ends while the container is still processing leaves it hosted
 for the next attempt (or the probe, once it finds the post published) to let go.
+
+A reader who fetches at a time of its own — a webhook's receiver, the recipient of an
+e-mail linking to its video — gets :func:`lasting_urls`: put once per post (checkpointed,
+so a retry sends the same URL) and never let go by Siar, so the store's own rules decide
+how long it lasts (``[media] expires_seconds`` for ``siar`` and ``s3``; a WordPress
+library keeps it).
 """
 
 from __future__ import annotations
@@ -28,8 +34,8 @@ from urllib.parse import quote
 from channels.base import Delivery
 from channels.variant import Media
 
-__all__ = ["HostingError", "ImageHost", "ImagesOfAnAttempt", "hosted_urls", "media_key",
-           "public_image_url"]
+__all__ = ["HostingError", "ImageHost", "ImagesOfAnAttempt", "hosted_urls", "lasting_urls",
+           "media_key", "public_image_url"]
 
 #: the account option naming the store that will host the images (set by the settings,
 #: so that queue-time checks know a URL will be there when the post is published)
@@ -95,6 +101,26 @@ def hosted_urls(media: list[Media], state: Mapping[str, Any],
     return [item if item.url else replace(
         item, url=hosted.get(media_key(item)) or public_image_url(item, options))
         for item in media]
+
+
+def lasting_urls(media: list[Media], host: ImageHost | None, delivery: Delivery | None,
+                 options: Mapping[str, Any]) -> list[Media]:
+    """``media`` with ``url`` filled for a reader who fetches it later: its own, one an
+    earlier attempt of this post had the store make, ``public_media_base_url``'s, else
+    one the store makes now (checkpointed at once). Without a host a file with none of
+    these keeps ``url=None``. Raises :class:`HostingError` when the store refuses one."""
+    from dataclasses import replace
+
+    hosted = dict(delivery.state.get(ImagesOfAnAttempt.URLS_KEY, {})) if delivery else {}
+    linked = []
+    for item in media:
+        url = item.url or hosted.get(media_key(item)) or public_image_url(item, options)
+        if url is None and host is not None:
+            url = hosted[media_key(item)] = host.url_for(item)
+            if delivery is not None:  # before the post leaves: a retry sends the same URL
+                delivery.checkpoint(**{ImagesOfAnAttempt.URLS_KEY: dict(hosted)})
+        linked.append(replace(item, url=url))
+    return linked
 
 
 class ImagesOfAnAttempt:

@@ -63,7 +63,7 @@ class InstagramChannel(VideoContainerChannel):
     def compose_extra(cls, draft: Draft, release: Release) -> dict[str, Any]:
         """Nothing extra; warns when the release has no image or video (Instagram needs
         one)."""
-        if not release.images and not getattr(release, "videos", None):
+        if not release.images and not release.videos:
             draft.warn(_("Instagram needs an image or a video: this release has neither"))
         return {}
     fetches_media_by_url = True

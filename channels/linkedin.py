@@ -8,7 +8,8 @@ it is an account option) and ``X-Restli-Protocol-Version: 2.0.0``.
   the post then carries ``content.media {id, altText}`` (``content.multiImage`` for
   several)
 * a video: uploaded through the Videos API (:mod:`channels.linkedin_video`) until it is
-  AVAILABLE; the post then carries ``content.media {id: urn:li:video…, title?}``
+  AVAILABLE; the post then carries ``content.media {id: urn:li:video…, title?}`` (the
+  video's own title, else the release's)
 * a link without images: ``content.article {source, title}`` (LinkedIn does not scrape)
 * the post: ``POST /rest/posts`` → 201 with the post URN in the ``x-restli-id`` header
 
@@ -43,7 +44,7 @@ from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
 from channels.i18n import _
 from channels.images import ImageError, PreparedImage, prepare_image
-from channels.linkedin_video import VideoUpload
+from channels.linkedin_video import VideoUpload, video_title
 from channels.rules import MB, ImageRules, MentionRules, PostRules, VideoRules
 from channels.uploads import video_of
 
@@ -183,7 +184,7 @@ class LinkedInChannel(HttpChannel):
             urn = VideoUpload(self).urn(delivery, video)
             if not isinstance(urn, str):
                 return urn
-            return {"media": {"id": urn, **({"title": variant.title} if variant.title else {})}}
+            return {"media": {"id": urn, **video_title(video, variant)}}
         if not variant.media:
             if variant.link:
                 return {"article": {"source": variant.link,
@@ -295,7 +296,7 @@ class LinkedInChannel(HttpChannel):
         images = []
         if video := video_of(delivery.variant):
             calls += VideoUpload(self).describe(video, author)
-            title = {"title": delivery.variant.title} if delivery.variant.title else {}
+            title = video_title(video, delivery.variant)
             calls.append({"method": "POST", "url": f"{self.base_url}/rest/posts",
                           "headers": headers,
                           "json": self.post_body(delivery, {"media": {"id": "{video-urn}",

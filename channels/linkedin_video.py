@@ -45,9 +45,16 @@ from channels.video.checks import refused_video
 
 if TYPE_CHECKING:
     from channels.linkedin import LinkedInChannel
-    from channels.variant import Media
+    from channels.variant import Media, Variant
 
-__all__ = ["VideoUpload"]
+__all__ = ["VideoUpload", "video_title"]
+
+
+def video_title(video: Media, variant: Variant) -> dict[str, str]:
+    """The post's ``content.media.title``: the video's own title (``videos: [{title: …}]``),
+    else the release's; nothing when there is neither."""
+    title = video.title or variant.title
+    return {"title": title} if title else {}
 
 #: what the Videos API says while a video is not ready yet
 PENDING = ("PROCESSING", "WAITING_UPLOAD")

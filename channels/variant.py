@@ -44,7 +44,7 @@ class Media:
     #: a video's cover image (a prepared JPEG in the media store), for networks that show one
     cover: str | None = None
     #: a video's own title (``title:`` of the release's video), for networks that show one
-    #: (YouTube, Facebook, WordPress); None: use the release's title
+    #: (YouTube, Facebook, WordPress, LinkedIn); None: use the release's title
     title: str | None = None
 
 

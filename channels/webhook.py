@@ -12,6 +12,11 @@ composed variant in one request::
 The signature covers the raw body, which contains ``sent_at``, so a receiver can refuse
 replays by comparing ``sent_at`` with its clock after checking the signature. A 2xx
 answer means published; a JSON answer may name ``id`` and ``url`` of what it created.
+
+Media go as URLs: an item's own, else — where ``[media] store`` is set — one the store
+makes for this post (:func:`channels.image_host.lasting_urls`: the receiver fetches when
+it likes, so Siar never deletes it; the store's expiry does). A video also names its
+length, size, title and its cover (a JPEG, hosted the same way).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +34,7 @@ from channels.base import (
     AccountConfig,
     CheckResult,
     Delivery,
+    NotSent,
     Outcome,
     Published,
     Rejected,
@@ -35,7 +42,9 @@ from channels.base import (
 )
 from channels.http import HttpChannel, answered, classify_status, redact, request
 from channels.i18n import _
+from channels.image_host import HostingError, ImageHost, hosted_urls, lasting_urls
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
+from channels.variant import Media
 from channels.video.checks import refused_video
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
@@ -56,16 +65,18 @@ class WebhookChannel(HttpChannel):
     network = "webhook"
     display_name = "Webhook"
     image_rules = ImageRules(max_bytes=10 * MB, formats=WEB_FORMATS, animated=True)
-    #: the receiver gets the video's description (and its URL where a store hosts it)
+    #: the receiver gets the video's description, its URL and its cover's where a store
+    #: hosts them
     video_rules = VideoRules(max_bytes=1000 * MB, max_seconds=float("inf"), cover=True,
                              with_images=True)
     docs = "docs/channels/webhook.md"
     optional_secret_fields = ("secret",)
+    #: the receiver fetches the media from their URLs (``[media] store`` hosts them)
+    links_media = True
+    image_host: ImageHost | None = None
 
     def __init__(self, account: AccountConfig, secrets: Mapping[str, str]) -> None:
         super().__init__(account, secrets)
-
-
 
     def publish(self, delivery: Delivery) -> Outcome:
         if not delivery.variant.parts:
@@ -76,8 +87,13 @@ class WebhookChannel(HttpChannel):
             return Published(first.remote_id, first.url)
         if first is None and (refused := refused_video(delivery.variant)):
             return refused  # changed or removed since it was queued: nothing sent
+        try:
+            media = self._linked(delivery, hosting=True)
+        except HostingError as exc:
+            return NotSent(_("the media store could not host the post's media: {reason}").format(
+                reason=exc))
         sent_at = int(time.time())
-        body = self._body(delivery, sent_at=sent_at)
+        body = self._body(delivery, sent_at=sent_at, media=media)
         answer = request(self.session, "POST", self.base_url, secrets=self.secrets.values(),
                          timeout=self.timeouts, data=body, create=True,
                          headers=self._headers(delivery, body, sent_at=sent_at))
@@ -102,7 +118,7 @@ class WebhookChannel(HttpChannel):
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         sent_at = int(time.time())
-        body = self._body(delivery, sent_at=sent_at)
+        body = self._body(delivery, sent_at=sent_at, media=self._linked(delivery, hosting=False))
         headers = self._headers(delivery, body, sent_at=sent_at, sign_body=False)
         if "secret" in self.secrets or self.account.options.get("signed"):
             headers[SIGNATURE_HEADER] = "sha256=<HMAC-SHA256 of the body>"
@@ -112,8 +128,23 @@ class WebhookChannel(HttpChannel):
 
     # --- request shape ---------------------------------------------------------------
 
-    def _body(self, delivery: Delivery, *, sent_at: int) -> bytes:
+    def _linked(self, delivery: Delivery, *, hosting: bool) -> list[Media]:
+        """The post's media, and after them each video's cover (a JPEG), with the URLs the
+        receiver fetches them from: hosted now (``hosting``: the store puts what has none
+        yet), or as far as they are known (the dry run)."""
+        media = delivery.variant.media
+        items = [*media, *(Media(m.cover, mime="image/jpeg") for m in media
+                           if m.kind == "video" and m.cover)]
+        if hosting:
+            return lasting_urls(items, self.image_host, delivery, self.account.options)
+        known = hosted_urls(items, delivery.state, self.account.options)
+        placeholder = "{hosted-url}" if self.image_host is not None else None
+        return [m if m.url else replace(m, url=placeholder) for m in known]
+
+    def _body(self, delivery: Delivery, *, sent_at: int, media: list[Media]) -> bytes:
+        """The JSON payload; ``media``: :meth:`_linked`'s (the covers after the post's)."""
         variant: Variant = delivery.variant
+        covers = {m.path: m.url for m in media[len(variant.media):]}
         payload = {
             "event": "post.publish",
             "post_id": delivery.post_id,
@@ -125,8 +156,7 @@ class WebhookChannel(HttpChannel):
             "title": variant.title,
             "parts": variant.parts,
             "link": variant.link,
-            "media": [{"url": m.url, "alt": m.alt, "mime": m.mime,
-                       "filename": Path(m.path).name} for m in variant.media],
+            "media": [_described(m, covers) for m in media[:len(variant.media)]],
             "extra": variant.extra,
         }
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":"),
@@ -154,3 +184,17 @@ class WebhookChannel(HttpChannel):
         remote_id = data.get("id")
         return (redact(str(remote_id), self.secrets.values()) if remote_id else fallback,
                 str(url) if url else None)
+
+
+def _described(media: Media, covers: Mapping[str, str | None]) -> dict[str, Any]:
+    """One item of the payload's ``media``: its URL, alt text, type and file name; a video
+    also its length, sides, size, title and cover (``covers``: each cover's URL)."""
+    item: dict[str, Any] = {"url": media.url, "alt": media.alt, "mime": media.mime,
+                            "filename": Path(media.path).name}
+    if media.kind == "video":
+        item.update(kind="video", duration=media.duration, width=media.width,
+                    height=media.height, bytes=media.bytes, title=media.title,
+                    cover=None if media.cover is None else {
+                        "url": covers.get(media.cover), "mime": "image/jpeg",
+                        "filename": Path(media.cover).name})
+    return item

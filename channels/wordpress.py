@@ -52,7 +52,12 @@ from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
 from channels.uploads import FileBody, video_of
 from channels.variant import Variant
-from channels.wordpress_video import upload_video, video_content, video_upload_steps
+from channels.wordpress_video import (
+    plain_text,
+    upload_video,
+    video_content,
+    video_upload_steps,
+)
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -82,13 +87,6 @@ def slugify(text: str) -> str:
     """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
-def plain_text(text: str) -> str:
-    """``text`` escaped so that WordPress, which treats titles and excerpts as HTML, shows it
-    literally (``<Online>`` would otherwise be dropped as an unknown tag, by kses or by
-    the browser)."""
-    return html.escape(text, quote=False)
 
 
 def alt_text(text: str) -> str:
@@ -490,7 +488,8 @@ class WordPressChannel(HttpChannel):
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
         api = self.api_url if self.account.base_url else "https://{site}/wp-json/wp/v2"
         video = video_of(delivery.variant)
-        calls, media = video_upload_steps(api, video) if video else ([], [])
+        calls, media = (video_upload_steps(api, video, self.title(delivery.variant)) if video
+                        else ([], []))
         for item in delivery.variant.media if not video else ():
             name = PurePath(item.path).name
             calls.append({"method": "POST", "url": f"{api}/media",

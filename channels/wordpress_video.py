@@ -1,6 +1,8 @@
 """A WordPress video: the file into the media library (``POST /wp/v2/media`` with the raw
 bytes streamed from disk and ``Content-Disposition``), its cover too (the video's poster
-and the post's featured image), and a video block at the top of the post's content.
+and the post's featured image), and a video block at the top of the post's content. The
+library item is titled by the video's own title (``videos: [{title: …}]``), else the
+post's (WordPress would otherwise name it after the file).
 
 Each library item is checkpointed (``media``) as soon as WordPress answers with its id,
 so a retry — after a failed cover upload, a refused post, a crash before the post —
@@ -26,6 +28,13 @@ if TYPE_CHECKING:
     from channels.wordpress import WordPressChannel
 
 
+def plain_text(text: str) -> str:
+    """``text`` escaped so that WordPress, which treats titles and excerpts as HTML, shows it
+    literally (``<Online>`` would otherwise be dropped as an unknown tag, by kses or by
+    the browser)."""
+    return html.escape(text, quote=False)
+
+
 def upload_video(channel: WordPressChannel, delivery: Delivery, video: Media,
                  uploaded: list[dict[str, Any]]) -> list[dict[str, Any]] | Outcome:
     """``[video item, poster item]`` (the poster when the video has a cover), continuing
@@ -34,8 +43,10 @@ def upload_video(channel: WordPressChannel, delivery: Delivery, video: Media,
         if refused := refused_video(delivery.variant):
             return refused  # changed or removed since it was queued: nothing sent
         name = f"{channel.slug(delivery)[:60] or 'video'}.mp4"
+        # WordPress reads an upload's fields from the query too (the body is the file)
+        title = plain_text(video.title or channel.title(delivery.variant))
         body = retried(lambda: channel.call(
-            "POST", "media", creating=False, data=FileBody(video.path),
+            "POST", "media", creating=False, data=FileBody(video.path), params={"title": title},
             headers={"Content-Type": "video/mp4",
                      "Content-Disposition": f'attachment; filename="{name}"'}),
             pause=upload_options(channel.account.options)["pause"])
@@ -80,12 +91,13 @@ def video_block(video: dict[str, Any], poster: dict[str, Any] | None) -> str:
             f"<!-- /wp:video -->\n")
 
 
-def video_upload_steps(api: str, video: Media) -> tuple[list[dict[str, Any]],
-                                                        list[dict[str, Any]]]:
+def video_upload_steps(api: str, video: Media, title: str) -> tuple[list[dict[str, Any]],
+                                                                    list[dict[str, Any]]]:
     """The uploads :func:`upload_video` sends, and the library items they stand for, for
-    the dry run."""
+    the dry run (``title``: the post's, for a video without its own)."""
     steps: list[dict[str, Any]] = [
         {"method": "POST", "url": f"{api}/media", "data": f"<bytes of {video.path}>",
+         "params": {"title": plain_text(video.title or title)},
          "headers": {"Content-Type": "video/mp4",
                      "Content-Disposition": 'attachment; filename="<slug>.mp4"'}}]
     items = [{"id": "{video-id}", "url": "{video-url}", "alt": video.alt, "kind": "video"}]

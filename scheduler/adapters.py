@@ -41,7 +41,7 @@ class Adapters:
         self._built: dict[str, Channel] = {}
         self._lock = threading.Lock()
         #: ``[media] store``, handed to every adapter of a network that fetches images by
-        #: URL (a dry run's uploads nothing)
+        #: URL, or whose readers do (a dry run's uploads nothing)
         self.store = open_store(settings.media, adapter=self.get, dry_run=dry_run)
         self.image_host = StoreHost(self.store, keep=settings.media.keep) if self.store \
             else None
@@ -76,7 +76,8 @@ class Adapters:
         return DatabaseTokenStore(self._engine, account)
 
     def _hosted(self, channel: Channel) -> Channel:
-        if self.image_host is not None and channel.fetches_media_by_url:
+        if self.image_host is not None and (channel.fetches_media_by_url
+                                            or channel.links_media):
             channel.image_host = self.image_host  # type: ignore[attr-defined]
         return channel
 

@@ -191,9 +191,10 @@ def _with_video(release: ReleaseDoc, account: AccountSettings, images: list[Medi
     video = release.videos[0]
     name = video.path.name
     rules = video_rules_for(account.network)
-    if rules is None:  # e-mail too: never a large attachment
-        warnings.append(f"{account.network} takes no video here: {name} left out (to point "
-                        "to it, put its web address in the text or in 'link:')")
+    if rules is None:
+        warnings.append(_("{network} takes no video here: {name} left out (to point to it, "
+                          "put its web address in the text or in 'link:')").format(
+                              network=account.network, name=name))
         return images
     if not video.caption:
         if account.alt_text == "require":
@@ -206,8 +207,9 @@ def _with_video(release: ReleaseDoc, account: AccountSettings, images: list[Medi
         warnings.append(_("video {name} has no caption: screen-reader users will not know what "
                           "it shows").format(name=name))
     if images and not rules.with_images:
-        warnings.append(f"{account.network} takes a video or photos in one post, not both: "
-                        f"the video is sent, {len(images)} photo(s) left out")
+        warnings.append(_("{network} takes a video or photos in one post, not both: the "
+                          "video is sent, {count} photo(s) left out").format(
+                              network=account.network, count=len(images)))
         images = []
     shown = Media(path=str(video.path), alt=video.caption, kind="video",
                   mime=mimetypes.guess_type(name)[0] or "video/mp4", source=str(video.path),

@@ -97,7 +97,7 @@ class TikTokChannel(TikTokClient):
         if privacy == "SELF_ONLY" and options.get("audited", True) is False:
             draft.warn(_("TikTok: the app is not audited yet, so this post will be private "
                          "(SELF_ONLY, only the account sees it)"))
-        if not release.images and not getattr(release, "videos", None):
+        if not release.images and not release.videos:
             draft.warn(_("TikTok needs a video or photos: this release has neither"))
         return {"privacy_level": privacy}
 

@@ -124,8 +124,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         """The video's title (≤ 100 characters), description (≤ 5,000 bytes) and tags
         (≤ 500 characters as YouTube counts them, room kept for the post's marker)."""
         # the video's own title (videos: [{title: …}]) names it, else the release's
-        videos = getattr(release, "videos", None) or [None]
-        named = getattr(videos[0], "title", None) or release.title
+        named = (release.videos[0].title if release.videos else None) or release.title
         title = metadata.title_of(named)
         if title != metadata.title_of(named, limit=len(named) + 1):
             draft.warn(_("the YouTube title is cut to {limit} characters: {title!r}").format(

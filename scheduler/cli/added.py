@@ -3,6 +3,7 @@ notes of how files were read, and the secrets an account still lacks."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from scheduler.cli import console, err_console, print_json, state
@@ -51,7 +52,9 @@ def _warn_over_capacity(plans: list[Any]) -> None:
     planned = [(account, plan.due_at) for plan in plans for account in plan.accounts]
     if not capacities([account for account, _due in planned]):
         return
-    for account, lines in over_capacity(state.engine, planned, stored=True).items():
+    grace = timedelta(minutes=state.settings.daemon.grace_minutes)
+    for account, lines in over_capacity(state.engine, planned, stored=True,
+                                        grace=grace).items():
         for line in lines:
             err_console.print("[yellow]" + _("warning") + f":[/] {account}: {line}",
                               highlight=False)

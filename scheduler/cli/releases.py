@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +143,8 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
 
         variants = with_warnings(variants, state.settings.accounts,
                                  [(p.account, from_db(p.due_at)) for p in posts],
-                                 lambda: state.engine, stored=True)
+                                 lambda: state.engine, stored=True,
+                                 grace=timedelta(minutes=state.settings.daemon.grace_minutes))
     else:
         from scheduler import intake
         from scheduler.compose import compose_each
@@ -174,7 +175,8 @@ def preview(target: str, channels: str | None, as_json: bool, html: Path | None)
 
         due = doc.at or datetime.now(UTC)
         variants = with_warnings(variants, accounts, [(v.account, due) for v in variants],
-                                 lambda: state.engine)
+                                 lambda: state.engine,
+                                 grace=timedelta(minutes=state.settings.daemon.grace_minutes))
     if html:
         try:
             html.write_text(render.render_html(variants, title=title, files=files),

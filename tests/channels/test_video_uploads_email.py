@@ -17,7 +17,7 @@ from channels.base import AccountConfig, Published
 from channels.email import EmailChannel
 from channels.email_video import duration_text
 from channels.variant import Media
-from tests.channels.video_media import clip, video_delivery
+from tests.channels.video_media import as_prepared, clip, video_delivery
 from tests.fakes.smtp import FakeSMTP
 
 pytestmark = pytest.mark.filterwarnings(
@@ -96,9 +96,14 @@ def test_a_small_video_is_attached_only_where_the_account_allows_it(
     assert video.get_content() == Path(clip.path).read_bytes()
 
 
-def test_a_video_over_the_allowance_is_never_attached(smtp: FakeSMTP,
-                                                      clip: Media) -> None:
-    big = dataclasses.replace(clip, bytes=200 * 1024 * 1024)
+def test_a_video_over_the_allowance_is_never_attached(smtp: FakeSMTP, clip: Media,
+                                                      tmp_path: Path) -> None:
+    # a real file just over the 10 MB cap (the clip, padded): the adapter checks the
+    # prepared file's size and SHA-256 before sending, as every video adapter does
+    path = tmp_path / "rakor-panjang.mp4"
+    path.write_bytes(Path(clip.path).read_bytes().ljust(11 * 1024 * 1024, b"\0"))
+    big = as_prepared(path, width=360, height=640, seconds=3.0, cover=Path(clip.cover or ""),
+                      alt=clip.alt)
 
     channel_for(smtp, video_attach_max_mb=500).publish(video_delivery(big, channel="email"))
 

@@ -77,6 +77,31 @@ def test_a_day_over_the_quota_is_named_and_other_days_are_not(engine: Engine) ->
     assert line.startswith("3 posts on 2099-09-24 (America/Los_Angeles day), more than 2")
 
 
+@pytest.mark.parametrize(("grace_minutes", "fate"), [
+    (60, "the rest are missed (not sent) unless midnight (America/Los_Angeles) comes within "
+         "the grace period of 60 min after their time"),
+    (25 * 60, "the rest wait until midnight (America/Los_Angeles) and go out then"),
+])
+def test_the_warning_says_whether_the_rest_are_missed_or_wait_for_the_grace_given(
+        engine: Engine, grace_minutes: int, fate: str) -> None:
+    account = youtube(quota_uploads_per_day=1)
+    queue_posts(engine, account, THURSDAY)
+
+    [line] = over_capacity(engine, [(account, THURSDAY)],
+                           grace=timedelta(minutes=grace_minutes))["youtube-lapas"]
+
+    assert fate in line and "next day" not in line
+
+
+def test_without_a_grace_given_the_daemons_default_decides(engine: Engine) -> None:
+    account = youtube(quota_uploads_per_day=1)
+    queue_posts(engine, account, THURSDAY)
+
+    [line] = over_capacity(engine, [(account, THURSDAY)])["youtube-lapas"]
+
+    assert "missed (not sent)" in line and "60 min" in line
+
+
 def test_the_day_is_the_pacific_one_not_jakartas(engine: Engine) -> None:
     account = youtube(quota_uploads_per_day=1)
     # Friday 14:00 WIB is still Thursday 00:00 PDT … 23:59 PDT: 07:00 UTC is 00:00 PDT

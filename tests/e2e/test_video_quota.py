@@ -105,6 +105,19 @@ def test_the_preview_warns_that_the_day_is_over_the_quota(run: QuotaRun) -> None
                for w in card["warnings"]), card["warnings"]
 
 
+def test_the_warning_says_the_post_past_the_quota_will_be_missed(run: QuotaRun) -> None:
+    [card] = run.previewed["variants"]
+    [warned] = [w for w in card["warnings"] if f"more than {QUOTA}" in w]
+    assert "the rest are missed (not sent)" in warned and "60 min" in warned
+    assert "missed (not sent)" in " ".join(run.added[-1].err.split())
+
+
+def test_where_the_office_allows_it_the_warning_says_the_post_waits(
+        patient_run: QuotaRun) -> None:
+    [card] = patient_run.previewed["variants"]
+    assert any("wait until midnight (America/Los_Angeles)" in w for w in card["warnings"])
+
+
 def test_add_warns_only_for_the_release_past_the_quota(run: QuotaRun) -> None:
     assert [result.code for result in run.added] == [0] * RELEASES
     assert [f"more than {QUOTA}" in result.err for result in run.added] == \

@@ -113,8 +113,6 @@ def test_the_release_is_queued_once_for_every_account_with_its_prepared_video(
     assert sorted((p["account"], p["channel"]) for p in run.added["posts"]) == \
         sorted(ACCOUNTS.items())
     for account in ACCOUNTS:
-        if account == "email-redaksi":
-            continue  # e-mail takes no video: checked below
         video = run.video(account)
         data = run.video_bytes(account)
         assert hashlib.sha256(data).hexdigest() == video["sha256"], account
@@ -276,19 +274,41 @@ def test_discord_got_the_video_as_one_described_attachment(run: Run) -> None:
     assert attachment["filename"].endswith(".mp4")
 
 
-def test_the_webhook_got_the_video_described(run: Run) -> None:
+def hosted_file(run: Run, url: str) -> Path:
+    """Where the ``siar`` store keeps what it serves at ``url`` (the daemon that served it
+    has stopped; the file is what a reader would have fetched)."""
+    token, name = url.split("/media/", 1)[1].split("/")
+    return run.clip.parent.parent / "public-media" / token / name
+
+
+def test_the_webhook_got_the_hosted_video_and_its_cover(run: Run) -> None:
     [delivered] = run.fakes.webhook.created.values()
     [video] = [m for m in delivered["media"] if m["mime"] == "video/mp4"]
-    assert (video["alt"], video["filename"]) == (CAPTION, Path(run.video("webhook-portal")
-                                                               ["path"]).name)
+    assert (video["alt"], video["filename"], video["title"]) == (
+        CAPTION, Path(run.video("webhook-portal")["path"]).name, VIDEO_TITLE)
+    assert video["url"].startswith("http://127.0.0.1:") and "/siar/media/" in video["url"]
+    assert hosted_file(run, video["url"]).read_bytes() == run.video_bytes("webhook-portal")
+    cover = video["cover"]
+    assert cover["mime"] == "image/jpeg" and "/siar/media/" in cover["url"]
+    assert hosted_file(run, cover["url"]).read_bytes() == \
+        Path(run.video("webhook-portal")["cover"]).read_bytes()
 
 
-def test_the_email_carries_no_video_attachment(run: Run) -> None:
+def test_the_email_shows_the_cover_linked_to_the_hosted_video_and_attaches_nothing_big(
+        run: Run) -> None:
     [mail] = run.fakes.email.messages
     assert not [part for part in mail.message.walk()
-                if part.get_content_type().startswith("video/")]
-    assert any("takes no video" in w for w in run.post("email-redaksi")["variant"]
-               .get("warnings", []))
+                if part.get_content_type().startswith("video/")]  # the account allows none
+    text = mail.message.get_body(("plain",)).get_content()
+    [url] = re.findall(r"Tonton video \(0:0\d\): (\S+)", text)
+    assert "/siar/media/" in url
+    assert hosted_file(run, url).read_bytes() == run.video_bytes("email-redaksi")
+    html = mail.message.get_body(("html",)).get_content()
+    [cid] = re.findall(rf'<a href="{re.escape(url)}"><img src="cid:([^"]+)"', html)
+    [cover] = [part for part in mail.message.walk() if part["Content-ID"] == f"<{cid}>"]
+    assert cover.get_content_type() == "image/jpeg"
+    assert not any("takes no video" in w for w in run.post("email-redaksi")["variant"]
+                   .get("warnings", []))
 
 
 def test_youtube_got_the_video_resumably_with_its_title_and_thumbnail(run: Run) -> None:
@@ -319,8 +339,6 @@ def test_tiktok_asked_the_creator_then_uploaded_the_file_and_published_once(
 
 def test_every_prepared_video_still_matches_its_sha256(run: Run) -> None:
     for account in ACCOUNTS:
-        if account == "email-redaksi":
-            continue
         video = run.video(account)
         assert re.fullmatch(r"[0-9a-f]{64}", video["sha256"])
         assert Path(video["path"]).parent.name == video["sha256"]

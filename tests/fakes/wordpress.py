@@ -74,6 +74,8 @@ class WPMedia:
     data: bytes
     mime: str
     alt_text: str = ""
+    #: the attachment's title: the ``title`` field (query or body), else the file's stem
+    title: str = ""
 
 
 class WordPressFake(FakeServer):
@@ -297,8 +299,12 @@ class WordPressFake(FakeServer):
         stem, counter = filename[:len(filename) - len(suffix)], itertools.count(1)
         while filename in taken:  # wp_unique_filename
             filename = f"{stem}-{next(counter)}{suffix}"
+        # the body is the file: WordPress reads the other fields from the query
+        title = (request.query.get("title") or [""])[-1]
+        if not self.unfiltered_html:
+            title = wp.kses(title)
         media = WPMedia(id=next(self._ids), filename=filename, data=request.body,
-                        mime=UPLOAD_TYPES[suffix])
+                        mime=UPLOAD_TYPES[suffix], title=title or stem)
         self.media[media.id] = media
         return 201, {}, self._media_json(media)
 
@@ -306,6 +312,7 @@ class WordPressFake(FakeServer):
         kind = "image" if media.mime.startswith("image/") else "file"
         return {"id": media.id, "media_type": kind, "mime_type": media.mime,
                 "alt_text": media.alt_text,
+                "title": {"raw": media.title, "rendered": wp.the_title(media.title)},
                 "source_url": f"{self.url}/wp-content/uploads/2026/11/{media.filename}"}
 
     def _update_media(self, request: FakeRequest) -> Response:

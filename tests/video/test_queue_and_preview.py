@@ -1,9 +1,10 @@
 """A release with a video, queued and previewed (issue 16): each account's post names the
 file prepared for its network — kept once in the media store by SHA-256, with its
 pixels, bytes, length and cover —, exactly the file the preview described; networks
-that cannot mix a video with photos take the video, those that take no video the
-photos, with a warning. The terminal, ``--json`` and the HTML page show each video as
-each network gets it. Queued on SQLite and on the real PostgreSQL the tests start."""
+that cannot mix a video with photos take the video, those that take no video (Slack)
+the photos, with a warning, and e-mail both (the video goes as its cover linked to it).
+The terminal, ``--json`` and the HTML page show each video as each network gets it.
+Queued on SQLite and on the real PostgreSQL the tests start."""
 
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ base_url = "https://lapas.example.go.id"
 name = "surel"
 network = "email"
 options = { host = "smtp.example.go.id", from = "humas@example.go.id", to = ["r@example.go.id"] }
+[[accounts]]
+name = "slack-humas"
+network = "slack"
 """
 
 
@@ -83,18 +87,21 @@ def test_a_release_with_a_video_queues_the_prepared_files(
     added = siar("add", "rilis.md", "--at", "besok 10.00", "--json")
     assert added.code == 0, added.err
     queued = preview(siar, str(json.loads(added.out)["release"]))
-    assert row_counts(workspace)["post"] == 4 if database == "sqlite" else True
+    assert row_counts(workspace)["post"] == 5 if database == "sqlite" else True
 
     # X and Instagram cannot mix: the video alone; WordPress: the video and the photo
     assert [m["kind"] for m in queued["x-lapas"]["media"]] == ["video"]
     assert any("not both" in w for w in queued["x-lapas"]["warnings"])
     assert [m["kind"] for m in queued["wp-lapas"]["media"]] == ["video", "image"]
-    # e-mail takes no video: the photo, and a warning saying why
-    assert [m["kind"] for m in queued["surel"]["media"]] == ["image"]
+    # Slack takes no video: the photo, and a warning saying why
+    assert [m["kind"] for m in queued["slack-humas"]["media"]] == ["image"]
     assert any("takes no video here: klip.mov left out" in w and "'link:'" in w
-               for w in queued["surel"]["warnings"])
+               for w in queued["slack-humas"]["warnings"])
+    # e-mail: the video (sent as its cover, linked to it) and the photo, with no warning
+    assert [m["kind"] for m in queued["surel"]["media"]] == ["video", "image"]
+    assert not any("video" in w for w in queued["surel"]["warnings"])
 
-    for account in ("x-lapas", "ig-lapas", "wp-lapas"):
+    for account in ("x-lapas", "ig-lapas", "wp-lapas", "surel"):
         video = queued[account]["media"][0]
         path = Path(video["path"])
         assert path.parent.parent == workspace / "home" / "media"
@@ -152,10 +159,10 @@ def test_the_html_cards_show_the_cover_and_the_length(siar, release: Path,
     result = siar("preview", "rilis.md", "--html", "pratinjau.html")
     assert result.code == 0, result.err
     page = (workspace / "pratinjau.html").read_text(encoding="utf-8")
-    assert page.count('class="duration">▶ 0:04') == 3
+    assert page.count('class="duration">▶ 0:04') == 4  # X, Instagram, WordPress, e-mail
     shown = thumbnails(page)
     posters = [t for t in shown if t.height > t.width]  # the upright video's frames
-    assert len(posters) == 3 and 'class="placeholder"' not in page
+    assert len(posters) == 4 and 'class="placeholder"' not in page
 
 
 @pytest.mark.browser
@@ -184,7 +191,7 @@ def test_video_cards_fit_a_360_pixel_phone_in_headless_chromium(siar, release: P
     finally:
         browser.quit()
     assert layout["viewport"] == 360 and layout["scroll"] <= 360, "the page scrolls sideways"
-    assert len(layout["posters"]) == 3
+    assert len(layout["posters"]) == 4  # X, Instagram, WordPress, e-mail
     for poster in layout["posters"]:
         assert poster["loaded"] and poster["timeInside"]
         assert poster["right"] <= poster["card"] + 0.5 and poster["height"] <= 360
