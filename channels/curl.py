@@ -10,8 +10,9 @@ wire and builds the ``requests.Response`` adapters read.
 
 It takes what the lean path takes (no cookies, auth, hooks or files; creates and lookups,
 a lookup's redirects then followed by requests' ``Session.resolve_redirects``) when the
-body is in memory, no proxy applies, no client certificate is set and the read timeout is
-whole seconds (libcurl counts a stalled transfer in seconds); anything else stays on
+body is in memory and at most :data:`LARGE_BODY`, no proxy applies, no client certificate
+is set and the read timeout is whole seconds (libcurl counts a stalled transfer in
+seconds); anything else stays on
 requests' path (:mod:`channels.transport`), streamed uploads included. What stays:
 
 * **the first byte**: libcurl's pre-request callback runs once the connection is ready,
@@ -75,6 +76,12 @@ _UNSENDABLE = frozenset({1, 3})
 _CURL_ADDS = ("Accept", "Content-Type", "Expect", "Transfer-Encoding")
 
 
+#: bodies above this go requests' way: a server that answers early (413) and closes while a
+#: large body is still being written gets its answer read by urllib3 after the broken pipe,
+#: while libcurl may report the broken pipe alone; creates and lookups are far smaller
+LARGE_BODY = 1024 * 1024
+
+
 class CurlAdapter(LimitedAdapter):
     """:class:`~channels.transport.LimitedAdapter` (deadline, cap, pools, proxies for
     requests' path) that also sends prepared requests through libcurl, :meth:`exchange`."""
@@ -92,6 +99,8 @@ class CurlAdapter(LimitedAdapter):
         """Whether :meth:`exchange` sends ``prepared`` the way requests' path would."""
         body = prepared.body
         if not (body is None or isinstance(body, bytes | str)) or cert is not None:
+            return False
+        if body is not None and len(body) > LARGE_BODY:
             return False
         read = timeout[1] if isinstance(timeout, tuple) else timeout
         if read is not None and not (isinstance(read, int | float) and float(read).is_integer()

@@ -58,3 +58,19 @@ def test_libcurl_does_not_read_the_proxy_environment_itself(
     assert isinstance(outcome, requests.Response) and outcome.ok
     assert not isinstance(refused, requests.Response)
     assert [r.target for r in server.received] == ["/x"]
+
+
+def test_a_large_body_goes_requests_way_where_an_early_answer_is_read() -> None:
+    """libcurl may report only the broken pipe when a server answers 413 and closes while
+    a large body is still being written; urllib3 reads that answer
+    (``test_http_client.py::test_an_early_answer_to_a_large_upload_is_read``)."""
+    from channels.curl import LARGE_BODY
+
+    adapter = make_session().get_adapter("http://")
+
+    def takes(size: int) -> bool:
+        prepared = requests.Request("POST", "http://127.0.0.1:1/media",
+                                    data=bytes(size)).prepare()
+        return adapter.takes(prepared, (5, 30), True, None, {})  # type: ignore[attr-defined]
+
+    assert takes(LARGE_BODY) and not takes(LARGE_BODY + 1)
