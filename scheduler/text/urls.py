@@ -64,8 +64,11 @@ def _tld_lists() -> tuple[list[str], list[str]]:
     return generic, country
 
 
-_ASCII_LABELS = re.compile(f"(?:[\\-a-z0-9{_LATIN_ACCENTS}]+\\.)+[\\-a-z0-9{_LATIN_ACCENTS}]+",
-                           re.IGNORECASE)
+@cache
+def _ascii_labels() -> re.Pattern[str]:
+    """Compiled on first use: only a URL without a scheme needs it."""
+    return re.compile(f"(?:[\\-a-z0-9{_LATIN_ACCENTS}]+\\.)+[\\-a-z0-9{_LATIN_ACCENTS}]+",
+                      re.IGNORECASE)
 
 
 @cache
@@ -106,7 +109,7 @@ def _quick_url_pattern() -> re.Pattern[str]:
     their order, and punycode) cannot begin with an ASCII letter or digit; every step
     before the domain is the same, so both patterns try the same places in the same order
     and stop at the same first success. A run that is no known domain is left to the full
-    pattern (tests/composer/test_fast_paths.py compares both on generated text)."""
+    pattern (tests/composer/test_url_pattern.py compares both on generated text)."""
     generic, country = _tld_lists()
     others = [f"(?:{'|'.join(t for t in tlds if not _ALL_ASCII.fullmatch(t))}){_TLD_END}"
               for tlds in (generic, country)]
@@ -141,7 +144,7 @@ def _ascii_domain() -> re.Pattern[str]:
 
 def _ascii_parts(domain: str) -> list[tuple[int, int]]:
     """The ASCII domains inside ``domain`` (a scheme-less URL must be ASCII)."""
-    if _ASCII_LABELS.fullmatch(domain):
+    if _ascii_labels().fullmatch(domain):
         # the URL pattern already ended ``domain`` with a known TLD: it is one ASCII domain
         return [(0, len(domain))]
     return [(m.start(), m.end()) for m in _ascii_domain().finditer(domain)]
@@ -160,7 +163,14 @@ def _punycode_ok(domain: str) -> str | None:
 # with a letter right after a dot, so only runs with such a dot can hold a URL: most dots end
 # sentences ("Pemasyarakatan. ") or sit in numbers ("Rp5.000") and cost nothing.
 _DOT_LETTER = re.compile(r"\.[^\W\d_]")
-_RUN_WITH_DOT = re.compile(f"(?:^|[{_SPACES}])[^{_SPACES}]*\\.[^{_SPACES}]*")
+
+
+@cache
+def _run_with_dot() -> re.Pattern[str]:
+    """Compiled on first use: only text with rare white space needs it."""
+    return re.compile(f"(?:^|[{_SPACES}])[^{_SPACES}]*\\.[^{_SPACES}]*")
+
+
 #: whitespace other than space, tab and line feed
 _RARE_SPACE = re.compile("[" + _SPACES.replace("\\x09-\\x0D\\x20", "\\x0B-\\x0D") + "]")
 
@@ -182,7 +192,7 @@ def _runs_with_dot_letter(text: str) -> Iterator[tuple[int, str]]:
     if not dots:
         return
     if _RARE_SPACE.search(text):
-        for run in _RUN_WITH_DOT.finditer(text):
+        for run in _run_with_dot().finditer(text):
             if _DOT_LETTER.search(run.group()):
                 yield run.start(), run.group()
         return
