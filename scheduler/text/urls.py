@@ -105,11 +105,13 @@ def _quick_url_pattern() -> re.Pattern[str]:
 
     It gives the very same matches whenever that run is a known domain: an ASCII TLD must
     end where the run ends (the boundary after it excludes letters and digits), so at most
-    one of them fits at a place, and the other alternatives (the non-ASCII domains, in
-    their order, and punycode) cannot begin with an ASCII letter or digit; every step
-    before the domain is the same, so both patterns try the same places in the same order
-    and stop at the same first success. A run that is no known domain is left to the full
-    pattern (tests/composer/test_url_pattern.py compares both on generated text)."""
+    one of them fits at a place; the other alternatives (the non-ASCII domains, in their
+    order, and punycode) keep their order, and where one of them could match at the same
+    place as a run ("vermögensberatung" after "verm"), that run is no known domain. Every
+    step before the domain is the same, so both patterns try the same places in the same
+    order and stop at the same first success. A run that is no known domain is left to
+    the full pattern (tests/composer/test_url_pattern.py checks the assumption and
+    compares both on generated text)."""
     generic, country = _tld_lists()
     others = [f"(?:{'|'.join(t for t in tlds if not _ALL_ASCII.fullmatch(t))}){_TLD_END}"
               for tlds in (generic, country)]
