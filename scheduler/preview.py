@@ -170,13 +170,14 @@ def count_text(text: str, networks: list[str] | None = None) -> list[dict[str, A
 
 # --- the HTML page ------------------------------------------------------------------------
 
-_HIGHLIGHT = re.compile(
+# patterns, not compiled ones: only the HTML page needs them (re compiles them on first use)
+_HIGHLIGHT = (
     r"(?P<url>https?://[^\s<]+[^\s<.,;:!?)\]”’\"])"
     r"|(?P<tag>(?<![\w&])#[^\W_][\w]*)"
     r"|(?P<mention>(?<![\w])@[\w.]+\w(?:@[\w.-]+\w)?)"
 )
-_TELEGRAM_TAGS = re.compile(r"&lt;(/?)(b|i|u|s|code|pre|blockquote)&gt;")
-_TELEGRAM_LINK = re.compile(r"&lt;a href=&quot;(.*?)&quot;&gt;(.*?)&lt;/a&gt;", re.DOTALL)
+_TELEGRAM_TAGS = r"&lt;(/?)(b|i|u|s|code|pre|blockquote)&gt;"
+_TELEGRAM_LINK = r"(?s)&lt;a href=&quot;(.*?)&quot;&gt;(.*?)&lt;/a&gt;"
 
 
 def _highlight(escaped: str) -> str:
@@ -184,15 +185,15 @@ def _highlight(escaped: str) -> str:
         kind = match.lastgroup or "url"
         return f'<span class="{kind}">{match.group(0)}</span>'
 
-    return _HIGHLIGHT.sub(mark, escaped)
+    return re.sub(_HIGHLIGHT, mark, escaped)
 
 
 def _part_html(variant: Variant, part: str) -> str:
     escaped = html.escape(part, quote=True)
     if variant.extra.get("parse_mode") == "HTML":
         # show Telegram's formatting: only the tags Telegram itself accepts come back
-        escaped = _TELEGRAM_TAGS.sub(r"<\1\2>", escaped)
-        escaped = _TELEGRAM_LINK.sub(r'<span class="url" title="\1">\2</span>', escaped)
+        escaped = re.sub(_TELEGRAM_TAGS, r"<\1\2>", escaped)
+        escaped = re.sub(_TELEGRAM_LINK, r'<span class="url" title="\1">\2</span>', escaped)
         return escaped
     return _highlight(escaped)
 

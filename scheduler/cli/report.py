@@ -26,7 +26,6 @@ def report(month: str | None, week: str | None, since: str | None, until: str | 
            file_format: str | None, output: Path | None) -> None:
     """The publication recap of a period: every published post with its link, counts per
     platform and per release, and what failed or was missed."""
-    from scheduler import report_files
     from scheduler.report import period, recap
 
     chosen = file_format or _format_of(output)
@@ -35,6 +34,8 @@ def report(month: str | None, week: str | None, since: str | None, until: str | 
     zone_name = state.settings.timezone
     data = recap(state.reader, period(month=month, week=week, since=since, until=until,
                                       zone_name=zone_name), zone_name)
+    if chosen != "table":
+        from scheduler import report_files
     if chosen == "xlsx":
         report_files.write_xlsx(data, output)  # type: ignore[arg-type]
     elif chosen == "csv":
@@ -65,14 +66,17 @@ def _out(text: str, output: Path | None) -> None:
 
 def _print_table(data) -> None:  # type: ignore[no-untyped-def]
     from rich.markup import escape
+
+    heading = _("Publication recap")
+    console.print(_("{title}: {count} post(s)").format(
+        title=f"[bold]{heading} {escape(data.period.label)}[/]", count=len(data.publications)))
+    if not data.publications and not data.failures:
+        return  # a quiet period: no table to import
     from rich.table import Table
 
     from scheduler import report_files
     from scheduler.report import COLUMNS, FAILURE_COLUMNS, columns
 
-    heading = _("Publication recap")
-    console.print(_("{title}: {count} post(s)").format(
-        title=f"[bold]{heading} {escape(data.period.label)}[/]", count=len(data.publications)))
     if data.publications:
         table = Table(*columns(COLUMNS), box=None, padding=(0, 1))
         for row in report_files.rows(data):

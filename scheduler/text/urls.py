@@ -49,6 +49,7 @@ MAX_URL_LENGTH = 4096
 _MAX_TCO_SLUG = 40
 
 
+@cache
 def _tld_lists() -> tuple[list[str], list[str]]:
     generic: list[str] = []
     country: list[str] = []
@@ -63,27 +64,79 @@ def _tld_lists() -> tuple[list[str], list[str]]:
     return generic, country
 
 
-_ASCII_LABELS = re.compile(f"(?:[\\-a-z0-9{_LATIN_ACCENTS}]+\\.)+[\\-a-z0-9{_LATIN_ACCENTS}]+",
-                           re.IGNORECASE)
+@cache
+def _ascii_labels() -> re.Pattern[str]:
+    """Compiled on first use: only a URL without a scheme needs it."""
+    return re.compile(f"(?:[\\-a-z0-9{_LATIN_ACCENTS}]+\\.)+[\\-a-z0-9{_LATIN_ACCENTS}]+",
+                      re.IGNORECASE)
 
 
 @cache
 def _tld() -> str:
     generic, country = _tld_lists()
-    boundary = "(?=[^0-9a-zA-Z@+-]|$)"
-    return (f"(?:(?:{'|'.join(generic)}){boundary}|(?:{'|'.join(country)}){boundary}"
+    return (f"(?:(?:{'|'.join(generic)}){_TLD_END}|(?:{'|'.join(country)}){_TLD_END}"
             f"|{_PUNYCODE})")
+
+
+_TLD_END = "(?=[^0-9a-zA-Z@+-]|$)"
+_URL_AFTER_DOMAIN = f"(?::([0-9]+))?(/{_PATH}*)?(\\?{_QUERY}*{_QUERY_END})?)"
+_ALL_ASCII = re.compile("[a-z0-9]+")
 
 
 @cache
 def _url_pattern() -> re.Pattern[str]:
-    """Compiled on first use (about 25 ms: 1,500 top-level domains)."""
+    """twitter-text's pattern, every top-level domain spelled out: about 25 ms to compile
+    (1,500 of them), so only a run :func:`_quick_url_pattern` cannot decide needs it."""
     domain = f"(?:{_SUBDOMAIN}*{_DOMAIN_NAME}{_tld()})"
-    return re.compile(
-        f"({_PRECEDING})((https?://)?({domain})(?::([0-9]+))?(/{_PATH}*)?"
-        f"(\\?{_QUERY}*{_QUERY_END})?)",
-        re.IGNORECASE,
-    )
+    return re.compile(f"({_PRECEDING})((https?://)?({domain}){_URL_AFTER_DOMAIN}",
+                      re.IGNORECASE)
+
+
+@cache
+def _ascii_tlds() -> frozenset[str]:
+    generic, country = _tld_lists()
+    return frozenset(tld for tld in generic + country if _ALL_ASCII.fullmatch(tld))
+
+
+@cache
+def _quick_url_pattern() -> re.Pattern[str]:
+    """:func:`_url_pattern` with the 1,400 ASCII top-level domains replaced by any run of
+    ASCII letters and digits (group 5), looked up in :func:`_ascii_tlds` afterwards.
+
+    It gives the very same matches whenever that run is a known domain: an ASCII TLD must
+    end where the run ends (the boundary after it excludes letters and digits), so at most
+    one of them fits at a place; the other alternatives (the non-ASCII domains, in their
+    order, and punycode) keep their order, and where one of them could match at the same
+    place as a run ("vermögensberatung" after "verm"), that run is no known domain. Every
+    step before the domain is the same, so both patterns try the same places in the same
+    order and stop at the same first success. A run that is no known domain is left to
+    the full pattern (tests/composer/test_url_pattern.py checks the assumption and
+    compares both on generated text)."""
+    generic, country = _tld_lists()
+    others = [f"(?:{'|'.join(t for t in tlds if not _ALL_ASCII.fullmatch(t))}){_TLD_END}"
+              for tlds in (generic, country)]
+    tld = f"(?:([a-z0-9]+){_TLD_END}|{'|'.join(others)}|{_PUNYCODE})"
+    domain = f"(?:{_SUBDOMAIN}*{_DOMAIN_NAME}{tld})"
+    return re.compile(f"({_PRECEDING})((https?://)?({domain}){_URL_AFTER_DOMAIN}",
+                      re.IGNORECASE)
+
+
+def _matches(text: str) -> Iterator[tuple[str, str, str | None, str, str | None, int]]:
+    """(preceding character, url, scheme, domain, path, end) of each URL match in ``text``."""
+    quick = []
+    known = _ascii_tlds()
+    for match in _quick_url_pattern().finditer(text):
+        ascii_tld = match.group(5)
+        if ascii_tld is not None and not (ascii_tld.isascii() and ascii_tld.lower() in known):
+            break  # not a known domain here: the full pattern decides (it may look further)
+        quick.append((match.group(1), match.group(2), match.group(3), match.group(4),
+                      match.group(7), match.end()))
+    else:
+        yield from quick
+        return
+    for match in _url_pattern().finditer(text):
+        yield (match.group(1), match.group(2), match.group(3), match.group(4), match.group(6),
+               match.end())
 
 
 @cache
@@ -93,7 +146,7 @@ def _ascii_domain() -> re.Pattern[str]:
 
 def _ascii_parts(domain: str) -> list[tuple[int, int]]:
     """The ASCII domains inside ``domain`` (a scheme-less URL must be ASCII)."""
-    if _ASCII_LABELS.fullmatch(domain):
+    if _ascii_labels().fullmatch(domain):
         # the URL pattern already ended ``domain`` with a known TLD: it is one ASCII domain
         return [(0, len(domain))]
     return [(m.start(), m.end()) for m in _ascii_domain().finditer(domain)]
@@ -112,7 +165,14 @@ def _punycode_ok(domain: str) -> str | None:
 # with a letter right after a dot, so only runs with such a dot can hold a URL: most dots end
 # sentences ("Pemasyarakatan. ") or sit in numbers ("Rp5.000") and cost nothing.
 _DOT_LETTER = re.compile(r"\.[^\W\d_]")
-_RUN_WITH_DOT = re.compile(f"(?:^|[{_SPACES}])[^{_SPACES}]*\\.[^{_SPACES}]*")
+
+
+@cache
+def _run_with_dot() -> re.Pattern[str]:
+    """Compiled on first use: only text with rare white space needs it."""
+    return re.compile(f"(?:^|[{_SPACES}])[^{_SPACES}]*\\.[^{_SPACES}]*")
+
+
 #: whitespace other than space, tab and line feed
 _RARE_SPACE = re.compile("[" + _SPACES.replace("\\x09-\\x0D\\x20", "\\x0B-\\x0D") + "]")
 
@@ -134,7 +194,7 @@ def _runs_with_dot_letter(text: str) -> Iterator[tuple[int, str]]:
     if not dots:
         return
     if _RARE_SPACE.search(text):
-        for run in _RUN_WITH_DOT.finditer(text):
+        for run in _run_with_dot().finditer(text):
             if _DOT_LETTER.search(run.group()):
                 yield run.start(), run.group()
         return
@@ -154,10 +214,7 @@ def _runs_with_dot_letter(text: str) -> Iterator[tuple[int, str]]:
 @lru_cache(maxsize=4096)
 def _spans_in_run(text: str, without_protocol: bool) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
-    for match in _url_pattern().finditer(text):
-        before, url, scheme, domain, path = (match.group(1), match.group(2), match.group(3),
-                                             match.group(4), match.group(6))
-        end = match.end()
+    for before, url, scheme, domain, path, end in _matches(text):
         start = end - len(url)
         puny = _punycode_ok(domain)
         if not puny or len(scheme or "https://") + len(url) + len(puny) - len(domain) > \

@@ -95,7 +95,7 @@ def test_text_that_find_links_does_not_search_has_no_link_for_the_full_pattern(t
 def _url_spans_with_every_run(text: str, without_protocol: bool) -> list[tuple[int, int]]:
     """The straightforward search: every whitespace-free run with a dot."""
     spans: list[tuple[int, int]] = []
-    for run in urls._RUN_WITH_DOT.finditer(text):
+    for run in urls._run_with_dot().finditer(text):
         spans.extend((run.start() + a, run.start() + b)
                      for a, b in urls._spans_in_run(run.group(), without_protocol))
     return spans
