@@ -34,7 +34,8 @@ demo: install
 test: install
 	@bash scripts/test-setup
 	$(BIN)/ruff check scheduler channels tests bench
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not alone"
+	$(BIN)/python -m pytest -q -m alone
 
 bench: install
 	$(BIN)/python -m bench.run

@@ -27,6 +27,8 @@ ACCOUNTS = 20
 
 
 @pytest.mark.slow
+# the shares depend on each daemon getting the CPU it asks for: not next to other tests
+@pytest.mark.alone
 # 6 workers a daemon for 20 accounts take turns between accounts (their share is 7 each);
 # 32 go on with their own account's next post, so the three daemons compete through both
 @pytest.mark.parametrize("workers", [6, 32], ids=["taking-turns", "going-on"])
