@@ -82,7 +82,7 @@ class S3Store(PublicStore):
             raise StoreError(_("{file} cannot be read: {reason}").format(
                 file=prepared.path.name, reason=exc.strerror)) from exc
         except Exception as exc:  # botocore's ClientError, EndpointConnectionError, …
-            raise StoreError(self._explain(exc, "upload to")) from exc
+            raise StoreError(self._explain(exc, _("could not upload to bucket {bucket}"))) from exc
         with self._lock:
             self._keys[url] = key
         return url
@@ -99,20 +99,22 @@ class S3Store(PublicStore):
         try:
             self.client.delete_object(Bucket=self.bucket, Key=key)
         except Exception as exc:
-            raise StoreError(self._explain(exc, "delete from")) from exc
+            failed = _("could not delete from bucket {bucket}")
+            raise StoreError(self._explain(exc, failed)) from exc
 
     def check(self) -> str:
         """``HeadBucket``: the bucket exists and the keys may use it."""
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except Exception as exc:
-            raise StoreError(self._explain(exc, "reach")) from exc
+            raise StoreError(self._explain(exc, _("could not reach bucket {bucket}"))) from exc
         where = self.endpoint_url or f"AWS {self.region or 'default region'}"
         return _("S3 bucket {bucket} at {where}").format(bucket=self.bucket, where=where)
 
-    def _explain(self, exc: Exception, doing: str) -> str:
-        """What went wrong, in words, with no key in them."""
-        text = f"could not {doing} bucket {self.bucket!r}: {type(exc).__name__}: {exc}"
+    def _explain(self, exc: Exception, failed: str) -> str:
+        """What went wrong (``failed``: the translated sentence, with ``{bucket}``), in
+        words, with no key in them."""
+        text = f"{failed.format(bucket=repr(self.bucket))}: {type(exc).__name__}: {exc}"
         for value in (media_secret(f) for f in KEY_FIELDS):
             if value:
                 text = text.replace(value, "***")

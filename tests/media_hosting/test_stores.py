@@ -111,6 +111,17 @@ def test_an_s3_bucket_that_is_not_there_is_reported_without_the_keys(s3_endpoint
     assert S3_SECRET not in str(raised.value) and S3_KEY_ID not in str(raised.value)
 
 
+def test_an_s3_failure_is_told_in_the_officers_language(s3_endpoint, s3_keys, monkeypatch):
+    monkeypatch.setenv("SIAR_LANG", "id")
+    store = S3Store(bucket="tidak-ada", endpoint_url=s3_endpoint, region="us-east-1")
+
+    with pytest.raises(StoreError) as raised:
+        round_trip(store)
+
+    assert "bucket 'tidak-ada'" in str(raised.value)
+    assert str(raised.value).startswith("tidak dapat"), raised.value
+
+
 # --- served by the daemon -----------------------------------------------------------------
 
 
