@@ -72,25 +72,36 @@ class DatabaseHealth:
     def down(self) -> bool:
         return self._down_since is not None
 
-    def failed(self, error: BaseException, doing: str) -> None:
+    def failed(self, error: BaseException, doing: str, began: float | None = None) -> None:
         """Report a failure of the database while ``doing`` something (logged once an
-        outage)."""
+        outage). ``began``: when the work began (:meth:`now`); work begun before the last
+        outage ended does not start another: its connection was from before (tried again,
+        it takes a new one)."""
         with self._changed:
             self._failures += 1
             if self._down_since is not None:
+                return
+            if began is not None and self._back_since is not None and began < self._back_since:
                 return
             self._down_since = self._clock()
         log.error("the database does not answer (%s: %s); Siar keeps what it has to "
                   "write in memory and tries again until it answers", doing, _summary(error))
 
-    def answered(self) -> None:
+    def now(self) -> float:
+        """The health's clock: read it before a piece of work, for :meth:`answered`."""
+        return self._clock()
+
+    def answered(self, began: float | None = None) -> None:
         """Report a transaction that wrote something and went through (logged once, at the
         end of an outage). Reads do not count: on a full or read-only disk SQLite still
-        answers them."""
+        answers them. ``began``: when the work began (:meth:`now`); work begun before the
+        outage was reported does not end it: its connection may have written just before
+        the server went (threads report in any order), and the outage was then logged
+        twice for one restart."""
         if self._down_since is None:  # the usual case, without taking the lock
             return
         with self._changed:
-            if self._down_since is None:
+            if self._down_since is None or (began is not None and began < self._down_since):
                 return
             now = self._clock()
             away, failures = now - self._down_since, self._failures
@@ -120,16 +131,17 @@ class DatabaseHealth:
         or read-only disk still answers reads, and a write that changed nothing)."""
         waits = delays(self.first_delay, self.max_delay)
         while True:
+            began = self._clock()
             try:
                 result = work()
             except Exception as error:
                 if not is_outage(error):
                     raise
-                self.failed(error, doing)
+                self.failed(error, doing, began)
                 self.wait(next(waits))
                 continue
             if wrote(result):
-                self.answered()
+                self.answered(began)
             return result
 
 

@@ -45,23 +45,25 @@ class DatabaseGuard:
     def guarded(self, doing: str, work: Callable[[], T], *, writes: bool = False) -> T | None:
         """``work()``; None if the database is away (reported: logged once an outage).
         ``writes``: the work always writes, so its success proves the database back."""
+        began = self.health.now()
         try:
             result = work()
         except Exception as exc:
-            if not self.trouble(exc, doing):
+            if not self.trouble(exc, doing, began):
                 raise
             return None
         if writes:
-            self.health.answered()
+            self.health.answered(began)
         return result
 
-    def trouble(self, error: Exception, doing: str) -> bool:
+    def trouble(self, error: Exception, doing: str, began: float | None = None) -> bool:
         """Whether ``error`` is the database being away (reported: logged once an outage)
-        or its file gone (the daemon is stopping and says why once)."""
+        or its file gone (the daemon is stopping and says why once). ``began``: when the
+        work began (:meth:`DatabaseHealth.failed`)."""
         if isinstance(error, DatabaseReplaced):
             return True
         if is_outage(error):
-            self.health.failed(error, doing)
+            self.health.failed(error, doing, began)
             return True
         return False
 

@@ -300,8 +300,10 @@ class Daemon:
                               seconds=self.cfg.token_check_hours * 3600, id="tokens",
                               next_run_time=now + timedelta(seconds=TOKEN_CHECK_DELAY))
         self._scheduler = scheduler
-        scheduler.start()
+        # before the start: the dispatch job runs at once, and the wake-up its round sets
+        # for the next due post would be lost (with a long poll, the post waited for it)
         pump.move_dispatch = lambda when: self._move_job("dispatch", when)
+        scheduler.start()
         listener = QueueListener(self.engine, pump.wake).start()
         phases.done("job scheduler started")
         try:

@@ -120,16 +120,17 @@ class Starter:
             for claim, _begun in due:
                 if claim.post_id not in newest or claim.attempt > newest[claim.post_id].attempt:
                     newest[claim.post_id] = claim
+            began = self.health.now()
             try:
                 started = queue.begin_publishing_many(self.engine, list(newest.values()),
                                                       self.node, lease=self.lease,
                                                       first_send=self.first_send)
                 if started:
-                    self.health.answered()
+                    self.health.answered(began)
             except Exception as exc:
                 # Nothing was sent. The COMMIT may have gone through all the same, so the
                 # posts are given back whichever state they are in.
-                self._report(exc, f"beginning {len(due)} post(s)")
+                self._report(exc, f"beginning {len(due)} post(s)", began)
                 self._give_back_unsent([claim for claim, _begun in due])
                 started = {}
             for claim, begun in due:
@@ -158,9 +159,9 @@ class Starter:
                     self._changed.wait()
             return None
 
-    def _report(self, error: Exception, doing: str) -> None:
+    def _report(self, error: Exception, doing: str, began: float | None = None) -> None:
         if is_outage(error):
-            self.health.failed(error, doing)  # logged once an outage
+            self.health.failed(error, doing, began)  # logged once an outage
         elif not isinstance(error, DatabaseReplaced):  # the daemon says so and stops
             log.exception("%s failed; giving them back", doing)
 

@@ -42,8 +42,9 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def wait_ready(engine: Engine, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    """Until the daemon wrote its first heartbeat (its signal handlers are installed)."""
+def wait_ready(engine: Engine, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Until the daemon wrote its first heartbeat (its signal handlers are installed).
+    ``timeout``: a safety net, generous for a loaded host (Python's start, the imports)."""
     from scheduler.models import Node
 
     def ready() -> bool:

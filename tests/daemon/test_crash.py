@@ -36,7 +36,10 @@ def test_killing_the_daemon_never_publishes_twice_and_loses_nothing(
     # The network takes 25 ms before and after creating a post, so kills land on both sides.
     with CountingNetwork(latency=0.025, latency_after=0.025) as network:
         config = write_config(tmp_path / "siar.toml", db_url, names, network.url,
-                              workers=workers, poll_interval=0.2, lease_seconds=1.0,
+                              # a killed daemon's leases are taken over by the next
+                              # one at its start: their length costs no wait, and a live
+                              # daemon slowed by a loaded host must not lose its posts
+                              workers=workers, poll_interval=0.2, lease_seconds=5.0,
                               heartbeat_seconds=0.25,
                               # a post the probe finds never created is retried after a
                               # backoff: short here, so that the test waits seconds, not

@@ -114,3 +114,65 @@ def test_work_is_tried_again_until_the_database_answers() -> None:
 
     with pytest.raises(sa_exc.IntegrityError):  # a refusal is not waited out
         health.retry("recording outcomes", refused)
+
+
+def test_only_work_begun_after_the_outage_was_reported_ends_it(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # One restart of the server: a thread whose transaction went through just before the
+    # server went may report its success after another thread reported the failure.
+    clock = Clock()
+    health = DatabaseHealth(clock=clock)
+    began = health.now()
+    clock.now += 0.01
+    with caplog.at_level(logging.WARNING, logger="siar.database"):
+        health.failed(wrapped(sa_exc.OperationalError, "terminating connection"), "heartbeat")
+        clock.now += 0.01
+        health.answered(began)  # a write begun before: it says nothing of the outage
+        assert health.down
+        health.failed(wrapped(sa_exc.OperationalError, "connection refused"), "heartbeat")
+        clock.now += 5
+        health.answered(health.now())  # a write begun since: the server is back
+    assert not health.down
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2, messages
+    assert "does not answer" in messages[0] and "answers again after 5.0 s" in messages[1]
+
+
+def test_work_tried_again_ends_the_outage_although_its_first_try_began_before_it() -> None:
+    clock = Clock()
+    health = DatabaseHealth(first_delay=0.001, max_delay=0.002, clock=clock)
+    tries = iter([wrapped(sa_exc.OperationalError, "down"), None])
+
+    def work() -> str:
+        clock.now += 1
+        if (error := next(tries)) is not None:
+            raise error
+        return "recorded"
+
+    assert health.retry("recording outcomes", work) == "recorded"
+    assert not health.down
+
+
+def test_work_begun_while_the_database_was_away_does_not_start_another_outage(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # a thread that held a connection across the restart learns of it only once the
+    # server is back: that is the same outage, not another
+    clock = Clock()
+    health = DatabaseHealth(clock=clock)
+    held = health.now()
+    with caplog.at_level(logging.WARNING, logger="siar.database"):
+        health.failed(wrapped(sa_exc.OperationalError, "terminating connection"), "heartbeat")
+        clock.now += 4
+        health.answered(health.now())
+        health.failed(wrapped(sa_exc.OperationalError, "server closed the connection"),
+                      "recording outcomes", held)
+        assert not health.down
+        clock.now += 1
+        # work begun since the database came back: a new outage
+        health.failed(wrapped(sa_exc.OperationalError, "connection refused"), "heartbeat",
+                      health.now())
+    assert health.down
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m.split(" (")[0].split(" after")[0] for m in messages] == [
+        "the database does not answer", "the database answers again",
+        "the database does not answer"], messages

@@ -92,7 +92,9 @@ def test_connection_refused_is_retried_later_with_backoff(sqlite_engine: Engine,
     tokens(["akun-a"])  # type: ignore[operator]
     with CountingNetwork() as closed:
         url = closed.url
-    settings = make_settings(str(sqlite_engine.url), ["akun-a"], url)
+    # a backoff of a minute: still ahead when the test looks, however slow the host
+    settings = make_settings(str(sqlite_engine.url), ["akun-a"], url, backoff_base=60.0,
+                             backoff_max=120.0)
     post_id = queue_post(sqlite_engine, "akun-a", utcnow())
     [outcome] = publish_due(sqlite_engine, publisher_for(sqlite_engine, settings))
     assert isinstance(outcome, NotSent)

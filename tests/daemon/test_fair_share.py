@@ -22,8 +22,12 @@ from scheduler.timeparse import utcnow
 from tests.daemon.conftest import account_names, queue_many
 
 NODE = "node-a"
-#: as the daemon counts them: a heartbeat within three beats
-ALIVE = timedelta(seconds=3)
+#: a heartbeat this recent counts as alive (the daemon: three beats); generous, so that
+#: the rows written do not die before the round reads them on a loaded host
+ALIVE = timedelta(seconds=60)
+#: seconds a post waits for the daemon whose share it is; generous, so that what was
+#: due a moment ago is not yet anyone's however slowly the test runs
+WAIT = 60.0
 
 
 def node_row(engine: Engine, name: str, *, beat: datetime, stopped: bool = False) -> None:
@@ -38,7 +42,7 @@ def others_alive(engine: Engine, count: int) -> None:
         node_row(engine, NODE if i == 0 else f"node-{i + 1}", beat=utcnow())
 
 
-def share(holding: Counter[str] | None = None, wait: float = 1.0) -> queue.Share:
+def share(holding: Counter[str] | None = None, wait: float = WAIT) -> queue.Share:
     return queue.Share(alive_since=utcnow() - ALIVE, holding=holding or Counter(), wait=wait)
 
 
@@ -60,7 +64,7 @@ def test_with_two_others_alive_a_round_takes_a_third_of_the_accounts(engine: Eng
     # the rest is the others' share: not "starved" for want of this daemon's workers
     assert not batch.starved
     assert batch.deferred_until is not None
-    assert batch.deferred_until - due >= timedelta(seconds=1)
+    assert batch.deferred_until - due >= timedelta(seconds=WAIT)
 
 
 def test_what_a_daemon_holds_counts_against_its_share(engine: Engine) -> None:

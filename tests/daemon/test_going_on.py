@@ -236,9 +236,12 @@ def test_concurrent_goers_and_claimers_never_exceed_an_accounts_concurrency(
             return len(s.scalars(select(Post.id).where(Post.status.in_(
                 [Status.CLAIMED.value, Status.PUBLISHING.value]))).all())
 
+    # begun before the claimer starts: otherwise it may take the account's first post
+    first = started(engine, "akun-a")
+
     def goer() -> None:  # one worker going on and on
         try:
-            post = started(engine, "akun-a")
+            post: queue.StartedPost | None = first
             while post is not None and not stop.is_set():
                 seen_in_flight.append(count_in_flight())
                 _, following = go_on(engine, [finished(post)], "akun-a")
