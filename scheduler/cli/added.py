@@ -14,6 +14,15 @@ from scheduler.i18n import _
 LISTED_RELEASES = 20
 
 
+def get_ready() -> None:
+    """Import what storing and printing plans need (the database layer, the console): for
+    a caller with time to spare while other processes plan, so that storing starts at
+    once. Nothing is opened: a bad file still leaves the database untouched."""
+    from scheduler import approval, audit, capacity, queue  # noqa: F401
+
+    console.real  # noqa: B018 (the Rich console, built now rather than when printing)
+
+
 def print_notes(doc: Any) -> None:
     """What the officer should know about how the release file was read."""
     for note in doc.notes:
