@@ -15,15 +15,17 @@ everything is planned here.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import SiarError
 from scheduler.intake import Intake, Plan
+
+if TYPE_CHECKING:  # imported when files are planned in several processes: most adds are not
+    import multiprocessing.pool
 
 #: fewer files are planned in this process: forking and sending plans back cost more
 #: than a second core gives them
@@ -40,6 +42,8 @@ class _Chunks:
     shared memory set up before the fork, so every process sees the same counters."""
 
     def __init__(self, sources: Sequence[str], count: int) -> None:
+        import multiprocessing
+
         context = multiprocessing.get_context("fork")
         self.size = -(-len(sources) // count)
         self.count = -(-len(sources) // self.size)
@@ -86,7 +90,7 @@ def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: In
     global _JOB
     _JOB = (read, planner, options, chunks)
     try:
-        with multiprocessing.get_context("fork").Pool(processes - 1) as pool:
+        with _pool(processes - 1) as pool:
             others = [pool.apply_async(_plan_chunks) for _ in range(processes - 1)]
             if meanwhile is not None:
                 meanwhile()
@@ -112,6 +116,12 @@ def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: In
     if failures:
         raise failures[min(failures)]
     return [first, *(plan for number in range(chunks.count) for plan in done[number])]
+
+
+def _pool(processes: int) -> multiprocessing.pool.Pool:
+    import multiprocessing
+
+    return multiprocessing.get_context("fork").Pool(processes)
 
 
 def _processes(sources: Sequence[str]) -> int:
