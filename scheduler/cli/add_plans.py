@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from scheduler.errors import SiarError
@@ -70,8 +71,9 @@ class _Chunks:
         return self.sources[number * self.size:(number + 1) * self.size]
 
 
-# What forked processes plan with: set before the fork, so nothing of it is pickled
-_JOB: tuple[Callable[[str], Any], Intake, dict[str, Any], _Chunks] | None = None
+# What forked processes plan with, and the queue they send each chunk's plans by: set
+# before the fork, so nothing of it is pickled
+_JOB: tuple[Callable[[str], Any], Intake, dict[str, Any], _Chunks, Any] | None = None
 
 
 def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: Intake, *,
@@ -87,41 +89,75 @@ def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: In
     # (the composer, the networks' modules) is then done once, not in every process
     first = planner.plan(read(sources[0]), **options)
     chunks = _Chunks(sources[1:], processes * CHUNKS_PER_PROCESS)
-    global _JOB
-    _JOB = (read, planner, options, chunks)
-    try:
-        with _pool(processes - 1) as pool:
-            others = [pool.apply_async(_plan_chunks) for _ in range(processes - 1)]
-            if meanwhile is not None:
-                meanwhile()
-            done: dict[int, list[Plan]] = {}
-            failures: dict[int, BaseException] = {}
-            while (number := chunks.take()) is not None:
-                try:
-                    done[number] = [planner.plan(read(source), **options)
-                                    for source in chunks.part(number)]
-                except SiarError as exc:
-                    failures[number] = exc
-                    chunks.failed(number)
-                    break
-            named = {account.name: account for account in planner.settings.accounts}
-            for result in others:
-                for number, kind, value in result.get():
-                    if kind == "plans":
-                        done[number] = _received(value, named)
-                    else:
-                        failures[number] = _failure(kind, value)
-    finally:
-        _JOB = None
-    if failures:
-        raise failures[min(failures)]
-    return [first, *(plan for number in range(chunks.count) for plan in done[number])]
+    received = _Received({account.name: account for account in planner.settings.accounts})
+    with _pool(processes - 1, lambda queue: (read, planner, options, chunks, queue)) \
+            as (pool, queue):
+        others = [pool.apply_async(_plan_chunks) for _ in range(processes - 1)]
+        if meanwhile is not None:
+            meanwhile()
+        while (number := chunks.take()) is not None:
+            try:
+                received.done[number] = [planner.plan(read(source), **options)
+                                         for source in chunks.part(number)]
+            except SiarError as exc:
+                received.failures[number] = exc
+                chunks.failed(number)
+                break
+            # the others' chunks so far, while they plan on: not all at the end
+            received.drain(queue)
+        sent = sum(result.get() for result in others)
+        received.drain(queue, until=sent)
+    if received.failures:
+        raise received.failures[min(received.failures)]
+    return [first, *(plan for number in range(chunks.count) for plan in received.done[number])]
 
 
-def _pool(processes: int) -> multiprocessing.pool.Pool:
+class _Received:
+    """The chunks planned so far, by number, and the failed ones with their error."""
+
+    def __init__(self, named: dict[str, Any]) -> None:
+        self.named = named
+        self.done: dict[int, list[Plan]] = {}
+        self.failures: dict[int, Exception] = {}
+        self.count = 0
+
+    def drain(self, queue: Any, *, until: int | None = None) -> None:
+        """Take what the other processes sent: what is there, or (``until``) everything
+        until that many chunks came from them."""
+        from queue import Empty
+
+        while until is None or self.count < until:
+            try:
+                number, kind, value = queue.get() if until is not None else queue.get_nowait()
+            except Empty:
+                return
+            self.count += 1
+            if kind == "plans":
+                self.done[number] = [
+                    Plan(doc=doc, accounts=[self.named[name] for name in names],
+                         variants=variants, due_at=due_at, zone=zone, notes=notes)
+                    for doc, names, variants, due_at, zone, notes in value]
+            else:
+                self.failures[number] = _failure(kind, value)
+
+
+@contextmanager
+def _pool(processes: int, job: Callable[[Any], Any]
+          ) -> Iterator[tuple[multiprocessing.pool.Pool, Any]]:
+    """Forked workers, and the queue they send results by as they come; ``job(queue)`` is
+    what they plan with (set before the fork)."""
     import multiprocessing
 
-    return multiprocessing.get_context("fork").Pool(processes)
+    global _JOB
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    _JOB = job(queue)
+    try:
+        with context.Pool(processes) as pool:
+            yield pool, queue
+    finally:
+        _JOB = None
+        queue.close()
 
 
 def _processes(sources: Sequence[str]) -> int:
@@ -133,30 +169,31 @@ def _processes(sources: Sequence[str]) -> int:
     return max(1, min(cores, MOST_PROCESSES, len(sources) // (PARALLEL_FROM // 2)))
 
 
-def _plan_chunks() -> list[tuple[int, str, Any]]:
-    """In a forked process: chunks taken in turn until none is left, each with its plans
-    (account names for the accounts: the settings are the same on both sides), or the
-    chunk's first error as text."""
+def _plan_chunks() -> int:
+    """In a forked process: chunks taken in turn until none is left, each sent as soon as
+    planned with its plans (account names for the accounts: the settings are the same on
+    both sides), or the chunk's first error as text. Returns how many chunks it sent."""
     assert _JOB is not None
-    read, planner, options, chunks = _JOB
-    results: list[tuple[int, str, Any]] = []
+    read, planner, options, chunks, queue = _JOB
+    count = 0
     while (number := chunks.take()) is not None:
         sent = []
+        count += 1
         try:
             for source in chunks.part(number):
                 plan = planner.plan(read(source), **options)
                 sent.append((plan.doc, [a.name for a in plan.accounts], plan.variants,
                              plan.due_at, plan.zone, plan.notes))
         except SiarError as exc:
-            results.append((number, "error", (exc.message, exc.hint)))
+            queue.put((number, "error", (exc.message, exc.hint)))
         except Exception:  # a bug: its traceback, for the command to show
-            results.append((number, "bug", traceback.format_exc()))
+            queue.put((number, "bug", traceback.format_exc()))
         else:
-            results.append((number, "plans", sent))
+            queue.put((number, "plans", sent))
             continue
         chunks.failed(number)
         break
-    return results
+    return count
 
 
 def _failure(kind: str, value: Any) -> Exception:
@@ -164,9 +201,3 @@ def _failure(kind: str, value: Any) -> Exception:
         message, hint = value
         return SiarError(message, hint=hint)
     return RuntimeError(f"planning in another process failed:\n{value}")
-
-
-def _received(sent: list[Any], named: dict[str, Any]) -> list[Plan]:
-    return [Plan(doc=doc, accounts=[named[name] for name in names], variants=variants,
-                 due_at=due_at, zone=zone, notes=notes)
-            for doc, names, variants, due_at, zone, notes in sent]
