@@ -33,9 +33,11 @@ if TYPE_CHECKING:  # imported when files are planned in several processes: most 
 PARALLEL_FROM = 1_000
 #: at most this many processes plan at once
 MOST_PROCESSES = 4
-#: chunks per process: enough that an early finisher finds work left, few enough that
-#: taking one (a lock) and sending one back stay negligible
+#: chunks per process at least, so that an early finisher finds work left ...
 CHUNKS_PER_PROCESS = 8
+#: ... and files per chunk at most: the last chunk, which another process may wait for,
+#: takes a few hundredths of a second; taking one (a lock) and sending it back, far less
+MOST_CHUNK_FILES = 200
 
 
 class _Chunks:
@@ -88,7 +90,8 @@ def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: In
     # the first file here, before the fork: what planning imports and caches on first use
     # (the composer, the networks' modules) is then done once, not in every process
     first = planner.plan(read(sources[0]), **options)
-    chunks = _Chunks(sources[1:], processes * CHUNKS_PER_PROCESS)
+    chunks = _Chunks(sources[1:], max(processes * CHUNKS_PER_PROCESS,
+                                      -(-len(sources) // MOST_CHUNK_FILES)))
     received = _Received({account.name: account for account in planner.settings.accounts})
     with _pool(processes - 1, lambda queue: (read, planner, options, chunks, queue)) \
             as (pool, queue):
