@@ -5,7 +5,9 @@ on its own; on a machine with several cores the files are cut into consecutive c
 that this process and forked ones take in turn, the next free chunk first, until none is
 left. A process that finishes early (or that a busy host runs more often) takes more
 chunks, so no core waits for another's share; this process first does what storing will
-need anyway (``meanwhile``: importing the database layer), while the others plan.
+need anyway (``meanwhile``: importing the database layer), while the others plan. Each
+chunk's plans come back as soon as it is planned, to be unpickled here between chunks
+rather than all at the end.
 
 The plans come back in the files' order, and so does the first error: a file that cannot
 be queued stops the command before anything is stored, whichever chunk it is in. Below
