@@ -64,6 +64,9 @@ def enqueue_bulk(engine: Engine, settings: Settings, items: Sequence[queue.BulkI
         for v in item.variants:
             if v.account not in waits:
                 waits[v.account] = settings.needs_approval(v.account)
+    if not any(waits.values()) and not any(i.awaiting for i in items):
+        # nothing awaits an approver: the items as they are, not a copy of each
+        return queue.enqueue_bulk(engine, items, then=record)
     return queue.enqueue_bulk(engine, [
         replace(i, awaiting=frozenset(v.account for v in i.variants if waits[v.account]))
         for i in items], then=record)

@@ -147,5 +147,6 @@ def _typed_key(key: str) -> bool:
 def _typed(scalar: str) -> bool:
     """Whether the loader would read ``scalar`` as something other than text (a number, a
     boolean, null, a merge key …): it asks its implicit resolvers, as the loader does."""
-    return any(pattern.match(scalar)
-               for _tag, pattern in _ReleaseLoader.yaml_implicit_resolvers.get(scalar[:1], ()))
+    resolvers = _ReleaseLoader.yaml_implicit_resolvers.get(scalar[:1])
+    # most texts start with a letter no resolver claims: no generator to set up for them
+    return bool(resolvers) and any(pattern.match(scalar) for _tag, pattern in resolvers)

@@ -171,12 +171,17 @@ def _read_at_most(file: str | Path, source: str, limit: int, *,
             size = os.stat(file).st_size
         if size > limit:
             raise too_big()
-        with open(file, "rb") as handle:
-            # read(n) sets n bytes aside first: asking for the size stat() gave (plus one,
-            # to see growth) instead of the limit saves a 2 MB buffer per small file
-            data = handle.read(size + 1)
+        # the descriptor itself, not open(): no file and buffer objects to build and tear
+        # down, a twentieth of reading and checking a small release
+        handle = os.open(file, os.O_RDONLY | _OPEN_FLAGS)
+        try:
+            # asking for the size stat() gave (plus one, to see growth) instead of the
+            # limit: read(n) sets n bytes aside first, 2 MB per small file
+            data = _read_up_to(handle, size + 1)
             if len(data) > size:  # the file grew since stat(): read on, up to the limit
-                data += handle.read(limit + 1 - len(data))
+                data += _read_up_to(handle, limit + 1 - len(data))
+        finally:
+            os.close(handle)
     except OSError as exc:
         raise ReleaseError(source, None, _("cannot read the file: {reason}").format(
             reason=exc.strerror or exc),
@@ -184,6 +189,23 @@ def _read_at_most(file: str | Path, source: str, limit: int, *,
     if len(data) > limit:
         raise too_big()
     return data
+
+
+#: no descriptor leaks into a forked process; Windows reads bytes as they are
+_OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _read_up_to(handle: int, count: int) -> bytes:
+    """Up to ``count`` bytes from the descriptor, fewer only at the end of the file."""
+    data = os.read(handle, count)
+    if len(data) in (0, count):
+        return data
+    chunks = [data]
+    count -= len(data)
+    while count > 0 and (chunk := os.read(handle, count)):
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
 
 
 def decode(data: bytes, source: str) -> tuple[str, list[str]]:

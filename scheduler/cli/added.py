@@ -14,6 +14,24 @@ from scheduler.i18n import _
 LISTED_RELEASES = 20
 
 
+def get_ready() -> None:
+    """Import what storing and printing plans need (the database layer and its driver, the
+    console): for a caller with time to spare while other processes plan, so that storing
+    starts at once. Nothing is opened: a bad file still leaves the database untouched."""
+    from contextlib import suppress
+
+    from sqlalchemy.engine import make_url
+
+    from scheduler import approval, audit, capacity, queue  # noqa: F401
+    from scheduler.db import normalise_url
+
+    # psycopg alone is a tenth of a second; a URL it cannot read is reported when the
+    # database is opened, as ever
+    with suppress(Exception):
+        make_url(normalise_url(state.settings.database_url)).get_dialect().import_dbapi()
+    console.real  # noqa: B018 (the Rich console, built now rather than when printing)
+
+
 def print_notes(doc: Any) -> None:
     """What the officer should know about how the release file was read."""
     for note in doc.notes:

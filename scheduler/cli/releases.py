@@ -104,10 +104,11 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
                         hint=_("name the other releases by their files"))
     names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
     from scheduler.cli.add_plans import plan_sources
+    from scheduler.cli.added import get_ready
 
     # every release is read, composed and checked before anything is stored
     plans = plan_sources(sources, _read_release, intake.Intake(state.settings), at=at,
-                         channels=names, next_slot=next_slot)
+                         channels=names, next_slot=next_slot, meanwhile=get_ready)
     # the posts name copies in the media store, so what is published is what was queued
     plans = intake.keep_media(plans, MediaStore())
     from scheduler.cli.added import print_added

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from scheduler.cli import add_plans
@@ -74,3 +76,25 @@ def test_the_first_bad_file_is_named_and_nothing_is_stored(
     assert "Traceback" not in result.err
     assert _stored(workspace, database) == [] if database == "postgresql" \
         else row_counts(workspace)["post"] == 0
+
+
+@given(files=st.integers(min_value=1, max_value=300), chunks=st.integers(1, 40),
+       bad=st.one_of(st.none(), st.integers(0, 299)))
+def test_chunks_are_handed_out_once_in_order_and_none_after_a_bad_one(
+        files: int, chunks: int, bad: int | None) -> None:
+    """Whoever takes them, the chunks cover the files once, in order; once a chunk holds
+    a bad file, no later chunk is handed out (an earlier error would win anyway)."""
+    sources = [f"rilis-{number}.md" for number in range(files)]
+    hand_out = add_plans._Chunks(sources, chunks)
+    taken: list[str] = []
+    while (number := hand_out.take()) is not None:
+        part = hand_out.part(number)
+        if bad is not None and sources[min(bad, files - 1)] in part:
+            hand_out.failed(number)
+        taken += part
+    if bad is None:
+        assert taken == sources
+    else:
+        last = sources.index(taken[-1])
+        assert taken == sources[:last + 1] and last >= min(bad, files - 1)
+        assert last < min(bad, files - 1) + hand_out.size
