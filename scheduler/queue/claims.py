@@ -239,7 +239,7 @@ def _begin_next_in_one(s: Connection, moment: Clock, line: NextInLine) -> list[S
     times: dict[str, Any] = {"b_clock": moment} if isinstance(moment, datetime) else {}
     open_accounts = list(s.scalars(
         sql.NEXT_ACCOUNTS if isinstance(moment, datetime) else sql.NEXT_ACCOUNTS_AT_NOW,
-        {"b_accounts": sorted(set(line.accounts)), **times}))
+        {"b_account_array": sorted(set(line.accounts)), **times}))
     if not open_accounts:
         return []
     posts = [StartedPost._make(row) for row in s.execute(sql.go_on_in_one(at.sql), {

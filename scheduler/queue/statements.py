@@ -18,9 +18,12 @@ import functools
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Integer,
     Interval,
+    String,
     and_,
+    any_,
     bindparam,
     func,
     literal_column,
@@ -157,15 +160,18 @@ BEGIN_AT_NOW = (_begin.values(status=target("begin", Status.PUBLISHING), updated
 
 def _open_accounts(clock: Any) -> Any:
     """The accounts that may go on, locked (PostgreSQL), skipping those another daemon is
-    claiming for."""
+    claiming for. The accounts are one array parameter: an expanding ``IN`` list was
+    rendered into the SQL anew for every committer batch."""
+    accounts = any_(bindparam("b_account_array", type_=ARRAY(String)))
     return (select(STATE.c.account)
-            .where(STATE.c.account.in_(_accounts), STATE.c.paused.is_(False),
+            .where(STATE.c.account == accounts, STATE.c.paused.is_(False),
                    or_(STATE.c.rate_limited_until.is_(None),
                        STATE.c.rate_limited_until <= clock))
             .order_by(STATE.c.account)
             .with_for_update(of=STATE, skip_locked=True))
 
 
+#: (PostgreSQL only: SQLite goes on in one statement, :func:`go_on_sqlite`)
 NEXT_ACCOUNTS = _open_accounts(bindparam("b_clock"))
 NEXT_ACCOUNTS_AT_NOW = _open_accounts(func.now())
 
