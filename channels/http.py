@@ -238,8 +238,8 @@ def _send_lean(session: requests.Session, method: str, url: str, timeout: Any,
     merged = {name.lower(): (name, value) for name, value in session.headers.items()}
     for name, value in (kwargs.get("headers") or {}).items():
         merged[name.lower()] = (name, value)
-    prepared.prepare_headers({name: value for name, value in merged.values()
-                              if value is not None})
+    prepared.headers = _checked_headers([pair for pair in merged.values()
+                                         if pair[1] is not None])
     prepared.prepare_body(kwargs.get("data") or {}, None, kwargs.get("json"))
     call = current_call()
     if (isinstance(adapter, CurlAdapter) and call is not None and call.expires is None
@@ -266,6 +266,29 @@ def _send_lean(session: requests.Session, method: str, url: str, timeout: Any,
         response = history.pop()
         response.history = history
     return response
+
+
+#: header (name, value) pairs found valid: an account sends the same few again and again
+_VALID_HEADERS: set[tuple[Any, Any]] = set()
+
+
+def _checked_headers(pairs: list[tuple[Any, Any]]) -> Any:
+    """``PreparedRequest.prepare_headers`` of ``pairs``: each checked by requests'
+    ``check_header_validity`` (the same ``InvalidHeader`` for a bad one), then kept in a
+    ``CaseInsensitiveDict`` under its native name. A pair already found valid is not
+    checked again: the regular expressions were a tenth of a create request's CPU."""
+    from requests.structures import CaseInsensitiveDict
+    from requests.utils import check_header_validity, to_native_string
+
+    for pair in pairs:
+        if not isinstance(pair[1], str | bytes):  # unhashable, or refused anyway
+            check_header_validity(pair)
+        elif pair not in _VALID_HEADERS:
+            check_header_validity(pair)
+            if len(_VALID_HEADERS) >= 4096:  # a key per post: a bound, not a cache
+                _VALID_HEADERS.clear()
+            _VALID_HEADERS.add(pair)
+    return CaseInsensitiveDict((to_native_string(name), value) for name, value in pairs)
 
 
 _URLS: dict[str, str] = {}

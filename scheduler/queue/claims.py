@@ -211,29 +211,25 @@ def begin_next_in_line(s: Connection, moment: Clock, line: NextInLine) -> list[S
     ``s`` (see :func:`scheduler.queue.finalize_and_begin_next`)."""
     if s.dialect.name == "postgresql":
         return _begin_next_in_one(s, moment, line)
-    # SQLite: the write lock is held already, and the clock is this host's (a value)
-    assert isinstance(moment, datetime)
-    times: dict[str, Any] = {"b_clock": moment,
-                             "b_lease_until": moment + timedelta(seconds=line.lease)}
-    open_accounts = list(s.scalars(sql.NEXT_ACCOUNTS,
-                                   {"b_accounts": sorted(set(line.accounts)), **times}))
-    if not open_accounts:
-        return []
-    # read after the lock (and after this transaction's outcomes): the posts just
+    # SQLite: the write lock is held already, and the clock is this host's (a value);
+    # counted in the statement, after this transaction's outcomes: the posts just
     # finished no longer count, a claim another daemon committed meanwhile does
-    in_flight = dict(s.execute(sql.IN_FLIGHT_COUNTS, {"b_accounts": open_accounts}).all())
-    roomy = [a for a in open_accounts
-             if line.concurrency.get(a, line.default_concurrency) > in_flight.get(a, 0)]
-    if not roomy:
+    assert isinstance(moment, datetime)
+    posts = [StartedPost._make(row) for row in s.execute(sql.go_on_sqlite(), {
+        "room": _room(line, sorted(set(line.accounts))), "node": line.node,
+        "clock": moment, "lease_until": moment + timedelta(seconds=line.lease)})]
+    if not posts:
         return []
-    ids = [i for i in s.scalars(sql.NEXT_POSTS, {"b_accounts": roomy, "b_clock": moment})
-           if i is not None]
-    if not ids:
-        return []
-    posts = [StartedPost._make(row) for row in s.execute(sql.GO_ON, {
-        "b_ids": ids, "b_node": line.node, **times})]
     open_attempts(s, posts, line.node, moment)
     return store_first_sends(s, posts, line.first_send)
+
+
+def _room(line: NextInLine, accounts: Sequence[str]) -> str:
+    """The accounts to go on with and their concurrency, as the JSON rows the go-on
+    statements read."""
+    return json.dumps([{"account": a,
+                        "concurrency": line.concurrency.get(a, line.default_concurrency)}
+                       for a in accounts])
 
 
 def _begin_next_in_one(s: Connection, moment: Clock, line: NextInLine) -> list[StartedPost]:
@@ -243,15 +239,12 @@ def _begin_next_in_one(s: Connection, moment: Clock, line: NextInLine) -> list[S
     times: dict[str, Any] = {"b_clock": moment} if isinstance(moment, datetime) else {}
     open_accounts = list(s.scalars(
         sql.NEXT_ACCOUNTS if isinstance(moment, datetime) else sql.NEXT_ACCOUNTS_AT_NOW,
-        {"b_accounts": sorted(set(line.accounts)), **times}))
+        {"b_account_array": sorted(set(line.accounts)), **times}))
     if not open_accounts:
         return []
-    room = json.dumps([{"account": a,
-                        "concurrency": line.concurrency.get(a, line.default_concurrency)}
-                       for a in open_accounts])
     posts = [StartedPost._make(row) for row in s.execute(sql.go_on_in_one(at.sql), {
-        "room": room, "node": line.node, "lease": timedelta(seconds=line.lease),
-        **at.params})]
+        "room": _room(line, open_accounts), "node": line.node,
+        "lease": timedelta(seconds=line.lease), **at.params})]
     return store_first_sends(s, posts, line.first_send)
 
 

@@ -18,9 +18,12 @@ import functools
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Integer,
     Interval,
+    String,
     and_,
+    any_,
     bindparam,
     func,
     literal_column,
@@ -157,37 +160,63 @@ BEGIN_AT_NOW = (_begin.values(status=target("begin", Status.PUBLISHING), updated
 
 def _open_accounts(clock: Any) -> Any:
     """The accounts that may go on, locked (PostgreSQL), skipping those another daemon is
-    claiming for."""
+    claiming for. The accounts are one array parameter: an expanding ``IN`` list was
+    rendered into the SQL anew for every committer batch."""
+    accounts = any_(bindparam("b_account_array", type_=ARRAY(String)))
     return (select(STATE.c.account)
-            .where(STATE.c.account.in_(_accounts), STATE.c.paused.is_(False),
+            .where(STATE.c.account == accounts, STATE.c.paused.is_(False),
                    or_(STATE.c.rate_limited_until.is_(None),
                        STATE.c.rate_limited_until <= clock))
             .order_by(STATE.c.account)
             .with_for_update(of=STATE, skip_locked=True))
 
 
+#: (PostgreSQL only: SQLite goes on in one statement, :func:`go_on_sqlite`)
 NEXT_ACCOUNTS = _open_accounts(bindparam("b_clock"))
 NEXT_ACCOUNTS_AT_NOW = _open_accounts(func.now())
-_candidate = POST.alias("candidate")
-#: each account's earliest post due by the clock: the first entry of the partial index
-#: ix_post_account_due (its literal predicate). Chosen in a statement of its own, then
-#: updated by id: inside the UPDATE, PostgreSQL joined the chosen ids to a scan of every
-#: claimable post.
-NEXT_POSTS = select(
-    select(_candidate.c.id)
-    .where(_candidate.c.account == STATE.c.account, guard("go_on", _candidate.c.status),
-           _candidate.c.not_before <= bindparam("b_clock"))
-    .order_by(_candidate.c.not_before, _candidate.c.id)
-    .limit(1).scalar_subquery()
-).where(STATE.c.account.in_(_accounts))
-#: go on (SQLite): claim and begin the chosen posts at once
-GO_ON = (update(POST)
-         .where(POST.c.id.in_(bindparam("b_ids", expanding=True)), guard("go_on"),
-                POST.c.not_before <= bindparam("b_clock"))
-         .values(status=target("go_on", Status.PUBLISHING), lease_owner=bindparam("b_node"),
-                 lease_until=bindparam("b_lease_until"), attempt=POST.c.attempt + 1,
-                 updated_at=bindparam("b_clock"))
-         .returning(*STARTED_COLUMNS))
+
+
+@functools.lru_cache(maxsize=1)
+def go_on_sqlite() -> Any:
+    """go on (SQLite, the write lock held): for each account of ``:room`` (JSON rows of
+    account and concurrency) that is neither paused nor rate limited and has room under
+    its concurrency after this transaction's outcomes, claim and begin its earliest post
+    due by ``:clock`` (the first entry of ``ix_post_account_due``), in one statement.
+    SQLite computes the ``IN`` list once, before any row changes. It replaced four
+    statements (accounts, in-flight counts, the posts, the update) whose account and id
+    lists were rendered into the SQL anew for every batch."""
+    columns = ", ".join(StartedPost._fields)
+    state = STATE.name
+    claimable = sql_in(TRANSITIONS["go_on"].sources)
+    clock = bindparam("clock", type_=POST.c.not_before.type)
+    return text(f"""
+        WITH room AS (
+            SELECT value ->> 'account' AS account, value ->> 'concurrency' AS concurrency
+            FROM json_each(:room)
+        ), flying AS (
+            SELECT account, count(*) AS n FROM post
+            WHERE account IN (SELECT account FROM room) AND {sql_in(IN_FLIGHT)}
+            GROUP BY account
+        ), chosen AS (
+            SELECT (SELECT candidate.id FROM post AS candidate
+                    WHERE candidate.account = room.account
+                      AND candidate.{claimable} AND candidate.not_before <= :clock
+                    ORDER BY candidate.not_before, candidate.id LIMIT 1) AS id
+            FROM room JOIN {state} ON {state}.account = room.account
+            LEFT JOIN flying ON flying.account = room.account
+            WHERE NOT {state}.paused
+              AND ({state}.rate_limited_until IS NULL
+                   OR {state}.rate_limited_until <= :clock)
+              AND coalesce(flying.n, 0) < room.concurrency
+        )
+        UPDATE post SET status = '{target("go_on", Status.PUBLISHING)}',
+            lease_owner = :node, lease_until = :lease_until,
+            attempt = attempt + 1, updated_at = :clock
+        -- "+": by id, not from an index on the guarded columns (every due post)
+        WHERE id IN (SELECT id FROM chosen) AND +{claimable} AND +not_before <= :clock
+        RETURNING {columns}""").bindparams(
+        clock, bindparam("lease_until", type_=POST.c.not_before.type)
+    ).columns(*STARTED_COLUMNS)
 
 
 @functools.lru_cache(maxsize=2)
@@ -418,7 +447,7 @@ MISS_UNAPPROVED = (update(POST)
 #: every statement that writes ``post``, by its operation in ``TRANSITIONS``; the
 #: statements through scheduler.bulk by their guard
 WRITES: dict[str, list[Any]] = {
-    "claim": [CLAIM], "begin": [BEGIN, BEGIN_AT_NOW], "go_on": [GO_ON],
+    "claim": [CLAIM], "begin": [BEGIN, BEGIN_AT_NOW],
     "give_back": [GIVE_BACK], "reap_claimed": [REAP_CLAIMED], "renew_lease": [RENEW_LEASES],
     "expire_lease": [EXPIRE_LEASES], "settle": [SETTLE], "cancel": [CANCEL],
     "reschedule": [RESCHEDULE], "resume": [RESUME],

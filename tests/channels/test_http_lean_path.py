@@ -15,6 +15,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from channels.base import Rejected
 from channels.http import make_session, request
 from tests.faults.server import Received, ScriptedServer, answer
 
@@ -133,3 +134,22 @@ def test_a_failure_raises_what_requests_own_adapter_raises(script: Any) -> None:
             ours = _raised(make_session(), f"{server.url}/x", timeout=(2, 0.2))
             theirs = _raised(requests.Session(), f"{server.url}/x", timeout=(2, 0.2))
     assert ours == theirs
+
+
+def test_a_header_value_with_a_line_break_is_refused_unsent_every_time() -> None:
+    """Pairs found valid are not checked again; a bad one is never taken for valid, and a
+    good one sent before does not let a bad value of the same name through."""
+    with ScriptedServer(_ok) as server:
+        session = make_session()
+        url = f"{server.url}/api/v1/statuses"
+        good = request(session, "POST", url, create=True, json={},
+                       headers={"Idempotency-Key": "k-1"})
+        bad = [request(session, "POST", url, create=True, json={},
+                       headers={"Idempotency-Key": "k-1\r\nX-Injected: yes"})
+               for _ in range(2)]
+        again = request(session, "POST", url, create=True, json={},
+                        headers={"Idempotency-Key": "k-1"})
+    assert isinstance(good, requests.Response) and isinstance(again, requests.Response)
+    assert all(isinstance(outcome, Rejected) and "line break" in outcome.reason
+               for outcome in bad)
+    assert len(server.received) == 2  # the two good ones only

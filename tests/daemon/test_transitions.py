@@ -73,9 +73,12 @@ def test_each_statement_sets_one_of_its_operations_to_states(
         assert "b_status" in parameters
 
 
-@pytest.mark.parametrize("clock", ["now()", ":clock"])
-def test_going_on_in_one_statement_guards_with_the_tables_states(clock: str) -> None:
-    text = str(statements.go_on_in_one(clock))
+@pytest.mark.parametrize("statement", [statements.go_on_in_one("now()"),
+                                       statements.go_on_in_one(":clock"),
+                                       statements.go_on_sqlite()],
+                         ids=["postgresql now()", "postgresql :clock", "sqlite"])
+def test_going_on_in_one_statement_guards_with_the_tables_states(statement: Any) -> None:
+    text = str(statement)
     update = text[text.index("UPDATE post"):text.index("RETURNING")]
     where = update[update.index("WHERE"):]
     assert status_sets(where) and all(s == sources("go_on") for s in status_sets(where))
