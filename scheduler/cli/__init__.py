@@ -9,7 +9,6 @@ Rich) are imported inside the commands that need them, so ``siar preview FILE`` 
 from __future__ import annotations
 
 import gc
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -96,8 +95,24 @@ class State:
 state = State()
 
 
+_CLI = "scheduler.cli."
+#: each command and the modules that register it and its subcommands (they import ``app``
+#: and ``state`` from here), in the order ``siar --help`` lists them: a PR officer's
+#: commands, then the operator's. A command's modules are imported only when it is run or
+#: listed (tests/core/test_cli_commands.py checks this table against the modules).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("init", "add", "preview", "count", "queue", "show", "cancel",
+                     "reschedule", "history"), (_CLI + "releases",)),
+    **dict.fromkeys(("approve", "reject", "audit"), (_CLI + "approval",)),
+    "report": (_CLI + "report",),
+    "accounts": (_CLI + "accounts", _CLI + "ops"),  # `accounts resume` is the operator's
+    **dict.fromkeys(("daemon", "status", "resolve", "db"), (_CLI + "ops",)),
+    **dict.fromkeys(("web", "users"), (_CLI + "desk",)),
+}
+
+
 @click.group(
-    "siar", cls=Group, no_args_is_help=True,
+    "siar", cls=Group, no_args_is_help=True, lazy=COMMANDS,
     # Typer showed defaults; so does this CLI ("[default: 200]"), except False for flags.
     context_settings={"show_default": True},
 )
@@ -191,8 +206,3 @@ def _safe(text: str) -> str:
 
     return escape(redact(text))
 
-
-# Registering the commands last (their modules import ``app`` and ``state`` from here), in
-# the order ``siar --help`` lists them: a PR officer's commands, then the operator's.
-for _commands in ("releases", "approval", "report", "accounts", "ops", "desk"):
-    importlib.import_module(f"scheduler.cli.{_commands}")
