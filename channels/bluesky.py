@@ -37,14 +37,13 @@ from channels.base import (
     Published,
     Rejected,
 )
-from channels.bluesky_video import VIDEO_SERVICE, VideoUpload, pds_did_of, video_upload_steps
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.i18n import N_, _
-from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import Counting, ImageRules, PostRules, Unit, VideoRules
-from channels.uploads import video_of
-from channels.video.checks import refused_video
+
+if TYPE_CHECKING:
+    from channels.images import PreparedImage
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -221,6 +220,7 @@ class BlueskyChannel(HttpChannel):
 
     # --- publishing ---------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Outcome:
+        from channels.video.checks import refused_video
         variant = delivery.variant
         if not delivery.done_part(0) and (refused := refused_video(variant)):
             return refused  # changed or removed since it was queued: nothing sent
@@ -267,6 +267,7 @@ class BlueskyChannel(HttpChannel):
 
     def pds_did(self) -> str:
         """The ``did:web:`` of the account's PDS (the audience of a video upload's token)."""
+        from channels.bluesky_video import pds_did_of
         return pds_did_of(self.base_url, self._login)
 
     def _login_did(self) -> str:
@@ -296,6 +297,9 @@ class BlueskyChannel(HttpChannel):
 
     def _embed(self, delivery: Delivery) -> dict[str, Any] | Outcome | None:
         """Images with alt text, or else the link card; None when the post has neither."""
+        from channels.bluesky_video import VideoUpload
+        from channels.images import ImageError, prepare_image
+        from channels.uploads import video_of
         variant = delivery.variant
         if video := video_of(variant):
             return VideoUpload(self, delivery, video).embed()
@@ -382,6 +386,8 @@ class BlueskyChannel(HttpChannel):
                            identity=session["handle"])
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.bluesky_video import VIDEO_SERVICE, video_upload_steps
+        from channels.uploads import video_of
         variant = delivery.variant
         video = video_of(variant)
         planned: list[dict[str, Any]] = [

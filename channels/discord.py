@@ -36,9 +36,10 @@ from channels.base import (
 )
 from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
 from channels.i18n import _
-from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MIB, WEB_FORMATS, ImageRules, PostRules, VideoRules
-from channels.video.checks import refused_video
+
+if TYPE_CHECKING:
+    from channels.images import PreparedImage
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -92,6 +93,8 @@ class DiscordChannel(HttpChannel):
     # --- publishing ------------------------------------------------------------------
 
     def publish(self, delivery: Delivery) -> Outcome:
+        from channels.images import ImageError, prepare_image
+        from channels.video.checks import refused_video
         variant = delivery.variant
         if not delivery.done_part(0) and (refused := refused_video(variant)):
             return refused  # changed or removed since it was queued: nothing sent
@@ -238,6 +241,7 @@ def _video_file(video: Media) -> PreparedImage:
     """A prepared video as an attachment like a photo's (the video preparation already made
     it fit :attr:`DiscordChannel.video_rules`, at most 10 MiB: read whole, as photos are);
     not through :func:`prepare_image`, which would refuse it as an unreadable image."""
+    from channels.images import PreparedImage
     with open(video.path, "rb") as file:
         data = file.read()
     return PreparedImage(data=data, mime=video.mime or "video/mp4", width=video.width or 0,

@@ -35,11 +35,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -58,17 +55,15 @@ from channels.base import (
     note_create_sent,
 )
 from channels.composing import Draft, Release
-from channels.email_html import inline_images, one_document, paragraphs
-from channels.email_video import linked_video, pictures, video_mail
 from channels.errors import ConfigError
 from channels.http import redact
 from channels.i18n import N_, _
 from channels.image_host import HostingError, ImageHost, hosted_urls
-from channels.images import ImageError, prepare_image
 from channels.rules import MB, ImageRules, VideoRules
-from channels.uploads import video_of
 from channels.variant import Media
-from channels.video.checks import refused_video
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +208,14 @@ class EmailChannel(Channel):
                       with_images: bool = True, video: Media | None = None) -> EmailMessage:
         """The complete message; ``with_images=False`` skips reading the image files;
         ``video``: the post's video with its URL (default: as queued, without one)."""
+        from email.headerregistry import Address
+        from email.message import EmailMessage
+        from email.utils import format_datetime
+
+        from channels.email_html import inline_images, one_document, paragraphs
+        from channels.email_video import pictures, video_mail
+        from channels.images import prepare_image
+        from channels.uploads import video_of
         variant = delivery.variant
         extra = variant.extra
         text = extra.get("text") or "\n\n".join(variant.parts)
@@ -271,6 +274,9 @@ class EmailChannel(Channel):
     # --- publishing ------------------------------------------------------------------
 
     def publish(self, delivery: Delivery) -> Outcome:
+        from channels.email_video import linked_video
+        from channels.images import ImageError
+        from channels.video.checks import refused_video
         if not delivery.variant.parts:
             return Rejected(_("nothing to send: the variant has no parts"))
         if all(delivery.done_part(i) for i in range(len(delivery.variant.parts))):
@@ -457,6 +463,8 @@ class EmailChannel(Channel):
         return self._clean(text)
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.email_video import video_mail
+        from channels.uploads import video_of
         video = video_of(delivery.variant)
         if video is not None:  # the URL it has, or will have once the store hosts it
             [video] = hosted_urls([video], delivery.state, self.account.options)

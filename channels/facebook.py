@@ -20,15 +20,16 @@ checkpointed id, or the Page's videos by description).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.base import CheckResult, Delivery, InDoubt, NotSent, Outcome, Published, Rejected
 from channels.facebook_video import PageVideos
 from channels.i18n import _
-from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, PostRules, VideoRules
-from channels.uploads import video_of
 from channels.variant import Variant
+
+if TYPE_CHECKING:
+    from channels.images import PreparedImage
 
 __all__ = ["FacebookChannel"]
 
@@ -60,6 +61,8 @@ class FacebookChannel(PageVideos):
 
     # --- publishing ---------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Outcome:
+        from channels.images import ImageError, prepare_image
+        from channels.uploads import video_of
         done = delivery.done_part(0)
         if done:
             return Published(done.remote_id, done.url)
@@ -128,6 +131,7 @@ class FacebookChannel(PageVideos):
     def probe(self, delivery: Delivery) -> Outcome | None:
         """Look for the exact message among the Page's posts since shortly before due
         (a video post: see :meth:`probe_video`)."""
+        from channels.uploads import video_of
         if video_of(delivery.variant):
             return self.probe_video(delivery)
         post = self.find_recent(delivery, "posts", "message",
@@ -146,6 +150,7 @@ class FacebookChannel(PageVideos):
         return self.check_identity("id,name")
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.uploads import video_of
         page = self.account.options.get("page_id", "{page-id}")
         media = delivery.variant.media
         if video := video_of(delivery.variant):

@@ -28,16 +28,6 @@ from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Reject
 from channels.i18n import N_, _
 from channels.meta import GraphChannel
 from channels.meta_video import GraphUpload
-from channels.uploads import (
-    GRAPH_OPTION_NAMES,
-    Processed,
-    StillProcessing,
-    by_status,
-    upload_options,
-    video_of,
-    wait_until_processed,
-)
-from channels.video.checks import refused_video
 
 if TYPE_CHECKING:
     from channels.variant import Media, Variant
@@ -84,6 +74,7 @@ class PageVideos(GraphChannel):
 
     def video_preflight(self, variant: Variant) -> str | None:
         """Why a video post cannot be made (no ``app_id``), or ``None``."""
+        from channels.uploads import video_of
         if video_of(variant) and not self.account.options.get("app_id"):
             return _(NEEDS_APP_ID)
         return None
@@ -95,6 +86,7 @@ class PageVideos(GraphChannel):
     # --- publishing ---------------------------------------------------------------------
     def publish_video(self, delivery: Delivery, video: Media) -> Outcome:
         """Upload (or resume), create the video post once, wait for Meta to process it."""
+        from channels.video.checks import refused_video
         video_id = delivery.state.get("video_id")
         if not video_id:
             if refused := refused_video(delivery.variant):
@@ -138,6 +130,14 @@ class PageVideos(GraphChannel):
         return (status if status in FINAL else "processing"), body
 
     def _await_video(self, delivery: Delivery, video_id: str) -> Outcome:
+        from channels.uploads import (
+            GRAPH_OPTION_NAMES,
+            Processed,
+            StillProcessing,
+            by_status,
+            upload_options,
+            wait_until_processed,
+        )
         last: dict[str, Any] = {}
 
         def read() -> str | Outcome:

@@ -29,7 +29,6 @@ from channels.image_host import ImagesOfAnAttempt
 from channels.meta import PUBLISHING_LIMIT_WAIT
 from channels.meta_video import VideoContainerChannel, without_video_url
 from channels.rules import MB, MIB, HashtagRules, ImageRules, PostRules, VideoRules
-from channels.uploads import video_of
 from channels.variant import Media, Variant
 
 __all__ = ["InstagramChannel"]
@@ -112,6 +111,7 @@ class InstagramChannel(VideoContainerChannel):
 
     # --- publishing -------------------------------------------------------------------
     def publish_with(self, delivery: Delivery, images: ImagesOfAnAttempt) -> Outcome:
+        from channels.uploads import video_of
         done = delivery.done_part(0)
         if done:
             return Published(done.remote_id, done.url)
@@ -194,6 +194,7 @@ class InstagramChannel(VideoContainerChannel):
                                           detail=result.detail, quota=quota))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.uploads import video_of
         user = self.account.options.get("user_id", "{ig-user-id}")
         base = f"{self.api_url}/{user}"
         variant = delivery.variant

@@ -43,10 +43,10 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered, classify_status, rate_limit_wait, redact, request
 from channels.i18n import _
-from channels.images import ImageError, PreparedImage, prepare_image
-from channels.linkedin_video import VideoUpload, video_title
 from channels.rules import MB, ImageRules, MentionRules, PostRules, VideoRules
-from channels.uploads import video_of
+
+if TYPE_CHECKING:
+    from channels.images import PreparedImage
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -179,6 +179,9 @@ class LinkedInChannel(HttpChannel):
         return urn
 
     def _content(self, delivery: Delivery) -> dict[str, Any] | Outcome | None:
+        from channels.images import ImageError, prepare_image
+        from channels.linkedin_video import VideoUpload, video_title
+        from channels.uploads import video_of
         variant = delivery.variant
         if video := video_of(variant):
             urn = VideoUpload(self).urn(delivery, video)
@@ -287,6 +290,8 @@ class LinkedInChannel(HttpChannel):
                                     "from issue").format(identity=identity))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.linkedin_video import VideoUpload, video_title
+        from channels.uploads import video_of
         headers = self.headers(with_token=False)
         try:
             author = self.author

@@ -39,8 +39,6 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.i18n import _
-from channels.images import ImageError, prepare_image
-from channels.mastodon_video import upload_video
 from channels.rules import (
     MIB,
     WEB_FORMATS,
@@ -51,7 +49,6 @@ from channels.rules import (
     Unit,
     VideoRules,
 )
-from channels.uploads import video_of
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -265,6 +262,9 @@ class MastodonChannel(HttpChannel):
         return {"mastodon_first_sent": first_sent} if first_sent else {}
 
     def _upload_media(self, delivery: Delivery) -> list[str] | Outcome:
+        from channels.images import ImageError, prepare_image
+        from channels.mastodon_video import upload_video
+        from channels.uploads import video_of
         if video := video_of(delivery.variant):
             return upload_video(self, delivery, video)
         media_ids: list[str] = []
@@ -383,6 +383,7 @@ class MastodonChannel(HttpChannel):
                                                identity=identity), identity=identity)
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.uploads import video_of
         planned: list[dict[str, Any]] = [
             {"method": "POST", "url": f"{self.base_url}/api/v2/media",
              "files": {"file": m.path, **({"thumbnail": m.cover} if m.cover else {})},

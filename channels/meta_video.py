@@ -32,20 +32,7 @@ from channels.base import Delivery, InDoubt, NotSent, Outcome, Published, Reject
 from channels.i18n import N_, _
 from channels.image_host import ImagesOfAnAttempt
 from channels.meta import ContainerChannel, GraphChannel
-from channels.uploads import (
-    GRAPH_OPTION_NAMES,
-    TRIES,
-    Processed,
-    StillProcessing,
-    by_status,
-    read_part,
-    upload_options,
-    video_of,
-    video_size,
-    wait_until_processed,
-)
 from channels.variant import Media
-from channels.video.checks import refused_video
 
 __all__ = ["GraphUpload", "VideoContainerChannel", "cover_media", "without_video_url"]
 
@@ -73,6 +60,8 @@ class VideoContainerChannel(ContainerChannel):
     def publish(self, delivery: Delivery) -> Outcome:
         """As :meth:`ContainerChannel.publish`; a video's container is polled longer, and
         a timeout leaves the post in doubt."""
+        from channels.uploads import video_of
+        from channels.video.checks import refused_video
         self._attempt.video = video_of(delivery.variant) is not None
         if self._attempt.video and not delivery.done_part(0) and \
                 not delivery.state.get(self.container_key(0)) and \
@@ -83,6 +72,14 @@ class VideoContainerChannel(ContainerChannel):
     def wait_until_ready(self, container_id: str) -> str | Outcome:
         """Images: as before. A video: poll up to ``video_poll_timeout``; still processing
         then → in doubt (the container is kept; the probe reads its status)."""
+        from channels.uploads import (
+            GRAPH_OPTION_NAMES,
+            Processed,
+            StillProcessing,
+            by_status,
+            upload_options,
+            wait_until_processed,
+        )
         if not getattr(self._attempt, "video", False):
             return super().wait_until_ready(container_id)
         rules = upload_options(self.account.options, **GRAPH_OPTION_NAMES)
@@ -132,6 +129,7 @@ class GraphUpload:
     HANDLE_KEY = "upload_handle"
 
     def __init__(self, channel: GraphChannel, *, app_id: str, token: str) -> None:
+        from channels.uploads import GRAPH_OPTION_NAMES, upload_options
         self.channel = channel
         self.app_id = app_id
         self.headers = {"Authorization": f"OAuth {token}"}
@@ -143,6 +141,7 @@ class GraphUpload:
         """The uploaded file's handle: checkpointed, or uploaded now (resuming the
         checkpointed session where Meta has it). The upload publishes nothing, so every
         failure here is ``NotSent``."""
+        from channels.uploads import video_size
         if handle := delivery.state.get(self.HANDLE_KEY):
             return str(handle)
         size = video_size(video)
@@ -191,6 +190,7 @@ class GraphUpload:
         A part that fails for a passing reason is sent again from the offset Meta
         reports (up to :data:`channels.uploads.TRIES` times in a row) — not
         :func:`channels.uploads.retried`, which would send the same bytes again."""
+        from channels.uploads import TRIES, read_part
         failures = 0
         while True:
             if offset >= size:

@@ -1,7 +1,14 @@
-"""Finding adapters: built-ins and third-party ones alike, through entry points."""
+"""Finding adapters: built-ins and third-party ones alike, through entry points.
+
+Siar's own networks are also listed here (:data:`BUILT_IN`, kept equal to the entry points
+in pyproject.toml by a test), so that finding one of them imports its module directly:
+reading the entry points of every installed distribution costs about 12 ms of each
+``siar preview``, and is only needed for a network Siar does not ship.
+"""
 
 from __future__ import annotations
 
+import importlib
 from functools import cache
 from importlib.metadata import PackageNotFoundError, distribution, entry_points
 from typing import TYPE_CHECKING
@@ -14,6 +21,26 @@ if TYPE_CHECKING:  # imported by load(): checking a config's network names needs
 
 GROUP = "siar.channels"
 
+#: network → ``module:Class`` of the adapters Siar ships, as its entry points declare them
+BUILT_IN: dict[str, str] = {
+    "console": "channels.console:ConsoleChannel",
+    "x": "channels.x:XChannel",
+    "mastodon": "channels.mastodon:MastodonChannel",
+    "bluesky": "channels.bluesky:BlueskyChannel",
+    "telegram": "channels.telegram:TelegramChannel",
+    "facebook": "channels.facebook:FacebookChannel",
+    "instagram": "channels.instagram:InstagramChannel",
+    "threads": "channels.threads:ThreadsChannel",
+    "tiktok": "channels.tiktok:TikTokChannel",
+    "linkedin": "channels.linkedin:LinkedInChannel",
+    "wordpress": "channels.wordpress:WordPressChannel",
+    "webhook": "channels.webhook:WebhookChannel",
+    "discord": "channels.discord:DiscordChannel",
+    "slack": "channels.slack:SlackChannel",
+    "email": "channels.email:EmailChannel",
+    "youtube": "channels.youtube:YouTubeChannel",
+}
+
 
 @cache
 def available() -> dict[str, object]:
@@ -23,6 +50,12 @@ def available() -> dict[str, object]:
 
 def networks() -> list[str]:
     return sorted(available())
+
+
+def is_installed(network: str) -> bool:
+    """Whether an adapter is installed for ``network`` (Siar's own are, without reading
+    any entry point)."""
+    return network in BUILT_IN or network in available()
 
 
 @cache
@@ -41,16 +74,20 @@ def load(network: str) -> type[Channel]:
     """The adapter class for ``network``; imported only when first needed."""
     from channels.base import Channel
 
-    eps = available()
-    if network not in eps:
-        raise UnknownChannel(
-            _("no adapter for network {network}").format(network=repr(network)),
-            hint=_("known networks: {networks}; a third-party adapter registers under the "
-                   "entry-point group {group}").format(networks=", ".join(sorted(eps)),
-                                                       group=repr(GROUP)),
-        )
     try:
-        cls = eps[network].load()  # type: ignore[attr-defined]
+        if network in BUILT_IN:
+            module, _colon, name = BUILT_IN[network].partition(":")
+            cls = getattr(importlib.import_module(module), name)
+        else:
+            eps = available()
+            if network not in eps:
+                raise UnknownChannel(
+                    _("no adapter for network {network}").format(network=repr(network)),
+                    hint=_("known networks: {networks}; a third-party adapter registers under "
+                           "the entry-point group {group}").format(
+                               networks=", ".join(sorted(eps)), group=repr(GROUP)),
+                )
+            cls = eps[network].load()  # type: ignore[attr-defined]
     except ImportError as exc:
         raise UnknownChannel(_("the adapter for network {network} cannot be loaded: {reason}")
                              .format(network=repr(network), reason=exc),
@@ -65,7 +102,7 @@ def lookup(network: str) -> type[Channel]:
     """Like :func:`load`, but :class:`Channel` itself for a network no adapter is installed
     for: its defaults (no limit, plain text, every tag) describe such a network, so a
     release can still be composed and previewed for it."""
-    if network in available():
+    if is_installed(network):
         return load(network)
     from channels.base import Channel
 

@@ -40,11 +40,10 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.http import HttpChannel, answered
 from channels.i18n import N_, _
-from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
-from channels.telegram_video import send_video, upload_refusal, video_fields
-from channels.uploads import video_of
-from channels.video.checks import refused_video
+
+if TYPE_CHECKING:
+    from channels.images import PreparedImage
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     pass
@@ -115,6 +114,10 @@ class TelegramChannel(HttpChannel):
 
     # --- publishing ---------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Outcome:
+        from channels.images import ImageError, prepare_image
+        from channels.telegram_video import send_video
+        from channels.uploads import video_of
+        from channels.video.checks import refused_video
         variant = delivery.variant
         parse_mode = variant.extra.get("parse_mode")
         video = video_of(variant)
@@ -271,6 +274,8 @@ class TelegramChannel(HttpChannel):
     def preflight(self, variant: Variant) -> str | None:
         """A video over what a bot may upload (50 MB; a local Bot API server takes more:
         ``options.max_upload_mb``) can never be sent: refused when queued."""
+        from channels.telegram_video import upload_refusal
+        from channels.uploads import video_of
         video = video_of(variant)
         return upload_refusal(self, video) if video else None
 
@@ -288,6 +293,8 @@ class TelegramChannel(HttpChannel):
                            identity=f"@{bot.get('username')}")
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.telegram_video import video_fields
+        from channels.uploads import video_of
         variant = delivery.variant
         parse_mode = variant.extra.get("parse_mode")
         first_text = variant.parts[0] if variant.parts else ""

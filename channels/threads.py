@@ -29,7 +29,6 @@ from channels.image_host import ImagesOfAnAttempt
 from channels.meta import classify
 from channels.meta_video import VideoContainerChannel
 from channels.rules import MB, Counting, HashtagRules, ImageRules, PostRules, Unit, VideoRules
-from channels.uploads import video_of
 from channels.variant import Media, Variant
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
@@ -144,6 +143,7 @@ class ThreadsChannel(VideoContainerChannel):
                     children: list[str] | None = None, *,
                     images: ImagesOfAnAttempt | None = None) -> dict[str, str]:
         """The container parameters of part ``index`` (images go with the first part)."""
+        from channels.uploads import video_of
         params: dict[str, str] = {"media_type": "TEXT", "text": variant.parts[index]}
         video = video_of(variant)
         if index == 0 and video is not None:
@@ -250,6 +250,7 @@ class ThreadsChannel(VideoContainerChannel):
 
     # --- describing -------------------------------------------------------------------
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.uploads import video_of
         base = f"{self.api_url}/{self.user_id}"
         variant = delivery.variant
         calls: list[dict[str, Any]] = []

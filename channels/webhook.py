@@ -45,7 +45,6 @@ from channels.i18n import _
 from channels.image_host import HostingError, ImageHost, hosted_urls, lasting_urls
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
 from channels.variant import Media
-from channels.video.checks import refused_video
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -79,6 +78,7 @@ class WebhookChannel(HttpChannel):
         super().__init__(account, secrets)
 
     def publish(self, delivery: Delivery) -> Outcome:
+        from channels.video.checks import refused_video
         if not delivery.variant.parts:
             return Rejected(_("nothing to send: the variant has no parts"))
         remaining = [i for i in range(len(delivery.variant.parts)) if not delivery.done_part(i)]

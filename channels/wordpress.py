@@ -48,16 +48,12 @@ from channels.composing import Draft, Release
 from channels.errors import SiarError
 from channels.http import HttpChannel, answered, classify_status, make_session, redact, request
 from channels.i18n import N_, _
-from channels.images import ImageError, PreparedImage, prepare_image
 from channels.rules import MB, WEB_FORMATS, ImageRules, VideoRules
-from channels.uploads import FileBody, video_of
 from channels.variant import Variant
-from channels.wordpress_video import (
-    plain_text,
-    upload_video,
-    video_content,
-    video_upload_steps,
-)
+
+if TYPE_CHECKING:
+    from channels.images import PreparedImage
+    from channels.uploads import FileBody
 
 if TYPE_CHECKING:  # imported on first use: composing reads only the rules
     import requests
@@ -93,6 +89,7 @@ def alt_text(text: str) -> str:
     """Alt text as WordPress must receive it to show it literally: escaped like a title,
     and a ``%`` before two hex digits written ``&#37;`` (``sanitize_text_field`` would
     delete ``%ab`` as a URL-encoded octet)."""
+    from channels.wordpress_video import plain_text
     return PERCENT_OCTET.sub("&#37;", plain_text(text))
 
 
@@ -261,6 +258,7 @@ class WordPressChannel(HttpChannel):
 
     def post_fields(self, delivery: Delivery, *, tags: list[int], categories: list[int],
                     media: list[dict[str, Any]]) -> dict[str, Any]:
+        from channels.wordpress_video import plain_text, video_content
         variant = delivery.variant
         block, media = video_content(media)  # the video's block; its poster is featured
         content = block + self.content(variant)
@@ -339,6 +337,7 @@ class WordPressChannel(HttpChannel):
         """Upload ``path`` prepared for ``prepare_for`` (the network that will fetch the
         URL, e.g. ``instagram``) and return its public URL. Raises
         :class:`MediaUploadError` or :class:`channels.images.ImageError`."""
+        from channels.images import prepare_image
         return str(self.host_file(prepare_image(path, prepare_for, alt=alt))["url"])
 
     def host_file(self, image: PreparedImage) -> dict[str, Any]:
@@ -356,6 +355,7 @@ class WordPressChannel(HttpChannel):
         """Put the file at ``path`` into the media library as it is, streamed from disk
         (a hosted video is never read whole): ``{"id", "url"}``. Raises
         :class:`MediaUploadError`, or :class:`OSError` when the file is not there."""
+        from channels.uploads import FileBody
         uploaded = self._upload_body(FileBody(path), mime, filename, alt)
         if not isinstance(uploaded, dict) or not uploaded["url"]:
             problem = describe(uploaded) if not isinstance(uploaded, dict) else "no URL given"
@@ -379,6 +379,9 @@ class WordPressChannel(HttpChannel):
     def _media(self, delivery: Delivery) -> list[dict[str, Any]] | Outcome:
         # Library items are invisible until a post uses them: an upload repeated after a
         # failure leaves a spare file, never a duplicate post; the checkpoint avoids even that.
+        from channels.images import ImageError, prepare_image
+        from channels.uploads import video_of
+        from channels.wordpress_video import upload_video
         uploaded: list[dict[str, Any]] = list(delivery.state.get("media", []))
         if video := video_of(delivery.variant):
             return upload_video(self, delivery, video, uploaded)
@@ -486,6 +489,8 @@ class WordPressChannel(HttpChannel):
                                     "passwords do not expire)").format(identity=identity))
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.uploads import video_of
+        from channels.wordpress_video import video_upload_steps
         api = self.api_url if self.account.base_url else "https://{site}/wp-json/wp/v2"
         video = video_of(delivery.variant)
         calls, media = (video_upload_steps(api, video, self.title(delivery.variant)) if video

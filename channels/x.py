@@ -41,11 +41,7 @@ from channels.base import (
 )
 from channels.http import HttpChannel, answered
 from channels.i18n import N_, _
-from channels.images import ImageError, prepare_image
 from channels.rules import MB, WEB_FORMATS, Counting, ImageRules, PostRules, Unit, VideoRules
-from channels.uploads import video_of
-from channels.video.checks import refused_video
-from channels.x_video import VideoUpload, video_upload_steps
 
 if TYPE_CHECKING:
     import requests
@@ -225,6 +221,9 @@ class XChannel(HttpChannel):
     # --- publishing ---------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Outcome:
         import tweepy
+
+        from channels.uploads import video_of
+        from channels.video.checks import refused_video
         media_ids = delivery.state.get("x_media_ids")
         if media_ids is None and delivery.variant.media and not delivery.done_part(0):
             video = video_of(delivery.variant)
@@ -277,6 +276,7 @@ class XChannel(HttpChannel):
             delivery.checkpoint(x_first_sent=first_sent)
 
     def _upload_media(self, delivery: Delivery) -> list[str] | Outcome:
+        from channels.images import ImageError, prepare_image
         media_ids: list[str] = []
         for media in delivery.variant.media[:MAX_IMAGES]:
             try:
@@ -305,6 +305,7 @@ class XChannel(HttpChannel):
     def _upload_video(self, delivery: Delivery, video: Media) -> list[str] | Outcome:
         """INIT, APPEND per chunk, FINALIZE, STATUS until processed
         (:mod:`channels.x_video`); the media id is checkpointed from INIT on."""
+        from channels.x_video import VideoUpload
         return VideoUpload(self, delivery, video).run()
 
     def _media_failure(self, response: requests.Response | Outcome,
@@ -396,6 +397,8 @@ class XChannel(HttpChannel):
                            identity=f"@{me['username']}")
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.uploads import video_of
+        from channels.x_video import video_upload_steps
         planned: list[dict[str, Any]] = []
         media = delivery.variant.media[:MAX_IMAGES]
         if video := video_of(delivery.variant):

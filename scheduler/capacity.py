@@ -48,9 +48,8 @@ def capacities(accounts: Sequence[AccountSettings]) -> dict[str, DailyCapacity]:
     from channels import registry
 
     found: dict[str, DailyCapacity] = {}
-    installed = registry.available()
     for account in {account.name: account for account in accounts}.values():
-        if installed.get(account.network) is None:  # composed with the defaults: no cap
+        if not registry.is_installed(account.network):  # composed with the defaults: no cap
             continue
         adapter = registry.load(account.network)(account.channel_config(), {})
         try:

@@ -9,37 +9,42 @@ nearly every release has — is read without the YAML parser, to the same values
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
-
-import yaml
 
 from scheduler.errors import ReleaseError
 from scheduler.i18n import _
 
-# libyaml's loader parses the same YAML ~10x faster than the pure-Python one (a content
-# calendar of 10,000 releases spent a third of `siar add` in the parser); PyYAML builds
-# without libyaml fall back to the pure-Python loader.
-_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in ("int", "float", "timestamp"))
+# YAML 1.1's int and float without their base-60 forms
+_INT_PATTERN = (r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)"
+                r"|[-+]?0x[0-9a-fA-F_]+)$")
+_FLOAT_PATTERN = (r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?"
+                  r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+                  r"|\.(?:nan|NaN|NAN))$")
 
 
-class _ReleaseLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
-    """YAML 1.1 reads ``at: 10:00`` as the number 600 (base 60) and ``at: 2026-12-10`` as a
+@cache
+def _loader() -> Any:
+    """The YAML loader of releases, made when a front matter first needs the parser (PyYAML
+    is about 20 ms of start-up that plain ``key: value`` lines do not need).
+
+    YAML 1.1 reads ``at: 10:00`` as the number 600 (base 60) and ``at: 2026-12-10`` as a
     date without a time: times in a release stay text, for the time grammar to read or
     refuse. Base-60 numbers go too; nothing in a release is one."""
+    import yaml
 
-
-_ReleaseLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT, _TIMESTAMP)]
-    for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()}
-_ReleaseLoader.add_implicit_resolver(  # YAML 1.1's int without the base-60 form
-    _INT, re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)"
-                     r"|[-+]?0x[0-9a-fA-F_]+)$"), list("-+0123456789"))
-_ReleaseLoader.add_implicit_resolver(  # and float without it
-    _FLOAT, re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?"
-                       r"|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
-                       r"|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
+    # libyaml's loader parses the same YAML ~10x faster than the pure-Python one (a content
+    # calendar of 10,000 releases spent a third of `siar add` in the parser); PyYAML builds
+    # without libyaml fall back to the pure-Python loader.
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader: Any = type("_ReleaseLoader", (base,), {})
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT, _TIMESTAMP)]
+        for first, resolvers in base.yaml_implicit_resolvers.items()}
+    loader.add_implicit_resolver(_INT, re.compile(_INT_PATTERN), list("-+0123456789"))
+    loader.add_implicit_resolver(_FLOAT, re.compile(_FLOAT_PATTERN), list("-+0123456789."))
+    return loader
 
 
 def read_front_matter(raw: str, source: str) -> dict[str, Any]:
@@ -47,8 +52,10 @@ def read_front_matter(raw: str, source: str) -> dict[str, Any]:
     :class:`ReleaseError` naming the line and the fix when it is not valid YAML."""
     if (simple := _simple(raw)) is not None:
         return simple
+    import yaml
+
     try:
-        data = yaml.load(raw, Loader=_ReleaseLoader)  # safe: no arbitrary Python objects
+        data = yaml.load(raw, Loader=_loader())  # safe: no arbitrary Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = (_("line {number}").format(number=mark.line + 2) if mark
@@ -146,7 +153,31 @@ def _typed_key(key: str) -> bool:
 
 def _typed(scalar: str) -> bool:
     """Whether the loader would read ``scalar`` as something other than text (a number, a
-    boolean, null, a merge key …): it asks its implicit resolvers, as the loader does."""
-    resolvers = _ReleaseLoader.yaml_implicit_resolvers.get(scalar[:1])
-    # most texts start with a letter no resolver claims: no generator to set up for them
-    return bool(resolvers) and any(pattern.match(scalar) for _tag, pattern in resolvers)
+    boolean, null, a merge key …): it asks the loader's implicit resolvers (:data:`_TYPED`)."""
+    return any(pattern.match(scalar) for pattern in _TYPED.get(scalar[:1], ()))
+
+
+def _resolvers(*table: tuple[str, str, int]) -> dict[str, tuple[re.Pattern[str], ...]]:
+    by_first: dict[str, list[re.Pattern[str]]] = {}
+    for firsts, pattern, flags in table:
+        for first in firsts.split(" "):
+            by_first.setdefault(first, []).append(re.compile(pattern, flags))
+    return {first: tuple(patterns) for first, patterns in by_first.items()}
+
+
+#: first character → the patterns of a value the loader reads as other than text: its
+#: implicit resolvers (PyYAML's, as :func:`_loader` changes them), written out so that
+#: plain lines need no PyYAML; tests/core/test_front_matter.py compares the two tables
+_TYPED = _resolvers(
+    ("y Y n N t T f F o O", r"""^(?:yes|Yes|YES|no|No|NO
+                    |true|True|TRUE|false|False|FALSE
+                    |on|On|ON|off|Off|OFF)$""", re.X),
+    ("~ n N ", r"""^(?: ~
+                    |null|Null|NULL
+                    | )$""", re.X),
+    ("<", r"^(?:<<)$", 0),
+    ("=", r"^(?:=)$", 0),
+    ("! & *", r"^(?:!|&|\*)$", 0),
+    ("- + 0 1 2 3 4 5 6 7 8 9", _INT_PATTERN, 0),
+    ("- + 0 1 2 3 4 5 6 7 8 9 .", _FLOAT_PATTERN, 0),
+)

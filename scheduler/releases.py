@@ -363,18 +363,19 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
             raise ReleaseError(source, "repeat", exc.message, hint=exc.hint) from exc
 
     images = []
-    if front.images:  # the video machinery only for releases with media
-        from channels.video import VIDEO_SUFFIXES
     for index, spec in enumerate(front.images):
         spec = image_spec()(path=spec) if isinstance(spec, str) else spec
         path = (base_dir / spec.path).resolve()
         field_name = f"images[{index}].path"
-        if path.suffix.lower() in VIDEO_SUFFIXES:
-            raise ReleaseError(source, field_name, _("{path!r} is a video, and 'images:' takes "
-                                                     "photos only").format(path=spec.path),
-                               hint=_("name it under 'videos:' instead: videos: [{{path: {path}, "
-                                      "caption: …}}]").format(path=spec.path))
         if path.suffix.lower() not in IMAGE_SUFFIXES:
+            from channels.video import VIDEO_SUFFIXES  # the video machinery only then
+
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                raise ReleaseError(source, field_name, _(
+                    "{path!r} is a video, and 'images:' takes photos only").format(
+                        path=spec.path), hint=_(
+                    "name it under 'videos:' instead: videos: [{{path: {path}, "
+                    "caption: …}}]").format(path=spec.path))
             raise ReleaseError(source, field_name, _("{path} is not an image").format(
                 path=repr(spec.path)), hint=_("use one of {suffixes}").format(
                     suffixes=", ".join(sorted(IMAGE_SUFFIXES))))

@@ -41,7 +41,7 @@ from channels.base import (
 from channels.composing import Draft, Release
 from channels.i18n import N_, _
 from channels.image_host import HostingError, ImageHost, ImagesOfAnAttempt, will_have_url
-from channels.rules import MB, Counting, ImageRules, PostRules, Unit, VideoRules
+from channels.rules import MB, MIB, Counting, ImageRules, PostRules, Unit, VideoRules
 from channels.tiktok.api import (
     DONE,
     FAIL_REASONS,
@@ -51,10 +51,7 @@ from channels.tiktok.api import (
     privacy_of,
 )
 from channels.tiktok.photos import MAX_PHOTOS, photo_payload, unfetchable
-from channels.tiktok.upload import DEFAULT_CHUNK, plan_chunks, upload
-from channels.tiktok.upload import MB as MIB
 from channels.variant import Media, Variant
-from channels.video.checks import refused_video
 
 __all__ = ["TikTokChannel"]
 
@@ -132,6 +129,7 @@ class TikTokChannel(TikTokClient):
     @property
     def chunk_size(self) -> int:
         """The chunk size the account asks for (``chunk_mb``), else 10 MB."""
+        from channels.tiktok.upload import DEFAULT_CHUNK
         chunk_mb = self.account.options.get("chunk_mb")
         return int(float(chunk_mb) * MIB) if chunk_mb else DEFAULT_CHUNK
 
@@ -157,6 +155,8 @@ class TikTokChannel(TikTokClient):
         return outcome
 
     def _publish(self, delivery: Delivery, images: ImagesOfAnAttempt) -> Outcome:
+        from channels.tiktok.upload import plan_chunks, upload
+        from channels.video.checks import refused_video
         if done := delivery.done_part(0):
             return Published(done.remote_id, done.url)
         variant = delivery.variant
@@ -373,6 +373,7 @@ class TikTokChannel(TikTokClient):
                            expires_at=self.token_expiry())
 
     def dry_run_requests(self, delivery: Delivery) -> list[dict[str, Any]]:
+        from channels.tiktok.upload import plan_chunks
         base = f"{self.base_url}/v2/post/publish"
         variant = delivery.variant
         privacy = privacy_of(self.account.options)

@@ -47,7 +47,6 @@ from channels.rules import (
     VideoRules,
 )
 from channels.variant import Media
-from channels.video.checks import refused_video
 from channels.youtube import metadata
 from channels.youtube.api import GoogleChannel
 from channels.youtube.probe import ProbeMixin
@@ -202,6 +201,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
 
     # --- publishing -----------------------------------------------------------------------
     def publish(self, delivery: Delivery) -> Outcome:
+        from channels.video.checks import refused_video
         done = delivery.done_part(0)
         if done:
             return Published(done.remote_id, done.url)

@@ -2,26 +2,25 @@
 
 Exit codes: 0 ok, 1 user error (a message, never a traceback), 2 usage error, 70 a bug (the
 traceback, secrets redacted), 130 interrupted. Heavy modules (SQLAlchemy, adapters, Jinja2,
-Rich) are imported inside the commands that need them, so ``siar preview FILE`` and
-``--help`` start fast; see docs/decisions.md for why click and not Typer.
+Rich) are imported inside the commands that need them, and a command's module when the
+command runs (:data:`COMMANDS`), so ``siar preview FILE`` and ``--help`` start fast; the
+preview command lines officers type run without building the click group at all
+(scheduler/cli/previewing.py). See docs/decisions.md for why click and not Typer.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
-
-from scheduler.cli.helptext import Group
 from scheduler.errors import SiarError
 from scheduler.i18n import _
 
 if TYPE_CHECKING:
+    import click
     from rich.console import Console
     from sqlalchemy.engine import Engine
 
@@ -96,27 +95,28 @@ class State:
 state = State()
 
 
-@click.group(
-    "siar", cls=Group, no_args_is_help=True,
-    # Typer showed defaults; so does this CLI ("[default: 200]"), except False for flags.
-    context_settings={"show_default": True},
-)
-@click.option("--config", "-c", type=click.Path(path_type=Path), envvar="SIAR_CONFIG",
-              show_envvar=True,
-              help=_("TOML settings file (default: ./siar.toml, then ~/.config/siar/siar.toml)."))
-@click.option("--verbose", "-v", "verbosity", count=True,
-              help=_("Log what the daemon does (-vv: everything, the scheduler's wake-ups too)."))
-@click.option("--log-format", type=click.Choice(("text", "json")), default="text",
-              envvar="SIAR_LOG_FORMAT", show_envvar=True,
-              help=_("json: one object per line, for a log collector."))
-@click.version_option(package_name="siar", message="siar %(version)s")
-def app(config: Path | None, verbosity: int, log_format: str) -> None:
-    """Siar — schedule one press release to every channel, on time, never twice."""
-    state.config = config
-    state.verbose = verbosity > 0
-    from scheduler.logs import configure
+_CLI = "scheduler.cli."
+#: each command and the modules that register it and its subcommands (they import ``app``
+#: and ``state`` from here), in the order ``siar --help`` lists them: a PR officer's
+#: commands, then the operator's. A command's modules are imported only when it is run or
+#: listed (tests/core/test_cli_commands.py checks this table against the modules).
+COMMANDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("init", "add", "preview", "count", "queue", "show", "cancel",
+                     "reschedule", "history"), (_CLI + "releases",)),
+    **dict.fromkeys(("approve", "reject", "audit"), (_CLI + "approval",)),
+    "report": (_CLI + "report",),
+    "accounts": (_CLI + "accounts", _CLI + "ops"),  # `accounts resume` is the operator's
+    **dict.fromkeys(("daemon", "status", "resolve", "db"), (_CLI + "ops",)),
+    **dict.fromkeys(("web", "users"), (_CLI + "desk",)),
+}
 
-    configure(verbosity, log_format=log_format)
+
+def __getattr__(name: str) -> click.Group:
+    """``app``, the ``siar`` click group, made on first use (scheduler/cli/group.py): the
+    command modules register on it, and ``siar preview FILE`` runs without it."""
+    if name == "app":
+        return _submodule("group").app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def print_json(data: Any) -> None:
@@ -151,16 +151,11 @@ def main() -> None:
 def _run() -> int | None:
     """Run the command; return the exit code its outcome means."""
     try:
-        # Not click's standalone mode: it would turn Ctrl-C into "Aborted!" and exit code 1.
-        return app.main(standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:  # `siar` alone: the help, on stdout
-        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
-        return exc.exit_code
-    except click.ClickException as exc:  # wrong usage: click's message, exit code 2
-        exc.show()
-        return exc.exit_code
-    except click.Abort as exc:  # click's wrapping of Ctrl-C (and of end of input at a prompt)
-        return 130 if isinstance(exc.__cause__, KeyboardInterrupt) else 1
+        # `siar preview FILE …` as officers type it runs without building the click group
+        previewing = _submodule("previewing")
+        if (start := previewing.quick(sys.argv[1:])) is not None:
+            return previewing.run_quick(start)
+        return _run_click()
     except SiarError as exc:
         print_error(exc)
         return 1
@@ -173,6 +168,32 @@ def _run() -> int | None:
         err_console.print(_("[bold red]internal error[/]: please report this with the output "
                             "above"), highlight=False)
         return 70
+
+
+def _run_click() -> int | None:
+    """Run the command through click (every command line but the quick preview's)."""
+    import click
+
+    app = _submodule("group").app
+    try:
+        # Not click's standalone mode: it would turn Ctrl-C into "Aborted!" and exit code 1.
+        return app.main(standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `siar` alone: the help, on stdout
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        return exc.exit_code
+    except click.ClickException as exc:  # wrong usage: click's message, exit code 2
+        exc.show()
+        return exc.exit_code
+    except click.Abort as exc:  # click's wrapping of Ctrl-C (and of end of input at a prompt)
+        return 130 if isinstance(exc.__cause__, KeyboardInterrupt) else 1
+
+
+def _submodule(name: str) -> Any:
+    """``scheduler.cli.NAME``, imported by name as the commands' modules are (they import
+    ``state``, ``console`` … from this package: it is their hub, not their client)."""
+    import importlib
+
+    return importlib.import_module(f"{__name__}.{name}")
 
 
 def print_error(exc: SiarError) -> None:
@@ -191,8 +212,3 @@ def _safe(text: str) -> str:
 
     return escape(redact(text))
 
-
-# Registering the commands last (their modules import ``app`` and ``state`` from here), in
-# the order ``siar --help`` lists them: a PR officer's commands, then the operator's.
-for _commands in ("releases", "approval", "report", "accounts", "ops", "desk"):
-    importlib.import_module(f"scheduler.cli.{_commands}")

@@ -4,6 +4,8 @@
   operator's after — rather than alphabetically.
 * A command's line in that list is the whole first paragraph of its help, not click's cut at
   about 45 characters.
+* A command's module is imported when the command is run or listed (:attr:`Group.lazy`):
+  ``siar preview`` does not import the operator's commands.
 
 And it speaks the interface language: a command's help is its docstring, translated like any
 message; :func:`extract` hands the docstrings to Babel (``make messages``), which does not
@@ -13,6 +15,7 @@ read docstrings itself.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 from collections.abc import Iterator
 from io import BytesIO
@@ -42,8 +45,24 @@ class Group(Command, click.Group):
     command_class = Command
     group_class = type  # click's convention: subgroups are of this same class
 
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, ...]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: command name → the modules that register it and its subcommands (imported on
+        #: first use), in the order the help lists the commands
+        self.lazy = dict(lazy or {})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module in self.lazy.get(cmd_name, ()):
+            importlib.import_module(module)
+        return super().get_command(ctx, cmd_name)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        for modules in self.lazy.values():
+            for module in modules:
+                importlib.import_module(module)
+        return [*(name for name in self.lazy if name in self.commands),
+                *(name for name in self.commands if name not in self.lazy)]
 
 
 def extract(fileobj: IO[bytes], keywords: Any, comment_tags: Any,

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from scheduler.cli import app, console, err_console, print_error, print_json, state
+from scheduler.cli import app, console, err_console, print_json, state
 from scheduler.cli.actor import actor_option, who
-from scheduler.errors import ComposeError, NotFound, SiarError
+from scheduler.cli.previewing import read_release as _read_release
+from scheduler.errors import NotFound, SiarError
 from scheduler.i18n import _
 from scheduler.states import label, outcome_label
-
-if TYPE_CHECKING:
-    from scheduler.settings import AccountSettings
 
 #: how ``siar queue`` and ``siar show`` colour each state (scheduler.states.Status)
 STATUS_STYLE = {
@@ -25,19 +22,6 @@ STATUS_STYLE = {
     "missed": "red", "paused": "red", "waiting": "yellow", "awaiting_approval": "yellow",
     "declined": "red",
 }
-
-
-def _read_release(source: str) -> Any:
-    from scheduler import releases
-
-    tz = state.settings.timezone
-    if source == "-":
-        # the bytes, so that they are decoded (and bounded) like a file's
-        limit = releases.MAX_RELEASE_BYTES + 1
-        if (raw := getattr(sys.stdin, "buffer", None)) is not None:
-            return releases.load("-", stdin_data=raw.read(limit), default_zone=tz)
-        return releases.load("-", stdin_text=sys.stdin.read(limit), default_zone=tz)
-    return releases.load(source, default_zone=tz)
 
 
 def parse_target(target: str) -> tuple[int, str | None]:
@@ -125,78 +109,10 @@ def add(sources: tuple[str, ...], at: str | None, channels: str | None, next_slo
               help=_("Also write a self-contained HTML page with one card per account."))
 def preview(target: str, channels: str | None, as_json: bool, html: Path | None) -> None:
     """Show exactly what each account would publish, without touching any network."""
-    from channels.variant import Variant
-    from scheduler import preview as render
+    from scheduler.cli.previewing import show
 
-    names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
-    variants: list[Variant] = []
-    failed: list[tuple[AccountSettings, ComposeError]] = []
-    if target.isdigit() and not Path(target).exists():
-        from scheduler import queries
-
-        release, posts = queries.release_with_posts(state.engine, int(target))
-        posts = [p for p in posts if not names or p.account in names or p.network in names]
-        variants = render.queued_variants(posts, state.settings)
-        title = release.title
-        files: dict[str, bytes] = {}  # queued: the media name their prepared files
-        from scheduler.capacity import with_warnings
-        from scheduler.timeparse import from_db
-
-        variants = with_warnings(variants, state.settings.accounts,
-                                 [(p.account, from_db(p.due_at)) for p in posts],
-                                 lambda: state.engine, stored=True,
-                                 grace=timedelta(minutes=state.settings.daemon.grace_minutes))
-    else:
-        from scheduler import intake
-        from scheduler.compose import compose_each
-
-        doc = _read_release(target)
-        from scheduler.cli.added import print_notes
-
-        print_notes(doc)
-        accounts = intake.select_accounts(state.settings, names or doc.channels,
-                                          source=doc.source)
-        if doc.link_from:  # website first: the others fitted with the expected address
-            from scheduler import website_first
-
-            doc = website_first.resolve(doc, accounts)
-            results = website_first.compose_waiting(doc, accounts, state.settings,
-                                                    doc.at or datetime.now(UTC), each=True)
-        else:
-            results = compose_each(doc, accounts, state.settings)
-        for account, result in zip(accounts, results, strict=True):
-            if isinstance(result, ComposeError):
-                failed.append((account, result))
-            else:
-                variants.append(result)
-        title = doc.title
-        # a file's preview names the release's own files: their URLs are known once queued
-        variants, files = render.with_prepared_media(doc, variants)
-        from scheduler.capacity import with_warnings
-
-        due = doc.at or datetime.now(UTC)
-        variants = with_warnings(variants, accounts, [(v.account, due) for v in variants],
-                                 lambda: state.engine,
-                                 grace=timedelta(minutes=state.settings.daemon.grace_minutes))
-    if html:
-        try:
-            html.write_text(render.render_html(variants, title=title, files=files),
-                            encoding="utf-8")
-        except OSError as exc:  # a folder, a missing folder, no permission
-            raise SiarError(_("--html {file}: cannot write the page: {reason}").format(
-                file=html, reason=exc.strerror or exc),
-                hint=_("give the path of a new .html file in a folder you may write to")) from exc
-        err_console.print(_("wrote {file}").format(file=html))
-    if as_json:
-        print_json({**render.variants_json(variants), "errors": [
-            {"account": account.name, "channel": account.network, "error": exc.bare,
-             "fix": exc.hint} for account, exc in failed]})
-    else:
-        render.render_console(variants, console.real)
-        for _account, exc in failed:
-            print_error(exc)
-    if failed:  # every other account was shown; this one cannot be queued as it is
-        raise click.exceptions.Exit(1)
+    if code := show(target, channels, as_json, html):
+        raise click.exceptions.Exit(code)
 
 
 @app.command()

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
+
+from scheduler.text import markdown_tree
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -192,45 +194,11 @@ def _blocks(node, d: type[_Dialect]) -> list[str]:
     return [b for b in blocks if b]
 
 
-class _Node:
-    """One node of the syntax tree: what markdown-it's ``SyntaxTreeNode`` offers the
-    converters above (type, tag, attrs, content, children), built in one pass."""
-
-    __slots__ = ("attrs", "children", "content", "tag", "type")
-
-    def __init__(self, kind: str, tag: str = "", attrs: dict | None = None, content: str = "",
-                 children: list[_Node] | None = None) -> None:
-        self.type = kind
-        self.tag = tag
-        self.attrs = attrs if attrs is not None else {}
-        self.content = content
-        self.children = children if children is not None else []
-
-
-def _tree(tokens: Sequence[Token]) -> _Node:
-    """The tokens nested as ``SyntaxTreeNode`` nests them: an ``x_open`` … ``x_close`` pair
-    becomes one node of type ``x``; an inline token's own tokens become its children."""
-    root = _Node("root")
-    open_nodes = [root]
-    for token in tokens:
-        if token.nesting == 1:
-            node = _Node(token.type.removesuffix("_open"), token.tag, token.attrs, token.content)
-            open_nodes[-1].children.append(node)
-            open_nodes.append(node)
-        elif token.nesting == -1:
-            open_nodes.pop()
-        else:
-            children = _tree(token.children).children if token.children else []
-            open_nodes[-1].children.append(
-                _Node(token.type, token.tag, token.attrs, token.content, children))
-    return root
-
-
 @lru_cache(maxsize=64)
-def _parsed(markdown: str) -> tuple[list[Token], _Node]:
+def _parsed(markdown: str) -> tuple[list[Token], markdown_tree.Node]:
     """(tokens, syntax tree) of ``markdown``: parsed once for every dialect."""
     tokens = _parser().parse(markdown)
-    return tokens, _tree(tokens)
+    return tokens, markdown_tree.from_tokens(tokens)
 
 
 @lru_cache(maxsize=256)
@@ -240,6 +208,8 @@ def convert(markdown: str, dialect: str) -> str:
         return linkedin_escape(convert(markdown, "plain"))
     if (paragraphs := _plain_paragraphs(markdown)) is not None:
         return _from_plain(paragraphs, dialect)
+    if (tree := markdown_tree.simple(markdown)) is not None:
+        return _from_tree(tree, dialect)
     return _from_tokens(markdown, dialect)
 
 
@@ -272,6 +242,13 @@ def _from_plain(paragraphs: list[list[str]], dialect: str) -> str:
     escape = _DIALECT[dialect].escape
     return "\n\n".join(("\n" if _keeps(lines) else " ").join(escape(line) for line in lines)
                         for lines in paragraphs)
+
+
+def _from_tree(tree: markdown_tree.Node, dialect: str) -> str:
+    """What :func:`_from_tokens` makes of Markdown :func:`markdown_tree.simple` read."""
+    if dialect == "html":
+        return markdown_tree.simple_html(tree)
+    return "\n\n".join(_blocks(tree, _DIALECT[dialect]))
 
 
 def _from_tokens(markdown: str, dialect: str) -> str:

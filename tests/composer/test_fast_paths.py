@@ -9,13 +9,16 @@ Markdown, and characters that join their neighbours (combining marks, ZWJ, CR).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import regex
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from scheduler.text import counting, links, markup, twitter, urls
+from scheduler.text import counting, links, markdown_tree, markup, twitter, urls
 from tests.composer.strategies import EMOJI, MARKDOWN, TAGS, URLS, WORDS
 
+ROOT = Path(__file__).resolve().parents[2]
 # what may stand next to the text around it
 _EDGES = [" ", "  ", "\n", "\n\n", "\t", "\r", "\r\n", "\u0301", "\u200d", "\ufe0f", "🏽",
           "\u0600", "🇮", "\u1100", "\u00a0", "\u3000", "\u2003", "(", ".", "“", "—", "…",
@@ -189,6 +192,59 @@ def test_a_release_of_plain_paragraphs_is_converted_without_markdown_it() -> Non
             "Informasi lebih lanjut: https://lapas.example.go.id/berita?id=17 #Humas")
     assert markup._plain_paragraphs(body) is not None
     assert markup.convert(body, "telegram") == markup._from_tokens(body, "telegram")
+
+
+# --- Markdown: paragraphs, quotes, lists and bold read without markdown-it --------------
+
+_WORDISH = st.sampled_from(
+    WORDS + EMOJI + URLS + TAGS + [
+        "Kalapas", "berhak", "tahu.", "faktual;", "(24/9)", "“kami”", '"Publik', 'kata,"', "—",
+        "**penting**", "**Agen Informasi**", "**dua kata**.", "**x**,", "**1**", "**",
+        "**a", "b**", "** a**", "**a **", "**a**b", "a**b**", "**a**!", "**a**)", "***a***",
+        "*a*", "_a_", "__a__", "~~a~~", "`a`", "[a](b)", "\\*", "&amp;", "<b>", "!", "?",
+        "%", ">", "|", "#", "'", ":", "-", "1.", "2)", "+", "=", "  ", "\u00a0", "\t", "\r"])
+_PLAINISH = st.sampled_from(["Kalapas", "berhak", "tahu.", "faktual;", "(24/9)", "“kami”",
+                            '"Publik', 'kata,"', "—", "**penting**", "**Agen Informasi**",
+                            "**dua kata**.", "**x**,", "**1**", "100%", "Rp5.000", "é", "ꦲꦏ"])
+# mostly what releases hold, something doubtful now and then
+_MOSTLY_PLAIN = st.builds(lambda first, words, odd: [first, *words, *odd],
+                          st.sampled_from(["Kalapas", '"Publik', "**penting**", "“kami”", "é"]),
+                          st.lists(_PLAINISH, max_size=8),
+                          st.one_of(*[st.just([])] * 8, st.lists(_WORDISH, max_size=1)))
+_LITE_LINE = st.one_of(st.lists(_WORDISH, min_size=1, max_size=8), _MOSTLY_PLAIN,
+                       _MOSTLY_PLAIN, _MOSTLY_PLAIN).map(" ".join)
+_LITE_BLOCK = st.one_of(
+    st.lists(_LITE_LINE, min_size=1, max_size=3).map("\n".join),
+    st.lists(_LITE_LINE.map(lambda line: f"> {line}"), min_size=1, max_size=3).map("\n".join),
+    st.lists(_LITE_LINE.map(lambda line: f"- {line}"), min_size=1, max_size=4).map("\n".join),
+    st.builds(lambda a, b: f"{a}\n{b}", _LITE_LINE, st.sampled_from(
+        ["- a", "> a", "===", "---", "  a", "1. a", "# a", ">a", "-a", ""])),
+)
+_LITE = st.lists(_LITE_BLOCK, min_size=1, max_size=6).flatmap(
+    lambda blocks: st.lists(st.sampled_from(["\n\n"] * 6 + ["\n\n\n", "\n"]),
+                            min_size=len(blocks), max_size=len(blocks)).map(
+        lambda breaks: "".join(b + s for b, s in zip(blocks, breaks, strict=True))))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_LITE)
+def test_markdown_read_without_markdown_it_converts_as_through_it(text) -> None:
+    tree = markdown_tree.simple(text)
+    event("read without markdown-it" if tree is not None else "markdown-it")
+    if tree is None:
+        return
+    for dialect in [*markup._DIALECT, "html"]:
+        assert markup._from_tree(tree, dialect) == markup._from_tokens(text, dialect)
+
+
+def test_the_benchmarks_release_is_converted_without_markdown_it() -> None:
+    body = (ROOT / "bench" / "text-release.md").read_text(encoding="utf-8").split("---\n")[2]
+    tree = markdown_tree.simple(body)
+    assert tree is not None
+    assert [block.type for block in tree.children] == [
+        "paragraph", "paragraph", "blockquote", "paragraph", "bullet_list", "paragraph"]
+    for dialect in [*markup._DIALECT, "html"]:
+        assert markup.convert(body, dialect) == markup._from_tokens(body, dialect)
 
 
 @settings(max_examples=300, deadline=None)

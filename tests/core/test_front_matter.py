@@ -7,6 +7,8 @@ error) are those of the release's YAML loader.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -55,7 +57,7 @@ _FRONT = st.one_of(st.lists(_LINE, min_size=1, max_size=6),
 
 def _by_the_parser(raw: str) -> Any:
     try:
-        return yaml.load(raw, Loader=front_matter._ReleaseLoader)
+        return yaml.load(raw, Loader=front_matter._loader())
     except yaml.YAMLError:
         return "error"
 
@@ -69,6 +71,19 @@ def test_front_matter_read_without_the_parser_is_what_the_parser_reads(raw: str)
         parsed = _by_the_parser(raw)
         assert simple == parsed
         assert [type(v) for v in simple.values()] == [type(v) for v in parsed.values()]
+
+
+def _table(resolvers: Mapping[str, Any]) -> dict[str, set[tuple[str, int]]]:
+    """first character → (pattern, flags) of each resolver; white space is no part of a
+    verbose pattern"""
+    return {first: {(re.sub(r"\s+", "", rx.pattern) if rx.flags & re.X else rx.pattern,
+                     rx.flags) for rx in (r[1] if isinstance(r, tuple) else r for r in rules)}
+            for first, rules in resolvers.items()}
+
+
+def test_the_plain_lines_path_asks_the_same_resolvers_as_the_loader() -> None:
+    """Its copy of the loader's implicit resolvers (so that plain lines need no PyYAML)."""
+    assert _table(front_matter._TYPED) == _table(front_matter._loader().yaml_implicit_resolvers)
 
 
 def test_a_content_calendars_front_matter_is_read_without_the_parser() -> None:

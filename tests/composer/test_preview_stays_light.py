@@ -1,0 +1,63 @@
+"""``siar preview FILE`` imports what showing the posts needs, and nothing it does not: no
+click (for the command lines officers type), HTTP stack, database, Rich (for ``--json``),
+other commands' modules, image or video machinery for a release without them, and — for a
+release of paragraphs, quotes, lists and bold, front matter of plain lines — neither
+markdown-it nor PyYAML. What makes it start fast is tested as imports, not as time;
+``bench/bench_cli.py`` measures the time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+#: what preview of any release must not have imported when it ends
+NEVER = ("click", "requests", "urllib3", "pycurl", "tweepy", "sqlalchemy", "sqlmodel", "alembic",
+         "scheduler.db", "scheduler.queue", "rich", "channels.uploads", "channels.video",
+         "scheduler.cli.approval", "scheduler.cli.report", "scheduler.cli.accounts",
+         "scheduler.cli.ops", "scheduler.cli.desk")
+#: nor, for the benchmark's release (text only, simple Markdown, plain front matter), these
+TEXT_ONLY = ("markdown_it", "yaml", "PIL", "channels.images")
+#: runs ``siar ARGS`` as the console script does, then names the modules of ``argv[1]``
+#: (comma-separated) it imported
+PROBE = """
+import atexit, sys
+names = sys.argv.pop(1).split(",")
+atexit.register(lambda: sys.stderr.write("\\nimported:" + ",".join(
+    n for n in names if n in sys.modules) + "\\n"))
+sys.argv = ["siar", *sys.argv[1:]]
+from scheduler.cli import main
+main()
+"""
+
+
+def imported(names: tuple[str, ...], *args: str, home: Path) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")}
+    env |= {"SIAR_HOME": str(home), "SIAR_LANG": "en", "PYTHONPATH": str(ROOT)}
+    completed = subprocess.run([sys.executable, "-c", PROBE, ",".join(names), "--config",
+                                "config/demo.toml", *args], env=env, cwd=ROOT,
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
+    line = completed.stderr.rsplit("imported:", 1)[1].splitlines()[0]
+    return [name for name in line.split(",") if name]
+
+
+def test_preview_of_a_text_release_imports_none_of_the_heavy_modules(tmp_path: Path) -> None:
+    assert imported((*NEVER, *TEXT_ONLY), "preview", "bench/text-release.md", "--json",
+                    home=tmp_path) == []
+
+
+@pytest.mark.parametrize("release", ["config/example-release.md", "bench/text-release.md"])
+def test_preview_of_a_release_imports_no_http_database_or_other_commands(
+        release: str, tmp_path: Path) -> None:
+    assert imported(NEVER, "preview", release, "--json", home=tmp_path) == []
+
+
+def test_the_probe_sees_a_module_preview_does_import(tmp_path: Path) -> None:
+    assert imported(("PIL", "channels.images", "rich"), "preview",
+                    "config/example-release.md", home=tmp_path) == [
+        "PIL", "channels.images", "rich"]
