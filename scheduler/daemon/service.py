@@ -310,8 +310,10 @@ class Daemon:
                               seconds=self.cfg.token_check_hours * 3600, id="tokens",
                               next_run_time=now + timedelta(seconds=TOKEN_CHECK_DELAY))
         self._scheduler = scheduler
-        scheduler.start()
+        # before start: the dispatch job runs at once, and the wake-up its round sets (a
+        # post due in a moment, no poll soon) must not be lost
         pump.move_dispatch = lambda when: self._move_job("dispatch", when)
+        scheduler.start()
         listener = QueueListener(self.engine, pump.wake).start()
         phases.done("job scheduler started")
         try:
