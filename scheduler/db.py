@@ -19,7 +19,6 @@ database. A new connection to another file at the path is refused as well.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -144,6 +143,8 @@ def disown_file(engine: Engine, node: str, pid: int) -> None:
     opened = _FILES.get(engine)
     if opened is None:
         return
+    import sqlite3  # here: a daemon on PostgreSQL never loads the SQLite driver
+
     uri = f"{opened[0].as_uri()}?mode=rw"  # mode=rw: never creates a file that is not there
     other = create_engine("sqlite://", poolclass=NullPool,
                           creator=lambda: sqlite3.connect(uri, uri=True, timeout=5))

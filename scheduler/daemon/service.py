@@ -45,6 +45,7 @@ from scheduler.daemon.inflight import InFlight
 from scheduler.daemon.jobs import Jobs
 from scheduler.daemon.pump import Pump
 from scheduler.daemon.starter import Starter
+from scheduler.daemon.warmup import import_http_stack
 from scheduler.daemon.worker import Worker
 from scheduler.db import QueueListener, open_database
 from scheduler.envfile import exposure_warnings
@@ -160,11 +161,13 @@ class Daemon:
         nothing waits that this daemon could send). On the way out the posts in flight are
         finished, claims not begun given back, and pending alerts sent. Raises
         :class:`SiarError` if the daemon had to stop because its database file went away."""
-        for warning in exposure_warnings(self.settings):  # secrets others can read
-            log.warning("%s", warning)
         if self.rehearsing:  # each due post rehearsed once ("drained"), none consumed
+            self._warn_exposed()
             return self._rehearse(once=once or until_drained)
         phases = StartPhases()
+        # what the first send imports, while the start below waits on the database
+        import_http_stack(a.network for a in self.settings.enabled_accounts()
+                          if a.network not in self.adapters.channel_classes)
         # Only what a claim depends on comes before the first claim round: this daemon
         # alive (heartbeat), a dead predecessor's posts taken back, the accounts' rows,
         # posts past their grace missed. Then one claim round; the job scheduler, the
@@ -222,6 +225,9 @@ class Daemon:
     def _settle_in(self, phases: StartPhases) -> None:
         """The start-up work no claim waits for: housekeeping (approvals, probes of the
         posts in doubt, on their own pool), recurrences, every account's adapter."""
+        # here, not first: with a config file others can read, this parses it and the
+        # .env again (tens of ms a restart's first post need not wait for)
+        self._warn_exposed()
         self.jobs.housekeeping()
         self.jobs.recurrences()
         self.jobs.build_adapters()
@@ -233,6 +239,10 @@ class Daemon:
         gc.freeze()
         gc.enable()
         phases.done("settled in")
+
+    def _warn_exposed(self) -> None:
+        for warning in exposure_warnings(self.settings):  # secrets others can read
+            log.warning("%s", warning)
 
     def _start_parts(self) -> Pump:
         """The worker pool, the starter, the committer, and the pump that feeds them."""

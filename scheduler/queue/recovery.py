@@ -11,23 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 import scheduler.queue.statements as sql
 from channels.base import NotSent, Outcome, Published, Rejected
-from scheduler import bulk, queries
+from scheduler import bulk
 from scheduler.db import ClockSQL, clock, connection
 from scheduler.errors import InvalidTransition
 from scheduler.i18n import _
 from scheduler.models import AccountState
 from scheduler.queue.log import log_changes
 from scheduler.queue.records import Missed
-from scheduler.reads.rows import PostRow
 from scheduler.states import Status
 from scheduler.timeparse import to_db
+
+if TYPE_CHECKING:  # the named reads are imported by in_doubt: off a restart's first post
+    from scheduler.reads.rows import PostRow
 
 
 def reap_expired_leases(engine: Engine, *, node: str = "reaper",
@@ -146,6 +148,8 @@ def _minutes(delta: timedelta) -> str:
 def in_doubt(engine: Engine, *, limit: int = 100) -> list[PostRow]:
     """Posts in ``unknown``, oldest first (for the probe job and ``siar status``): the
     named read of :func:`scheduler.queries.in_doubt`."""
+    from scheduler import queries
+
     return queries.in_doubt(engine, limit=limit)
 
 
