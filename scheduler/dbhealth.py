@@ -78,10 +78,11 @@ class DatabaseHealth:
         outage ended does not start another: its connection was from before (tried again,
         it takes a new one)."""
         with self._changed:
+            if (self._down_since is None and began is not None
+                    and self._back_since is not None and began < self._back_since):
+                return
             self._failures += 1
             if self._down_since is not None:
-                return
-            if began is not None and self._back_since is not None and began < self._back_since:
                 return
             self._down_since = self._clock()
         log.error("the database does not answer (%s: %s); Siar keeps what it has to "

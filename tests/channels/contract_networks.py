@@ -59,9 +59,12 @@ from tests.fakes.wordpress import WordPressFake
 from tests.fakes.x import FakeX
 from tests.fakes.youtube import UPLOAD_PATH, FakeYouTube
 
-#: every adapter gives up reading after this; a stalled fake answers after STALL
-TIMEOUTS = {"read_timeout": 0.5, "connect_timeout": 1.0}
-STALL = 1.0
+#: every adapter gives up reading after this; a stalled fake answers after STALL. At
+#: half a second a loaded host made an ordinary answer late (a fake fetching a photo by
+#: URL answered after the adapter stopped waiting). Not whole seconds: those go through
+#: libcurl, whose read timeout counts whole seconds of no progress
+TIMEOUTS = {"read_timeout": 1.5, "connect_timeout": 2.0}
+STALL = 3.0
 TEXT = "Rakor Agen Informasi Pemasyarakatan #HumasBergerakBersama"
 PHOTO_URL = photo_url("wp-content/uploads/2026/11/kegiatan.jpg")
 
