@@ -324,7 +324,9 @@ def _failure(call: Call, exc: Exception, timeout: Any,
         text = _("the answer is larger than the {cap}-byte cap{said}; it was not read "
                  "(options.max_response_bytes)").format(cap=f"{cap:,}", said=said)
         return _after_sending(call, text)
-    if call.expired:
+    # A socket timeout is capped at the time left, so it may fire just before the watchdog
+    # marks the call expired: past the deadline, whatever ended the call, the deadline did
+    if call.expired or (call.expires is not None and call.remaining() <= 0):
         deadline = f"{round(call.allowed, 1):g}s " if call.allowed is not None else ""
         if not call.written:
             return NotSent(_("the {deadline}deadline passed before the request was sent")
