@@ -38,14 +38,15 @@ def awaiting(settings: Settings, variants: Iterable[Variant]) -> frozenset[str]:
 def enqueue(engine: Engine, settings: Settings, doc: ReleaseDoc, variants: Sequence[Variant],
             due_at: datetime, *, zone: str | None, by: str) -> tuple[Release, list[Post]]:
     """Queue one release (under approval where required) and record who queued it."""
-    release, posts = queue.enqueue(engine, doc, variants, due_at, zone=zone,
-                                   awaiting=awaiting(settings, variants))
-    audit.record(engine, by, "queue", release.id, [p.account for p in posts],
-                 due_at=iso(release.due_at, release.zone), title=release.title,
-                 awaiting_approval=sorted(p.account for p in posts
-                                          if p.status == Status.AWAITING_APPROVAL.value)
-                 or None)
-    return release, posts
+    def record(connection: Connection, release: Release, posts: list[Post]) -> None:
+        audit.record(connection, by, "queue", release.id, [p.account for p in posts],
+                     due_at=iso(release.due_at, release.zone), title=release.title,
+                     awaiting_approval=sorted(p.account for p in posts
+                                              if p.status == Status.AWAITING_APPROVAL.value)
+                     or None)
+
+    return queue.enqueue(engine, doc, variants, due_at, zone=zone,
+                         awaiting=awaiting(settings, variants), then=record)
 
 
 def enqueue_bulk(engine: Engine, settings: Settings, items: Sequence[queue.BulkItem], *,

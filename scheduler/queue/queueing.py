@@ -35,9 +35,13 @@ if TYPE_CHECKING:  # scheduler.releases: YAML and pydantic models the daemon's s
 
 def enqueue(engine: Engine, doc: ReleaseDoc, variants: Sequence[Variant], due_at: datetime,
             *, zone: str | None = None, parent_id: int | None = None,
-            awaiting: Collection[str] = ()) -> tuple[Release, list[Post]]:
+            awaiting: Collection[str] = (),
+            then: Callable[[Connection, Release, list[Post]], None] | None = None
+            ) -> tuple[Release, list[Post]]:
     """Store a release and one scheduled post per variant, all or nothing; the posts of
-    the accounts in ``awaiting`` wait for an approver (``awaiting_approval``)."""
+    the accounts in ``awaiting`` wait for an approver (``awaiting_approval``).
+    ``then(connection, release, posts)`` runs in that transaction once the rows are written
+    (the audit row of who queued it: stored with the posts or not at all)."""
     due = to_db(due_at)
     with transaction(engine) as s:
         release = Release(
@@ -58,6 +62,8 @@ def enqueue(engine: Engine, doc: ReleaseDoc, variants: Sequence[Variant], due_at
         s.add_all(posts)
         s.flush()
         ensure_account_rows(s, {v.account for v in variants})
+        if then is not None:
+            then(s.connection(), release, posts)
         notify_queue(s.connection())
     return release, posts
 

@@ -65,3 +65,33 @@ def test_a_content_calendar_is_audited_release_by_release_with_its_posts_or_not_
     with pytest.raises(IntegrityError):
         approval.enqueue_bulk(engine, Settings(), [*items, broken], by="petugas")
     assert len(audit.entries(engine)) == 4
+
+
+def test_one_release_is_audited_with_its_posts_or_not_at_all(engine: Engine) -> None:
+    from scheduler import approval, queries
+    from scheduler.settings import Settings
+    from tests.daemon.conftest import release, variant
+
+    due = utcnow() + timedelta(hours=1)
+    stored, _queued = approval.enqueue(engine, Settings(), release("Rakor"),
+                                      [variant("akun-b"), variant("akun-a")], due,
+                                      zone="Asia/Makassar", by="petugas")
+    assert [(e.actor, e.action, e.release_id, e.accounts, e.detail)
+            for e in audit.entries(engine)] == [
+        ("petugas", "queue", stored.id, ["akun-a", "akun-b"],
+         {"due_at": iso(due, "Asia/Makassar"), "title": "Rakor"})]
+
+    # a release that cannot be stored (one account twice) leaves no audit row behind either
+    with pytest.raises(IntegrityError):
+        approval.enqueue(engine, Settings(), release("Rusak"),
+                         [variant("akun-b"), variant("akun-b")], due, zone=None, by="petugas")
+    assert len(audit.entries(engine)) == 1
+    assert {post.release_id for post, _release in queries.posts(engine)} == {stored.id}
+
+    # nor is a release stored whose audit row cannot be written
+    with engine.begin() as c:
+        c.execute(text("ALTER TABLE audit_log RENAME TO audit_log_elsewhere"))
+    with pytest.raises(DatabaseError):
+        approval.enqueue(engine, Settings(), release("Tanpa jejak"), [variant("akun-c")], due,
+                         zone=None, by="petugas")
+    assert {post.release_id for post, _release in queries.posts(engine)} == {stored.id}
