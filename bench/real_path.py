@@ -20,6 +20,12 @@ with plain SQL, and ``/proc``:
 * ``first_new_post_s`` (kill -9): from the restart to the first post answered that was not
   in flight at the kill; ``restart_ready_s``: to the restarted daemon's first heartbeat;
   ``restart_cpu_s``: the daemon's CPU by the first new post (imports and start included);
+* ``start_s`` / ``start_cpu_s`` / ``rss_mb`` (scale): with ``scale.queued`` posts queued
+  for next week, from ``siar daemon``'s launch to its first post (a release queued with
+  ``siar add``, due at once) answered by its network, the daemon's CPU by then, and its
+  resident memory after ``scale.steady`` seconds of steady state (polls, heartbeats,
+  housekeeping over every row); the queued posts are written through the bulk queueing
+  API, which is set-up here, not measured;
 * ``duplicates``: posts created more than once; ``lost``: posts not on their network whose
   row is not ``unknown`` (a post in doubt is held for staff, not lost);
 * ``load``: the 1-minute load average at the end (the host is shared).
@@ -36,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import rss_mb
 from bench.deployment import (
     Daemons,
     FakeNetworks,
@@ -74,6 +81,8 @@ class Scale:
     late_span: float = 60.0
     crash: int = 2_000
     add: int = 10_000
+    queued: int = 1_000_000
+    steady: float = 10.0
     #: seconds from queueing to the first due time, plus one per ``add_rate`` posts
     #: queued: ``siar add`` must be over by then (600-1,200 posts/s in the issue, 100-200
     #: on this host at load 10); ``queue_overran_s`` shows when it was not
@@ -82,7 +91,8 @@ class Scale:
 
     @classmethod
     def quick(cls) -> Scale:
-        return cls(accounts=20, burst=400, late_posts=400, late_span=8.0, crash=200, add=1_000)
+        return cls(accounts=20, burst=400, late_posts=400, late_span=8.0, crash=200, add=1_000,
+                   queued=20_000, steady=2.0)
 
     def lead_for(self, posts: int) -> float:
         return self.lead + posts / self.add_rate
@@ -319,6 +329,47 @@ def add(folder: Path, url: str, backend: str, scale: Scale) -> Figures:
     if server is not None:
         values["cpu_ms_per_post_postgres"] = server * 1000 / scale.add
     return Figures("siar", backend, f"siar add of {scale.add} files", values)
+
+
+def scale(folder: Path, url: str, backend: str, scale: Scale) -> Figures:
+    """``scale.queued`` posts queued for next week, then one release due at once: how long
+    until the daemon, launched afterwards, publishes it, and how much memory it keeps."""
+    from datetime import UTC, datetime, timedelta
+
+    from channels.variant import Variant
+    from scheduler import queue
+    from scheduler.db import open_database
+    from scheduler.releases import ReleaseDoc
+
+    pairs = accounts(scale.accounts)
+    with _deployment(folder, url, scale) as (site, networks):
+        site.siar("db", "upgrade")
+        engine = open_database(url)
+        later = datetime.now(UTC) + timedelta(days=7)
+        shapes = [Variant(account=name, channel=network, parts=["Kegiatan Lapas"],
+                          length=[14], limit=500) for name, network in pairs]
+        try:
+            for offset in range(0, scale.queued, 20_000):
+                queue.enqueue_bulk(engine, [
+                    queue.BulkItem(ReleaseDoc(source="bench", title=f"Rilis {offset + i}",
+                                              body="Isi siaran pers."),
+                                   [shapes[(offset + i) % len(shapes)]],
+                                   later + timedelta(seconds=offset + i))
+                    for i in range(min(20_000, scale.queued - offset))])
+        finally:
+            engine.dispose()
+        _queue(site, [(0, time.time(), [pairs[0][0]])])
+        with launched(site) as run:
+            started = run.started_at
+            if not wait_until(lambda: networks.answered() >= 1, 120, poll=0.01):
+                raise RuntimeError("the daemon published nothing in 120 s")
+            start_s = time.time() - started
+            start_cpu_s = sum(cpu_seconds(p) for p in run.pids)
+            time.sleep(scale.steady)  # steady state over every queued row
+            memory = max(rss_mb(p) for p in run.pids)
+    return Figures("siar", backend, f"scale: {scale.queued:,} queued, then one due",
+                   {"start_s": start_s, "start_cpu_s": start_cpu_s, "rss_mb": memory,
+                    "load": load_average()})
 
 
 def _children_cpu_seconds() -> float:

@@ -181,6 +181,8 @@ def one_run(args: argparse.Namespace, urls: dict[str, Callable[[], str]],
                 rows.append(real_path.crash(here / "crash", new_url(), backend, scale))
             if "add" in wanted:
                 rows.append(real_path.add(here / "add", new_url(), backend, scale))
+            if "scale" in wanted:
+                rows.append(real_path.scale(here / "scale", new_url(), backend, scale))
         if args.path in ("engine", "both") and "burst" in wanted:
             from bench import bench_daemon
 
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--daemons", default="1,2,3",
                         help="daemon processes for the PostgreSQL burst (comma-separated)")
-    parser.add_argument("--workloads", default="burst,lateness,crash,add")
+    parser.add_argument("--workloads", default="burst,lateness,crash,add,scale")
     parser.add_argument("--no-naive", dest="naive", action="store_false")
     parser.add_argument("--latency", type=float, help="fake network latency in seconds")
     args = parser.parse_args(argv)
