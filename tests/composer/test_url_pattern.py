@@ -70,3 +70,51 @@ _PIECES = WORDS + URLS + [
 @given(st.lists(st.sampled_from(_PIECES), max_size=20).map("".join))
 def test_the_quick_pattern_gives_the_full_patterns_matches(text) -> None:
     assert list(urls._matches(text)) == _full(text)
+
+
+# --- text of ASCII characters only: the same pattern, with its ASCII members only --------
+
+_ASCII_CLASSES = [
+    (urls._PRECEDING, urls._ASCII_PRECEDING), (urls._DOMAIN_CHAR, urls._ASCII_DOMAIN_CHAR),
+    (urls._PATH_CHAR, urls._ASCII_PATH_CHAR), (urls._PATH_END_CHAR, urls._ASCII_PATH_END_CHAR),
+    (urls._QUERY, urls._ASCII_QUERY), (urls._QUERY_END, urls._ASCII_QUERY_END)]
+
+
+@pytest.mark.parametrize(("full", "ascii_only"), _ASCII_CLASSES)
+def test_each_ascii_class_takes_the_ascii_characters_the_full_class_takes(full, ascii_only):
+    # the full classes are used with IGNORECASE, the ASCII ones spell out both cases
+    for code in range(128):
+        char = chr(code)
+        assert bool(re.fullmatch(full, char, re.I)) == bool(re.fullmatch(ascii_only, char)), \
+            repr(char)
+
+
+def test_no_other_domain_matches_ascii_text() -> None:
+    # each non-ASCII domain has a character that no ASCII character matches, whatever its case
+    others = [tld for tld in _ALL if tld not in urls._ascii_tlds()]
+    assert others
+    for tld in others:
+        assert any(not any(re.fullmatch(re.escape(char), chr(code), re.I) for code in range(128))
+                   for char in tld), tld
+
+
+def test_an_ascii_domain_splits_into_labels_as_the_full_pattern_splits_it() -> None:
+    for domain in ("lapas.go.id", "A-b.Example.COM", "x.y", "-.-", "a..b", "a.b.", ".a"):
+        assert bool(urls._ASCII_ONLY_LABELS.fullmatch(domain)) == \
+            bool(urls._ascii_labels().fullmatch(domain)), domain
+
+
+def _groups(pattern: re.Pattern[str], text: str) -> list[tuple]:
+    return [(m.span(), m.groups()) for m in pattern.finditer(text)]
+
+
+_ASCII_PIECES = [piece for piece in _PIECES if piece.isascii()] + [
+    "HTTPS://", "Http://", "XN--P1AI", "WWW.", "(", ")", "(x)", "'", "!", "*", "~", "|", "&",
+    "=", "%20", ",", ";", "$", "\t", "[", "]", "Rp5.000", "1.2.3.4", "a_b", "a-", "-a"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_ASCII_PIECES), max_size=20).map("".join))
+def test_on_ascii_text_the_ascii_pattern_is_the_quick_pattern(text) -> None:
+    assert _groups(urls._ascii_url_pattern(), text) == _groups(urls._quick_url_pattern(), text)
+    assert list(urls._matches(text)) == _full(text)

@@ -190,8 +190,8 @@ def test_the_daemon_publishes_through_the_third_party_channel_what_preview_showe
 
 def test_a_third_party_network_may_key_utm_and_mentions_though_siar_does_not_ship_it(
         installed_example: None, tmp_path: Path) -> None:
-    """The config check looks at Siar's own networks first (one distribution's metadata),
-    and at every installed distribution only for a name that is not among them."""
+    """The config check looks at Siar's own networks first (``registry.BUILT_IN``, no
+    metadata read), and at every installed distribution only for a name not among them."""
     from scheduler.settings import load_settings
 
     assert "example" not in registry.own_networks()
