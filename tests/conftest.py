@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import pwd
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -117,6 +119,55 @@ def postgres_url() -> Iterator[str]:
                     "or set SIAR_PG_BIN)")
     with postgres_server() as url:
         yield url
+
+
+class SpareDatabases:
+    """Fresh databases cloned from the template ahead of need, by a thread of their own.
+
+    A clone costs about half a second of the server's work; made while the previous test
+    runs (mostly waiting on daemons, sockets or subprocesses), it costs a test no wait. Each
+    database is still handed out once, as fresh as one made on demand."""
+
+    def __init__(self, server_url: str, ahead: int = 2) -> None:
+        self.server_url = server_url
+        self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=ahead)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._make, daemon=True, name="spare-dbs")
+        self._thread.start()
+
+    def _make(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                made: str | BaseException = new_postgres_database(self.server_url)
+            except BaseException as exc:  # handed to the test that waits for it
+                made = exc
+            while not self._stopping.is_set():
+                try:
+                    self._ready.put(made, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(made, BaseException):
+                return
+
+    def take(self) -> str:
+        """The URL of a fresh database at head, for one test."""
+        made = self._ready.get(timeout=120)
+        if isinstance(made, BaseException):
+            raise made
+        return made
+
+    def stop(self) -> None:
+        """Stop cloning (the server's removal takes the spares with it)."""
+        self._stopping.set()
+        self._thread.join(30)
+
+
+@pytest.fixture(scope="session")
+def _spare_databases(postgres_url: str) -> Iterator[SpareDatabases]:
+    spares = SpareDatabases(postgres_url)
+    yield spares
+    spares.stop()
 
 
 @contextmanager
@@ -255,9 +306,9 @@ def drop_postgres_database(postgres_url: str, url: str) -> None:
 
 
 @pytest.fixture
-def pg_database_url(postgres_url: str) -> Iterator[str]:
+def pg_database_url(postgres_url: str, _spare_databases: SpareDatabases) -> Iterator[str]:
     """URL of a database of this test's own (dropped afterwards)."""
-    url = new_postgres_database(postgres_url)
+    url = _spare_databases.take()
     yield url
     drop_postgres_database(postgres_url, url)
 
