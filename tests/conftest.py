@@ -130,7 +130,8 @@ class SpareDatabases:
 
     def __init__(self, server_url: str, ahead: int = 2) -> None:
         self.server_url = server_url
-        self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=ahead)
+        self._ready: queue.Queue[str] = queue.Queue(maxsize=ahead)
+        self._failed: BaseException | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._make, daemon=True, name="spare-dbs")
         self._thread.start()
@@ -138,24 +139,28 @@ class SpareDatabases:
     def _make(self) -> None:
         while not self._stopping.is_set():
             try:
-                made: str | BaseException = new_postgres_database(self.server_url)
-            except BaseException as exc:  # handed to the test that waits for it
-                made = exc
+                made = new_postgres_database(self.server_url)
+            except BaseException as exc:  # told to every test that asks from now on
+                self._failed = exc
+                return
             while not self._stopping.is_set():
                 try:
                     self._ready.put(made, timeout=0.5)
                     break
                 except queue.Full:
                     continue
-            if isinstance(made, BaseException):
-                return
 
     def take(self) -> str:
         """The URL of a fresh database at head, for one test."""
-        made = self._ready.get(timeout=120)
-        if isinstance(made, BaseException):
-            raise made
-        return made
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                return self._ready.get(timeout=0.2)
+            except queue.Empty:
+                if self._failed is not None:
+                    raise self._failed from None
+                if time.monotonic() > deadline:
+                    raise
 
     def stop(self) -> None:
         """Stop cloning (the server's removal takes the spares with it)."""
