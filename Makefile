@@ -34,7 +34,7 @@ demo: install
 test: install
 	@bash scripts/test-setup
 	$(BIN)/ruff check scheduler channels tests bench
-	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder -m "not alone"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not alone"
 	$(BIN)/python -m pytest -q -m alone
 
 bench: install

@@ -55,39 +55,6 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["XDG_CACHE_HOME"] = before
 
 
-#: files that take far longer than their number of tests suggests (measured with
-#: ``--durations``: thousands of posts through real daemons, 4K video prepared for every
-#: network), longest first
-LONGEST_FILES = (
-    "tests/daemon/test_crash.py",
-    "tests/video/test_every_network.py",
-    "tests/bench/test_real_path_harness.py",
-    "tests/daemon/test_database_outage.py",
-    "tests/e2e/test_video_release.py",
-    "tests/e2e/test_video_quota.py",
-    "tests/daemon/test_database_file_gone.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the longest files first, then the others by their number of tests, most first.
-
-    ``make test`` spreads files over the cores (``--dist loadfile``, handing them out in this
-    order with ``--no-loadscope-reorder``): a long file handed out last keeps one core busy
-    while the others have nothing left to do. A file's tests keep their order."""
-    files: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-
-    def rank(name: str) -> tuple[int, int]:
-        if name in LONGEST_FILES:
-            return (LONGEST_FILES.index(name), 0)
-        slow = any(item.get_closest_marker("slow") for item in files[name])
-        return (len(LONGEST_FILES) if slow else len(LONGEST_FILES) + 1, -len(files[name]))
-
-    items[:] = [item for name in sorted(files, key=rank) for item in files[name]]
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
