@@ -16,9 +16,10 @@ from sqlalchemy.engine import Engine
 
 from channels.variant import Variant
 from scheduler import queue
-from scheduler.db import make_engine, open_database
+from scheduler.db import make_engine
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, DaemonSettings, NotifySettings, Settings
+from tests.conftest import new_sqlite_database
 from tests.fakes.counting import TOKEN, CountingNetwork
 
 
@@ -26,9 +27,8 @@ from tests.fakes.counting import TOKEN, CountingNetwork
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh database with the schema at head, on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'siar.db'}"
-        open_database(url).dispose()
-        return url
+        return new_sqlite_database(request.getfixturevalue("sqlite_template"),
+                                   tmp_path / "siar.db")
     return request.getfixturevalue("pg_database_url")
 
 
@@ -40,8 +40,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path / 'siar.db'}")
+def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    engine = make_engine(new_sqlite_database(sqlite_template, tmp_path / "siar.db"))
     yield engine
     engine.dispose()
 

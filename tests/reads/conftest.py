@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from scheduler.db import make_engine, open_database, session
 from scheduler.models import AccountState, Alert, Attempt, AuditEntry, Node, Post, Release
 from scheduler.reads import Reader, connect
+from tests.conftest import drop_postgres_database, new_postgres_database
 
 WITA = timezone(timedelta(hours=8))
 #: every row's times are fixed, but for the daemons' heartbeats and the alerts (relative
@@ -88,18 +89,24 @@ def fill(engine: Engine) -> None:
                          accounts=["mastodon-lapas"], detail={"komentar": "ganda ✓"}))
 
 
-def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+def _url(backend: str, folder: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'siar.db'}"
+        url = f"sqlite:///{folder / 'siar.db'}"
         open_database(url).dispose()
         return url
-    return str(request.getfixturevalue("pg_database_url"))
+    url = new_postgres_database(request.getfixturevalue("postgres_url"))
+    request.addfinalizer(lambda: drop_postgres_database(request.getfixturevalue("postgres_url"),
+                                                        url))
+    return url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def filled_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+# Module-scoped: the read tests only read, so one filled database per backend serves every
+# test of a module (filling one costs far more than any read).
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def filled_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A database at head holding the known rows, on SQLite and on PostgreSQL."""
-    url = _url(request.param, tmp_path, request)
+    url = _url(request.param, tmp_path_factory.mktemp("filled"), request)
     engine = make_engine(url)
     fill(engine)
     engine.dispose()

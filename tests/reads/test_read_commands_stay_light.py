@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import drop_postgres_database, new_postgres_database
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
 timezone = "Asia/Jakarta"
@@ -42,19 +44,43 @@ READS = [["queue"], ["status", "--json"], ["history", "--since", "2026-01-01 00.
          ["report", "--month", "2026-11"], ["show", "1"], ["audit", "--json"]]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def home(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """The environment of a workspace with a config and a database; one release queued."""
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def workspace(folder: Path, database_url: str | None) -> dict[str, str]:
+    """The environment of a workspace in ``folder`` with a config and a database (SQLite in
+    its home unless ``database_url``); one release queued."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAR_")}
-    env |= {"SIAR_HOME": str(tmp_path / "home"), "SIAR_LANG": "en", "PYTHONPATH": str(ROOT),
-            "SIAR_CONFIG": str(tmp_path / "siar.toml"), "COLUMNS": "200"}
-    if request.param == "postgres":
-        env["SIAR_DATABASE_URL"] = request.getfixturevalue("pg_database_url")
-    (tmp_path / "siar.toml").write_text(CONFIG, encoding="utf-8")
-    (tmp_path / "rilis.md").write_text(RELEASE, encoding="utf-8")
-    added = siar(env, "add", str(tmp_path / "rilis.md"), "--at", "+2 jam")
+    env |= {"SIAR_HOME": str(folder / "home"), "SIAR_LANG": "en", "PYTHONPATH": str(ROOT),
+            "SIAR_CONFIG": str(folder / "siar.toml"), "COLUMNS": "200"}
+    if database_url:
+        env["SIAR_DATABASE_URL"] = database_url
+    (folder / "siar.toml").write_text(CONFIG, encoding="utf-8")
+    (folder / "rilis.md").write_text(RELEASE, encoding="utf-8")
+    added = siar(env, "add", str(folder / "rilis.md"), "--at", "+2 jam")
     assert added.returncode == 0, added.stderr
     return env
+
+
+@pytest.fixture(params=BACKENDS)
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """A workspace of this test's own (for a command that writes)."""
+    pg = request.getfixturevalue("pg_database_url") if request.param == "postgres" else None
+    return workspace(tmp_path, pg)
+
+
+# Module-scoped: read commands leave the workspace as it was, so they share one per
+# backend (queueing its release is a process start of its own).
+@pytest.fixture(scope="module", params=BACKENDS)
+def read_home(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A workspace that the read commands share."""
+    pg = None
+    if request.param == "postgres":
+        server = request.getfixturevalue("postgres_url")
+        pg = new_postgres_database(server)
+        request.addfinalizer(lambda: drop_postgres_database(server, pg))
+    return workspace(tmp_path_factory.mktemp("reads"), pg)
 
 
 def siar(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -68,8 +94,9 @@ def heavy_modules(completed: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("args", READS, ids=" ".join)
-def test_a_read_command_imports_no_sqlalchemy(home: dict[str, str], args: list[str]) -> None:
-    completed = siar(home, *args)
+def test_a_read_command_imports_no_sqlalchemy(read_home: dict[str, str],
+                                             args: list[str]) -> None:
+    completed = siar(read_home, *args)
     assert completed.returncode == 0, completed.stderr
     assert heavy_modules(completed) == []
 

@@ -17,9 +17,10 @@ import uvicorn
 from sqlalchemy.engine import Engine
 
 from scheduler import approval
+from scheduler.db import session
+from scheduler.models import DeskUser
 from scheduler.settings import AccountSettings, Settings
 from scheduler.timeparse import utcnow
-from scheduler.web import users
 from scheduler.web.app import build
 from tests.daemon.conftest import db_url, engine, network, release, tokens, variant  # noqa: F401
 
@@ -65,11 +66,24 @@ def desk_settings(db: str, network_url: str | None = None) -> Settings:
     return settings
 
 
+@pytest.fixture(scope="session")
+def password_hashes() -> dict[str, str]:
+    """Each user's password hashed as ``siar users add`` hashes it (argon2 with its default
+    cost, which by design takes a third of a second of CPU: paid once per session, not
+    three times per test; adding users is tested in test_desk_cli.py)."""
+    from argon2 import PasswordHasher
+
+    hasher = PasswordHasher()
+    return {name: hasher.hash(password) for name, password in PASSWORDS.items()}
+
+
 @pytest.fixture
-def served(engine: Engine, db_url: str) -> Iterator[Served]:  # noqa: F811
+def served(engine: Engine, db_url: str, password_hashes: dict[str, str]  # noqa: F811
+           ) -> Iterator[Served]:
     settings = desk_settings(db_url)
-    for name, role in ROLES.items():
-        users.add_user(engine, name, role, PASSWORDS[name])
+    with session(engine) as s:
+        s.add_all(DeskUser(name=name, role=role, password_hash=password_hashes[name])
+                  for name, role in ROLES.items())
     queued, _posts = approval.enqueue(engine, settings, release("Rakor Agen Informasi"),
                                       [variant("akun-a")], utcnow() + timedelta(hours=2),
                                       zone=None, by="rina")
