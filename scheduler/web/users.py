@@ -6,6 +6,8 @@ Roles: ``staf`` (reschedules and cancels), ``penyetuju`` (approves and declines)
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
@@ -21,9 +23,14 @@ APPROVERS = frozenset({"penyetuju", "admin"})
 STAFF = frozenset({"staf", "admin"})
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
-#: verified against for an unknown name, so that a wrong name takes as long as a wrong
-#: password (no telling which names exist)
-_DUMMY = _HASHER.hash("siar-no-such-user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for an unknown name, so that a wrong name takes as long as a wrong
+    password (no telling which names exist); made at the first login, not at import
+    (argon2 costs ~0.3 s of CPU by design)."""
+    return _HASHER.hash("siar-no-such-user")
 
 
 def add_user(engine: Engine, name: str, role: str, password: str) -> DeskUser:
@@ -52,7 +59,7 @@ def verify(engine: Engine, name: str, password: str) -> DeskUser | None:
     with session(engine) as s:
         user = s.get(DeskUser, name.strip())
     try:
-        _HASHER.verify(user.password_hash if user else _DUMMY, password)
+        _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return user
