@@ -1,16 +1,20 @@
 """Benchmark: client CPU per request with many threads in flight, as in the daemon's burst.
 
     PYTHONPATH=. .venv/bin/python -m bench.bench_http_threads [--threads 100]
-        [--requests 20] [--latency 0.05] [--blocks 6]
+        [--requests 20] [--latency 0.05] [--blocks 6] [--only WORDS]
 
-``--threads`` threads each send ``--requests`` keep-alive JSON POSTs (a create, as the
-adapters send them) through :func:`channels.http.request` to a server in another process
-that holds each answer back ``--latency`` seconds (an asyncio loop: its CPU is not the
-client's). Ways, alternated block by block so the host's other load hits all alike:
+``--threads`` threads each send ``--requests`` keep-alive JSON POSTs to a server in another
+process that holds each answer back ``--latency`` seconds (an asyncio loop: its CPU is not
+the client's; it answers with the head ``bench.fakenet`` writes). Ways, alternated block by
+block so the host's other load hits all alike:
 
-* ``easy``: each thread runs libcurl's easy ``perform`` itself (requests without the
-  driver: the CLI's one-off commands);
-* ``driver``: the transfers run on :mod:`channels.curl_multi`'s one thread.
+* ``request(), easy perform``: :func:`channels.http.request` as the adapters call it (a
+  create), each thread running libcurl's easy ``perform`` itself;
+* ``request(), driver``: the same with the transfers on :mod:`channels.curl_multi`'s one
+  thread (libcurl's multi interface), the post's thread waiting once;
+* ``bare pycurl, headers read`` / ``no headers``: a reused ``pycurl.Curl`` per thread,
+  with one callback into Python per header line of the answer or only the body's, which
+  prices the GIL hand-overs libcurl's callbacks cost among a hundred threads.
 
 Prints the client process's CPU (user + system, ``resource.getrusage``) per request,
 minimum and median over the blocks, and the load average before and after.
@@ -28,11 +32,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from email.utils import formatdate
+from functools import partial
+
+import pycurl
 
 from channels import curl_multi
 from channels.http import make_session, request
 
 ANSWER = json.dumps({"id": "1", "url": "https://example.org/1"}).encode()
+Sender = Callable[[int, int], object]
 
 
 def serve(latency: float) -> None:
@@ -50,9 +60,12 @@ def serve(latency: float) -> None:
                 if length:
                     await reader.readexactly(length)
                 await asyncio.sleep(latency)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (len(ANSWER), ANSWER))
-        except (asyncio.IncompleteReadError, ConnectionError):
+                # the head bench.fakenet writes: status, Server, Date, type, length
+                writer.write(b"HTTP/1.1 200 OK\r\nServer: bench\r\nDate: %s\r\n"
+                             b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+                             b"\r\n%s" % (formatdate(usegmt=True).encode(), len(ANSWER),
+                                           ANSWER))
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             writer.close()
 
     async def main() -> None:
@@ -69,31 +82,64 @@ def process_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def burst(url: str, threads: int, calls: int) -> float:
-    """CPU seconds of this process per request, ``threads`` × ``calls`` requests."""
-    sessions = [make_session() for _ in range(threads)]
-    gate = threading.Barrier(threads + 1)
+def siar_sender(url: str) -> Sender:
+    """A thread's sender through :func:`channels.http.request`, as the adapters call it."""
+    session = make_session()
 
-    def sender(n: int) -> None:
+    def send(n: int, i: int) -> object:
+        answer = request(session, "POST", f"{url}/accounts/{n}/statuses",
+                         json={"status": f"post {i}", "key": f"k-{n}-{i}"},
+                         headers={"Authorization": "Bearer token-0123456789"},
+                         timeout=(5, 30), create=True)
+        return answer.json()  # type: ignore[union-attr]
+    return send
+
+
+def bare_sender(url: str, *, headers: bool) -> Sender:
+    """A thread's reused ``pycurl.Curl``, the answer's header lines read or not."""
+    curl = pycurl.Curl()
+    curl.setopt(pycurl.NOSIGNAL, 1)
+    curl.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json",
+                                    "Authorization: Bearer token-0123456789"])
+
+    def send(n: int, i: int) -> object:
+        chunks: list[bytes] = []
+        lines: list[bytes] = []
+        curl.setopt(pycurl.URL, f"{url}/accounts/{n}/statuses")
+        curl.setopt(pycurl.POSTFIELDS, json.dumps({"status": f"post {i}"}).encode())
+        curl.setopt(pycurl.WRITEFUNCTION, chunks.append)
+        if headers:
+            curl.setopt(pycurl.HEADERFUNCTION, lines.append)
+        curl.perform()
+        return json.loads(b"".join(chunks))
+    return send
+
+
+def burst(senders: list[Sender], calls: int) -> float:
+    """CPU seconds of this process per request, each sender on a thread of its own."""
+    gate = threading.Barrier(len(senders) + 1)
+
+    def run(n: int) -> None:
         gate.wait()
         for i in range(calls):
-            answer = request(sessions[n], "POST", f"{url}/accounts/{n}/statuses",
-                             json={"status": f"post {i}", "key": f"k-{n}-{i}"},
-                             headers={"Authorization": "Bearer token-0123456789"},
-                             timeout=(5, 30), create=True)
-            answer.json()  # type: ignore[union-attr]
+            senders[n](n, i)
 
-    workers = [threading.Thread(target=sender, args=(n,)) for n in range(threads)]
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(len(senders))]
     for worker in workers:
         worker.start()
     start = process_cpu()
     gate.wait()
     for worker in workers:
         worker.join()
-    spent = process_cpu() - start
-    for session in sessions:
-        session.close()
-    return spent / (threads * calls)
+    return (process_cpu() - start) / (len(senders) * calls)
+
+
+WAYS: dict[str, tuple[Callable[[str], Sender], bool]] = {
+    "request(), easy perform": (siar_sender, False),
+    "request(), driver": (siar_sender, True),
+    "bare pycurl, headers read": (partial(bare_sender, headers=True), False),
+    "bare pycurl, no headers": (partial(bare_sender, headers=False), False),
+}
 
 
 def main() -> None:
@@ -102,7 +148,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="per thread per block")
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--blocks", type=int, default=6, help="blocks per way")
-    parser.add_argument("--only", choices=("easy", "driver"), help="one way (to profile)")
+    parser.add_argument("--only", help="only the ways whose name has these words")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -114,23 +160,22 @@ def main() -> None:
     assert server.stdout is not None and server.stdin is not None
     url = f"http://127.0.0.1:{server.stdout.readline().strip()}"
     print(f"load average before: {os.getloadavg()}")
-    ways = {name: driven for name, driven in (("easy (perform per thread)", False),
-                                              ("driver (curl_multi)", True))
-            if args.only is None or name.startswith(args.only)}
+    ways = {name: way for name, way in WAYS.items() if not args.only or args.only in name}
     per_request: dict[str, list[float]] = {name: [] for name in ways}
-    walls: dict[str, list[float]] = {name: [] for name in ways}
+    rates: dict[str, list[float]] = {name: [] for name in ways}
     try:
         for block in range(args.blocks + 1):  # block 0 warms up
-            for name, driven in ways.items():
+            for name, (make, driven) in ways.items():
+                senders = [make(url) for _ in range(args.threads)]
                 if driven:
                     curl_multi.start()
                 began = time.perf_counter()
-                cpu = burst(url, args.threads, args.requests)
+                cpu = burst(senders, args.requests)
                 wall = time.perf_counter() - began
                 curl_multi.stop()
                 if block:
                     per_request[name].append(cpu * 1000)
-                    walls[name].append(args.threads * args.requests / wall)
+                    rates[name].append(args.threads * args.requests / wall)
     finally:
         server.stdin.close()
         server.wait()
@@ -138,7 +183,7 @@ def main() -> None:
     for name, values in per_request.items():
         print(f"{name:28s} CPU ms/request min {min(values):.3f} median "
               f"{statistics.median(values):.3f}   requests/s median "
-              f"{statistics.median(walls[name]):.0f}")
+              f"{statistics.median(rates[name]):.0f}")
 
 
 if __name__ == "__main__":

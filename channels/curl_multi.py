@@ -129,10 +129,8 @@ class CurlDriver:
             self._selector.register(fd, events)
 
     def _forget(self, fd: int) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError, OSError):
             self._selector.unregister(fd)
-        except (KeyError, ValueError, OSError):
-            pass
 
     def _on_timer(self, milliseconds: int) -> None:
         self._timer = None if milliseconds < 0 else time.monotonic() + milliseconds / 1000
