@@ -60,7 +60,6 @@ from requests.cookies import MockRequest, MockResponse
 from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers
 
-from channels import curl_multi
 from channels.base import note_create_sent
 from channels.calls import Call, ResponseTooLarge
 from channels.transport import LimitedAdapter, bypasses_proxy
@@ -139,28 +138,19 @@ class CurlAdapter(LimitedAdapter):
         call.allowed = self.deadline_for(body)
         handle = self._take()
         exchange = _Exchange(handle, call, self.max_response_bytes, prepared.method == "HEAD")
-        driver = curl_multi.running()
         try:
             _configure(handle, prepared, body, timeout, self._ca(verify), call.allowed,
                        exchange)
-            if driver is None:
-                try:
-                    handle.perform()
-                    error = None
-                except pycurl.error as exc:
-                    error = exc
-            else:  # carried on the driver's thread, where the callbacks run
-                error = driver.transfer(handle)
-            if exchange.sends and call.create:
-                note_create_sent()  # read on this thread, once the adapter is done
-            if error is not None:
-                raise _as_requests_error(error, exchange, prepared) from None
+            try:
+                handle.perform()
+            except pycurl.error as exc:
+                raise _as_requests_error(exc, exchange, prepared) from None
             response = exchange.response(prepared, self)
         finally:
             for option in (pycurl.PREREQFUNCTION, pycurl.OPENSOCKETFUNCTION,
                            pycurl.HEADERFUNCTION, pycurl.WRITEFUNCTION):
                 handle.unsetopt(option)  # the exchange (and its answer) is not kept
-            self._give_back(handle, kept=driver is None)
+            self._give_back(handle)
         return response
 
     def _take(self) -> pycurl.Curl:
@@ -182,9 +172,8 @@ class CurlAdapter(LimitedAdapter):
                 return handle
             handle.close()
 
-    def _give_back(self, handle: pycurl.Curl, *, kept: bool) -> None:
-        # a handle carried by the driver keeps no connection: the multi handle's cache does
-        sock = handle.getinfo(pycurl.ACTIVESOCKET) if kept else -1
+    def _give_back(self, handle: pycurl.Curl) -> None:
+        sock = handle.getinfo(pycurl.ACTIVESOCKET)
         with self._lock:
             if len(self._idle) < KEPT_HANDLES:
                 self._idle.append((handle, sock))
@@ -294,6 +283,8 @@ class _Exchange:
         if self.sends > 1:  # never reached while open_socket refuses; kept as the rule
             return pycurl.PREREQFUNC_ABORT
         self.call.written = True
+        if self.call.create:
+            note_create_sent()
         return pycurl.PREREQFUNC_OK
 
     def announced(self) -> int | None:
