@@ -17,8 +17,7 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -109,16 +108,30 @@ def current_call() -> Call | None:
     return getattr(_local, "call", None)
 
 
-@contextmanager
-def calling(call: Call) -> Iterator[Call]:
-    """Run one request as ``call`` on this thread; its deadline is disarmed at the end."""
-    outer = current_call()
-    _local.call = call
-    try:
-        yield call
-    finally:
-        _local.call = outer
-        WATCHDOG.disarm(call)
+def calling(call: Call) -> _Calling:
+    """Run one request as ``call`` on this thread (``with calling(call):``); its deadline
+    is disarmed at the end."""
+    return _Calling(call)
+
+
+class _Calling:
+    """:func:`calling`'s context: a class, not a generator (a fifth of the cost, once per
+    request)."""
+
+    __slots__ = ("call", "outer")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.outer: Call | None = None
+
+    def __enter__(self) -> Call:
+        self.outer = getattr(_local, "call", None)
+        _local.call = self.call
+        return self.call
+
+    def __exit__(self, *_: object) -> None:
+        _local.call = self.outer
+        WATCHDOG.disarm(self.call)
 
 
 class _Watchdog:

@@ -73,7 +73,12 @@ _TLS_ERRORS = frozenset({35, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91,
 #: a malformed URL or a scheme libcurl will not speak: no retry can send it
 _UNSENDABLE = frozenset({1, 3})
 #: curl's own headers a request without them must not get (``Name:`` removes one)
-_CURL_ADDS = ("Accept", "Content-Type", "Expect", "Transfer-Encoding")
+_CURL_ADDS = tuple((name.lower(), f"{name}:".encode())
+                   for name in ("Accept", "Content-Type", "Expect", "Transfer-Encoding"))
+#: the User-Agent urllib3 sends when the request names none (pycurl would name itself)
+_URLLIB3_AGENT = f"User-Agent: python-urllib3/{urllib3.__version__}".encode()
+#: the encoding requests reads from each Content-Type seen (a bound, not a cache)
+_ENCODINGS: dict[str, str | None] = {}
 
 
 #: bodies above this go requests' way: a server that answers early (413) and closes while a
@@ -220,19 +225,22 @@ def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: by
         setopt(pycurl.CUSTOMREQUEST, method)
     headers: list[bytes] = []
     named = set()
-    for name, value in prepared.headers.items():
-        if name.lower() == "accept-encoding":
+    # the names as given and as lower-cased, in one pass each over the same store (items()
+    # looks every name up again, a quarter of this function's time)
+    fields = prepared.headers
+    for name, (lower, value) in zip(fields, fields.lower_items(), strict=True):
+        if lower == "accept-encoding":
             # libcurl sends it and decodes what comes back (requests decodes too)
             setopt(pycurl.ACCEPT_ENCODING, value)
             continue
-        named.add(name.lower())
+        named.add(lower)
         # as http.client writes them: names in ASCII, values in Latin-1
         value = value if isinstance(value, bytes) else value.encode("latin-1")
         name = name.encode("ascii")
         headers.append(name + b": " + value if value else name + b";")
-    headers += [f"{name}:".encode() for name in _CURL_ADDS if name.lower() not in named]
+    headers += [removal for lower, removal in _CURL_ADDS if lower not in named]
     if "user-agent" not in named:  # what urllib3 sends then (pycurl would name itself)
-        headers.append(f"User-Agent: python-urllib3/{urllib3.__version__}".encode())
+        headers.append(_URLLIB3_AGENT)
     setopt(pycurl.HTTPHEADER, headers)
     connect = timeout[0] if isinstance(timeout, tuple) else timeout
     read = timeout[1] if isinstance(timeout, tuple) else timeout
@@ -296,8 +304,11 @@ class _Exchange:
 
     def head_lines(self) -> list[bytes]:
         """The lines of the last answer's head (after any ``100 Continue``)."""
-        starts = [i for i, line in enumerate(self.lines) if line[:5] == b"HTTP/"]
-        return self.lines[starts[-1]:] if starts else []
+        lines = self.lines
+        for start in range(len(lines) - 1, -1, -1):
+            if lines[start][:5] == b"HTTP/":
+                return lines[start:]
+        return []
 
     def write(self, chunk: bytes) -> int | None:
         self.seen += len(chunk)
@@ -333,14 +344,12 @@ class _Exchange:
             else:  # several of one name read as one, comma-joined (as urllib3 does)
                 field[1] = f"{field[1]}, {value}"
                 last = field
-        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-        for name, value in fields.values():
-            headers[name] = value
+        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(fields.values())
         response = requests.Response()
         response.status_code = int(status_line[1])
         response.reason = status_line[2] if len(status_line) > 2 else ""
         response.headers = headers
-        response.encoding = get_encoding_from_headers(headers)
+        response.encoding = _encoding(headers)
         response.raw = io.BytesIO(b"".join(self.chunks))
         response.url = prepared.url or ""
         response.request = prepared
@@ -353,6 +362,21 @@ class _Exchange:
             response.cookies.extract_cookies(MockResponse(message), MockRequest(prepared))
         response.content  # noqa: B018 - read now: the whole answer is in memory already
         return response
+
+
+def _encoding(headers: CaseInsensitiveDict[str]) -> str | None:
+    """requests' ``get_encoding_from_headers``, once per Content-Type: an account's
+    answers name the same one or two again and again."""
+    kind = headers.get("content-type")
+    if not kind:
+        return None
+    known = _ENCODINGS.get(kind, False)
+    if known is False:
+        known = get_encoding_from_headers(headers)
+        if len(_ENCODINGS) >= 256:
+            _ENCODINGS.clear()
+        _ENCODINGS[kind] = known
+    return known
 
 
 def _as_requests_error(exc: pycurl.error, exchange: _Exchange,

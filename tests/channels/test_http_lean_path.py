@@ -153,3 +153,52 @@ def test_a_header_value_with_a_line_break_is_refused_unsent_every_time() -> None
     assert all(isinstance(outcome, Rejected) and "line break" in outcome.reason
                for outcome in bad)
     assert len(server.received) == 2  # the two good ones only
+
+
+# --- what an answer reads as: the Response requests' own path would build --------------
+
+_content_types = st.sampled_from([
+    "application/json", "application/json; charset=utf-8", 'text/html; charset="ISO-8859-2"',
+    "text/plain", "application/activity+json", "image/png", "text/csv; charset='latin-1'",
+    "application/x-www-form-urlencoded; charset=UTF-16", "APPLICATION/JSON"])
+_answer_headers = st.lists(st.tuples(
+    st.sampled_from(["X-RateLimit-Remaining", "Link", "Retry-After", "Vary"]),
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1, max_size=20)),
+    max_size=5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(content_type=_content_types, headers=_answer_headers,
+       body=st.binary(max_size=100) | _text.map(str.encode))
+def test_an_answer_reads_as_requests_own_path_reads_it(
+        content_type: str, headers: list[tuple[str, str]], body: bytes) -> None:
+    """Status, reason, headers (a repeated name joined), the encoding requests works out
+    from the Content-Type (remembered per value), the body and its text."""
+    raw = answer("201 Created", body, tuple(headers), content_type=content_type)
+    with ScriptedServer(lambda _, conn: conn.sendall(raw) is None) as server:
+        ours = request(make_session(), "POST", f"{server.url}/x", json={}, create=True)
+        theirs = make_session().request("POST", f"{server.url}/x", json={},
+                                        allow_redirects=False, timeout=(5, 30))
+    assert isinstance(ours, requests.Response)
+    assert (ours.status_code, ours.reason, ours.encoding) == (
+        theirs.status_code, theirs.reason, theirs.encoding)
+    assert dict(ours.headers.lower_items()) == dict(theirs.headers.lower_items())
+    assert (ours.content, ours.text) == (theirs.content, theirs.text)
+
+
+def test_session_headers_given_as_a_plain_dict_leave_as_session_request_sends_them() -> None:
+    """A session whose ``headers`` were replaced by a plain dict (not requests' own
+    case-insensitive one) is merged the same way."""
+    with ScriptedServer(_ok) as server:
+        sessions = [make_session(), make_session()]
+        for session in sessions:
+            session.headers = {"User-Agent": "siar-test", "Accept-Encoding": "gzip",  # type: ignore[assignment]
+                               "X-Site": "redaksi"}
+        ours = request(sessions[0], "POST", f"{server.url}/x", json={"a": 1}, create=True,
+                       headers={"x-site": "other"})
+        theirs = sessions[1].request("POST", f"{server.url}/x", json={"a": 1},
+                                     headers={"x-site": "other"}, allow_redirects=False,
+                                     timeout=(5, 30))
+    assert isinstance(ours, requests.Response) and ours.ok and theirs.ok
+    first, second = server.received
+    assert first == second
