@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -74,6 +74,8 @@ class Jobs:
         self._probed: dict[tuple[int, int], float] = {}
         #: (post, attempt) whose probe is queued or running
         self._probing: set[tuple[int, int]] = set()
+        #: (post, attempt) whose probe ended and could not tell: parked for staff
+        self._parked: set[tuple[int, int]] = set()
         self._probe_lock = threading.Lock()
         self._probe_pool = ThreadPoolExecutor(max_workers=PROBE_WORKERS,
                                               thread_name_prefix="siar-probe")
@@ -170,6 +172,8 @@ class Jobs:
         with self._probe_lock:
             self._probed = {k: v for k, v in self._probed.items()
                             if k in current or k in self._probing}
+            if len(doubtful) < PROBES_PER_RUN:  # every post in doubt is in ``current``
+                self._parked &= current
             due = [p for p in doubtful if (p.id, p.attempt) not in self._probing
                    and now - self._probed.get((p.id, p.attempt), -1e9) >= self.cfg.probe_seconds]
             for post in due:
@@ -194,6 +198,8 @@ class Jobs:
                                                                    "account": post.account})
                 self.wake()
                 return
+            with self._probe_lock:
+                self._parked.add(token)  # type: ignore[arg-type]
             key = f"unknown:{post.id}:{post.attempt}"
             if key not in self._alerted:
                 self._alerted.add(key)
@@ -205,6 +211,14 @@ class Jobs:
         finally:
             with self._probe_lock:
                 self._probing.discard(token)  # type: ignore[arg-type]
+
+    def awaiting_probe(self, in_doubt: Iterable[tuple[int, int]]) -> bool:
+        """Whether any of these posts in doubt (post, attempt) has not yet had a probe
+        that ended without a verdict, or is being probed again: the probe may still settle
+        it (not yet handed to the probe pool, queued, running, or stopped by the database's
+        trouble)."""
+        with self._probe_lock:
+            return any(key not in self._parked or key in self._probing for key in in_doubt)
 
     @contextlib.contextmanager
     def _network_slot(self, network: str) -> Iterator[None]:

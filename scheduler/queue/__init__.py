@@ -54,6 +54,7 @@ from scheduler.queue.records import (
 from scheduler.queue.recovery import (
     expire_leases_of,
     in_doubt,
+    left_to_do,
     mark_missed,
     reap_expired_leases,
     renew_leases,
@@ -68,8 +69,8 @@ __all__ = [  # the operations by module: see the imports above
     "decline", "enqueue",
     "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
     "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",
-    "give_back_unsent", "in_doubt", "mark_missed", "miss_unapproved", "next_due", "outcome_name",
-    "outcome_recorded", "reap_expired_leases", "record_checkpoint", "record_part",
+    "give_back_unsent", "in_doubt", "left_to_do", "mark_missed", "miss_unapproved", "next_due",
+    "outcome_name", "outcome_recorded", "reap_expired_leases", "record_checkpoint", "record_part",
     "renew_leases", "reschedule", "resolve", "resubmit", "resume_account", "set_rate_limited",
     "settle_unknown", "transaction", "unapproved_due",
 ]

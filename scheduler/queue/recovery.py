@@ -153,6 +153,15 @@ def in_doubt(engine: Engine, *, limit: int = 100) -> list[PostRow]:
     return queries.in_doubt(engine, limit=limit)
 
 
+def left_to_do(engine: Engine) -> tuple[int, list[tuple[int, int]]]:
+    """What is left for daemons: the posts due or in flight (not those blocked by a paused
+    account), and every post in doubt as (post, attempt)."""
+    with connection(engine) as s:
+        undone = s.scalar(sql.UNDONE) or 0
+        in_doubt = [(row.id, row.attempt) for row in s.execute(sql.IN_DOUBT_KEYS)]
+    return undone, in_doubt
+
+
 def settle_unknown(engine: Engine, post_id: int, outcome: Outcome, *, by: str,
                    retry_at: datetime | None = None, give_up: bool = False,
                    missed: str | None = None, attempt: int | None = None) -> bool:

@@ -347,6 +347,17 @@ LATE_AND_DUE = LATE.where(POST.c.not_before <= bindparam("b_clock"))
 #: miss: each post's error says what held its account
 MISS_GUARD = bulk_guard("miss")
 
+# --- what is left (queue.recovery.left_to_do: siar daemon --until-drained) --------------
+
+_paused_accounts = select(STATE.c.account).where(STATE.c.paused.is_(True))
+#: posts due or in flight, but not those a paused account blocks until staff resume it
+UNDONE = (select(func.count()).select_from(POST)
+          .where(POST.c.status.in_(values((*CLAIMABLE, *IN_FLIGHT))),
+                 ~and_(POST.c.status.in_(values(CLAIMABLE)),
+                       POST.c.account.in_(_paused_accounts))))
+#: every post in doubt, by its attempt (a probe's verdict is about one attempt)
+IN_DOUBT_KEYS = select(POST.c.id, POST.c.attempt).where(POST.c.status == Status.UNKNOWN.value)
+
 # --- settle: unknown → published | retry | failed | missed (queue.recovery) --------------
 
 #: settle: the probe's or staff's verdict; with ``b_attempt``, only while the post is still
