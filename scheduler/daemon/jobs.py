@@ -21,8 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from channels.base import Published
@@ -33,10 +33,12 @@ from scheduler.daemon.events import RunSummary
 from scheduler.daemon.guard import DatabaseGuard
 from scheduler.daemon.inflight import InFlight
 from scheduler.errors import SiarError
-from scheduler.models import Node, Post, Release
 from scheduler.settings import Settings
 from scheduler.timeparse import utcnow
 from scheduler.waiting_alerts import PatientNotifier
+
+if TYPE_CHECKING:  # a type only: the daemon's start does not import the ORM's models
+    from scheduler.models import Post
 
 log = logging.getLogger("siar.daemon")
 
@@ -136,6 +138,8 @@ class Jobs:
         if not missed:
             return
         self.summary.add(missed=len(missed))
+        from scheduler.models import Post, Release  # the ORM: only when staff hear of it
+
         with queue.transaction(self.engine) as s:
             rows = [(s.get(Post, m.post_id), s.get(Release, m.release_id)) for m in missed]
         self.notifier.alert(notify.missed([(p, r) for p, r in rows if p is not None]))
@@ -296,16 +300,10 @@ class Jobs:
             self.notifier.store_waiting()
 
     def _prove_alive(self) -> None:
-        with queue.transaction(self.engine) as s:
-            node = s.get(Node, self.node) or Node(name=self.node)
-            # a daemon restarted under a fixed node name: the row is its predecessor's,
-            # whose pid would make this live process look dead to the next daemon here
-            if node.pid != os.getpid():
-                node.started_at = utcnow()
-            node.host, node.pid = socket.gethostname(), os.getpid()
-            node.heartbeat_at = utcnow()
-            node.stopped_at = None
-            s.add(node)
+        # a daemon restarted under a fixed node name takes its predecessor's row over, with
+        # this pid (the dead one's would make this live process look dead to the next
+        # daemon here)
+        queue.prove_alive(self.engine, self.node, host=socket.gethostname(), pid=os.getpid())
         queue.renew_leases(self.engine, self.node, self.inflight.post_ids(),
                            lease=self.cfg.lease_seconds)
         self.notifier.renew_lease()
@@ -313,29 +311,19 @@ class Jobs:
     def take_over_dead_local_daemons(self) -> None:
         """A daemon restarted after ``kill -9`` need not wait for its predecessor's leases
         to run out: on this host, a node whose process is gone is certainly dead."""
-        host = socket.gethostname()
-        with queue.transaction(self.engine) as s:
-            nodes = list(s.scalars(select(Node).where(Node.host == host,
-                                                      Node.stopped_at.is_(None),
-                                                      Node.name != self.node)))
-        for node in nodes:
-            if _process_alive(node.pid):
+        for name, pid in queue.running_on(self.engine, socket.gethostname(),
+                                          besides=self.node):
+            if _process_alive(pid):
                 continue
-            taken = queue.expire_leases_of(self.engine, node.name)
-            with queue.transaction(self.engine) as s:
-                row = s.get(Node, node.name)
-                if row is not None:
-                    row.stopped_at = utcnow()
+            taken = queue.expire_leases_of(self.engine, name)
+            queue.mark_stopped(self.engine, name)
             if taken:
                 log.warning("daemon %s (pid %s) died holding %d post(s); taking them back",
-                            node.name, node.pid, taken)
+                            name, pid, taken)
 
     def mark_stopped(self) -> bool:
         """This daemon's node row says it stopped (``siar status`` no longer waits for it)."""
-        with queue.transaction(self.engine) as s:
-            node = s.get(Node, self.node)
-            if node:
-                node.stopped_at = utcnow()
+        queue.mark_stopped(self.engine, self.node)
         return True
 
     def build_adapters(self) -> None:

@@ -22,7 +22,6 @@ from scheduler import bulk
 from scheduler.db import ClockSQL, clock, connection
 from scheduler.errors import InvalidTransition
 from scheduler.i18n import _
-from scheduler.models import AccountState
 from scheduler.queue.log import log_changes
 from scheduler.queue.records import Missed
 from scheduler.states import Status
@@ -109,7 +108,7 @@ def mark_missed(engine: Engine, grace: timedelta, *, node: str = "daemon",
         if not stale:
             return []
         states = {state.account: state for state in s.execute(
-            select(AccountState).where(AccountState.account.in_({p.account for p in stale})))}
+            select(sql.STATE).where(sql.STATE.c.account.in_({p.account for p in stale})))}
         reasons = {p.id: _missed_reason(states.get(p.account), grace, moment) for p in stale}
         at = ClockSQL.of(s, moment)
         missed = f"'{sql.target('miss', Status.MISSED)}'"

@@ -25,7 +25,9 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     func,
+    insert,
     literal_column,
     or_,
     select,
@@ -35,14 +37,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from scheduler.models import AccountState, Attempt, Node, Post
 from scheduler.queue.records import StartedPost
 from scheduler.states import CLAIMABLE, IN_FLIGHT, TRANSITIONS, Status, sql_in, values
+from scheduler.tables import ACCOUNT_STATE as STATE
+from scheduler.tables import ATTEMPT, NODE, POST
 
-POST = Post.__table__  # type: ignore[attr-defined]
-ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
-STATE = AccountState.__table__  # type: ignore[attr-defined]
-NODE = Node.__table__  # type: ignore[attr-defined]
 STARTED_COLUMNS = [POST.c[name] for name in StartedPost._fields]
 
 
@@ -357,6 +356,25 @@ UNDONE = (select(func.count()).select_from(POST)
                        POST.c.account.in_(_paused_accounts))))
 #: every post in doubt, by its attempt (a probe's verdict is about one attempt)
 IN_DOUBT_KEYS = select(POST.c.id, POST.c.attempt).where(POST.c.status == Status.UNKNOWN.value)
+
+# --- daemons' node rows (queue.nodes: heartbeat, take-over, stop) ----------------------
+
+#: this daemon alive; a row left by a predecessor under the same name is taken over
+#: (a new pid starts anew)
+NODE_ALIVE = (update(NODE).where(NODE.c.name == bindparam("b_node"))
+              .values(host=bindparam("b_host"), pid=bindparam("b_pid"),
+                      heartbeat_at=bindparam("b_clock"), stopped_at=None,
+                      started_at=case((NODE.c.pid == bindparam("b_pid"), NODE.c.started_at),
+                                      else_=bindparam("b_clock"))))
+NODE_NEW = insert(NODE).values(name=bindparam("b_node"), host=bindparam("b_host"),
+                               pid=bindparam("b_pid"), started_at=bindparam("b_clock"),
+                               heartbeat_at=bindparam("b_clock"))
+#: the other daemons of a host that have not said they stopped
+NODES_RUNNING_ON = select(NODE.c.name, NODE.c.pid).where(
+    NODE.c.host == bindparam("b_host"), NODE.c.stopped_at.is_(None),
+    NODE.c.name != bindparam("b_node"))
+NODE_STOPPED = (update(NODE).where(NODE.c.name == bindparam("b_node"))
+                .values(stopped_at=bindparam("b_clock")))
 
 # --- settle: unknown → published | retry | failed | missed (queue.recovery) --------------
 
