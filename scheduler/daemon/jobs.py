@@ -171,15 +171,20 @@ class Jobs:
     def _probe_in_doubt(self) -> None:
         """Hand each post in doubt not probed lately to the probe pool; returns at once."""
         now = time.monotonic()
-        doubtful = queue.in_doubt(self.engine, limit=PROBES_PER_RUN)
+        # read past the posts parked for staff: behind a hundred of them, the posts in
+        # doubt after them were never probed (and --until-drained waits for those)
+        limit = PROBES_PER_RUN + len(self._parked)
+        doubtful = queue.in_doubt(self.engine, limit=limit)
         current = {(p.id, p.attempt) for p in doubtful}
         with self._probe_lock:
             self._probed = {k: v for k, v in self._probed.items()
                             if k in current or k in self._probing}
-            if len(doubtful) < PROBES_PER_RUN:  # every post in doubt is in ``current``
+            if len(doubtful) < limit:  # every post in doubt is in ``current``
                 self._parked &= current
             due = [p for p in doubtful if (p.id, p.attempt) not in self._probing
                    and now - self._probed.get((p.id, p.attempt), -1e9) >= self.cfg.probe_seconds]
+            # those never probed (or settled by a probe since) first, oldest first
+            due = sorted(due, key=lambda p: (p.id, p.attempt) in self._parked)[:PROBES_PER_RUN]
             for post in due:
                 self._probing.add((post.id, post.attempt))
                 self._probed[(post.id, post.attempt)] = now  # type: ignore[index]

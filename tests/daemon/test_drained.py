@@ -9,9 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from scheduler.daemon import jobs
 from scheduler.daemon.service import Daemon
 from scheduler.db import session
 from scheduler.models import Alert, Attempt, Post, Status
@@ -109,3 +111,23 @@ def test_until_drained_ends_once_a_post_in_doubt_is_parked_for_staff(
             alerts = list(s.scalars(select(Alert.key)))  # type: ignore[arg-type]
         assert [key for key in alerts if key.startswith(f"unknown:{post_id}:")]
         assert daemon.drained()
+
+
+def test_until_drained_probes_the_posts_in_doubt_behind_those_parked_for_staff(
+        engine: Engine, tokens: Callable[[list[str]], None],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # one probe a housekeeping run: the second post in doubt stands behind the first,
+    # which its probe parks for staff; it must be probed all the same
+    monkeypatch.setattr(jobs, "PROBES_PER_RUN", 1)
+    names = ["akun-a", "akun-b"]
+    with CannotTell() as network:
+        tokens(names)
+        network.fail_next(Fault(delay=1.0, apply=True, status=201, body={}), times=2)
+        posts = [queue_post(engine, name, utcnow()) for name in names]
+        settings = make_settings(str(engine.url), names, network.url,
+                                 options={"read_timeout": 0.3})
+        daemon = Daemon(settings, engine=engine, channel_classes={"counting": CountingChannel})
+        with draining(daemon):
+            pass
+        assert {status_of(engine, p) for p in posts} == {Status.UNKNOWN}
+        assert len({call.path for call in network.calls("GET")}) == len(posts)  # each probed
