@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 from scheduler.daemon import jobs
 from scheduler.daemon.service import Daemon
 from scheduler.db import session
-from scheduler.models import Alert, Attempt, Post, Status
+from scheduler.models import Alert, Attempt, Status
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import make_settings, queue_post
-from tests.daemon.test_daemon import wait_for
+from tests.daemon.test_daemon import statuses, wait_for
 from tests.fakes.counting import CountingChannel, CountingNetwork
 from tests.fakes.server import FakeRequest, Fault, Response
 
@@ -58,10 +58,7 @@ def draining(daemon: Daemon) -> Iterator[threading.Thread]:
 
 
 def status_of(engine: Engine, post_id: int) -> str:
-    with session(engine) as s:
-        post = s.get(Post, post_id)
-        assert post is not None
-        return post.status
+    return statuses(engine)[post_id]
 
 
 def test_until_drained_waits_for_the_probe_of_a_post_in_doubt(
