@@ -25,9 +25,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    case,
     func,
-    insert,
     literal_column,
     or_,
     select,
@@ -356,25 +354,6 @@ UNDONE = (select(func.count()).select_from(POST)
                        POST.c.account.in_(_paused_accounts))))
 #: every post in doubt, by its attempt (a probe's verdict is about one attempt)
 IN_DOUBT_KEYS = select(POST.c.id, POST.c.attempt).where(POST.c.status == Status.UNKNOWN.value)
-
-# --- daemons' node rows (queue.nodes: heartbeat, take-over, stop) ----------------------
-
-#: this daemon alive; a row left by a predecessor under the same name is taken over
-#: (a new pid starts anew)
-NODE_ALIVE = (update(NODE).where(NODE.c.name == bindparam("b_node"))
-              .values(host=bindparam("b_host"), pid=bindparam("b_pid"),
-                      heartbeat_at=bindparam("b_clock"), stopped_at=None,
-                      started_at=case((NODE.c.pid == bindparam("b_pid"), NODE.c.started_at),
-                                      else_=bindparam("b_clock"))))
-NODE_NEW = insert(NODE).values(name=bindparam("b_node"), host=bindparam("b_host"),
-                               pid=bindparam("b_pid"), started_at=bindparam("b_clock"),
-                               heartbeat_at=bindparam("b_clock"))
-#: the other daemons of a host that have not said they stopped
-NODES_RUNNING_ON = select(NODE.c.name, NODE.c.pid).where(
-    NODE.c.host == bindparam("b_host"), NODE.c.stopped_at.is_(None),
-    NODE.c.name != bindparam("b_node"))
-NODE_STOPPED = (update(NODE).where(NODE.c.name == bindparam("b_node"))
-                .values(stopped_at=bindparam("b_clock")))
 
 # --- settle: unknown → published | retry | failed | missed (queue.recovery) --------------
 
