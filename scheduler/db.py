@@ -26,19 +26,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, inspect, select, text, update
+from sqlalchemy import create_engine, event, func, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, create_engine
 
 from scheduler.errors import ConfigError, SiarError
 from scheduler.i18n import _
-from scheduler.models import Node, Post
 from scheduler.revision import HEAD_REVISION
+from scheduler.tables import NODE, POST
 from scheduler.timeparse import to_db, utcnow
+
+if TYPE_CHECKING:  # the ORM is imported by the first session (see session)
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -150,7 +152,7 @@ def disown_file(engine: Engine, node: str, pid: int) -> None:
                           creator=lambda: sqlite3.connect(uri, uri=True, timeout=5))
     try:
         with other.begin() as connection:
-            connection.execute(update(Node).where(Node.name == node, Node.pid == pid)
+            connection.execute(update(NODE).where(NODE.c.name == node, NODE.c.pid == pid)
                                .values(stopped_at=utcnow()))
     except Exception:  # no file, or not a Siar database: nothing to disown
         pass
@@ -211,7 +213,11 @@ def _same_file(engine: Engine, path: Path) -> None:
 
 @contextmanager
 def session(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
+    """A session that commits on success and rolls back on any error. SQLAlchemy's ORM
+    and SQLModel are imported by the first session: the daemon's start and its statements
+    need only the Core (:mod:`scheduler.tables`)."""
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as s:
         try:
             yield s
@@ -300,7 +306,7 @@ class ClockSQL:
     def of(cls, s: Connection, moment: Clock) -> ClockSQL:
         if not isinstance(moment, datetime):
             return cls("now()", {})
-        column = Post.__table__.c.updated_at  # type: ignore[attr-defined]
+        column = POST.c.updated_at
         process = column.type.dialect_impl(s.dialect).bind_processor(s.dialect)
         return cls(":clock", {"clock": process(moment) if process else moment})
 

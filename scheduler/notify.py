@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -28,10 +28,13 @@ from channels.variant import Variant
 from scheduler import backoff, queue
 from scheduler.db import clock, is_sqlite
 from scheduler.i18n import _
-from scheduler.models import Alert, Post, Release
 from scheduler.settings import Settings
 from scheduler.states import label
 from scheduler.timeparse import show, to_db, utcnow
+
+if TYPE_CHECKING:  # the models are imported where an alert is stored or sent: a daemon's
+    # start, which only sets up its notifier, does not import the ORM for them
+    from scheduler.models import Post, Release
 
 log = logging.getLogger("siar.notify")
 
@@ -271,6 +274,8 @@ class Notifier:
 
     def post_alert(self, post_id: int, build: Any, *args: Any) -> bool:
         """Alert about one post: ``build(post, release, *args)`` makes the message."""
+        from scheduler.models import Post, Release
+
         with queue.transaction(self.engine) as s:
             post = s.get(Post, post_id)
             release = s.get(Release, post.release_id) if post else None
@@ -295,6 +300,8 @@ class Notifier:
         ``UPDATE`` that moves its next try a lease ahead and counts the attempt, so no other
         daemon sends it while this one does (PostgreSQL skips rows another daemon is
         claiming at that moment)."""
+        from scheduler.models import Alert
+
         with queue.transaction(self.engine) as s:
             moment = clock(self.engine, now, s)
             oldest_due = (select(Alert.key).where(Alert.next_try_at <= moment)
@@ -312,6 +319,8 @@ class Notifier:
         """One delivery attempt: through every notify account that has not taken the alert
         yet; then delivered, due again after a backoff, or given up. Does nothing when
         another daemon took the alert over (its lease ran out)."""
+        from scheduler.models import Alert
+
         with queue.transaction(self.engine) as s:
             row = s.get(Alert, claim.key)
             if row is None or row.attempts != claim.attempt:
@@ -340,6 +349,8 @@ class Notifier:
             claim = self._current
             if claim is None:
                 return
+            from scheduler.models import Alert
+
             with queue.transaction(self.engine) as s:
                 s.execute(update(Alert)
                           .where(Alert.key == claim.key, Alert.attempts == claim.attempt)
@@ -363,6 +374,8 @@ class Notifier:
         inserted it (a row count after ``ON CONFLICT DO NOTHING`` is not reliable: psycopg 3
         through the ORM reports -1). With notify accounts configured, the inserting daemon
         holds the first attempt's claim."""
+        from scheduler.models import Alert
+
         # only the dialect in use: importing PostgreSQL's costs an SQLite process ~40 ms
         if is_sqlite(self.engine):
             from sqlalchemy.dialects.sqlite import insert as upsert
@@ -422,6 +435,8 @@ class Notifier:
 
     def _finish(self, claim: Claim, deliveries: dict[str, Any], errors: dict[str, str],
                 created_at: datetime) -> None:
+        from scheduler.models import Alert
+
         with queue.transaction(self.engine) as s:
             now = clock(self.engine, None, s)
             if not errors:

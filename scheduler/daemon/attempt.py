@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -34,9 +34,11 @@ from scheduler.daemon.events import Recorded
 from scheduler.daemon.retry import NextTry, RetryPolicy
 from scheduler.errors import SiarError
 from scheduler.i18n import _
-from scheduler.models import Post
 from scheduler.settings import Settings
 from scheduler.timeparse import from_db, utcnow
+
+if TYPE_CHECKING:  # a type only: the daemon's start does not import the ORM's models
+    from scheduler.models import Post
 
 log = logging.getLogger("siar.attempt")
 

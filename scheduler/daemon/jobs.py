@@ -18,11 +18,11 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from channels.base import Published
@@ -33,10 +33,12 @@ from scheduler.daemon.events import RunSummary
 from scheduler.daemon.guard import DatabaseGuard
 from scheduler.daemon.inflight import InFlight
 from scheduler.errors import SiarError
-from scheduler.models import Node, Post, Release
 from scheduler.settings import Settings
 from scheduler.timeparse import utcnow
 from scheduler.waiting_alerts import PatientNotifier
+
+if TYPE_CHECKING:  # a type only: the daemon's start does not import the ORM's models
+    from scheduler.models import Post
 
 log = logging.getLogger("siar.daemon")
 
@@ -74,6 +76,8 @@ class Jobs:
         self._probed: dict[tuple[int, int], float] = {}
         #: (post, attempt) whose probe is queued or running
         self._probing: set[tuple[int, int]] = set()
+        #: (post, attempt) whose probe ended and could not tell: parked for staff
+        self._parked: set[tuple[int, int]] = set()
         self._probe_lock = threading.Lock()
         self._probe_pool = ThreadPoolExecutor(max_workers=PROBE_WORKERS,
                                               thread_name_prefix="siar-probe")
@@ -134,6 +138,8 @@ class Jobs:
         if not missed:
             return
         self.summary.add(missed=len(missed))
+        from scheduler.models import Post, Release  # the ORM: only when staff hear of it
+
         with queue.transaction(self.engine) as s:
             rows = [(s.get(Post, m.post_id), s.get(Release, m.release_id)) for m in missed]
         self.notifier.alert(notify.missed([(p, r) for p, r in rows if p is not None]))
@@ -165,13 +171,20 @@ class Jobs:
     def _probe_in_doubt(self) -> None:
         """Hand each post in doubt not probed lately to the probe pool; returns at once."""
         now = time.monotonic()
-        doubtful = queue.in_doubt(self.engine, limit=PROBES_PER_RUN)
+        # read past the posts parked for staff: behind a hundred of them, the posts in
+        # doubt after them were never probed (and --until-drained waits for those)
+        limit = PROBES_PER_RUN + len(self._parked)
+        doubtful = queue.in_doubt(self.engine, limit=limit)
         current = {(p.id, p.attempt) for p in doubtful}
         with self._probe_lock:
             self._probed = {k: v for k, v in self._probed.items()
                             if k in current or k in self._probing}
+            if len(doubtful) < limit:  # every post in doubt is in ``current``
+                self._parked &= current
             due = [p for p in doubtful if (p.id, p.attempt) not in self._probing
                    and now - self._probed.get((p.id, p.attempt), -1e9) >= self.cfg.probe_seconds]
+            # those never probed (or settled by a probe since) first, oldest first
+            due = sorted(due, key=lambda p: (p.id, p.attempt) in self._parked)[:PROBES_PER_RUN]
             for post in due:
                 self._probing.add((post.id, post.attempt))
                 self._probed[(post.id, post.attempt)] = now  # type: ignore[index]
@@ -194,6 +207,8 @@ class Jobs:
                                                                    "account": post.account})
                 self.wake()
                 return
+            with self._probe_lock:
+                self._parked.add(token)  # type: ignore[arg-type]
             key = f"unknown:{post.id}:{post.attempt}"
             if key not in self._alerted:
                 self._alerted.add(key)
@@ -205,6 +220,14 @@ class Jobs:
         finally:
             with self._probe_lock:
                 self._probing.discard(token)  # type: ignore[arg-type]
+
+    def awaiting_probe(self, in_doubt: Iterable[tuple[int, int]]) -> bool:
+        """Whether any of these posts in doubt (post, attempt) has not yet had a probe
+        that ended without a verdict, or is being probed again: the probe may still settle
+        it (not yet handed to the probe pool, queued, running, or stopped by the database's
+        trouble)."""
+        with self._probe_lock:
+            return any(key not in self._parked or key in self._probing for key in in_doubt)
 
     @contextlib.contextmanager
     def _network_slot(self, network: str) -> Iterator[None]:
@@ -282,16 +305,10 @@ class Jobs:
             self.notifier.store_waiting()
 
     def _prove_alive(self) -> None:
-        with queue.transaction(self.engine) as s:
-            node = s.get(Node, self.node) or Node(name=self.node)
-            # a daemon restarted under a fixed node name: the row is its predecessor's,
-            # whose pid would make this live process look dead to the next daemon here
-            if node.pid != os.getpid():
-                node.started_at = utcnow()
-            node.host, node.pid = socket.gethostname(), os.getpid()
-            node.heartbeat_at = utcnow()
-            node.stopped_at = None
-            s.add(node)
+        # a daemon restarted under a fixed node name takes its predecessor's row over, with
+        # this pid (the dead one's would make this live process look dead to the next
+        # daemon here)
+        queue.prove_alive(self.engine, self.node, host=socket.gethostname(), pid=os.getpid())
         queue.renew_leases(self.engine, self.node, self.inflight.post_ids(),
                            lease=self.cfg.lease_seconds)
         self.notifier.renew_lease()
@@ -299,29 +316,19 @@ class Jobs:
     def take_over_dead_local_daemons(self) -> None:
         """A daemon restarted after ``kill -9`` need not wait for its predecessor's leases
         to run out: on this host, a node whose process is gone is certainly dead."""
-        host = socket.gethostname()
-        with queue.transaction(self.engine) as s:
-            nodes = list(s.scalars(select(Node).where(Node.host == host,
-                                                      Node.stopped_at.is_(None),
-                                                      Node.name != self.node)))
-        for node in nodes:
-            if _process_alive(node.pid):
+        for name, pid in queue.running_on(self.engine, socket.gethostname(),
+                                          besides=self.node):
+            if _process_alive(pid):
                 continue
-            taken = queue.expire_leases_of(self.engine, node.name)
-            with queue.transaction(self.engine) as s:
-                row = s.get(Node, node.name)
-                if row is not None:
-                    row.stopped_at = utcnow()
+            taken = queue.expire_leases_of(self.engine, name)
+            queue.mark_stopped(self.engine, name)
             if taken:
                 log.warning("daemon %s (pid %s) died holding %d post(s); taking them back",
-                            node.name, node.pid, taken)
+                            name, pid, taken)
 
     def mark_stopped(self) -> bool:
         """This daemon's node row says it stopped (``siar status`` no longer waits for it)."""
-        with queue.transaction(self.engine) as s:
-            node = s.get(Node, self.node)
-            if node:
-                node.stopped_at = utcnow()
+        queue.mark_stopped(self.engine, self.node)
         return True
 
     def build_adapters(self) -> None:

@@ -31,11 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
 from channels.base import Channel
-from scheduler import queue, states
+from scheduler import queue
 from scheduler.adapters import Adapters
 from scheduler.daemon.attempt import Publisher
 from scheduler.daemon.committer import Committer
@@ -49,7 +48,6 @@ from scheduler.daemon.warmup import import_http_stack
 from scheduler.daemon.worker import Worker
 from scheduler.db import QueueListener, open_database
 from scheduler.envfile import exposure_warnings
-from scheduler.models import AccountState, Post
 from scheduler.settings import Settings
 from scheduler.waiting_alerts import PatientNotifier
 
@@ -68,9 +66,6 @@ TOKEN_CHECK_DELAY = 30.0
 #: first posts claimed to be sent and recorded: they come first, but a slow network must
 #: not hold back the probes of the posts in doubt, or the job scheduler, for longer
 FIRST_POST_WAIT = 1.0
-
-ACTIVE = states.values(states.ACTIVE)
-CLAIMABLE = states.values(states.CLAIMABLE)
 
 
 class Daemon:
@@ -319,7 +314,7 @@ class Daemon:
         try:
             self._settle_in(phases)
             while not self.stop_event.wait(0.1 if until_drained else 1.0):
-                if until_drained and guarded("checking the queue", self._drained):
+                if until_drained and guarded("checking the queue", self.drained):
                     break
         finally:
             self.stopping.set()
@@ -357,18 +352,19 @@ class Daemon:
                         "'siar status' counts it as gone after three missed heartbeats")
         self.adapters.close()
 
-    def _drained(self) -> bool:
-        """Nothing waits that this daemon could still send: the posts of a paused account
-        are blocked until staff resume it, not waiting."""
+    def drained(self) -> bool:
+        """Nothing is left that this daemon could still do by itself: no post due, none in
+        flight, and none in doubt whose probe has not answered yet (it may find the post
+        absent and send it again). The posts of a paused account are blocked until staff
+        resume it, not waiting; a post in doubt whose probe could not tell is parked for
+        staff (alerted once, settled with ``siar resolve``): nothing more to wait for."""
         from scheduler.queue import website
 
-        paused = select(AccountState.account).where(AccountState.paused.is_(True))
-        blocked = and_(Post.status.in_(CLAIMABLE), Post.account.in_(paused))
-        with queue.transaction(self.engine) as s:
-            active = s.scalar(select(func.count()).select_from(Post)
-                              .where(Post.status.in_(ACTIVE), ~blocked))
+        undone, in_doubt = queue.left_to_do(self.engine)
+        if undone or len(self.inflight) or self.jobs.awaiting_probe(in_doubt):
+            return False
         # posts waiting for a website post that is on its way or out will go out too
-        return not active and not len(self.inflight) and not website.still_coming(self.engine)
+        return not website.still_coming(self.engine)
 
     def _start_health_server(self, pump: Pump) -> Any:
         if not self.cfg.http_port:

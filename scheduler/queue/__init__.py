@@ -10,7 +10,16 @@ attempt it was given, so a stalled worker's late answer can never overwrite a ne
 attempt. ``publishing`` is committed before any request leaves the machine, and an
 expired ``publishing`` lease becomes ``unknown`` — never ``scheduled`` — so a crash can
 never lead to a blind resend.
+
+Queueing and staff actions (:mod:`~scheduler.queue.queueing`, :mod:`~scheduler.queue.staff`)
+work on the ORM's models and are imported when first used: a daemon's start needs neither,
+and importing SQLAlchemy's ORM, SQLModel and the models was a third of its CPU before the
+first post after a restart. Every other operation runs Core statements on
+:mod:`scheduler.tables`.
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from scheduler.db import transaction
 from scheduler.queue.accounts import ensure_accounts, set_rate_limited
@@ -30,6 +39,7 @@ from scheduler.queue.claims import (
     give_back_unsent,
     next_due,
 )
+from scheduler.queue.nodes import mark_stopped, prove_alive, running_on
 from scheduler.queue.outcomes import (
     failed_tries,
     finalize,
@@ -39,7 +49,6 @@ from scheduler.queue.outcomes import (
     outcome_recorded,
 )
 from scheduler.queue.progress import record_checkpoint, record_part
-from scheduler.queue.queueing import enqueue, enqueue_bulk, enqueue_occurrence
 from scheduler.queue.records import (
     BulkItem,
     Claim,
@@ -54,12 +63,31 @@ from scheduler.queue.records import (
 from scheduler.queue.recovery import (
     expire_leases_of,
     in_doubt,
+    left_to_do,
     mark_missed,
     reap_expired_leases,
     renew_leases,
     settle_unknown,
 )
-from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
+
+if TYPE_CHECKING:
+    from scheduler.queue.queueing import enqueue, enqueue_bulk, enqueue_occurrence
+    from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
+
+#: the operations imported on first use, by module (see above)
+_ON_FIRST_USE = {"enqueue": "queueing", "enqueue_bulk": "queueing",
+                 "enqueue_occurrence": "queueing", "cancel": "staff", "reschedule": "staff",
+                 "resolve": "staff", "resume_account": "staff"}
+
+
+def __getattr__(name: str) -> Any:
+    """An operation of :data:`_ON_FIRST_USE`, its module imported now."""
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [  # the operations by module: see the imports above
     "BulkItem", "Claim", "ClaimBatch", "Finalization", "FirstSend", "Missed", "NextInLine",
@@ -68,8 +96,9 @@ __all__ = [  # the operations by module: see the imports above
     "decline", "enqueue",
     "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
     "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",
-    "give_back_unsent", "in_doubt", "mark_missed", "miss_unapproved", "next_due", "outcome_name",
-    "outcome_recorded", "reap_expired_leases", "record_checkpoint", "record_part",
-    "renew_leases", "reschedule", "resolve", "resubmit", "resume_account", "set_rate_limited",
+    "give_back_unsent", "in_doubt", "left_to_do", "mark_missed", "mark_stopped",
+    "miss_unapproved", "next_due", "outcome_name", "outcome_recorded", "prove_alive",
+    "reap_expired_leases", "record_checkpoint", "record_part", "renew_leases", "reschedule",
+    "resolve", "resubmit", "resume_account", "running_on", "set_rate_limited",
     "settle_unknown", "transaction", "unapproved_due",
 ]

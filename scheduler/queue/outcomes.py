@@ -22,7 +22,6 @@ from channels.base import AuthFailed, InDoubt, NotSent, Outcome, Published, Reje
 from scheduler import bulk
 from scheduler.db import Clock, ClockSQL, connection, statement_clock
 from scheduler.errors import CommitUncertain
-from scheduler.models import Attempt
 from scheduler.queue.accounts import set_paused
 from scheduler.queue.claims import begin_next_in_line
 from scheduler.queue.records import Finalization, NextInLine, StartedPost
@@ -205,7 +204,7 @@ def _record_together(s: Connection, writes: list[_OutcomeWrite], moment: Clock) 
             # begun outside begin_publishing (should not happen): log it anyway
             values = {k: v for k, v in write.attempt_params.items()
                       if k not in ("post_id", "attempt")}
-            s.execute(insert(Attempt).values(
+            s.execute(insert(sql.ATTEMPT).values(
                 post_id=write.item.post_id, attempt=write.item.attempt, node="?",
                 started_at=moment, finished_at=moment, **values))
     return recorded

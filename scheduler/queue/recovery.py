@@ -22,7 +22,6 @@ from scheduler import bulk
 from scheduler.db import ClockSQL, clock, connection
 from scheduler.errors import InvalidTransition
 from scheduler.i18n import _
-from scheduler.models import AccountState
 from scheduler.queue.log import log_changes
 from scheduler.queue.records import Missed
 from scheduler.states import Status
@@ -109,7 +108,7 @@ def mark_missed(engine: Engine, grace: timedelta, *, node: str = "daemon",
         if not stale:
             return []
         states = {state.account: state for state in s.execute(
-            select(AccountState).where(AccountState.account.in_({p.account for p in stale})))}
+            select(sql.STATE).where(sql.STATE.c.account.in_({p.account for p in stale})))}
         reasons = {p.id: _missed_reason(states.get(p.account), grace, moment) for p in stale}
         at = ClockSQL.of(s, moment)
         missed = f"'{sql.target('miss', Status.MISSED)}'"
@@ -151,6 +150,15 @@ def in_doubt(engine: Engine, *, limit: int = 100) -> list[PostRow]:
     from scheduler import queries
 
     return queries.in_doubt(engine, limit=limit)
+
+
+def left_to_do(engine: Engine) -> tuple[int, list[tuple[int, int]]]:
+    """What is left for daemons: the posts due or in flight (not those blocked by a paused
+    account), and every post in doubt as (post, attempt)."""
+    with connection(engine) as s:
+        undone = s.scalar(sql.UNDONE) or 0
+        in_doubt = [(row.id, row.attempt) for row in s.execute(sql.IN_DOUBT_KEYS)]
+    return undone, in_doubt
 
 
 def settle_unknown(engine: Engine, post_id: int, outcome: Outcome, *, by: str,

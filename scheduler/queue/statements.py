@@ -35,14 +35,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from scheduler.models import AccountState, Attempt, Node, Post
 from scheduler.queue.records import StartedPost
 from scheduler.states import CLAIMABLE, IN_FLIGHT, TRANSITIONS, Status, sql_in, values
+from scheduler.tables import ACCOUNT_STATE as STATE
+from scheduler.tables import ATTEMPT, NODE, POST
 
-POST = Post.__table__  # type: ignore[attr-defined]
-ATTEMPT = Attempt.__table__  # type: ignore[attr-defined]
-STATE = AccountState.__table__  # type: ignore[attr-defined]
-NODE = Node.__table__  # type: ignore[attr-defined]
 STARTED_COLUMNS = [POST.c[name] for name in StartedPost._fields]
 
 
@@ -346,6 +343,17 @@ LATE = (select(POST.c.id, POST.c.release_id, POST.c.account, POST.c.due_at, POST
 LATE_AND_DUE = LATE.where(POST.c.not_before <= bindparam("b_clock"))
 #: miss: each post's error says what held its account
 MISS_GUARD = bulk_guard("miss")
+
+# --- what is left (queue.recovery.left_to_do: siar daemon --until-drained) --------------
+
+_paused_accounts = select(STATE.c.account).where(STATE.c.paused.is_(True))
+#: posts due or in flight, but not those a paused account blocks until staff resume it
+UNDONE = (select(func.count()).select_from(POST)
+          .where(POST.c.status.in_(values((*CLAIMABLE, *IN_FLIGHT))),
+                 ~and_(POST.c.status.in_(values(CLAIMABLE)),
+                       POST.c.account.in_(_paused_accounts))))
+#: every post in doubt, by its attempt (a probe's verdict is about one attempt)
+IN_DOUBT_KEYS = select(POST.c.id, POST.c.attempt).where(POST.c.status == Status.UNKNOWN.value)
 
 # --- settle: unknown → published | retry | failed | missed (queue.recovery) --------------
 
