@@ -39,7 +39,13 @@ from scheduler.queue.outcomes import (
     outcome_recorded,
 )
 from scheduler.queue.progress import record_checkpoint, record_part
-from scheduler.queue.queueing import enqueue, enqueue_bulk, enqueue_occurrence
+from scheduler.queue.queueing import (
+    BulkWriter,
+    bulk_writer,
+    enqueue,
+    enqueue_bulk,
+    enqueue_occurrence,
+)
 from scheduler.queue.records import (
     BulkItem,
     Claim,
@@ -62,9 +68,9 @@ from scheduler.queue.recovery import (
 from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
 
 __all__ = [  # the operations by module: see the imports above
-    "BulkItem", "Claim", "ClaimBatch", "Finalization", "FirstSend", "Missed", "NextInLine",
-    "Share", "StartedPost", "Unapproved",
-    "approve", "begin_publishing", "begin_publishing_many", "cancel", "claim_due",
+    "BulkItem", "BulkWriter", "Claim", "ClaimBatch", "Finalization", "FirstSend", "Missed",
+    "NextInLine", "Share", "StartedPost", "Unapproved",
+    "approve", "begin_publishing", "begin_publishing_many", "bulk_writer", "cancel", "claim_due",
     "decline", "enqueue",
     "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
     "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",
