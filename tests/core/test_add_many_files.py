@@ -179,3 +179,34 @@ def test_nothing_stored_early_leaves_storing_to_the_usual_path(
     state.__init__()
     with EarlyStore(None) as early:
         assert early.rest(_plans(calendar[:2])) is None
+
+
+#: runs ``siar ARGS`` as the console script does, then names the modules of ``argv[1]``
+#: (comma-separated) it imported
+PROBE = """
+import atexit, sys
+names = sys.argv.pop(1).split(",")
+atexit.register(lambda: sys.stderr.write("\\nimported:" + ",".join(
+    n for n in names if n in sys.modules) + "\\n"))
+sys.argv = ["siar", *sys.argv[1:]]
+from scheduler.cli import main
+main()
+"""
+
+
+def test_a_calendar_of_text_releases_is_queued_without_the_media_machinery(
+        workspace: Path, calendar: list[str]) -> None:
+    """Photos and videos are copied and prepared only for releases that have them: the
+    modules that do it are not even imported (the last moments of a long add)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    media = ("channels.video", "scheduler.media_prep", "scheduler.video_prep",
+             "scheduler.media_store")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(media), "add", *calendar],
+                          cwd=workspace, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.rsplit("imported:", 1)[1].splitlines()[0] == ""
