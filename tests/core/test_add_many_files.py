@@ -181,25 +181,14 @@ def test_nothing_stored_early_leaves_storing_to_the_usual_path(
         assert early.rest(_plans(calendar[:2])) is None
 
 
-#: runs ``siar ARGS`` as the console script does, then names the modules of ``argv[1]``
-#: (comma-separated) it imported
-PROBE = """
-import atexit, sys
-names = sys.argv.pop(1).split(",")
-atexit.register(lambda: sys.stderr.write("\\nimported:" + ",".join(
-    n for n in names if n in sys.modules) + "\\n"))
-sys.argv = ["siar", *sys.argv[1:]]
-from scheduler.cli import main
-main()
-"""
-
-
 def test_a_calendar_of_text_releases_is_queued_without_the_media_machinery(
         workspace: Path, calendar: list[str]) -> None:
     """Photos and videos are copied and prepared only for releases that have them: the
     modules that do it are not even imported (the last moments of a long add)."""
     import subprocess
     import sys
+
+    from tests.composer.test_preview_stays_light import PROBE
 
     root = Path(__file__).resolve().parents[2]
     media = ("channels.video", "scheduler.media_prep", "scheduler.video_prep",
