@@ -13,7 +13,8 @@ who did it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,25 +53,48 @@ def enqueue(engine: Engine, settings: Settings, doc: ReleaseDoc, variants: Seque
 def enqueue_bulk(engine: Engine, settings: Settings, items: Sequence[queue.BulkItem], *,
                  by: str) -> list[int]:
     """Queue many releases (a content calendar) and record who queued each."""
-    from dataclasses import replace
+    if not items:
+        return []
+    with bulk_writer(engine, settings, by=by) as writer:
+        return writer.add(items)
 
-    def record(connection: Connection, ids: list[int]) -> None:  # in the same transaction
-        audit.record_queued(connection, by, (
+
+@contextmanager
+def bulk_writer(engine: Engine, settings: Settings, *, by: str) -> Iterator[BulkWriter]:
+    """:func:`queue.bulk_writer` under approval where required, each batch's audit rows
+    (who queued it) written with the batch: all committed when the block ends, or none."""
+    with queue.bulk_writer(engine) as writer:
+        yield BulkWriter(writer, settings, by)
+
+
+class BulkWriter:
+    """Stores batches of releases in one transaction (:func:`bulk_writer`)."""
+
+    def __init__(self, writer: queue.BulkWriter, settings: Settings, by: str) -> None:
+        self._writer = writer
+        self._settings = settings
+        self._by = by
+        self._waits: dict[str, bool] = {}  # account → needs an approver (asked once)
+
+    def add(self, items: Sequence[queue.BulkItem]) -> list[int]:
+        """Store ``items`` after the batches before, with their audit rows; their ids."""
+        from dataclasses import replace
+
+        waits = self._waits
+        for item in items:
+            for v in item.variants:
+                if v.account not in waits:
+                    waits[v.account] = self._settings.needs_approval(v.account)
+        if any(waits.values()) or any(i.awaiting for i in items):
+            items = [replace(i, awaiting=frozenset(v.account for v in i.variants
+                                                   if waits[v.account])) for i in items]
+        # else: nothing awaits an approver: the items as they are, not a copy of each
+        ids = self._writer.add(items)
+        audit.record_queued(self._writer.connection, self._by, (
             (release_id, [v.account for v in item.variants],
              {"due_at": iso(item.due_at, item.zone or item.doc.zone), "title": item.doc.title})
             for release_id, item in zip(ids, items, strict=True)))
-
-    waits: dict[str, bool] = {}  # account → needs an approver (asked once per account)
-    for item in items:
-        for v in item.variants:
-            if v.account not in waits:
-                waits[v.account] = settings.needs_approval(v.account)
-    if not any(waits.values()) and not any(i.awaiting for i in items):
-        # nothing awaits an approver: the items as they are, not a copy of each
-        return queue.enqueue_bulk(engine, items, then=record)
-    return queue.enqueue_bulk(engine, [
-        replace(i, awaiting=frozenset(v.account for v in i.variants if waits[v.account]))
-        for i in items], then=record)
+        return ids
 
 
 def _posts(engine: Engine, release_id: int, account: str | None,
@@ -211,5 +235,5 @@ def housekeeping(engine: Engine, settings: Settings, node: str, notifier: Any, *
     return len(missed)
 
 
-__all__ = ["approve", "awaiting", "decline", "enqueue", "enqueue_bulk", "held_alerts",
-           "held_key", "held_message", "housekeeping", "reschedule"]
+__all__ = ["BulkWriter", "approve", "awaiting", "bulk_writer", "decline", "enqueue",
+           "enqueue_bulk", "held_alerts", "held_key", "held_message", "housekeeping", "reschedule"]

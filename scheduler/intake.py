@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 from channels.variant import Media, Variant
 from scheduler.errors import ConfigError, ReleaseError, UnknownChannel
 from scheduler.i18n import _
-from scheduler.media_store import MediaStore, StoredFile
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import AccountSettings, Settings
 from scheduler.timeparse import TimeParseError, parse_when, show
 
 if TYPE_CHECKING:
     from channels.base import Channel
+    from scheduler.media_store import MediaStore, StoredFile
 
 #: a time this far in the past still counts as "now" (the officer typed it a minute ago)
 PAST_TOLERANCE = timedelta(minutes=2)

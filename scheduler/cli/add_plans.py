@@ -66,6 +66,11 @@ class _Chunks:
             self._next.value = number + 1
             return number
 
+    def taken(self) -> int:
+        """How many chunks were taken so far (all of them once :meth:`take` said None)."""
+        with self._next.get_lock():
+            return int(self._next.value)
+
     def failed(self, number: int) -> None:
         """Chunk ``number`` holds a bad file: later chunks are not planned."""
         with self._next.get_lock():
@@ -81,11 +86,16 @@ _JOB: tuple[Callable[[str], Any], Intake, dict[str, Any], _Chunks, Any] | None =
 
 
 def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: Intake, *,
-                 meanwhile: Callable[[], object] | None = None, **options: Any) -> list[Plan]:
+                 meanwhile: Callable[[], object] | None = None,
+                 planned: Callable[[list[Plan]], object] | None = None,
+                 **options: Any) -> list[Plan]:
     """``planner.plan(read(source), **options)`` for every source, in their order; the
     first source that cannot be planned raises its error. ``meanwhile`` runs here while
     other processes plan, if any do (work the caller would do next anyway, with no effect
-    that a bad file should have prevented)."""
+    that a bad file should have prevented). ``planned(plans)``, if given, is called here
+    while other processes plan, with the plans of the next files in order as soon as they
+    are all planned (what the caller can store before the last file is read: in a
+    transaction that a later bad file rolls back); the plans returned include them."""
     processes = _processes(sources)
     if processes == 1:
         return [planner.plan(read(source), **options) for source in sources]
@@ -95,12 +105,15 @@ def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: In
     chunks = _Chunks(sources[1:], max(processes * CHUNKS_PER_PROCESS,
                                       -(-len(sources) // MOST_CHUNK_FILES)))
     received = _Received({account.name: account for account in planner.settings.accounts})
+    handed = _Handed(first, received, planned)
     with _pool(processes - 1, lambda queue: (read, planner, options, chunks, queue)) \
             as (pool, queue):
         others = [pool.apply_async(_plan_chunks) for _ in range(processes - 1)]
         if meanwhile is not None:
             meanwhile()
+        mine = 0
         while (number := chunks.take()) is not None:
+            mine += 1
             try:
                 received.done[number] = [planner.plan(read(source), **options)
                                          for source in chunks.part(number)]
@@ -110,11 +123,42 @@ def plan_sources(sources: Sequence[str], read: Callable[[str], Any], planner: In
                 break
             # the others' chunks so far, while they plan on: not all at the end
             received.drain(queue)
+            handed.more()
+        # every chunk is taken: each of the others' comes back as one message; those
+        # handed on one by one while the last are planned
+        while handed.planned is not None and received.count < chunks.taken() - mine:
+            received.drain(queue, until=received.count + 1)
+            handed.more()
         sent = sum(result.get() for result in others)
         received.drain(queue, until=sent)
     if received.failures:
         raise received.failures[min(received.failures)]
     return [first, *(plan for number in range(chunks.count) for plan in received.done[number])]
+
+
+class _Handed:
+    """Hands the plans to ``planned`` in the files' order, chunk after chunk, as soon as
+    every chunk before them is planned (the first file's plan first; nothing before the
+    fork, so that no database is opened in the processes that plan)."""
+
+    def __init__(self, first: Plan, received: _Received,
+                 planned: Callable[[list[Plan]], object] | None) -> None:
+        self.received = received
+        self.planned = planned
+        self.first: list[Plan] = [first]  # handed with the first chunks, after the fork
+        self.next = 0  # the next chunk to hand over
+
+    def more(self) -> None:
+        """Every chunk planned next in order since the last call, in one list."""
+        if self.planned is None:
+            return
+        done = self.received.done
+        ready, self.first = self.first, []
+        while self.next in done and not self.received.failures:
+            ready += done[self.next]
+            self.next += 1
+        if ready:
+            self.planned(ready)
 
 
 class _Received:

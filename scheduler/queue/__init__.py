@@ -71,11 +71,18 @@ from scheduler.queue.recovery import (
 )
 
 if TYPE_CHECKING:
-    from scheduler.queue.queueing import enqueue, enqueue_bulk, enqueue_occurrence
+    from scheduler.queue.queueing import (
+        BulkWriter,
+        bulk_writer,
+        enqueue,
+        enqueue_bulk,
+        enqueue_occurrence,
+    )
     from scheduler.queue.staff import cancel, reschedule, resolve, resume_account
 
 #: the operations imported on first use, by module (see above)
-_ON_FIRST_USE = {"enqueue": "queueing", "enqueue_bulk": "queueing",
+_ON_FIRST_USE = {"BulkWriter": "queueing", "bulk_writer": "queueing",
+                 "enqueue": "queueing", "enqueue_bulk": "queueing",
                  "enqueue_occurrence": "queueing", "cancel": "staff", "reschedule": "staff",
                  "resolve": "staff", "resume_account": "staff"}
 
@@ -90,9 +97,9 @@ def __getattr__(name: str) -> Any:
     return value
 
 __all__ = [  # the operations by module: see the imports above
-    "BulkItem", "Claim", "ClaimBatch", "Finalization", "FirstSend", "Missed", "NextInLine",
-    "Share", "StartedPost", "Unapproved",
-    "approve", "begin_publishing", "begin_publishing_many", "cancel", "claim_due",
+    "BulkItem", "BulkWriter", "Claim", "ClaimBatch", "Finalization", "FirstSend", "Missed",
+    "NextInLine", "Share", "StartedPost", "Unapproved",
+    "approve", "begin_publishing", "begin_publishing_many", "bulk_writer", "cancel", "claim_due",
     "decline", "enqueue",
     "enqueue_bulk", "enqueue_occurrence", "ensure_accounts", "expire_leases_of", "failed_tries",
     "finalize", "finalize_and_begin_next", "finalize_many", "give_back_claim",

@@ -12,6 +12,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -75,19 +76,52 @@ def enqueue_bulk(engine: Engine, items: Sequence[BulkItem], *,
     audit rows of who queued them: stored with the posts or not at all).
 
     The path for imports and recurring calendars: all or nothing like :func:`enqueue`,
-    and the same rows, written the driver's fastest way. Release ids are reserved first,
-    so posts can name theirs without ``RETURNING``; rows go in as plain values
-    (:func:`scheduler.bulk.copy_rows`), each time and each variant's JSON converted once,
-    not once per column per row by SQLAlchemy's types (a variant object shared by several
-    posts is serialised once). Rows are made while they are written, so PostgreSQL stores
-    the first posts while later ones are still being made.
+    and the same rows, written the driver's fastest way (:class:`BulkWriter`).
     """
     if not items:
         return []
+    with bulk_writer(engine) as writer:
+        ids = writer.add(items)
+        if then is not None:
+            then(writer.connection, ids)
+    return ids
+
+
+@contextmanager
+def bulk_writer(engine: Engine) -> Iterator[BulkWriter]:
+    """One transaction that stores releases batch after batch (:meth:`BulkWriter.add`) and
+    commits them together when the block ends, or none of them if it raises: a caller
+    may store the first releases of a calendar while it still reads the last ones."""
     with transaction(engine) as s:
-        connection = s.connection()
-        stored_time = _bulk_time_converter(connection)
-        now = stored_time(utcnow())
+        writer = BulkWriter(s)
+        yield writer
+        ensure_account_rows(s, writer.accounts)
+        notify_queue(writer.connection)
+
+
+class BulkWriter:
+    """Releases and their posts stored in batches, in the transaction of :func:`bulk_writer`.
+
+    Release ids are reserved per batch, so posts can name theirs without ``RETURNING``;
+    rows go in as plain values (:func:`scheduler.bulk.copy_rows`), each time and each
+    variant's JSON converted once, not once per column per row by SQLAlchemy's types (a
+    variant object shared by several posts is serialised once). Rows are made while they
+    are written, so PostgreSQL stores the first posts while later ones are still being
+    made.
+    """
+
+    def __init__(self, s: Any) -> None:
+        self.connection: Connection = s.connection()
+        #: every account a stored post is for (their ``account_state`` rows: at the end)
+        self.accounts: set[str] = set()
+        self._stored_time = _bulk_time_converter(self.connection)
+        self._now = self._stored_time(utcnow())
+
+    def add(self, items: Sequence[BulkItem]) -> list[int]:
+        """Store ``items`` (releases after those stored before); their ids, in order."""
+        if not items:
+            return []
+        connection, now, stored_time = self.connection, self._now, self._stored_time
         ids = _reserve_release_ids(connection, len(items))
         dues = [stored_time(item.due_at) for item in items]
         bulk.copy_rows(connection, Release.__table__, _BULK_RELEASE_COLUMNS, (
@@ -99,11 +133,8 @@ def enqueue_bulk(engine: Engine, items: Sequence[BulkItem], *,
             for release_id, item, due in zip(ids, items, dues, strict=True)))
         bulk.copy_rows(connection, Post.__table__, _BULK_POST_COLUMNS,
                        _bulk_post_rows(ids, items, dues, now))
-        ensure_account_rows(s, {v.account for item in items for v in item.variants})
-        if then is not None:
-            then(connection, ids)
-        notify_queue(connection)
-    return ids
+        self.accounts.update(v.account for item in items for v in item.variants)
+        return ids
 
 
 #: the columns of :func:`enqueue_bulk`'s rows, in order; the rest take their defaults

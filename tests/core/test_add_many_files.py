@@ -98,3 +98,104 @@ def test_chunks_are_handed_out_once_in_order_and_none_after_a_bad_one(
         last = sources.index(taken[-1])
         assert taken == sources[:last + 1] and last >= min(bad, files - 1)
         assert last < min(bad, files - 1) + hand_out.size
+
+
+def _plans(names: list[str]) -> list:
+    """The plans ``siar add`` makes of these files, in this process."""
+    from scheduler import intake
+    from scheduler.cli import state
+    from scheduler.cli.previewing import read_release
+
+    planner = intake.Intake(state.settings)
+    return [planner.plan(read_release(name)) for name in names]
+
+
+def test_every_plan_is_handed_on_once_in_the_files_order_while_planning(
+        workspace: Path, calendar: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What may be stored before the last file is planned is always the next files, in
+    order: what is handed on is the head of what is returned, whoever planned it."""
+    from scheduler import intake
+    from scheduler.cli import state
+    from scheduler.cli.previewing import read_release
+
+    monkeypatch.setattr(add_plans, "PARALLEL_FROM", 8)
+    state.__init__()
+    handed: list[list] = []
+    plans = add_plans.plan_sources(calendar, read_release, intake.Intake(state.settings),
+                                   planned=handed.append)
+    assert [plan.doc.source for plan in plans] == calendar
+    assert handed and all(handed)
+    given = [plan for batch in handed for plan in batch]
+    assert [p.doc.source for p in given] == calendar[:len(given)]
+
+
+def test_releases_stored_early_are_not_committed_when_a_later_file_is_bad(
+        workspace: Path, database: str, calendar: list[str], siar) -> None:
+    from scheduler.cli import state
+    from scheduler.cli.added import EarlyStore
+    from scheduler.errors import SiarError
+
+    assert siar("accounts").code == 0  # the database exists, with its schema
+    state.__init__()
+    plans = _plans(calendar[:6])
+    with pytest.raises(SiarError), EarlyStore(None) as early:
+        early(plans[:3])
+        early(plans[3:])
+        assert len(early.ids) == 6  # stored, in the transaction still open
+        raise SiarError("a bad file further on")
+    assert _stored(workspace, database) == []
+
+
+def test_releases_with_photos_and_those_after_them_are_stored_only_at_the_end(
+        workspace: Path, database: str, calendar: list[str], siar) -> None:
+    """Their photos are copied into the media store once every file is planned, so that a
+    bad file leaves no copies; the releases are stored in the files' order all the same."""
+    from dataclasses import replace
+
+    from scheduler.cli import state
+    from scheduler.cli.added import EarlyStore
+    from scheduler.releases import ImageRef
+
+    assert siar("accounts").code == 0
+    state.__init__()
+    plans = _plans(calendar[:6])
+    plans[2] = replace(plans[2], doc=replace(plans[2].doc, images=[ImageRef(workspace / "a.jpg")]))
+    with EarlyStore(None) as early:
+        early(plans[:2])
+        early(plans[2:4])
+        early(plans[4:])
+        assert len(early.ids) == 2
+        ids = early.rest(plans)
+    assert ids is not None and len(ids) == 6 and ids == sorted(ids)
+    stored = _stored(workspace, database)
+    assert [row[2] for row in stored[::4]] == calendar[:6]
+
+
+def test_nothing_stored_early_leaves_storing_to_the_usual_path(
+        workspace: Path, calendar: list[str]) -> None:
+    from scheduler.cli import state
+    from scheduler.cli.added import EarlyStore
+
+    state.__init__()
+    with EarlyStore(None) as early:
+        assert early.rest(_plans(calendar[:2])) is None
+
+
+def test_a_calendar_of_text_releases_is_queued_without_the_media_machinery(
+        workspace: Path, calendar: list[str]) -> None:
+    """Photos and videos are copied and prepared only for releases that have them: the
+    modules that do it are not even imported (the last moments of a long add)."""
+    import subprocess
+    import sys
+
+    from tests.composer.test_preview_stays_light import PROBE
+
+    root = Path(__file__).resolve().parents[2]
+    media = ("channels.video", "scheduler.media_prep", "scheduler.video_prep",
+             "scheduler.media_store")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(media), "add", *calendar],
+                          cwd=workspace, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.rsplit("imported:", 1)[1].splitlines()[0] == ""
