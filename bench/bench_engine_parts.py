@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,7 +137,7 @@ def run(variant: str, *, posts: int, accounts: int, latency: float, url: str,
     from tests.daemon.conftest import make_settings, token_env
 
     names = [f"akun-{i:03d}" for i in range(accounts)]
-    os.environ.update(token_env(names))
+    os.environ.update(token_env(names))  # the accounts' tokens, as `siar daemon` reads them
     open_database(url).dispose()  # the schema
     channel = {"instant": InstantChannel, "sleep": _sleeping(latency),
                "http": CountingChannel}[variant]
@@ -161,7 +161,7 @@ def run(variant: str, *, posts: int, accounts: int, latency: float, url: str,
         @event.listens_for(daemon.engine, "commit")
         def _commit(conn: Any) -> None:
             sql["commits"] += 1
-    flow = _count_flow()
+    flow, undo = _count_flow()
     runner = threading.Thread(target=daemon.run, name="daemon-main")
     runner.start()
     try:
@@ -200,6 +200,7 @@ def run(variant: str, *, posts: int, accounts: int, latency: float, url: str,
         daemon.stop()
         runner.join()
         daemon.engine.dispose()
+        undo()
     figures: dict[str, Any] = {"variant": variant, "posts_per_s": posts / max(wall, 1e-9),
                                "cpu_ms_per_post": cpu * 1000 / posts,
                                "went_on": daemon.summary.went_on}
@@ -216,10 +217,11 @@ def run(variant: str, *, posts: int, accounts: int, latency: float, url: str,
     return figures
 
 
-def _count_flow() -> Counter[str]:
+def _count_flow() -> tuple[Counter[str], Callable[[], None]]:
     """Counts, from now on in this process, claim rounds and the posts they claimed, and
     how often workers asked to go on and the committer began a following post: the
-    hand-overs a burst takes (wrapping the daemon's own functions: a benchmark only)."""
+    hand-overs a burst takes (wrapping the daemon's own functions: a benchmark only).
+    Returns the counts and what puts the functions back."""
     from scheduler.daemon import committer as committer_module
     from scheduler.daemon import pump as pump_module
     from scheduler.daemon import worker as worker_module
@@ -245,10 +247,15 @@ def _count_flow() -> Counter[str]:
         flow["claimed"] += claimed
         return claimed
 
+    def undo() -> None:
+        worker_module.Worker._may_go_on = may  # type: ignore[method-assign]
+        committer_module.queue.finalize_and_begin_next = begin_next  # type: ignore[attr-defined]
+        pump_module.Pump.round = round_  # type: ignore[method-assign]
+
     worker_module.Worker._may_go_on = _may  # type: ignore[method-assign]
     committer_module.queue.finalize_and_begin_next = _next  # type: ignore[attr-defined]
     pump_module.Pump.round = _round  # type: ignore[method-assign]
-    return flow
+    return flow, undo
 
 
 def _print_profile(yappi: Any, top: int, posts: int) -> None:
