@@ -31,7 +31,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -272,6 +271,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", default="instant,sleep,http",
                         help="comma-separated: instant, sleep, http")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--posts", type=int, default=5000)
     parser.add_argument("--accounts", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.05)
@@ -289,25 +289,32 @@ def main() -> None:
     if args.serve is not None:
         _serve(args.serve)
         return
+    from bench.run import database
     from scheduler.logs import configure
 
     configure(False)
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}")
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}, "
+          f"{args.backend}")
     every_cpu = os.sched_getaffinity(0)
+    with database(args.backend) as (_folder, new_url):
+        _runs(args, new_url, every_cpu)
+    print(f"load {os.getloadavg()[0]:.2f}")
+
+
+def _runs(args: argparse.Namespace, new_url: Callable[[], str], every_cpu: set[int]) -> None:
+    """``--runs`` times each variant, each on a fresh database, the figures printed."""
     for _ in range(args.runs):
         for variant in args.variant.split(","):
-            with tempfile.TemporaryDirectory(prefix="siar-parts-") as folder, \
-                    _network(args.latency) as network_url:
+            with _network(args.latency) as network_url:
                 if args.pin is not None:  # this thread, and the daemon's threads made later
                     os.sched_setaffinity(0, {args.pin})
                 figures = run(variant, posts=args.posts, accounts=args.accounts,
-                              latency=args.latency, url=f"sqlite:///{folder}/siar.db",
+                              latency=args.latency, url=new_url(),
                               count_sql=args.count_sql, network_url=network_url,
                               profile=args.profile, switch_interval=args.switch_interval)
                 os.sched_setaffinity(0, every_cpu)
             print("  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                             for k, v in figures.items()), flush=True)
-    print(f"load {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
