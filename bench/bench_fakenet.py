@@ -1,17 +1,20 @@
-"""CPU per request of one fake network process (:mod:`bench.fakenet`), and of the floor.
+"""CPU per request of a fake network process (:mod:`bench.fakenet`), and of the floor.
 
-    python -m bench.bench_fakenet --network mastodon --requests 5000
-    python -m bench.bench_fakenet --network all --floor --rounds 3
+    python -m bench.bench_fakenet --together --floor           # as the real path runs them
+    python -m bench.bench_fakenet --network mastodon --rate 0  # one network, lockstep
 
 A client in this process opens one keep-alive connection per account and sends, on each,
-the requests the real adapters send in a burst (captured from a real-path run: the same
-headers, bodies, idempotency keys and signatures), one after another, each answered after
-the latency. The figure is the fake process's CPU (user + system, from ``/proc``) over the
-requests, per request; the client's own CPU is not in it. ``--floor`` also measures a bare
-asyncio server in its own process: it finds the end of each request's head, waits the same
-latency with ``call_later`` and writes a fixed answer — what any Python listener costs per
-keep-alive request on this host, below which the fakes cannot go. ``--profile FILE`` runs
-the fake under cProfile and writes its statistics to ``FILE`` (one network).
+the create requests the real adapters send in a burst (captured from a real-path run: the
+same headers, bodies, idempotency keys and signatures), each answered after the latency.
+By default requests trickle in at ``--rate`` per network per second (each account waits a
+random time between requests, as a daemon's workers send them), one process per network,
+or every network in one process with ``--together``. The figure is the fake process's CPU
+(user + system, from ``/proc``) over the requests, per request; the client's own CPU is not
+in it. ``--floor`` also measures a bare asyncio server in its own process at the same rate:
+it finds the end of each request, waits the same latency with ``call_later`` and writes a
+fixed answer — what any asyncio listener costs per keep-alive request on this host, below
+which the fakes cannot go. ``--profile FILE`` runs the fake under cProfile on the process's
+CPU clock (one process); ``--perf`` has ``perf stat`` count its context switches.
 """
 
 from __future__ import annotations
