@@ -140,13 +140,13 @@ class _Request(FakeRequest):
 class Hub:
     """Many accounts of one network behind one listener; see the module docstring.
 
-    :meth:`answer` routes a request to its account's fake; :meth:`serve` listens. The
+    :meth:`answer` routes a request to its account's fake; :meth:`listen` listens. The
     listener is one asyncio loop, not a thread per connection: the fakes' own work (the
     same handlers as in the test suite) is what a request should cost here, not the
     standard library's HTTP server (a thread per connection, headers through the
     ``email`` parser, a ``Date`` formatted per answer), which cost more CPU per request
     than the fakes themselves. Several hubs (networks) can share one process and its
-    :class:`Delays`.
+    :class:`Delays`, all with the same latency.
     """
 
     def __init__(self, network: str, accounts: list[str], latency: float,

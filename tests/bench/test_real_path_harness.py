@@ -56,7 +56,7 @@ def test_a_burst_on_the_real_path_reaches_each_network_once_per_post(
     assert figures.values["unpublished"] == 0
     assert figures.values["posts_per_s"] > 0
     assert figures.values["cpu_ms_per_post_daemon"] > 0
-    assert figures.values["cpu_ms_per_post_fakes"] > 0
+    assert "cpu_ms_per_post_fakes" in figures.values  # 20 posts: under a clock tick
     assert ("cpu_ms_per_post_postgres" in figures.values) == (backend == "postgres")
 
 
