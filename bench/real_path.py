@@ -27,7 +27,12 @@ with plain SQL, and ``/proc``:
   housekeeping over every row); the queued posts are written through the bulk queueing
   API, which is set-up here, not measured;
 * ``duplicates``: posts created more than once; ``lost``: posts not on their network whose
-  row is not ``unknown`` (a post in doubt is held for staff, not lost);
+  row is not ``unknown`` (a post in doubt is held for staff, not lost); both from what the
+  fakes themselves hold, not from what they answered; in a burst, ``posts_per_s`` is NaN
+  unless every post is on its network exactly once, ``sent_early`` counts posts whose
+  create request reached the network before their due time, ``unpublished`` posts whose
+  row is not ``published``, ``requests_per_post`` create requests (retries included) and
+  ``connections`` the connections the daemons opened to the networks;
 * ``load``: the 1-minute load average at the end (the host is shared).
 """
 
@@ -88,6 +93,8 @@ class Scale:
     #: on this host at load 10); ``queue_overran_s`` shows when it was not
     lead: float = 4.0
     add_rate: float = 150.0
+    #: one fake network process per network instead of one for them all
+    fakes_per_network: bool = False
 
     @classmethod
     def quick(cls) -> Scale:
@@ -117,7 +124,7 @@ class _Meter:
 @contextmanager
 def _deployment(folder: Path, url: str, scale: Scale) -> Iterator[tuple[Site, FakeNetworks]]:
     pairs = accounts(scale.accounts)
-    with FakeNetworks(pairs, scale.latency) as networks:
+    with FakeNetworks(pairs, scale.latency, per_network=scale.fakes_per_network) as networks:
         yield write_site(folder, url, pairs, networks), networks
 
 
@@ -144,9 +151,11 @@ def burst(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
     per_account = max(1, scale.burst // scale.accounts)
     posts = per_account * scale.accounts
     with _deployment(folder, url, scale) as (site, networks), launched(site, daemons) as run:
+        # the daemons are up before the due time is chosen: on a loaded host their start
+        # took longer than the lead, and the burst began before the CPU meter
+        run.wait_ready()
         due = time.time() + scale.lead_for(posts)
         _queue(site, [(i, due, None) for i in range(per_account)])
-        run.wait_ready()
         overran = max(0.0, time.time() - due)
         wait_until(lambda: time.time() >= due - 0.5, scale.lead_for(posts) + 5)
         meter = _Meter(run.pids, postmaster_pid(url), networks.pids)
@@ -157,16 +166,33 @@ def burst(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
     cpu |= _database_work_per_post(url, before, posts, f"burst, {_label(backend, daemons)}")
     if daemons > 1:
         cpu |= _shares(url, daemons)
-    done = sorted(answer for _, answer in stats.answered.values())
-    first, last = (done[0], done[-1]) if done else (due, due)
     expected = {f"{n}/{i:06d}" for n in names for i in range(per_account)}
+    rate, first, last = _rate(stats, expected)
+    published = statuses(url)["published"]
     return Figures("siar", _label(backend, daemons), f"burst {posts} at once, "
                    f"{scale.latency * 1000:g} ms network",
-                   {"posts_per_s": len(done) / max(last - first, 1e-9),
-                    "drain_s": last - due, "first_ms": (first - due) * 1000, **cpu,
-                    "queue_overran_s": overran,
+                   {"posts_per_s": rate, "drain_s": last - due, "first_ms": (first - due) * 1000,
+                    **cpu, "queue_overran_s": overran,
+                    "requests_per_post": stats.create_requests / max(posts, 1),
+                    "connections": float(stats.connections),
+                    "sent_early": float(sum(1 for key in expected
+                                            if stats.received.get(key, due) < due)),
+                    "unpublished": float(posts - published),
                     **_check(stats, expected), "complete": float(complete),
                     "load": load_average()})
+
+
+def _rate(stats: NetworkStats, expected: set[str]) -> tuple[float, float, float]:
+    """Posts per second from the first to the last expected post the networks answered as
+    created, with those two moments; the rate is NaN unless every expected post was
+    answered and is held by its network exactly once (a run that lost or doubled posts has
+    no rate to report), and only expected posts count (not a stray one)."""
+    done = sorted(stats.answered[key][1] for key in expected if key in stats.answered)
+    if not done:
+        return float("nan"), float("nan"), float("nan")
+    first, last = done[0], done[-1]
+    whole = len(done) == len(expected) and all(stats.created.get(key) == 1 for key in expected)
+    return (len(done) / max(last - first, 1e-9) if whole else float("nan")), first, last
 
 
 def lateness(folder: Path, url: str, backend: str, scale: Scale, *,

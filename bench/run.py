@@ -171,10 +171,9 @@ def one_run(args: argparse.Namespace, urls: dict[str, Callable[[], str]],
     for backend in args.backends:
         new_url, here = urls[backend], folder / backend
         if args.path in ("real", "both"):
-            counts = args.daemons if backend == "postgres" else [1]
             if "burst" in wanted:
                 rows += [real_path.burst(here / f"burst-{n}", new_url(), backend, scale,
-                                         daemons=n) for n in counts]
+                                         daemons=n) for n in args.daemons]
             if "lateness" in wanted:
                 rows.append(real_path.lateness(here / "late", new_url(), backend, scale))
             if "crash" in wanted:
@@ -201,10 +200,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--daemons", default="1,2,3",
-                        help="daemon processes for the PostgreSQL burst (comma-separated)")
+                        help="daemon processes for the burst, each count a run of its own "
+                             "on each database (comma-separated)")
     parser.add_argument("--workloads", default="burst,lateness,crash,add,scale")
     parser.add_argument("--no-naive", dest="naive", action="store_false")
     parser.add_argument("--latency", type=float, help="fake network latency in seconds")
+    parser.add_argument("--fakes", choices=["one", "per-network"], default="one",
+                        help="fake networks in one process (default) or one per network")
     args = parser.parse_args(argv)
     args.backends = args.backends.split(",")
     args.daemons = [int(n) for n in args.daemons.split(",")]
@@ -212,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     args.scale = Scale.quick() if args.quick else Scale()
     if args.latency is not None:
         args.scale = replace(args.scale, latency=args.latency)
+    args.scale = replace(args.scale, fakes_per_network=args.fakes == "per-network")
     print(f"start: {_uptime()}, {os.cpu_count()} cores", flush=True)
     rows: list[Figures] = []
     with ExitStack() as stack:

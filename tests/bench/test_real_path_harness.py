@@ -7,6 +7,7 @@ runs and counts."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,10 @@ from bench.run import markdown
 
 #: every network gets one account; a few posts each; a quick network; a lead that a
 #: ``siar add`` of a few files meets on a loaded host (with 0.5 s it overran the due time at
-#: load 10, the burst went out before the CPU meter started, and the daemon's CPU read 0)
+#: load 10, the burst went out before the CPU meter started, and the daemon's CPU read 0;
+#: 4 s overran once at load 12)
 TINY = Scale(accounts=4, latency=0.01, burst=20, late_posts=8, late_span=1.0, crash=40,
-             add=20, lead=4.0)
+             add=20, lead=6.0)
 
 
 #: the PostgreSQL run starts a server and three more processes: the slow lane
@@ -50,8 +52,36 @@ def test_a_burst_on_the_real_path_reaches_each_network_once_per_post(
     assert figures.values["duplicates"] == 0
     assert figures.values["lost"] == 0
     assert figures.values["queue_overran_s"] == 0
+    assert figures.values["sent_early"] == 0
+    assert figures.values["unpublished"] == 0
+    assert figures.values["posts_per_s"] > 0
     assert figures.values["cpu_ms_per_post_daemon"] > 0
+    assert "cpu_ms_per_post_fakes" in figures.values  # 20 posts: under a clock tick
     assert ("cpu_ms_per_post_postgres" in figures.values) == (backend == "postgres")
+
+
+def test_two_daemons_on_one_sqlite_file_share_a_burst_and_send_each_post_once(
+        tmp_path: Path) -> None:
+    figures = real_path.burst(tmp_path / "site", f"sqlite:///{tmp_path}/siar.db", "sqlite",
+                              TINY, daemons=2)
+
+    assert figures.backend == "sqlite ×2"
+    assert figures.values["complete"] == 1
+    assert figures.values["duplicates"] == 0
+    assert figures.values["lost"] == 0
+    assert figures.values["unpublished"] == 0
+    assert 0 <= figures.values["share_min_pct"] <= 50 <= figures.values["share_max_pct"] <= 100
+
+
+def test_the_fake_networks_can_run_one_process_each(tmp_path: Path) -> None:
+    scale = replace(TINY, fakes_per_network=True)
+
+    figures = real_path.burst(tmp_path / "site", f"sqlite:///{tmp_path}/siar.db", "sqlite",
+                              scale)
+
+    assert figures.values["complete"] == 1
+    assert figures.values["duplicates"] == 0
+    assert figures.values["lost"] == 0
 
 
 @pytest.mark.slow
