@@ -44,8 +44,11 @@ def fake_cid(data: bytes) -> str:
     return f"bafyrei{digest[:52]}"
 
 
+GRAPHEME = regex.compile(r"\X")
+
+
 def grapheme_length(text: str) -> int:
-    return len(regex.findall(r"\X", text))
+    return len(GRAPHEME.findall(text))
 
 
 @dataclass

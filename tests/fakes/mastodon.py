@@ -27,6 +27,7 @@ from tests.fakes.processing import Processing
 from tests.fakes.server import FakeRequest, FakeServer, Fault, Response
 
 URL_PATTERN = regex.compile(r"https?://[^\s]+")
+GRAPHEME = regex.compile(r"\X")
 SUPPORTED_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 SUPPORTED_VIDEOS = ("video/mp4", "video/webm", "video/quicktime")
 #: the instance's ``configuration.media_attachments.video_size_limit`` (99 MiB)
@@ -37,7 +38,7 @@ def mastodon_length(text: str) -> int:
     """Grapheme clusters, with each URL counted as 23 characters."""
     urls = URL_PATTERN.findall(text)
     rest = URL_PATTERN.sub("", text)
-    return len(regex.findall(r"\X", rest)) + 23 * len(urls)
+    return len(GRAPHEME.findall(rest)) + 23 * len(urls)
 
 
 def render_content(text: str) -> str:
