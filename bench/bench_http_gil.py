@@ -13,6 +13,7 @@ block so the host's other load hits all alike:
   header line and per body chunk (what the adapter does, without requests around it);
 * ``pycurl one buffer``: no header callback; ``CURLOPT_HEADER`` puts the head into the
   body, which goes to a ``BytesIO`` (``WRITEDATA``), parsed once after ``perform``;
+* ``urllib3``: one ``PoolManager`` shared by the threads (pure Python, as under requests);
 * ``pyreqwest`` / ``primp`` / ``httpr`` / ``rnet``: clients in Rust whose blocking call
   releases the GIL for the whole exchange, one client (one pool) shared by the threads;
   each is skipped when its package is not installed.
@@ -213,6 +214,23 @@ def _simple_way(module: str) -> Way:
     return way
 
 
+def urllib3_way(url: str, threads: int) -> Callable[[], Sender]:
+    """One ``urllib3.PoolManager`` shared by the threads, a connection per thread kept."""
+    import urllib3
+    pool = urllib3.PoolManager(maxsize=threads, block=True)
+
+    def make() -> Sender:
+        def send(n: int, i: int) -> Any:
+            answer = pool.request("POST", f"{url}/accounts/{n}/statuses",
+                                  body=json.dumps(body(n, i)).encode(),
+                                  headers={"Content-Type": "application/json",
+                                           "Authorization": AUTH},
+                                  timeout=urllib3.Timeout(connect=5, read=30))
+            return answer.status, dict(answer.headers), answer.json()
+        return send
+    return make
+
+
 def rnet_way(url: str, threads: int) -> Callable[[], Sender]:
     from rnet.blocking import BlockingClient
     client = BlockingClient()
@@ -234,6 +252,7 @@ WAYS: dict[str, tuple[str | None, Way]] = {
     "request()": (None, siar_way),
     "pycurl callbacks": (None, callbacks_way),
     "pycurl one buffer": (None, buffer_way),
+    "urllib3": ("urllib3", urllib3_way),
     "pyreqwest": ("pyreqwest", pyreqwest_way),
     "primp": ("primp", _simple_way("primp")),
     "httpr": ("httpr", _simple_way("httpr")),
