@@ -14,6 +14,8 @@ block so the host's other load hits all alike:
 * ``pycurl one buffer``: no header callback; ``CURLOPT_HEADER`` puts the head into the
   body, which goes to a ``BytesIO`` (``WRITEDATA``), parsed once after ``perform``;
 * ``urllib3``: one ``PoolManager`` shared by the threads (pure Python, as under requests);
+* ``requests on pyreqwest``: a ``requests.Session`` on a transport adapter over one
+  pyreqwest client (what adopting such a client under the adapters would cost);
 * ``pyreqwest`` / ``primp`` / ``httpr`` / ``rnet``: clients in Rust whose blocking call
   releases the GIL for the whole exchange, one client (one pool) shared by the threads;
   each is skipped when its package is not installed.
@@ -197,6 +199,50 @@ def pyreqwest_way(url: str, threads: int) -> Callable[[], Sender]:
     return make
 
 
+def requests_on_pyreqwest_way(url: str, threads: int) -> Callable[[], Sender]:
+    """A ``requests.Session`` whose transport adapter is one shared pyreqwest client: what
+    a transport adapter on a Rust client would leave of requests' own cost."""
+    import requests
+    from pyreqwest.client import SyncClientBuilder
+    from requests.adapters import BaseAdapter
+    from requests.structures import CaseInsensitiveDict
+
+    client = SyncClientBuilder().max_connections(threads).build()
+
+    class Adapter(BaseAdapter):  # type: ignore[misc]
+        def send(self, prepared: Any, stream: bool = False, timeout: Any = None,
+                 verify: Any = True, cert: Any = None, proxies: Any = None) -> Any:
+            connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+            built = client.request(prepared.method, prepared.url).headers(
+                dict(prepared.headers)).timeout(timedelta(seconds=connect + read))
+            data = prepared.body
+            if data is not None:
+                built = built.body_bytes(data if isinstance(data, bytes) else data.encode())
+            answer = built.build().send()
+            response = requests.Response()
+            response.status_code = answer.status
+            response.headers = CaseInsensitiveDict(answer.headers.items())
+            response.raw = io.BytesIO(bytes(answer.bytes()))
+            response.url, response.request = prepared.url, prepared
+            return response
+
+        def close(self) -> None:
+            pass
+
+    def make() -> Sender:
+        session = requests.Session()
+        session.trust_env = False
+        session.mount("http://", Adapter())
+
+        def send(n: int, i: int) -> Any:
+            answer = session.post(f"{url}/accounts/{n}/statuses", json=body(n, i),
+                                  headers={"Authorization": AUTH}, timeout=(5, 30),
+                                  allow_redirects=False)
+            return answer.status_code, answer.headers, answer.json()
+        return send
+    return make
+
+
 def _simple_way(module: str) -> Way:
     """primp and httpr: ``Client.post(url, headers=, content=, timeout=)``."""
     def way(url: str, threads: int) -> Callable[[], Sender]:
@@ -254,6 +300,7 @@ WAYS: dict[str, tuple[str | None, Way]] = {
     "pycurl one buffer": (None, buffer_way),
     "urllib3": ("urllib3", urllib3_way),
     "pyreqwest": ("pyreqwest", pyreqwest_way),
+    "requests on pyreqwest": ("pyreqwest", requests_on_pyreqwest_way),
     "primp": ("primp", _simple_way("primp")),
     "httpr": ("httpr", _simple_way("httpr")),
     "rnet": ("rnet", rnet_way),
@@ -373,13 +420,13 @@ def main() -> None:
         server.stdin.close()
         server.wait()
     print(f"load average after: {os.getloadavg()}")
-    print(f"{'way':18s} {'pinned':6s} {'CPU ms/req min/med':>19s} {'thread ms/req':>13s} "
+    print(f"{'way':21s} {'pinned':6s} {'CPU ms/req min/med':>19s} {'thread ms/req':>13s} "
           f"{'req/s':>6s} {'vcs/req':>7s} {'ics/req':>7s} {'py calls/req':>12s}")
     for (name, pinned), runs in found.items():
         def med(key: str, runs: list[dict[str, float]] = runs) -> float:
             return statistics.median(run[key] for run in runs)
         cpu = [run["cpu"] for run in runs]
-        print(f"{name:18s} {'yes' if pinned else 'no':6s} {min(cpu):8.3f} / {med('cpu'):.3f}  "
+        print(f"{name:21s} {'yes' if pinned else 'no':6s} {min(cpu):8.3f} / {med('cpu'):.3f}  "
               f"{med('thread'):13.3f} {med('rate'):6.0f} {med('vcs'):7.2f} {med('ics'):7.2f} "
               f"{calls.get(name, float('nan')):12.1f}")
 
