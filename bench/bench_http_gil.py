@@ -400,6 +400,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--blocks", type=int, default=3, help="blocks per way")
     parser.add_argument("--only", help="only the ways whose name has these words")
+    parser.add_argument("--skip", nargs="*", default=[], help="ways left out, by name")
     parser.add_argument("--pin", choices=("both", "no", "yes"), default="both")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -407,7 +408,8 @@ def main() -> None:
         serve(args.latency)
         return
     names = [name for name, (package, _) in WAYS.items()
-             if available(package) and (not args.only or args.only in name)]
+             if available(package) and (not args.only or args.only in name)
+             and name not in args.skip]
     pins = {"both": [False, True], "no": [False], "yes": [True]}[args.pin]
     server, url = start_server(args.latency)
     print(f"load average before: {os.getloadavg()}")
