@@ -30,7 +30,6 @@ separate pass, for the pycurl ways), with the load average before and after.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import io
 import json
@@ -49,6 +48,7 @@ from typing import Any
 
 import pycurl
 
+from bench import bench_http_threads as threads_bench
 from channels.http import make_session, request
 
 ANSWER = json.dumps({"id": "109876543210", "url": "https://example.org/@a/109876543210",
@@ -61,37 +61,15 @@ Sender = Callable[[int, int], Any]
 Way = Callable[[str, int], Callable[[], Sender]]
 
 
-def serve(latency: float) -> None:
-    """A keep-alive HTTP/1.1 server answering every request after ``latency`` seconds;
-    prints its port and runs until stdin closes."""
-
-    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                if length:
-                    await reader.readexactly(length)
-                await asyncio.sleep(latency)
-                writer.write(b"HTTP/1.1 200 OK\r\nServer: bench\r\nDate: %s\r\n"
-                             b"Content-Type: application/json; charset=utf-8\r\n"
-                             b"Content-Length: %d\r\nCache-Control: no-store\r\n"
-                             b"X-Request-Id: 0f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0\r\n"
-                             b"X-RateLimit-Limit: 300\r\nX-RateLimit-Remaining: 299\r\n"
-                             b"Vary: Accept, Origin\r\n\r\n%s"
-                             % (formatdate(usegmt=True).encode(), len(ANSWER), ANSWER))
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(client, "127.0.0.1", 0, backlog=512)
-        print(server.sockets[0].getsockname()[1], flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-
-    asyncio.run(main())
+def answer() -> bytes:
+    """A status line, 9 header lines and a ~300-byte JSON body."""
+    return (b"HTTP/1.1 200 OK\r\nServer: bench\r\nDate: %s\r\n"
+            b"Content-Type: application/json; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nCache-Control: no-store\r\n"
+            b"X-Request-Id: 0f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0\r\n"
+            b"X-RateLimit-Limit: 300\r\nX-RateLimit-Remaining: 299\r\n"
+            b"Vary: Accept, Origin\r\n\r\n%s"
+            % (formatdate(usegmt=True).encode(), len(ANSWER), ANSWER))
 
 
 def body(n: int, i: int) -> dict[str, str]:
@@ -405,7 +383,7 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.latency)
+        threads_bench.serve(args.latency, answer)
         return
     names = [name for name, (package, _) in WAYS.items()
              if available(package) and (not args.only or args.only in name)

@@ -47,9 +47,16 @@ ANSWER = json.dumps({"id": "1", "url": "https://example.org/1"}).encode()
 Sender = Callable[[int, int], object]
 
 
-def serve(latency: float) -> None:
-    """A keep-alive HTTP/1.1 server answering every request after ``latency`` seconds;
-    prints its port and runs until stdin closes."""
+def answer() -> bytes:
+    """The answer bench.fakenet writes: status, Server, Date, type, length, JSON body."""
+    return (b"HTTP/1.1 200 OK\r\nServer: bench\r\nDate: %s\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (formatdate(usegmt=True).encode(), len(ANSWER), ANSWER))
+
+
+def serve(latency: float, written: Callable[[], bytes] = answer) -> None:
+    """A keep-alive HTTP/1.1 server answering every request with ``written()`` after
+    ``latency`` seconds; prints its port and runs until stdin closes."""
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -62,11 +69,7 @@ def serve(latency: float) -> None:
                 if length:
                     await reader.readexactly(length)
                 await asyncio.sleep(latency)
-                # the head bench.fakenet writes: status, Server, Date, type, length
-                writer.write(b"HTTP/1.1 200 OK\r\nServer: bench\r\nDate: %s\r\n"
-                             b"Content-Type: application/json\r\nContent-Length: %d\r\n"
-                             b"\r\n%s" % (formatdate(usegmt=True).encode(), len(ANSWER),
-                                           ANSWER))
+                writer.write(written())
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             writer.close()
 
