@@ -25,6 +25,13 @@ process on one CPU. Prints per way: process CPU (user + system) per request, the
 own CPU per request (``time.thread_time`` summed), requests/s, voluntary and involuntary
 context switches per request, and the calls into Python per request (counted in a
 separate pass, for the pycurl ways), with the load average before and after.
+
+Measured on the shared 2-core host (load 10-24): the transports alone cost 0.20-0.32 ms
+per request under 100 threads whether libcurl calls into Python 12 times a request
+(``HEADER`` into a ``BytesIO`` does not lower that: libcurl writes the head line by line)
+or a Rust client never does; ``request()`` costs 0.53-0.67 ms and a requests session on a
+pyreqwest adapter 0.78-0.97 ms: the cost above the transport is requests' and our own
+Python, which no transport swap removes. Pinning moved no way beyond the run-to-run spread.
 """
 
 from __future__ import annotations
