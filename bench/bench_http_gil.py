@@ -36,7 +36,6 @@ Python, which no transport swap removes. Pinning moved no way beyond the run-to-
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -379,15 +378,9 @@ def measure(url: str, names: list[str], *, threads: int, requests: int, blocks: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=20, help="per thread per block")
-    parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--blocks", type=int, default=3, help="blocks per way")
-    parser.add_argument("--only", help="only the ways whose name has these words")
+    parser = threads_bench.burst_options(__doc__.split("\n")[0], blocks=3)
     parser.add_argument("--skip", nargs="*", default=[], help="ways left out, by name")
     parser.add_argument("--pin", choices=("both", "no", "yes"), default="both")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         threads_bench.serve(args.latency, answer)

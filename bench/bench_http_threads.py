@@ -146,15 +146,20 @@ WAYS: dict[str, Callable[[str], Sender]] = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def burst_options(description: str, blocks: int) -> argparse.ArgumentParser:
+    """The options of a threaded HTTP burst: threads, requests, latency, blocks, ways."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, default=100)
     parser.add_argument("--requests", type=int, default=20, help="per thread per block")
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--blocks", type=int, default=6, help="blocks per way")
+    parser.add_argument("--blocks", type=int, default=blocks, help="blocks per way")
     parser.add_argument("--only", help="only the ways whose name has these words")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = burst_options(__doc__.split("\n")[0], blocks=6).parse_args()
     if args.serve:
         serve(args.latency)
         return
