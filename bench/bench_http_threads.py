@@ -47,9 +47,16 @@ ANSWER = json.dumps({"id": "1", "url": "https://example.org/1"}).encode()
 Sender = Callable[[int, int], object]
 
 
-def serve(latency: float) -> None:
-    """A keep-alive HTTP/1.1 server answering every request after ``latency`` seconds;
-    prints its port and runs until stdin closes."""
+def answer() -> bytes:
+    """The answer bench.fakenet writes: status, Server, Date, type, length, JSON body."""
+    return (b"HTTP/1.1 200 OK\r\nServer: bench\r\nDate: %s\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (formatdate(usegmt=True).encode(), len(ANSWER), ANSWER))
+
+
+def serve(latency: float, written: Callable[[], bytes] = answer) -> None:
+    """A keep-alive HTTP/1.1 server answering every request with ``written()`` after
+    ``latency`` seconds; prints its port and runs until stdin closes."""
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -62,11 +69,7 @@ def serve(latency: float) -> None:
                 if length:
                     await reader.readexactly(length)
                 await asyncio.sleep(latency)
-                # the head bench.fakenet writes: status, Server, Date, type, length
-                writer.write(b"HTTP/1.1 200 OK\r\nServer: bench\r\nDate: %s\r\n"
-                             b"Content-Type: application/json\r\nContent-Length: %d\r\n"
-                             b"\r\n%s" % (formatdate(usegmt=True).encode(), len(ANSWER),
-                                           ANSWER))
+                writer.write(written())
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             writer.close()
 
@@ -143,15 +146,20 @@ WAYS: dict[str, Callable[[str], Sender]] = {
 }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def burst_options(description: str, blocks: int) -> argparse.ArgumentParser:
+    """The options of a threaded HTTP burst: threads, requests, latency, blocks, ways."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, default=100)
     parser.add_argument("--requests", type=int, default=20, help="per thread per block")
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--blocks", type=int, default=6, help="blocks per way")
+    parser.add_argument("--blocks", type=int, default=blocks, help="blocks per way")
     parser.add_argument("--only", help="only the ways whose name has these words")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = burst_options(__doc__.split("\n")[0], blocks=6).parse_args()
     if args.serve:
         serve(args.latency)
         return
