@@ -4,14 +4,17 @@ Precedence (highest first): explicit overrides (CLI flags) → environment → `
 TOML file (``--config`` / ``SIAR_CONFIG`` / ``./siar.toml`` / ``~/.config/siar/siar.toml``)
 → defaults. Accounts are declared in the TOML file; their secrets are read only from the
 environment or ``.env`` as ``SIAR_SECRET_<ACCOUNT>_<FIELD>`` and never stored.
+
+The models here are plain pydantic models: pydantic-settings reads the sources through
+:class:`scheduler.settings_loader.SettingsLoader`, a subclass, and only when the validated
+result is not in the cache of :mod:`scheduler.settings_cache` (importing it costs
+~100–150 ms of every command; see docs/decisions.md, "Start-up").
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tomllib
-from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,19 +23,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import (
-    BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
 
 from scheduler import envfile, factories
-from scheduler.errors import ConfigError, MissingSecret, validation_message
+from scheduler.errors import ConfigError, MissingSecret
 from scheduler.i18n import _
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
 
@@ -234,17 +230,14 @@ class MediaSettings(BaseModel):
         return None
 
 
-class Settings(BaseSettings):
-    """Everything Siar can be configured with. See ``config/siar.example.toml``."""
+class Settings(BaseModel):
+    """Everything Siar can be configured with. See ``config/siar.example.toml``.
 
-    model_config = SettingsConfigDict(
-        env_prefix="SIAR_", env_file=".env", env_file_encoding="utf-8",
-        extra="ignore", env_nested_delimiter="__",
-        # .env holds every account's secrets: pydantic-settings would otherwise match each
-        # line against every field as a possible extra (which ``extra="ignore"`` then
-        # drops), ~40 ms of each start with 100 accounts
-        dotenv_filtering="only_existing",
-    )
+    Read from its sources by :func:`load_settings`; built directly (tests, benchmarks) it
+    reads nothing but its arguments."""
+
+    # as pydantic-settings' own defaults were: unknown keys ignored, defaults validated
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     database_url: str = Field(
         default_factory=lambda: f"sqlite:///{data_dir() / 'siar.db'}",
@@ -299,16 +292,6 @@ class Settings(BaseSettings):
             account._media_store = self.media.store
         return self
 
-    @classmethod
-    def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # the TOML file as load_settings read (and checked) it
-        toml = InitSettingsSource(settings_cls, init_kwargs=dict(_toml_data.get() or {}))
-        return (init_settings, env_settings, dotenv_settings, toml)
-
     def needs_approval(self, account: str) -> bool:
         """Whether ``account``'s posts wait for an approver (its own setting, else the
         deployment's); an account not configured follows the deployment."""
@@ -353,144 +336,41 @@ class Settings(BaseSettings):
         return envfile.secret_values()
 
 
-#: the TOML file :func:`load_settings` read, for :meth:`Settings.settings_customise_sources`
-#: (a variable, not a subclass per call: building a settings class costs ~20 ms of start-up)
-_toml_data: ContextVar[dict[str, Any] | None] = ContextVar("siar_toml_data", default=None)
-
-
 def config_candidates() -> list[Path]:
     home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return [Path("siar.toml"), home / "siar" / "siar.toml"]
 
 
-def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
-    """Settings from every source; ``config`` (or ``SIAR_CONFIG``) names the TOML file."""
-    path: Path | None = None
+def config_path(config: str | Path | None = None) -> Path | None:
+    """The TOML file to read: ``config``, else ``$SIAR_CONFIG``, else the first of
+    :func:`config_candidates` that exists (``None``: there is none)."""
     if config or os.environ.get("SIAR_CONFIG"):
         path = Path(config or os.environ["SIAR_CONFIG"]).expanduser()
         if not path.is_file():
             raise ConfigError(_("config file {path} not found").format(path=path),
                               hint=_("run 'siar init' to write a starter siar.toml"))
-    else:
-        path = next((p for p in config_candidates() if p.is_file()), None)
+        return path
+    return next((p for p in config_candidates() if p.is_file()), None)
 
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with path.open("rb") as file:
-                data = tomllib.load(file)
-        except (OSError, ValueError) as exc:  # a TOML syntax error is a ValueError
-            raise ConfigError(
-                _("{path}: cannot read: {reason}").format(path=path, reason=exc),
-                hint=_("check the TOML syntax (strings in quotes, [[accounts]] tables)")) from exc
-        check_known_keys(data, path)
-    reading = _toml_data.set(data)
+
+def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from every source; ``config`` (or ``SIAR_CONFIG``) names the TOML file.
+
+    The validated settings of the same inputs (the file's bytes, the ``.env`` in use, the
+    ``SIAR_*`` environment but secrets, ``overrides`` …) come from the cache without
+    importing pydantic-settings; any other case is read by pydantic-settings, and the
+    result cached when it holds no secret. Both give the same settings (and a bad file the
+    same error: a failure is never cached)."""
+    from scheduler import settings_cache
+
+    path = config_path(config)
     envfile.read_beside(path)
-    try:
-        # the .env file envfile chose (pydantic-settings alone would read ./.env only)
-        settings = Settings(_env_file=envfile.env_file_path(), **overrides)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = "".join(f"{p}: " for p in [".".join(str(p) for p in error["loc"])] if p)
-        raise ConfigError(
-            f"{path or 'settings'}: {loc}{validation_message(error)}",
-            hint=_("see config/siar.example.toml for every key"),
-        ) from exc
-    except (OSError, ValueError) as exc:
-        raise ConfigError(_("{path}: cannot read: {reason}").format(
-            path=path or "settings", reason=exc),
-            hint=_("see config/siar.example.toml for every key")) from exc
-    finally:
-        _toml_data.reset(reading)
+    inputs = settings_cache.Inputs.gather(path, overrides)
+    settings = inputs.cached() if inputs is not None else None
+    if settings is None:
+        from scheduler.settings_loader import load_fully
+
+        loaded, portable = load_fully(path, inputs.config_bytes if inputs else None, overrides)
+        settings = inputs.store(loaded) if inputs is not None and portable else loaded
     settings.config_file = path
     return settings
-
-
-# --- every key of the TOML file is one Siar knows ----------------------------------------------
-
-#: set by load_settings, never read from the file
-_NOT_IN_FILE = {"config_file"}
-
-
-def check_known_keys(data: dict[str, Any], path: Path) -> None:
-    """Refuse any key of the TOML file Siar does not read, at every level: a typo such as
-    ``dry_rum = true`` silently ignored would publish for real what was meant as a rehearsal.
-    The message names the file, where the key is, and the closest known key."""
-    top = {name for name in Settings.model_fields if name not in _NOT_IN_FILE}
-    # pydantic-settings matches the file's top-level keys without regard to case
-    for key in data:
-        if key.lower() not in top:
-            _unknown(path, "", key, top)
-    data = {key.lower(): value for key, value in data.items()}
-    tables: list[tuple[str, Any, type[BaseModel]]] = [
-        ("[daemon] ", data.get("daemon"), DaemonSettings),
-        ("[notify] ", data.get("notify"), NotifySettings),
-        ("[media] ", data.get("media"), MediaSettings)]
-    accounts = data.get("accounts")
-    if isinstance(accounts, list):
-        tables += [(f"[[accounts]] #{number}{_named(entry)}: ", entry, AccountSettings)
-                   for number, entry in enumerate(accounts, 1)]
-    for where, table, model in tables:
-        if isinstance(table, dict):
-            for key in table:
-                if key not in model.model_fields:
-                    _unknown(path, where, key, set(model.model_fields))
-    _check_network_tables(data, path)
-
-
-def _check_network_tables(data: dict[str, Any], path: Path) -> None:
-    """``[mentions.<org>]`` has ``name`` and a handle (and Bluesky-style ``<network>_did``)
-    per network; ``[utm.<network>]`` is keyed by network (its parameters are free)."""
-    mentions, utm = data.get("mentions"), data.get("utm")
-    if not (isinstance(mentions, dict) and mentions) and not (isinstance(utm, dict) and utm):
-        return
-    from channels import registry
-
-    # Siar's own networks as listed beside their entry points (a test keeps the two
-    # equal): reading its distribution's metadata cost ~5 ms of every command
-    networks = set(registry.BUILT_IN)
-    if not _names_networks(mentions, utm) <= networks:  # a third-party one, or a mistake
-        networks = set(registry.networks())
-    if isinstance(mentions, dict):
-        known = {"name"} | networks | {f"{n}_did" for n in networks}
-        for org, entry in mentions.items():
-            if isinstance(entry, dict):
-                for key in entry:
-                    if key not in known:
-                        _unknown(path, f"[mentions.{org}] ", key, known)
-    if isinstance(utm, dict):
-        for key in utm:
-            if key not in networks:
-                _unknown(path, "[utm] ", key, networks, what="network")
-
-
-def _names_networks(mentions: Any, utm: Any) -> set[str]:
-    """The network names ``[mentions.<org>]`` and ``[utm]`` use as keys."""
-    names = set(utm) if isinstance(utm, dict) else set()
-    for entry in (mentions.values() if isinstance(mentions, dict) else ()):
-        if isinstance(entry, dict):
-            names |= {key.removesuffix("_did") for key in entry if key != "name"}
-    return names
-
-
-def _named(entry: Any) -> str:
-    name = entry.get("name") if isinstance(entry, dict) else None
-    return f" ({name!r})" if isinstance(name, str) else ""
-
-
-def _unknown(path: Path, where: str, key: str, known: set[str], what: str = "key") -> None:
-    import difflib  # only for a mistake
-
-    close = difflib.get_close_matches(key.lower(), sorted(known), n=1)
-    guess = _(" (did you mean {key}?)").format(key=repr(close[0])) if close else ""
-    if where == "" and key.lower() == "secrets":
-        hint = _("secrets are never read from the config file: set them in the environment "
-                 "or .env as SIAR_SECRET_<ACCOUNT>_<FIELD>, and remove them from here")
-    elif what == "network":
-        hint = _("known networks here: {known}; see config/siar.example.toml").format(
-            known=", ".join(sorted(known)))
-    else:
-        hint = _("known keys here: {known}; see config/siar.example.toml").format(
-            known=", ".join(sorted(known)))
-    problem = (_("unknown network {key}") if what == "network" else _("unknown key {key}"))
-    raise ConfigError(f"{path}: {where}{problem.format(key=repr(key))}{guess}", hint=hint)
