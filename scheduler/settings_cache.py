@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler import envfile
-from scheduler.settings import Settings, cache_dir
+from scheduler.settings_models import Settings, cache_dir
 
 #: bump when what a cache file holds changes meaning
 FORMAT = 1
@@ -51,8 +51,9 @@ FORMAT = 1
 KEEP = 4
 PREFIX = "settings-"
 #: Siar's modules whose code decides what the settings are: an edit is a miss
-_CODE = ("settings.py", "settings_loader.py", "settings_check.py", "settings_cache.py",
-         "envfile.py", "timeparse.py", "factories.py", "../channels/registry.py")
+_CODE = ("settings.py", "settings_models.py", "settings_loader.py", "settings_check.py",
+         "settings_cache.py", "envfile.py", "timeparse.py", "factories.py",
+         "../channels/registry.py")
 #: the folders defaults and config candidates are found from
 _FOLDERS = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
 #: ``${NAME}`` in .env: python-dotenv's interpolation

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from scheduler.errors import ConfigError
 from scheduler.i18n import _
-from scheduler.settings import (
+from scheduler.settings_models import (
     AccountSettings,
     DaemonSettings,
     MediaSettings,

@@ -25,8 +25,8 @@ from pydantic_settings import (
 from scheduler import envfile
 from scheduler.errors import ConfigError, validation_message
 from scheduler.i18n import _
-from scheduler.settings import Settings
 from scheduler.settings_check import check_known_keys
+from scheduler.settings_models import Settings
 
 #: the TOML file :func:`load_fully` read, for :meth:`SettingsLoader.settings_customise_sources`
 #: (a variable, not a subclass per call: building a settings class costs ~20 ms of start-up)
