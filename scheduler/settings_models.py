@@ -38,6 +38,16 @@ def _hostname() -> str:
     return socket.gethostname()
 
 
+def known_zone(value: str) -> str:
+    """``value`` if it names a time zone (an IANA name or WIB/WITA/WIT), else a
+    ``ValueError`` that says so (for pydantic's validators)."""
+    try:
+        zone(value)
+    except TimeParseError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
 def data_dir() -> Path:
     """Where the embedded SQLite database lives: ``$SIAR_HOME`` or the XDG data dir."""
     if home := os.environ.get("SIAR_HOME"):
@@ -95,11 +105,7 @@ class AccountSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            zone(value)
-        except TimeParseError as exc:
-            raise ValueError(str(exc)) from exc
-        return value
+        return known_zone(value)
 
     def secret_variable(self, field: str) -> str:
         """The environment variable that holds secret ``field`` of this account."""
@@ -261,11 +267,7 @@ class Settings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            zone(value)
-        except TimeParseError as exc:
-            raise ValueError(str(exc)) from exc
-        return value
+        return known_zone(value)
 
     @field_validator("accounts")
     @classmethod
