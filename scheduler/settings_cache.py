@@ -30,6 +30,7 @@ kept (:data:`KEEP`). Anything unreadable, malformed or not matching its key is a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -92,8 +93,8 @@ class Inputs:
             config_bytes = path.read_bytes() if path is not None else None
             env_file = envfile.env_file_path()
             env_bytes = _env_bytes(env_file)
-            code = _code_digest()
-        except (OSError, TypeError, ValueError):
+            code, libraries = _code_digest(), _libraries()
+        except (OSError, TypeError, ValueError, ImportError):
             return None  # the loader says what is wrong (or reads what is not a file)
         environ = [[k, v] for k, v in os.environ.items()
                    if (k[:5].lower() == "siar_" and not _is_secret_name(k))
@@ -106,7 +107,7 @@ class Inputs:
             referenced.append([text, os.environ.get(text)])
         material = {
             "format": FORMAT, "code": code, "python": sys.version,
-            "libraries": _libraries(),
+            "libraries": libraries,
             "config": [str(path), os.path.abspath(path),
                        hashlib.sha256(config_bytes).hexdigest()]
             if path is not None and config_bytes is not None else None,
@@ -152,8 +153,9 @@ class Inputs:
             return loaded
         if not _same(settings, loaded):
             return loaded
-        if self._writable(settings):
-            _write(self._file(), _head(self.key, body.encode()) + b"\n" + body.encode())
+        with contextlib.suppress(Exception):  # a cache that cannot be written is no error
+            if self._writable(settings):
+                _write(self._file(), _head(self.key, body.encode()) + b"\n" + body.encode())
         return settings
 
     def _writable(self, settings: Settings) -> bool:

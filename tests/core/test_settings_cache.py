@@ -280,3 +280,11 @@ def test_a_secret_variable_of_the_environment_is_no_part_of_the_key(case: dict, 
     case = {**case, "environ": {**case["environ"], "SIAR_SECRET_X_LAPAS_API_KEY": value}}
     with inputs_of(case) as with_secret:
         assert (with_secret.key if with_secret else None) == key
+
+
+def test_the_loader_s_debug_log_always_comes_from_the_loader(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PYDANTIC_SETTINGS_DEBUG", "1")
+    load_settings()
+    load_settings()
+    assert cache_files(workspace) == []
