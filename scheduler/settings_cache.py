@@ -115,7 +115,8 @@ class Inputs:
                          hashlib.sha256(env_bytes).hexdigest() if env_bytes is not None
                          else None, referenced],
             "environ": environ,  # in the environment's order: case decides among equals
-            "folders": [os.environ.get(name) for name in _FOLDERS], "user": os.getuid(),
+            "folders": [os.environ.get(name) for name in _FOLDERS],
+            "user": os.getuid() if hasattr(os, "getuid") else None,
             "overrides": overrides_text,
         }
         texts = [v for _k, v in environ] + [v for _k, v in referenced if v] + [
