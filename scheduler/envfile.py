@@ -27,8 +27,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from dotenv import dotenv_values
-
 from scheduler.errors import ConfigError, SiarError
 from scheduler.i18n import _
 
@@ -90,6 +88,8 @@ def _parsed(path: str, device: int, inode: int, mtime_ns: int,
     ``size`` are the cache key: an edited or replaced file is read again). Parsing it per
     secret, with its variables expanded against the whole environment, cost a daemon with
     a hundred accounts about a second of start-up; logging looks secrets up per line."""
+    from dotenv import dotenv_values  # here: a command whose settings are cached reads no .env
+
     return MappingProxyType(dict(dotenv_values(path, encoding="utf-8")))
 
 
@@ -217,6 +217,8 @@ def _with_variable(text: str, variable: str, value: str) -> str:
 
 
 def _read_back(text: str) -> dict[str, str | None]:
+    from dotenv import dotenv_values
+
     return dict(dotenv_values(stream=io.StringIO(text)))
 
 

@@ -13,6 +13,7 @@ saving.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,21 +52,40 @@ _UNITS = {"m": "minutes", "min": "minutes", "menit": "minutes", "h": "hours", "j
           "jam": "hours", "d": "days", "hari": "days", "w": "weeks", "minggu": "weeks",
           "pekan": "weeks"}
 
-_RELATIVE = re.compile(r"([+-])\s*(\d{1,4})\s*([a-z]+)", re.IGNORECASE)
-_WEEKDAY = re.compile(r"([a-z']+)\s*(?:,\s*|\s+)", re.IGNORECASE)
-_DATE = re.compile(
+
+class _Pattern:
+    """A pattern compiled when first used: the commands that only read import this module
+    (the settings check their zones) and parse no written time."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._source = (pattern, flags)
+
+    @functools.cached_property
+    def _compiled(self) -> re.Pattern[str]:
+        return re.compile(*self._source)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self._compiled.match(text)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self._compiled.fullmatch(text)
+
+
+_RELATIVE = _Pattern(r"([+-])\s*(\d{1,4})\s*([a-z]+)", re.IGNORECASE)
+_WEEKDAY = _Pattern(r"([a-z']+)\s*(?:,\s*|\s+)", re.IGNORECASE)
+_DATE = _Pattern(
     r"(?P<iso>(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2}))(?=[\sT,]|$)"
     r"|(?P<dd>\d{1,2})[/.-](?P<dm>\d{1,2})[/.-](?P<dy>\d{4})(?=[\s,]|$)"
     r"|(?P<nd>\d{1,2})\s+(?P<nm>[a-z]+)\.?\s+(?P<ny>\d{4})(?=[\s,]|$)"
     r"|(?P<word>hari ini|today|besok|tomorrow|lusa)(?=[\s,]|$)", re.IGNORECASE)
-_BEFORE_TIME = re.compile(r"(?:\s*,)?(?:\s*(?:pukul|pkl\.?|jam|at)\s+|\s+|T)",
-                          re.IGNORECASE)
-_TIME = re.compile(r"(?P<h>\d{1,2})[.:](?P<m>\d{2})(?:[.:](?P<s>\d{2}))?(?=\s|$|[+-]|Z)")
-_ZONE = re.compile(r"\s*(?P<zone>[A-Za-z][A-Za-z_/+-]*|[+-]\d{2}:?\d{2})$")
+_BEFORE_TIME = _Pattern(r"(?:\s*,)?(?:\s*(?:pukul|pkl\.?|jam|at)\s+|\s+|T)",
+                        re.IGNORECASE)
+_TIME = _Pattern(r"(?P<h>\d{1,2})[.:](?P<m>\d{2})(?:[.:](?P<s>\d{2}))?(?=\s|$|[+-]|Z)")
+_ZONE = _Pattern(r"\s*(?P<zone>[A-Za-z][A-Za-z_/+-]*|[+-]\d{2}:?\d{2})$")
 #: what machines write (a content calendar's export): ISO 8601 with fractional seconds and an
 #: offset, which the grammar below hands to ``datetime.fromisoformat`` unchanged anyway
-_MACHINE_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,6}(?:Z|[+-]\d\d:\d\d)",
-                          re.ASCII)
+_MACHINE_ISO = _Pattern(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,6}(?:Z|[+-]\d\d:\d\d)",
+                        re.ASCII)
 
 
 class TimeParseError(ValueError):

@@ -151,7 +151,7 @@ KNOWN = {name.lower() for name in Settings.model_fields} - {"config_file"}
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
                max_size=20).filter(lambda key: key.lower() not in KNOWN))
 def test_any_top_level_key_siar_does_not_read_is_refused(key: str):
-    from scheduler.settings import check_known_keys
+    from scheduler.settings_check import check_known_keys
 
     with pytest.raises(ConfigError) as info:
         check_known_keys({key: 1}, Path("siar.toml"))

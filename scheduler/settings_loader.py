@@ -1,0 +1,94 @@
+"""Reading the settings from their sources with pydantic-settings (the design card's loader).
+
+:class:`SettingsLoader` is :class:`~scheduler.settings.Settings` with pydantic-settings'
+sources: the ``SIAR_*`` environment, the ``.env`` file :mod:`scheduler.envfile` chose, the
+TOML file and explicit overrides. Imported only when the settings are not in the cache
+(:mod:`scheduler.settings_cache`): importing pydantic-settings (with asyncio, argparse and
+``importlib.metadata``) is ~100–150 ms of a command's start.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from scheduler import envfile
+from scheduler.errors import ConfigError, validation_message
+from scheduler.i18n import _
+from scheduler.settings_check import check_known_keys
+from scheduler.settings_models import Settings
+
+#: the TOML file :func:`load_fully` read, for :meth:`SettingsLoader.settings_customise_sources`
+#: (a variable, not a subclass per call: building a settings class costs ~20 ms of start-up)
+_toml_data: ContextVar[dict[str, Any] | None] = ContextVar("siar_toml_data", default=None)
+
+
+class SettingsLoader(Settings, BaseSettings):
+    """:class:`Settings` read from the environment, ``.env``, the TOML file and overrides."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SIAR_", env_file=".env", env_file_encoding="utf-8",
+        extra="ignore", env_nested_delimiter="__",
+        # .env holds every account's secrets: pydantic-settings would otherwise match each
+        # line against every field as a possible extra (which ``extra="ignore"`` then
+        # drops), ~40 ms of each start with 100 accounts
+        dotenv_filtering="only_existing",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Overrides, then the environment, then ``.env``, then the TOML file."""
+        # the TOML file as load_fully read (and checked) it
+        toml = InitSettingsSource(settings_cls, init_kwargs=dict(_toml_data.get() or {}))
+        return (init_settings, env_settings, dotenv_settings, toml)
+
+
+def load_fully(path: Path | None, content: bytes | None,
+               overrides: dict[str, Any]) -> tuple[Settings, bool]:
+    """Settings read by pydantic-settings from every source; ``content`` is the TOML file
+    ``path`` as already read (``None``: read it here). Also says whether the outcome depends
+    only on the inputs :mod:`scheduler.settings_cache` keys on (``False`` when the file
+    names a network only an installed package may know)."""
+    data: dict[str, Any] = {}
+    portable = True
+    if path is not None:
+        try:
+            # tomllib.load decodes the bytes the same way: the same errors
+            data = tomllib.loads((path.read_bytes() if content is None else content).decode())
+        except (OSError, ValueError) as exc:  # a TOML syntax error is a ValueError
+            raise ConfigError(
+                _("{path}: cannot read: {reason}").format(path=path, reason=exc),
+                hint=_("check the TOML syntax (strings in quotes, [[accounts]] tables)")) from exc
+        portable = check_known_keys(data, path)
+    reading = _toml_data.set(data)
+    try:
+        # the .env file envfile chose (pydantic-settings alone would read ./.env only)
+        settings = SettingsLoader(_env_file=envfile.env_file_path(), **overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = "".join(f"{p}: " for p in [".".join(str(p) for p in error["loc"])] if p)
+        raise ConfigError(
+            f"{path or 'settings'}: {loc}{validation_message(error)}",
+            hint=_("see config/siar.example.toml for every key"),
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(_("{path}: cannot read: {reason}").format(
+            path=path or "settings", reason=exc),
+            hint=_("see config/siar.example.toml for every key")) from exc
+    finally:
+        _toml_data.reset(reading)
+    return settings, portable

@@ -1,0 +1,332 @@
+"""The settings' models: what Siar can be configured with, and the checks of each value.
+
+Plain pydantic models: :mod:`scheduler.settings` reads them from their sources (through the
+cache of :mod:`scheduler.settings_cache`, or with pydantic-settings in
+:mod:`scheduler.settings_loader`) and is where the rest of Siar imports them from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from scheduler import envfile, factories
+from scheduler.errors import MissingSecret
+from scheduler.i18n import _
+from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, zone
+
+if TYPE_CHECKING:  # imported when used: the read commands never build an adapter's config
+    from channels.base import AccountConfig
+
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _hostname() -> str:
+    import socket  # only for a daemon's node name
+
+    return socket.gethostname()
+
+
+def known_zone(value: str) -> str:
+    """``value`` if it names a time zone (an IANA name or WIB/WITA/WIT), else a
+    ``ValueError`` that says so (for pydantic's validators)."""
+    try:
+        zone(value)
+    except TimeParseError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
+def data_dir() -> Path:
+    """Where the embedded SQLite database lives: ``$SIAR_HOME`` or the XDG data dir."""
+    if home := os.environ.get("SIAR_HOME"):
+        return Path(home)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "siar"
+
+
+def cache_dir() -> Path:
+    """Where files Siar can always rebuild are kept (compiled templates): ``$SIAR_HOME/cache``
+    or the XDG cache dir, so that a scratch ``SIAR_HOME`` keeps them out of the user's."""
+    if home := os.environ.get("SIAR_HOME"):
+        return Path(home) / "cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "siar"
+
+
+class AccountSettings(BaseModel):
+    """One channel account, e.g. the prison's X account or its Telegram channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    network: str
+    base_url: str | None = None
+    enabled: bool = True
+    timezone: str = DEFAULT_ZONE
+    #: posting slots, e.g. "Mon-Fri 08:00,12:00,19:00; Sat 09:00" in the account's zone
+    slots: str | None = None
+    #: long text: "thread" where the network has threads, or one "truncate"d post + link
+    long_text: Literal["thread", "truncate"] = "thread"
+    #: network text limit override (e.g. a Mastodon instance allowing 1000)
+    limit: int | None = None
+    #: template file overriding the network's template, for this account only
+    template: str | None = None
+    #: at most this many posts of this account in flight at once
+    concurrency: int = 1
+    #: an image without alt text: "warn" (queued, with a warning) or "require" (refused)
+    alt_text: Literal["warn", "require"] = "warn"
+    #: "required": this account's posts wait for an approver's yes; unset: the deployment's
+    approval: Literal["required", "off"] | None = None
+    options: dict[str, Any] = Field(default_factory=factories.no_entries)
+    #: ``[media] store``, set by :class:`Settings` (not a key of the account's table)
+    _media_store: str | None = PrivateAttr(default=None)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _ACCOUNT_NAME.match(value):
+            raise ValueError(_(
+                "{name}: use lower-case letters, digits, '-' and '_' (e.g. 'x-lapas')").format(
+                    name=repr(value)))
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return known_zone(value)
+
+    def secret_variable(self, field: str) -> str:
+        """The environment variable that holds secret ``field`` of this account."""
+        slug = re.sub(r"[^A-Za-z0-9]", "_", self.name).upper()
+        return f"SIAR_SECRET_{slug}_{field.upper()}"
+
+    def channel_config(self) -> AccountConfig:
+        """What an adapter is given about this account: everything but its secrets (and,
+        when ``[media] store`` is set, its name as the option ``media_store``, so that
+        queue-time checks know the images will have a public URL)."""
+        from channels.base import AccountConfig
+        from channels.image_host import HOSTED_OPTION
+
+        options = dict(self.options)
+        if self._media_store:
+            options.setdefault(HOSTED_OPTION, self._media_store)
+        return AccountConfig(name=self.name, network=self.network, base_url=self.base_url,
+                             enabled=self.enabled, timezone=self.timezone, options=options)
+
+
+class DaemonSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: worker threads publishing in parallel (one account's posts never run in parallel
+    #: beyond its own ``concurrency``); unset: a worker for each post the enabled accounts
+    #: may have in flight (their ``concurrency`` summed), at least 8 and at most 256
+    workers: int | None = Field(default=None, ge=1)
+    #: how often the dispatcher looks at the queue even when nothing woke it (seconds)
+    poll_interval: float = 1.0
+    #: how long a claim is valid before another daemon may take the post back (seconds)
+    lease_seconds: float = 120.0
+    #: overdue posts older than this after downtime become ``missed`` (minutes)
+    grace_minutes: float = 60.0
+    #: posts claimed per round
+    batch: int = 64
+    #: retry policy for "not sent" outcomes (exponential backoff with jitter)
+    max_attempts: int = 8
+    backoff_base: float = 30.0
+    backoff_max: float = 3600.0
+    #: a daemon whose heartbeat is older than this is considered dead (seconds)
+    heartbeat_seconds: float = 10.0
+    #: alert when a due post has waited longer than this without being picked up (seconds)
+    watchdog_seconds: float = 300.0
+    #: serve /healthz and /metrics on this port (0 = off)
+    http_port: int = 0
+    #: claim a post this long before its time so the request leaves on the dot (seconds;
+    #: nothing is sent early: the worker waits for the due time)
+    lookahead_seconds: float = 0.3
+    #: how often leases are reaped and overdue posts checked (seconds; default:
+    #: a quarter of the lease, at most 5)
+    housekeeping_seconds: float | None = None
+    #: how often in-doubt posts are probed on their network (seconds)
+    probe_seconds: float = 30.0
+    #: recurring releases are materialised this far ahead (hours)
+    recurrence_horizon_hours: float = 24.0
+    #: how often each account's credentials are checked on its network (hours; 0 = never)
+    token_check_hours: float = 12.0
+    #: alert staff when a token expires within this many days
+    token_warn_days: float = 7.0
+
+
+class NotifySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: account names (of any network: email, telegram, webhook …) that receive staff alerts
+    accounts: list[str] = Field(default_factory=factories.no_items)
+
+
+class MediaSettings(BaseModel):
+    """``[media]``: where Siar puts images for networks that fetch them by URL (Instagram,
+    Threads). See README, "Instagram and Threads: where photos are hosted"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: "wordpress:ACCOUNT" (that site's media library), "s3" (a bucket) or "siar" (the
+    #: daemon serves them); unset: each account's ``public_media_base_url``
+    store: str | None = None
+    #: keep hosted files after the network fetched them (default: delete them)
+    keep: bool = False
+    #: s3: the bucket, its endpoint (any S3-compatible service), region and key prefix;
+    #: keys: SIAR_SECRET_MEDIA_ACCESS_KEY_ID / _SECRET_ACCESS_KEY (or boto3's usual sources)
+    bucket: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    prefix: str = "siar/"
+    #: s3: presigned URLs expire after this (seconds); siar: served files after this
+    expires_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    #: siar: the public address of the daemon's HTTP server (``daemon.http_port``) behind
+    #: the reverse proxy, e.g. "https://humas.example.go.id/siar"
+    public_base_url: str | None = None
+    #: siar: where the files being served are kept (default: $SIAR_HOME/public-media)
+    directory: Path | None = None
+
+    def problem(self, accounts: list[AccountSettings], http_port: int) -> str | None:
+        """What is wrong with this table and how to fix it, or ``None``."""
+        store = self.store
+        if store is None:
+            return None
+        kind, _colon, account = store.partition(":")
+        if kind == "wordpress":
+            sites = [a.name for a in accounts if a.network == "wordpress"]
+            if account not in sites:
+                known = ", ".join(sites) or _(
+                    'none (add an account with network = "wordpress")')
+                return _('store {store}: no WordPress account named {account}; write '
+                         'store = "wordpress:NAME" with one of: {known}').format(
+                             store=repr(store), account=repr(account), known=known)
+        elif kind == "s3" and not account:
+            if not self.bucket:
+                return _('store "s3" needs bucket = "NAME" (and endpoint_url for a non-AWS '
+                         'service)')
+        elif kind == "siar" and not account:
+            if not (self.public_base_url or "").startswith(("https://", "http://")):
+                return _('store "siar" needs public_base_url = "https://…", the address at '
+                         "which the reverse proxy forwards to the daemon's http_port")
+            if not http_port:
+                return _('store "siar" needs [daemon] http_port (e.g. 9464): the files are '
+                         "served by the daemon's HTTP server")
+        else:
+            return _('store {store} is not one Siar knows: use "wordpress:ACCOUNT", "s3" '
+                     'or "siar"').format(store=repr(store))
+        return None
+
+
+class Settings(BaseModel):
+    """Everything Siar can be configured with. See ``config/siar.example.toml``.
+
+    Read from its sources by :func:`load_settings`; built directly (tests, benchmarks) it
+    reads nothing but its arguments."""
+
+    # as pydantic-settings' own defaults were: unknown keys ignored, defaults validated
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{data_dir() / 'siar.db'}",
+        description="SQLAlchemy URL; default: SQLite file in $SIAR_HOME or ~/.local/share/siar",
+    )
+    timezone: str = DEFAULT_ZONE
+    #: when a release without a time goes out; unset: `siar add` refuses it
+    default_when: Literal["now", "next-slot"] | None = None
+    #: "required": nothing goes out before an approver says yes (``siar approve``); each
+    #: account may say otherwise with its own ``approval``
+    approval: Literal["required", "off"] = "off"
+    dry_run: bool = False
+    templates_dir: Path | None = None
+    node_name: str = Field(default_factory=lambda: f"{_hostname()}-{os.getpid()}")
+    campaign_hashtags: list[str] = Field(default_factory=factories.no_items)
+    #: organisation key → network → handle, e.g. {"ditjenpas": {"x": "@ditjenpas"}}
+    mentions: dict[str, dict[str, str]] = Field(default_factory=factories.no_entries)
+    #: network → UTM parameters added to the release link
+    utm: dict[str, dict[str, str]] = Field(default_factory=factories.no_entries)
+    accounts: list[AccountSettings] = Field(default_factory=factories.no_items)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    #: where the config file was read from (set by :func:`load_settings`)
+    config_file: Path | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return known_zone(value)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique(cls, value: list[AccountSettings]) -> list[AccountSettings]:
+        seen: set[str] = set()
+        for account in value:
+            if account.name in seen:
+                raise ValueError(_("account name {name} is used twice").format(
+                    name=repr(account.name)))
+            seen.add(account.name)
+        return value
+
+    @model_validator(mode="after")
+    def _media_store(self) -> Settings:
+        if problem := self.media.problem(self.accounts, self.daemon.http_port):
+            raise ValueError(f"[media] {problem}")
+        for account in self.accounts:
+            account._media_store = self.media.store
+        return self
+
+    def needs_approval(self, account: str) -> bool:
+        """Whether ``account``'s posts wait for an approver (its own setting, else the
+        deployment's); an account not configured follows the deployment."""
+        own = next((a.approval for a in self.accounts if a.name == account), None)
+        return (own or self.approval) == "required"
+
+    # --- accounts and secrets ------------------------------------------------------------
+
+    def account(self, name: str) -> AccountSettings:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        from scheduler.errors import UnknownChannel
+
+        raise UnknownChannel(
+            _("no account named {name}").format(name=repr(name)),
+            hint=_("configured accounts: {names} (see {file})").format(
+                names=", ".join(a.name for a in self.accounts) or _("none"),
+                file=self.config_file or "siar.toml"),
+        )
+
+    def enabled_accounts(self) -> list[AccountSettings]:
+        return [a for a in self.accounts if a.enabled]
+
+    def secret(self, account: AccountSettings, field: str, *, required: bool = True) -> str | None:
+        """A secret from the environment (or .env), never from the TOML file."""
+        variable = account.secret_variable(field)
+        value = os.environ.get(variable) or envfile.dotenv().get(variable)
+        if not value and required:
+            raise MissingSecret(account.name, field, variable)
+        return value or None
+
+    def secrets(self, account: AccountSettings, required: tuple[str, ...],
+                optional: tuple[str, ...] = ()) -> dict[str, str]:
+        found = {f: self.secret(account, f) for f in required}
+        found |= {f: v for f in optional if (v := self.secret(account, f, required=False))}
+        return {k: v for k, v in found.items() if v}
+
+    def all_secret_values(self) -> list[str]:
+        """Every SIAR_SECRET_* value known (environment and .env), so logs and errors can
+        redact them."""
+        return envfile.secret_values()
