@@ -89,7 +89,19 @@ def _parsed(path: str, device: int, inode: int, mtime_ns: int,
     secret, with its variables expanded against the whole environment, cost a daemon with
     a hundred accounts about a second of start-up; logging looks secrets up per line."""
     from dotenv import dotenv_values  # here: a command whose settings are cached reads no .env
+    from dotenv.parser import parse_stream
 
+    # python-dotenv skips a line it cannot read with a logged warning; our log formatter
+    # redacts secrets by reading this file again, which warned again, without end. A line
+    # it cannot read may also be a secret cut in two: refuse the file and name the line.
+    with open(path, encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error:
+                raise ConfigError(
+                    _("{path}, line {line}: cannot read this line").format(
+                        path=path, line=binding.original.line),
+                    hint=_("write each setting as NAME=value on a line of its own, values "
+                           "with spaces in quotes (NAME=\"a b\"), comments after #"))
     return MappingProxyType(dict(dotenv_values(path, encoding="utf-8")))
 
 

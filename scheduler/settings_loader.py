@@ -74,6 +74,7 @@ def load_fully(path: Path | None, content: bytes | None,
                 _("{path}: cannot read: {reason}").format(path=path, reason=exc),
                 hint=_("check the TOML syntax (strings in quotes, [[accounts]] tables)")) from exc
         portable = check_known_keys(data, path)
+    envfile.dotenv()  # a .env line python-dotenv cannot read stops here, with its number
     reading = _toml_data.set(data)
     try:
         # the .env file envfile chose (pydantic-settings alone would read ./.env only)

@@ -56,3 +56,29 @@ def test_siar_env_file_names_the_one_file_read(service: Path, tmp_path: Path,
     settings = load_settings(service / "siar.toml")
     assert secret(settings) == "123456:named"
     assert not settings.dry_run  # ./.env is not read as well
+
+
+@pytest.mark.parametrize("command", [["status"], ["-v", "status"], ["accounts"]])
+def test_a_line_python_dotenv_cannot_read_stops_the_command_and_is_named(
+        service: Path, command: list[str]):
+    """python-dotenv skips such a line with a logged warning; redacting that warning read
+    the file again, which warned again (a RecursionError and a traceback)."""
+    import os
+    import subprocess
+    import sys
+
+    env_file = service / ".env"
+    env_file.write_text(f"{VARIABLE}=123456:beside-the-config\nthis is not a line\n",
+                        encoding="utf-8")
+    env_file.chmod(0o600)
+    home = service.parent / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "scheduler", "-c", str(service / "siar.toml"), *command],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "SIAR_HOME": str(home)})
+    assert result.returncode == 1, result.stderr
+    said = " ".join(result.stderr.split())  # the message is wrapped to the terminal
+    assert f"{env_file}, line 2: cannot read this line" in said
+    assert "NAME=value" in said and "Traceback" not in said
+    assert "123456:beside-the-config" not in result.stdout + result.stderr
+    assert not (home / "cache").exists() or not any((home / "cache").glob("settings-*"))
