@@ -61,3 +61,11 @@ def test_the_probe_sees_a_module_preview_does_import(tmp_path: Path) -> None:
     assert imported(("PIL", "channels.images", "rich"), "preview",
                     "config/example-release.md", home=tmp_path) == [
         "PIL", "channels.images", "rich"]
+
+
+@pytest.mark.parametrize("release", ["config/example-release.md", "bench/text-release.md"])
+def test_a_second_preview_renders_the_built_in_templates_without_jinja2(
+        release: str, tmp_path: Path) -> None:
+    # the first run compiles the templates and keeps their programs beside them
+    assert imported(("jinja2",), "preview", release, "--json", home=tmp_path) == ["jinja2"]
+    assert imported(("jinja2",), "preview", release, "--json", home=tmp_path) == []
