@@ -299,6 +299,7 @@ def _facts(template: Template) -> tuple[dict[str, frozenset[str]], frozenset[str
     return facts
 
 
+@lru_cache(maxsize=128)  # read once per process, like the compiled template (load)
 def _source(search_path: tuple[str, ...], name: str) -> str | None:
     """The template's source as Jinja2's ``FileSystemLoader`` finds it (the first folder
     of ``search_path`` holding the file, read as UTF-8), for a plain file name; None for

@@ -147,6 +147,7 @@ def test_a_template_with_anything_else_is_left_to_jinja2(source: str) -> None:
 def _fresh_process_state() -> None:
     """What one ``siar`` process remembers of templates, forgotten (a new process)."""
     for remembered in (templating.load, templating._jinja_blocks, templating._stored_facts,
+                       templating._source,
                        templating._facts, templating.parsed):
         remembered.cache_clear()
 
