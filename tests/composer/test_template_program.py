@@ -21,7 +21,7 @@ from scheduler.resources import templates_dir
 from scheduler.text import template_limits, template_program, templating
 
 _NAMES = ["title", "link", "mentions", "hashtags", "summary", "absent"]
-_TEXT = st.text(alphabet=" \n\tab<>&\"'—é#", max_size=6).filter(
+_TEXT = st.text(alphabet=" \n\r\tab<>&\"'—é#", max_size=6).filter(
     lambda text: "{" not in text and "#}" not in text)
 _LITERAL = st.text(alphabet=" ab,<&—", max_size=3)
 
