@@ -2,8 +2,9 @@
 
 Times stay text (YAML 1.1 would make ``10:00`` the number 600 and ``2026-12-10`` a date
 without a time); the usual mistake (a colon inside an unquoted headline) gets the concrete
-edit as its hint. Front matter of plain ``key: value`` lines and ``[a, b]`` lists — what
-nearly every release has — is read without the YAML parser, to the same values.
+edit as its hint. Front matter of plain ``key: value`` lines, ``[a, b]`` lists and block
+lists of them (a release's ``images:``) — what nearly every release has — is read without
+the YAML parser, to the same values.
 """
 
 from __future__ import annotations
@@ -91,9 +92,9 @@ def _quote_hint(raw: str, line: int | None) -> str:
     return _("check indentation, colons and quotes")
 
 
-# --- plain `key: value` lines and `[a, b]` lists, read without the parser ------------------
+# --- plain `key: value` lines, `[a, b]` and block lists, read without the parser ----------
 # Only what YAML reads without any doubt is taken here; anything else (quotes, comments,
-# blank or indented lines, block lists, a value the loader would make a number, a boolean
+# blank lines, other indentation or nesting, a value the loader would make a number, a boolean
 # or null, a colon-space or '#' inside, characters YAML treats as breaks) goes to the
 # parser, which gives the same values or the error. tests/core/test_release_files.py
 # compares both on generated front matter.
