@@ -2,8 +2,9 @@
 
 Times stay text (YAML 1.1 would make ``10:00`` the number 600 and ``2026-12-10`` a date
 without a time); the usual mistake (a colon inside an unquoted headline) gets the concrete
-edit as its hint. Front matter of plain ``key: value`` lines and ``[a, b]`` lists — what
-nearly every release has — is read without the YAML parser, to the same values.
+edit as its hint. Front matter of plain ``key: value`` lines, ``[a, b]`` lists and block
+lists of them (a release's ``images:``) — what nearly every release has — is read without
+the YAML parser, to the same values.
 """
 
 from __future__ import annotations
@@ -91,9 +92,9 @@ def _quote_hint(raw: str, line: int | None) -> str:
     return _("check indentation, colons and quotes")
 
 
-# --- plain `key: value` lines and `[a, b]` lists, read without the parser ------------------
+# --- plain `key: value` lines, `[a, b]` and block lists, read without the parser ----------
 # Only what YAML reads without any doubt is taken here; anything else (quotes, comments,
-# blank or indented lines, block lists, a value the loader would make a number, a boolean
+# blank lines, other indentation or nesting, a value the loader would make a number, a boolean
 # or null, a colon-space or '#' inside, characters YAML treats as breaks) goes to the
 # parser, which gives the same values or the error. tests/core/test_release_files.py
 # compares both on generated front matter.
@@ -103,29 +104,80 @@ _START = r"[^-?:,\[\]{}#&*!|>'\"%@`\s]"
 # YAML's printable characters, without '#' and its line breaks (NEL, LS, PS)
 _CHARACTER = r"[^#\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
 _SCALAR = re.compile(rf"{_START}(?:{_CHARACTER}*[^\s:#])?")
+_OPENER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):")  # a key over a block list
+_ENTRY = re.compile(r"( *)- (.*)")
 _ITEM = re.compile(rf"{_START}(?:[^:,\[\]{{}}]*[^\s:,\[\]{{}}])?")  # in a [...] list
 
 
 def _simple(raw: str) -> dict[str, Any] | None:
     """The mapping of ``raw`` if it is only plain ``key: value`` and ``key: [a, b]``
-    lines whose every value YAML reads as text; None for anything else."""
+    lines, and ``key:`` lines over a block list of such values or of one-level mappings
+    of them (``images:`` then ``  - path: foto.jpg`` / ``    alt: …``), whose every value
+    YAML reads as text; None for anything else."""
     data: dict[str, Any] = {}
-    for line in raw.split("\n"):
-        if (match := _KEY.fullmatch(line)) is None:
-            return None
-        key, value = match.groups()
-        if _typed_key(key):
-            return None
-        if value.startswith("["):
-            items = _items(value)
-            if items is None:
+    lines = raw.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if (opener := _OPENER.fullmatch(line)) is not None:
+            key, index = opener.group(1), index + 1
+            entries, index = _block_list(lines, index)
+            if entries is None or _typed_key(key):
                 return None
-            data[key] = items
-        elif _SCALAR.fullmatch(value) and ": " not in value and not _typed(value):
-            data[key] = value
-        else:
+            data[key] = entries
+            continue
+        if (match := _KEY.fullmatch(line)) is None or _typed_key(match.group(1)):
             return None
+        value = _value(match.group(2))
+        if value is None:
+            return None
+        data[match.group(1)] = value
+        index += 1
     return data
+
+
+def _value(value: str) -> str | list[str] | None:
+    """A plain scalar or one-line flow list as YAML reads it; None for anything else."""
+    if value.startswith("["):
+        return _items(value)
+    if _SCALAR.fullmatch(value) and ": " not in value and not _typed(value):
+        return value
+    return None
+
+
+def _block_list(lines: list[str], index: int) -> tuple[list[Any] | None, int]:
+    """The entries of the block list starting at ``lines[index]`` (``- value`` or
+    ``- key: value`` with more ``key: value`` lines two columns in, every dash in the
+    same column), and the index after it; None for an empty list or any other shape."""
+    entries: list[Any] = []
+    indent: str | None = None
+    while index < len(lines) and (entry := _ENTRY.fullmatch(lines[index])) is not None \
+            and indent in (None, entry.group(1)):
+        indent, rest = entry.group(1), entry.group(2)
+        index += 1
+        if (match := _KEY.fullmatch(rest)) is None:
+            value = _value(rest)
+            if value is None:
+                return None, index
+            entries.append(value)
+            continue
+        mapping: dict[str, Any] = {}
+        inner = indent + "  "
+        while True:
+            key, text = match.groups()
+            value = _value(text)
+            if value is None or _typed_key(key):
+                return None, index
+            mapping[key] = value
+            if index >= len(lines) or not lines[index].startswith(inner) \
+                    or (match := _KEY.fullmatch(lines[index][len(inner):])) is None:
+                break
+            index += 1
+        entries.append(mapping)
+    # whatever follows must start a key of its own, in the first column
+    if not entries or (index < len(lines) and lines[index][:1] in (" ", "-")):
+        return None, index
+    return entries, index
 
 
 def _items(value: str) -> list[str] | None:

@@ -14,6 +14,7 @@ results are remembered, keyed by the template and the whole context.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from contextlib import suppress
@@ -26,13 +27,13 @@ from scheduler.errors import ComposeError
 from scheduler.i18n import _
 from scheduler.resources import templates_dir
 from scheduler.settings import AccountSettings, Settings, cache_dir
-from scheduler.text import markup, template_limits, template_slots
+from scheduler.text import markup, template_limits, template_program, template_slots
 
 _BODY_SLOT = "\x00siar-body\x00"
 #: changes whenever template_limits changes what the compiled code calls
 _COMPILED_AS = 1
 #: changes whenever what :func:`_facts` keeps of a template changes
-_FACTS_AS = 1
+_FACTS_AS = 2
 _LIMITS_HINT = (f"a template renders within {template_limits.RENDER_SECONDS:g} s and "
                 f"{template_limits.MAX_OUTPUT:,} characters, with range() of at most "
                 f"{template_limits.MAX_RANGE:,} items: fix the loop or expression")
@@ -169,7 +170,32 @@ def _find_template(account: str, network_template: str, template: str | None,
 
 @lru_cache(maxsize=128)
 def load(search_path: tuple[str, ...], name: str) -> Template:
-    """The template ``name`` from ``search_path``, compiled once per process."""
+    """The template ``name`` from ``search_path``, compiled once per process; run without
+    Jinja2 when its every block is a program kept from an earlier run
+    (:mod:`scheduler.text.template_program`, found under the hash of its source)."""
+    source = _source(search_path, name)
+    stored = _stored_facts(_digest(name, source)) if source is not None else None
+    programs = stored.get("programs") if stored is not None else None
+    if isinstance(programs, dict) and "post" in programs:
+        return Template({block: _program_block(search_path, name, block, program)
+                         for block, program in programs.items()}, search_path, name)
+    return Template(_jinja_blocks(search_path, name), search_path, name)
+
+
+def _program_block(search_path: tuple[str, ...], name: str, block: str,
+                   program: list) -> Callable[[dict[str, Any]], str]:
+    def run(context: dict[str, Any]) -> str:
+        try:
+            return template_program.run(program, context)
+        except template_program.Unsupported:  # Jinja2 renders it, and says what is wrong
+            return _jinja_blocks(search_path, name)[block](context)
+    return run
+
+
+@lru_cache(maxsize=128)
+def _jinja_blocks(search_path: tuple[str, ...],
+                  name: str) -> dict[str, Callable[[dict[str, Any]], str]]:
+    """Each block of the template compiled by Jinja2, as a function of the context."""
     from jinja2 import TemplateError
 
     try:
@@ -199,8 +225,7 @@ def load(search_path: tuple[str, ...], name: str) -> Template:
                                        names=", ".join(sorted(context)))) from exc
         return run
 
-    return Template({key: block(render) for key, render in template.blocks.items()},
-                    search_path, name)
+    return {key: block(render) for key, render in template.blocks.items()}
 
 
 @lru_cache(maxsize=128)
@@ -237,37 +262,94 @@ def _facts(template: Template) -> tuple[dict[str, frozenset[str]], frozenset[str
     """(:func:`printed_only`, the variables the template reads or None if it includes
     others), kept beside the compiled templates (``cache_dir()/templates``) under the
     hash of the template's source: parsing every account's template again for these
-    facts was a third of composing a release in each ``siar preview``."""
-    import hashlib
+    facts was a third of composing a release in each ``siar preview``. The blocks' programs
+    (:mod:`scheduler.text.template_program`) are kept with them, for :func:`load`."""
     import json
-    import os
 
-    from jinja2 import TemplateError
-    from jinja2 import __version__ as jinja_version
+    source = _source(template.search_path, template.name)
+    if source is None:  # a name this module does not look up itself: as Jinja2 finds it
+        from jinja2 import TemplateError
 
-    environment = _environment(template.search_path)
-    try:
-        source = environment.loader.get_source(environment, template.name)[0]
-    except (TemplateError, OSError):  # gone or unreadable: as parse() finds it
-        return _facts_of(parsed(template))
-    digest = hashlib.sha256(f"{_FACTS_AS}\0{jinja_version}\0{template.name}\0{source}"
-                            .encode()).hexdigest()
-    kept = cache_dir() / "templates" / f"facts-{digest}.json"
-    with suppress(OSError, ValueError, KeyError, TypeError):
-        stored = json.loads(kept.read_text(encoding="utf-8"))
-        names = stored["names"]
-        return ({block: frozenset(found) for block, found in stored["printed_only"].items()},
-                None if names is None else frozenset(names))
+        environment = _environment(template.search_path)
+        try:
+            source = environment.loader.get_source(environment, template.name)[0]
+        except (TemplateError, OSError):  # gone or unreadable: as parse() finds it
+            return _facts_of(parsed(template))
+    digest = _digest(template.name, source)
+    stored = _stored_facts(digest)
+    with suppress(ValueError, KeyError, TypeError, AttributeError):
+        if stored is not None:
+            names = stored["names"]
+            return ({block: frozenset(found)
+                     for block, found in stored["printed_only"].items()},
+                    None if names is None else frozenset(names))
     tree = parsed(template)
     facts = _facts_of(tree)
     if tree is not None:
+        from scheduler.text.template_program import translate
+
+        kept = cache_dir() / "templates" / f"facts-{digest}.json"
         with suppress(OSError):  # best effort, as the compiled templates
             temporary = kept.with_name(f"{kept.name}.{os.getpid()}")
             temporary.write_text(json.dumps({
                 "printed_only": {block: sorted(found) for block, found in facts[0].items()},
-                "names": None if facts[1] is None else sorted(facts[1])}), encoding="utf-8")
+                "names": None if facts[1] is None else sorted(facts[1]),
+                "programs": translate(tree)}), encoding="utf-8")
             os.replace(temporary, kept)
     return facts
+
+
+@lru_cache(maxsize=128)  # read once per process, like the compiled template (load)
+def _source(search_path: tuple[str, ...], name: str) -> str | None:
+    """The template's source as Jinja2's ``FileSystemLoader`` finds it (the first folder
+    of ``search_path`` holding the file, read as UTF-8), for a plain file name; None for
+    any other name, or a file missing or unreadable (Jinja2 then says why)."""
+    if not name or name in (".", "..") or "/" in name or os.sep in name \
+            or (os.altsep is not None and os.altsep in name):
+        return None
+    for folder in search_path:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as file:
+                    return file.read()
+            except (OSError, ValueError):
+                return None
+    return None
+
+
+def _digest(name: str, source: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{_FACTS_AS}\0{template_program.PROGRAM_AS}\0{_jinja_installed()}"
+                          f"\0{name}\0{source}".encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _jinja_installed() -> str:
+    """Which Jinja2 is installed (its package file, size and time), known without importing
+    it: the facts and programs were read from that version's parser."""
+    from importlib.util import find_spec
+
+    spec = find_spec("jinja2")
+    origin = spec.origin if spec is not None else None
+    try:
+        found = os.stat(origin) if origin else None
+    except OSError:
+        found = None
+    return f"{origin}:{found.st_size}:{found.st_mtime_ns}" if found else f"{origin}"
+
+
+@lru_cache(maxsize=128)
+def _stored_facts(digest: str) -> dict[str, Any] | None:
+    """The facts kept under ``digest``, or None (none kept, or unreadable)."""
+    import json
+
+    with suppress(OSError, ValueError):
+        stored = json.loads((cache_dir() / "templates" / f"facts-{digest}.json")
+                            .read_text(encoding="utf-8"))
+        return stored if isinstance(stored, dict) else None
+    return None
 
 
 def _facts_of(tree: Any) -> tuple[dict[str, frozenset[str]], frozenset[str] | None]:

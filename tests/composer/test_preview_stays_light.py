@@ -61,3 +61,14 @@ def test_the_probe_sees_a_module_preview_does_import(tmp_path: Path) -> None:
     assert imported(("PIL", "channels.images", "rich"), "preview",
                     "config/example-release.md", home=tmp_path) == [
         "PIL", "channels.images", "rich"]
+
+
+def test_previews_after_the_first_render_the_built_in_templates_without_jinja2(
+        tmp_path: Path) -> None:
+    # the first run compiles the templates and keeps their programs beside them
+    assert imported(("jinja2",), "preview", "config/example-release.md", "--json",
+                    home=tmp_path) == ["jinja2"]
+    # what is kept is the templates', not one release's: another release needs no Jinja2
+    assert imported(("jinja2",), "preview", "bench/text-release.md", "--json",
+                    home=tmp_path) == []
+    assert imported(("jinja2",), "preview", "config/example-release.md", home=tmp_path) == []
