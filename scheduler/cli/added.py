@@ -180,7 +180,7 @@ def _add_one(plan: Any, as_json: bool, by: str) -> None:
 def _add_many(plans: list[Any], as_json: bool, by: str, stored: list[int] | None) -> None:
     """Several releases in one transaction through the bulk path (a content calendar)."""
     from scheduler import approval, queue
-    from scheduler.models import Status
+    from scheduler.states import Status
     from scheduler.timeparse import iso, show
 
     ids = stored if stored is not None else approval.enqueue_bulk(

@@ -181,21 +181,36 @@ def test_nothing_stored_early_leaves_storing_to_the_usual_path(
         assert early.rest(_plans(calendar[:2])) is None
 
 
-def test_a_calendar_of_text_releases_is_queued_without_the_media_machinery(
-        workspace: Path, calendar: list[str]) -> None:
-    """Photos and videos are copied and prepared only for releases that have them: the
-    modules that do it are not even imported (the last moments of a long add)."""
+def _imported_by_add(workspace: Path, calendar: list[str], modules: tuple[str, ...]) -> str:
+    """Which of ``modules`` a ``siar add`` of the calendar imported (comma-separated)."""
     import subprocess
     import sys
 
     from tests.composer.test_preview_stays_light import PROBE
 
     root = Path(__file__).resolve().parents[2]
-    media = ("channels.video", "scheduler.media_prep", "scheduler.video_prep",
-             "scheduler.media_store")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(media), "add", *calendar],
+    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(modules), "add", *calendar],
                           cwd=workspace, env=env, capture_output=True, text=True, timeout=300,
                           check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.rsplit("imported:", 1)[1].splitlines()[0] == ""
+    return done.stderr.rsplit("imported:", 1)[1].splitlines()[0]
+
+
+def test_a_calendar_of_text_releases_is_queued_without_the_media_machinery(
+        workspace: Path, calendar: list[str]) -> None:
+    """Photos and videos are copied and prepared only for releases that have them: the
+    modules that do it are not even imported (the last moments of a long add)."""
+    media = ("channels.video", "scheduler.media_prep", "scheduler.video_prep",
+             "scheduler.media_store")
+    assert _imported_by_add(workspace, calendar, media) == ""
+
+
+def test_a_calendar_is_stored_without_the_orm(workspace: Path, calendar: list[str],
+                                              siar) -> None:
+    """Releases, posts and audit rows go in through Core statements: importing the ORM
+    and the models cost a third of a second of a long add (a database at the schema's
+    head, as deployed: creating one runs the migrations, which use the models)."""
+    assert siar("db", "upgrade").code == 0
+    assert _imported_by_add(workspace, calendar,
+                            ("sqlmodel", "sqlalchemy.orm", "scheduler.models")) == ""
