@@ -187,7 +187,8 @@ def _add_many(plans: list[Any], as_json: bool, by: str, stored: list[int] | None
         state.engine, state.settings,
         [queue.BulkItem(p.doc, p.variants, p.due_at, p.zone) for p in plans], by=by)
     for plan in plans:
-        _print_plan_notes(plan, name_source=True)
+        if plan.doc.notes or plan.notes:
+            _print_plan_notes(plan, name_source=True)
     _warn_missing_secrets(plans)
     _warn_over_capacity(plans)
     if as_json:
