@@ -61,6 +61,35 @@ def test_planned_on_several_cores_is_stored_as_planned_here(
     assert len(alone) == FILES * 4 and both == alone + alone
 
 
+def _audited(workspace: Path, database: str) -> list[tuple]:
+    """The audit log's rows, in order (ids and times of writing left out)."""
+    url = (os.environ["SIAR_DATABASE_URL"] if database == "postgresql"
+           else f"sqlite:///{workspace / 'home' / 'siar.db'}")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT actor, action, accounts, detail FROM audit_log ORDER BY id")).all()
+    engine.dispose()
+    return [tuple(str(value) for value in row) for row in rows]
+
+
+def test_a_calendar_is_stored_as_its_files_queued_one_by_one(
+        workspace: Path, database: str, calendar: list[str], siar,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk path (Core statements, rows made once) and the one-release path (the
+    ORM) store the same releases, posts and audit rows."""
+    few = calendar[:6]
+    for name in few:
+        assert siar("add", name).code == 0
+    alone, audited = _stored(workspace, database), _audited(workspace, database)
+    monkeypatch.setattr(add_plans, "PARALLEL_FROM", 2)
+    together = siar("add", *few)
+    assert together.code == 0, together.err
+    assert len(alone) == len(few) * 4
+    assert _stored(workspace, database) == alone + alone
+    assert _audited(workspace, database) == audited + audited
+
+
 @pytest.mark.parametrize("bad", [[30], [5, 30], [30, 35]])
 def test_the_first_bad_file_is_named_and_nothing_is_stored(
         workspace: Path, database: str, calendar: list[str], siar,
