@@ -33,19 +33,24 @@ def calendar(workspace: Path) -> list[str]:
     return names
 
 
-def _stored(workspace: Path, database: str) -> list[tuple]:
-    """Each release with its posts as stored, in the order queued (ids, keys and times of
-    writing left out)."""
+def _rows(workspace: Path, database: str, query: str) -> list[tuple]:
+    """The rows of ``query`` in the database the CLI used, each value as text."""
     url = (os.environ["SIAR_DATABASE_URL"] if database == "postgresql"
            else f"sqlite:///{workspace / 'home' / 'siar.db'}")
     engine = create_engine(url)
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT r.title, r.body, r.source, r.zone, r.due_at, r.hashtags, r.link, "
-            "p.account, p.network, p.variant, p.status, p.due_at, p.not_before "
-            "FROM release r JOIN post p ON p.release_id = r.id ORDER BY r.id, p.account")).all()
+        rows = connection.execute(text(query)).all()
     engine.dispose()
     return [tuple(str(value) for value in row) for row in rows]
+
+
+def _stored(workspace: Path, database: str) -> list[tuple]:
+    """Each release with its posts as stored, in the order queued (ids, keys and times of
+    writing left out)."""
+    return _rows(workspace, database,
+                 "SELECT r.title, r.body, r.source, r.zone, r.due_at, r.hashtags, r.link, "
+                 "p.account, p.network, p.variant, p.status, p.due_at, p.not_before "
+                 "FROM release r JOIN post p ON p.release_id = r.id ORDER BY r.id, p.account")
 
 
 def test_planned_on_several_cores_is_stored_as_planned_here(
@@ -63,14 +68,8 @@ def test_planned_on_several_cores_is_stored_as_planned_here(
 
 def _audited(workspace: Path, database: str) -> list[tuple]:
     """The audit log's rows, in order (ids and times of writing left out)."""
-    url = (os.environ["SIAR_DATABASE_URL"] if database == "postgresql"
-           else f"sqlite:///{workspace / 'home' / 'siar.db'}")
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT actor, action, accounts, detail FROM audit_log ORDER BY id")).all()
-    engine.dispose()
-    return [tuple(str(value) for value in row) for row in rows]
+    return _rows(workspace, database,
+                 "SELECT actor, action, accounts, detail FROM audit_log ORDER BY id")
 
 
 def test_a_calendar_is_stored_as_its_files_queued_one_by_one(
