@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -24,11 +24,13 @@ from channels.variant import Variant
 from scheduler import audit, notify, queries, queue
 from scheduler.errors import SiarError
 from scheduler.i18n import _
-from scheduler.models import Post, Release
 from scheduler.releases import ReleaseDoc
 from scheduler.settings import Settings
 from scheduler.states import REAPPROVABLE, RESCHEDULABLE, Status
 from scheduler.timeparse import iso, show
+
+if TYPE_CHECKING:  # the ORM's models: queueing a calendar does without them
+    from scheduler.models import Post, Release
 
 
 def awaiting(settings: Settings, variants: Iterable[Variant]) -> frozenset[str]:

@@ -14,14 +14,15 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
 
 from scheduler.db import connection
-from scheduler.models import AuditEntry
 from scheduler.queries import audit_entries as entries  # a named read, like every other
 from scheduler.reads.rows import AuditRow as Entry
+from scheduler.tables import AUDIT_LOG
 from scheduler.timeparse import utcnow
 
 #: the actions recorded (``AuditEntry.action``)
 ACTIONS = ("queue", "approve", "decline", "reschedule", "cancel", "resolve")
-_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
+#: the model's table as a Core table (``AuditEntry``'s columns): writing a row needs no ORM
+_TABLE = AUDIT_LOG
 
 
 def os_user() -> str:

@@ -318,8 +318,11 @@ class _Composer:
     def parts(self) -> list[str]:
         tags = self._choose_tags()
         # tags already written in the body need not be repeated when the body goes whole
-        written = _written_tags(self.release.body)
-        untold = tuple(t for t in tags if t.casefold() not in written)
+        # (a release without tags, the usual one, need not look for them in its body)
+        untold = tags
+        if tags:
+            written = _written_tags(self.release.body)
+            untold = tuple(t for t in tags if t.casefold() not in written)
         whole = _whole(self._renderer(untold), self.body)
         if self.limit is None or self._fits(whole):
             return [whole]

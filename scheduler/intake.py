@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from channels.variant import Media, Variant
 from scheduler.errors import ConfigError, ReleaseError, UnknownChannel
@@ -65,6 +65,7 @@ class Intake:
         self._channels: dict[str, type[Channel]] = {}
         self._adapters: dict[str, Channel] = {}
         self._located: set[str] = set()  # accounts whose base_url was checked
+        self._composer: Any = None
 
     def select_accounts(self, names: list[str] | None, *,
                         source: str = "<command line>") -> list[AccountSettings]:
@@ -99,8 +100,6 @@ class Intake:
              channels: list[str] | None = None, next_slot: bool = False,
              now: datetime | None = None) -> Plan:
         """Compose and check a release for queueing; raises before anything is stored."""
-        from scheduler.compose import compose_all
-
         settings = self.settings
         now = now or datetime.now(UTC)
         accounts = self.select_accounts(channels or doc.channels,
@@ -121,10 +120,20 @@ class Intake:
         if doc.link_from:
             variants = website_first.compose_waiting(doc, accounts, settings, due)
         else:
-            variants = compose_all(doc, accounts, settings)
+            variants = self._compose_all()(doc, accounts, settings)
         self._preflight(doc, accounts, variants)
         return Plan(doc=doc, accounts=accounts, variants=variants, due_at=due, zone=zone,
                     notes=notes)
+
+    def _compose_all(self) -> Any:
+        """:func:`scheduler.compose.compose_all`, imported on first use (reading release
+        files does without the composer) and then kept: an import statement costs a
+        few microseconds on every one of a calendar's files."""
+        if self._composer is None:
+            from scheduler.compose import compose_all
+
+            self._composer = compose_all
+        return self._composer
 
     def _channel(self, network: str) -> type[Channel]:
         if (channel := self._channels.get(network)) is None:

@@ -311,11 +311,14 @@ def _check_front_matter_size(text: str, source: str) -> None:
 
 def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
            default_zone: str, now: datetime | None) -> ReleaseDoc:
-    from pydantic import ValidationError  # imported anyway: the settings are pydantic's
-
     try:
         front = front_matter(meta)
-    except ValidationError as exc:
+    except ValueError as exc:  # pydantic's ValidationError is one; imported only then (an
+        # import statement costs microseconds on every one of a calendar's files)
+        from pydantic import ValidationError
+
+        if not isinstance(exc, ValidationError):
+            raise
         error = exc.errors()[0]
         field_name = ".".join(str(p) for p in error["loc"]) or _("front matter")
         if error["type"] == "extra_forbidden":

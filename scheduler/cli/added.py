@@ -180,14 +180,15 @@ def _add_one(plan: Any, as_json: bool, by: str) -> None:
 def _add_many(plans: list[Any], as_json: bool, by: str, stored: list[int] | None) -> None:
     """Several releases in one transaction through the bulk path (a content calendar)."""
     from scheduler import approval, queue
-    from scheduler.models import Status
+    from scheduler.states import Status
     from scheduler.timeparse import iso, show
 
     ids = stored if stored is not None else approval.enqueue_bulk(
         state.engine, state.settings,
         [queue.BulkItem(p.doc, p.variants, p.due_at, p.zone) for p in plans], by=by)
     for plan in plans:
-        _print_plan_notes(plan, name_source=True)
+        if plan.doc.notes or plan.notes:
+            _print_plan_notes(plan, name_source=True)
     _warn_missing_secrets(plans)
     _warn_over_capacity(plans)
     if as_json:

@@ -45,8 +45,10 @@ def render(template: Template, block: str, context: dict[str, Any],
         if values:
             stand_ins = tuple((name, f"\x00slot-{_TOKEN}:{name}\x00" if name in values
                                else value) for name, value in context.items())
-            text = _SLOTS.sub(lambda slot: values[slot.group(1)],
-                              _frame(template, block, stand_ins))
+            pieces = list(_pieces(_frame(template, block, stand_ins)))
+            for index in range(1, len(pieces), 2):  # the stand-ins' places
+                pieces[index] = values[pieces[index]]
+            text = "".join(pieces)
             if len(text) <= template_limits.MAX_OUTPUT:  # else the usual render says why
                 return text
     return template.blocks[block](context)
@@ -55,6 +57,13 @@ def render(template: Template, block: str, context: dict[str, Any],
 @lru_cache(maxsize=1024)
 def _frame(template: Template, block: str, stand_ins: tuple[tuple[str, Any], ...]) -> str:
     return template.blocks[block](dict(stand_ins))
+
+
+@lru_cache(maxsize=1024)
+def _pieces(frame: str) -> tuple[str, ...]:
+    """The frame cut at its stand-ins: its own text at even places, the names of the values
+    at odd ones (joining them in is a fifth of the cost of a substitution per release)."""
+    return tuple(_SLOTS.split(frame))
 
 
 @lru_cache(maxsize=128)

@@ -33,19 +33,24 @@ def calendar(workspace: Path) -> list[str]:
     return names
 
 
-def _stored(workspace: Path, database: str) -> list[tuple]:
-    """Each release with its posts as stored, in the order queued (ids, keys and times of
-    writing left out)."""
+def _rows(workspace: Path, database: str, query: str) -> list[tuple]:
+    """The rows of ``query`` in the database the CLI used, each value as text."""
     url = (os.environ["SIAR_DATABASE_URL"] if database == "postgresql"
            else f"sqlite:///{workspace / 'home' / 'siar.db'}")
     engine = create_engine(url)
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT r.title, r.body, r.source, r.zone, r.due_at, r.hashtags, r.link, "
-            "p.account, p.network, p.variant, p.status, p.due_at, p.not_before "
-            "FROM release r JOIN post p ON p.release_id = r.id ORDER BY r.id, p.account")).all()
+        rows = connection.execute(text(query)).all()
     engine.dispose()
     return [tuple(str(value) for value in row) for row in rows]
+
+
+def _stored(workspace: Path, database: str) -> list[tuple]:
+    """Each release with its posts as stored, in the order queued (ids, keys and times of
+    writing left out)."""
+    return _rows(workspace, database,
+                 "SELECT r.title, r.body, r.source, r.zone, r.due_at, r.hashtags, r.link, "
+                 "p.account, p.network, p.variant, p.status, p.due_at, p.not_before "
+                 "FROM release r JOIN post p ON p.release_id = r.id ORDER BY r.id, p.account")
 
 
 def test_planned_on_several_cores_is_stored_as_planned_here(
@@ -59,6 +64,29 @@ def test_planned_on_several_cores_is_stored_as_planned_here(
     assert together.code == 0, together.err
     both = _stored(workspace, database)
     assert len(alone) == FILES * 4 and both == alone + alone
+
+
+def _audited(workspace: Path, database: str) -> list[tuple]:
+    """The audit log's rows, in order (ids and times of writing left out)."""
+    return _rows(workspace, database,
+                 "SELECT actor, action, accounts, detail FROM audit_log ORDER BY id")
+
+
+def test_a_calendar_is_stored_as_its_files_queued_one_by_one(
+        workspace: Path, database: str, calendar: list[str], siar,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bulk path (Core statements, rows made once) and the one-release path (the
+    ORM) store the same releases, posts and audit rows."""
+    few = calendar[:6]
+    for name in few:
+        assert siar("add", name).code == 0
+    alone, audited = _stored(workspace, database), _audited(workspace, database)
+    monkeypatch.setattr(add_plans, "PARALLEL_FROM", 2)
+    together = siar("add", *few)
+    assert together.code == 0, together.err
+    assert len(alone) == len(few) * 4
+    assert _stored(workspace, database) == alone + alone
+    assert _audited(workspace, database) == audited + audited
 
 
 @pytest.mark.parametrize("bad", [[30], [5, 30], [30, 35]])
@@ -181,21 +209,36 @@ def test_nothing_stored_early_leaves_storing_to_the_usual_path(
         assert early.rest(_plans(calendar[:2])) is None
 
 
-def test_a_calendar_of_text_releases_is_queued_without_the_media_machinery(
-        workspace: Path, calendar: list[str]) -> None:
-    """Photos and videos are copied and prepared only for releases that have them: the
-    modules that do it are not even imported (the last moments of a long add)."""
+def _imported_by_add(workspace: Path, calendar: list[str], modules: tuple[str, ...]) -> str:
+    """Which of ``modules`` a ``siar add`` of the calendar imported (comma-separated)."""
     import subprocess
     import sys
 
     from tests.composer.test_preview_stays_light import PROBE
 
     root = Path(__file__).resolve().parents[2]
-    media = ("channels.video", "scheduler.media_prep", "scheduler.video_prep",
-             "scheduler.media_store")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(media), "add", *calendar],
+    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(modules), "add", *calendar],
                           cwd=workspace, env=env, capture_output=True, text=True, timeout=300,
                           check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.rsplit("imported:", 1)[1].splitlines()[0] == ""
+    return done.stderr.rsplit("imported:", 1)[1].splitlines()[0]
+
+
+def test_a_calendar_of_text_releases_is_queued_without_the_media_machinery(
+        workspace: Path, calendar: list[str]) -> None:
+    """Photos and videos are copied and prepared only for releases that have them: the
+    modules that do it are not even imported (the last moments of a long add)."""
+    media = ("channels.video", "scheduler.media_prep", "scheduler.video_prep",
+             "scheduler.media_store")
+    assert _imported_by_add(workspace, calendar, media) == ""
+
+
+def test_a_calendar_is_stored_without_the_orm(workspace: Path, calendar: list[str],
+                                              siar) -> None:
+    """Releases, posts and audit rows go in through Core statements: importing the ORM
+    and the models cost a third of a second of a long add (a database at the schema's
+    head, as deployed: creating one runs the migrations, which use the models)."""
+    assert siar("db", "upgrade").code == 0
+    assert _imported_by_add(workspace, calendar,
+                            ("sqlmodel", "sqlalchemy.orm", "scheduler.models")) == ""

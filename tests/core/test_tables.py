@@ -16,7 +16,8 @@ from scheduler import models, tables
 from scheduler.tables import UTCDateTime
 
 PAIRS = [(tables.POST, models.Post), (tables.ATTEMPT, models.Attempt),
-         (tables.ACCOUNT_STATE, models.AccountState), (tables.NODE, models.Node)]
+         (tables.ACCOUNT_STATE, models.AccountState), (tables.NODE, models.Node),
+         (tables.RELEASE, models.Release), (tables.AUDIT_LOG, models.AuditEntry)]
 DIALECTS = [sqlite.dialect(), postgresql.psycopg.dialect()]  # type: ignore[attr-defined]
 
 
