@@ -101,3 +101,13 @@ def test_a_database_of_a_newer_siar_is_refused_and_left_as_it_is(engine: Engine)
     with pytest.raises(Exception, match="9999"):  # Alembic knows no such revision
         db.ensure_schema(engine)
     assert db.current_revision(engine) == "9999"
+
+
+def test_a_database_without_a_schema_has_no_revision_and_gets_every_table(
+        engine: Engine) -> None:
+    db.downgrade(engine, "base")
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))  # as an empty database
+    assert db.current_revision(engine) is None
+    db.ensure_schema(engine)
+    assert db.current_revision(engine) == db.HEAD_REVISION
