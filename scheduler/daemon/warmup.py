@@ -1,9 +1,8 @@
 """The HTTP stack imported on a thread of its own while the daemon's start waits on its
 database.
 
-After a restart the first post waits for requests, urllib3, pycurl, the adapters of the
-accounts' networks and the helpers their ``publish`` imports on first use (images,
-uploads, the video check) to be imported (the first send does it). Imports hold the GIL
+After a restart the first post waits for requests, urllib3, pycurl and the adapters of
+the accounts' networks to be imported (the first send does it). Imports hold the GIL
 most of the time, so a thread importing only runs while the main thread waits: on the
 database (connections, commits on disk), which it does from the heartbeat to the first
 claim. The thread is started once the main thread's own imports are done (at the start of
@@ -27,9 +26,6 @@ log = logging.getLogger("siar.daemon")
 
 #: what every HTTP adapter's first request needs (``channels.http.make_session``)
 HTTP_STACK = ("urllib.request", "requests", "channels.curl")
-#: what the built-in adapters' ``publish`` imports on first use (none imports Pillow or
-#: PyAV at import): ~30 ms that a restart's first sends took on the workers, at once
-PUBLISH_HELPERS = ("channels.images", "channels.uploads", "channels.video.checks")
 
 
 def import_http_stack(networks: Iterable[str]) -> threading.Thread:
@@ -57,9 +53,4 @@ def _imports(networks: tuple[str, ...]) -> None:
             log.debug("warm-up: adapter for %s not imported: %s", network, exc)
         else:
             loaded += 1
-    for name in PUBLISH_HELPERS:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:  # the send that needs it reports it
-            log.debug("warm-up: %s not imported: %s", name, exc)
     log.debug("warm-up: HTTP stack and %d adapter(s) imported", loaded)
