@@ -16,10 +16,11 @@ from channels.base import Channel
 from channels.console import DryRunChannel
 from channels.tokens import TokenStore
 from scheduler.media_hosting import StoreHost, open_store
-from scheduler.settings import AccountSettings, Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the settings are loaded before any adapter is built
     from sqlalchemy.engine import Engine
+
+    from scheduler.settings import AccountSettings, Settings
 
 
 class Adapters:

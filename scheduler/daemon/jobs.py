@@ -33,12 +33,12 @@ from scheduler.daemon.events import RunSummary
 from scheduler.daemon.guard import DatabaseGuard
 from scheduler.daemon.inflight import InFlight
 from scheduler.errors import SiarError
-from scheduler.settings import Settings
 from scheduler.timeparse import utcnow
 from scheduler.waiting_alerts import PatientNotifier
 
-if TYPE_CHECKING:  # a type only: the daemon's start does not import the ORM's models
+if TYPE_CHECKING:  # types only: the daemon's start does not import the ORM's models
     from scheduler.models import Post
+    from scheduler.settings import Settings
 
 log = logging.getLogger("siar.daemon")
 
@@ -212,6 +212,10 @@ class Jobs:
             key = f"unknown:{post.id}:{post.attempt}"
             if key not in self._alerted:
                 self._alerted.add(key)
+                # the other end of a probe, logged like a settlement (once per attempt)
+                log.info("post %s (%s) is in doubt and its network cannot tell: held for "
+                         "staff ('siar resolve')", post.id, post.account,
+                         extra={"post": post.id, "account": post.account})
                 self.notifier.post_alert(post.id, notify.in_doubt)  # type: ignore[arg-type]
         except Exception as exc:  # a probe must never take its pool thread down
             if not self.guard.trouble(exc, "probing a post in doubt"):

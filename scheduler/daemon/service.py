@@ -48,11 +48,13 @@ from scheduler.daemon.warmup import import_http_stack
 from scheduler.daemon.worker import Worker
 from scheduler.db import QueueListener, open_database
 from scheduler.envfile import exposure_warnings
-from scheduler.settings import Settings
 from scheduler.waiting_alerts import PatientNotifier
 
-if TYPE_CHECKING:  # imported once the first claim round is under way (see run)
+if TYPE_CHECKING:
+    # imported once the first claim round is under way (see run)
     from apscheduler.schedulers.background import BackgroundScheduler
+
+    from scheduler.settings import Settings  # a type: the caller loaded the settings
 
 log = logging.getLogger("siar.daemon")
 

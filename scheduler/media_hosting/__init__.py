@@ -11,7 +11,7 @@ media library), :mod:`~scheduler.media_hosting.s3` (a bucket, presigned URLs),
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduler.media_hosting.base import (
     PreparedFile,
@@ -20,7 +20,9 @@ from scheduler.media_hosting.base import (
     StoreHost,
     round_trip,
 )
-from scheduler.settings import MediaSettings, data_dir
+
+if TYPE_CHECKING:  # a type only: whoever opens a store has loaded the settings
+    from scheduler.settings import MediaSettings
 
 __all__ = ["PreparedFile", "PublicStore", "StoreError", "StoreHost", "open_store",
            "round_trip"]
@@ -49,6 +51,7 @@ def open_store(media: MediaSettings, *, adapter: Callable[[str], Any],
                        endpoint_url=media.endpoint_url, region=media.region,
                        expires_seconds=media.expires_seconds)
     from scheduler.media_hosting.siar import SiarStore
+    from scheduler.settings import data_dir
 
     return SiarStore(directory=media.directory or data_dir() / "public-media",
                      public_base_url=str(media.public_base_url),

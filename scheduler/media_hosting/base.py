@@ -21,7 +21,6 @@ from pathlib import Path
 from channels.image_host import HostingError, ImageHost
 from channels.stored_media import file_digest
 from channels.variant import Media
-from scheduler.envfile import redact
 from scheduler.i18n import _
 
 log = logging.getLogger("siar.media")
@@ -107,7 +106,7 @@ class StoreHost(ImageHost):
         try:
             return self.store.put(PreparedFile.of(media))
         except StoreError as exc:
-            raise HostingError(f"{self.name}: {redact(str(exc))}") from exc
+            raise HostingError(f"{self.name}: {_redacted(exc)}") from exc
 
     def let_go(self, url: str) -> None:
         """Delete the hosted copy (kept with ``keep``); a failure is only logged: the
@@ -118,7 +117,15 @@ class StoreHost(ImageHost):
             self.store.delete(url)
         except StoreError as exc:
             log.warning("media store %s: could not delete %s: %s", self.name, url,
-                        redact(str(exc)))
+                        _redacted(exc))
+
+
+def _redacted(exc: Exception) -> str:
+    """The error's text with every known secret redacted (the secrets and python-dotenv
+    are imported when a store failed, not with the daemon's modules)."""
+    from scheduler.envfile import redact
+
+    return redact(str(exc))
 
 
 def probe_image() -> bytes:

@@ -32,6 +32,15 @@ def test_downgrade_to_base_and_upgrade_again(tmp_path: Path):
     assert tables(engine) >= TABLES
 
 
+def test_the_head_revision_siar_expects_is_alembics_head():
+    """``scheduler/revision.py`` names the newest migration without importing Alembic (a
+    daemon at head never loads it): it must be the head of ``scheduler/migrations``."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(db._alembic_config(db.make_engine("sqlite://")))
+    assert script.get_heads() == [db.HEAD_REVISION]
+
+
 def test_schema_is_applied_on_first_use(tmp_path: Path):
     engine = db.open_database(f"sqlite:///{tmp_path / 'nested' / 'siar.db'}")
     assert db.current_revision(engine) == db.HEAD_REVISION

@@ -5,6 +5,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,7 +92,8 @@ def test_until_drained_waits_for_the_probe_of_a_post_in_doubt(
 
 
 def test_until_drained_ends_once_a_post_in_doubt_is_parked_for_staff(
-        engine: Engine, tokens: Callable[[list[str]], None]) -> None:
+        engine: Engine, tokens: Callable[[list[str]], None],
+        caplog: pytest.LogCaptureFixture) -> None:
     with CannotTell() as network:
         tokens(["akun-a"])
         in_doubt_on_create(network)
@@ -99,11 +101,16 @@ def test_until_drained_ends_once_a_post_in_doubt_is_parked_for_staff(
         settings = make_settings(str(engine.url), ["akun-a"], network.url,
                                  options={"read_timeout": 0.3})
         daemon = Daemon(settings, engine=engine, channel_classes={"counting": CountingChannel})
-        with draining(daemon):
+        with caplog.at_level(logging.INFO, logger="siar.daemon"), draining(daemon):
             pass
         # probed once, the network could not tell: staff settle it (siar resolve)
         assert network.lookups_received >= 1
         assert status_of(engine, post_id) == Status.UNKNOWN
+        # the probe's end is logged like a settlement, once
+        held = [r.getMessage() for r in caplog.records
+                if r.getMessage().startswith(f"post {post_id} (akun-a) is in doubt and its "
+                                             "network cannot tell: held for staff")]
+        assert len(held) == 1, [r.getMessage() for r in caplog.records]
         with session(engine) as s:
             alerts = list(s.scalars(select(Alert.key)))  # type: ignore[arg-type]
         assert [key for key in alerts if key.startswith(f"unknown:{post_id}:")]
