@@ -339,15 +339,39 @@ def _alembic_config(engine: Engine) -> Any:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision``."""
-    from alembic import command
-
-    command.upgrade(_alembic_config(engine), revision)
+    _migrate(engine, "upgrade", revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    from alembic import command
+    """Revert migrations down to ``revision``."""
+    _migrate(engine, "downgrade", revision)
 
-    command.downgrade(_alembic_config(engine), revision)
+
+def _migrate(engine: Engine, direction: str, revision: str) -> None:
+    """Run Alembic; a revision it does not know becomes a clear error, not a traceback."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    config = _alembic_config(engine)
+    try:
+        getattr(command, direction)(config, revision)
+    except CommandError as exc:
+        known = [script.revision
+                 for script in ScriptDirectory.from_config(config).walk_revisions()]
+        found = current_revision(engine)
+        if found is not None and found not in known:
+            raise ConfigError(
+                _("the database is at schema revision {found}, which this Siar does not "
+                  "know (its newest is {head}): a newer Siar has used it").format(
+                      found=found, head=HEAD_REVISION),
+                hint=_("run the Siar version that upgraded it, or restore a backup made "
+                       "with this version; nothing was changed")) from exc
+        raise ConfigError(
+            _("cannot move the database to revision {revision}: {reason}").format(
+                revision=revision, reason=exc),
+            hint=_("revisions this Siar knows: {known}, 'head' (the newest) and 'base' "
+                   "(empty)").format(known=", ".join(sorted(known)))) from exc
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from scheduler import db, queue
 from scheduler.db import session
+from scheduler.errors import ConfigError
 from scheduler.models import Node, Post, Status
 from scheduler.timeparse import utcnow
 from tests.daemon.conftest import queue_post
@@ -98,9 +99,16 @@ def test_a_database_behind_head_is_upgraded_when_the_daemon_opens_it(engine: Eng
 def test_a_database_of_a_newer_siar_is_refused_and_left_as_it_is(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
-    with pytest.raises(Exception, match="9999"):  # Alembic knows no such revision
+    with pytest.raises(ConfigError, match="revision 9999, which this Siar does not know"):
         db.ensure_schema(engine)
     assert db.current_revision(engine) == "9999"
+
+
+def test_a_revision_siar_does_not_know_is_named_with_the_ones_it_does(engine: Engine) -> None:
+    with pytest.raises(ConfigError, match="revision 0042") as raised:
+        db.upgrade(engine, "0042")
+    assert raised.value.hint is not None and db.HEAD_REVISION in raised.value.hint
+    assert db.current_revision(engine) == db.HEAD_REVISION
 
 
 def test_a_database_without_a_schema_has_no_revision_and_gets_every_table(
