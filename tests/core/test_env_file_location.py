@@ -75,9 +75,9 @@ def test_a_line_python_dotenv_cannot_read_stops_the_command_and_is_named(
     result = subprocess.run(
         [sys.executable, "-m", "scheduler", "-c", str(service / "siar.toml"), *command],
         capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "SIAR_HOME": str(home)})
+        env={**os.environ, "SIAR_HOME": str(home), "COLUMNS": "1000"})
     assert result.returncode == 1, result.stderr
-    said = " ".join(result.stderr.split())  # the message is wrapped to the terminal
+    said = " ".join(result.stderr.split())
     assert f"{env_file}, line 2: cannot read this line" in said
     assert "NAME=value" in said and "Traceback" not in said
     assert "123456:beside-the-config" not in result.stdout + result.stderr
