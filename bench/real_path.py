@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -265,12 +266,16 @@ def crash(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
            if stats.received.get(key, 0.0) > killed_at]
     expected = {f"{n}/{i:06d}" for n in names for i in range(per_account)}
     missing = stats.missing(expected)
+    lost = sorted(k for k in missing if states.get(k) != "unknown")
+    if lost:  # say which, and in what state Siar left them: a lost post is a bug to chase
+        print(f"lost after kill -9 ({_label(backend, daemons)}): "
+              + ", ".join(f"{k} {states.get(k)}" for k in lost), file=sys.stderr)
     return Figures("siar", _label(backend, daemons), f"kill -9 during a burst of {posts}",
                    {"in_doubt_at_kill": float(in_doubt),
                     "first_new_post_s": (min(new) - restarted_at) if new else float("nan"),
                     "restart_ready_s": ready_s, "restart_cpu_s": restart_cpu_s,
                     "duplicates": float(stats.duplicates()),
-                    "lost": float(sum(1 for k in missing if states.get(k) != "unknown")),
+                    "lost": float(len(lost)),
                     "held_for_staff": float(sum(1 for s in states.values() if s == "unknown")),
                     "complete": float(complete), "load": load_average()})
 
