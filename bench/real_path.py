@@ -255,9 +255,11 @@ def crash(folder: Path, url: str, backend: str, scale: Scale, *, daemons: int = 
             def settled() -> bool:
                 return not any(statuses(url)[s] for s in PENDING)
 
-            complete = wait_until(settled, 120 + posts / 20, poll=0.5)
-            # posts in doubt on networks that can be asked are settled by the probe
-            wait_until(lambda: _unsettled_probeable(url) == 0, 60, poll=0.5)
+            # posts in doubt on networks that can be asked are settled by the probe; one it
+            # finds missing is scheduled again, so both must hold at once (waiting for one,
+            # then the other, stopped the daemons before such a post was sent: "lost")
+            complete = wait_until(lambda: settled() and _unsettled_probeable(url) == 0,
+                                  180 + posts / 20, poll=0.5)
         finally:
             run.stop()
         stats = networks.stats()
