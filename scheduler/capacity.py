@@ -65,7 +65,7 @@ def default_grace() -> timedelta:
     """``[daemon] grace_minutes`` when the caller has no settings at hand (its default)."""
     from scheduler.settings import DaemonSettings
 
-    return timedelta(minutes=DaemonSettings.model_fields["grace_minutes"].default)
+    return timedelta(minutes=DaemonSettings().grace_minutes)
 
 
 def what_happens(capacity: DailyCapacity, grace: timedelta) -> str:

@@ -61,6 +61,8 @@ _VALIDATION_MESSAGES = {
     "too_long": N_("may have at most {max_length} item(s)"),
     "string_too_short": N_("needs at least {min_length} character(s)"),
     "string_too_long": N_("may have at most {max_length} character(s)"),
+    # a key of a settings table that is not one of its fields (e.g. SIAR_DAEMON__WROKERS)
+    "unexpected_keyword_argument": N_("is not a key Siar reads"),
 }
 
 

@@ -5,10 +5,11 @@ TOML file (``--config`` / ``SIAR_CONFIG`` / ``./siar.toml`` / ``~/.config/siar/s
 → defaults. Accounts are declared in the TOML file; their secrets are read only from the
 environment or ``.env`` as ``SIAR_SECRET_<ACCOUNT>_<FIELD>`` and never stored.
 
-The models (:mod:`scheduler.settings_models`, re-exported here) are plain pydantic models:
-pydantic-settings reads the sources through :class:`scheduler.settings_loader.SettingsLoader`,
-a subclass, and only when the validated result is not in the cache of
-:mod:`scheduler.settings_cache` (importing it costs ~100–150 ms of every command; see
+The models (:mod:`scheduler.settings_models`, re-exported here) are standard-library
+dataclasses: pydantic-settings reads the sources through
+:class:`scheduler.settings_loader.SettingsLoader`, a settings class with their fields, and
+only when the validated result is not in the cache of :mod:`scheduler.settings_cache`
+(importing pydantic and pydantic-settings costs ~250 ms of every command; see
 docs/decisions.md, "Start-up").
 """
 
@@ -69,7 +70,8 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
     if settings is None:
         from scheduler.settings_loader import load_fully
 
-        loaded, portable = load_fully(path, inputs.config_bytes if inputs else None, overrides)
-        settings = inputs.store(loaded) if inputs is not None and portable else loaded
+        loaded, given, portable = load_fully(path, inputs.config_bytes if inputs else None,
+                                             overrides)
+        settings = inputs.store(loaded, given) if inputs is not None and portable else loaded
     settings.config_file = path
     return settings

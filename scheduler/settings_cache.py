@@ -8,14 +8,15 @@ variables of the environment it refers to as ``${NAME}``), the environment's ``S
 and the code that reads them (Siar's settings modules, Python, pydantic, pydantic-settings
 and python-dotenv). After a full read, the validated settings are written to
 ``cache_dir()/settings-<digest of those inputs>.json``; the next command with the same
-inputs validates that JSON with :class:`~scheduler.settings.Settings` (the same validators
-run) instead.
+inputs builds the dataclasses of :mod:`scheduler.settings_models` from that JSON instead
+(their own checks run again; pydantic is not imported).
 
 What is written, and when:
 
 - only what reads back as the very settings the loader made (compared field by field and
-  type by type); fields left to their defaults are not written, so what depends on the
-  process (``node_name``: host and process id) or the folders is made afresh on a hit;
+  type by type); top-level fields left to their defaults are not written, so what depends
+  on the process (``node_name``: host and process id) or the folders is made afresh on a
+  hit (the tables' defaults depend on neither, and are written);
 - never a failure: a bad file always goes through the loader, and its error is the
   loader's;
 - never a secret: nothing is written when the settings or the inputs (but the ``.env``
@@ -31,6 +32,7 @@ kept (:data:`KEEP`). Anything unreadable, malformed or not matching its key is a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import io
@@ -40,14 +42,21 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from scheduler import envfile
-from scheduler.settings_models import Settings, cache_dir
+from scheduler.settings_models import (
+    AccountSettings,
+    DaemonSettings,
+    MediaSettings,
+    NotifySettings,
+    Settings,
+    cache_dir,
+)
 
 #: bump when what a cache file holds changes meaning
-FORMAT = 1
+FORMAT = 2
 #: settings files kept in the cache folder (one per set of inputs seen last)
 KEEP = 4
 PREFIX = "settings-"
@@ -140,16 +149,17 @@ class Inputs:
             head, newline, body = raw.partition(b"\n")
             if not newline or head != _head(self.key, body):
                 return None
-            return Settings.model_validate_json(body)
+            return _build(Settings, json.loads(body))
         except Exception:  # whatever is wrong: a miss (or not cacheable)
             return None
 
-    def store(self, loaded: Settings) -> Settings:
-        """Cache ``loaded`` (what the loader made of these inputs) when that is safe, and
-        return the settings a hit would give (``loaded`` itself when they could differ)."""
+    def store(self, loaded: Settings, given: set[str]) -> Settings:
+        """Cache ``loaded`` (what the loader made of these inputs; ``given``: the fields a
+        source set) when that is safe, and return the settings a hit would give (``loaded``
+        itself when they could differ)."""
         try:
-            body = loaded.model_dump_json(exclude_unset=True, exclude={"config_file"})
-            settings = Settings.model_validate_json(body)
+            body = _dump({name: getattr(loaded, name) for name in sorted(given - {"config_file"})})
+            settings = _build(Settings, json.loads(body))
         except Exception:  # whatever is wrong: a miss (or not cacheable)
             return loaded
         if not _same(settings, loaded):
@@ -168,7 +178,7 @@ class Inputs:
             return False
         secrets = {v for k, v in os.environ.items() if _is_secret_name(k) and v}
         secrets |= {v for k, v in entries.items() if _is_secret_name(k) and v}
-        texts = [*_strings(settings.model_dump(mode="json")), *self.texts]
+        texts = [*_strings(json.loads(_dump(dataclasses.asdict(settings)))), *self.texts]
         if any(_holds_secret(text, secrets) for text in texts):
             return False
         again = Inputs.gather(self.path, self.overrides)
@@ -232,13 +242,60 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+#: the dataclasses a cache file's tables become, by the name their fields' annotations use
+_TABLES: dict[str, Any] = {cls.__name__: cls for cls in (
+    AccountSettings, DaemonSettings, MediaSettings, NotifySettings)}
+
+
+def _dump(values: dict[str, Any]) -> str:
+    """``values`` (settings' fields) as JSON: dataclasses as objects, paths as strings;
+    anything else JSON has no type for raises (not cacheable)."""
+    def other(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {item.name: getattr(value, item.name) for item in dataclasses.fields(value)}
+        if isinstance(value, PurePath):
+            return str(value)
+        raise TypeError(type(value).__name__)
+
+    # in the order read: the order of ``mentions``, ``options`` … is kept
+    return json.dumps(values, default=other, ensure_ascii=False, allow_nan=False)
+
+
+def _build(cls: Any, data: dict[str, Any]) -> Any:
+    """The dataclass ``cls`` from a cache file's JSON: its tables (and lists of them) and
+    paths made from the names in its fields' annotations (the only such types Siar's
+    settings have); ``__post_init__`` checks what it gets, an unknown key raises."""
+    kinds = {item.name: str(item.type).removesuffix(" | None") for item in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        kind = kinds[name]
+        if value is not None and kind in _TABLES:
+            value = _build(_TABLES[kind], value)
+        elif kind.startswith("list[") and kind[5:-1] in _TABLES:
+            value = [_build(_TABLES[kind[5:-1]], entry) for entry in value]
+        elif value is not None and kind == "Path":
+            value = Path(value)
+        values[name] = value
+    return cls(**values)
+
+
+def _shape(value: Any) -> Any:
+    """``value`` with the type of each part, to compare two settings type by type."""
+    if dataclasses.is_dataclass(value):
+        return (type(value).__name__, getattr(value, "_media_store", None),
+                [(item.name, _shape(getattr(value, item.name)))
+                 for item in dataclasses.fields(value)])
+    if isinstance(value, dict):
+        return ("dict", [(_shape(k), _shape(v)) for k, v in value.items()])
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, [_shape(v) for v in value])
+    return (type(value).__name__, value)
+
+
 def _same(cached: Settings, loaded: Settings) -> bool:
-    """Whether ``cached`` is ``loaded`` in every field, type and default taken."""
-    return (cached.model_dump() == loaded.model_dump()
-            and cached.model_dump_json() == loaded.model_dump_json()
-            and cached.model_dump(exclude_unset=True) == loaded.model_dump(exclude_unset=True)
-            and [a._media_store for a in cached.accounts]
-            == [a._media_store for a in loaded.accounts])
+    """Whether ``cached`` is ``loaded`` in every field and type (and ``[media] store`` as
+    each account was told it)."""
+    return cached == loaded and _shape(cached) == _shape(loaded)
 
 
 def _code_digest() -> str:
@@ -249,20 +306,30 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
+#: the loader's libraries: import name, distribution name
+_LIBRARIES = (("pydantic", "pydantic"), ("pydantic_core", "pydantic_core"),
+              ("pydantic_settings", "pydantic_settings"), ("dotenv", "python_dotenv"))
+
+
 def _libraries() -> list[Any]:
-    """The versions of what reads and validates the settings, without importing the
-    loader's libraries (their files' identity: an upgrade rewrites them)."""
+    """The versions of what reads and validates the settings, without importing them
+    (~200 ms): each one's file identity (an upgrade rewrites it) and the name of its
+    ``.dist-info`` folder (which holds the version)."""
     import importlib.util
 
-    import pydantic
-    import pydantic_core
-
-    found: list[Any] = [pydantic.VERSION, pydantic_core.__version__]
-    for name in ("pydantic_settings", "dotenv"):
+    found: list[Any] = []
+    for name, distribution in _LIBRARIES:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None
-        info = os.stat(origin) if origin else None
-        found.append([origin, info.st_mtime_ns, info.st_size] if info else None)
+        if not origin:
+            found.append(None)
+            continue
+        info = os.stat(origin)
+        folder = os.path.dirname(os.path.dirname(origin))  # site-packages
+        versions = sorted(entry for entry in os.listdir(folder)
+                          if entry.startswith(f"{distribution}-")
+                          and entry.endswith(".dist-info"))
+        found.append([origin, info.st_mtime_ns, info.st_size, versions])
     return found
 
 

@@ -6,10 +6,9 @@ pydantic-settings sees it.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel
 
 from scheduler.errors import ConfigError
 from scheduler.i18n import _
@@ -31,13 +30,13 @@ def check_known_keys(data: dict[str, Any], path: Path) -> bool:
     The message names the file, where the key is, and the closest known key. Returns
     whether the verdict depended on Siar alone (``False``: on the installed packages too,
     when the file names a network Siar does not have)."""
-    top = {name for name in Settings.model_fields if name not in _NOT_IN_FILE}
+    top = {item.name for item in fields(Settings) if item.name not in _NOT_IN_FILE}
     # pydantic-settings matches the file's top-level keys without regard to case
     for key in data:
         if key.lower() not in top:
             _unknown(path, "", key, top)
     data = {key.lower(): value for key, value in data.items()}
-    tables: list[tuple[str, Any, type[BaseModel]]] = [
+    tables: list[tuple[str, Any, type[Any]]] = [
         ("[daemon] ", data.get("daemon"), DaemonSettings),
         ("[notify] ", data.get("notify"), NotifySettings),
         ("[media] ", data.get("media"), MediaSettings)]
@@ -47,9 +46,10 @@ def check_known_keys(data: dict[str, Any], path: Path) -> bool:
                    for number, entry in enumerate(accounts, 1)]
     for where, table, model in tables:
         if isinstance(table, dict):
+            known = {item.name for item in fields(model)}
             for key in table:
-                if key not in model.model_fields:
-                    _unknown(path, where, key, set(model.model_fields))
+                if key not in known:
+                    _unknown(path, where, key, known)
     return _check_network_tables(data, path)
 
 

@@ -1,25 +1,20 @@
 """The settings' models: what Siar can be configured with, and the checks of each value.
 
-Plain pydantic models: :mod:`scheduler.settings` reads them from their sources (through the
-cache of :mod:`scheduler.settings_cache`, or with pydantic-settings in
-:mod:`scheduler.settings_loader`) and is where the rest of Siar imports them from.
+Standard-library dataclasses, so that a command whose settings come from the cache
+(:mod:`scheduler.settings_cache`) never imports pydantic (~200 ms of each start). Their own
+checks run in ``__post_init__`` and raise :class:`FieldError`; pydantic-settings
+(:mod:`scheduler.settings_loader`) validates each field's type from its annotation before
+that, and then calls ``__post_init__`` too. :mod:`scheduler.settings` reads them from their
+sources and is where the rest of Siar imports them from.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    field_validator,
-    model_validator,
-)
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from scheduler import envfile, factories
 from scheduler.errors import MissingSecret
@@ -30,6 +25,35 @@ if TYPE_CHECKING:  # imported when used: the read commands never build an adapte
     from channels.base import AccountConfig
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+#: pydantic's configuration of each table when pydantic-settings validates it (a plain dict:
+#: pydantic's ``ConfigDict`` is a TypedDict): a key Siar does not read is an error
+_STRICT_KEYS = {"extra": "forbid"}
+
+
+class FieldError(ValueError):
+    """A setting's value that its own check refuses: ``field`` (empty: the table as a
+    whole) and what is wrong with it, in the interface language."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}" if name else problem)
+        self.field = name
+        self.problem = problem
+
+
+def _one_of(owner: object, name: str, allowed: tuple[str | None, ...]) -> None:
+    """A ``Literal`` field's value checked (pydantic checks it first when it reads a file;
+    this is for settings built directly)."""
+    if getattr(owner, name) not in allowed:
+        expected = " or ".join(repr(v) for v in allowed if v is not None)
+        raise FieldError(name, _("must be one of {expected}").format(expected=expected))
+
+
+def _as_floats(owner: object, names: tuple[str, ...]) -> None:
+    """Whole numbers given for ``float`` fields made floats, as pydantic makes them."""
+    for name in names:
+        value = getattr(owner, name)
+        if type(value) is int:
+            setattr(owner, name, float(value))
 
 
 def _hostname() -> str:
@@ -40,7 +64,7 @@ def _hostname() -> str:
 
 def known_zone(value: str) -> str:
     """``value`` if it names a time zone (an IANA name or WIB/WITA/WIT), else a
-    ``ValueError`` that says so (for pydantic's validators)."""
+    ``ValueError`` that says so."""
     try:
         zone(value)
     except TimeParseError as exc:
@@ -56,6 +80,13 @@ def data_dir() -> Path:
     return Path(base) / "siar"
 
 
+def _zone_field(owner: object, name: str) -> None:
+    try:
+        known_zone(getattr(owner, name))
+    except ValueError as exc:
+        raise FieldError(name, str(exc)) from exc
+
+
 def cache_dir() -> Path:
     """Where files Siar can always rebuild are kept (compiled templates): ``$SIAR_HOME/cache``
     or the XDG cache dir, so that a scratch ``SIAR_HOME`` keeps them out of the user's."""
@@ -65,10 +96,11 @@ def cache_dir() -> Path:
     return Path(base) / "siar"
 
 
-class AccountSettings(BaseModel):
+@dataclass
+class AccountSettings:
     """One channel account, e.g. the prison's X account or its Telegram channel."""
 
-    model_config = ConfigDict(extra="forbid")
+    __pydantic_config__ = _STRICT_KEYS
 
     name: str
     network: str
@@ -89,23 +121,21 @@ class AccountSettings(BaseModel):
     alt_text: Literal["warn", "require"] = "warn"
     #: "required": this account's posts wait for an approver's yes; unset: the deployment's
     approval: Literal["required", "off"] | None = None
-    options: dict[str, Any] = Field(default_factory=factories.no_entries)
-    #: ``[media] store``, set by :class:`Settings` (not a key of the account's table)
-    _media_store: str | None = PrivateAttr(default=None)
+    options: dict[str, Any] = field(default_factory=factories.no_entries)
+    #: ``[media] store``, set by :class:`Settings` on each of its accounts (a class
+    #: variable, not a field: no key of the account's table; the class's is the default)
+    _media_store: ClassVar[str | None] = None
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not _ACCOUNT_NAME.match(value):
-            raise ValueError(_(
+    def __post_init__(self) -> None:
+        """The account's own checks (pydantic-settings has checked the types)."""
+        if not isinstance(self.name, str) or not _ACCOUNT_NAME.match(self.name):
+            raise FieldError("name", _(
                 "{name}: use lower-case letters, digits, '-' and '_' (e.g. 'x-lapas')").format(
-                    name=repr(value)))
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return known_zone(value)
+                    name=repr(self.name)))
+        _zone_field(self, "timezone")
+        _one_of(self, "long_text", ("thread", "truncate"))
+        _one_of(self, "alt_text", ("warn", "require"))
+        _one_of(self, "approval", ("required", "off", None))
 
     def secret_variable(self, field: str) -> str:
         """The environment variable that holds secret ``field`` of this account."""
@@ -126,13 +156,16 @@ class AccountSettings(BaseModel):
                              enabled=self.enabled, timezone=self.timezone, options=options)
 
 
-class DaemonSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass
+class DaemonSettings:
+    """``[daemon]``: how the daemon claims, publishes, retries and watches."""
+
+    __pydantic_config__ = _STRICT_KEYS
 
     #: worker threads publishing in parallel (one account's posts never run in parallel
     #: beyond its own ``concurrency``); unset: a worker for each post the enabled accounts
     #: may have in flight (their ``concurrency`` summed), at least 8 and at most 256
-    workers: int | None = Field(default=None, ge=1)
+    workers: int | None = None
     #: how often the dispatcher looks at the queue even when nothing woke it (seconds)
     poll_interval: float = 1.0
     #: how long a claim is valid before another daemon may take the post back (seconds)
@@ -166,19 +199,29 @@ class DaemonSettings(BaseModel):
     #: alert staff when a token expires within this many days
     token_warn_days: float = 7.0
 
+    def __post_init__(self) -> None:
+        """``workers`` at least 1; whole numbers of seconds, minutes … made floats."""
+        if self.workers is not None and self.workers < 1:
+            raise FieldError("workers", _("must be at least {ge}").format(ge=1))
+        _as_floats(self, _DAEMON_FLOATS)
 
-class NotifySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+@dataclass
+class NotifySettings:
+    """``[notify]``: who receives staff alerts."""
+
+    __pydantic_config__ = _STRICT_KEYS
 
     #: account names (of any network: email, telegram, webhook …) that receive staff alerts
-    accounts: list[str] = Field(default_factory=factories.no_items)
+    accounts: list[str] = field(default_factory=factories.no_items)
 
 
-class MediaSettings(BaseModel):
+@dataclass
+class MediaSettings:
     """``[media]``: where Siar puts images for networks that fetch them by URL (Instagram,
     Threads). See README, "Instagram and Threads: where photos are hosted"."""
 
-    model_config = ConfigDict(extra="forbid")
+    __pydantic_config__ = _STRICT_KEYS
 
     #: "wordpress:ACCOUNT" (that site's media library), "s3" (a bucket) or "siar" (the
     #: daemon serves them); unset: each account's ``public_media_base_url``
@@ -192,12 +235,21 @@ class MediaSettings(BaseModel):
     region: str | None = None
     prefix: str = "siar/"
     #: s3: presigned URLs expire after this (seconds); siar: served files after this
-    expires_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    expires_seconds: int = 3600
     #: siar: the public address of the daemon's HTTP server (``daemon.http_port``) behind
     #: the reverse proxy, e.g. "https://humas.example.go.id/siar"
     public_base_url: str | None = None
     #: siar: where the files being served are kept (default: $SIAR_HOME/public-media)
     directory: Path | None = None
+
+    def __post_init__(self) -> None:
+        """``expires_seconds`` between a minute and a week."""
+        if self.expires_seconds < 60:
+            raise FieldError("expires_seconds", _("must be at least {ge}").format(ge=60))
+        if self.expires_seconds > _WEEK:
+            raise FieldError("expires_seconds", _("must be at most {le}").format(le=_WEEK))
+        if isinstance(self.directory, str):
+            self.directory = Path(self.directory)
 
     def problem(self, accounts: list[AccountSettings], http_port: int) -> str | None:
         """What is wrong with this table and how to fix it, or ``None``."""
@@ -230,19 +282,23 @@ class MediaSettings(BaseModel):
         return None
 
 
-class Settings(BaseModel):
+def _default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'siar.db'}"
+
+
+def _default_node_name() -> str:
+    return f"{_hostname()}-{os.getpid()}"
+
+
+@dataclass
+class Settings:
     """Everything Siar can be configured with. See ``config/siar.example.toml``.
 
     Read from its sources by :func:`load_settings`; built directly (tests, benchmarks) it
     reads nothing but its arguments."""
 
-    # as pydantic-settings' own defaults were: unknown keys ignored, defaults validated
-    model_config = ConfigDict(extra="ignore", validate_default=True)
-
-    database_url: str = Field(
-        default_factory=lambda: f"sqlite:///{data_dir() / 'siar.db'}",
-        description="SQLAlchemy URL; default: SQLite file in $SIAR_HOME or ~/.local/share/siar",
-    )
+    #: SQLAlchemy URL; default: SQLite file in $SIAR_HOME or ~/.local/share/siar
+    database_url: str = field(default_factory=_default_database_url)
     timezone: str = DEFAULT_ZONE
     #: when a release without a time goes out; unset: `siar add` refuses it
     default_when: Literal["now", "next-slot"] | None = None
@@ -251,42 +307,38 @@ class Settings(BaseModel):
     approval: Literal["required", "off"] = "off"
     dry_run: bool = False
     templates_dir: Path | None = None
-    node_name: str = Field(default_factory=lambda: f"{_hostname()}-{os.getpid()}")
-    campaign_hashtags: list[str] = Field(default_factory=factories.no_items)
+    node_name: str = field(default_factory=_default_node_name)
+    campaign_hashtags: list[str] = field(default_factory=factories.no_items)
     #: organisation key → network → handle, e.g. {"ditjenpas": {"x": "@ditjenpas"}}
-    mentions: dict[str, dict[str, str]] = Field(default_factory=factories.no_entries)
+    mentions: dict[str, dict[str, str]] = field(default_factory=factories.no_entries)
     #: network → UTM parameters added to the release link
-    utm: dict[str, dict[str, str]] = Field(default_factory=factories.no_entries)
-    accounts: list[AccountSettings] = Field(default_factory=factories.no_items)
-    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
-    notify: NotifySettings = Field(default_factory=NotifySettings)
-    media: MediaSettings = Field(default_factory=MediaSettings)
+    utm: dict[str, dict[str, str]] = field(default_factory=factories.no_entries)
+    accounts: list[AccountSettings] = field(default_factory=factories.no_items)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
     #: where the config file was read from (set by :func:`load_settings`)
     config_file: Path | None = None
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        return known_zone(value)
-
-    @field_validator("accounts")
-    @classmethod
-    def _unique(cls, value: list[AccountSettings]) -> list[AccountSettings]:
+    def __post_init__(self) -> None:
+        """The checks across fields (each table has checked its own); each account is
+        told the ``[media] store``."""
+        _zone_field(self, "timezone")
+        _one_of(self, "default_when", ("now", "next-slot", None))
+        _one_of(self, "approval", ("required", "off"))
+        for name in ("templates_dir", "config_file"):
+            if isinstance(getattr(self, name), str):
+                setattr(self, name, Path(getattr(self, name)))
         seen: set[str] = set()
-        for account in value:
+        for account in self.accounts:
             if account.name in seen:
-                raise ValueError(_("account name {name} is used twice").format(
+                raise FieldError("accounts", _("account name {name} is used twice").format(
                     name=repr(account.name)))
             seen.add(account.name)
-        return value
-
-    @model_validator(mode="after")
-    def _media_store(self) -> Settings:
         if problem := self.media.problem(self.accounts, self.daemon.http_port):
-            raise ValueError(f"[media] {problem}")
+            raise FieldError("", f"[media] {problem}")
         for account in self.accounts:
             account._media_store = self.media.store
-        return self
 
     def needs_approval(self, account: str) -> bool:
         """Whether ``account``'s posts wait for an approver (its own setting, else the
@@ -330,3 +382,8 @@ class Settings(BaseModel):
         """Every SIAR_SECRET_* value known (environment and .env), so logs and errors can
         redact them."""
         return envfile.secret_values()
+
+
+_WEEK = 7 * 86400
+_DAEMON_FLOATS = tuple(f for f, kind in DaemonSettings.__annotations__.items()
+                       if kind in ("float", "float | None"))

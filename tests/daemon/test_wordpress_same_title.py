@@ -5,6 +5,7 @@ published with the first one's URL."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -35,8 +36,8 @@ def site() -> Iterator[WordPressFake]:
 
 
 def settings_for(db_url: str, site: WordPressFake) -> Settings:
-    account = ACCOUNT.model_copy(update={"base_url": site.url,
-                                         "options": {"read_timeout": 0.5}})
+    account = dataclasses.replace(ACCOUNT, base_url=site.url,
+                                  options={"read_timeout": 0.5})
     return Settings(database_url=db_url, node_name="node-a", accounts=[account],
                     daemon=DaemonSettings(lease_seconds=5.0))
 
