@@ -153,6 +153,87 @@ def test_the_node_name_is_this_process_s_even_from_the_cache(workspace: Path):
     assert warm == cold
 
 
+#: every kind of value the settings hold: tables, lists of tables, paths, options with tables
+#: of their own, whole numbers for float fields, values from the environment and .env
+RICH = """
+timezone = "WITA"
+default_when = "next-slot"
+templates_dir = "templates"
+campaign_hashtags = ["HumasBergerakBersama", "Pemasyarakatan"]
+
+[daemon]
+workers = 3
+poll_interval = 2
+http_port = 9464
+
+[notify]
+accounts = ["surel-humas"]
+
+[media]
+store = "siar"
+public_base_url = "https://humas.example.go.id/siar"
+directory = "/srv/siar/public-media"
+expires_seconds = 600
+
+[mentions.ditjenpas]
+name = "Ditjen Pemasyarakatan"
+x = "@ditjenpas"
+
+[utm.x]
+utm_source = "x"
+utm_medium = "social"
+
+[[accounts]]
+name = "surel-humas"
+network = "email"
+options = { to = ["humas@example.go.id"], smtp = { host = "localhost", port = 2525 } }
+
+[[accounts]]
+name = "ig-lapas"
+network = "instagram"
+timezone = "Asia/Jayapura"
+approval = "required"
+long_text = "truncate"
+limit = 1000
+enabled = false
+"""
+
+#: a fresh process's settings, with the type of every value (``repr``) and what each
+#: account's adapter is given; the node name (host and process id) apart
+PROBE = """
+import dataclasses, json, sys
+from scheduler.settings import load_settings
+s = load_settings()
+node, s.node_name = s.node_name, ""
+print(json.dumps({"pydantic": sorted(m for m in sys.modules if m.startswith("pydantic")),
+                  "settings": repr(s), "node": node,
+                  "adapters": [repr(a.channel_config()) for a in s.accounts]}))
+"""
+
+
+def fresh_process(workspace: Path, **environ: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=workspace, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **environ},
+                          capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def test_a_hit_imports_no_pydantic_and_gives_what_the_loader_gave(workspace: Path):
+    (workspace / "siar.toml").write_text(RICH)
+    (workspace / ".env").write_text("SIAR_DAEMON__LEASE_SECONDS=30\n")
+    miss = fresh_process(workspace, SIAR_DAEMON__BATCH="16")
+    hit = fresh_process(workspace, SIAR_DAEMON__BATCH="16")
+    assert miss["pydantic"] and hit["pydantic"] == []
+    assert hit["settings"] == miss["settings"] and hit["adapters"] == miss["adapters"]
+    assert hit["node"] != miss["node"]  # made afresh by each process
+    shown = hit["settings"]
+    for value in ("poll_interval=2.0", "lease_seconds=30.0", "batch=16", "workers=3",
+                  "templates_dir=PosixPath('templates')", "PosixPath('/srv/siar/public-media')",
+                  "'smtp': {'host': 'localhost', 'port': 2525}", "timezone='Asia/Jayapura'"):
+        assert value in shown
+    assert "'media_store': 'siar'" in hit["adapters"][1]
+
+
 def test_a_fresh_siar_process_gives_the_same_output_from_the_cache(workspace: Path):
     def run() -> tuple[int, str, str]:
         done = subprocess.run([sys.executable, "-m", "scheduler.cli", "accounts", "--json"],
