@@ -318,6 +318,7 @@ def _libraries() -> list[Any]:
     import importlib.util
 
     found: list[Any] = []
+    listed: dict[str, list[str]] = {}
     for name, distribution in _LIBRARIES:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None
@@ -326,7 +327,9 @@ def _libraries() -> list[Any]:
             continue
         info = os.stat(origin)
         folder = os.path.dirname(os.path.dirname(origin))  # site-packages
-        versions = sorted(entry for entry in os.listdir(folder)
+        if folder not in listed:
+            listed[folder] = os.listdir(folder)
+        versions = sorted(entry for entry in listed[folder]
                           if entry.startswith(f"{distribution}-")
                           and entry.endswith(".dist-info"))
         found.append([origin, info.st_mtime_ns, info.st_size, versions])

@@ -57,7 +57,9 @@ def _as_floats(owner: object, names: tuple[str, ...]) -> None:
 
 
 def _hostname() -> str:
-    import socket  # only for a daemon's node name
+    if hasattr(os, "uname"):  # what gethostname() returns, without importing socket (~5 ms)
+        return os.uname().nodename
+    import socket
 
     return socket.gethostname()
 
