@@ -45,15 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from scheduler import envfile
-from scheduler.settings_models import (
-    AccountSettings,
-    DaemonSettings,
-    MediaSettings,
-    NotifySettings,
-    Settings,
-    cache_dir,
-)
+from scheduler import envfile, settings_models
+from scheduler.settings_models import Settings, cache_dir
 
 #: bump when what a cache file holds changes meaning
 FORMAT = 2
@@ -243,8 +236,8 @@ def _strings(value: Any) -> list[str]:
 
 
 #: the dataclasses a cache file's tables become, by the name their fields' annotations use
-_TABLES: dict[str, Any] = {cls.__name__: cls for cls in (
-    AccountSettings, DaemonSettings, MediaSettings, NotifySettings)}
+_TABLES: dict[str, Any] = {name: getattr(settings_models, name) for name in (
+    "AccountSettings", "DaemonSettings", "MediaSettings", "NotifySettings")}
 
 
 def _dump(values: dict[str, Any]) -> str:
