@@ -1,10 +1,9 @@
 """Default factories for the settings' dataclass fields and for pydantic and SQLModel fields
 (``field(default_factory=no_items)``, ``Field(default_factory=no_items)``).
 
-Python functions, not the builtins ``list`` and ``dict``: on a settings-cache miss and for
-the models, pydantic reads each factory's
-signature, a builtin's signature is parsed from its text by the tokenize module, and the
-first use of that compiles a large pattern (~20 ms of each command that reads the settings
+Python functions, not the builtins ``list`` and ``dict``: pydantic (on a settings-cache miss,
+and for the models) reads each factory's signature, a builtin's signature is parsed from its
+text by the tokenize module, and the first use of that compiles a large pattern (~20 ms of each command that reads the settings
 or opens the database; measured with ``-X importtime`` and a profile of ``siar queue``).
 """
 
