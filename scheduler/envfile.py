@@ -105,6 +105,18 @@ def _parsed(path: str, device: int, inode: int, mtime_ns: int,
     return MappingProxyType(dict(dotenv_values(path, encoding="utf-8")))
 
 
+def language() -> str | None:
+    """``SIAR_LANG`` as the ``.env`` file in use writes it (``None``: it does not). A file
+    that does not name it is not parsed: most commands read their settings from the cache."""
+    path = env_file_path()
+    try:
+        if not stat.S_ISREG(path.stat().st_mode) or b"SIAR_LANG" not in path.read_bytes():
+            return None
+    except OSError:
+        return None
+    return dotenv().get("SIAR_LANG")
+
+
 def secret_values() -> list[str]:
     """Every ``SIAR_SECRET_*`` value of the environment and of ``.env``, longest first (so
     that redacting a secret never leaves the tail of a longer one that contains it)."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from scheduler import envfile
 from scheduler.errors import ConfigError
-from scheduler.i18n import _
+from scheduler.i18n import _, use_env_file_language
 from scheduler.settings_models import (
     AccountSettings,
     DaemonSettings,
@@ -65,6 +65,7 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
 
     path = config_path(config)
     envfile.read_beside(path)
+    use_env_file_language(envfile.language())  # SIAR_LANG=en in .env, as operators write it
     inputs = settings_cache.Inputs.gather(path, overrides)
     settings = inputs.cached() if inputs is not None else None
     if settings is None:

@@ -82,3 +82,39 @@ def test_a_line_python_dotenv_cannot_read_stops_the_command_and_is_named(
     assert "NAME=value" in said and "Traceback" not in said
     assert "123456:beside-the-config" not in result.stdout + result.stderr
     assert not (home / "cache").exists() or not any((home / "cache").glob("settings-*"))
+
+
+@pytest.fixture
+def language_reset():  # type: ignore[no-untyped-def]
+    """The .env's language is process state: forget it after the test."""
+    from scheduler.i18n import use_env_file_language
+
+    yield
+    use_env_file_language(None)
+
+
+@pytest.mark.parametrize(("environment", "in_env_file", "spoken"), [
+    (None, "en", "en"),  # an operator writes SIAR_LANG=en in .env with the rest
+    (None, "id", "id"),
+    ("en", "id", "en"),  # the environment wins, as for every setting
+    (None, None, "id"),  # nobody says: the officers' language
+])
+def test_siar_lang_in_the_env_file_is_the_interface_language(
+        service: Path, monkeypatch: pytest.MonkeyPatch, language_reset: None,
+        environment: str | None, in_env_file: str | None, spoken: str):
+    from scheduler.errors import UnknownChannel
+    from scheduler.i18n import language
+
+    if environment is None:
+        monkeypatch.delenv("SIAR_LANG")
+    else:
+        monkeypatch.setenv("SIAR_LANG", environment)
+    if in_env_file is not None:
+        with (service / ".env").open("a", encoding="utf-8") as env:
+            env.write(f"SIAR_LANG={in_env_file}\n")
+    settings = load_settings(service / "siar.toml")
+    assert language() == spoken
+    with pytest.raises(UnknownChannel) as refused:
+        settings.account("fb")
+    english = "no account named 'fb'"
+    assert (english in str(refused.value)) == (spoken == "en")
