@@ -33,8 +33,13 @@ def daemon(dry_run: bool, once: bool, until_drained: bool, as_json: bool) -> Non
     # the collector, off for the CLI's short commands (see scheduler.cli.main), stays off
     # through the daemon's start-up: Daemon.run turns it on once that is frozen
     from scheduler.daemon.service import Daemon
+    from scheduler.daemon.warmup import import_http_stack
 
-    runner = Daemon(state.settings, dry_run=dry_run, engine=state.engine)
+    settings = state.settings
+    # before the database is opened: the HTTP stack is imported while the first
+    # connection is made (on PostgreSQL a server process starts for it), not after
+    warm_up = import_http_stack(a.network for a in settings.enabled_accounts())
+    runner = Daemon(settings, dry_run=dry_run, engine=state.engine, warm_up=warm_up)
     mode = (_("rehearsal: each due post shown, none sent, none changed") if runner.rehearsing
             else _("dry-run (nothing leaves this machine)") if runner.dry_run else _("live"))
     if not as_json:  # click, not Rich: importing Rich would delay the first post ~40 ms

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from channels import registry
 from channels.base import (
     AuthFailed,
     Channel,
@@ -61,6 +62,8 @@ class Publisher:
         self.policy = RetryPolicy(settings.daemon)
         self.on_event: EventSink = on_event or (lambda event: None)
         self._secrets = settings.all_secret_values()
+        #: network → whether its adapter class knows a first-send state ahead
+        self._first_send_networks: dict[str, bool] = {}
 
     def publish(self, claim: queue.Claim) -> Outcome | None:
         """One claimed post from begin to recorded outcome, alone and at once (the daemon
@@ -103,7 +106,7 @@ class Publisher:
         (:data:`scheduler.queue.FirstSend`), which spared a commit per post. Empty when
         nothing is known ahead, in a dry run, or if the hook fails (the adapter then
         checkpoints it itself, as it always may)."""
-        adapter = self._adapter_with_first_send(post.account)
+        adapter = self._adapter_with_first_send(post.account, post.network)
         if adapter is None:
             return {}
         try:
@@ -112,18 +115,31 @@ class Publisher:
             log.exception("first-send state of post %s (%s) failed", post.id, post.account)
             return {}
 
-    def _adapter_with_first_send(self, account: str) -> Channel | None:
-        """The account's adapter if it overrides ``first_send_state`` (most do not: for
-        them nothing is built or read per post)."""
-        if self.adapters.dry_run:
+    def _adapter_with_first_send(self, account: str, network: str) -> Channel | None:
+        """The account's adapter if its class overrides ``first_send_state`` (most do not:
+        for them nothing is built or read per post). Decided on the class, before any
+        adapter is built: the starter asks for every post of a transaction, and building
+        the adapters of a restart's first batch (secrets, an HTTP session each) there held
+        back its first request; each worker builds its own adapter when it sends."""
+        if self.adapters.dry_run or not self._knows_ahead(network):
             return None
         try:
-            adapter = self.adapters.get(account)
+            return self.adapters.get(account)
         except (SiarError, ImportError):
             return None  # publish pauses the account
-        if type(adapter).first_send_state is Channel.first_send_state:
-            return None
-        return adapter
+
+    def _knows_ahead(self, network: str) -> bool:
+        """Whether ``network``'s adapter class overrides ``first_send_state`` (False when
+        it cannot be loaded: publish reports that)."""
+        known = self._first_send_networks.get(network)
+        if known is None:
+            try:
+                cls = self.adapters.channel_classes.get(network) or registry.load(network)
+            except (SiarError, ImportError):
+                return False
+            known = self._first_send_networks[network] = (
+                cls.first_send_state is not Channel.first_send_state)
+        return known
 
     def report(self, post: queue.StartedPost, item: queue.Finalization,
                recorded: bool | None) -> None:

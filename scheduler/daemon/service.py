@@ -75,7 +75,11 @@ class Daemon:
 
     def __init__(self, settings: Settings, *, dry_run: bool = False,
                  engine: Engine | None = None,
-                 channel_classes: Mapping[str, type[Channel]] | None = None) -> None:
+                 channel_classes: Mapping[str, type[Channel]] | None = None,
+                 warm_up: threading.Thread | None = None) -> None:
+        """``warm_up``: the HTTP stack's import (:mod:`scheduler.daemon.warmup`), if the
+        caller started it already (``siar daemon`` does, before opening the database);
+        else :meth:`run` starts it."""
         self.settings = settings
         self.cfg = cfg = settings.daemon
         self.dry_run = dry_run or settings.dry_run
@@ -101,6 +105,7 @@ class Daemon:
         self.workers = cfg.workers or min(256, max(8, sum(
             a.concurrency for a in settings.enabled_accounts())))
         self.inflight = InFlight()
+        self._warm_up = warm_up
         self.jobs = Jobs(self.engine, settings, node=node, guard=self.guard,
                          publisher=self.publisher, adapters=self.adapters,
                          notifier=self.notifier, summary=self.summary, inflight=self.inflight,
@@ -162,9 +167,11 @@ class Daemon:
             self._warn_exposed()
             return self._rehearse(once=once or until_drained)
         phases = StartPhases()
-        # what the first send imports, while the start below waits on the database
-        import_http_stack(a.network for a in self.settings.enabled_accounts()
-                          if a.network not in self.adapters.channel_classes)
+        if self._warm_up is None:  # what the first send imports, while the start below
+            # waits on the database
+            self._warm_up = import_http_stack(
+                a.network for a in self.settings.enabled_accounts()
+                if a.network not in self.adapters.channel_classes)
         # Only what a claim depends on comes before the first claim round: this daemon
         # alive (heartbeat), a dead predecessor's posts taken back, the accounts' rows,
         # posts past their grace missed. Then one claim round; the job scheduler, the

@@ -4,11 +4,13 @@ database.
 After a restart the first post waits for requests, urllib3, pycurl and the adapters of
 the accounts' networks to be imported (the first send does it). Imports hold the GIL
 most of the time, so a thread importing only runs while the main thread waits: on the
-database (connections, commits on disk), which it does from the heartbeat to the first
-claim. The thread is started once the main thread's own imports are done (at the start of
-:meth:`Daemon.run <scheduler.daemon.service.Daemon.run>`, so the two rarely import the
-same modules at once) and imports only what channels' adapters need, none of which
-imports the scheduler.
+database (its first connection — on PostgreSQL a server process started for it — the
+schema's revision read, commits on disk), which it does from opening the database to the
+first claim. ``siar daemon`` starts the thread once the main thread's own imports are done
+and before it opens the database (so the two rarely import the same modules at once, and
+the connection's wait is not lost) and hands it to the daemon; :meth:`Daemon.run
+<scheduler.daemon.service.Daemon.run>` starts it when it was given none. It imports only what
+channels' adapters need, none of which imports the scheduler.
 
 Nothing depends on the thread finishing: a send that comes first imports what it needs
 itself (Python's import locks make it wait for a module being imported), and a failure
