@@ -5,7 +5,6 @@ migration 0009), and nothing secret is written to it (names, times, comments).""
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -61,10 +60,19 @@ def record_queued(connection: Connection, actor: str,
     dialect = connection.dialect
     convert = _TABLE.c.at.type.dialect_impl(dialect).bind_processor(dialect)
     at = convert(utcnow()) if convert else utcnow()
-    # the JSON columns' text, as SQLAlchemy's JSON type writes it (json.dumps)
+    # the JSON columns' text, as SQLAlchemy's JSON type writes it (json.dumps); a calendar's
+    # releases go to the same few sets of accounts, each written once
+    written: dict[tuple[str, ...], str] = {}
+
+    def accounts_text(accounts: Iterable[str]) -> str:
+        key = tuple(accounts)
+        if (text := written.get(key)) is None:
+            text = written[key] = bulk.json_text(sorted(set(key)))
+        return text
+
     bulk.copy_rows(connection, _TABLE, _QUEUED_COLUMNS, (
-        (at, actor, "queue", release_id, json.dumps(sorted(set(accounts))),
-         json.dumps({k: v for k, v in detail.items() if v is not None}))
+        (at, actor, "queue", release_id, accounts_text(accounts),
+         bulk.json_text({k: v for k, v in detail.items() if v is not None}))
         for release_id, accounts, detail in releases))
 
 

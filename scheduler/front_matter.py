@@ -119,7 +119,8 @@ def _simple(raw: str) -> dict[str, Any] | None:
     index = 0
     while index < len(lines):
         line = lines[index]
-        if (opener := _OPENER.fullmatch(line)) is not None:
+        # a key over a block list ends its line with the colon (most lines do not)
+        if line[-1:] == ":" and (opener := _OPENER.fullmatch(line)) is not None:
             key, index = opener.group(1), index + 1
             entries, index = _block_list(lines, index)
             if entries is None or _typed_key(key):

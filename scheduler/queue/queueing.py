@@ -8,7 +8,6 @@ once, however many daemons race for it.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -185,7 +184,7 @@ def _variant_text(variant: Variant) -> str:
     """``json.dumps(variant.to_json())`` without the copies ``to_json`` makes for a caller
     that keeps the dict (its deep copy of ``extra`` was a fifth of writing a post): the
     same keys in the same order, ``extra``'s last, overriding as ``dict.update`` does."""
-    return json.dumps({
+    return bulk.json_text({
         "account": variant.account, "channel": variant.channel, "parts": variant.parts,
         "length": variant.length, "limit": variant.limit, "warnings": variant.warnings,
         "media": [asdict(m) for m in variant.media], "link": variant.link,
@@ -205,7 +204,7 @@ def _bulk_time_converter(connection: Connection) -> Callable[[datetime], Any]:
 def _json_list(values: Sequence[Any]) -> str:
     """A list column's JSON, as SQLAlchemy's JSON type writes it (``json.dumps``; Siar's
     engines set no other serialiser)."""
-    return json.dumps(list(values)) if values else "[]"
+    return bulk.json_text(list(values)) if values else "[]"
 
 
 def _reserve_release_ids(connection: Connection, count: int) -> list[int]:

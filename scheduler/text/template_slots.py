@@ -43,8 +43,8 @@ def render(template: Template, block: str, context: dict[str, Any],
         values = {name: value for name, value in context.items()
                   if name in printed and type(value) is str and len(value) <= _LONGEST}
         if values:
-            stand_ins = tuple((name, f"\x00slot-{_TOKEN}:{name}\x00" if name in values
-                               else value) for name, value in context.items())
+            stand_ins = tuple((name, _stand_in(name) if name in values else value)
+                              for name, value in context.items())
             pieces = list(_pieces(_frame(template, block, stand_ins)))
             for index in range(1, len(pieces), 2):  # the stand-ins' places
                 pieces[index] = values[pieces[index]]
@@ -52,6 +52,13 @@ def render(template: Template, block: str, context: dict[str, Any],
             if len(text) <= template_limits.MAX_OUTPUT:  # else the usual render says why
                 return text
     return template.blocks[block](context)
+
+
+@lru_cache(maxsize=256)
+def _stand_in(name: str) -> str:
+    """The stand-in of value ``name``: one string object per name, its hash computed once
+    (the stand-ins are part of :func:`_frame`'s key for every release)."""
+    return f"\x00slot-{_TOKEN}:{name}\x00"
 
 
 @lru_cache(maxsize=1024)

@@ -3,6 +3,7 @@ them one by one stores; the first bad file, wherever it is, stops it with nothin
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
+from scheduler import bulk
 from scheduler.cli import add_plans
 from tests.core.conftest import row_counts
 
@@ -242,3 +244,15 @@ def test_a_calendar_is_stored_without_the_orm(workspace: Path, calendar: list[st
     assert siar("db", "upgrade").code == 0
     assert _imported_by_add(workspace, calendar,
                             ("sqlmodel", "sqlalchemy.orm", "scheduler.models")) == ""
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(value=_json)
+def test_the_json_of_bulk_rows_is_the_text_json_dumps_writes(value: object) -> None:
+    """Variants and audit rows stored in bulk have the JSON text the ORM path writes."""
+    assert bulk.json_text(value) == json.dumps(value)
