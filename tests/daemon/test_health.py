@@ -4,7 +4,7 @@ that hang up — over real sockets."""
 from __future__ import annotations
 
 import logging
-import select
+import selectors
 import socket
 import struct
 import threading
@@ -58,15 +58,20 @@ def read_all(client: socket.socket) -> bytes:
 
 
 def wait_connected(sockets: list[socket.socket]) -> list[socket.socket]:
-    """Wait (select) until the kernel completed every handshake; returns those that did."""
-    pending, done = list(sockets), []
+    """Wait until the kernel completed every handshake; returns those that did. (A selector,
+    not ``select.select``: in a long test process the sockets' numbers pass 1024.)"""
+    done = []
     deadline = time.monotonic() + PATIENCE
-    while pending and time.monotonic() < deadline:
-        _, writable, _ = select.select([], pending, [], 0.5)
-        for s in writable:
-            assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
-            pending.remove(s)
-            done.append(s)
+    with selectors.DefaultSelector() as selector:
+        for s in sockets:
+            selector.register(s, selectors.EVENT_WRITE)
+        while selector.get_map() and time.monotonic() < deadline:
+            for key, _events in selector.select(0.5):
+                s = key.fileobj
+                assert isinstance(s, socket.socket)
+                assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                selector.unregister(s)
+                done.append(s)
     return done
 
 
