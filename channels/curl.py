@@ -234,10 +234,10 @@ def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: by
             setopt(pycurl.ACCEPT_ENCODING, value)
             continue
         named.add(lower)
-        # as http.client writes them: names in ASCII, values in Latin-1
-        value = value if isinstance(value, bytes) else value.encode("latin-1")
-        name = name.encode("ascii")
-        headers.append(name + b": " + value if value else name + b";")
+        line = _LINES.get((name, value))
+        if line is None:
+            line = _header_line(name, value)
+        headers.append(line)
     headers += [removal for lower, removal in _CURL_ADDS if lower not in named]
     if "user-agent" not in named:  # what urllib3 sends then (pycurl would name itself)
         headers.append(_URLLIB3_AGENT)
@@ -261,6 +261,22 @@ def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: by
     if not exchange.head:  # a larger announced answer is refused before its body
         setopt(pycurl.MAXFILESIZE_LARGE, exchange.cap)
     setopt(pycurl.WRITEFUNCTION, exchange.write)
+
+
+#: the header lines made from (name, value) pairs: an account sends the same few again
+#: and again (a bound, not a cache)
+_LINES: dict[tuple[str, str | bytes], bytes] = {}
+
+
+def _header_line(name: str, value: str | bytes) -> bytes:
+    """One header line, as http.client writes it: the name in ASCII, the value in
+    Latin-1 (``Name;`` sends an empty value through libcurl)."""
+    raw = value if isinstance(value, bytes) else value.encode("latin-1")
+    line = name.encode("ascii") + b": " + raw if raw else name.encode("ascii") + b";"
+    if len(_LINES) >= 4096:
+        _LINES.clear()
+    _LINES[name, value] = line
+    return line
 
 
 class _Exchange:
@@ -320,59 +336,102 @@ class _Exchange:
 
     def response(self, prepared: requests.PreparedRequest,
                  adapter: CurlAdapter) -> requests.Response:
-        """requests' ``Response``, as requests' adapter builds it, its body read."""
+        """requests' ``Response``, as requests' adapter builds it, its body read.
+
+        Its headers are parsed when first looked at (:class:`_AnswerHeaders`): a
+        published post's answer is read for its body alone. An answer that sets cookies
+        has them parsed at once, into ``response.cookies``."""
         status, *lines = self.head_lines()
         status_line = status.decode("latin-1").rstrip("\r\n").split(" ", 2)
-        fields: dict[str, list[str]] = {}  # by lower-case name: [name, value]
-        cookies: list[str] = []
-        last: list[str] | None = None
-        for raw in lines:
-            line = raw.decode("latin-1").rstrip("\r\n")
-            if not line:
-                continue
-            if line[0] in " \t" and last is not None:  # an obsolete folded line
-                last[1] = f"{last[1]} {line.strip()}"
-                continue
-            name, _, value = line.partition(":")
-            name, value = name.strip(), value.strip()
-            key = name.lower()
-            if key in ("set-cookie", "set-cookie2"):
-                cookies.append(f"{name}: {value}")
-            field = fields.get(key)
-            if field is None:
-                last = fields[key] = [name, value]
-            else:  # several of one name read as one, comma-joined (as urllib3 does)
-                field[1] = f"{field[1]}, {value}"
-                last = field
-        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(fields.values())
         response = requests.Response()
         response.status_code = int(status_line[1])
         response.reason = status_line[2] if len(status_line) > 2 else ""
-        response.headers = headers
-        response.encoding = _encoding(headers)
+        kind, cookies = _scan(lines)
+        response.headers = headers = _AnswerHeaders(lines)
+        if kind is False:  # folded or repeated: as parsed (comma-joined, unfolded)
+            kind = headers.get("content-type")
+        response.encoding = _encoding(kind)  # type: ignore[arg-type]
         response.raw = io.BytesIO(b"".join(self.chunks))
         response.url = prepared.url or ""
         response.request = prepared
         response.connection = adapter
         if cookies:
             message = email.message.Message()
-            for line in cookies:
-                name, _, value = line.partition(": ")
-                message[name] = value
+            for name, value in _fields(lines):
+                if name.lower() in ("set-cookie", "set-cookie2"):
+                    for one in value:
+                        message[name] = one
             response.cookies.extract_cookies(MockResponse(message), MockRequest(prepared))
         response.content  # noqa: B018 - read now: the whole answer is in memory already
         return response
 
 
-def _encoding(headers: CaseInsensitiveDict[str]) -> str | None:
-    """requests' ``get_encoding_from_headers``, once per Content-Type: an account's
-    answers name the same one or two again and again."""
-    kind = headers.get("content-type")
+def _scan(lines: list[bytes]) -> tuple[str | bool | None, bool]:
+    """The answer's ``Content-Type`` (``None``: none; ``False``: folded or repeated, to be
+    read from the parsed headers) and whether it sets cookies, from the raw lines."""
+    kind: str | bool | None = None
+    cookies = False
+    for raw in lines:
+        if raw[:1] in (b" ", b"\t"):  # an obsolete folded line: read the parsed headers
+            kind = False
+        name, _, value = raw.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-type":
+            kind = value.decode("latin-1").strip() if kind is None else False
+        elif name in (b"set-cookie", b"set-cookie2"):
+            cookies = True
+    return kind, cookies
+
+
+def _fields(lines: list[bytes]) -> list[tuple[str, list[str]]]:
+    """The head's fields: each name (as first given) with its values in order; an
+    obsolete folded line is joined to the value before it."""
+    fields: dict[str, tuple[str, list[str]]] = {}  # by lower-case name
+    last: list[str] | None = None
+    for raw in lines:
+        line = raw.decode("latin-1").rstrip("\r\n")
+        if not line:
+            continue
+        if line[0] in " \t" and last is not None:
+            last[-1] = f"{last[-1]} {line.strip()}"
+            continue
+        name, _, value = line.partition(":")
+        name, value = name.strip(), value.strip()
+        field = fields.get(name.lower())
+        if field is None:
+            field = fields[name.lower()] = (name, [])
+        last = field[1]
+        last.append(value)
+    return list(fields.values())
+
+
+class _AnswerHeaders(CaseInsensitiveDict):  # type: ignore[type-arg]
+    """``Response.headers`` of an answer read through libcurl: requests' own
+    ``CaseInsensitiveDict``, filled from the answer's head lines the first time anything
+    of it is used (several of one name read as one, comma-joined, as urllib3 does).
+
+    It keeps no state of requests' own: until first used, the mapping's storage is not
+    there, and the lookup of it (any method of the mapping) fills it."""
+
+    def __init__(self, lines: list[bytes]) -> None:  # the mapping itself: on first use
+        self._pending = lines
+
+    def __getattr__(self, name: str) -> Any:
+        lines = self.__dict__.pop("_pending", None)
+        if lines is None:
+            raise AttributeError(name)
+        super().__init__((field, ", ".join(values)) for field, values in _fields(lines))
+        return getattr(self, name)
+
+
+def _encoding(kind: str | None) -> str | None:
+    """requests' ``get_encoding_from_headers`` for a ``Content-Type``, once per value: an
+    account's answers name the same one or two again and again."""
     if not kind:
         return None
     known = _ENCODINGS.get(kind, False)
     if known is False:
-        known = get_encoding_from_headers(headers)
+        known = get_encoding_from_headers(CaseInsensitiveDict({"content-type": kind}))
         if len(_ENCODINGS) >= 256:
             _ENCODINGS.clear()
         _ENCODINGS[kind] = known
