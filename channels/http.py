@@ -274,7 +274,7 @@ def _prepare_body(prepared: requests.PreparedRequest, data: Any, json: Any) -> N
         return
     lib = _hot()
     try:
-        body = lib.complexjson.dumps(json, allow_nan=False)
+        body = lib.encode_json(json)
     except ValueError as exc:
         raise lib.requests.exceptions.InvalidJSONError(exc, request=prepared) from exc
     if not isinstance(body, bytes):
@@ -319,6 +319,8 @@ def _hot() -> Any:
     import in a function costs ~2.5 µs each time it runs, ten of them per request."""
     global _HOT
     if _HOT is None:
+        import functools
+        import json
         from types import SimpleNamespace
 
         import requests
@@ -331,7 +333,11 @@ def _hot() -> Any:
         from channels.transport import LimitedAdapter
 
         _HOT = SimpleNamespace(
-            requests=requests, CaseInsensitiveDict=CaseInsensitiveDict, complexjson=complexjson,
+            requests=requests, CaseInsensitiveDict=CaseInsensitiveDict,
+            # requests' ``complexjson.dumps(body, allow_nan=False)``: with the standard
+            # library's json, one encoder for every body (``dumps`` makes one per call)
+            encode_json=(json.JSONEncoder(allow_nan=False).encode if complexjson is json
+                         else functools.partial(complexjson.dumps, allow_nan=False)),
             check_header_validity=check_header_validity, to_native_string=to_native_string,
             Call=Call, calling=calling, CurlAdapter=CurlAdapter,
             LimitedAdapter=LimitedAdapter)
