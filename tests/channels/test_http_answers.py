@@ -70,3 +70,19 @@ def test_cookies_an_answer_sets_are_in_its_jar() -> None:
                       b"set-cookie: b=2\r\n", b"\r\n"], b"")
     assert answer.cookies.get_dict() == {"a": "1", "b": "2"}
     assert answer.headers["Set-Cookie"] == "a=1; Path=/, b=2"
+
+
+@pytest.mark.parametrize(("lines", "encoding"), [
+    ([b"Content-Type: text/plain; charset=latin-2\r\n"], "latin-2"),
+    ([b"X-Content-Type-Options: nosniff\r\n", b"content-TYPE:text/html\n"], "ISO-8859-1"),
+    ([b"Content-Type : text/html; charset=utf-8\r\n"], "utf-8"),
+    ([b"Content-Type: text/plain; charset=utf-8\r\n", b"X-Name: caf\xe9\r\n"], "utf-8"),
+    ([b"X-Note: a\x1fb\r\n", b"Content-Type: application/json\r\n"], "utf-8"),
+    ([b"X-Content-Type: text/html\r\n"], None)],
+    ids=["plain", "near names", "space before colon", "latin-1", "control", "none"])
+def test_the_encoding_is_read_from_the_content_type_as_requests_reads_it(
+        lines: list[bytes], encoding: str | None) -> None:
+    answer = _answer([b"HTTP/1.1 200 OK\r\n", *lines, b"\r\n"], b"{}")
+    assert answer.encoding == encoding
+    kind = answer.headers.get("content-type")
+    assert (kind is None) == (encoding is None)
