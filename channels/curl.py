@@ -43,8 +43,6 @@ requests' path (:mod:`channels.transport`), streamed uploads included. What stay
 
 from __future__ import annotations
 
-import email.message
-import io
 import math
 import os
 import select
@@ -56,10 +54,9 @@ from typing import Any
 import pycurl
 import requests
 import urllib3
-from requests.cookies import MockRequest, MockResponse
-from requests.structures import CaseInsensitiveDict
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
+from channels.answers import build_response
 from channels.base import note_create_sent
 from channels.calls import Call, ResponseTooLarge
 from channels.transport import LimitedAdapter, bypasses_proxy
@@ -77,8 +74,6 @@ _CURL_ADDS = tuple((name.lower(), f"{name}:".encode())
                    for name in ("Accept", "Content-Type", "Expect", "Transfer-Encoding"))
 #: the User-Agent urllib3 sends when the request names none (pycurl would name itself)
 _URLLIB3_AGENT = f"User-Agent: python-urllib3/{urllib3.__version__}".encode()
-#: the encoding requests reads from each Content-Type seen (a bound, not a cache)
-_ENCODINGS: dict[str, str | None] = {}
 
 
 #: bodies above this go requests' way: a server that answers early (413) and closes while a
@@ -94,7 +89,7 @@ class CurlAdapter(LimitedAdapter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         #: idle handles, each with the socket of the connection it last used (or -1)
-        self._idle: list[tuple[pycurl.Curl, int]] = []
+        self._idle: list[tuple[_Exchange, int]] = []
         self._lock = threading.Lock()
         #: libcurl's option for each CA bundle or folder (None: not there)
         self._bundles: dict[str, tuple[int, str] | None] = {}
@@ -141,26 +136,23 @@ class CurlAdapter(LimitedAdapter):
         cap; a failure raises what requests' adapter would."""
         body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
         call.allowed = self.deadline_for(body)
-        handle = self._take()
-        exchange = _Exchange(handle, call, self.max_response_bytes, prepared.method == "HEAD")
+        exchange = self._take()
+        exchange.begin(call, self.max_response_bytes, prepared.method == "HEAD")
         try:
-            _configure(handle, prepared, body, timeout, self._ca(verify), call.allowed,
-                       exchange)
+            _configure(exchange, prepared, body, timeout, self._ca(verify), call.allowed)
             try:
-                handle.perform()
+                exchange.handle.perform()
             except pycurl.error as exc:
                 raise _as_requests_error(exc, exchange, prepared) from None
             response = exchange.response(prepared, self)
         finally:
-            for option in (pycurl.PREREQFUNCTION, pycurl.OPENSOCKETFUNCTION,
-                           pycurl.HEADERFUNCTION, pycurl.WRITEFUNCTION):
-                handle.unsetopt(option)  # the exchange (and its answer) is not kept
-            self._give_back(handle)
+            exchange.end()  # the call and the answer are not kept
+            self._give_back(exchange)
         return response
 
-    def _take(self) -> pycurl.Curl:
-        """An idle handle whose connection is still open (the last given back: its
-        connection is the warmest), or a new one.
+    def _take(self) -> _Exchange:
+        """An idle handle (with its exchange) whose connection is still open (the last
+        given back: its connection is the warmest), or a new one.
 
         libcurl reuses a kept connection without looking whether the server closed it
         meanwhile (its idle timeout) and then sends the request again on a new one, which
@@ -171,27 +163,27 @@ class CurlAdapter(LimitedAdapter):
         while True:
             with self._lock:
                 if not self._idle:
-                    return pycurl.Curl()
-                handle, sock = self._idle.pop()
+                    return _Exchange(pycurl.Curl())
+                exchange, sock = self._idle.pop()
             if sock < 0 or not select.select([sock], [], [], 0)[0]:
-                return handle
-            handle.close()
+                return exchange
+            exchange.handle.close()
 
-    def _give_back(self, handle: pycurl.Curl) -> None:
-        sock = handle.getinfo(pycurl.ACTIVESOCKET)
+    def _give_back(self, exchange: _Exchange) -> None:
+        sock = exchange.handle.getinfo(pycurl.ACTIVESOCKET)
         with self._lock:
             if len(self._idle) < KEPT_HANDLES:
-                self._idle.append((handle, sock))
+                self._idle.append((exchange, sock))
                 return
-        handle.close()
+        exchange.handle.close()
 
     def close(self) -> None:
         """Close requests' pools and every idle libcurl handle (with its connections)."""
         super().close()
         with self._lock:
             idle, self._idle = self._idle, []
-        for handle, _ in idle:
-            handle.close()
+        for exchange, _ in idle:
+            exchange.handle.close()
 
 
 def _host_port(url: str) -> tuple[str, int | None]:
@@ -201,52 +193,73 @@ def _host_port(url: str) -> tuple[str, int | None]:
     return parts.hostname or "", parts.port
 
 
-def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: bytes | None,
-               timeout: Any, ca: tuple[int, str] | tuple[()] | None, allowed: float,
-               exchange: _Exchange) -> None:
-    """Set ``handle`` up for one request; options left from the last one are reset
-    (``reset`` keeps the handle's connections)."""
+def _configure(exchange: _Exchange, prepared: requests.PreparedRequest, body: bytes | None,
+               timeout: Any, ca: tuple[int, str] | tuple[()] | None, allowed: float) -> None:
+    """Set the exchange's handle up for one request.
+
+    What a request shares with the handle's last one (the method, the timeouts, TLS, the
+    cap: an account's creates all alike) stays set; when any of it differs, every option
+    left from the last request is reset first (``reset`` keeps the handle's connections)
+    and all are set again. The URL, the body, the headers and the deadline are set for
+    each request."""
+    handle = exchange.handle
+    setopt = handle.setopt
+    method = prepared.method or "GET"
+    headers: list[bytes] = []
+    named = set()
+    encoding = None
+    # the names as given and as lower-cased, in one pass each over the same store (items()
+    # looks every name up again, a quarter of this function's time)
+    fields = prepared.headers
+    for name, (lower, value) in zip(fields, fields.lower_items(), strict=True):
+        if lower == "accept-encoding":
+            encoding = value  # libcurl sends it and decodes what comes back (as requests)
+            continue
+        named.add(lower)
+        line = _LINES.get((name, value))
+        if line is None:
+            line = _header_line(name, value)
+        headers.append(line)
+    headers += [removal for lower, removal in _CURL_ADDS if lower not in named]
+    if "user-agent" not in named:  # what urllib3 sends then (pycurl would name itself)
+        headers.append(_URLLIB3_AGENT)
+    connect = timeout[0] if isinstance(timeout, tuple) else timeout
+    read = timeout[1] if isinstance(timeout, tuple) else timeout
+    connect_ms = None if connect is None else max(1, math.ceil(min(connect, allowed) * 1000))
+    fixed = (method, body is None, encoding, connect_ms, read, ca, exchange.head, exchange.cap)
+    if fixed != exchange.fixed:
+        _set_fixed(exchange, method, body is None, encoding, connect_ms, read, ca)
+        exchange.fixed = fixed
+    setopt(pycurl.URL, prepared.url)
+    if body is not None:
+        setopt(pycurl.POSTFIELDS, body)
+    setopt(pycurl.HTTPHEADER, headers)
+    setopt(pycurl.TIMEOUT_MS, max(1, math.ceil(allowed * 1000)))
+
+
+def _set_fixed(exchange: _Exchange, method: str, bodiless: bool, encoding: str | None,
+               connect_ms: int | None, read: Any, ca: tuple[int, str] | tuple[()] | None,
+               ) -> None:
+    """Reset the handle and set what a request shares with others like it."""
+    handle = exchange.handle
     handle.reset()
     setopt = handle.setopt
     setopt(pycurl.NOSIGNAL, 1)  # threads: no SIGALRM for DNS timeouts
-    setopt(pycurl.URL, prepared.url)
     setopt(pycurl.PATH_AS_IS, 1)  # the target as requests prepared it
     setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
     setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
     setopt(pycurl.PROXY, "")  # never libcurl's own reading of http_proxy and NO_PROXY
-    method = prepared.method or "GET"
-    if body is not None:
-        setopt(pycurl.POSTFIELDS, body)
+    if not bodiless:  # the body itself (POSTFIELDS) makes it a POST
         if method != "POST":
             setopt(pycurl.CUSTOMREQUEST, method)
     elif method == "HEAD":
         setopt(pycurl.NOBODY, 1)
     elif method != "GET":
         setopt(pycurl.CUSTOMREQUEST, method)
-    headers: list[bytes] = []
-    named = set()
-    # the names as given and as lower-cased, in one pass each over the same store (items()
-    # looks every name up again, a quarter of this function's time)
-    fields = prepared.headers
-    for name, (lower, value) in zip(fields, fields.lower_items(), strict=True):
-        if lower == "accept-encoding":
-            # libcurl sends it and decodes what comes back (requests decodes too)
-            setopt(pycurl.ACCEPT_ENCODING, value)
-            continue
-        named.add(lower)
-        # as http.client writes them: names in ASCII, values in Latin-1
-        value = value if isinstance(value, bytes) else value.encode("latin-1")
-        name = name.encode("ascii")
-        headers.append(name + b": " + value if value else name + b";")
-    headers += [removal for lower, removal in _CURL_ADDS if lower not in named]
-    if "user-agent" not in named:  # what urllib3 sends then (pycurl would name itself)
-        headers.append(_URLLIB3_AGENT)
-    setopt(pycurl.HTTPHEADER, headers)
-    connect = timeout[0] if isinstance(timeout, tuple) else timeout
-    read = timeout[1] if isinstance(timeout, tuple) else timeout
-    setopt(pycurl.TIMEOUT_MS, max(1, math.ceil(allowed * 1000)))
-    if connect is not None:
-        setopt(pycurl.CONNECTTIMEOUT_MS, max(1, math.ceil(min(connect, allowed) * 1000)))
+    if encoding is not None:
+        setopt(pycurl.ACCEPT_ENCODING, encoding)
+    if connect_ms is not None:
+        setopt(pycurl.CONNECTTIMEOUT_MS, connect_ms)
     if read is not None:
         setopt(pycurl.LOW_SPEED_LIMIT, 1)
         setopt(pycurl.LOW_SPEED_TIME, int(read))
@@ -255,6 +268,7 @@ def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: by
     else:  # verify=False
         setopt(pycurl.SSL_VERIFYPEER, 0)
         setopt(pycurl.SSL_VERIFYHOST, 0)
+    # the exchange's own methods: set once, they read the request of the moment
     setopt(pycurl.PREREQFUNCTION, exchange.prereq)
     setopt(pycurl.OPENSOCKETFUNCTION, exchange.open_socket)
     setopt(pycurl.HEADERFUNCTION, exchange.lines.append)  # no Python frame per line
@@ -263,19 +277,53 @@ def _configure(handle: pycurl.Curl, prepared: requests.PreparedRequest, body: by
     setopt(pycurl.WRITEFUNCTION, exchange.write)
 
 
-class _Exchange:
-    """What one request's callbacks see: the first byte, the answer's head and body."""
+#: the header lines made from (name, value) pairs: an account sends the same few again
+#: and again (a bound, not a cache)
+_LINES: dict[tuple[str, str | bytes], bytes] = {}
 
-    def __init__(self, handle: pycurl.Curl, call: Call, cap: int, head: bool) -> None:
+
+def _header_line(name: str, value: str | bytes) -> bytes:
+    """One header line, as http.client writes it: the name in ASCII, the value in
+    Latin-1 (``Name;`` sends an empty value through libcurl)."""
+    raw = value if isinstance(value, bytes) else value.encode("latin-1")
+    line = name.encode("ascii") + b": " + raw if raw else name.encode("ascii") + b";"
+    if len(_LINES) >= 4096:
+        _LINES.clear()
+    _LINES[name, value] = line
+    return line
+
+
+class _Exchange:
+    """One libcurl handle and what its callbacks see of the request of the moment: the
+    first byte, the answer's head and body."""
+
+    def __init__(self, handle: pycurl.Curl) -> None:
         self.handle = handle
+        #: the options the handle keeps from one request to the next (see _configure)
+        self.fixed: tuple[Any, ...] | None = None
+        self.call: Call = None  # type: ignore[assignment]  # set by begin()
+        self.cap = 0
+        self.head = False
+        self.started = 0.0
+        self.sends = 0
+        self.lines: list[bytes] = []
+        self.chunks: list[bytes] = []
+        self.seen = 0
+
+    def begin(self, call: Call, cap: int, head: bool) -> None:
+        """Start a request as ``call``."""
         self.call = call
         self.cap = cap
         self.head = head
         self.started = time.monotonic()
         self.sends = 0
-        self.lines: list[bytes] = []
-        self.chunks: list[bytes] = []
         self.seen = 0
+
+    def end(self) -> None:
+        """The request is over: nothing of it is kept."""
+        self.call = None  # type: ignore[assignment]
+        self.lines.clear()  # the list itself is the header callback's
+        self.chunks = []
 
     def open_socket(self, purpose: int, address: Any) -> Any:
         """A new connection: refused once the request was sent, which is libcurl about to
@@ -321,62 +369,7 @@ class _Exchange:
     def response(self, prepared: requests.PreparedRequest,
                  adapter: CurlAdapter) -> requests.Response:
         """requests' ``Response``, as requests' adapter builds it, its body read."""
-        status, *lines = self.head_lines()
-        status_line = status.decode("latin-1").rstrip("\r\n").split(" ", 2)
-        fields: dict[str, list[str]] = {}  # by lower-case name: [name, value]
-        cookies: list[str] = []
-        last: list[str] | None = None
-        for raw in lines:
-            line = raw.decode("latin-1").rstrip("\r\n")
-            if not line:
-                continue
-            if line[0] in " \t" and last is not None:  # an obsolete folded line
-                last[1] = f"{last[1]} {line.strip()}"
-                continue
-            name, _, value = line.partition(":")
-            name, value = name.strip(), value.strip()
-            key = name.lower()
-            if key in ("set-cookie", "set-cookie2"):
-                cookies.append(f"{name}: {value}")
-            field = fields.get(key)
-            if field is None:
-                last = fields[key] = [name, value]
-            else:  # several of one name read as one, comma-joined (as urllib3 does)
-                field[1] = f"{field[1]}, {value}"
-                last = field
-        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(fields.values())
-        response = requests.Response()
-        response.status_code = int(status_line[1])
-        response.reason = status_line[2] if len(status_line) > 2 else ""
-        response.headers = headers
-        response.encoding = _encoding(headers)
-        response.raw = io.BytesIO(b"".join(self.chunks))
-        response.url = prepared.url or ""
-        response.request = prepared
-        response.connection = adapter
-        if cookies:
-            message = email.message.Message()
-            for line in cookies:
-                name, _, value = line.partition(": ")
-                message[name] = value
-            response.cookies.extract_cookies(MockResponse(message), MockRequest(prepared))
-        response.content  # noqa: B018 - read now: the whole answer is in memory already
-        return response
-
-
-def _encoding(headers: CaseInsensitiveDict[str]) -> str | None:
-    """requests' ``get_encoding_from_headers``, once per Content-Type: an account's
-    answers name the same one or two again and again."""
-    kind = headers.get("content-type")
-    if not kind:
-        return None
-    known = _ENCODINGS.get(kind, False)
-    if known is False:
-        known = get_encoding_from_headers(headers)
-        if len(_ENCODINGS) >= 256:
-            _ENCODINGS.clear()
-        _ENCODINGS[kind] = known
-    return known
+        return build_response(prepared, self.head_lines(), b"".join(self.chunks), adapter)
 
 
 def _as_requests_error(exc: pycurl.error, exchange: _Exchange,

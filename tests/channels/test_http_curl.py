@@ -7,6 +7,7 @@ plays no part (Siar reads it once, in ``make_session``). Whole-second read timeo
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 import requests
@@ -74,3 +75,36 @@ def test_a_large_body_goes_requests_way_where_an_early_answer_is_read() -> None:
         return adapter.takes(prepared, (5, 30), True, None, {})  # type: ignore[attr-defined]
 
     assert takes(LARGE_BODY) and not takes(LARGE_BODY + 1)
+
+
+def test_one_connection_carries_requests_of_every_kind_in_turn() -> None:
+    """A handle keeps the options its requests share (method, timeouts, cap) from one
+    request to the next: each request still leaves as itself, whatever came before it on
+    the same handle, and each answer is read whole."""
+    def script(received: Received, conn: socket.socket) -> bool:
+        text = f'{{"method": "{received.method}", "size": {len(received.body)}}}'.encode()
+        reply = answer("200 OK", text)
+        conn.sendall(reply[:-len(text)] if received.method == "HEAD" else reply)
+        return True
+
+    sends: list[tuple[str, dict[str, Any]]] = [
+        ("POST", {"json": {"n": 1}, "create": True}), ("HEAD", {}), ("GET", {}),
+        ("DELETE", {}), ("GET", {}), ("PUT", {"data": b"abc"}),
+        ("POST", {"json": {"n": 2}, "create": True}), ("PATCH", {"json": [1, 2]}),
+        ("POST", {"data": b"x=1"}), ("GET", {"timeout": (5, 7)}), ("HEAD", {}),
+        ("POST", {"json": {"n": 3}, "create": True})]
+    with ScriptedServer(script) as server:
+        session = make_session()
+        answers = [request(session, method, f"{server.url}/{n}", **kwargs)
+                   for n, (method, kwargs) in enumerate(sends)]
+    assert all(isinstance(one, requests.Response) and one.ok for one in answers)
+    assert [(r.method, r.target, r.body) for r in server.received] == [
+        ("POST", "/0", b'{"n": 1}'), ("HEAD", "/1", b""), ("GET", "/2", b""),
+        ("DELETE", "/3", b""), ("GET", "/4", b""), ("PUT", "/5", b"abc"),
+        ("POST", "/6", b'{"n": 2}'), ("PATCH", "/7", b"[1, 2]"), ("POST", "/8", b"x=1"),
+        ("GET", "/9", b""), ("HEAD", "/10", b""), ("POST", "/11", b'{"n": 3}')]
+    assert [one.json()["method"] for one in answers  # type: ignore[union-attr]
+            if one.request.method != "HEAD"] == [  # type: ignore[union-attr]
+        m for m, _ in sends if m != "HEAD"]
+    assert [one.content for one in answers[1::9]] == [b"", b""]  # type: ignore[union-attr]
+    assert server.connections == 1

@@ -162,7 +162,7 @@ _content_types = st.sampled_from([
     "text/plain", "application/activity+json", "image/png", "text/csv; charset='latin-1'",
     "application/x-www-form-urlencoded; charset=UTF-16", "APPLICATION/JSON"])
 _answer_headers = st.lists(st.tuples(
-    st.sampled_from(["X-RateLimit-Remaining", "Link", "Retry-After", "Vary"]),
+    st.sampled_from(["X-RateLimit-Remaining", "Link", "Retry-After", "Vary", "content-type"]),
     st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1, max_size=20)),
     max_size=5)
 
