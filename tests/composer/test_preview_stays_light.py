@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NEVER = ("click", "requests", "urllib3", "pycurl", "tweepy", "sqlalchemy", "sqlmodel", "alembic",
          "scheduler.db", "scheduler.queue", "rich", "channels.uploads", "channels.video",
          "scheduler.cli.approval", "scheduler.cli.report", "scheduler.cli.accounts",
-         "scheduler.cli.ops", "scheduler.cli.desk")
+         "scheduler.cli.ops", "scheduler.cli.desk", "smtplib")
 #: nor, for the benchmark's release (text only, simple Markdown, plain front matter), these
 TEXT_ONLY = ("markdown_it", "yaml", "PIL", "channels.images")
 #: runs ``siar ARGS`` as the console script does, then names the modules of ``argv[1]``
