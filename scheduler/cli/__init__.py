@@ -41,7 +41,7 @@ class _ConsoleOnFirstUse:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(stderr=self._stderr)
+            self._console = Console(stderr=self._stderr, emoji=False)
         return self._console
 
     def __getattr__(self, name: str) -> Any:
