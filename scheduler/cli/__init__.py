@@ -41,6 +41,8 @@ class _ConsoleOnFirstUse:
         if self._console is None:
             from rich.console import Console
 
+            # no emoji codes: Siar prints none, a release's text is shown as written, and
+            # rendering with them loads Rich's table of them (~5 ms) at every print
             self._console = Console(stderr=self._stderr, emoji=False)
         return self._console
 

@@ -139,3 +139,16 @@ def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: Path) -
     assert "migrated by a newer Siar (schema revision 0042; this one knows up to 0009)" \
         in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_title_is_shown_as_written_even_where_it_looks_like_an_emoji_code(
+        tmp_path: Path) -> None:
+    # the consoles render no emoji codes: nothing Siar prints uses them, and loading Rich's
+    # table of them was a cost of every command that prints
+    env = workspace(tmp_path, None)
+    (tmp_path / "kode.md").write_text("---\ntitle: 'Siaga :rocket: dan :+1:'\n---\nIsi.\n",
+                                      encoding="utf-8")
+    assert siar(env, "add", str(tmp_path / "kode.md"), "--at", "+3 jam").returncode == 0
+    listed = siar(env, "queue")
+    assert listed.returncode == 0, listed.stderr
+    assert "Siaga :rocket: dan :+1:" in listed.stdout
