@@ -27,7 +27,6 @@ final ``.`` is what :func:`channels.base.note_create_sent` is told about.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -60,13 +59,20 @@ from channels.rules import MB, ImageRules, VideoRules
 from channels.variant import Media
 
 if TYPE_CHECKING:
+    import logging
     import smtplib
     import ssl
     from email.message import EmailMessage
 
     from channels.email_smtp import TrackedSMTP, TrackedSMTPSSL
 
-log = logging.getLogger(__name__)
+
+def _log() -> logging.Logger:
+    """This module's logger; logging is imported when a line is logged, which composing
+    and previewing (they import every configured adapter) never do."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 #: replies that mean the credentials (or their absence) are the problem
@@ -322,7 +328,7 @@ class EmailChannel(Channel):
         message_id = str(message["Message-ID"])
         if refused:
             # Accepted for some recipients: the post exists, but staff should know.
-            log.warning("account %s: message %s refused for %s", self.account.name,
+            _log().warning("account %s: message %s refused for %s", self.account.name,
                         message_id, self._clean(", ".join(refused)))
         return Published(message_id, f"mid:{message_id.strip('<>')}")
 

@@ -83,3 +83,11 @@ def test_finding_a_built_in_network_reads_no_entry_points() -> None:
                                text=True, timeout=60, check=False,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert (completed.returncode, completed.stdout.strip()) == (0, "False"), completed.stderr
+
+
+def test_a_preview_after_the_first_imports_no_logging(tmp_path: Path) -> None:
+    # the CLI sets logging up once a module imports it; reading the settings the first time
+    # does (pydantic-settings), the cached settings and the composer do not
+    imported(("logging",), "preview", "bench/text-release.md", "--json", home=tmp_path)
+    assert imported(("logging",), "preview", "bench/text-release.md", "--json",
+                    home=tmp_path) == []

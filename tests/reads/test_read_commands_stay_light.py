@@ -101,6 +101,20 @@ def test_a_read_command_imports_no_sqlalchemy(read_home: dict[str, str],
     assert heavy_modules(completed) == []
 
 
+@pytest.mark.parametrize("args", READS, ids=" ".join)
+def test_a_read_command_on_sqlite_imports_no_logging(read_home: dict[str, str],
+                                                     args: list[str]) -> None:
+    # the CLI sets logging up when a module first imports it; on SQLite none does (psycopg
+    # does on PostgreSQL)
+    if "SIAR_DATABASE_URL" in read_home:
+        pytest.skip("psycopg imports logging")
+    probe = PROBE.replace(repr(HEAVY), repr(("logging",)))
+    completed = subprocess.run([sys.executable, "-c", probe, *args], env=read_home, cwd=ROOT,
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert heavy_modules(completed) == []
+
+
 def test_writes_still_go_through_sqlalchemy(home: dict[str, str]) -> None:
     """The probe itself sees SQLAlchemy when a command does use it."""
     completed = siar(home, "cancel", "1")
