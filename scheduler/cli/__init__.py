@@ -132,6 +132,10 @@ def configure_logging(verbosity: int, log_format: str) -> None:
     module can log a line."""
     if "logging" in sys.modules:
         _configure(verbosity, log_format)
+        return
+    pending = [f for f in sys.meta_path if isinstance(f, _AfterImport) and f.name == "logging"]
+    if pending:  # configured again before the import: the last set-up wins, as it would
+        pending[0].then = lambda: _configure(verbosity, log_format)
     else:
         sys.meta_path.insert(0, _AfterImport("logging", lambda: _configure(verbosity,
                                                                           log_format)))

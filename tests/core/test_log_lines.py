@@ -64,7 +64,8 @@ def test_logging_imported_after_the_set_up_is_set_up_before_anything_logs() -> N
     probe = f"""
 import sys
 from scheduler.cli import configure_logging
-configure_logging(0, "text")
+configure_logging(2, "json")
+configure_logging(0, "text")  # the last set-up is the one that counts
 assert "logging" not in sys.modules
 import logging
 logging.getLogger("probe").info("not shown: warnings only")
