@@ -2,15 +2,16 @@
 median ≤ 300 ms, ``queue``/``status``/``history``/``report`` ≤ 400 ms).
 
     .venv/bin/python bench/bench_cli.py [--runs 20] [--warmup 3] [--against TREE]
+                                        [--only COMMAND …]
 
 Like hyperfine: every run is a fresh process of ``python -m scheduler.cli`` with this
 checkout first on ``PYTHONPATH`` (so the bench measures the tree it lives in, not whatever
 ``siar`` is installed), timed from spawn to exit with ``time.perf_counter``; output is
 discarded. Prints median, p90, min and max in milliseconds for each command, and the median
-CPU time (user + system) of the process, which other load on the machine disturbs less than
-wall-clock time. ``SIAR_HOME`` points at a scratch folder so no real state is read or
-written; the untimed warm-up runs fill its template cache (``$SIAR_HOME/cache``), as a
-user's first ``siar`` run does.
+and minimum CPU time (user + system) of the process, which other load on the machine
+disturbs less than wall-clock time. ``SIAR_HOME`` points at a scratch folder so no real
+state is read or written; the untimed warm-up runs fill its template cache
+(``$SIAR_HOME/cache``), as a user's first ``siar`` run does.
 
 Before measuring, ``scheduler`` and ``channels`` are byte-compiled (``compileall``), as an
 installed package is: with ``PYTHONDONTWRITEBYTECODE=1`` nothing would be cached, and every
@@ -95,6 +96,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--against", type=Path, help="another checkout, run alternately")
+    parser.add_argument("--only", action="append", choices=COMMANDS, metavar="COMMAND",
+                        help="measure only this command (repeatable), e.g. 'queue'")
     args = parser.parse_args()
     roots = [ROOT, *([args.against.resolve()] if args.against else [])]
     homes = [tempfile.mkdtemp(prefix="siar-bench-cli-") for _ in roots]
@@ -107,13 +110,16 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}")
     try:
         for label, command in COMMANDS.items():
+            if args.only and label not in args.only:
+                continue
             for root, (timings, cpu) in time_runs([*SIAR, *command], args.runs, args.warmup,
                                                   trees).items():
                 tree = "" if root == ROOT else f"  [{root}]"
                 print(f"siar {label:<16} median {statistics.median(timings):4.0f} ms  "
                       f"p90 {percentile(timings, 90):4.0f} ms  min {min(timings):4.0f} ms  "
                       f"max {max(timings):4.0f} ms  cpu median "
-                      f"{statistics.median(cpu):4.0f} ms  ({args.runs} runs){tree}")
+                      f"{statistics.median(cpu):4.0f} ms  min {min(cpu):4.0f} ms  "
+                      f"({args.runs} runs){tree}")
         print(f"load average {os.getloadavg()[0]:.2f}")
     finally:
         for home in homes:

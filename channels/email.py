@@ -27,10 +27,7 @@ final ``.`` is what :func:`channels.base.note_create_sent` is told about.
 
 from __future__ import annotations
 
-import logging
 import re
-import smtplib
-import ssl
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
@@ -52,7 +49,6 @@ from channels.base import (
     Published,
     Rejected,
     Variant,
-    note_create_sent,
 )
 from channels.composing import Draft, Release
 from channels.errors import ConfigError
@@ -63,9 +59,20 @@ from channels.rules import MB, ImageRules, VideoRules
 from channels.variant import Media
 
 if TYPE_CHECKING:
+    import logging
+    import smtplib
+    import ssl
     from email.message import EmailMessage
 
-log = logging.getLogger(__name__)
+    from channels.email_smtp import TrackedSMTP, TrackedSMTPSSL
+
+
+def _log() -> logging.Logger:
+    """This module's logger; logging is imported when a line is logged, which composing
+    and previewing (they import every configured adapter) never do."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 #: replies that mean the credentials (or their absence) are the problem
@@ -96,28 +103,6 @@ def _addresses(value: str | Sequence[str] | None) -> list[str]:
     if isinstance(value, str):
         return [a.strip() for a in value.split(",") if a.strip()]
     return [str(a) for a in value]
-
-
-class _TrackedSMTP(smtplib.SMTP):
-    """Knows whether the end of DATA (``<CRLF>.<CRLF>``) has left the machine.
-
-    smtplib sends the message and its final dot in one ``send``: from that moment the
-    server may queue it, so the attempt's watch is told just before (``note_create_sent``).
-    """
-
-    final_dot_sent = False
-
-    def send(self, s: bytes | str) -> None:
-        final = isinstance(s, bytes) and s.endswith(b"\r\n.\r\n")
-        if final:
-            note_create_sent()
-        super().send(s)
-        if final:
-            self.final_dot_sent = True
-
-
-class _TrackedSMTPSSL(_TrackedSMTP, smtplib.SMTP_SSL):
-    """The same over implicit TLS (port 465)."""
 
 
 class EmailChannel(Channel):
@@ -306,11 +291,15 @@ class EmailChannel(Channel):
         return outcome
 
     def _transact(self, message: EmailMessage, recipients: list[str]) -> Outcome:
-        smtp: _TrackedSMTP | _TrackedSMTPSSL | None = None
+        import smtplib  # here, not at the top: composing and previewing never send
+
+        from channels.email_smtp import quit_quietly
+
+        smtp: TrackedSMTP | TrackedSMTPSSL | None = None
         try:
             smtp = self._connect()
             refused = smtp.send_message(message, from_addr=self.sender, to_addrs=recipients)
-            _quit_quietly(smtp)
+            quit_quietly(smtp)
         except smtplib.SMTPAuthenticationError as exc:
             return AuthFailed(_("SMTP login refused: {reply}").format(reply=self._reply(exc)))
         except smtplib.SMTPRecipientsRefused as exc:
@@ -339,19 +328,21 @@ class EmailChannel(Channel):
         message_id = str(message["Message-ID"])
         if refused:
             # Accepted for some recipients: the post exists, but staff should know.
-            log.warning("account %s: message %s refused for %s", self.account.name,
+            _log().warning("account %s: message %s refused for %s", self.account.name,
                         message_id, self._clean(", ".join(refused)))
         return Published(message_id, f"mid:{message_id.strip('<>')}")
 
-    def _connect(self) -> _TrackedSMTP | _TrackedSMTPSSL:
+    def _connect(self) -> TrackedSMTP | TrackedSMTPSSL:
+        from channels.email_smtp import TrackedSMTP, TrackedSMTPSSL
+
         connect_timeout, read_timeout = self.timeouts
         context = self._tls_context()
-        smtp: _TrackedSMTP | _TrackedSMTPSSL
+        smtp: TrackedSMTP | TrackedSMTPSSL
         if self.security == "tls":
-            smtp = _TrackedSMTPSSL(self.host, self.port, timeout=connect_timeout,
+            smtp = TrackedSMTPSSL(self.host, self.port, timeout=connect_timeout,
                                    context=context)
         else:
-            smtp = _TrackedSMTP(self.host, self.port, timeout=connect_timeout)
+            smtp = TrackedSMTP(self.host, self.port, timeout=connect_timeout)
         if smtp.sock is not None:
             smtp.sock.settimeout(read_timeout)
         smtp.timeout = read_timeout
@@ -365,6 +356,8 @@ class EmailChannel(Channel):
         return smtp
 
     def _tls_context(self) -> ssl.SSLContext:
+        import ssl  # with smtplib: only when connecting
+
         ca_file = self.account.options.get("ca_file")
         return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 
@@ -389,6 +382,10 @@ class EmailChannel(Channel):
         """Connect, log in when a username is set, and try the envelope without DATA
         (MAIL FROM, RCPT TO each recipient, RSET): a server that wants a login, or
         refuses the sender or a recipient, says so here, and nothing is sent."""
+        import smtplib  # with the connection: composing and previewing never check
+
+        from channels.email_smtp import quit_quietly
+
         identity = self.secrets.get("username") or self.sender or None
         try:
             smtp = self._connect()
@@ -414,7 +411,7 @@ class EmailChannel(Channel):
                                identity=identity)
         try:
             problem = self._try_envelope(smtp)
-            _quit_quietly(smtp)
+            quit_quietly(smtp)
         except (smtplib.SMTPException, OSError) as exc:
             smtp.close()
             return CheckResult(ok=False, identity=identity,
@@ -483,10 +480,3 @@ class EmailChannel(Channel):
             planned["video"] = {"path": video.path, **asdict(video_mail(
                 video, delivery.variant, self.account.options))}
         return [planned]
-
-
-def _quit_quietly(smtp: smtplib.SMTP) -> None:
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        smtp.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from importlib.metadata import PackageNotFoundError, distribution, entry_points
 from typing import TYPE_CHECKING
 
 from channels.errors import UnknownChannel
@@ -45,6 +44,10 @@ BUILT_IN: dict[str, str] = {
 @cache
 def available() -> dict[str, object]:
     """Network name → entry point, for every installed adapter (not yet imported)."""
+    # importlib.metadata (with email, zipfile, csv …) is ~15 ms of imports that finding a
+    # built-in network never needs
+    from importlib.metadata import entry_points
+
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
@@ -63,6 +66,8 @@ def own_networks() -> frozenset[str]:
     """The networks Siar itself ships: its own distribution's entry points, one file read
     where :func:`available` reads every installed distribution's (most of a config
     check's time). Third-party networks are only in :func:`networks`."""
+    from importlib.metadata import PackageNotFoundError, distribution  # see available()
+
     try:
         return frozenset(ep.name for ep in distribution("siar").entry_points
                          if ep.group == GROUP)

@@ -50,6 +50,8 @@ def with_prepared_media(doc: ReleaseDoc,
     """The variants with each image described as prepared for its network (format, size,
     bytes, hash — what ``siar add`` will keep and publish), and those files' bytes by
     SHA-256 for the HTML page; nothing is written anywhere."""
+    if not any(variant.media for variant in variants):
+        return list(variants), {}  # a text release: the media machinery is not imported
     from scheduler.media_prep import prepare_variants
 
     prepared = prepare_variants(variants, doc.images, None, source=doc.source,

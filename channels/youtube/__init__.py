@@ -17,10 +17,9 @@ Siar does the timing: ``publishAt`` is never sent.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from channels.base import (
     CheckResult,
@@ -60,9 +59,18 @@ from channels.youtube.upload import (
     nothing_created,
 )
 
+if TYPE_CHECKING:
+    import logging
+
 __all__ = ["YouTubeChannel"]
 
-log = logging.getLogger(__name__)
+
+def _log() -> logging.Logger:
+    """This module's logger; logging is imported when a line is logged, which composing
+    and previewing (they import every configured adapter) never do."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 PRIVACY = ("public", "unlisted", "private")
 #: a tag the probe looks for: "siar" and 12 hex digits of the publish key's hash
@@ -285,7 +293,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
         privacy = (result.video.get("status") or {}).get("privacyStatus")
         wanted = self.account.options.get("privacy", "public")
         if privacy and privacy != wanted:
-            log.warning("%s: YouTube made video %s %s, not %s (an API project YouTube has "
+            _log().warning("%s: YouTube made video %s %s, not %s (an API project YouTube has "
                         "not audited may only upload private videos)", self.account.name,
                         video_id, privacy, wanted)
         return video_id
@@ -325,7 +333,7 @@ class YouTubeChannel(ProbeMixin, GoogleChannel):
             return "set"
         reason = describe(response if not answered(response)
                           else self.error(response, "thumbnails.set"))
-        log.warning("%s: the cover of video %s was not set: %s", self.account.name,
+        _log().warning("%s: the cover of video %s was not set: %s", self.account.name,
                     video_id, reason)
         return _("not set: {reason}").format(reason=reason)
 

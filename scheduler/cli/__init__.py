@@ -20,6 +20,8 @@ from scheduler.errors import SiarError
 from scheduler.i18n import _
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import click
     from rich.console import Console
     from sqlalchemy.engine import Engine
@@ -41,7 +43,9 @@ class _ConsoleOnFirstUse:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(stderr=self._stderr)
+            # no emoji codes: Siar prints none, a release's text is shown as written, and
+            # rendering with them loads Rich's table of them (~5 ms) at every print
+            self._console = Console(stderr=self._stderr, emoji=False)
         return self._console
 
     def __getattr__(self, name: str) -> Any:
@@ -117,6 +121,69 @@ def __getattr__(name: str) -> click.Group:
     if name == "app":
         return _submodule("group").app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def configure_logging(verbosity: int, log_format: str) -> None:
+    """Log as :func:`scheduler.logs.configure` sets up, from the moment anything can log.
+
+    Most commands never import :mod:`logging` (a preview, the read commands): importing it
+    is about 9 ms of their start. So unless a module has imported it already, the set-up
+    waits for the first import of it, and runs as that import ends, before the importing
+    module can log a line."""
+    if "logging" in sys.modules:
+        _configure(verbosity, log_format)
+        return
+    pending = [f for f in sys.meta_path if isinstance(f, _AfterImport) and f.name == "logging"]
+    if pending:  # configured again before the import: the last set-up wins, as it would
+        pending[0].then = lambda: _configure(verbosity, log_format)
+    else:
+        sys.meta_path.insert(0, _AfterImport("logging", lambda: _configure(verbosity,
+                                                                          log_format)))
+
+
+def _configure(verbosity: int, log_format: str) -> None:
+    from scheduler.logs import configure
+
+    configure(verbosity, log_format=log_format)
+
+
+class _AfterImport:
+    """A :data:`sys.meta_path` finder that runs ``then`` once module ``name`` has been
+    imported (found and loaded as usual), then leaves the import system as it was."""
+
+    def __init__(self, name: str, then: Callable[[], None]) -> None:
+        self.name = name
+        self.then = then
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        """The module's usual spec, loaded through :class:`_ThenLoader`; None for others."""
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        from importlib.util import find_spec
+
+        spec = find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenLoader(spec.loader, self.then)
+        return spec
+
+
+class _ThenLoader:
+    """Loads with ``loader``, puts it back as the module's loader, then runs ``then``."""
+
+    def __init__(self, loader: Any, then: Callable[[], None]) -> None:
+        self.loader = loader
+        self.then = then
+
+    def create_module(self, spec: Any) -> Any:
+        """What the usual loader creates (None: a plain module)."""
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        """Run the module as the usual loader does, then ``then``."""
+        self.loader.exec_module(module)
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.then()
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scheduler.cli import COMMANDS, state
+from scheduler.cli import COMMANDS, configure_logging, state
 from scheduler.cli.helptext import Group
 from scheduler.i18n import _
 
@@ -30,8 +30,6 @@ def app(config: Path | None, verbosity: int, log_format: str) -> None:
     """Siar — schedule one press release to every channel, on time, never twice."""
     state.config = config
     state.verbose = verbosity > 0
-    from scheduler.logs import configure
-
-    configure(verbosity, log_format=log_format)
+    configure_logging(verbosity, log_format)
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scheduler.cli import console, err_console, print_error, print_json, state
+from scheduler.cli import configure_logging, console, err_console, print_error, print_json, state
 from scheduler.errors import ComposeError, SiarError
 from scheduler.i18n import _
 
@@ -147,9 +147,7 @@ def quick(args: list[str]) -> Callable[[], int | None] | None:
     def run() -> int | None:
         state.config = Path(config) if config is not None else None
         state.verbose = found["verbosity"] > 0
-        from scheduler.logs import configure
-
-        configure(found["verbosity"], log_format=found["log_format"])
+        configure_logging(found["verbosity"], found["log_format"])
         return show(targets[0], found.get("channels"), found["as_json"],
                     Path(html) if html is not None else None) or None
 

@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 NEVER = ("click", "requests", "urllib3", "pycurl", "tweepy", "sqlalchemy", "sqlmodel", "alembic",
          "scheduler.db", "scheduler.queue", "rich", "channels.uploads", "channels.video",
          "scheduler.cli.approval", "scheduler.cli.report", "scheduler.cli.accounts",
-         "scheduler.cli.ops", "scheduler.cli.desk")
+         "scheduler.cli.ops", "scheduler.cli.desk", "smtplib")
 #: nor, for the benchmark's release (text only, simple Markdown, plain front matter), these
-TEXT_ONLY = ("markdown_it", "yaml", "PIL", "channels.images")
+TEXT_ONLY = ("markdown_it", "yaml", "PIL", "channels.images", "scheduler.media_prep")
 #: runs ``siar ARGS`` as the console script does, then names the modules of ``argv[1]``
 #: (comma-separated) it imported
 PROBE = """
@@ -72,3 +72,22 @@ def test_previews_after_the_first_render_the_built_in_templates_without_jinja2(
     assert imported(("jinja2",), "preview", "bench/text-release.md", "--json",
                     home=tmp_path) == []
     assert imported(("jinja2",), "preview", "config/example-release.md", home=tmp_path) == []
+
+
+def test_finding_a_built_in_network_reads_no_entry_points() -> None:
+    # importlib.metadata (the email and zipfile packages with it) is for third-party
+    # adapters only; the composer loads Siar's own ones by name
+    probe = ("import sys; from channels import registry; registry.load('x'); "
+             "registry.lookup('email'); print('importlib.metadata' in sys.modules)")
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                               text=True, timeout=60, check=False,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (completed.returncode, completed.stdout.strip()) == (0, "False"), completed.stderr
+
+
+def test_a_preview_after_the_first_imports_no_logging(tmp_path: Path) -> None:
+    # the CLI sets logging up once a module imports it; reading the settings the first time
+    # does (pydantic-settings), the cached settings and the composer do not
+    imported(("logging",), "preview", "bench/text-release.md", "--json", home=tmp_path)
+    assert imported(("logging",), "preview", "bench/text-release.md", "--json",
+                    home=tmp_path) == []

@@ -5,9 +5,14 @@ a secret."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SECRET = "sk-live-4f1e9a7d-never-in-a-log"
 
@@ -38,3 +43,41 @@ def test_the_scheduler_librarys_chatter_needs_vv(queued: Path, siar):
     assert siar("add", "rilis.md", "--now", "--channels", "console").code == 0
     chatty = siar("-vv", "daemon", "--until-drained")
     assert chatty.code == 0 and "apscheduler" in chatty.err
+
+
+def test_a_fresh_process_logs_the_same_though_logging_is_set_up_when_first_imported(
+        queued: Path):
+    # most commands never import logging, so the CLI sets it up when a module first does:
+    # the daemon, which imports it after that, still writes its JSON lines, redacted
+    run = subprocess.run([sys.executable, "-m", "scheduler.cli", "-v", "--log-format", "json",
+                          "daemon", "--until-drained"], cwd=queued, capture_output=True,
+                         text=True, timeout=120, check=False,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+    assert any(e["level"] == "warning" and "x-lapas" in e["message"] for e in lines)
+    assert any("published" in e["message"] for e in lines)
+    assert SECRET not in run.stderr and SECRET not in run.stdout
+
+
+def test_logging_imported_after_the_set_up_is_set_up_before_anything_logs() -> None:
+    probe = f"""
+import sys
+from scheduler.cli import configure_logging
+configure_logging(2, "json")
+configure_logging(0, "text")  # the last set-up is the one that counts
+assert "logging" not in sys.modules
+import logging
+logging.getLogger("probe").info("not shown: warnings only")
+logging.getLogger("probe").warning("the key is {SECRET}")
+finders = [type(f).__name__ for f in sys.meta_path]
+print(finders.count("_AfterImport"), type(logging.__spec__.loader).__name__,
+      logging.__loader__ is logging.__spec__.loader)
+"""
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, check=False, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                       "SIAR_SECRET_PROBE_KEY": SECRET})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0", "SourceFileLoader", "True"]
+    [line] = run.stderr.splitlines()
+    assert line.endswith(" WARNING probe: the key is ***")

@@ -101,6 +101,20 @@ def test_a_read_command_imports_no_sqlalchemy(read_home: dict[str, str],
     assert heavy_modules(completed) == []
 
 
+@pytest.mark.parametrize("args", READS, ids=" ".join)
+def test_a_read_command_on_sqlite_imports_no_logging(read_home: dict[str, str],
+                                                     args: list[str]) -> None:
+    # the CLI sets logging up when a module first imports it; on SQLite none does (psycopg
+    # does on PostgreSQL)
+    if "SIAR_DATABASE_URL" in read_home:
+        pytest.skip("psycopg imports logging")
+    probe = PROBE.replace(repr(HEAVY), repr(("logging",)))
+    completed = subprocess.run([sys.executable, "-c", probe, *args], env=read_home, cwd=ROOT,
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert heavy_modules(completed) == []
+
+
 def test_writes_still_go_through_sqlalchemy(home: dict[str, str]) -> None:
     """The probe itself sees SQLAlchemy when a command does use it."""
     completed = siar(home, "cancel", "1")
@@ -139,3 +153,16 @@ def test_an_older_database_is_upgraded_and_a_newer_one_refused(tmp_path: Path) -
     assert "migrated by a newer Siar (schema revision 0042; this one knows up to 0009)" \
         in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_title_is_shown_as_written_even_where_it_looks_like_an_emoji_code(
+        tmp_path: Path) -> None:
+    # the consoles render no emoji codes: nothing Siar prints uses them, and loading Rich's
+    # table of them was a cost of every command that prints
+    env = workspace(tmp_path, None)
+    (tmp_path / "kode.md").write_text("---\ntitle: 'Siaga :rocket: dan :+1:'\n---\nIsi.\n",
+                                      encoding="utf-8")
+    assert siar(env, "add", str(tmp_path / "kode.md"), "--at", "+3 jam").returncode == 0
+    listed = siar(env, "queue")
+    assert listed.returncode == 0, listed.stderr
+    assert "Siaga :rocket: dan :+1:" in listed.stdout
