@@ -1,12 +1,12 @@
 """The keys a release's front matter may have, checked.
 
-:func:`front_matter` reads the usual front matter (text values and lists of texts, no
-photos or videos: what nearly every release has) with plain checks, and everything else
-through the pydantic model :class:`FrontMatter`, whose messages name the field and what is
-allowed. Both give the same values; a value the plain checks do not take for certain goes
-to the model, which accepts it the same way or says what is wrong. The model is built on
-first use: a content calendar of 10,000 releases spent a fifth of reading each file in
-pydantic, and building the models was part of every ``siar preview``'s start.
+:func:`front_matter` reads the usual front matter (text values, lists of texts, photos as
+paths or mappings of texts, no videos: what nearly every release has) with plain checks, and
+everything else through the pydantic model :class:`FrontMatter`, whose messages name the
+field and what is allowed. Both give the same values; a value the plain checks do not take
+for certain goes to the model, which accepts it the same way or says what is wrong. The
+model is built on first use: a content calendar of 10,000 releases spent a fifth of reading
+each file in pydantic, and building the models was part of every ``siar preview``'s start.
 """
 
 from __future__ import annotations
@@ -37,9 +37,27 @@ def is_account_link(link: str) -> bool:
 
 
 @dataclass
+class Photo:
+    """One entry of ``images:`` written as a mapping, as :func:`image_spec`'s model reads it
+    (the same attributes)."""
+
+    path: str
+    alt: str = ""
+    #: center, top, bottom-left … or "x,y": crop around it instead of padding
+    focus: str | None = None
+    #: white, black, blur or #rrggbb: what padding shows
+    background: str | None = None
+
+
+#: the keys of an ``images:`` mapping, and whether each may be left empty (``None``)
+_PHOTO_KEYS = {"path": False, "alt": False, "focus": True, "background": True}
+
+
+@dataclass
 class Front:
     """The front matter's values, as :class:`FrontMatter` validates them (the same
-    attributes; photos and videos are the model's ``_ImageSpec``/``VideoSpec`` or paths)."""
+    attributes; photos are paths or :class:`Photo`, videos the model's ``VideoSpec`` or
+    paths)."""
 
     title: str | None = None
     at: str | datetime | None = None
@@ -87,7 +105,11 @@ def _plain(meta: dict[str, Any]) -> Front | None:
         elif key == "language":
             if type(value) is not str:
                 return None
-        elif key in ("images", "videos"):
+        elif key == "images":
+            value = _photos(value)
+            if value is None:
+                return None
+        elif key == "videos":
             if value != [] or type(value) is not list:
                 return None
             value = []
@@ -95,6 +117,25 @@ def _plain(meta: dict[str, Any]) -> Front | None:
             return None
         setattr(front, key, value)
     return front
+
+
+def _photos(value: Any) -> list[str | Photo] | None:
+    """``images:`` as the model reads it (each a path, or a mapping of text values); None
+    for anything else (the model then says what is wrong, or takes it its own way)."""
+    if type(value) is not list:
+        return None
+    photos: list[str | Photo] = []
+    for item in value:
+        if type(item) is str:
+            photos.append(item)
+        elif (type(item) is dict and "path" in item
+              and all(key in _PHOTO_KEYS and (type(entry) is str
+                                              or (entry is None and _PHOTO_KEYS[key]))
+                      for key, entry in item.items())):
+            photos.append(Photo(**item))
+        else:
+            return None
+    return photos
 
 
 def _texts(value: Any) -> bool:

@@ -23,7 +23,7 @@ from channels.stored_media import MAX_IMAGE_BYTES
 from scheduler.errors import ReleaseError, SiarError, validation_message
 from scheduler.front_matter import read_front_matter
 from scheduler.i18n import _
-from scheduler.release_keys import KEYS, front_matter, image_spec, is_account_link
+from scheduler.release_keys import KEYS, Photo, front_matter, image_spec, is_account_link
 from scheduler.release_videos import IMAGE_SUFFIXES, VideoRef, read_videos, video_spec
 from scheduler.timeparse import DEFAULT_ZONE, TimeParseError, parse_when
 
@@ -367,7 +367,7 @@ def _build(meta: dict[str, Any], body: str, *, source: str, base_dir: Path,
 
     images = []
     for index, spec in enumerate(front.images):
-        spec = image_spec()(path=spec) if isinstance(spec, str) else spec
+        spec = Photo(path=spec) if isinstance(spec, str) else spec
         path = (base_dir / spec.path).resolve()
         field_name = f"images[{index}].path"
         if path.suffix.lower() not in IMAGE_SUFFIXES:

@@ -22,12 +22,21 @@ _VALUE = st.one_of(_TEXT, st.none(), st.integers(), st.booleans(), st.floats(),
                    st.datetimes(), st.lists(_TEXT, max_size=3),
                    st.lists(st.one_of(_TEXT, st.integers(), st.none()), max_size=3),
                    st.dictionaries(_TEXT, _TEXT, max_size=2), st.just([]),
-                   st.just([{"path": "foto.jpg"}]), st.just(["foto.jpg"]))
+                   st.just([{"path": "foto.jpg"}]), st.just(["foto.jpg"]),
+                   st.lists(st.one_of(_TEXT, st.none(), st.integers(), st.dictionaries(
+                       st.sampled_from(["path", "alt", "focus", "background", "size"]),
+                       st.one_of(_TEXT, st.none(), st.integers()), max_size=4)), max_size=3))
 _KEYS = st.one_of(st.sampled_from(release_keys.KEYS), st.sampled_from(["tittle", "tags"]))
 
 
 def _values(front: Any) -> dict[str, Any]:
-    return {key: getattr(front, key) for key in release_keys.KEYS}
+    """The front matter's values; a photo written as a mapping by its attributes and kind
+    (the plain checks' ``Photo`` is the model's ``_ImageSpec``)."""
+    values = {key: getattr(front, key) for key in release_keys.KEYS}
+    values["images"] = [photo if isinstance(photo, str) else
+                        ("mapping", photo.path, photo.alt, photo.focus, photo.background)
+                        for photo in values["images"]]
+    return values
 
 
 @settings(max_examples=400, deadline=None)
@@ -53,3 +62,11 @@ def test_the_usual_front_matter_needs_no_model() -> None:
     assert isinstance(front, release_keys.Front)
     assert (front.channels, front.hashtags, front.link) == (
         ["x-lapas"], ["HumasBergerakBersama", "Pemasyarakatan"], "website")
+
+
+def test_photos_with_their_alt_text_need_no_model() -> None:
+    front = release_keys.front_matter({"title": "Rakor", "images": [
+        "foto-1.jpg", {"path": "foto-2.jpg", "alt": "Peserta rakor", "focus": "top"}]})
+    assert isinstance(front, release_keys.Front)
+    assert front.images == ["foto-1.jpg", release_keys.Photo(
+        path="foto-2.jpg", alt="Peserta rakor", focus="top")]
