@@ -69,6 +69,9 @@ def test_three_daemons_publish_a_thousand_posts_each_exactly_once_and_each_a_fai
     assert sum(by_node.values()) == POSTS
     # Going on, an account stays with the daemon that claimed it while its backlog lasts
     # (docs/architecture.md); a claim round takes no more than its share of the accounts
-    # while the others are alive, so each daemon gets about a third of them.
+    # while the others are alive, so each daemon gets about a third of them. The issue's
+    # 20–45 % is the benchmark's figure (bench.run --daemons 3, on an idle host); here a
+    # daemon may lose the CPU for a while to the others on a 2-core CI host (a clean CI
+    # run once gave 19.4 %), so the guard is that none is starved or takes half.
     shares = {node: published / POSTS for node, published in by_node.items()}
-    assert len(shares) == 3 and all(0.20 <= s <= 0.45 for s in shares.values()), shares
+    assert len(shares) == 3 and all(0.15 <= s <= 0.50 for s in shares.values()), shares
