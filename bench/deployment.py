@@ -392,8 +392,9 @@ class Daemons:
         """Every process wrote its heartbeat (raises if one exited)."""
         for process in self.processes:
             if process.poll() is not None:
-                raise RuntimeError(f"siar daemon exited {process.returncode}; see "
-                                   f"{self.site.folder}/daemon.log")
+                log = self.site.folder / "daemon.log"
+                raise RuntimeError(f"siar daemon exited {process.returncode}; {log} ends:\n"
+                                   + log.read_text(errors="replace")[-3000:])
         pids = ", ".join(str(p.pid) for p in self.processes)
         try:
             rows = query(self.site.database_url,

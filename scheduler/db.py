@@ -173,7 +173,7 @@ def _tune_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         # FULL, not WAL's usual NORMAL: a commit is on disk before it returns, so the
         # "publishing" committed before a request leaves survives a power loss or an OS
         # crash too, not only a crash of the daemon (NORMAL may roll the last commits
@@ -187,6 +187,34 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         ensure_not_replaced(engine)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: how long a connection waits for another to let it switch a new file to WAL (as long as
+#: the busy timeout every statement waits for a lock)
+WAL_SWITCH_TIMEOUT_S = 30.0
+
+
+def _use_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting while another connection holds the file.
+
+    Switching a new file to WAL needs a lock SQLite does not wait for with the busy
+    timeout: when a daemon and ``siar add`` open a new database at once, one of them got
+    "database is locked" at once and stopped (exit 70). The switch is tried again until
+    the other lets go; on a file already in WAL it is a read and never waits."""
+    import sqlite3  # loaded already: this is the SQLite driver's connection
+    import time
+
+    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT_S
+    pause = 0.002
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def ensure_not_replaced(engine: Engine) -> None:
@@ -318,14 +346,18 @@ def current_revision(engine: Engine) -> str | None:
     One plain read, as every start of a database at head makes it: asking first whether
     the table exists cost a catalogue query (a round trip and ~4 ms of CPU on
     PostgreSQL, where the dialect's reflection statement is compiled on first use)."""
+    read = text("SELECT version_num FROM alembic_version")
     with engine.connect() as connection:
         try:
-            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return connection.execute(read).scalar()
         except DBAPIError:
             connection.rollback()
-            if inspect(connection).has_table("alembic_version"):
-                raise  # the table is there: the read failed for another reason
-            return None
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+        # the table is there: another process (``siar add`` beside a starting daemon) set
+        # the database up meanwhile; a second failure has another reason and is raised
+        connection.rollback()
+        return connection.execute(read).scalar()
 
 
 def _alembic_config(engine: Engine) -> Any:
