@@ -10,7 +10,6 @@ within every limit that carries no metadata) is sent byte for byte as it is, so 
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +18,13 @@ from typing import TYPE_CHECKING
 from channels.i18n import _
 from channels.images.encoding import MIME, PAD_COLOUR, SUFFIX, Encoder, target_format
 from channels.images.geometry import (
-    MAX_SENT_SIDE,
     Framing,
     Layout,
     aspect_ok,
     fitted_size,
     layout,
 )
+from channels.images.header import Header, header
 from channels.images.lookup import rules_for
 from channels.images.source import (
     Facts,
@@ -43,17 +42,6 @@ if TYPE_CHECKING:
 
 #: each further round shrinks both sides by this factor
 SHRINK_FACTOR = 0.8
-#: what a file sent as it is may carry in Pillow's ``info``: no EXIF, XMP, IPTC, comment
-#: or colour profile (everything else there is how the file is encoded)
-_HARMLESS_INFO = frozenset({"jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi",
-                            "progressive", "progression", "adobe", "adobe_transform",
-                            "transparency", "gamma", "aspect", "loop", "duration",
-                            "background", "version", "interlace", "compression"})
-
-#: colour modes every network shows as they are (a CMYK JPEG is converted to RGB first)
-_PLAIN_MODES = frozenset({"RGB", "L", "RGBA", "LA", "P", "1"})
-
-
 @dataclass(frozen=True)
 class Target:
     """One network's share of a photo: its rules, and how the release frames the photo."""
@@ -105,9 +93,9 @@ def prepare_many(path: str | Path, targets: Iterable[Target],
     wanted = list(dict.fromkeys(targets))
     data = read(path)
     rules = {target: rules_for(target.network) for target in wanted}
-    header = _header(data)
+    head = header(data)
     ready = {t: as_is for t in wanted
-             if (as_is := _as_it_is(path, data, rules[t], alt, header)) is not None}
+             if (as_is := _as_it_is(path, data, rules[t], alt, head)) is not None}
     if len(ready) == len(wanted):
         return ready
     wanted = [t for t in wanted if t not in ready]
@@ -291,54 +279,20 @@ def _area(plan: Layout) -> int:
     return plan.canvas[0] * plan.canvas[1]
 
 
-@dataclass(frozen=True)
-class _Header:
-    """What deciding whether a file may be sent as it is needs."""
-
-    format: str
-    width: int
-    height: int
-    #: RGB or grey; no EXIF, XMP, IPTC, comment, text chunk or colour profile; a still
-    clean: bool
-
-
-def _header(data: bytes) -> _Header | None:
-    """The file's header facts, or None for anything Pillow does not open plainly."""
-    import io
-
-    from PIL import Image
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # see source.py
-            opened = Image.open(io.BytesIO(data))
-        with opened as image:
-            if max(image.size) > MAX_SENT_SIDE:
-                return None  # never sent as it is: no need to read further
-            if image.format == "PNG":
-                image.load()  # text chunks after the pixels are read only then
-            clean = (image.mode in _PLAIN_MODES
-                     and not image.getexif() and set(image.info) <= _HARMLESS_INFO
-                     and not getattr(image, "text", None)
-                     and not getattr(image, "is_animated", False))
-            return _Header(image.format or "", image.width, image.height, clean)
-    except Exception:  # not ours to judge here: preparing says what is wrong
-        return None
-
-
 def _as_it_is(path: Path, data: bytes, rules: ImageRules, alt: str,
-              header: _Header | None = None) -> PreparedImage | None:
+              head: Header | None = None) -> PreparedImage | None:
     """``data`` itself when it already is what preparing would make for ``rules``: a still
     in a format the network takes, within every limit, with no metadata at all (sending
     it unchanged spares a JPEG another generation of loss)."""
-    header = header or _header(data)
-    if header is None or not header.clean or header.format not in MIME:
+    head = head or header(data)
+    if head is None or not head.clean or head.format not in MIME:
         return None
-    width, height = header.width, header.height
-    fits = (header.format in rules.formats and len(data) <= rules.max_bytes
+    width, height = head.width, head.height
+    fits = (head.format in rules.formats and len(data) <= rules.max_bytes
             and max(width, height) >= rules.min_side
             and fitted_size(width, height, rules) == (width, height)
             and aspect_ok(width, height, rules.aspect))
     if not fits:
         return None
-    return PreparedImage(data=data, mime=MIME[header.format], width=width, height=height,
+    return PreparedImage(data=data, mime=MIME[head.format], width=width, height=height,
                          alt=alt, filename=path.name)

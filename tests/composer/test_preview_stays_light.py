@@ -58,9 +58,26 @@ def test_preview_of_a_release_imports_no_http_database_or_other_commands(
 
 
 def test_the_probe_sees_a_module_preview_does_import(tmp_path: Path) -> None:
-    assert imported(("PIL", "channels.images", "rich"), "preview",
-                    "config/example-release.md", home=tmp_path) == [
-        "PIL", "channels.images", "rich"]
+    assert imported(("channels.images", "rich"), "preview",
+                    "config/example-release.md", home=tmp_path) == ["channels.images", "rich"]
+
+
+def test_a_photo_every_network_takes_as_it_is_is_previewed_without_pillow(
+        tmp_path: Path) -> None:
+    # the example's photo is a plain JPEG within every network's limits: its header is
+    # read from its bytes (channels/images/header.py)
+    assert imported(("PIL",), "preview", "config/example-release.md", "--json",
+                    home=tmp_path) == []
+
+
+def test_a_photo_that_must_be_changed_is_prepared_with_pillow(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (4000, 3000), "white").save(tmp_path / "besar.jpg", quality=60)
+    release = tmp_path / "rilis.md"
+    release.write_text("---\ntitle: Foto besar\nat: besok 09.00\nimages: [besar.jpg]\n---\n"
+                       "Teks rilis.\n", encoding="utf-8")
+    assert imported(("PIL",), "preview", str(release), "--json", home=tmp_path) == ["PIL"]
 
 
 def test_previews_after_the_first_render_the_built_in_templates_without_jinja2(
