@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import UTC, datetime
 
 
@@ -69,12 +70,27 @@ class JsonFormatter(RedactingFormatter):
         return text
 
 
+class StandardErrorHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record to ``sys.stderr`` as it is when the record comes, not as it was
+    when logging was set up (as Python's own last-resort handler does): a command run
+    with its standard error captured, then released, leaves no handler writing to a
+    closed file for whatever logs next in the process (the test suite's SMTP server)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass  # always sys.stderr
+
+
 def configure(verbosity: int | bool, secrets: list[str] | None = None, *,
               log_format: str = "text") -> None:
     """Log to standard error: warnings only; ``verbosity`` 1 adds what Siar does (INFO),
     2 everything, the scheduler library's wake-ups included (DEBUG)."""
     level = int(verbosity)
-    handler = logging.StreamHandler()
+    handler = StandardErrorHandler()
     handler.setFormatter(JsonFormatter(secrets=secrets) if log_format == "json" else
                          RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
                                             secrets))

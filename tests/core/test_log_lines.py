@@ -81,3 +81,19 @@ print(finders.count("_AfterImport"), type(logging.__spec__.loader).__name__,
     assert run.stdout.split() == ["0", "SourceFileLoader", "True"]
     [line] = run.stderr.splitlines()
     assert line.endswith(" WARNING probe: the key is ***")
+
+
+def test_log_lines_go_to_standard_error_as_it_is_when_they_are_written(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import logging
+
+    from scheduler.logs import configure
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure(0)
+    first.close()  # a captured command's standard error, released
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("mail.log").warning("TLS handshake failed")
+    assert "TLS handshake failed" in second.getvalue()
