@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -81,6 +82,47 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
     before, after = frame.split(_BODY_SLOT)
     # tidied once here, so that joining a body in rarely needs the regexes again
     return Renderer(tidy_inside(before), tidy_inside(after), telegram)
+
+
+#: where a release's title goes in a frame of :func:`spliced_titled` (random per process:
+#: no release, setting or template can hold it)
+_TITLE_SLOT = f"\x00siar-title-{secrets.token_hex(8)}\x00"
+
+
+def spliced_titled(template: Template, context: tuple[tuple[str, Any], ...], title: str,
+                   telegram: bool) -> Renderer | None:
+    """What :func:`spliced` gives for ``context`` with ``title`` added (already written for
+    the network), from a frame cut where the title goes: made once for every release
+    that differs only in its title, which a content calendar's releases do (looking up
+    and making a frame per title was half of composing a short release). None where the
+    post block does anything with the title but print it as it is, where the text would
+    be over the render's size bound, or where the body is not spliced in once: the
+    caller then takes :func:`spliced`'s way, which gives the text or the error.
+    ``tests/composer/test_title_frames.py`` compares both."""
+    pieces = _title_frame(template, context, telegram)
+    if pieces is None or len(title) > template_slots.LONGEST:
+        return None
+    frame = title.join(pieces)
+    if len(frame) > template_limits.MAX_OUTPUT or frame.count(_BODY_SLOT) != 1:
+        return None
+    before, after = frame.split(_BODY_SLOT)
+    return Renderer(tidy_inside(before), tidy_inside(after), telegram)
+
+
+@lru_cache(maxsize=256)
+def _title_frame(template: Template, context: tuple[tuple[str, Any], ...],
+                 telegram: bool) -> tuple[str, ...] | None:
+    """The post block rendered with a stand-in for the title, cut at it; None if the block
+    uses the title other than printing it (then only rendering with it says what it
+    gives) or does not render (the usual way raises the error)."""
+    if "title" not in printed_only(template).get("post", ()):
+        return None
+    try:
+        frame = template.blocks["post"]({**dict(context), "title": _TITLE_SLOT,
+                                         "body": _BODY_SLOT})
+    except Exception:  # rendered again the usual way, which reports it
+        return None
+    return tuple(frame.split(_TITLE_SLOT))
 
 
 @lru_cache(maxsize=512)
