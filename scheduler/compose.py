@@ -98,14 +98,14 @@ def _base_context(network: str, dialect: str, account: str, title: str, link: st
 
 
 @lru_cache(maxsize=256)
-def _untitled_context(network: str, dialect: str, account: str, link: str, summary: str,
-                      language: str, mentions: tuple[str, ...], mention: MentionFunction,
-                      tag_texts: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
-    """What :meth:`_Composer._context` gives a network without an HTML body, but the
-    title: the same for every release of a calendar that differs in title and body."""
-    return tuple((name, value) for name, value in {
+def _title_frame(template: templating.Template, network: str, dialect: str, account: str,
+                 link: str, summary: str, language: str, mentions: tuple[str, ...],
+                 mention: MentionFunction, tag_texts: tuple[str, ...]) -> tuple[str, ...] | None:
+    """:func:`templating.title_frame` of what :meth:`_Composer._context` gives a network
+    without an HTML body, but the title: the same for every release of a calendar."""
+    return templating.title_frame(template, {
         **_base_context(network, dialect, account, "", link, summary, language, mentions,
-                        None, mention), "hashtags": tag_texts}.items() if name != "title")
+                        None, mention), "hashtags": tag_texts})
 
 
 def _renderer_for(template: templating.Template, context: dict[str, Any],
@@ -305,11 +305,10 @@ class _Composer:
             # the frame around the title is the same for every release of a calendar
             # (networks whose template shows the body as HTML take the usual way)
             if self.channel.html_body or (renderer := templating.spliced_titled(
-                    self.template, _untitled_context(
-                        self.network, self.dialect, self.account.name, self.link or "",
-                        self.release.summary or "", self.release.language,
-                        tuple(m.text for m in self.mentions), self.mention,
-                        self._tag_texts(tags)),
+                    _title_frame(self.template, self.network, self.dialect, self.account.name,
+                                 self.link or "", self.release.summary or "",
+                                 self.release.language, tuple(m.text for m in self.mentions),
+                                 self.mention, self._tag_texts(tags)),
                     markup.escape_for(self.dialect, self.title), telegram)) is None:
                 renderer = _renderer_for(self.template, self._context(tags), telegram)
             self._renderers[tags] = renderer

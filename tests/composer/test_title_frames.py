@@ -79,7 +79,8 @@ def test_a_post_from_the_frame_around_its_title_reads_as_the_post_spliced_anew(
     context = {**context, "mention": MentionFunction.of("x", "plain", {})}
     context.pop("body")
     untitled = tuple((k, v) for k, v in context.items() if k != "title")
-    fast = templating.spliced_titled(template, untitled, title, telegram)
+    fast = templating.spliced_titled(templating.title_frame(template, dict(untitled)), title,
+                                     telegram)
     event("from the frame" if fast is not None else "the usual way")
     if fast is not None:
         assert _spliced(lambda: fast) == _spliced(lambda: templating.spliced(
@@ -91,9 +92,9 @@ def test_the_built_in_templates_are_made_from_their_frames() -> None:
     search = (str(templating.templates_dir()),)
     for name in ("mastodon.j2", "bluesky.j2", "telegram.j2", "webhook.j2", "x.j2"):
         template = templating.load(search, name)
-        assert templating.spliced_titled(template, (("link", ""), ("summary", ""),
-                                                    ("hashtags", ()), ("mentions", ())),
-                                         "Judul", False) is not None, name
+        frame = templating.title_frame(template, {"link": "", "summary": "", "hashtags": (),
+                                                  "mentions": ()})
+        assert templating.spliced_titled(frame, "Judul", False) is not None, name
 
 
 # --- whole compositions --------------------------------------------------------------------
