@@ -212,7 +212,9 @@ def _typed_key(key: str) -> bool:
 def _typed(scalar: str) -> bool:
     """Whether the loader would read ``scalar`` as something other than text (a number, a
     boolean, null, a merge key …): it asks the loader's implicit resolvers (:data:`_TYPED`)."""
-    return any(pattern.match(scalar) for pattern in _TYPED.get(scalar[:1], ()))
+    # most values start with a letter no resolver looks at: no generator made for them
+    patterns = _TYPED.get(scalar[:1])
+    return patterns is not None and any(pattern.match(scalar) for pattern in patterns)
 
 
 def _resolvers(*table: tuple[str, str, int]) -> dict[str, tuple[re.Pattern[str], ...]]:
