@@ -91,6 +91,7 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
 _TITLE_SLOT = f"\x00siar-title-{secrets.token_hex(8)}\x00"
 
 
+@lru_cache(maxsize=512)  # the same release composed again (a preview) gets the same object
 def spliced_titled(pieces: tuple[str, ...] | None, title: str,
                    telegram: bool) -> Renderer | None:
     """What :func:`spliced` gives for a context with ``title`` (already written for the
