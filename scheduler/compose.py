@@ -97,6 +97,17 @@ def _base_context(network: str, dialect: str, account: str, title: str, link: st
     }
 
 
+@lru_cache(maxsize=256)
+def _title_frame(template: templating.Template, network: str, dialect: str, account: str,
+                 link: str, summary: str, language: str, mentions: tuple[str, ...],
+                 mention: MentionFunction, tag_texts: tuple[str, ...]) -> tuple[str, ...] | None:
+    """:func:`templating.title_frame` of what :meth:`_Composer._context` gives a network
+    without an HTML body, but the title: the same for every release of a calendar."""
+    return templating.title_frame(template, {
+        **_base_context(network, dialect, account, "", link, summary, language, mentions,
+                        None, mention), "hashtags": tag_texts})
+
+
 def _renderer_for(template: templating.Template, context: dict[str, Any],
                   telegram: bool) -> templating.Renderer:
     spliced = templating.spliced(template, tuple(context.items()), telegram)
@@ -289,10 +300,19 @@ class _Composer:
         return self._base
 
     def _renderer(self, tags: tuple[str, ...]) -> templating.Renderer:
-        if tags not in self._renderers:
-            self._renderers[tags] = _renderer_for(self.template, self._context(tags),
-                                                  self.dialect == "telegram")
-        return self._renderers[tags]
+        if (renderer := self._renderers.get(tags)) is None:
+            telegram = self.dialect == "telegram"
+            # the frame around the title is the same for every release of a calendar
+            # (networks whose template shows the body as HTML take the usual way)
+            if self.channel.html_body or (renderer := templating.spliced_titled(
+                    _title_frame(self.template, self.network, self.dialect, self.account.name,
+                                 self.link or "", self.release.summary or "",
+                                 self.release.language, tuple(m.text for m in self.mentions),
+                                 self.mention, self._tag_texts(tags)),
+                    markup.escape_for(self.dialect, self.title), telegram)) is None:
+                renderer = _renderer_for(self.template, self._context(tags), telegram)
+            self._renderers[tags] = renderer
+        return renderer
 
     # --- fitting -------------------------------------------------------------------------
 

@@ -98,7 +98,9 @@ def _quote_hint(raw: str, line: int | None) -> str:
 # or null, a colon-space or '#' inside, characters YAML treats as breaks) goes to the
 # parser, which gives the same values or the error. tests/core/test_release_files.py
 # compares both on generated front matter.
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): +(.*?) *")
+# the value ends at its last character but a space (greedy: a lazy ``.*?`` tried the
+# trailing spaces after every character)
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): +((?:.*[^ ])?) *")
 # the first character of a plain scalar may not be an indicator or white space
 _START = r"[^-?:,\[\]{}#&*!|>'\"%@`\s]"
 # YAML's printable characters, without '#' and its line breaks (NEL, LS, PS)
@@ -140,7 +142,8 @@ def _simple(raw: str) -> dict[str, Any] | None:
 def _value(value: str) -> str | list[str] | None:
     """A plain scalar or one-line flow list as YAML reads it; None for anything else."""
     if value.startswith("["):
-        return _items(value)
+        items = _items(value)
+        return list(items) if items is not None else None
     if _SCALAR.fullmatch(value) and ": " not in value and not _typed(value):
         return value
     return None
@@ -181,14 +184,16 @@ def _block_list(lines: list[str], index: int) -> tuple[list[Any] | None, int]:
     return entries, index
 
 
-def _items(value: str) -> list[str] | None:
-    """The texts of a one-line flow list ``[a, b]`` of plain items; None for other lists."""
+@lru_cache(maxsize=1024)
+def _items(value: str) -> tuple[str, ...] | None:
+    """The texts of a one-line flow list ``[a, b]`` of plain items; None for other lists.
+    Remembered: a calendar's files name the same few accounts (``channels: [x]``)."""
     if not value.endswith("]"):
         return None
     inner = value[1:-1].strip(" ")
     if not inner:
-        return []
-    items = [item.strip(" ") for item in inner.split(",")]
+        return ()
+    items = tuple(item.strip(" ") for item in inner.split(","))
     if not all(_ITEM.fullmatch(item) and _CHARACTERS.fullmatch(item) and not _typed(item)
                for item in items):
         return None
@@ -207,7 +212,9 @@ def _typed_key(key: str) -> bool:
 def _typed(scalar: str) -> bool:
     """Whether the loader would read ``scalar`` as something other than text (a number, a
     boolean, null, a merge key …): it asks the loader's implicit resolvers (:data:`_TYPED`)."""
-    return any(pattern.match(scalar) for pattern in _TYPED.get(scalar[:1], ()))
+    # most values start with a letter no resolver looks at: no generator made for them
+    patterns = _TYPED.get(scalar[:1])
+    return patterns is not None and any(pattern.match(scalar) for pattern in patterns)
 
 
 def _resolvers(*table: tuple[str, str, int]) -> dict[str, tuple[re.Pattern[str], ...]]:

@@ -41,6 +41,8 @@ MAX_FRONT_MATTER_BYTES = 64 * 1024
 
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
          (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+#: the first bytes of the byte-order marks (most files start with none of them)
+_BOM_FIRST = frozenset(bom[:1] for bom, _encoding in _BOMS)
 #: C0 controls, DEL and C1 controls, except tab, line feed, form feed and carriage return
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
@@ -217,7 +219,7 @@ def decode(data: bytes, source: str) -> tuple[str, list[str]]:
     one, or not text at all) and control characters are refused: queued, they would turn
     every post into garbage.
     """
-    for bom, encoding in _BOMS:
+    for bom, encoding in _BOMS if data[:1] in _BOM_FIRST else ():
         if data.startswith(bom):
             try:
                 text = data[len(bom):].decode(encoding)

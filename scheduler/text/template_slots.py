@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _TOKEN = secrets.token_hex(8)
 _SLOTS = re.compile(f"\x00slot-{_TOKEN}:([A-Za-z_][A-Za-z0-9_]*)\x00")
 #: longer values are rendered as usual, where the render's own size bounds see them
-_LONGEST = 100_000
+LONGEST = 100_000
 
 
 def render(template: Template, block: str, context: dict[str, Any],
@@ -41,7 +41,7 @@ def render(template: Template, block: str, context: dict[str, Any],
                else _printed_only(template, parse)).get(block)
     if printed:
         values = {name: value for name, value in context.items()
-                  if name in printed and type(value) is str and len(value) <= _LONGEST}
+                  if name in printed and type(value) is str and len(value) <= LONGEST}
         if values:
             stand_ins = tuple((name, _stand_in(name) if name in values else value)
                               for name, value in context.items())

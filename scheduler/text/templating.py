@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from scheduler.errors import ComposeError
 from scheduler.i18n import _
@@ -51,9 +52,11 @@ class Template:
     name: str = ""
 
 
-@dataclass(frozen=True)
-class Renderer:
-    """Puts a body into the rendered template: spliced into the frame, or rendered anew."""
+class Renderer(NamedTuple):
+    """Puts a body into the rendered template: spliced into the frame, or rendered anew.
+
+    A named tuple: one is made for every post of a calendar and is a key of the composer's
+    memos, and a tuple is made and hashed in C (a frozen dataclass in Python)."""
 
     before: str
     after: str
@@ -81,6 +84,45 @@ def spliced(template: Template, context: tuple[tuple[str, Any], ...],
     before, after = frame.split(_BODY_SLOT)
     # tidied once here, so that joining a body in rarely needs the regexes again
     return Renderer(tidy_inside(before), tidy_inside(after), telegram)
+
+
+#: where a release's title goes in a frame of :func:`spliced_titled` (random per process:
+#: no release, setting or template can hold it)
+_TITLE_SLOT = f"\x00siar-title-{secrets.token_hex(8)}\x00"
+
+
+@lru_cache(maxsize=512)  # the same release composed again (a preview) gets the same object
+def spliced_titled(pieces: tuple[str, ...] | None, title: str,
+                   telegram: bool) -> Renderer | None:
+    """What :func:`spliced` gives for a context with ``title`` (already written for the
+    network), from the frame cut where the title goes (``pieces``: :func:`title_frame` of
+    the rest of the context). A content calendar's releases differ in title and body, so
+    the frame is made once for all of them (making one per release was half of composing
+    a short release). None where there are no pieces, where the text would be over the
+    render's size bound, or where the body is not spliced in once: the caller then takes
+    :func:`spliced`'s way, which gives the text or the error.
+    ``tests/composer/test_title_frames.py`` compares both."""
+    if pieces is None or len(title) > template_slots.LONGEST:
+        return None
+    frame = title.join(pieces)
+    if len(frame) > template_limits.MAX_OUTPUT or frame.count(_BODY_SLOT) != 1:
+        return None
+    before, after = frame.split(_BODY_SLOT)
+    return Renderer(tidy_inside(before), tidy_inside(after), telegram)
+
+
+def title_frame(template: Template, context: dict[str, Any]) -> tuple[str, ...] | None:
+    """The post block rendered with ``context`` and a stand-in for the title, cut at it,
+    for :func:`spliced_titled`; None if the block uses the title other than printing it as
+    it is (then only rendering with it says what it gives) or does not render (the usual
+    way raises the error)."""
+    if "title" not in printed_only(template).get("post", ()):
+        return None
+    try:
+        frame = template.blocks["post"]({**context, "title": _TITLE_SLOT, "body": _BODY_SLOT})
+    except Exception:  # rendered again the usual way, which reports it
+        return None
+    return tuple(frame.split(_TITLE_SLOT))
 
 
 @lru_cache(maxsize=512)
