@@ -59,16 +59,16 @@ class Recorded:
     missed: str | None = None
     #: the verdict of a probe, not of an attempt
     probed: bool = False
+    #: what the outcome came to (set from it: read several times for every post)
+    kind: OutcomeKind = field(init=False, compare=False)
 
-    @property
-    def kind(self) -> OutcomeKind:
-        """What the outcome came to."""
-        return OutcomeKind.of(self.outcome)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", OutcomeKind.of(self.outcome))
 
     @property
     def counter(self) -> str:
         """Its name among ``/metrics``' outcomes: a probe's verdicts apart from attempts'."""
-        return f"probe_{self.kind}" if self.probed else str(self.kind)
+        return f"probe_{self.kind}" if self.probed else self.kind.value
 
 
 @dataclass
@@ -92,8 +92,9 @@ class RunSummary:
     def count(self, event: Recorded) -> None:
         """Add one recorded outcome (called from any thread)."""
         kind = event.kind
+        counter = event.counter
         with self._lock:
-            self.counters[event.counter] = self.counters.get(event.counter, 0) + 1
+            self.counters[counter] = self.counters.get(counter, 0) + 1
             if kind is OutcomeKind.PUBLISHED:
                 self.published += 1
             elif kind is OutcomeKind.REJECTED or event.give_up:

@@ -396,14 +396,18 @@ class Daemon:
         """An outcome is recorded: count it, say what went out (INFO, for ``-v`` and the
         journal), and alert staff or probe soon if it calls for it."""
         self.summary.count(event)
-        self._first_recorded.set()
-        if event.kind is OutcomeKind.PUBLISHED and not event.probed:
-            url = getattr(event.outcome, "url", None) or ""
-            log.info("post %s (%s) published %s", event.post, event.account, url,
-                     extra={"post": event.post, "account": event.account, "url": url})
-        if event.kind is OutcomeKind.PUBLISHED and event.account in self.jobs.link_sources:
-            # a website post others wait for: they get its address now, not at the next tick
-            self._move_job("housekeeping", datetime.now(UTC))
+        if not self._first_recorded.is_set():  # set() takes a lock and wakes: once is enough
+            self._first_recorded.set()
+        if event.kind is OutcomeKind.PUBLISHED:
+            if not event.probed and log.isEnabledFor(logging.INFO):
+                url = getattr(event.outcome, "url", None) or ""
+                log.info("post %s (%s) published %s", event.post, event.account, url,
+                         extra={"post": event.post, "account": event.account, "url": url})
+            if event.account in self.jobs.link_sources:
+                # a website post others wait for: they get its address now, not at the
+                # next tick
+                self._move_job("housekeeping", datetime.now(UTC))
+            return  # a published post calls for no alert and no probe
         if (alert := staff_alert(event)) is not None:
             self.notifier.post_alert(event.post, *alert)
         elif event.kind is OutcomeKind.IN_DOUBT:

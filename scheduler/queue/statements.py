@@ -174,6 +174,7 @@ NEXT_ACCOUNTS_AT_NOW = _open_accounts(func.now())
 
 
 @functools.lru_cache(maxsize=1)
+@functools.cache
 def go_on_sqlite() -> Any:
     """go on (SQLite, the write lock held): for each account of ``:room`` (JSON rows of
     account and concurrency) that is neither paused nor rate limited and has room under
@@ -181,7 +182,8 @@ def go_on_sqlite() -> Any:
     due by ``:clock`` (the first entry of ``ix_post_account_due``), in one statement.
     SQLite computes the ``IN`` list once, before any row changes. It replaced four
     statements (accounts, in-flight counts, the posts, the update) whose account and id
-    lists were rendered into the SQL anew for every batch."""
+    lists were rendered into the SQL anew for every batch. Built once: the text and its
+    bind parameters are the same for every batch."""
     columns = ", ".join(StartedPost._fields)
     state = STATE.name
     claimable = sql_in(TRANSITIONS["go_on"].sources)

@@ -21,6 +21,7 @@ def test_each_outcome_has_one_kind_named_as_in_the_attempt_log(
         outcome: Outcome, kind: OutcomeKind) -> None:
     event = Recorded(post=1, account="akun-a", outcome=outcome)
     assert event.kind is kind
+    assert event == Recorded(post=1, account="akun-a", outcome=outcome)  # kind is derived
     assert event.counter == kind.value
     assert Recorded(post=1, account="akun-a", outcome=outcome, probed=True).counter == \
         f"probe_{kind.value}"
