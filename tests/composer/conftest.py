@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from scheduler.errors import SiarError
 from scheduler.releases import ReleaseDoc, parse_text
 from scheduler.settings import AccountSettings, Settings
 
@@ -81,3 +84,19 @@ def big_release() -> ReleaseDoc:
     body, tags = big_release_text()
     return make_release(body, hashtags=tags, link=LINKS[0], mentions=["ditjenpas"],
                         summary="Lapas Pangkalpinang ikut membentuk agen informasi.")
+
+
+def write_templates(folder: Path, texts: dict[str, str]) -> Path:
+    """``folder`` holding each template of ``texts`` (name → source)."""
+    for name, text in texts.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def composed_or_error(composing: Callable[[], list[Any]]) -> list[str] | tuple[type, str]:
+    """What the queue would store for each variant, or the error that stops queueing (a
+    release that cannot fit: the same error either way)."""
+    try:
+        return [json.dumps(v.to_json(), ensure_ascii=False) for v in composing()]
+    except SiarError as exc:
+        return type(exc), str(exc)

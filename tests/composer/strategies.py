@@ -24,3 +24,12 @@ sentence = st.builds(lambda words, end: " ".join(words) + end,
                      st.lists(_TOKEN, min_size=1, max_size=25), _ENDING)
 body = st.lists(sentence, min_size=1, max_size=40).map(lambda s: "".join(s).strip() or "Halo.")
 title = st.lists(st.sampled_from(WORDS[:12] + EMOJI[:2]), min_size=1, max_size=10).map(" ".join)
+
+
+def release_extras(links: list[str]) -> dict[str, st.SearchStrategy]:
+    """A release's optional front matter, for ``st.fixed_dictionaries(optional=…)``."""
+    return {"hashtags": st.lists(st.sampled_from(["Lapas", "Humas", "Rakor", "Agen"]),
+                                 unique=True, max_size=4),
+            "link": st.sampled_from(links[:2]),
+            "summary": st.sampled_from(["Ringkasan singkat.", "Lapas ikut rakor."]),
+            "mentions": st.just(["ditjenpas"])}

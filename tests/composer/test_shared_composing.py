@@ -8,8 +8,6 @@ the variants are byte for byte those of composing every account on its own.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
@@ -22,10 +20,16 @@ from channels import registry
 from channels.base import Channel
 from channels.composing import Draft, Release
 from scheduler.compose import compose, compose_all
-from scheduler.errors import SiarError
 from scheduler.settings import AccountSettings
 from tests.composer import strategies
-from tests.composer.conftest import LINKS, NETWORKS, make_release, make_settings
+from tests.composer.conftest import (
+    LINKS,
+    NETWORKS,
+    composed_or_error,
+    make_release,
+    make_settings,
+    write_templates,
+)
 
 _TEMPLATES = {
     # uses the account's name: each account's variant is its own
@@ -42,18 +46,9 @@ _TEMPLATES = {
 
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("templates")
-    for name, text in _TEMPLATES.items():
-        (folder / name).write_text(text)
-    return folder
+    return write_templates(tmp_path_factory.mktemp("templates"), _TEMPLATES)
 
 
-def _outcome(composing: Callable[[], list[Any]]) -> list[str] | tuple[type, str]:
-    """What the queue would store for each variant, or the error that stops queueing."""
-    try:
-        return [json.dumps(v.to_json(), ensure_ascii=False) for v in composing()]
-    except SiarError as exc:  # a release that cannot fit: the same error either way
-        return type(exc), str(exc)
 
 
 _account = st.fixed_dictionaries({
@@ -65,11 +60,7 @@ _account = st.fixed_dictionaries({
 
 _release = st.fixed_dictionaries(
     {"body": strategies.body, "title": strategies.title},
-    optional={"hashtags": st.lists(st.sampled_from(["Lapas", "Humas", "Rakor", "Agen"]),
-                                   unique=True, max_size=4),
-              "link": st.sampled_from(LINKS[:2]),
-              "summary": st.sampled_from(["Ringkasan singkat.", "Lapas ikut rakor."]),
-              "mentions": st.just(["ditjenpas"])})
+    optional=strategies.release_extras(LINKS))
 
 
 @settings(max_examples=150, deadline=None,
@@ -80,7 +71,7 @@ def test_every_account_gets_what_composing_it_alone_gives(templates: Path, relea
     doc = make_release(release.pop("body"), **release)
     chosen = [AccountSettings(name=f"akun-{i}", **a) for i, a in enumerate(accounts)]
     deployment = make_settings(accounts=chosen, templates_dir=templates)
-    assert _outcome(lambda: compose_all(doc, chosen, deployment)) == _outcome(
+    assert composed_or_error(lambda: compose_all(doc, chosen, deployment)) == composed_or_error(
         lambda: [compose(doc, account, deployment) for account in chosen])
 
 

@@ -11,7 +11,6 @@ composing without it.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,14 @@ from scheduler.errors import SiarError
 from scheduler.settings import AccountSettings
 from scheduler.text import templating
 from tests.composer import strategies
-from tests.composer.conftest import LINKS, NETWORKS, make_release, make_settings
+from tests.composer.conftest import (
+    LINKS,
+    NETWORKS,
+    composed_or_error,
+    make_release,
+    make_settings,
+    write_templates,
+)
 from tests.composer.test_template_slots import _CONTEXT, _TEMPLATE
 
 _TITLES = st.one_of(strategies.title, st.sampled_from([
@@ -109,17 +115,9 @@ _TEMPLATES = {
 
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("templates")
-    for name, text in _TEMPLATES.items():
-        (folder / name).write_text(text)
-    return folder
+    return write_templates(tmp_path_factory.mktemp("templates"), _TEMPLATES)
 
 
-def _outcome(composing: Callable[[], list[Any]]) -> list[str] | tuple[type, str]:
-    try:
-        return [json.dumps(v.to_json(), ensure_ascii=False) for v in composing()]
-    except SiarError as exc:
-        return type(exc), str(exc)
 
 
 _account = st.fixed_dictionaries({
@@ -133,11 +131,7 @@ _release = st.fixed_dictionaries(
     {"body": strategies.body, "title": st.one_of(strategies.title, st.sampled_from(
         ["<b>&amp;</b>", "*tebal* _miring_ [x](y)", "Kalapas: “Kami Siap”", "#Lapas @ditjenpas",
          " ".join(["Judul panjang sekali"] * 12)]))},
-    optional={"hashtags": st.lists(st.sampled_from(["Lapas", "Humas", "Rakor", "Agen"]),
-                                   unique=True, max_size=4),
-              "link": st.sampled_from(LINKS[:2]),
-              "summary": st.sampled_from(["Ringkasan singkat.", "Lapas ikut rakor."]),
-              "mentions": st.just(["ditjenpas"])})
+    optional=strategies.release_extras(LINKS))
 
 
 @settings(max_examples=300, deadline=None,
@@ -149,8 +143,8 @@ def test_composing_from_title_frames_gives_what_composing_without_them_gives(
     doc = make_release(release.pop("body"), **release)
     chosen = [AccountSettings(name=f"akun-{i}", **a) for i, a in enumerate(accounts)]
     deployment = make_settings(accounts=chosen, templates_dir=templates)
-    fast = _outcome(lambda: compose_all(doc, chosen, deployment))
+    fast = composed_or_error(lambda: compose_all(doc, chosen, deployment))
     with monkeypatch.context() as patched:
         patched.setattr(templating, "spliced_titled", lambda *args: None)
-        usual = _outcome(lambda: [compose(doc, account, deployment) for account in chosen])
+        usual = composed_or_error(lambda: [compose(doc, account, deployment) for account in chosen])
     assert fast == usual
